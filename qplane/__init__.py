@@ -1,0 +1,18 @@
+"""qplane: an open, hardware-neutral control plane for quantum processors.
+
+The package is organised by role:
+
+- ``qplane.sim_instruments``: simulated QPU and control electronics (QCoDeS instruments).
+- ``qplane.drivers``: QCoDeS drivers qplane adds, and the logical-control mapping layer.
+- ``qplane.pipeline``: wire format, transport, instrument server, workers, launcher.
+- ``qplane.decoder``: the decoder protocol, PyMatching, the neural pre-decoder.
+- ``qplane.calibration``: calibration experiments, fits, the calibration graph.
+- ``qplane.runfile``: the HDF5 run-file schema and writer.
+- ``qplane.analysis``: reading run files back.
+"""
+
+__version__ = "0.1.0"
+
+from qplane.errors import QplaneError
+
+__all__ = ["QplaneError", "__version__"]

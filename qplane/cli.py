@@ -1,0 +1,44 @@
+"""The ``qplane`` command line.
+
+Each subcommand lives beside the code it drives, in a module that defines
+``register(subparsers)``; that function adds its parser and sets ``func`` to the callable that
+runs it (taking the parsed ``argparse.Namespace`` and returning an exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from qplane.errors import QplaneError
+
+#: Modules that each contribute subcommands, in the order ``qplane --help`` lists them.
+COMMAND_MODULES = [
+    "qplane.pipeline.commands",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qplane",
+        description="qplane: an open, hardware-neutral control plane for quantum processors.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except QplaneError as e:
+        print(f"qplane {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
