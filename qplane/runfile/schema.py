@@ -1,0 +1,122 @@
+"""The qplane run file: one HDF5 file per run, its layout and schema version.
+
+This module is the single definition of the layout; :mod:`qplane.runfile.writer` creates files
+from it and :mod:`qplane.analysis` reads them. Changing the layout means a new
+:data:`SCHEMA_VERSION` and a converter in the reader for the old one.
+
+Layout (schema version 1)::
+
+    /                         attrs: schema, schema_version, run_id, created, qplane_version,
+                              versions (JSON: package -> version), config (YAML text),
+                              config_path, station_snapshot (JSON), end_state, end_reason, ended
+    /status                   scalar str dataset: "running" while the writer lives, then the
+                              end state; rewritten in place, so a SWMR reader sees it live
+    /qec                      attrs: num_detectors, num_observables, decoder, basis, distance,
+                              rounds (those known when the run starts)
+    /qec/detection_events     uint8 (shots, ceil(num_detectors/8)), stim b8 bit-packed
+    /qec/predictions          uint8 (shots, ceil(num_observables/8)), decoder output
+    /qec/corrections          uint8 (shots, ceil(num_observables/8)), the frame update applied
+    /qec/truth                uint8 (shots, ceil(num_observables/8)), true flips (simulation only)
+    /qec/blocks               table, one row per block, BLOCK_DTYPE; shot_start/shots index the
+                              shot datasets above
+    /qec/circuits             table, CIRCUIT_DTYPE: each decoding circuit (stim text) by id
+    /events                   table, EVENT_DTYPE: errors, gaps, duplicates, rejected records,
+                              worker start/stop, run start and end
+    /calibration/runs         table, CALIBRATION_DTYPE: one row per calibration-node run
+    /parameters/history       table, PARAMETER_DTYPE: every parameter change (old -> new)
+
+All tables are 1-D chunked, resizable datasets of a compound dtype. Times are UNIX seconds
+(float64, UTC). Every dataset exists from the start, so the file can be opened in SWMR mode and
+read while the run is being written.
+
+>>> sorted(TABLES)
+['/calibration/runs', '/events', '/parameters/history', '/qec/blocks', '/qec/circuits']
+"""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+
+SCHEMA = "qplane.runfile"
+SCHEMA_VERSION = 1
+
+#: Values of the root ``end_state`` attribute and ``/status``.
+END_STATES = ("running", "completed", "interrupted", "failed")
+
+_str = h5py.string_dtype()
+_floats = h5py.vlen_dtype(np.dtype("float64"))
+_bytes = h5py.vlen_dtype(np.dtype("uint8"))
+
+BLOCK_DTYPE = np.dtype([
+    ("seq", "i8"),                  # wire sequence number of the syndrome record
+    ("block_index", "i8"),          # the instrument's block index
+    ("shot_start", "i8"),           # first row in /qec/detection_events etc.
+    ("shots", "i8"),
+    ("circuit_id", "S16"),          # key into /qec/circuits
+    ("t_acquired", "f8"),           # instrument returned the block
+    ("t_decoded", "f8"),            # decoder finished it
+    ("t_applied", "f8"),            # correction applied on the instrument
+    ("decode_seconds", "f8"),       # time inside the decoder call
+    ("failures", "i8"),             # logical failures after correction (simulation), else -1
+    ("worker", _str),               # which decoding worker decoded it
+    ("shadow_shots", "i8"),         # shots also decoded by the shadow PyMatching
+    ("shadow_disagreements", "i8"), # of those, shots where the two decoders differ
+])
+
+CIRCUIT_DTYPE = np.dtype([
+    ("circuit_id", "S16"),
+    ("time", "f8"),
+    ("num_detectors", "i8"),
+    ("num_observables", "i8"),
+    ("stim_circuit", _str),
+])
+
+EVENT_DTYPE = np.dtype([
+    ("time", "f8"),
+    ("level", "S8"),       # info | warning | error
+    ("source", _str),      # process that reported it (instrument_server, decoder-0, ...)
+    ("kind", _str),        # run_start, run_end, gap, duplicate, rejected, worker_died, ...
+    ("message", _str),
+    ("details", _str),     # JSON
+])
+
+CALIBRATION_DTYPE = np.dtype([
+    ("time", "f8"),
+    ("node", _str),
+    ("qubit", _str),
+    ("outcome", _str),     # success | out_of_spec | bad_data | fit_failed | in_spec ...
+    ("reason", _str),
+    ("experiment", _str),  # JSON: kind, settings, shots, units
+    ("sweep", _floats),
+    ("signal", _floats),
+    ("fit", _str),         # JSON: parameters, uncertainties, goodness of fit
+    ("verdict", _str),     # JSON: the learned second opinion, if any
+    ("figure_png", _bytes),
+])
+
+PARAMETER_DTYPE = np.dtype([
+    ("time", "f8"),
+    ("parameter", _str),   # logical control or QCoDeS parameter path
+    ("old", "f8"),
+    ("new", "f8"),
+    ("source", _str),      # node or process that changed it
+    ("details", _str),     # JSON: fit result, reason, revert-of ...
+])
+
+#: Table path -> row dtype.
+TABLES: dict[str, np.dtype] = {
+    "/qec/blocks": BLOCK_DTYPE,
+    "/qec/circuits": CIRCUIT_DTYPE,
+    "/events": EVENT_DTYPE,
+    "/calibration/runs": CALIBRATION_DTYPE,
+    "/parameters/history": PARAMETER_DTYPE,
+}
+
+#: Shot datasets under /qec and which width each has ("detectors" or "observables").
+SHOT_DATASETS: dict[str, str] = {
+    "/qec/detection_events": "detectors",
+    "/qec/predictions": "observables",
+    "/qec/corrections": "observables",
+    "/qec/truth": "observables",
+}

@@ -1,0 +1,182 @@
+"""Writing run files (layout in :mod:`qplane.runfile.schema`).
+
+:class:`RunFileWriter` creates every dataset up front, then switches the file to SWMR mode so
+readers can follow the run live. On :meth:`RunFileWriter.close` it records how the run ended
+in ``/status`` and, after leaving SWMR mode, in the root attributes.
+
+>>> import tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "run.h5")
+>>> w = RunFileWriter.create(path, run_id="r1", config_text="qplane: {}", config_path="c.yaml",
+...                          station_snapshot={}, num_detectors=24, num_observables=1)
+>>> w.append_event(level="info", source="doctest", kind="note", message="hello")
+>>> w.close("completed", "doctest finished")
+>>> import h5py
+>>> with h5py.File(path, "r") as f:
+...     print(f.attrs["end_state"], f["events"].shape)
+completed (1,)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from typing import Any
+
+import h5py
+import numpy as np
+
+from qplane import __version__
+from qplane.errors import RunFileError
+from qplane.runfile.schema import (
+    END_STATES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SHOT_DATASETS,
+    TABLES,
+)
+
+#: Packages whose versions every run file records.
+RECORDED_PACKAGES = ("qplane", "numpy", "stim", "pymatching", "qcodes", "pyzmq", "h5py", "torch")
+
+_SHOT_CHUNK_ROWS = 4096
+_TABLE_CHUNK_ROWS = 256
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a run depends on ("missing" where absent)."""
+    versions = {}
+    for name in RECORDED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "missing"
+    return versions
+
+
+class RunFileWriter:
+    """Appends a run's records to its HDF5 file; the only writer of that file."""
+
+    def __init__(self, file: h5py.File):
+        self._file = file
+        self._closed = False
+
+    @classmethod
+    def create(cls, path: str | os.PathLike, *, run_id: str, config_text: str, config_path: str,
+               station_snapshot: dict[str, Any], num_detectors: int, num_observables: int,
+               qec_attrs: dict[str, Any] | None = None) -> "RunFileWriter":
+        """Create a new run file at ``path`` (its folder is created; an existing file is refused)."""
+        path = os.fspath(path)
+        if os.path.exists(path):
+            raise RunFileError(f"run file {path} already exists; choose another --out or remove it")
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        try:
+            f = h5py.File(path, "w-", libver="latest")
+        except OSError as e:
+            raise RunFileError(f"cannot create run file {path}: {e}") from e
+        f.attrs["schema"] = SCHEMA
+        f.attrs["schema_version"] = SCHEMA_VERSION
+        f.attrs["run_id"] = run_id
+        f.attrs["created"] = datetime.now(timezone.utc).isoformat()
+        f.attrs["qplane_version"] = __version__
+        f.attrs["versions"] = json.dumps(package_versions())
+        f.attrs["config"] = config_text
+        f.attrs["config_path"] = config_path
+        f.attrs["station_snapshot"] = json.dumps(station_snapshot, default=str)
+        f.attrs["end_state"] = "running"
+        f.attrs["end_reason"] = ""
+        f.attrs["ended"] = ""
+        status = f.create_dataset("status", shape=(), dtype=h5py.string_dtype())
+        status[()] = "running"
+        qec = f.create_group("qec")
+        qec.attrs["num_detectors"] = num_detectors
+        qec.attrs["num_observables"] = num_observables
+        for key, value in (qec_attrs or {}).items():
+            qec.attrs[key] = value
+        widths = {"detectors": (num_detectors + 7) // 8, "observables": (num_observables + 7) // 8}
+        for name, width_of in SHOT_DATASETS.items():
+            width = widths[width_of]
+            f.create_dataset(
+                name, shape=(0, width), maxshape=(None, width), dtype=np.uint8,
+                chunks=(_SHOT_CHUNK_ROWS, max(width, 1)), compression="lzf",
+            )
+        for name, dtype in TABLES.items():
+            f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype,
+                             chunks=(_TABLE_CHUNK_ROWS,))
+        f.swmr_mode = True
+        return cls(f)
+
+    @property
+    def path(self) -> str:
+        return self._file.filename
+
+    @property
+    def num_shots(self) -> int:
+        return self._file["qec/detection_events"].shape[0]
+
+    def _append_rows(self, name: str, rows: np.ndarray) -> int:
+        ds = self._file[name]
+        start = ds.shape[0]
+        ds.resize((start + len(rows),) + ds.shape[1:])
+        ds[start:] = rows
+        return start
+
+    def append_table(self, name: str, **fields: Any) -> None:
+        """Append one row to the table ``name`` (a key of ``TABLES``); missing fields are zero/empty."""
+        dtype = TABLES[name]
+        unknown = set(fields) - set(dtype.names)
+        if unknown:
+            raise RunFileError(f"table {name} has no fields {sorted(unknown)}; it has {dtype.names}")
+        row = np.zeros(1, dtype=dtype)
+        for field in dtype.names:
+            if field in fields:
+                row[field] = fields[field]
+            elif dtype[field] == h5py.string_dtype():
+                row[field] = ""
+        self._append_rows(name, row)
+
+    def append_block(self, *, detection_events: np.ndarray, predictions: np.ndarray,
+                     corrections: np.ndarray, truth: np.ndarray | None, **block_fields: Any) -> int:
+        """Append one block's shots and its row in ``/qec/blocks``; returns its first shot row."""
+        shots = len(detection_events)
+        for name, array in (("predictions", predictions), ("corrections", corrections)):
+            if len(array) != shots:
+                raise RunFileError(f"block has {shots} shots of detection events but {len(array)} {name}")
+        if truth is None:
+            truth = np.zeros_like(predictions)
+        shot_start = self._append_rows("qec/detection_events", detection_events)
+        self._append_rows("qec/predictions", predictions)
+        self._append_rows("qec/corrections", corrections)
+        self._append_rows("qec/truth", truth)
+        self.append_table("/qec/blocks", shot_start=shot_start, shots=shots, **block_fields)
+        return shot_start
+
+    def append_event(self, *, level: str, source: str, kind: str, message: str,
+                     details: dict[str, Any] | None = None, time_: float | None = None) -> None:
+        """Append one row to ``/events``."""
+        self.append_table(
+            "/events", time=time.time() if time_ is None else time_, level=level.encode(),
+            source=source, kind=kind, message=message, details=json.dumps(details or {}),
+        )
+
+    def flush(self) -> None:
+        """Make everything appended so far visible to SWMR readers."""
+        self._file.flush()
+
+    def close(self, end_state: str, reason: str) -> None:
+        """Record how the run ended, then close the file. Idempotent."""
+        if self._closed:
+            return
+        if end_state not in END_STATES[1:]:
+            raise RunFileError(f"end state must be one of {END_STATES[1:]}, got {end_state!r}")
+        path = self._file.filename
+        self._file["status"][()] = end_state
+        self._file.close()
+        self._closed = True
+        # Attributes cannot change in SWMR mode: reopen plainly to stamp the ending.
+        with h5py.File(path, "r+", libver="latest") as f:
+            f.attrs["end_state"] = end_state
+            f.attrs["end_reason"] = reason
+            f.attrs["ended"] = datetime.now(timezone.utc).isoformat()
