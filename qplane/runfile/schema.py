@@ -18,7 +18,10 @@ Layout (schema version 1)::
     /qec/corrections          uint8 (shots, ceil(num_observables/8)), the frame update applied
     /qec/truth                uint8 (shots, ceil(num_observables/8)), true flips (simulation only)
     /qec/blocks               table, one row per block, BLOCK_DTYPE; shot_start/shots index the
-                              shot datasets above
+                              shot datasets above. A block's row and detection events are written
+                              when it is acquired (applied=0); predictions, corrections, truth
+                              and the timing fields are filled in place when its correction is
+                              applied (applied=1)
     /qec/circuits             table, CIRCUIT_DTYPE: each decoding circuit (stim text) by id
     /events                   table, EVENT_DTYPE: errors, gaps, duplicates, rejected records,
                               worker start/stop, run start and end
@@ -50,6 +53,9 @@ _bytes = h5py.vlen_dtype(np.dtype("uint8"))
 
 BLOCK_DTYPE = np.dtype([
     ("seq", "i8"),                  # wire sequence number of the syndrome record
+    ("applied", "i1"),              # 1 once the correction is applied; 0 for a block acquired
+                                    # but never corrected (its prediction/correction/truth rows
+                                    # are zero and mean nothing)
     ("block_index", "i8"),          # the instrument's block index
     ("shot_start", "i8"),           # first row in /qec/detection_events etc.
     ("shots", "i8"),
