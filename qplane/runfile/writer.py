@@ -137,21 +137,51 @@ class RunFileWriter:
                 row[field] = ""
         self._append_rows(name, row)
 
-    def append_block(self, *, detection_events: np.ndarray, predictions: np.ndarray,
-                     corrections: np.ndarray, truth: np.ndarray | None, **block_fields: Any) -> int:
-        """Append one block's shots and its row in ``/qec/blocks``; returns its first shot row."""
+    def append_acquired_block(self, *, detection_events: np.ndarray, **block_fields: Any) -> int:
+        """Append a just-acquired block: its detection events and its ``/qec/blocks`` row.
+
+        The block's prediction, correction and truth rows are written as zeros and its row has
+        ``applied=0`` until :meth:`complete_block` fills them. Returns the block's row index.
+        """
         shots = len(detection_events)
-        for name, array in (("predictions", predictions), ("corrections", corrections)):
-            if len(array) != shots:
-                raise RunFileError(f"block has {shots} shots of detection events but {len(array)} {name}")
-        if truth is None:
-            truth = np.zeros_like(predictions)
         shot_start = self._append_rows("qec/detection_events", detection_events)
-        self._append_rows("qec/predictions", predictions)
-        self._append_rows("qec/corrections", corrections)
-        self._append_rows("qec/truth", truth)
-        self.append_table("/qec/blocks", shot_start=shot_start, shots=shots, **block_fields)
-        return shot_start
+        for name in ("qec/predictions", "qec/corrections", "qec/truth"):
+            ds = self._file[name]
+            ds.resize((shot_start + shots, ds.shape[1]))
+        self.append_table("/qec/blocks", shot_start=shot_start, shots=shots, applied=0,
+                          failures=-1, **block_fields)
+        return self._file["qec/blocks"].shape[0] - 1
+
+    def complete_block(self, row: int, *, predictions: np.ndarray, corrections: np.ndarray,
+                       truth: np.ndarray | None, **block_fields: Any) -> None:
+        """Fill in the correction of the block at ``row`` (from :meth:`append_acquired_block`)."""
+        blocks = self._file["qec/blocks"]
+        record = blocks[row]
+        start, shots = int(record["shot_start"]), int(record["shots"])
+        for name, array in (("predictions", predictions), ("corrections", corrections),
+                            ("truth", truth)):
+            if array is None:
+                continue
+            if len(array) != shots:
+                raise RunFileError(f"block row {row} has {shots} shots but {len(array)} {name}")
+            self._file["qec/" + name][start:start + shots] = array
+        unknown = set(block_fields) - set(blocks.dtype.names)
+        if unknown:
+            raise RunFileError(f"/qec/blocks has no fields {sorted(unknown)}")
+        for field, value in block_fields.items():
+            record[field] = value
+        record["applied"] = 1
+        blocks[row] = record
+
+    def append_circuit(self, *, circuit_id: str, num_detectors: int, num_observables: int,
+                       stim_circuit: str) -> None:
+        """Append a decoding circuit to ``/qec/circuits`` (once per id)."""
+        existing = self._file["qec/circuits"]["circuit_id"] if self._file["qec/circuits"].shape[0] else []
+        if circuit_id.encode() in set(existing):
+            return
+        self.append_table("/qec/circuits", circuit_id=circuit_id.encode(), time=time.time(),
+                          num_detectors=num_detectors, num_observables=num_observables,
+                          stim_circuit=stim_circuit)
 
     def append_event(self, *, level: str, source: str, kind: str, message: str,
                      details: dict[str, Any] | None = None, time_: float | None = None) -> None:

@@ -1,0 +1,334 @@
+"""Derived quantities of a run, each with its statistics.
+
+Every function takes an open :class:`~qplane.analysis.run.Run` and returns a pandas or xarray
+object; rates come with a binomial confidence interval (Wilson score, :func:`wilson_interval`).
+Only corrected blocks (``applied``) count towards logical error and latency.
+
+>>> lo, hi = wilson_interval(5, 100)
+>>> round(float(lo), 4), round(float(hi), 4)
+(0.0215, 0.1118)
+>>> wilson_interval(0, 0)
+(nan, nan)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from qplane.errors import QplaneError
+
+#: Rows of a shot dataset read at once when streaming through a file.
+CHUNK_SHOTS = 1 << 20
+
+
+def _z(confidence: float) -> float:
+    if not 0.0 < confidence < 1.0:
+        raise QplaneError(f"confidence must lie in (0, 1), got {confidence}")
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2))
+
+
+def wilson_interval(k: Any, n: Any, confidence: float = 0.95) -> tuple[Any, Any]:
+    """Wilson score interval of the binomial rate ``k / n``, elementwise.
+
+    Args:
+        k: successes (here: failures or disagreements), scalar or array.
+        n: trials (shots), same shape; where ``n == 0`` the interval is ``(nan, nan)``.
+        confidence: two-sided coverage, 0.95 by default.
+
+    Returns:
+        ``(lower, upper)``, floats for scalar input, arrays otherwise.
+
+    >>> lo, hi = wilson_interval(np.array([0, 10]), np.array([1000, 1000]))
+    >>> [round(float(x), 5) for x in lo], [round(float(x), 5) for x in hi]
+    ([0.0, 0.00544], [0.00383, 0.01831])
+    """
+    z = _z(confidence)
+    k_arr = np.asarray(k, dtype="f8")
+    n_arr = np.asarray(n, dtype="f8")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k_arr / n_arr
+        denom = 1 + z * z / n_arr
+        centre = (p + z * z / (2 * n_arr)) / denom
+        half = z * np.sqrt(p * (1 - p) / n_arr + z * z / (4 * n_arr * n_arr)) / denom
+        lower = np.where(n_arr > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+        upper = np.where(n_arr > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    if lower.ndim == 0:
+        return float(lower), float(upper)
+    return lower, upper
+
+
+def rate_with_interval(k: int, n: int, confidence: float = 0.95) -> dict[str, float]:
+    """``{"k", "n", "rate", "lower", "upper"}`` for one binomial count.
+
+    >>> r = rate_with_interval(3, 1000)
+    >>> r["rate"], round(r["upper"], 4)
+    (0.003, 0.0088)
+    """
+    lower, upper = wilson_interval(k, n, confidence)
+    return {"k": int(k), "n": int(n), "rate": (k / n) if n else math.nan,
+            "lower": lower, "upper": upper}
+
+
+# -- logical error rate -----------------------------------------------------------------------
+
+
+def failures_per_block(run, *, source: str = "blocks") -> pd.Series:
+    """Logical failures of each corrected block, indexed like :attr:`Run.blocks`.
+
+    Args:
+        source: ``"blocks"``: the failure count the instrument scored (``/qec/blocks``);
+            ``"shots"``: recomputed shot by shot from ``/qec/corrections`` against
+            ``/qec/truth`` (streams both datasets; the two must agree).
+    """
+    blocks = run.blocks
+    blocks = blocks[blocks["applied"]]
+    if source == "blocks":
+        return blocks["failures"]
+    if source != "shots":
+        raise QplaneError(f"source must be 'blocks' or 'shots', got {source!r}")
+    total = run.num_shots
+    wrong = np.zeros(total, dtype=np.int64)
+    for start in range(0, total, CHUNK_SHOTS):
+        stop = min(total, start + CHUNK_SHOTS)
+        corr = run.read_shots("corrections", start, stop)
+        truth = run.read_shots("truth", start, stop)
+        if corr.shape[1] == 1:
+            wrong[start:stop] = corr[:, 0] != truth[:, 0]
+        else:
+            wrong[start:stop] = np.any(corr != truth, axis=1)
+    cumulative = np.concatenate([[0], np.cumsum(wrong)])
+    starts = blocks["shot_start"].to_numpy()
+    ends = starts + blocks["shots"].to_numpy()
+    return pd.Series(cumulative[ends] - cumulative[starts], index=blocks.index, name="failures")
+
+
+def _time_windows(t: np.ndarray, window_s: float | None, windows: int) -> np.ndarray:
+    """Window number of each time in ``t``: fixed ``window_s`` wide, or ``windows`` equal ones."""
+    if len(t) == 0:
+        return np.zeros(0, dtype=np.int64)
+    t0, t1 = float(np.min(t)), float(np.max(t))
+    if window_s is None:
+        window_s = max((t1 - t0) / max(1, windows), 1e-9)
+        n = max(1, windows)
+    else:
+        if window_s <= 0:
+            raise QplaneError(f"window_s must be positive, got {window_s}")
+        n = int(math.floor((t1 - t0) / window_s)) + 1
+    return np.minimum(((t - t0) / window_s).astype(np.int64), n - 1)
+
+
+def windowed_rate(t: np.ndarray, k: np.ndarray, n: np.ndarray, *, window_s: float | None = None,
+                  windows: int = 30, confidence: float = 0.95) -> pd.DataFrame:
+    """Sum counts ``k`` of ``n`` trials stamped at times ``t`` into time windows, with Wilson CIs.
+
+    Returns:
+        One row per non-empty window: ``t_start``, ``t_end`` (first and last time in it),
+        ``time`` (UTC datetime of ``t_start``), ``items``, ``n``, ``k``, ``rate``, ``lower``,
+        ``upper``.
+
+    >>> df = windowed_rate(np.array([0., 1, 2, 3]), np.array([1, 0, 2, 0]), np.array([10] * 4),
+    ...                    window_s=2.0)
+    >>> df[["n", "k", "rate"]].to_dict("list")
+    {'n': [20, 20], 'k': [1, 2], 'rate': [0.05, 0.1]}
+    """
+    t = np.asarray(t, dtype="f8")
+    index = _time_windows(t, window_s, windows)
+    frame = pd.DataFrame({"w": index, "t": t, "k": np.asarray(k, dtype=np.int64),
+                          "n": np.asarray(n, dtype=np.int64)})
+    grouped = frame.groupby("w", sort=True).agg(
+        t_start=("t", "min"), t_end=("t", "max"), items=("t", "size"), n=("n", "sum"),
+        k=("k", "sum"))
+    grouped = grouped[grouped["n"] > 0].reset_index(drop=True)
+    lower, upper = wilson_interval(grouped["k"].to_numpy(), grouped["n"].to_numpy(), confidence)
+    grouped["rate"] = grouped["k"] / grouped["n"]
+    grouped["lower"] = lower
+    grouped["upper"] = upper
+    grouped.insert(0, "time", pd.to_datetime(grouped["t_start"], unit="s", utc=True))
+    return grouped
+
+
+def logical_error_rate(run, *, window_s: float | None = None, windows: int = 30,
+                       source: str = "blocks", confidence: float = 0.95) -> pd.DataFrame:
+    """Logical error rate per time window, with its Wilson interval.
+
+    Args:
+        run: an open run.
+        window_s: window width in seconds; default: the run's span cut into ``windows``.
+        source: where failures come from, see :func:`failures_per_block`.
+        confidence: of the interval.
+
+    Returns:
+        :func:`windowed_rate`'s table, with ``items`` = blocks, ``n`` = shots, ``k`` = failures.
+        Empty when the run has no ground truth (not simulated).
+    """
+    if not run.simulated:
+        return windowed_rate(np.zeros(0), np.zeros(0), np.zeros(0))
+    blocks = run.blocks
+    blocks = blocks[blocks["applied"]]
+    failures = failures_per_block(run, source=source)
+    return windowed_rate(blocks["t_acquired"].to_numpy(), failures.to_numpy(),
+                         blocks["shots"].to_numpy(), window_s=window_s, windows=windows,
+                         confidence=confidence)
+
+
+def overall_logical_error_rate(run, confidence: float = 0.95) -> dict[str, float]:
+    """The run's logical error rate over every corrected shot (NaN when not simulated)."""
+    blocks = run.blocks
+    blocks = blocks[blocks["applied"]]
+    if not run.simulated:
+        return rate_with_interval(0, 0, confidence)
+    return rate_with_interval(int(blocks["failures"].sum()), int(blocks["shots"].sum()), confidence)
+
+
+def shadow_disagreement(run, *, window_s: float | None = None, windows: int = 30,
+                        confidence: float = 0.95) -> tuple[dict[str, float], pd.DataFrame]:
+    """Shadow-decoder disagreement: overall (rate and interval) and per time window."""
+    blocks = run.blocks
+    blocks = blocks[blocks["applied"] & (blocks["shadow_shots"] > 0)]
+    overall = rate_with_interval(int(blocks["shadow_disagreements"].sum()),
+                                 int(blocks["shadow_shots"].sum()), confidence)
+    table = windowed_rate(blocks["t_acquired"].to_numpy(), blocks["shadow_disagreements"].to_numpy(),
+                          blocks["shadow_shots"].to_numpy(), window_s=window_s, windows=windows,
+                          confidence=confidence)
+    return overall, table
+
+
+# -- latency ------------------------------------------------------------------------------------
+
+
+def latency(run) -> dict[str, Any]:
+    """Latency of corrected blocks: acquired -> applied (``latency``) and inside the decoder
+    (``decode``); each with count, mean, p50, p90, p99 and max in seconds, plus the samples."""
+    blocks = run.blocks
+    blocks = blocks[blocks["applied"]]
+    out: dict[str, Any] = {}
+    for key, column in (("latency", "latency_s"), ("decode", "decode_seconds")):
+        values = blocks[column].to_numpy(dtype="f8")
+        values = values[np.isfinite(values)]
+        if len(values):
+            p50, p90, p99 = np.percentile(values, [50, 90, 99])
+            stats = {"count": len(values), "mean": float(values.mean()), "p50": float(p50),
+                     "p90": float(p90), "p99": float(p99), "max": float(values.max())}
+        else:
+            stats = {"count": 0, **{k: math.nan for k in ("mean", "p50", "p90", "p99", "max")}}
+        out[key] = {**stats, "samples": values}
+    return out
+
+
+# -- detection events ---------------------------------------------------------------------------
+
+
+def detection_statistics(run, *, max_shots: int | None = 2_000_000) -> xr.Dataset:
+    """Detection-event rates per detector, per stabilizer (over the patch) and per block.
+
+    One pass over ``/qec/detection_events``. With ``max_shots``, evenly spaced blocks are read
+    until about that many shots (the per-block series then has those blocks only).
+
+    Returns:
+        Dataset with ``detector_rate`` (detector; coordinates x, y, t from the stored circuit),
+        ``stabilizer_rate`` (stabilizer; coordinates x, y: the mean over rounds of the detectors
+        at that place), ``block_rate`` (block; coordinate time: fraction of detectors that fired)
+        and attribute ``shots`` (how many shots the rates are over).
+    """
+    blocks = run.blocks
+    nd = run.num_detectors
+    if len(blocks) and max_shots is not None and blocks["shots"].sum() > max_shots:
+        stride = int(math.ceil(blocks["shots"].sum() / max_shots))
+        blocks = blocks.iloc[::stride]
+    counts = np.zeros(nd, dtype=np.int64)
+    per_block = np.zeros(len(blocks), dtype=np.int64)
+    starts = blocks["shot_start"].to_numpy()
+    sizes = blocks["shots"].to_numpy()
+    # Group neighbouring blocks into reads of about CHUNK_SHOTS rows.
+    i = 0
+    while i < len(blocks):
+        j = i
+        while j + 1 < len(blocks) and starts[j + 1] == starts[j] + sizes[j] \
+                and starts[j + 1] + sizes[j + 1] - starts[i] <= CHUNK_SHOTS:
+            j += 1
+        lo, hi = int(starts[i]), int(starts[j] + sizes[j])
+        bits = np.unpackbits(run.read_shots("detection_events", lo, hi), axis=1, count=nd,
+                             bitorder="little")
+        counts += bits.sum(axis=0, dtype=np.int64)
+        fired = bits.sum(axis=1, dtype=np.int64)
+        cumulative = np.concatenate([[0], np.cumsum(fired)])
+        rel = starts[i:j + 1] - lo
+        per_block[i:j + 1] = cumulative[rel + sizes[i:j + 1]] - cumulative[rel]
+        i = j + 1
+    shots = int(sizes.sum())
+    try:
+        coords = run.detector_coordinates()
+    except QplaneError:
+        coords = pd.DataFrame({"x": np.full(nd, np.nan), "y": np.full(nd, np.nan),
+                               "t": np.full(nd, np.nan)})
+    with np.errstate(invalid="ignore", divide="ignore"):
+        det_rate = counts / shots if shots else np.full(nd, np.nan)
+        block_rate = per_block / (sizes * nd) if nd else np.zeros(len(blocks))
+    places = coords[["x", "y"]].copy()
+    places["rate"] = det_rate
+    places["count"] = counts
+    places["detectors"] = 1
+    by_place = places.dropna(subset=["x", "y"]).groupby(["x", "y"], sort=True).agg(
+        rate=("rate", "mean"), detectors=("detectors", "sum")).reset_index()
+    return xr.Dataset(
+        {
+            "detector_rate": ("detector", det_rate),
+            "stabilizer_rate": ("stabilizer", by_place["rate"].to_numpy()),
+            "stabilizer_detectors": ("stabilizer", by_place["detectors"].to_numpy()),
+            "block_rate": ("block", block_rate),
+        },
+        coords={
+            "detector": np.arange(nd),
+            "x": ("detector", coords["x"].to_numpy()),
+            "y": ("detector", coords["y"].to_numpy()),
+            "t": ("detector", coords["t"].to_numpy()),
+            "stabilizer_x": ("stabilizer", by_place["x"].to_numpy()),
+            "stabilizer_y": ("stabilizer", by_place["y"].to_numpy()),
+            "block": blocks.index.to_numpy(),
+            "time": ("block", blocks["time"].dt.tz_localize(None).to_numpy()),
+        },
+        attrs={"shots": shots, "blocks_read": len(blocks)},
+    )
+
+
+# -- calibration ---------------------------------------------------------------------------------
+
+
+def parameter_traces(run) -> pd.DataFrame:
+    """Every parameter's value over time, settings and (simulation) true values, in one table.
+
+    Columns: ``time``, ``t``, ``parameter``, ``value``, ``kind`` (``setting``: a change made by
+    ``source``; ``truth``: the simulated device's true value, from rows whose source is
+    ``truth`` or a ``true_value`` in a change's details) and ``source``.
+    """
+    history = run.parameters
+    rows = []
+    for rec in history.itertuples(index=False):
+        details = rec.details if isinstance(rec.details, dict) else {}
+        if rec.source == "truth":
+            rows.append((rec.t, rec.parameter, rec.new, "truth", rec.source))
+            continue
+        rows.append((rec.t, rec.parameter, rec.new, "setting", rec.source))
+        if "true_value" in details:
+            try:
+                rows.append((rec.t, rec.parameter, float(details["true_value"]), "truth", "details"))
+            except (TypeError, ValueError):
+                pass
+    frame = pd.DataFrame(rows, columns=["t", "parameter", "value", "kind", "source"])
+    frame.insert(0, "time", pd.to_datetime(frame["t"], unit="s", utc=True))
+    return frame.sort_values(["parameter", "t", "kind"], kind="stable").reset_index(drop=True)
+
+
+def calibration_outcomes(run) -> pd.DataFrame:
+    """Calibration-node runs counted by node and outcome (rows: node, columns: outcome)."""
+    cal = run.calibration
+    if cal.empty:
+        return pd.DataFrame()
+    return cal.groupby(["node", "outcome"]).size().unstack(fill_value=0)

@@ -1,0 +1,142 @@
+"""Reading every run-file schema version: one converter per version.
+
+A run file written by any qplane carries ``schema`` and ``schema_version`` in its root
+attributes (:mod:`qplane.runfile.schema`). The reader never changes a file; instead each
+version has a :class:`Converter` that says where that version keeps each table and how its
+rows map onto the current row types. :func:`converter_for` picks it, and refuses a file that is
+not a qplane run file or that is newer than this qplane knows, with a message that says what to do.
+
+Only schema version 1 has existed so far; its converter is the identity. When the layout
+changes, the writer's :data:`~qplane.runfile.schema.SCHEMA_VERSION` goes up, the old layout gets
+a converter here, and a small sample file of the old version goes into ``tests/data/``
+(``tests/analysis/test_versions.py`` fails until both exist).
+
+>>> converter_for({"schema": "qplane.runfile", "schema_version": 1}).version
+1
+>>> converter_for({"schema": "qplane.runfile", "schema_version": 99})
+Traceback (most recent call last):
+...
+qplane.errors.RunFileError: run file has schema version 99, but this qplane (0.1.0) reads versions 1 to 1; upgrade qplane to read it
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import h5py
+import numpy as np
+
+from qplane import __version__
+from qplane.errors import RunFileError
+from qplane.runfile.schema import SCHEMA, SCHEMA_VERSION, SHOT_DATASETS, TABLES
+
+
+@dataclasses.dataclass(frozen=True)
+class Converter:
+    """How to read one schema version through the current API.
+
+    Attributes:
+        version: the schema version this converter reads.
+        table_paths: current table name -> where this version keeps it (``None``: it has none;
+            the table then reads as empty).
+        shot_paths: current shot-dataset name -> where this version keeps it (``None``: absent).
+    """
+
+    version: int
+    table_paths: Mapping[str, str | None]
+    shot_paths: Mapping[str, str | None]
+
+    def read_table(self, file: h5py.File, name: str, selection: slice = slice(None)) -> np.ndarray:
+        """Rows ``selection`` of table ``name`` as an array of the current row type."""
+        path = self.table_paths.get(name)
+        if path is None or path not in file:
+            return np.zeros(0, dtype=TABLES[name])
+        ds = file[path]
+        if getattr(file, "swmr_mode", False):
+            ds.refresh()
+        return conform_rows(ds[selection], TABLES[name])
+
+
+def conform_rows(rows: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Copy ``rows`` into the row type ``dtype``, filling fields the rows lack with defaults.
+
+    Missing floats read as NaN, integers as -1, strings as empty; fields ``rows`` has that
+    ``dtype`` lacks are dropped. Rows that already have ``dtype`` are returned as they are.
+
+    >>> old = np.array([(1.5, 2)], dtype=[("time", "f8"), ("n", "i8")])
+    >>> new = conform_rows(old, np.dtype([("time", "f8"), ("m", "f8"), ("k", "i8")]))
+    >>> new["time"][0], bool(np.isnan(new["m"][0])), int(new["k"][0])
+    (np.float64(1.5), True, -1)
+    """
+    if rows.dtype == dtype:
+        return rows
+    out = np.zeros(len(rows), dtype=dtype)
+    have = set(rows.dtype.names or ())
+    for field in dtype.names:
+        kind = dtype[field]
+        if field in have:
+            out[field] = rows[field]
+        elif kind.kind == "f":
+            out[field] = np.nan
+        elif kind.kind in "iu":
+            out[field] = -1
+        elif kind.kind == "O":
+            out[field] = ""
+    return out
+
+
+def _identity_v1() -> Converter:
+    return Converter(
+        version=1,
+        table_paths={name: name for name in TABLES},
+        shot_paths={name: name for name in SHOT_DATASETS},
+    )
+
+
+#: Schema version -> the converter that reads it. Every version up to ``SCHEMA_VERSION``.
+CONVERTERS: dict[int, Converter] = {1: _identity_v1()}
+
+
+def converter_for(attrs: Mapping[str, Any]) -> Converter:
+    """The converter for a file with root attributes ``attrs``; refuses what it cannot read.
+
+    Raises:
+        RunFileError: the file is not a qplane run file, or its schema version is unknown
+            (newer than this qplane, or not a positive integer).
+    """
+    schema = attrs.get("schema")
+    if isinstance(schema, bytes):
+        schema = schema.decode()
+    if schema != SCHEMA:
+        raise RunFileError(
+            f"not a qplane run file: its root attribute 'schema' is {schema!r}, expected {SCHEMA!r}"
+        )
+    try:
+        version = int(attrs.get("schema_version"))
+    except (TypeError, ValueError):
+        raise RunFileError(
+            f"run file has no valid schema_version attribute ({attrs.get('schema_version')!r})"
+        ) from None
+    newest = max(CONVERTERS)
+    if version > newest:
+        raise RunFileError(
+            f"run file has schema version {version}, but this qplane ({__version__}) reads "
+            f"versions {min(CONVERTERS)} to {newest}; upgrade qplane to read it"
+        )
+    if version not in CONVERTERS:
+        raise RunFileError(
+            f"run file has schema version {version}, which no qplane ever wrote "
+            f"(known: {sorted(CONVERTERS)}); the file is corrupt or was not written by qplane"
+        )
+    return CONVERTERS[version]
+
+
+def missing_converters() -> list[int]:
+    """Schema versions the writer can produce that have no converter here (should be none).
+
+    >>> missing_converters()
+    []
+    """
+    return [v for v in range(1, SCHEMA_VERSION + 1) if v not in CONVERTERS]

@@ -1,0 +1,406 @@
+"""Calibration nodes: one per experiment, each a Parameters type plus plain acquire/fit/update.
+
+====================  ===================  ========================================  ============
+node                  experiment           fit → results                             updates
+====================  ===================  ========================================  ============
+``spectroscopy``      qubit spectroscopy   Lorentzian → qubit frequency, linewidth    drive_frequency
+``rabi``              Rabi amplitude       sin² in amplitude → π amplitude            pi_amplitude
+``ramsey``            Ramsey (detuned)     damped cosine → fine frequency, T2*        drive_frequency
+``t1``                T1                   exponential → T1                           (none)
+``echo``              Hahn echo            exponential → T2                           (none)
+``readout``           readout IQ shots     blob separation → angle, threshold, F      readout_angle,
+                                                                                      readout_threshold
+====================  ===================  ========================================  ============
+
+A node is stateless: :meth:`Node.request` builds the experiment from the qubit's current settings
+(a full sweep, or a cheap check of a few points), :meth:`Node.analyse` fits the returned data and
+runs the quality gate (:mod:`qplane.calibration.gates`), :meth:`Node.compare` says whether the
+current settings are in spec given a good analysis, and :meth:`Node.proposal` gives the new
+setting values a full calibration writes (through :class:`~qplane.calibration.updates.SettingsLedger`,
+by :func:`qplane.calibration.run.run_node`).
+
+Requests and data are those of the device contract,
+:class:`~qplane.sim_instruments.experiments.ExperimentRequest` and
+:class:`~qplane.sim_instruments.experiments.ExperimentData` (whose docstring gives the functional
+forms fitted here).
+
+>>> node = RabiNode()
+>>> req = node.request("q0", {"q0.pi_amplitude": 0.4}, check=False)
+>>> req.kind.value, len(req.sweep), round(max(req.sweep), 3)
+('rabi_amplitude', 41, 1.0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+from qplane.calibration.fits import (
+    FitResult,
+    ReadoutFit,
+    fit_exponential,
+    fit_lorentzian,
+    fit_rabi,
+    fit_ramsey,
+    fit_readout,
+    shot_noise,
+)
+from qplane.calibration.gates import GateCriteria, GateResult, Outcome, evaluate_gate
+from qplane.sim_instruments.experiments import SWEEP_LIMITS, ExperimentKind, ExperimentRequest
+
+
+@dataclasses.dataclass(frozen=True)
+class Analysis:
+    """What a node made of one data set: the fit, the gate's verdict and derived values."""
+
+    fit: FitResult | ReadoutFit
+    gate: GateResult
+    values: dict[str, float]
+    resolution: float = math.nan
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepParameters:
+    """A node's Parameters: the sweep of a full calibration and of a cheap check.
+
+    ``start``/``stop`` are relative to the node's anchor (see each node); ``points``/``shots``
+    make the full sweep, ``check_points``/``check_shots`` the cheap data check.
+    """
+
+    start: float
+    stop: float
+    points: int
+    shots: int
+    check_points: int
+    check_shots: int
+
+    def sweep(self, anchor: float, *, check: bool, scale: str = "offset") -> np.ndarray:
+        n = self.check_points if check else self.points
+        if scale == "offset":
+            return anchor + np.linspace(self.start, self.stop, n)
+        return anchor * np.linspace(self.start, self.stop, n)
+
+
+class Node:
+    """Base of the calibration nodes; subclasses set the class attributes and methods.
+
+    Attributes:
+        name: the node's name (unique in a graph).
+        experiment: the experiment kind it requests.
+        unit: the unit of its sweep.
+        controls: the settings a full calibration writes.
+    """
+
+    name: ClassVar[str] = ""
+    experiment: ClassVar[str] = ""
+    unit: ClassVar[str] = ""
+    controls: ClassVar[tuple[str, ...]] = ()
+    default_parameters: ClassVar[SweepParameters]
+
+    def __init__(self, parameters: SweepParameters | None = None, **spec: float):
+        self.parameters = parameters or self.default_parameters
+        self.spec = {**self.default_spec(), **spec}
+
+    def default_spec(self) -> dict[str, float]:
+        """Tolerances and device specs of this node (overridable by keyword)."""
+        return {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    # --- acquire ------------------------------------------------------------------------------
+    def anchor(self, qubit: str, settings: Mapping[str, float]) -> float:
+        return 0.0
+
+    def request(self, qubit: str, settings: Mapping[str, float], *, check: bool,
+                parameters: SweepParameters | None = None) -> ExperimentRequest:
+        """The experiment for ``qubit`` given its current ``settings`` ("<qubit>.<control>")."""
+        p = parameters or self.parameters
+        kind = ExperimentKind(self.experiment)
+        sweep = self.make_sweep(p, self.anchor(qubit, settings), check=check)
+        if kind is ExperimentKind.READOUT_IQ:
+            sweep = None
+        else:
+            sweep = np.clip(sweep, *SWEEP_LIMITS[kind])
+        return ExperimentRequest(kind, qubit, sweep, shots=p.check_shots if check else p.shots,
+                                 **self.experiment_settings())
+
+    def make_sweep(self, p: SweepParameters, anchor: float, *, check: bool) -> np.ndarray:
+        return p.sweep(anchor, check=check)
+
+    def experiment_settings(self) -> dict[str, float]:
+        return {}
+
+    # --- fit ----------------------------------------------------------------------------------
+    def analyse(self, data: Any) -> Analysis:
+        """Fit ``data`` and run the quality gate."""
+        raise NotImplementedError
+
+    # --- update -------------------------------------------------------------------------------
+    def compare(self, qubit: str, analysis: Analysis,
+                settings: Mapping[str, float]) -> tuple[bool, str]:
+        """Whether the current settings are in spec given a passed analysis, and why."""
+        return True, "nothing to compare"
+
+    def device_spec(self, analysis: Analysis) -> tuple[bool, str]:
+        """Whether the measured device is within its specs (T1 long enough, ...)."""
+        return True, ""
+
+    def proposal(self, qubit: str, analysis: Analysis,
+                 settings: Mapping[str, float]) -> dict[str, float]:
+        """Control -> new value that a full calibration writes."""
+        return {}
+
+
+def _sweep_fit(data: Any, fitter: Any) -> tuple[np.ndarray, np.ndarray, FitResult]:
+    x = np.asarray(data.sweep, dtype=float)
+    y = np.asarray(data.signal, dtype=float)
+    return x, y, fitter(x, y, shot_noise(y, data.shots))
+
+
+def _step(x: np.ndarray) -> float:
+    return float((x.max() - x.min()) / max(len(x) - 1, 1))
+
+
+class SpectroscopyNode(Node):
+    """Qubit spectroscopy → drive frequency. Sweep: offsets (Hz) from the drive frequency."""
+
+    name = "spectroscopy"
+    experiment = "qubit_spectroscopy"
+    unit = "Hz"
+    controls = ("drive_frequency",)
+    default_parameters = SweepParameters(-10e6, 10e6, 81, 200, 21, 200)
+
+    def default_spec(self) -> dict[str, float]:
+        return {"tolerance": 1.0e6, "max_relative_error": 0.1}
+
+    def anchor(self, qubit: str, settings: Mapping[str, float]) -> float:
+        return settings[f"{qubit}.drive_frequency"]
+
+    def analyse(self, data: Any) -> Analysis:
+        x, y, fit = _sweep_fit(data, fit_lorentzian)
+        width = fit.params["width"]
+        crit = GateCriteria(key="center", low=float(x.min()), high=float(x.max()),
+                            max_relative_error=self.spec["max_relative_error"],
+                            min_points_per_feature=1.5)
+        res = abs(width) / _step(x) if fit.converged else math.nan
+        gate = evaluate_gate(fit, crit, resolution=res, scale=width)
+        return Analysis(fit, gate, {"frequency": fit.params["center"], "linewidth": width}, res)
+
+    def compare(self, qubit, analysis, settings):
+        off = analysis.values["frequency"] - settings[f"{qubit}.drive_frequency"]
+        ok = abs(off) <= self.spec["tolerance"]
+        return ok, f"drive is {off / 1e6:+.3f} MHz from the qubit (tolerance " \
+                   f"{self.spec['tolerance'] / 1e6:g} MHz)"
+
+    def proposal(self, qubit, analysis, settings):
+        return {"drive_frequency": analysis.values["frequency"]}
+
+
+class RabiNode(Node):
+    """Rabi amplitude → π amplitude. Sweep: multiples of the current π amplitude."""
+
+    name = "rabi"
+    experiment = "rabi_amplitude"
+    unit = "V"
+    controls = ("pi_amplitude",)
+    default_parameters = SweepParameters(0.0, 2.5, 41, 200, 13, 200)
+
+    def default_spec(self) -> dict[str, float]:
+        return {"relative_tolerance": 0.02, "max_relative_error": 0.05}
+
+    def anchor(self, qubit, settings):
+        return settings[f"{qubit}.pi_amplitude"]
+
+    def make_sweep(self, p, anchor, *, check):
+        return p.sweep(anchor, check=check, scale="multiple")
+
+    def analyse(self, data):
+        x, y, fit = _sweep_fit(data, fit_rabi)
+        api = fit.params["pi_amplitude"]
+        crit = GateCriteria(key="pi_amplitude", low=_step(x), high=float(x.max()),
+                            max_relative_error=self.spec["max_relative_error"],
+                            min_points_per_feature=4.0)
+        res = 2 * abs(api) / _step(x) if fit.converged else math.nan
+        return Analysis(fit, evaluate_gate(fit, crit, resolution=res),
+                        {"pi_amplitude": api, "contrast": fit.params["contrast"]}, res)
+
+    def compare(self, qubit, analysis, settings):
+        cur = settings[f"{qubit}.pi_amplitude"]
+        rel = analysis.values["pi_amplitude"] / cur - 1
+        return abs(rel) <= self.spec["relative_tolerance"], \
+            f"π amplitude is {rel:+.2%} from the setting (tolerance " \
+            f"{self.spec['relative_tolerance']:.1%})"
+
+    def proposal(self, qubit, analysis, settings):
+        return {"pi_amplitude": analysis.values["pi_amplitude"]}
+
+
+class RamseyNode(Node):
+    """Ramsey with an artificial detuning → fine drive frequency and T2*. Sweep: delays (s).
+
+    The fringe frequency is ``detuning + (f_qubit - f_drive)``, so the qubit sits at
+    ``f_drive + fringe - detuning``.
+    """
+
+    name = "ramsey"
+    experiment = "ramsey"
+    unit = "s"
+    controls = ("drive_frequency",)
+    default_parameters = SweepParameters(0.0, 6e-6, 61, 200, 25, 200)
+
+    def default_spec(self) -> dict[str, float]:
+        return {"detuning": 1.0e6, "tolerance": 30e3, "max_relative_error": 0.05}
+
+    def experiment_settings(self):
+        return {"artificial_detuning": self.spec["detuning"]}
+
+    def analyse(self, data):
+        x, y, fit = _sweep_fit(data, fit_ramsey)
+        f = fit.params["frequency"]
+        span = float(x.max() - x.min())
+        crit = GateCriteria(key="frequency", low=1.0 / span, high=0.5 / _step(x),
+                            max_relative_error=self.spec["max_relative_error"],
+                            min_points_per_feature=3.0)
+        # Points per fringe at the faster of the fitted and the expected fringe: a sweep too
+        # coarse for the artificial detuning aliases the fringes to a slower, wrong frequency.
+        fastest = max(abs(f), abs(self.spec["detuning"]))
+        res = 1 / (fastest * _step(x)) if fit.converged else math.nan
+        gate = evaluate_gate(fit, crit, resolution=res, scale=self.spec["detuning"])
+        return Analysis(fit, gate, {"frequency_offset": f - self.spec["detuning"],
+                                    "t2_star": fit.params["t2"]}, res)
+
+    def compare(self, qubit, analysis, settings):
+        off = analysis.values["frequency_offset"]
+        return abs(off) <= self.spec["tolerance"], \
+            f"qubit is {off / 1e3:+.1f} kHz from the drive (tolerance " \
+            f"{self.spec['tolerance'] / 1e3:g} kHz)"
+
+    def proposal(self, qubit, analysis, settings):
+        return {"drive_frequency": settings[f"{qubit}.drive_frequency"]
+                + analysis.values["frequency_offset"]}
+
+
+class _DecayNode(Node):
+    unit = "s"
+    key = "tau"
+    value_name = ""
+
+    def default_spec(self):
+        return {"minimum": 10e-6, "max_relative_error": 0.15}
+
+    def analyse(self, data):
+        x, y, fit = _sweep_fit(data, fit_exponential)
+        tau = fit.params["tau"]
+        crit = GateCriteria(key="tau", low=_step(x), high=2.0 * float(x.max()),
+                            max_relative_error=self.spec["max_relative_error"],
+                            min_points_per_feature=1.5)
+        res = abs(tau) / _step(x) if fit.converged else math.nan
+        return Analysis(fit, evaluate_gate(fit, crit, resolution=res),
+                        {self.value_name: tau}, res)
+
+    def device_spec(self, analysis):
+        v = analysis.values[self.value_name]
+        ok = v >= self.spec["minimum"]
+        return ok, f"{self.value_name} = {v * 1e6:.1f} µs (spec ≥ {self.spec['minimum'] * 1e6:g} µs)"
+
+    def compare(self, qubit, analysis, settings):
+        return self.device_spec(analysis)
+
+
+class T1Node(_DecayNode):
+    """T1 from the decay of |1⟩. Sweep: delays (s). Updates no setting; checks the spec."""
+
+    name = "t1"
+    experiment = "t1"
+    value_name = "t1"
+    default_parameters = SweepParameters(0.0, 150e-6, 31, 200, 11, 200)
+
+
+class EchoNode(_DecayNode):
+    """T2 from a Hahn echo. Sweep: total delays (s). Updates no setting; checks the spec."""
+
+    name = "echo"
+    experiment = "hahn_echo"
+    value_name = "t2_echo"
+    default_parameters = SweepParameters(0.0, 120e-6, 31, 200, 11, 200)
+
+
+class ReadoutNode(Node):
+    """Readout IQ single shots of |0⟩ and |1⟩ → discrimination angle, threshold, fidelity."""
+
+    name = "readout"
+    experiment = "readout_iq"
+    unit = ""
+    controls = ("readout_angle", "readout_threshold")
+    default_parameters = SweepParameters(0.0, 0.0, 0, 2000, 0, 500)
+
+    def default_spec(self):
+        return {"min_fidelity": 0.9, "fidelity_tolerance": 0.01, "min_snr": 1.5,
+                "max_fidelity_error": 0.02}
+
+    def make_sweep(self, p, anchor, *, check):
+        return np.zeros(0)
+
+    def analyse(self, data):
+        try:
+            fit = fit_readout(data.iq0, data.iq1)
+        except ValueError as e:
+            empty = ReadoutFit(math.nan, math.nan, math.nan, math.inf, 0.0, 0j, 0j, math.nan)
+            return Analysis(empty, GateResult(Outcome.FIT_FAILED, str(e), "converged"), {})
+        values = {"angle": fit.angle, "threshold": fit.threshold, "fidelity": fit.fidelity}
+        if not (math.isfinite(fit.angle) and math.isfinite(fit.threshold)):
+            gate = GateResult(Outcome.FIT_FAILED, "non-finite blob centres", "converged")
+        elif fit.separation_snr < self.spec["min_snr"]:
+            gate = GateResult(Outcome.BAD_DATA,
+                              f"no signal: |0⟩ and |1⟩ blobs {fit.separation_snr:.2f} widths "
+                              f"apart (< {self.spec['min_snr']:g})", "signal")
+        elif fit.fidelity_error > self.spec["max_fidelity_error"]:
+            gate = GateResult(Outcome.BAD_DATA,
+                              f"too noisy: fidelity uncertainty {fit.fidelity_error:.3f}; "
+                              "take more shots", "noise")
+        else:
+            gate = GateResult(Outcome.SUCCESS,
+                              f"fidelity {fit.fidelity:.4f} ± {fit.fidelity_error:.4f}, "
+                              f"SNR {fit.separation_snr:.1f}", "passed")
+        return Analysis(fit, gate, values, fit.separation_snr)
+
+    def compare(self, qubit, analysis, settings):
+        fit = analysis.fit
+        angle = settings[f"{qubit}.readout_angle"]
+        thr = settings[f"{qubit}.readout_threshold"]
+        current = _assignment_fidelity(fit, angle, thr)
+        loss = _assignment_fidelity(fit, fit.angle, fit.threshold) - current
+        return loss <= self.spec["fidelity_tolerance"], \
+            f"current angle/threshold give fidelity {current:.4f}, optimum {fit.fidelity:.4f}"
+
+    def device_spec(self, analysis):
+        f = analysis.values["fidelity"]
+        return f >= self.spec["min_fidelity"], \
+            f"assignment fidelity {f:.4f} (spec ≥ {self.spec['min_fidelity']:g})"
+
+    def proposal(self, qubit, analysis, settings):
+        return {"readout_angle": analysis.values["angle"],
+                "readout_threshold": analysis.values["threshold"]}
+
+
+def _assignment_fidelity(fit: ReadoutFit, angle: float, threshold: float) -> float:
+    """Gaussian-blob estimate of the fidelity that ``angle``/``threshold`` give on this readout."""
+    from scipy.stats import norm
+
+    rot = np.exp(-1j * angle)
+    m0, m1 = (fit.center0 * rot).real, (fit.center1 * rot).real
+    s = fit.sigma if fit.sigma > 0 else 1e-12
+    p10 = norm.sf((threshold - m0) / s)
+    p01 = norm.cdf((threshold - m1) / s)
+    return float(1 - (p10 + p01) / 2)
+
+
+#: Node name -> class, for configs.
+NODE_TYPES: dict[str, type[Node]] = {
+    cls.name: cls for cls in (SpectroscopyNode, RabiNode, RamseyNode, T1Node, EchoNode,
+                              ReadoutNode)
+}

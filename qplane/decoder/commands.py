@@ -1,0 +1,105 @@
+"""``qplane train-decoder CONFIG`` and ``qplane bench decoder``.
+
+``train-decoder`` is an entry point, so it (and only it) reads the launcher's environment: under
+``torchrun`` (``WORLD_SIZE`` > 1) it initialises ``torch.distributed`` (NCCL on CUDA, else gloo)
+and trains data-parallel.
+
+Examples::
+
+    qplane train-decoder config/decoder/d5.yaml            # resumes if a checkpoint exists
+    torchrun --nproc_per_node 4 -m qplane.cli train-decoder config/decoder/d5.yaml
+    qplane bench decoder --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser("train-decoder", help="train a neural pre-decoder from a YAML config")
+    train.add_argument("config", help="training config (see config/decoder/)")
+    train.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    train.add_argument("--steps", type=int, help="override the config's step budget")
+    train.add_argument("--max-minutes", type=float, help="override the wall-clock budget")
+    train.add_argument("--workers", type=int, help="override data-generation worker processes")
+    train.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    train.add_argument("--no-progress", action="store_true", help="log lines instead of a bar")
+    train.set_defaults(func=run_train)
+
+    bench = subparsers.add_parser("bench", help="run a benchmark (writes bench/results/<name>.json)")
+    bench_sub = bench.add_subparsers(dest="bench", metavar="BENCH", required=True)
+    dec = bench_sub.add_parser("decoder", help="neural decoder vs PyMatching on fresh test shots")
+    dec.add_argument("--quick", action="store_true", help="small shot counts (smoke run)")
+    dec.add_argument("--shots", type=int, default=None, help="test shots per (d, p, basis)")
+    dec.add_argument("--out", default="bench/results/decoder.json")
+    dec.add_argument("--markdown", default="docs/decoder.md",
+                     help="markdown file whose benchmark table is replaced")
+    dec.set_defaults(func=run_bench)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from qplane.decoder.neural import resolve_device
+    from qplane.decoder.training import TrainConfig, train
+
+    config = TrainConfig.from_yaml(args.config)
+    overrides = {k: v for k, v in (("steps", args.steps), ("max_minutes", args.max_minutes),
+                                   ("workers", args.workers)) if v is not None}
+    config = dataclasses.replace(config, **overrides)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = resolve_device(config.device)
+    if world_size > 1:
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if device.type == "cuda":
+            device = torch.device("cuda", local_rank)
+            torch.cuda.set_device(device)
+        torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    command = "qplane train-decoder " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["train-decoder"]
+                                                  else [args.config])
+    try:
+        if args.no_progress or rank != 0 or not sys.stderr.isatty():
+            last = [0]
+
+            def progress(step: int, steps: int, loss: float) -> None:
+                if step - last[0] >= 50 or step == steps:
+                    last[0] = step
+                    print(f"[{config.name}] step {step}/{steps} loss {loss:.5f}",
+                          file=sys.stderr, flush=True)
+
+            summary = train(config, device=device, rank=rank, world_size=world_size,
+                            resume=not args.fresh, command=command, progress=progress)
+        else:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                          TextColumn("{task.completed}/{task.total} loss {task.fields[loss]:.5f}"),
+                          TimeRemainingColumn()) as bar:
+                task = bar.add_task(config.name, total=config.steps, loss=float("nan"))
+
+                def progress(step: int, steps: int, loss: float) -> None:
+                    bar.update(task, completed=step, loss=loss)
+
+                summary = train(config, device=device, rank=rank, world_size=world_size,
+                                resume=not args.fresh, command=command, progress=progress)
+    finally:
+        if world_size > 1:
+            torch.distributed.destroy_process_group()
+    if rank == 0:
+        card = summary["card"]
+        print(f"model {summary['output']}\nsha256 {summary['sha256']}\nrules {card.rules}")
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from qplane.decoder.bench import run_benchmark
+
+    run_benchmark(quick=args.quick, shots=args.shots, out=args.out, markdown=args.markdown)
+    return 0

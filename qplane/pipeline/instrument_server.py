@@ -1,0 +1,303 @@
+"""The instrument server: the only process that touches instruments.
+
+It acquires syndrome blocks from the QPU and pushes them to the decoding workers (and to the
+recorder), keeps at most ``max_in_flight`` blocks outstanding, applies the corrections that come
+back strictly in acquisition order, and reports each applied block, with its timing and (when
+simulated) its score against the truth, to the recorder. It also answers circuit requests on its
+control socket and publishes live statistics.
+
+Corrections are matched to blocks by the syndrome record's sequence number. A correction for a
+block that is not outstanding is a duplicate and is recorded as one; a block whose correction does
+not arrive within ``correction_timeout`` seconds is recorded as lost, and the frame moves on.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+import stim
+import zmq
+
+from qplane.pipeline.stats import LatencyWindow
+from qplane.pipeline.transport import Inbox, Outbox, send_record
+from qplane.sim_instruments.qpu import circuit_fingerprint
+
+SOURCE = "instrument_server"
+
+
+@dataclasses.dataclass
+class _InFlight:
+    seq: int
+    block_index: int
+    t_acquired: float
+    shots: int
+    correction: Any = None  # the correction Record once it arrived
+
+
+class InstrumentServer:
+    """Acquisition and actuation loop around one QPU instrument.
+
+    Args:
+        qpu: the QPU instrument (see :class:`qplane.sim_instruments.qpu.SimulatedQPU`).
+        syndromes: PUSH socket to the decoding workers.
+        corrections: PULL socket from the decoding workers.
+        control: ROUTER socket answering circuit requests.
+        records: outbox to the recorder.
+        monitor: outbox (PUB) for live statistics, or None.
+        max_in_flight: blocks sent but not yet corrected, at most.
+        correction_timeout: seconds after which a block's missing correction is declared lost.
+        duration: stop acquiring after this many seconds (None: until :meth:`stop`).
+        max_blocks: stop acquiring after this many blocks (None: no limit).
+    """
+
+    def __init__(self, *, qpu: Any, syndromes: zmq.Socket, corrections: zmq.Socket,
+                 control: zmq.Socket, records: Outbox, monitor: Outbox | None,
+                 max_in_flight: int, correction_timeout: float, duration: float | None = None,
+                 max_blocks: int | None = None, stats_interval: float = 0.5):
+        self.qpu = qpu
+        self.syndromes = Outbox(syndromes, run_id=records.run_id, source=SOURCE)
+        self.corrections = Inbox(corrections, run_id=records.run_id, on_reject=self._on_reject)
+        self.control = Inbox(control, run_id=records.run_id, on_reject=self._on_reject, envelope=1)
+        self.control_replies = Outbox(control, run_id=records.run_id, source=SOURCE)
+        self.records = records
+        self.monitor = monitor
+        self.max_in_flight = max_in_flight
+        self.correction_timeout = correction_timeout
+        self.duration = duration
+        self.max_blocks = max_blocks
+        self.stats_interval = stats_interval
+        self.poller = zmq.Poller()
+        self.poller.register(corrections, zmq.POLLIN)
+        self.poller.register(control, zmq.POLLIN)
+        self._in_flight: collections.OrderedDict[int, _InFlight] = collections.OrderedDict()
+        self._circuits: dict[str, str] = {}
+        self._acquiring = False
+        self._t_start = 0.0
+        self._next_stats = 0.0
+        self.blocks_acquired = 0
+        self.blocks_applied = 0
+        self.blocks_lost = 0
+        self.duplicates = 0
+        self.shots_applied = 0
+        self.failures = 0
+        self.shadow_shots = 0
+        self.shadow_disagreements = 0
+        self.latency = LatencyWindow()
+        self.decode_latency = LatencyWindow()
+        self.workers: set[str] = set()
+        self.ready_workers: set[str] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, *, config_text: str, config_path: str, station_snapshot: dict) -> None:
+        """Announce the run to the recorder and start acquiring."""
+        circuit = self.qpu.decoding_circuit()
+        qec = {"distance": self.qpu.distance(), "rounds": self.qpu.rounds(),
+               "basis": self.qpu.basis(), "shots_per_block": self.qpu.shots_per_block()}
+        self.records.send("run_start", {
+            "config_text": config_text, "config_path": config_path,
+            "station_snapshot": station_snapshot, "num_detectors": circuit.num_detectors,
+            "num_observables": circuit.num_observables, "qec": qec,
+        })
+        self._remember_circuit(circuit)
+        self._acquiring = True
+        self._t_start = time.time()
+
+    def wait_for_workers(self, count: int, timeout: float) -> bool:
+        """Answer control requests until ``count`` workers have asked for the circuit.
+
+        Acquisition waits for this, so the first blocks' latency does not include the workers'
+        start-up. Returns False if ``timeout`` seconds pass first (acquisition then starts anyway).
+        """
+        deadline = time.time() + timeout
+        while len(self.ready_workers) < count and time.time() < deadline:
+            if self.control.socket.poll(50):
+                self._handle_control()
+        self._t_start = time.time()
+        return len(self.ready_workers) >= count
+
+    def stop(self) -> None:
+        """Stop acquiring; outstanding blocks are still corrected (see :meth:`drain`)."""
+        self._acquiring = False
+
+    @property
+    def acquiring(self) -> bool:
+        return self._acquiring
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def drain(self, timeout: float) -> None:
+        """Handle corrections until none is outstanding or ``timeout`` seconds pass."""
+        deadline = time.time() + timeout
+        while self._in_flight and time.time() < deadline:
+            self.step(poll_ms=20)
+        self._publish_stats(force=True)
+
+    def run(self, should_stop: Any = lambda: False) -> None:
+        """Loop :meth:`step` until the duration/block limit is reached or ``should_stop()``."""
+        while self._acquiring and not should_stop():
+            self.step()
+        self.stop()
+
+    # -- one unit of work --------------------------------------------------------------------
+    def step(self, poll_ms: int = 50) -> None:
+        """Handle pending messages, acquire one block if allowed, expire lost corrections."""
+        now = time.time()
+        if self._acquiring and (
+            (self.duration is not None and now - self._t_start >= self.duration)
+            or (self.max_blocks is not None and self.blocks_acquired >= self.max_blocks)
+        ):
+            self._acquiring = False
+        can_acquire = self._acquiring and len(self._in_flight) < self.max_in_flight
+        events = dict(self.poller.poll(0 if can_acquire else poll_ms))
+        if events.get(self.corrections.socket):
+            while self.corrections.socket.poll(0):
+                self._handle_correction()
+        if events.get(self.control.socket):
+            while self.control.socket.poll(0):
+                self._handle_control()
+        if can_acquire:
+            self._acquire()
+        self._expire(time.time())
+        self._publish_stats()
+
+    def _acquire(self) -> None:
+        block = self.qpu.acquire_block()
+        t_acquired = time.time()
+        if block.circuit_id not in self._circuits:
+            self._remember_circuit(self.qpu.decoding_circuit())
+        rec = self.syndromes.build("syndrome", {
+            "block_index": block.index, "circuit_id": block.circuit_id,
+            "num_detectors": block.num_detectors, "t_acquired": t_acquired,
+        }, {"detection_events": block.detection_events})
+        send_record(self.syndromes.socket, rec)
+        send_record(self.records.socket, rec)  # the same record, so the file has every block
+        self._in_flight[rec.seq] = _InFlight(rec.seq, block.index, t_acquired, len(block.detection_events))
+        self.blocks_acquired += 1
+
+    def _remember_circuit(self, circuit: Any) -> None:
+        circuit_id = circuit_fingerprint(circuit)
+        self._circuits[circuit_id] = str(circuit)
+        self.records.send("circuit", self._circuit_meta(circuit_id, circuit))
+
+    @staticmethod
+    def _circuit_meta(circuit_id: str, circuit: Any) -> dict[str, Any]:
+        return {"circuit_id": circuit_id, "num_detectors": circuit.num_detectors,
+                "num_observables": circuit.num_observables, "stim_circuit": str(circuit)}
+
+    def _handle_correction(self) -> None:
+        got = self.corrections.recv()
+        if got is None:
+            return
+        _, rec = got
+        self.workers.add(rec.source)
+        block = self._in_flight.get(rec.meta["syndrome_seq"])
+        if block is None or block.correction is not None:
+            self.duplicates += 1
+            self.records.event("warning", "duplicate_correction",
+                               f"correction for block seq {rec.meta['syndrome_seq']} from {rec.source} "
+                               "is not outstanding (duplicate, or arrived after it was declared lost)",
+                               syndrome_seq=rec.meta["syndrome_seq"], worker=rec.source)
+            return
+        if rec.arrays["predictions"].shape[0] != block.shots:
+            self.records.event("error", "bad_correction",
+                               f"correction from {rec.source} has {rec.arrays['predictions'].shape[0]} "
+                               f"shots, block seq {block.seq} has {block.shots}",
+                               syndrome_seq=block.seq)
+            return
+        block.correction = rec
+        self._apply_ready()
+
+    def _apply_ready(self) -> None:
+        """Apply corrections in acquisition order, as far as they have arrived."""
+        while self._in_flight:
+            seq, block = next(iter(self._in_flight.items()))
+            if block.correction is None:
+                return
+            del self._in_flight[seq]
+            corr = block.correction
+            predictions = np.array(corr.arrays["predictions"])
+            result = self.qpu.apply_correction(block.block_index, predictions)
+            t_applied = time.time()
+            self.blocks_applied += 1
+            self.shots_applied += result.shots
+            self.failures += result.failures
+            self.shadow_shots += corr.meta["shadow_shots"]
+            self.shadow_disagreements += corr.meta["shadow_disagreements"]
+            self.latency.add(t_applied - block.t_acquired)
+            self.decode_latency.add(corr.meta["decode_seconds"])
+            self.records.send("applied", {
+                "syndrome_seq": seq, "block_index": block.block_index,
+                "t_acquired": block.t_acquired, "t_decoded": corr.meta["t_decoded"],
+                "t_applied": t_applied, "decode_seconds": corr.meta["decode_seconds"],
+                "worker": corr.source, "failures": result.failures,
+                "shadow_shots": corr.meta["shadow_shots"],
+                "shadow_disagreements": corr.meta["shadow_disagreements"],
+            }, {"predictions": predictions, "corrections": predictions, "truth": result.truth})
+
+    def _expire(self, now: float) -> None:
+        while self._in_flight:
+            seq, block = next(iter(self._in_flight.items()))
+            if block.correction is not None or now - block.t_acquired < self.correction_timeout:
+                return
+            del self._in_flight[seq]
+            self.blocks_lost += 1
+            self.records.event("error", "correction_lost",
+                               f"no correction for block seq {seq} (block {block.block_index}) within "
+                               f"{self.correction_timeout} s; its logical frame is unknown",
+                               syndrome_seq=seq, block_index=block.block_index)
+            self._apply_ready()
+
+    def _handle_control(self) -> None:
+        got = self.control.recv()
+        if got is None:
+            return
+        routing, rec = got
+        if rec.kind == "circuit_request":
+            # An empty id asks for the current circuit: a worker announcing it is starting.
+            circuit_id = rec.meta["circuit_id"]
+            if circuit_id == "":
+                self.ready_workers.add(rec.source)
+            text = self._circuits.get(circuit_id)
+            if text is None:
+                current = self.qpu.decoding_circuit()
+                circuit_id = circuit_fingerprint(current)
+                if circuit_id not in self._circuits:
+                    self._remember_circuit(current)
+                text = str(current)
+            reply = self.control_replies.build("circuit", self._circuit_meta(circuit_id, stim.Circuit(text)))
+            send_record(self.control.socket, reply, prefix=routing)
+        else:
+            self.records.event("warning", "unexpected_control",
+                               f"control socket got a {rec.kind} record from {rec.source}; ignored")
+
+    def _on_reject(self, reason: str, _frames: list[bytes]) -> None:
+        self.records.event("error", "rejected_record", f"instrument server rejected a message: {reason}")
+
+    # -- statistics --------------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """A snapshot of the run's numbers so far (what the live view shows)."""
+        return {
+            "elapsed": time.time() - self._t_start, "blocks_acquired": self.blocks_acquired,
+            "blocks_applied": self.blocks_applied, "blocks_lost": self.blocks_lost,
+            "in_flight": len(self._in_flight), "duplicates": self.duplicates,
+            "shots": self.shots_applied, "failures": self.failures,
+            "latency_p50": self.latency.quantile(0.5), "latency_p99": self.latency.quantile(0.99),
+            "decode_p50": self.decode_latency.quantile(0.5),
+            "decode_p99": self.decode_latency.quantile(0.99),
+            "shadow_shots": self.shadow_shots, "shadow_disagreements": self.shadow_disagreements,
+            "rejected": self.corrections.rejected + self.control.rejected,
+            "workers": sorted(self.workers), "acquiring": self._acquiring,
+        }
+
+    def _publish_stats(self, force: bool = False) -> None:
+        now = time.time()
+        if self.monitor is None or (not force and now < self._next_stats):
+            return
+        self._next_stats = now + self.stats_interval
+        self.monitor.send("stats", {"stats": self.stats()})

@@ -1,0 +1,160 @@
+"""Entry point of each pipeline process: ``python -m qplane.pipeline.process ROLE SPEC [--index N]``.
+
+The launcher writes a :class:`RunSpec` (JSON) and starts one process per role: ``recorder``,
+``instrument_server`` and ``decoder`` (``--index`` numbers the decoding workers). Each process
+reads the config file itself (validated again), opens its sockets, runs its loop until its work
+is done or it receives SIGTERM, and exits. SIGINT is left to the launcher, which stops the
+processes in order. A process that crashes reports the traceback to the recorder as an error
+event before it exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sys
+import traceback
+
+import zmq
+
+from qplane.config import load_config
+from qplane.pipeline.transport import Outbox, make_socket
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """What every process of one run needs to know (written by the launcher)."""
+
+    run_id: str
+    config_path: str
+    out_path: str
+    endpoints: dict[str, str]
+    duration: float | None
+    max_blocks: int | None
+    workers: int
+
+    def save(self, path: str) -> None:
+        with open(path, "w") as f:
+            json.dump(dataclasses.asdict(self), f)
+
+    @classmethod
+    def load(cls, path: str) -> "RunSpec":
+        with open(path) as f:
+            return cls(**json.load(f))
+
+
+class _StopFlag:
+    def __init__(self) -> None:
+        self.stop = False
+        signal.signal(signal.SIGTERM, self._set)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def _set(self, *_args: object) -> None:
+        self.stop = True
+
+    def __call__(self) -> bool:
+        return self.stop
+
+
+def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
+    from qplane.pipeline.recorder import Recorder
+
+    sock = make_socket(ctx, zmq.PULL, spec.endpoints["records"], bind=True)
+    recorder = Recorder(records=sock, path=spec.out_path, run_id=spec.run_id)
+    try:
+        recorder.run(should_stop=stop)
+    finally:
+        recorder.close()
+
+
+def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
+    from qplane.pipeline.instrument_server import InstrumentServer
+    from qplane.pipeline.station import close_station, open_station
+
+    config = load_config(spec.config_path)
+    acq = config.qplane.acquisition
+    station, qpu = open_station(config)
+    try:
+        monitor = Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False),
+                         run_id=spec.run_id, source="instrument_server")
+        server = InstrumentServer(
+            qpu=qpu,
+            syndromes=make_socket(ctx, zmq.PUSH, spec.endpoints["syndromes"], bind=True),
+            corrections=make_socket(ctx, zmq.PULL, spec.endpoints["corrections"], bind=True),
+            control=make_socket(ctx, zmq.ROUTER, spec.endpoints["control"], bind=True),
+            records=records, monitor=monitor, max_in_flight=acq.max_in_flight,
+            correction_timeout=acq.correction_timeout, duration=spec.duration,
+            max_blocks=spec.max_blocks,
+        )
+        server.start(config_text=config.text, config_path=config.path,
+                     station_snapshot=station.snapshot())
+        if not server.wait_for_workers(spec.workers, timeout=120.0):
+            records.event("warning", "workers_late",
+                          f"only {len(server.ready_workers)} of {spec.workers} decoding workers ready "
+                          "after 120 s; acquiring anyway")
+        server.run(should_stop=stop)
+        server.drain(timeout=acq.correction_timeout)
+        records.event("info", "acquisition_stopped",
+                      f"acquisition stopped after {server.blocks_acquired} blocks "
+                      f"({server.blocks_applied} corrected, {server.blocks_lost} lost)",
+                      **{k: v for k, v in server.stats().items() if k != "workers"})
+    finally:
+        close_station(station)
+
+
+def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox, index: int) -> None:
+    from qplane.decoder.registry import make_decoder
+    from qplane.pipeline.decoding_worker import DecodingWorker
+
+    config = load_config(spec.config_path)
+    settings = config.qplane.decoding
+    name = records.source
+    worker = DecodingWorker(
+        name=name,
+        decoder=make_decoder(settings.decoder.type, **settings.decoder.options),
+        syndromes=make_socket(ctx, zmq.PULL, spec.endpoints["syndromes"], bind=False),
+        corrections=Outbox(make_socket(ctx, zmq.PUSH, spec.endpoints["corrections"], bind=False),
+                           run_id=spec.run_id, source=name),
+        control=make_socket(ctx, zmq.DEALER, spec.endpoints["control"], bind=False),
+        records=records, shadow_fraction=settings.shadow_fraction, seed=index,
+    )
+    worker.announce()
+    worker.run(should_stop=stop)
+    records.event("info", "worker_stopped", f"{name} stopped after {worker.blocks} blocks",
+                  blocks=worker.blocks, shots=worker.shots)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qplane.pipeline.process")
+    parser.add_argument("role", choices=("recorder", "instrument_server", "decoder"))
+    parser.add_argument("spec", help="run spec JSON written by the launcher")
+    parser.add_argument("--index", type=int, default=0, help="decoding worker number")
+    args = parser.parse_args(argv)
+    stop = _StopFlag()
+    spec = RunSpec.load(args.spec)
+    source = f"decoder-{args.index}" if args.role == "decoder" else args.role
+    ctx = zmq.Context()
+    records = Outbox(make_socket(ctx, zmq.PUSH, spec.endpoints["records"], bind=False),
+                     run_id=spec.run_id, source=source)
+    try:
+        if args.role == "recorder":
+            _run_recorder(spec, ctx, stop, records)
+        elif args.role == "instrument_server":
+            _run_instrument_server(spec, ctx, stop, records)
+        else:
+            _run_decoder(spec, ctx, stop, records, args.index)
+    except Exception as e:  # noqa: BLE001 - reported as an error record, then exit non-zero
+        tb = traceback.format_exc()
+        print(tb, file=sys.stderr)
+        if args.role != "recorder":
+            records.event("error", "crash", f"{source} crashed: {type(e).__name__}: {e}", traceback=tb)
+        return 1
+    finally:
+        ctx.destroy(linger=2000)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

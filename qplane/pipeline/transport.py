@@ -1,0 +1,141 @@
+"""Sending and receiving records over ZeroMQ sockets, with sequence tracking.
+
+- :class:`Outbox` numbers the records one process sends, per kind, and sends them.
+- :class:`Inbox` receives, validates and sequence-checks records; a malformed message is
+  counted and reported to a callback, never raised into the receiving loop.
+- :class:`SequenceTracker` tells in-order, gap and duplicate apart per (source, kind).
+
+>>> t = SequenceTracker()
+>>> [t.observe("srv", "syndrome", s).status for s in (0, 1, 3, 3)]
+['ok', 'ok', 'gap', 'duplicate']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter
+from typing import Any, Callable
+
+import numpy as np
+import zmq
+
+from qplane.errors import WireFormatError
+from qplane.pipeline.wire import Record, decode, encode
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceCheck:
+    """Result of observing one sequence number."""
+
+    status: str  # "ok" | "gap" | "duplicate"
+    expected: int
+    missing: int = 0  # records skipped, for a gap
+
+
+class SequenceTracker:
+    """Tracks the next expected sequence number per (source, kind)."""
+
+    def __init__(self) -> None:
+        self._next: dict[tuple[str, str], int] = {}
+
+    def observe(self, source: str, kind: str, seq: int) -> SequenceCheck:
+        key = (source, kind)
+        expected = self._next.get(key, 0)
+        if seq < expected:
+            return SequenceCheck("duplicate", expected)
+        self._next[key] = seq + 1
+        if seq > expected:
+            return SequenceCheck("gap", expected, missing=seq - expected)
+        return SequenceCheck("ok", expected)
+
+
+class Outbox:
+    """Builds, numbers and sends the records of one source on one socket."""
+
+    def __init__(self, socket: zmq.Socket, *, run_id: str, source: str):
+        self.socket = socket
+        self.run_id = run_id
+        self.source = source
+        self._seq: Counter[str] = Counter()
+
+    def next_seq(self, kind: str) -> int:
+        return self._seq[kind]
+
+    def build(self, kind: str, meta: dict[str, Any],
+              arrays: dict[str, np.ndarray] | None = None) -> Record:
+        """Build the next record of ``kind`` (consuming its sequence number) without sending."""
+        rec = Record.build(kind, run_id=self.run_id, source=self.source, seq=self._seq[kind],
+                           meta=meta, arrays=arrays)
+        self._seq[kind] += 1
+        return rec
+
+    def send(self, kind: str, meta: dict[str, Any],
+             arrays: dict[str, np.ndarray] | None = None) -> Record:
+        rec = self.build(kind, meta, arrays)
+        self.socket.send_multipart(encode(rec), copy=False)
+        return rec
+
+    def event(self, level: str, event: str, message: str, **details: Any) -> Record:
+        """Send an ``event`` record (errors, gaps, lifecycle)."""
+        return self.send("event", {"level": level, "event": event, "message": message,
+                                   "details": details})
+
+
+def send_record(socket: zmq.Socket, rec: Record, *, prefix: list[bytes] | None = None) -> None:
+    """Send an already-built record (optionally behind ROUTER identity frames)."""
+    socket.send_multipart((prefix or []) + encode(rec), copy=False)
+
+
+class Inbox:
+    """Receives records from a socket, validating each and counting rejections.
+
+    Args:
+        socket: the socket to read.
+        on_reject: called with (reason, raw frames) for each rejected message.
+        run_id: if given, records of another run are rejected.
+        envelope: number of routing frames before the record (1 for a ROUTER socket).
+    """
+
+    def __init__(self, socket: zmq.Socket, *, on_reject: Callable[[str, list[bytes]], None] | None = None,
+                 run_id: str | None = None, envelope: int = 0):
+        self.socket = socket
+        self.on_reject = on_reject
+        self.run_id = run_id
+        self.envelope = envelope
+        self.rejected = 0
+        self.received = 0
+
+    def recv(self, flags: int = 0) -> tuple[list[bytes], Record] | None:
+        """Receive one message; return (routing frames, record), or None if it was rejected."""
+        frames = self.socket.recv_multipart(flags)
+        routing, body = frames[: self.envelope], frames[self.envelope:]
+        try:
+            rec = decode(body)
+            if self.run_id is not None and rec.run_id != self.run_id:
+                raise WireFormatError(f"record of run {rec.run_id!r} received in run {self.run_id!r}")
+        except WireFormatError as e:
+            self.rejected += 1
+            log.warning("rejected message: %s", e)
+            if self.on_reject is not None:
+                self.on_reject(str(e), body)
+            return None
+        self.received += 1
+        return routing, rec
+
+
+def make_socket(context: zmq.Context, kind: int, endpoint: str, *, bind: bool,
+                hwm: int | None = None) -> zmq.Socket:
+    """A socket of ``kind`` bound or connected to ``endpoint``, lingering 2 s on close."""
+    sock = context.socket(kind)
+    sock.setsockopt(zmq.LINGER, 2000)
+    if hwm is not None:
+        sock.setsockopt(zmq.SNDHWM, hwm)
+        sock.setsockopt(zmq.RCVHWM, hwm)
+    if bind:
+        sock.bind(endpoint)
+    else:
+        sock.connect(endpoint)
+    return sock
