@@ -145,7 +145,8 @@ class Launcher:
         spec.save(spec_path)
         self._monitor = Inbox(make_socket(self._ctx, zmq.SUB, self.endpoints["monitor"], bind=True))
         self._monitor.socket.setsockopt(zmq.SUBSCRIBE, b"stats")
-        self._records = Outbox(make_socket(self._ctx, zmq.PUSH, self.endpoints["records"], bind=False),
+        self._records = Outbox(make_socket(self._ctx, zmq.PUSH, self.endpoints["records"], bind=False,
+                                           linger_ms=5000),
                                run_id=self.run_id, source=SOURCE)
         self._spawn("recorder", "recorder", spec_path)
         self._spawn("instrument_server", "instrument_server", spec_path)

@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     spec = RunSpec.load(args.spec)
     source = f"decoder-{args.index}" if args.role == "decoder" else args.role
     ctx = zmq.Context()
-    records = Outbox(make_socket(ctx, zmq.PUSH, spec.endpoints["records"], bind=False),
+    # Records must reach the recorder: closing waits until they are delivered (the launcher
+    # kills a process that hangs here because the recorder is gone).
+    records = Outbox(make_socket(ctx, zmq.PUSH, spec.endpoints["records"], bind=False, linger_ms=-1),
                      run_id=spec.run_id, source=source)
     try:
         if args.role == "recorder":
@@ -152,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             records.event("error", "crash", f"{source} crashed: {type(e).__name__}: {e}", traceback=tb)
         return 1
     finally:
-        ctx.destroy(linger=2000)
+        ctx.destroy()  # each socket keeps its own linger
     return 0
 
 

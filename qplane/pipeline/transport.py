@@ -127,10 +127,14 @@ class Inbox:
 
 
 def make_socket(context: zmq.Context, kind: int, endpoint: str, *, bind: bool,
-                hwm: int | None = None) -> zmq.Socket:
-    """A socket of ``kind`` bound or connected to ``endpoint``, lingering 2 s on close."""
+                hwm: int | None = None, linger_ms: int = 2000) -> zmq.Socket:
+    """A socket of ``kind`` bound or connected to ``endpoint``.
+
+    ``linger_ms`` is how long closing it waits to deliver what is still queued; -1 waits until
+    everything is delivered (used for records to the recorder, which must never be dropped).
+    """
     sock = context.socket(kind)
-    sock.setsockopt(zmq.LINGER, 2000)
+    sock.setsockopt(zmq.LINGER, linger_ms)
     if hwm is not None:
         sock.setsockopt(zmq.SNDHWM, hwm)
         sock.setsockopt(zmq.RCVHWM, hwm)
