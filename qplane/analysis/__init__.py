@@ -1,0 +1,34 @@
+"""Reading run files back: :func:`open_run`, derived statistics, reports and the live view.
+
+>>> from qplane.analysis import open_run, wilson_interval
+>>> callable(open_run)
+True
+"""
+
+from qplane.analysis.run import Integrity, Run, open_run
+from qplane.analysis.stats import (
+    calibration_outcomes,
+    detection_statistics,
+    failures_per_block,
+    latency,
+    logical_error_rate,
+    overall_logical_error_rate,
+    parameter_traces,
+    shadow_disagreement,
+    wilson_interval,
+)
+
+__all__ = [
+    "Integrity",
+    "Run",
+    "calibration_outcomes",
+    "detection_statistics",
+    "failures_per_block",
+    "latency",
+    "logical_error_rate",
+    "open_run",
+    "overall_logical_error_rate",
+    "parameter_traces",
+    "shadow_disagreement",
+    "wilson_interval",
+]

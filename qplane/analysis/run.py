@@ -154,6 +154,20 @@ class Run:
         self._file = file
         self._converter = converter
         self._attrs = {k: file.attrs[k] for k in file.attrs}
+        # One handle per dataset: refreshing two handles of one dataset in SWMR-read mode
+        # corrupts HDF5's chunk cache ("can't insert duplicate key" on the next read).
+        self._handles: dict[str, h5py.Dataset] = {}
+
+    def _dataset(self, path: str) -> h5py.Dataset | None:
+        """The dataset at ``path`` (``None`` if absent), refreshed to the writer's last flush."""
+        ds = self._handles.get(path)
+        if ds is None:
+            if path not in self._file:
+                return None
+            ds = self._handles[path] = self._file[path]
+        if self._file.swmr_mode:
+            ds.refresh()
+        return ds
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -255,11 +269,9 @@ class Run:
     @property
     def status(self) -> str:
         """``/status`` as the writer last flushed it: ``running`` or how the run ended."""
-        if "status" not in self._file:
+        ds = self._dataset("/status")
+        if ds is None:
             return self._attr("end_state", "unknown")
-        ds = self._file["status"]
-        if self._file.swmr_mode:
-            ds.refresh()
         return _text(ds[()])
 
     @property
@@ -289,16 +301,11 @@ class Run:
 
     def table(self, name: str) -> np.ndarray:
         """Raw rows of table ``name`` (see :data:`qplane.runfile.schema.TABLES`), current row type."""
-        return self._converter.read_table(self._file, name)
+        return self._converter.read_table(self._dataset, name)
 
     def _shot_dataset(self, name: str) -> h5py.Dataset | None:
         path = self._converter.shot_paths.get(name)
-        if path is None or path not in self._file:
-            return None
-        ds = self._file[path]
-        if self._file.swmr_mode:
-            ds.refresh()
-        return ds
+        return None if path is None else self._dataset(path)
 
     def _shot_rows(self) -> dict[str, int]:
         rows = {}

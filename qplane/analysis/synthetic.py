@@ -20,7 +20,7 @@ time is the measured PyMatching time, transport a fixed 0.5 ms) and the calibrat
 ...                            shots_per_block=32, calibration_every=1)
 >>> with h5py.File(path) as f:
 ...     print(f["qec/detection_events"].shape, len(f["calibration/runs"]), f.attrs["end_state"])
-(64, 3) 2 completed
+(64, 3) 1 completed
 """
 
 from __future__ import annotations

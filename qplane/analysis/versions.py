@@ -22,7 +22,7 @@ qplane.errors.RunFileError: run file has schema version 99, but this qplane (0.1
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import h5py
@@ -48,14 +48,16 @@ class Converter:
     table_paths: Mapping[str, str | None]
     shot_paths: Mapping[str, str | None]
 
-    def read_table(self, file: h5py.File, name: str, selection: slice = slice(None)) -> np.ndarray:
-        """Rows ``selection`` of table ``name`` as an array of the current row type."""
+    def read_table(self, dataset: Callable[[str], h5py.Dataset | None], name: str,
+                   selection: slice = slice(None)) -> np.ndarray:
+        """Rows ``selection`` of table ``name`` as an array of the current row type.
+
+        ``dataset(path)`` returns the (refreshed) dataset at ``path``, or ``None`` if absent.
+        """
         path = self.table_paths.get(name)
-        if path is None or path not in file:
+        ds = None if path is None else dataset(path)
+        if ds is None:
             return np.zeros(0, dtype=TABLES[name])
-        ds = file[path]
-        if getattr(file, "swmr_mode", False):
-            ds.refresh()
         return conform_rows(ds[selection], TABLES[name])
 
 
