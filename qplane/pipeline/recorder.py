@@ -53,11 +53,12 @@ class Recorder:
         self.gaps = 0
         self.duplicates = 0
 
-    def step(self, poll_ms: int = 100) -> int:
-        """Handle every record pending (waiting up to ``poll_ms`` for the first); return how many."""
+    def step(self, poll_ms: int = 100, max_records: int = 500) -> int:
+        """Handle up to ``max_records`` pending records (waiting up to ``poll_ms`` for the first),
+        then flush if ``flush_interval`` has passed; return how many were handled."""
         handled = 0
         if self.inbox.socket.poll(poll_ms):
-            while self.inbox.socket.poll(0):
+            while handled < max_records and self.inbox.socket.poll(0):
                 got = self.inbox.recv()
                 handled += 1
                 if got is not None:
@@ -142,7 +143,7 @@ class Recorder:
         self.writer.complete_block(
             row, predictions=rec.arrays["predictions"], corrections=rec.arrays["corrections"],
             truth=rec.arrays["truth"], t_decoded=m["t_decoded"], t_applied=m["t_applied"],
-            decode_seconds=m["decode_seconds"], failures=m["failures"], worker=m["worker"],
+            decode_seconds=m["decode_seconds"], failures=m["failures"], worker=m["worker"].encode(),
             shadow_shots=m["shadow_shots"], shadow_disagreements=m["shadow_disagreements"],
         )
 

@@ -30,7 +30,10 @@ Layout (schema version 1)::
 
 All tables are 1-D chunked, resizable datasets of a compound dtype. Times are UNIX seconds
 (float64, UTC). Every dataset exists from the start, so the file can be opened in SWMR mode and
-read while the run is being written.
+read while the run is being written. ``/qec/blocks``, written many times a second, has only
+fixed-size fields: variable-length data is not safe to read concurrently under SWMR (a reader
+can see a row before the heap object it points to). The low-rate tables keep variable-length
+text; a live reader re-opens the file to read their newest rows.
 
 >>> sorted(TABLES)
 ['/calibration/runs', '/events', '/parameters/history', '/qec/blocks', '/qec/circuits']
@@ -65,7 +68,7 @@ BLOCK_DTYPE = np.dtype([
     ("t_applied", "f8"),            # correction applied on the instrument
     ("decode_seconds", "f8"),       # time inside the decoder call
     ("failures", "i8"),             # logical failures after correction (simulation), else -1
-    ("worker", _str),               # which decoding worker decoded it
+    ("worker", "S32"),              # which decoding worker decoded it
     ("shadow_shots", "i8"),         # shots also decoded by the shadow PyMatching
     ("shadow_disagreements", "i8"), # of those, shots where the two decoders differ
 ])
