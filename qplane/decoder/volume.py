@@ -96,11 +96,13 @@ class SyndromeGeometry:
                 f"code family: stabilizer coordinates must be even for stim's {CODE_FAMILY} layout")
         distance = int(max(x.max(), y.max()) // 2)
         positions = {(int(a), int(b)) for a, b in zip(x, y)}
-        if distance < 3 or len(positions) != distance * distance - 1:
+        full = distance * distance - 1
+        rounds = int(t.max())
+        # With one round, only memory-basis stabilizers carry detectors.
+        if distance < 3 or len(positions) != (full if rounds > 1 else full // 2):
             raise ModelMismatchError(
                 f"code family: found {len(positions)} stabilizer positions on a {distance + 1}x"
-                f"{distance + 1} grid; a distance-{distance} {CODE_FAMILY} has {distance**2 - 1}")
-        rounds = int(t.max())
+                f"{distance + 1} grid; a distance-{distance} {CODE_FAMILY} has {full}")
         shape = (rounds + 1, distance + 1, distance + 1)
         rows, cols = y // 2, x // 2
         slot = (t * shape[1] + rows) * shape[2] + cols
