@@ -14,6 +14,7 @@ Only corrected blocks (``applied``) count towards logical error and latency.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -29,9 +30,7 @@ CHUNK_SHOTS = 1 << 20
 def _z(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
         raise QplaneError(f"confidence must lie in (0, 1), got {confidence}")
-    from scipy.stats import norm
-
-    return float(norm.ppf(0.5 + confidence / 2))
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
 def wilson_interval(k: Any, n: Any, confidence: float = 0.95) -> tuple[Any, Any]:

@@ -1,0 +1,211 @@
+"""The report's figures, drawn with matplotlib's object API (no pyplot, no global state).
+
+Each function takes one or more labelled results of :mod:`qplane.analysis.stats` (several to
+compare runs on one set of axes) and returns a :class:`matplotlib.figure.Figure`, or ``None``
+when there is nothing to draw. Times are plotted as seconds since each run's first block, so
+runs of different dates line up.
+
+>>> import pandas as pd
+>>> fig = latency_figure([("a", {"latency": {"samples": np.array([1e-3, 2e-3]), "p50": 1.5e-3,
+...                                          "p99": 2e-3}})])
+>>> fig.axes[0].get_xlabel()
+'latency, acquired to applied (ms)'
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib.collections import PatchCollection
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+_OUTCOME_COLOURS = {"success": "#2ca02c", "in_spec": "#2ca02c", "out_of_spec": "#ff7f0e",
+                    "bad_data": "#d62728", "fit_failed": "#d62728"}
+
+
+def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def logical_error_rate_figure(items: Sequence[tuple[str, pd.DataFrame, float]]) -> Figure | None:
+    """Logical error rate per window with its interval; items are (label, table, run start)."""
+    items = [(label, df, t0) for label, df, t0 in items if len(df)]
+    if not items:
+        return None
+    fig = Figure(figsize=(8, 3.6))
+    ax = fig.add_subplot()
+    for i, (label, df, t0) in enumerate(items):
+        mid = (df["t_start"] + df["t_end"]) / 2 - t0
+        rate = df["rate"].to_numpy()
+        err = np.clip(np.vstack([rate - df["lower"].to_numpy(), df["upper"].to_numpy() - rate]), 0, None)
+        ax.errorbar(mid, rate, yerr=err, fmt="o-", ms=3, capsize=2, color=_COLOURS[i % 6],
+                    label=label)
+    ax.set_xlabel("time since first block (s)")
+    ax.set_ylabel("logical error rate per shot")
+    if all((df["rate"] > 0).all() for _, df, _ in items):
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Logical error rate per window (95% Wilson interval)")
+    return fig
+
+
+def detection_heatmap_figure(items: Sequence[tuple[str, xr.Dataset]]) -> Figure | None:
+    """Detection-event rate of each stabilizer, drawn at its place on the patch."""
+    items = [(label, ds) for label, ds in items if ds.sizes.get("stabilizer", 0)]
+    if not items:
+        return None
+    rates = np.concatenate([ds["stabilizer_rate"].to_numpy() for _, ds in items])
+    vmin, vmax = float(np.nanmin(rates)), float(np.nanmax(rates))
+    fig = Figure(figsize=(4.2 * len(items) + 0.8, 4.0))
+    axes = fig.subplots(1, len(items), squeeze=False)[0]
+    mappable = None
+    for ax, (label, ds) in zip(axes, items):
+        x = ds["stabilizer_x"].to_numpy()
+        y = ds["stabilizer_y"].to_numpy()
+        r = ds["stabilizer_rate"].to_numpy()
+        # Each stabilizer as its plaquette: a square between its data qubits, halved at the
+        # patch's edge (stim places measure qubits on a grid of pitch 2 x unique-x step).
+        steps = np.diff(np.unique(np.concatenate([x, y])))
+        half = float(steps[steps > 0].min()) / 2 if np.any(steps > 0) else 0.5
+        boxes = []
+        for xi, yi in zip(x, y):
+            x0, x1 = max(xi - half, x.min()), min(xi + half, x.max())
+            y0, y1 = max(yi - half, y.min()), min(yi + half, y.max())
+            boxes.append(Rectangle((x0, y0), x1 - x0, y1 - y0))
+        collection = PatchCollection(boxes, cmap="viridis", edgecolor="k", linewidth=0.5)
+        collection.set_array(r)
+        collection.set_clim(vmin, vmax)
+        mappable = ax.add_collection(collection)
+        ax.set_xlim(x.min() - half, x.max() + half)
+        ax.set_ylim(y.min() - half, y.max() + half)
+        for box, ri in zip(boxes, r):
+            centre = (box.get_x() + box.get_width() / 2, box.get_y() + box.get_height() / 2)
+            ax.annotate(f"{ri:.3f}", centre, ha="center", va="center", fontsize=6,
+                        color="w" if ri < (vmin + vmax) / 2 else "k")
+        ax.set_aspect("equal")
+        ax.invert_yaxis()
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        ax.set_title(f"{label}\n{int(ds.attrs.get('shots', 0)):,} shots", fontsize=9)
+    fig.colorbar(mappable, ax=list(axes), label="detection events per shot per round")
+    fig.suptitle("Detection-event rate per stabilizer (mean over rounds)", fontsize=10)
+    return fig
+
+
+def detection_time_figure(items: Sequence[tuple[str, xr.Dataset, float]]) -> Figure | None:
+    """Fraction of detectors firing per block over time (points) and its running mean."""
+    items = [(label, ds, t0) for label, ds, t0 in items if ds.sizes.get("block", 0)]
+    if not items:
+        return None
+    fig = Figure(figsize=(8, 3.2))
+    ax = fig.add_subplot()
+    for i, (label, ds, t0) in enumerate(items):
+        t = (ds["time"].to_numpy().astype("datetime64[ns]").astype("i8") / 1e9) - t0
+        r = ds["block_rate"].to_numpy()
+        colour = _COLOURS[i % 6]
+        ax.plot(t, r, ".", ms=2, alpha=0.3, color=colour)
+        window = max(1, len(r) // 40)
+        smooth = pd.Series(r).rolling(window, min_periods=1, center=True).mean()
+        ax.plot(t, smooth, "-", color=colour, label=f"{label} (running mean of {window})")
+    ax.set_xlabel("time since first block (s)")
+    ax.set_ylabel("detection-event fraction")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Detection events over time")
+    return fig
+
+
+def latency_figure(items: Sequence[tuple[str, dict[str, Any]]]) -> Figure | None:
+    """Histogram of acquired -> applied latency per block, with p50 and p99 marked."""
+    items = [(label, lat) for label, lat in items if len(lat["latency"]["samples"])]
+    if not items:
+        return None
+    fig = Figure(figsize=(8, 3.2))
+    ax = fig.add_subplot()
+    everything = np.concatenate([lat["latency"]["samples"] for _, lat in items]) * 1e3
+    lo, hi = max(float(everything.min()), 1e-3), max(float(everything.max()), 2e-3)
+    bins = np.logspace(np.log10(lo), np.log10(hi * 1.01), 50)
+    for i, (label, lat) in enumerate(items):
+        colour = _COLOURS[i % 6]
+        stats = lat["latency"]
+        ax.hist(stats["samples"] * 1e3, bins=bins, histtype="step", color=colour,
+                label=f"{label}: p50 {stats['p50'] * 1e3:.2f} ms, p99 {stats['p99'] * 1e3:.2f} ms")
+        ax.axvline(stats["p50"] * 1e3, color=colour, ls="--", lw=1)
+        ax.axvline(stats["p99"] * 1e3, color=colour, ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("latency, acquired to applied (ms)")
+    ax.set_ylabel("blocks")
+    ax.legend(fontsize=8)
+    ax.set_title("Decoder loop latency per block (dashed: p50, dotted: p99)")
+    return fig
+
+
+def shadow_figure(items: Sequence[tuple[str, pd.DataFrame, float]]) -> Figure | None:
+    """Shadow-decoder disagreement rate per window with its interval."""
+    items = [(label, df, t0) for label, df, t0 in items if len(df)]
+    if not items:
+        return None
+    fig = Figure(figsize=(8, 3.0))
+    ax = fig.add_subplot()
+    for i, (label, df, t0) in enumerate(items):
+        mid = (df["t_start"] + df["t_end"]) / 2 - t0
+        rate = df["rate"].to_numpy()
+        err = np.clip(np.vstack([rate - df["lower"].to_numpy(), df["upper"].to_numpy() - rate]), 0, None)
+        ax.errorbar(mid, rate, yerr=err, fmt="s-", ms=3, capsize=2, color=_COLOURS[i % 6],
+                    label=label)
+    ax.set_xlabel("time since first block (s)")
+    ax.set_ylabel("disagreeing shots / shadow shots")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Shadow-decoder disagreement (95% Wilson interval)")
+    return fig
+
+
+def calibration_figure(label: str, calibration: pd.DataFrame, traces: pd.DataFrame,
+                       t0: float) -> Figure | None:
+    """Which node ran when (coloured by outcome) above each parameter's settings and truth."""
+    if calibration.empty and traces.empty:
+        return None
+    parameters = list(dict.fromkeys(traces["parameter"])) if len(traces) else []
+    rows = 1 + len(parameters)
+    fig = Figure(figsize=(8, 1.6 + 2.0 * rows))
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    ax = axes[0]
+    nodes = list(dict.fromkeys(calibration["node"])) if len(calibration) else []
+    for rec in calibration.itertuples(index=False):
+        ax.scatter(rec.t - t0, nodes.index(rec.node), color=_OUTCOME_COLOURS.get(rec.outcome, "#7f7f7f"),
+                   marker="o", s=25)
+    ax.set_yticks(range(len(nodes)), [f"{n}" for n in nodes], fontsize=8)
+    ax.set_ylim(-0.7, max(0.7, len(nodes) - 0.3))
+    outcomes = sorted(set(calibration["outcome"])) if len(calibration) else []
+    for outcome in outcomes:
+        ax.scatter([], [], color=_OUTCOME_COLOURS.get(outcome, "#7f7f7f"), label=outcome)
+    if outcomes:
+        ax.legend(fontsize=7, loc="upper right", ncols=len(outcomes))
+    ax.set_title(f"{label}: calibration node runs and parameter changes", fontsize=10)
+    for ax, parameter in zip(axes[1:], parameters):
+        trace = traces[traces["parameter"] == parameter]
+        setting = trace[trace["kind"] == "setting"]
+        truth = trace[trace["kind"] == "truth"]
+        if len(setting):
+            ax.step(setting["t"] - t0, setting["value"], where="post", color=_COLOURS[0],
+                    marker="o", ms=3, label="setting")
+        if len(truth):
+            ax.plot(truth["t"] - t0, truth["value"], "--", color="k", lw=1, marker=".",
+                    label="true value (simulation)")
+        ax.set_ylabel(parameter, fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[-1].set_xlabel("time since first block (s)")
+    return fig
