@@ -132,7 +132,8 @@ class InstrumentServer:
         return len(self._in_flight)
 
     def drain(self, timeout: float) -> None:
-        """Handle corrections until none is outstanding or ``timeout`` seconds pass."""
+        """Stop acquiring, then handle corrections until none is outstanding or ``timeout`` passes."""
+        self.stop()
         deadline = time.time() + timeout
         while self._in_flight and time.time() < deadline:
             self.step(poll_ms=20)

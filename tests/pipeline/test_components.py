@@ -1,0 +1,190 @@
+"""Recorder and instrument server in one process, over ipc sockets in a temp folder."""
+
+import h5py
+import numpy as np
+import pymatching
+import pytest
+import zmq
+
+from qplane.pipeline.instrument_server import InstrumentServer
+from qplane.pipeline.recorder import Recorder
+from qplane.pipeline.transport import Inbox, Outbox, make_socket
+from qplane.pipeline.wire import decode, encode
+from qplane.sim_instruments.qpu import SimulatedQPU
+
+RUN = "run-test"
+
+
+@pytest.fixture
+def ctx():
+    context = zmq.Context()
+    yield context
+    context.destroy(linger=0)
+
+
+def ipc(tmp_path, name):
+    return f"ipc://{tmp_path}/{name}"
+
+
+def event_kinds(path):
+    with h5py.File(path, "r") as f:
+        return [e["kind"].decode() if isinstance(e["kind"], bytes) else e["kind"] for e in f["events"][:]]
+
+
+def test_recorder_records_gaps_duplicates_and_rejections_and_keeps_running(ctx, tmp_path):
+    pull = make_socket(ctx, zmq.PULL, ipc(tmp_path, "rec"), bind=True)
+    push = make_socket(ctx, zmq.PUSH, ipc(tmp_path, "rec"), bind=False)
+    path = str(tmp_path / "run.h5")
+    recorder = Recorder(records=pull, path=path, run_id=RUN)
+    server = Outbox(push, run_id=RUN, source="instrument_server")
+    server.send("run_start", {"config_text": "x", "config_path": "c.yaml", "station_snapshot": {},
+                              "num_detectors": 16, "num_observables": 1, "qec": {"distance": 3}})
+    dets = np.arange(8, dtype=np.uint8).reshape(4, 2)
+    meta = {"block_index": 0, "circuit_id": "0" * 16, "num_detectors": 16, "t_acquired": 1.0}
+    first = server.send("syndrome", meta, {"detection_events": dets})
+    server._seq["syndrome"] += 1  # seq 1 is never sent: a gap
+    third = server.send("syndrome", dict(meta, block_index=2), {"detection_events": dets + 1})
+    push.send_multipart(encode(third))  # the same record again: a duplicate
+    push.send_multipart([b"syndrome", b"{broken json"])  # malformed: rejected
+    other_run = Outbox(push, run_id="another-run", source="x")
+    other_run.send("event", {"level": "info", "event": "e", "message": "m", "details": {}})
+    truth = np.array([[0], [1], [0], [1]], np.uint8)
+    server.send("applied", {"syndrome_seq": first.seq, "block_index": 0, "t_acquired": 1.0, "t_decoded": 1.1,
+                            "t_applied": 1.2, "decode_seconds": 0.01, "worker": "decoder-0", "failures": 2,
+                            "shadow_shots": 0, "shadow_disagreements": 0},
+                {"predictions": np.zeros((4, 1), np.uint8), "corrections": np.zeros((4, 1), np.uint8),
+                 "truth": truth})
+    Outbox(push, run_id=RUN, source="launcher").send("run_end", {"end_state": "completed", "reason": "test"})
+    recorder.run()
+    recorder.close()
+
+    kinds = event_kinds(path)
+    assert kinds.count("gap") == 1
+    assert kinds.count("duplicate") == 1
+    assert kinds.count("rejected_record") == 2
+    assert "unapplied_blocks" in kinds
+    assert recorder.inbox.rejected == 2
+    with h5py.File(path, "r") as f:
+        assert f.attrs["end_state"] == "completed"
+        blocks = f["qec/blocks"][:]
+        # the duplicate is reported, and also written (nothing received is dropped)
+        assert list(blocks["seq"]) == [0, 2, 2]
+        assert list(blocks["applied"]) == [1, 0, 0]
+        assert blocks[0]["failures"] == 2 and blocks[0]["worker"] == b"decoder-0"
+        np.testing.assert_array_equal(f["qec/detection_events"][:4], dets)
+        np.testing.assert_array_equal(f["qec/truth"][:4], truth)
+        np.testing.assert_array_equal(f["qec/detection_events"][4:8], dets + 1)
+
+
+class _Rig:
+    """An instrument server with the test playing the decoding workers and the recorder."""
+
+    def __init__(self, ctx, tmp_path, *, max_in_flight=4, correction_timeout=30.0, shots=32):
+        self.qpu = SimulatedQPU(f"qpu_{tmp_path.name[-20:]}", distance=3, rounds=3, physical_error_rate=0.01,
+                                shots_per_block=shots, seed=3)
+        self.syndromes = make_socket(ctx, zmq.PULL, ipc(tmp_path, "syn"), bind=False)
+        self.corrections = make_socket(ctx, zmq.PUSH, ipc(tmp_path, "cor"), bind=False)
+        self.records = make_socket(ctx, zmq.PULL, ipc(tmp_path, "rec"), bind=True)
+        self.server = InstrumentServer(
+            qpu=self.qpu,
+            syndromes=make_socket(ctx, zmq.PUSH, ipc(tmp_path, "syn"), bind=True),
+            corrections=make_socket(ctx, zmq.PULL, ipc(tmp_path, "cor"), bind=True),
+            control=make_socket(ctx, zmq.ROUTER, ipc(tmp_path, "ctl"), bind=True),
+            records=Outbox(make_socket(ctx, zmq.PUSH, ipc(tmp_path, "rec"), bind=False), run_id=RUN,
+                           source="instrument_server"),
+            monitor=None, max_in_flight=max_in_flight, correction_timeout=correction_timeout, max_blocks=4,
+        )
+        self.server.start(config_text="x", config_path="c", station_snapshot={})
+        self.worker = Outbox(self.corrections, run_id=RUN, source="decoder-0")
+        dem = self.qpu.decoding_circuit().detector_error_model(decompose_errors=True)
+        self.matching = pymatching.Matching.from_detector_error_model(dem)
+
+    def acquire(self, n):
+        for _ in range(n):
+            self.server.step(poll_ms=0)
+        return [decode(self.syndromes.recv_multipart()) for _ in range(n)]
+
+    def correct(self, rec):
+        preds = self.matching.decode_batch(rec.arrays["detection_events"], bit_packed_shots=True,
+                                           bit_packed_predictions=True)
+        self.worker.send("correction", {
+            "syndrome_seq": rec.seq, "block_index": rec.meta["block_index"], "circuit_id": rec.meta["circuit_id"],
+            "t_acquired": rec.meta["t_acquired"], "t_decoded": 0.0, "decode_seconds": 0.0, "worker": "decoder-0",
+            "shadow_shots": 0, "shadow_disagreements": 0}, {"predictions": preds})
+        return preds
+
+    def recorded(self):
+        out = []
+        while self.records.poll(200):
+            out.append(decode(self.records.recv_multipart()))
+        return out
+
+    def close(self):
+        self.qpu.close()
+
+
+def test_corrections_are_applied_in_acquisition_order(ctx, tmp_path):
+    rig = _Rig(ctx, tmp_path)
+    try:
+        blocks = rig.acquire(4)
+        assert rig.server.step(poll_ms=0) is None and rig.server.in_flight == 4  # max_in_flight reached
+        for rec in reversed(blocks):  # corrections arrive in reverse order
+            rig.correct(rec)
+        rig.server.drain(timeout=5.0)
+        applied = [r for r in rig.recorded() if r.kind == "applied"]
+        assert [r.meta["syndrome_seq"] for r in applied] == [0, 1, 2, 3]
+        assert rig.server.blocks_applied == 4 and rig.qpu.shots_done() == 4 * 32
+        for r in applied:
+            wrong = np.any(r.arrays["predictions"] != r.arrays["truth"], axis=1)
+            assert r.meta["failures"] == wrong.sum()
+        assert rig.qpu.logical_failures() == sum(r.meta["failures"] for r in applied)
+    finally:
+        rig.close()
+
+
+def test_duplicate_correction_is_recorded_not_applied_twice(ctx, tmp_path):
+    rig = _Rig(ctx, tmp_path)
+    try:
+        (block,) = rig.acquire(1)
+        rig.correct(block)
+        rig.server.drain(timeout=5.0)
+        rig.correct(block)
+        for _ in range(20):
+            rig.server.step(poll_ms=20)
+        recorded = rig.recorded()
+        assert [r.kind for r in recorded].count("applied") == 1
+        dup = [r for r in recorded if r.kind == "event" and r.meta["event"] == "duplicate_correction"]
+        assert len(dup) == 1 and rig.server.duplicates == 1
+        assert rig.qpu.shots_done() == 32
+    finally:
+        rig.close()
+
+
+def test_missing_correction_is_declared_lost_and_the_frame_moves_on(ctx, tmp_path):
+    rig = _Rig(ctx, tmp_path, correction_timeout=0.05)
+    try:
+        first, second = rig.acquire(2)
+        rig.correct(second)  # the first block's correction never comes
+        rig.server.drain(timeout=5.0)
+        recorded = rig.recorded()
+        lost = [r for r in recorded if r.kind == "event" and r.meta["event"] == "correction_lost"]
+        assert len(lost) == 1 and lost[0].meta["details"]["syndrome_seq"] == first.seq
+        assert [r.meta["syndrome_seq"] for r in recorded if r.kind == "applied"] == [second.seq]
+        assert rig.server.blocks_lost == 1
+    finally:
+        rig.close()
+
+
+def test_server_rejects_malformed_correction_and_keeps_running(ctx, tmp_path):
+    rig = _Rig(ctx, tmp_path)
+    try:
+        (block,) = rig.acquire(1)
+        rig.corrections.send_multipart([b"correction", b"{}"])
+        rig.correct(block)
+        rig.server.drain(timeout=5.0)
+        recorded = rig.recorded()
+        rejected = [r for r in recorded if r.kind == "event" and r.meta["event"] == "rejected_record"]
+        assert len(rejected) == 1 and "missing field" in rejected[0].meta["message"]
+        assert [r.kind for r in recorded].count("applied") == 1
+    finally:
+        rig.close()
