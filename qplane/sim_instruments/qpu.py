@@ -6,6 +6,21 @@ decoder's predicted logical flips for that block (the Pauli-frame update). The t
 observable flips stay inside the instrument; it scores each corrected block against them and
 hands the truth out only together with that score, after the correction is in.
 
+Two noise models (parameter ``noise_model``):
+
+* ``"uniform"``: the circuit it runs is stim's uniform circuit-level noise of strength
+  ``physical_error_rate`` (the decoder's nominal model, exactly).
+* ``"device"``: a simulated device (:mod:`~qplane.sim_instruments.device`) with per-qubit truth
+  that drifts on a simulated clock (:mod:`~qplane.sim_instruments.clock`); the QEC circuit's
+  noise is derived per qubit from the mismatch between the control settings and the truth
+  (:mod:`~qplane.sim_instruments.noise`) and rebuilt whenever either changes. The settings live
+  on the control electronics, reached through a :class:`~qplane.drivers.ControlMap`
+  (:meth:`SimulatedQPU.bind_controls`); the QPU keeps no copy. It also runs the calibration
+  experiments of :mod:`~qplane.sim_instruments.experiments` (:meth:`run_experiment`).
+
+In both, :meth:`decoding_circuit` is the *nominal* circuit (uniform noise of strength
+``physical_error_rate``): a lab does not know its device's true noise.
+
 >>> qpu = SimulatedQPU("qpu_doctest", distance=3, rounds=3, physical_error_rate=0.001,
 ...                    shots_per_block=8, seed=5)
 >>> block = qpu.acquire_block()
@@ -21,18 +36,34 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import stim
 from qcodes.instrument import Instrument
-from qcodes.validators import Enum, Ints, Numbers
+from qcodes.validators import Bool, Enum, Ints, Numbers
 
-from qplane.errors import QplaneError
-from qplane.sim_instruments.surface_code import memory_circuit
+from qplane.errors import ConfigError, QplaneError
+from qplane.sim_instruments.clock import SimClock
+from qplane.sim_instruments.device import DeviceModel, DeviceProfile, TruthState
+from qplane.sim_instruments.experiments import ExperimentData, ExperimentRequest
+from qplane.sim_instruments.noise import (
+    NoisyCircuitTemplate,
+    QubitErrors,
+    Settings,
+    qubit_error_rates,
+)
+from qplane.sim_instruments.physics import QubitSettings, simulate
+from qplane.sim_instruments.surface_code import PatchLayout, memory_circuit, patch_layout
+
+if TYPE_CHECKING:
+    from qplane.drivers.controls import ControlMap
 
 #: Blocks acquired but not yet corrected that the QPU remembers; beyond it the oldest is an error.
 MAX_PENDING_BLOCKS = 100_000
+#: The logical controls a device-model QPU reads, with the Settings field each fills.
+_CONTROL_FIELDS = ("drive_frequency", "pi_amplitude", "readout_angle", "readout_threshold")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,17 +88,26 @@ class CorrectionResult:
 
 
 class SimulatedQPU(Instrument):
-    """A rotated-surface-code QPU simulated with stim, with uniform circuit-level noise.
+    """A rotated-surface-code QPU simulated with stim.
 
     Args:
         name: instrument name in the station.
         distance, rounds, basis, physical_error_rate, shots_per_block, seed: initial values
             of the parameters of the same names.
+        noise_model: ``"uniform"`` or ``"device"`` (see the module docstring).
+        clock_speedup: simulated seconds per wall second; 0 = event-driven clock.
+        drift: whether the device's truth drifts (device model only).
+        profile: overrides of :class:`~qplane.sim_instruments.device.DeviceProfile` fields.
+        start_calibrated: when controls are bound, set them to the perfect calibration first.
     """
 
     def __init__(self, name: str, *, distance: int = 3, rounds: int = 3, basis: str = "Z",
                  physical_error_rate: float = 0.001, shots_per_block: int = 1024,
-                 seed: int = 0, **kwargs: Any):
+                 seed: int = 0, noise_model: str = "uniform", clock_speedup: float = 0.0,
+                 drift: bool = True, profile: Mapping[str, Any] | None = None,
+                 start_calibrated: bool = True, **kwargs: Any):
+        if not isinstance(distance, int) or distance < 3 or distance % 2 == 0:
+            raise QplaneError(f"{name}: distance must be an odd integer >= 3, got {distance!r}")
         super().__init__(name, **kwargs)
         self._circuit: stim.Circuit | None = None
         self._sampler: Any = None
@@ -75,10 +115,20 @@ class SimulatedQPU(Instrument):
         self._next_index = 0
         self._shots_done = 0
         self._failures = 0
+        self._profile = DeviceProfile.from_dict(dict(profile or {}))
+        self._clock = SimClock(speedup=float(clock_speedup))
+        self._controls: ControlMap | None = None
+        self._start_calibrated = bool(start_calibrated)
+        self._device: DeviceModel | None = None
+        self._template: NoisyCircuitTemplate | None = None
+        self._built_key: tuple[Any, ...] | None = None
+        self._errors: QubitErrors | None = None
+        self._rebuilds = 0
+        self._experiments = 0
 
         self.distance = self.add_parameter(
             "distance", label="Code distance", initial_value=distance,
-            vals=Ints(3, 51), set_cmd=self._invalidate_circuit_then, get_cmd=None,
+            vals=Ints(3, 51), set_cmd=self._invalidate_device_then, get_cmd=None,
             docstring="Distance of the rotated surface code (odd).",
         )
         self.rounds = self.add_parameter(
@@ -92,15 +142,28 @@ class SimulatedQPU(Instrument):
         self.physical_error_rate = self.add_parameter(
             "physical_error_rate", label="Physical error rate", initial_value=physical_error_rate,
             vals=Numbers(0.0, 0.1), set_cmd=self._invalidate_circuit_then, get_cmd=None,
-            docstring="Circuit-level depolarizing strength p of every operation.",
+            docstring="Nominal circuit-level depolarizing strength p: the decoding circuit's "
+                      "noise, and the true noise of the 'uniform' model.",
         )
         self.shots_per_block = self.add_parameter(
             "shots_per_block", label="Shots per block", initial_value=shots_per_block,
             vals=Ints(1, 1_000_000), set_cmd=None, get_cmd=None,
         )
         self.seed = self.add_parameter(
-            "seed", label="Sampler seed", initial_value=seed,
-            vals=Ints(0, 2**63 - 1), set_cmd=self._invalidate_circuit_then, get_cmd=None,
+            "seed", label="Seed", initial_value=seed,
+            vals=Ints(0, 2**63 - 1), set_cmd=self._invalidate_device_then, get_cmd=None,
+            docstring="Fixes the sampler, and (device model) fabrication and drift.",
+        )
+        self.noise_model = self.add_parameter(
+            "noise_model", label="Noise model", initial_value=noise_model,
+            vals=Enum("uniform", "device"), set_cmd=self._invalidate_circuit_then, get_cmd=None,
+        )
+        self.drift = self.add_parameter(
+            "drift", label="Drift", initial_value=bool(drift), vals=Bool(),
+            set_cmd=self._invalidate_device_then, get_cmd=None,
+        )
+        self.sim_time = self.add_parameter(
+            "sim_time", label="Simulated time", unit="s", get_cmd=self._clock.now, set_cmd=False,
         )
         self.shots_done = self.add_parameter(
             "shots_done", label="Shots corrected", get_cmd=lambda: self._shots_done, set_cmd=False,
@@ -109,48 +172,188 @@ class SimulatedQPU(Instrument):
             "logical_failures", label="Logical failures", get_cmd=lambda: self._failures,
             set_cmd=False, docstring="Corrected shots whose logical observable came out wrong.",
         )
-        if distance % 2 == 0:
-            raise QplaneError(f"{name}: distance must be odd, got {distance}")
 
     # The parameters above store their value themselves (set_cmd only invalidates).
     def _invalidate_circuit_then(self, _value: Any) -> None:
         self._circuit = None
         self._sampler = None
+        self._template = None
+        self._built_key = None
+
+    def _invalidate_device_then(self, _value: Any) -> None:
+        self._invalidate_circuit_then(_value)
+        self._device = None
+
+    # --- the device -----------------------------------------------------------------------
+
+    @property
+    def profile(self) -> DeviceProfile:
+        """The device profile (typical transmon numbers) the truth is drawn from."""
+        return self._profile
+
+    @property
+    def clock(self) -> SimClock:
+        """The simulated clock the drift runs on."""
+        return self._clock
+
+    @property
+    def layout(self) -> PatchLayout:
+        """The patch's qubits (names, stim indices, coordinates, roles)."""
+        return self._device_model_and_layout()[1]
+
+    def qubits(self) -> tuple[str, ...]:
+        """The physical qubits' names, ``q0`` ... (data and ancilla)."""
+        return self.layout.names
+
+    def _device_model_and_layout(self) -> tuple[DeviceModel, PatchLayout]:
+        if self._device is None:
+            layout = patch_layout(distance=self.distance(), basis="Z")
+            self._device = DeviceModel(len(layout.names), profile=self._profile,
+                                       seed=self.seed(), drift=self.drift())
+            self._layout = layout
+        return self._device, self._layout
+
+    def truth(self) -> TruthState:
+        """The device's true state now (the lab cannot see this; tests and reports can)."""
+        return self._device_model_and_layout()[0].truth_at(self._clock.now())
+
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` of simulated time pass (the device drifts meanwhile)."""
+        self._clock.advance(seconds)
+
+    def bind_controls(self, controls: ControlMap) -> None:
+        """Read the control settings from ``controls`` from now on.
+
+        With ``start_calibrated`` (the default) the controls are first set to a perfect
+        calibration of the current truth, as if a calibration had just run.
+
+        Raises:
+            ConfigError: a needed control is not bound for one of the QPU's qubits.
+            LimitError: ``start_calibrated`` needs a value outside a control's limits.
+        """
+        names = self.qubits()
+        for control in _CONTROL_FIELDS:
+            for q in names:
+                controls.binding(control, q)
+        self._controls = controls
+        if self._start_calibrated:
+            self.calibrate_perfectly()
+
+    @property
+    def controls(self) -> ControlMap:
+        """The bound :class:`~qplane.drivers.ControlMap`."""
+        if self._controls is None:
+            raise ConfigError(
+                f"{self.name}: the device noise model reads its settings from the control "
+                "electronics, but no controls are bound; declare qplane.controls in the config "
+                "and open it with qplane.drivers.open_station (or call bind_controls)",
+                key="qplane.controls")
+        return self._controls
+
+    def calibrate_perfectly(self) -> None:
+        """Set every bound control to the ideal value for the current truth (tests, demos)."""
+        ideal = Settings.calibrated(self.truth())
+        for control in _CONTROL_FIELDS:
+            values = getattr(ideal, control)
+            for i, q in enumerate(self.qubits()):
+                param, raw = self.controls.check(control, q, float(values[i]), step=False)
+                param.set(raw)
+
+    def settings(self) -> Settings:
+        """The control settings as the electronics hold them now."""
+        c = self.controls
+        return Settings(**{f: np.array([c.get(f, q) for q in self.qubits()])
+                           for f in _CONTROL_FIELDS})
+
+    def error_rates(self) -> QubitErrors:
+        """The per-qubit channel strengths of the circuit the device runs now."""
+        self.circuit()
+        if self._errors is None:
+            raise ConfigError(f"{self.name}: error_rates needs noise_model 'device'",
+                              key="noise_model")
+        return self._errors
+
+    def run_experiment(self, request: ExperimentRequest) -> ExperimentData:
+        """Run one calibration experiment with the current settings; advance the clock.
+
+        Raises:
+            ConfigError: unknown qubit.
+            LimitError: a spectroscopy sweep the drive electronics cannot reach.
+        """
+        if not isinstance(request, ExperimentRequest):
+            raise ConfigError(f"run_experiment takes an ExperimentRequest, got "
+                              f"{type(request).__name__}", key="request")
+        i = self.layout.index(request.qubit)
+        c = self.controls
+        if request.kind.value == "qubit_spectroscopy":
+            for f in (float(request.sweep.min()), float(request.sweep.max())):
+                c.check("drive_frequency", request.qubit, f, step=False)
+        s = QubitSettings(**{f: c.get(f, request.qubit) for f in _CONTROL_FIELDS})
+        start = self._clock.now()
+        rng = np.random.default_rng([self.seed(), 3, self._experiments])
+        self._experiments += 1
+        data = simulate(request, self.truth(), i, s, self._profile, rng, time=start)
+        self._clock.spend(data.duration)
+        return data
+
+    # --- the QEC experiment -----------------------------------------------------------------
 
     def circuit(self) -> stim.Circuit:
-        """The memory circuit the QPU currently runs (noise included)."""
-        if self._circuit is None:
-            self._circuit = memory_circuit(
-                distance=self.distance(), rounds=self.rounds(), basis=self.basis(),
-                p=self.physical_error_rate(),
-            )
+        """The memory circuit the QPU runs now (its true noise included)."""
+        if self.noise_model() == "uniform":
+            self._errors = None
+            if self._circuit is None:
+                self._circuit = self.decoding_circuit()
+                self._sampler = None
+            return self._circuit
+        truth = self.truth()
+        settings = self.settings()
+        key = (truth.step, settings.key())
+        if self._circuit is None or self._built_key != key:
+            if self._template is None:
+                self._template = NoisyCircuitTemplate(
+                    distance=self.distance(), rounds=self.rounds(), basis=self.basis())
+            self._errors = qubit_error_rates(truth, settings, self._profile,
+                                             self._template.layout.roles)
+            self._circuit = self._template.render(self._errors)
+            self._built_key = key
+            self._sampler = None
         return self._circuit
 
     def decoding_circuit(self) -> stim.Circuit:
-        """The circuit a decoder should build its detector error model from.
+        """The circuit a decoder should build its detector error model from: the nominal one.
 
-        For this uniform-noise QPU it is the circuit it runs; a device whose true noise is
-        unknown would hand out its nominal noise model here instead.
+        Uniform circuit-level noise of strength ``physical_error_rate``; in the device model
+        the true per-qubit noise differs from it, as a real device's does from its model.
         """
-        return self.circuit()
+        return memory_circuit(distance=self.distance(), rounds=self.rounds(), basis=self.basis(),
+                              p=self.physical_error_rate())
 
     def circuit_id(self) -> str:
         """A short fingerprint of :meth:`decoding_circuit`; changes whenever the circuit does."""
         return circuit_fingerprint(self.decoding_circuit())
 
+    def shot_duration(self) -> float:
+        """Simulated time one memory-experiment shot takes, s."""
+        return (self.rounds() + 1) * self._profile.round_duration
+
     def acquire_block(self) -> SyndromeBlock:
         """Run ``shots_per_block`` shots and return their detection events, keeping the truth."""
         circuit = self.circuit()
         if self._sampler is None:
-            self._sampler = circuit.compile_detector_sampler(seed=self.seed())
+            seed = self.seed()
+            if self.noise_model() == "device":
+                seed = int(np.random.SeedSequence([seed, 4, self._rebuilds]).generate_state(1)[0])
+                self._rebuilds += 1
+            self._sampler = circuit.compile_detector_sampler(seed=seed)
         if len(self._pending) >= MAX_PENDING_BLOCKS:
             raise QplaneError(
                 f"{self.name}: {len(self._pending)} blocks acquired and never corrected; "
                 "is the decoding worker running?"
             )
-        dets, obs = self._sampler.sample(
-            self.shots_per_block(), separate_observables=True, bit_packed=True
-        )
+        shots = self.shots_per_block()
+        dets, obs = self._sampler.sample(shots, separate_observables=True, bit_packed=True)
+        self._clock.spend(shots * self.shot_duration())
         index = self._next_index
         self._next_index += 1
         self._pending[index] = obs

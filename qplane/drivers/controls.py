@@ -1,0 +1,314 @@
+"""The mapping layer: qplane's logical controls bound to QCoDeS parameters, with limits.
+
+qplane speaks of *logical controls* (a qubit's drive frequency, its π amplitude, its readout
+angle and threshold, the logical frame correction); a lab's station has *parameters* on
+whatever instruments it owns. The ``controls`` section of the ``qplane:`` part of a config file
+binds the first to the second, so a lab swaps instruments by editing the file, not the code::
+
+    qplane:
+      controls:
+        qubits: 49                        # names q0..q48, or an explicit list of names
+        drive_frequency:                  # Hz; a composite: LO + per-qubit IF
+          lo: drive_lo.frequency          # one parameter path (shared LO), or a template
+          if: drive.ch{channel}.if_frequency
+          limits: [4.0e9, 6.0e9]
+        pi_amplitude:
+          path: drive.ch{channel}.amplitude
+          limits: [0.0, 0.8]
+          max_step: 0.05                  # optional: largest change one set may make
+        readout_angle: {path: readout.ch{channel}.rotation, limits: [-3.1416, 3.1416]}
+        readout_threshold: {path: readout.ch{channel}.threshold, limits: [-2.0, 2.0]}
+        frame_correction: {path: readout.logical_frame}     # global, no placeholder
+
+A path is ``instrument.submodule....parameter`` in the station; ``{channel}`` is replaced by the
+qubit's 1-based position in ``qubits`` and ``{qubit}`` by its name. ``limits`` and ``max_step``
+are optional. A set goes through :meth:`ControlMap.set`, which refuses a value outside qplane's
+limits, beyond ``max_step``, or rejected by the instrument parameter's own validators, with a
+:class:`~qplane.errors.LimitError` naming the parameter, the value and the limit, *before*
+anything is sent. :func:`validate_controls` checks the section's shape without a station (for
+``qplane check``).
+
+>>> validate_controls({"qubits": 2, "pi_amplitude": {"path": "drive.ch{channel}.amplitude",
+...                    "limits": [0.0, 0.8]}})
+>>> validate_controls({"qubits": 2, "pi_amplitude": {"path": "x", "limits": [1, 0]}})
+Traceback (most recent call last):
+...
+qplane.errors.ConfigError: 'qplane.controls.pi_amplitude.limits': must be [low, high] with low < high, got [1, 0]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from qcodes.parameters import Parameter
+from qcodes.station import Station
+
+from qplane.errors import ConfigError, LimitError
+
+#: Per-qubit logical controls with a single parameter path.
+PER_QUBIT_CONTROLS = ("pi_amplitude", "readout_angle", "readout_threshold")
+#: The composite per-qubit control: ``lo`` + ``if``.
+DRIVE_FREQUENCY = "drive_frequency"
+#: Controls that are one parameter for the whole device.
+GLOBAL_CONTROLS = ("frame_correction",)
+ALL_CONTROLS = (DRIVE_FREQUENCY, *PER_QUBIT_CONTROLS, *GLOBAL_CONTROLS)
+_KEY = "qplane.controls"
+_PATH_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_{][A-Za-z0-9_{}]*)+$")
+
+
+def validate_controls(section: Mapping[str, Any]) -> None:
+    """Check a ``qplane.controls`` section's shape; raise :class:`ConfigError` naming the key.
+
+    Args:
+        section: the plain dict read from YAML.
+    """
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"must be a mapping of control name -> binding, got "
+                          f"{type(section).__name__}", key=_KEY)
+    allowed = ("qubits", *ALL_CONTROLS)
+    for key in section:
+        if key not in allowed:
+            raise ConfigError(f"unknown key; allowed: {list(allowed)}", key=f"{_KEY}.{key}")
+    _qubit_names(section)
+    for control in ALL_CONTROLS:
+        if control not in section:
+            continue
+        key = f"{_KEY}.{control}"
+        spec = section[control]
+        if not isinstance(spec, Mapping):
+            raise ConfigError("must be a mapping with 'path' (or 'lo' and 'if'), optional "
+                              "'limits' and 'max_step'", key=key)
+        path_keys = ("lo", "if") if control == DRIVE_FREQUENCY else ("path",)
+        for k in spec:
+            if k not in (*path_keys, "limits", "max_step"):
+                raise ConfigError(f"unknown key; allowed: {[*path_keys, 'limits', 'max_step']}",
+                                  key=f"{key}.{k}")
+        for k in path_keys:
+            if k not in spec:
+                raise ConfigError(f"missing; {control} needs {list(path_keys)}", key=f"{key}.{k}")
+            _check_path(spec[k], key=f"{key}.{k}", per_qubit=control not in GLOBAL_CONTROLS,
+                        required=control in PER_QUBIT_CONTROLS or k == "if")
+        if "limits" in spec:
+            lim = spec["limits"]
+            if (not isinstance(lim, Sequence) or isinstance(lim, str) or len(lim) != 2
+                    or not all(_is_number(v) for v in lim) or not lim[0] < lim[1]):
+                raise ConfigError(f"must be [low, high] with low < high, got {lim!r}",
+                                  key=f"{key}.limits")
+        if "max_step" in spec:
+            step = spec["max_step"]
+            if not _is_number(step) or not step > 0:
+                raise ConfigError(f"must be a positive number, got {step!r}",
+                                  key=f"{key}.max_step")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _qubit_names(section: Mapping[str, Any]) -> tuple[str, ...]:
+    q = section.get("qubits")
+    if isinstance(q, int) and not isinstance(q, bool) and q >= 1:
+        return tuple(f"q{i}" for i in range(q))
+    if (isinstance(q, Sequence) and not isinstance(q, str) and q
+            and all(isinstance(n, str) and n for n in q) and len(set(q)) == len(q)):
+        return tuple(q)
+    raise ConfigError(f"must be a qubit count >= 1 or a list of distinct names, got {q!r}",
+                      key=f"{_KEY}.qubits")
+
+
+def _check_path(path: Any, *, key: str, per_qubit: bool, required: bool) -> None:
+    if not isinstance(path, str) or not _PATH_RE.match(path):
+        raise ConfigError(f"must be a parameter path 'instrument[.submodule].parameter', got "
+                          f"{path!r}", key=key)
+    has = "{channel}" in path or "{qubit}" in path
+    stray = re.sub(r"\{(channel|qubit)\}", "", path)
+    if "{" in stray or "}" in stray:
+        raise ConfigError(f"only {{channel}} and {{qubit}} may be substituted, got {path!r}",
+                          key=key)
+    if not per_qubit and has:
+        raise ConfigError(f"a device-wide control takes no {{channel}}/{{qubit}}, got {path!r}",
+                          key=key)
+    if required and not has:
+        raise ConfigError(f"a per-qubit control needs {{channel}} or {{qubit}} in its path, "
+                          f"got {path!r}", key=key)
+
+
+@dataclasses.dataclass(frozen=True)
+class Binding:
+    """One logical control of one qubit (or of the device), bound to station parameters."""
+
+    control: str
+    qubit: str | None
+    parameter: Parameter  # the parameter a set writes (the IF for drive_frequency)
+    offset_parameter: Parameter | None  # the LO for drive_frequency, else None
+    limits: tuple[float, float] | None
+    max_step: float | None
+
+    @property
+    def name(self) -> str:
+        return self.control if self.qubit is None else f"{self.control}[{self.qubit}]"
+
+
+class ControlMap:
+    """qplane's logical controls bound to the parameters of a QCoDeS station.
+
+    Build it with :meth:`from_config`. ``get`` reads the value the instrument was last set to
+    (the parameter's cache, filled from the instrument when the map is built); ``set`` checks
+    every limit and then sets the instrument.
+    """
+
+    def __init__(self, qubits: Sequence[str], bindings: Mapping[tuple[str, str | None], Binding]):
+        self.qubits = tuple(qubits)
+        self._bindings = dict(bindings)
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any], station: Station | Mapping[str, Any],
+                    *, read: bool = True) -> ControlMap:
+        """Bind a validated ``qplane.controls`` section to a station's parameters.
+
+        Args:
+            section: the ``controls`` dict (checked with :func:`validate_controls` first).
+            station: a QCoDeS ``Station``, or a mapping from instrument name to instrument.
+            read: read every bound parameter once from its instrument (fills the caches).
+
+        Raises:
+            ConfigError: a path names no instrument or parameter of the station.
+        """
+        validate_controls(section)
+        qubits = _qubit_names(section)
+        components = station.components if isinstance(station, Station) else station
+        bindings: dict[tuple[str, str | None], Binding] = {}
+        for control in ALL_CONTROLS:
+            spec = section.get(control)
+            if spec is None:
+                continue
+            limits = tuple(float(v) for v in spec["limits"]) if "limits" in spec else None
+            max_step = float(spec["max_step"]) if "max_step" in spec else None
+            targets: Sequence[str | None] = (None,) if control in GLOBAL_CONTROLS else qubits
+            for channel, qubit in enumerate(targets, start=1):
+                def resolve(k: str) -> Parameter:
+                    path = spec[k].format(channel=channel, qubit=qubit)
+                    return resolve_parameter(components, path, key=f"{_KEY}.{control}.{k}")
+                if control == DRIVE_FREQUENCY:
+                    param, offset = resolve("if"), resolve("lo")
+                else:
+                    param, offset = resolve("path"), None
+                bindings[(control, qubit)] = Binding(control, qubit, param, offset, limits,
+                                                     max_step)
+        out = cls(qubits, bindings)
+        if read:
+            seen: set[int] = set()
+            for b in bindings.values():
+                for p in (b.parameter, b.offset_parameter):
+                    if p is not None and id(p) not in seen:
+                        seen.add(id(p))
+                        p.get()
+        return out
+
+    @property
+    def controls(self) -> tuple[str, ...]:
+        """The logical controls this map binds."""
+        return tuple(dict.fromkeys(c for c, _ in self._bindings))
+
+    def binding(self, control: str, qubit: str | None = None) -> Binding:
+        """The :class:`Binding` of ``control`` for ``qubit`` (``None`` for device-wide ones)."""
+        try:
+            return self._bindings[(control, qubit)]
+        except KeyError:
+            if control not in self.controls:
+                raise ConfigError(f"no control {control!r} is bound; bound: "
+                                  f"{list(self.controls)}", key=f"{_KEY}.{control}") from None
+            raise ConfigError(f"{control} has no binding for qubit {qubit!r}; qubits: "
+                              f"{self.qubits[:4]}...", key=f"{_KEY}.qubits") from None
+
+    def get(self, control: str, qubit: str | None = None) -> float:
+        """The value the instrument(s) are set to (cached; no instrument round trip)."""
+        b = self.binding(control, qubit)
+        value = float(b.parameter.cache.get())
+        if b.offset_parameter is not None:
+            value += float(b.offset_parameter.cache.get())
+        return value
+
+    def limits(self, control: str, qubit: str | None = None) -> tuple[float, float] | None:
+        """qplane's configured limits of ``control`` (``None`` when unlimited)."""
+        return self.binding(control, qubit).limits
+
+    def check(self, control: str, qubit: str | None, value: float, *,
+              step: bool = True) -> tuple[Parameter, Any]:
+        """Check ``value`` against every limit; return the parameter and the raw value to set.
+
+        ``step=False`` skips ``max_step`` (for values that are not a change of the setting,
+        such as the points of a sweep).
+
+        Raises:
+            LimitError: naming the parameter, the value and the limit it breaks.
+        """
+        b = self.binding(control, qubit)
+        if not _is_number(value):
+            raise LimitError(f"{b.name}: {value!r} is not a finite number")
+        value = float(value)
+        if b.limits is not None and not b.limits[0] <= value <= b.limits[1]:
+            raise LimitError(f"{b.name} ({b.parameter.full_name}): {value:g} is outside "
+                             f"qplane's limits [{b.limits[0]:g}, {b.limits[1]:g}]; nothing sent")
+        if step and b.max_step is not None:
+            old = self.get(control, qubit)
+            if abs(value - old) > b.max_step:
+                raise LimitError(f"{b.name} ({b.parameter.full_name}): step {old:g} -> {value:g} "
+                                 f"exceeds max_step {b.max_step:g}; nothing sent")
+        raw: Any = value
+        if b.offset_parameter is not None:
+            raw = value - float(b.offset_parameter.cache.get())
+        if control in GLOBAL_CONTROLS and float(raw).is_integer():
+            raw = int(raw)
+        if b.parameter.vals is not None:
+            try:
+                b.parameter.validate(raw)
+            except (ValueError, TypeError) as e:
+                raise LimitError(f"{b.name}: {value:g} needs {b.parameter.full_name} = {raw:g}, "
+                                 f"which the instrument refuses ({b.parameter.vals}); nothing "
+                                 "sent") from e
+        return b.parameter, raw
+
+    def set(self, control: str, qubit: str | None, value: float) -> None:
+        """Set ``control`` of ``qubit`` to ``value`` after checking every limit.
+
+        For ``drive_frequency`` the IF is set to ``value - LO``; the shared LO is not touched.
+
+        Raises:
+            LimitError: the value breaks a limit; nothing was sent to the instrument.
+        """
+        param, raw = self.check(control, qubit, value)
+        param.set(raw)
+
+    def values(self, control: str) -> dict[str, float]:
+        """Every qubit's current value of a per-qubit control."""
+        return {q: self.get(control, q) for q in self.qubits}
+
+
+def resolve_parameter(components: Mapping[str, Any], path: str, *, key: str) -> Parameter:
+    """The parameter at ``instrument.submodule....parameter`` among ``components``.
+
+    Raises:
+        ConfigError: naming ``key`` and the first part of the path that does not resolve.
+    """
+    head, *rest = path.split(".")
+    if head not in components:
+        raise ConfigError(f"{path!r}: the station has no instrument {head!r}; it has "
+                          f"{sorted(components)}", key=key)
+    node: Any = components[head]
+    for i, part in enumerate(rest):
+        last = i == len(rest) - 1
+        table = getattr(node, "parameters", {}) if last else getattr(node, "submodules", {})
+        if part not in table:
+            kind = "parameter" if last else "submodule"
+            have = sorted(table)[:8]
+            raise ConfigError(f"{path!r}: {getattr(node, 'full_name', head)} has no {kind} "
+                              f"{part!r} (some it has: {have})", key=key)
+        node = table[part]
+    if not isinstance(node, Parameter):
+        raise ConfigError(f"{path!r} is not a settable parameter", key=key)
+    return node

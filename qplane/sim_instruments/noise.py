@@ -1,0 +1,238 @@
+"""Per-qubit QEC noise derived from the mismatch between control settings and the truth.
+
+The memory circuit a :class:`NoisyCircuitTemplate` builds is stim's generated rotated surface
+code with its noise channels exactly where stim's own uniform model puts them (so sampling costs
+about the same, and detector coordinates are stim's), but every channel's strength is computed
+per qubit, by :func:`qubit_error_rates`, from physics. With ``Δf = f_q − f_d`` (true frequency
+minus drive frequency), ``ε = a_set/a_π − 1`` (relative amplitude error), Pauli-twirled
+(coherent errors become Pauli errors of the same probability):
+
+* idling for ``t`` (amplitude damping + dephasing): ``p_x = p_y = (1 − e^(−t/T1))/4``,
+  ``p_z = (1 − e^(−t/T2*))/2 − p_x``; plus the detuning's frame error, a Z rotation by
+  ``φ = 2π Δf t``, which adds ``p_z += sin²(φ/2)`` (no dynamical decoupling on the data);
+* one π/2 pulse (the H of the circuit is a Y/2 pulse and a virtual Z): over-rotation
+  ``δ = (π/2) ε`` gives ``p_y += sin²(δ/2)``; the detuning during the pulse
+  ``p_z += sin²(π Δf t_p)``; decoherence over ``t_p``; and the intrinsic floor
+  ``gate_1q_floor`` spread evenly over X, Y, Z;
+* a CX on control ``c`` and target ``t`` is a native CZ between two π/2 pulses on ``t``. Each
+  partner's own error during the gate is ``e_c`` (decoherence and detuning over ``t_cz``) and
+  ``e_t`` (the same plus two π/2 pulses); the pair gets ``DEPOLARIZE2(p)`` with
+  ``p = 1 − (1 − cz_floor)(1 − e_c)(1 − e_t)``: so a two-qubit gate is as bad as both its partners;
+* readout: with discriminator angle ``θ`` and threshold ``v_t``, the blobs project onto
+  ``m_s = Re(c_s e^(−iθ))``; ``e01 = Q((v_t − m0)/σ)``, ``e10 = p_d (1 − e01) + (1 − p_d) Q((m1 − v_t)/σ)``
+  with ``p_d = 1 − e^(−t_ro/(2 T1))`` the chance of decaying during the readout (such a shot
+  lands on the |0⟩ blob); the measurement flips with ``(e01 + e10)/2``;
+* reset leaves the residual excited population ``p_th``.
+
+Where the pieces go: each data qubit idles for the round (minus its gate time) at the round's
+start, where stim puts ``before_round_data_depolarization``; an X-type ancilla's dephasing and
+decay over the four CZ layers (which flip its X-basis result) rides on the channel after its
+first H of the round; a Z-type ancilla's decay over them is added to its measurement flip.
+
+>>> tpl = NoisyCircuitTemplate(distance=3, rounds=2, basis="Z")
+>>> len(tpl.layout.names), tpl.layout.roles.count("data")
+(17, 9)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import stim
+from scipy.special import erfc
+
+from qplane.sim_instruments.device import DeviceProfile, TruthState
+from qplane.sim_instruments.surface_code import PatchLayout, patch_layout
+
+# Sentinel strengths that mark stim's noise slots in the generated circuit.
+_RESET, _IDLE, _CLIFFORD, _MEASURE = 0.019, 0.013, 0.011, 0.017
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The control settings per qubit (arrays in layout order), as the electronics hold them."""
+
+    drive_frequency: np.ndarray
+    pi_amplitude: np.ndarray
+    readout_angle: np.ndarray
+    readout_threshold: np.ndarray
+
+    def key(self) -> bytes:
+        """Bytes that change whenever any setting does."""
+        return b"".join(np.ascontiguousarray(getattr(self, f.name), dtype=np.float64).tobytes()
+                        for f in dataclasses.fields(self))
+
+    @classmethod
+    def calibrated(cls, truth: TruthState) -> Settings:
+        """The settings a perfect calibration would leave for ``truth``."""
+        angle = np.angle(truth.iq1 - truth.iq0)
+        mid = 0.5 * (truth.iq0 + truth.iq1)
+        return cls(drive_frequency=truth.frequency.copy(), pi_amplitude=truth.pi_amplitude.copy(),
+                   readout_angle=angle, readout_threshold=np.real(mid * np.exp(-1j * angle)))
+
+
+@dataclasses.dataclass(frozen=True)
+class QubitErrors:
+    """Per-qubit channel strengths; ``(n, 3)`` arrays are Pauli ``(p_x, p_y, p_z)``."""
+
+    idle: np.ndarray
+    h_first: np.ndarray
+    h_second: np.ndarray
+    cx_control: np.ndarray  # (n,) total error of the qubit as a CX control
+    cx_target: np.ndarray  # (n,) total error as a CX target
+    measure: np.ndarray  # (n,)
+    reset: np.ndarray  # (n,)
+    readout_e01: np.ndarray
+    readout_e10: np.ndarray
+    cz_floor: float
+
+    def pair(self, control: int, target: int) -> float:
+        """The DEPOLARIZE2 strength of a CX between two qubits (layout indices)."""
+        return 1.0 - ((1.0 - self.cz_floor) * (1.0 - self.cx_control[control])
+                      * (1.0 - self.cx_target[target]))
+
+
+def idle_channel(t: float | np.ndarray, t1: np.ndarray, t2: np.ndarray,
+                 detuning: np.ndarray) -> np.ndarray:
+    """Pauli-twirled idling for ``t`` seconds: ``(n, 3)`` of ``(p_x, p_y, p_z)``.
+
+    >>> idle_channel(1e-6, np.array([80e-6]), np.array([60e-6]), np.array([0.0])).round(5)
+    array([[0.00311, 0.00311, 0.00516]])
+    """
+    pxy = (1.0 - np.exp(-t / t1)) / 4.0
+    pz = np.maximum((1.0 - np.exp(-t / t2)) / 2.0 - pxy, 0.0)
+    pz = _xor(pz, np.sin(np.pi * detuning * t) ** 2)
+    return np.stack([pxy, pxy, pz], axis=-1)
+
+
+def _xor(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Probability that exactly one of two independent flips happens."""
+    return p + q - 2 * p * q
+
+
+def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Compose independent single-qubit Pauli channels ``(…, 3)`` exactly."""
+    ai, bi = 1 - a.sum(-1), 1 - b.sum(-1)
+    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
+    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([ai * bx + ax * bi + ay * bz + az * by,
+                     ai * by + ay * bi + ax * bz + az * bx,
+                     ai * bz + az * bi + ax * by + ay * bx], axis=-1)
+
+
+def readout_errors(truth: TruthState, angle: np.ndarray, threshold: np.ndarray,
+                   readout_duration: float) -> tuple[np.ndarray, np.ndarray]:
+    """Assignment errors ``(e01, e10)`` of the discriminator ``(angle, threshold)``."""
+    rot = np.exp(-1j * angle)
+    m0, m1 = np.real(truth.iq0 * rot), np.real(truth.iq1 * rot)
+    s = truth.iq_sigma * math.sqrt(2.0)
+    e01 = 0.5 * erfc((threshold - m0) / s)
+    e10_noise = 0.5 * erfc((m1 - threshold) / s)
+    p_decay = 1.0 - np.exp(-readout_duration / (2.0 * truth.t1))
+    return e01, p_decay * (1.0 - e01) + (1.0 - p_decay) * e10_noise
+
+
+def qubit_error_rates(truth: TruthState, settings: Settings, profile: DeviceProfile,
+                      roles: tuple[str, ...]) -> QubitErrors:
+    """Every qubit's channel strengths from settings versus truth (see the module docstring)."""
+    p = profile
+    detuning = truth.frequency - settings.drive_frequency
+    eps = settings.pi_amplitude / truth.pi_amplitude - 1.0
+    t1, t2 = truth.t1, truth.t2_star
+    n = len(t1)
+    floor = np.full((n, 3), p.gate_1q_floor / 3.0)
+    over = np.sin(np.pi / 4.0 * eps) ** 2
+    pulse = compose(compose(idle_channel(p.pulse_duration, t1, t2, detuning), floor),
+                    np.stack([np.zeros(n), over, np.zeros(n)], axis=-1))
+    cz_idle = idle_channel(p.cz_duration, t1, t2, detuning)
+    four_cz = idle_channel(4 * p.cz_duration, t1, t2, detuning)
+    data_t = max(p.round_duration - 4 * p.cz_duration - 2 * p.pulse_duration, 0.0)
+    idle = idle_channel(data_t, t1, t2, detuning)
+    role = np.array(roles)
+    x_anc = (role == "x_ancilla")[:, None]
+    h_first = np.where(x_anc, compose(pulse, four_cz), pulse)
+    e01, e10 = readout_errors(truth, settings.readout_angle, settings.readout_threshold,
+                              p.readout_duration)
+    measure = 0.5 * (e01 + e10)
+    z_anc = role == "z_ancilla"
+    measure = np.where(z_anc, _xor(measure, four_cz[:, 0] + four_cz[:, 1]), measure)
+    return QubitErrors(
+        idle=idle, h_first=h_first, h_second=pulse,
+        cx_control=cz_idle.sum(-1), cx_target=compose(compose(cz_idle, pulse), pulse).sum(-1),
+        measure=measure, reset=truth.residual_excited.copy(), readout_e01=e01,
+        readout_e10=e10, cz_floor=p.cz_floor,
+    )
+
+
+class NoisyCircuitTemplate:
+    """The noiseless memory circuit with its noise slots, rendered with per-qubit strengths.
+
+    Args:
+        distance, rounds, basis: the memory experiment.
+    """
+
+    def __init__(self, *, distance: int, rounds: int, basis: str):
+        self.layout: PatchLayout = patch_layout(distance=distance, basis=basis)
+        marked = stim.Circuit.generated(
+            f"surface_code:rotated_memory_{basis.lower()}", distance=distance, rounds=rounds,
+            after_clifford_depolarization=_CLIFFORD, before_round_data_depolarization=_IDLE,
+            before_measure_flip_probability=_MEASURE, after_reset_flip_probability=_RESET)
+        self._index = {q: i for i, q in enumerate(self.layout.stim_indices)}
+        self._parts: list[str | tuple] = []
+        self._h_count: dict[int, int] = {}
+        self._walk(marked, "")
+
+    def _walk(self, circuit: stim.Circuit, indent: str) -> None:
+        for inst in circuit:
+            if isinstance(inst, stim.CircuitRepeatBlock):
+                self._parts.append(f"{indent}REPEAT {inst.repeat_count} {{")
+                self._walk(inst.body_copy(), indent + "    ")
+                self._parts.append(f"{indent}}}")
+                continue
+            args = inst.gate_args_copy()
+            name = inst.name
+            noisy = name in ("X_ERROR", "Z_ERROR", "DEPOLARIZE1", "DEPOLARIZE2")
+            qs = [self._index[t.value] for t in inst.targets_copy()] if noisy else []
+            if name in ("X_ERROR", "Z_ERROR") and args == [_RESET]:
+                self._parts.append(("flip", name, "reset", qs))
+            elif name in ("X_ERROR", "Z_ERROR") and args == [_MEASURE]:
+                self._parts.append(("flip", name, "measure", qs))
+            elif name == "DEPOLARIZE1" and args == [_IDLE]:
+                self._parts.append(("pauli", "idle", qs))
+            elif name == "DEPOLARIZE1" and args == [_CLIFFORD]:
+                # Alternate each qubit's H between the first and second of its round.
+                first = [q for q in qs if self._h_count.get(q, 0) % 2 == 0]
+                second = [q for q in qs if self._h_count.get(q, 0) % 2 == 1]
+                for q in qs:
+                    self._h_count[q] = self._h_count.get(q, 0) + 1
+                if first:
+                    self._parts.append(("pauli", "h_first", first))
+                if second:
+                    self._parts.append(("pauli", "h_second", second))
+            elif name == "DEPOLARIZE2" and args == [_CLIFFORD]:
+                self._parts.append(("pair", list(zip(qs[::2], qs[1::2]))))
+            else:
+                self._parts.append(indent + str(inst))
+
+    def render(self, errors: QubitErrors) -> stim.Circuit:
+        """The memory circuit with ``errors``' per-qubit noise."""
+        stim_q = self.layout.stim_indices
+        lines: list[str] = []
+        for part in self._parts:
+            if isinstance(part, str):
+                lines.append(part)
+            elif part[0] == "flip":
+                _, gate, which, qs = part
+                probs = getattr(errors, which)
+                lines.extend(f"{gate}({probs[q]:.6g}) {stim_q[q]}" for q in qs)
+            elif part[0] == "pauli":
+                _, which, qs = part
+                ch = getattr(errors, which)
+                lines.extend(f"PAULI_CHANNEL_1({ch[q, 0]:.6g},{ch[q, 1]:.6g},{ch[q, 2]:.6g}) "
+                             f"{stim_q[q]}" for q in qs)
+            else:
+                lines.extend(f"DEPOLARIZE2({errors.pair(c, t):.6g}) {stim_q[c]} {stim_q[t]}"
+                             for c, t in part[1])
+        return stim.Circuit("\n".join(lines))
