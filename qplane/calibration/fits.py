@@ -46,6 +46,7 @@ class FitResult:
         chi2_flat: reduced chi² of a constant (no-signal) model, for the signal test.
         converged: whether the optimiser converged to finite parameters.
         message: why it did not converge, or ``""``.
+        points: how many data points were fitted.
     """
 
     model: str
@@ -56,6 +57,7 @@ class FitResult:
     chi2_flat: float
     converged: bool
     message: str = ""
+    points: int = 0
 
     @property
     def p_value(self) -> float:
@@ -85,7 +87,7 @@ class FitResult:
             "errors": {k: clean(v) for k, v in self.errors.items()},
             "chi2_red": clean(self.chi2_red), "dof": self.dof,
             "chi2_flat": clean(self.chi2_flat), "converged": self.converged,
-            "message": self.message,
+            "message": self.message, "points": self.points,
         }
 
     def to_json(self) -> str:
@@ -150,12 +152,21 @@ MODELS: dict[str, Callable[..., np.ndarray]] = {
 
 # --- fitting ---------------------------------------------------------------------------------
 
-def _linear_lstsq(basis: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float]:
-    """Weighted least squares of ``y ≈ basis @ coef``; returns (coef, chi²)."""
-    a = basis * w[:, None]
-    coef, *_ = np.linalg.lstsq(a, y * w, rcond=None)
-    r = (basis @ coef - y) * w
-    return coef, float(r @ r)
+def _grid_lstsq(basis: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[int, np.ndarray]:
+    """Batched weighted least squares over a grid of bases ``(grid, points, k)``.
+
+    Returns the index of the best grid point and its coefficients.
+    """
+    a = basis * w[None, :, None]
+    yw = y * w
+    m = np.einsum("gnk,gnl->gkl", a, a) + 1e-12 * np.eye(basis.shape[2])
+    rhs = np.einsum("gnk,n->gk", a, yw)
+    coef = np.linalg.solve(m, rhs[..., None])[..., 0]
+    r = np.einsum("gnk,gk->gn", a, coef) - yw
+    chi2 = np.einsum("gn,gn->g", r, r)
+    chi2[~np.isfinite(chi2)] = np.inf
+    i = int(np.argmin(chi2))
+    return i, coef[i]
 
 
 def _flat_chi2(y: np.ndarray, sigma: np.ndarray) -> float:
@@ -180,21 +191,21 @@ def _refine(model: str, x: np.ndarray, y: np.ndarray, sigma: np.ndarray,
     try:
         popt, pcov = optimize.curve_fit(
             lambda xx, *p: func(xx, **dict(zip(names, p))), x, y, p0=p0, sigma=sigma,
-            absolute_sigma=True, bounds=(lo, hi), maxfev=4000,
+            absolute_sigma=True, bounds=(lo, hi), max_nfev=1500,
         )
     except (RuntimeError, ValueError, optimize.OptimizeWarning) as e:
         return dataclasses.replace(failed_fit(model, names, f"optimiser failed: {e}"),
-                                   chi2_flat=chi2_flat)
+                                   chi2_flat=chi2_flat, points=len(x))
     params = dict(zip(names, map(float, popt)))
     if not np.all(np.isfinite(popt)):
         return dataclasses.replace(failed_fit(model, names, "optimiser returned non-finite values"),
-                                   chi2_flat=chi2_flat)
+                                   chi2_flat=chi2_flat, points=len(x))
     diag = np.diag(pcov) if np.all(np.isfinite(pcov)) else np.full(len(names), np.inf)
     errors = {n: float(math.sqrt(d)) if d >= 0 else math.inf for n, d in zip(names, diag)}
     resid = (func(x, **params) - y) / sigma
     return FitResult(model=model, params=params, errors=errors,
                      chi2_red=float(resid @ resid / dof), dof=dof, chi2_flat=chi2_flat,
-                     converged=True)
+                     converged=True, points=len(x))
 
 
 def _prepare(x: Any, y: Any, sigma: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -222,20 +233,17 @@ def fit_lorentzian(x: Any, y: Any, sigma: Any) -> FitResult:
         return failed_fit("lorentzian", names, f"only {len(x)} usable points")
     span = float(x.max() - x.min())
     step = span / max(len(x) - 1, 1)
-    w = 1 / sigma
-    best: tuple[float, dict[str, float]] | None = None
     centers = np.linspace(x.min(), x.max(), min(4 * len(x), 400))
-    for width in span * np.array([0.01, 0.03, 0.1, 0.3]):
-        width = max(width, step)
-        for c in centers:
-            shape = (width / 2) ** 2 / ((x - c) ** 2 + (width / 2) ** 2)
-            coef, chi2 = _linear_lstsq(np.column_stack([shape, np.ones_like(x)]), y, w)
-            if best is None or chi2 < best[0]:
-                best = (chi2, {"center": float(c), "width": float(width),
-                               "amplitude": float(coef[0]), "offset": float(coef[1])})
-    bounds = {"width": (step / 20, 10 * span),
-              "center": (x.min() - span, x.max() + span)}
-    return _refine("lorentzian", x, y, sigma, best[1], bounds)
+    widths = np.maximum(span * np.array([0.01, 0.03, 0.1, 0.3]), step)
+    cc, ww = (g.ravel() for g in np.meshgrid(centers, widths))
+    shape = (ww[:, None] / 2) ** 2 / ((x[None, :] - cc[:, None]) ** 2 + (ww[:, None] / 2) ** 2)
+    basis = np.stack([shape, np.ones_like(shape)], axis=2)
+    i, coef = _grid_lstsq(basis, y, 1 / sigma)
+    start = {"center": float(cc[i]), "width": float(ww[i]), "amplitude": float(coef[0]),
+             "offset": float(coef[1])}
+    bounds = {"width": (step / 20, 2 * span), "amplitude": (-2.0, 2.0),
+              "center": (x.min() - span / 2, x.max() + span / 2)}
+    return _refine("lorentzian", x, y, sigma, start, bounds)
 
 
 def fit_rabi(x: Any, y: Any, sigma: Any) -> FitResult:
@@ -254,15 +262,11 @@ def fit_rabi(x: Any, y: Any, sigma: Any) -> FitResult:
     step = float(np.min(np.diff(np.sort(x)))) if len(x) > 1 else span
     if span <= 0:
         return failed_fit("rabi", names, "the amplitude sweep must reach above zero")
-    w = 1 / sigma
-    best: tuple[float, dict[str, float]] | None = None
-    for api in np.geomspace(max(step, span / 50), 4 * span, 400):
-        shape = (1 - np.cos(np.pi * x / api)) / 2
-        coef, chi2 = _linear_lstsq(np.column_stack([shape, np.ones_like(x)]), y, w)
-        if best is None or chi2 < best[0]:
-            best = (chi2, {"pi_amplitude": float(api), "contrast": float(coef[0]),
-                           "offset": float(coef[1])})
-    return _refine("rabi", x, y, sigma, best[1], {"pi_amplitude": (step / 4, 20 * span)})
+    apis = np.geomspace(max(step, span / 50), 4 * span, 400)
+    shape = (1 - np.cos(np.pi * x[None, :] / apis[:, None])) / 2
+    i, coef = _grid_lstsq(np.stack([shape, np.ones_like(shape)], axis=2), y, 1 / sigma)
+    start = {"pi_amplitude": float(apis[i]), "contrast": float(coef[0]), "offset": float(coef[1])}
+    return _refine("rabi", x, y, sigma, start, {"pi_amplitude": (step / 4, 20 * span)})
 
 
 def fit_ramsey(x: Any, y: Any, sigma: Any) -> FitResult:
@@ -280,23 +284,20 @@ def fit_ramsey(x: Any, y: Any, sigma: Any) -> FitResult:
         return failed_fit("ramsey", names, f"only {len(x)} usable points")
     span = float(x.max() - x.min())
     step = span / (len(x) - 1)
-    w = 1 / sigma
-    best: tuple[float, dict[str, float]] | None = None
     nyquist = 0.5 / step
-    for f in np.linspace(0.25 / span, nyquist, min(8 * len(x), 800)):
-        for t2 in span * np.array([0.3, 1.0, 3.0, 30.0]):
-            env = np.exp(-x / t2)
-            basis = np.column_stack([env * np.cos(2 * np.pi * f * x),
-                                     env * np.sin(2 * np.pi * f * x), np.ones_like(x)])
-            coef, chi2 = _linear_lstsq(basis, y, w)
-            if best is None or chi2 < best[0]:
-                best = (chi2, {"frequency": float(f), "t2": float(t2),
-                               "amplitude": float(math.hypot(coef[0], coef[1])),
-                               "phase": float(math.atan2(-coef[1], coef[0])),
-                               "offset": float(coef[2])})
+    freqs = np.linspace(0.25 / span, nyquist, min(8 * len(x), 800))
+    t2s = span * np.array([0.3, 1.0, 3.0, 30.0])
+    ff, tt = (g.ravel() for g in np.meshgrid(freqs, t2s))
+    env = np.exp(-x[None, :] / tt[:, None])
+    arg = 2 * np.pi * ff[:, None] * x[None, :]
+    basis = np.stack([env * np.cos(arg), env * np.sin(arg), np.ones_like(env)], axis=2)
+    i, coef = _grid_lstsq(basis, y, 1 / sigma)
+    start = {"frequency": float(ff[i]), "t2": float(tt[i]),
+             "amplitude": float(math.hypot(coef[0], coef[1])),
+             "phase": float(math.atan2(-coef[1], coef[0])), "offset": float(coef[2])}
     bounds = {"frequency": (0.0, 1.5 * nyquist), "t2": (step / 4, 1000 * span),
               "amplitude": (0.0, 2.0), "phase": (-2 * np.pi, 2 * np.pi)}
-    return _refine("ramsey", x, y, sigma, best[1], bounds)
+    return _refine("ramsey", x, y, sigma, start, bounds)
 
 
 def fit_exponential(x: Any, y: Any, sigma: Any) -> FitResult:
@@ -307,14 +308,11 @@ def fit_exponential(x: Any, y: Any, sigma: Any) -> FitResult:
         return failed_fit("exponential", names, f"only {len(x)} usable points")
     span = float(x.max() - x.min())
     step = span / (len(x) - 1)
-    w = 1 / sigma
-    best: tuple[float, dict[str, float]] | None = None
-    for tau in np.geomspace(step / 4, 50 * span, 300):
-        coef, chi2 = _linear_lstsq(np.column_stack([np.exp(-x / tau), np.ones_like(x)]), y, w)
-        if best is None or chi2 < best[0]:
-            best = (chi2, {"tau": float(tau), "amplitude": float(coef[0]),
-                           "offset": float(coef[1])})
-    return _refine("exponential", x, y, sigma, best[1], {"tau": (step / 20, 1000 * span)})
+    taus = np.geomspace(step / 4, 50 * span, 300)
+    shape = np.exp(-x[None, :] / taus[:, None])
+    i, coef = _grid_lstsq(np.stack([shape, np.ones_like(shape)], axis=2), y, 1 / sigma)
+    start = {"tau": float(taus[i]), "amplitude": float(coef[0]), "offset": float(coef[1])}
+    return _refine("exponential", x, y, sigma, start, {"tau": (step / 20, 1000 * span)})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,11 +3,12 @@
 A fit is accepted only when all of these hold, checked in this order (the first that fails
 names the outcome and the reason):
 
-1. the fit converged to finite values (else ``fit_failed``);
-2. there is a signal: a constant model is rejected by the data (else ``bad_data``, "no signal");
-3. the sweep resolves the feature: enough points across a linewidth, a period or a decay
+1. there is a signal: a constant model is rejected by the data (else ``bad_data``, "no signal",
+   or "too noisy" when so few shots were taken that their noise could hide one);
+2. the fit converged to finite values (else ``fit_failed``);
+3. the result lies inside the swept range (else ``bad_data``, "outside the swept range");
+4. the sweep resolves the feature: enough points across a linewidth, a period or a decay
    (else ``bad_data``, "under-sampled");
-4. the result lies inside the swept range (else ``bad_data``, "outside the swept range");
 5. the residuals are consistent with shot noise (reduced chi² below a bound that grows with
    the degrees of freedom; else ``bad_data``, "residuals");
 6. the key parameter's uncertainty is small relative to its scale (else ``bad_data``,
@@ -16,7 +17,8 @@ names the outcome and the reason):
 A failed gate is a typed :class:`GateResult` that the node turns into its outcome, recorded per
 qubit; it is never only a logged warning.
 
->>> fit = FitResult("rabi", {"pi_amplitude": 0.4}, {"pi_amplitude": 0.001}, 1.1, 30, 80.0, True)
+>>> fit = FitResult("rabi", {"pi_amplitude": 0.4}, {"pi_amplitude": 0.001}, 1.1, 30, 80.0, True,
+...                 points=33)
 >>> evaluate_gate(fit, GateCriteria(key="pi_amplitude", low=0.0, high=1.0),
 ...               resolution=20.0).outcome
 <Outcome.SUCCESS: 'success'>
@@ -79,6 +81,8 @@ class GateCriteria:
             or decay constant) for the feature to count as resolved.
         min_signal_significance: the constant model must be rejected at this many sigma.
         residual_p_value: residuals are inconsistent with shot noise below this p-value.
+        max_point_noise: the largest per-point shot noise (at population 1/2) at which a
+            missing signal is believed absent rather than hidden by too few shots.
     """
 
     key: str
@@ -88,15 +92,16 @@ class GateCriteria:
     min_points_per_feature: float = 2.0
     min_signal_significance: float = 5.0
     residual_p_value: float = 1e-4
+    max_point_noise: float = 0.1
 
 
 def signal_significance(fit: FitResult) -> float:
     """How many sigma a constant (no-signal) model is rejected by, from its chi².
 
-    >>> round(signal_significance(FitResult("x", {}, {}, 1.0, 40, 0.5, True)), 1)
+    >>> round(signal_significance(FitResult("x", {}, {}, 1.0, 40, 0.5, True, points=41)), 1)
     0.0
     """
-    dof = fit.dof + len(fit.params) - 1
+    dof = fit.points - 1
     if not math.isfinite(fit.chi2_flat) or dof <= 0:
         return 0.0
     p = float(stats.chi2.sf(fit.chi2_flat * dof, dof))
@@ -106,7 +111,7 @@ def signal_significance(fit: FitResult) -> float:
 
 
 def evaluate_gate(fit: FitResult, criteria: GateCriteria, *, resolution: float,
-                  scale: float | None = None) -> GateResult:
+                  scale: float | None = None, shots: int | None = None) -> GateResult:
     """Run the quality gate on ``fit``.
 
     Args:
@@ -114,24 +119,31 @@ def evaluate_gate(fit: FitResult, criteria: GateCriteria, *, resolution: float,
         criteria: the node's thresholds.
         resolution: points per feature of this sweep (the node computes it from the fit).
         scale: what the key's uncertainty is relative to (default: the key's value).
+        shots: shots per point; when a signal is missing and so few shots were taken that
+            their noise could hide it, the verdict is "too noisy" rather than "no signal".
     """
-    if not fit.converged:
-        return GateResult(Outcome.FIT_FAILED, f"fit did not converge: {fit.message}", "converged")
     sig = signal_significance(fit)
-    if sig < criteria.min_signal_significance:
+    if math.isfinite(fit.chi2_flat) and sig < criteria.min_signal_significance:
+        if shots is not None and math.sqrt(0.25 / shots) > criteria.max_point_noise:
+            return GateResult(Outcome.BAD_DATA,
+                              f"too noisy: {shots} shots per point (noise up to "
+                              f"{math.sqrt(0.25 / shots):.2f}) hide any signal; take more shots",
+                              "noise")
         return GateResult(Outcome.BAD_DATA,
                           f"no signal: a constant fits the data ({sig:.1f} sigma < "
                           f"{criteria.min_signal_significance:g})", "signal")
-    if not resolution >= criteria.min_points_per_feature:
-        return GateResult(Outcome.BAD_DATA,
-                          f"under-sampled: {resolution:.2f} points per feature < "
-                          f"{criteria.min_points_per_feature:g}; use a finer sweep", "sampling")
+    if not fit.converged:
+        return GateResult(Outcome.FIT_FAILED, f"fit did not converge: {fit.message}", "converged")
     value = fit.params[criteria.key]
     if not criteria.low <= value <= criteria.high:
         return GateResult(Outcome.BAD_DATA,
                           f"{criteria.key} = {value:.6g} lies outside the swept range "
                           f"[{criteria.low:.6g}, {criteria.high:.6g}]; shift or widen the sweep",
                           "range")
+    if not resolution >= criteria.min_points_per_feature:
+        return GateResult(Outcome.BAD_DATA,
+                          f"under-sampled: {resolution:.2f} points per feature < "
+                          f"{criteria.min_points_per_feature:g}; use a finer sweep", "sampling")
     # Allow a few sigma of the chi² distribution before calling the residuals inconsistent.
     if fit.p_value < criteria.residual_p_value:
         return GateResult(Outcome.BAD_DATA,

@@ -280,6 +280,8 @@ def failure_request(kind: ExperimentKind, qubit: str, truth: QubitTruth,
             top = min(top, points / (8 * detuning))  # about 8 points per fringe
         if failure == "off_range":
             top = scale * rng.uniform(0.03, 0.08)
+            if kind is ExperimentKind.RAMSEY:   # shorter than one fringe
+                top = rng.uniform(0.3, 0.6) / detuning
         if failure == "undersampled":
             if kind is ExperimentKind.RAMSEY:
                 top = points / detuning * rng.uniform(0.6, 1.2)  # below two points per fringe
@@ -312,3 +314,57 @@ def case_label(failure: str) -> str:
 def describe(data: ExperimentData) -> dict[str, Any]:
     """A short summary of a data set (for messages)."""
     return {"kind": data.kind.value, "points": len(data.sweep), "shots": data.shots}
+
+
+class SyntheticBackend:
+    """An in-process :class:`~qplane.calibration.run.CalibrationBackend` over synthetic qubits.
+
+    Each qubit has a :class:`QubitTruth` and settings (initially ideal); experiments run with
+    :func:`simulate` and advance a simulated clock by their duration. ``failures`` injects a
+    failure mode per (qubit, experiment kind) for tests.
+
+    >>> b = SyntheticBackend(qubits=("q0", "q1"), seed=1)
+    >>> b.read_setting("q1.pi_amplitude") == b.truth["q1"].pi_amplitude
+    True
+    """
+
+    def __init__(self, qubits: tuple[str, ...] = ("q0",), *, seed: int = 0,
+                 truth: dict[str, QubitTruth] | None = None):
+        self.rng = np.random.default_rng(seed)
+        self.truth = dict(truth or {q: QubitTruth() for q in qubits})
+        self.settings: dict[str, float] = {}
+        for q, t in self.truth.items():
+            for k, v in t.ideal_settings().items():
+                self.settings[f"{q}.{k}"] = v
+        self.failures: dict[tuple[str, str], str] = {}
+        self.clock = 0.0
+        self.experiments: list[ExperimentRequest] = []
+
+    def qubits(self) -> tuple[str, ...]:
+        return tuple(self.truth)
+
+    def now(self) -> float:
+        return self.clock
+
+    def read_setting(self, setting: str) -> float:
+        return self.settings[setting]
+
+    def write_setting(self, setting: str, value: float) -> None:
+        if setting not in self.settings:
+            raise KeyError(setting)
+        self.settings[setting] = float(value)
+
+    def run_experiment(self, request: ExperimentRequest) -> ExperimentData:
+        q = request.qubit
+        own = {k.split(".", 1)[1]: v for k, v in self.settings.items() if k.startswith(q + ".")}
+        failure = self.failures.get((q, request.kind.value), "ok")
+        data = simulate(request, self.truth[q], own, self.rng, failure=failure, time=self.clock)
+        self.clock += data.duration
+        self.experiments.append(request)
+        return data
+
+    def ledger(self, limits: dict[str, Any] | None = None) -> Any:
+        """A :class:`~qplane.calibration.updates.SettingsLedger` on these settings."""
+        from qplane.calibration.updates import DEFAULT_LIMITS, SettingsLedger
+
+        return SettingsLedger(self, DEFAULT_LIMITS if limits is None else limits, clock=self.now)

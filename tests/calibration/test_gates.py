@@ -1,0 +1,74 @@
+"""The quality gate recognises each failure mode, per node, with a reason."""
+
+import numpy as np
+import pytest
+
+from qplane.calibration.gates import Outcome
+from qplane.calibration.nodes import NODE_TYPES
+from qplane.calibration.synthetic import make_case
+
+KINDS = {"spectroscopy": "qubit_spectroscopy", "rabi": "rabi_amplitude", "ramsey": "ramsey",
+         "t1": "t1", "echo": "hahn_echo", "readout": "readout_iq"}
+
+
+def _analyse(node_name, failure, seed):
+    rng = np.random.default_rng(seed)
+    data, truth, settings = make_case(KINDS[node_name], failure, rng)
+    node = NODE_TYPES[node_name]()
+    if node_name == "ramsey":
+        node.spec["detuning"] = data.settings["artificial_detuning"]
+    return node.analyse(data)
+
+
+@pytest.mark.parametrize("node_name", list(KINDS))
+def test_healthy_data_passes(node_name):
+    for seed in range(4):
+        gate = _analyse(node_name, "ok", seed).gate
+        assert gate.outcome is Outcome.SUCCESS, gate.reason
+
+
+@pytest.mark.parametrize("node_name", list(KINDS))
+def test_no_signal_is_bad_data(node_name):
+    for seed in range(4):
+        gate = _analyse(node_name, "no_signal", seed).gate
+        assert gate.outcome is Outcome.BAD_DATA and gate.check == "signal", gate.reason
+        assert "no signal" in gate.reason
+
+
+@pytest.mark.parametrize("node_name", ["spectroscopy", "rabi", "ramsey"])
+def test_off_range_feature_is_bad_data(node_name):
+    hits = 0
+    for seed in range(6):
+        gate = _analyse(node_name, "off_range", seed).gate
+        assert gate.outcome is Outcome.BAD_DATA, gate.reason
+        hits += gate.check == "range"
+    assert hits >= 5
+
+
+@pytest.mark.parametrize("node_name", ["spectroscopy", "rabi", "ramsey", "t1", "echo"])
+def test_undersampled_is_bad_data(node_name):
+    checks = [_analyse(node_name, "undersampled", seed).gate for seed in range(6)]
+    assert sum(g.outcome is Outcome.BAD_DATA for g in checks) >= 5, [g.reason for g in checks]
+    assert any(g.check == "sampling" and "under-sampled" in g.reason for g in checks)
+
+
+@pytest.mark.parametrize("node_name", list(KINDS))
+def test_too_noisy_is_bad_data(node_name):
+    for seed in range(4):
+        gate = _analyse(node_name, "noisy", seed).gate
+        assert gate.outcome is Outcome.BAD_DATA and gate.check == "noise", gate.reason
+        assert "too noisy" in gate.reason
+
+
+@pytest.mark.parametrize("node_name", ["spectroscopy", "rabi", "ramsey", "t1", "readout"])
+def test_anomalous_physics_fails_the_residual_check(node_name):
+    checks = [_analyse(node_name, "anomalous", seed).gate for seed in range(6)]
+    assert sum(g.check == "residuals" for g in checks) >= 5, [g.reason for g in checks]
+
+
+def test_failed_fit_is_an_outcome_not_a_warning():
+    from qplane.calibration.fits import fit_rabi
+    fit = fit_rabi([0.0, 0.1, 0.2], [0.1, 0.2, 0.3], 0.01)
+    from qplane.calibration.gates import GateCriteria, evaluate_gate
+    gate = evaluate_gate(fit, GateCriteria("pi_amplitude", 0, 1), resolution=10)
+    assert gate.outcome is Outcome.FIT_FAILED and "points" in gate.reason
