@@ -16,6 +16,7 @@ from qplane.errors import QplaneError
 #: Modules that each contribute subcommands, in the order ``qplane --help`` lists them.
 COMMAND_MODULES = [
     "qplane.pipeline.commands",
+    "qplane.analysis.commands",
     "qplane.decoder.commands",
 ]
 

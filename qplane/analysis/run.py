@@ -48,9 +48,10 @@ def open_run(path: str | os.PathLike) -> "Run":
         raise RunFileError(f"no run file at {path}")
     file = None
     errors = []
-    # SWMR read first (follows a live writer); then a plain read for files not made for SWMR;
-    # then without file locking, for a file whose killed writer left its lock behind.
-    for kwargs in ({"swmr": True, "libver": "latest"}, {}, {"locking": False}):
+    # SWMR read without taking the file lock: a reader must never stop the writer (which
+    # reopens the file read-write to stamp how the run ended); a lock it left when killed must
+    # not stop the reader. Then a plain read, for a file not made for SWMR.
+    for kwargs in ({"swmr": True, "libver": "latest", "locking": False}, {"locking": False}):
         try:
             file = h5py.File(path, "r", **kwargs)
             break
