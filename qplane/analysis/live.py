@@ -10,7 +10,7 @@ dashboard on a terminal, plain periodic lines otherwise (CI, logs, pipes).
 ...                             "failures": 3, "latency_p50": 0.0012, "latency_p99": 0.004,
 ...                             "workers": ["decoder-0"]})
 >>> format_line(s)
-'t=2.0s running blocks 10 shots 10,240 (5.1e+03/s) LER 2.93e-04 [9.97e-05, 8.61e-04] latency p50 1.20 ms p99 4.00 ms workers decoder-0:ok'
+'t=2.0s running blocks 10 shots 10,240 (5.1e+03/s) LER 2.93e-04 [9.96e-05, 8.61e-04] latency p50 1.20 ms p99 4.00 ms workers decoder-0:ok'
 >>> import io
 >>> out = io.StringIO()
 >>> with LiveView(out, plain=True, interval=0) as view:
@@ -173,7 +173,9 @@ def snapshot_from_run(run: Any, *, now: float | None = None,
     finished = run.finished
     t_first = float(blocks["t_acquired"].min()) if len(blocks) else math.nan
     t_last = float(np.nanmax(applied["t_applied"])) if len(applied) else t_first
-    elapsed = (t_last - t_first) if finished else (now - t_first)
+    if finished and math.isfinite(t_last):
+        now = t_last  # ages of a finished run are told as of its end
+    elapsed = now - t_first
     recent = applied.tail(LATENCY_WINDOW_BLOCKS)
     lat = recent["latency_s"].to_numpy(dtype="f8")
     dec = recent["decode_seconds"].to_numpy(dtype="f8")
