@@ -14,7 +14,7 @@ from qplane.drivers.controls import (
 )
 from qplane.drivers.drive_controller import QplaneDriveController
 from qplane.drivers.readout_controller import QplaneReadoutController
-from qplane.drivers.station import SIM_TWINS, LabStation, open_station
+from qplane.drivers.station import SIM_TWINS, LabStation, bind_controls, open_station
 
 __all__ = [
     "ALL_CONTROLS",
@@ -23,6 +23,7 @@ __all__ = [
     "LabStation",
     "QplaneDriveController",
     "QplaneReadoutController",
+    "bind_controls",
     "open_station",
     "resolve_parameter",
     "validate_controls",

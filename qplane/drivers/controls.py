@@ -30,7 +30,8 @@ anything is sent. :func:`validate_controls` checks the section's shape without a
 
 >>> validate_controls({"qubits": 2, "pi_amplitude": {"path": "drive.ch{channel}.amplitude",
 ...                    "limits": [0.0, 0.8]}})
->>> validate_controls({"qubits": 2, "pi_amplitude": {"path": "x", "limits": [1, 0]}})
+>>> validate_controls({"qubits": 2, "pi_amplitude": {"path": "drive.ch{channel}.amplitude",
+...                    "limits": [1, 0]}})
 Traceback (most recent call last):
 ...
 qplane.errors.ConfigError: 'qplane.controls.pi_amplitude.limits': must be [low, high] with low < high, got [1, 0]
@@ -96,7 +97,10 @@ def validate_controls(section: Mapping[str, Any]) -> None:
             lim = spec["limits"]
             if (not isinstance(lim, Sequence) or isinstance(lim, str) or len(lim) != 2
                     or not all(_is_number(v) for v in lim) or not lim[0] < lim[1]):
-                raise ConfigError(f"must be [low, high] with low < high, got {lim!r}",
+                hint = ""
+                if isinstance(lim, Sequence) and any(isinstance(v, str) for v in lim):
+                    hint = " (numbers: YAML reads 4.6e9 as text, write 4.6e+9)"
+                raise ConfigError(f"must be [low, high] with low < high, got {lim!r}{hint}",
                                   key=f"{key}.limits")
         if "max_step" in spec:
             step = spec["max_step"]

@@ -74,9 +74,9 @@ class QplaneDriveController(VisaInstrument):
 
     def __init__(self, name: str, address: str, *, num_channels: int = MAX_CHANNELS,
                  **kwargs: Unpack[VisaInstrumentKWArgs]) -> None:
-        super().__init__(name, address, **kwargs)
         if not 1 <= num_channels <= MAX_CHANNELS:
             raise ValueError(f"num_channels must be in [1, {MAX_CHANNELS}], got {num_channels}")
+        super().__init__(name, address, **kwargs)
         for channel in range(1, num_channels + 1):
             self.add_submodule(f"ch{channel}", DriveChannel(self, f"ch{channel}", channel))
         self.connect_message()

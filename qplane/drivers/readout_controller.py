@@ -79,9 +79,9 @@ class QplaneReadoutController(VisaInstrument):
 
     def __init__(self, name: str, address: str, *, num_channels: int = MAX_CHANNELS,
                  **kwargs: Unpack[VisaInstrumentKWArgs]) -> None:
-        super().__init__(name, address, **kwargs)
         if not 1 <= num_channels <= MAX_CHANNELS:
             raise ValueError(f"num_channels must be in [1, {MAX_CHANNELS}], got {num_channels}")
+        super().__init__(name, address, **kwargs)
         self.logical_frame: Parameter = self.add_parameter(
             "logical_frame", label="Logical Pauli frame", get_cmd="FRAM?", set_cmd="FRAM {}",
             get_parser=int, vals=vals.Ints(0, 1),

@@ -24,20 +24,20 @@ from qcodes.station import Station
 from qplane.drivers.controls import ControlMap, validate_controls
 from qplane.errors import ConfigError
 
-#: Driver class path -> (pyvisa-sim file, resource in it) of its simulated twin.
-SIM_TWINS: Mapping[str, tuple[str, str]] = {
-    "qcodes.instrument_drivers.rohde_schwarz.RohdeSchwarzSGS100A":
-        ("qcodes.instrument.sims:RSSGS100A.yaml", "GPIB::1::INSTR"),
-    "qcodes.instrument_drivers.rohde_schwarz.SGS100A.RohdeSchwarzSGS100A":
-        ("qcodes.instrument.sims:RSSGS100A.yaml", "GPIB::1::INSTR"),
-    "qplane.drivers.QplaneDriveController":
-        ("qplane.drivers.sims:QplaneDriveController.yaml", "GPIB::1::INSTR"),
-    "qplane.drivers.drive_controller.QplaneDriveController":
-        ("qplane.drivers.sims:QplaneDriveController.yaml", "GPIB::1::INSTR"),
-    "qplane.drivers.QplaneReadoutController":
-        ("qplane.drivers.sims:QplaneReadoutController.yaml", "GPIB::2::INSTR"),
-    "qplane.drivers.readout_controller.QplaneReadoutController":
-        ("qplane.drivers.sims:QplaneReadoutController.yaml", "GPIB::2::INSTR"),
+_SGS = ("qcodes.instrument.sims:RSSGS100A.yaml", tuple(f"GPIB::{i}::INSTR" for i in range(1, 6)))
+_DRIVE = ("qplane.drivers.sims:QplaneDriveController.yaml",
+          tuple(f"GPIB::{i}::INSTR" for i in range(1, 5)))
+_READOUT = ("qplane.drivers.sims:QplaneReadoutController.yaml",
+            tuple(f"GPIB::{i}::INSTR" for i in range(1, 5)))
+#: Driver class path -> (pyvisa-sim file, the resources it simulates) of its simulated twin.
+#: Instruments sharing a twin file get distinct resources (a resource's state is shared).
+SIM_TWINS: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "qcodes.instrument_drivers.rohde_schwarz.RohdeSchwarzSGS100A": _SGS,
+    "qcodes.instrument_drivers.rohde_schwarz.SGS100A.RohdeSchwarzSGS100A": _SGS,
+    "qplane.drivers.QplaneDriveController": _DRIVE,
+    "qplane.drivers.drive_controller.QplaneDriveController": _DRIVE,
+    "qplane.drivers.QplaneReadoutController": _READOUT,
+    "qplane.drivers.readout_controller.QplaneReadoutController": _READOUT,
 }
 
 
@@ -72,6 +72,7 @@ def simulated_instruments_section(instruments: Mapping[str, Any],
     """
     out = copy.deepcopy(dict(instruments))
     overrides = overrides or {}
+    used: dict[str, int] = {}
     for name, entry in out.items():
         key = f"instruments.{name}"
         if not isinstance(entry, dict) or "type" not in entry:
@@ -86,7 +87,13 @@ def simulated_instruments_section(instruments: Mapping[str, Any],
                                   key=f"qplane.simulation.{name}")
             sim_file, address = o["pyvisa_sim_file"], o["address"]
         elif entry["type"] in SIM_TWINS:
-            sim_file, address = SIM_TWINS[entry["type"]]
+            sim_file, resources = SIM_TWINS[entry["type"]]
+            n = used.get(sim_file, 0)
+            if n >= len(resources):
+                raise ConfigError(f"more than {len(resources)} instruments share the twin "
+                                  f"{sim_file}; add qplane.simulation.{name}", key=key)
+            used[sim_file] = n + 1
+            address = resources[n]
         else:
             raise ConfigError(
                 f"{entry['type']} has no known pyvisa-sim twin; add qplane.simulation.{name} "
@@ -110,6 +117,26 @@ def _driver_class(type_path: Any, *, key: str) -> type:
     if not isinstance(cls, type) or not issubclass(cls, Instrument):
         raise ConfigError(f"{type_path!r} is not a QCoDeS Instrument class", key=f"{key}.type")
     return cls
+
+
+def bind_controls(station: Station, section: Mapping[str, Any]) -> ControlMap:
+    """Bind a ``qplane.controls`` section to an opened station; hand it to simulated QPUs.
+
+    Call this after loading the station's instruments (``open_station`` does). Every
+    :class:`~qplane.sim_instruments.qpu.SimulatedQPU` in the station reads its settings through
+    the returned map from then on.
+
+    Raises:
+        ConfigError: the section is malformed or a path resolves to nothing.
+        LimitError: a simulated QPU's initial calibration falls outside a limit.
+    """
+    from qplane.sim_instruments.qpu import SimulatedQPU
+
+    controls = ControlMap.from_config(section, station)
+    for component in station.components.values():
+        if isinstance(component, SimulatedQPU):
+            component.bind_controls(controls)
+    return controls
 
 
 def open_station(config: Mapping[str, Any], *, simulate: bool = False) -> LabStation:
@@ -151,11 +178,7 @@ def open_station(config: Mapping[str, Any], *, simulate: bool = False) -> LabSta
                 raise ConfigError(f"could not open instrument: {type(e).__name__}: {e}",
                                   key=f"instruments.{name}") from e
         if controls_section is not None:
-            lab.controls = ControlMap.from_config(controls_section, station)
-        from qplane.sim_instruments.qpu import SimulatedQPU
-        for component in station.components.values():
-            if isinstance(component, SimulatedQPU) and lab.controls is not None:
-                component.bind_controls(lab.controls)
+            lab.controls = bind_controls(station, controls_section)
     except BaseException:
         lab.close()
         raise

@@ -2,7 +2,7 @@
 
 :func:`sim_lab_config` returns the same dict a ``config/sim_*.yaml`` file holds: an
 ``instruments:`` section (an SGS100A as the drive LO and qplane's drive and readout controllers,
-all opened on their pyvisa-sim twins with ``simulate=True``, plus the
+each already pointed at its pyvisa-sim twin, plus the
 :class:`~qplane.sim_instruments.qpu.SimulatedQPU`) and a ``qplane.controls`` section binding the
 logical controls. Open it with :func:`qplane.drivers.open_station`.
 
@@ -39,19 +39,22 @@ def sim_lab_config(*, distance: int = 3, rounds: int | None = None, basis: str =
         "instruments": {
             "drive_lo": {
                 "type": "qcodes.instrument_drivers.rohde_schwarz.RohdeSchwarzSGS100A",
-                "address": "TCPIP0::192.168.0.20::inst0::INSTR",
+                "address": "GPIB::1::INSTR",
+                "init": {"pyvisa_sim_file": "qcodes.instrument.sims:RSSGS100A.yaml"},
                 "parameters": {"frequency": {"initial_value": LO_FREQUENCY},
                                "power": {"initial_value": 10.0}},
             },
             "drive": {
                 "type": "qplane.drivers.QplaneDriveController",
-                "address": "TCPIP::192.168.0.10::INSTR",
-                "init": {"num_channels": n},
+                "address": "GPIB::1::INSTR",
+                "init": {"num_channels": n,
+                         "pyvisa_sim_file": "qplane.drivers.sims:QplaneDriveController.yaml"},
             },
             "readout": {
                 "type": "qplane.drivers.QplaneReadoutController",
-                "address": "TCPIP::192.168.0.11::INSTR",
-                "init": {"num_channels": n},
+                "address": "GPIB::2::INSTR",
+                "init": {"num_channels": n,
+                         "pyvisa_sim_file": "qplane.drivers.sims:QplaneReadoutController.yaml"},
             },
             "qpu": {"type": "qplane.sim_instruments.qpu.SimulatedQPU", "init": init},
         },

@@ -108,6 +108,8 @@ class SimulatedQPU(Instrument):
                  start_calibrated: bool = True, **kwargs: Any):
         if not isinstance(distance, int) or distance < 3 or distance % 2 == 0:
             raise QplaneError(f"{name}: distance must be an odd integer >= 3, got {distance!r}")
+        device_profile = DeviceProfile.from_dict(dict(profile or {}))
+        clock = SimClock(speedup=float(clock_speedup))
         super().__init__(name, **kwargs)
         self._circuit: stim.Circuit | None = None
         self._sampler: Any = None
@@ -115,8 +117,8 @@ class SimulatedQPU(Instrument):
         self._next_index = 0
         self._shots_done = 0
         self._failures = 0
-        self._profile = DeviceProfile.from_dict(dict(profile or {}))
-        self._clock = SimClock(speedup=float(clock_speedup))
+        self._profile = device_profile
+        self._clock = clock
         self._controls: ControlMap | None = None
         self._start_calibrated = bool(start_calibrated)
         self._device: DeviceModel | None = None
