@@ -6,6 +6,8 @@ exactly at every grid point; then :func:`scipy.optimize.curve_fit` refines all p
 that start, weighted by the shot-noise standard deviation of each point. The result carries
 one-sigma uncertainties (from the covariance, ``absolute_sigma=True``) and the reduced chi² of
 the residuals against shot noise, which the quality gate (:mod:`qplane.calibration.gates`) reads.
+Given ``shots``, a second pass weights each point by the binomial noise of the *fitted*
+population rather than the measured one.
 
 Signals are excited-state populations in [0, 1] measured with ``shots`` projective shots per
 point, so the noise of a point with population ``p`` is ``sqrt(p (1 - p) / shots)``
@@ -41,7 +43,8 @@ class FitResult:
         model: name of the model (a key of :data:`MODELS`).
         params: best-fit parameters by name.
         errors: one-sigma uncertainties by name (``inf`` where the covariance is singular).
-        chi2_red: reduced chi² of the residuals against the given noise.
+        chi2_red: reduced chi² of the residuals against the given noise (with ``shots``
+            given, the binomial deviance per degree of freedom, its low-count equivalent).
         dof: degrees of freedom (points minus parameters).
         chi2_flat: reduced chi² of a constant (no-signal) model, for the signal test.
         converged: whether the optimiser converged to finite parameters.
@@ -94,12 +97,13 @@ class FitResult:
         return json.dumps(self.to_dict())
 
 
-def failed_fit(model: str, names: tuple[str, ...], message: str) -> FitResult:
+def failed_fit(model: str, names: tuple[str, ...], message: str, *, points: int = 0
+               ) -> FitResult:
     """A :class:`FitResult` for a fit that could not be made."""
     nan = {n: math.nan for n in names}
     return FitResult(model=model, params=nan, errors={n: math.inf for n in names},
                      chi2_red=math.inf, dof=0, chi2_flat=math.nan, converged=False,
-                     message=message)
+                     message=message, points=points)
 
 
 def shot_noise(population: np.ndarray, shots: int | np.ndarray) -> np.ndarray:
@@ -208,6 +212,43 @@ def _refine(model: str, x: np.ndarray, y: np.ndarray, sigma: np.ndarray,
                      converged=True, points=len(x))
 
 
+def _fit(model: str, x: np.ndarray, y: np.ndarray, sigma: np.ndarray, start: dict[str, float],
+         bounds: dict[str, tuple[float, float]], shots: int | None) -> FitResult:
+    """Refine from ``start``; with ``shots``, refit once weighting by the fitted curve's noise.
+
+    Weighting by the data's own noise (``sigma`` from the measured populations) under-weights
+    points that happen to land near 0 or 1; the second pass uses the binomial noise of the
+    fitted population instead (Pearson's chi²), which is what the residual check assumes.
+    """
+    fit = _refine(model, x, y, sigma, start, bounds)
+    if shots is None or not fit.converged:
+        return fit
+    model_sigma = shot_noise(fit.evaluate(x), shots)
+    second = _refine(model, x, y, model_sigma, fit.params, bounds)
+    if not second.converged:
+        return fit
+    dev = binomial_deviance(y, second.evaluate(x), shots)
+    return dataclasses.replace(second, chi2_red=dev / second.dof)
+
+
+def binomial_deviance(y: np.ndarray, p: np.ndarray, shots: int) -> float:
+    """Twice the log-likelihood ratio of the saturated binomial model to the populations ``p``.
+
+    Asymptotically chi²-distributed like Pearson's sum, but far closer to it when points have
+    only a few counts (populations near 0 or 1), so the residual check does not reject healthy
+    data for its Poisson tails.
+
+    >>> round(binomial_deviance(np.array([0.5]), np.array([0.5]), 100), 6)
+    0.0
+    """
+    k = np.asarray(y, dtype=float) * shots
+    mu = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9) * shots
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = np.where(k > 0, k * np.log(k / mu), 0.0)
+        t2 = np.where(shots - k > 0, (shots - k) * np.log((shots - k) / (shots - mu)), 0.0)
+    return float(2 * np.sum(t1 + t2))
+
+
 def _prepare(x: Any, y: Any, sigma: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -218,7 +259,7 @@ def _prepare(x: Any, y: Any, sigma: Any) -> tuple[np.ndarray, np.ndarray, np.nda
     return x[ok], y[ok], sigma[ok]
 
 
-def fit_lorentzian(x: Any, y: Any, sigma: Any) -> FitResult:
+def fit_lorentzian(x: Any, y: Any, sigma: Any, *, shots: int | None = None) -> FitResult:
     """Fit a Lorentzian peak (or dip): qubit spectroscopy.
 
     >>> f = np.linspace(4.98e9, 5.02e9, 81)
@@ -230,7 +271,7 @@ def fit_lorentzian(x: Any, y: Any, sigma: Any) -> FitResult:
     names = ("center", "width", "amplitude", "offset")
     x, y, sigma = _prepare(x, y, sigma)
     if len(x) < 5:
-        return failed_fit("lorentzian", names, f"only {len(x)} usable points")
+        return failed_fit("lorentzian", names, f"only {len(x)} usable points", points=len(x))
     span = float(x.max() - x.min())
     step = span / max(len(x) - 1, 1)
     centers = np.linspace(x.min(), x.max(), min(4 * len(x), 400))
@@ -243,10 +284,10 @@ def fit_lorentzian(x: Any, y: Any, sigma: Any) -> FitResult:
              "offset": float(coef[1])}
     bounds = {"width": (step / 20, 2 * span), "amplitude": (-2.0, 2.0),
               "center": (x.min() - span / 2, x.max() + span / 2)}
-    return _refine("lorentzian", x, y, sigma, start, bounds)
+    return _fit("lorentzian", x, y, sigma, start, bounds, shots)
 
 
-def fit_rabi(x: Any, y: Any, sigma: Any) -> FitResult:
+def fit_rabi(x: Any, y: Any, sigma: Any, *, shots: int | None = None) -> FitResult:
     """Fit a Rabi oscillation in drive amplitude for the π amplitude.
 
     >>> a = np.linspace(0, 1.0, 41)
@@ -257,7 +298,7 @@ def fit_rabi(x: Any, y: Any, sigma: Any) -> FitResult:
     names = ("pi_amplitude", "contrast", "offset")
     x, y, sigma = _prepare(x, y, sigma)
     if len(x) < 5:
-        return failed_fit("rabi", names, f"only {len(x)} usable points")
+        return failed_fit("rabi", names, f"only {len(x)} usable points", points=len(x))
     span = float(x.max())
     step = float(np.min(np.diff(np.sort(x)))) if len(x) > 1 else span
     if span <= 0:
@@ -266,10 +307,10 @@ def fit_rabi(x: Any, y: Any, sigma: Any) -> FitResult:
     shape = (1 - np.cos(np.pi * x[None, :] / apis[:, None])) / 2
     i, coef = _grid_lstsq(np.stack([shape, np.ones_like(shape)], axis=2), y, 1 / sigma)
     start = {"pi_amplitude": float(apis[i]), "contrast": float(coef[0]), "offset": float(coef[1])}
-    return _refine("rabi", x, y, sigma, start, {"pi_amplitude": (step / 4, 20 * span)})
+    return _fit("rabi", x, y, sigma, start, {"pi_amplitude": (step / 4, 20 * span)}, shots)
 
 
-def fit_ramsey(x: Any, y: Any, sigma: Any) -> FitResult:
+def fit_ramsey(x: Any, y: Any, sigma: Any, *, shots: int | None = None) -> FitResult:
     """Fit damped Ramsey fringes for the fringe frequency and T2*.
 
     >>> t = np.linspace(0, 10e-6, 101)
@@ -281,7 +322,7 @@ def fit_ramsey(x: Any, y: Any, sigma: Any) -> FitResult:
     names = ("frequency", "t2", "amplitude", "phase", "offset")
     x, y, sigma = _prepare(x, y, sigma)
     if len(x) < 7:
-        return failed_fit("ramsey", names, f"only {len(x)} usable points")
+        return failed_fit("ramsey", names, f"only {len(x)} usable points", points=len(x))
     span = float(x.max() - x.min())
     step = span / (len(x) - 1)
     nyquist = 0.5 / step
@@ -297,22 +338,22 @@ def fit_ramsey(x: Any, y: Any, sigma: Any) -> FitResult:
              "phase": float(math.atan2(-coef[1], coef[0])), "offset": float(coef[2])}
     bounds = {"frequency": (0.0, 1.5 * nyquist), "t2": (step / 4, 1000 * span),
               "amplitude": (0.0, 2.0), "phase": (-2 * np.pi, 2 * np.pi)}
-    return _refine("ramsey", x, y, sigma, start, bounds)
+    return _fit("ramsey", x, y, sigma, start, bounds, shots)
 
 
-def fit_exponential(x: Any, y: Any, sigma: Any) -> FitResult:
+def fit_exponential(x: Any, y: Any, sigma: Any, *, shots: int | None = None) -> FitResult:
     """Fit an exponential decay for its time constant (T1, or T2 from a Hahn echo)."""
     names = ("tau", "amplitude", "offset")
     x, y, sigma = _prepare(x, y, sigma)
     if len(x) < 4:
-        return failed_fit("exponential", names, f"only {len(x)} usable points")
+        return failed_fit("exponential", names, f"only {len(x)} usable points", points=len(x))
     span = float(x.max() - x.min())
     step = span / (len(x) - 1)
     taus = np.geomspace(step / 4, 50 * span, 300)
     shape = np.exp(-x[None, :] / taus[:, None])
     i, coef = _grid_lstsq(np.stack([shape, np.ones_like(shape)], axis=2), y, 1 / sigma)
     start = {"tau": float(taus[i]), "amplitude": float(coef[0]), "offset": float(coef[1])}
-    return _refine("exponential", x, y, sigma, start, {"tau": (step / 20, 1000 * span)})
+    return _fit("exponential", x, y, sigma, start, {"tau": (step / 20, 1000 * span)}, shots)
 
 
 @dataclasses.dataclass(frozen=True)

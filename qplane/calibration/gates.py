@@ -3,6 +3,7 @@
 A fit is accepted only when all of these hold, checked in this order (the first that fails
 names the outcome and the reason):
 
+0. there are enough points at all (else ``bad_data``, "under-sampled");
 1. there is a signal: a constant model is rejected by the data (else ``bad_data``, "no signal",
    or "too noisy" when so few shots were taken that their noise could hide one);
 2. the fit converged to finite values (else ``fit_failed``);
@@ -83,6 +84,7 @@ class GateCriteria:
         residual_p_value: residuals are inconsistent with shot noise below this p-value.
         max_point_noise: the largest per-point shot noise (at population 1/2) at which a
             missing signal is believed absent rather than hidden by too few shots.
+        min_points: fewer points than this are under-sampled whatever the fit says.
     """
 
     key: str
@@ -93,6 +95,7 @@ class GateCriteria:
     min_signal_significance: float = 5.0
     residual_p_value: float = 1e-4
     max_point_noise: float = 0.1
+    min_points: int = 7
 
 
 def signal_significance(fit: FitResult) -> float:
@@ -122,6 +125,10 @@ def evaluate_gate(fit: FitResult, criteria: GateCriteria, *, resolution: float,
         shots: shots per point; when a signal is missing and so few shots were taken that
             their noise could hide it, the verdict is "too noisy" rather than "no signal".
     """
+    if 0 < fit.points < criteria.min_points:
+        return GateResult(Outcome.BAD_DATA,
+                          f"under-sampled: only {fit.points} points (need at least "
+                          f"{criteria.min_points}); use a finer sweep", "sampling")
     sig = signal_significance(fit)
     if math.isfinite(fit.chi2_flat) and sig < criteria.min_signal_significance:
         if shots is not None and math.sqrt(0.25 / shots) > criteria.max_point_noise:

@@ -27,7 +27,7 @@ forms fitted here).
 >>> node = RabiNode()
 >>> req = node.request("q0", {"q0.pi_amplitude": 0.4}, check=False)
 >>> req.kind.value, len(req.sweep), round(float(max(req.sweep)), 3)
-('rabi_amplitude', 41, 1.0)
+('rabi_amplitude', 41, 0.88)
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ class Node:
 def _sweep_fit(data: Any, fitter: Any) -> tuple[np.ndarray, np.ndarray, FitResult]:
     x = np.asarray(data.sweep, dtype=float)
     y = np.asarray(data.signal, dtype=float)
-    return x, y, fitter(x, y, shot_noise(y, data.shots))
+    return x, y, fitter(x, y, shot_noise(y, data.shots), shots=data.shots)
 
 
 def _step(x: np.ndarray) -> float:
@@ -172,10 +172,10 @@ class SpectroscopyNode(Node):
     experiment = "qubit_spectroscopy"
     unit = "Hz"
     controls = ("drive_frequency",)
-    default_parameters = SweepParameters(-10e6, 10e6, 81, 200, 21, 200)
+    default_parameters = SweepParameters(-2e6, 2e6, 81, 200, 21, 200)
 
     def default_spec(self) -> dict[str, float]:
-        return {"tolerance": 1.0e6, "max_relative_error": 0.05}
+        return {"tolerance": 100e3, "max_relative_error": 0.05}
 
     def anchor(self, qubit: str, settings: Mapping[str, float]) -> float:
         return settings[f"{qubit}.drive_frequency"]
@@ -207,7 +207,7 @@ class RabiNode(Node):
     experiment = "rabi_amplitude"
     unit = "V"
     controls = ("pi_amplitude",)
-    default_parameters = SweepParameters(0.0, 2.5, 41, 200, 13, 200)
+    default_parameters = SweepParameters(0.0, 2.2, 41, 200, 13, 200)
 
     def default_spec(self) -> dict[str, float]:
         return {"relative_tolerance": 0.02, "max_relative_error": 0.01}
@@ -250,10 +250,10 @@ class RamseyNode(Node):
     experiment = "ramsey"
     unit = "s"
     controls = ("drive_frequency",)
-    default_parameters = SweepParameters(0.0, 6e-6, 61, 200, 25, 200)
+    default_parameters = SweepParameters(0.0, 20e-6, 81, 200, 31, 200)
 
     def default_spec(self) -> dict[str, float]:
-        return {"detuning": 1.0e6, "tolerance": 30e3, "max_relative_error": 0.0025}
+        return {"detuning": 0.5e6, "tolerance": 5e3, "max_relative_error": 0.003}
 
     def experiment_settings(self):
         return {"artificial_detuning": self.spec["detuning"]}
@@ -298,7 +298,7 @@ class _DecayNode(Node):
         tau = fit.params["tau"]
         crit = GateCriteria(key="tau", low=_step(x), high=2.0 * float(x.max()),
                             max_relative_error=self.spec["max_relative_error"],
-                            min_points_per_feature=1.5)
+                            min_points_per_feature=2.0)
         res = abs(tau) / _step(x) if fit.converged else math.nan
         return Analysis(fit, evaluate_gate(fit, crit, resolution=res, shots=data.shots),
                         {self.value_name: tau}, res)
@@ -318,7 +318,7 @@ class T1Node(_DecayNode):
     name = "t1"
     experiment = "t1"
     value_name = "t1"
-    default_parameters = SweepParameters(0.0, 150e-6, 31, 200, 11, 200)
+    default_parameters = SweepParameters(0.0, 300e-6, 31, 200, 11, 200)
 
 
 class EchoNode(_DecayNode):
@@ -327,7 +327,7 @@ class EchoNode(_DecayNode):
     name = "echo"
     experiment = "hahn_echo"
     value_name = "t2_echo"
-    default_parameters = SweepParameters(0.0, 250e-6, 31, 300, 11, 300)
+    default_parameters = SweepParameters(0.0, 400e-6, 31, 300, 11, 300)
 
 
 class ReadoutNode(Node):

@@ -49,19 +49,20 @@ SHOT_OVERHEAD = 100e-6
 
 @dataclasses.dataclass(frozen=True)
 class QubitTruth:
-    """The true parameters of one simulated qubit (typical transmon values)."""
+    """The true parameters of one simulated qubit (typical transmon values, as in
+    :class:`~qplane.sim_instruments.device.DeviceProfile`)."""
 
     frequency: float = 5.0e9
     pi_amplitude: float = 0.4
-    t1: float = 40e-6
-    t2_star: float = 25e-6
-    t2_echo: float = 50e-6
+    t1: float = 80e-6
+    t2_star: float = 60e-6
+    t2_echo: float = 105e-6
     center0: complex = 0.0 + 0.0j
-    center1: complex = 1.0 + 1.0j
-    sigma: float = 0.28
-    thermal: float = 0.01
-    pulse_duration: float = 40e-9
-    spectroscopy_rabi_frequency: float = 1.0e6
+    center1: complex = 0.7 + 0.7j
+    sigma: float = 0.2
+    thermal: float = 0.003
+    pulse_duration: float = 25e-9
+    spectroscopy_rabi_frequency: float = 100e3
 
     def ideal_settings(self) -> dict[str, float]:
         """The settings a perfect calibration would choose."""
@@ -185,10 +186,10 @@ def _anomaly(kind: ExperimentKind, x: np.ndarray, truth: QubitTruth, settings: d
     elif kind is ExperimentKind.RAMSEY:
         if style == 0:   # beating with a TLS: two frequencies
             f2 = dataclasses.replace(truth, frequency=truth.frequency + rng.uniform(0.3, 0.6)
-                                     * abs(detuning or 1e6))
+                                     * abs(detuning or 0.5e6))
             return 0.5 * (p1 + ideal_population(kind, x, f2, settings, detuning))
         jumped = dataclasses.replace(truth, frequency=truth.frequency
-                                     + rng.uniform(0.4, 0.8) * abs(detuning or 1e6))
+                                     + rng.uniform(0.4, 0.8) * abs(detuning or 0.5e6))
     else:
         jumped = dataclasses.replace(truth, t1=truth.t1 * rng.uniform(0.1, 0.2),
                                      t2_echo=truth.t2_echo * rng.uniform(0.1, 0.2))
@@ -204,29 +205,33 @@ def _anomaly(kind: ExperimentKind, x: np.ndarray, truth: QubitTruth, settings: d
 
 #: Full-sweep design per experiment kind: (anchor-relative start, stop, points, shots).
 _DESIGN = {
-    ExperimentKind.QUBIT_SPECTROSCOPY: (-10e6, 10e6, 81, 200),
-    ExperimentKind.RABI_AMPLITUDE: (0.0, 2.5, 41, 200),
-    ExperimentKind.RAMSEY: (0.0, 6e-6, 61, 200),
-    ExperimentKind.T1: (0.0, 150e-6, 31, 200),
-    ExperimentKind.HAHN_ECHO: (0.0, 120e-6, 31, 200),
+    ExperimentKind.QUBIT_SPECTROSCOPY: (-2e6, 2e6, 81, 200),
+    ExperimentKind.RABI_AMPLITUDE: (0.0, 2.2, 41, 200),
+    ExperimentKind.RAMSEY: (0.0, 20e-6, 81, 200),
+    ExperimentKind.T1: (0.0, 300e-6, 31, 200),
+    ExperimentKind.HAHN_ECHO: (0.0, 400e-6, 31, 300),
 }
 
 
 def random_truth(rng: np.random.Generator, *, spread: float = 1.0) -> QubitTruth:
     """A random healthy transmon; ``spread`` scales the variation (>1 for out-of-training)."""
-    t1 = float(rng.uniform(20e-6 / spread, 80e-6 * spread))
+    log_spread = 0.2 * spread
+    t1 = float(80e-6 * math.exp(log_spread * rng.standard_normal()))
+    if rng.random() < 0.15 * spread:      # a TLS: short T1
+        t1 *= 0.3
+    tphi = float(100e-6 * math.exp(log_spread * rng.standard_normal()))
     angle = rng.uniform(-np.pi, np.pi)
-    sep = rng.uniform(1.0, 2.0)
-    c0 = complex(rng.normal(0, 0.5), rng.normal(0, 0.5))
+    sep = rng.uniform(0.8, 1.2)
+    c0 = complex(rng.normal(0, 0.3), rng.normal(0, 0.3))
     return QubitTruth(
-        frequency=float(rng.uniform(4.5e9, 5.5e9)),
-        pi_amplitude=float(rng.uniform(0.25, 0.38)),
+        frequency=float(rng.uniform(4.8e9, 5.2e9)),
+        pi_amplitude=float(rng.uniform(0.25, 0.45)),
         t1=t1,
-        t2_star=float(t1 * rng.uniform(0.3, 0.9)),
-        t2_echo=float(t1 * rng.uniform(0.8, 1.6)),
+        t2_star=1 / (1 / (2 * t1) + 1 / tphi),
+        t2_echo=1 / (1 / (2 * t1) + 1 / (3 * tphi)),
         center0=c0, center1=c0 + sep * np.exp(1j * angle),
-        sigma=float(sep * rng.uniform(0.12, 0.25) * spread),
-        spectroscopy_rabi_frequency=float(rng.uniform(0.5e6, 1.5e6)),
+        sigma=float(sep * rng.uniform(0.15, 0.25) * spread),
+        spectroscopy_rabi_frequency=float(rng.uniform(70e3, 150e3)),
     )
 
 
@@ -234,7 +239,7 @@ def drifted_settings(truth: QubitTruth, rng: np.random.Generator, *,
                      drift: float = 1.0) -> dict[str, float]:
     """Settings near the truth, off by a drift of relative size ``drift``."""
     s = truth.ideal_settings()
-    s["drive_frequency"] += float(rng.normal(0, 0.15e6 * drift))
+    s["drive_frequency"] += float(rng.normal(0, 30e3 * drift))
     s["pi_amplitude"] *= float(1 + rng.normal(0, 0.02 * drift))
     s["readout_angle"] += float(rng.normal(0, 0.05 * drift))
     return s
@@ -245,12 +250,12 @@ def failure_request(kind: ExperimentKind, qubit: str, truth: QubitTruth,
                     ) -> ExperimentRequest:
     """The request a node would make for ``kind``, spoiled as ``failure`` requires."""
     if kind is ExperimentKind.READOUT_IQ:
-        shots = int(rng.integers(15, 40)) if failure == "noisy" else int(rng.integers(800, 3000))
+        shots = int(rng.integers(15, 40)) if failure == "noisy" else int(rng.integers(1000, 3000))
         return ExperimentRequest(kind, qubit, None, shots=shots)
     start, stop, points, shots = _DESIGN[kind]
     points = int(points * rng.uniform(0.7, 1.3))
     shots = int(shots * rng.uniform(0.7, 2.0))
-    detuning = float(rng.uniform(0.7e6, 1.5e6)) if kind is ExperimentKind.RAMSEY else 0.0
+    detuning = float(rng.uniform(0.35e6, 0.7e6)) if kind is ExperimentKind.RAMSEY else 0.0
     if failure == "noisy":
         shots = int(rng.integers(2, 6))
     if failure == "undersampled":
@@ -260,7 +265,7 @@ def failure_request(kind: ExperimentKind, qubit: str, truth: QubitTruth,
         center = settings["drive_frequency"]
         if failure == "off_range":
             side = rng.choice([-1, 1])
-            center = truth.frequency + side * span * rng.uniform(0.55, 0.7)
+            center = truth.frequency + side * span * rng.uniform(0.51, 0.54)
         if failure == "undersampled":
             span *= rng.uniform(1.0, 1.5)
         sweep = center + np.linspace(-span / 2, span / 2, points)
@@ -270,7 +275,7 @@ def failure_request(kind: ExperimentKind, qubit: str, truth: QubitTruth,
             top = settings["pi_amplitude"] * rng.uniform(0.4, 0.7)
         if failure == "undersampled":
             top = 1.0
-            points = int(rng.integers(5, 8))
+            points = int(rng.integers(4, 6))
         sweep = np.linspace(0, top, points)
     else:
         scale = {ExperimentKind.RAMSEY: truth.t2_star, ExperimentKind.T1: truth.t1,
@@ -286,8 +291,8 @@ def failure_request(kind: ExperimentKind, qubit: str, truth: QubitTruth,
             if kind is ExperimentKind.RAMSEY:
                 top = points / detuning * rng.uniform(0.6, 1.2)  # below two points per fringe
             else:
-                top = scale * rng.uniform(2.5, 4)
-                points = int(rng.integers(4, 6))
+                top = scale * rng.uniform(3.0, 4.5)
+                points = int(rng.integers(5, 7))
         sweep = np.linspace(0, top, points)
     return ExperimentRequest(kind, qubit, sweep, shots=max(shots, 1),
                              artificial_detuning=detuning)

@@ -267,7 +267,7 @@ def last_run(history: Iterable[SettingChange], *, qubit: str, node: str) -> list
 
 #: qplane's default limits of the logical controls (a config can replace them).
 DEFAULT_LIMITS: dict[str, ControlLimits] = {
-    "drive_frequency": ControlLimits(1.0e9, 20.0e9, max_step=5.0e6, unit=" Hz"),
+    "drive_frequency": ControlLimits(1.0e9, 20.0e9, max_step=1.0e6, unit=" Hz"),
     "pi_amplitude": ControlLimits(0.01, 1.0, max_step=0.05, unit=" V"),
     "readout_angle": ControlLimits(-2 * math.pi, 2 * math.pi, max_step=math.pi, unit=" rad"),
     "readout_threshold": ControlLimits(-10.0, 10.0, max_step=1.0, unit=" V"),

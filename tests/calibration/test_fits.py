@@ -7,8 +7,8 @@ from qplane.calibration.fits import fit_readout
 from qplane.calibration.nodes import NODE_TYPES
 from qplane.calibration.synthetic import QubitTruth, SyntheticBackend
 
-# A qubit whose drive is 120 kHz off and whose π amplitude setting is 3 % off.
-TRUTH = QubitTruth(frequency=5.1e9, pi_amplitude=0.35, t1=45e-6, t2_star=20e-6, t2_echo=60e-6)
+# A healthy qubit; each test mis-sets the control its node calibrates.
+TRUTH = QubitTruth(frequency=5.1e9, pi_amplitude=0.35, t1=70e-6, t2_star=45e-6, t2_echo=90e-6)
 
 
 def _backend(seed: int) -> SyntheticBackend:
@@ -36,7 +36,7 @@ def _pulls(node_name: str, key: str, true_value, seeds=range(6), **tweak):
 
 def test_spectroscopy_recovers_qubit_frequency():
     pulls = _pulls("spectroscopy", "center", lambda b: TRUTH.frequency,
-                   **{"q0.drive_frequency": TRUTH.frequency + 2.3e6})
+                   **{"q0.drive_frequency": TRUTH.frequency + 0.6e6})
     assert np.all(np.abs(pulls) < 4), pulls
 
 

@@ -67,8 +67,20 @@ def test_anomalous_physics_fails_the_residual_check(node_name):
 
 
 def test_failed_fit_is_an_outcome_not_a_warning():
-    from qplane.calibration.fits import fit_rabi
-    fit = fit_rabi([0.0, 0.1, 0.2], [0.1, 0.2, 0.3], 0.01)
+    import dataclasses
+
+    from qplane.calibration.fits import failed_fit
     from qplane.calibration.gates import GateCriteria, evaluate_gate
+    fit = dataclasses.replace(
+        failed_fit("rabi", ("pi_amplitude", "contrast", "offset"), "optimiser failed: boom"),
+        chi2_flat=50.0, points=41)
     gate = evaluate_gate(fit, GateCriteria("pi_amplitude", 0, 1), resolution=10)
-    assert gate.outcome is Outcome.FIT_FAILED and "points" in gate.reason
+    assert gate.outcome is Outcome.FIT_FAILED and "boom" in gate.reason
+
+
+def test_too_few_points_is_under_sampled():
+    from qplane.calibration.fits import fit_rabi
+    from qplane.calibration.gates import GateCriteria, evaluate_gate
+    fit = fit_rabi([0.0, 0.1, 0.2], [0.1, 0.2, 0.3], 0.01)
+    gate = evaluate_gate(fit, GateCriteria("pi_amplitude", 0, 1), resolution=10)
+    assert gate.outcome is Outcome.BAD_DATA and "only 3 points" in gate.reason

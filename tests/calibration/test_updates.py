@@ -104,14 +104,14 @@ def test_revert_walks_back_one_run_at_a_time():
 
 
 def test_node_update_goes_through_the_bounds():
-    # The qubit moved 8 MHz: spectroscopy finds it, but the 5 MHz maximum step refuses it.
+    # The qubit moved 1.5 MHz: spectroscopy finds it, but the 1 MHz maximum step refuses it.
     truth = QubitTruth(frequency=5.0e9)
     backend = SyntheticBackend(truth={"q0": truth}, seed=2)
-    backend.settings["q0.drive_frequency"] = 5.0e9 - 8e6
+    backend.settings["q0.drive_frequency"] = 5.0e9 - 1.5e6
     ledger = backend.ledger()
     run = run_node(SpectroscopyNode(), "q0", backend, ledger, mode="calibrate")
     assert run.outcome.value == "out_of_spec" and "maximum step" in run.reason
-    assert backend.settings["q0.drive_frequency"] == 5.0e9 - 8e6
+    assert backend.settings["q0.drive_frequency"] == 5.0e9 - 1.5e6
     assert run.changes == ()
 
 
