@@ -260,6 +260,18 @@ class Run:
         return {k: (_text(v) if isinstance(v, bytes) else v) for k, v in self._file["qec"].attrs.items()}
 
     @property
+    def decoder(self) -> str:
+        """The decoder's name: ``/qec`` attribute ``decoder``, else the config's
+        ``qplane.decoding.decoder.type``, else empty."""
+        name = _text(self.qec_attrs.get("decoder", ""))
+        if name:
+            return name
+        try:
+            return str(self.config["qplane"]["decoding"]["decoder"]["type"])
+        except (KeyError, TypeError):
+            return ""
+
+    @property
     def num_detectors(self) -> int:
         return int(self.qec_attrs.get("num_detectors", 0))
 
@@ -526,6 +538,12 @@ class Run:
                 data_vars[name] = (("shot", f"{dims[name]}_byte"), packed)
         coords = {"shot": rows, "block": ("shot", block_of),
                   "time": ("shot", pd.to_datetime(time_of, unit="s").to_numpy())}
+        if unpack:
+            try:
+                places = self.detector_coordinates()
+                coords.update({axis: ("detector", places[axis].to_numpy()) for axis in "xyt"})
+            except RunFileError:
+                pass  # no circuit recorded: detectors without coordinates
         return xr.Dataset(data_vars, coords=coords, attrs={"run_id": self.run_id})
 
     # -- integrity ---------------------------------------------------------------------------
@@ -571,7 +589,7 @@ class Run:
             "schema_version": self.schema_version,
             "qplane_version": self.qplane_version,
             "config_path": self.config_path,
-            "decoder": _text(self.qec_attrs.get("decoder", "")),
+            "decoder": self.decoder,
             "distance": self.qec_attrs.get("distance", ""),
             "rounds": self.qec_attrs.get("rounds", ""),
             "basis": _text(self.qec_attrs.get("basis", "")),

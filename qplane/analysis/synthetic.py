@@ -116,14 +116,14 @@ def write_synthetic_run(
     primary = PyMatchingDecoder(correlated=True).compile_decoder_for_dem(dem=dem)
     shadow = PyMatchingDecoder().compile_decoder_for_dem(dem=dem)
     circuit_id = circuit_fingerprint(nominal)
-    config = {
-        "qplane": {"decoder": "pymatching-correlated", "shadow": {"decoder": "pymatching",
-                                                                  "fraction": shadow_fraction}},
-        "station": {"instruments": {"qpu": {"type": "qplane.sim_instruments.qpu.SimulatedQPU",
-                                            "init": {"distance": distance, "rounds": rounds,
-                                                     "basis": basis, "physical_error_rate": p,
-                                                     "shots_per_block": shots_per_block,
-                                                     "seed": seed}}}},
+    config = {  # the shape of config/sim_d3.yaml
+        "instruments": {"qpu": {"type": "qplane.sim_instruments.qpu.SimulatedQPU",
+                                "init": {"distance": distance, "rounds": rounds, "basis": basis,
+                                         "physical_error_rate": p, "seed": seed}}},
+        "qplane": {"qpu": "qpu", "acquisition": {"shots_per_block": shots_per_block},
+                   "decoding": {"workers": len(workers),
+                                "decoder": {"type": "pymatching-correlated"},
+                                "shadow_fraction": shadow_fraction}},
         "synthetic": {"drift": drift, "seconds_per_block": seconds_per_block},
     }
     import yaml
