@@ -85,6 +85,8 @@ class GateCriteria:
         max_point_noise: the largest per-point shot noise (at population 1/2) at which a
             missing signal is believed absent rather than hidden by too few shots.
         min_points: fewer points than this are under-sampled whatever the fit says.
+        sampling_first: judge sampling before the range (when the resolution is known from
+            the sweep design rather than from the fit, as for Ramsey fringes).
     """
 
     key: str
@@ -96,6 +98,7 @@ class GateCriteria:
     residual_p_value: float = 1e-4
     max_point_noise: float = 0.1
     min_points: int = 7
+    sampling_first: bool = False
 
 
 def signal_significance(fit: FitResult) -> float:
@@ -141,16 +144,22 @@ def evaluate_gate(fit: FitResult, criteria: GateCriteria, *, resolution: float,
                           f"{criteria.min_signal_significance:g})", "signal")
     if not fit.converged:
         return GateResult(Outcome.FIT_FAILED, f"fit did not converge: {fit.message}", "converged")
+    sampling = None
+    if not resolution >= criteria.min_points_per_feature:
+        sampling = GateResult(Outcome.BAD_DATA,
+                              f"under-sampled: {resolution:.2f} points per feature < "
+                              f"{criteria.min_points_per_feature:g}; use a finer sweep",
+                              "sampling")
+    if sampling is not None and criteria.sampling_first:
+        return sampling
     value = fit.params[criteria.key]
     if not criteria.low <= value <= criteria.high:
         return GateResult(Outcome.BAD_DATA,
                           f"{criteria.key} = {value:.6g} lies outside the swept range "
                           f"[{criteria.low:.6g}, {criteria.high:.6g}]; shift or widen the sweep",
                           "range")
-    if not resolution >= criteria.min_points_per_feature:
-        return GateResult(Outcome.BAD_DATA,
-                          f"under-sampled: {resolution:.2f} points per feature < "
-                          f"{criteria.min_points_per_feature:g}; use a finer sweep", "sampling")
+    if sampling is not None:
+        return sampling
     # Allow a few sigma of the chi² distribution before calling the residuals inconsistent.
     if fit.p_value < criteria.residual_p_value:
         return GateResult(Outcome.BAD_DATA,

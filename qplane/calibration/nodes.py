@@ -67,7 +67,8 @@ class SweepParameters:
     """A node's Parameters: the sweep of a full calibration and of a cheap check.
 
     ``start``/``stop`` are relative to the node's anchor (see each node); ``points``/``shots``
-    make the full sweep, ``check_points``/``check_shots`` the cheap data check.
+    make the full sweep, ``check_points``/``check_shots`` the cheap data check, whose span is
+    ``check_span`` times the full one.
     """
 
     start: float
@@ -76,12 +77,29 @@ class SweepParameters:
     shots: int
     check_points: int
     check_shots: int
+    check_span: float = 1.0
 
     def sweep(self, anchor: float, *, check: bool, scale: str = "offset") -> np.ndarray:
         n = self.check_points if check else self.points
+        f = self.check_span if check else 1.0
         if scale == "offset":
-            return anchor + np.linspace(self.start, self.stop, n)
-        return anchor * np.linspace(self.start, self.stop, n)
+            return anchor + f * np.linspace(self.start, self.stop, n)
+        return anchor * f * np.linspace(self.start, self.stop, n)
+
+    def adjusted(self, check: str) -> "SweepParameters":
+        """The parameters a retry uses after the gate's ``check`` failed (a suboptimal sweep).
+
+        ``range``: twice the span; ``sampling``: twice the points; ``noise``: four times the
+        shots. Anything else: unchanged.
+        """
+        if check == "range":
+            return dataclasses.replace(self, start=2 * self.start, stop=2 * self.stop,
+                                       points=2 * self.points)
+        if check == "sampling":
+            return dataclasses.replace(self, points=2 * self.points)
+        if check == "noise":
+            return dataclasses.replace(self, shots=4 * self.shots)
+        return self
 
 
 class Node:
@@ -172,7 +190,7 @@ class SpectroscopyNode(Node):
     experiment = "qubit_spectroscopy"
     unit = "Hz"
     controls = ("drive_frequency",)
-    default_parameters = SweepParameters(-2e6, 2e6, 81, 200, 21, 200)
+    default_parameters = SweepParameters(-2e6, 2e6, 81, 200, 21, 200, check_span=0.25)
 
     def default_spec(self) -> dict[str, float]:
         return {"tolerance": 100e3, "max_relative_error": 0.05}
@@ -243,17 +261,18 @@ class RamseyNode(Node):
     """Ramsey with an artificial detuning → fine drive frequency and T2*. Sweep: delays (s).
 
     The fringe frequency is ``detuning + (f_qubit - f_drive)``, so the qubit sits at
-    ``f_drive + fringe - detuning``.
+    ``f_drive + fringe - detuning``; only fringes within ``[detuning/2, 3·detuning/2]`` are
+    trusted (beyond, the offset's sign is ambiguous and the gate reports bad data).
     """
 
     name = "ramsey"
     experiment = "ramsey"
     unit = "s"
     controls = ("drive_frequency",)
-    default_parameters = SweepParameters(0.0, 20e-6, 81, 200, 31, 200)
+    default_parameters = SweepParameters(0.0, 20e-6, 81, 200, 41, 150, check_span=0.5)
 
     def default_spec(self) -> dict[str, float]:
-        return {"detuning": 0.5e6, "tolerance": 5e3, "max_relative_error": 0.003}
+        return {"detuning": 1.0e6, "tolerance": 5e3, "max_relative_error": 0.002}
 
     def experiment_settings(self):
         return {"artificial_detuning": self.spec["detuning"]}
@@ -262,9 +281,13 @@ class RamseyNode(Node):
         x, y, fit = _sweep_fit(data, fit_ramsey)
         f = fit.params["frequency"]
         span = float(x.max() - x.min())
-        crit = GateCriteria(key="frequency", low=1.0 / span, high=0.5 / _step(x),
+        det = abs(self.spec["detuning"])
+        # Offsets beyond ±detuning/2 are refused: there the sign of the offset is ambiguous
+        # (fringes at detuning ± offset look alike) and spectroscopy must find the qubit first.
+        crit = GateCriteria(key="frequency", low=max(1.0 / span, 0.5 * det),
+                            high=min(0.5 / _step(x), 1.5 * det),
                             max_relative_error=self.spec["max_relative_error"],
-                            min_points_per_feature=3.0)
+                            min_points_per_feature=3.0, sampling_first=True)
         # Points per fringe at the faster of the fitted and the expected fringe: a sweep too
         # coarse for the artificial detuning aliases the fringes to a slower, wrong frequency.
         fastest = max(abs(f), abs(self.spec["detuning"]))

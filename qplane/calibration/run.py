@@ -30,7 +30,7 @@ import uuid
 from typing import Any, Protocol
 
 from qplane.calibration.gates import Outcome
-from qplane.calibration.nodes import Analysis, Node
+from qplane.calibration.nodes import Analysis, Node, SweepParameters
 from qplane.calibration.updates import SettingChange, SettingsLedger
 from qplane.errors import ConfigError, LimitError
 from qplane.sim_instruments.experiments import CONTROLS, ExperimentData, ExperimentRequest
@@ -134,8 +134,12 @@ def read_settings(backend: CalibrationBackend, qubit: str) -> dict[str, float]:
 
 
 def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: SettingsLedger, *,
-             mode: str, second_opinion: SecondOpinion | None = None) -> NodeRun:
-    """Run ``node`` on ``qubit`` in ``mode`` (``"check"`` or ``"calibrate"``); see the module."""
+             mode: str, second_opinion: SecondOpinion | None = None,
+             parameters: SweepParameters | None = None) -> NodeRun:
+    """Run ``node`` on ``qubit`` in ``mode`` (``"check"`` or ``"calibrate"``); see the module.
+
+    ``parameters`` replaces the node's own sweep parameters for this run (a retry).
+    """
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
     uid = uuid.uuid4().hex
@@ -143,7 +147,7 @@ def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: Settin
     t0 = backend.now()
     base = dict(uid=uid, time=t0, node=node.name, qubit=qubit, mode=mode)
     try:
-        request = node.request(qubit, settings, check=mode == "check")
+        request = node.request(qubit, settings, check=mode == "check", parameters=parameters)
         data = backend.run_experiment(request)
     except (LimitError, ConfigError) as e:
         return NodeRun(**base, outcome=Outcome.BAD_DATA,

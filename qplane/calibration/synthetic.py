@@ -186,10 +186,10 @@ def _anomaly(kind: ExperimentKind, x: np.ndarray, truth: QubitTruth, settings: d
     elif kind is ExperimentKind.RAMSEY:
         if style == 0:   # beating with a TLS: two frequencies
             f2 = dataclasses.replace(truth, frequency=truth.frequency + rng.uniform(0.3, 0.6)
-                                     * abs(detuning or 0.5e6))
+                                     * abs(detuning or 1e6))
             return 0.5 * (p1 + ideal_population(kind, x, f2, settings, detuning))
         jumped = dataclasses.replace(truth, frequency=truth.frequency
-                                     + rng.uniform(0.4, 0.8) * abs(detuning or 0.5e6))
+                                     + rng.uniform(0.4, 0.8) * abs(detuning or 1e6))
     else:
         jumped = dataclasses.replace(truth, t1=truth.t1 * rng.uniform(0.1, 0.2),
                                      t2_echo=truth.t2_echo * rng.uniform(0.1, 0.2))
@@ -255,7 +255,7 @@ def failure_request(kind: ExperimentKind, qubit: str, truth: QubitTruth,
     start, stop, points, shots = _DESIGN[kind]
     points = int(points * rng.uniform(0.7, 1.3))
     shots = int(shots * rng.uniform(0.7, 2.0))
-    detuning = float(rng.uniform(0.35e6, 0.7e6)) if kind is ExperimentKind.RAMSEY else 0.0
+    detuning = float(rng.uniform(0.7e6, 1.3e6)) if kind is ExperimentKind.RAMSEY else 0.0
     if failure == "noisy":
         shots = int(rng.integers(2, 6))
     if failure == "undersampled":
@@ -350,6 +350,10 @@ class SyntheticBackend:
 
     def now(self) -> float:
         return self.clock
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of simulated time pass."""
+        self.clock += seconds
 
     def read_setting(self, setting: str) -> float:
         return self.settings[setting]

@@ -1,0 +1,253 @@
+"""The calibration graph: nodes with dependencies and validity timeouts, maintained as Optimus does.
+
+The scheme is that of Kelly et al., "Physical qubit calibration on a directed acyclic graph"
+(Google's *Optimus*, arXiv:1803.03226). Per qubit, each node has a state: when it was last
+calibrated and last verified. :meth:`CalibrationGraph.maintain` keeps a node good with as little
+device time as possible:
+
+``maintain(n)``
+    maintain every dependency of ``n`` first; then ``check_state(n)``: if ``n`` is within its
+    validity timeout and no dependency was recalibrated since, stop (no experiment). Otherwise
+    ``check_data(n)``, a cheap experiment of a few points: *in spec* → stop; *out of spec* →
+    ``calibrate(n)``; *bad data* → ``diagnose(n)``.
+``diagnose(n)``
+    the data of ``n`` cannot be trusted, so the fault may lie upstream: ``check_data`` each
+    dependency, recalibrating those out of spec and diagnosing (recursively) those with bad
+    data; then ``calibrate(n)`` (for a node without dependencies this is the remedy itself:
+    the full sweep is wider and finer than the check's).
+``calibrate(n)``
+    the full experiment, fit, gate and bounded update (:func:`~qplane.calibration.run.run_node`);
+    a suboptimal sweep (off range, under-sampled, too noisy) is retried once with the sweep the
+    gate asks for.
+
+Every step is logged in :attr:`CalibrationGraph.trace` as ``(action, node, qubit, outcome)`` and
+every experiment as a :class:`~qplane.calibration.run.NodeRun` passed to ``on_run``.
+
+>>> from qplane.calibration.synthetic import SyntheticBackend
+>>> backend = SyntheticBackend(seed=1)
+>>> graph = CalibrationGraph.default(backend, backend.ledger())
+>>> graph.dependencies("ramsey")
+('spectroscopy', 'rabi')
+>>> graph.maintain("ramsey", "q0")
+'in_spec'
+>>> [(a, n) for a, n, _, _ in graph.trace]
+[('check_data', 'spectroscopy'), ('check_state', 'spectroscopy'), ('check_data', 'rabi'), ('check_data', 'ramsey')]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, Mapping
+
+from qplane.calibration.gates import Outcome
+from qplane.calibration.nodes import NODE_TYPES, Node
+from qplane.calibration.run import CalibrationBackend, NodeRun, SecondOpinion, run_node
+from qplane.calibration.updates import SettingsLedger
+from qplane.errors import ConfigError
+
+#: Default validity timeouts (simulated seconds) of the standard nodes.
+DEFAULT_TIMEOUTS = {"spectroscopy": 4 * 3600.0, "rabi": 2 * 3600.0, "ramsey": 600.0,
+                    "t1": 3600.0, "echo": 3600.0, "readout": 3600.0}
+#: Default dependencies: node -> the nodes it needs calibrated first.
+DEFAULT_DEPENDENCIES = {"spectroscopy": (), "rabi": ("spectroscopy",), "ramsey": ("rabi",),
+                        "t1": ("rabi",), "echo": ("ramsey",), "readout": ("rabi",)}
+DEFAULT_DEPENDENCIES["ramsey"] = ("spectroscopy", "rabi")
+
+
+@dataclasses.dataclass
+class NodeState:
+    """What the graph knows of one node on one qubit."""
+
+    calibrated_at: float = -math.inf   # last successful calibration
+    verified_at: float = -math.inf     # last calibration or in-spec check
+    last_outcome: str = ""
+    failed: bool = False               # the last calibration did not succeed
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphNode:
+    """A node in the graph: the calibration node, its dependencies and validity timeout."""
+
+    node: Node
+    depends_on: tuple[str, ...]
+    timeout: float
+
+
+class CalibrationGraph:
+    """A DAG of calibration nodes maintained per qubit (see the module docstring).
+
+    Args:
+        backend: the device, through :class:`~qplane.calibration.run.CalibrationBackend`.
+        ledger: the bounded, recorded settings writer.
+        second_opinion: the learned classifier, consulted on every run (optional).
+        on_run: called with each :class:`~qplane.calibration.run.NodeRun` (for the run file).
+    """
+
+    def __init__(self, backend: CalibrationBackend, ledger: SettingsLedger, *,
+                 second_opinion: SecondOpinion | None = None,
+                 on_run: Callable[[NodeRun], None] | None = None):
+        self.backend = backend
+        self.ledger = ledger
+        self.second_opinion = second_opinion
+        self.on_run = on_run
+        self._nodes: dict[str, GraphNode] = {}
+        self._state: dict[tuple[str, str], NodeState] = {}
+        self.trace: list[tuple[str, str, str, str]] = []
+        self.runs: list[NodeRun] = []
+        self.device_time = 0.0
+
+    # --- building ---------------------------------------------------------------------------
+    def add(self, node: Node, *, depends_on: tuple[str, ...] = (), timeout: float) -> None:
+        """Add ``node``; its dependencies must already be in the graph (so it stays acyclic)."""
+        if node.name in self._nodes:
+            raise ConfigError(f"the graph already has a node {node.name!r}")
+        for d in depends_on:
+            if d not in self._nodes:
+                raise ConfigError(f"node {node.name!r} depends on {d!r}, which is not in the "
+                                  f"graph yet; add dependencies first (have {list(self._nodes)})")
+        if not timeout > 0:
+            raise ConfigError(f"node {node.name!r}: timeout must be > 0 s, got {timeout}")
+        self._nodes[node.name] = GraphNode(node, tuple(depends_on), float(timeout))
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], backend: CalibrationBackend,
+                    ledger: SettingsLedger, **kwargs: Any) -> "CalibrationGraph":
+        """Build from a mapping ``name -> {type?, depends_on, timeout, spec...}`` in order.
+
+        ``type`` defaults to the name (a key of :data:`~qplane.calibration.nodes.NODE_TYPES`);
+        remaining keys are the node's spec (tolerances).
+        """
+        graph = cls(backend, ledger, **kwargs)
+        for name, spec in config.items():
+            spec = dict(spec or {})
+            kind = spec.pop("type", name)
+            if kind not in NODE_TYPES:
+                raise ConfigError(f"unknown node type {kind!r}; known: {sorted(NODE_TYPES)}",
+                                  key=f"calibration.graph.{name}.type")
+            deps = tuple(spec.pop("depends_on", ()))
+            timeout = float(spec.pop("timeout", DEFAULT_TIMEOUTS.get(kind, 3600.0)))
+            node = NODE_TYPES[kind](**spec)
+            if node.name != name:
+                raise ConfigError(f"node name {name!r} must equal its type's name {node.name!r}",
+                                  key=f"calibration.graph.{name}")
+            graph.add(node, depends_on=deps, timeout=timeout)
+        return graph
+
+    @classmethod
+    def default(cls, backend: CalibrationBackend, ledger: SettingsLedger,
+                **kwargs: Any) -> "CalibrationGraph":
+        """The standard six-node graph (:data:`DEFAULT_DEPENDENCIES`, :data:`DEFAULT_TIMEOUTS`)."""
+        return cls.from_config({n: {"depends_on": DEFAULT_DEPENDENCIES[n],
+                                    "timeout": DEFAULT_TIMEOUTS[n]}
+                                for n in DEFAULT_DEPENDENCIES}, backend, ledger, **kwargs)
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """Node names in the order they were added (a topological order)."""
+        return tuple(self._nodes)
+
+    def node(self, name: str) -> Node:
+        return self._get(name).node
+
+    def dependencies(self, name: str) -> tuple[str, ...]:
+        return self._get(name).depends_on
+
+    def _get(self, name: str) -> GraphNode:
+        try:
+            return self._nodes[name]
+        except KeyError:
+            raise ConfigError(f"no node {name!r} in the graph; it has {list(self._nodes)}") \
+                from None
+
+    def state(self, name: str, qubit: str) -> NodeState:
+        return self._state.setdefault((name, qubit), NodeState())
+
+    def mark_calibrated(self, qubit: str, *, at: float | None = None) -> None:
+        """Declare every node of ``qubit`` freshly calibrated (a device that starts calibrated)."""
+        t = self.backend.now() if at is None else at
+        for name in self._nodes:
+            st = self.state(name, qubit)
+            st.calibrated_at = st.verified_at = t
+
+    # --- Optimus ----------------------------------------------------------------------------
+    def maintain(self, name: str, qubit: str) -> str:
+        """Keep ``name`` on ``qubit`` in spec; returns the final outcome (see module)."""
+        for dep in self.dependencies(name):
+            self.maintain(dep, qubit)
+        if self.check_state(name, qubit):
+            self.trace.append(("check_state", name, qubit, "valid"))
+            return "valid"
+        run = self.check_data(name, qubit)
+        if run.outcome is Outcome.IN_SPEC:
+            return Outcome.IN_SPEC.value
+        if run.outcome is Outcome.OUT_OF_SPEC:
+            return self.calibrate(name, qubit).outcome.value
+        return self.diagnose(name, qubit)
+
+    def check_state(self, name: str, qubit: str) -> bool:
+        """No experiment: within the timeout, no dependency recalibrated since, deps valid."""
+        st = self.state(name, qubit)
+        now = self.backend.now()
+        if st.failed or now - st.verified_at > self._get(name).timeout:
+            return False
+        for dep in self.dependencies(name):
+            if self.state(dep, qubit).calibrated_at > st.verified_at:
+                return False
+            if not self.check_state(dep, qubit):
+                return False
+        return True
+
+    def check_data(self, name: str, qubit: str) -> NodeRun:
+        """The cheap data check: in spec, out of spec, or bad data."""
+        run = self._run(name, qubit, "check")
+        st = self.state(name, qubit)
+        if run.outcome is Outcome.IN_SPEC:
+            st.verified_at = run.time
+            st.failed = False
+        self.trace.append(("check_data", name, qubit, run.outcome.value))
+        return run
+
+    def calibrate(self, name: str, qubit: str) -> NodeRun:
+        """Full calibration; one retry with an adjusted sweep when the sweep was suboptimal."""
+        run = self._run(name, qubit, "calibrate")
+        gate = run.analysis.gate if run.analysis is not None else None
+        if (run.outcome is Outcome.BAD_DATA and gate is not None and not run.flagged
+                and gate.check in ("range", "sampling", "noise")):
+            self.trace.append(("calibrate", name, qubit, run.outcome.value))
+            params = self.node(name).parameters.adjusted(gate.check)
+            run = self._run(name, qubit, "calibrate", parameters=params)
+        st = self.state(name, qubit)
+        st.last_outcome = run.outcome.value
+        st.failed = run.outcome is not Outcome.SUCCESS
+        if run.outcome is Outcome.SUCCESS:
+            st.calibrated_at = st.verified_at = run.time
+        self.trace.append(("calibrate", name, qubit, run.outcome.value))
+        return run
+
+    def diagnose(self, name: str, qubit: str) -> str:
+        """Bad data on ``name``: find the dependency actually out of spec, fix it, recalibrate."""
+        self.trace.append(("diagnose", name, qubit, ""))
+        for dep in self.dependencies(name):
+            run = self.check_data(dep, qubit)
+            if run.outcome is Outcome.OUT_OF_SPEC:
+                self.calibrate(dep, qubit)
+            elif not run.outcome.good:
+                self.diagnose(dep, qubit)
+        return self.calibrate(name, qubit).outcome.value
+
+    def maintain_all(self, qubits: tuple[str, ...] | list[str]) -> dict[tuple[str, str], str]:
+        """Maintain every leaf node (and so the whole graph) on each qubit."""
+        leaves = [n for n in self._nodes
+                  if not any(n in g.depends_on for g in self._nodes.values())]
+        return {(n, q): self.maintain(n, q) for q in qubits for n in leaves}
+
+    def _run(self, name: str, qubit: str, mode: str, **kw: Any) -> NodeRun:
+        run = run_node(self.node(name), qubit, self.backend, self.ledger, mode=mode,
+                       second_opinion=self.second_opinion, **kw)
+        self.device_time += run.device_time
+        self.runs.append(run)
+        self.state(name, qubit).last_outcome = run.outcome.value
+        if self.on_run is not None:
+            self.on_run(run)
+        return run
