@@ -1,8 +1,9 @@
 """The recorder: the one process that writes the run file.
 
 Every process pushes its records to the recorder (PUSH/PULL, lossless). The recorder creates the
-run file when ``run_start`` arrives, writes each syndrome block as soon as it is acquired and
-completes it in place when its ``applied`` record comes, appends circuits, events, calibration
+run file when ``run_start`` arrives, buffers syndrome blocks and their ``applied`` records and
+writes them in one batch per flush interval (a block still uncorrected then is written with
+``applied=0`` and completed in place later), appends circuits, events, calibration
 runs and parameter changes, and checks every (source, kind) stream for gaps and duplicates,
 recording any it finds as events. A malformed record is rejected, counted and recorded as an
 event; the recorder keeps running. ``run_end`` (from the launcher) says how the run ended; the
@@ -15,17 +16,40 @@ import json
 import time
 from typing import Any
 
+import numpy as np
 import zmq
 
 from qplane.errors import QplaneError
 from qplane.pipeline.transport import Inbox, SequenceTracker
 from qplane.pipeline.wire import Record
+from qplane.runfile.schema import BLOCK_DTYPE
 from qplane.runfile.writer import RunFileWriter
 
 SOURCE = "recorder"
 
 #: Records held while waiting for ``run_start`` (the file cannot exist before it).
 MAX_EARLY_RECORDS = 10_000
+
+#: Blocks buffered in memory before a write is forced (otherwise written every flush).
+MAX_UNWRITTEN_BLOCKS = 4096
+
+
+class _Block:
+    """A syndrome record waiting to be written, with its ``applied`` record once that came."""
+
+    __slots__ = ("syndrome", "applied")
+
+    def __init__(self, syndrome: Record):
+        self.syndrome = syndrome
+        self.applied: Record | None = None
+
+
+def _applied_fields(meta: dict[str, Any]) -> dict[str, Any]:
+    """The ``/qec/blocks`` fields an ``applied`` record fills in."""
+    return {"t_decoded": meta["t_decoded"], "t_applied": meta["t_applied"],
+            "decode_seconds": meta["decode_seconds"], "failures": meta["failures"],
+            "worker": meta["worker"].encode(), "shadow_shots": meta["shadow_shots"],
+            "shadow_disagreements": meta["shadow_disagreements"]}
 
 
 class Recorder:
@@ -48,7 +72,8 @@ class Recorder:
         self.end: tuple[str, str] | None = None
         self._early: list[Record] = []
         self._pending_events: list[dict[str, Any]] = []
-        self._rows: dict[int, int] = {}  # syndrome seq -> /qec/blocks row
+        self._rows: dict[int, int] = {}  # syndrome seq -> /qec/blocks row, written but uncorrected
+        self._unwritten: dict[int, _Block] = {}  # syndrome seq -> block not yet in the file
         self._next_flush = 0.0
         self.gaps = 0
         self.duplicates = 0
@@ -64,6 +89,7 @@ class Recorder:
                 if got is not None:
                     self.handle(got[1])
         if self.writer is not None and time.time() >= self._next_flush:
+            self._write_blocks()
             self.writer.flush()
             self._next_flush = time.time() + self.flush_interval
         return handled
@@ -76,16 +102,15 @@ class Recorder:
             elif len(self._early) < MAX_EARLY_RECORDS:
                 self._early.append(rec)
             return
-        self._check_sequence(rec)
+        if not self._check_sequence(rec):
+            return
         kind = rec.kind
         if kind == "run_start":
             self._start(rec)
         elif kind == "syndrome":
-            self._rows[rec.seq] = self.writer.append_acquired_block(
-                detection_events=rec.arrays["detection_events"], seq=rec.seq,
-                block_index=rec.meta["block_index"], circuit_id=rec.meta["circuit_id"].encode(),
-                t_acquired=rec.meta["t_acquired"],
-            )
+            self._unwritten[rec.seq] = _Block(rec)
+            if len(self._unwritten) >= MAX_UNWRITTEN_BLOCKS:
+                self._write_blocks()
         elif kind == "applied":
             self._complete(rec)
         elif kind == "circuit":
@@ -134,6 +159,10 @@ class Recorder:
 
     def _complete(self, rec: Record) -> None:
         m = rec.meta
+        buffered = self._unwritten.get(m["syndrome_seq"])
+        if buffered is not None and buffered.applied is None:
+            buffered.applied = rec
+            return
         row = self._rows.pop(m["syndrome_seq"], None)
         if row is None:
             self._event("error", "applied_unknown_block",
@@ -142,12 +171,36 @@ class Recorder:
             return
         self.writer.complete_block(
             row, predictions=rec.arrays["predictions"], corrections=rec.arrays["corrections"],
-            truth=rec.arrays["truth"], t_decoded=m["t_decoded"], t_applied=m["t_applied"],
-            decode_seconds=m["decode_seconds"], failures=m["failures"], worker=m["worker"].encode(),
-            shadow_shots=m["shadow_shots"], shadow_disagreements=m["shadow_disagreements"],
+            truth=rec.arrays["truth"], **_applied_fields(m),
         )
 
-    def _check_sequence(self, rec: Record) -> None:
+    def _write_blocks(self) -> None:
+        """Write the buffered blocks in one batch; remember the rows of those still uncorrected."""
+        if not self._unwritten:
+            return
+        blocks = list(self._unwritten.values())
+        self._unwritten.clear()
+        rows = np.zeros(len(blocks), dtype=BLOCK_DTYPE)
+        for i, b in enumerate(blocks):
+            rows[i]["seq"] = b.syndrome.seq
+            rows[i]["block_index"] = b.syndrome.meta["block_index"]
+            rows[i]["circuit_id"] = b.syndrome.meta["circuit_id"].encode()
+            rows[i]["t_acquired"] = b.syndrome.meta["t_acquired"]
+            rows[i]["failures"] = -1
+            if b.applied is not None:
+                rows[i]["applied"] = 1
+                for field, value in _applied_fields(b.applied.meta).items():
+                    rows[i][field] = value
+        arrays = {name: [b.applied.arrays[name] if b.applied is not None else None for b in blocks]
+                  for name in ("predictions", "corrections", "truth")}
+        written = self.writer.append_blocks(
+            [b.syndrome.arrays["detection_events"] for b in blocks], rows, **arrays)
+        for b, row in zip(blocks, written):
+            if b.applied is None:
+                self._rows[b.syndrome.seq] = row
+
+    def _check_sequence(self, rec: Record) -> bool:
+        """Record a gap or duplicate as an event; return False for a duplicate (not written again)."""
         check = self.tracker.observe(rec.source, rec.kind, rec.seq)
         if check.status == "gap":
             self.gaps += 1
@@ -157,8 +210,10 @@ class Recorder:
         elif check.status == "duplicate":
             self.duplicates += 1
             self._event("warning", "duplicate",
-                        f"{rec.kind} record seq {rec.seq} from {rec.source} seen again",
-                        source=rec.source, record_kind=rec.kind, seq=rec.seq)
+                        f"{rec.kind} record seq {rec.seq} from {rec.source} seen again; not written twice",
+                        source=rec.source, record_kind=rec.kind, seq=rec.seq, uid=rec.uid)
+            return False
+        return True
 
     def _event(self, level: str, kind: str, message: str, **details: Any) -> None:
         event = dict(level=level, source=SOURCE, kind=kind, message=message, details=details)
@@ -187,6 +242,7 @@ class Recorder:
         state, why = self.end or ("failed", "the recorder stopped without a run_end record")
         if end_state is not None:
             state, why = end_state, reason or why
+        self._write_blocks()
         unapplied = len(self._rows)
         if unapplied:
             self._event("warning", "unapplied_blocks",

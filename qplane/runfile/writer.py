@@ -31,6 +31,7 @@ import numpy as np
 from qplane import __version__
 from qplane.errors import RunFileError
 from qplane.runfile.schema import (
+    BLOCK_DTYPE,
     END_STATES,
     SCHEMA,
     SCHEMA_VERSION,
@@ -143,14 +144,49 @@ class RunFileWriter:
         The block's prediction, correction and truth rows are written as zeros and its row has
         ``applied=0`` until :meth:`complete_block` fills them. Returns the block's row index.
         """
-        shots = len(detection_events)
-        shot_start = self._append_rows("qec/detection_events", detection_events)
-        for name in ("qec/predictions", "qec/corrections", "qec/truth"):
-            ds = self._file[name]
-            ds.resize((shot_start + shots, ds.shape[1]))
-        self.append_table("/qec/blocks", shot_start=shot_start, shots=shots, applied=0,
-                          failures=-1, **block_fields)
-        return self._file["qec/blocks"].shape[0] - 1
+        row = np.zeros(1, dtype=BLOCK_DTYPE)
+        for field, value in block_fields.items():
+            row[field] = value
+        row["failures"] = -1
+        return self.append_blocks([detection_events], row, [None], [None], [None])[0]
+
+    def append_blocks(self, detection_events: list[np.ndarray], rows: np.ndarray,
+                      predictions: list[np.ndarray | None], corrections: list[np.ndarray | None],
+                      truth: list[np.ndarray | None]) -> list[int]:
+        """Append several blocks in one write per dataset (the recorder's batched path).
+
+        Args:
+            detection_events: each block's bit-packed detection events.
+            rows: ``BLOCK_DTYPE`` rows, one per block; ``shot_start`` and ``shots`` are set here.
+                A block with ``applied=0`` gets zero prediction/correction/truth rows, to be
+                filled by :meth:`complete_block`.
+            predictions, corrections, truth: per block, the arrays or None (not yet applied).
+
+        Returns:
+            The blocks' row indices in ``/qec/blocks``.
+        """
+        if not detection_events:
+            return []
+        shots = np.array([len(d) for d in detection_events], dtype=np.int64)
+        shot_start = self._append_rows("qec/detection_events", np.concatenate(detection_events))
+        total = int(shots.sum())
+        for name, arrays in (("predictions", predictions), ("corrections", corrections),
+                             ("truth", truth)):
+            ds = self._file["qec/" + name]
+            block = np.zeros((total, ds.shape[1]), dtype=np.uint8)
+            offset = 0
+            for n, array in zip(shots, arrays):
+                if array is not None:
+                    if len(array) != n:
+                        raise RunFileError(f"block has {n} shots of detection events but {len(array)} {name}")
+                    block[offset:offset + n] = array
+                offset += n
+            self._append_rows("qec/" + name, block)
+        rows = rows.copy()
+        rows["shots"] = shots
+        rows["shot_start"] = shot_start + np.concatenate([[0], np.cumsum(shots)[:-1]])
+        first = self._append_rows("qec/blocks", rows)
+        return list(range(first, first + len(rows)))
 
     def complete_block(self, row: int, *, predictions: np.ndarray, corrections: np.ndarray,
                        truth: np.ndarray | None, **block_fields: Any) -> None:

@@ -1,0 +1,121 @@
+"""Pipeline benchmark: throughput and latency of the closed loop vs PyMatching in one process.
+
+For each distance (3, 5) and block size (1, 64, 1024 shots) it runs the real pipeline
+(instrument server, one decoding worker, recorder: three processes over ipc://) for a fixed
+time, then decodes the very blocks the run recorded with PyMatching directly in this process.
+Both numbers come from the same run, so their ratio is the pipeline's overhead:
+
+- ``pipeline_shots_per_s``: shots corrected per second, first to last block (warm-up excluded);
+- ``direct_shots_per_s``: the same blocks through ``Matching.decode_batch`` back to back;
+- ``latency_p50/p99_ms``: acquired -> correction applied on the instrument, per block.
+
+Block size 1 runs twice: with ``max_in_flight`` 8 (throughput) and 1 (latency: one block in the
+loop at a time, the figure a real-time feedback loop cares about).
+
+    python bench/pipeline.py [--seconds 6] [--out bench/results/pipeline.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import textwrap
+import time
+
+import h5py
+import numpy as np
+import pymatching
+import stim
+
+from qplane.config import load_config
+from qplane.pipeline.launcher import run_pipeline
+
+WARMUP_BLOCKS = 20
+
+
+def _config(folder: str, distance: int, shots: int, in_flight: int) -> str:
+    path = os.path.join(folder, f"bench_d{distance}_b{shots}_f{in_flight}.yaml")
+    with open(path, "w") as f:
+        f.write(textwrap.dedent(f"""
+            instruments:
+              qpu:
+                type: qplane.sim_instruments.qpu.SimulatedQPU
+                init: {{distance: {distance}, rounds: {distance}, basis: Z, physical_error_rate: 0.003, seed: 1}}
+            qplane:
+              qpu: qpu
+              acquisition: {{shots_per_block: {shots}, max_in_flight: {in_flight}}}
+              decoding: {{workers: 1, decoder: {{type: pymatching}}}}
+            """))
+    return path
+
+
+def measure(folder: str, distance: int, shots: int, in_flight: int, seconds: float) -> dict:
+    config = load_config(_config(folder, distance, shots, in_flight))
+    out = os.path.join(folder, f"d{distance}_b{shots}_f{in_flight}.h5")
+    outcome = run_pipeline(config, out_path=out, duration=seconds)
+    if outcome.end_state != "completed":
+        raise RuntimeError(f"benchmark run {out} ended {outcome.end_state}: {outcome.reason}")
+    with h5py.File(out, "r") as f:
+        blocks = f["qec/blocks"][:]
+        dets = f["qec/detection_events"][:]
+        circuit = stim.Circuit(f["qec/circuits"][0]["stim_circuit"].decode())
+    blocks = np.sort(blocks[blocks["applied"] == 1], order="seq")[WARMUP_BLOCKS:]
+    span = blocks["t_applied"][-1] - blocks["t_acquired"][0]
+    pipeline_rate = blocks["shots"].sum() / span
+    latency = (blocks["t_applied"] - blocks["t_acquired"]) * 1e3
+
+    matching = pymatching.Matching.from_detector_error_model(circuit.detector_error_model(decompose_errors=True))
+    slices = [dets[b["shot_start"]: b["shot_start"] + b["shots"]] for b in blocks]
+    t0 = time.perf_counter()
+    direct = [matching.decode_batch(s, bit_packed_shots=True, bit_packed_predictions=True) for s in slices]
+    direct_seconds = time.perf_counter() - t0
+    with h5py.File(out, "r") as f:
+        preds = f["qec/predictions"][:]
+    agree = all(np.array_equal(p, preds[b["shot_start"]: b["shot_start"] + b["shots"]])
+                for p, b in zip(direct, blocks))
+    direct_rate = blocks["shots"].sum() / direct_seconds
+    os.remove(out)
+    return {
+        "distance": distance, "rounds": distance, "block_size": shots, "max_in_flight": in_flight,
+        "blocks": int(len(blocks)), "shots": int(blocks["shots"].sum()),
+        "pipeline_shots_per_s": float(pipeline_rate), "direct_shots_per_s": float(direct_rate),
+        "throughput_ratio": float(pipeline_rate / direct_rate),
+        "latency_p50_ms": float(np.percentile(latency, 50)), "latency_p99_ms": float(np.percentile(latency, 99)),
+        "direct_ms_per_block": float(direct_seconds / len(blocks) * 1e3),
+        "predictions_identical": bool(agree),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=6.0, help="acquisition time per case")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "pipeline.json"))
+    args = parser.parse_args(argv)
+    cases = [(d, b, 8) for d in (3, 5) for b in (1, 64, 1024)] + [(3, 1, 1), (5, 1, 1)]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="qplane-bench-") as folder:
+        for distance, shots, in_flight in cases:
+            r = measure(folder, distance, shots, in_flight, args.seconds)
+            results.append(r)
+            print(f"d={distance} block={shots:5d} in_flight={in_flight}: pipeline {r['pipeline_shots_per_s']:10.0f} shots/s, "
+                  f"direct {r['direct_shots_per_s']:10.0f} shots/s, ratio {r['throughput_ratio']:.2f}, "
+                  f"latency p50 {r['latency_p50_ms']:.2f} ms p99 {r['latency_p99_ms']:.2f} ms", flush=True)
+    report = {
+        "benchmark": "pipeline", "seconds_per_case": args.seconds,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
+        "targets": {"throughput_ratio_at_1024": 0.8, "latency_p99_ms_at_block_1": 2.0},
+        "results": results,
+    }
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(report, f, indent=2)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
