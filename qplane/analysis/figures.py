@@ -30,7 +30,7 @@ _OUTCOME_COLOURS = {"success": "#2ca02c", "in_spec": "#2ca02c", "out_of_spec": "
                     "bad_data": "#d62728", "fit_failed": "#d62728"}
 
 
-def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
+def png_bytes(fig: Figure, dpi: int = 90) -> bytes:
     """The figure as PNG bytes."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
@@ -99,7 +99,7 @@ def detection_heatmap_figure(items: Sequence[tuple[str, xr.Dataset]]) -> Figure 
         ax.set_ylabel("y")
         ax.set_title(f"{label}\n{int(ds.attrs.get('shots', 0)):,} shots", fontsize=9)
     fig.colorbar(mappable, ax=list(axes), label="detection events per shot per round")
-    fig.suptitle("Detection-event rate per stabilizer (mean over rounds)", fontsize=10)
+    fig.suptitle("Detection-event rate per stabilizer (mean over rounds)", fontsize=10, y=1.04)
     return fig
 
 

@@ -1,0 +1,94 @@
+"""The live view: snapshots from the pipeline's dict and from a run file, plain and rich."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from qplane.analysis import open_run
+from qplane.analysis.live import LiveStats, LiveView, WorkerHealth, format_line, snapshot_from_run
+from qplane.cli import main
+
+PIPELINE_STATS = {  # the keys qplane.pipeline's instrument server publishes
+    "elapsed": 4.0, "blocks_acquired": 12, "blocks_applied": 10, "blocks_lost": 1,
+    "in_flight": 2, "duplicates": 0, "shots": 10240, "failures": 50, "latency_p50": 0.002,
+    "latency_p99": 0.009, "decode_p50": 0.0005, "decode_p99": 0.001, "shadow_shots": 500,
+    "shadow_disagreements": 3, "rejected": 0, "workers": ["decoder-0", "decoder-1"],
+    "acquiring": True,
+}
+
+
+def test_from_mapping_reads_the_pipeline_stats():
+    s = LiveStats.from_mapping(PIPELINE_STATS, calibration_runs=2)
+    assert (s.blocks, s.shots, s.failures, s.in_flight, s.blocks_lost) == (10, 10240, 50, 2, 1)
+    assert s.logical_error_rate == pytest.approx(50 / 10240)
+    lo, hi = s.logical_error_interval
+    assert lo < s.logical_error_rate < hi
+    assert s.shots_per_second == pytest.approx(2560)
+    assert [w.name for w in s.workers] == ["decoder-0", "decoder-1"]
+    assert s.calibration_runs == 2
+
+
+def test_plain_lines_carry_every_number_an_operator_needs():
+    s = LiveStats.from_mapping(PIPELINE_STATS)
+    line = format_line(s)
+    for part in ("blocks 10", "shots 10,240", "LER 4.88e-03", "p50 2.00 ms", "p99 9.00 ms",
+                 "shadow 3/500", "LOST 1", "in flight 2", "decoder-0:ok"):
+        assert part in line, part
+    assert "LER" not in format_line(LiveStats(elapsed_s=1.0, shots=10))  # no truth: no rate
+
+
+def test_plain_view_prints_at_most_once_per_interval_and_the_last_on_close():
+    out = io.StringIO()
+    with LiveView(out, plain=True, interval=3600) as view:
+        for blocks in (1, 2, 3):
+            view.update(LiveStats(elapsed_s=float(blocks), blocks=blocks))
+    lines = out.getvalue().splitlines()
+    assert [line.split()[2:4] for line in lines] == [["blocks", "1"], ["blocks", "3"]]
+
+
+def test_not_a_terminal_means_plain_lines():
+    assert LiveView(io.StringIO()).plain
+
+
+def test_rich_dashboard_shows_the_same_numbers():
+    out = io.StringIO()
+    stats = LiveStats.from_mapping(PIPELINE_STATS, workers=(
+        WorkerHealth("decoder-0", "ok", 6, 0.1), WorkerHealth("decoder-1", "dead", 4, 9.0)))
+    with LiveView(out, plain=False) as view:
+        view.update(stats)
+    text = out.getvalue()
+    for part in ("logical error rate", "4.883e-03", "shadow disagreement", "decoder-1", "dead"):
+        assert part in text, part
+
+
+def test_snapshot_from_a_run_file_agrees_with_the_file(sample_run):
+    with open_run(sample_run) as run:
+        s = snapshot_from_run(run)
+        applied = run.blocks.query("applied")
+        assert s.state == "completed" and s.run_id == run.run_id
+        assert s.blocks == len(applied) and s.shots == applied["shots"].sum()
+        assert s.failures == applied["failures"].sum()
+        assert s.shadow_disagreements == applied["shadow_disagreements"].sum()
+        assert s.calibration_runs == len(run.calibration) and "rabi_amplitude" in s.calibration_last
+        assert {w.name: w.state for w in s.workers} == {"decoder-0": "stopped", "decoder-1": "stopped"}
+        assert s.blocks_lost == 1
+        assert any("sequence gap" in p for p in s.problems)
+
+
+@pytest.mark.slow  # uses the killed-writer fixture
+def test_snapshot_of_a_killed_writer_flags_it(killed_run):
+    path, _ = killed_run
+    with open_run(path) as run:
+        newest = float(run.blocks["t_acquired"].max())
+        s = snapshot_from_run(run, now=newest + 60.0, stale_after_s=10.0)
+    assert s.state == "running"
+    assert any("no new block for 60 s" in p for p in s.problems)
+    assert all(w.state == "stale" for w in s.workers)
+
+
+def test_watch_command_once(sample_run, capsys):
+    assert main(["watch", sample_run, "--once", "--plain"]) == 0
+    out = capsys.readouterr().out
+    assert "completed" in out and "LER" in out and "sequence gap" in out

@@ -1,0 +1,115 @@
+"""qplane report: every section renders, self-contained, for synthetic, killed and real runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from qplane.analysis import open_run
+from qplane.analysis.report import SECTIONS, write_report
+from qplane.cli import main
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _sections(html: str) -> dict[str, str]:
+    """Section id -> its HTML."""
+    return dict(re.findall(r'<section id="([a-z-]+)">(.*?)</section>', html, flags=re.S))
+
+
+def _check_self_contained(html: str) -> None:
+    assert not re.search(r'(src|href)="(https?:|//)', html), "the report must open offline"
+    assert "<script" not in html
+
+
+@pytest.fixture(scope="module")
+def sample_report(sample_run, tmp_path_factory) -> str:
+    """``qplane report`` of a copy of the sample run, with the default folder (beside it)."""
+    folder = tmp_path_factory.mktemp("report")
+    copy = folder / "sample.h5"
+    shutil.copy(sample_run, copy)
+    assert main(["report", str(copy)]) == 0
+    return str(folder / "sample.report.html")
+
+
+def test_report_has_every_section_with_its_content(sample_report, sample_run, capsys):
+    html = open(sample_report, encoding="utf-8").read()
+    _check_self_contained(html)
+    sections = _sections(html)
+    assert list(sections) == list(SECTIONS)
+    for key in ("logical-error-rate", "detection-events", "latency", "shadow", "calibration"):
+        assert "data:image/png;base64," in sections[key], key
+    assert "p50" in sections["latency"] and "p99" in sections["latency"]
+    assert "rabi_amplitude" in sections["calibration"]
+    assert "run_start" in sections["events"]
+    assert "sequence gap" in sections["problems"] and "never corrected" in sections["problems"]
+    with open_run(sample_run) as run:
+        assert run.run_id in sections["summary"]
+
+
+def test_report_writes_its_figures_beside_the_run_by_default(sample_report):
+    folder = os.path.dirname(sample_report)
+    pngs = sorted(p for p in os.listdir(folder) if p.endswith(".png"))
+    assert pngs == sorted(["sample.logical_error_rate.png", "sample.detection_heatmap.png",
+                           "sample.detection_time.png", "sample.latency.png", "sample.shadow.png",
+                           "sample.calibration0.png"])
+    for name in pngs:
+        with open(os.path.join(folder, name), "rb") as f:
+            assert f.read(8) == PNG_MAGIC
+
+
+@pytest.mark.slow  # renders a second report
+def test_report_compares_runs_side_by_side(sample_run, tmp_path):
+    other = tmp_path / "other.h5"
+    shutil.copy(os.path.join(os.path.dirname(__file__), "..", "data", "run_v1.h5"), other)
+    path = write_report([sample_run, other], out_dir=tmp_path / "out")
+    assert os.path.basename(path) == "sample_vs_other.report.html"
+    sections = _sections(open(path, encoding="utf-8").read())
+    header = re.search(r"<thead>(.*?)</thead>", sections["summary"], flags=re.S).group(1)
+    assert "sample" in header and "other" in header
+    assert sections["calibration"].count("<h3>") == 2
+
+
+@pytest.mark.slow  # uses the killed-writer fixture (a writer process)
+def test_report_renders_for_a_killed_writer(killed_run, tmp_path):
+    path, _ = killed_run
+    html = open(write_report([path], out_dir=tmp_path), encoding="utf-8").read()
+    sections = _sections(html)
+    assert "writer was killed" in sections["problems"]
+    assert "unfinished" in sections["summary"]
+
+
+@pytest.mark.slow  # a real 3-second qplane run (processes, stim, PyMatching)
+def test_report_for_a_real_short_run(pipeline_run, tmp_path, capsys):
+    assert main(["report", pipeline_run, "--out", str(tmp_path)]) == 0
+    html = open(tmp_path / "run.report.html", encoding="utf-8").read()
+    _check_self_contained(html)
+    sections = _sections(html)
+    assert list(sections) == list(SECTIONS)
+    for key in ("logical-error-rate", "detection-events", "latency"):
+        assert "data:image/png;base64," in sections[key], key
+    assert "completed" in sections["summary"]
+
+
+@pytest.mark.slow
+def test_report_dom_in_headless_chromium(sample_report, tmp_path):
+    """The report as a real browser builds it: every section and image present, no script errors."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    path = sample_report
+    args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files"]
+    dom = subprocess.run(args + ["--dump-dom", f"file://{path}"], capture_output=True, text=True,
+                         timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    for key in SECTIONS:
+        assert f'id="{key}"' in dom.stdout, key
+    assert dom.stdout.count("<img") >= 6
+    shot = tmp_path / "report.png"
+    subprocess.run(args + [f"--screenshot={shot}", "--window-size=1200,2400", f"file://{path}"],
+                   capture_output=True, timeout=120)
+    assert shot.read_bytes().startswith(PNG_MAGIC)
