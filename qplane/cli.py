@@ -2,7 +2,9 @@
 
 Each subcommand lives beside the code it drives, in a module that defines
 ``register(subparsers)``; that function adds its parser and sets ``func`` to the callable that
-runs it (taking the parsed ``argparse.Namespace`` and returning an exit code).
+runs it (taking the parsed ``argparse.Namespace`` and returning an exit code). Benchmarks share
+one ``qplane bench NAME`` command: a module that has one defines ``register_bench(benches)`` and
+adds its ``NAME`` parser to ``benches``.
 """
 
 from __future__ import annotations
@@ -27,8 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="qplane: an open, hardware-neutral control plane for quantum processors.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    modules = [importlib.import_module(name) for name in COMMAND_MODULES]
+    for module in modules:
+        if hasattr(module, "register"):
+            module.register(subparsers)
+    bench = subparsers.add_parser("bench", help="run a benchmark (writes bench/results/<name>.json)",
+                                  description="Run one benchmark; each writes bench/results/<NAME>.json.")
+    benches = bench.add_subparsers(dest="bench", metavar="NAME", required=True)
+    for module in modules:
+        if hasattr(module, "register_bench"):
+            module.register_bench(benches)
     return parser
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import signal
 import sys
 
 
@@ -30,9 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--no-progress", action="store_true", help="log lines instead of a bar")
     train.set_defaults(func=run_train)
 
-    bench = subparsers.add_parser("bench", help="run a benchmark (writes bench/results/<name>.json)")
-    bench_sub = bench.add_subparsers(dest="bench", metavar="BENCH", required=True)
-    dec = bench_sub.add_parser("decoder", help="neural decoder vs PyMatching on fresh test shots")
+
+
+def register_bench(benches: argparse._SubParsersAction) -> None:
+    dec = benches.add_parser("decoder", help="neural decoder vs PyMatching on fresh test shots")
     dec.add_argument("--quick", action="store_true", help="small shot counts (smoke run)")
     dec.add_argument("--shots", type=int, default=None, help="test shots per (d, p, basis)")
     dec.add_argument("--out", default="bench/results/decoder.json")
@@ -47,6 +49,8 @@ def run_train(args: argparse.Namespace) -> int:
     from qplane.decoder.neural import resolve_device
     from qplane.decoder.training import TrainConfig, train
 
+    # A terminated run exits through Python, so the data workers are shut down with it.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     config = TrainConfig.from_yaml(args.config)
     overrides = {k: v for k, v in (("steps", args.steps), ("max_minutes", args.max_minutes),
                                    ("workers", args.workers)) if v is not None}
