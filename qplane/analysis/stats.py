@@ -78,34 +78,45 @@ def rate_with_interval(k: int, n: int, confidence: float = 0.95) -> dict[str, fl
 # -- logical error rate -----------------------------------------------------------------------
 
 
+def _applied(run, *fields: str) -> dict[str, np.ndarray]:
+    """Columns ``fields`` of the corrected blocks (fast path, no DataFrame)."""
+    cols = run.block_columns("applied", *fields)
+    keep = cols.pop("applied")
+    return {name: values[keep] for name, values in cols.items()}
+
+
 def failures_per_block(run, *, source: str = "blocks") -> pd.Series:
-    """Logical failures of each corrected block, indexed like :attr:`Run.blocks`.
+    """Logical failures of each corrected block, indexed by block index.
 
     Args:
         source: ``"blocks"``: the failure count the instrument scored (``/qec/blocks``);
             ``"shots"``: recomputed shot by shot from ``/qec/corrections`` against
             ``/qec/truth`` (streams both datasets; the two must agree).
     """
-    blocks = run.blocks
-    blocks = blocks[blocks["applied"]]
-    if source == "blocks":
-        return blocks["failures"]
-    if source != "shots":
+    if source not in ("blocks", "shots"):
         raise QplaneError(f"source must be 'blocks' or 'shots', got {source!r}")
-    total = run.num_shots
-    wrong = np.zeros(total, dtype=np.int64)
+    cols = _applied(run, "block_index", "shot_start", "shots", "failures")
+    index = pd.Index(cols["block_index"], name="block")
+    if source == "blocks":
+        return pd.Series(cols["failures"], index=index, name="failures")
+    return pd.Series(_recount_failures(run, cols["shot_start"], cols["shots"]), index=index,
+                     name="failures")
+
+
+def _recount_failures(run, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Failures of the blocks at shot rows [start, start + size), from corrections vs truth."""
+    total = int((starts + sizes).max()) if len(starts) else 0
+    cumulative = np.zeros(total + 1, dtype=np.int64)
     for start in range(0, total, CHUNK_SHOTS):
         stop = min(total, start + CHUNK_SHOTS)
         corr = run.read_shots("corrections", start, stop)
         truth = run.read_shots("truth", start, stop)
         if corr.shape[1] == 1:
-            wrong[start:stop] = corr[:, 0] != truth[:, 0]
+            wrong = corr[:, 0] != truth[:, 0]
         else:
-            wrong[start:stop] = np.any(corr != truth, axis=1)
-    cumulative = np.concatenate([[0], np.cumsum(wrong)])
-    starts = blocks["shot_start"].to_numpy()
-    ends = starts + blocks["shots"].to_numpy()
-    return pd.Series(cumulative[ends] - cumulative[starts], index=blocks.index, name="failures")
+            wrong = np.any(corr != truth, axis=1)
+        cumulative[start + 1:stop + 1] = np.cumsum(wrong) + cumulative[start]
+    return cumulative[starts + sizes] - cumulative[starts]
 
 
 def _time_windows(t: np.ndarray, window_s: float | None, windows: int) -> np.ndarray:
@@ -128,8 +139,8 @@ def windowed_rate(t: np.ndarray, k: np.ndarray, n: np.ndarray, *, window_s: floa
     """Sum counts ``k`` of ``n`` trials stamped at times ``t`` into time windows, with Wilson CIs.
 
     Returns:
-        One row per non-empty window: ``t_start``, ``t_end`` (first and last time in it),
-        ``time`` (UTC datetime of ``t_start``), ``items``, ``n``, ``k``, ``rate``, ``lower``,
+        One row per non-empty window: ``time`` (UTC datetime of ``t_start``), ``t_start``,
+        ``t_end`` (first and last time in it), ``items``, ``n``, ``k``, ``rate``, ``lower``,
         ``upper``.
 
     >>> df = windowed_rate(np.array([0., 1, 2, 3]), np.array([1, 0, 2, 0]), np.array([10] * 4),
@@ -138,19 +149,28 @@ def windowed_rate(t: np.ndarray, k: np.ndarray, n: np.ndarray, *, window_s: floa
     {'n': [20, 20], 'k': [1, 2], 'rate': [0.05, 0.1]}
     """
     t = np.asarray(t, dtype="f8")
+    k = np.asarray(k, dtype=np.int64)
+    n = np.asarray(n, dtype=np.int64)
     index = _time_windows(t, window_s, windows)
-    frame = pd.DataFrame({"w": index, "t": t, "k": np.asarray(k, dtype=np.int64),
-                          "n": np.asarray(n, dtype=np.int64)})
-    grouped = frame.groupby("w", sort=True).agg(
-        t_start=("t", "min"), t_end=("t", "max"), items=("t", "size"), n=("n", "sum"),
-        k=("k", "sum"))
-    grouped = grouped[grouped["n"] > 0].reset_index(drop=True)
-    lower, upper = wilson_interval(grouped["k"].to_numpy(), grouped["n"].to_numpy(), confidence)
-    grouped["rate"] = grouped["k"] / grouped["n"]
-    grouped["lower"] = lower
-    grouped["upper"] = upper
-    grouped.insert(0, "time", pd.to_datetime(grouped["t_start"], unit="s", utc=True))
-    return grouped
+    size = int(index.max()) + 1 if len(index) else 0
+    items = np.bincount(index, minlength=size)
+    n_sum = np.bincount(index, weights=n, minlength=size).astype(np.int64)
+    k_sum = np.bincount(index, weights=k, minlength=size).astype(np.int64)
+    t_start = np.full(size, np.inf)
+    t_end = np.full(size, -np.inf)
+    np.minimum.at(t_start, index, t)
+    np.maximum.at(t_end, index, t)
+    keep = n_sum > 0
+    lower, upper = wilson_interval(k_sum[keep], n_sum[keep], confidence)
+    frame = pd.DataFrame({
+        "time": pd.to_datetime(t_start[keep], unit="s", utc=True),
+        "t_start": t_start[keep], "t_end": t_end[keep], "items": items[keep],
+        "n": n_sum[keep], "k": k_sum[keep],
+    })
+    frame["rate"] = frame["k"] / frame["n"]
+    frame["lower"] = np.asarray(lower, dtype="f8")
+    frame["upper"] = np.asarray(upper, dtype="f8")
+    return frame
 
 
 def logical_error_rate(run, *, window_s: float | None = None, windows: int = 30,
@@ -167,34 +187,33 @@ def logical_error_rate(run, *, window_s: float | None = None, windows: int = 30,
         :func:`windowed_rate`'s table, with ``items`` = blocks, ``n`` = shots, ``k`` = failures.
         Empty when the run has no ground truth (not simulated).
     """
-    if not run.simulated:
+    if source not in ("blocks", "shots"):
+        raise QplaneError(f"source must be 'blocks' or 'shots', got {source!r}")
+    cols = _applied(run, "t_acquired", "shot_start", "shots", "failures")
+    if not len(cols["failures"]) or np.any(cols["failures"] < 0):
         return windowed_rate(np.zeros(0), np.zeros(0), np.zeros(0))
-    blocks = run.blocks
-    blocks = blocks[blocks["applied"]]
-    failures = failures_per_block(run, source=source)
-    return windowed_rate(blocks["t_acquired"].to_numpy(), failures.to_numpy(),
-                         blocks["shots"].to_numpy(), window_s=window_s, windows=windows,
-                         confidence=confidence)
+    failures = cols["failures"] if source == "blocks" else \
+        _recount_failures(run, cols["shot_start"], cols["shots"])
+    return windowed_rate(cols["t_acquired"], failures, cols["shots"], window_s=window_s,
+                         windows=windows, confidence=confidence)
 
 
 def overall_logical_error_rate(run, confidence: float = 0.95) -> dict[str, float]:
     """The run's logical error rate over every corrected shot (NaN when not simulated)."""
-    blocks = run.blocks
-    blocks = blocks[blocks["applied"]]
-    if not run.simulated:
+    cols = _applied(run, "shots", "failures")
+    if not len(cols["failures"]) or np.any(cols["failures"] < 0):
         return rate_with_interval(0, 0, confidence)
-    return rate_with_interval(int(blocks["failures"].sum()), int(blocks["shots"].sum()), confidence)
+    return rate_with_interval(int(cols["failures"].sum()), int(cols["shots"].sum()), confidence)
 
 
 def shadow_disagreement(run, *, window_s: float | None = None, windows: int = 30,
                         confidence: float = 0.95) -> tuple[dict[str, float], pd.DataFrame]:
     """Shadow-decoder disagreement: overall (rate and interval) and per time window."""
-    blocks = run.blocks
-    blocks = blocks[blocks["applied"] & (blocks["shadow_shots"] > 0)]
-    overall = rate_with_interval(int(blocks["shadow_disagreements"].sum()),
-                                 int(blocks["shadow_shots"].sum()), confidence)
-    table = windowed_rate(blocks["t_acquired"].to_numpy(), blocks["shadow_disagreements"].to_numpy(),
-                          blocks["shadow_shots"].to_numpy(), window_s=window_s, windows=windows,
+    cols = _applied(run, "t_acquired", "shadow_shots", "shadow_disagreements")
+    some = cols["shadow_shots"] > 0
+    k, n = cols["shadow_disagreements"][some], cols["shadow_shots"][some]
+    overall = rate_with_interval(int(k.sum()), int(n.sum()), confidence)
+    table = windowed_rate(cols["t_acquired"][some], k, n, window_s=window_s, windows=windows,
                           confidence=confidence)
     return overall, table
 
@@ -205,11 +224,10 @@ def shadow_disagreement(run, *, window_s: float | None = None, windows: int = 30
 def latency(run) -> dict[str, Any]:
     """Latency of corrected blocks: acquired -> applied (``latency``) and inside the decoder
     (``decode``); each with count, mean, p50, p90, p99 and max in seconds, plus the samples."""
-    blocks = run.blocks
-    blocks = blocks[blocks["applied"]]
+    cols = _applied(run, "t_acquired", "t_applied", "decode_seconds")
     out: dict[str, Any] = {}
-    for key, column in (("latency", "latency_s"), ("decode", "decode_seconds")):
-        values = blocks[column].to_numpy(dtype="f8")
+    for key, values in (("latency", cols["t_applied"] - cols["t_acquired"]),
+                        ("decode", cols["decode_seconds"])):
         values = values[np.isfinite(values)]
         if len(values):
             p50, p90, p99 = np.percentile(values, [50, 90, 99])

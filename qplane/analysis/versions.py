@@ -60,6 +60,25 @@ class Converter:
             return np.zeros(0, dtype=TABLES[name])
         return conform_rows(ds[selection], TABLES[name])
 
+    def read_fields(self, dataset: Callable[[str], h5py.Dataset | None], name: str,
+                    fields: list[str]) -> np.ndarray:
+        """Only ``fields`` of table ``name`` (a compound array with those fields, current types).
+
+        Reads just those columns from disk, so no variable-length strings are decoded.
+        """
+        target = np.dtype([(f, TABLES[name][f]) for f in fields])
+        path = self.table_paths.get(name)
+        ds = None if path is None else dataset(path)
+        if ds is None:
+            return np.zeros(0, dtype=target)
+        have = [f for f in fields if f in (ds.dtype.names or ())]
+        if not have:
+            return conform_rows(np.zeros(ds.shape[0], dtype=[]), target)
+        raw = ds.fields(have)[:]
+        if raw.dtype.names is None:  # a single field comes back as a plain array
+            raw = np.rec.fromarrays([raw], names=have)
+        return conform_rows(np.asarray(raw), target)
+
 
 def conform_rows(rows: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Copy ``rows`` into the row type ``dtype``, filling fields the rows lack with defaults.
