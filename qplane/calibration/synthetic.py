@@ -284,7 +284,7 @@ def failure_request(kind: ExperimentKind, qubit: str, truth: QubitTruth,
         if kind is ExperimentKind.RAMSEY:
             top = min(top, points / (8 * detuning))  # about 8 points per fringe
         if failure == "off_range":
-            top = scale * rng.uniform(0.03, 0.08)
+            top = scale * rng.uniform(0.1, 0.2)
             if kind is ExperimentKind.RAMSEY:   # shorter than one fringe
                 top = rng.uniform(0.3, 0.6) / detuning
         if failure == "undersampled":
@@ -372,8 +372,9 @@ class SyntheticBackend:
         self.experiments.append(request)
         return data
 
-    def ledger(self, limits: dict[str, Any] | None = None) -> Any:
+    def ledger(self, limits: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         """A :class:`~qplane.calibration.updates.SettingsLedger` on these settings."""
         from qplane.calibration.updates import DEFAULT_LIMITS, SettingsLedger
 
-        return SettingsLedger(self, DEFAULT_LIMITS if limits is None else limits, clock=self.now)
+        return SettingsLedger(self, DEFAULT_LIMITS if limits is None else limits, clock=self.now,
+                              **kwargs)

@@ -1,0 +1,186 @@
+"""The calibration worker: runs the graph continuously beside QEC, pointed by the syndromes.
+
+A small class in the pipeline's worker style: its connections are passed in, :meth:`step` does
+one unit of work, :meth:`run` loops over it, and :meth:`start`/:meth:`stop`/:meth:`close` (or
+``with``) bound its life. It talks to the device only through a
+:class:`~qplane.calibration.run.CalibrationBackend` (run an experiment, read and write a setting,
+read the clock), so it runs in process for tests and benches, and over the wire in the pipeline
+(the instrument server implements the same four calls and time-shares the device between QEC
+blocks and these experiments).
+
+One :meth:`step`:
+
+1. takes the detection-rate reports that arrived (:meth:`report` / :meth:`report_counts`, fed
+   by the decoding side) into the :class:`~qplane.calibration.syndrome.SyndromeMonitor`; a
+   region whose rate rose beyond its baseline queues its qubits, most likely culprit first;
+2. if a qubit is queued, *triages* it: a cheap data check of each triage node (Ramsey, then
+   Rabi, by default), calibrating what is out of spec and diagnosing bad data;
+3. otherwise maintains the graph on the next qubit in turn (Optimus: mostly state checks, which
+   cost no device time, until validity timeouts expire).
+
+>>> from qplane.calibration.synthetic import SyntheticBackend
+>>> from qplane.calibration.graph import CalibrationGraph
+>>> backend = SyntheticBackend(qubits=("q0", "q1"), seed=2)
+>>> graph = CalibrationGraph.default(backend, backend.ledger())
+>>> with CalibrationWorker(graph, backend.qubits()) as worker:
+...     worker.step()
+...     worker.stats["maintained"]
+'maintain q0'
+1
+"""
+
+from __future__ import annotations
+
+import collections
+import traceback
+from typing import Any, Callable
+
+import numpy as np
+
+from qplane.calibration.gates import Outcome
+from qplane.calibration.graph import CalibrationGraph
+from qplane.calibration.syndrome import SyndromeMonitor, Trigger
+
+
+class CalibrationWorker:
+    """Keeps a device in spec (see the module docstring).
+
+    Args:
+        graph: the calibration graph (holding the backend and the settings ledger).
+        qubits: the qubits to maintain, in the order maintained.
+        monitor: per-region detection-rate monitor; without it there are no triggered checks.
+        triage_nodes: the nodes checked first on a qubit a trigger points at.
+        maintain: whether to maintain the graph when nothing is triggered (``False`` makes a
+            worker that only reacts to syndromes).
+        on_trigger: called with each list of :class:`~qplane.calibration.syndrome.Trigger`.
+        on_error: called with ``(message, traceback)`` when a step fails; the worker goes on.
+    """
+
+    def __init__(self, graph: CalibrationGraph, qubits: tuple[str, ...] | list[str], *,
+                 monitor: SyndromeMonitor | None = None,
+                 triage_nodes: tuple[str, ...] = ("ramsey", "rabi"),
+                 maintain: bool = True,
+                 on_trigger: Callable[[list[Trigger]], None] | None = None,
+                 on_error: Callable[[str, str], None] | None = None):
+        self.graph = graph
+        self.qubits = tuple(qubits)
+        self.monitor = monitor
+        self.triage_nodes = tuple(triage_nodes)
+        self.maintain_enabled = bool(maintain)
+        self.on_trigger = on_trigger
+        self.on_error = on_error
+        self._reports: collections.deque[tuple[str, Any, int]] = collections.deque()
+        self._queue: collections.deque[tuple[str, tuple[str, ...]]] = collections.deque()
+        self._next = 0
+        self._running = False
+        self._closed = False
+        self.stats = collections.Counter()
+
+    # --- life -------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._closed:
+            raise RuntimeError("the calibration worker is closed")
+        self._running = True
+
+    def stop(self) -> None:
+        self._running = False
+
+    def close(self) -> None:
+        self.stop()
+        self._closed = True
+
+    def __enter__(self) -> "CalibrationWorker":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- input from the decoding side ---------------------------------------------------------
+    def report(self, detection_events: np.ndarray) -> None:
+        """Queue one block's bit-packed detection events for the monitor."""
+        self._reports.append(("events", detection_events, len(detection_events)))
+
+    def report_counts(self, counts: np.ndarray, shots: int) -> None:
+        """Queue one block's per-region detection counts (what the decoding side sends)."""
+        self._reports.append(("counts", counts, shots))
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """Qubits queued for a triggered check, next first."""
+        return tuple(q for q, _ in self._queue)
+
+    # --- work -------------------------------------------------------------------------------
+    def step(self) -> str:
+        """Handle pending reports, then do one unit of work; returns what it did."""
+        try:
+            self._drain_reports()
+            if self._queue:
+                qubit, regions = self._queue.popleft()
+                outcomes = self.triage(qubit)
+                if Outcome.SUCCESS.value in outcomes:
+                    # Found and fixed the culprit: drop the trigger's other suspects and let
+                    # the rates re-accumulate; if the region stays hot it fires again.
+                    self._queue = collections.deque(
+                        (q, r) for q, r in self._queue if not set(r) & set(regions))
+                if self.monitor is not None and not any(set(r) & set(regions)
+                                                        for _, r in self._queue):
+                    self.monitor.clear(regions)
+                self.stats["triaged"] += 1
+                return f"triage {qubit}"
+            if self.maintain_enabled and self.qubits:
+                qubit = self.qubits[self._next % len(self.qubits)]
+                self._next += 1
+                self.graph.maintain_all([qubit])
+                self.stats["maintained"] += 1
+                return f"maintain {qubit}"
+            return "idle"
+        except Exception as e:  # noqa: BLE001 - a crash is reported, not lost
+            self.stats["errors"] += 1
+            if self.on_error is None:
+                raise
+            self.on_error(f"calibration step failed: {e}", traceback.format_exc())
+            return "error"
+
+    def run(self, *, steps: int | None = None, until: Callable[[], bool] | None = None) -> None:
+        """Loop over :meth:`step` while started (at most ``steps``, or until ``until()``)."""
+        self.start()
+        n = 0
+        while self._running and (steps is None or n < steps) and not (until and until()):
+            self.step()
+            n += 1
+
+    def triage(self, qubit: str) -> list[str]:
+        """Check the triage nodes on ``qubit`` now, whatever their state; fix what is off."""
+        outcomes = []
+        for name in self.triage_nodes:
+            run = self.graph.check_data(name, qubit)
+            if run.outcome is Outcome.OUT_OF_SPEC:
+                outcomes.append(self.graph.calibrate(name, qubit).outcome.value)
+            elif not run.outcome.good:
+                outcomes.append(self.graph.diagnose(name, qubit))
+            else:
+                outcomes.append(run.outcome.value)
+        return outcomes
+
+    def _drain_reports(self) -> None:
+        if self.monitor is None:
+            self._reports.clear()
+            return
+        triggers: list[Trigger] = []
+        while self._reports:
+            kind, payload, shots = self._reports.popleft()
+            if kind == "events":
+                triggers += self.monitor.update(payload)
+            else:
+                triggers += self.monitor.update_counts(payload, shots)
+        if not triggers:
+            return
+        self.stats["triggers"] += len(triggers)
+        if self.on_trigger is not None:
+            self.on_trigger(triggers)
+        queued = {q for q, _ in self._queue}
+        regions = tuple(t.region for t in triggers)
+        for q in SyndromeMonitor.suspects(triggers):
+            if q not in queued and q in self.qubits:
+                self._queue.append((q, regions))
