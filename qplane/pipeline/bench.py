@@ -12,7 +12,8 @@ Both numbers come from the same run, so their ratio is the pipeline's overhead:
 Block size 1 runs twice: with ``max_in_flight`` 8 (throughput) and 1 (latency: one block in the
 loop at a time, the figure a real-time feedback loop cares about).
 
-    python bench/pipeline.py [--seconds 6] [--out bench/results/pipeline.json]
+    qplane bench pipeline [--seconds 6] [--out bench/results/pipeline.json]
+    python bench/pipeline.py        (the same)
 """
 
 from __future__ import annotations
@@ -90,11 +91,14 @@ def measure(folder: str, distance: int, shots: int, in_flight: int, seconds: flo
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="acquisition time per case")
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "pipeline.json"))
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", default=os.path.join("bench", "results", "pipeline.json"),
+                        help="results file (default: bench/results/pipeline.json)")
+
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    """Run every case and write the results file."""
     cases = [(d, b, 8) for d in (3, 5) for b in (1, 64, 1024)] + [(3, 1, 1), (5, 1, 1)]
     results = []
     with tempfile.TemporaryDirectory(prefix="qplane-bench-") as folder:
@@ -115,7 +119,3 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(report, f, indent=2)
     print(f"wrote {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

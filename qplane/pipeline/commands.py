@@ -37,6 +37,15 @@ def register(subparsers: Any) -> None:
     check.set_defaults(func=check_command)
 
 
+def register_bench(benches: Any) -> None:
+    from qplane.pipeline import bench
+
+    parser = benches.add_parser("pipeline", help="closed-loop throughput and latency vs direct PyMatching",
+                                description=bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench.add_arguments(parser)
+    parser.set_defaults(func=bench.run_benchmark)
+
+
 def format_stats(stats: dict[str, Any]) -> str:
     """One line of live statistics.
 
