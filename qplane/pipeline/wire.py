@@ -42,6 +42,8 @@ WIRE_VERSION = 1
 
 #: dtypes allowed on the wire (no object dtypes, nothing that needs pickle).
 WIRE_DTYPES = frozenset({"uint8", "int8", "int32", "int64", "float32", "float64"})
+_DTYPE_BY_NAME = {name: np.dtype(name) for name in WIRE_DTYPES}
+_NAME_BY_DTYPE = {dtype: name for name, dtype in _DTYPE_BY_NAME.items()}
 
 _HEADER_FIELDS = {
     "schema": str, "version": int, "kind": str, "run_id": str, "source": str, "seq": int,
@@ -209,7 +211,8 @@ def encode(rec: Record) -> list[bytes]:
         "schema": WIRE_SCHEMA, "version": WIRE_VERSION, "kind": rec.kind, "run_id": rec.run_id,
         "source": rec.source, "seq": rec.seq, "uid": rec.uid, "time": rec.time, "meta": rec.meta,
         "arrays": [
-            {"name": k, "dtype": str(v.dtype), "shape": list(v.shape)} for k, v in rec.arrays.items()
+            {"name": k, "dtype": _NAME_BY_DTYPE.get(v.dtype) or str(v.dtype), "shape": list(v.shape)}
+            for k, v in rec.arrays.items()
         ],
     }
     frames = [rec.kind.encode("ascii"), json.dumps(header, separators=(",", ":")).encode()]
@@ -225,7 +228,6 @@ def decode(frames: list[bytes] | list[Any]) -> Record:
     """
     if len(frames) < 2:
         raise WireFormatError(f"truncated message: {len(frames)} frame(s), need at least topic and header")
-    frames = [f.buffer if hasattr(f, "buffer") else f for f in frames]
     try:
         topic = bytes(frames[0]).decode("ascii")
         header = json.loads(bytes(frames[1]))
@@ -257,16 +259,18 @@ def decode(frames: list[bytes] | list[Any]) -> Record:
     for spec, buf in zip(specs, buffers):
         if not isinstance(spec, dict) or set(spec) != {"name", "dtype", "shape"}:
             raise WireFormatError(f"array spec must have name, dtype and shape, got {spec!r}")
-        dtype, shape = spec["dtype"], spec["shape"]
-        if dtype not in WIRE_DTYPES:
-            raise WireFormatError(f"array '{spec['name']}' has dtype {dtype!r}; allowed: {sorted(WIRE_DTYPES)}")
+        dtype, shape = _DTYPE_BY_NAME.get(spec["dtype"]), spec["shape"]
+        if dtype is None:
+            raise WireFormatError(
+                f"array '{spec['name']}' has dtype {spec['dtype']!r}; allowed: {sorted(WIRE_DTYPES)}")
         if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
             raise WireFormatError(f"array '{spec['name']}' has invalid shape {shape!r}")
-        expected_bytes = math.prod(shape) * np.dtype(dtype).itemsize
-        if len(memoryview(buf).cast("B")) != expected_bytes:
+        expected_bytes = math.prod(shape) * dtype.itemsize
+        nbytes = memoryview(buf).nbytes
+        if nbytes != expected_bytes:
             raise WireFormatError(
-                f"array '{spec['name']}' buffer has {len(memoryview(buf).cast('B'))} bytes, "
-                f"shape {shape} of {dtype} needs {expected_bytes}"
+                f"array '{spec['name']}' buffer has {nbytes} bytes, "
+                f"shape {shape} of {spec['dtype']} needs {expected_bytes}"
             )
         arrays[spec["name"]] = np.frombuffer(buf, dtype=dtype).reshape(shape)
     rec = Record(kind=header["kind"], run_id=header["run_id"], source=header["source"],
