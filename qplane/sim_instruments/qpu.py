@@ -127,6 +127,7 @@ class SimulatedQPU(Instrument):
         self._errors: QubitErrors | None = None
         self._rebuilds = 0
         self._experiments = 0
+        self._nominal: tuple[stim.Circuit, str] | None = None
 
         self.distance = self.add_parameter(
             "distance", label="Code distance", initial_value=distance,
@@ -177,6 +178,7 @@ class SimulatedQPU(Instrument):
 
     # The parameters above store their value themselves (set_cmd only invalidates).
     def _invalidate_circuit_then(self, _value: Any) -> None:
+        self._nominal = None
         self._circuit = None
         self._sampler = None
         self._template = None
@@ -263,9 +265,8 @@ class SimulatedQPU(Instrument):
 
     def settings(self) -> Settings:
         """The control settings as the electronics hold them now."""
-        c = self.controls
-        return Settings(**{f: np.array([c.get(f, q) for q in self.qubits()])
-                           for f in _CONTROL_FIELDS})
+        values = self.controls.read(_CONTROL_FIELDS, self.qubits())
+        return Settings(*values)
 
     def error_rates(self) -> QubitErrors:
         """The per-qubit channel strengths of the circuit the device runs now."""
@@ -302,16 +303,17 @@ class SimulatedQPU(Instrument):
 
     def circuit(self) -> stim.Circuit:
         """The memory circuit the QPU runs now (its true noise included)."""
-        if self.noise_model() == "uniform":
+        if self.noise_model.cache.get() == "uniform":
             self._errors = None
             if self._circuit is None:
                 self._circuit = self.decoding_circuit()
                 self._sampler = None
             return self._circuit
         truth = self.truth()
-        settings = self.settings()
-        key = (truth.step, settings.key())
+        values = self.controls.read(_CONTROL_FIELDS, self.qubits())
+        key = (truth.step, values.tobytes())
         if self._circuit is None or self._built_key != key:
+            settings = Settings(*values)
             if self._template is None:
                 self._template = NoisyCircuitTemplate(
                     distance=self.distance(), rounds=self.rounds(), basis=self.basis())
@@ -328,23 +330,29 @@ class SimulatedQPU(Instrument):
         Uniform circuit-level noise of strength ``physical_error_rate``; in the device model
         the true per-qubit noise differs from it, as a real device's does from its model.
         """
-        return memory_circuit(distance=self.distance(), rounds=self.rounds(), basis=self.basis(),
-                              p=self.physical_error_rate())
+        return self._nominal_circuit()[0].copy()
+
+    def _nominal_circuit(self) -> tuple[stim.Circuit, str]:
+        if self._nominal is None:
+            circuit = memory_circuit(distance=self.distance(), rounds=self.rounds(),
+                                     basis=self.basis(), p=self.physical_error_rate())
+            self._nominal = (circuit, circuit_fingerprint(circuit))
+        return self._nominal
 
     def circuit_id(self) -> str:
         """A short fingerprint of :meth:`decoding_circuit`; changes whenever the circuit does."""
-        return circuit_fingerprint(self.decoding_circuit())
+        return self._nominal_circuit()[1]
 
     def shot_duration(self) -> float:
         """Simulated time one memory-experiment shot takes, s."""
-        return (self.rounds() + 1) * self._profile.round_duration
+        return (self.rounds.cache.get() + 1) * self._profile.round_duration
 
     def acquire_block(self) -> SyndromeBlock:
         """Run ``shots_per_block`` shots and return their detection events, keeping the truth."""
         circuit = self.circuit()
         if self._sampler is None:
             seed = self.seed()
-            if self.noise_model() == "device":
+            if self.noise_model.cache.get() == "device":
                 seed = int(np.random.SeedSequence([seed, 4, self._rebuilds]).generate_state(1)[0])
                 self._rebuilds += 1
             self._sampler = circuit.compile_detector_sampler(seed=seed)
@@ -353,7 +361,7 @@ class SimulatedQPU(Instrument):
                 f"{self.name}: {len(self._pending)} blocks acquired and never corrected; "
                 "is the decoding worker running?"
             )
-        shots = self.shots_per_block()
+        shots = self.shots_per_block.cache.get()
         dets, obs = self._sampler.sample(shots, separate_observables=True, bit_packed=True)
         self._clock.spend(shots * self.shot_duration())
         index = self._next_index
