@@ -154,7 +154,7 @@ class Run:
     def __init__(self, file: h5py.File, converter: Converter):
         self._file = file
         self._converter = converter
-        self._attrs = {k: file.attrs[k] for k in file.attrs}
+        self._attrs: dict[str, Any] = {}  # root attributes, read when first asked for
         # One handle per dataset: refreshing two handles of one dataset in SWMR-read mode
         # corrupts HDF5's chunk cache ("can't insert duplicate key" on the next read).
         self._handles: dict[str, h5py.Dataset] = {}
@@ -197,8 +197,14 @@ class Run:
 
     # -- metadata ---------------------------------------------------------------------------
 
+    def _raw_attr(self, name: str, default: Any = "") -> Any:
+        if name not in self._attrs:
+            attrs = self._file.attrs
+            self._attrs[name] = attrs[name] if name in attrs else default
+        return self._attrs[name]
+
     def _attr(self, name: str, default: str = "") -> str:
-        return _text(self._attrs.get(name, default))
+        return _text(self._raw_attr(name, default))
 
     @property
     def schema_version(self) -> int:
@@ -237,18 +243,18 @@ class Run:
     @cached_property
     def station_snapshot(self) -> dict[str, Any]:
         """The QCoDeS station snapshot taken when the run started."""
-        return _json(self._attrs.get("station_snapshot"))
+        return _json(self._raw_attr("station_snapshot"))
 
     @cached_property
     def versions(self) -> dict[str, str]:
         """Package name -> version, as installed for the run."""
-        return _json(self._attrs.get("versions"))
+        return _json(self._raw_attr("versions"))
 
     @cached_property
     def model_cards(self) -> dict[str, Any]:
         """Model cards of the neural models the run used (``model_cards`` attribute, JSON),
         keyed by model name; empty when the run used none."""
-        cards = _json(self._attrs.get("model_cards"))
+        cards = _json(self._raw_attr("model_cards"))
         qec_cards = _json(self.qec_attrs.get("model_cards"))
         return {**cards, **qec_cards} if isinstance(cards, dict) else qec_cards
 

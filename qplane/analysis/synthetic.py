@@ -86,6 +86,8 @@ def write_synthetic_run(
     workers: Sequence[str] = ("decoder-0", "decoder-1"),
     skip_seqs: Sequence[int] = (),
     unapplied_tail: int = 0,
+    correlated: bool = True,
+    flush_every: int = 1,
     end_state: str | None = "completed",
     on_block: Callable[[int], None] | None = None,
 ) -> str:
@@ -105,15 +107,18 @@ def write_synthetic_run(
         workers: names of the decoding workers, assigned round-robin.
         skip_seqs: sequence numbers to leave out (with a ``gap`` event), to make gaps.
         unapplied_tail: leave the last this many blocks acquired but never corrected.
+        correlated: primary decoder is correlated PyMatching (else plain PyMatching).
+        flush_every: flush (make visible to SWMR readers) every this many blocks.
         end_state: how to close the file; ``None`` leaves it open and unfinished (the caller
             is expected to kill the process: this is how a crashed writer is made).
-        on_block: called with the block number after each block is flushed.
+        on_block: called with the block number after each flush.
     """
     rounds = distance if rounds is None else rounds
     rng = np.random.default_rng(seed)
     nominal = memory_circuit(distance=distance, rounds=rounds, basis=basis, p=p)
     dem = nominal.detector_error_model(decompose_errors=True)
-    primary = PyMatchingDecoder(correlated=True).compile_decoder_for_dem(dem=dem)
+    primary = PyMatchingDecoder(correlated=correlated).compile_decoder_for_dem(dem=dem)
+    primary_name = "pymatching-correlated" if correlated else "pymatching"
     shadow = PyMatchingDecoder().compile_decoder_for_dem(dem=dem)
     circuit_id = circuit_fingerprint(nominal)
     config = {  # the shape of config/sim_d3.yaml
@@ -122,7 +127,7 @@ def write_synthetic_run(
                                          "physical_error_rate": p, "seed": seed}}},
         "qplane": {"qpu": "qpu", "acquisition": {"shots_per_block": shots_per_block},
                    "decoding": {"workers": len(workers),
-                                "decoder": {"type": "pymatching-correlated"},
+                                "decoder": {"type": primary_name},
                                 "shadow_fraction": shadow_fraction}},
         "synthetic": {"drift": drift, "seconds_per_block": seconds_per_block},
     }
@@ -133,7 +138,7 @@ def write_synthetic_run(
         config_path="<synthetic>", station_snapshot={"instruments": {"qpu": {"parameters": {
             "distance": {"value": distance}, "physical_error_rate": {"value": p}}}}},
         num_detectors=nominal.num_detectors, num_observables=nominal.num_observables,
-        qec_attrs={"decoder": "pymatching-correlated", "basis": basis, "distance": distance,
+        qec_attrs={"decoder": primary_name, "basis": basis, "distance": distance,
                    "rounds": rounds, "shadow_decoder": "pymatching"},
     )
     writer.append_table("/qec/circuits", circuit_id=circuit_id.encode(), time=t0,
@@ -210,9 +215,10 @@ def write_synthetic_run(
                 shadow_disagreements=disagree,
             )
         seq += 1
-        writer.flush()
-        if on_block is not None:
-            on_block(k)
+        if (k + 1) % flush_every == 0 or k == blocks - 1:
+            writer.flush()
+            if on_block is not None:
+                on_block(k)
     if end_state is None:
         return writer.path
     t_end = t0 + blocks * seconds_per_block

@@ -119,9 +119,9 @@ def test_open_reads_no_shot_data(sample_run, monkeypatch):
     reads = []
     original = h5py.Dataset.__getitem__
 
-    def counting(self, key):
+    def counting(self, key, **kwargs):
         reads.append(self.name)
-        return original(self, key)
+        return original(self, key, **kwargs)
 
     monkeypatch.setattr(h5py.Dataset, "__getitem__", counting)
     run = open_run(sample_run)
