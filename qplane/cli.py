@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "qplane.pipeline.commands",
     "qplane.analysis.commands",
     "qplane.decoder.commands",
+    "qplane.calibration.commands",
 ]
 
 

@@ -110,12 +110,22 @@ class NodeRun:
             "time": self.time, "node": self.node, "qubit": self.qubit,
             "outcome": self.outcome.value, "reason": self.reason,
             "experiment": json.dumps(experiment, default=str),
-            "sweep": np.asarray(self.data.sweep if self.data is not None else [], float),
-            "signal": np.asarray(self.data.signal if self.data is not None else [], float),
+            "sweep": _vlen(self.data.sweep if self.data is not None else [], np.float64),
+            "signal": _vlen(self.data.signal if self.data is not None else [], np.float64),
             "fit": json.dumps(self.fit_dict, default=str),
             "verdict": json.dumps(self.verdict or {}, default=str),
-            "figure_png": np.frombuffer(figure_png, dtype=np.uint8),
+            "figure_png": _vlen(np.frombuffer(figure_png, dtype=np.uint8), np.uint8),
         }
+
+
+def _vlen(values: Any, dtype: Any) -> Any:
+    """A one-row object array holding ``values``: what a variable-length table field takes
+    (assigning a bare array to a one-row field would try to broadcast it)."""
+    import numpy as np
+
+    out = np.empty(1, dtype=object)
+    out[0] = np.asarray(values, dtype=dtype)
+    return out
 
 
 def _finite(obj: Any) -> Any:
