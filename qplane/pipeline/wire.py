@@ -41,7 +41,7 @@ WIRE_SCHEMA = "qplane.wire"
 WIRE_VERSION = 1
 
 #: dtypes allowed on the wire (no object dtypes, nothing that needs pickle).
-WIRE_DTYPES = frozenset({"uint8", "int8", "int32", "int64", "float32", "float64"})
+WIRE_DTYPES = frozenset({"uint8", "int8", "int32", "int64", "float32", "float64", "complex128"})
 _DTYPE_BY_NAME = {name: np.dtype(name) for name in WIRE_DTYPES}
 _NAME_BY_DTYPE = {dtype: name for name, dtype in _DTYPE_BY_NAME.items()}
 
@@ -60,6 +60,7 @@ class KindSpec:
     meta: Mapping[str, type | tuple[type, ...]]
     arrays: Mapping[str, tuple[str, int]] = dataclasses.field(default_factory=dict)
     optional_meta: Mapping[str, type | tuple[type, ...]] = dataclasses.field(default_factory=dict)
+    optional_arrays: Mapping[str, tuple[str, int]] = dataclasses.field(default_factory=dict)
 
 
 #: Every record kind qplane sends, with its fields.
@@ -108,12 +109,35 @@ RECORD_KINDS: dict[str, KindSpec] = {
         arrays={"sweep": ("float64", 1), "signal": ("float64", 1)},
         optional_meta={"time": _num},
     ),
+    # calibration worker -> instrument server (control socket): one call of the calibration
+    # backend: run_experiment (args: kind, qubit, shots, settings; array sweep), read_setting
+    # (args: setting), write_setting (args: setting, value, details), now, qubits.
+    "calibration_call": KindSpec(
+        meta={"call": str, "args": dict},
+        optional_arrays={"sweep": ("float64", 1)},
+    ),
+    # instrument server -> calibration worker: the call's result, or its error ("" if none).
+    "calibration_reply": KindSpec(
+        meta={"call": str, "error": str, "result": dict},
+        optional_arrays={"sweep": ("float64", 1), "signal": ("float64", 1),
+                         "iq0": ("complex128", 1), "iq1": ("complex128", 1)},
+    ),
+    # instrument server -> calibration worker: detection events per detector, summed over the
+    # blocks acquired since the last report (syndromes point calibration at drifting qubits).
+    "detection_counts": KindSpec(
+        meta={"circuit_id": str, "shots": int},
+        arrays={"counts": ("int64", 1)},
+    ),
     # anyone who changes a parameter -> recorder (row of /parameters/history).
     "parameter_change": KindSpec(
         meta={"parameter": str, "old": _num, "new": _num, "details": dict},
         optional_meta={"time": _num},
     ),
 }
+
+
+#: Kinds whose arrays are all per-shot and so must agree on the number of shots.
+_SHOT_ARRAY_KINDS = frozenset({"syndrome", "correction", "applied"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,12 +202,16 @@ def validate(rec: Record) -> None:
                 f"{', '.join(sorted({**spec.meta, **spec.optional_meta}))}"
             )
         _check_field(where, f"meta.{name}", value, spec.optional_meta[name])
-    if set(rec.arrays) != set(spec.arrays):
+    missing = set(spec.arrays) - set(rec.arrays)
+    unexpected = set(rec.arrays) - set(spec.arrays) - set(spec.optional_arrays)
+    if missing or unexpected:
         raise WireFormatError(
-            f"{where}: arrays must be {sorted(spec.arrays)}, got {sorted(rec.arrays)}"
+            f"{where}: arrays must be {sorted(spec.arrays)}"
+            + (f" (optionally {sorted(spec.optional_arrays)})" if spec.optional_arrays else "")
+            + f", got {sorted(rec.arrays)}"
         )
-    for name, (dtype, ndim) in spec.arrays.items():
-        array = rec.arrays[name]
+    for name, array in rec.arrays.items():
+        dtype, ndim = spec.arrays.get(name) or spec.optional_arrays[name]
         if array.dtype != np.dtype(dtype):
             raise WireFormatError(f"{where}: array '{name}' must be {dtype}, got {array.dtype}")
         if array.ndim != ndim:
@@ -198,7 +226,7 @@ def validate(rec: Record) -> None:
                 f"{where}: detection_events must be (shots, {width}) bit-packed for "
                 f"{rec.meta['num_detectors']} detectors, got {shape}"
             )
-    if len({len(a) for a in rec.arrays.values()}) > 1:
+    if rec.kind in _SHOT_ARRAY_KINDS and len({len(a) for a in rec.arrays.values()}) > 1:
         raise WireFormatError(
             f"{where}: arrays disagree on the number of shots: "
             f"{ {k: v.shape for k, v in rec.arrays.items()} }"

@@ -25,6 +25,9 @@ EXAMPLE_META = {
     "calibration_run": {"node": "rabi", "qubit": "q0", "outcome": "success", "reason": "", "experiment": {},
                         "fit": {"pi_amplitude": 0.5}, "verdict": {}},
     "parameter_change": {"parameter": "q0.pi_amplitude", "old": 0.5, "new": 0.51, "details": {}},
+    "calibration_call": {"call": "run_experiment", "args": {"kind": "readout_iq", "qubit": "q0", "shots": 4}},
+    "calibration_reply": {"call": "run_experiment", "error": "", "result": {"kind": "readout_iq"}},
+    "detection_counts": {"circuit_id": "0123456789abcdef", "shots": 1024},
 }
 
 rng = np.random.default_rng(0)
@@ -33,6 +36,10 @@ EXAMPLE_ARRAYS = {
     "correction": {"predictions": rng.integers(0, 2, (5, 1), dtype=np.uint8)},
     "applied": {k: rng.integers(0, 2, (5, 1), dtype=np.uint8) for k in ("predictions", "corrections", "truth")},
     "calibration_run": {"sweep": np.linspace(0, 1, 7), "signal": rng.random(7)},
+    "calibration_call": {"sweep": np.array([0.0, 1.0])},
+    "calibration_reply": {"sweep": np.array([0.0, 1.0]), "signal": np.array([0.1, 0.9]),
+                          "iq0": rng.random(4) + 1j * rng.random(4), "iq1": rng.random(4) - 1j},
+    "detection_counts": {"counts": np.arange(24, dtype=np.int64)},
 }
 
 
@@ -164,6 +171,18 @@ def test_unknown_kind_and_topic_mismatch_rejected():
         decode([b"nonsense", json.dumps(header).encode(), *frames[2:]])
     with pytest.raises(WireFormatError, match="topic 'event' does not match header kind 'syndrome'"):
         decode([b"event", *frames[1:]])
+
+
+def test_optional_arrays_may_be_left_out_but_not_invented():
+    rec = Record.build("calibration_reply", run_id="r", source="s", seq=0,
+                       meta=EXAMPLE_META["calibration_reply"], arrays={})
+    assert decode(encode(rec)).arrays == {}
+    with pytest.raises(WireFormatError, match=r"arrays must be \[\] \(optionally \['iq0', 'iq1', 'signal', 'sweep'\]\), got \['extra'\]"):
+        Record.build("calibration_reply", run_id="r", source="s", seq=0,
+                     meta=EXAMPLE_META["calibration_reply"], arrays={"extra": np.zeros(2)})
+    with pytest.raises(WireFormatError, match="arrays must be \\['counts'\\], got \\[\\]"):
+        Record.build("detection_counts", run_id="r", source="s", seq=0,
+                     meta=EXAMPLE_META["detection_counts"], arrays={})
 
 
 def test_arrays_must_agree_on_shots():
