@@ -211,3 +211,42 @@ def test_file_of_a_killed_writer_opens_and_says_what_it_holds(killed_run):
         rate = stats.logical_error_rate(run, windows=3)
         assert rate["n"].sum() == int(run.blocks.query("applied")["shots"].sum()) > 0
         assert len(run.calibration) >= 2
+
+
+@pytest.mark.slow  # a real 3-second qplane run (shared with the report test)
+def test_round_trip_of_a_real_pipeline_run(pipeline_run):
+    from qplane.decoder.matching import PyMatchingDecoder
+
+    with h5py.File(pipeline_run, "r") as f:
+        raw_blocks = f["qec/blocks"][:]
+        raw = {name: f[f"qec/{name}"][:] for name in ("detection_events", "predictions",
+                                                      "corrections", "truth")}
+        end_state = f.attrs["end_state"]
+    with open_run(pipeline_run) as run:
+        assert run.end_state == end_state == "completed"
+        blocks = run.blocks
+        assert len(blocks) == len(raw_blocks) > 0
+        for field in ("seq", "block_index", "shot_start", "shots", "failures", "shadow_shots",
+                      "shadow_disagreements"):
+            np.testing.assert_array_equal(blocks[field].to_numpy(), raw_blocks[field])
+            assert blocks[field].dtype == np.int64
+        for field in ("t_acquired", "t_decoded", "t_applied", "decode_seconds"):
+            np.testing.assert_array_equal(blocks[field].to_numpy(), raw_blocks[field])
+        assert run.num_shots == len(raw["detection_events"]) == int(raw_blocks["shots"].sum())
+        packed = run.shots(unpack=False)
+        for name, values in raw.items():
+            np.testing.assert_array_equal(packed[name].values, values)
+            assert packed[name].dtype == np.uint8
+        # The recorded predictions are PyMatching's on the recorded detection events, with the
+        # circuit stored in the file; the recorded failures are corrections against truth.
+        circuit = run.circuit()
+        decoder = PyMatchingDecoder().compile_decoder_for_dem(
+            dem=circuit.detector_error_model(decompose_errors=True))
+        first = slice(0, int(raw_blocks["shots"][0]))
+        np.testing.assert_array_equal(
+            decoder.decode_shots_bit_packed(bit_packed_detection_event_data=raw["detection_events"][first]),
+            raw["predictions"][first])
+        applied = blocks["applied"].to_numpy()
+        recount = stats.failures_per_block(run, source="shots").to_numpy()
+        np.testing.assert_array_equal(recount, raw_blocks["failures"][applied])
+        assert run.integrity().seq_gaps == ()
