@@ -26,7 +26,7 @@ import zmq
 
 from qplane.errors import PipelineError, QplaneError
 from qplane.pipeline.transport import Inbox, Outbox, send_record
-from qplane.pipeline.wire import Record, decode
+from qplane.pipeline.wire import Record
 from qplane.sim_instruments.experiments import ExperimentData, ExperimentRequest
 
 CALLS = ("run_experiment", "read_setting", "write_setting", "now", "qubits")

@@ -57,7 +57,8 @@ class InstrumentServer:
     def __init__(self, *, qpu: Any, syndromes: zmq.Socket, corrections: zmq.Socket,
                  control: zmq.Socket, records: Outbox, monitor: Outbox | None,
                  max_in_flight: int, correction_timeout: float, duration: float | None = None,
-                 max_blocks: int | None = None, stats_interval: float = 0.5):
+                 max_blocks: int | None = None, stats_interval: float = 0.5,
+                 calibration: Any = None, counts_interval: float = 0.5):
         self.qpu = qpu
         self.syndromes = Outbox(syndromes, run_id=records.run_id, source=SOURCE)
         self.corrections = Inbox(corrections, run_id=records.run_id, on_reject=self._on_reject)
@@ -70,6 +71,11 @@ class InstrumentServer:
         self.duration = duration
         self.max_blocks = max_blocks
         self.stats_interval = stats_interval
+        self.calibration = calibration  # a CalibrationService, or None
+        self.counts_interval = counts_interval
+        self._counts: np.ndarray | None = None
+        self._counts_shots = 0
+        self._next_counts = 0.0
         self.poller = zmq.Poller()
         self.poller.register(corrections, zmq.POLLIN)
         self.poller.register(control, zmq.POLLIN)
@@ -180,6 +186,25 @@ class InstrumentServer:
         send_record(self.records.socket, rec)  # the same record, so the file has every block
         self._in_flight[rec.seq] = _InFlight(rec.seq, block.index, t_acquired, len(block.detection_events))
         self.blocks_acquired += 1
+        if self.calibration is not None and self.calibration.subscribers:
+            self._count_detections(block)
+
+    def _count_detections(self, block: Any) -> None:
+        """Accumulate per-detector detection counts; send them to calibration periodically."""
+        counts = np.unpackbits(block.detection_events, axis=1, count=block.num_detectors,
+                               bitorder="little").sum(axis=0, dtype=np.int64)
+        if self._counts is None or len(self._counts) != len(counts):
+            self._counts, self._counts_shots = np.zeros_like(counts), 0
+        self._counts += counts
+        self._counts_shots += len(block.detection_events)
+        now = time.time()
+        if now >= self._next_counts:
+            self._next_counts = now + self.counts_interval
+            self.calibration.publish_counts(self.control.socket, self.control_replies,
+                                            circuit_id=block.circuit_id, counts=self._counts,
+                                            shots=self._counts_shots)
+            self._counts[:] = 0
+            self._counts_shots = 0
 
     def _remember_circuit(self, circuit: Any) -> None:
         circuit_id = circuit_fingerprint(circuit)
@@ -273,6 +298,8 @@ class InstrumentServer:
                 text = str(current)
             reply = self.control_replies.build("circuit", self._circuit_meta(circuit_id, stim.Circuit(text)))
             send_record(self.control.socket, reply, prefix=routing)
+        elif rec.kind == "calibration_call" and self.calibration is not None:
+            self.calibration.handle(routing, rec)
         else:
             self.records.event("warning", "unexpected_control",
                                f"control socket got a {rec.kind} record from {rec.source}; ignored")
@@ -294,6 +321,8 @@ class InstrumentServer:
             "shadow_shots": self.shadow_shots, "shadow_disagreements": self.shadow_disagreements,
             "rejected": self.corrections.rejected + self.control.rejected,
             "workers": sorted(self.workers), "acquiring": self._acquiring,
+            "calibration_calls": self.calibration.calls if self.calibration else 0,
+            "calibration_seconds": self.calibration.experiment_seconds if self.calibration else 0.0,
         }
 
     def _publish_stats(self, force: bool = False) -> None:
