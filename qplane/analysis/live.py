@@ -363,6 +363,10 @@ class LiveView:
             self._next_print = now + self.interval
             self._print(stats)
 
+    def on_stats(self, stats: Mapping[str, Any]) -> None:
+        """Show the pipeline's statistics dict (a callback for ``run_pipeline(on_stats=...)``)."""
+        self.update(LiveStats.from_mapping(stats))
+
     def _print(self, stats: LiveStats) -> None:
         self.stream.write(format_line(stats) + "\n")
         self.stream.flush()

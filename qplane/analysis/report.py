@@ -72,6 +72,7 @@ class RunStats:
     events: pd.DataFrame
     versions: dict[str, str]
     config_text: str
+    model_cards: dict[str, Any]
 
     @classmethod
     def compute(cls, run: Run, *, label: str | None = None, windows: int = 30,
@@ -96,6 +97,7 @@ class RunStats:
             events=run.events,
             versions=run.versions,
             config_text=run.config_text,
+            model_cards=run.model_cards,
         )
 
 
@@ -175,7 +177,11 @@ def _summary_section(all_stats: Sequence[RunStats]) -> str:
                     [[k] + [s.versions.get(k, "") for s in all_stats] for k in versions])
     configs = "".join(f"<details><summary>configuration of {_e(s.label)}</summary>"
                       f"<pre>{_e(s.config_text)}</pre></details>" for s in all_stats)
-    return table + "<details><summary>package versions</summary>" + vtable + "</details>" + configs
+    cards = "".join(f"<details><summary>model cards of {_e(s.label)}</summary>"
+                    f"<pre>{_e(json.dumps(s.model_cards, indent=2, default=str))}</pre></details>"
+                    for s in all_stats if s.model_cards)
+    return (table + "<details><summary>package versions</summary>" + vtable + "</details>"
+            + configs + cards)
 
 
 def _calibration_section(all_stats: Sequence[RunStats], figs: _Figures) -> str:

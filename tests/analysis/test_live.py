@@ -48,6 +48,13 @@ def test_plain_view_prints_at_most_once_per_interval_and_the_last_on_close():
     assert [line.split()[2:4] for line in lines] == [["blocks", "1"], ["blocks", "3"]]
 
 
+def test_on_stats_is_a_pipeline_callback():
+    out = io.StringIO()
+    with LiveView(out, plain=True, interval=0) as view:
+        view.on_stats(PIPELINE_STATS)
+    assert "shots 10,240" in out.getvalue()
+
+
 def test_not_a_terminal_means_plain_lines():
     assert LiveView(io.StringIO()).plain
 
