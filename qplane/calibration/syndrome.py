@@ -95,7 +95,7 @@ class SyndromeMonitor:
     """
 
     def __init__(self, regions: Regions, *, window: int = 8192, baseline_shots: int = 16384,
-                 relative: float = 0.1, sigma: float = 5.0):
+                 relative: float = 0.2, sigma: float = 5.0):
         self.regions = regions
         self.window = int(window)
         self.baseline_shots = int(baseline_shots)
@@ -151,7 +151,13 @@ class SyndromeMonitor:
         self._blocks.append((shots, counts))
         while sum(s for s, _ in self._blocks) - self._blocks[0][0] >= self.window:
             self._blocks.popleft()
-        return self._fired()
+        fired = self._fired()
+        if sum(s for s, _ in self._blocks) >= self.window:
+            # The baseline follows the device down (a recovered TLS, a fixed drift) at once,
+            # and up only through accept() after a check found nothing to fix.
+            self.baseline = np.minimum(self.baseline, np.where(np.isfinite(self.rates()),
+                                                               self.rates(), np.inf))
+        return fired
 
     def rates(self) -> np.ndarray:
         """Current per-region detection rates over the window."""
@@ -178,6 +184,20 @@ class SyndromeMonitor:
                                float(base[k]), float(z[k])))
             self._muted_until[k] = self._shots_seen + self.window
         return out
+
+    def accept(self, region_names: list[str] | tuple[str, ...]) -> None:
+        """Take the current rates of these regions as their new baseline.
+
+        For a rise that calibration checked and could not attribute to a setting (a T1 drop,
+        say): without it the region would fire again at every window.
+        """
+        rate = self.rates()
+        if self.baseline is None:
+            return
+        for r in region_names:
+            k = self.regions.names.index(r)
+            if np.isfinite(rate[k]):
+                self.baseline[k] = max(self.baseline[k], rate[k])
 
     def clear(self, region_names: list[str] | tuple[str, ...] | None = None) -> None:
         """Forget the window (after a recalibration): rates must re-accumulate to fire again."""

@@ -72,6 +72,7 @@ class CalibrationWorker:
         self._reports: collections.deque[tuple[str, Any, int]] = collections.deque()
         self._queue: collections.deque[tuple[str, tuple[str, ...]]] = collections.deque()
         self._next = 0
+        self._unexplained: set[str] = set()
         self._running = False
         self._closed = False
         self.stats = collections.Counter()
@@ -123,8 +124,14 @@ class CalibrationWorker:
                     # the rates re-accumulate; if the region stays hot it fires again.
                     self._queue = collections.deque(
                         (q, r) for q, r in self._queue if not set(r) & set(regions))
+                else:
+                    self._unexplained.update(regions)
                 if self.monitor is not None and not any(set(r) & set(regions)
                                                         for _, r in self._queue):
+                    if Outcome.SUCCESS.value not in outcomes and self._unexplained:
+                        # Every suspect was in spec: the rise is not a setting's fault.
+                        self.monitor.accept(tuple(self._unexplained))
+                    self._unexplained.clear()
                     self.monitor.clear(regions)
                 self.stats["triaged"] += 1
                 return f"triage {qubit}"
