@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "qplane.analysis.commands",
     "qplane.decoder.commands",
     "qplane.calibration.commands",
+    "qplane.sim_instruments.commands",
 ]
 
 

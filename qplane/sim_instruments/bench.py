@@ -1,0 +1,174 @@
+"""Benchmark: syndrome-block generation of the device-model QPU against stim's uniform circuit.
+
+For d = 3, 5, 7 (rounds = d), in one run:
+
+* per-qubit noise: ``SimulatedQPU.acquire_block()`` of a device-model QPU on the simulated
+  electronics (settings read from the instruments, truth, the per-qubit circuit, sampling;
+  applying the corrections is left out of the timing, as the baseline has none);
+* baseline: stim sampling the uniform-noise circuit of the same size (``memory_circuit``) with
+  the strength ``p_eq`` that puts the same total error probability into the circuit, so both
+  sample the same density of errors;
+
+timed interleaved (per-qubit, uniform, per-qubit, ...) and summarised by the median of the
+repeats; the ratio is the median over windows of per-qubit time / uniform time in adjacent
+windows (target < 1.5). Then the time to rebuild
+the circuit after a setting changes (recompute the per-qubit noise, render, compile the
+sampler; target < 50 ms at d = 5), and, separately, the time of the set itself (a VISA write
+through pyvisa-sim). Writes ``bench/results/sim.json``.
+
+Run from the repository root: ``qplane bench sim`` or ``python bench/sim.py`` (about a minute;
+``--quick`` for a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+import stim
+
+from qplane.drivers import open_station
+from qplane.sim_instruments.lab import sim_lab_config
+from qplane.sim_instruments.surface_code import memory_circuit
+
+SHOTS_PER_BLOCK = 1024
+
+
+def total_error_probability(circuit: stim.Circuit) -> tuple[float, int]:
+    """Sum of the noise channels' probabilities and the number of channel applications."""
+    total, count = 0.0, 0
+    for inst in circuit.flattened():
+        if inst.name in ("X_ERROR", "Z_ERROR", "DEPOLARIZE1", "DEPOLARIZE2", "PAULI_CHANNEL_1"):
+            n = len(inst.targets_copy()) // (2 if inst.name == "DEPOLARIZE2" else 1)
+            total += sum(inst.gate_args_copy()) * n
+            count += n
+    return total, count
+
+
+def time_call(fn, repeats: int) -> float:
+    """Seconds per call of ``fn``, timed over ``repeats`` calls."""
+    t = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - t) / repeats
+
+
+def bench_distance(d: int, rounds_of_timing: int, blocks: int, window_s: float) -> dict:
+    with contextlib.redirect_stdout(io.StringIO()):
+        lab = open_station(sim_lab_config(distance=d, rounds=d, seed=1, drift=False,
+                                          shots_per_block=SHOTS_PER_BLOCK), simulate=False)
+    try:
+        qpu = lab.station.components["qpu"]
+        per_qubit = qpu.circuit()
+        total, count = total_error_probability(per_qubit)
+        p_eq = total / count
+        uniform = memory_circuit(distance=d, rounds=d, basis="Z", p=p_eq)
+        sampler = uniform.compile_detector_sampler(seed=1)
+
+        zeros = np.zeros((SHOTS_PER_BLOCK, 1), np.uint8)
+        acquired: list[int] = []
+
+        def device_block():
+            acquired.append(qpu.acquire_block().index)
+
+        def uniform_block():
+            sampler.sample(SHOTS_PER_BLOCK, separate_observables=True, bit_packed=True)
+
+        device_block(), uniform_block()  # warm up (first block compiles the sampler)
+        per_qubit_sampler = qpu._sampler  # the QPU's compiled sampler of its per-qubit circuit
+
+        def per_qubit_sampling_only():
+            per_qubit_sampler.sample(SHOTS_PER_BLOCK, separate_observables=True, bit_packed=True)
+
+        # Windows of ~window_s each, interleaved, so load changes hit both sides alike.
+        blocks = max(blocks, int(window_s / max(time_call(uniform_block, 5), 1e-6)))
+        t_dev, t_uni, t_smp = [], [], []
+        for _ in range(rounds_of_timing):
+            t_dev.append(time_call(device_block, blocks))
+            t_uni.append(time_call(uniform_block, blocks))
+            t_smp.append(time_call(per_qubit_sampling_only, blocks))
+            while acquired:  # correct the blocks outside the timing (the QPU bounds pending)
+                qpu.apply_correction(acquired.pop(), zeros)
+        dev, uni = statistics.median(t_dev), statistics.median(t_uni)
+        smp = statistics.median(t_smp)
+        # Ratios window by window (adjacent in time, so under the same machine load).
+        ratio = statistics.median(a / b for a, b in zip(t_dev, t_uni))
+        ratio_smp = statistics.median(a / b for a, b in zip(t_smp, t_uni))
+
+        # Rebuild after a setting change: alternate q0's pi amplitude between two values.
+        good = lab.controls.get("pi_amplitude", "q0")
+        rebuild, set_time = [], []
+        for k in range(20):
+            t0 = time.perf_counter()
+            lab.controls.set("pi_amplitude", "q0", good * (1.02 if k % 2 == 0 else 1.0))
+            t1 = time.perf_counter()
+            circuit = qpu.circuit()
+            circuit.compile_detector_sampler(seed=k)
+            t2 = time.perf_counter()
+            set_time.append(t1 - t0)
+            rebuild.append(t2 - t1)
+        return {
+            "distance": d, "rounds": d, "shots_per_block": SHOTS_PER_BLOCK,
+            "num_qubits": len(qpu.qubits()), "num_detectors": per_qubit.num_detectors,
+            "p_eq": p_eq,
+            "per_qubit_block_seconds": dev, "uniform_block_seconds": uni,
+            "per_qubit_shots_per_second": SHOTS_PER_BLOCK / dev,
+            "uniform_shots_per_second": SHOTS_PER_BLOCK / uni,
+            "per_qubit_rounds_per_second": SHOTS_PER_BLOCK * d / dev,
+            "uniform_rounds_per_second": SHOTS_PER_BLOCK * d / uni,
+            "ratio_per_qubit_over_uniform": ratio,
+            "per_qubit_sampling_only_block_seconds": smp,
+            "ratio_sampling_only": ratio_smp,
+            "qpu_overhead_ms_per_block": 1e3 * (dev - smp),
+            "timing_windows": rounds_of_timing, "blocks_per_window": blocks,
+            "rebuild_ms_median": 1e3 * statistics.median(rebuild),
+            "rebuild_ms_max": 1e3 * max(rebuild),
+            "set_ms_median": 1e3 * statistics.median(set_time),
+        }
+    finally:
+        lab.close()
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """Add the benchmark's options to ``ap``."""
+    ap.add_argument("--quick", action="store_true", help="few repeats (smoke run)")
+    ap.add_argument("--out", default=os.path.join("bench", "results", "sim.json"),
+                    help="results JSON (default: bench/results/sim.json)")
+
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    """Run the benchmark with parsed ``args``; print the table and write the JSON."""
+    timing_rounds, blocks, window = (3, 3, 0.02) if args.quick else (11, 5, 0.15)
+    rows = [bench_distance(d, timing_rounds, blocks, window) for d in (3, 5, 7)]
+    print(f"{'d':>2} {'qubits':>6} {'QPU shots/s':>12} {'QPU rounds/s':>13} {'uniform shots/s':>16} "
+          f"{'ratio':>6} {'sampling-only':>13} {'rebuild ms':>10} {'set ms':>7}")
+    for r in rows:
+        print(f"{r['distance']:>2} {r['num_qubits']:>6} {r['per_qubit_shots_per_second']:>12,.0f} "
+              f"{r['per_qubit_rounds_per_second']:>13,.0f} {r['uniform_shots_per_second']:>16,.0f} "
+              f"{r['ratio_per_qubit_over_uniform']:>6.2f} {r['ratio_sampling_only']:>13.2f} "
+              f"{r['rebuild_ms_median']:>10.1f} {r['set_ms_median']:>7.2f}")
+    d5 = next(r for r in rows if r["distance"] == 5)
+    result = {
+        "benchmark": "sim",
+        "targets": {"ratio_per_qubit_over_uniform_max": 1.5, "rebuild_ms_at_d5_max": 50.0},
+        "met": {"ratio": all(r["ratio_per_qubit_over_uniform"] < 1.5 for r in rows),
+                "ratio_sampling_only": all(r["ratio_sampling_only"] < 1.5 for r in rows),
+                "rebuild_d5": d5["rebuild_ms_median"] < 50.0},
+        "rows": rows,
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
+                    "cpu_count": os.cpu_count(), "stim": stim.__version__},
+        "quick": args.quick,
+    }
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"wrote {args.out}")
+    return 0
