@@ -64,7 +64,8 @@ class StationBackend:
         qubit, control = split_setting(setting)
         return float(self.controls.get(control, qubit))
 
-    def write_setting(self, setting: str, value: float) -> None:
+    def write_setting(self, setting: str, value: float,
+                      details: dict[str, Any] | None = None) -> None:
         qubit, control = split_setting(setting)
         self.controls.set(control, qubit, float(value))
 

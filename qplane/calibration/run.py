@@ -51,8 +51,12 @@ class CalibrationBackend(Protocol):
     def read_setting(self, setting: str) -> float:
         """Current value of a logical control, ``"<qubit>.<control>"``."""
 
-    def write_setting(self, setting: str, value: float) -> None:
-        """Write a logical control; raise :class:`~qplane.errors.LimitError` to refuse it."""
+    def write_setting(self, setting: str, value: float,
+                      details: dict[str, Any] | None = None) -> None:
+        """Write a logical control; raise :class:`~qplane.errors.LimitError` to refuse it.
+
+        ``details`` describe the change (node, run uid, fit) for a backend that records it.
+        """
 
     def now(self) -> float:
         """The device's clock (simulated seconds for a simulated device)."""

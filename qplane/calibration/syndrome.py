@@ -131,6 +131,16 @@ class SyndromeMonitor:
                              minlength=len(self.regions.names))
         return self.update_counts(counts, len(ev))
 
+    def update_detector_counts(self, counts: np.ndarray, shots: int) -> list[Trigger]:
+        """Add detection counts per *detector* over ``shots`` shots (the instrument server's
+        ``detection_counts`` record)."""
+        counts = np.asarray(counts, dtype=float)
+        if counts.shape != self.regions.detector_region.shape:
+            raise QplaneError(f"expected {len(self.regions.detector_region)} detector counts, "
+                              f"got {counts.shape}")
+        return self.update_counts(np.bincount(self.regions.detector_region, weights=counts,
+                                              minlength=len(self.regions.names)), shots)
+
     def update_counts(self, counts: np.ndarray, shots: int) -> list[Trigger]:
         """Add one block given as per-region detection counts over ``shots`` shots.
 

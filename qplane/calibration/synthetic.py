@@ -358,7 +358,8 @@ class SyntheticBackend:
     def read_setting(self, setting: str) -> float:
         return self.settings[setting]
 
-    def write_setting(self, setting: str, value: float) -> None:
+    def write_setting(self, setting: str, value: float,
+                      details: dict[str, Any] | None = None) -> None:
         if setting not in self.settings:
             raise KeyError(setting)
         self.settings[setting] = float(value)

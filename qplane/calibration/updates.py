@@ -118,8 +118,13 @@ class SettingsTarget(Protocol):
     def read_setting(self, setting: str) -> float:
         """The current value of ``setting`` ("<qubit>.<control>")."""
 
-    def write_setting(self, setting: str, value: float) -> None:
-        """Write ``setting``; raise :class:`~qplane.errors.LimitError` to refuse it."""
+    def write_setting(self, setting: str, value: float,
+                      details: dict[str, Any] | None = None) -> None:
+        """Write ``setting``; raise :class:`~qplane.errors.LimitError` to refuse it.
+
+        ``details`` (node, run uid, fit, the change's uid) is for a target that records the
+        change itself, as the instrument server does.
+        """
 
 
 class DictTarget:
@@ -134,7 +139,8 @@ class DictTarget:
         except KeyError:
             raise QplaneError(f"no setting {setting!r}; known: {sorted(self.values)}") from None
 
-    def write_setting(self, setting: str, value: float) -> None:
+    def write_setting(self, setting: str, value: float,
+                      details: dict[str, Any] | None = None) -> None:
         self.values[setting] = float(value)
 
 
@@ -215,15 +221,18 @@ class SettingsLedger:
         try:
             for control, (old, new) in changes.items():
                 setting = f"{qubit}.{control}"
-                self.target.write_setting(setting, new)
-                written.append((setting, old))
-                records.append(SettingChange(
+                change = SettingChange(
                     uid=uuid.uuid4().hex, time=float(self._clock()), setting=setting,
                     qubit=qubit, control=control, old=old, new=new, node=node, run_uid=run_uid,
-                    fit=fit, reverts=reverts))
+                    fit=fit, reverts=reverts)
+                self.target.write_setting(setting, new,
+                                          details=json.loads(change.history_row()["details"]))
+                written.append((setting, old))
+                records.append(change)
         except LimitError:
             for setting, old in reversed(written):
-                self.target.write_setting(setting, old)
+                self.target.write_setting(setting, old, details={"node": node,
+                                                                 "rollback": run_uid})
             raise
         self._history.extend(records)
         if self._on_change is not None:

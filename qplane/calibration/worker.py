@@ -103,8 +103,13 @@ class CalibrationWorker:
         self._reports.append(("events", detection_events, len(detection_events)))
 
     def report_counts(self, counts: np.ndarray, shots: int) -> None:
-        """Queue one block's per-region detection counts (what the decoding side sends)."""
+        """Queue per-region detection counts over ``shots`` shots."""
         self._reports.append(("counts", counts, shots))
+
+    def report_detector_counts(self, counts: np.ndarray, shots: int) -> None:
+        """Queue per-detector detection counts over ``shots`` shots (the instrument server's
+        ``detection_counts`` record: ``counts`` array, ``shots`` in its meta)."""
+        self._reports.append(("detectors", counts, shots))
 
     @property
     def pending(self) -> tuple[str, ...]:
@@ -179,6 +184,8 @@ class CalibrationWorker:
             kind, payload, shots = self._reports.popleft()
             if kind == "events":
                 triggers += self.monitor.update(payload)
+            elif kind == "detectors":
+                triggers += self.monitor.update_detector_counts(payload, shots)
             else:
                 triggers += self.monitor.update_counts(payload, shots)
         if not triggers:

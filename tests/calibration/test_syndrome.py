@@ -62,12 +62,18 @@ def test_region_counts_report_matches_raw_events(lab):
     regions, monitor = _monitor(qpu)
     other = SyndromeMonitor(regions)
     other.set_baseline(monitor.baseline)
+    third = SyndromeMonitor(regions)
+    third.set_baseline(monitor.baseline)
     monitor.clear()
+    d = len(regions.detector_region)
     for events in _blocks(qpu, 4):
         a = monitor.update(events)
         b = other.update_counts(region_counts(regions, events), len(events))
-        assert [t.region for t in a] == [t.region for t in b]
+        per_detector = np.unpackbits(events, axis=1, bitorder="little")[:, :d].sum(axis=0)
+        c = third.update_detector_counts(per_detector, len(events))
+        assert [t.region for t in a] == [t.region for t in b] == [t.region for t in c]
     np.testing.assert_allclose(monitor.rates(), other.rates())
+    np.testing.assert_allclose(monitor.rates(), third.rates())
 
 
 def test_worker_triages_the_drifting_qubit_and_fixes_it(lab):

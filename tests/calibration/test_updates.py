@@ -53,7 +53,7 @@ def test_one_refused_control_writes_none_of_the_update():
 class RefusingTarget(DictTarget):
     """A device whose validators refuse pi_amplitude above 0.42."""
 
-    def write_setting(self, setting, value):
+    def write_setting(self, setting, value, details=None):
         if setting.endswith("pi_amplitude") and value > 0.42:
             raise LimitError(f"{setting}: {value} above the instrument's 0.42")
         super().write_setting(setting, value)
