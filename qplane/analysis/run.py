@@ -163,9 +163,10 @@ class Run:
         """The dataset at ``path`` (``None`` if absent), refreshed to the writer's last flush."""
         ds = self._handles.get(path)
         if ds is None:
-            if path not in self._file:
+            try:
+                ds = self._handles[path] = self._file[path]
+            except KeyError:
                 return None
-            ds = self._handles[path] = self._file[path]
         if self._file.swmr_mode:
             ds.refresh()
         return ds
@@ -357,7 +358,10 @@ class Run:
         need = list(dict.fromkeys([*fields, "shot_start", "shots"]))
         rows = self._converter.read_fields(self._dataset, "/qec/blocks", need)
         ends = rows["shot_start"] + rows["shots"]
-        over = ends > self.num_shots
+        # Detection events are written with the block row (the other shot datasets are sized
+        # with them and filled in place), so they alone decide whether a block is on disk.
+        dets = self._shot_dataset("/qec/detection_events")
+        over = ends > (dets.shape[0] if dets is not None else 0)
         rows = rows[:int(np.argmax(over))] if np.any(over) else rows
         out = {f: rows[f] for f in fields}
         if "applied" in out:

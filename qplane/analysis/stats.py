@@ -152,25 +152,31 @@ def windowed_rate(t: np.ndarray, k: np.ndarray, n: np.ndarray, *, window_s: floa
     k = np.asarray(k, dtype=np.int64)
     n = np.asarray(n, dtype=np.int64)
     index = _time_windows(t, window_s, windows)
-    size = int(index.max()) + 1 if len(index) else 0
-    items = np.bincount(index, minlength=size)
-    n_sum = np.bincount(index, weights=n, minlength=size).astype(np.int64)
-    k_sum = np.bincount(index, weights=k, minlength=size).astype(np.int64)
-    t_start = np.full(size, np.inf)
-    t_end = np.full(size, -np.inf)
-    np.minimum.at(t_start, index, t)
-    np.maximum.at(t_end, index, t)
+    if len(index) and np.any(np.diff(index) < 0):  # blocks out of time order: sort them
+        order = np.argsort(index, kind="stable")
+        t, k, n, index = t[order], k[order], n[order], index[order]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(index)) + 1]) if len(index) else \
+        np.zeros(0, dtype=np.int64)
+    if len(starts):
+        n_sum = np.add.reduceat(n, starts)
+        k_sum = np.add.reduceat(k, starts)
+        t_start = np.minimum.reduceat(t, starts)
+        t_end = np.maximum.reduceat(t, starts)
+        items = np.diff(np.concatenate([starts, [len(index)]]))
+    else:
+        n_sum = k_sum = items = np.zeros(0, dtype=np.int64)
+        t_start = t_end = np.zeros(0)
     keep = n_sum > 0
-    lower, upper = wilson_interval(k_sum[keep], n_sum[keep], confidence)
-    frame = pd.DataFrame({
-        "time": pd.to_datetime(t_start[keep], unit="s", utc=True),
-        "t_start": t_start[keep], "t_end": t_end[keep], "items": items[keep],
-        "n": n_sum[keep], "k": k_sum[keep],
+    n_sum, k_sum, t_start, t_end, items = n_sum[keep], k_sum[keep], t_start[keep], t_end[keep], items[keep]
+    lower, upper = wilson_interval(k_sum, n_sum, confidence)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = k_sum / n_sum
+    time_ns = (t_start * 1e9).astype("datetime64[ns]")
+    return pd.DataFrame({
+        "time": pd.DatetimeIndex(time_ns).tz_localize("UTC"),
+        "t_start": t_start, "t_end": t_end, "items": items, "n": n_sum, "k": k_sum,
+        "rate": rate, "lower": np.asarray(lower, dtype="f8"), "upper": np.asarray(upper, dtype="f8"),
     })
-    frame["rate"] = frame["k"] / frame["n"]
-    frame["lower"] = np.asarray(lower, dtype="f8")
-    frame["upper"] = np.asarray(upper, dtype="f8")
-    return frame
 
 
 def logical_error_rate(run, *, window_s: float | None = None, windows: int = 30,
