@@ -217,22 +217,32 @@ class NoisyCircuitTemplate:
                 self._parts.append(indent + str(inst))
 
     def render(self, errors: QubitErrors) -> stim.Circuit:
-        """The memory circuit with ``errors``' per-qubit noise."""
+        """The memory circuit with ``errors``' per-qubit noise.
+
+        Targets of one slot whose strengths print identically share one instruction (fewer
+        instructions sample faster).
+        """
         stim_q = self.layout.stim_indices
         lines: list[str] = []
         for part in self._parts:
             if isinstance(part, str):
                 lines.append(part)
-            elif part[0] == "flip":
+                continue
+            groups: dict[str, list[str]] = {}
+            if part[0] == "flip":
                 _, gate, which, qs = part
                 probs = getattr(errors, which)
-                lines.extend(f"{gate}({probs[q]:.6g}) {stim_q[q]}" for q in qs)
+                for q in qs:
+                    groups.setdefault(f"{gate}({probs[q]:.6g})", []).append(str(stim_q[q]))
             elif part[0] == "pauli":
                 _, which, qs = part
                 ch = getattr(errors, which)
-                lines.extend(f"PAULI_CHANNEL_1({ch[q, 0]:.6g},{ch[q, 1]:.6g},{ch[q, 2]:.6g}) "
-                             f"{stim_q[q]}" for q in qs)
+                for q in qs:
+                    key = f"PAULI_CHANNEL_1({ch[q, 0]:.6g},{ch[q, 1]:.6g},{ch[q, 2]:.6g})"
+                    groups.setdefault(key, []).append(str(stim_q[q]))
             else:
-                lines.extend(f"DEPOLARIZE2({errors.pair(c, t):.6g}) {stim_q[c]} {stim_q[t]}"
-                             for c, t in part[1])
+                for c, t in part[1]:
+                    groups.setdefault(f"DEPOLARIZE2({errors.pair(c, t):.6g})", []).append(
+                        f"{stim_q[c]} {stim_q[t]}")
+            lines.extend(f"{gate} {' '.join(targets)}" for gate, targets in groups.items())
         return stim.Circuit("\n".join(lines))
