@@ -156,3 +156,21 @@ def test_idle_and_composition_formulas():
     x = np.array([0.1, 0.0, 0.0])
     assert compose(x, x) == pytest.approx([0.18, 0.0, 0.0])  # two X flips cancel
     assert compose(x, np.array([0.0, 0.0, 0.1])) == pytest.approx([0.09, 0.01, 0.09])
+
+
+def test_calibrated_device_is_below_threshold(make_lab):
+    """A larger patch protects better: logical error per round falls from d = 3 to d = 5."""
+    per_round = {}
+    for d in (3, 5):
+        lab = make_lab(distance=d, seed=7, drift=False, shots_per_block=20_000)
+        qpu = lab.station.components["qpu"]
+        matcher = pymatching.Matching.from_detector_error_model(
+            qpu.decoding_circuit().detector_error_model(decompose_errors=True))
+        block = qpu.acquire_block()
+        pred = matcher.decode_batch(block.detection_events, bit_packed_shots=True,
+                                    bit_packed_predictions=True)
+        result = qpu.apply_correction(block.index, pred)
+        ler = result.failures / result.shots
+        per_round[d] = 1 - (1 - 2 * ler) ** (1 / d) if ler < 0.5 else 0.5
+        lab.close()
+    assert 0.001 < per_round[5] < 0.75 * per_round[3] < 0.02, per_round

@@ -93,3 +93,15 @@ instruments:
 def test_bad_profile_key_is_named():
     with pytest.raises(ConfigError, match="profile.t1"):
         SimulatedQPU("qpu_test_profile", profile={"t1": 1e-4})
+
+
+def test_binding_controls_that_miss_qubits_is_refused(make_lab):
+    from qplane.drivers import ControlMap
+    from qplane.sim_instruments.lab import sim_lab_config
+
+    lab = make_lab(distance=3, seed=1)
+    section = sim_lab_config(distance=3)["qplane"]["controls"]
+    section["qubits"] = 10  # the patch has 17
+    controls = ControlMap.from_config(section, lab.station)
+    with pytest.raises(ConfigError, match="no binding for qubit 'q10'"):
+        lab.station.components["qpu"].bind_controls(controls)
