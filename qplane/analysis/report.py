@@ -8,13 +8,11 @@ opens offline, with no server, and can be mailed as a single file.
 Sections (each an ``<section id=...>``): ``summary``, ``logical-error-rate``,
 ``detection-events``, ``latency``, ``shadow``, ``calibration``, ``events``, ``problems``.
 
->>> import tempfile, os
->>> from qplane.analysis.synthetic import write_synthetic_run
->>> folder = tempfile.mkdtemp()
->>> path = write_synthetic_run(os.path.join(folder, "a.h5"), blocks=4, shots_per_block=64)
->>> html = write_report([path], out_dir=folder)
->>> os.path.basename(html), 'id="logical-error-rate"' in open(html).read()
-('a.report.html', True)
+>>> list(SECTIONS)[:3]
+['summary', 'logical-error-rate', 'detection-events']
+
+Usage: ``write_report(["run.h5"])`` writes ``run.report.html`` and ``run.<figure>.png`` beside
+the run file and returns the HTML's path (``tests/analysis/test_report.py`` renders real ones).
 """
 
 from __future__ import annotations
