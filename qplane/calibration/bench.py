@@ -30,6 +30,7 @@ import numpy as np
 
 from qplane.calibration.classifier import MODE_CLASS, LearnedSecondOpinion
 from qplane.calibration.nodes import NODE_TYPES, Node
+from qplane.calibration.synthetic import spoil_request
 from qplane.calibration.training import dataset
 from qplane.sim_instruments.experiments import ExperimentData, ExperimentKind, ExperimentRequest
 
@@ -70,11 +71,12 @@ def simlab_cases(per_cell: int, *, seed: int) -> list[tuple[ExperimentData, str]
                 i = qpu.layout.index(q)
                 node = NODE_TYPES[NODE_OF_KIND[kind.value]]()
                 settings = read_settings(backend, q)
+                check = bool(rng.random() < 0.4)
                 for mode in ("ok", "off_range", "undersampled", "noisy", "no_signal"):
                     if kind is ExperimentKind.READOUT_IQ and mode in ("off_range",
                                                                        "undersampled"):
                         continue
-                    req = _spoil(node.request(q, settings, check=False), mode, truth, i, rng)
+                    req = _spoil(node.request(q, settings, check=check), mode, truth, i, rng)
                     if mode == "no_signal":
                         thr = lab.controls.get("readout_threshold", q)
                         lab.controls.set("readout_threshold", q, 2.0)
@@ -93,35 +95,9 @@ def simlab_cases(per_cell: int, *, seed: int) -> list[tuple[ExperimentData, str]
 
 def _spoil(req: ExperimentRequest, mode: str, truth: Any, i: int,
            rng: np.random.Generator) -> ExperimentRequest:
-    kind, sweep, shots = req.kind, np.array(req.sweep), req.shots
-    det = req.artificial_detuning
-    if mode == "noisy":
-        shots = int(rng.integers(2, 5)) if kind is not ExperimentKind.READOUT_IQ \
-            else int(rng.integers(15, 40))
-    elif mode == "undersampled":
-        n = int(rng.integers(5, 7))
-        if kind is ExperimentKind.RAMSEY:
-            sweep = np.linspace(0, n / det * rng.uniform(0.6, 1.2), n)
-        elif kind is ExperimentKind.QUBIT_SPECTROSCOPY:
-            sweep = np.linspace(sweep.min(), sweep.max(), n)
-        else:
-            sweep = np.linspace(sweep.min(), sweep.max(), n)
-    elif mode == "off_range":
-        if kind is ExperimentKind.QUBIT_SPECTROSCOPY:
-            span = sweep.max() - sweep.min()
-            f = float(truth.frequency[i])
-            sweep = sweep - sweep.mean() + f + rng.choice([-1, 1]) * span * rng.uniform(0.51, 0.54)
-        elif kind is ExperimentKind.RABI_AMPLITUDE:
-            sweep = np.linspace(0, float(truth.pi_amplitude[i]) * rng.uniform(0.4, 0.7),
-                                len(sweep))
-        elif kind is ExperimentKind.RAMSEY:
-            sweep = np.linspace(0, rng.uniform(0.3, 0.6) / det, len(sweep))
-        else:
-            tau = float(truth.t1[i] if kind is ExperimentKind.T1 else truth.t2_echo[i])
-            sweep = np.linspace(0, tau * rng.uniform(0.1, 0.2), len(sweep))
-    if kind is ExperimentKind.READOUT_IQ:
-        return ExperimentRequest(kind, req.qubit, None, shots=shots)
-    return ExperimentRequest(kind, req.qubit, sweep, shots=shots, artificial_detuning=det)
+    decay = float(truth.t1[i] if req.kind is ExperimentKind.T1 else truth.t2_echo[i])
+    return spoil_request(req, mode, frequency=float(truth.frequency[i]),
+                         pi_amplitude=float(truth.pi_amplitude[i]), decay=decay, rng=rng)
 
 
 def evaluate(cases: list[tuple[ExperimentData, str]], opinion: LearnedSecondOpinion

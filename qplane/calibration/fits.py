@@ -221,14 +221,19 @@ def _fit(model: str, x: np.ndarray, y: np.ndarray, sigma: np.ndarray, start: dic
     fitted population instead (Pearson's chi²), which is what the residual check assumes.
     """
     fit = _refine(model, x, y, sigma, start, bounds)
-    if shots is None or not fit.converged:
+    if shots is None:
+        return fit
+    # The constant (no-signal) model judged the same way: binomial deviance about the mean.
+    flat = binomial_deviance(y, np.full_like(y, float(np.mean(y))), shots) / max(len(y) - 1, 1)
+    fit = dataclasses.replace(fit, chi2_flat=flat)
+    if not fit.converged:
         return fit
     model_sigma = shot_noise(fit.evaluate(x), shots)
     second = _refine(model, x, y, model_sigma, fit.params, bounds)
     if not second.converged:
         return fit
     dev = binomial_deviance(y, second.evaluate(x), shots)
-    return dataclasses.replace(second, chi2_red=dev / second.dof)
+    return dataclasses.replace(second, chi2_red=dev / second.dof, chi2_flat=flat)
 
 
 def binomial_deviance(y: np.ndarray, p: np.ndarray, shots: int) -> float:

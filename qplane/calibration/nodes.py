@@ -272,7 +272,7 @@ class RamseyNode(Node):
     default_parameters = SweepParameters(0.0, 20e-6, 81, 200, 41, 150, check_span=0.5)
 
     def default_spec(self) -> dict[str, float]:
-        return {"detuning": 1.0e6, "tolerance": 5e3, "max_relative_error": 0.002}
+        return {"detuning": 1.0e6, "tolerance": 5e3, "max_relative_error": 0.0015}
 
     def experiment_settings(self):
         return {"artificial_detuning": self.spec["detuning"]}
@@ -341,7 +341,7 @@ class T1Node(_DecayNode):
     name = "t1"
     experiment = "t1"
     value_name = "t1"
-    default_parameters = SweepParameters(0.0, 300e-6, 31, 200, 11, 200)
+    default_parameters = SweepParameters(0.0, 300e-6, 31, 200, 16, 200)
 
 
 class EchoNode(_DecayNode):
@@ -350,7 +350,7 @@ class EchoNode(_DecayNode):
     name = "echo"
     experiment = "hahn_echo"
     value_name = "t2_echo"
-    default_parameters = SweepParameters(0.0, 400e-6, 31, 300, 11, 300)
+    default_parameters = SweepParameters(0.0, 400e-6, 31, 300, 16, 300)
 
 
 class ReadoutNode(Node):

@@ -99,6 +99,16 @@ class NodeRun:
                      "reason": self.analysis.gate.reason, "check": self.analysis.gate.check}
         return _finite(d)
 
+    def wire_parts(self, *, figure_png: bytes = b"") -> tuple[dict[str, Any], dict[str, Any]]:
+        """The run as (JSON-able fields, arrays) for the wire: the arrays are ``sweep``,
+        ``signal`` (float64) and ``figure_png`` (uint8); :func:`table_row_from_parts` turns
+        both back into a ``/calibration/runs`` row on the recorder's side."""
+        import numpy as np
+
+        row = self.table_row(figure_png=figure_png)
+        arrays = {k: np.asarray(row.pop(k)[0]) for k in ("sweep", "signal", "figure_png")}
+        return row, arrays
+
     def table_row(self, *, figure_png: bytes = b"") -> dict[str, Any]:
         """Fields for a ``/calibration/runs`` row of the run file."""
         import numpy as np
@@ -120,6 +130,25 @@ class NodeRun:
             "verdict": json.dumps(self.verdict or {}, default=str),
             "figure_png": _vlen(np.frombuffer(figure_png, dtype=np.uint8), np.uint8),
         }
+
+
+def table_row_from_parts(meta: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
+    """A ``/calibration/runs`` row from :meth:`NodeRun.wire_parts` (for the recorder).
+
+    >>> from qplane.calibration.synthetic import SyntheticBackend
+    >>> from qplane.calibration.nodes import T1Node
+    >>> b = SyntheticBackend(seed=0)
+    >>> meta, arrays = run_node(T1Node(), "q0", b, b.ledger(), mode="check").wire_parts()
+    >>> sorted(arrays), len(table_row_from_parts(meta, arrays)["sweep"][0])
+    (['figure_png', 'signal', 'sweep'], 16)
+    """
+    import numpy as np
+
+    row = dict(meta)
+    row["sweep"] = _vlen(arrays.get("sweep", []), np.float64)
+    row["signal"] = _vlen(arrays.get("signal", []), np.float64)
+    row["figure_png"] = _vlen(arrays.get("figure_png", []), np.uint8)
+    return row
 
 
 def _vlen(values: Any, dtype: Any) -> Any:

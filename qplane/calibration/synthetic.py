@@ -35,6 +35,7 @@ import numpy as np
 from scipy.stats import norm
 
 from qplane.sim_instruments.experiments import (
+    SWEEP_LIMITS,
     SWEEP_UNITS,
     ExperimentData,
     ExperimentKind,
@@ -203,16 +204,6 @@ def _anomaly(kind: ExperimentKind, x: np.ndarray, truth: QubitTruth, settings: d
     return out
 
 
-#: Full-sweep design per experiment kind: (anchor-relative start, stop, points, shots).
-_DESIGN = {
-    ExperimentKind.QUBIT_SPECTROSCOPY: (-2e6, 2e6, 81, 200),
-    ExperimentKind.RABI_AMPLITUDE: (0.0, 2.2, 41, 200),
-    ExperimentKind.RAMSEY: (0.0, 20e-6, 81, 200),
-    ExperimentKind.T1: (0.0, 300e-6, 31, 200),
-    ExperimentKind.HAHN_ECHO: (0.0, 400e-6, 31, 300),
-}
-
-
 def random_truth(rng: np.random.Generator, *, spread: float = 1.0) -> QubitTruth:
     """A random healthy transmon; ``spread`` scales the variation (>1 for out-of-training)."""
     log_spread = 0.2 * spread
@@ -248,54 +239,80 @@ def drifted_settings(truth: QubitTruth, rng: np.random.Generator, *,
 def failure_request(kind: ExperimentKind, qubit: str, truth: QubitTruth,
                     settings: dict[str, float], failure: str, rng: np.random.Generator
                     ) -> ExperimentRequest:
-    """The request a node would make for ``kind``, spoiled as ``failure`` requires."""
+    """The request a node would make for ``kind``, spoiled as ``failure`` requires.
+
+    The base request is the node's own (:mod:`qplane.calibration.nodes`), a full sweep or a
+    cheap check, with its points, shots and Ramsey detuning varied by up to about ±30 %.
+    """
+    from qplane.calibration.nodes import NODE_TYPES
+
+    node = NODE_TYPES[_NODE_OF_KIND[kind]]()
+    p = node.parameters
+    check = bool(rng.random() < 0.4)
+    p = dataclasses.replace(p, points=max(int(p.points * rng.uniform(0.8, 1.3)), 2),
+                            check_points=max(int(p.check_points * rng.uniform(0.8, 1.3)), 2),
+                            shots=max(int(p.shots * rng.uniform(0.7, 2.0)), 1),
+                            check_shots=max(int(p.check_shots * rng.uniform(0.7, 2.0)), 1))
     if kind is ExperimentKind.READOUT_IQ:
-        shots = int(rng.integers(15, 40)) if failure == "noisy" else int(rng.integers(1000, 3000))
-        return ExperimentRequest(kind, qubit, None, shots=shots)
-    start, stop, points, shots = _DESIGN[kind]
-    points = int(points * rng.uniform(0.7, 1.3))
-    shots = int(shots * rng.uniform(0.7, 2.0))
-    detuning = float(rng.uniform(0.7e6, 1.3e6)) if kind is ExperimentKind.RAMSEY else 0.0
+        p = dataclasses.replace(p, shots=int(rng.integers(1000, 3000)),
+                                check_shots=int(rng.integers(400, 1000)))
+    if kind is ExperimentKind.RAMSEY:   # keep at least ~3 points per fringe
+        node.spec["detuning"] *= float(rng.uniform(0.75, 1.1))
+        p = dataclasses.replace(p, points=max(p.points, node.parameters.points),
+                                check_points=max(p.check_points, node.parameters.check_points))
+    full = {f"{qubit}.{k}": v for k, v in settings.items()}
+    req = node.request(qubit, full, check=check, parameters=p)
+    decay = {ExperimentKind.T1: truth.t1, ExperimentKind.HAHN_ECHO: truth.t2_echo}.get(kind, 0.0)
+    return spoil_request(req, failure, frequency=truth.frequency,
+                         pi_amplitude=truth.pi_amplitude, decay=decay, rng=rng)
+
+
+_NODE_OF_KIND = {ExperimentKind.QUBIT_SPECTROSCOPY: "spectroscopy",
+                 ExperimentKind.RABI_AMPLITUDE: "rabi", ExperimentKind.RAMSEY: "ramsey",
+                 ExperimentKind.T1: "t1", ExperimentKind.HAHN_ECHO: "echo",
+                 ExperimentKind.READOUT_IQ: "readout"}
+
+
+def spoil_request(req: ExperimentRequest, failure: str, *, frequency: float,
+                  pi_amplitude: float, decay: float, rng: np.random.Generator
+                  ) -> ExperimentRequest:
+    """``req`` spoiled as ``failure`` needs, given the true frequency, π amplitude and decay
+    time (T1 or T2 echo) of the qubit; ``ok``, ``anomalous`` and ``no_signal`` leave it as is."""
+    kind, sweep, shots = req.kind, np.array(req.sweep), req.shots
+    det = req.artificial_detuning
     if failure == "noisy":
-        shots = int(rng.integers(2, 6))
-    if failure == "undersampled":
-        points = int(rng.integers(7, 12))
-    if kind is ExperimentKind.QUBIT_SPECTROSCOPY:
-        span = stop - start
-        center = settings["drive_frequency"]
-        if failure == "off_range":
-            side = rng.choice([-1, 1])
-            center = truth.frequency + side * span * rng.uniform(0.51, 0.54)
-        if failure == "undersampled":
-            span *= rng.uniform(1.0, 1.5)
-        sweep = center + np.linspace(-span / 2, span / 2, points)
-    elif kind is ExperimentKind.RABI_AMPLITUDE:
-        top = min(stop * settings["pi_amplitude"], 1.0)
-        if failure == "off_range":
-            top = settings["pi_amplitude"] * rng.uniform(0.4, 0.7)
-        if failure == "undersampled":
-            top = 1.0
-            points = int(rng.integers(4, 6))
-        sweep = np.linspace(0, top, points)
-    else:
-        scale = {ExperimentKind.RAMSEY: truth.t2_star, ExperimentKind.T1: truth.t1,
-                 ExperimentKind.HAHN_ECHO: truth.t2_echo}[kind]
-        top = float(np.clip(scale * rng.uniform(2.5, 4.5), 0, 1.9e-3))
+        shots = int(rng.integers(15, 40)) if kind is ExperimentKind.READOUT_IQ \
+            else int(rng.integers(1, 4))
+    elif kind is ExperimentKind.READOUT_IQ:
+        pass
+    elif failure == "undersampled":
         if kind is ExperimentKind.RAMSEY:
-            top = min(top, points / (8 * detuning))  # about 8 points per fringe
-        if failure == "off_range":
-            top = scale * rng.uniform(0.1, 0.2)
-            if kind is ExperimentKind.RAMSEY:   # shorter than one fringe
-                top = rng.uniform(0.3, 0.6) / detuning
-        if failure == "undersampled":
-            if kind is ExperimentKind.RAMSEY:
-                top = points / detuning * rng.uniform(0.6, 1.2)  # below two points per fringe
-            else:
-                top = scale * rng.uniform(3.0, 4.5)
-                points = int(rng.integers(5, 7))
-        sweep = np.linspace(0, top, points)
-    return ExperimentRequest(kind, qubit, sweep, shots=max(shots, 1),
-                             artificial_detuning=detuning)
+            n = int(rng.integers(7, 12))
+            sweep = np.linspace(0, n / det * rng.uniform(0.6, 1.2), n)
+        elif kind is ExperimentKind.QUBIT_SPECTROSCOPY:
+            n = int(rng.integers(7, 12))
+            half = (sweep.max() - sweep.min()) / 2 * rng.uniform(1.0, 1.5)
+            sweep = sweep.mean() + np.linspace(-half, half, n)
+        elif kind is ExperimentKind.RABI_AMPLITUDE:
+            sweep = np.linspace(0, 1.0, int(rng.integers(4, 6)))
+        else:
+            sweep = np.linspace(0, decay * rng.uniform(3.0, 4.5), int(rng.integers(5, 7)))
+    elif failure == "off_range":
+        n = len(sweep)
+        if kind is ExperimentKind.QUBIT_SPECTROSCOPY:
+            span = sweep.max() - sweep.min()
+            side = rng.choice([-1, 1])
+            sweep = sweep - sweep.mean() + frequency + side * span * rng.uniform(0.51, 0.54)
+        elif kind is ExperimentKind.RABI_AMPLITUDE:
+            sweep = np.linspace(0, pi_amplitude * rng.uniform(0.4, 0.7), n)
+        elif kind is ExperimentKind.RAMSEY:
+            sweep = np.linspace(0, rng.uniform(0.3, 0.6) / det, n)   # shorter than a fringe
+        else:
+            sweep = np.linspace(0, decay * rng.uniform(0.1, 0.2), n)
+    if kind is ExperimentKind.READOUT_IQ:
+        return ExperimentRequest(kind, req.qubit, None, shots=shots)
+    return ExperimentRequest(kind, req.qubit, np.clip(sweep, *SWEEP_LIMITS[kind]),
+                             shots=max(shots, 1), artificial_detuning=det)
 
 
 def make_case(kind: ExperimentKind | str, failure: str, rng: np.random.Generator, *,

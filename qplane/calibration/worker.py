@@ -54,6 +54,9 @@ class CalibrationWorker:
             worker that only reacts to syndromes).
         on_trigger: called with each list of :class:`~qplane.calibration.syndrome.Trigger`.
         on_error: called with ``(message, traceback)`` when a step fails; the worker goes on.
+        poll: called at the start of every step to collect reports that arrived meanwhile
+            (over the wire: ``RemoteBackend.poll_counts``, whose ``on_counts`` calls
+            :meth:`report_detector_counts`).
     """
 
     def __init__(self, graph: CalibrationGraph, qubits: tuple[str, ...] | list[str], *,
@@ -61,8 +64,10 @@ class CalibrationWorker:
                  triage_nodes: tuple[str, ...] = ("ramsey", "rabi"),
                  maintain: bool = True,
                  on_trigger: Callable[[list[Trigger]], None] | None = None,
-                 on_error: Callable[[str, str], None] | None = None):
+                 on_error: Callable[[str, str], None] | None = None,
+                 poll: Callable[[], None] | None = None):
         self.graph = graph
+        self.poll = poll
         self.qubits = tuple(qubits)
         self.monitor = monitor
         self.triage_nodes = tuple(triage_nodes)
@@ -120,6 +125,8 @@ class CalibrationWorker:
     def step(self) -> str:
         """Handle pending reports, then do one unit of work; returns what it did."""
         try:
+            if self.poll is not None:
+                self.poll()
             self._drain_reports()
             if self._queue:
                 qubit, regions = self._queue.popleft()

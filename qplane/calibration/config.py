@@ -1,0 +1,126 @@
+"""The ``qplane.calibration`` config section, and building a calibration worker from it.
+
+::
+
+    qplane:
+      calibration:
+        enabled: true
+        graph:                      # optional; default: the six standard nodes
+          spectroscopy: {timeout: 21600}
+          rabi: {depends_on: [spectroscopy], timeout: 10800}
+          ramsey: {depends_on: [spectroscopy, rabi], timeout: 3600, tolerance: 5.0e+3}
+          readout: {depends_on: [rabi], timeout: 10800}
+        limits:                     # optional; default DEFAULT_LIMITS (per control)
+          drive_frequency: {low: 4.5e+9, high: 5.5e+9, max_step: 1.0e+6}
+        triggers: {window: 8192, baseline_shots: 16384, relative: 0.2, sigma: 5.0}
+        triage_nodes: [ramsey]
+        second_opinion: true        # the shipped classifier; or a path; or false
+        figures: true
+
+:func:`build_worker` is what a pipeline process calls with its backend (in process a
+:class:`~qplane.calibration.backend.StationBackend`, over the wire the instrument server's
+``RemoteBackend``) and the decoding circuit and layout (for the syndrome regions).
+
+>>> validate_calibration({"enabled": True, "triage_nodes": ["ramsey"]})["triggers"]["sigma"]
+5.0
+>>> validate_calibration({"trigers": {}})
+Traceback (most recent call last):
+    ...
+qplane.errors.ConfigError: 'qplane.calibration.trigers': unknown key; allowed: ['enabled', 'figures', 'graph', 'limits', 'second_opinion', 'triage_nodes', 'triggers']
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from qplane.calibration.graph import DEFAULT_DEPENDENCIES, DEFAULT_TIMEOUTS, CalibrationGraph
+from qplane.calibration.syndrome import Regions, SyndromeMonitor
+from qplane.calibration.updates import DEFAULT_LIMITS, ControlLimits, SettingsLedger
+from qplane.calibration.worker import CalibrationWorker
+from qplane.errors import ConfigError
+
+_KEY = "qplane.calibration"
+_ALLOWED = ("enabled", "figures", "graph", "limits", "second_opinion", "triage_nodes",
+            "triggers")
+_TRIGGERS = {"window": 8192, "baseline_shots": 16384, "relative": 0.2, "sigma": 5.0}
+
+
+def validate_calibration(section: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Check the section and fill defaults; raise :class:`ConfigError` naming the key."""
+    section = dict(section or {})
+    for k in section:
+        if k not in _ALLOWED:
+            raise ConfigError(f"unknown key; allowed: {list(_ALLOWED)}", key=f"{_KEY}.{k}")
+    out: dict[str, Any] = {"enabled": bool(section.get("enabled", True)),
+                           "figures": bool(section.get("figures", True)),
+                           "second_opinion": section.get("second_opinion", True)}
+    graph = section.get("graph") or {n: {"depends_on": list(DEFAULT_DEPENDENCIES[n]),
+                                         "timeout": DEFAULT_TIMEOUTS[n]}
+                                     for n in DEFAULT_DEPENDENCIES}
+    if not isinstance(graph, Mapping):
+        raise ConfigError("must map node name -> options", key=f"{_KEY}.graph")
+    out["graph"] = {str(k): dict(v or {}) for k, v in graph.items()}
+    limits = dict(DEFAULT_LIMITS)
+    for control, spec in (section.get("limits") or {}).items():
+        try:
+            limits[control] = ControlLimits(float(spec["low"]), float(spec["high"]),
+                                             float(spec.get("max_step", float("inf"))))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ConfigError(f"needs low, high and optionally max_step: {e}",
+                              key=f"{_KEY}.limits.{control}") from e
+    out["limits"] = limits
+    triggers = dict(_TRIGGERS)
+    for k, v in (section.get("triggers") or {}).items():
+        if k not in _TRIGGERS:
+            raise ConfigError(f"unknown key; allowed: {sorted(_TRIGGERS)}",
+                              key=f"{_KEY}.triggers.{k}")
+        triggers[k] = type(_TRIGGERS[k])(v)
+    out["triggers"] = triggers
+    out["triage_nodes"] = tuple(section.get("triage_nodes", ("ramsey",)))
+    for n in out["triage_nodes"]:
+        if n not in out["graph"]:
+            raise ConfigError(f"triage node {n!r} is not in the graph {list(out['graph'])}",
+                              key=f"{_KEY}.triage_nodes")
+    return out
+
+
+def build_worker(section: Mapping[str, Any] | None, backend: Any, *, qubits: tuple[str, ...],
+                 circuit: Any = None, layout: Any = None,
+                 on_run: Callable[..., None] | None = None,
+                 on_change: Callable[..., None] | None = None,
+                 on_error: Callable[[str, str], None] | None = None,
+                 poll: Callable[[], None] | None = None,
+                 start_calibrated: bool = False) -> CalibrationWorker:
+    """A ready calibration worker for ``backend`` from the config ``section``.
+
+    Args:
+        section: the ``qplane.calibration`` mapping (validated here).
+        backend: run_experiment / read_setting / write_setting / now.
+        qubits: the qubits to maintain.
+        circuit, layout: the decoding circuit and patch layout; with both, syndrome-triggered
+            checks are on.
+        on_run, on_change: record sinks (:class:`~qplane.calibration.record.CalibrationRecorder`
+            methods). Leave ``on_change`` out when the backend records writes itself.
+        on_error: crash reports.
+        poll: collects pending syndrome reports at each step (see the worker).
+        start_calibrated: treat every node as freshly calibrated now (a simulated device that
+            starts perfectly calibrated); otherwise the first pass checks everything.
+    """
+    cfg = validate_calibration(section)
+    ledger = SettingsLedger(backend, cfg["limits"], clock=backend.now, on_change=on_change)
+    opinion = None
+    if cfg["second_opinion"]:
+        from qplane.calibration.classifier import DEFAULT_MODEL, LearnedSecondOpinion
+
+        path = DEFAULT_MODEL if cfg["second_opinion"] is True else cfg["second_opinion"]
+        opinion = LearnedSecondOpinion.load(path)
+    graph = CalibrationGraph.from_config(cfg["graph"], backend, ledger, second_opinion=opinion,
+                                         on_run=on_run)
+    monitor = None
+    if circuit is not None and layout is not None:
+        monitor = SyndromeMonitor(Regions.from_circuit(circuit, layout), **cfg["triggers"])
+    if start_calibrated:
+        for q in qubits:
+            graph.mark_calibrated(q)
+    return CalibrationWorker(graph, qubits, monitor=monitor, triage_nodes=cfg["triage_nodes"],
+                             on_error=on_error, poll=poll)
