@@ -147,6 +147,7 @@ class CompiledNeuralDecoder(CompiledDecoder):
             for start in range(0, events.shape[0], self.batch_size):
                 chunk = events[start:start + self.batch_size]
                 x = torch.from_numpy(self.geometry.volume(chunk)).to(self.device)
+                x = x.to(memory_format=torch.channels_last_3d)
                 logits = self.net(x).reshape(x.shape[0], -1)
                 out[start:start + len(chunk)] = logits[:, self._site_index].float().cpu().numpy()
         return out

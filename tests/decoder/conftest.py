@@ -46,3 +46,9 @@ def tiny_model(tmp_path_factory):
 def z_only_model(tmp_path_factory):
     """Path of an untrained cnn-tiny model that has only seen Z-basis memory."""
     return write_model(tmp_path_factory.mktemp("models") / "z_only.safetensors", bases=("Z",))
+
+
+@pytest.fixture(scope="session")
+def model_writer():
+    """The :func:`write_model` helper, for tests that need a model with a particular card."""
+    return write_model

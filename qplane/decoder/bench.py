@@ -1,0 +1,315 @@
+"""``qplane bench decoder``: the shipped pre-decoders against PyMatching on fresh test shots.
+
+Every decoder sees the same test shots, sampled with seeds from
+:data:`qplane.decoder.data.TEST_SEED_BASE` (training and validation never use them). Per
+distance, noise strength and basis it records, for uncorrelated PyMatching, correlated
+PyMatching, pre-decoder + each (the card's rules) and the ``clear`` mode: logical errors per shot
+with a 95% Wilson interval, the paired counts of shots only one of two decoders gets wrong with an
+exact McNemar (binomial) p-value, and residual vs input detection-event density. Per distance it
+times each stage (network, residual matching, total) per shot and per round at batch 1 and 1024,
+on this machine's CPU with one torch thread. Results go to ``bench/results/decoder.json`` and a
+markdown table into ``docs/decoder.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pymatching
+import scipy.stats
+import torch
+
+import qplane
+from qplane.decoder.data import TEST_SEED_BASE
+from qplane.decoder.model_file import file_sha256, read_card, resolve_model_path, shipped_models
+from qplane.decoder.model import get_spec
+from qplane.decoder.neural import NeuralDecoder
+from qplane.sim_instruments.surface_code import memory_circuit
+
+#: Test shots per basis, by distance and p (the issue's grid; sized for a 2-core CPU).
+SHOTS = {
+    3: {0.002: 100_000, 0.003: 100_000, 0.005: 100_000},
+    5: {0.002: 20_000, 0.003: 40_000, 0.005: 40_000},
+    7: {0.002: 5_000, 0.003: 10_000, 0.005: 10_000},
+}
+QUICK_SHOTS = 2_000
+BASES = ("X", "Z")
+DECODERS = ("pymatching", "pymatching-correlated", "neural", "neural-correlated", "neural-clear")
+PAIRS = (("neural", "pymatching"), ("neural-correlated", "pymatching-correlated"),
+         ("neural-clear", "pymatching"), ("pymatching-correlated", "pymatching"))
+MARK_START, MARK_END = "<!-- bench:decoder:start -->", "<!-- bench:decoder:end -->"
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a binomial proportion.
+
+    >>> [round(v, 4) for v in wilson(10, 1000)]
+    [0.0054, 0.0183]
+    """
+    if n == 0:
+        return 0.0, 1.0
+    phat = k / n
+    centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mcnemar(only_a: int, only_b: int) -> float:
+    """Exact two-sided McNemar p-value from the discordant counts.
+
+    >>> round(mcnemar(10, 30), 4)
+    0.0022
+    """
+    n = only_a + only_b
+    return 1.0 if n == 0 else float(scipy.stats.binomtest(only_a, n, 0.5).pvalue)
+
+
+def model_for(distance: int) -> str:
+    """The shipped model the configs use at ``distance`` (``"d7"`` beyond 7)."""
+    names = shipped_models()
+    want = f"d{min(distance, 7)}"
+    return want if want in names else "auto"
+
+
+def _decode_all(events, packed, truth, neural, neural_corr, matching, matching_corr):
+    """Failures (bool per shot) and residual events of every decoder on one shot set."""
+    out: dict[str, dict[str, Any]] = {}
+    start = time.perf_counter()
+    logits = neural.site_logits(events)
+    network_s = time.perf_counter() - start
+    for name, m, kw in (("pymatching", matching, {}),
+                        ("pymatching-correlated", matching_corr, {"enable_correlations": True})):
+        pred = m.decode_batch(packed, bit_packed_shots=True, bit_packed_predictions=True, **kw)
+        out[name] = {"fail": np.any(pred != truth, axis=1), "residual": int(events.sum())}
+    for name, compiled, rule in (("neural", neural, None), ("neural-correlated", neural_corr, None),
+                                 ("neural-clear", neural, neural.card.rules["clear"])):
+        pred, residual = compiled.decode_from_logits(events, logits, rule=rule)
+        out[name] = {"fail": np.any(pred != truth, axis=1), "residual": int(residual.sum())}
+    return out, network_s
+
+
+def _timing(circuit, dem, model: str, rounds: int) -> dict[str, Any]:
+    """Per-stage time per shot and per round at batch 1 and 1024."""
+    dets = circuit.compile_detector_sampler(seed=TEST_SEED_BASE - 1).sample(
+        1024, bit_packed=True)
+    result: dict[str, Any] = {}
+    for name, correlated in (("neural", False), ("neural-correlated", True)):
+        for batch, count in ((1, 200), (1024, 1024)):
+            compiled = NeuralDecoder(model=model, device="cpu", correlated=correlated,
+                                     batch_size=1024).compile_decoder_for_dem(dem=dem)
+            compiled.decode_shots_bit_packed(bit_packed_detection_event_data=dets[:2])  # warm-up
+            compiled.network_seconds = compiled.matching_seconds = 0.0
+            start = time.perf_counter()
+            for i in range(0, count, batch):
+                compiled.decode_shots_bit_packed(bit_packed_detection_event_data=dets[i:i + batch])
+            total = time.perf_counter() - start
+            result[f"{name}/batch{batch}"] = {
+                "network_us_per_shot": 1e6 * compiled.network_seconds / count,
+                "matching_us_per_shot": 1e6 * compiled.matching_seconds / count,
+                "total_us_per_shot": 1e6 * total / count,
+                "total_us_per_round": 1e6 * total / count / rounds,
+            }
+    for name, kw in (("pymatching", {}), ("pymatching-correlated", {"enable_correlations": True})):
+        m = pymatching.Matching.from_detector_error_model(dem, **kw)
+        for batch, count in ((1, 200), (1024, 1024)):
+            start = time.perf_counter()
+            for i in range(0, count, batch):
+                m.decode_batch(dets[i:i + batch], bit_packed_shots=True,
+                               bit_packed_predictions=True, **kw)
+            total = time.perf_counter() - start
+            result[f"{name}/batch{batch}"] = {"total_us_per_shot": 1e6 * total / count,
+                                              "total_us_per_round": 1e6 * total / count / rounds}
+    return result
+
+
+def run_benchmark(*, quick: bool = False, shots: int | None = None,
+                  out: str = "bench/results/decoder.json", markdown: str | None = "docs/decoder.md",
+                  distances: tuple[int, ...] = (3, 5, 7), threads: int = 1) -> dict[str, Any]:
+    """Run the benchmark; write JSON (and the markdown table); return the results."""
+    torch.set_num_threads(threads)
+    rows, comparisons, timings, models = [], [], {}, {}
+    began = time.perf_counter()
+    for d in distances:
+        model = model_for(d)
+        path = resolve_model_path(model) if model != "auto" else None
+        for p, default_shots in SHOTS[d].items():
+            n = QUICK_SHOTS if quick else (shots or default_shots)
+            fails: dict[str, list[np.ndarray]] = {k: [] for k in DECODERS}
+            residual = {k: 0 for k in DECODERS}
+            events_in, detectors, network_s, notes, used = 0, 0, 0.0, [], None
+            for bi, basis in enumerate(BASES):
+                circuit = memory_circuit(distance=d, rounds=d, basis=basis, p=p)
+                dem = circuit.detector_error_model(decompose_errors=True)
+                neural = NeuralDecoder(model=model, device="cpu").compile_decoder_for_dem(dem=dem)
+                neural_corr = NeuralDecoder(model=model, device="cpu", correlated=True
+                                            ).compile_decoder_for_dem(dem=dem)
+                used = neural.sha256
+                seed = TEST_SEED_BASE + 1_000_000 * d + 1000 * round(p * 1e4) + bi
+                events, obs = circuit.compile_detector_sampler(seed=seed).sample(
+                    n, separate_observables=True)
+                packed = np.packbits(events, axis=1, bitorder="little")
+                truth = np.packbits(obs, axis=1, bitorder="little")
+                result, seconds = _decode_all(events, packed, truth, neural, neural_corr,
+                                              neural.matching, neural_corr.matching)
+                network_s += seconds
+                for k in DECODERS:
+                    fails[k].append(result[k]["fail"])
+                    residual[k] += result[k]["residual"]
+                events_in += int(events.sum())
+                detectors += events.size
+                notes += neural.notes
+                if p == max(SHOTS[d]) and bi == 1 and d not in timings:
+                    timings[d] = _timing(circuit, dem, model, d)
+            total_shots = n * len(BASES)
+            fail = {k: np.concatenate(v) for k, v in fails.items()}
+            for k in DECODERS:
+                e = int(fail[k].sum())
+                lo, hi = wilson(e, total_shots)
+                rows.append({"distance": d, "rounds": d, "p": p, "decoder": k, "shots": total_shots,
+                             "errors": e, "ler": e / total_shots, "ci95": [lo, hi],
+                             "input_density": events_in / detectors,
+                             "residual_density": residual[k] / detectors,
+                             "model": model if k.startswith("neural") else None,
+                             "model_sha256": used if k.startswith("neural") else None})
+            for a, b in PAIRS:
+                only_a = int((fail[a] & ~fail[b]).sum())
+                only_b = int((fail[b] & ~fail[a]).sum())
+                ea, eb = int(fail[a].sum()), int(fail[b].sum())
+                comparisons.append({"distance": d, "p": p, "a": a, "b": b, "shots": total_shots,
+                                    "errors_a": ea, "errors_b": eb, "only_a_wrong": only_a,
+                                    "only_b_wrong": only_b, "mcnemar_p": mcnemar(only_a, only_b),
+                                    "ler_ratio_b_over_a": (eb / ea) if ea else None,
+                                    "network_us_per_shot": 1e6 * network_s / total_shots})
+            print(f"d={d} p={p}: " + ", ".join(f"{k} {int(fail[k].sum())}" for k in DECODERS)
+                  + f" / {total_shots} shots ({time.perf_counter() - began:.0f} s)", flush=True)
+        if path is not None:
+            card = read_card(path)
+            spec = get_spec(card.spec)
+            models[model] = {"file": str(path.relative_to(Path(qplane.__file__).parent.parent))
+                             if path.is_absolute() else str(path),
+                             "sha256": file_sha256(path), "bytes": path.stat().st_size,
+                             "spec": card.spec, "parameters": spec.num_parameters(
+                                 num_classes=len(card.classes)),
+                             "receptive_field": spec.receptive_field, "rules": card.rules,
+                             "trained": {"distances": card.distances, "p": card.noise["p"],
+                                         "steps": card.training.get("steps"),
+                                         "shots": card.training.get("shots")}}
+    results = {"benchmark": "decoder", "qplane_version": qplane.__version__,
+               "machine": {"cpu": platform.processor() or platform.machine(),
+                           "torch_threads": threads, "torch": torch.__version__},
+               "shots_per_basis": "quick" if quick else (shots or SHOTS),
+               "bases": list(BASES), "seconds": round(time.perf_counter() - began, 1),
+               "models": models, "rows": rows, "comparisons": comparisons,
+               "timing": {str(k): v for k, v in timings.items()},
+               "targets": evaluate_targets(comparisons, rows)}
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(results, indent=1, default=_jsonable) + "\n")
+    if markdown:
+        write_markdown(results, markdown)
+    return results
+
+
+def _jsonable(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def evaluate_targets(comparisons: list[dict], rows: list[dict]) -> list[dict]:
+    """The issue's targets, each with the measured numbers and whether it is met."""
+    targets = []
+    for c in comparisons:
+        if (c["a"], c["b"]) == ("neural", "pymatching") and c["p"] in (0.003, 0.005):
+            better = c["only_a_wrong"] < c["only_b_wrong"] and c["mcnemar_p"] < 0.05
+            entry = {"target": f"pre-decoder + PyMatching beats PyMatching with significance, "
+                               f"d={c['distance']} p={c['p']}",
+                     "errors": [c["errors_a"], c["errors_b"]], "mcnemar_p": c["mcnemar_p"],
+                     "ratio": c["ler_ratio_b_over_a"], "met": bool(better)}
+            if c["distance"] == 5 and c["p"] == 0.005:
+                entry["target"] += " and >= 1.15x"
+                entry["met"] = bool(better and (c["ler_ratio_b_over_a"] or 0) >= 1.15)
+            targets.append(entry)
+        if (c["a"], c["b"]) == ("neural-correlated", "pymatching-correlated"):
+            worse = c["only_a_wrong"] > c["only_b_wrong"] and c["mcnemar_p"] < 0.05
+            targets.append({"target": f"pre-decoder + correlated no worse than correlated, "
+                                      f"d={c['distance']} p={c['p']}",
+                            "errors": [c["errors_a"], c["errors_b"]], "mcnemar_p": c["mcnemar_p"],
+                            "ratio": c["ler_ratio_b_over_a"], "met": not worse,
+                            "beats": bool(c["only_a_wrong"] < c["only_b_wrong"]
+                                          and c["mcnemar_p"] < 0.05)})
+    by_key = {(r["distance"], r["p"], r["decoder"]): r for r in rows}
+    for (d, p, name), r in by_key.items():
+        if name != "neural-clear":
+            continue
+        base = by_key[(d, p, "pymatching")]
+        cmp = next(c for c in comparisons if c["distance"] == d and c["p"] == p
+                   and c["a"] == "neural-clear")
+        reduction = 1 - r["residual_density"] / base["residual_density"] if base["residual_density"] else 0.0
+        no_cost = not (cmp["only_a_wrong"] > cmp["only_b_wrong"] and cmp["mcnemar_p"] < 0.05)
+        targets.append({"target": f"clear mode: >= 40% fewer residual detection events at no LER "
+                                  f"cost, d={d} p={p}",
+                        "residual_reduction": reduction, "errors": [r["errors"], base["errors"]],
+                        "mcnemar_p": cmp["mcnemar_p"], "met": bool(reduction >= 0.4 and no_cost)})
+    return targets
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    """The benchmark as markdown: LER table, comparisons, timing, models."""
+    lines = [f"Measured by `qplane bench decoder` (qplane {results['qplane_version']}, "
+             f"{results['machine']['torch_threads']} torch thread, {results['seconds']:.0f} s); "
+             f"both bases pooled, rounds = d, shots per basis: `{results['shots_per_basis']}`.", "",
+             "| d | p | decoder | shots | errors | LER (95% CI) | residual / input detection density |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results["rows"]:
+        lo, hi = r["ci95"]
+        ratio = r["residual_density"] / r["input_density"] if r["input_density"] else 0
+        lines.append(f"| {r['distance']} | {r['p']} | {r['decoder']} | {r['shots']} | {r['errors']} "
+                     f"| {r['ler']:.2e} ({lo:.1e}–{hi:.1e}) | {ratio:.3f} |")
+    lines += ["", "| d | p | A vs B | errors A / B | only A wrong | only B wrong | McNemar p | LER B / A |",
+              "|---|---|---|---|---|---|---|---|"]
+    for c in results["comparisons"]:
+        ratio = f"{c['ler_ratio_b_over_a']:.3f}" if c["ler_ratio_b_over_a"] else "–"
+        lines.append(f"| {c['distance']} | {c['p']} | {c['a']} vs {c['b']} | {c['errors_a']} / "
+                     f"{c['errors_b']} | {c['only_a_wrong']} | {c['only_b_wrong']} | "
+                     f"{c['mcnemar_p']:.2g} | {ratio} |")
+    lines += ["", "Time per shot on this CPU (µs; per round in brackets):", "",
+              "| d | decoder / batch | network | residual matching | total |", "|---|---|---|---|---|"]
+    for d, stages in results["timing"].items():
+        for key, t in stages.items():
+            net = f"{t['network_us_per_shot']:.1f}" if "network_us_per_shot" in t else "–"
+            mat = f"{t['matching_us_per_shot']:.1f}" if "matching_us_per_shot" in t else "–"
+            lines.append(f"| {d} | {key} | {net} | {mat} | {t['total_us_per_shot']:.1f} "
+                         f"({t['total_us_per_round']:.1f}) |")
+    lines += ["", "| model | spec | parameters | receptive field | file bytes | sha256 |",
+              "|---|---|---|---|---|---|"]
+    for name, m in results["models"].items():
+        lines.append(f"| {name} | {m['spec']} | {m['parameters']} | {m['receptive_field']} | "
+                     f"{m['bytes']} | `{m['sha256']}` |")
+    lines += ["", "| target | met |", "|---|---|"]
+    for t in results["targets"]:
+        lines.append(f"| {t['target']} | {'yes' if t['met'] else '**no**'} |")
+    return "\n".join(lines)
+
+
+def write_markdown(results: dict[str, Any], path: str) -> None:
+    """Replace the text between the benchmark markers in ``path`` (append them if missing)."""
+    file = Path(path)
+    text = file.read_text() if file.exists() else ""
+    block = f"{MARK_START}\n{markdown_table(results)}\n{MARK_END}"
+    if MARK_START in text and MARK_END in text:
+        head, rest = text.split(MARK_START, 1)
+        text = head + block + rest.split(MARK_END, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(text)

@@ -1,0 +1,97 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from qplane.cli import main
+from qplane.decoder.data import BatchStream, ShotSource, Task, union_classes
+from qplane.decoder.model_file import file_sha256, load_model, read_card
+from qplane.decoder.training import TrainConfig, site_loss, train
+from qplane.errors import ConfigError
+
+
+def _config(tmp_path, **overrides):
+    data = dict(name="tiny", distance=3, rounds=3, bases=["Z"], noise={"p": [0.01]}, spec="cnn-tiny",
+                steps=60, batch_size=32, lr=0.01, seed=2, workers=0, validation_shots=300,
+                checkpoint_dir=str(tmp_path / "ck"), checkpoint_every=20,
+                output=str(tmp_path / "tiny.safetensors"), device="cpu")
+    data.update(overrides)
+    return TrainConfig.from_dict(data)
+
+
+def _held_out_loss(net, classes):
+    source = ShotSource.build(distance=3, rounds=3, basis="Z", p=0.01, classes=classes)
+    events, labels = source.sample(shots=2000, seed=123456789)
+    with torch.no_grad():
+        x = torch.from_numpy(source.geometry.volume(events))
+        return float(site_loss(net(x), torch.as_tensor(source.sites.site_index),
+                               torch.from_numpy(labels.astype(np.float32))))
+
+
+@pytest.mark.slow
+def test_a_tiny_training_run_lowers_the_loss_and_writes_a_model(tmp_path):
+    start = _config(tmp_path / "a", steps=2, validation_shots=100)
+    train(start, device=torch.device("cpu"))
+    config = _config(tmp_path, steps=50)
+    summary = train(config, device=torch.device("cpu"))
+    net, card, digest = load_model(config.output)
+    initial, _, _ = load_model(start.output)
+    assert _held_out_loss(net, list(card.classes)) < 0.85 * _held_out_loss(initial, list(card.classes))
+    assert digest == summary["sha256"] == file_sha256(config.output)
+    assert card.training["steps"] == 50 and card.training["seed"] == 2
+    assert card.distances == (3,) and card.bases == ("Z",)
+    assert card.orientations == ("stim-rotated/basis-boundary-lr",)
+    assert set(card.rules) == {"uncorrelated", "correlated", "clear"}
+    assert card.validation["shots"] == 300
+    # The rules were chosen on validation shots and every candidate is recorded.
+    assert len(card.validation["candidates"]) == 12
+    assert card.noise["p"] == [0.01] and card.noise["fingerprint"]
+
+
+@pytest.mark.slow
+def test_training_resumes_from_its_checkpoint(tmp_path, capsys):
+    train(_config(tmp_path, steps=20, validation_shots=100), device=torch.device("cpu"))
+    summary = train(_config(tmp_path, steps=30, validation_shots=100), device=torch.device("cpu"))
+    assert "resuming tiny at step 20" in capsys.readouterr().err
+    assert summary["steps"] == 30
+    assert read_card(tmp_path / "tiny.safetensors").training["steps"] == 30
+    # Another config (different seed) does not pick up the checkpoint.
+    train(_config(tmp_path, steps=5, seed=3, validation_shots=100), device=torch.device("cpu"))
+    assert "another config" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_batches_as_in_process():
+    tasks = [Task(3, 3, "Z", 0.01), Task(3, 3, "X", 0.01)]
+    classes = union_classes(tasks)
+    local = list(BatchStream(tasks=tasks, classes=classes, batch_size=32, seed=4, workers=0).iterate(3, 7))
+    remote = list(BatchStream(tasks=tasks, classes=classes, batch_size=32, seed=4, workers=1).iterate(3, 7))
+    assert [s for s, *_ in local] == [s for s, *_ in remote] == [3, 4, 5, 6]
+    for (_, src_a, ev_a, lab_a), (_, src_b, ev_b, lab_b) in zip(local, remote):
+        assert src_a.task == src_b.task
+        assert np.array_equal(ev_a, ev_b) and np.array_equal(lab_a, lab_b)
+
+
+@pytest.mark.slow
+def test_the_train_decoder_command(tmp_path, capsys):
+    path = tmp_path / "cfg.yaml"
+    data = dataclasses.asdict(_config(tmp_path, steps=4, validation_shots=100))
+    data["bases"], data["p"], data["validation_p"] = list(data["bases"]), list(data["p"]), []
+    path.write_text(yaml.safe_dump(data))
+    assert main(["train-decoder", str(path), "--no-progress", "--steps", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "sha256 " + file_sha256(tmp_path / "tiny.safetensors") in out
+    assert read_card(tmp_path / "tiny.safetensors").training["steps"] == 6
+
+
+def test_bad_training_configs_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="unknown keys"):
+        _config(tmp_path, colour="blue")
+    with pytest.raises(ConfigError, match="distance"):
+        _config(tmp_path, distance=4)
+    with pytest.raises(ConfigError, match="noise model"):
+        _config(tmp_path, noise={"model": "leakage", "p": [0.01]})
+    with pytest.raises(Exception, match="unknown model spec"):
+        _config(tmp_path, spec="cnn-huge")
