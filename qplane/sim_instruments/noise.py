@@ -14,20 +14,23 @@ minus drive frequency), ``ε = a_set/a_π − 1`` (relative amplitude error), Pa
   ``δ = (π/2) ε`` gives ``p_y += sin²(δ/2)``; the detuning during the pulse
   ``p_z += sin²(π Δf t_p)``; decoherence over ``t_p``; and the intrinsic floor
   ``gate_1q_floor`` spread evenly over X, Y, Z;
-* a CX on control ``c`` and target ``t`` is a native CZ between two π/2 pulses on ``t``. Each
-  partner's own error during the gate is ``e_c`` (decoherence and detuning over ``t_cz``) and
-  ``e_t`` (the same plus two π/2 pulses); the pair gets ``DEPOLARIZE2(p)`` with
-  ``p = 1 − (1 − cz_floor)(1 − e_c)(1 − e_t)``: so a two-qubit gate is as bad as both its partners;
+* a CX on control ``c`` and target ``t`` is a native CZ between two π/2 pulses on ``t``. The
+  gate itself gets ``DEPOLARIZE2(p)`` with ``p = 1 − (1 − cz_floor)(1 − e_c)(1 − e_t)``, where
+  ``e_c`` and ``e_t`` are each partner's own decoherence and detuning phase over ``t_cz``: a
+  two-qubit gate is as bad as both its partners. The target's two pulses are errors on the
+  target alone (an over-rotated pulse must not put X errors on the control, which the CX
+  sequence would spread as hook errors): a data qubit's join its idling channel of the round,
+  an ancilla's X/Y part its measurement flip (Pauli-twirled, so they add in probability);
 * readout: with discriminator angle ``θ`` and threshold ``v_t``, the blobs project onto
   ``m_s = Re(c_s e^(−iθ))``; ``e01 = Q((v_t − m0)/σ)``, ``e10 = p_d (1 − e01) + (1 − p_d) Q((m1 − v_t)/σ)``
   with ``p_d = 1 − e^(−t_ro/(2 T1))`` the chance of decaying during the readout (such a shot
   lands on the |0⟩ blob); the measurement flips with ``(e01 + e10)/2``;
 * reset leaves the residual excited population ``p_th``.
 
-Where the pieces go: each data qubit idles for the round (minus its gate time) at the round's
-start, where stim puts ``before_round_data_depolarization``; an X-type ancilla's dephasing and
-decay over the four CZ layers (which flip its X-basis result) rides on the channel after its
-first H of the round; a Z-type ancilla's decay over them is added to its measurement flip.
+Where the pieces go: each data qubit idles for the round minus its gate time (four CZs, two
+pulses) at the round's start, where stim puts ``before_round_data_depolarization``, together
+with its CX-target pulses; every qubit's decoherence during a gate is in that gate's channel. Idling through a CZ layer a qubit
+sits out (boundary ancillas, corner data: at most two 40 ns layers) is neglected.
 
 >>> tpl = NoisyCircuitTemplate(distance=3, rounds=2, basis="Z")
 >>> len(tpl.layout.names), tpl.layout.roles.count("data")
@@ -77,11 +80,9 @@ class Settings:
 class QubitErrors:
     """Per-qubit channel strengths; ``(n, 3)`` arrays are Pauli ``(p_x, p_y, p_z)``."""
 
-    idle: np.ndarray
-    h_first: np.ndarray
-    h_second: np.ndarray
-    cx_control: np.ndarray  # (n,) total error of the qubit as a CX control
-    cx_target: np.ndarray  # (n,) total error as a CX target
+    idle: np.ndarray  # data qubits' channel per round (idling + their CX-target pulses)
+    h: np.ndarray  # after each H (one π/2 pulse)
+    cz: np.ndarray  # (n,) the qubit's own error during a CZ (decoherence, detuning)
     measure: np.ndarray  # (n,)
     reset: np.ndarray  # (n,)
     readout_e01: np.ndarray
@@ -90,8 +91,8 @@ class QubitErrors:
 
     def pair(self, control: int, target: int) -> float:
         """The DEPOLARIZE2 strength of a CX between two qubits (layout indices)."""
-        return 1.0 - ((1.0 - self.cz_floor) * (1.0 - self.cx_control[control])
-                      * (1.0 - self.cx_target[target]))
+        return 1.0 - ((1.0 - self.cz_floor) * (1.0 - self.cz[control])
+                      * (1.0 - self.cz[target]))
 
 
 def idle_channel(t: float | np.ndarray, t1: np.ndarray, t2: np.ndarray,
@@ -134,36 +135,49 @@ def readout_errors(truth: TruthState, angle: np.ndarray, threshold: np.ndarray,
     return e01, p_decay * (1.0 - e01) + (1.0 - p_decay) * e10_noise
 
 
-def qubit_error_rates(truth: TruthState, settings: Settings, profile: DeviceProfile,
-                      roles: tuple[str, ...]) -> QubitErrors:
-    """Every qubit's channel strengths from settings versus truth (see the module docstring)."""
+def _repeat(channel: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Compose each qubit's channel with itself ``times[q]`` times (``times`` small ints)."""
+    out = np.zeros_like(channel)
+    acc = np.zeros_like(channel)
+    for k in range(1, int(times.max(initial=0)) + 1):
+        acc = compose(acc, channel)
+        out = np.where((times == k)[:, None], acc, out)
+    return out
+
+
+def qubit_error_rates(truth: TruthState, settings: Settings, profile: DeviceProfile, *,
+                      target_pulses: np.ndarray | None = None,
+                      data: np.ndarray | None = None) -> QubitErrors:
+    """Every qubit's channel strengths from settings versus truth (see the module docstring).
+
+    Args:
+        truth, settings, profile: the device now and its controls.
+        target_pulses: π/2 pulses each qubit plays per round as a CX target (two per CX);
+            :attr:`NoisyCircuitTemplate.target_pulses`. ``None``: none.
+        data: boolean mask of the data qubits (:attr:`NoisyCircuitTemplate.data`).
+    """
     p = profile
     detuning = truth.frequency - settings.drive_frequency
     eps = settings.pi_amplitude / truth.pi_amplitude - 1.0
     t1, t2 = truth.t1, truth.t2_star
     n = len(t1)
+    target_pulses = np.zeros(n, int) if target_pulses is None else np.asarray(target_pulses)
+    data = np.ones(n, bool) if data is None else np.asarray(data, bool)
     floor = np.full((n, 3), p.gate_1q_floor / 3.0)
     over = np.sin(np.pi / 4.0 * eps) ** 2
     pulse = compose(compose(idle_channel(p.pulse_duration, t1, t2, detuning), floor),
                     np.stack([np.zeros(n), over, np.zeros(n)], axis=-1))
-    cz_idle = idle_channel(p.cz_duration, t1, t2, detuning)
-    four_cz = idle_channel(4 * p.cz_duration, t1, t2, detuning)
+    cz = idle_channel(p.cz_duration, t1, t2, detuning).sum(-1)
     data_t = max(p.round_duration - 4 * p.cz_duration - 2 * p.pulse_duration, 0.0)
-    idle = idle_channel(data_t, t1, t2, detuning)
-    role = np.array(roles)
-    x_anc = (role == "x_ancilla")[:, None]
-    h_first = np.where(x_anc, compose(pulse, four_cz), pulse)
+    cx_pulses = _repeat(pulse, target_pulses)
+    idle = compose(idle_channel(data_t, t1, t2, detuning), cx_pulses)
     e01, e10 = readout_errors(truth, settings.readout_angle, settings.readout_threshold,
                               p.readout_duration)
     measure = 0.5 * (e01 + e10)
-    z_anc = role == "z_ancilla"
-    measure = np.where(z_anc, _xor(measure, four_cz[:, 0] + four_cz[:, 1]), measure)
-    return QubitErrors(
-        idle=idle, h_first=h_first, h_second=pulse,
-        cx_control=cz_idle.sum(-1), cx_target=compose(compose(cz_idle, pulse), pulse).sum(-1),
-        measure=measure, reset=truth.residual_excited.copy(), readout_e01=e01,
-        readout_e10=e10, cz_floor=p.cz_floor,
-    )
+    measure = np.where(data, measure, _xor(measure, cx_pulses[:, 0] + cx_pulses[:, 1]))
+    return QubitErrors(idle=idle, h=pulse, cz=cz, measure=measure,
+                       reset=truth.residual_excited.copy(), readout_e01=e01,
+                       readout_e10=e10, cz_floor=p.cz_floor)
 
 
 class NoisyCircuitTemplate:
@@ -180,8 +194,17 @@ class NoisyCircuitTemplate:
             after_clifford_depolarization=_CLIFFORD, before_round_data_depolarization=_IDLE,
             before_measure_flip_probability=_MEASURE, after_reset_flip_probability=_RESET)
         self._index = {q: i for i, q in enumerate(self.layout.stim_indices)}
+        #: π/2 pulses each qubit plays per round as a CX target (CX = H·CZ·H on the target).
+        self.target_pulses = np.zeros(len(self.layout.names), dtype=int)
+        one_round = stim.Circuit.generated(f"surface_code:rotated_memory_{basis.lower()}",
+                                           distance=distance, rounds=1)
+        for inst in one_round.flattened():
+            if inst.name == "CX":
+                for t in inst.targets_copy()[1::2]:
+                    self.target_pulses[self._index[t.value]] += 2
+        #: Which qubits are data qubits.
+        self.data = np.array([r == "data" for r in self.layout.roles])
         self._parts: list[str | tuple] = []
-        self._h_count: dict[int, int] = {}
         self._walk(marked, "")
 
     def _walk(self, circuit: stim.Circuit, indent: str) -> None:
@@ -202,15 +225,7 @@ class NoisyCircuitTemplate:
             elif name == "DEPOLARIZE1" and args == [_IDLE]:
                 self._parts.append(("pauli", "idle", qs))
             elif name == "DEPOLARIZE1" and args == [_CLIFFORD]:
-                # Alternate each qubit's H between the first and second of its round.
-                first = [q for q in qs if self._h_count.get(q, 0) % 2 == 0]
-                second = [q for q in qs if self._h_count.get(q, 0) % 2 == 1]
-                for q in qs:
-                    self._h_count[q] = self._h_count.get(q, 0) + 1
-                if first:
-                    self._parts.append(("pauli", "h_first", first))
-                if second:
-                    self._parts.append(("pauli", "h_second", second))
+                self._parts.append(("pauli", "h", qs))
             elif name == "DEPOLARIZE2" and args == [_CLIFFORD]:
                 self._parts.append(("pair", list(zip(qs[::2], qs[1::2]))))
             else:

@@ -318,7 +318,8 @@ class SimulatedQPU(Instrument):
                 self._template = NoisyCircuitTemplate(
                     distance=self.distance(), rounds=self.rounds(), basis=self.basis())
             self._errors = qubit_error_rates(truth, settings, self._profile,
-                                             self._template.layout.roles)
+                                             target_pulses=self._template.target_pulses,
+                                             data=self._template.data)
             self._circuit = self._template.render(self._errors)
             self._built_key = key
             self._sampler = None
