@@ -158,6 +158,8 @@ class Run:
         # One handle per dataset: refreshing two handles of one dataset in SWMR-read mode
         # corrupts HDF5's chunk cache ("can't insert duplicate key" on the next read).
         self._handles: dict[str, h5py.Dataset] = {}
+        # A file whose end is stamped in its attributes is never written again: no refreshes.
+        self._live = bool(file.swmr_mode) and self._attr("end_state", "running") == "running"
 
     def _dataset(self, path: str) -> h5py.Dataset | None:
         """The dataset at ``path`` (``None`` if absent), refreshed to the writer's last flush."""
@@ -167,7 +169,7 @@ class Run:
                 ds = self._handles[path] = self._file[path]
             except KeyError:
                 return None
-        if self._file.swmr_mode:
+        if self._live:
             ds.refresh()
         return ds
 
