@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
