@@ -65,8 +65,12 @@ def _decoder(qpu: Any) -> Any:
 
 def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int = 4096,
              seed: int = 20261126, period: float = 1800.0, distance: int = 5,
-             log: Any = None) -> dict[str, Any]:
-    """Run one mode; returns its time series and summary."""
+             second_opinion: bool = True, log: Any = None) -> dict[str, Any]:
+    """Run one mode; returns its time series and summary.
+
+    ``second_opinion``: the qplane mode consults the shipped learned classifier (an update
+    then needs both the gate and the classifier).
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     t_wall = time.time()
@@ -78,7 +82,12 @@ def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int 
         ledger = SettingsLedger(backend, DEFAULT_LIMITS, clock=backend.now)
         qubits = qpu.qubits()
         matcher = _decoder(qpu)
-        graph = CalibrationGraph.default(backend, ledger)
+        opinion = None
+        if mode == "qplane" and second_opinion:
+            from qplane.calibration.classifier import LearnedSecondOpinion
+
+            opinion = LearnedSecondOpinion.load()
+        graph = CalibrationGraph.default(backend, ledger, second_opinion=opinion)
         for name, t in QPLANE_TIMEOUTS.items():
             graph._nodes[name] = graph._nodes[name].__class__(
                 graph.node(name), graph.dependencies(name), t)
@@ -142,6 +151,8 @@ def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int 
             "simulated_s": qpu.clock.now(),
             "calibration_fraction": backend.experiment_time / max(qpu.clock.now(), 1e-9),
             "updates": len(ledger.history),
+            "flagged": sum(r.flagged for r in graph.runs),
+            "node_runs": len(graph.runs),
             "worker": dict(worker.stats) if worker is not None else {},
             "wall_s": round(time.time() - t_wall, 1),
             "series": series,
