@@ -19,9 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--distances", type=int, nargs="+", default=[3, 5, 7])
     parser.add_argument("--out", default="bench/results/decoder.json")
     parser.add_argument("--markdown", default="docs/decoder.md")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep other distances' results from an existing --out")
     args = parser.parse_args(argv)
     run_benchmark(quick=args.quick, shots=args.shots, out=args.out, markdown=args.markdown,
-                  distances=tuple(args.distances))
+                  distances=tuple(args.distances), merge=args.merge)
     return 0
 
 

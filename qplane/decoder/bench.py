@@ -34,7 +34,7 @@ from qplane.sim_instruments.surface_code import memory_circuit
 
 #: Test shots per basis, by distance and p (the issue's grid; sized for a 2-core CPU).
 SHOTS = {
-    3: {0.002: 100_000, 0.003: 100_000, 0.005: 100_000},
+    3: {0.002: 50_000, 0.003: 50_000, 0.005: 50_000},
     5: {0.002: 20_000, 0.003: 40_000, 0.005: 40_000},
     7: {0.002: 5_000, 0.003: 10_000, 0.005: 10_000},
 }
@@ -130,8 +130,12 @@ def _timing(circuit, dem, model: str, rounds: int) -> dict[str, Any]:
 
 def run_benchmark(*, quick: bool = False, shots: int | None = None,
                   out: str = "bench/results/decoder.json", markdown: str | None = "docs/decoder.md",
-                  distances: tuple[int, ...] = (3, 5, 7), threads: int = 1) -> dict[str, Any]:
-    """Run the benchmark; write JSON (and the markdown table); return the results."""
+                  distances: tuple[int, ...] = (3, 5, 7), threads: int = 1,
+                  merge: bool = False) -> dict[str, Any]:
+    """Run the benchmark; write JSON (and the markdown table); return the results.
+
+    With ``merge``, results of distances not run now are kept from an existing ``out``.
+    """
     torch.set_num_threads(threads)
     rows, comparisons, timings, models = [], [], {}, {}
     began = time.perf_counter()
@@ -200,13 +204,28 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
                              "trained": {"distances": card.distances, "p": card.noise["p"],
                                          "steps": card.training.get("steps"),
                                          "shots": card.training.get("shots")}}
+    seconds = round(time.perf_counter() - began, 1)
+    if merge and Path(out).exists():
+        # Keep the other distances of an earlier run (distances can be run one at a time).
+        old = json.loads(Path(out).read_text())
+        keep = lambda items: [x for x in items if x["distance"] not in distances]  # noqa: E731
+        rows = keep(old["rows"]) + rows
+        comparisons = keep(old["comparisons"]) + comparisons
+        timings = {**{int(k): v for k, v in old["timing"].items() if int(k) not in distances},
+                   **timings}
+        models = {**{k: v for k, v in old["models"].items()
+                     if not any(k == model_for(d) for d in distances)}, **models}
+        seconds += old.get("seconds", 0)
+        order = lambda x: (x["distance"], x["p"])  # noqa: E731
+        rows.sort(key=order)
+        comparisons.sort(key=order)
     results = {"benchmark": "decoder", "qplane_version": qplane.__version__,
                "machine": {"cpu": platform.processor() or platform.machine(),
                            "torch_threads": threads, "torch": torch.__version__},
                "shots_per_basis": "quick" if quick else (shots or SHOTS),
-               "bases": list(BASES), "seconds": round(time.perf_counter() - began, 1),
+               "bases": list(BASES), "seconds": seconds,
                "models": models, "rows": rows, "comparisons": comparisons,
-               "timing": {str(k): v for k, v in timings.items()},
+               "timing": {str(k): v for k, v in sorted(timings.items())},
                "targets": evaluate_targets(comparisons, rows)}
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(results, indent=1, default=_jsonable) + "\n")

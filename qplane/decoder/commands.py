@@ -40,6 +40,9 @@ def register_bench(benches: argparse._SubParsersAction) -> None:
     dec.add_argument("--out", default="bench/results/decoder.json")
     dec.add_argument("--markdown", default="docs/decoder.md",
                      help="markdown file whose benchmark table is replaced")
+    dec.add_argument("--distances", type=int, nargs="+", default=[3, 5, 7])
+    dec.add_argument("--merge", action="store_true",
+                     help="keep other distances' results from an existing --out")
     dec.set_defaults(func=run_bench)
 
 
@@ -105,5 +108,6 @@ def run_train(args: argparse.Namespace) -> int:
 def run_bench(args: argparse.Namespace) -> int:
     from qplane.decoder.bench import run_benchmark
 
-    run_benchmark(quick=args.quick, shots=args.shots, out=args.out, markdown=args.markdown)
+    run_benchmark(quick=args.quick, shots=args.shots, out=args.out, markdown=args.markdown,
+                  distances=tuple(args.distances), merge=args.merge)
     return 0
