@@ -200,7 +200,7 @@ class NeuralDecoder(Decoder):
 
     Args:
         model: a shipped model name (``"d3"``, ``"d5"``, ``"d7"``), a path to a model file, or
-            ``"auto"``: the shipped model trained at the distance nearest the DEM's.
+            ``"auto"``: the shipped model whose (last) training distance is nearest the DEM's.
         sha256: pin of the model file; a file with another hash is refused.
         device: ``"auto"`` (CUDA / ROCm / MPS when present, else CPU) or a torch device.
         correlated: decode the residual with correlated PyMatching.
@@ -247,10 +247,12 @@ class NeuralDecoder(Decoder):
             return self.model
         best = None
         for name, path in shipped_models().items():
-            trained = read_card(path).distances
-            gap = min(abs(d - distance) for d in trained)
-            if best is None or gap < best[0] or (gap == best[0] and max(trained) > best[1]):
-                best = (gap, max(trained), name)
+            card = read_card(path)
+            # The distance of the last training stage (a fine-tuned model also lists its init's).
+            trained = int(card.training.get("distance", max(card.distances)))
+            gap = abs(trained - distance)
+            if best is None or gap < best[0] or (gap == best[0] and trained > best[1]):
+                best = (gap, trained, name)
         if best is None:
             raise DecoderError("model 'auto': no shipped models in qplane/decoder/models")
         return best[2]
