@@ -202,12 +202,11 @@ def snapshot_from_run(run: Any, *, now: float | None = None,
         else:
             state = "ok"
         workers.append(WorkerHealth(name, state, int(len(group)), age))
-    problems = list(run.integrity().problems)
+    # "No end recorded" is what "running" means here; staleness gets its own line below.
+    problems = [p for p in run.integrity().problems if not p.startswith("no end recorded")]
     if not finished and len(blocks) and now - float(blocks["t_acquired"].max()) > stale_after_s:
         problems.append(f"no new block for {now - float(blocks['t_acquired'].max()):.0f} s: "
                         "is the writer still running?")
-    if finished and problems and problems[0].startswith("no end recorded"):
-        problems = problems[1:]
     calibration = run.calibration
     last_cal = ""
     if len(calibration):
@@ -400,13 +399,27 @@ def watch(path: str, *, view: LiveView, interval: float = 1.0, once: bool = Fals
         The last snapshot.
     """
     from qplane.analysis.run import open_run
+    from qplane.errors import RunFileError
 
     updates = 0
-    with open_run(path) as run:
-        while True:
-            snapshot = snapshot_from_run(run, stale_after_s=stale_after_s)
-            view.update(snapshot)
-            updates += 1
-            if once or run.finished or (max_updates is not None and updates >= max_updates):
-                return snapshot
+    failures = 0
+    snapshot = None
+    while True:
+        # A fresh open per read: the writer stamps how the run ended by reopening the file
+        # outside SWMR mode, which an old reader's view does not survive.
+        try:
+            with open_run(path) as run:
+                snapshot = snapshot_from_run(run, stale_after_s=stale_after_s)
+                finished = run.finished
+            failures = 0
+        except (OSError, RunFileError):
+            failures += 1
+            if failures >= 10 or snapshot is None and failures >= 3:
+                raise
             time.sleep(interval)
+            continue
+        view.update(snapshot)
+        updates += 1
+        if once or finished or (max_updates is not None and updates >= max_updates):
+            return snapshot
+        time.sleep(interval)

@@ -514,7 +514,11 @@ class Run:
         if ds is None:
             raise RunFileError(f"{self.path}: no shot dataset {name!r} in this run")
         stop = self.num_shots if stop is None else min(stop, self.num_shots)
-        return ds[start:stop]
+        try:
+            return ds[start:stop]
+        except OSError as e:
+            raise RunFileError(f"{self.path}: reading /qec/{name} failed ({e}); the writer "
+                               "probably closed the file after it was opened: open it again") from e
 
     def shots(self, *, blocks: slice | None = None, shots: slice | None = None,
               unpack: bool = True) -> xr.Dataset:

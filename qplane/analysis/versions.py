@@ -58,7 +58,7 @@ class Converter:
         ds = None if path is None else dataset(path)
         if ds is None:
             return np.zeros(0, dtype=TABLES[name])
-        return conform_rows(ds[selection], TABLES[name])
+        return conform_rows(_read(ds, selection), TABLES[name])
 
     def read_fields(self, dataset: Callable[[str], h5py.Dataset | None], name: str,
                     fields: list[str]) -> np.ndarray:
@@ -74,10 +74,20 @@ class Converter:
         have = [f for f in fields if f in (ds.dtype.names or ())]
         if not have:
             return conform_rows(np.zeros(ds.shape[0], dtype=[]), target)
-        raw = ds.fields(have)[:]
+        raw = _read(ds.fields(have), slice(None))
         if raw.dtype.names is None:  # a single field comes back as a plain array
             raw = np.rec.fromarrays([raw], names=have)
         return conform_rows(np.asarray(raw), target)
+
+
+def _read(ds: Any, selection: Any) -> np.ndarray:
+    try:
+        return ds[selection]
+    except OSError as e:
+        raise RunFileError(
+            f"reading {getattr(ds, 'name', 'a dataset')} failed ({e}); the writer probably closed "
+            "the file after this reader opened it: open it again with open_run"
+        ) from e
 
 
 def conform_rows(rows: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -99,3 +99,48 @@ def test_watch_command_once(sample_run, capsys):
     assert main(["watch", sample_run, "--once", "--plain"]) == 0
     out = capsys.readouterr().out
     assert "completed" in out and "LER" in out and "sequence gap" in out
+
+
+_PAUSING_WRITER = """
+import sys
+from qplane.analysis.synthetic import write_synthetic_run
+def on_block(k):
+    if k == 2:
+        print(k, flush=True)
+        sys.stdin.readline()
+write_synthetic_run(sys.argv[1], blocks=5, shots_per_block=64, calibration_every=0,
+                    on_block=on_block)
+print("closed", flush=True)
+"""
+
+
+@pytest.mark.slow  # starts a writer process
+def test_watch_follows_a_run_being_written_until_it_ends(tmp_path):
+    import subprocess
+    import sys
+
+    from qplane.analysis.live import watch
+
+    path = str(tmp_path / "live.h5")
+    proc = subprocess.Popen([sys.executable, "-c", _PAUSING_WRITER, path], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "2"
+        out = io.StringIO()
+        with LiveView(out, plain=True, interval=0) as view:
+            live = watch(path, view=view, interval=0, max_updates=1)
+        assert (live.state, live.blocks) == ("running", 3)
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "closed"
+        assert proc.wait(timeout=60) == 0
+        with LiveView(out, plain=True, interval=0) as view:
+            final = watch(path, view=view, interval=0)
+        assert (final.state, final.blocks) == ("completed", 5)
+        assert "completed blocks 5" in out.getvalue()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
