@@ -18,7 +18,7 @@ import platform
 import time
 from pathlib import Path
 
-from qplane.calibration.closed_loop import MODES, run_mode, summarize
+from qplane.calibration.closed_loop import MODES, SCENARIOS, run_mode, summarize
 
 
 def main() -> int:
@@ -28,13 +28,15 @@ def main() -> int:
     p.add_argument("--shots", type=int, default=4096, help="QEC shots per window")
     p.add_argument("--period", type=float, default=1800.0, help="fixed schedule period, s")
     p.add_argument("--seed", type=int, default=20261126)
+    p.add_argument("--scenario", default="default", choices=sorted(SCENARIOS),
+                   help="drift scenario (DeviceProfile overrides); results are kept per scenario")
     p.add_argument("--out", default="bench/results/closed_loop.json")
     args = p.parse_args()
     t0 = time.time()
     results = {}
     for mode in MODES:
         results[mode] = run_mode(mode, hours=args.hours, window=args.window, shots=args.shots,
-                                 seed=args.seed, period=args.period,
+                                 seed=args.seed, period=args.period, scenario=args.scenario,
                                  log=lambda m: print(m, flush=True))
         r = results[mode]
         print(f"{mode:<8} LER {r['ler']:.5f}  worst window {r['worst_window_ler']:.4f}  "
@@ -43,14 +45,22 @@ def main() -> int:
               f"updates {r['updates']}  [{r['wall_s']} s wall]", flush=True)
     summary = summarize(results)
     print(json.dumps(summary.get("targets", {})))
-    out = {"benchmark": "closed_loop", "args": vars(args), "summary": summary,
-           "device": "simulated lab, distance 5, 5 rounds, default DeviceProfile, drift_step 5 s",
-           "machine": platform.platform(), "wall_s": round(time.time() - t0, 1),
-           "series": {m: [{k: s[k] for k in ("t", "ler", "calibration_s", "tls_active")}
-                          for s in r["series"]] for m, r in results.items()},
-           "worker": results["qplane"]["worker"]}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    scenario = {"args": vars(args), "summary": summary,
+                "device": "simulated lab, distance 5, 5 rounds, DeviceProfile overrides "
+                          f"{SCENARIOS[args.scenario]}",
+                "machine": platform.platform(), "wall_s": round(time.time() - t0, 1),
+                "worker": results["qplane"]["worker"],
+                "node_runs": results["qplane"]["node_runs"],
+                "flagged": results["qplane"]["flagged"],
+                "series": {m: [{k: s[k] for k in ("t", "ler", "calibration_s", "tls_active")}
+                               for s in r["series"]] for m, r in results.items()}}
+    path = Path(args.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = json.loads(path.read_text()) if path.exists() else {}
+    if out.get("benchmark") != "closed_loop":
+        out = {"benchmark": "closed_loop", "scenarios": {}}
+    out["scenarios"][args.scenario] = scenario
+    path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {args.out}")
     return 0
 

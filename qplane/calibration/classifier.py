@@ -16,8 +16,8 @@ Input features (:func:`features`), the same for every node type so one model ser
 - scalars: the experiment kind (one-hot), log points, log shots, and for Ramsey the number of
   sweep steps per expected fringe.
 
-The network is a three-layer 1-D CNN with global pooling and a two-layer head (about 15 k
-parameters), trained by :mod:`qplane.calibration.training` on simulated sweeps; the weights
+The network is a three-layer 1-D CNN with global pooling and a two-layer head (about 10 k
+parameters at width 24), trained by :mod:`qplane.calibration.training` on simulated sweeps; the weights
 ship in ``qplane/calibration/models/`` with their model card in the safetensors metadata.
 
 >>> import numpy as np

@@ -46,13 +46,23 @@ QPLANE_TIMEOUTS = {"spectroscopy": 6 * 3600.0, "rabi": 3 * 3600.0, "ramsey": 360
                    "t1": 6 * 3600.0, "echo": 6 * 3600.0, "readout": 3 * 3600.0}
 
 
-def open_lab(seed: int, distance: int = 5) -> Any:
+#: Drift scenarios: DeviceProfile overrides. ``default`` is the simulated lab's typical
+#: transmon; ``harsh`` drifts five times faster in frequency and amplitude and catches TLS
+#: defects five times as often, with three times larger frequency jumps.
+SCENARIOS: dict[str, dict[str, float]] = {
+    "default": {"drift_step": 5.0},
+    "harsh": {"drift_step": 5.0, "frequency_diffusion": 100e3, "amplitude_diffusion": 0.05,
+              "tls_rate": 1.0, "tls_shift_std": 300e3},
+}
+
+
+def open_lab(seed: int, distance: int = 5, profile: dict[str, float] | None = None) -> Any:
     from qplane.drivers import open_station
     from qplane.sim_instruments.lab import sim_lab_config
 
     config = sim_lab_config(distance=distance, seed=seed, drift=True, clock_speedup=0.0,
                             physical_error_rate=0.004, shots_per_block=1024,
-                            profile={"drift_step": 5.0})
+                            profile=dict(profile or SCENARIOS["default"]))
     return open_station(config, simulate=True)
 
 
@@ -65,7 +75,8 @@ def _decoder(qpu: Any) -> Any:
 
 def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int = 4096,
              seed: int = 20261126, period: float = 1800.0, distance: int = 5,
-             second_opinion: bool = True, log: Any = None) -> dict[str, Any]:
+             second_opinion: bool = True, scenario: str = "default",
+             log: Any = None) -> dict[str, Any]:
     """Run one mode; returns its time series and summary.
 
     ``second_opinion``: the qplane mode consults the shipped learned classifier (an update
@@ -74,7 +85,7 @@ def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     t_wall = time.time()
-    lab = open_lab(seed, distance)
+    lab = open_lab(seed, distance, SCENARIOS[scenario])
     try:
         qpu = lab.station.components["qpu"]
         qpu.shots_per_block(shots)

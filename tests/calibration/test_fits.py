@@ -81,3 +81,38 @@ def test_readout_recovers_angle_threshold_and_fidelity():
     from scipy.stats import norm
     expected = norm.cdf(1.2 / 2 / sigma)
     assert abs(r.fidelity - expected) < 3 * r.fidelity_error + 0.005
+
+
+def test_fits_recover_the_simulated_labs_truth():
+    """The same nodes on the simulated lab's device model (its own physics and readout)."""
+    from qplane.calibration.backend import StationBackend
+    from qplane.calibration.run import read_settings
+    from qplane.drivers import open_station
+    from qplane.sim_instruments.lab import sim_lab_config
+
+    with open_station(sim_lab_config(distance=3, seed=11, drift=False), simulate=True) as lab:
+        backend = StationBackend.from_lab(lab)
+        qpu = backend.device
+        truth = qpu.truth()
+        for q in ("q0", "q4"):
+            i = qpu.layout.index(q)
+            lab.controls.set("drive_frequency", q, float(truth.frequency[i]) + 150e3)
+            lab.controls.set("pi_amplitude", q, float(truth.pi_amplitude[i]) * 1.03)
+            settings = read_settings(backend, q)
+            expect = {"spectroscopy": ("center", truth.frequency[i]),
+                      "rabi": ("pi_amplitude", truth.pi_amplitude[i]),
+                      "t1": ("tau", truth.t1[i]), "echo": ("tau", truth.t2_echo[i])}
+            for name, (key, true) in expect.items():
+                node = NODE_TYPES[name]()
+                analysis = node.analyse(backend.run_experiment(node.request(q, settings,
+                                                                             check=False)))
+                assert analysis.gate.passed, (name, analysis.gate.reason)
+                fit = analysis.fit
+                assert abs(fit.params[key] - true) < 4 * fit.errors[key], (name, q)
+            lab.controls.set("drive_frequency", q, float(truth.frequency[i]) + 60e3)
+            node = NODE_TYPES["ramsey"]()
+            analysis = node.analyse(backend.run_experiment(
+                node.request(q, read_settings(backend, q), check=False)))
+            assert analysis.gate.passed, analysis.gate.reason
+            new = node.proposal(q, analysis, read_settings(backend, q))["drive_frequency"]
+            assert abs(new - truth.frequency[i]) < 4 * analysis.fit.errors["frequency"] + 1e3
