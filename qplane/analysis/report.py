@@ -48,6 +48,7 @@ SECTIONS = {
 }
 
 _MAX_EVENT_ROWS = 300
+_MAX_NODE_FIGURES = 12
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,6 +200,15 @@ def _calibration_section(all_stats: Sequence[RunStats], figs: _Figures) -> str:
                 ["time (s)", "parameter", "new value", "source"],
                 [[f"{r.t - s.t0:.2f}", r.parameter, f"{r.value:.6g}", r.source]
                  for r in changes.itertuples(index=False)][:_MAX_EVENT_ROWS]))
+        latest = [r for r in s.calibration.iloc[::-1].drop_duplicates(["node", "qubit"])
+                  .itertuples(index=False) if r.figure_png][:_MAX_NODE_FIGURES]
+        if latest:
+            parts.append("<p>Latest stored figure of each node and qubit:</p>")
+            parts.append("".join(
+                f'<figure class="node"><img alt="{_e(r.node)} {_e(r.qubit)}" '
+                f'src="data:image/png;base64,{base64.b64encode(r.figure_png).decode()}">'
+                f"<figcaption>{_e(r.node)} {_e(r.qubit)}: {_e(r.outcome)} at "
+                f"{r.t - s.t0:.1f} s</figcaption></figure>" for r in latest))
         if len(s.calibration):
             parts.append(_table(
                 ["time (s)", "node", "qubit", "outcome", "reason"],
@@ -249,7 +259,7 @@ td,th{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:to
 th{background:#f3f3f3}figure{margin:.8em 0}img{max-width:100%}
 figcaption{font-size:.8em;color:#555}.file{color:#999}.none{color:#777;font-style:italic}
 .ok{color:#2a7}.problem{color:#b22}pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:.8em}
-nav a{margin-right:1em}
+nav a{margin-right:1em}figure.node{display:inline-block;width:32%;margin:.3em}
 """
 
 

@@ -113,3 +113,35 @@ def test_report_dom_in_headless_chromium(sample_report, tmp_path):
     subprocess.run(args + [f"--screenshot={shot}", "--window-size=1200,2400", f"file://{path}"],
                    capture_output=True, timeout=120)
     assert shot.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_report_of_a_run_without_blocks_shows_the_stored_node_figures(tmp_path):
+    import base64
+
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from qplane.analysis.figures import png_bytes
+    from qplane.runfile import RunFileWriter
+
+    fig = Figure(figsize=(1, 1))
+    fig.add_subplot().plot([0, 1], [1, 0])
+    png = png_bytes(fig, dpi=30)
+
+    def vlen(values, dtype):
+        out = np.empty(1, dtype=object)
+        out[0] = np.asarray(values, dtype=dtype)
+        return out
+
+    path = tmp_path / "calonly.h5"
+    w = RunFileWriter.create(path, run_id="cal", config_text="", config_path="",
+                             station_snapshot={}, num_detectors=8, num_observables=1)
+    w.append_table("/calibration/runs", time=5.0, node="t1", qubit="q2", outcome="out_of_spec",
+                   reason="T1 too short", sweep=vlen([1, 2], "f8"), signal=vlen([2, 1], "f8"),
+                   figure_png=vlen(np.frombuffer(png, dtype=np.uint8), "u1"))
+    w.close("interrupted", "operator")
+    sections = _sections(open(write_report([path], out_dir=tmp_path), encoding="utf-8").read())
+    assert base64.b64encode(png).decode() in sections["calibration"]
+    assert "T1 too short" in sections["calibration"] and "out_of_spec" in sections["calibration"]
+    assert "interrupted" in sections["summary"]
+    assert "Nothing to plot" in sections["logical-error-rate"]
