@@ -71,6 +71,7 @@ class RunStats:
     versions: dict[str, str]
     config_text: str
     model_cards: dict[str, Any]
+    node_figures: list[tuple[Any, bytes]]
 
     @classmethod
     def compute(cls, run: Run, *, label: str | None = None, windows: int = 30,
@@ -79,6 +80,17 @@ class RunStats:
         blocks = run.blocks
         t0 = float(blocks["t_acquired"].min()) if len(blocks) else 0.0
         shadow_overall, shadow = stats.shadow_disagreement(run, windows=windows)
+        calibration = run.calibration
+        node_figures, seen = [], set()
+        for row, rec in zip(calibration.index[::-1], calibration.iloc[::-1].itertuples(index=False)):
+            if len(node_figures) >= _MAX_NODE_FIGURES:
+                break
+            if (rec.node, rec.qubit) in seen:
+                continue
+            seen.add((rec.node, rec.qubit))  # only each one's latest run is looked at
+            png = run.calibration_figure(int(row))
+            if png:
+                node_figures.append((rec, png))
         return cls(
             label=label or os.path.splitext(os.path.basename(run.path))[0],
             summary=run.summary(),
@@ -89,13 +101,14 @@ class RunStats:
             latency=stats.latency(run),
             shadow_overall=shadow_overall,
             shadow=shadow,
-            calibration=run.calibration,
+            calibration=calibration,
             outcomes=stats.calibration_outcomes(run),
             traces=stats.parameter_traces(run),
             events=run.events,
             versions=run.versions,
             config_text=run.config_text,
             model_cards=run.model_cards,
+            node_figures=node_figures,
         )
 
 
@@ -200,15 +213,14 @@ def _calibration_section(all_stats: Sequence[RunStats], figs: _Figures) -> str:
                 ["time (s)", "parameter", "new value", "source"],
                 [[f"{r.t - s.t0:.2f}", r.parameter, f"{r.value:.6g}", r.source]
                  for r in changes.itertuples(index=False)][:_MAX_EVENT_ROWS]))
-        latest = [r for r in s.calibration.iloc[::-1].drop_duplicates(["node", "qubit"])
-                  .itertuples(index=False) if r.figure_png][:_MAX_NODE_FIGURES]
+        latest = [(r, png) for r, png in s.node_figures][:_MAX_NODE_FIGURES]
         if latest:
             parts.append("<p>Latest stored figure of each node and qubit:</p>")
             parts.append("".join(
                 f'<figure class="node"><img alt="{_e(r.node)} {_e(r.qubit)}" '
-                f'src="data:image/png;base64,{base64.b64encode(r.figure_png).decode()}">'
+                f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
                 f"<figcaption>{_e(r.node)} {_e(r.qubit)}: {_e(r.outcome)} at "
-                f"{r.t - s.t0:.1f} s</figcaption></figure>" for r in latest))
+                f"{r.t - s.t0:.1f} s</figcaption></figure>" for r, png in latest))
         if len(s.calibration):
             parts.append(_table(
                 ["time (s)", "node", "qubit", "outcome", "reason"],

@@ -33,6 +33,7 @@ import xarray as xr
 import yaml
 
 from qplane.analysis.versions import Converter, converter_for
+from qplane.runfile.schema import TABLES
 from qplane.errors import RunFileError
 
 
@@ -435,8 +436,10 @@ class Run:
     @property
     def calibration(self) -> pd.DataFrame:
         """One row per calibration-node run: time, node, qubit, outcome, reason, experiment,
-        sweep, signal (arrays), fit and verdict (dicts), figure_png (bytes, may be empty)."""
-        rows = self.table("/calibration/runs")
+        sweep, signal (arrays), fit and verdict (dicts). The stored figures are not read
+        here (they can be large): :meth:`calibration_figure` fetches one by row."""
+        fields = [f for f in TABLES["/calibration/runs"].names if f != "figure_png"]
+        rows = self._converter.read_fields(self._dataset, "/calibration/runs", fields)
         return pd.DataFrame({
             "time": _times(rows["time"]),
             "t": rows["time"],
@@ -449,8 +452,15 @@ class Run:
             "signal": [np.asarray(v, dtype="f8") for v in rows["signal"]],
             "fit": [_json(v) for v in rows["fit"]],
             "verdict": [_json(v) for v in rows["verdict"]],
-            "figure_png": [bytes(np.asarray(v, dtype=np.uint8)) for v in rows["figure_png"]],
         })
+
+    def calibration_figure(self, row: int) -> bytes:
+        """The PNG stored with calibration-node run ``row`` (a row of :attr:`calibration`);
+        empty bytes when it has none."""
+        ds = self._dataset("/calibration/runs")
+        if ds is None or "figure_png" not in (ds.dtype.names or ()) or not 0 <= row < ds.shape[0]:
+            return b""
+        return bytes(np.asarray(ds.fields(["figure_png"])[row]["figure_png"], dtype=np.uint8))
 
     @property
     def parameters(self) -> pd.DataFrame:
