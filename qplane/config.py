@@ -101,8 +101,9 @@ class QplaneSettings:
     endpoints: EndpointSettings = _field(default_factory=EndpointSettings, doc="ZeroMQ endpoints")
     acquisition: AcquisitionSettings = _field(default_factory=AcquisitionSettings, doc="acquisition")
     decoding: DecodingSettings = _field(default_factory=DecodingSettings, doc="decoding")
-    controls: dict = _field(default_factory=dict, doc="logical controls -> station parameter paths with limits")
-    calibration: dict = _field(default_factory=dict, doc="calibration worker settings")
+    controls: dict = _field(default_factory=dict, doc="logical controls -> station parameter paths with limits (qplane.drivers.controls)")
+    calibration: dict = _field(default_factory=dict, doc="calibration worker settings (qplane.calibration.config)")
+    simulation: dict = _field(default_factory=dict, doc="per-instrument pyvisa-sim twin overrides for --simulate")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,6 +223,24 @@ def _validate_endpoints(endpoints: EndpointSettings, path: str) -> None:
                               path=path, key=f"qplane.endpoints.{name}")
 
 
+def _validate_sections(settings: QplaneSettings, path: str) -> None:
+    """Validate the sections whose schema lives with the code that uses them."""
+    if settings.controls:
+        from qplane.drivers import validate_controls
+
+        try:
+            validate_controls(settings.controls)
+        except ConfigError as e:
+            raise ConfigError(str(e), path=path) from e
+    if settings.calibration:
+        from qplane.calibration.config import validate_calibration
+
+        try:
+            validate_calibration(settings.calibration)
+        except ConfigError as e:
+            raise ConfigError(str(e), path=path) from e
+
+
 def parse_config(text: str, path: str) -> Config:
     """Validate config text (``path`` is used in messages and to name the run)."""
     try:
@@ -245,6 +264,7 @@ def parse_config(text: str, path: str) -> Config:
             path=path, key="qplane.qpu",
         )
     _validate_endpoints(settings.endpoints, path)
+    _validate_sections(settings, path)
     from qplane.decoder.registry import DECODER_TYPES
 
     if settings.decoding.decoder.type not in DECODER_TYPES:

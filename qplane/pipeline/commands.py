@@ -34,6 +34,8 @@ def register(subparsers: Any) -> None:
                     "station, then close them again. Exit code 0 if all is well, 2 otherwise.",
     )
     check.add_argument("config", help="config file to check")
+    check.add_argument("--simulate", action="store_true",
+                       help="open every VISA instrument on its pyvisa-sim twin instead of its address")
     check.set_defaults(func=check_command)
 
 
@@ -110,18 +112,20 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def check_command(args: argparse.Namespace) -> int:
-    from qplane.pipeline.station import close_station, open_station
+    from qplane.pipeline.station import open_station
 
     config = load_config(args.config)
     print(f"{config.path}: configuration valid")
-    station, qpu = open_station(config)
+    lab, qpu = open_station(config, simulate=args.simulate)
     try:
-        names = ", ".join(station.components)
+        names = ", ".join(lab.station.components)
         circuit = qpu.decoding_circuit()
-        print(f"station opened: {names}")
+        print(f"station opened{' on simulated twins' if args.simulate else ''}: {names}")
+        if lab.controls is not None:
+            print(f"controls bound: {', '.join(sorted(config.qplane.controls.keys() - {'qubits'}))}")
         print(f"QPU {config.qplane.qpu}: distance {qpu.distance()}, rounds {qpu.rounds()}, "
               f"basis {qpu.basis()}, {circuit.num_detectors} detectors, "
               f"{qpu.shots_per_block()} shots per block")
     finally:
-        close_station(station)
+        lab.close()
     return 0

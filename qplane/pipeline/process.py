@@ -71,11 +71,12 @@ def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Out
 
 def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
     from qplane.pipeline.instrument_server import InstrumentServer
-    from qplane.pipeline.station import close_station, open_station
+    from qplane.pipeline.station import open_station
 
     config = load_config(spec.config_path)
     acq = config.qplane.acquisition
-    station, qpu = open_station(config)
+    lab, qpu = open_station(config)
+    station = lab.station
     try:
         monitor = Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False),
                          run_id=spec.run_id, source="instrument_server")
@@ -101,7 +102,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
                       f"({server.blocks_applied} corrected, {server.blocks_lost} lost)",
                       **{k: v for k, v in server.stats().items() if k != "workers"})
     finally:
-        close_station(station)
+        lab.close()
 
 
 def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox, index: int) -> None:

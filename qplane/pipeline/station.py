@@ -2,37 +2,41 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
-from qcodes.station import Station, ValidationWarning
-
 from qplane.config import Config
+from qplane.drivers import LabStation
+from qplane.drivers import open_station as open_lab_station
 from qplane.errors import ConfigError
 
+#: What the instrument server needs of the QEC instrument.
+QPU_METHODS = ("acquire_block", "apply_correction", "decoding_circuit", "circuit_id")
 
-def open_station(config: Config) -> tuple[Station, Any]:
-    """Instantiate every instrument of the config's station; return (station, qpu).
+
+def open_station(config: Config, *, simulate: bool = False) -> tuple[LabStation, Any]:
+    """Open every instrument of the config's station, bind its controls; return (lab, qpu).
 
     The QPU's ``shots_per_block`` is set from ``qplane.acquisition.shots_per_block``. On any
     failure the instruments already opened are closed again.
 
+    Args:
+        config: the validated config.
+        simulate: open VISA instruments on their pyvisa-sim twins (``qplane check --simulate``).
+
     Raises:
-        ConfigError: an instrument cannot be created, or the QPU lacks the QEC interface.
+        ConfigError: an instrument cannot be opened, a control path resolves to nothing, or the
+            QPU lacks the QEC interface; the message names the file and the key.
     """
-    station = Station()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ValidationWarning)
-        station.load_config(config.station_yaml())
+    document = {"instruments": config.station["instruments"],
+                "qplane": {"controls": config.qplane.controls or None,
+                           "simulation": config.qplane.simulation or None}}
     try:
-        for name in config.station["instruments"]:
-            try:
-                station.load_instrument(name)
-            except Exception as e:  # noqa: BLE001 - any driver error is reported with its name
-                raise ConfigError(f"cannot open instrument {name!r}: {type(e).__name__}: {e}",
-                                  path=config.path, key=f"instruments.{name}") from e
-        qpu = station.components[config.qplane.qpu]
-        for method in ("acquire_block", "apply_correction", "decoding_circuit", "circuit_id"):
+        lab = open_lab_station(document, simulate=simulate)
+    except ConfigError as e:
+        raise ConfigError(str(e), path=config.path) from e
+    try:
+        qpu = lab.station.components[config.qplane.qpu]
+        for method in QPU_METHODS:
             if not callable(getattr(qpu, method, None)):
                 raise ConfigError(
                     f"instrument {config.qplane.qpu!r} ({type(qpu).__name__}) has no {method}(); "
@@ -41,14 +45,6 @@ def open_station(config: Config) -> tuple[Station, Any]:
                 )
         qpu.shots_per_block(config.qplane.acquisition.shots_per_block)
     except BaseException:
-        close_station(station)
+        lab.close()
         raise
-    return station, qpu
-
-
-def close_station(station: Station) -> None:
-    """Close every instrument of ``station``."""
-    for name in list(station.components):
-        component = station.components[name]
-        if hasattr(component, "close"):
-            station.close_and_remove_instrument(component)
+    return lab, qpu
