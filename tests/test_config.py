@@ -80,3 +80,9 @@ def test_each_mistake_has_its_own_message(text, message):
 def test_missing_file_names_it(tmp_path):
     with pytest.raises(ConfigError, match="nope.yaml: cannot read config file: No such file"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_controls_section_is_validated_with_file_and_key():
+    text = GOOD.replace("  qpu: qpu\n", "  qpu: qpu\n  controls: {qubits: 2, pi_amplitud: {path: x}}\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: 'qplane.controls.pi_amplitud': unknown key"):
+        parse_config(text, "bad.yaml")

@@ -55,6 +55,16 @@ def test_detection_statistics_equal_a_direct_count(sample_run):
         assert ds["block_rate"].values[0] == pytest.approx(first.mean())
         assert ds.sizes["stabilizer"] == 8  # d=3: 4 X and 4 Z stabilizers
         assert ds["stabilizer_detectors"].sum() == run.num_detectors
+        windowed = stats.detection_statistics(run, max_shots=None, windows=3)
+        per_window = windowed["stabilizer_rate_over_time"].values
+        assert per_window.shape == (3, 8)
+        first_window = blocks.iloc[:4]  # 12 blocks in 3 windows
+        rows = bits[:int(first_window["shots"].sum())]
+        det = ds["detector_rate"].copy(data=rows.mean(axis=0))
+        places = det.to_dataframe().groupby(["x", "y"])["detector_rate"].mean().to_numpy()
+        np.testing.assert_allclose(per_window[0], places)
+        np.testing.assert_allclose(windowed["window_time"].values[1],
+                                   blocks["time"].dt.tz_localize(None).to_numpy()[4])
         sampled = stats.detection_statistics(run, max_shots=1000)
         assert sampled.attrs["shots"] <= 1024 and sampled.attrs["blocks_read"] < len(blocks)
 

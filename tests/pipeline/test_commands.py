@@ -1,0 +1,45 @@
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def qplane(*args):
+    return subprocess.run([sys.executable, "-m", "qplane.cli", *args], capture_output=True, text=True,
+                          cwd=REPO, timeout=120)
+
+
+def test_check_opens_the_sim_config():
+    out = qplane("check", "config/sim_d3.yaml")
+    assert out.returncode == 0, out.stderr
+    assert "configuration valid" in out.stdout
+    assert "QPU qpu: distance 3, rounds 3, basis Z, 24 detectors, 1024 shots per block" in out.stdout
+
+
+def test_check_lab_template_against_simulated_twins():
+    out = qplane("check", "config/lab_template.yaml", "--simulate")
+    assert out.returncode == 0, out.stderr
+    assert "station opened on simulated twins" in out.stdout
+    assert "controls bound: drive_frequency" in out.stdout
+
+
+def test_check_lab_template_without_hardware_names_the_instrument():
+    out = qplane("check", "config/lab_template.yaml")
+    assert out.returncode == 2
+    assert "config/lab_template.yaml: 'instruments.drive_lo': could not open instrument" in out.stderr
+
+
+def test_check_reports_a_config_mistake(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("instruments: {}\nqplane: {qpu: qpu}\n")
+    out = qplane("check", str(bad))
+    assert out.returncode == 2
+    assert f"{bad}: 'qplane.qpu': names no instrument of the station" in out.stderr
+
+
+def test_run_help_explains_every_option():
+    out = qplane("run", "--help")
+    assert out.returncode == 0
+    for option in ("--duration", "--max-blocks", "--out", "--quiet", "Ctrl-C"):
+        assert option in out.stdout
