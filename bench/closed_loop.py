@@ -30,11 +30,21 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=20261126)
     p.add_argument("--scenario", default="default", choices=sorted(SCENARIOS),
                    help="drift scenario (DeviceProfile overrides); results are kept per scenario")
+    p.add_argument("--modes", default=",".join(MODES),
+                   help="comma-separated modes to run; others are kept from --out if there")
     p.add_argument("--out", default="bench/results/closed_loop.json")
     args = p.parse_args()
+    path = Path(args.out)
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    kept = previous.get("scenarios", {}).get(args.scenario, {}).get("modes", {})
     t0 = time.time()
     results = {}
     for mode in MODES:
+        if mode not in args.modes.split(","):
+            if mode not in kept:
+                raise SystemExit(f"no earlier result for mode {mode!r} in {args.out}; run it")
+            results[mode] = kept[mode]
+            continue
         results[mode] = run_mode(mode, hours=args.hours, window=args.window, shots=args.shots,
                                  seed=args.seed, period=args.period, scenario=args.scenario,
                                  log=lambda m: print(m, flush=True))
@@ -52,11 +62,13 @@ def main() -> int:
                 "worker": results["qplane"]["worker"],
                 "node_runs": results["qplane"]["node_runs"],
                 "flagged": results["qplane"]["flagged"],
-                "series": {m: [{k: s[k] for k in ("t", "ler", "calibration_s", "tls_active")}
-                               for s in r["series"]] for m, r in results.items()}}
-    path = Path(args.out)
+                "modes": {m: {**{k: v for k, v in r.items() if k != "series"},
+                              "series": [{k: s[k] for k in ("t", "ler", "calibration_s",
+                                                            "tls_active")}
+                                         for s in r["series"]]}
+                          for m, r in results.items()}}
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = json.loads(path.read_text()) if path.exists() else {}
+    out = previous
     if out.get("benchmark") != "closed_loop":
         out = {"benchmark": "closed_loop", "scenarios": {}}
     out["scenarios"][args.scenario] = scenario

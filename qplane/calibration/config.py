@@ -12,7 +12,7 @@
           readout: {depends_on: [rabi], timeout: 10800}
         limits:                     # optional; default DEFAULT_LIMITS (per control)
           drive_frequency: {low: 4.5e+9, high: 5.5e+9, max_step: 1.0e+6}
-        triggers: {window: 8192, baseline_shots: 16384, relative: 0.2, sigma: 5.0}
+        triggers: {window: 8192, baseline_shots: 16384, relative: 0.3, sigma: 5.0}
         triage_nodes: [ramsey]
         second_opinion: true        # the shipped classifier; or a path; or false
         figures: true
@@ -42,7 +42,7 @@ from qplane.errors import ConfigError
 _KEY = "qplane.calibration"
 _ALLOWED = ("enabled", "figures", "graph", "limits", "second_opinion", "triage_nodes",
             "triggers")
-_TRIGGERS = {"window": 8192, "baseline_shots": 16384, "relative": 0.2, "sigma": 5.0}
+_TRIGGERS = {"window": 8192, "baseline_shots": 16384, "relative": 0.3, "sigma": 5.0}
 
 
 def validate_calibration(section: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -95,7 +95,7 @@ class SyndromeMonitor:
     """
 
     def __init__(self, regions: Regions, *, window: int = 8192, baseline_shots: int = 16384,
-                 relative: float = 0.2, sigma: float = 5.0):
+                 relative: float = 0.3, sigma: float = 5.0):
         self.regions = regions
         self.window = int(window)
         self.baseline_shots = int(baseline_shots)

@@ -57,6 +57,8 @@ class CalibrationWorker:
         poll: called at the start of every step to collect reports that arrived meanwhile
             (over the wire: ``RemoteBackend.poll_counts``, whose ``on_counts`` calls
             :meth:`report_detector_counts`).
+        max_suspects: how many of a trigger's suspects are checked (most likely first); if
+            none of them was off, the rise is accepted as the region's new baseline.
     """
 
     def __init__(self, graph: CalibrationGraph, qubits: tuple[str, ...] | list[str], *,
@@ -65,8 +67,9 @@ class CalibrationWorker:
                  maintain: bool = True,
                  on_trigger: Callable[[list[Trigger]], None] | None = None,
                  on_error: Callable[[str, str], None] | None = None,
-                 poll: Callable[[], None] | None = None):
+                 poll: Callable[[], None] | None = None, max_suspects: int = 3):
         self.graph = graph
+        self.max_suspects = int(max_suspects)
         self.poll = poll
         self.qubits = tuple(qubits)
         self.monitor = monitor
@@ -202,6 +205,7 @@ class CalibrationWorker:
             self.on_trigger(triggers)
         queued = {q for q, _ in self._queue}
         regions = tuple(t.region for t in triggers)
-        for q in SyndromeMonitor.suspects(triggers):
-            if q not in queued and q in self.qubits:
+        suspects = [q for q in SyndromeMonitor.suspects(triggers) if q in self.qubits]
+        for q in suspects[:self.max_suspects]:
+            if q not in queued:
                 self._queue.append((q, regions))
