@@ -126,6 +126,33 @@ def detection_time_figure(items: Sequence[tuple[str, xr.Dataset, float]]) -> Fig
     return fig
 
 
+def stabilizer_time_figure(items: Sequence[tuple[str, xr.Dataset, float]]) -> Figure | None:
+    """Each stabilizer's detection-event rate over time: rows are stabilizers (x, y), columns
+    time windows; a drifting qubit shows as a brightening band."""
+    items = [(label, ds, t0) for label, ds, t0 in items
+             if ds.sizes.get("window", 0) and ds.sizes.get("stabilizer", 0)]
+    if not items:
+        return None
+    fig = Figure(figsize=(8, 1.0 + 0.12 * max(ds.sizes["stabilizer"] for _, ds, _ in items)
+                          * len(items) + 0.6 * len(items)))
+    axes = fig.subplots(len(items), 1, squeeze=False)[:, 0]
+    for ax, (label, ds, t0) in zip(axes, items):
+        rates = ds["stabilizer_rate_over_time"].to_numpy().T  # (stabilizer, window)
+        t = ds["window_time"].to_numpy().astype("datetime64[ns]").astype("i8") / 1e9 - t0
+        edges = np.append(t, t[-1] + (t[-1] - t[-2] if len(t) > 1 else 1.0))
+        mesh = ax.pcolormesh(edges, np.arange(rates.shape[0] + 1), rates, cmap="viridis",
+                             shading="flat")
+        names = [f"({x:g},{y:g})" for x, y in zip(ds["stabilizer_x"].to_numpy(),
+                                                  ds["stabilizer_y"].to_numpy())]
+        step = max(1, len(names) // 24)
+        ax.set_yticks(np.arange(len(names))[::step] + 0.5, names[::step], fontsize=6)
+        ax.set_ylabel(f"{label}\nstabilizer (x,y)", fontsize=8)
+        fig.colorbar(mesh, ax=ax, label="per shot per round")
+    axes[-1].set_xlabel("time since first block (s)")
+    axes[0].set_title("Detection-event rate of each stabilizer over time")
+    return fig
+
+
 def latency_figure(items: Sequence[tuple[str, dict[str, Any]]]) -> Figure | None:
     """Histogram of acquired -> applied latency per block, with p50 and p99 marked."""
     items = [(label, lat) for label, lat in items if len(lat["latency"]["samples"])]

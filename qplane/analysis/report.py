@@ -287,7 +287,10 @@ def render_html(all_stats: Sequence[RunStats], figs: _Figures) -> str:
         "detection-events": figs.add("detection_heatmap", figures.detection_heatmap_figure(
             [(s.label, s.detection) for s in all_stats]), "Detection-event rate over the patch")
             + figs.add("detection_time", figures.detection_time_figure(
-                [(s.label, s.detection, s.t0) for s in all_stats]), "Detection events over time"),
+                [(s.label, s.detection, s.t0) for s in all_stats]), "Detection events over time")
+            + figs.add("stabilizer_time", figures.stabilizer_time_figure(
+                [(s.label, s.detection, s.t0) for s in all_stats]),
+                "Detection-event rate of each stabilizer over time"),
         "latency": figs.add("latency", figures.latency_figure(
             [(s.label, s.latency) for s in all_stats]), "Latency histogram with p50 and p99")
             + _table(["", *labels], [

@@ -248,44 +248,57 @@ def latency(run) -> dict[str, Any]:
 # -- detection events ---------------------------------------------------------------------------
 
 
-def detection_statistics(run, *, max_shots: int | None = 2_000_000) -> xr.Dataset:
-    """Detection-event rates per detector, per stabilizer (over the patch) and per block.
+def detection_statistics(run, *, max_shots: int | None = 2_000_000,
+                         windows: int = 40) -> xr.Dataset:
+    """Detection-event rates per detector, per stabilizer (over the patch), per block, and per
+    stabilizer over time.
 
     One pass over ``/qec/detection_events``. With ``max_shots``, evenly spaced blocks are read
     until about that many shots (the per-block series then has those blocks only).
 
     Returns:
         Dataset with ``detector_rate`` (detector; coordinates x, y, t from the stored circuit),
-        ``stabilizer_rate`` (stabilizer; coordinates x, y: the mean over rounds of the detectors
-        at that place), ``block_rate`` (block; coordinate time: fraction of detectors that fired)
-        and attribute ``shots`` (how many shots the rates are over).
+        ``stabilizer_rate`` (stabilizer; coordinates stabilizer_x, stabilizer_y: the mean over
+        rounds of the detectors at that place), ``block_rate`` (block; coordinate time: fraction
+        of detectors that fired), ``stabilizer_rate_over_time`` (window, stabilizer: the blocks
+        read cut into ``windows`` consecutive groups; coordinate window_time, the first block's
+        acquisition) and attribute ``shots`` (how many shots the rates are over).
     """
     blocks = run.blocks
     nd = run.num_detectors
     if len(blocks) and max_shots is not None and blocks["shots"].sum() > max_shots:
         stride = int(math.ceil(blocks["shots"].sum() / max_shots))
         blocks = blocks.iloc[::stride]
+    nb = len(blocks)
+    nw = max(1, min(windows, nb))
+    window_of = (np.arange(nb) * nw) // max(nb, 1)
     counts = np.zeros(nd, dtype=np.int64)
-    per_block = np.zeros(len(blocks), dtype=np.int64)
+    window_counts = np.zeros((nw, nd), dtype=np.int64)
+    per_block = np.zeros(nb, dtype=np.int64)
     starts = blocks["shot_start"].to_numpy()
     sizes = blocks["shots"].to_numpy()
     # Group neighbouring blocks into reads of about CHUNK_SHOTS rows.
     i = 0
-    while i < len(blocks):
+    while i < nb:
         j = i
-        while j + 1 < len(blocks) and starts[j + 1] == starts[j] + sizes[j] \
+        while j + 1 < nb and starts[j + 1] == starts[j] + sizes[j] \
                 and starts[j + 1] + sizes[j + 1] - starts[i] <= CHUNK_SHOTS:
             j += 1
         lo, hi = int(starts[i]), int(starts[j] + sizes[j])
         bits = np.unpackbits(run.read_shots("detection_events", lo, hi), axis=1, count=nd,
                              bitorder="little")
-        counts += bits.sum(axis=0, dtype=np.int64)
+        rel = starts[i:j + 1] - lo
+        # Sum the rows of each window's blocks in this read (blocks here are contiguous).
+        wins = window_of[i:j + 1]
+        first = np.concatenate([[True], wins[1:] != wins[:-1]])
+        window_counts[wins[first]] += np.add.reduceat(bits, rel[first], axis=0, dtype=np.int64)
         fired = bits.sum(axis=1, dtype=np.int64)
         cumulative = np.concatenate([[0], np.cumsum(fired)])
-        rel = starts[i:j + 1] - lo
         per_block[i:j + 1] = cumulative[rel + sizes[i:j + 1]] - cumulative[rel]
         i = j + 1
+    counts = window_counts.sum(axis=0)
     shots = int(sizes.sum())
+    window_shots = np.bincount(window_of, weights=sizes, minlength=nw) if nb else np.zeros(nw)
     try:
         coords = run.detector_coordinates()
     except QplaneError:
@@ -293,19 +306,28 @@ def detection_statistics(run, *, max_shots: int | None = 2_000_000) -> xr.Datase
                                "t": np.full(nd, np.nan)})
     with np.errstate(invalid="ignore", divide="ignore"):
         det_rate = counts / shots if shots else np.full(nd, np.nan)
-        block_rate = per_block / (sizes * nd) if nd else np.zeros(len(blocks))
+        block_rate = per_block / (sizes * nd) if nd else np.zeros(nb)
     places = coords[["x", "y"]].copy()
     places["rate"] = det_rate
-    places["count"] = counts
     places["detectors"] = 1
-    by_place = places.dropna(subset=["x", "y"]).groupby(["x", "y"], sort=True).agg(
+    placed = places.dropna(subset=["x", "y"])
+    by_place = placed.groupby(["x", "y"], sort=True).agg(
         rate=("rate", "mean"), detectors=("detectors", "sum")).reset_index()
+    place_of = placed.groupby(["x", "y"], sort=True).ngroup().to_numpy()
+    onehot = np.zeros((nd, len(by_place)))
+    onehot[placed.index.to_numpy(), place_of] = 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        over_time = (window_counts @ onehot) / (window_shots[:, None] * onehot.sum(axis=0)[None, :])
+    times = blocks["time"].dt.tz_localize(None).to_numpy()
+    window_time = times[np.searchsorted(window_of, np.arange(nw))] if nb else \
+        np.zeros(nw, dtype="datetime64[ns]")
     return xr.Dataset(
         {
             "detector_rate": ("detector", det_rate),
             "stabilizer_rate": ("stabilizer", by_place["rate"].to_numpy()),
             "stabilizer_detectors": ("stabilizer", by_place["detectors"].to_numpy()),
             "block_rate": ("block", block_rate),
+            "stabilizer_rate_over_time": (("window", "stabilizer"), over_time),
         },
         coords={
             "detector": np.arange(nd),
@@ -315,9 +337,10 @@ def detection_statistics(run, *, max_shots: int | None = 2_000_000) -> xr.Datase
             "stabilizer_x": ("stabilizer", by_place["x"].to_numpy()),
             "stabilizer_y": ("stabilizer", by_place["y"].to_numpy()),
             "block": blocks.index.to_numpy(),
-            "time": ("block", blocks["time"].dt.tz_localize(None).to_numpy()),
+            "time": ("block", times),
+            "window_time": ("window", window_time),
         },
-        attrs={"shots": shots, "blocks_read": len(blocks)},
+        attrs={"shots": shots, "blocks_read": nb},
     )
 
 

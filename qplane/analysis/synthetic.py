@@ -45,13 +45,25 @@ _TRANSPORT_S = 0.0005
 _APPLY_S = 0.0003
 
 
-def _one(array: np.ndarray, dtype: str = "f8") -> np.ndarray:
-    """Wrap an array as a one-element object array, the shape a variable-length field takes
-    through ``RunFileWriter.append_table`` (which assigns fields to a one-row array, and
-    would fill an omitted variable-length field with a string)."""
-    out = np.empty(1, dtype=object)
-    out[0] = np.asarray(array, dtype=dtype)
-    return out
+def append_row(writer: RunFileWriter, table: str, **fields) -> None:
+    """``writer.append_table(table, **fields)`` with array fields (``sweep``, ``signal``,
+    ``figure_png``) given as plain 1-D arrays.
+
+    Writers that assign fields into a one-row array need each array wrapped in a one-element
+    object array instead; this tries the plain form first (nothing is written when a row
+    cannot be built) and falls back to the wrapped one.
+    """
+    try:
+        writer.append_table(table, **fields)
+    except ValueError:
+        wrapped = {}
+        for key, value in fields.items():
+            if isinstance(value, np.ndarray) and value.dtype != object:
+                cell = np.empty(1, dtype=object)
+                cell[0] = value
+                value = cell
+            wrapped[key] = value
+        writer.append_table(table, **wrapped)
 
 
 def _rabi_fit(amplitudes: np.ndarray, signal: np.ndarray) -> tuple[float, float, float]:
@@ -167,15 +179,15 @@ def write_synthetic_run(
             a_pi, err, chi2 = _rabi_fit(amps, signal)
             ok = err < 0.02 and 0.0 < a_pi < 2.0
             outcome = "success" if ok else "fit_failed"
-            writer.append_table(
-                "/calibration/runs", time=t_acq, node="rabi_amplitude", qubit="q0",
+            append_row(
+                writer, "/calibration/runs", time=t_acq, node="rabi_amplitude", qubit="q0",
                 outcome=outcome, reason="" if ok else f"uncertainty {err:.3g} too large",
                 experiment=json.dumps({"kind": "rabi", "shots": 200, "units": "V"}),
-                sweep=_one(amps), signal=_one(signal),
+                sweep=amps, signal=signal,
                 fit=json.dumps({"parameters": {"pi_amplitude": a_pi},
                                 "uncertainties": {"pi_amplitude": err}, "reduced_chi2": chi2}),
                 verdict=json.dumps({"class": "expected"}),
-                figure_png=_one(np.zeros(0), dtype="u1"),
+                figure_png=np.zeros(0, dtype=np.uint8),
             )
             if ok:
                 writer.append_table("/parameters/history", time=t_acq + 0.2,

@@ -17,14 +17,12 @@ import time
 from typing import Any
 
 import numpy as np
-import stim
 import zmq
 
 from qplane.decoder.matching import PyMatchingDecoder
 from qplane.decoder.protocol import CompiledDecoder, Decoder
-from qplane.errors import PipelineError
-from qplane.pipeline.transport import Inbox, Outbox
-from qplane.pipeline.wire import Record, decode, encode
+from qplane.pipeline.transport import Inbox, Outbox, request_circuit
+from qplane.pipeline.wire import Record, encode
 
 
 class DecodingWorker:
@@ -110,7 +108,8 @@ class DecodingWorker:
         cached = self._compiled.get(circuit_id)
         if cached is not None:
             return cached
-        circuit_id, circuit = self._request_circuit(circuit_id)
+        circuit_id, circuit = request_circuit(self.control, self.control_out, circuit_id,
+                                              timeout=self.circuit_timeout)
         dem = circuit.detector_error_model(decompose_errors=True)
         compiled = self.decoder.compile_decoder_for_dem(dem=dem)
         shadow = self._shadow.compile_decoder_for_dem(dem=dem) if self.shadow_fraction > 0 else None
@@ -119,21 +118,6 @@ class DecodingWorker:
                            f"{self.name} compiled {self.decoder.name} for circuit {circuit_id}",
                            circuit_id=circuit_id, decoder=self.decoder.name)
         return compiled, shadow
-
-    def _request_circuit(self, circuit_id: str) -> tuple[str, stim.Circuit]:
-        self.control_out.send("circuit_request", {"circuit_id": circuit_id})
-        if not self.control.poll(int(self.circuit_timeout * 1000)):
-            raise PipelineError(
-                f"{self.name}: the instrument server did not send circuit {circuit_id} within "
-                f"{self.circuit_timeout} s"
-            )
-        reply = decode(self.control.recv_multipart())
-        if reply.kind != "circuit" or circuit_id not in ("", reply.meta["circuit_id"]):
-            raise PipelineError(
-                f"{self.name}: asked for circuit {circuit_id}, got {reply.kind} "
-                f"{reply.meta.get('circuit_id')}"
-            )
-        return reply.meta["circuit_id"], stim.Circuit(reply.meta["stim_circuit"])
 
     def _on_reject(self, reason: str, _frames: list[bytes]) -> None:
         self.records.event("error", "rejected_record", f"{self.name} rejected a message: {reason}")

@@ -7,7 +7,7 @@ only the launcher), shows their live statistics, and ends the run in one of thre
 
 - ``completed``: the instrument server finished (duration or block limit reached);
 - ``interrupted``: Ctrl-C / SIGTERM to the launcher; the instrument server stops acquiring and
-  applies the corrections still in flight before the workers stop;
+  applies the corrections still in flight before the workers (decoding, calibration) stop;
 - ``failed``: a process died; the launcher names it, stops the others, and exits non-zero.
 
 In every case the recorder is told how the run ended (a ``run_end`` record) and closes the run
@@ -31,7 +31,7 @@ from typing import Any, Callable
 import zmq
 
 from qplane.config import ENDPOINT_NAMES, Config
-from qplane.errors import PipelineError
+from qplane.errors import PipelineError, RunFileError
 from qplane.pipeline.process import RunSpec
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
 
@@ -83,6 +83,12 @@ def default_run_path(config: Config) -> str:
     """``<output_dir>/<UTC timestamp>_<config name>.h5``."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return os.path.join(config.qplane.run.output_dir, f"{stamp}_{config.name}.h5")
+
+
+def calibration_enabled(config: Config) -> bool:
+    """Whether the config runs a calibration worker (a ``qplane.calibration`` section, enabled)."""
+    section = config.qplane.calibration
+    return bool(section) and bool(section.get("enabled", True))
 
 
 def resolve_endpoints(config: Config, folder: str) -> dict[str, str]:
@@ -138,9 +144,10 @@ class Launcher:
     def start(self) -> None:
         """Start the recorder, the instrument server and the decoding workers."""
         workers = self.config.qplane.decoding.workers
+        calibration = calibration_enabled(self.config)
         spec = RunSpec(run_id=self.run_id, config_path=os.path.abspath(self.config.path),
                        out_path=self.out_path, endpoints=self.endpoints, duration=self.duration,
-                       max_blocks=self.max_blocks, workers=workers)
+                       max_blocks=self.max_blocks, workers=workers, calibration=calibration)
         spec_path = os.path.join(self._folder, "spec.json")
         spec.save(spec_path)
         self._monitor = Inbox(make_socket(self._ctx, zmq.SUB, self.endpoints["monitor"], bind=True))
@@ -152,6 +159,8 @@ class Launcher:
         self._spawn("instrument_server", "instrument_server", spec_path)
         for i in range(workers):
             self._spawn("decoder", f"decoder-{i}", spec_path, index=i)
+        if calibration:
+            self._spawn("calibration", "calibration", spec_path)
 
     def child(self, name: str) -> _Child:
         return next(c for c in self.children if c.name == name)
@@ -202,6 +211,10 @@ class Launcher:
     def shutdown(self, end_state: str, reason: str) -> None:
         """Stop every process in order and have the recorder close the file with ``end_state``."""
         drain = self.config.qplane.acquisition.correction_timeout + 10.0
+        # Calibration first: its current step may still need the instrument server to answer.
+        for child in self.children:
+            if child.role == "calibration":
+                self._terminate(child, 60.0)
         server = self.child("instrument_server")
         self._terminate(server, drain)
         self._poll_monitor(0)
@@ -235,6 +248,8 @@ def run_pipeline(config: Config, *, out_path: str, duration: float | None,
     Returns:
         The run's outcome; ``exit_code`` is 0 (completed), 1 (failed) or 130 (interrupted).
     """
+    if os.path.exists(out_path):
+        raise RunFileError(f"run file {out_path} already exists; choose another --out or remove it")
     launcher = Launcher(config, out_path=out_path, duration=duration, max_blocks=max_blocks,
                         on_stats=on_stats)
     previous = {}

@@ -17,6 +17,7 @@ import signal
 import sys
 import traceback
 
+import numpy as np
 import zmq
 
 from qplane.config import load_config
@@ -34,6 +35,7 @@ class RunSpec:
     duration: float | None
     max_blocks: int | None
     workers: int
+    calibration: bool = False
 
     def save(self, path: str) -> None:
         with open(path, "w") as f:
@@ -70,6 +72,7 @@ def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Out
 
 
 def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
+    from qplane.pipeline.calibration_link import CalibrationService
     from qplane.pipeline.instrument_server import InstrumentServer
     from qplane.pipeline.station import open_station
 
@@ -80,14 +83,21 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
     try:
         monitor = Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False),
                          run_id=spec.run_id, source="instrument_server")
+        control = make_socket(ctx, zmq.ROUTER, spec.endpoints["control"], bind=True)
+        calibration = None
+        if spec.calibration:
+            from qplane.calibration.backend import StationBackend
+
+            calibration = CalibrationService(
+                StationBackend(qpu, lab.controls), tuple(qpu.qubits()),
+                replies=Outbox(control, run_id=spec.run_id, source="instrument_server"), records=records)
         server = InstrumentServer(
             qpu=qpu,
             syndromes=make_socket(ctx, zmq.PUSH, spec.endpoints["syndromes"], bind=True),
             corrections=make_socket(ctx, zmq.PULL, spec.endpoints["corrections"], bind=True),
-            control=make_socket(ctx, zmq.ROUTER, spec.endpoints["control"], bind=True),
-            records=records, monitor=monitor, max_in_flight=acq.max_in_flight,
+            control=control, records=records, monitor=monitor, max_in_flight=acq.max_in_flight,
             correction_timeout=acq.correction_timeout, duration=spec.duration,
-            max_blocks=spec.max_blocks,
+            max_blocks=spec.max_blocks, calibration=calibration,
         )
         server.start(config_text=config.text, config_path=config.path,
                      station_snapshot=station.snapshot())
@@ -127,9 +137,50 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
                   blocks=worker.blocks, shots=worker.shots)
 
 
+def _run_calibration(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
+    from qplane.calibration.config import build_worker, validate_calibration
+    from qplane.calibration.figures import render_png
+    from qplane.pipeline.calibration_link import RemoteBackend
+    from qplane.pipeline.transport import request_circuit
+    from qplane.sim_instruments.surface_code import patch_layout
+
+    config = load_config(spec.config_path)
+    section = validate_calibration(config.qplane.calibration)
+    control = make_socket(ctx, zmq.DEALER, spec.endpoints["control"], bind=False)
+    outbox = Outbox(control, run_id=spec.run_id, source=records.source)
+    circuit_id, circuit = request_circuit(control, outbox, "")
+    station_qpu = config.station["instruments"][config.qplane.qpu].get("init", {})
+    layout = patch_layout(distance=int(station_qpu.get("distance", 3)),
+                          basis=str(station_qpu.get("basis", "Z")))
+    worker = None
+
+    def on_counts(rec):
+        if worker is not None and rec.meta["circuit_id"] == circuit_id:
+            worker.report_detector_counts(np.asarray(rec.arrays["counts"]), rec.meta["shots"])
+
+    def on_run(run):
+        png = render_png(run) if section["figures"] else b""
+        meta, arrays = run.wire_parts(figure_png=png)
+        records.send("calibration_run", meta, {k: np.ascontiguousarray(v) for k, v in arrays.items()})
+
+    def on_error(message, tb):
+        records.event("error", "calibration_error", message, traceback=tb)
+
+    backend = RemoteBackend(control, outbox, on_counts=on_counts)
+    worker = build_worker(config.qplane.calibration, backend, qubits=backend.qubits(), circuit=circuit, layout=layout,
+                          on_run=on_run, on_error=on_error, poll=backend.poll_counts,
+                          start_calibrated=bool(station_qpu.get("start_calibrated", False)))
+    with worker:
+        while not stop():
+            worker.step()
+            backend.poll_counts()
+    records.event("info", "worker_stopped", f"{records.source} stopped",
+                  **{k: int(v) for k, v in worker.stats.items() if isinstance(v, (int, np.integer))})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qplane.pipeline.process")
-    parser.add_argument("role", choices=("recorder", "instrument_server", "decoder"))
+    parser.add_argument("role", choices=("recorder", "instrument_server", "decoder", "calibration"))
     parser.add_argument("spec", help="run spec JSON written by the launcher")
     parser.add_argument("--index", type=int, default=0, help="decoding worker number")
     args = parser.parse_args(argv)
@@ -146,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             _run_recorder(spec, ctx, stop, records)
         elif args.role == "instrument_server":
             _run_instrument_server(spec, ctx, stop, records)
+        elif args.role == "calibration":
+            _run_calibration(spec, ctx, stop, records)
         else:
             _run_decoder(spec, ctx, stop, records, args.index)
     except Exception as e:  # noqa: BLE001 - reported as an error record, then exit non-zero

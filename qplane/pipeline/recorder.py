@@ -125,13 +125,7 @@ class Recorder:
                                      message=f"run ended: {rec.meta['end_state']}: {rec.meta['reason']}",
                                      time_=rec.time)
         elif kind == "calibration_run":
-            m = rec.meta
-            self.writer.append_table(
-                "/calibration/runs", time=m.get("time", rec.time), node=m["node"], qubit=m["qubit"],
-                outcome=m["outcome"], reason=m["reason"], experiment=json.dumps(m["experiment"]),
-                sweep=rec.arrays["sweep"], signal=rec.arrays["signal"], fit=json.dumps(m["fit"]),
-                verdict=json.dumps(m["verdict"]),
-            )
+            self.writer.append_table("/calibration/runs", **rec.meta, **rec.arrays)
         elif kind == "parameter_change":
             m = rec.meta
             self.writer.append_table(

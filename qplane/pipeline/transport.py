@@ -18,9 +18,10 @@ from collections import Counter
 from typing import Any, Callable
 
 import numpy as np
+import stim
 import zmq
 
-from qplane.errors import WireFormatError
+from qplane.errors import PipelineError, WireFormatError
 from qplane.pipeline.wire import Record, decode, encode
 
 log = logging.getLogger(__name__)
@@ -143,3 +144,21 @@ def make_socket(context: zmq.Context, kind: int, endpoint: str, *, bind: bool,
     else:
         sock.connect(endpoint)
     return sock
+
+
+def request_circuit(control: zmq.Socket, outbox: Outbox, circuit_id: str, *,
+                    timeout: float = 10.0) -> tuple[str, stim.Circuit]:
+    """Ask the instrument server for a decoding circuit by id (``""``: the current one).
+
+    Returns:
+        (its id, the circuit).
+    """
+    outbox.send("circuit_request", {"circuit_id": circuit_id})
+    if not control.poll(int(timeout * 1000)):
+        raise PipelineError(f"{outbox.source}: the instrument server did not send circuit "
+                            f"{circuit_id or '(current)'} within {timeout} s")
+    reply = decode(control.recv_multipart())
+    if reply.kind != "circuit" or circuit_id not in ("", reply.meta["circuit_id"]):
+        raise PipelineError(f"{outbox.source}: asked for circuit {circuit_id or '(current)'}, got "
+                            f"{reply.kind} {reply.meta.get('circuit_id')}")
+    return reply.meta["circuit_id"], stim.Circuit(reply.meta["stim_circuit"])

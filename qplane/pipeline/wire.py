@@ -102,12 +102,13 @@ RECORD_KINDS: dict[str, KindSpec] = {
     "circuit_request": KindSpec(meta={"circuit_id": str}),
     # any process -> launcher (monitor socket): live statistics, free-form numbers.
     "stats": KindSpec(meta={"stats": dict}),
-    # calibration -> recorder: one calibration-node run (row of /calibration/runs).
+    # calibration worker -> recorder: one calibration-node run (a row of /calibration/runs);
+    # experiment, fit and verdict are JSON text (qplane.calibration.run.NodeRun.wire_parts).
     "calibration_run": KindSpec(
-        meta={"node": str, "qubit": str, "outcome": str, "reason": str, "experiment": dict,
-              "fit": dict, "verdict": dict},
+        meta={"time": _num, "node": str, "qubit": str, "outcome": str, "reason": str,
+              "experiment": str, "fit": str, "verdict": str},
         arrays={"sweep": ("float64", 1), "signal": ("float64", 1)},
-        optional_meta={"time": _num},
+        optional_arrays={"figure_png": ("uint8", 1)},
     ),
     # calibration worker -> instrument server (control socket): one call of the calibration
     # backend: run_experiment (args: kind, qubit, shots, settings; array sweep), read_setting

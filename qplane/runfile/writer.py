@@ -132,9 +132,16 @@ class RunFileWriter:
             raise RunFileError(f"table {name} has no fields {sorted(unknown)}; it has {dtype.names}")
         row = np.zeros(1, dtype=dtype)
         for field in dtype.names:
-            if field in fields:
-                row[field] = fields[field]
-            elif dtype[field] == h5py.string_dtype():
+            vlen = h5py.check_vlen_dtype(dtype[field])
+            value = fields.get(field)
+            if vlen is not None and vlen not in (str, bytes):
+                # a variable-length array field: one object holding the whole array
+                cell = np.empty(1, dtype=object)
+                cell[0] = np.asarray(value if value is not None else [], dtype=vlen)
+                row[field] = cell
+            elif field in fields:
+                row[field] = value
+            elif vlen is not None:
                 row[field] = ""
         self._append_rows(name, row)
 

@@ -55,7 +55,8 @@ def test_report_writes_its_figures_beside_the_run_by_default(sample_report):
     folder = os.path.dirname(sample_report)
     pngs = sorted(p for p in os.listdir(folder) if p.endswith(".png"))
     assert pngs == sorted(["sample.logical_error_rate.png", "sample.detection_heatmap.png",
-                           "sample.detection_time.png", "sample.latency.png", "sample.shadow.png",
+                           "sample.detection_time.png", "sample.stabilizer_time.png",
+                           "sample.latency.png", "sample.shadow.png",
                            "sample.calibration0.png"])
     for name in pngs:
         with open(os.path.join(folder, name), "rb") as f:
@@ -108,7 +109,7 @@ def test_report_dom_in_headless_chromium(sample_report, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     for key in SECTIONS:
         assert f'id="{key}"' in dom.stdout, key
-    assert dom.stdout.count("<img") >= 6
+    assert dom.stdout.count("<img") >= 7
     shot = tmp_path / "report.png"
     subprocess.run(args + [f"--screenshot={shot}", "--window-size=1200,2400", f"file://{path}"],
                    capture_output=True, timeout=120)
@@ -122,23 +123,19 @@ def test_report_of_a_run_without_blocks_shows_the_stored_node_figures(tmp_path):
     from matplotlib.figure import Figure
 
     from qplane.analysis.figures import png_bytes
+    from qplane.analysis.synthetic import append_row
     from qplane.runfile import RunFileWriter
 
     fig = Figure(figsize=(1, 1))
     fig.add_subplot().plot([0, 1], [1, 0])
     png = png_bytes(fig, dpi=30)
 
-    def vlen(values, dtype):
-        out = np.empty(1, dtype=object)
-        out[0] = np.asarray(values, dtype=dtype)
-        return out
-
     path = tmp_path / "calonly.h5"
     w = RunFileWriter.create(path, run_id="cal", config_text="", config_path="",
                              station_snapshot={}, num_detectors=8, num_observables=1)
-    w.append_table("/calibration/runs", time=5.0, node="t1", qubit="q2", outcome="out_of_spec",
-                   reason="T1 too short", sweep=vlen([1, 2], "f8"), signal=vlen([2, 1], "f8"),
-                   figure_png=vlen(np.frombuffer(png, dtype=np.uint8), "u1"))
+    append_row(w, "/calibration/runs", time=5.0, node="t1", qubit="q2", outcome="out_of_spec",
+               reason="T1 too short", sweep=np.array([1.0, 2.0]), signal=np.array([2.0, 1.0]),
+               figure_png=np.frombuffer(png, dtype=np.uint8))
     w.close("interrupted", "operator")
     sections = _sections(open(write_report([path], out_dir=tmp_path), encoding="utf-8").read())
     assert base64.b64encode(png).decode() in sections["calibration"]

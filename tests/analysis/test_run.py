@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from qplane.analysis import open_run, stats
+from qplane.analysis.synthetic import append_row
 from qplane.errors import RunFileError
 from qplane.runfile import RunFileWriter
 
@@ -43,16 +44,11 @@ def _write_known(path, rng):
                                   "t_acquired": 100.0 + k, **fields})
     w.append_event(level="warning", source="recorder", kind="gap", message="seq 9 missing",
                    details={"missing_seq": 9}, time_=101.0)
-    sweep = np.empty(1, dtype=object)
-    sweep[0] = np.linspace(0, 1, 5)
-    signal = np.empty(1, dtype=object)
-    signal[0] = np.arange(5.0)
-    png = np.empty(1, dtype=object)
-    png[0] = np.frombuffer(b"\x89PNG", dtype=np.uint8)
-    w.append_table("/calibration/runs", time=101.5, node="ramsey", qubit="q1", outcome="success",
-                   reason="", experiment=json.dumps({"kind": "ramsey"}), sweep=sweep,
-                   signal=signal, fit=json.dumps({"parameters": {"t2": 3e-5}}),
-                   verdict=json.dumps({"class": "expected"}), figure_png=png)
+    append_row(w, "/calibration/runs", time=101.5, node="ramsey", qubit="q1", outcome="success",
+               reason="", experiment=json.dumps({"kind": "ramsey"}), sweep=np.linspace(0, 1, 5),
+               signal=np.arange(5.0), fit=json.dumps({"parameters": {"t2": 3e-5}}),
+               verdict=json.dumps({"class": "expected"}),
+               figure_png=np.frombuffer(b"\x89PNG", dtype=np.uint8))
     w.append_table("/parameters/history", time=101.6, parameter="q1.frequency", old=5.0e9,
                    new=5.001e9, source="ramsey", details=json.dumps({"true_value": 5.0011e9}))
     w.close("completed", "test finished")

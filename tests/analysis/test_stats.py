@@ -63,8 +63,7 @@ def test_detection_statistics_equal_a_direct_count(sample_run):
         det = ds["detector_rate"].copy(data=rows.mean(axis=0))
         places = det.to_dataframe().groupby(["x", "y"])["detector_rate"].mean().to_numpy()
         np.testing.assert_allclose(per_window[0], places)
-        np.testing.assert_allclose(windowed["window_time"].values[1],
-                                   blocks["time"].dt.tz_localize(None).to_numpy()[4])
+        assert windowed["window_time"].values[1] == blocks["time"].dt.tz_localize(None).to_numpy()[4]
         sampled = stats.detection_statistics(run, max_shots=1000)
         assert sampled.attrs["shots"] <= 1024 and sampled.attrs["blocks_read"] < len(blocks)
 
