@@ -1,0 +1,55 @@
+"""Calibration in the closed loop: a calibration worker process beside QEC, through the
+instrument server, with node runs and parameter changes in the run file."""
+
+import h5py
+import pytest
+import yaml
+
+from qplane.config import load_config
+from qplane.pipeline.launcher import Launcher
+from qplane.sim_instruments.lab import sim_lab_config
+from tests.pipeline.test_closed_loop import events, wait_for_stats
+
+pytestmark = pytest.mark.slow
+
+
+def test_calibration_worker_runs_beside_qec_and_is_recorded(tmp_path):
+    document = sim_lab_config(distance=3, drift=True, clock_speedup=600.0, seed=5)
+    document["qplane"] = dict(document.get("qplane", {}))
+    document["qplane"].update({
+        "qpu": "qpu",
+        "acquisition": {"shots_per_block": 256},
+        "calibration": {"enabled": True, "second_opinion": True, "figures": True},
+    })
+    path = tmp_path / "cal.yaml"
+    path.write_text(yaml.safe_dump(document))
+    config = load_config(path)
+    out = tmp_path / "cal.h5"
+    launcher = Launcher(config, out_path=str(out), duration=None)
+    try:
+        launcher.start()
+        stats = wait_for_stats(launcher, lambda s: s["calibration_calls"] >= 12 and s["blocks_applied"] >= 20)
+        assert stats["calibration_seconds"] > 0
+        launcher.interrupt()
+        end_state, reason = launcher.watch()
+        launcher.shutdown(end_state, reason)
+        exits = {c.name: c.proc.returncode for c in launcher.children}
+    finally:
+        launcher.close()
+    assert exits == {"recorder": 0, "instrument_server": 0, "decoder-0": 0, "calibration": 0}
+    with h5py.File(out, "r") as f:
+        assert f.attrs["end_state"] == "interrupted"
+        runs = f["calibration/runs"][:]
+        history = f["parameters/history"][:]
+        evs = events(f)
+        assert f["qec/blocks"].shape[0] >= 20
+    assert len(runs) >= 1
+    for r in runs:
+        assert r["node"] and r["qubit"] and r["outcome"]
+        assert bytes(r["figure_png"][:8]) == b"\x89PNG\r\n\x1a\n"
+        assert len(r["sweep"]) == len(r["signal"]) > 0
+    for h in history:
+        assert h["source"] == b"instrument_server" or h["source"] == "instrument_server"
+    stopped = [e for e in evs if e[1] == "calibration" and e[2] == "worker_stopped"]
+    assert len(stopped) == 1
+    assert not [e for e in evs if e[0] == "error"], [e for e in evs if e[0] == "error"]
