@@ -49,6 +49,7 @@ class CalibrationService:
         self.records = records
         self.calls = 0
         self.refused = 0
+        self.writes = 0
         self.experiment_seconds = 0.0
         self.subscribers: dict[bytes, str] = {}  # routing id -> source, for detection counts
 
@@ -97,6 +98,7 @@ class CalibrationService:
         details = dict(args.get("details") or {})
         details["requested_by"] = source
         details["requested"] = value
+        self.writes += 1
         self.records.send("parameter_change", {"parameter": setting, "old": old, "new": new,
                                                "details": details})
         return {"old": old, "new": new}

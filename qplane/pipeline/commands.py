@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from typing import Any
 
 from qplane.config import load_config
-from qplane.pipeline.stats import wilson_interval
 
 
 def register(subparsers: Any) -> None:
@@ -48,60 +46,45 @@ def register_bench(benches: Any) -> None:
     parser.set_defaults(func=bench.run_benchmark)
 
 
-def format_stats(stats: dict[str, Any]) -> str:
-    """One line of live statistics.
+def live_stats(stats: dict[str, Any], **overrides: Any) -> Any:
+    """The live view's snapshot of the pipeline's statistics (worker health from the launcher)."""
+    from qplane.analysis.live import LiveStats, WorkerHealth
 
-    >>> format_stats({"elapsed": 2.0, "blocks_applied": 10, "shots": 10240, "failures": 3,
-    ...               "latency_p50": 0.0012, "latency_p99": 0.004, "shadow_shots": 0,
-    ...               "shadow_disagreements": 0, "blocks_lost": 0, "in_flight": 2})
-    't=   2.0s  blocks 10  shots 10240  LER 2.93e-04 [9.97e-05, 8.61e-04]  latency p50 1.20 ms p99 4.00 ms  in flight 2'
-    """
-    shots, failures = stats.get("shots", 0), stats.get("failures", 0)
-    lo, hi = wilson_interval(failures, shots)
-    ler = failures / shots if shots else 0.0
-    p50, p99 = stats.get("latency_p50"), stats.get("latency_p99")
-    latency = (f"latency p50 {p50 * 1e3:.2f} ms p99 {p99 * 1e3:.2f} ms"
-               if p50 is not None else "latency -")
-    line = (f"t={stats.get('elapsed', 0.0):6.1f}s  blocks {stats.get('blocks_applied', 0)}  shots {shots}  "
-            f"LER {ler:.2e} [{lo:.2e}, {hi:.2e}]  {latency}  in flight {stats.get('in_flight', 0)}")
-    if stats.get("shadow_shots"):
-        line += f"  shadow disagree {stats['shadow_disagreements']}/{stats['shadow_shots']}"
-    if stats.get("blocks_lost"):
-        line += f"  LOST {stats['blocks_lost']}"
-    return line
-
-
-class _PlainLive:
-    """Prints a statistics line at most every ``interval`` seconds."""
-
-    def __init__(self, interval: float = 1.0):
-        self.interval = interval
-        self._next = 0.0
-
-    def __call__(self, stats: dict[str, Any]) -> None:
-        now = time.monotonic()
-        if now >= self._next:
-            self._next = now + self.interval
-            print(format_stats(stats), flush=True)
+    processes = stats.get("processes") or {}
+    workers = tuple(WorkerHealth(name, state="ok" if alive else "dead")
+                    for name, alive in processes.items() if name not in ("recorder",))
+    return LiveStats.from_mapping(
+        stats, workers=workers or tuple(WorkerHealth(w) for w in stats.get("workers", ())),
+        calibration_runs=stats.get("calibration_calls") or None,
+        parameter_updates=stats.get("parameter_updates") or None, **overrides)
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from qplane.analysis.live import LiveView, format_line
     from qplane.pipeline.launcher import default_run_path, run_pipeline
 
     config = load_config(args.config)
     duration = args.duration if args.duration is not None else config.qplane.run.duration
     max_blocks = args.max_blocks if args.max_blocks is not None else config.qplane.acquisition.max_blocks
     out = args.out or default_run_path(config)
+    if duration is None and max_blocks is None:
+        until = "until Ctrl-C"
+    elif duration is not None:
+        until = f"duration {duration:g} s"
+    else:
+        until = f"{max_blocks} blocks"
     print(f"qplane run {config.name}: decoder {config.qplane.decoding.decoder.type} x"
-          f"{config.qplane.decoding.workers}, "
-          f"{'until Ctrl-C' if duration is None and max_blocks is None else f'duration {duration} s' if duration is not None else f'{max_blocks} blocks'}"
-          f", run file {out}", flush=True)
-    outcome = run_pipeline(config, out_path=out, duration=duration, max_blocks=max_blocks,
-                           on_stats=None if args.quiet else _PlainLive())
+          f"{config.qplane.decoding.workers}, {until}, run file {out}", flush=True)
+    if args.quiet:
+        outcome = run_pipeline(config, out_path=out, duration=duration, max_blocks=max_blocks)
+    else:
+        with LiveView(sys.stdout) as view:
+            outcome = run_pipeline(config, out_path=out, duration=duration, max_blocks=max_blocks,
+                                   on_stats=lambda stats: view.update(live_stats(stats)))
     stats = outcome.stats
     print(f"\nrun {outcome.end_state}: {outcome.reason}")
     if stats:
-        print(f"summary: {format_stats(stats)}")
+        print(f"summary: {format_line(live_stats(stats, state=outcome.end_state))}")
         if stats.get("decode_p50") is not None:
             print(f"decoder time per block: p50 {stats['decode_p50'] * 1e3:.3f} ms, "
                   f"p99 {stats['decode_p99'] * 1e3:.3f} ms")

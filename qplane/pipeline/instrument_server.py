@@ -323,6 +323,7 @@ class InstrumentServer:
             "workers": sorted(self.workers), "acquiring": self._acquiring,
             "calibration_calls": self.calibration.calls if self.calibration else 0,
             "calibration_seconds": self.calibration.experiment_seconds if self.calibration else 0.0,
+            "parameter_updates": self.calibration.writes if self.calibration else 0,
         }
 
     def _publish_stats(self, force: bool = False) -> None:

@@ -175,7 +175,8 @@ class Launcher:
             while self._monitor.socket.poll(0):
                 got = self._monitor.recv()
                 if got is not None:
-                    self.last_stats = got[1].meta["stats"]
+                    self.last_stats = dict(got[1].meta["stats"])
+                    self.last_stats["processes"] = {c.name: c.proc.poll() is None for c in self.children}
                     if self.on_stats is not None:
                         self.on_stats(self.last_stats)
 

@@ -1,18 +1,14 @@
-"""Small statistics used by the live view and the summary.
+"""Sliding-window latency percentiles for the live statistics (rates and intervals are in
+:mod:`qplane.analysis.stats`).
 
 >>> w = LatencyWindow(capacity=4)
 >>> for x in (1.0, 2.0, 3.0, 4.0, 5.0):
 ...     w.add(x)
 >>> w.quantile(0.5)
 3.5
->>> lo, hi = wilson_interval(5, 100)
->>> round(lo, 4), round(hi, 4)
-(0.0215, 0.1118)
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -33,14 +29,3 @@ class LatencyWindow:
         if n == 0:
             return None
         return float(np.quantile(self._values[:n], q))
-
-
-def wilson_interval(failures: int, shots: int, z: float = 1.959964) -> tuple[float, float]:
-    """The Wilson score interval (95% by default) of a binomial rate ``failures / shots``."""
-    if shots <= 0:
-        return (0.0, 1.0)
-    p = failures / shots
-    denom = 1 + z * z / shots
-    centre = (p + z * z / (2 * shots)) / denom
-    half = z * math.sqrt(p * (1 - p) / shots + z * z / (4 * shots * shots)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))

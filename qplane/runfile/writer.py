@@ -135,7 +135,10 @@ class RunFileWriter:
             vlen = h5py.check_vlen_dtype(dtype[field])
             value = fields.get(field)
             if vlen is not None and vlen not in (str, bytes):
-                # a variable-length array field: one object holding the whole array
+                # a variable-length array field: one object holding the whole array (given bare,
+                # or already wrapped in a one-element object array)
+                if isinstance(value, np.ndarray) and value.dtype == object and value.shape == (1,):
+                    value = value[0]
                 cell = np.empty(1, dtype=object)
                 cell[0] = np.asarray(value if value is not None else [], dtype=vlen)
                 row[field] = cell
@@ -239,17 +242,20 @@ class RunFileWriter:
         self._file.flush()
 
     def close(self, end_state: str, reason: str) -> None:
-        """Record how the run ended, then close the file. Idempotent."""
+        """Record how the run ended (``/status`` and the root attributes), then close. Idempotent.
+
+        The file stays in SWMR mode to the end (the ending attributes exist from the start and
+        are rewritten in place), so readers holding it open are never locked out or broken by
+        a re-open.
+        """
         if self._closed:
             return
         if end_state not in END_STATES[1:]:
             raise RunFileError(f"end state must be one of {END_STATES[1:]}, got {end_state!r}")
-        path = self._file.filename
         self._file["status"][()] = end_state
+        self._file.attrs["end_state"] = end_state
+        self._file.attrs["end_reason"] = reason
+        self._file.attrs["ended"] = datetime.now(timezone.utc).isoformat()
+        self._file.flush()
         self._file.close()
         self._closed = True
-        # Attributes cannot change in SWMR mode: reopen plainly to stamp the ending.
-        with h5py.File(path, "r+", libver="latest") as f:
-            f.attrs["end_state"] = end_state
-            f.attrs["end_reason"] = reason
-            f.attrs["ended"] = datetime.now(timezone.utc).isoformat()

@@ -189,7 +189,7 @@ def test_cli_run_completes_and_reports(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "run completed: block limit reached (12 blocks)" in proc.stdout
     assert f"run file: {out}" in proc.stdout
-    assert "shots 1536" in proc.stdout and "LER" in proc.stdout
+    assert "summary: t=" in proc.stdout and "blocks 12 shots 1,536" in proc.stdout and "LER" in proc.stdout
     with h5py.File(out, "r") as f:
         assert f["qec/blocks"].shape == (12,)
 
