@@ -13,6 +13,7 @@ the classical baseline.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -114,9 +115,15 @@ class DecodingWorker:
         compiled = self.decoder.compile_decoder_for_dem(dem=dem)
         shadow = self._shadow.compile_decoder_for_dem(dem=dem) if self.shadow_fraction > 0 else None
         self._compiled[circuit_id] = (compiled, shadow)
+        details: dict[str, Any] = {"circuit_id": circuit_id, "decoder": self.decoder.name}
+        card = getattr(compiled, "card", None)
+        if card is not None:  # a trained model: its card and hash go into the run file
+            details["model_card"] = json.loads(card.to_json())
+            details["model_sha256"] = getattr(compiled, "sha256", "")
+            details["notes"] = list(getattr(compiled, "notes", []))
         self.records.event("info", "decoder_compiled",
                            f"{self.name} compiled {self.decoder.name} for circuit {circuit_id}",
-                           circuit_id=circuit_id, decoder=self.decoder.name)
+                           **details)
         return compiled, shadow
 
     def _on_reject(self, reason: str, _frames: list[bytes]) -> None:

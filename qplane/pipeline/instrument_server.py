@@ -98,11 +98,17 @@ class InstrumentServer:
         self.ready_workers: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self, *, config_text: str, config_path: str, station_snapshot: dict) -> None:
-        """Announce the run to the recorder and start acquiring."""
+    def start(self, *, config_text: str, config_path: str, station_snapshot: dict,
+              qec_attrs: dict[str, Any] | None = None) -> None:
+        """Announce the run to the recorder and start acquiring.
+
+        ``qec_attrs`` (e.g. the decoder's name) join the QPU's code parameters as ``/qec``
+        attributes of the run file.
+        """
         circuit = self.qpu.decoding_circuit()
         qec = {"distance": self.qpu.distance(), "rounds": self.qpu.rounds(),
-               "basis": self.qpu.basis(), "shots_per_block": self.qpu.shots_per_block()}
+               "basis": self.qpu.basis(), "shots_per_block": self.qpu.shots_per_block(),
+               **(qec_attrs or {})}
         self.records.send("run_start", {
             "config_text": config_text, "config_path": config_path,
             "station_snapshot": station_snapshot, "num_detectors": circuit.num_detectors,

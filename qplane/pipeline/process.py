@@ -99,8 +99,13 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
             correction_timeout=acq.correction_timeout, duration=spec.duration,
             max_blocks=spec.max_blocks, calibration=calibration,
         )
+        decoding = config.qplane.decoding
         server.start(config_text=config.text, config_path=config.path,
-                     station_snapshot=station.snapshot())
+                     station_snapshot=station.snapshot(),
+                     qec_attrs={"decoder": decoding.decoder.type,
+                                "decoder_options": json.dumps(decoding.decoder.options),
+                                "decoding_workers": decoding.workers,
+                                "shadow_fraction": decoding.shadow_fraction})
         if not server.wait_for_workers(spec.workers, timeout=120.0):
             records.event("warning", "workers_late",
                           f"only {len(server.ready_workers)} of {spec.workers} decoding workers ready "

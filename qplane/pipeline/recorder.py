@@ -119,6 +119,9 @@ class Recorder:
             m = rec.meta
             self.writer.append_event(level=m["level"], source=rec.source, kind=m["event"],
                                      message=m["message"], details=m["details"], time_=rec.time)
+            if m["event"] == "decoder_compiled" and "model_card" in m["details"]:
+                self.writer.add_model_card(m["details"]["decoder"], m["details"]["model_card"],
+                                           sha256=m["details"].get("model_sha256", ""))
         elif kind == "run_end":
             self.end = (rec.meta["end_state"], rec.meta["reason"])
             self.writer.append_event(level="info", source=rec.source, kind="run_end",

@@ -94,6 +94,7 @@ class RunFileWriter:
         qec = f.create_group("qec")
         qec.attrs["num_detectors"] = num_detectors
         qec.attrs["num_observables"] = num_observables
+        qec.attrs["model_cards"] = "{}"
         for key, value in (qec_attrs or {}).items():
             qec.attrs[key] = value
         widths = {"detectors": (num_detectors + 7) // 8, "observables": (num_observables + 7) // 8}
@@ -236,6 +237,13 @@ class RunFileWriter:
             "/events", time=time.time() if time_ is None else time_, level=level.encode(),
             source=source, kind=kind, message=message, details=json.dumps(details or {}),
         )
+
+    def add_model_card(self, decoder: str, card: dict[str, Any], *, sha256: str = "") -> None:
+        """Record a trained model's card (and file hash) in ``/qec`` attribute ``model_cards``."""
+        qec = self._file["qec"]
+        cards = json.loads(qec.attrs.get("model_cards", "{}"))
+        cards[decoder] = dict(card, sha256=sha256) if sha256 else dict(card)
+        qec.attrs["model_cards"] = json.dumps(cards)
 
     def flush(self) -> None:
         """Make everything appended so far visible to SWMR readers."""
