@@ -68,7 +68,7 @@ def main() -> int:
                                          for s in r["series"]]}
                           for m, r in results.items()}}
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = previous
+    out = json.loads(path.read_text()) if path.exists() else {}   # re-read: others may have run
     if out.get("benchmark") != "closed_loop":
         out = {"benchmark": "closed_loop", "scenarios": {}}
     out["scenarios"][args.scenario] = scenario

@@ -47,12 +47,12 @@ QPLANE_TIMEOUTS = {"spectroscopy": 6 * 3600.0, "rabi": 3 * 3600.0, "ramsey": 360
 
 
 #: Drift scenarios: DeviceProfile overrides. ``default`` is the simulated lab's typical
-#: transmon; ``harsh`` drifts five times faster in frequency and amplitude and catches TLS
-#: defects five times as often, with three times larger frequency jumps.
+#: transmon; ``harsh`` drifts three times faster in frequency and amplitude and catches TLS
+#: defects five times as often, with twice as large frequency jumps.
 SCENARIOS: dict[str, dict[str, float]] = {
     "default": {"drift_step": 5.0},
-    "harsh": {"drift_step": 5.0, "frequency_diffusion": 100e3, "amplitude_diffusion": 0.05,
-              "tls_rate": 1.0, "tls_shift_std": 300e3},
+    "harsh": {"drift_step": 5.0, "frequency_diffusion": 60e3, "amplitude_diffusion": 0.03,
+              "tls_rate": 1.0, "tls_shift_std": 200e3},
 }
 
 

@@ -51,7 +51,7 @@ DEFAULT_TIMEOUTS = {"spectroscopy": 4 * 3600.0, "rabi": 2 * 3600.0, "ramsey": 60
                     "t1": 3600.0, "echo": 3600.0, "readout": 3600.0}
 #: Default dependencies: node -> the nodes it needs calibrated first.
 DEFAULT_DEPENDENCIES = {"spectroscopy": (), "rabi": ("spectroscopy",), "ramsey": ("rabi",),
-                        "t1": ("rabi",), "echo": ("ramsey",), "readout": ("rabi",)}
+                        "t1": ("rabi",), "echo": ("rabi",), "readout": ("rabi",)}
 DEFAULT_DEPENDENCIES["ramsey"] = ("spectroscopy", "rabi")
 
 
