@@ -11,6 +11,8 @@ setting, read the clock. In the pipeline only the instrument server touches inst
   ``parameter_change`` (old value read back before, new value read back after). A refused call
   (a limit, a bad request) is answered with its error and recorded as an event; nothing is
   written. Calibration experiments run between QEC blocks: the server time-shares the device.
+  On a simulated device each change also records the setting's true ideal value
+  (``details["true_value"]``), so reports can draw calibrated settings against the truth.
 - :class:`RemoteBackend` is the worker's backend: the same four calls, each a request and a
   reply on a DEALER socket. ``detection_counts`` records that the server pushes on the same
   socket (syndrome statistics for the worker's triggers) are handed to ``on_counts``.
@@ -98,10 +100,28 @@ class CalibrationService:
         details = dict(args.get("details") or {})
         details["requested_by"] = source
         details["requested"] = value
+        true_value = self._true_value(setting)
+        if true_value is not None:
+            details["true_value"] = true_value
         self.writes += 1
         self.records.send("parameter_change", {"parameter": setting, "old": old, "new": new,
                                                "details": details})
         return {"old": old, "new": new}
+
+    def _true_value(self, setting: str) -> float | None:
+        """The ideal value of ``setting`` for a simulated device's hidden truth (None for hardware)."""
+        truth = getattr(getattr(self.backend, "device", None), "truth", None)
+        if truth is None:
+            return None
+        from qplane.calibration.backend import split_setting
+        from qplane.sim_instruments.noise import Settings
+
+        try:
+            ideal = Settings.calibrated(truth())
+            qubit, control = split_setting(setting)
+            return float(getattr(ideal, control)[self.qubits.index(qubit)])
+        except (QplaneError, AttributeError, ValueError, IndexError):
+            return None
 
     def publish_counts(self, socket: zmq.Socket, outbox: Outbox, *, circuit_id: str,
                        counts: np.ndarray, shots: int) -> None:

@@ -89,4 +89,6 @@ def test_remote_calls_run_on_the_device_and_writes_are_recorded_or_refused(lab, 
     assert m["parameter"] == "q0.pi_amplitude"
     assert m["old"] == pytest.approx(old) and m["new"] == pytest.approx(old + 0.01)
     assert m["details"]["node"] == "rabi" and m["details"]["requested_by"] == "calibration"
+    truth = qpu.truth()
+    assert m["details"]["true_value"] == pytest.approx(float(truth.pi_amplitude[0]))
     assert service.refused == 2
