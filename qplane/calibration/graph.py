@@ -96,6 +96,7 @@ class CalibrationGraph:
         self.trace: list[tuple[str, str, str, str]] = []
         self.runs: list[NodeRun] = []
         self.device_time = 0.0
+        self._now: float | None = None   # the clock, read once per top-level maintain
 
     # --- building ---------------------------------------------------------------------------
     def add(self, node: Node, *, depends_on: tuple[str, ...] = (), timeout: float) -> None:
@@ -173,8 +174,17 @@ class CalibrationGraph:
     # --- Optimus ----------------------------------------------------------------------------
     def maintain(self, name: str, qubit: str) -> str:
         """Keep ``name`` on ``qubit`` in spec; returns the final outcome (see module)."""
+        if self._now is not None:
+            return self._maintain(name, qubit)
+        self._now = self.backend.now()   # one clock read (a round trip when remote) per call
+        try:
+            return self._maintain(name, qubit)
+        finally:
+            self._now = None
+
+    def _maintain(self, name: str, qubit: str) -> str:
         for dep in self.dependencies(name):
-            self.maintain(dep, qubit)
+            self._maintain(dep, qubit)
         if self.check_state(name, qubit):
             self.trace.append(("check_state", name, qubit, "valid"))
             return "valid"
@@ -188,7 +198,7 @@ class CalibrationGraph:
     def check_state(self, name: str, qubit: str) -> bool:
         """No experiment: within the timeout, no dependency recalibrated since, deps valid."""
         st = self.state(name, qubit)
-        now = self.backend.now()
+        now = self._now if self._now is not None else self.backend.now()
         if st.failed or now - st.verified_at > self._get(name).timeout:
             return False
         for dep in self.dependencies(name):
@@ -245,6 +255,8 @@ class CalibrationGraph:
     def _run(self, name: str, qubit: str, mode: str, **kw: Any) -> NodeRun:
         run = run_node(self.node(name), qubit, self.backend, self.ledger, mode=mode,
                        second_opinion=self.second_opinion, **kw)
+        if self._now is not None:
+            self._now = run.time + run.device_time
         self.device_time += run.device_time
         self.runs.append(run)
         self.state(name, qubit).last_outcome = run.outcome.value

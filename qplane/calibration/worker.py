@@ -16,7 +16,8 @@ One :meth:`step`:
 2. if a qubit is queued, *triages* it: a cheap data check of each triage node (Ramsey, then
    Rabi, by default), calibrating what is out of spec and diagnosing bad data;
 3. otherwise maintains the graph on the next qubit in turn (Optimus: mostly state checks, which
-   cost no device time, until validity timeouts expire).
+   cost no device time, until validity timeouts expire). After a whole pass over the qubits that
+   ran no experiment, one step returns ``"idle"``: the caller may then wait for reports.
 
 >>> from qplane.calibration.synthetic import SyntheticBackend
 >>> from qplane.calibration.graph import CalibrationGraph
@@ -81,6 +82,7 @@ class CalibrationWorker:
         self._queue: collections.deque[tuple[str, tuple[str, ...]]] = collections.deque()
         self._next = 0
         self._unexplained: set[str] = set()
+        self._quiet = 0
         self._running = False
         self._closed = False
         self.stats = collections.Counter()
@@ -151,9 +153,16 @@ class CalibrationWorker:
                 self.stats["triaged"] += 1
                 return f"triage {qubit}"
             if self.maintain_enabled and self.qubits:
+                if self._quiet >= len(self.qubits):
+                    # A whole pass ran no experiment: report idle once, so a caller can wait
+                    # for syndrome reports instead of spinning; the next step starts a pass.
+                    self._quiet = 0
+                    return "idle"
                 qubit = self.qubits[self._next % len(self.qubits)]
                 self._next += 1
+                before = len(self.graph.runs)
                 self.graph.maintain_all([qubit])
+                self._quiet = self._quiet + 1 if len(self.graph.runs) == before else 0
                 self.stats["maintained"] += 1
                 return f"maintain {qubit}"
             return "idle"

@@ -45,3 +45,16 @@ def test_config_errors_name_the_key():
         validate_calibration({"triggers": {"windw": 10}})
     with pytest.raises(ConfigError, match="triage node"):
         validate_calibration({"triage_nodes": ["nonexistent"]})
+
+
+def test_worker_reports_idle_after_a_pass_without_experiments():
+    from qplane.calibration.graph import CalibrationGraph
+    from qplane.calibration.worker import CalibrationWorker
+
+    backend = SyntheticBackend(qubits=("q0", "q1"), seed=1)
+    graph = CalibrationGraph.default(backend, backend.ledger())
+    for q in backend.qubits():
+        graph.mark_calibrated(q)
+    with CalibrationWorker(graph, backend.qubits()) as worker:
+        assert [worker.step() for _ in range(3)] == ["maintain q0", "maintain q1", "idle"]
+    assert backend.experiments == []
