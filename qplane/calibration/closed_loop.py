@@ -106,7 +106,7 @@ def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int 
         if mode == "qplane":
             monitor = SyndromeMonitor(Regions.from_circuit(qpu.circuit(), qpu.layout),
                                       window=shots, baseline_shots=2 * shots)
-            worker = CalibrationWorker(graph, qubits, monitor=monitor, triage_nodes=("ramsey", "rabi"))
+            worker = CalibrationWorker(graph, qubits, monitor=monitor, triage_nodes=("ramsey",))
             worker.start()
         for q in qubits:
             graph.mark_calibrated(q, at=0.0)

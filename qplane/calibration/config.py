@@ -13,7 +13,7 @@
         limits:                     # optional; default DEFAULT_LIMITS (per control)
           drive_frequency: {low: 4.5e+9, high: 5.5e+9, max_step: 1.0e+6}
         triggers: {window: 8192, baseline_shots: 16384, relative: 0.3, sigma: 5.0}
-        triage_nodes: [ramsey, rabi]
+        triage_nodes: [ramsey]
         second_opinion: true        # the shipped classifier; or a path; or false
         figures: true
 
@@ -76,7 +76,7 @@ def validate_calibration(section: Mapping[str, Any] | None) -> dict[str, Any]:
                               key=f"{_KEY}.triggers.{k}")
         triggers[k] = type(_TRIGGERS[k])(v)
     out["triggers"] = triggers
-    out["triage_nodes"] = tuple(section.get("triage_nodes", ("ramsey", "rabi")))
+    out["triage_nodes"] = tuple(section.get("triage_nodes", ("ramsey",)))
     for n in out["triage_nodes"]:
         if n not in out["graph"]:
             raise ConfigError(f"triage node {n!r} is not in the graph {list(out['graph'])}",

@@ -11,8 +11,8 @@ blocks after calibration, or set) and a *current* rate over a sliding window of 
 A region *fires* when its current rate exceeds the baseline by both a relative margin and a
 number of standard errors (binomial, over the window's detector-shots). Fired regions vote for
 their qubits, weighted by excess, and :meth:`SyndromeMonitor.suspects` ranks the qubits so the
-calibration worker checks the most likely culprits first. A region that fired counts only
-shots after it fired, so one drift causes one trigger per window of evidence, not one per block.
+calibration worker checks the most likely culprits first. A region that fired is muted until
+its window has refilled, so one drift causes one trigger, not one per block.
 
 >>> import stim
 >>> from qplane.sim_instruments.surface_code import patch_layout
@@ -103,11 +103,11 @@ class SyndromeMonitor:
         self.sigma = float(sigma)
         n = len(regions.names)
         self._per_region = np.bincount(regions.detector_region, minlength=n).astype(float)
-        self._blocks: deque[tuple[int, np.ndarray, int]] = deque()   # shots, counts, end
+        self._blocks: deque[tuple[int, np.ndarray]] = deque()
         self._base_sum = np.zeros(n)
         self._base_shots = 0
         self.baseline: np.ndarray | None = None
-        self._since = np.zeros(n, dtype=np.int64)   # per region: count shots after this
+        self._muted_until = np.zeros(n, dtype=np.int64)
         self._shots_seen = 0
 
     def set_baseline(self, rates: np.ndarray) -> None:
@@ -158,48 +158,41 @@ class SyndromeMonitor:
             if self._base_shots >= self.baseline_shots:
                 self.baseline = self._base_sum / (self._base_shots * self._per_region)
             return []
-        self._blocks.append((shots, counts, self._shots_seen))
-        while sum(b[0] for b in self._blocks) - self._blocks[0][0] >= self.window:
+        self._blocks.append((shots, counts))
+        while sum(s for s, _ in self._blocks) - self._blocks[0][0] >= self.window:
             self._blocks.popleft()
         fired = self._fired()
-        rate, shots = self._window()
-        full = shots >= self.window
-        # The baseline follows the device down (a recovered TLS, a fixed drift) at once, and up
-        # only through accept() after a check found nothing to fix.
-        self.baseline = np.where(full & np.isfinite(rate), np.minimum(self.baseline, rate),
-                                 self.baseline)
+        if sum(s for s, _ in self._blocks) >= self.window:
+            # The baseline follows the device down (a recovered TLS, a fixed drift) at once,
+            # and up only through accept() after a check found nothing to fix.
+            self.baseline = np.minimum(self.baseline, np.where(np.isfinite(self.rates()),
+                                                               self.rates(), np.inf))
         return fired
 
-    def _window(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-region rate and shots over the window, counting only blocks after a clear."""
-        n = len(self.regions.names)
-        total, shots = np.zeros(n), np.zeros(n)
-        for s, c, end in self._blocks:
-            after = end - s >= self._since
-            total += np.where(after, c, 0.0)
-            shots += np.where(after, s, 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rate = np.where(shots > 0, total / (np.maximum(shots, 1) * self._per_region), np.nan)
-        return rate, shots
-
     def rates(self) -> np.ndarray:
-        """Current per-region detection rates over the window (NaN right after a clear)."""
-        return self._window()[0]
+        """Current per-region detection rates over the window."""
+        shots = sum(s for s, _ in self._blocks)
+        if shots == 0:
+            return np.full(len(self.regions.names), np.nan)
+        total = np.sum([c for _, c in self._blocks], axis=0)
+        return total / (shots * self._per_region)
 
     def _fired(self) -> list[Trigger]:
-        if self.baseline is None:
+        shots = sum(s for s, _ in self._blocks)
+        if shots < self.window or self.baseline is None:
             return []
-        rate, shots = self._window()
+        rate = self.rates()
         base = np.maximum(self.baseline, 1e-6)
-        se = np.sqrt(base * (1 - base) / (np.maximum(shots, 1) * self._per_region))
+        se = np.sqrt(base * (1 - base) / (shots * self._per_region))
         z = (rate - base) / se
-        hot = (shots >= self.window) & (rate > base * (1 + self.relative)) & (z > self.sigma)
+        hot = (rate > base * (1 + self.relative)) & (z > self.sigma)
+        hot &= self._muted_until <= self._shots_seen
         out = []
         for k in np.flatnonzero(hot):
             name = self.regions.names[k]
             out.append(Trigger(name, self.regions.qubits[name], float(rate[k]),
                                float(base[k]), float(z[k])))
-            self._since[k] = self._shots_seen   # one trigger per window of evidence
+            self._muted_until[k] = self._shots_seen + self.window
         return out
 
     def accept(self, region_names: list[str] | tuple[str, ...]) -> None:
@@ -208,25 +201,22 @@ class SyndromeMonitor:
         For a rise that calibration checked and could not attribute to a setting (a T1 drop,
         say): without it the region would fire again at every window.
         """
+        rate = self.rates()
         if self.baseline is None:
             return
-        total = np.sum([c for _, c, _ in self._blocks], axis=0) if self._blocks else None
-        shots = sum(b[0] for b in self._blocks)
-        if total is None or shots == 0:
-            return
-        rate = total / (shots * self._per_region)   # the whole window, clears ignored
         for r in region_names:
             k = self.regions.names.index(r)
-            self.baseline[k] = max(self.baseline[k], rate[k])
+            if np.isfinite(rate[k]):
+                self.baseline[k] = max(self.baseline[k], rate[k])
 
     def clear(self, region_names: list[str] | tuple[str, ...] | None = None) -> None:
-        """Forget these regions' window (all when ``None``), after a recalibration: their
-        rates must re-accumulate a full window before they can fire again."""
+        """Forget the window (after a recalibration): rates must re-accumulate to fire again."""
+        self._blocks.clear()
         if region_names is None:
-            self._since[:] = self._shots_seen
+            self._muted_until[:] = self._shots_seen + self.window
         else:
             for r in region_names:
-                self._since[self.regions.names.index(r)] = self._shots_seen
+                self._muted_until[self.regions.names.index(r)] = self._shots_seen + self.window
 
     @staticmethod
     def suspects(triggers: list[Trigger]) -> list[str]:

@@ -58,8 +58,8 @@ class CalibrationWorker:
         poll: called at the start of every step to collect reports that arrived meanwhile
             (over the wire: ``RemoteBackend.poll_counts``, whose ``on_counts`` calls
             :meth:`report_detector_counts`).
-        max_suspects: how many suspects of each hot region are checked (most likely first);
-            if none of a region's suspects was off, its rise is accepted as its new baseline.
+        max_suspects: how many of a trigger's suspects are checked (most likely first); if
+            none of them was off, the rise is accepted as the region's new baseline.
     """
 
     def __init__(self, graph: CalibrationGraph, qubits: tuple[str, ...] | list[str], *,
@@ -137,24 +137,19 @@ class CalibrationWorker:
                 qubit, regions = self._queue.popleft()
                 outcomes = self.triage(qubit)
                 if Outcome.SUCCESS.value in outcomes:
-                    # Found and fixed a culprit: drop the suspects its fix explains (all their
-                    # hot regions are this qubit's) and let those rates re-accumulate; a region
-                    # that stays hot fires again.
+                    # Found and fixed the culprit: drop the trigger's other suspects and let
+                    # the rates re-accumulate; if the region stays hot it fires again.
                     self._queue = collections.deque(
-                        (q, r) for q, r in self._queue if not set(r) <= set(regions))
-                    self._unexplained.difference_update(regions)
-                    if self.monitor is not None:
-                        self.monitor.clear(regions)
+                        (q, r) for q, r in self._queue if not set(r) & set(regions))
                 else:
                     self._unexplained.update(regions)
-                pending = {r for _, rs in self._queue for r in rs}
-                done = [r for r in self._unexplained if r not in pending]
-                if done and self.monitor is not None:
-                    # Every suspect of these regions was in spec: the rise is not a setting's
-                    # fault (a T1 drop, say); take it as the new baseline.
-                    self.monitor.accept(done)
-                    self.monitor.clear(done)
-                self._unexplained.difference_update(done)
+                if self.monitor is not None and not any(set(r) & set(regions)
+                                                        for _, r in self._queue):
+                    if Outcome.SUCCESS.value not in outcomes and self._unexplained:
+                        # Every suspect was in spec: the rise is not a setting's fault.
+                        self.monitor.accept(tuple(self._unexplained))
+                    self._unexplained.clear()
+                    self.monitor.clear(regions)
                 self.stats["triaged"] += 1
                 return f"triage {qubit}"
             if self.maintain_enabled and self.qubits:
@@ -218,11 +213,8 @@ class CalibrationWorker:
         if self.on_trigger is not None:
             self.on_trigger(triggers)
         queued = {q for q, _ in self._queue}
-        ranked = [q for q in SyndromeMonitor.suspects(triggers) if q in self.qubits]
-        chosen: list[str] = []
-        for t in triggers:   # each hot region contributes its most likely qubits
-            chosen += [q for q in ranked if q in t.qubits][:self.max_suspects]
-        for q in ranked:
-            if q in chosen and q not in queued:
-                queued.add(q)
-                self._queue.append((q, tuple(t.region for t in triggers if q in t.qubits)))
+        regions = tuple(t.region for t in triggers)
+        suspects = [q for q in SyndromeMonitor.suspects(triggers) if q in self.qubits]
+        for q in suspects[:self.max_suspects]:
+            if q not in queued:
+                self._queue.append((q, regions))
