@@ -92,14 +92,18 @@ class SettingChange:
         """Fields for a ``/parameters/history`` row of the run file."""
         return {"time": self.time, "parameter": self.setting, "old": self.old, "new": self.new,
                 "source": self.node,
-                "details": json.dumps({"uid": self.uid, "run_uid": self.run_uid,
-                                       "qubit": self.qubit, "control": self.control,
-                                       "fit": self.fit, "reverts": self.reverts},
-                                      default=str)}
+                "details": json.dumps({"uid": self.uid, "node": self.node,
+                                       "run_uid": self.run_uid, "qubit": self.qubit,
+                                       "control": self.control, "fit": self.fit,
+                                       "reverts": self.reverts}, default=str)}
 
     @classmethod
     def from_history_row(cls, row: Any) -> "SettingChange":
-        """Rebuild a change from a ``/parameters/history`` row (a numpy record or dict)."""
+        """Rebuild a change from a ``/parameters/history`` row (a numpy record or dict).
+
+        The node comes from the details when present: in the pipeline the row's ``source`` is
+        the instrument server, which wrote the setting on the calibration worker's request.
+        """
         def text(v: Any) -> str:
             return v.decode() if isinstance(v, bytes) else str(v)
         details = json.loads(text(row["details"]) or "{}")
@@ -107,7 +111,8 @@ class SettingChange:
         qubit, _, control = setting.partition(".")
         return cls(uid=details.get("uid", ""), time=float(row["time"]), setting=setting,
                    qubit=details.get("qubit", qubit), control=details.get("control", control),
-                   old=float(row["old"]), new=float(row["new"]), node=text(row["source"]),
+                   old=float(row["old"]), new=float(row["new"]),
+                   node=details.get("node", text(row["source"])),
                    run_uid=details.get("run_uid", ""), fit=details.get("fit", {}),
                    reverts=details.get("reverts", ""))
 

@@ -86,3 +86,30 @@ def test_cli_revert_applies_through_the_station_limits(tmp_path):
     assert main(["calibration", "revert", str(tmp_path / "bad.h5"), "--qubit", "q2",
                  "--node", "rabi", "--apply", str(config), "--simulate"]) == 2
     assert np.isfinite(change.old)
+
+
+def test_history_rows_written_by_the_instrument_server_keep_the_node(tmp_path):
+    """In the pipeline the server records the write (source instrument_server) with the
+    worker's details; revert must still find the node's run."""
+    from qplane.calibration.commands import revert_plan
+    from qplane.calibration.updates import DictTarget, SettingChange, SettingsLedger
+
+    class RecordingTarget(DictTarget):
+        """Records each write as the instrument server does: source = the server."""
+
+        rows = []
+
+        def write_setting(self, setting, value, details=None):
+            old = self.values[setting]
+            super().write_setting(setting, value)
+            self.rows.append({"time": 0.0, "parameter": setting, "old": old, "new": value,
+                              "source": "instrument_server",
+                              "details": json.dumps({**(details or {}),
+                                                     "requested_by": "calibration"})})
+
+    target = RecordingTarget({"q0.drive_frequency": 5.0e9})
+    ledger = SettingsLedger(target)
+    ledger.apply("q0", {"drive_frequency": 5.0e9 + 1234.5}, node="ramsey")
+    history = [SettingChange.from_history_row(r) for r in target.rows]
+    assert history[0].node == "ramsey"
+    assert revert_plan(history, qubit="q0", node="ramsey") == {"q0.drive_frequency": 5.0e9}
