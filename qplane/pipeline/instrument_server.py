@@ -24,6 +24,7 @@ import zmq
 
 from qplane.pipeline.stats import LatencyWindow
 from qplane.pipeline.transport import Inbox, Outbox, send_record
+from qplane.pipeline.wire import encode
 from qplane.sim_instruments.qpu import circuit_fingerprint
 
 SOURCE = "instrument_server"
@@ -188,8 +189,9 @@ class InstrumentServer:
             "block_index": block.index, "circuit_id": block.circuit_id,
             "num_detectors": block.num_detectors, "t_acquired": t_acquired,
         }, {"detection_events": block.detection_events})
-        send_record(self.syndromes.socket, rec)
-        send_record(self.records.socket, rec)  # the same record, so the file has every block
+        frames = encode(rec)
+        self.syndromes.socket.send_multipart(frames, copy=False)
+        self.records.socket.send_multipart(frames, copy=False)  # the same record: the file has every block
         self._in_flight[rec.seq] = _InFlight(rec.seq, block.index, t_acquired, len(block.detection_events))
         self.blocks_acquired += 1
         if self.calibration is not None and self.calibration.subscribers:
