@@ -1,9 +1,10 @@
-"""``qplane calibration history|revert RUNFILE`` and ``qplane bench calibration``.
+"""``qplane calibration history|figures|revert RUNFILE`` and ``qplane bench calibration``.
 
 Reverting reads a run file's ``/parameters/history`` and restores, for one qubit and one node,
 the exact values that node's most recent (unreverted) update replaced::
 
     qplane calibration history runs/run.h5 --qubit q6
+    qplane calibration figures runs/run.h5 --node ramsey                      # PNGs next to it
     qplane calibration revert runs/run.h5 --qubit q6 --node ramsey            # show what it restores
     qplane calibration revert runs/run.h5 --qubit q6 --node ramsey \\
         --apply config/sim_d5_drift.yaml --simulate                           # write it, with limits
@@ -33,6 +34,12 @@ def register(subparsers: Any) -> None:
     hist.add_argument("--qubit")
     hist.add_argument("--node")
     hist.set_defaults(func=_history)
+    fig = sub.add_parser("figures", help="write each node run's figure in a run file as PNG")
+    fig.add_argument("runfile")
+    fig.add_argument("--out", help="folder (default: <runfile without .h5>_calibration/)")
+    fig.add_argument("--qubit")
+    fig.add_argument("--node")
+    fig.set_defaults(func=_figures)
     rev = sub.add_parser("revert", help="restore the values a node's last update replaced")
     rev.add_argument("runfile")
     rev.add_argument("--qubit", required=True)
@@ -73,6 +80,45 @@ def revert_plan(history: list[SettingChange], *, qubit: str, node: str) -> dict[
         raise QplaneError(f"no unreverted change by node {node!r} on qubit {qubit!r} in the "
                           "run file; `qplane calibration history` lists what there is")
     return {c.setting: c.old for c in run}
+
+
+def write_figures(path: str, out: str, *, qubit: str | None = None,
+                  node: str | None = None) -> list[str]:
+    """Write the figure of every ``/calibration/runs`` row of a run file as a PNG in ``out``."""
+    import os
+
+    import h5py
+
+    def text(v: Any) -> str:
+        return v.decode() if isinstance(v, bytes) else str(v)
+
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            rows = f["calibration/runs"][()]
+    except (OSError, KeyError) as e:
+        raise RunFileError(f"cannot read /calibration/runs from {path}: {e}") from e
+    os.makedirs(out, exist_ok=True)
+    written = []
+    for i, r in enumerate(rows):
+        if (qubit and text(r["qubit"]) != qubit) or (node and text(r["node"]) != node):
+            continue
+        png = bytes(r["figure_png"])
+        if not png:
+            continue
+        name = os.path.join(out, f"{i:05d}_{text(r['node'])}_{text(r['qubit'])}_"
+                                 f"{text(r['outcome'])}.png")
+        with open(name, "wb") as fh:
+            fh.write(png)
+        written.append(name)
+    return written
+
+
+def _figures(args: argparse.Namespace) -> int:
+    out = args.out or (args.runfile[:-3] if args.runfile.endswith(".h5") else args.runfile) \
+        + "_calibration"
+    written = write_figures(args.runfile, out, qubit=args.qubit, node=args.node)
+    print(f"wrote {len(written)} figures to {out}")
+    return 0
 
 
 def _history(args: argparse.Namespace) -> int:

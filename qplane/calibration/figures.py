@@ -65,6 +65,12 @@ def render_png(run: Any, *, dpi: int = 72) -> bytes:
         ax.set_xlabel(f"sweep ({unit}{' from centre' if x0 else ''})")
         ax.set_ylabel("P(1)")
         ax.legend(fontsize=6)
+    note = [f"{c.control}: {c.old:.10g} → {c.new:.10g}" for c in run.changes]
+    if not note and run.analysis is not None:
+        note = [f"{k} = {v:.6g}" for k, v in list(run.analysis.values.items())[:2]]
+    if note:
+        ax.text(0.02, 0.02, "\n".join(note), transform=ax.transAxes, fontsize=6,
+                va="bottom", bbox={"facecolor": "white", "alpha": 0.7, "lw": 0})
     ax.set_title(title, fontsize=8)
     ax.tick_params(labelsize=6)
     fig.tight_layout()

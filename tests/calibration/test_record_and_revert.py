@@ -52,6 +52,9 @@ def test_cli_revert_restores_the_exact_old_value(tmp_path, capsys):
     assert json.loads(out.read_text()) == {"q1.pi_amplitude": before}
     assert main(["calibration", "history", str(path)]) == 0
     assert "q1.pi_amplitude" in capsys.readouterr().out
+    assert main(["calibration", "figures", str(path)]) == 0
+    pngs = list((tmp_path / "run_calibration").glob("*.png"))
+    assert len(pngs) == 1 and pngs[0].read_bytes()[:4] == b"\x89PNG"
     # Nothing by that node on the other qubit: a clear error, exit code 2.
     assert main(["calibration", "revert", str(path), "--qubit", "q0", "--node", "rabi"]) == 2
 
