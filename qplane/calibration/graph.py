@@ -42,7 +42,13 @@ from typing import Any, Callable, Mapping
 
 from qplane.calibration.gates import Outcome
 from qplane.calibration.nodes import NODE_TYPES, Node
-from qplane.calibration.run import CalibrationBackend, NodeRun, SecondOpinion, run_node
+from qplane.calibration.run import (
+    CalibrationBackend,
+    NodeRun,
+    SecondOpinion,
+    calibrate_from_check,
+    run_node,
+)
 from qplane.calibration.updates import SettingsLedger
 from qplane.errors import ConfigError
 
@@ -97,6 +103,7 @@ class CalibrationGraph:
         self.runs: list[NodeRun] = []
         self.device_time = 0.0
         self._now: float | None = None   # the clock, read once per top-level maintain
+        self._last_check: dict[tuple[str, str], NodeRun] = {}
 
     # --- building ---------------------------------------------------------------------------
     def add(self, node: Node, *, depends_on: tuple[str, ...] = (), timeout: float) -> None:
@@ -211,6 +218,7 @@ class CalibrationGraph:
     def check_data(self, name: str, qubit: str) -> NodeRun:
         """The cheap data check: in spec, out of spec, or bad data."""
         run = self._run(name, qubit, "check")
+        self._last_check[(name, qubit)] = run
         st = self.state(name, qubit)
         if run.outcome is Outcome.IN_SPEC:
             st.verified_at = run.time
@@ -219,7 +227,18 @@ class CalibrationGraph:
         return run
 
     def calibrate(self, name: str, qubit: str) -> NodeRun:
-        """Full calibration; one retry with an adjusted sweep when the sweep was suboptimal."""
+        """Full calibration; one retry with an adjusted sweep when the sweep was suboptimal.
+
+        When the node's last check found it out of spec with a result precise enough
+        (:meth:`~qplane.calibration.nodes.Node.check_suffices`) and nothing on the qubit
+        changed since, the update is made from that check's data, with no new experiment.
+        """
+        check = self._last_check.get((name, qubit))
+        if check is not None and self._check_still_good(check, qubit):
+            run = calibrate_from_check(self.node(name), qubit, self.backend, self.ledger, check)
+            self._last_check.pop((name, qubit), None)
+            self._record(run)
+            return self._finish_calibration(name, qubit, run)
         run = self._run(name, qubit, "calibrate")
         gate = run.analysis.gate if run.analysis is not None else None
         if (run.outcome is Outcome.BAD_DATA and gate is not None and not run.flagged
@@ -227,6 +246,16 @@ class CalibrationGraph:
             self.trace.append(("calibrate", name, qubit, run.outcome.value))
             params = self.node(name).parameters.adjusted(gate.check)
             run = self._run(name, qubit, "calibrate", parameters=params)
+        return self._finish_calibration(name, qubit, run)
+
+    def _check_still_good(self, check: NodeRun, qubit: str) -> bool:
+        if (check.outcome is not Outcome.OUT_OF_SPEC or check.flagged
+                or check.analysis is None or not self.node(check.node).check_suffices(
+                    check.analysis)):
+            return False
+        return not any(c.qubit == qubit and c.time >= check.time for c in self.ledger.history)
+
+    def _finish_calibration(self, name: str, qubit: str, run: NodeRun) -> NodeRun:
         st = self.state(name, qubit)
         st.last_outcome = run.outcome.value
         st.failed = run.outcome is not Outcome.SUCCESS
@@ -257,9 +286,12 @@ class CalibrationGraph:
                        second_opinion=self.second_opinion, **kw)
         if self._now is not None:
             self._now = run.time + run.device_time
+        self._record(run)
+        return run
+
+    def _record(self, run: NodeRun) -> None:
         self.device_time += run.device_time
         self.runs.append(run)
-        self.state(name, qubit).last_outcome = run.outcome.value
+        self.state(run.node, run.qubit).last_outcome = run.outcome.value
         if self.on_run is not None:
             self.on_run(run)
-        return run

@@ -172,6 +172,14 @@ class Node:
         """Control -> new value that a full calibration writes."""
         return {}
 
+    def check_suffices(self, analysis: Analysis) -> bool:
+        """Whether a passed check's own result is precise enough to calibrate from.
+
+        When it is, the graph writes the proposal from the check's data instead of running the
+        full sweep again (no new experiment). Default: never.
+        """
+        return False
+
 
 def _sweep_fit(data: Any, fitter: Any) -> tuple[np.ndarray, np.ndarray, FitResult]:
     x = np.asarray(data.sweep, dtype=float)
@@ -306,6 +314,11 @@ class RamseyNode(Node):
     def proposal(self, qubit, analysis, settings):
         return {"drive_frequency": settings[f"{qubit}.drive_frequency"]
                 + analysis.values["frequency_offset"]}
+
+    def check_suffices(self, analysis):
+        # The check's fringe frequency is known to a third of the tolerance or better.
+        return analysis.gate.passed and \
+            analysis.fit.errors["frequency"] <= self.spec["tolerance"] / 3
 
 
 class _DecayNode(Node):

@@ -235,3 +235,30 @@ def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: Settin
     moved = ", ".join(f"{c.control} {c.old:.6g} → {c.new:.6g}" for c in changes)
     return NodeRun(**common, analysis=analysis, outcome=Outcome.SUCCESS,
                    reason=f"{moved} ({gate.reason})", changes=tuple(changes), verdict=verdict)
+
+
+def calibrate_from_check(node: Node, qubit: str, backend: CalibrationBackend,
+                         ledger: SettingsLedger, check: NodeRun) -> NodeRun:
+    """Calibrate ``node`` on ``qubit`` from a check's data, without a new experiment.
+
+    For a check that passed its gate (and its second opinion), found the setting out of spec,
+    and measured it precisely enough (:meth:`Node.check_suffices`); the update is bounded and
+    recorded like any other.
+    """
+    if check.analysis is None or check.outcome is not Outcome.OUT_OF_SPEC or check.flagged:
+        raise ConfigError("calibrate_from_check needs a check that found the setting out of spec")
+    settings = read_settings(backend, qubit)
+    base = dict(uid=uuid.uuid4().hex, time=backend.now(), node=node.name, qubit=qubit,
+                mode="calibrate", request=check.request, data=check.data,
+                analysis=check.analysis, verdict=check.verdict, device_time=0.0)
+    fit = dict(check.analysis.fit.to_dict(), values=check.analysis.values,
+               node_run=base["uid"], from_check=check.uid)
+    try:
+        changes = ledger.apply(qubit, node.proposal(qubit, check.analysis, settings),
+                               node=node.name, fit=_finite(fit))
+    except LimitError as e:
+        return NodeRun(**base, outcome=Outcome.OUT_OF_SPEC, reason=f"update refused: {e}")
+    moved = ", ".join(f"{c.control} {c.old:.6g} → {c.new:.6g}" for c in changes)
+    return NodeRun(**base, outcome=Outcome.SUCCESS, changes=tuple(changes),
+                   reason=f"{moved} (from the check's data, no new experiment: "
+                          f"{check.analysis.gate.reason})")

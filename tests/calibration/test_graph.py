@@ -109,3 +109,25 @@ def test_graph_is_built_explicitly_and_refuses_unknown_dependencies():
     with pytest.raises(ConfigError, match="not in the graph"):
         CalibrationGraph.from_config({"rabi": {"depends_on": ["spectroscopy"]}},
                                      backend, backend.ledger())
+
+
+def test_a_precise_check_is_calibrated_from_without_a_new_experiment():
+    backend, graph = _graph()
+    backend.advance(700)
+    _shift_frequency(backend, "q0", 40e3)
+    graph.maintain("ramsey", "q0")
+    check, cal = graph.runs[-2], graph.runs[-1]
+    assert (check.mode, check.outcome.value) == ("check", "out_of_spec")
+    assert cal.mode == "calibrate" and cal.device_time == 0.0 and "from the check" in cal.reason
+    assert cal.changes and cal.changes[0].fit["from_check"] == check.uid
+    assert len(backend.experiments) == 1
+
+
+def test_a_rough_check_still_gets_the_full_calibration():
+    backend, graph = _graph()
+    backend.advance(3 * 3600)            # past rabi's timeout too
+    backend.settings["q0.pi_amplitude"] *= 1.05
+    graph.maintain("rabi", "q0")
+    cal = graph.runs[-1]
+    assert cal.node == "rabi" and cal.mode == "calibrate" and cal.device_time > 0
+    assert abs(backend.settings["q0.pi_amplitude"] / TRUTH.pi_amplitude - 1) < 0.01
