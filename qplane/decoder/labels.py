@@ -168,9 +168,11 @@ class SiteMap:
             left, and ``uint64 (shots,)`` the observable mask the corrections flip.
         """
         fired = np.asarray(fired, dtype=bool)
-        flips_det = (scipy.sparse.csr_matrix(fired.astype(np.int32)) @ self.site_detectors).toarray()
+        shots, sites = np.nonzero(fired)  # corrections are sparse: never densify as integers
+        chosen = scipy.sparse.csr_matrix(
+            (np.ones(len(shots), dtype=np.int32), (shots, sites)), shape=fired.shape)
+        flips_det = (chosen @ self.site_detectors).toarray()
         residual = np.logical_xor(events, flips_det & 1)
         obs = np.zeros(fired.shape[0], dtype=np.uint64)
-        for site in np.flatnonzero(self.site_observables):
-            obs ^= fired[:, site].astype(np.uint64) * self.site_observables[site]
+        np.bitwise_xor.at(obs, shots, self.site_observables[sites])
         return residual, obs

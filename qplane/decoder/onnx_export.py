@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import io
+import warnings
 from pathlib import Path
 
 import torch
@@ -36,7 +37,9 @@ def export_onnx(net: torch.nn.Module, path: str | Path, *, card: ModelCard | Non
     net = copy.deepcopy(net).to("cpu").to(memory_format=torch.contiguous_format).eval()
     example = torch.zeros(1, len(INPUT_CHANNELS), 4, 4, 4)
     buffer = io.BytesIO()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # The TorchScript exporter is deprecated in favour of dynamo, which needs onnxscript.
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             net, (example,), buffer, input_names=["volume"], output_names=["logits"],
             dynamic_axes={"volume": {0: "batch", 2: "t", 3: "rows", 4: "cols"},
