@@ -52,6 +52,7 @@ class CalibrationService:
         self.calls = 0
         self.refused = 0
         self.writes = 0
+        self.experiments = 0
         self.experiment_seconds = 0.0
         self.subscribers: dict[bytes, str] = {}  # routing id -> source, for detection counts
 
@@ -67,6 +68,7 @@ class CalibrationService:
                     args["kind"], args["qubit"], rec.arrays.get("sweep"), shots=int(args["shots"]),
                     artificial_detuning=float(args.get("artificial_detuning", 0.0)))
                 data = self.backend.run_experiment(request)
+                self.experiments += 1
                 self.experiment_seconds += float(data.duration)
                 result = data.metadata()
                 arrays = {k: np.ascontiguousarray(v) for k, v in data.arrays().items()}
@@ -122,6 +124,31 @@ class CalibrationService:
             return float(getattr(ideal, control)[self.qubits.index(qubit)])
         except (QplaneError, AttributeError, ValueError, IndexError):
             return None
+
+    def record_truth(self, truth_outbox: Outbox) -> int:
+        """Record a simulated device's true ideal settings as ``parameter_change`` rows from
+        source ``truth`` (old = new = the true value), so reports can draw calibrated settings
+        against the truth over time. Returns the rows sent (0 for hardware)."""
+        truth = getattr(getattr(self.backend, "device", None), "truth", None)
+        if truth is None:
+            return 0
+        from qplane.sim_instruments.noise import Settings
+
+        try:
+            ideal = Settings.calibrated(truth())
+        except (QplaneError, AttributeError, ValueError):
+            return 0
+        now = float(self.backend.now())
+        sent = 0
+        for field in ("drive_frequency", "pi_amplitude", "readout_angle", "readout_threshold"):
+            values = getattr(ideal, field)
+            for i, qubit in enumerate(self.qubits):
+                value = float(values[i])
+                truth_outbox.send("parameter_change", {
+                    "parameter": f"{qubit}.{field}", "old": value, "new": value,
+                    "details": {"simulated_time": now, "true_value": value}})
+                sent += 1
+        return sent
 
     def publish_counts(self, socket: zmq.Socket, outbox: Outbox, *, circuit_id: str,
                        counts: np.ndarray, shots: int) -> None:

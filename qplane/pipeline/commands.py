@@ -55,7 +55,7 @@ def live_stats(stats: dict[str, Any], **overrides: Any) -> Any:
                     for name, alive in processes.items() if name not in ("recorder",))
     return LiveStats.from_mapping(
         stats, workers=workers or tuple(WorkerHealth(w) for w in stats.get("workers", ())),
-        calibration_runs=stats.get("calibration_calls") or None,
+        calibration_runs=stats.get("calibration_experiments") or None,
         parameter_updates=stats.get("parameter_updates") or None, **overrides)
 
 

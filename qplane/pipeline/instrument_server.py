@@ -59,7 +59,8 @@ class InstrumentServer:
                  control: zmq.Socket, records: Outbox, monitor: Outbox | None,
                  max_in_flight: int, correction_timeout: float, duration: float | None = None,
                  max_blocks: int | None = None, stats_interval: float = 0.5,
-                 calibration: Any = None, counts_interval: float = 0.5):
+                 calibration: Any = None, counts_interval: float = 0.5,
+                 truth_interval: float = 5.0):
         self.qpu = qpu
         self.syndromes = Outbox(syndromes, run_id=records.run_id, source=SOURCE)
         self.corrections = Inbox(corrections, run_id=records.run_id, on_reject=self._on_reject)
@@ -74,6 +75,9 @@ class InstrumentServer:
         self.stats_interval = stats_interval
         self.calibration = calibration  # a CalibrationService, or None
         self.counts_interval = counts_interval
+        self.truth_interval = truth_interval
+        self._next_truth = 0.0
+        self._truth = Outbox(records.socket, run_id=records.run_id, source="truth")
         self._counts: np.ndarray | None = None
         self._counts_shots = 0
         self._next_counts = 0.0
@@ -179,6 +183,9 @@ class InstrumentServer:
             self._acquire()
         self._expire(time.time())
         self._publish_stats()
+        if self.calibration is not None and time.time() >= self._next_truth:
+            self._next_truth = time.time() + self.truth_interval
+            self.calibration.record_truth(self._truth)
 
     def _acquire(self) -> None:
         block = self.qpu.acquire_block()
@@ -330,6 +337,7 @@ class InstrumentServer:
             "rejected": self.corrections.rejected + self.control.rejected,
             "workers": sorted(self.workers), "acquiring": self._acquiring,
             "calibration_calls": self.calibration.calls if self.calibration else 0,
+            "calibration_experiments": self.calibration.experiments if self.calibration else 0,
             "calibration_seconds": self.calibration.experiment_seconds if self.calibration else 0.0,
             "parameter_updates": self.calibration.writes if self.calibration else 0,
         }

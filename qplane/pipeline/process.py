@@ -24,6 +24,10 @@ from qplane.config import load_config
 from qplane.pipeline.transport import Outbox, make_socket
 
 
+#: How long an idle calibration worker waits for syndrome reports before its next pass.
+IDLE_WAIT_MS = 250
+
+
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
     """What every process of one run needs to know (written by the launcher)."""
@@ -177,7 +181,9 @@ def _run_calibration(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: 
                           start_calibrated=bool(station_qpu.get("start_calibrated", False)))
     with worker:
         while not stop():
-            worker.step()
+            if worker.step() == "idle":
+                # A pass that needed no experiment: wait for syndrome reports instead of spinning.
+                control.poll(IDLE_WAIT_MS)
             backend.poll_counts()
     records.event("info", "worker_stopped", f"{records.source} stopped",
                   **{k: int(v) for k, v in worker.stats.items() if isinstance(v, (int, np.integer))})

@@ -48,8 +48,10 @@ def test_calibration_worker_runs_beside_qec_and_is_recorded(tmp_path):
         assert r["node"] and r["qubit"] and r["outcome"]
         assert bytes(r["figure_png"][:8]) == b"\x89PNG\r\n\x1a\n"
         assert len(r["sweep"]) == len(r["signal"]) > 0
-    for h in history:
-        assert h["source"] == b"instrument_server" or h["source"] == "instrument_server"
+    sources = {h["source"].decode() if isinstance(h["source"], bytes) else h["source"] for h in history}
+    assert sources <= {"instrument_server", "truth"}
+    truth_rows = [h for h in history if h["source"] in (b"truth", "truth")]
+    assert truth_rows and all(h["old"] == h["new"] for h in truth_rows)  # simulated truth over time
     stopped = [e for e in evs if e[1] == "calibration" and e[2] == "worker_stopped"]
     assert len(stopped) == 1
     assert not [e for e in evs if e[0] == "error"], [e for e in evs if e[0] == "error"]
