@@ -24,14 +24,15 @@ import collections
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qplane.calibration.classifier import MODE_CLASS, LearnedSecondOpinion
+if TYPE_CHECKING:
+    from qplane.calibration.classifier import LearnedSecondOpinion
+
 from qplane.calibration.nodes import NODE_TYPES, Node
 from qplane.calibration.synthetic import spoil_request
-from qplane.calibration.training import dataset
 from qplane.sim_instruments.experiments import ExperimentData, ExperimentKind, ExperimentRequest
 
 NODE_OF_KIND = {cls.experiment: name for name, cls in NODE_TYPES.items()}
@@ -100,7 +101,14 @@ def _spoil(req: ExperimentRequest, mode: str, truth: Any, i: int,
                          pi_amplitude=float(truth.pi_amplitude[i]), decay=decay, rng=rng)
 
 
-def evaluate(cases: list[tuple[ExperimentData, str]], opinion: LearnedSecondOpinion
+def _mode_class() -> dict[str, str]:
+    # the classifier module needs torch: imported when a benchmark runs, not when the CLI starts
+    from qplane.calibration.classifier import MODE_CLASS
+
+    return MODE_CLASS
+
+
+def evaluate(cases: list[tuple[ExperimentData, str]], opinion: "LearnedSecondOpinion"
              ) -> dict[str, Any]:
     """Gate and model on ``cases``: accuracies, acceptance of bad data, per-mode breakdown."""
     verdicts = []
@@ -109,7 +117,7 @@ def evaluate(cases: list[tuple[ExperimentData, str]], opinion: LearnedSecondOpin
     rows = []
     for (data, mode), v in zip(cases, verdicts):
         gate = node_for(data).analyse(data).gate
-        rows.append({"kind": data.kind.value, "mode": mode, "truth": MODE_CLASS[mode],
+        rows.append({"kind": data.kind.value, "mode": mode, "truth": _mode_class()[mode],
                      "gate_class": CHECK_CLASS[gate.check], "gate_accepts": gate.passed,
                      "model_class": v.label, "model_accepts": v.label == "expected"})
     n = len(rows)
@@ -154,6 +162,10 @@ def run_benchmark(*, per_cell: int = 60, sim_per_cell: int = 6, seed: int = 777,
                   model: str | None = None, out: str = "bench/results/calibration.json"
                   ) -> dict[str, Any]:
     """Run every set; write and return the results."""
+    # classifier and training need torch: imported when the benchmark runs, not at CLI start
+    from qplane.calibration.classifier import LearnedSecondOpinion
+    from qplane.calibration.training import dataset
+
     opinion = LearnedSecondOpinion.load(model) if model else LearnedSecondOpinion.load()
     t0 = time.time()
     sets = {

@@ -7,12 +7,28 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from qplane.decoder.matching import CompiledPyMatching, PyMatchingDecoder
-from qplane.decoder.model import SPECS, ModelSpec
-from qplane.decoder.model_file import ModelCard, file_sha256, load_model, shipped_models
-from qplane.decoder.neural import CompiledNeuralDecoder, NeuralDecoder, NoiseMismatchWarning
 from qplane.decoder.protocol import CompiledDecoder, Decoder, check_detection_events, packed_width
 from qplane.decoder.registry import DECODER_TYPES, make_decoder, sinter_decoders
+
+#: Names that need torch, imported on first use (``from qplane.decoder import NeuralDecoder``
+#: works as usual; ``import qplane.decoder`` alone does not import torch).
+_LAZY = {
+    "SPECS": "qplane.decoder.model", "ModelSpec": "qplane.decoder.model",
+    "ModelCard": "qplane.decoder.model_file", "file_sha256": "qplane.decoder.model_file",
+    "load_model": "qplane.decoder.model_file", "shipped_models": "qplane.decoder.model_file",
+    "CompiledNeuralDecoder": "qplane.decoder.neural", "NeuralDecoder": "qplane.decoder.neural",
+    "NoiseMismatchWarning": "qplane.decoder.neural",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'qplane.decoder' has no attribute {name!r}")
 
 __all__ = [
     "CompiledDecoder",

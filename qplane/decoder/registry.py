@@ -5,16 +5,24 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from qplane.decoder.matching import PyMatchingDecoder
-from qplane.decoder.neural import NeuralDecoder
 from qplane.decoder.protocol import Decoder
 from qplane.errors import ConfigError
+
+
+def _neural(**kw: Any) -> Decoder:
+    # torch is imported only when a neural decoder is actually built, so validating a config
+    # or starting a PyMatching worker does not pay for it.
+    from qplane.decoder.neural import NeuralDecoder
+
+    return NeuralDecoder(**kw)
+
 
 #: Decoder type name -> factory taking the decoder's config options as keyword arguments.
 DECODER_TYPES: dict[str, Callable[..., Decoder]] = {
     "pymatching": lambda **kw: PyMatchingDecoder(correlated=False, **kw),
     "pymatching-correlated": lambda **kw: PyMatchingDecoder(correlated=True, **kw),
-    "neural": lambda **kw: NeuralDecoder(correlated=False, **kw),
-    "neural-correlated": lambda **kw: NeuralDecoder(correlated=True, **kw),
+    "neural": lambda **kw: _neural(correlated=False, **kw),
+    "neural-correlated": lambda **kw: _neural(correlated=True, **kw),
 }
 
 
