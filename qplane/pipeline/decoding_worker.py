@@ -75,7 +75,7 @@ class DecodingWorker:
             self.records.event("warning", "unexpected_record",
                                f"{self.name} got a {rec.kind} record on the syndrome stream; ignored")
             return True
-        self.corrections.socket.send_multipart(self.decode_record(rec), copy=False)
+        self.corrections.socket.send_multipart(self.decode_record(rec))
         return True
 
     def decode_record(self, rec: Record) -> list[bytes]:

@@ -197,8 +197,8 @@ class InstrumentServer:
             "num_detectors": block.num_detectors, "t_acquired": t_acquired,
         }, {"detection_events": block.detection_events})
         frames = encode(rec)
-        self.syndromes.socket.send_multipart(frames, copy=False)
-        self.records.socket.send_multipart(frames, copy=False)  # the same record: the file has every block
+        self.syndromes.socket.send_multipart(frames)
+        self.records.socket.send_multipart(frames)  # the same record: the file has every block
         self._in_flight[rec.seq] = _InFlight(rec.seq, block.index, t_acquired, len(block.detection_events))
         self.blocks_acquired += 1
         if self.calibration is not None and self.calibration.subscribers:

@@ -76,7 +76,7 @@ class Outbox:
     def send(self, kind: str, meta: dict[str, Any],
              arrays: dict[str, np.ndarray] | None = None) -> Record:
         rec = self.build(kind, meta, arrays)
-        self.socket.send_multipart(encode(rec), copy=False)
+        self.socket.send_multipart(encode(rec))
         return rec
 
     def event(self, level: str, event: str, message: str, **details: Any) -> Record:
@@ -87,7 +87,7 @@ class Outbox:
 
 def send_record(socket: zmq.Socket, rec: Record, *, prefix: list[bytes] | None = None) -> None:
     """Send an already-built record (optionally behind ROUTER identity frames)."""
-    socket.send_multipart((prefix or []) + encode(rec), copy=False)
+    socket.send_multipart((prefix or []) + encode(rec))
 
 
 class Inbox:
