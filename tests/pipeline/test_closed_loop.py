@@ -247,3 +247,45 @@ def _is_zombie(pid):
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_neural_decoder_in_the_loop_is_checked_by_shadow_pymatching(tmp_path):
+    """The shipped d3 pre-decoder through the pipeline: recorded predictions equal the same
+    decoder run offline on the recorded blocks, shadow PyMatching disagreements are counted,
+    and the model card lands in the run file."""
+    import json
+
+    import yaml
+
+    from qplane.config import load_config
+    from qplane.decoder import make_decoder
+    from tests.pipeline.conftest import write_config
+
+    path = write_config(tmp_path, shots=64, shadow=1.0, p=0.005)
+    document = yaml.safe_load(path.read_text())
+    document["qplane"]["decoding"]["decoder"] = {"type": "neural", "options": {"model": "d3", "device": "cpu"}}
+    path.write_text(yaml.safe_dump(document))
+    out = tmp_path / "neural.h5"
+    outcome = run_pipeline(load_config(path), out_path=str(out), duration=None, max_blocks=12)
+    assert outcome.end_state == "completed", outcome.reason
+    with h5py.File(out, "r") as f:
+        blocks = np.sort(f["qec/blocks"][:], order="seq")
+        dets = f["qec/detection_events"][:]
+        preds = f["qec/predictions"][:]
+        circuit = stim.Circuit(f["qec/circuits"][0]["stim_circuit"].decode())
+        cards = json.loads(f["qec"].attrs["model_cards"])
+        assert f["qec"].attrs["decoder"] == "neural"
+    assert "neural" in cards and cards["neural"]["sha256"]
+    compiled = make_decoder("neural", model="d3", device="cpu").compile_decoder_for_dem(
+        dem=circuit.detector_error_model(decompose_errors=True))
+    matching = pymatching.Matching.from_detector_error_model(circuit.detector_error_model(decompose_errors=True))
+    disagreements = 0
+    for b in blocks:
+        s = slice(b["shot_start"], b["shot_start"] + b["shots"])
+        offline = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=dets[s])
+        np.testing.assert_array_equal(preds[s], offline)
+        reference = matching.decode_batch(dets[s], bit_packed_shots=True, bit_packed_predictions=True)
+        disagreements += int(np.any(reference != preds[s], axis=1).sum())
+    # shadow_fraction 1.0: every shot was also decoded by PyMatching, and the count is exact
+    assert blocks["shadow_shots"].sum() == len(dets)
+    assert blocks["shadow_disagreements"].sum() == disagreements
