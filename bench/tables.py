@@ -111,7 +111,36 @@ def _analysis(data: dict) -> str:
     ])
 
 
-RENDERERS = {"pipeline": _pipeline, "sim": _sim, "calibration": _calibration,
+def _decoder(data: dict) -> str:
+    lines = [
+        "Fresh test shots (never training or validation shots), circuit-level depolarizing noise, both "
+        "bases pooled, rounds = d. Errors of the two decoders on the same shots, the shots only one of "
+        "them gets wrong, and McNemar's exact p.",
+        "",
+        "| d | p | shots | A | B | errors A / B | only A wrong / only B wrong | McNemar p | LER ratio B/A |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in data["comparisons"]:
+        lines.append(
+            f"| {c['distance']} | {c['p']} | {c['shots']:,} | {c['a']} | {c['b']} | {c['errors_a']} / {c['errors_b']} | "
+            f"{c['only_a_wrong']} / {c['only_b_wrong']} | {c['mcnemar_p']:.2g} | {c['ler_ratio_b_over_a']:.3f} |")
+    lines += ["", "| target | errors (ours / baseline) | ratio | met |", "|---|---|---|---|"]
+    for t in data["targets"]:
+        errors = "/".join(str(e) for e in t.get("errors", []))
+        extra = f", residual −{t['residual_reduction']:.0%}" if "residual_reduction" in t else ""
+        ratio = f"{t['ratio']:.3f}" if "ratio" in t else ""
+        lines.append(f"| {t['target']} | {errors}{extra} | {ratio} | {'yes' if t['met'] else '**no**'} |")
+    lines += ["", "CPU time per shot (one thread, batch 1024):", "",
+              "| d | decoder | network µs/shot | matching µs/shot | total µs/round |", "|---|---|---|---|---|"]
+    for d, entries in data["timing"].items():
+        for name, t in entries.items():
+            if name.endswith("/batch1024"):
+                lines.append(f"| {d} | {name.split('/')[0]} | {t.get('network_us_per_shot', 0):.1f} | "
+                             f"{t.get('matching_us_per_shot', t.get('total_us_per_shot', 0)):.2f} | {t['total_us_per_round']:.2f} |")
+    return "\n".join(lines)
+
+
+RENDERERS = {"pipeline": _pipeline, "decoder": _decoder, "sim": _sim, "calibration": _calibration,
              "closed_loop": _closed_loop, "analysis": _analysis}
 
 
