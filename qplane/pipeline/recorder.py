@@ -128,7 +128,13 @@ class Recorder:
                                      message=f"run ended: {rec.meta['end_state']}: {rec.meta['reason']}",
                                      time_=rec.time)
         elif kind == "calibration_run":
-            self.writer.append_table("/calibration/runs", **rec.meta, **rec.arrays)
+            # One time base in the file: UNIX time when the node run was reported. The device's
+            # own (possibly simulated) clock stays in the experiment JSON.
+            meta = dict(rec.meta)
+            experiment = json.loads(meta["experiment"] or "{}")
+            experiment.setdefault("device_clock", meta["time"])
+            meta.update(time=rec.time, experiment=json.dumps(experiment))
+            self.writer.append_table("/calibration/runs", **meta, **rec.arrays)
         elif kind == "parameter_change":
             m = rec.meta
             self.writer.append_table(

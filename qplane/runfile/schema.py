@@ -29,7 +29,8 @@ Layout (schema version 1)::
     /parameters/history       table, PARAMETER_DTYPE: every parameter change (old -> new)
 
 All tables are 1-D chunked, resizable datasets of a compound dtype. Times are UNIX seconds
-(float64, UTC). Every dataset exists from the start, so the file can be opened in SWMR mode and
+(float64, UTC), one time base for every table; a device's own clock (the simulated lab's
+accelerated clock) appears only inside JSON fields (``experiment``, ``details``). Every dataset exists from the start, so the file can be opened in SWMR mode and
 read while the run is being written. ``/qec/blocks``, written many times a second, has only
 fixed-size fields: variable-length data is not safe to read concurrently under SWMR (a reader
 can see a row before the heap object it points to). The low-rate tables keep variable-length
