@@ -258,10 +258,15 @@ def run_pipeline(config: Config, *, out_path: str, duration: float | None,
         previous[sig] = signal.signal(sig, lambda *_: launcher.interrupt())
     try:
         launcher.start()
-        end_state, reason = launcher.watch()
+        try:
+            end_state, reason = launcher.watch()
+        except Exception as e:  # the launcher itself failed (e.g. its output pipe closed):
+            # still end the run in order, so the file records how it ended
+            end_state, reason = "failed", f"the launcher failed: {type(e).__name__}: {e}"
+            launcher.on_stats = None
         if end_state == "failed":
-            dead = next(c for c in launcher.children if c.proc.poll() is not None)
-            tail = dead.log_tail()
+            dead = next((c for c in launcher.children if c.proc.poll() is not None), None)
+            tail = dead.log_tail() if dead is not None else ""
             if tail:
                 reason += f"; its last output:\n{tail}"
         launcher.shutdown(end_state, reason)
