@@ -24,6 +24,29 @@ write_synthetic_run(sys.argv[1], blocks=10**6, shots_per_block=128, calibration_
 """
 
 
+#: Writes ``blocks`` synthetic blocks, pausing after each block number in ``pauses`` (printed)
+#: until a line arrives on stdin, then prints "closed".
+_STEPPED_WRITER = """
+import sys
+from qplane.analysis.synthetic import write_synthetic_run
+path, blocks, pauses = sys.argv[1], int(sys.argv[2]), {int(k) for k in sys.argv[3].split(",")}
+def on_block(k):
+    if k in pauses:
+        print(k, flush=True)
+        sys.stdin.readline()  # wait until the test has looked
+write_synthetic_run(path, blocks=blocks, shots_per_block=64, calibration_every=0, on_block=on_block)
+print("closed", flush=True)
+"""
+
+
+def start_stepped_writer(path: str, *, blocks: int, pauses: tuple[int, ...]) -> subprocess.Popen:
+    """Start a writer process that stops after each block in ``pauses`` until told to go on
+    (write a line to its stdin); each pause and the end are announced on its stdout."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _STEPPED_WRITER, path, str(blocks), ",".join(map(str, pauses))],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory) -> str:
     """A finished synthetic run: 12 blocks x 256 shots, one sequence gap, the last block

@@ -9,6 +9,7 @@ import pytest
 from qplane.analysis import open_run
 from qplane.analysis.live import LiveStats, LiveView, WorkerHealth, format_line, snapshot_from_run
 from qplane.cli import main
+from tests.analysis.conftest import start_stepped_writer
 
 PIPELINE_STATS = {  # the keys qplane.pipeline's instrument server publishes
     "elapsed": 4.0, "blocks_acquired": 12, "blocks_applied": 10, "blocks_lost": 1,
@@ -101,29 +102,13 @@ def test_watch_command_once(sample_run, capsys):
     assert "completed" in out and "LER" in out and "sequence gap" in out
 
 
-_PAUSING_WRITER = """
-import sys
-from qplane.analysis.synthetic import write_synthetic_run
-def on_block(k):
-    if k == 2:
-        print(k, flush=True)
-        sys.stdin.readline()
-write_synthetic_run(sys.argv[1], blocks=5, shots_per_block=64, calibration_every=0,
-                    on_block=on_block)
-print("closed", flush=True)
-"""
-
 
 @pytest.mark.slow  # starts a writer process
 def test_watch_follows_a_run_being_written_until_it_ends(tmp_path):
-    import subprocess
-    import sys
-
     from qplane.analysis.live import watch
 
     path = str(tmp_path / "live.h5")
-    proc = subprocess.Popen([sys.executable, "-c", _PAUSING_WRITER, path], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = start_stepped_writer(path, blocks=5, pauses=(2,))
     try:
         assert proc.stdout.readline().strip() == "2"
         out = io.StringIO()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import h5py
 import numpy as np
@@ -14,6 +12,7 @@ from qplane.analysis import open_run, stats
 from qplane.analysis.synthetic import append_row
 from qplane.errors import RunFileError
 from qplane.runfile import RunFileWriter
+from tests.analysis.conftest import start_stepped_writer
 
 
 def _write_known(path, rng):
@@ -153,24 +152,11 @@ def test_missing_and_foreign_files_are_refused(tmp_path):
         open_run(tmp_path / "other.h5")
 
 
-_STEPPED_WRITER = """
-import sys
-from qplane.analysis.synthetic import write_synthetic_run
-def on_block(k):
-    if k in (2, 5):
-        print(k, flush=True)
-        sys.stdin.readline()  # wait until the test has looked
-write_synthetic_run(sys.argv[1], blocks=8, shots_per_block=64, calibration_every=0,
-                    on_block=on_block)
-print("closed", flush=True)
-"""
-
 
 @pytest.mark.slow  # starts a writer process
 def test_reads_a_run_while_it_is_written(tmp_path):
     path = str(tmp_path / "live.h5")
-    proc = subprocess.Popen([sys.executable, "-c", _STEPPED_WRITER, path], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = start_stepped_writer(path, blocks=8, pauses=(2, 5))
     try:
         assert proc.stdout.readline().strip() == "2"
         run = open_run(path)
