@@ -19,7 +19,6 @@ import time
 from typing import Any
 
 import numpy as np
-import stim
 import zmq
 
 from qplane.pipeline.stats import LatencyWindow
@@ -85,7 +84,7 @@ class InstrumentServer:
         self.poller.register(corrections, zmq.POLLIN)
         self.poller.register(control, zmq.POLLIN)
         self._in_flight: collections.OrderedDict[int, _InFlight] = collections.OrderedDict()
-        self._circuits: dict[str, str] = {}
+        self._circuits: dict[str, dict[str, Any]] = {}  # circuit id -> "circuit" record meta
         self._acquiring = False
         self._t_start = 0.0
         self._next_stats = 0.0
@@ -221,15 +220,15 @@ class InstrumentServer:
             self._counts[:] = 0
             self._counts_shots = 0
 
-    def _remember_circuit(self, circuit: Any) -> None:
+    def _remember_circuit(self, circuit: Any) -> str:
+        """Keep ``circuit`` (as its record meta) by id and send it to the recorder once."""
         circuit_id = circuit_fingerprint(circuit)
-        self._circuits[circuit_id] = str(circuit)
-        self.records.send("circuit", self._circuit_meta(circuit_id, circuit))
-
-    @staticmethod
-    def _circuit_meta(circuit_id: str, circuit: Any) -> dict[str, Any]:
-        return {"circuit_id": circuit_id, "num_detectors": circuit.num_detectors,
-                "num_observables": circuit.num_observables, "stim_circuit": str(circuit)}
+        if circuit_id not in self._circuits:
+            meta = {"circuit_id": circuit_id, "num_detectors": circuit.num_detectors,
+                    "num_observables": circuit.num_observables, "stim_circuit": str(circuit)}
+            self._circuits[circuit_id] = meta
+            self.records.send("circuit", meta)
+        return circuit_id
 
     def _handle_correction(self) -> None:
         got = self.corrections.recv()
@@ -304,14 +303,9 @@ class InstrumentServer:
             circuit_id = rec.meta["circuit_id"]
             if circuit_id == "":
                 self.ready_workers.add(rec.source)
-            text = self._circuits.get(circuit_id)
-            if text is None:
-                current = self.qpu.decoding_circuit()
-                circuit_id = circuit_fingerprint(current)
-                if circuit_id not in self._circuits:
-                    self._remember_circuit(current)
-                text = str(current)
-            reply = self.control_replies.build("circuit", self._circuit_meta(circuit_id, stim.Circuit(text)))
+            if circuit_id not in self._circuits:
+                circuit_id = self._remember_circuit(self.qpu.decoding_circuit())
+            reply = self.control_replies.build("circuit", self._circuits[circuit_id])
             send_record(self.control.socket, reply, prefix=routing)
         elif rec.kind == "calibration_call" and self.calibration is not None:
             self.calibration.handle(routing, rec)
