@@ -43,6 +43,8 @@ def register_bench(benches: argparse._SubParsersAction) -> None:
     dec.add_argument("--distances", type=int, nargs="+", default=[3, 5, 7])
     dec.add_argument("--merge", action="store_true",
                      help="keep other distances' results from an existing --out")
+    dec.add_argument("--threads", type=int, default=1,
+                     help="torch CPU threads (recorded with the timings)")
     dec.set_defaults(func=run_bench)
 
 
@@ -109,5 +111,5 @@ def run_bench(args: argparse.Namespace) -> int:
     from qplane.decoder.bench import run_benchmark
 
     run_benchmark(quick=args.quick, shots=args.shots, out=args.out, markdown=args.markdown,
-                  distances=tuple(args.distances), merge=args.merge)
+                  distances=tuple(args.distances), merge=args.merge, threads=args.threads)
     return 0

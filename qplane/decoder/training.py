@@ -59,6 +59,8 @@ class TrainConfig:
         lr: peak learning rate (AdamW, linear warm-up then cosine decay to 10%).
         seed: run seed (data and initialisation).
         workers: data-generation worker processes (0: in the training process).
+        hard_fraction: fraction of each batch mined from shots uncorrelated PyMatching decodes
+            wrongly (0: plain shots only); see :mod:`qplane.decoder.data`.
         init: model file to start from (fine-tuning), or ``None``.
         validation_shots, validation_p: shots per (basis, p) used to choose the rules.
         checkpoint_dir, checkpoint_every, output: where state and the model go.
@@ -79,6 +81,7 @@ class TrainConfig:
     lr: float = 2e-3
     seed: int = 1
     workers: int = 1
+    hard_fraction: float = 0.0
     init: str | None = None
     validation_shots: int = 10000
     validation_p: tuple[float, ...] = ()
@@ -126,6 +129,9 @@ class TrainConfig:
         get_spec(config.spec)
         if config.steps < 1 or config.batch_size < 1:
             raise ConfigError("steps and batch_size must be positive", path=path)
+        if not 0.0 <= config.hard_fraction <= 1.0:
+            raise ConfigError(f"hard_fraction must be in [0, 1], got {config.hard_fraction}",
+                              path=path, key="hard_fraction")
         return config
 
     @property
@@ -251,7 +257,8 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
         model = torch.nn.parallel.DistributedDataParallel(
             net, device_ids=[device.index] if device.type == "cuda" else None)
     stream = BatchStream(tasks=config.tasks, classes=classes, batch_size=config.batch_size,
-                         seed=config.seed, workers=config.workers, rank=rank)
+                         seed=config.seed, workers=config.workers, rank=rank,
+                         hard_fraction=config.hard_fraction)
     site_index = [torch.as_tensor(s.sites.site_index, device=device) for s in stream.sources]
     if start_step == 0 and init_card is None:
         # Start the head at the label prior: without it, small batches spend their first
@@ -315,6 +322,7 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
                   "seed": config.seed, "steps": step,
                   "planned_steps": config.steps, "batch_size": config.batch_size,
                   "shots": step * config.batch_size * world_size, "lr": config.lr,
+                  "hard_fraction": config.hard_fraction,
                   "world_size": world_size, "init": config.init,
                   "init_training": init_card.training if init_card else None,
                   "command": command, "config_fingerprint": config.fingerprint(),

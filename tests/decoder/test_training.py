@@ -95,3 +95,23 @@ def test_bad_training_configs_are_refused(tmp_path):
         _config(tmp_path, noise={"model": "leakage", "p": [0.01]})
     with pytest.raises(Exception, match="unknown model spec"):
         _config(tmp_path, spec="cnn-huge")
+    with pytest.raises(ConfigError, match="hard_fraction"):
+        _config(tmp_path, hard_fraction=1.5)
+
+
+def test_hard_shots_are_ones_pymatching_gets_wrong_and_keep_exact_labels():
+    source = ShotSource.build(distance=3, rounds=3, basis="Z", p=0.01)
+    events, labels = source.sample(shots=40, seed=77, hard_fraction=0.5)
+    assert events.shape == (40, source.geometry.num_detectors)
+    # Rebuild the observable from the exact labels: applying them clears every event.
+    residual, flips = source.sites.apply(events, labels)
+    assert not residual.any()
+    wrong = source.matching.decode_batch(events)[:, 0] != (flips & 1).astype(bool)
+    assert wrong[:20].all()
+    # The rest are plain shots: PyMatching gets most of them right at this noise.
+    assert wrong[20:].mean() < 0.5
+    # Deterministic per seed, and plain sampling is unchanged by the option's existence.
+    again, _ = source.sample(shots=40, seed=77, hard_fraction=0.5)
+    assert np.array_equal(events, again)
+    plain, _ = source.sample(shots=40, seed=77)
+    assert np.array_equal(plain, source.sample(shots=40, seed=77, hard_fraction=0.0)[0])
