@@ -29,7 +29,7 @@ import qplane
 from qplane.decoder.data import TEST_SEED_BASE
 from qplane.decoder.model_file import file_sha256, read_card, resolve_model_path, shipped_models
 from qplane.decoder.model import get_spec
-from qplane.decoder.neural import NeuralDecoder
+from qplane.decoder.neural import NeuralDecoder, dem_median_probability, rule_for_noise
 from qplane.sim_instruments.surface_code import memory_circuit
 
 #: Test shots per basis, by distance and p (the issue's grid; sized for a 2-core CPU). At d = 7,
@@ -79,7 +79,7 @@ def model_for(distance: int) -> str:
     return want if want in names else "auto"
 
 
-def _decode_all(events, packed, truth, neural, neural_corr, matching, matching_corr):
+def _decode_all(events, packed, truth, neural, neural_corr, matching, matching_corr, clear_rule):
     """Failures (bool per shot) and residual events of every decoder on one shot set."""
     out: dict[str, dict[str, Any]] = {}
     start = time.perf_counter()
@@ -90,7 +90,7 @@ def _decode_all(events, packed, truth, neural, neural_corr, matching, matching_c
         pred = m.decode_batch(packed, bit_packed_shots=True, bit_packed_predictions=True, **kw)
         out[name] = {"fail": np.any(pred != truth, axis=1), "residual": int(events.sum())}
     for name, compiled, rule in (("neural", neural, None), ("neural-correlated", neural_corr, None),
-                                 ("neural-clear", neural, neural.card.rules["clear"])):
+                                 ("neural-clear", neural, clear_rule)):
         pred, residual = compiled.decode_from_logits(events, logits, rule=rule)
         out[name] = {"fail": np.any(pred != truth, axis=1), "residual": int(residual.sum())}
     return out, network_s
@@ -161,8 +161,9 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
                     n, separate_observables=True)
                 packed = np.packbits(events, axis=1, bitorder="little")
                 truth = np.packbits(obs, axis=1, bitorder="little")
+                clear_rule = rule_for_noise(neural.card.rules["clear"], dem_median_probability(dem))
                 result, seconds = _decode_all(events, packed, truth, neural, neural_corr,
-                                              neural.matching, neural_corr.matching)
+                                              neural.matching, neural_corr.matching, clear_rule)
                 network_s += seconds
                 for k in DECODERS:
                     fails[k].append(result[k]["fail"])

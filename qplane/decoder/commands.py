@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--workers", type=int, help="override data-generation worker processes")
     train.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     train.add_argument("--no-progress", action="store_true", help="log lines instead of a bar")
+    train.add_argument("--choose-rules", action="store_true",
+                       help="only choose the decision rules of the config's output model again, "
+                            "on its validation shots (the weights are kept)")
     train.set_defaults(func=run_train)
 
 
@@ -52,7 +55,7 @@ def run_train(args: argparse.Namespace) -> int:
     import torch
 
     from qplane.decoder.neural import resolve_device
-    from qplane.decoder.training import TrainConfig, train
+    from qplane.decoder.training import TrainConfig, rechoose_rules, train
 
     # A terminated run exits through Python, so the data workers are shut down with it.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -73,6 +76,10 @@ def run_train(args: argparse.Namespace) -> int:
         torch.distributed.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     command = "qplane train-decoder " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["train-decoder"]
                                                   else [args.config])
+    if args.choose_rules:
+        summary = rechoose_rules(config, device=device, command=command)
+        print(f"model {summary['output']}\nsha256 {summary['sha256']}\nrules {summary['card'].rules}")
+        return 0
     try:
         if args.no_progress or rank != 0 or not sys.stderr.isatty():
             last = [0]

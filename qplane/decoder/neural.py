@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from pathlib import Path
@@ -76,6 +77,28 @@ def dem_median_probability(dem: stim.DetectorErrorModel) -> float:
     """Median probability of the DEM's error mechanisms: a cheap noise-strength signature."""
     probs = [inst.args_copy()[0] for inst in dem.flattened() if inst.type == "error"]
     return float(np.median(probs)) if probs else 0.0
+
+
+def rule_for_noise(rule: dict, signature: float) -> dict:
+    """The rule to apply to a DEM whose median mechanism probability is ``signature``.
+
+    A card's rule may carry ``by_noise``: rules chosen per validation noise strength, each with
+    its DEM's median mechanism probability. The entry nearest ``signature`` (on a log scale) is
+    used, and its ``p`` kept as ``validated_p``; without ``by_noise`` the rule itself is.
+
+    >>> rule = {"classes": "all", "threshold": 0.8, "by_noise": [
+    ...     {"p": 0.003, "dem_median_probability": 2e-4, "classes": "hyperedge", "threshold": 0.7},
+    ...     {"p": 0.005, "dem_median_probability": 3.4e-4, "classes": "all", "threshold": 0.8}]}
+    >>> rule_for_noise(rule, 2.2e-4)
+    {'classes': 'hyperedge', 'threshold': 0.7, 'validated_p': 0.003}
+    >>> rule_for_noise({"classes": "none", "threshold": 0.5}, 2.2e-4)
+    {'classes': 'none', 'threshold': 0.5}
+    """
+    entries = rule.get("by_noise") or []
+    if not entries or signature <= 0:
+        return {k: v for k, v in rule.items() if k != "by_noise"}
+    best = min(entries, key=lambda e: abs(math.log(e["dem_median_probability"] / signature)))
+    return {"classes": best["classes"], "threshold": best["threshold"], "validated_p": best["p"]}
 
 
 def site_rule_mask(sites: SiteMap, rule: dict) -> np.ndarray:
@@ -279,9 +302,9 @@ class NeuralDecoder(Decoder):
                        f"trained range {min(trained):.3g}..{max(trained):.3g} (x0.5..x2)")
             notes.append(message)
             warnings.warn(message, NoiseMismatchWarning, stacklevel=2)
-        rule = dict(card.rules.get(self.mode) or {})
-        if not rule:
+        if not card.rules.get(self.mode):
             raise ModelMismatchError(f"model card has no rule for mode {self.mode!r}")
+        rule = rule_for_noise(card.rules[self.mode], signature)
         if self.threshold is not None:
             rule["threshold"] = float(self.threshold)
         sites = SiteMap.from_dem(dem, geometry, list(card.classes))

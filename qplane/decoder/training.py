@@ -342,24 +342,35 @@ def choose_rules(net: torch.nn.Module, classes: list, config: TrainConfig, *,
                  device: torch.device) -> tuple[dict[str, dict], dict[str, Any]]:
     """Pick each mode's rule on fresh validation shots (seeds from VALIDATION_SEED_BASE).
 
-    ``uncorrelated`` / ``correlated``: fewest logical errors with that matcher, summed over the
-    validation tasks (ties: higher threshold). If no rule does at least as well as the matcher
-    alone, the mode's rule is ``{"classes": "none"}``: the network is not used for it.
-    ``clear``: among rules with no more uncorrelated errors than PyMatching, the one leaving the
-    fewest detection events.
+    ``uncorrelated`` / ``correlated``: fewest logical errors with that matcher (ties: higher
+    threshold). If no rule does at least as well as the matcher alone, the mode's rule is
+    ``{"classes": "none"}``: the network is not used for it. ``clear``: among rules with no
+    more uncorrelated errors than PyMatching, the one leaving the fewest detection events.
+
+    Each mode's rule is chosen on all validation shots together, and again for each validation
+    noise strength (both bases pooled): those go into the rule's ``by_noise`` list with the
+    DEM's median mechanism probability, and a decoder compiled for a DEM uses the entry nearest
+    its own noise (:func:`qplane.decoder.neural.rule_for_noise`). The best threshold depends
+    on the noise: denser syndromes need more confidence before a correction is applied.
     """
     import pymatching
 
     ps = config.validation_p or config.p
     candidates = _rule_candidates()
-    totals = {m: np.zeros(len(candidates), dtype=np.int64) for m in ("uncorrelated", "correlated")}
-    baseline = {"uncorrelated": 0, "correlated": 0}
-    residual_events = np.zeros(len(candidates), dtype=np.int64)
+    num_tasks = len(config.bases) * len(ps)
+    errors = {m: np.zeros((num_tasks, len(candidates)), dtype=np.int64)
+              for m in ("uncorrelated", "correlated")}
+    baseline = {m: np.zeros(num_tasks, dtype=np.int64) for m in ("uncorrelated", "correlated")}
+    residual_events = np.zeros((num_tasks, len(candidates)), dtype=np.int64)
+    task_p, task_signature = [], []
     events_in, shots_total, per_task = 0, 0, []
     for i, basis in enumerate(config.bases):
         for j, p in enumerate(ps):
+            t = len(per_task)
             source = ShotSource.build(distance=config.distance, rounds=config.rounds, basis=basis,
                                       p=p, classes=classes)
+            task_p.append(p)
+            task_signature.append(dem_median_probability(source.dem))
             sampler = source.task.circuit().compile_detector_sampler(
                 seed=VALIDATION_SEED_BASE + 1000 * i + j)
             events, obs = sampler.sample(config.validation_shots, separate_observables=True)
@@ -373,7 +384,7 @@ def choose_rules(net: torch.nn.Module, classes: list, config: TrainConfig, *,
                 base = int(np.any(matching.decode_batch(packed, bit_packed_shots=True,
                                                         bit_packed_predictions=True, **kw) != truth,
                                   axis=1).sum())
-                baseline[mode] += base
+                baseline[mode][t] = base
                 entry[f"pymatching_{mode}_errors"] = base
                 compiled[mode] = CompiledNeuralDecoder(
                     net=net, card=None, sha256="", geometry=source.geometry, sites=source.sites,
@@ -384,35 +395,73 @@ def choose_rules(net: torch.nn.Module, classes: list, config: TrainConfig, *,
             for k, rule in enumerate(candidates):
                 for mode in ("uncorrelated", "correlated"):
                     pred, residual = compiled[mode].decode_from_logits(events, logits, rule=rule)
-                    totals[mode][k] += int(np.any(pred != truth, axis=1).sum())
+                    errors[mode][t, k] = int(np.any(pred != truth, axis=1).sum())
                     if mode == "uncorrelated":
-                        residual_events[k] += int(residual.sum())
+                        residual_events[t, k] = int(residual.sum())
             events_in += int(events.sum())
             shots_total += len(events)
             per_task.append(entry)
-    rules: dict[str, dict] = {}
-    for mode in ("uncorrelated", "correlated"):
-        order = sorted(range(len(candidates)),
-                       key=lambda k: (totals[mode][k], -candidates[k]["threshold"]))
-        best = order[0]
-        if totals[mode][best] <= baseline[mode]:
-            rules[mode] = dict(candidates[best])
-        else:
-            rules[mode] = {"classes": "none", "threshold": 0.5}
-    ok = [k for k in range(len(candidates)) if totals["uncorrelated"][k] <= baseline["uncorrelated"]]
-    if ok:
-        rules["clear"] = dict(candidates[min(ok, key=lambda k: residual_events[k])])
-    else:
-        rules["clear"] = dict(rules["uncorrelated"])
+
+    def pick(tasks: list[int]) -> dict[str, dict]:
+        chosen: dict[str, dict] = {}
+        for mode in ("uncorrelated", "correlated"):
+            totals = errors[mode][tasks].sum(axis=0)
+            best = min(range(len(candidates)), key=lambda k: (totals[k], -candidates[k]["threshold"]))
+            chosen[mode] = (dict(candidates[best]) if totals[best] <= baseline[mode][tasks].sum()
+                            else {"classes": "none", "threshold": 0.5})
+        totals = errors["uncorrelated"][tasks].sum(axis=0)
+        residual = residual_events[tasks].sum(axis=0)
+        ok = [k for k in range(len(candidates))
+              if totals[k] <= baseline["uncorrelated"][tasks].sum()]
+        chosen["clear"] = (dict(candidates[min(ok, key=lambda k: residual[k])]) if ok
+                           else dict(chosen["uncorrelated"]))
+        return chosen
+
+    rules = pick(list(range(num_tasks)))
+    if len(ps) > 1:
+        for mode in rules:
+            rules[mode]["by_noise"] = []
+        for p in ps:
+            tasks = [t for t in range(num_tasks) if task_p[t] == p]
+            signature = float(np.mean([task_signature[t] for t in tasks]))
+            for mode, rule in pick(tasks).items():
+                rules[mode]["by_noise"].append({"p": p, "dem_median_probability": signature, **rule})
     validation = {
         "shots": shots_total, "p": list(ps), "bases": list(config.bases),
         "detection_events": events_in,
-        "pymatching_uncorrelated_errors": baseline["uncorrelated"],
-        "pymatching_correlated_errors": baseline["correlated"],
-        "candidates": [dict(c, uncorrelated_errors=int(totals["uncorrelated"][k]),
-                            correlated_errors=int(totals["correlated"][k]),
-                            residual_events=int(residual_events[k]))
+        "pymatching_uncorrelated_errors": int(baseline["uncorrelated"].sum()),
+        "pymatching_correlated_errors": int(baseline["correlated"].sum()),
+        "candidates": [dict(c, uncorrelated_errors=int(errors["uncorrelated"][:, k].sum()),
+                            correlated_errors=int(errors["correlated"][:, k].sum()),
+                            residual_events=int(residual_events[:, k].sum()),
+                            by_task={"uncorrelated_errors": errors["uncorrelated"][:, k].tolist(),
+                                     "correlated_errors": errors["correlated"][:, k].tolist(),
+                                     "residual_events": residual_events[:, k].tolist()})
                        for k, c in enumerate(candidates)],
         "tasks": per_task,
     }
     return rules, validation
+
+
+def rechoose_rules(config: TrainConfig, *, device: torch.device | None = None,
+                   command: str = "") -> dict[str, Any]:
+    """Choose the rules of ``config.output`` again on the config's validation shots.
+
+    The weights are kept; the card's rules and validation are replaced and the re-choice is
+    recorded in ``training["rules_rechosen"]``. The file (and so its SHA-256) changes.
+    """
+    from qplane.decoder.neural import resolve_device
+
+    device = device or resolve_device(config.device)
+    net, card, _ = load_model(config.output, device=device)
+    net.eval()
+    rules, validation = choose_rules(net, list(card.classes), config, device=device)
+    training = dict(card.training,
+                    rules_rechosen={"command": command,
+                                    "validation_shots": config.validation_shots,
+                                    "validation_p": list(config.validation_p or config.p)})
+    card = dataclasses.replace(card, rules=rules, validation=validation, training=training)
+    digest = save_model(config.output, net, card)
+    _log(f"wrote {config.output} sha256 {digest}")
+    return {"steps": card.training.get("steps"), "output": config.output, "sha256": digest,
+            "card": card}

@@ -115,3 +115,32 @@ def test_hard_shots_are_ones_pymatching_gets_wrong_and_keep_exact_labels():
     assert np.array_equal(events, again)
     plain, _ = source.sample(shots=40, seed=77)
     assert np.array_equal(plain, source.sample(shots=40, seed=77, hard_fraction=0.0)[0])
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::qplane.decoder.neural.NoiseMismatchWarning")
+def test_rules_are_chosen_again_per_noise_strength_and_used_by_nearest_noise(tmp_path):
+    from qplane.decoder.neural import NeuralDecoder
+    from qplane.decoder.training import rechoose_rules
+    from qplane.sim_instruments.surface_code import memory_circuit
+
+    config = _config(tmp_path, steps=5, validation_shots=100)
+    train(config, device=torch.device("cpu"))
+    before = file_sha256(config.output)
+    config = dataclasses.replace(config, validation_p=(0.004, 0.01), validation_shots=200)
+    rechoose_rules(config, device=torch.device("cpu"), command="test")
+    _, card, digest = load_model(config.output)
+    assert digest != before  # same weights, new card: a new file to pin
+    assert card.training["rules_rechosen"]["validation_p"] == [0.004, 0.01]
+    assert card.validation["shots"] == 400
+    for mode in ("uncorrelated", "correlated", "clear"):
+        entries = card.rules[mode]["by_noise"]
+        assert [e["p"] for e in entries] == [0.004, 0.01]
+        assert entries[0]["dem_median_probability"] < entries[1]["dem_median_probability"]
+    for p in (0.004, 0.01):
+        dem = memory_circuit(distance=3, rounds=3, basis="Z", p=p).detector_error_model(
+            decompose_errors=True)
+        compiled = NeuralDecoder(model=config.output, device="cpu").compile_decoder_for_dem(dem=dem)
+        expected = next(e for e in card.rules["uncorrelated"]["by_noise"] if e["p"] == p)
+        assert compiled.rule == {"classes": expected["classes"], "threshold": expected["threshold"],
+                                 "validated_p": p}
