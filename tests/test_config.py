@@ -27,6 +27,17 @@ def test_shipped_configs_load(name):
     assert cfg.qplane.qpu in cfg.station["instruments"]
 
 
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(os.path.join(REPO, "config"))
+                                         if n.endswith(".yaml")))
+def test_every_shipped_config_loads_and_its_decoder_builds(name):
+    """A stale model pin (a retrained model file) or a bad option fails here, not in the lab."""
+    from qplane.decoder.registry import make_decoder
+
+    cfg = load_config(os.path.join(REPO, "config", name))
+    decoder = cfg.qplane.decoding.decoder
+    make_decoder(decoder.type, **decoder.options)
+
+
 def test_valid_config_is_typed():
     cfg = parse_config(GOOD, "good.yaml")
     assert cfg.qplane.acquisition.shots_per_block == 64
