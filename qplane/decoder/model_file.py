@@ -54,7 +54,9 @@ class ModelCard:
         bases: memory bases trained on.
         noise: noise model: ``{"model", "p", "fingerprint", "dem_median_probability"}``.
         rules: decision rules by mode (``"uncorrelated"``, ``"correlated"``, ``"clear"``), each
-            ``{"classes": "hyperedge" | "all", "threshold": float}``, chosen on validation shots.
+            ``{"classes": "hyperedge" | "all" | "none", "threshold": float}``, chosen on
+            validation shots; ``by_noise`` optionally lists the rules chosen per validation noise
+            strength (see :func:`qplane.decoder.neural.rule_for_noise`).
         training: seed, steps, shots, batch size, learning rate, initial model, command.
         validation: metrics on validation shots (never the benchmark's test shots).
         package_version: qplane version that wrote the file.
