@@ -121,6 +121,8 @@ class DecodingWorker:
             details["model_card"] = json.loads(card.to_json())
             details["model_sha256"] = getattr(compiled, "sha256", "")
             details["notes"] = list(getattr(compiled, "notes", []))
+            # The decision rule applied to this circuit (picked by its noise, see rule_for_noise).
+            details["rule"] = dict(getattr(compiled, "rule", {}))
         self.records.event("info", "decoder_compiled",
                            f"{self.name} compiled {self.decoder.name} for circuit {circuit_id}",
                            **details)

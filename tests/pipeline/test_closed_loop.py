@@ -275,9 +275,14 @@ def test_neural_decoder_in_the_loop_is_checked_by_shadow_pymatching(tmp_path):
         circuit = stim.Circuit(f["qec/circuits"][0]["stim_circuit"].decode())
         cards = json.loads(f["qec"].attrs["model_cards"])
         assert f["qec"].attrs["decoder"] == "neural"
+        events = f["events"][:]
     assert "neural" in cards and cards["neural"]["sha256"]
     compiled = make_decoder("neural", model="d3", device="cpu").compile_decoder_for_dem(
         dem=circuit.detector_error_model(decompose_errors=True))
+    # The decision rule the worker applied (picked for this circuit's noise) is on record.
+    compiled_events = [json.loads(e["details"]) for e in events
+                       if e["kind"] in (b"decoder_compiled", "decoder_compiled")]
+    assert compiled_events and compiled_events[0]["rule"] == compiled.rule
     matching = pymatching.Matching.from_detector_error_model(circuit.detector_error_model(decompose_errors=True))
     disagreements = 0
     for b in blocks:
