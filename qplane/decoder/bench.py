@@ -7,8 +7,8 @@ PyMatching, pre-decoder + each (the card's rules) and the ``clear`` mode: logica
 with a 95% Wilson interval, the paired counts of shots only one of two decoders gets wrong with an
 exact McNemar (binomial) p-value, and residual vs input detection-event density. Per distance it
 times each stage (network, residual matching, total) per shot and per round at batch 1 and 1024,
-on this machine's CPU (one torch thread unless ``--threads`` says otherwise). Results go to ``bench/results/decoder.json`` and a
-markdown table into ``docs/decoder.md``.
+on this machine's CPU (one torch thread unless ``--threads`` says otherwise). Results go to
+``bench/results/decoder.json`` and a markdown table into ``docs/decoder.md``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import qplane
 from qplane.decoder.data import TEST_SEED_BASE
 from qplane.decoder.model_file import file_sha256, read_card, resolve_model_path, shipped_models
 from qplane.decoder.model import get_spec
-from qplane.decoder.neural import NeuralDecoder, dem_median_probability, rule_for_noise
+from qplane.decoder.neural import NeuralDecoder
 from qplane.sim_instruments.surface_code import memory_circuit
 
 #: Test shots per basis, by distance and p (the issue's grid; sized for a 2-core CPU). At d = 7,
@@ -161,9 +161,9 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
                     n, separate_observables=True)
                 packed = np.packbits(events, axis=1, bitorder="little")
                 truth = np.packbits(obs, axis=1, bitorder="little")
-                clear_rule = rule_for_noise(neural.card.rules["clear"], dem_median_probability(dem))
                 result, seconds = _decode_all(events, packed, truth, neural, neural_corr,
-                                              neural.matching, neural_corr.matching, clear_rule)
+                                              neural.matching, neural_corr.matching,
+                                              neural.card_rule("clear"))
                 network_s += seconds
                 for k in DECODERS:
                     fails[k].append(result[k]["fail"])

@@ -127,7 +127,8 @@ class CompiledNeuralDecoder(CompiledDecoder):
     def __init__(self, *, net: torch.nn.Module, card: ModelCard, sha256: str,
                  geometry: SyndromeGeometry, sites: SiteMap, matching: pymatching.Matching,
                  num_observables: int, correlated: bool, rule: dict, device: torch.device,
-                 batch_size: int, notes: list[str], noise_mismatch: bool):
+                 batch_size: int, notes: list[str], noise_mismatch: bool,
+                 noise_signature: float = 0.0):
         self.net = net
         self.card = card
         self.sha256 = sha256
@@ -142,6 +143,7 @@ class CompiledNeuralDecoder(CompiledDecoder):
         self.batch_size = batch_size
         self.notes = notes
         self.noise_mismatch = noise_mismatch
+        self.noise_signature = noise_signature
         self._site_index = torch.as_tensor(sites.site_index, device=device)
         self._rule_mask = site_rule_mask(sites, rule)
         self.shots = 0
@@ -162,6 +164,10 @@ class CompiledNeuralDecoder(CompiledDecoder):
     def residual_density(self) -> float:
         """Residual detection events per detector per shot."""
         return self.detection_events_out / max(1, self.shots * self.num_detectors)
+
+    def card_rule(self, mode: str) -> dict:
+        """The card's rule for ``mode`` at this DEM's noise (see :func:`rule_for_noise`)."""
+        return rule_for_noise(self.card.rules[mode], self.noise_signature)
 
     def site_logits(self, events: np.ndarray) -> np.ndarray:
         """The network's logits at every site: ``float32 (shots, num_sites)`` for unpacked events."""
@@ -313,4 +319,5 @@ class NeuralDecoder(Decoder):
         return CompiledNeuralDecoder(
             net=net, card=card, sha256=digest, geometry=geometry, sites=sites, matching=matching,
             num_observables=dem.num_observables, correlated=self.correlated, rule=rule,
-            device=device, batch_size=self.batch_size, notes=notes, noise_mismatch=noise_mismatch)
+            device=device, batch_size=self.batch_size, notes=notes, noise_mismatch=noise_mismatch,
+            noise_signature=signature)

@@ -144,3 +144,6 @@ def test_rules_are_chosen_again_per_noise_strength_and_used_by_nearest_noise(tmp
         expected = next(e for e in card.rules["uncorrelated"]["by_noise"] if e["p"] == p)
         assert compiled.rule == {"classes": expected["classes"], "threshold": expected["threshold"],
                                  "validated_p": p}
+        clear = next(e for e in card.rules["clear"]["by_noise"] if e["p"] == p)
+        assert compiled.card_rule("clear") == {"classes": clear["classes"],
+                                               "threshold": clear["threshold"], "validated_p": p}
