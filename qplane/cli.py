@@ -4,7 +4,8 @@ Each subcommand lives beside the code it drives, in a module that defines
 ``register(subparsers)``; that function adds its parser and sets ``func`` to the callable that
 runs it (taking the parsed ``argparse.Namespace`` and returning an exit code). Benchmarks share
 one ``qplane bench NAME`` command: a module that has one defines ``register_bench(benches)`` and
-adds its ``NAME`` parser to ``benches``.
+adds its ``NAME`` parser to ``benches`` (:func:`add_bench` does it for a bench module that
+defines ``add_arguments(parser)`` and documents itself in its docstring).
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ COMMAND_MODULES = [
     "qplane.calibration.commands",
     "qplane.sim_instruments.commands",
 ]
+
+
+def add_bench(benches, name: str, module, *, help: str, run) -> argparse.ArgumentParser:
+    """Add ``qplane bench NAME``: described by ``module``'s docstring, its options from
+    ``module.add_arguments``, run by ``run(args)``."""
+    parser = benches.add_parser(name, help=help, description=module.__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    module.add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -53,12 +53,10 @@ def register(subparsers: Any) -> None:
 
 def register_bench(benches: Any) -> None:
     from qplane.calibration import bench
+    from qplane.cli import add_bench
 
-    p = benches.add_parser("calibration", help="learned second opinion vs the fit gate alone",
-                           description=bench.__doc__,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    bench.add_arguments(p)
-    p.set_defaults(func=bench.main)
+    add_bench(benches, "calibration", bench, help="learned second opinion vs the fit gate alone",
+              run=bench.main)
 
 
 def read_history(path: str) -> list[SettingChange]:

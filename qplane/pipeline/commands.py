@@ -38,12 +38,11 @@ def register(subparsers: Any) -> None:
 
 
 def register_bench(benches: Any) -> None:
+    from qplane.cli import add_bench
     from qplane.pipeline import bench
 
-    parser = benches.add_parser("pipeline", help="closed-loop throughput and latency vs direct PyMatching",
-                                description=bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    bench.add_arguments(parser)
-    parser.set_defaults(func=bench.run_benchmark)
+    add_bench(benches, "pipeline", bench, help="closed-loop throughput and latency vs direct PyMatching",
+              run=bench.run_benchmark)
 
 
 def live_stats(stats: dict[str, Any], **overrides: Any) -> Any:
