@@ -3,10 +3,12 @@ one whose writer is killed mid-run, and a real short ``qplane run``."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+from typing import Iterator
 
 import pytest
 
@@ -39,12 +41,22 @@ print("closed", flush=True)
 """
 
 
-def start_stepped_writer(path: str, *, blocks: int, pauses: tuple[int, ...]) -> subprocess.Popen:
-    """Start a writer process that stops after each block in ``pauses`` until told to go on
-    (write a line to its stdin); each pause and the end are announced on its stdout."""
-    return subprocess.Popen(
+@contextlib.contextmanager
+def stepped_writer(path: str, *, blocks: int, pauses: tuple[int, ...]) -> Iterator[subprocess.Popen]:
+    """A writer process that stops after each block in ``pauses`` until told to go on (write a
+    line to its stdin); each pause and the end are announced on its stdout. On leaving, a writer
+    still running is killed and its pipes are closed."""
+    proc = subprocess.Popen(
         [sys.executable, "-c", _STEPPED_WRITER, path, str(blocks), ",".join(map(str, pauses))],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 from qplane.analysis import open_run
 from qplane.analysis.live import LiveStats, LiveView, WorkerHealth, format_line, snapshot_from_run
 from qplane.cli import main
-from tests.analysis.conftest import start_stepped_writer
+from tests.analysis.conftest import stepped_writer
 
 PIPELINE_STATS = {  # the keys qplane.pipeline's instrument server publishes
     "elapsed": 4.0, "blocks_acquired": 12, "blocks_applied": 10, "blocks_lost": 1,
@@ -108,8 +108,7 @@ def test_watch_follows_a_run_being_written_until_it_ends(tmp_path):
     from qplane.analysis.live import watch
 
     path = str(tmp_path / "live.h5")
-    proc = start_stepped_writer(path, blocks=5, pauses=(2,))
-    try:
+    with stepped_writer(path, blocks=5, pauses=(2,)) as proc:
         assert proc.stdout.readline().strip() == "2"
         out = io.StringIO()
         with LiveView(out, plain=True, interval=0) as view:
@@ -123,9 +122,3 @@ def test_watch_follows_a_run_being_written_until_it_ends(tmp_path):
             final = watch(path, view=view, interval=0)
         assert (final.state, final.blocks) == ("completed", 5)
         assert "completed blocks 5" in out.getvalue()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdin.close()
-        proc.stdout.close()

@@ -12,7 +12,7 @@ from qplane.analysis import open_run, stats
 from qplane.analysis.synthetic import append_row
 from qplane.errors import RunFileError
 from qplane.runfile import RunFileWriter
-from tests.analysis.conftest import start_stepped_writer
+from tests.analysis.conftest import stepped_writer
 
 
 def _write_known(path, rng):
@@ -156,8 +156,7 @@ def test_missing_and_foreign_files_are_refused(tmp_path):
 @pytest.mark.slow  # starts a writer process
 def test_reads_a_run_while_it_is_written(tmp_path):
     path = str(tmp_path / "live.h5")
-    proc = start_stepped_writer(path, blocks=8, pauses=(2, 5))
-    try:
+    with stepped_writer(path, blocks=8, pauses=(2, 5)) as proc:
         assert proc.stdout.readline().strip() == "2"
         run = open_run(path)
         assert run.state == "unfinished" and len(run.blocks) == 3
@@ -173,12 +172,6 @@ def test_reads_a_run_while_it_is_written(tmp_path):
         assert run.end_state == "completed"  # seen through /status
         assert len(run.blocks) == 8
         run.close()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdin.close()
-        proc.stdout.close()
 
 
 @pytest.mark.slow  # starts a writer process and kills it
