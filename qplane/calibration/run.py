@@ -24,7 +24,6 @@ Every outcome, with its reason, is in the returned :class:`NodeRun`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import uuid
 from typing import Any, Protocol
@@ -99,19 +98,21 @@ class NodeRun:
                      "reason": self.analysis.gate.reason, "check": self.analysis.gate.check}
         return _finite(d)
 
-    def wire_parts(self, *, figure_png: bytes = b"") -> tuple[dict[str, Any], dict[str, Any]]:
-        """The run as (JSON-able fields, arrays) for the wire: the arrays are ``sweep``,
-        ``signal`` (float64) and ``figure_png`` (uint8); :func:`table_row_from_parts` turns
-        both back into a ``/calibration/runs`` row on the recorder's side."""
+    def record_parts(self, *, figure_png: bytes = b"") -> tuple[Any, dict[str, Any]]:
+        """The run as a :class:`~qplane.records.CalibrationRun` body and its arrays
+        (``sweep``, ``signal`` float64, ``figure_png`` uint8): what goes on the wire, and what
+        :meth:`~qplane.records.CalibrationRun.row` maps to a ``/calibration/runs`` row.
+
+        >>> from qplane.calibration.synthetic import SyntheticBackend
+        >>> from qplane.calibration.nodes import T1Node
+        >>> b = SyntheticBackend(seed=0)
+        >>> body, arrays = run_node(T1Node(), "q0", b, b.ledger(), mode="check").record_parts()
+        >>> body.node, sorted(arrays), len(arrays["sweep"])
+        ('t1', ['figure_png', 'signal', 'sweep'], 16)
+        """
         import numpy as np
 
-        row = self.table_row(figure_png=figure_png)
-        arrays = {k: np.asarray(row.pop(k)[0]) for k in ("sweep", "signal", "figure_png")}
-        return row, arrays
-
-    def table_row(self, *, figure_png: bytes = b"") -> dict[str, Any]:
-        """Fields for a ``/calibration/runs`` row of the run file."""
-        import numpy as np
+        from qplane.records import CalibrationRun
 
         experiment = dict(self.request)
         experiment.pop("sweep", None)
@@ -120,45 +121,32 @@ class NodeRun:
                            "changes": [c.uid for c in self.changes]})
         if self.data is not None:
             experiment["data"] = self.data.metadata()
-        return {
-            "time": self.time, "node": self.node, "qubit": self.qubit,
-            "outcome": self.outcome.value, "reason": self.reason,
-            "experiment": json.dumps(experiment, default=str),
-            "sweep": _vlen(self.data.sweep if self.data is not None else [], np.float64),
-            "signal": _vlen(self.data.signal if self.data is not None else [], np.float64),
-            "fit": json.dumps(self.fit_dict, default=str),
-            "verdict": json.dumps(self.verdict or {}, default=str),
-            "figure_png": _vlen(np.frombuffer(figure_png, dtype=np.uint8), np.uint8),
+        body = CalibrationRun(time=self.time, node=self.node, qubit=self.qubit,
+                              outcome=self.outcome.value, reason=self.reason,
+                              experiment=_plain(experiment), fit=_plain(self.fit_dict),
+                              verdict=_plain(self.verdict or {}))
+        empty: list[float] = []
+        arrays = {
+            "sweep": np.asarray(self.data.sweep if self.data is not None else empty, np.float64),
+            "signal": np.asarray(self.data.signal if self.data is not None else empty, np.float64),
+            "figure_png": np.frombuffer(figure_png, dtype=np.uint8),
         }
+        return body, arrays
+
+    def table_row(self, *, figure_png: bytes = b"") -> dict[str, Any]:
+        """Fields for a ``/calibration/runs`` row of a run file written in process (at the
+        device's time)."""
+        body, arrays = self.record_parts(figure_png=figure_png)
+        return body.row(time=self.time, arrays=arrays)
 
 
-def table_row_from_parts(meta: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
-    """A ``/calibration/runs`` row from :meth:`NodeRun.wire_parts` (for the recorder).
+def _plain(value: Any) -> dict[str, Any]:
+    """``value`` as plain JSON data (numpy scalars as numbers, anything unknown as text)."""
+    import msgspec
 
-    >>> from qplane.calibration.synthetic import SyntheticBackend
-    >>> from qplane.calibration.nodes import T1Node
-    >>> b = SyntheticBackend(seed=0)
-    >>> meta, arrays = run_node(T1Node(), "q0", b, b.ledger(), mode="check").wire_parts()
-    >>> sorted(arrays), len(table_row_from_parts(meta, arrays)["sweep"][0])
-    (['figure_png', 'signal', 'sweep'], 16)
-    """
-    import numpy as np
+    from qplane.records import json_text
 
-    row = dict(meta)
-    row["sweep"] = _vlen(arrays.get("sweep", []), np.float64)
-    row["signal"] = _vlen(arrays.get("signal", []), np.float64)
-    row["figure_png"] = _vlen(arrays.get("figure_png", []), np.uint8)
-    return row
-
-
-def _vlen(values: Any, dtype: Any) -> Any:
-    """A one-row object array holding ``values``: what a variable-length table field takes
-    (assigning a bare array to a one-row field would try to broadcast it)."""
-    import numpy as np
-
-    out = np.empty(1, dtype=object)
-    out[0] = np.asarray(values, dtype=dtype)
-    return out
+    return msgspec.json.decode(json_text(value))
 
 
 def _finite(obj: Any) -> Any:

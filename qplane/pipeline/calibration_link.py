@@ -28,7 +28,13 @@ import zmq
 
 from qplane.errors import PipelineError, QplaneError
 from qplane.pipeline.transport import Inbox, Outbox, send_record
-from qplane.pipeline.wire import Record
+from qplane.records import (
+    CalibrationCall,
+    CalibrationReply,
+    DetectionCounts,
+    ParameterChange,
+    Record,
+)
 from qplane.sim_instruments.experiments import ExperimentData, ExperimentRequest
 
 CALLS = ("run_experiment", "read_setting", "write_setting", "now", "qubits")
@@ -59,7 +65,7 @@ class CalibrationService:
     def handle(self, routing: list[bytes], rec: Record) -> None:
         """Answer one ``calibration_call``."""
         self.calls += 1
-        call, args = rec.meta["call"], rec.meta["args"]
+        call, args = rec.body.call, rec.body.args
         self.subscribers[routing[0]] = rec.source
         arrays: dict[str, np.ndarray] = {}
         try:
@@ -90,7 +96,7 @@ class CalibrationService:
             self.records.event("warning", "calibration_call_refused",
                                f"{call} from {rec.source} refused: {error}", call=call, args=args,
                                traceback=traceback.format_exc())
-        reply = self.replies.build("calibration_reply", {"call": call, "error": error, "result": result},
+        reply = self.replies.build(CalibrationReply(call=call, error=error, result=result),
                                    arrays)
         send_record(self.replies.socket, reply, prefix=routing)
 
@@ -106,8 +112,7 @@ class CalibrationService:
         if true_value is not None:
             details["true_value"] = true_value
         self.writes += 1
-        self.records.send("parameter_change", {"parameter": setting, "old": old, "new": new,
-                                               "details": details})
+        self.records.send(ParameterChange(parameter=setting, old=old, new=new, details=details))
         return {"old": old, "new": new}
 
     def _true_value(self, setting: str) -> float | None:
@@ -144,16 +149,16 @@ class CalibrationService:
             values = getattr(ideal, field)
             for i, qubit in enumerate(self.qubits):
                 value = float(values[i])
-                truth_outbox.send("parameter_change", {
-                    "parameter": f"{qubit}.{field}", "old": value, "new": value,
-                    "details": {"simulated_time": now, "true_value": value}})
+                truth_outbox.send(ParameterChange(
+                    parameter=f"{qubit}.{field}", old=value, new=value,
+                    details={"simulated_time": now, "true_value": value}))
                 sent += 1
         return sent
 
     def publish_counts(self, socket: zmq.Socket, outbox: Outbox, *, circuit_id: str,
                        counts: np.ndarray, shots: int) -> None:
         """Send detection counts to every calibration worker that has called in."""
-        rec = outbox.build("detection_counts", {"circuit_id": circuit_id, "shots": shots},
+        rec = outbox.build(DetectionCounts(circuit_id=circuit_id, shots=shots),
                            {"counts": counts.astype(np.int64)})
         for routing in self.subscribers:
             send_record(socket, rec, prefix=[routing])
@@ -180,7 +185,7 @@ class RemoteBackend:
 
     def _call(self, call: str, args: dict[str, Any] | None = None,
               arrays: dict[str, np.ndarray] | None = None) -> Record:
-        self.outbox.send("calibration_call", {"call": call, "args": args or {}}, arrays)
+        self.outbox.send(CalibrationCall(call=call, args=args or {}), arrays)
         while True:
             if not self.control.poll(int(self.timeout * 1000)):
                 raise PipelineError(f"the instrument server did not answer {call} within {self.timeout} s")
@@ -192,10 +197,10 @@ class RemoteBackend:
                 if self.on_counts is not None:
                     self.on_counts(rec)
                 continue
-            if rec.kind != "calibration_reply" or rec.meta["call"] != call:
-                raise PipelineError(f"asked {call}, got a {rec.kind} ({rec.meta.get('call')})")
-            if rec.meta["error"]:
-                raise QplaneError(f"instrument server refused {call}: {rec.meta['error']}")
+            if not isinstance(rec.body, CalibrationReply) or rec.body.call != call:
+                raise PipelineError(f"asked {call}, got a {rec.kind} ({getattr(rec.body, 'call', '')})")
+            if rec.body.error:
+                raise QplaneError(f"instrument server refused {call}: {rec.body.error}")
             return rec
 
     def poll_counts(self) -> None:
@@ -210,7 +215,7 @@ class RemoteBackend:
                                             "shots": request.shots,
                                             "artificial_detuning": request.artificial_detuning},
                          {"sweep": np.asarray(request.sweep, dtype=np.float64)})
-        m = rec.meta["result"]
+        m = rec.body.result
         data = ExperimentData(
             kind=m["kind"], qubit=m["qubit"], sweep=rec.arrays["sweep"], sweep_unit=m["sweep_unit"],
             signal=rec.arrays["signal"], shots=m["shots"], settings=m["settings"], time=m["time"],
@@ -220,13 +225,13 @@ class RemoteBackend:
         return data
 
     def read_setting(self, setting: str) -> float:
-        return float(self._call("read_setting", {"setting": setting}).meta["result"]["value"])
+        return float(self._call("read_setting", {"setting": setting}).body.result["value"])
 
     def write_setting(self, setting: str, value: float, details: dict[str, Any] | None = None) -> None:
         self._call("write_setting", {"setting": setting, "value": float(value), "details": details or {}})
 
     def now(self) -> float:
-        return float(self._call("now").meta["result"]["value"])
+        return float(self._call("now").body.result["value"])
 
     def qubits(self) -> tuple[str, ...]:
-        return tuple(self._call("qubits").meta["result"]["qubits"])
+        return tuple(self._call("qubits").body.result["qubits"])

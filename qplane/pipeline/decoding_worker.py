@@ -23,7 +23,7 @@ import zmq
 from qplane.decoder.matching import PyMatchingDecoder
 from qplane.decoder.protocol import CompiledDecoder, Decoder
 from qplane.pipeline.transport import Inbox, Outbox, request_circuit
-from qplane.pipeline.wire import Record, encode
+from qplane.records import Correction, DecoderCompiled, Record, Syndrome, encode
 
 
 class DecodingWorker:
@@ -71,7 +71,7 @@ class DecodingWorker:
         if got is None:
             return True
         _, rec = got
-        if rec.kind != "syndrome":
+        if not isinstance(rec.body, Syndrome):
             self.records.event("warning", "unexpected_record",
                                f"{self.name} got a {rec.kind} record on the syndrome stream; ignored")
             return True
@@ -80,7 +80,7 @@ class DecodingWorker:
 
     def decode_record(self, rec: Record) -> list[bytes]:
         """The encoded correction record for one syndrome record."""
-        compiled, shadow = self._compiled_for(rec.meta["circuit_id"])
+        compiled, shadow = self._compiled_for(rec.body.circuit_id)
         events = rec.arrays["detection_events"]
         t0 = time.perf_counter()
         predictions = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events)
@@ -97,12 +97,10 @@ class DecodingWorker:
                 disagreements = int(np.count_nonzero(np.any(reference != predictions[take], axis=1)))
         self.blocks += 1
         self.shots += len(events)
-        out = self.corrections.build("correction", {
-            "syndrome_seq": rec.seq, "block_index": rec.meta["block_index"],
-            "circuit_id": rec.meta["circuit_id"], "t_acquired": rec.meta["t_acquired"],
-            "t_decoded": t_decoded, "decode_seconds": decode_seconds, "worker": self.name,
-            "shadow_shots": shadow_shots, "shadow_disagreements": disagreements,
-        }, {"predictions": np.ascontiguousarray(predictions, dtype=np.uint8)})
+        out = self.corrections.build(Correction(
+            syndrome_seq=rec.seq, t_decoded=t_decoded, decode_seconds=decode_seconds,
+            shadow_shots=shadow_shots, shadow_disagreements=disagreements,
+        ), {"predictions": np.ascontiguousarray(predictions, dtype=np.uint8)})
         return encode(out)
 
     def _compiled_for(self, circuit_id: str) -> tuple[CompiledDecoder, CompiledDecoder | None]:
@@ -115,17 +113,16 @@ class DecodingWorker:
         compiled = self.decoder.compile_decoder_for_dem(dem=dem)
         shadow = self._shadow.compile_decoder_for_dem(dem=dem) if self.shadow_fraction > 0 else None
         self._compiled[circuit_id] = (compiled, shadow)
-        details: dict[str, Any] = {"circuit_id": circuit_id, "decoder": self.decoder.name}
+        body = DecoderCompiled(worker=self.name, decoder=self.decoder.name, circuit_id=circuit_id)
         card = getattr(compiled, "card", None)
         if card is not None:  # a trained model: its card and hash go into the run file
-            details["model_card"] = json.loads(card.to_json())
-            details["model_sha256"] = getattr(compiled, "sha256", "")
-            details["notes"] = list(getattr(compiled, "notes", []))
-            # The decision rule applied to this circuit (picked by its noise, see rule_for_noise).
-            details["rule"] = dict(getattr(compiled, "rule", {}))
-        self.records.event("info", "decoder_compiled",
-                           f"{self.name} compiled {self.decoder.name} for circuit {circuit_id}",
-                           **details)
+            body = DecoderCompiled(
+                worker=self.name, decoder=self.decoder.name, circuit_id=circuit_id,
+                model_card=json.loads(card.to_json()), model_sha256=getattr(compiled, "sha256", ""),
+                notes=list(getattr(compiled, "notes", [])),
+                # The decision rule applied to this circuit (picked by its noise, see rule_for_noise).
+                rule=dict(getattr(compiled, "rule", {})))
+        self.records.send(body)
         return compiled, shadow
 
     def _on_reject(self, reason: str, _frames: list[bytes]) -> None:

@@ -23,7 +23,18 @@ import zmq
 
 from qplane.pipeline.stats import LatencyWindow
 from qplane.pipeline.transport import Inbox, Outbox, send_record
-from qplane.pipeline.wire import encode
+from qplane.records import (
+    Applied,
+    CalibrationCall,
+    Circuit,
+    CircuitRequest,
+    Correction,
+    QecInfo,
+    RunStart,
+    Stats,
+    Syndrome,
+    encode,
+)
 from qplane.sim_instruments.qpu import circuit_fingerprint
 
 SOURCE = "instrument_server"
@@ -84,7 +95,7 @@ class InstrumentServer:
         self.poller.register(corrections, zmq.POLLIN)
         self.poller.register(control, zmq.POLLIN)
         self._in_flight: collections.OrderedDict[int, _InFlight] = collections.OrderedDict()
-        self._circuits: dict[str, dict[str, Any]] = {}  # circuit id -> "circuit" record meta
+        self._circuits: dict[str, Circuit] = {}  # circuit id -> its "circuit" record body
         self._acquiring = False
         self._t_start = 0.0
         self._next_stats = 0.0
@@ -110,14 +121,13 @@ class InstrumentServer:
         attributes of the run file.
         """
         circuit = self.qpu.decoding_circuit()
-        qec = {"distance": self.qpu.distance(), "rounds": self.qpu.rounds(),
-               "basis": self.qpu.basis(), "shots_per_block": self.qpu.shots_per_block(),
-               **(qec_attrs or {})}
-        self.records.send("run_start", {
-            "config_text": config_text, "config_path": config_path,
-            "station_snapshot": station_snapshot, "num_detectors": circuit.num_detectors,
-            "num_observables": circuit.num_observables, "qec": qec,
-        })
+        qec = QecInfo(distance=self.qpu.distance(), rounds=self.qpu.rounds(),
+                      basis=self.qpu.basis(), shots_per_block=self.qpu.shots_per_block(),
+                      **(qec_attrs or {}))
+        self.records.send(RunStart(
+            config_text=config_text, config_path=config_path, station_snapshot=station_snapshot,
+            num_detectors=circuit.num_detectors, num_observables=circuit.num_observables, qec=qec,
+        ))
         self._remember_circuit(circuit)
         self._acquiring = True
         self._t_start = time.time()
@@ -191,13 +201,13 @@ class InstrumentServer:
         t_acquired = time.time()
         if block.circuit_id not in self._circuits:
             self._remember_circuit(self.qpu.decoding_circuit())
-        rec = self.syndromes.build("syndrome", {
-            "block_index": block.index, "circuit_id": block.circuit_id,
-            "num_detectors": block.num_detectors, "t_acquired": t_acquired,
-        }, {"detection_events": block.detection_events})
+        rec = self.syndromes.build(Syndrome(
+            block_index=block.index, circuit_id=block.circuit_id,
+            num_detectors=block.num_detectors, t_acquired=t_acquired,
+        ), {"detection_events": block.detection_events})
         frames = encode(rec)
-        self.syndromes.socket.send_multipart(frames)
-        self.records.socket.send_multipart(frames)  # the same record: the file has every block
+        self.syndromes.send_frames(rec, frames)
+        self.records.send_frames(rec, frames)  # the same record: the file has every block
         self._in_flight[rec.seq] = _InFlight(rec.seq, block.index, t_acquired, len(block.detection_events))
         self.blocks_acquired += 1
         if self.calibration is not None and self.calibration.subscribers:
@@ -224,10 +234,10 @@ class InstrumentServer:
         """Keep ``circuit`` (as its record meta) by id and send it to the recorder once."""
         circuit_id = circuit_fingerprint(circuit)
         if circuit_id not in self._circuits:
-            meta = {"circuit_id": circuit_id, "num_detectors": circuit.num_detectors,
-                    "num_observables": circuit.num_observables, "stim_circuit": str(circuit)}
-            self._circuits[circuit_id] = meta
-            self.records.send("circuit", meta)
+            body = Circuit(circuit_id=circuit_id, num_detectors=circuit.num_detectors,
+                           num_observables=circuit.num_observables, stim_circuit=str(circuit))
+            self._circuits[circuit_id] = body
+            self.records.send(body)
         return circuit_id
 
     def _handle_correction(self) -> None:
@@ -235,14 +245,19 @@ class InstrumentServer:
         if got is None:
             return
         _, rec = got
+        body = rec.body
+        if not isinstance(body, Correction):
+            self.records.event("warning", "unexpected_record",
+                               f"correction socket got a {rec.kind} record from {rec.source}; ignored")
+            return
         self.workers.add(rec.source)
-        block = self._in_flight.get(rec.meta["syndrome_seq"])
+        block = self._in_flight.get(body.syndrome_seq)
         if block is None or block.correction is not None:
             self.duplicates += 1
             self.records.event("warning", "duplicate_correction",
-                               f"correction for block seq {rec.meta['syndrome_seq']} from {rec.source} "
+                               f"correction for block seq {body.syndrome_seq} from {rec.source} "
                                "is not outstanding (duplicate, or arrived after it was declared lost)",
-                               syndrome_seq=rec.meta["syndrome_seq"], worker=rec.source)
+                               syndrome_seq=body.syndrome_seq, worker=rec.source)
             return
         if rec.arrays["predictions"].shape[0] != block.shots:
             self.records.event("error", "bad_correction",
@@ -260,25 +275,25 @@ class InstrumentServer:
             if block.correction is None:
                 return
             del self._in_flight[seq]
-            corr = block.correction
+            corr, c = block.correction, block.correction.body
             predictions = np.array(corr.arrays["predictions"])
             result = self.qpu.apply_correction(block.block_index, predictions)
             t_applied = time.time()
             self.blocks_applied += 1
             self.shots_applied += result.shots
             self.failures += result.failures
-            self.shadow_shots += corr.meta["shadow_shots"]
-            self.shadow_disagreements += corr.meta["shadow_disagreements"]
+            self.shadow_shots += c.shadow_shots
+            self.shadow_disagreements += c.shadow_disagreements
             self.latency.add(t_applied - block.t_acquired)
-            self.decode_latency.add(corr.meta["decode_seconds"])
-            self.records.send("applied", {
-                "syndrome_seq": seq, "block_index": block.block_index,
-                "t_acquired": block.t_acquired, "t_decoded": corr.meta["t_decoded"],
-                "t_applied": t_applied, "decode_seconds": corr.meta["decode_seconds"],
-                "worker": corr.source, "failures": result.failures,
-                "shadow_shots": corr.meta["shadow_shots"],
-                "shadow_disagreements": corr.meta["shadow_disagreements"],
-            }, {"predictions": predictions, "corrections": predictions, "truth": result.truth})
+            self.decode_latency.add(c.decode_seconds)
+            arrays = {"predictions": predictions}
+            if result.truth is not None:
+                arrays["truth"] = result.truth
+            self.records.send(Applied(
+                syndrome_seq=seq, t_decoded=c.t_decoded, t_applied=t_applied,
+                decode_seconds=c.decode_seconds, worker=corr.source, failures=result.failures,
+                shadow_shots=c.shadow_shots, shadow_disagreements=c.shadow_disagreements,
+            ), arrays)
 
     def _expire(self, now: float) -> None:
         while self._in_flight:
@@ -298,16 +313,16 @@ class InstrumentServer:
         if got is None:
             return
         routing, rec = got
-        if rec.kind == "circuit_request":
+        if isinstance(rec.body, CircuitRequest):
             # An empty id asks for the current circuit: a worker announcing it is starting.
-            circuit_id = rec.meta["circuit_id"]
+            circuit_id = rec.body.circuit_id
             if circuit_id == "":
                 self.ready_workers.add(rec.source)
             if circuit_id not in self._circuits:
                 circuit_id = self._remember_circuit(self.qpu.decoding_circuit())
-            reply = self.control_replies.build("circuit", self._circuits[circuit_id])
+            reply = self.control_replies.build(self._circuits[circuit_id])
             send_record(self.control.socket, reply, prefix=routing)
-        elif rec.kind == "calibration_call" and self.calibration is not None:
+        elif isinstance(rec.body, CalibrationCall) and self.calibration is not None:
             self.calibration.handle(routing, rec)
         else:
             self.records.event("warning", "unexpected_control",
@@ -317,28 +332,29 @@ class InstrumentServer:
         self.records.event("error", "rejected_record", f"instrument server rejected a message: {reason}")
 
     # -- statistics --------------------------------------------------------------------------
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> Stats:
         """A snapshot of the run's numbers so far (what the live view shows)."""
-        return {
-            "elapsed": time.time() - self._t_start, "blocks_acquired": self.blocks_acquired,
-            "blocks_applied": self.blocks_applied, "blocks_lost": self.blocks_lost,
-            "in_flight": len(self._in_flight), "duplicates": self.duplicates,
-            "shots": self.shots_applied, "failures": self.failures,
-            "latency_p50": self.latency.quantile(0.5), "latency_p99": self.latency.quantile(0.99),
-            "decode_p50": self.decode_latency.quantile(0.5),
-            "decode_p99": self.decode_latency.quantile(0.99),
-            "shadow_shots": self.shadow_shots, "shadow_disagreements": self.shadow_disagreements,
-            "rejected": self.corrections.rejected + self.control.rejected,
-            "workers": sorted(self.workers), "acquiring": self._acquiring,
-            "calibration_calls": self.calibration.calls if self.calibration else 0,
-            "calibration_experiments": self.calibration.experiments if self.calibration else 0,
-            "calibration_seconds": self.calibration.experiment_seconds if self.calibration else 0.0,
-            "parameter_updates": self.calibration.writes if self.calibration else 0,
-        }
+        cal = self.calibration
+        return Stats(
+            elapsed=time.time() - self._t_start, blocks_acquired=self.blocks_acquired,
+            blocks_applied=self.blocks_applied, blocks_lost=self.blocks_lost,
+            in_flight=len(self._in_flight), duplicates=self.duplicates,
+            shots=self.shots_applied, failures=self.failures,
+            latency_p50=self.latency.quantile(0.5), latency_p99=self.latency.quantile(0.99),
+            decode_p50=self.decode_latency.quantile(0.5),
+            decode_p99=self.decode_latency.quantile(0.99),
+            shadow_shots=self.shadow_shots, shadow_disagreements=self.shadow_disagreements,
+            rejected=self.corrections.rejected + self.control.rejected,
+            workers=sorted(self.workers), acquiring=self._acquiring,
+            calibration_calls=cal.calls if cal else 0,
+            calibration_experiments=cal.experiments if cal else 0,
+            calibration_seconds=float(cal.experiment_seconds) if cal else 0.0,
+            parameter_updates=cal.writes if cal else 0,
+        )
 
     def _publish_stats(self, force: bool = False) -> None:
         now = time.time()
         if self.monitor is None or (not force and now < self._next_stats):
             return
         self._next_stats = now + self.stats_interval
-        self.monitor.send("stats", {"stats": self.stats()})
+        self.monitor.send(self.stats())

@@ -34,6 +34,7 @@ from qplane.config import ENDPOINT_NAMES, Config
 from qplane.errors import PipelineError, RunFileError
 from qplane.pipeline.process import RunSpec
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
+from qplane.records import RunEnd, Stats
 
 SOURCE = "launcher"
 
@@ -174,8 +175,8 @@ class Launcher:
         if self._monitor.socket.poll(timeout_ms):
             while self._monitor.socket.poll(0):
                 got = self._monitor.recv()
-                if got is not None:
-                    self.last_stats = dict(got[1].meta["stats"])
+                if got is not None and isinstance(got[1].body, Stats):
+                    self.last_stats = got[1].body.as_dict()
                     self.last_stats["processes"] = {c.name: c.proc.poll() is None for c in self.children}
                     if self.on_stats is not None:
                         self.on_stats(self.last_stats)
@@ -224,7 +225,8 @@ class Launcher:
                 self._terminate(child, 10.0)
         if end_state == "failed":
             self._records.event("error", "process_died", reason)
-        self._records.send("run_end", {"end_state": end_state, "reason": reason})
+        self._records.send(RunEnd(end_state=end_state, reason=reason))
+        self._records.end_stream()
         recorder = self.child("recorder")
         try:
             recorder.proc.wait(30.0)

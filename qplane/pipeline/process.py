@@ -107,7 +107,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
         server.start(config_text=config.text, config_path=config.path,
                      station_snapshot=station.snapshot(),
                      qec_attrs={"decoder": decoding.decoder.type,
-                                "decoder_options": json.dumps(decoding.decoder.options),
+                                "decoder_options": dict(decoding.decoder.options),
                                 "decoding_workers": decoding.workers,
                                 "shadow_fraction": decoding.shadow_fraction})
         if not server.wait_for_workers(spec.workers, timeout=120.0):
@@ -119,7 +119,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
         records.event("info", "acquisition_stopped",
                       f"acquisition stopped after {server.blocks_acquired} blocks "
                       f"({server.blocks_applied} corrected, {server.blocks_lost} lost)",
-                      **{k: v for k, v in server.stats().items() if k != "workers"})
+                      **{k: v for k, v in server.stats().as_dict().items() if k != "workers"})
     finally:
         lab.close()
 
@@ -164,13 +164,13 @@ def _run_calibration(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: 
     worker = None
 
     def on_counts(rec):
-        if worker is not None and rec.meta["circuit_id"] == circuit_id:
-            worker.report_detector_counts(np.asarray(rec.arrays["counts"]), rec.meta["shots"])
+        if worker is not None and rec.body.circuit_id == circuit_id:
+            worker.report_detector_counts(np.asarray(rec.arrays["counts"]), rec.body.shots)
 
     def on_run(run):
         png = render_png(run) if section["figures"] else b""
-        meta, arrays = run.wire_parts(figure_png=png)
-        records.send("calibration_run", meta, {k: np.ascontiguousarray(v) for k, v in arrays.items()})
+        body, arrays = run.record_parts(figure_png=png)
+        records.send(body, arrays)
 
     def on_error(message, tb):
         records.event("error", "calibration_error", message, traceback=tb)
@@ -219,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             records.event("error", "crash", f"{source} crashed: {type(e).__name__}: {e}", traceback=tb)
         return 1
     finally:
+        if args.role != "recorder":
+            records.end_stream()  # the last record: what this process sent the recorder
         ctx.destroy()  # each socket keeps its own linger
     return 0
 

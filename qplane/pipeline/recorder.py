@@ -3,17 +3,19 @@
 Every process pushes its records to the recorder (PUSH/PULL, lossless). The recorder creates the
 run file when ``run_start`` arrives, buffers syndrome blocks and their ``applied`` records and
 writes them in one batch per flush interval (a block still uncorrected then is written with
-``applied=0`` and completed in place later), appends circuits, events, calibration
-runs and parameter changes, and checks every (source, kind) stream for gaps and duplicates,
-recording any it finds as events. A malformed record is rejected, counted and recorded as an
-event; the recorder keeps running. ``run_end`` (from the launcher) says how the run ended; the
-recorder then drains what is still in flight and closes the file.
+``applied=0`` and completed in place later). Every other stored kind says itself which rows it
+becomes (:meth:`qplane.records.Body.rows`); the recorder only appends them. It checks every
+(source, kind) stream for gaps and duplicates, recording any it finds as events, and writes
+``/streams``: per stream, what the sender says it sent (its ``stream_end`` record) against what
+arrived, so a lost tail shows. A malformed record is rejected, counted and recorded as an event;
+the recorder keeps running. ``run_end`` (from the launcher) says how the run ended; the recorder
+then drains what is still in flight and closes the file.
 """
 
 from __future__ import annotations
 
-import json
 import time
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -21,7 +23,7 @@ import zmq
 
 from qplane.errors import QplaneError
 from qplane.pipeline.transport import Inbox, SequenceTracker
-from qplane.pipeline.wire import Record
+from qplane.records import Applied, Record, RunEnd, RunStart, StreamEnd, Syndrome
 from qplane.runfile.schema import BLOCK_DTYPE
 from qplane.runfile.writer import RunFileWriter
 
@@ -42,14 +44,6 @@ class _Block:
     def __init__(self, syndrome: Record):
         self.syndrome = syndrome
         self.applied: Record | None = None
-
-
-def _applied_fields(meta: dict[str, Any]) -> dict[str, Any]:
-    """The ``/qec/blocks`` fields an ``applied`` record fills in."""
-    return {"t_decoded": meta["t_decoded"], "t_applied": meta["t_applied"],
-            "decode_seconds": meta["decode_seconds"], "failures": meta["failures"],
-            "worker": meta["worker"].encode(), "shadow_shots": meta["shadow_shots"],
-            "shadow_disagreements": meta["shadow_disagreements"]}
 
 
 class Recorder:
@@ -77,6 +71,9 @@ class Recorder:
         self._next_flush = 0.0
         self.gaps = 0
         self.duplicates = 0
+        self._received: Counter[tuple[str, str]] = Counter()  # (source, kind) -> records
+        self._seq_range: dict[tuple[str, str], tuple[int, int]] = {}
+        self._streams_written: set[tuple[str, str]] = set()
 
     def step(self, poll_ms: int = 100, max_records: int = 500) -> int:
         """Handle up to ``max_records`` pending records (waiting up to ``poll_ms`` for the first),
@@ -96,63 +93,54 @@ class Recorder:
 
     def handle(self, rec: Record) -> None:
         """Record one validated record."""
-        if self.writer is None and rec.kind != "run_start":
-            if rec.kind == "run_end":
-                self.end = (rec.meta["end_state"], rec.meta["reason"])
+        body = rec.body
+        if self.writer is None and not isinstance(body, RunStart):
+            if isinstance(body, RunEnd):
+                self.end = (body.end_state, body.reason)
             elif len(self._early) < MAX_EARLY_RECORDS:
                 self._early.append(rec)
             return
         if not self._check_sequence(rec):
             return
-        kind = rec.kind
-        if kind == "run_start":
-            self._start(rec)
-        elif kind == "syndrome":
+        if isinstance(body, Syndrome):
             self._unwritten[rec.seq] = _Block(rec)
             if len(self._unwritten) >= MAX_UNWRITTEN_BLOCKS:
                 self._write_blocks()
-        elif kind == "applied":
+            return
+        if isinstance(body, Applied):
             self._complete(rec)
-        elif kind == "circuit":
-            self.writer.append_circuit(**rec.meta)
-        elif kind == "event":
-            m = rec.meta
-            self.writer.append_event(level=m["level"], source=rec.source, kind=m["event"],
-                                     message=m["message"], details=m["details"], time_=rec.time)
-            if m["event"] == "decoder_compiled" and "model_card" in m["details"]:
-                self.writer.add_model_card(m["details"]["decoder"], m["details"]["model_card"],
-                                           sha256=m["details"].get("model_sha256", ""))
-        elif kind == "run_end":
-            self.end = (rec.meta["end_state"], rec.meta["reason"])
-            self.writer.append_event(level="info", source=rec.source, kind="run_end",
-                                     message=f"run ended: {rec.meta['end_state']}: {rec.meta['reason']}",
-                                     time_=rec.time)
-        elif kind == "calibration_run":
-            # One time base in the file: UNIX time when the node run was reported. The device's
-            # own (possibly simulated) clock stays in the experiment JSON.
-            meta = dict(rec.meta)
-            experiment = json.loads(meta["experiment"] or "{}")
-            experiment.setdefault("device_clock", meta["time"])
-            meta.update(time=rec.time, experiment=json.dumps(experiment))
-            self.writer.append_table("/calibration/runs", **meta, **rec.arrays)
-        elif kind == "parameter_change":
-            m = rec.meta
-            self.writer.append_table(
-                "/parameters/history", time=m.get("time", rec.time), parameter=m["parameter"],
-                old=m["old"], new=m["new"], source=rec.source, details=json.dumps(m["details"]),
-            )
-        # "stats" and control kinds are not recorded.
+            return
+        if isinstance(body, RunStart):
+            self._start(rec)
+            return
+        if isinstance(body, RunEnd):
+            self.end = (body.end_state, body.reason)
+        elif isinstance(body, StreamEnd):
+            self._stream_end(rec, body)
+        for table, fields in body.rows(rec):
+            self._append(table, fields)
+
+    def _append(self, table: str, fields: dict[str, Any]) -> None:
+        if table == "/qec/circuits":
+            self.writer.append_circuit(
+                circuit_id=fields["circuit_id"].decode(), num_detectors=fields["num_detectors"],
+                num_observables=fields["num_observables"], stim_circuit=fields["stim_circuit"])
+        elif table == "model_card":
+            self.writer.add_model_card(fields["decoder"], fields["card"], sha256=fields["sha256"])
+        else:
+            self.writer.append_table(table, **fields)
 
     def _start(self, rec: Record) -> None:
-        m = rec.meta
+        b = rec.body
         self.writer = RunFileWriter.create(
-            self.path, run_id=self.run_id, config_text=m["config_text"],
-            config_path=m["config_path"], station_snapshot=m["station_snapshot"],
-            num_detectors=m["num_detectors"], num_observables=m["num_observables"],
-            qec_attrs=m["qec"],
+            self.path, run_id=self.run_id, config_text=b.config_text,
+            config_path=b.config_path, station_snapshot=b.station_snapshot,
+            num_detectors=b.num_detectors, num_observables=b.num_observables,
+            qec_attrs=b.qec.attrs(),
         )
         self.writer.append_event(level="info", source=rec.source, kind="run_start",
-                                 message=f"run {self.run_id} started", details=m["qec"], time_=rec.time)
+                                 message=f"run {self.run_id} started", details=b.qec.attrs(),
+                                 time_=rec.time)
         for event in self._pending_events:
             self.writer.append_event(**event)
         self._pending_events.clear()
@@ -161,21 +149,19 @@ class Recorder:
             self.handle(r)
 
     def _complete(self, rec: Record) -> None:
-        m = rec.meta
-        buffered = self._unwritten.get(m["syndrome_seq"])
+        body: Applied = rec.body
+        buffered = self._unwritten.get(body.syndrome_seq)
         if buffered is not None and buffered.applied is None:
             buffered.applied = rec
             return
-        row = self._rows.pop(m["syndrome_seq"], None)
+        row = self._rows.pop(body.syndrome_seq, None)
         if row is None:
             self._event("error", "applied_unknown_block",
-                        f"applied record for block seq {m['syndrome_seq']}, whose syndrome was never recorded",
-                        syndrome_seq=m["syndrome_seq"])
+                        f"applied record for block seq {body.syndrome_seq}, whose syndrome was never recorded",
+                        syndrome_seq=body.syndrome_seq)
             return
-        self.writer.complete_block(
-            row, predictions=rec.arrays["predictions"], corrections=rec.arrays["corrections"],
-            truth=rec.arrays["truth"], **_applied_fields(m),
-        )
+        self.writer.complete_block(row, predictions=rec.arrays["predictions"],
+                                   truth=rec.arrays.get("truth"), **body.block_fields())
 
     def _write_blocks(self) -> None:
         """Write the buffered blocks in one batch; remember the rows of those still uncorrected."""
@@ -185,17 +171,14 @@ class Recorder:
         self._unwritten.clear()
         rows = np.zeros(len(blocks), dtype=BLOCK_DTYPE)
         for i, b in enumerate(blocks):
-            rows[i]["seq"] = b.syndrome.seq
-            rows[i]["block_index"] = b.syndrome.meta["block_index"]
-            rows[i]["circuit_id"] = b.syndrome.meta["circuit_id"].encode()
-            rows[i]["t_acquired"] = b.syndrome.meta["t_acquired"]
-            rows[i]["failures"] = -1
+            for field, value in b.syndrome.body.block_row(b.syndrome).items():
+                rows[i][field] = value
             if b.applied is not None:
                 rows[i]["applied"] = 1
-                for field, value in _applied_fields(b.applied.meta).items():
+                for field, value in b.applied.body.block_fields().items():
                     rows[i][field] = value
-        arrays = {name: [b.applied.arrays[name] if b.applied is not None else None for b in blocks]
-                  for name in ("predictions", "corrections", "truth")}
+        arrays = {name: [b.applied.arrays.get(name) if b.applied is not None else None for b in blocks]
+                  for name in ("predictions", "truth")}
         written = self.writer.append_blocks(
             [b.syndrome.arrays["detection_events"] for b in blocks], rows, **arrays)
         for b, row in zip(blocks, written):
@@ -205,6 +188,10 @@ class Recorder:
     def _check_sequence(self, rec: Record) -> bool:
         """Record a gap or duplicate as an event; return False for a duplicate (not written again)."""
         check = self.tracker.observe(rec.source, rec.kind, rec.seq)
+        if check.status != "duplicate":
+            key = (rec.source, rec.kind)
+            self._received[key] += 1
+            self._seq_range[key] = (self._seq_range.get(key, (rec.seq, rec.seq))[0], rec.seq)
         if check.status == "gap":
             self.gaps += 1
             self._event("error", "gap",
@@ -217,6 +204,32 @@ class Recorder:
                         source=rec.source, record_kind=rec.kind, seq=rec.seq, uid=rec.uid)
             return False
         return True
+
+    def _stream_end(self, rec: Record, body: StreamEnd) -> None:
+        """Write ``/streams`` rows for a source's streams; a count that differs is an error event."""
+        kinds = set(body.sent) | {k for s, k in self._received if s == rec.source}
+        kinds.discard("stream_end")
+        for kind in sorted(kinds):
+            key = (rec.source, kind)
+            sent, recorded = body.sent.get(kind, 0), self._received.get(key, 0)
+            self._write_stream(key, sent=sent, recorded=recorded, time_=rec.time)
+            if sent != recorded:
+                self._event("error", "stream_incomplete",
+                            f"{rec.source} sent {sent} {kind} record(s), {recorded} arrived",
+                            source=rec.source, record_kind=kind, sent=sent, recorded=recorded)
+
+    def _write_stream(self, key: tuple[str, str], *, sent: int, recorded: int, time_: float) -> None:
+        first, last = self._seq_range.get(key, (-1, -1))
+        self.writer.append_table("/streams", source=key[0], kind=key[1], sent=sent,
+                                 recorded=recorded, first_seq=first, last_seq=last, time=time_)
+        self._streams_written.add(key)
+
+    def _write_unended_streams(self) -> None:
+        """At close: a row (``sent`` = -1) for each stream whose source never sent ``stream_end``."""
+        ended_sources = {s for s, _ in self._streams_written}
+        for key in sorted(self._received):
+            if key not in self._streams_written and key[1] != "stream_end" and key[0] not in ended_sources:
+                self._write_stream(key, sent=-1, recorded=self._received[key], time_=time.time())
 
     def _event(self, level: str, kind: str, message: str, **details: Any) -> None:
         event = dict(level=level, source=SOURCE, kind=kind, message=message, details=details)
@@ -246,6 +259,7 @@ class Recorder:
         if end_state is not None:
             state, why = end_state, reason or why
         self._write_blocks()
+        self._write_unended_streams()
         unapplied = len(self._rows)
         if unapplied:
             self._event("warning", "unapplied_blocks",

@@ -22,7 +22,7 @@ import stim
 import zmq
 
 from qplane.errors import PipelineError, WireFormatError
-from qplane.pipeline.wire import Record, decode, encode
+from qplane.records import Body, Circuit, CircuitRequest, Event, Record, StreamEnd, decode, encode
 
 log = logging.getLogger(__name__)
 
@@ -54,35 +54,48 @@ class SequenceTracker:
 
 
 class Outbox:
-    """Builds, numbers and sends the records of one source on one socket."""
+    """Builds, numbers and sends the records of one source on one socket.
+
+    It counts what it sent per kind (:attr:`sent`), so a stream can end with a
+    :class:`~qplane.records.StreamEnd` record carrying the counts (:meth:`end_stream`).
+    """
 
     def __init__(self, socket: zmq.Socket, *, run_id: str, source: str):
         self.socket = socket
         self.run_id = run_id
         self.source = source
         self._seq: Counter[str] = Counter()
+        self.sent: Counter[str] = Counter()
 
     def next_seq(self, kind: str) -> int:
         return self._seq[kind]
 
-    def build(self, kind: str, meta: dict[str, Any],
-              arrays: dict[str, np.ndarray] | None = None) -> Record:
-        """Build the next record of ``kind`` (consuming its sequence number) without sending."""
-        rec = Record.build(kind, run_id=self.run_id, source=self.source, seq=self._seq[kind],
-                           meta=meta, arrays=arrays)
+    def build(self, body: Body, arrays: dict[str, np.ndarray] | None = None) -> Record:
+        """Build the next record of ``body``'s kind (consuming its sequence number) without sending."""
+        kind = body.kind_name()
+        rec = Record.build(body, run_id=self.run_id, source=self.source, seq=self._seq[kind],
+                           arrays=arrays)
         self._seq[kind] += 1
         return rec
 
-    def send(self, kind: str, meta: dict[str, Any],
-             arrays: dict[str, np.ndarray] | None = None) -> Record:
-        rec = self.build(kind, meta, arrays)
-        self.socket.send_multipart(encode(rec))
+    def send(self, body: Body, arrays: dict[str, np.ndarray] | None = None) -> Record:
+        """Build and send the next record of ``body``'s kind."""
+        rec = self.build(body, arrays)
+        self.send_frames(rec, encode(rec))
         return rec
+
+    def send_frames(self, rec: Record, frames: list[Any]) -> None:
+        """Send ``rec``, already encoded as ``frames`` (one record sent to two places is encoded once)."""
+        self.socket.send_multipart(frames)
+        self.sent[rec.kind] += 1
 
     def event(self, level: str, event: str, message: str, **details: Any) -> Record:
         """Send an ``event`` record (errors, gaps, lifecycle)."""
-        return self.send("event", {"level": level, "event": event, "message": message,
-                                   "details": details})
+        return self.send(Event(level=level, event=event, message=message, details=details))
+
+    def end_stream(self) -> Record:
+        """Send the :class:`~qplane.records.StreamEnd` record: how many of each kind were sent."""
+        return self.send(StreamEnd(sent=dict(self.sent)))
 
 
 def send_record(socket: zmq.Socket, rec: Record, *, prefix: list[bytes] | None = None) -> None:
@@ -153,12 +166,13 @@ def request_circuit(control: zmq.Socket, outbox: Outbox, circuit_id: str, *,
     Returns:
         (its id, the circuit).
     """
-    outbox.send("circuit_request", {"circuit_id": circuit_id})
+    outbox.send(CircuitRequest(circuit_id=circuit_id))
     if not control.poll(int(timeout * 1000)):
         raise PipelineError(f"{outbox.source}: the instrument server did not send circuit "
                             f"{circuit_id or '(current)'} within {timeout} s")
     reply = decode(control.recv_multipart())
-    if reply.kind != "circuit" or circuit_id not in ("", reply.meta["circuit_id"]):
+    body = reply.body
+    if not isinstance(body, Circuit) or circuit_id not in ("", body.circuit_id):
         raise PipelineError(f"{outbox.source}: asked for circuit {circuit_id or '(current)'}, got "
-                            f"{reply.kind} {reply.meta.get('circuit_id')}")
-    return reply.meta["circuit_id"], stim.Circuit(reply.meta["stim_circuit"])
+                            f"{reply.kind} {getattr(body, 'circuit_id', '')}")
+    return body.circuit_id, stim.Circuit(body.stim_circuit)

@@ -46,7 +46,7 @@ import h5py
 import numpy as np
 
 SCHEMA = "qplane.runfile"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Values of the root ``end_state`` attribute and ``/status``.
 END_STATES = ("running", "completed", "interrupted", "failed")
@@ -111,7 +111,26 @@ PARAMETER_DTYPE = np.dtype([
     ("old", "f8"),
     ("new", "f8"),
     ("source", _str),      # node or process that changed it
+    ("node", _str),        # calibration node that asked for it ("" otherwise)
+    ("update", _str),      # id shared by the changes of one atomic update
     ("details", _str),     # JSON: fit result, reason, revert-of ...
+])
+
+TRUTH_DTYPE = np.dtype([
+    ("time", "f8"),
+    ("device_time", "f8"),
+    ("setting", _str),
+    ("value", "f8"),
+])
+
+STREAM_DTYPE = np.dtype([
+    ("source", _str),
+    ("kind", _str),
+    ("sent", "i8"),
+    ("recorded", "i8"),
+    ("first_seq", "i8"),
+    ("last_seq", "i8"),
+    ("time", "f8"),
 ])
 
 #: Table path -> row dtype.
@@ -121,12 +140,13 @@ TABLES: dict[str, np.dtype] = {
     "/events": EVENT_DTYPE,
     "/calibration/runs": CALIBRATION_DTYPE,
     "/parameters/history": PARAMETER_DTYPE,
+    "/simulation/truth": TRUTH_DTYPE,
+    "/streams": STREAM_DTYPE,
 }
 
 #: Shot datasets under /qec and which width each has ("detectors" or "observables").
 SHOT_DATASETS: dict[str, str] = {
     "/qec/detection_events": "detectors",
     "/qec/predictions": "observables",
-    "/qec/corrections": "observables",
     "/qec/truth": "observables",
 }

@@ -159,10 +159,10 @@ class RunFileWriter:
         for field, value in block_fields.items():
             row[field] = value
         row["failures"] = -1
-        return self.append_blocks([detection_events], row, [None], [None], [None])[0]
+        return self.append_blocks([detection_events], row, [None], [None])[0]
 
     def append_blocks(self, detection_events: list[np.ndarray], rows: np.ndarray,
-                      predictions: list[np.ndarray | None], corrections: list[np.ndarray | None],
+                      predictions: list[np.ndarray | None],
                       truth: list[np.ndarray | None]) -> list[int]:
         """Append several blocks in one write per dataset (the recorder's batched path).
 
@@ -181,8 +181,7 @@ class RunFileWriter:
         shots = np.array([len(d) for d in detection_events], dtype=np.int64)
         shot_start = self._append_rows("qec/detection_events", np.concatenate(detection_events))
         total = int(shots.sum())
-        for name, arrays in (("predictions", predictions), ("corrections", corrections),
-                             ("truth", truth)):
+        for name, arrays in (("predictions", predictions), ("truth", truth)):
             ds = self._file["qec/" + name]
             block = np.zeros((total, ds.shape[1]), dtype=np.uint8)
             offset = 0
@@ -199,14 +198,13 @@ class RunFileWriter:
         first = self._append_rows("qec/blocks", rows)
         return list(range(first, first + len(rows)))
 
-    def complete_block(self, row: int, *, predictions: np.ndarray, corrections: np.ndarray,
+    def complete_block(self, row: int, *, predictions: np.ndarray,
                        truth: np.ndarray | None, **block_fields: Any) -> None:
         """Fill in the correction of the block at ``row`` (from :meth:`append_acquired_block`)."""
         blocks = self._file["qec/blocks"]
         record = blocks[row]
         start, shots = int(record["shot_start"]), int(record["shots"])
-        for name, array in (("predictions", predictions), ("corrections", corrections),
-                            ("truth", truth)):
+        for name, array in (("predictions", predictions), ("truth", truth)):
             if array is None:
                 continue
             if len(array) != shots:

@@ -45,7 +45,7 @@ def serve(service, router, stop):
 
 
 def recorded(sock):
-    from qplane.pipeline.wire import decode
+    from qplane.records import decode
 
     out = []
     while sock.poll(200):

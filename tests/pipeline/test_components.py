@@ -9,7 +9,7 @@ import zmq
 from qplane.pipeline.instrument_server import InstrumentServer
 from qplane.pipeline.recorder import Recorder
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
-from qplane.pipeline.wire import decode, encode
+from qplane.records import Applied, Correction, Event, QecInfo, RunEnd, RunStart, Syndrome, decode, encode
 from qplane.sim_instruments.qpu import SimulatedQPU
 
 RUN = "run-test"
@@ -37,24 +37,23 @@ def test_recorder_records_gaps_duplicates_and_rejections_and_keeps_running(ctx, 
     path = str(tmp_path / "run.h5")
     recorder = Recorder(records=pull, path=path, run_id=RUN)
     server = Outbox(push, run_id=RUN, source="instrument_server")
-    server.send("run_start", {"config_text": "x", "config_path": "c.yaml", "station_snapshot": {},
-                              "num_detectors": 16, "num_observables": 1, "qec": {"distance": 3}})
+    server.send(RunStart(config_text="x", config_path="c.yaml", station_snapshot={},
+                         num_detectors=16, num_observables=1,
+                         qec=QecInfo(distance=3, rounds=3, basis="Z", shots_per_block=4)))
     dets = np.arange(8, dtype=np.uint8).reshape(4, 2)
     meta = {"block_index": 0, "circuit_id": "0" * 16, "num_detectors": 16, "t_acquired": 1.0}
-    first = server.send("syndrome", meta, {"detection_events": dets})
+    first = server.send(Syndrome(**meta), {"detection_events": dets})
     server._seq["syndrome"] += 1  # seq 1 is never sent: a gap
-    third = server.send("syndrome", dict(meta, block_index=2), {"detection_events": dets + 1})
+    third = server.send(Syndrome(**dict(meta, block_index=2)), {"detection_events": dets + 1})
     push.send_multipart(encode(third))  # the same record again: a duplicate
     push.send_multipart([b"syndrome", b"{broken json"])  # malformed: rejected
     other_run = Outbox(push, run_id="another-run", source="x")
-    other_run.send("event", {"level": "info", "event": "e", "message": "m", "details": {}})
+    other_run.send(Event(level="info", event="e", message="m"))
     truth = np.array([[0], [1], [0], [1]], np.uint8)
-    server.send("applied", {"syndrome_seq": first.seq, "block_index": 0, "t_acquired": 1.0, "t_decoded": 1.1,
-                            "t_applied": 1.2, "decode_seconds": 0.01, "worker": "decoder-0", "failures": 2,
-                            "shadow_shots": 0, "shadow_disagreements": 0},
-                {"predictions": np.zeros((4, 1), np.uint8), "corrections": np.zeros((4, 1), np.uint8),
-                 "truth": truth})
-    Outbox(push, run_id=RUN, source="launcher").send("run_end", {"end_state": "completed", "reason": "test"})
+    server.send(Applied(syndrome_seq=first.seq, t_decoded=1.1, t_applied=1.2, decode_seconds=0.01,
+                        worker="decoder-0", failures=2),
+                {"predictions": np.zeros((4, 1), np.uint8), "truth": truth})
+    Outbox(push, run_id=RUN, source="launcher").send(RunEnd(end_state="completed", reason="test"))
     recorder.run()
     recorder.close()
 
@@ -107,10 +106,8 @@ class _Rig:
     def correct(self, rec):
         preds = self.matching.decode_batch(rec.arrays["detection_events"], bit_packed_shots=True,
                                            bit_packed_predictions=True)
-        self.worker.send("correction", {
-            "syndrome_seq": rec.seq, "block_index": rec.meta["block_index"], "circuit_id": rec.meta["circuit_id"],
-            "t_acquired": rec.meta["t_acquired"], "t_decoded": 0.0, "decode_seconds": 0.0, "worker": "decoder-0",
-            "shadow_shots": 0, "shadow_disagreements": 0}, {"predictions": preds})
+        self.worker.send(Correction(syndrome_seq=rec.seq, t_decoded=0.0, decode_seconds=0.0),
+                         {"predictions": preds})
         return preds
 
     def recorded(self):
@@ -132,12 +129,12 @@ def test_corrections_are_applied_in_acquisition_order(ctx, tmp_path):
             rig.correct(rec)
         rig.server.drain(timeout=5.0)
         applied = [r for r in rig.recorded() if r.kind == "applied"]
-        assert [r.meta["syndrome_seq"] for r in applied] == [0, 1, 2, 3]
+        assert [r.body.syndrome_seq for r in applied] == [0, 1, 2, 3]
         assert rig.server.blocks_applied == 4 and rig.qpu.shots_done() == 4 * 32
         for r in applied:
             wrong = np.any(r.arrays["predictions"] != r.arrays["truth"], axis=1)
-            assert r.meta["failures"] == wrong.sum()
-        assert rig.qpu.logical_failures() == sum(r.meta["failures"] for r in applied)
+            assert r.body.failures == wrong.sum()
+        assert rig.qpu.logical_failures() == sum(r.body.failures for r in applied)
     finally:
         rig.close()
 
@@ -153,7 +150,7 @@ def test_duplicate_correction_is_recorded_not_applied_twice(ctx, tmp_path):
             rig.server.step(poll_ms=20)
         recorded = rig.recorded()
         assert [r.kind for r in recorded].count("applied") == 1
-        dup = [r for r in recorded if r.kind == "event" and r.meta["event"] == "duplicate_correction"]
+        dup = [r for r in recorded if r.kind == "event" and r.body.event == "duplicate_correction"]
         assert len(dup) == 1 and rig.server.duplicates == 1
         assert rig.qpu.shots_done() == 32
     finally:
@@ -167,9 +164,9 @@ def test_missing_correction_is_declared_lost_and_the_frame_moves_on(ctx, tmp_pat
         rig.correct(second)  # the first block's correction never comes
         rig.server.drain(timeout=5.0)
         recorded = rig.recorded()
-        lost = [r for r in recorded if r.kind == "event" and r.meta["event"] == "correction_lost"]
-        assert len(lost) == 1 and lost[0].meta["details"]["syndrome_seq"] == first.seq
-        assert [r.meta["syndrome_seq"] for r in recorded if r.kind == "applied"] == [second.seq]
+        lost = [r for r in recorded if r.kind == "event" and r.body.event == "correction_lost"]
+        assert len(lost) == 1 and lost[0].body.details["syndrome_seq"] == first.seq
+        assert [r.body.syndrome_seq for r in recorded if r.kind == "applied"] == [second.seq]
         assert rig.server.blocks_lost == 1
     finally:
         rig.close()
@@ -183,8 +180,8 @@ def test_server_rejects_malformed_correction_and_keeps_running(ctx, tmp_path):
         rig.correct(block)
         rig.server.drain(timeout=5.0)
         recorded = rig.recorded()
-        rejected = [r for r in recorded if r.kind == "event" and r.meta["event"] == "rejected_record"]
-        assert len(rejected) == 1 and "missing field" in rejected[0].meta["message"]
+        rejected = [r for r in recorded if r.kind == "event" and r.body.event == "rejected_record"]
+        assert len(rejected) == 1 and "missing required field" in rejected[0].body.message
         assert [r.kind for r in recorded].count("applied") == 1
     finally:
         rig.close()

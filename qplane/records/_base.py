@@ -1,0 +1,168 @@
+"""The envelope every record shares, and the base class of every record body.
+
+A :class:`Record` is an envelope (run id, source, per-(source, kind) sequence number, uid, time)
+around one typed *body* — a frozen :class:`msgspec.Struct` whose class is the record kind
+(:class:`Body` subclasses, tagged on ``kind``) — plus named numpy arrays. Each body class says
+which arrays it carries (:attr:`Body.ARRAYS`) and checks anything that spans fields and arrays
+(:meth:`Body.check`). The same body types are used by the wire (:mod:`qplane.records.wire`) and by
+the run-file recorder: a stored kind maps itself to run-file rows in :meth:`Body.rows`, the only
+place where that mapping is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time as _time
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, ClassVar
+
+import msgspec
+import numpy as np
+
+from qplane.errors import WireFormatError
+
+#: dtypes allowed on the wire (no object dtypes, nothing that needs pickle).
+WIRE_DTYPES = ("uint8", "int8", "int32", "int64", "float32", "float64", "complex128")
+DTYPE_BY_NAME = {name: np.dtype(name) for name in WIRE_DTYPES}
+NAME_BY_DTYPE = {dtype: name for name, dtype in DTYPE_BY_NAME.items()}
+
+#: Integers in records fit in a signed 64-bit HDF5 column.
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
+#: A 16-hex-digit circuit fingerprint, or "" where the current circuit is meant.
+CircuitId = Annotated[str, msgspec.Meta(max_length=16)]
+#: Free-form JSON data (snapshots, fit results, event details): typed as a JSON object.
+JsonObject = dict[str, Any]
+
+
+def enc_hook(obj: Any) -> Any:
+    """How values msgspec does not know travel: numpy scalars and arrays as numbers and lists,
+    anything else as its text (as ``json.dumps(default=str)`` would)."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+_json_encoder = msgspec.json.Encoder(enc_hook=enc_hook)
+
+
+def json_text(value: Any) -> str:
+    """``value`` as compact JSON text, for a run-file text column (``details``, ``fit`` ...).
+
+    >>> json_text({"a": [1, 2.5]})
+    '{"a":[1,2.5]}'
+    """
+    return _json_encoder.encode(value).decode()
+
+
+class Body(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
+           tag_field="kind"):
+    """Base class of every record body; a subclass with ``tag="name"`` is one record kind.
+
+    Class attributes:
+        ARRAYS: array name -> (dtype name, number of dimensions), required.
+        OPTIONAL_ARRAYS: the same, for arrays that may be absent.
+        PER_SHOT: every array has one row per shot, so they must agree on their length.
+    """
+
+    ARRAYS: ClassVar[Mapping[str, tuple[str, int]]] = {}
+    OPTIONAL_ARRAYS: ClassVar[Mapping[str, tuple[str, int]]] = {}
+    PER_SHOT: ClassVar[bool] = False
+
+    @classmethod
+    def kind_name(cls) -> str:
+        """The record kind (the msgspec tag), e.g. ``"syndrome"``."""
+        return cls.__struct_config__.tag
+
+    def check(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Checks that span fields and arrays (override); raise :class:`WireFormatError`."""
+
+    def rows(self, rec: "Record") -> Iterator[tuple[str, dict[str, Any]]]:
+        """The run-file rows this record becomes: ``(table path, fields)`` pairs.
+
+        Kinds that are not stored yield nothing (the default).
+        """
+        return iter(())
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Record:
+    """One validated record: envelope, typed body and arrays.
+
+    Build one with :meth:`Record.build` (validates at the sender); :func:`qplane.records.decode`
+    validates at the receiver.
+    """
+
+    run_id: str
+    source: str
+    seq: int
+    uid: str
+    time: float
+    body: Body
+    arrays: dict[str, np.ndarray]
+
+    @property
+    def kind(self) -> str:
+        return type(self.body).kind_name()
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The body as plain JSON-like data (for display and tests; code reads ``body``)."""
+        data = msgspec.to_builtins(self.body, enc_hook=enc_hook)
+        data.pop("kind", None)
+        return data
+
+    @classmethod
+    def build(cls, body: Body, *, run_id: str, source: str, seq: int,
+              arrays: Mapping[str, np.ndarray] | None = None) -> "Record":
+        """Build and validate a record (a bad one raises :class:`WireFormatError` at the sender).
+
+        >>> from qplane.records import CircuitRequest
+        >>> Record.build(CircuitRequest(circuit_id=""), run_id="r", source="w", seq=0).kind
+        'circuit_request'
+        """
+        if not isinstance(body, Body):
+            raise WireFormatError(f"a record body must be a qplane.records.Body, got {type(body).__name__}")
+        try:  # the fields' types and ranges, exactly as a receiver checks them
+            msgspec.convert(msgspec.to_builtins(body, enc_hook=enc_hook), type(body))
+        except msgspec.ValidationError as e:
+            raise WireFormatError(f"{body.kind_name()} record: {e}") from e
+        rec = cls(run_id=run_id, source=source, seq=seq, uid=uuid.uuid4().hex, time=_time.time(),
+                  body=body, arrays={k: np.ascontiguousarray(v) for k, v in (arrays or {}).items()})
+        validate(rec)
+        return rec
+
+
+def validate(rec: Record) -> None:
+    """Check a record's envelope and arrays against its kind; raise :class:`WireFormatError`.
+
+    The body's fields are typed and checked by msgspec when decoded; a body built in Python
+    is re-checked here by a round trip through msgspec's converter.
+    """
+    kind = rec.kind
+    where = f"{kind} record"
+    if isinstance(rec.seq, bool) or not isinstance(rec.seq, int) or not 0 <= rec.seq <= 2**62:
+        raise WireFormatError(f"{where}: seq must be an integer in [0, 2^62], got {rec.seq!r}")
+    cls = type(rec.body)
+    missing = set(cls.ARRAYS) - set(rec.arrays)
+    unexpected = set(rec.arrays) - set(cls.ARRAYS) - set(cls.OPTIONAL_ARRAYS)
+    if missing or unexpected:
+        raise WireFormatError(
+            f"{where}: arrays must be {sorted(cls.ARRAYS)}"
+            + (f" (optionally {sorted(cls.OPTIONAL_ARRAYS)})" if cls.OPTIONAL_ARRAYS else "")
+            + f", got {sorted(rec.arrays)}"
+        )
+    for name, array in rec.arrays.items():
+        dtype, ndim = cls.ARRAYS.get(name) or cls.OPTIONAL_ARRAYS[name]
+        if array.dtype != np.dtype(dtype):
+            raise WireFormatError(f"{where}: array '{name}' must be {dtype}, got {array.dtype}")
+        if array.ndim != ndim:
+            raise WireFormatError(
+                f"{where}: array '{name}' must have {ndim} dimensions, got shape {array.shape}")
+    if cls.PER_SHOT and len({len(a) for a in rec.arrays.values()}) > 1:
+        raise WireFormatError(
+            f"{where}: arrays disagree on the number of shots: "
+            f"{ {k: v.shape for k, v in rec.arrays.items()} }")
+    rec.body.check(rec.arrays)

@@ -1,0 +1,119 @@
+"""Record kinds of the calibration path: node runs, device calls, setting changes, truth.
+
+A calibration update's path: the calibration worker's node fits its data and asks the
+instrument server (a :class:`CalibrationCall`) to write settings; the server's settings ledger
+checks them against the controls' limits, writes them all or none, answers with a
+:class:`CalibrationReply` (a refusal keeps its error type) and tells the recorder each real
+change as a :class:`ParameterChange` (one ``/parameters/history`` row). The node run itself goes
+to the recorder as a :class:`CalibrationRun`. A simulated device's hidden ideal settings go to
+``/simulation/truth`` as :class:`SimulationTruth`, never into the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from qplane.records._base import Body, JsonObject, Record, json_text
+
+
+class CalibrationRun(Body, frozen=True, tag="calibration_run"):
+    """One calibration-node run (calibration worker -> recorder; a ``/calibration/runs`` row).
+
+    ``time`` is the device's clock when the node ran (a simulated lab's clock is accelerated);
+    the row's time is the record's UNIX time and the device clock is kept in ``experiment``.
+    Arrays: ``sweep``, ``signal`` float64 (points,), optionally ``figure_png`` uint8 (bytes,).
+    """
+
+    time: float
+    node: str
+    qubit: str
+    outcome: str
+    reason: str
+    experiment: JsonObject  # kind, settings, shots, units, mode, uid, changes ...
+    fit: JsonObject         # parameters, uncertainties, goodness of fit, gate
+    verdict: JsonObject     # the learned second opinion, if any
+
+    ARRAYS = {"sweep": ("float64", 1), "signal": ("float64", 1)}
+    OPTIONAL_ARRAYS = {"figure_png": ("uint8", 1)}
+
+    def rows(self, rec: Record) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield "/calibration/runs", self.row(time=rec.time, arrays=rec.arrays)
+
+    def row(self, *, time: float, arrays: dict[str, Any]) -> dict[str, Any]:
+        """The ``/calibration/runs`` row, at ``time`` (the device clock stays in ``experiment``)."""
+        experiment = dict(self.experiment)
+        experiment.setdefault("device_clock", self.time)
+        return {
+            "time": time, "node": self.node, "qubit": self.qubit, "outcome": self.outcome,
+            "reason": self.reason, "experiment": json_text(experiment),
+            "fit": json_text(self.fit), "verdict": json_text(self.verdict),
+            "sweep": arrays["sweep"], "signal": arrays["signal"],
+            "figure_png": arrays.get("figure_png", np.zeros(0, np.uint8)),
+        }
+
+
+class CalibrationCall(Body, frozen=True, tag="calibration_call"):
+    """One call of the calibration backend (calibration worker -> instrument server).
+
+    Arrays: optionally ``sweep`` float64 (points,) for ``run_experiment``.
+    """
+
+    call: str
+    args: JsonObject = {}
+
+    OPTIONAL_ARRAYS = {"sweep": ("float64", 1)}
+
+
+class CalibrationReply(Body, frozen=True, tag="calibration_reply"):
+    """The answer to a :class:`CalibrationCall`: its result, or its error ("" if none) and the
+    error's qplane type name, so the caller raises the same type."""
+
+    call: str
+    error: str = ""
+    error_type: str = ""
+    result: JsonObject = {}
+
+    OPTIONAL_ARRAYS = {"sweep": ("float64", 1), "signal": ("float64", 1),
+                       "iq0": ("complex128", 1), "iq1": ("complex128", 1)}
+
+
+class ParameterChange(Body, frozen=True, tag="parameter_change"):
+    """One real change of a setting (the settings ledger -> recorder; a history row).
+
+    ``update`` is shared by every change of one atomic multi-setting update; ``node`` is the
+    calibration node that asked for it ("" otherwise); ``details`` holds the fit, the reason,
+    who requested it and what it reverts.
+    """
+
+    parameter: str
+    old: float
+    new: float
+    node: str = ""
+    update: str = ""
+    details: JsonObject = {}
+    time: float | None = None  # when the change was made, if not the record's time
+
+    def rows(self, rec: Record) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield "/parameters/history", {
+            "time": rec.time if self.time is None else self.time, "parameter": self.parameter,
+            "old": self.old, "new": self.new, "source": rec.source, "node": self.node,
+            "update": self.update, "details": json_text(self.details)}
+
+
+class SimulationTruth(Body, frozen=True, tag="simulation_truth"):
+    """A simulated device's true ideal value of one setting (simulated lab only)."""
+
+    setting: str
+    value: float
+    device_time: float
+
+    def rows(self, rec: Record) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield "/simulation/truth", {"time": rec.time, "device_time": self.device_time,
+                                    "setting": self.setting, "value": self.value}
+
+
+__all__ = ["CalibrationCall", "CalibrationReply", "CalibrationRun", "ParameterChange",
+           "SimulationTruth"]

@@ -1,0 +1,153 @@
+"""Record kinds of the QEC data path: syndrome blocks, corrections, circuits, counts.
+
+A block's path: the instrument server sends a :class:`Syndrome` to a decoding worker and to the
+recorder; the worker answers with a :class:`Correction`; the server applies it in acquisition
+order and tells the recorder with an :class:`Applied` (which carries the predictions once, and
+the truth where simulated). The server keeps the block's metadata; nothing is sent back and
+forth. ``/qec/blocks`` rows are built from a Syndrome and its Applied by :func:`block_row` and
+:meth:`Applied.block_fields`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from qplane.errors import WireFormatError
+from qplane.records._base import Body, CircuitId, Count, JsonObject, Record, json_text
+
+
+class Syndrome(Body, frozen=True, tag="syndrome"):
+    """One block of detection events (instrument server -> decoding workers and recorder).
+
+    Arrays: ``detection_events`` uint8 (shots, ceil(num_detectors / 8)), stim's b8 layout.
+    """
+
+    block_index: Count
+    circuit_id: CircuitId
+    num_detectors: Count
+    t_acquired: float
+
+    ARRAYS = {"detection_events": ("uint8", 2)}
+    PER_SHOT = True
+
+    def check(self, arrays: Mapping[str, np.ndarray]) -> None:
+        width = (self.num_detectors + 7) // 8
+        shape = arrays["detection_events"].shape
+        if shape[1] != width:
+            raise WireFormatError(
+                f"syndrome record: detection_events must be (shots, {width}) bit-packed for "
+                f"{self.num_detectors} detectors, got {shape}")
+
+    def block_row(self, rec: Record) -> dict[str, Any]:
+        """The ``/qec/blocks`` fields known when the block is acquired."""
+        return {"seq": rec.seq, "block_index": self.block_index,
+                "circuit_id": self.circuit_id.encode(), "t_acquired": self.t_acquired,
+                "failures": -1}
+
+
+class Correction(Body, frozen=True, tag="correction"):
+    """The predicted observable flips of one block (decoding worker -> instrument server).
+
+    Arrays: ``predictions`` uint8 (shots, ceil(num_observables / 8)). The worker is the
+    record's ``source``; the block is named by its syndrome record's ``seq``.
+    """
+
+    syndrome_seq: Count
+    t_decoded: float
+    decode_seconds: float
+    shadow_shots: Count = 0
+    shadow_disagreements: Count = 0
+
+    ARRAYS = {"predictions": ("uint8", 2)}
+    PER_SHOT = True
+
+
+class Applied(Body, frozen=True, tag="applied"):
+    """A correction was applied on the instrument (instrument server -> recorder).
+
+    Arrays: ``predictions`` (the frame update applied) and, on a simulated device, ``truth``
+    (the true observable flips), both uint8 (shots, ceil(num_observables / 8)).
+    """
+
+    syndrome_seq: Count
+    t_decoded: float
+    t_applied: float
+    decode_seconds: float
+    worker: str
+    failures: int  # logical failures after correction (simulation), else -1
+    shadow_shots: Count = 0
+    shadow_disagreements: Count = 0
+
+    ARRAYS = {"predictions": ("uint8", 2)}
+    OPTIONAL_ARRAYS = {"truth": ("uint8", 2)}
+    PER_SHOT = True
+
+    def block_fields(self) -> dict[str, Any]:
+        """The ``/qec/blocks`` fields this record fills in."""
+        return {"t_decoded": self.t_decoded, "t_applied": self.t_applied,
+                "decode_seconds": self.decode_seconds, "failures": self.failures,
+                "worker": self.worker.encode(), "shadow_shots": self.shadow_shots,
+                "shadow_disagreements": self.shadow_disagreements}
+
+
+class Circuit(Body, frozen=True, tag="circuit"):
+    """A decoding circuit by id (instrument server -> worker on request, and -> recorder)."""
+
+    circuit_id: CircuitId
+    num_detectors: Count
+    num_observables: Count
+    stim_circuit: str
+
+    def rows(self, rec: Record) -> Iterator[tuple[str, dict[str, Any]]]:
+        yield "/qec/circuits", {"circuit_id": self.circuit_id.encode(), "time": rec.time,
+                                "num_detectors": self.num_detectors,
+                                "num_observables": self.num_observables,
+                                "stim_circuit": self.stim_circuit}
+
+
+class CircuitRequest(Body, frozen=True, tag="circuit_request"):
+    """Ask the instrument server for the circuit with this id ("" = the current one: a worker
+    announcing that it is starting)."""
+
+    circuit_id: CircuitId
+
+
+class DetectionCounts(Body, frozen=True, tag="detection_counts"):
+    """Detection events per detector, summed over the blocks acquired since the last report
+    (instrument server -> calibration worker). Arrays: ``counts`` int64 (num_detectors,)."""
+
+    circuit_id: CircuitId
+    shots: Count
+
+    ARRAYS = {"counts": ("int64", 1)}
+
+
+class DecoderCompiled(Body, frozen=True, tag="decoder_compiled"):
+    """A decoding worker compiled its decoder for a circuit (worker -> recorder).
+
+    For a trained model it carries the model card, the weights' sha256, the notes of the
+    compilation and the decision rule picked for this circuit's noise.
+    """
+
+    worker: str
+    decoder: str
+    circuit_id: CircuitId
+    model_card: JsonObject | None = None
+    model_sha256: str = ""
+    notes: list[str] = []
+    rule: JsonObject = {}
+
+    def rows(self, rec: Record) -> Iterator[tuple[str, dict[str, Any]]]:
+        details: dict[str, Any] = {"circuit_id": self.circuit_id, "decoder": self.decoder}
+        if self.model_card is not None:
+            details.update(model_card=self.model_card, model_sha256=self.model_sha256,
+                           notes=self.notes, rule=self.rule)
+        yield "/events", {"time": rec.time, "level": b"info", "source": rec.source,
+                          "kind": "decoder_compiled", "details": json_text(details),
+                          "message": f"{self.worker} compiled {self.decoder} for circuit {self.circuit_id}"}
+        if self.model_card is not None:
+            yield "model_card", {"decoder": self.decoder, "card": self.model_card,
+                                 "sha256": self.model_sha256}
