@@ -2,7 +2,11 @@
 
 The package is organised by role:
 
-- ``qplane.sim_instruments``: simulated QPU and control electronics (QCoDeS instruments).
+- ``qplane.device``: the device contract a station implements (QEC blocks and corrections,
+  experiment requests and data, the control-settings vocabulary), as Protocols.
+- ``qplane.codes``: the code definition (surface-code memory circuits, layout, fingerprints).
+- ``qplane.sim_instruments``: simulated QPU and control electronics (QCoDeS instruments),
+  implementing ``qplane.device``.
 - ``qplane.drivers``: QCoDeS drivers qplane adds, and the logical-control mapping layer.
 - ``qplane.pipeline``: wire format, transport, instrument server, workers, launcher.
 - ``qplane.decoder``: the decoder protocol, PyMatching, the neural pre-decoder.

@@ -34,10 +34,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import stim
 
+from qplane.codes import circuit_fingerprint, memory_circuit
 from qplane.decoder.matching import PyMatchingDecoder
 from qplane.runfile import RunFileWriter
-from qplane.sim_instruments.qpu import circuit_fingerprint
-from qplane.sim_instruments.surface_code import memory_circuit
 
 #: Relative noise increase per unit squared pi-amplitude error (the toy calibration coupling).
 _MISCALIBRATION_GAIN = 400.0

@@ -20,8 +20,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from qplane.device import ExperimentData, ExperimentRequest
 from qplane.errors import ConfigError
-from qplane.sim_instruments.experiments import ExperimentData, ExperimentRequest
 
 
 def split_setting(setting: str) -> tuple[str, str]:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 from qplane.calibration.nodes import NODE_TYPES, Node
 from qplane.calibration.synthetic import spoil_request
-from qplane.sim_instruments.experiments import ExperimentData, ExperimentKind, ExperimentRequest
+from qplane.device import ExperimentData, ExperimentKind, ExperimentRequest
 
 NODE_OF_KIND = {cls.experiment: name for name, cls in NODE_TYPES.items()}
 #: The gate's failed check -> the outcome class it amounts to (the gate-alone baseline).

@@ -40,8 +40,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from qplane.device import ExperimentData, ExperimentKind
 from qplane.errors import QplaneError
-from qplane.sim_instruments.experiments import ExperimentData, ExperimentKind
 
 LENGTH = 64
 KINDS = tuple(k.value for k in ExperimentKind)

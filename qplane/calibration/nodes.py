@@ -20,8 +20,8 @@ setting values a full calibration writes (through :class:`~qplane.calibration.up
 by :func:`qplane.calibration.run.run_node`).
 
 Requests and data are those of the device contract,
-:class:`~qplane.sim_instruments.experiments.ExperimentRequest` and
-:class:`~qplane.sim_instruments.experiments.ExperimentData` (whose docstring gives the functional
+:class:`~qplane.device.ExperimentRequest` and
+:class:`~qplane.device.ExperimentData` (whose docstring gives the functional
 forms fitted here).
 
 >>> node = RabiNode()
@@ -49,7 +49,7 @@ from qplane.calibration.fits import (
     shot_noise,
 )
 from qplane.calibration.gates import GateCriteria, GateResult, Outcome, evaluate_gate
-from qplane.sim_instruments.experiments import SWEEP_LIMITS, ExperimentKind, ExperimentRequest
+from qplane.device import SWEEP_LIMITS, ExperimentKind, ExperimentRequest
 
 
 @dataclasses.dataclass(frozen=True)

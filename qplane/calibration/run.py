@@ -31,8 +31,8 @@ from typing import Any, Protocol
 from qplane.calibration.gates import Outcome
 from qplane.calibration.nodes import Analysis, Node, SweepParameters
 from qplane.calibration.updates import SettingChange, SettingsLedger
+from qplane.device import CONTROLS, ExperimentData, ExperimentRequest
 from qplane.errors import ConfigError, LimitError
-from qplane.sim_instruments.experiments import CONTROLS, ExperimentData, ExperimentRequest
 
 MODES = ("check", "calibrate")
 

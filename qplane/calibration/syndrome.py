@@ -15,7 +15,7 @@ calibration worker checks the most likely culprits first. A region that fired is
 its window has refilled, so one drift causes one trigger, not one per block.
 
 >>> import stim
->>> from qplane.sim_instruments.surface_code import patch_layout
+>>> from qplane.codes import patch_layout
 >>> circuit = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=3)
 >>> regions = Regions.from_circuit(circuit, patch_layout(distance=3))
 >>> len(regions.names), sorted(regions.qubits[regions.names[0]])[:1]
@@ -30,8 +30,8 @@ from collections import deque
 import numpy as np
 import stim
 
+from qplane.codes import PatchLayout
 from qplane.errors import QplaneError
-from qplane.sim_instruments.surface_code import PatchLayout
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 This is not the simulated lab (that is :mod:`qplane.sim_instruments`): it is a small, fast
 single-qubit generator following the same functional forms (documented in
-:mod:`qplane.sim_instruments.experiments`), used where a test or a training set needs data with a
+:mod:`qplane.device.experiments`), used where a test or a training set needs data with a
 *known* answer and a *known* failure: the fit-recovery and gate tests, the training and held-out
 sets of the learned second opinion, and ``qplane bench calibration``.
 
@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-from qplane.sim_instruments.experiments import (
+from qplane.device import (
     SWEEP_LIMITS,
     SWEEP_UNITS,
     ExperimentData,

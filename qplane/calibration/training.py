@@ -33,7 +33,7 @@ from qplane.calibration.classifier import (
     save_model,
 )
 from qplane.calibration.synthetic import make_case
-from qplane.sim_instruments.experiments import ExperimentData, ExperimentKind
+from qplane.device import ExperimentData, ExperimentKind
 
 READOUT_MODES = ("ok", "noisy", "anomalous", "no_signal")
 

@@ -26,11 +26,11 @@ import scipy.stats
 import torch
 
 import qplane
+from qplane.codes import memory_circuit
 from qplane.decoder.data import TEST_SEED_BASE
 from qplane.decoder.model_file import file_sha256, read_card, resolve_model_path, shipped_models
 from qplane.decoder.model import get_spec
 from qplane.decoder.neural import NeuralDecoder
-from qplane.sim_instruments.surface_code import memory_circuit
 
 #: Test shots per basis, by distance and p (the issue's grid; sized for a 2-core CPU). At d = 7,
 #: p = 0.003 PyMatching fails about 1 shot in 700: 2 x 50k shots give ~140 failures, enough for

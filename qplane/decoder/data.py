@@ -33,9 +33,9 @@ from typing import Iterator
 import numpy as np
 import stim
 
+from qplane.codes import memory_circuit
 from qplane.decoder.labels import ClassKey, SiteMap, mechanism_classes
 from qplane.decoder.volume import SyndromeGeometry
-from qplane.sim_instruments.surface_code import memory_circuit
 
 #: First seed used for validation shots (training seeds stay below it).
 VALIDATION_SEED_BASE = 1 << 40

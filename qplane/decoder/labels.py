@@ -11,7 +11,7 @@ labels of a shot clears every detection event and reproduces the observable flip
 A (class, slot) pair that some mechanism of the DEM has is a *site*: the labels, the network's
 predictions used for decoding and the corrections all live on sites.
 
->>> from qplane.sim_instruments.surface_code import memory_circuit
+>>> from qplane.codes import memory_circuit
 >>> from qplane.decoder.volume import SyndromeGeometry
 >>> dem = memory_circuit(distance=3, rounds=3, basis="Z", p=0.003).detector_error_model(
 ...     decompose_errors=True)

@@ -1,7 +1,7 @@
 """PyMatching as a qplane decoder: the classical baseline and the global decoder.
 
 >>> import stim
->>> from qplane.sim_instruments.surface_code import memory_circuit
+>>> from qplane.codes import memory_circuit
 >>> circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.005)
 >>> compiled = PyMatchingDecoder().compile_decoder_for_dem(dem=circuit.detector_error_model(decompose_errors=True))
 >>> dets, obs = circuit.compile_detector_sampler(seed=1).sample(100, separate_observables=True, bit_packed=True)

@@ -17,7 +17,7 @@ distance or number of rounds is allowed and recorded (the network is fully convo
 noise strength outside the trained range is warned about and recorded.
 
 >>> import numpy as np
->>> from qplane.sim_instruments.surface_code import memory_circuit
+>>> from qplane.codes import memory_circuit
 >>> circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.003)
 >>> decoder = NeuralDecoder(model="d3")
 >>> compiled = decoder.compile_decoder_for_dem(dem=circuit.detector_error_model(decompose_errors=True))

@@ -30,15 +30,15 @@ import torch.nn.functional as F
 import yaml
 
 import qplane
+from qplane.codes import check_code_parameters
 from qplane.decoder.data import VALIDATION_SEED_BASE, BatchStream, ShotSource, Task, union_classes
 from qplane.decoder.labels import classes_to_json
 from qplane.decoder.model import build_model, get_spec
 from qplane.decoder.model_file import ModelCard, load_model, save_model
 from qplane.decoder.neural import CompiledNeuralDecoder, dem_median_probability
 from qplane.errors import ConfigError
-from qplane.sim_instruments.surface_code import check_code_parameters
 
-#: Noise models the trainer knows (see :func:`qplane.sim_instruments.surface_code.memory_circuit`).
+#: Noise models the trainer knows (see :func:`qplane.codes.memory_circuit`).
 NOISE_MODELS = ("uniform-depolarizing",)
 
 #: Thresholds tried for each rule on validation shots.

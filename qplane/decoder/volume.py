@@ -11,7 +11,7 @@ Input channels (:data:`INPUT_CHANNELS`): detection events, a mask of memory-basi
 mask of the other stabilizers (both per slot, so boundaries in space and time are visible), and
 the observable's support.
 
->>> from qplane.sim_instruments.surface_code import memory_circuit
+>>> from qplane.codes import memory_circuit
 >>> dem = memory_circuit(distance=3, rounds=2, basis="Z", p=0.001).detector_error_model(
 ...     decompose_errors=True)
 >>> g = SyndromeGeometry.from_dem(dem)

@@ -49,15 +49,12 @@ import numpy as np
 from qcodes.parameters import Parameter
 from qcodes.station import Station
 
+from qplane.device.controls import ALL_CONTROLS, CONTROLS, DRIVE_FREQUENCY, GLOBAL_CONTROLS
 from qplane.errors import ConfigError, LimitError
 
-#: Per-qubit logical controls with a single parameter path.
-PER_QUBIT_CONTROLS = ("pi_amplitude", "readout_angle", "readout_threshold")
-#: The composite per-qubit control: ``lo`` + ``if``.
-DRIVE_FREQUENCY = "drive_frequency"
-#: Controls that are one parameter for the whole device.
-GLOBAL_CONTROLS = ("frame_correction",)
-ALL_CONTROLS = (DRIVE_FREQUENCY, *PER_QUBIT_CONTROLS, *GLOBAL_CONTROLS)
+#: Per-qubit logical controls with a single parameter path (the vocabulary is qplane.device's;
+#: ``drive_frequency`` is the composite one: ``lo`` + ``if``).
+PER_QUBIT_CONTROLS = tuple(c for c in CONTROLS if c != DRIVE_FREQUENCY)
 _KEY = "qplane.controls"
 _PATH_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_{][A-Za-z0-9_{}]*)+$")
 

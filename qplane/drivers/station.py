@@ -21,6 +21,7 @@ import yaml
 from qcodes.instrument import Instrument, VisaInstrument
 from qcodes.station import Station
 
+from qplane.device import ControlledDevice
 from qplane.drivers.controls import ControlMap, validate_controls
 from qplane.errors import ConfigError
 
@@ -120,21 +121,19 @@ def _driver_class(type_path: Any, *, key: str) -> type:
 
 
 def bind_controls(station: Station, section: Mapping[str, Any]) -> ControlMap:
-    """Bind a ``qplane.controls`` section to an opened station; hand it to simulated QPUs.
+    """Bind a ``qplane.controls`` section to an opened station; hand it to the devices that read it.
 
-    Call this after loading the station's instruments (``open_station`` does). Every
-    :class:`~qplane.sim_instruments.qpu.SimulatedQPU` in the station reads its settings through
-    the returned map from then on.
+    Call this after loading the station's instruments (``open_station`` does). Every instrument
+    that is a :class:`~qplane.device.ControlledDevice` (has ``bind_controls``, as the simulated
+    QPU does) reads its settings through the returned map from then on.
 
     Raises:
         ConfigError: the section is malformed or a path resolves to nothing.
         LimitError: a simulated QPU's initial calibration falls outside a limit.
     """
-    from qplane.sim_instruments.qpu import SimulatedQPU
-
     controls = ControlMap.from_config(section, station)
     for component in station.components.values():
-        if isinstance(component, SimulatedQPU):
+        if isinstance(component, ControlledDevice):
             component.bind_controls(controls)
     return controls
 
@@ -147,7 +146,7 @@ def open_station(config: Mapping[str, Any], *, simulate: bool = False) -> LabSta
         simulate: open each VISA instrument on its pyvisa-sim twin instead of its address.
 
     Returns:
-        The :class:`LabStation`; a ``SimulatedQPU`` in it has its controls bound already.
+        The :class:`LabStation`; a controlled device in it has its controls bound already.
 
     Raises:
         ConfigError: a malformed section, an unknown driver, a control path that resolves to

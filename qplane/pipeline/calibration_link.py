@@ -11,8 +11,9 @@ setting, read the clock. In the pipeline only the instrument server touches inst
   ``parameter_change`` (old value read back before, new value read back after). A refused call
   (a limit, a bad request) is answered with its error and recorded as an event; nothing is
   written. Calibration experiments run between QEC blocks: the server time-shares the device.
-  On a simulated device each change also records the setting's true ideal value
-  (``details["true_value"]``), so reports can draw calibrated settings against the truth.
+  On a simulated device (one with :class:`qplane.device.SimulatedTruth`) each change also
+  records the setting's true ideal value (``details["true_value"]``), so reports can draw
+  calibrated settings against the truth.
 - :class:`RemoteBackend` is the worker's backend: the same four calls, each a request and a
   reply on a DEALER socket. ``detection_counts`` records that the server pushes on the same
   socket (syndrome statistics for the worker's triggers) are handed to ``on_counts``.
@@ -26,6 +27,7 @@ from typing import Any, Callable
 import numpy as np
 import zmq
 
+from qplane.device import ExperimentData, ExperimentRequest, SimulatedTruth
 from qplane.errors import PipelineError, QplaneError
 from qplane.pipeline.transport import Inbox, Outbox, send_record
 from qplane.records import (
@@ -35,7 +37,6 @@ from qplane.records import (
     ParameterChange,
     Record,
 )
-from qplane.sim_instruments.experiments import ExperimentData, ExperimentRequest
 
 CALLS = ("run_experiment", "read_setting", "write_setting", "now", "qubits")
 
@@ -115,44 +116,35 @@ class CalibrationService:
         self.records.send(ParameterChange(parameter=setting, old=old, new=new, details=details))
         return {"old": old, "new": new}
 
-    def _true_value(self, setting: str) -> float | None:
-        """The ideal value of ``setting`` for a simulated device's hidden truth (None for hardware)."""
-        truth = getattr(getattr(self.backend, "device", None), "truth", None)
-        if truth is None:
+    def _true_settings(self) -> dict[str, float] | None:
+        """A simulated device's ideal settings for its hidden truth (None for hardware)."""
+        device = getattr(self.backend, "device", None)
+        if not isinstance(device, SimulatedTruth):
             return None
-        from qplane.calibration.backend import split_setting
-        from qplane.sim_instruments.noise import Settings
-
         try:
-            ideal = Settings.calibrated(truth())
-            qubit, control = split_setting(setting)
-            return float(getattr(ideal, control)[self.qubits.index(qubit)])
+            return device.true_settings()
         except (QplaneError, AttributeError, ValueError, IndexError):
             return None
+
+    def _true_value(self, setting: str) -> float | None:
+        """The ideal value of ``setting`` for a simulated device's hidden truth (None for hardware)."""
+        ideal = self._true_settings()
+        return None if ideal is None else ideal.get(setting)
 
     def record_truth(self, truth_outbox: Outbox) -> int:
         """Record a simulated device's true ideal settings as ``parameter_change`` rows from
         source ``truth`` (old = new = the true value), so reports can draw calibrated settings
         against the truth over time. Returns the rows sent (0 for hardware)."""
-        truth = getattr(getattr(self.backend, "device", None), "truth", None)
-        if truth is None:
-            return 0
-        from qplane.sim_instruments.noise import Settings
-
-        try:
-            ideal = Settings.calibrated(truth())
-        except (QplaneError, AttributeError, ValueError):
+        ideal = self._true_settings()
+        if ideal is None:
             return 0
         now = float(self.backend.now())
         sent = 0
-        for field in ("drive_frequency", "pi_amplitude", "readout_angle", "readout_threshold"):
-            values = getattr(ideal, field)
-            for i, qubit in enumerate(self.qubits):
-                value = float(values[i])
-                truth_outbox.send(ParameterChange(
-                    parameter=f"{qubit}.{field}", old=value, new=value,
-                    details={"simulated_time": now, "true_value": value}))
-                sent += 1
+        for setting, value in ideal.items():
+            truth_outbox.send(ParameterChange(
+                parameter=setting, old=value, new=value,
+                details={"simulated_time": now, "true_value": value}))
+            sent += 1
         return sent
 
     def publish_counts(self, socket: zmq.Socket, outbox: Outbox, *, circuit_id: str,

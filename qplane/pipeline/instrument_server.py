@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import zmq
 
+from qplane.codes import circuit_fingerprint
 from qplane.pipeline.stats import LatencyWindow
 from qplane.pipeline.transport import Inbox, Outbox, send_record
 from qplane.records import (
@@ -35,7 +36,6 @@ from qplane.records import (
     Syndrome,
     encode,
 )
-from qplane.sim_instruments.qpu import circuit_fingerprint
 
 SOURCE = "instrument_server"
 
@@ -53,7 +53,7 @@ class InstrumentServer:
     """Acquisition and actuation loop around one QPU instrument.
 
     Args:
-        qpu: the QPU instrument (see :class:`qplane.sim_instruments.qpu.SimulatedQPU`).
+        qpu: the QPU instrument (a :class:`qplane.device.QECDevice`).
         syndromes: PUSH socket to the decoding workers.
         corrections: PULL socket from the decoding workers.
         control: ROUTER socket answering circuit requests.

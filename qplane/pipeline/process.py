@@ -151,7 +151,7 @@ def _run_calibration(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: 
     from qplane.calibration.figures import render_png
     from qplane.pipeline.calibration_link import RemoteBackend
     from qplane.pipeline.transport import request_circuit
-    from qplane.sim_instruments.surface_code import patch_layout
+    from qplane.codes import patch_layout
 
     config = load_config(spec.config_path)
     section = validate_calibration(config.qplane.calibration)

@@ -40,7 +40,7 @@ def open_station(config: Config, *, simulate: bool = False) -> tuple[LabStation,
             if not callable(getattr(qpu, method, None)):
                 raise ConfigError(
                     f"instrument {config.qplane.qpu!r} ({type(qpu).__name__}) has no {method}(); "
-                    "the QPU must implement the QEC interface of qplane.sim_instruments.qpu.SimulatedQPU",
+                    "the QPU must implement the QEC interface qplane.device.QECDevice",
                     path=config.path, key="qplane.qpu",
                 )
         qpu.shots_per_block(config.qplane.acquisition.shots_per_block)

@@ -37,10 +37,10 @@ import time
 import numpy as np
 import stim
 
+from qplane.codes import memory_circuit
 from qplane.drivers import open_station
 from qplane.sim_instruments.lab import sim_lab_config
 from qplane.sim_instruments.qpu import SimulatedQPU
-from qplane.sim_instruments.surface_code import memory_circuit
 
 SHOTS_PER_BLOCK = 1024
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qplane.sim_instruments.surface_code import patch_layout
+from qplane.codes import patch_layout
 
 #: Drive LO frequency of the simulated lab: the middle of the qubit band.
 LO_FREQUENCY = 5.0e9

@@ -46,8 +46,8 @@ import numpy as np
 import stim
 from scipy.special import erfc
 
+from qplane.codes import PatchLayout, patch_layout
 from qplane.sim_instruments.device import DeviceProfile, TruthState
-from qplane.sim_instruments.surface_code import PatchLayout, patch_layout
 
 # Sentinel strengths that mark stim's noise slots in the generated circuit.
 _RESET, _IDLE, _CLIFFORD, _MEASURE = 0.019, 0.013, 0.011, 0.017

@@ -1,4 +1,4 @@
-"""Simulating the calibration experiments of :mod:`qplane.sim_instruments.experiments`.
+"""Simulating the calibration experiments of :mod:`qplane.device.experiments`.
 
 One qubit at a time, with Bloch vectors in the frame rotating at the drive frequency
 (``z = P0 − P1``; the qubit precesses at ``Δ = 2π (f_q − f_d)``). A square pulse of amplitude
@@ -10,10 +10,10 @@ point then gets ``shots`` single shots: the number of qubits found in ``|1⟩`` 
 ``P1``, and each is read through the discriminator's assignment errors (``e01``, ``e10`` from
 :func:`~qplane.sim_instruments.noise.readout_errors`), so ``signal`` carries exactly the
 projection noise and readout errors a device has. The closed forms the data follow are in
-:mod:`qplane.sim_instruments.experiments`.
+:mod:`qplane.device.experiments`.
 
 >>> from qplane.sim_instruments.device import DeviceModel, DeviceProfile
->>> from qplane.sim_instruments.experiments import ExperimentRequest
+>>> from qplane.device import ExperimentRequest
 >>> truth = DeviceModel(1, seed=1, drift=False).truth_at(0.0)
 >>> q = QubitSettings(drive_frequency=truth.frequency[0], pi_amplitude=truth.pi_amplitude[0],
 ...                   readout_angle=0.0, readout_threshold=0.0)
@@ -30,13 +30,8 @@ import math
 
 import numpy as np
 
+from qplane.device import SWEEP_UNITS, ExperimentData, ExperimentKind, ExperimentRequest
 from qplane.sim_instruments.device import DeviceProfile, TruthState
-from qplane.sim_instruments.experiments import (
-    SWEEP_UNITS,
-    ExperimentData,
-    ExperimentKind,
-    ExperimentRequest,
-)
 from qplane.sim_instruments.noise import readout_errors
 
 

@@ -16,7 +16,7 @@ Two noise models (parameter ``noise_model``):
   (:mod:`~qplane.sim_instruments.noise`) and rebuilt whenever either changes. The settings live
   on the control electronics, reached through a :class:`~qplane.drivers.ControlMap`
   (:meth:`SimulatedQPU.bind_controls`); the QPU keeps no copy. It also runs the calibration
-  experiments of :mod:`~qplane.sim_instruments.experiments` (:meth:`run_experiment`).
+  experiments of :mod:`~qplane.device.experiments` (:meth:`run_experiment`).
 
 In both, :meth:`decoding_circuit` is the *nominal* circuit (uniform noise of strength
 ``physical_error_rate``): a lab does not know its device's true noise.
@@ -34,8 +34,6 @@ In both, :meth:`decoding_circuit` is the *nominal* circuit (uniform noise of str
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +42,17 @@ import stim
 from qcodes.instrument import Instrument
 from qcodes.validators import Bool, Enum, Ints, Numbers
 
+from qplane.codes import PatchLayout, circuit_fingerprint, memory_circuit, patch_layout
+from qplane.device import (
+    CONTROLS,
+    CorrectionResult,
+    ExperimentData,
+    ExperimentRequest,
+    SyndromeBlock,
+)
 from qplane.errors import ConfigError, QplaneError
 from qplane.sim_instruments.clock import SimClock
 from qplane.sim_instruments.device import DeviceModel, DeviceProfile, TruthState
-from qplane.sim_instruments.experiments import ExperimentData, ExperimentRequest
 from qplane.sim_instruments.noise import (
     NoisyCircuitTemplate,
     QubitErrors,
@@ -55,36 +60,14 @@ from qplane.sim_instruments.noise import (
     qubit_error_rates,
 )
 from qplane.sim_instruments.physics import QubitSettings, simulate
-from qplane.sim_instruments.surface_code import PatchLayout, memory_circuit, patch_layout
 
 if TYPE_CHECKING:
     from qplane.drivers.controls import ControlMap
 
 #: Blocks acquired but not yet corrected that the QPU remembers; beyond it the oldest is an error.
 MAX_PENDING_BLOCKS = 100_000
-#: The logical controls a device-model QPU reads, with the Settings field each fills.
-_CONTROL_FIELDS = ("drive_frequency", "pi_amplitude", "readout_angle", "readout_threshold")
-
-
-@dataclasses.dataclass(frozen=True)
-class SyndromeBlock:
-    """One block of detection events, as the QPU hands it out."""
-
-    index: int
-    circuit_id: str
-    detection_events: np.ndarray  # uint8 (shots, ceil(num_detectors/8)), stim b8 layout
-    num_detectors: int
-    num_observables: int
-
-
-@dataclasses.dataclass(frozen=True)
-class CorrectionResult:
-    """What applying a block's correction did: the score against the hidden truth."""
-
-    index: int
-    shots: int
-    failures: int  # shots whose corrected logical observable is wrong
-    truth: np.ndarray  # uint8 (shots, ceil(num_observables/8)), revealed after correction
+#: The logical controls a device-model QPU reads (each fills the Settings field of its name).
+_CONTROL_FIELDS = CONTROLS
 
 
 class SimulatedQPU(Instrument):
@@ -263,6 +246,16 @@ class SimulatedQPU(Instrument):
                 param, raw = self.controls.check(control, q, float(values[i]), step=False)
                 param.set(raw)
 
+    def true_settings(self) -> dict[str, float]:
+        """Each setting's ideal value for the current truth, ``{"<qubit>.<control>": value}``.
+
+        Control by control, then qubit by qubit (see
+        :class:`~qplane.device.SimulatedTruth`); needs no bound controls.
+        """
+        ideal = Settings.calibrated(self.truth())
+        return {f"{q}.{control}": float(getattr(ideal, control)[i])
+                for control in _CONTROL_FIELDS for i, q in enumerate(self.qubits())}
+
     def settings(self) -> Settings:
         """The control settings as the electronics hold them now."""
         values = self.controls.read(_CONTROL_FIELDS, self.qubits())
@@ -408,11 +401,3 @@ class SimulatedQPU(Instrument):
     def get_idn(self) -> dict[str, str | None]:
         return {"vendor": "qplane", "model": "SimulatedQPU", "serial": None, "firmware": None}
 
-
-def circuit_fingerprint(circuit: stim.Circuit) -> str:
-    """A 16-hex-digit SHA-256 prefix of the circuit's text.
-
-    >>> len(circuit_fingerprint(stim.Circuit("H 0")))
-    16
-    """
-    return hashlib.sha256(str(circuit).encode()).hexdigest()[:16]

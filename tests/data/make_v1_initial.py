@@ -13,9 +13,8 @@ import sys
 
 import numpy as np
 
+from qplane.codes import circuit_fingerprint, memory_circuit
 from qplane.decoder.matching import PyMatchingDecoder
-from qplane.sim_instruments.qpu import circuit_fingerprint
-from qplane.sim_instruments.surface_code import memory_circuit
 
 
 def main() -> None:

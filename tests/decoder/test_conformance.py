@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import sinter
 
+from qplane.codes import memory_circuit
 from qplane.decoder import DECODER_TYPES, make_decoder, sinter_decoders
-from qplane.sim_instruments.surface_code import memory_circuit
 
 CASES = [(3, 3, "Z", 0.005), (3, 3, "X", 0.005), (5, 3, "Z", 0.005)]
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from qplane.codes import memory_circuit
 from qplane.decoder.labels import SiteMap, mechanism_classes
 from qplane.decoder.volume import SyndromeGeometry
-from qplane.sim_instruments.surface_code import memory_circuit
 
 
 @pytest.mark.parametrize("basis", ["X", "Z"])

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import stim
 
+from qplane.codes import memory_circuit
 from qplane.decoder import NeuralDecoder, NoiseMismatchWarning, file_sha256, make_decoder
 from qplane.errors import ConfigError, DecoderError, ModelMismatchError
-from qplane.sim_instruments.surface_code import memory_circuit
 
 
 def _dem(distance=3, rounds=3, basis="Z", p=0.003):

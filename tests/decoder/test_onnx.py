@@ -4,9 +4,9 @@ import onnxruntime
 import pytest
 import torch
 
+from qplane.codes import memory_circuit
 from qplane.decoder.model_file import CARD_KEY, load_model, read_card
 from qplane.decoder.onnx_export import export_model_file
-from qplane.sim_instruments.surface_code import memory_circuit
 from qplane.decoder.volume import SyndromeGeometry
 
 

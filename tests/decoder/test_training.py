@@ -122,7 +122,7 @@ def test_hard_shots_are_ones_pymatching_gets_wrong_and_keep_exact_labels():
 def test_rules_are_chosen_again_per_noise_strength_and_used_by_nearest_noise(tmp_path):
     from qplane.decoder.neural import NeuralDecoder
     from qplane.decoder.training import rechoose_rules
-    from qplane.sim_instruments.surface_code import memory_circuit
+    from qplane.codes import memory_circuit
 
     config = _config(tmp_path, steps=5, validation_shots=100)
     train(config, device=torch.device("cpu"))

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import stim
 
+from qplane.codes import memory_circuit
 from qplane.decoder.volume import INPUT_CHANNELS, SyndromeGeometry
 from qplane.errors import ModelMismatchError
-from qplane.sim_instruments.surface_code import memory_circuit
 
 
 @pytest.mark.parametrize("basis", ["X", "Z"])

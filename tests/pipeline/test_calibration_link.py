@@ -7,11 +7,11 @@ import pytest
 import zmq
 
 from qplane.calibration.backend import StationBackend
+from qplane.device import ExperimentKind, ExperimentRequest
 from qplane.drivers import open_station
 from qplane.errors import QplaneError
 from qplane.pipeline.calibration_link import CalibrationService, RemoteBackend
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
-from qplane.sim_instruments.experiments import ExperimentKind, ExperimentRequest
 from qplane.sim_instruments.lab import sim_lab_config
 
 RUN = "cal-run"

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from scipy.optimize import curve_fit
 
-from qplane.errors import ConfigError, LimitError
-from qplane.sim_instruments.experiments import (
+from qplane.device import (
     SWEEP_LIMITS,
     ExperimentData,
     ExperimentKind,
     ExperimentRequest,
     ExperimentRunner,
 )
+from qplane.errors import ConfigError, LimitError
 
 QUBIT = "q4"  # the centre data qubit of the distance-3 patch
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from qcodes.station import Station
 
+from qplane.codes import memory_circuit
 from qplane.errors import ConfigError, QplaneError
 from qplane.sim_instruments.qpu import SimulatedQPU
-from qplane.sim_instruments.surface_code import memory_circuit
 
 
 @pytest.fixture

@@ -120,10 +120,6 @@ MAX_TOTAL_SHOTS = 10_000_000
 #: Largest ``|artificial_detuning|`` a Ramsey request may ask for, Hz.
 MAX_ARTIFICIAL_DETUNING = 20.0e6
 
-#: The logical controls calibration reads and updates (through ``qplane.drivers.ControlMap``).
-CONTROLS = ("drive_frequency", "pi_amplitude", "readout_angle", "readout_threshold")
-
-
 @dataclasses.dataclass(frozen=True)
 class ExperimentRequest:
     """One calibration experiment to run on one qubit; validated when built.
@@ -304,14 +300,15 @@ class ExperimentData:
 
 @runtime_checkable
 class ExperimentRunner(Protocol):
-    """What calibration needs from a device. ``SimulatedQPU`` implements it.
+    """What calibration needs from a device (``qplane.sim_instruments.SimulatedQPU`` is one).
 
     ``qubits()`` lists the qubit names; ``run_experiment(request)`` runs one validated request
     with the settings the control electronics hold now and returns its data, raising
     :class:`~qplane.errors.LimitError` when the device cannot play it (for example a drive
     frequency outside its electronics' reach) and :class:`~qplane.errors.ConfigError` for an
     unknown qubit. Settings are read and changed through the logical controls of
-    :data:`CONTROLS` (``qplane.drivers.ControlMap.get/set``), never on the device itself.
+    :data:`~qplane.device.controls.CONTROLS` (``qplane.drivers.ControlMap.get/set``), never on the
+    device itself.
     """
 
     def qubits(self) -> tuple[str, ...]: ...

@@ -1,0 +1,71 @@
+"""The device contract: what a station implements, real or simulated, as small Protocols.
+
+Nothing here simulates anything; :mod:`qplane.sim_instruments` implements this contract, and so
+does a station in front of real hardware.
+
+Public API:
+
+* QEC acquisition and correction (:mod:`~qplane.device.qec`): :class:`SyndromeBlock`,
+  :class:`CorrectionResult`, the :class:`QECDevice` Protocol;
+* calibration experiments (:mod:`~qplane.device.experiments`): :class:`ExperimentKind`,
+  :class:`ExperimentRequest`, :class:`ExperimentData`, the :class:`ExperimentRunner` Protocol,
+  :data:`SWEEP_LIMITS`, :data:`SWEEP_UNITS`;
+* the control-settings vocabulary (:mod:`~qplane.device.controls`): :data:`CONTROLS`,
+  :data:`ALL_CONTROLS`, :data:`GLOBAL_CONTROLS`, :data:`CONTROL_UNITS`, and the optional
+  capabilities :class:`ControlledDevice` and :class:`SimulatedTruth`.
+
+>>> from qplane.device import ExperimentKind, ExperimentRequest, SWEEP_UNITS
+>>> SWEEP_UNITS[ExperimentKind("ramsey")]
+'s'
+"""
+
+from qplane.device.controls import (
+    ALL_CONTROLS,
+    CONTROL_UNITS,
+    CONTROLS,
+    DRIVE_FREQUENCY,
+    FRAME_CORRECTION,
+    GLOBAL_CONTROLS,
+    PI_AMPLITUDE,
+    READOUT_ANGLE,
+    READOUT_THRESHOLD,
+    ControlledDevice,
+    SimulatedTruth,
+)
+from qplane.device.experiments import (
+    EXPERIMENT_DATA_VERSION,
+    SWEEP_LIMITS,
+    SWEEP_UNITS,
+    ExperimentData,
+    ExperimentKind,
+    ExperimentRequest,
+    ExperimentRunner,
+    validate_sweep,
+)
+from qplane.device.qec import QEC_METHODS, CorrectionResult, QECDevice, SyndromeBlock
+
+__all__ = [
+    "ALL_CONTROLS",
+    "CONTROLS",
+    "CONTROL_UNITS",
+    "DRIVE_FREQUENCY",
+    "EXPERIMENT_DATA_VERSION",
+    "FRAME_CORRECTION",
+    "GLOBAL_CONTROLS",
+    "PI_AMPLITUDE",
+    "QEC_METHODS",
+    "READOUT_ANGLE",
+    "READOUT_THRESHOLD",
+    "SWEEP_LIMITS",
+    "SWEEP_UNITS",
+    "ControlledDevice",
+    "CorrectionResult",
+    "ExperimentData",
+    "ExperimentKind",
+    "ExperimentRequest",
+    "ExperimentRunner",
+    "QECDevice",
+    "SimulatedTruth",
+    "SyndromeBlock",
+    "validate_sweep",
+]

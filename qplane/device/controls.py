@@ -1,0 +1,69 @@
+"""The control-settings vocabulary: the logical controls a station exposes, by name.
+
+A *setting* is one logical control of one qubit, named ``"<qubit>.<control>"`` (for example
+``"q3.drive_frequency"``); calibration reads and writes settings, and a station maps each
+control to its instruments' parameters (``qplane.drivers.ControlMap``, from the config's
+``qplane.controls`` section). The names here are the whole vocabulary; units are SI.
+
+>>> CONTROLS
+('drive_frequency', 'pi_amplitude', 'readout_angle', 'readout_threshold')
+>>> ALL_CONTROLS[-1], CONTROL_UNITS["readout_angle"]
+('frame_correction', 'rad')
+
+Two small Protocols describe optional device capabilities, checked by duck typing:
+:class:`ControlledDevice` (the device reads its settings through a bound control map, as the
+simulated QPU does) and :class:`SimulatedTruth` (the device knows the ideal value of every
+setting; only a simulator can, hardware simply lacks the method).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+
+#: Drive frequency of a qubit's pulses, Hz (a composite control: local oscillator + IF).
+DRIVE_FREQUENCY = "drive_frequency"
+#: Amplitude of a qubit's π pulse, V.
+PI_AMPLITUDE = "pi_amplitude"
+#: Rotation angle of a qubit's readout discriminator, rad.
+READOUT_ANGLE = "readout_angle"
+#: Threshold of a qubit's readout discriminator (after rotation), V.
+READOUT_THRESHOLD = "readout_threshold"
+#: The device-wide Pauli-frame correction control.
+FRAME_CORRECTION = "frame_correction"
+
+#: The per-qubit logical controls calibration reads and updates.
+CONTROLS = (DRIVE_FREQUENCY, PI_AMPLITUDE, READOUT_ANGLE, READOUT_THRESHOLD)
+#: Controls that are one parameter for the whole device.
+GLOBAL_CONTROLS = (FRAME_CORRECTION,)
+#: Every logical control a ``qplane.controls`` section may map.
+ALL_CONTROLS = (*CONTROLS, *GLOBAL_CONTROLS)
+
+#: The unit of each per-qubit control's value.
+CONTROL_UNITS: Mapping[str, str] = MappingProxyType({
+    DRIVE_FREQUENCY: "Hz", PI_AMPLITUDE: "V", READOUT_ANGLE: "rad", READOUT_THRESHOLD: "V",
+})
+
+
+@runtime_checkable
+class ControlledDevice(Protocol):
+    """A device that reads its settings through a bound control map.
+
+    The station binds its ``qplane.drivers.ControlMap`` to every such instrument once the
+    instruments are open (``qplane.drivers.bind_controls``).
+    """
+
+    def bind_controls(self, controls: Any) -> None: ...
+
+
+@runtime_checkable
+class SimulatedTruth(Protocol):
+    """A device that knows each setting's ideal value (a simulator; hardware lacks it).
+
+    ``true_settings()`` returns ``{"<qubit>.<control>": ideal value}`` for every qubit and every
+    control of :data:`CONTROLS`, computed from the device's hidden truth now. Reports draw the
+    calibrated settings against these values.
+    """
+
+    def true_settings(self) -> dict[str, float]: ...
