@@ -91,14 +91,64 @@ def measure(folder: str, distance: int, shots: int, in_flight: int, seconds: flo
     }
 
 
+def measure_wire(repeats: int = 20_000) -> list[dict]:
+    """Cost of one record on the wire: build + validate + encode at the sender, decode +
+    validate at the receiver, per record kind of a block's path (µs, best of three)."""
+    from qplane.records import Applied, Correction, Record, Syndrome, decode, encode
+
+    rng = np.random.default_rng(0)
+    cases = []
+    for shots in (1, 1024):
+        dets = rng.integers(0, 256, (shots, 3), dtype=np.uint8)
+        preds = rng.integers(0, 2, (shots, 1), dtype=np.uint8)
+        cases += [
+            ("syndrome", shots, lambda d=dets: (Syndrome(block_index=1, circuit_id="ab" * 8,
+                                                         num_detectors=24, t_acquired=1.0),
+                                                {"detection_events": d})),
+            ("correction", shots, lambda p=preds: (Correction(syndrome_seq=1, t_decoded=1.0,
+                                                              decode_seconds=1e-4), {"predictions": p})),
+            ("applied", shots, lambda p=preds: (Applied(syndrome_seq=1, t_decoded=1.0, t_applied=1.1,
+                                                        decode_seconds=1e-4, worker="decoder-0",
+                                                        failures=0), {"predictions": p, "truth": p})),
+        ]
+    out = []
+    for kind, shots, make in cases:
+        best = {"build_encode_us": float("inf"), "decode_us": float("inf")}
+        n = repeats if shots == 1 else repeats // 4
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for i in range(n):
+                body, arrays = make()
+                frames = encode(Record.build(body, run_id="r", source="s", seq=i, arrays=arrays))
+            t1 = time.perf_counter()
+            frames = [bytes(f) for f in frames]
+            for _ in range(n):
+                decode(frames)
+            t2 = time.perf_counter()
+            best["build_encode_us"] = min(best["build_encode_us"], (t1 - t0) / n * 1e6)
+            best["decode_us"] = min(best["decode_us"], (t2 - t1) / n * 1e6)
+        out.append({"kind": kind, "shots": shots, **best,
+                    "total_us": best["build_encode_us"] + best["decode_us"]})
+    return out
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="acquisition time per case")
+    parser.add_argument("--wire-only", action="store_true",
+                        help="only measure the wire cost per record (seconds, no pipeline runs)")
     parser.add_argument("--out", default=os.path.join("bench", "results", "pipeline.json"),
                         help="results file (default: bench/results/pipeline.json)")
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
     """Run every case and write the results file."""
+    wire = measure_wire()
+    for w in wire:
+        print(f"wire {w['kind']:10s} {w['shots']:5d} shots: build+encode {w['build_encode_us']:.1f} us, "
+              f"decode {w['decode_us']:.1f} us", flush=True)
+    if args.wire_only:
+        print("(--wire-only: no pipeline runs, nothing written)")
+        return 0
     cases = [(d, b, 8) for d in (3, 5) for b in (1, 64, 1024)] + [(3, 1, 1), (5, 1, 1)]
     results = []
     with tempfile.TemporaryDirectory(prefix="qplane-bench-") as folder:
@@ -112,7 +162,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         "benchmark": "pipeline", "seconds_per_case": args.seconds,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
         "targets": {"throughput_ratio_at_1024": 0.8, "latency_p99_ms_at_block_1": 2.0},
-        "results": results,
+        "results": results, "wire": wire,
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
