@@ -7,7 +7,7 @@ through RunFileWriter in 1024-shot blocks) is written to /tmp, then timed:
 - the logical error rate per time window (100 windows), from the per-block failure counts
   (``source="blocks"``) and recounted shot by shot from corrections vs truth
   (``source="shots"``), each beside the baseline: opening the file with plain h5py and reading
-  the same raw datasets (the block columns; plus /qec/corrections and /qec/truth) into memory.
+  the same raw datasets (the block columns; plus /qec/predictions, the corrections applied, and /qec/truth) into memory.
   Target: within 2x of the baseline.
 
 Each measurement is the median of ``--repeats`` runs, ours and the baseline alternating, with
@@ -65,7 +65,7 @@ def _baseline_blocks(path):
 def _baseline_shots(path):
     with h5py.File(path, "r", swmr=True, libver="latest", locking=False) as f:
         blocks = f["qec/blocks"].fields(BLOCK_FIELDS)[:]
-        return blocks, f["qec/corrections"][:], f["qec/truth"][:]
+        return blocks, f["qec/predictions"][:], f["qec/truth"][:]
 
 
 def _median_pair(ours, baseline, repeats):

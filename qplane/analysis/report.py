@@ -32,7 +32,7 @@ import xarray as xr
 
 from qplane import __version__
 from qplane.analysis import figures, stats
-from qplane.analysis.run import Run, open_run
+from qplane.runfile.reader import Run, open_run
 from qplane.errors import QplaneError
 
 #: Section id -> heading, in report order.

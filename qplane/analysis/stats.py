@@ -1,6 +1,6 @@
 """Derived quantities of a run, each with its statistics.
 
-Every function takes an open :class:`~qplane.analysis.run.Run` and returns a pandas or xarray
+Every function takes an open :class:`~qplane.runfile.reader.Run` and returns a pandas or xarray
 object; rates come with a binomial confidence interval (Wilson score, :func:`wilson_interval`).
 Only corrected blocks (``applied``) count towards logical error and latency.
 
@@ -90,8 +90,8 @@ def failures_per_block(run, *, source: str = "blocks") -> pd.Series:
 
     Args:
         source: ``"blocks"``: the failure count the instrument scored (``/qec/blocks``);
-            ``"shots"``: recomputed shot by shot from ``/qec/corrections`` against
-            ``/qec/truth`` (streams both datasets; the two must agree).
+            ``"shots"``: recomputed shot by shot from the corrections applied (the
+            predictions) against ``/qec/truth`` (streams both datasets; the two must agree).
     """
     if source not in ("blocks", "shots"):
         raise QplaneError(f"source must be 'blocks' or 'shots', got {source!r}")
@@ -351,16 +351,15 @@ def parameter_traces(run) -> pd.DataFrame:
     """Every parameter's value over time, settings and (simulation) true values, in one table.
 
     Columns: ``time``, ``t``, ``parameter``, ``value``, ``kind`` (``setting``: a change made by
-    ``source``; ``truth``: the simulated device's true value, from rows whose source is
-    ``truth`` or a ``true_value`` in a change's details) and ``source``.
+    ``source``; ``truth``: the simulated device's true value, from :attr:`Run.simulation_truth`
+    (source ``truth``) or a ``true_value`` in a change's details (source ``details``)) and
+    ``source``.
     """
-    history = run.parameters
     rows = []
-    for rec in history.itertuples(index=False):
+    for rec in run.simulation_truth.itertuples(index=False):
+        rows.append((rec.t, rec.setting, rec.value, "truth", "truth"))
+    for rec in run.parameters.itertuples(index=False):
         details = rec.details if isinstance(rec.details, dict) else {}
-        if rec.source == "truth":
-            rows.append((rec.t, rec.parameter, rec.new, "truth", rec.source))
-            continue
         rows.append((rec.t, rec.parameter, rec.new, "setting", rec.source))
         if "true_value" in details:
             try:
