@@ -36,6 +36,10 @@ def _z(confidence: float) -> float:
 def wilson_interval(k: Any, n: Any, confidence: float = 0.95) -> tuple[Any, Any]:
     """Wilson score interval of the binomial rate ``k / n``, elementwise.
 
+    qplane's one Wilson interval (the reports, the live view and the benchmarks all use it);
+    it agrees with ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``, including
+    the ends: the lower bound is exactly 0 at ``k == 0`` and the upper exactly 1 at ``k == n``.
+
     Args:
         k: successes (here: failures or disagreements), scalar or array.
         n: trials (shots), same shape; where ``n == 0`` the interval is ``(nan, nan)``.
@@ -47,6 +51,8 @@ def wilson_interval(k: Any, n: Any, confidence: float = 0.95) -> tuple[Any, Any]
     >>> lo, hi = wilson_interval(np.array([0, 10]), np.array([1000, 1000]))
     >>> [round(float(x), 5) for x in lo], [round(float(x), 5) for x in hi]
     ([0.0, 0.00544], [0.00383, 0.01831])
+    >>> wilson_interval(0, 10)[0], wilson_interval(10, 10)[1]
+    (0.0, 1.0)
     """
     z = _z(confidence)
     k_arr = np.asarray(k, dtype="f8")
@@ -56,8 +62,11 @@ def wilson_interval(k: Any, n: Any, confidence: float = 0.95) -> tuple[Any, Any]
         denom = 1 + z * z / n_arr
         centre = (p + z * z / (2 * n_arr)) / denom
         half = z * np.sqrt(p * (1 - p) / n_arr + z * z / (4 * n_arr * n_arr)) / denom
-        lower = np.where(n_arr > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-        upper = np.where(n_arr > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+        # at k == 0 (k == n) the bound is 0 (1) exactly; the formula leaves rounding dust there
+        lower = np.where(k_arr <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+        upper = np.where(k_arr >= n_arr, 1.0, np.clip(centre + half, 0.0, 1.0))
+        lower = np.where(n_arr > 0, lower, np.nan)
+        upper = np.where(n_arr > 0, upper, np.nan)
     if lower.ndim == 0:
         return float(lower), float(upper)
     return lower, upper
