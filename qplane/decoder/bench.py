@@ -26,6 +26,7 @@ import torch
 
 import qplane
 from qplane.analysis.stats import wilson_interval
+from qplane.bench_results import write_results
 from qplane.decoder.data import TEST_SEED_BASE
 from qplane.decoder.model_file import file_sha256, read_card, resolve_model_path, shipped_models
 from qplane.decoder.model import get_spec
@@ -216,8 +217,7 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
                "models": models, "rows": rows, "comparisons": comparisons,
                "timing": {str(k): v for k, v in sorted(timings.items())},
                "targets": evaluate_targets(comparisons, rows)}
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(results, indent=1, default=_jsonable) + "\n")
+    write_results(out, results, indent=1, default=_jsonable)
     if markdown:
         write_markdown(results, markdown)
     return results
