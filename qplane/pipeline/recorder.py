@@ -173,7 +173,7 @@ class Recorder:
                         syndrome_seq=m["syndrome_seq"])
             return
         self.writer.complete_block(
-            row, predictions=rec.arrays["predictions"], corrections=rec.arrays["corrections"],
+            row, predictions=rec.arrays["predictions"],
             truth=rec.arrays["truth"], **_applied_fields(m),
         )
 
@@ -195,7 +195,7 @@ class Recorder:
                 for field, value in _applied_fields(b.applied.meta).items():
                     rows[i][field] = value
         arrays = {name: [b.applied.arrays[name] if b.applied is not None else None for b in blocks]
-                  for name in ("predictions", "corrections", "truth")}
+                  for name in ("predictions", "truth")}
         written = self.writer.append_blocks(
             [b.syndrome.arrays["detection_events"] for b in blocks], rows, **arrays)
         for b, row in zip(blocks, written):

@@ -152,26 +152,27 @@ class RunFileWriter:
     def append_acquired_block(self, *, detection_events: np.ndarray, **block_fields: Any) -> int:
         """Append a just-acquired block: its detection events and its ``/qec/blocks`` row.
 
-        The block's prediction, correction and truth rows are written as zeros and its row has
+        The block's prediction and truth rows are written as zeros and its row has
         ``applied=0`` until :meth:`complete_block` fills them. Returns the block's row index.
         """
         row = np.zeros(1, dtype=BLOCK_DTYPE)
         for field, value in block_fields.items():
             row[field] = value
         row["failures"] = -1
-        return self.append_blocks([detection_events], row, [None], [None], [None])[0]
+        return self.append_blocks([detection_events], row, [None], [None])[0]
 
     def append_blocks(self, detection_events: list[np.ndarray], rows: np.ndarray,
-                      predictions: list[np.ndarray | None], corrections: list[np.ndarray | None],
+                      predictions: list[np.ndarray | None],
                       truth: list[np.ndarray | None]) -> list[int]:
         """Append several blocks in one write per dataset (the recorder's batched path).
 
         Args:
             detection_events: each block's bit-packed detection events.
             rows: ``BLOCK_DTYPE`` rows, one per block; ``shot_start`` and ``shots`` are set here.
-                A block with ``applied=0`` gets zero prediction/correction/truth rows, to be
-                filled by :meth:`complete_block`.
-            predictions, corrections, truth: per block, the arrays or None (not yet applied).
+                A block with ``applied=0`` gets zero prediction/truth rows, to be filled by
+                :meth:`complete_block`.
+            predictions, truth: per block, the arrays or None (not yet applied; truth: not
+                simulated). The predictions are also the correction applied.
 
         Returns:
             The blocks' row indices in ``/qec/blocks``.
@@ -181,8 +182,7 @@ class RunFileWriter:
         shots = np.array([len(d) for d in detection_events], dtype=np.int64)
         shot_start = self._append_rows("qec/detection_events", np.concatenate(detection_events))
         total = int(shots.sum())
-        for name, arrays in (("predictions", predictions), ("corrections", corrections),
-                             ("truth", truth)):
+        for name, arrays in (("predictions", predictions), ("truth", truth)):
             ds = self._file["qec/" + name]
             block = np.zeros((total, ds.shape[1]), dtype=np.uint8)
             offset = 0
@@ -199,14 +199,16 @@ class RunFileWriter:
         first = self._append_rows("qec/blocks", rows)
         return list(range(first, first + len(rows)))
 
-    def complete_block(self, row: int, *, predictions: np.ndarray, corrections: np.ndarray,
-                       truth: np.ndarray | None, **block_fields: Any) -> None:
-        """Fill in the correction of the block at ``row`` (from :meth:`append_acquired_block`)."""
+    def complete_block(self, row: int, *, predictions: np.ndarray, truth: np.ndarray | None,
+                       **block_fields: Any) -> None:
+        """Fill in the correction of the block at ``row`` (from :meth:`append_acquired_block`).
+
+        ``predictions`` are the decoder's output, which is the correction applied.
+        """
         blocks = self._file["qec/blocks"]
         record = blocks[row]
         start, shots = int(record["shot_start"]), int(record["shots"])
-        for name, array in (("predictions", predictions), ("corrections", corrections),
-                            ("truth", truth)):
+        for name, array in (("predictions", predictions), ("truth", truth)):
             if array is None:
                 continue
             if len(array) != shots:
@@ -237,6 +239,22 @@ class RunFileWriter:
             "/events", time=time.time() if time_ is None else time_, level=level.encode(),
             source=source, kind=kind, message=message, details=json.dumps(details or {}),
         )
+
+    def append_truth(self, *, setting: str, value: float, device_time: float,
+                     time_: float | None = None) -> None:
+        """Append a simulated device's true ideal ``value`` of ``setting`` to ``/simulation/truth``
+        (``device_time``: the device's own clock). Never written for real hardware."""
+        self.append_table("/simulation/truth", time=time.time() if time_ is None else time_,
+                          device_time=device_time, setting=setting, value=value)
+
+    def append_stream(self, *, source: str, kind: str, sent: int, recorded: int,
+                      first_seq: int = -1, last_seq: int = -1, time_: float | None = None) -> None:
+        """Append one row to ``/streams``: what the sender of stream (``source``, ``kind``) says
+        it sent (``sent``, from its end-of-stream record; -1 if it sent none) and how many of its
+        records were ``recorded``, with the first and last sequence numbers seen."""
+        self.append_table("/streams", source=source, kind=kind, sent=sent, recorded=recorded,
+                          first_seq=first_seq, last_seq=last_seq,
+                          time=time.time() if time_ is None else time_)
 
     def add_model_card(self, decoder: str, card: dict[str, Any], *, sha256: str = "") -> None:
         """Record a trained model's card (and file hash) in ``/qec`` attribute ``model_cards``."""
