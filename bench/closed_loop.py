@@ -18,6 +18,7 @@ import platform
 import time
 from pathlib import Path
 
+from qplane.bench_results import write_results
 from qplane.calibration.closed_loop import MODES, SCENARIOS, run_mode, summarize
 
 
@@ -67,12 +68,11 @@ def main() -> int:
                                                             "tls_active")}
                                          for s in r["series"]]}
                           for m, r in results.items()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
     out = json.loads(path.read_text()) if path.exists() else {}   # re-read: others may have run
     if out.get("benchmark") != "closed_loop":
         out = {"benchmark": "closed_loop", "scenarios": {}}
     out["scenarios"][args.scenario] = scenario
-    path.write_text(json.dumps(out, indent=1) + "\n")
+    write_results(path, out, indent=1)
     print(f"wrote {args.out}")
     return 0
 

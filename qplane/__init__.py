@@ -11,8 +11,8 @@ The package is organised by role:
 - ``qplane.pipeline``: wire format, transport, instrument server, workers, launcher.
 - ``qplane.decoder``: the decoder protocol, PyMatching, the neural pre-decoder.
 - ``qplane.calibration``: calibration experiments, fits, the calibration graph.
-- ``qplane.runfile``: the HDF5 run-file schema and writer.
-- ``qplane.analysis``: reading run files back.
+- ``qplane.runfile``: the HDF5 run file: schema, writer, reader (``open_run``), converters.
+- ``qplane.analysis``: statistics, reports and live views of run files.
 """
 
 __version__ = "0.1.0"

@@ -1,11 +1,13 @@
-"""Reading run files back: :func:`open_run`, derived statistics, reports and the live view.
+"""Analysing run files: derived statistics, reports and the live view, on top of the reader
+in :mod:`qplane.runfile` (:func:`open_run`, :class:`Run` and :class:`Integrity` are re-exported).
 
 >>> from qplane.analysis import open_run, wilson_interval
 >>> callable(open_run)
 True
 """
 
-from qplane.analysis.run import Integrity, Run, open_run
+from qplane.runfile.integrity import Integrity
+from qplane.runfile.reader import Run, open_run
 from qplane.analysis.stats import (
     calibration_outcomes,
     detection_statistics,

@@ -163,7 +163,7 @@ def snapshot_from_run(run: Any, *, now: float | None = None,
     """A :class:`LiveStats` of a run file as the writer last flushed it.
 
     Args:
-        run: an open :class:`~qplane.analysis.run.Run` (reads fresh data on each call).
+        run: an open :class:`~qplane.runfile.reader.Run` (reads fresh data on each call).
         now: the current UNIX time (default ``time.time()``), for ages and elapsed time.
         stale_after_s: a live run whose newest block is older than this is flagged.
     """
@@ -398,7 +398,7 @@ def watch(path: str, *, view: LiveView, interval: float = 1.0, once: bool = Fals
     Returns:
         The last snapshot.
     """
-    from qplane.analysis.run import open_run
+    from qplane.runfile.reader import open_run
     from qplane.errors import RunFileError
 
     updates = 0

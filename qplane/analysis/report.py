@@ -3,7 +3,8 @@
 :func:`write_report` opens each run file, computes the derived quantities once
 (:class:`RunStats`), draws the figures (:mod:`qplane.analysis.figures`), writes each as a PNG
 into the output folder and embeds the same images in one HTML file (base64), so the report
-opens offline, with no server, and can be mailed as a single file.
+opens offline, with no server, and can be mailed as a single file. The page is rendered from
+jinja2 templates (``qplane/analysis/templates/*.html.j2``, package data) with autoescaping on.
 
 Sections (each an ``<section id=...>``): ``summary``, ``logical-error-rate``,
 ``detection-events``, ``latency``, ``shadow``, ``calibration``, ``events``, ``problems``.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import html
+import functools
 import json
 import math
 import os
@@ -27,12 +28,13 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+import jinja2
 import pandas as pd
 import xarray as xr
 
 from qplane import __version__
 from qplane.analysis import figures, stats
-from qplane.analysis.run import Run, open_run
+from qplane.runfile.reader import Run, open_run
 from qplane.errors import QplaneError
 
 #: Section id -> heading, in report order.
@@ -112,10 +114,6 @@ class RunStats:
         )
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def _fmt_rate(r: dict[str, float]) -> str:
     if not r["n"] or math.isnan(r["rate"]):
         return "n/a"
@@ -126,35 +124,49 @@ def _fmt_ms(seconds: float) -> str:
     return "n/a" if seconds is None or math.isnan(seconds) else f"{seconds * 1e3:.3f} ms"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "") -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+@functools.lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    """The report's templates (package data in ``qplane/analysis/templates``), autoescaped:
+    every value put into the page is text, so a ``<`` in a run id or message stays a ``<``."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("qplane.analysis", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["rate"] = _fmt_rate
+    env.filters["tojson_indent"] = lambda value: json.dumps(value, indent=2, default=str)
+    return env
+
+
+@dataclasses.dataclass(frozen=True)
+class _Figure:
+    """One figure as the page embeds it: caption, PNG file name, base64 PNG."""
+
+    caption: str
+    file: str
+    encoded: str
 
 
 class _Figures:
-    """Writes PNGs into the output folder and returns the HTML that embeds them."""
+    """Writes PNGs into the output folder and returns what the page needs to embed them."""
 
     def __init__(self, out_dir: str, prefix: str):
         self.out_dir = out_dir
         self.prefix = prefix
         self.written: list[str] = []
 
-    def add(self, name: str, fig: Any, caption: str) -> str:
+    def add(self, name: str, fig: Any, caption: str) -> _Figure | None:
+        """Write ``fig`` as ``<prefix>.<name>.png``; ``None`` when there is nothing to plot."""
         if fig is None:
-            return '<p class="none">Nothing to plot.</p>'
+            return None
         data = figures.png_bytes(fig)
         path = os.path.join(self.out_dir, f"{self.prefix}.{name}.png")
         with open(path, "wb") as f:
             f.write(data)
         self.written.append(path)
-        encoded = base64.b64encode(data).decode()
-        return (f'<figure><img alt="{_e(caption)}" src="data:image/png;base64,{encoded}">'
-                f"<figcaption>{_e(caption)} <span class=\"file\">({_e(os.path.basename(path))})</span>"
-                "</figcaption></figure>")
+        return _Figure(caption, os.path.basename(path), base64.b64encode(data).decode())
 
 
-def _summary_section(all_stats: Sequence[RunStats]) -> str:
+def _summary(all_stats: Sequence[RunStats]) -> dict[str, Any]:
     keys = [("run_id", "run id"), ("path", "file"), ("state", "state"), ("end_reason", "how it ended"),
             ("created", "started"), ("ended", "ended"), ("config_path", "config"),
             ("decoder", "decoder"), ("distance", "distance"), ("rounds", "rounds"),
@@ -182,137 +194,87 @@ def _summary_section(all_stats: Sequence[RunStats]) -> str:
         f"{_fmt_ms(s.latency['decode']['p50'])} / {_fmt_ms(s.latency['decode']['p99'])}"
         for s in all_stats])
     rows.append(["shadow disagreement [95% CI]"] + [_fmt_rate(s.shadow_overall) for s in all_stats])
-    table = _table([""] + [s.label for s in all_stats], rows, "summary")
     versions = sorted({k for s in all_stats for k in s.versions})
-    vtable = _table(["package"] + [s.label for s in all_stats],
-                    [[k] + [s.versions.get(k, "") for s in all_stats] for k in versions])
-    configs = "".join(f"<details><summary>configuration of {_e(s.label)}</summary>"
-                      f"<pre>{_e(s.config_text)}</pre></details>" for s in all_stats)
-    cards = "".join(f"<details><summary>model cards of {_e(s.label)}</summary>"
-                    f"<pre>{_e(json.dumps(s.model_cards, indent=2, default=str))}</pre></details>"
-                    for s in all_stats if s.model_cards)
-    return (table + "<details><summary>package versions</summary>" + vtable + "</details>"
-            + configs + cards)
+    return {"rows": rows,
+            "versions": [[k] + [s.versions.get(k, "") for s in all_stats] for k in versions]}
 
 
-def _calibration_section(all_stats: Sequence[RunStats], figs: _Figures) -> str:
-    parts = []
+def _calibration(all_stats: Sequence[RunStats], figs: _Figures) -> list[dict[str, Any]]:
+    out = []
     for i, s in enumerate(all_stats):
-        parts.append(f"<h3>{_e(s.label)}</h3>")
         if s.calibration.empty and s.traces.empty:
-            parts.append('<p class="none">No calibration node ran and no parameter changed.</p>')
+            out.append({"label": s.label, "empty": True})
             continue
-        parts.append(figs.add(f"calibration{i}", figures.calibration_figure(
-            s.label, s.calibration, s.traces, s.t0), f"Calibration timeline of {s.label}"))
-        if not s.outcomes.empty:
-            parts.append(_table(["node"] + list(s.outcomes.columns),
-                                [[node] + list(row) for node, row in s.outcomes.iterrows()]))
         changes = s.traces[s.traces["kind"] == "setting"]
-        if len(changes):
-            parts.append(_table(
-                ["time (s)", "parameter", "new value", "source"],
-                [[f"{r.t - s.t0:.2f}", r.parameter, f"{r.value:.6g}", r.source]
-                 for r in changes.itertuples(index=False)][:_MAX_EVENT_ROWS]))
-        latest = [(r, png) for r, png in s.node_figures][:_MAX_NODE_FIGURES]
-        if latest:
-            parts.append("<p>Latest stored figure of each node and qubit:</p>")
-            parts.append("".join(
-                f'<figure class="node"><img alt="{_e(r.node)} {_e(r.qubit)}" '
-                f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-                f"<figcaption>{_e(r.node)} {_e(r.qubit)}: {_e(r.outcome)} at "
-                f"{r.t - s.t0:.1f} s</figcaption></figure>" for r, png in latest))
-        if len(s.calibration):
-            parts.append(_table(
-                ["time (s)", "node", "qubit", "outcome", "reason"],
-                [[f"{r.t - s.t0:.2f}", r.node, r.qubit, r.outcome, r.reason]
-                 for r in s.calibration.itertuples(index=False)][:_MAX_EVENT_ROWS]))
-    return "".join(parts)
+        out.append({
+            "label": s.label, "empty": False,
+            "figure": figs.add(f"calibration{i}", figures.calibration_figure(
+                s.label, s.calibration, s.traces, s.t0), f"Calibration timeline of {s.label}"),
+            "outcome_columns": list(s.outcomes.columns),
+            "outcomes": [[node] + list(row) for node, row in s.outcomes.iterrows()],
+            "changes": [[f"{r.t - s.t0:.2f}", r.parameter, f"{r.value:.6g}", r.source]
+                        for r in changes.itertuples(index=False)][:_MAX_EVENT_ROWS],
+            "node_figures": [{"node": r.node, "qubit": r.qubit, "outcome": r.outcome,
+                              "at": f"{r.t - s.t0:.1f}", "encoded": base64.b64encode(png).decode()}
+                             for r, png in s.node_figures][:_MAX_NODE_FIGURES],
+            "runs": [[f"{r.t - s.t0:.2f}", r.node, r.qubit, r.outcome, r.reason]
+                     for r in s.calibration.itertuples(index=False)][:_MAX_EVENT_ROWS],
+        })
+    return out
 
 
-def _events_section(all_stats: Sequence[RunStats]) -> str:
-    parts = []
+def _events(all_stats: Sequence[RunStats]) -> list[dict[str, Any]]:
+    return [{"label": s.label, "count": len(s.events),
+             "rows": [[f"{r.t - s.t0:.3f}", r.level, r.source, r.kind, r.message]
+                      for r in s.events.head(_MAX_EVENT_ROWS).itertuples(index=False)],
+             "more": max(0, len(s.events) - _MAX_EVENT_ROWS)} for s in all_stats]
+
+
+def _problems(all_stats: Sequence[RunStats]) -> list[dict[str, Any]]:
+    out = []
     for s in all_stats:
-        ev = s.events
-        parts.append(f"<h3>{_e(s.label)}: {len(ev):,} events</h3>")
-        shown = ev.head(_MAX_EVENT_ROWS)
-        parts.append(_table(
-            ["time (s)", "level", "source", "kind", "message"],
-            [[f"{r.t - s.t0:.3f}", r.level, r.source, r.kind, r.message]
-             for r in shown.itertuples(index=False)], "events"))
-        if len(ev) > _MAX_EVENT_ROWS:
-            parts.append(f"<p>... {len(ev) - _MAX_EVENT_ROWS:,} more in the run file.</p>")
-    return "".join(parts)
-
-
-def _problems_section(all_stats: Sequence[RunStats]) -> str:
-    parts = []
-    for s in all_stats:
-        problems = s.summary.get("problems", [])
         bad = s.events[s.events["level"].isin(["warning", "error"])] if len(s.events) else s.events
-        parts.append(f"<h3>{_e(s.label)}</h3>")
-        if not problems and bad.empty:
-            parts.append('<p class="ok">No gaps, duplicates, torn writes, warnings or errors.</p>')
-            continue
-        parts.append("<ul>" + "".join(f'<li class="problem">{_e(p)}</li>' for p in problems) + "</ul>")
-        if len(bad):
-            parts.append(_table(["time (s)", "level", "source", "kind", "message", "details"],
-                                [[f"{r.t - s.t0:.3f}", r.level, r.source, r.kind, r.message,
-                                  json.dumps(r.details)[:300]]
-                                 for r in bad.head(_MAX_EVENT_ROWS).itertuples(index=False)],
-                                "problems"))
-    return "".join(parts)
-
-
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
-h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.85em}
-td,th{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f3f3f3}figure{margin:.8em 0}img{max-width:100%}
-figcaption{font-size:.8em;color:#555}.file{color:#999}.none{color:#777;font-style:italic}
-.ok{color:#2a7}.problem{color:#b22}pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:.8em}
-nav a{margin-right:1em}figure.node{display:inline-block;width:32%;margin:.3em}
-"""
+        out.append({"label": s.label, "problems": s.summary.get("problems", []),
+                    "rows": [[f"{r.t - s.t0:.3f}", r.level, r.source, r.kind, r.message,
+                              json.dumps(r.details)[:300]]
+                             for r in bad.head(_MAX_EVENT_ROWS).itertuples(index=False)]})
+    return out
 
 
 def render_html(all_stats: Sequence[RunStats], figs: _Figures) -> str:
-    """The report's HTML for the computed statistics (writes the PNGs through ``figs``)."""
+    """The report's HTML for the computed statistics (writes the PNGs through ``figs``).
+
+    The page comes from the templates in ``qplane/analysis/templates`` (``report.html.j2`` and
+    one ``<section id>.html.j2`` per section), autoescaped.
+    """
     labels = [s.label for s in all_stats]
-    body = {
-        "summary": _summary_section(all_stats),
-        "logical-error-rate": figs.add("logical_error_rate", figures.logical_error_rate_figure(
-            [(s.label, s.ler, s.t0) for s in all_stats]), "Logical error rate per time window")
-            + "".join(f"<p>{_e(s.label)}: not simulated, no ground truth to score against.</p>"
-                      for s in all_stats if not s.summary.get("simulated")),
-        "detection-events": figs.add("detection_heatmap", figures.detection_heatmap_figure(
-            [(s.label, s.detection) for s in all_stats]), "Detection-event rate over the patch")
-            + figs.add("detection_time", figures.detection_time_figure(
-                [(s.label, s.detection, s.t0) for s in all_stats]), "Detection events over time")
-            + figs.add("stabilizer_time", figures.stabilizer_time_figure(
-                [(s.label, s.detection, s.t0) for s in all_stats]),
-                "Detection-event rate of each stabilizer over time"),
+    drawn = {
+        "logical_error_rate": figs.add("logical_error_rate", figures.logical_error_rate_figure(
+            [(s.label, s.ler, s.t0) for s in all_stats]), "Logical error rate per time window"),
+        "detection_heatmap": figs.add("detection_heatmap", figures.detection_heatmap_figure(
+            [(s.label, s.detection) for s in all_stats]), "Detection-event rate over the patch"),
+        "detection_time": figs.add("detection_time", figures.detection_time_figure(
+            [(s.label, s.detection, s.t0) for s in all_stats]), "Detection events over time"),
+        "stabilizer_time": figs.add("stabilizer_time", figures.stabilizer_time_figure(
+            [(s.label, s.detection, s.t0) for s in all_stats]),
+            "Detection-event rate of each stabilizer over time"),
         "latency": figs.add("latency", figures.latency_figure(
-            [(s.label, s.latency) for s in all_stats]), "Latency histogram with p50 and p99")
-            + _table(["", *labels], [
-                [f"{what} {q}"] + [_fmt_ms(s.latency[key][q]) for s in all_stats]
-                for key, what in (("latency", "acquired to applied"), ("decode", "in decoder"))
-                for q in ("p50", "p90", "p99", "max")]),
+            [(s.label, s.latency) for s in all_stats]), "Latency histogram with p50 and p99"),
         "shadow": figs.add("shadow", figures.shadow_figure(
-            [(s.label, s.shadow, s.t0) for s in all_stats]), "Shadow-decoder disagreement")
-            + "".join(f"<p>{_e(s.label)}: {_e(_fmt_rate(s.shadow_overall))}</p>" for s in all_stats),
-        "calibration": _calibration_section(all_stats, figs),
-        "events": _events_section(all_stats),
-        "problems": _problems_section(all_stats),
+            [(s.label, s.shadow, s.t0) for s in all_stats]), "Shadow-decoder disagreement"),
     }
-    nav = "".join(f'<a href="#{key}">{_e(title)}</a>' for key, title in SECTIONS.items())
-    sections = "".join(f'<section id="{key}"><h2>{_e(title)}</h2>{body[key]}</section>'
-                       for key, title in SECTIONS.items())
-    title = "qplane report: " + " vs ".join(labels)
-    made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
-            f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>"
-            f'<p class="made">Made by qplane {_e(__version__)} on {made}.</p><nav>{nav}</nav>'
-            f"{sections}</body></html>")
+    latency_rows = [[f"{what} {q}"] + [_fmt_ms(s.latency[key][q]) for s in all_stats]
+                    for key, what in (("latency", "acquired to applied"), ("decode", "in decoder"))
+                    for q in ("p50", "p90", "p99", "max")]
+    return _environment().get_template("report.html.j2").render(
+        title="qplane report: " + " vs ".join(labels),
+        version=__version__,
+        made=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        sections=SECTIONS, labels=labels, runs=all_stats, figs=drawn,
+        summary=_summary(all_stats), latency_rows=latency_rows,
+        calibration=_calibration(all_stats, figs), events=_events(all_stats),
+        problems=_problems(all_stats),
+    )
 
 
 def write_report(paths: Sequence[str | os.PathLike], *, out_dir: str | os.PathLike | None = None,

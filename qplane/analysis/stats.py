@@ -1,6 +1,6 @@
 """Derived quantities of a run, each with its statistics.
 
-Every function takes an open :class:`~qplane.analysis.run.Run` and returns a pandas or xarray
+Every function takes an open :class:`~qplane.runfile.reader.Run` and returns a pandas or xarray
 object; rates come with a binomial confidence interval (Wilson score, :func:`wilson_interval`).
 Only corrected blocks (``applied``) count towards logical error and latency.
 
@@ -36,6 +36,10 @@ def _z(confidence: float) -> float:
 def wilson_interval(k: Any, n: Any, confidence: float = 0.95) -> tuple[Any, Any]:
     """Wilson score interval of the binomial rate ``k / n``, elementwise.
 
+    qplane's one Wilson interval (the reports, the live view and the benchmarks all use it);
+    it agrees with ``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``, including
+    the ends: the lower bound is exactly 0 at ``k == 0`` and the upper exactly 1 at ``k == n``.
+
     Args:
         k: successes (here: failures or disagreements), scalar or array.
         n: trials (shots), same shape; where ``n == 0`` the interval is ``(nan, nan)``.
@@ -47,6 +51,8 @@ def wilson_interval(k: Any, n: Any, confidence: float = 0.95) -> tuple[Any, Any]
     >>> lo, hi = wilson_interval(np.array([0, 10]), np.array([1000, 1000]))
     >>> [round(float(x), 5) for x in lo], [round(float(x), 5) for x in hi]
     ([0.0, 0.00544], [0.00383, 0.01831])
+    >>> wilson_interval(0, 10)[0], wilson_interval(10, 10)[1]
+    (0.0, 1.0)
     """
     z = _z(confidence)
     k_arr = np.asarray(k, dtype="f8")
@@ -56,8 +62,11 @@ def wilson_interval(k: Any, n: Any, confidence: float = 0.95) -> tuple[Any, Any]
         denom = 1 + z * z / n_arr
         centre = (p + z * z / (2 * n_arr)) / denom
         half = z * np.sqrt(p * (1 - p) / n_arr + z * z / (4 * n_arr * n_arr)) / denom
-        lower = np.where(n_arr > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-        upper = np.where(n_arr > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+        # at k == 0 (k == n) the bound is 0 (1) exactly; the formula leaves rounding dust there
+        lower = np.where(k_arr <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+        upper = np.where(k_arr >= n_arr, 1.0, np.clip(centre + half, 0.0, 1.0))
+        lower = np.where(n_arr > 0, lower, np.nan)
+        upper = np.where(n_arr > 0, upper, np.nan)
     if lower.ndim == 0:
         return float(lower), float(upper)
     return lower, upper
@@ -90,8 +99,8 @@ def failures_per_block(run, *, source: str = "blocks") -> pd.Series:
 
     Args:
         source: ``"blocks"``: the failure count the instrument scored (``/qec/blocks``);
-            ``"shots"``: recomputed shot by shot from ``/qec/corrections`` against
-            ``/qec/truth`` (streams both datasets; the two must agree).
+            ``"shots"``: recomputed shot by shot from the corrections applied (the
+            predictions) against ``/qec/truth`` (streams both datasets; the two must agree).
     """
     if source not in ("blocks", "shots"):
         raise QplaneError(f"source must be 'blocks' or 'shots', got {source!r}")
@@ -351,16 +360,15 @@ def parameter_traces(run) -> pd.DataFrame:
     """Every parameter's value over time, settings and (simulation) true values, in one table.
 
     Columns: ``time``, ``t``, ``parameter``, ``value``, ``kind`` (``setting``: a change made by
-    ``source``; ``truth``: the simulated device's true value, from rows whose source is
-    ``truth`` or a ``true_value`` in a change's details) and ``source``.
+    ``source``; ``truth``: the simulated device's true value, from :attr:`Run.simulation_truth`
+    (source ``truth``) or a ``true_value`` in a change's details (source ``details``)) and
+    ``source``.
     """
-    history = run.parameters
     rows = []
-    for rec in history.itertuples(index=False):
+    for rec in run.simulation_truth.itertuples(index=False):
+        rows.append((rec.t, rec.setting, rec.value, "truth", "truth"))
+    for rec in run.parameters.itertuples(index=False):
         details = rec.details if isinstance(rec.details, dict) else {}
-        if rec.source == "truth":
-            rows.append((rec.t, rec.parameter, rec.new, "truth", rec.source))
-            continue
         rows.append((rec.t, rec.parameter, rec.new, "setting", rec.source))
         if "true_value" in details:
             try:

@@ -10,7 +10,7 @@ a run file through :class:`~qplane.runfile.RunFileWriter` exactly as the recorde
 - a shadow decoder (plain PyMatching) on a fraction of the shots, counting disagreements,
 - a ``rabi_amplitude`` calibration node every few blocks (sweep, fit, outcome) whose update
   goes into the parameter history with the old value, and the simulated true value recorded
-  alongside (rows with ``source == "truth"``).
+  alongside in ``/simulation/truth``.
 
 What is synthetic: the clock (block ``k`` is acquired at ``t0 + k * seconds_per_block``, decode
 time is the measured PyMatching time, transport a fixed 0.5 ms) and the calibration physics.
@@ -161,18 +161,15 @@ def write_synthetic_run(
         writer.append_event(level="info", source=name, kind="worker_start",
                             message=f"{name} started", time_=t0)
     setting, truth = 1.0, 1.0
-    writer.append_table("/parameters/history", time=t0, parameter="q0.pi_amplitude", old=np.nan,
-                        new=truth, source="truth", details=json.dumps({"simulated": True}))
+    writer.append_truth(setting="q0.pi_amplitude", value=truth, device_time=t0, time_=t0)
     sampler_cache: dict[float, stim.CompiledDetectorSampler] = {}
     seq = 0
     for k in range(blocks):
         t_acq = t0 + k * seconds_per_block
         truth = 1.0 + drift * k / max(1, blocks - 1)
         if calibration_every and k % calibration_every == 0 and k > 0:
-            old_truth_row = truth
-            writer.append_table("/parameters/history", time=t_acq, parameter="q0.pi_amplitude",
-                                old=np.nan, new=old_truth_row, source="truth",
-                                details=json.dumps({"simulated": True}))
+            writer.append_truth(setting="q0.pi_amplitude", value=truth, device_time=t_acq,
+                                time_=t_acq)
             amps = np.linspace(0.0, 2.0, 41)
             signal = np.sin(np.pi * amps / (2 * truth)) ** 2 + rng.normal(0, 0.02, len(amps))
             a_pi, err, chi2 = _rabi_fit(amps, signal)
@@ -220,7 +217,7 @@ def write_synthetic_run(
         )
         if k < blocks - unapplied_tail:
             writer.complete_block(
-                row, predictions=preds, corrections=preds, truth=obs, t_decoded=t_dec,
+                row, predictions=preds, truth=obs, t_decoded=t_dec,
                 t_applied=t_dec + _APPLY_S, decode_seconds=decode_s, failures=failures,
                 worker=workers[k % len(workers)], shadow_shots=n_shadow,
                 shadow_disagreements=disagree,

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +29,7 @@ import numpy as np
 if TYPE_CHECKING:
     from qplane.calibration.classifier import LearnedSecondOpinion
 
+from qplane.bench_results import write_results
 from qplane.calibration.nodes import NODE_TYPES, Node
 from qplane.calibration.synthetic import spoil_request
 from qplane.device import ExperimentData, ExperimentKind, ExperimentRequest
@@ -181,8 +180,7 @@ def run_benchmark(*, per_cell: int = 60, sim_per_cell: int = 6, seed: int = 777,
     results["overall"] = {k: v for k, v in evaluate(all_cases, opinion).items()
                           if k not in ("per_mode", "per_kind")}
     results["seconds"] = round(time.time() - t0, 1)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(results, indent=2, default=float) + "\n")
+    write_results(out, results, default=float)
     return results
 
 

@@ -14,7 +14,6 @@ on this machine's CPU (one torch thread unless ``--threads`` says otherwise). Re
 from __future__ import annotations
 
 import json
-import math
 import platform
 import time
 from pathlib import Path
@@ -26,6 +25,8 @@ import scipy.stats
 import torch
 
 import qplane
+from qplane.analysis.stats import wilson_interval
+from qplane.bench_results import write_results
 from qplane.codes import memory_circuit
 from qplane.decoder.data import TEST_SEED_BASE
 from qplane.decoder.model_file import file_sha256, read_card, resolve_model_path, shipped_models
@@ -46,20 +47,6 @@ DECODERS = ("pymatching", "pymatching-correlated", "neural", "neural-correlated"
 PAIRS = (("neural", "pymatching"), ("neural-correlated", "pymatching-correlated"),
          ("neural-clear", "pymatching"), ("pymatching-correlated", "pymatching"))
 MARK_START, MARK_END = "<!-- bench:decoder:start -->", "<!-- bench:decoder:end -->"
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of a binomial proportion.
-
-    >>> [round(v, 4) for v in wilson(10, 1000)]
-    [0.0054, 0.0183]
-    """
-    if n == 0:
-        return 0.0, 1.0
-    phat = k / n
-    centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def mcnemar(only_a: int, only_b: int) -> float:
@@ -177,7 +164,7 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
             fail = {k: np.concatenate(v) for k, v in fails.items()}
             for k in DECODERS:
                 e = int(fail[k].sum())
-                lo, hi = wilson(e, total_shots)
+                lo, hi = wilson_interval(e, total_shots)
                 rows.append({"distance": d, "rounds": d, "p": p, "decoder": k, "shots": total_shots,
                              "errors": e, "ler": e / total_shots, "ci95": [lo, hi],
                              "input_density": events_in / detectors,
@@ -230,8 +217,7 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
                "models": models, "rows": rows, "comparisons": comparisons,
                "timing": {str(k): v for k, v in sorted(timings.items())},
                "targets": evaluate_targets(comparisons, rows)}
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(results, indent=1, default=_jsonable) + "\n")
+    write_results(out, results, indent=1, default=_jsonable)
     if markdown:
         write_markdown(results, markdown)
     return results

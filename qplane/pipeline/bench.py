@@ -19,10 +19,7 @@ loop at a time, the figure a real-time feedback loop cares about).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import sys
 import tempfile
 import textwrap
 import time
@@ -32,6 +29,7 @@ import numpy as np
 import pymatching
 import stim
 
+from qplane.bench_results import write_results
 from qplane.config import load_config
 from qplane.pipeline.launcher import run_pipeline
 
@@ -160,12 +158,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
                   f"latency p50 {r['latency_p50_ms']:.2f} ms p99 {r['latency_p99_ms']:.2f} ms", flush=True)
     report = {
         "benchmark": "pipeline", "seconds_per_case": args.seconds,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
         "targets": {"throughput_ratio_at_1024": 0.8, "latency_p99_ms_at_block_1": 2.0},
         "results": results, "wire": wire,
     }
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(report, f, indent=2)
+    write_results(args.out, report)
     print(f"wrote {args.out}")
     return 0

@@ -220,8 +220,8 @@ class Recorder:
 
     def _write_stream(self, key: tuple[str, str], *, sent: int, recorded: int, time_: float) -> None:
         first, last = self._seq_range.get(key, (-1, -1))
-        self.writer.append_table("/streams", source=key[0], kind=key[1], sent=sent,
-                                 recorded=recorded, first_seq=first, last_seq=last, time=time_)
+        self.writer.append_stream(source=key[0], kind=key[1], sent=sent, recorded=recorded,
+                                  first_seq=first, last_seq=last, time_=time_)
         self._streams_written.add(key)
 
     def _write_unended_streams(self) -> None:

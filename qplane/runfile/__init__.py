@@ -1,6 +1,57 @@
-"""The HDF5 run file: its schema (:mod:`qplane.runfile.schema`) and writer."""
+"""The HDF5 run file: its schema, writer, reader and the converters that read every version.
 
-from qplane.runfile.schema import SCHEMA, SCHEMA_VERSION, TABLES
+* :mod:`~qplane.runfile.schema` — the layout (:data:`SCHEMA_VERSION`, row types, tables);
+* :class:`RunFileWriter` — the only writer of a run file (the recorder's);
+* :func:`open_run` -> :class:`Run` — reading any schema version, also while it is written;
+* :func:`converter_for` — the :class:`Converter` that maps a version onto the current API.
+
+The reader (which needs pandas and xarray) is imported when first asked for, so a process that
+only writes run files does not pay for it.
+
+>>> from qplane.runfile import SCHEMA_VERSION, open_run
+>>> SCHEMA_VERSION, callable(open_run)
+(2, True)
+"""
+
+from typing import Any
+
+from qplane.runfile.converters import CONVERTERS, Converter, converter_for
+from qplane.runfile.schema import (
+    BLOCK_DTYPE,
+    PARAMETER_DTYPE,
+    SCHEMA,
+    SCHEMA_VERSION,
+    STREAM_DTYPE,
+    TABLES,
+    TRUTH_DTYPE,
+)
 from qplane.runfile.writer import RunFileWriter, package_versions
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "TABLES", "RunFileWriter", "package_versions"]
+_READER = {"open_run": "qplane.runfile.reader", "Run": "qplane.runfile.reader",
+           "Integrity": "qplane.runfile.integrity"}
+
+__all__ = [
+    "BLOCK_DTYPE",
+    "CONVERTERS",
+    "Converter",
+    "Integrity",
+    "PARAMETER_DTYPE",
+    "Run",
+    "RunFileWriter",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "STREAM_DTYPE",
+    "TABLES",
+    "TRUTH_DTYPE",
+    "converter_for",
+    "open_run",
+    "package_versions",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _READER:
+        import importlib
+
+        return getattr(importlib.import_module(_READER[name]), name)
+    raise AttributeError(f"module 'qplane.runfile' has no attribute {name!r}")

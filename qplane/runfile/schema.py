@@ -1,10 +1,10 @@
 """The qplane run file: one HDF5 file per run, its layout and schema version.
 
 This module is the single definition of the layout; :mod:`qplane.runfile.writer` creates files
-from it and :mod:`qplane.analysis` reads them. Changing the layout means a new
-:data:`SCHEMA_VERSION` and a converter in the reader for the old one.
+from it and :mod:`qplane.runfile.reader` reads them. Changing the layout means a new
+:data:`SCHEMA_VERSION` and a converter (:mod:`qplane.runfile.converters`) for the old one.
 
-Layout (schema version 1)::
+Layout (schema version 2)::
 
     /                         attrs: schema, schema_version, run_id, created, qplane_version,
                               versions (JSON: package -> version), config (YAML text),
@@ -14,30 +14,42 @@ Layout (schema version 1)::
     /qec                      attrs: num_detectors, num_observables, decoder, basis, distance,
                               rounds (those known when the run starts)
     /qec/detection_events     uint8 (shots, ceil(num_detectors/8)), stim b8 bit-packed
-    /qec/predictions          uint8 (shots, ceil(num_observables/8)), decoder output
-    /qec/corrections          uint8 (shots, ceil(num_observables/8)), the frame update applied
+    /qec/predictions          uint8 (shots, ceil(num_observables/8)), decoder output, which is
+                              also the frame update applied (the correction IS the prediction)
     /qec/truth                uint8 (shots, ceil(num_observables/8)), true flips (simulation only)
     /qec/blocks               table, one row per block, BLOCK_DTYPE; shot_start/shots index the
                               shot datasets above. A block's row and detection events are written
-                              when it is acquired (applied=0); predictions, corrections, truth
-                              and the timing fields are filled in place when its correction is
-                              applied (applied=1)
+                              when it is acquired (applied=0); predictions, truth and the timing
+                              fields are filled in place when its correction is applied (applied=1)
     /qec/circuits             table, CIRCUIT_DTYPE: each decoding circuit (stim text) by id
     /events                   table, EVENT_DTYPE: errors, gaps, duplicates, rejected records,
                               worker start/stop, run start and end
     /calibration/runs         table, CALIBRATION_DTYPE: one row per calibration-node run
-    /parameters/history       table, PARAMETER_DTYPE: every parameter change (old -> new)
+    /parameters/history       table, PARAMETER_DTYPE: every real parameter change (old -> new);
+                              the rows of one multi-setting update share its ``update`` id
+    /simulation/truth         table, TRUTH_DTYPE: a simulated device's true ideal settings over
+                              time (simulation only; never in /parameters/history)
+    /streams                  table, STREAM_DTYPE: per record stream, the count its sender says
+                              it sent and the count recorded (a lost tail shows as a difference)
+
+Changes from version 1: ``/qec/corrections`` is gone (it was a byte copy of ``/qec/predictions``);
+``/parameters/history`` gained ``node`` and ``update`` and no longer holds simulated truth (v1
+kept it there, as rows of source ``truth``), which has its own table ``/simulation/truth``;
+``/streams`` is new.
 
 All tables are 1-D chunked, resizable datasets of a compound dtype. Times are UNIX seconds
 (float64, UTC), one time base for every table; a device's own clock (the simulated lab's
-accelerated clock) appears only inside JSON fields (``experiment``, ``details``). Every dataset exists from the start, so the file can be opened in SWMR mode and
-read while the run is being written. ``/qec/blocks``, written many times a second, has only
-fixed-size fields: variable-length data is not safe to read concurrently under SWMR (a reader
-can see a row before the heap object it points to). The low-rate tables keep variable-length
-text; a live reader re-opens the file to read their newest rows.
+accelerated clock) appears only in ``/simulation/truth`` ``device_time`` and inside JSON fields
+(``experiment``, ``details``). Every dataset exists from the start, so the file can be opened
+in SWMR mode and read while the run is being written. ``/qec/blocks``, written many times a
+second, has only fixed-size fields: variable-length data is not safe to read concurrently under
+SWMR (a reader can see a row before the heap object it points to). The low-rate tables keep
+variable-length text; a live reader re-opens the file to read their newest rows.
 
->>> sorted(TABLES)
-['/calibration/runs', '/events', '/parameters/history', '/qec/blocks', '/qec/circuits']
+>>> sorted(TABLES)[:3]
+['/calibration/runs', '/events', '/parameters/history']
+>>> sorted(TABLES)[3:]
+['/qec/blocks', '/qec/circuits', '/simulation/truth', '/streams']
 """
 
 from __future__ import annotations
@@ -58,7 +70,7 @@ _bytes = h5py.vlen_dtype(np.dtype("uint8"))
 BLOCK_DTYPE = np.dtype([
     ("seq", "i8"),                  # wire sequence number of the syndrome record
     ("applied", "i1"),              # 1 once the correction is applied; 0 for a block acquired
-                                    # but never corrected (its prediction/correction/truth rows
+                                    # but never corrected (its prediction/truth rows
                                     # are zero and mean nothing)
     ("block_index", "i8"),          # the instrument's block index
     ("shot_start", "i8"),           # first row in /qec/detection_events etc.
@@ -110,27 +122,29 @@ PARAMETER_DTYPE = np.dtype([
     ("parameter", _str),   # logical control or QCoDeS parameter path
     ("old", "f8"),
     ("new", "f8"),
-    ("source", _str),      # node or process that changed it
-    ("node", _str),        # calibration node that asked for it ("" otherwise)
-    ("update", _str),      # id shared by the changes of one atomic update
+    ("source", _str),      # process that changed it
+    ("node", _str),        # calibration node that asked for it ("" if none)
+    ("update", _str),      # id of the atomic update this row belongs to (the rows of one
+                           # multi-setting update share it; "" if not known)
     ("details", _str),     # JSON: fit result, reason, revert-of ...
 ])
 
 TRUTH_DTYPE = np.dtype([
-    ("time", "f8"),
-    ("device_time", "f8"),
-    ("setting", _str),
-    ("value", "f8"),
+    ("time", "f8"),         # UNIX time it was recorded
+    ("device_time", "f8"),  # the simulated device's own clock
+    ("setting", _str),      # e.g. "q0.pi_amplitude"
+    ("value", "f8"),        # the true ideal value of that setting
 ])
 
 STREAM_DTYPE = np.dtype([
-    ("source", _str),
-    ("kind", _str),
-    ("sent", "i8"),
-    ("recorded", "i8"),
+    ("source", _str),       # sender of the stream (instrument_server, decoder-0, ...)
+    ("kind", _str),         # record kind of the stream
+    ("sent", "i8"),         # records the sender says it sent (its end-of-stream record);
+                            # -1 if it never sent one
+    ("recorded", "i8"),     # records of that stream the recorder received
     ("first_seq", "i8"),
     ("last_seq", "i8"),
-    ("time", "f8"),
+    ("time", "f8"),         # UNIX time the row was written
 ])
 
 #: Table path -> row dtype.

@@ -152,7 +152,7 @@ class RunFileWriter:
     def append_acquired_block(self, *, detection_events: np.ndarray, **block_fields: Any) -> int:
         """Append a just-acquired block: its detection events and its ``/qec/blocks`` row.
 
-        The block's prediction, correction and truth rows are written as zeros and its row has
+        The block's prediction and truth rows are written as zeros and its row has
         ``applied=0`` until :meth:`complete_block` fills them. Returns the block's row index.
         """
         row = np.zeros(1, dtype=BLOCK_DTYPE)
@@ -169,9 +169,10 @@ class RunFileWriter:
         Args:
             detection_events: each block's bit-packed detection events.
             rows: ``BLOCK_DTYPE`` rows, one per block; ``shot_start`` and ``shots`` are set here.
-                A block with ``applied=0`` gets zero prediction/correction/truth rows, to be
-                filled by :meth:`complete_block`.
-            predictions, corrections, truth: per block, the arrays or None (not yet applied).
+                A block with ``applied=0`` gets zero prediction/truth rows, to be filled by
+                :meth:`complete_block`.
+            predictions, truth: per block, the arrays or None (not yet applied; truth: not
+                simulated). The predictions are also the correction applied.
 
         Returns:
             The blocks' row indices in ``/qec/blocks``.
@@ -198,9 +199,12 @@ class RunFileWriter:
         first = self._append_rows("qec/blocks", rows)
         return list(range(first, first + len(rows)))
 
-    def complete_block(self, row: int, *, predictions: np.ndarray,
-                       truth: np.ndarray | None, **block_fields: Any) -> None:
-        """Fill in the correction of the block at ``row`` (from :meth:`append_acquired_block`)."""
+    def complete_block(self, row: int, *, predictions: np.ndarray, truth: np.ndarray | None,
+                       **block_fields: Any) -> None:
+        """Fill in the correction of the block at ``row`` (from :meth:`append_acquired_block`).
+
+        ``predictions`` are the decoder's output, which is the correction applied.
+        """
         blocks = self._file["qec/blocks"]
         record = blocks[row]
         start, shots = int(record["shot_start"]), int(record["shots"])
@@ -235,6 +239,22 @@ class RunFileWriter:
             "/events", time=time.time() if time_ is None else time_, level=level.encode(),
             source=source, kind=kind, message=message, details=json.dumps(details or {}),
         )
+
+    def append_truth(self, *, setting: str, value: float, device_time: float,
+                     time_: float | None = None) -> None:
+        """Append a simulated device's true ideal ``value`` of ``setting`` to ``/simulation/truth``
+        (``device_time``: the device's own clock). Never written for real hardware."""
+        self.append_table("/simulation/truth", time=time.time() if time_ is None else time_,
+                          device_time=device_time, setting=setting, value=value)
+
+    def append_stream(self, *, source: str, kind: str, sent: int, recorded: int,
+                      first_seq: int = -1, last_seq: int = -1, time_: float | None = None) -> None:
+        """Append one row to ``/streams``: what the sender of stream (``source``, ``kind``) says
+        it sent (``sent``, from its end-of-stream record; -1 if it sent none) and how many of its
+        records were ``recorded``, with the first and last sequence numbers seen."""
+        self.append_table("/streams", source=source, kind=kind, sent=sent, recorded=recorded,
+                          first_seq=first_seq, last_seq=last_seq,
+                          time=time.time() if time_ is None else time_)
 
     def add_model_card(self, decoder: str, card: dict[str, Any], *, sha256: str = "") -> None:
         """Record a trained model's card (and file hash) in ``/qec`` attribute ``model_cards``."""

@@ -27,16 +27,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
-import platform
 import statistics
-import sys
 import time
 
 import numpy as np
 import stim
 
+from qplane.bench_results import write_results
 from qplane.codes import memory_circuit
 from qplane.drivers import open_station
 from qplane.sim_instruments.lab import sim_lab_config
@@ -185,12 +183,9 @@ def run_benchmark(args: argparse.Namespace) -> int:
                                             for r in rows),
                 "rebuild_d5": d5["rebuild_ms_median"] < 50.0},
         "rows": rows,
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
-                    "cpu_count": os.cpu_count(), "stim": stim.__version__},
+        "machine": {"cpu_count": os.cpu_count(), "stim": stim.__version__},  # + machine_info()
         "quick": args.quick,
     }
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=2)
+    write_results(args.out, result)
     print(f"wrote {args.out}")
     return 0

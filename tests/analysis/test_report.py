@@ -142,3 +142,35 @@ def test_report_of_a_run_without_blocks_shows_the_stored_node_figures(tmp_path):
     assert "T1 too short" in sections["calibration"] and "out_of_spec" in sections["calibration"]
     assert "interrupted" in sections["summary"]
     assert "Nothing to plot" in sections["logical-error-rate"]
+
+
+def test_report_values_are_escaped(tmp_path):
+    """A run id, event message or problem holding markup appears as text, never as markup."""
+    from qplane.runfile import RunFileWriter
+
+    evil = '<script>alert("x")</script>'
+    path = tmp_path / "evil.h5"
+    w = RunFileWriter.create(path, run_id=evil, config_text=f"note: '{evil}'", config_path=evil,
+                             station_snapshot={}, num_detectors=8, num_observables=1)
+    w.append_event(level="error", source=evil, kind="crash", message=evil)
+    w.close("failed", evil)
+    html = open(write_report([path], out_dir=tmp_path), encoding="utf-8").read()
+    _check_self_contained(html)
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
+    sections = _sections(html)
+    assert escaped in sections["summary"] and escaped in sections["events"]
+    assert escaped in sections["problems"]
+
+
+def test_the_report_templates_are_package_data():
+    import tomllib
+    from importlib import resources
+
+    templates = resources.files("qplane.analysis").joinpath("templates")
+    names = {p.name for p in templates.iterdir()}
+    assert {"report.html.j2", "_macros.html.j2"} <= names
+    assert {f"{key}.html.j2" for key in SECTIONS} <= names
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+        package_data = tomllib.load(f)["tool"]["setuptools"]["package-data"]
+    assert "templates/*.j2" in package_data["qplane.analysis"]

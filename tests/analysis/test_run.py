@@ -35,7 +35,7 @@ def _write_known(path, rng):
         fields = dict(t_decoded=100.25 + k, t_applied=100.5 + k, decode_seconds=0.001 * (k + 1),
                       failures=int(np.count_nonzero(preds != truth)), worker=f"w{k % 2}",
                       shadow_shots=shots // 2, shadow_disagreements=k)
-        w.complete_block(row, predictions=preds, corrections=preds, truth=truth, **fields)
+        w.complete_block(row, predictions=preds, truth=truth, **fields)
         written["dets"].append(dets)
         written["preds"].append(preds)
         written["truth"].append(truth)
@@ -195,8 +195,8 @@ def test_round_trip_of_a_real_pipeline_run(pipeline_run):
 
     with h5py.File(pipeline_run, "r") as f:
         raw_blocks = f["qec/blocks"][:]
-        raw = {name: f[f"qec/{name}"][:] for name in ("detection_events", "predictions",
-                                                      "corrections", "truth")}
+        raw = {name: f[f"qec/{name}"][:] for name in ("detection_events", "predictions", "truth")}
+        assert "corrections" not in f["qec"]  # schema v2: the correction applied is the prediction
         end_state = f.attrs["end_state"]
     with open_run(pipeline_run) as run:
         assert run.end_state == end_state == "completed"
@@ -213,6 +213,7 @@ def test_round_trip_of_a_real_pipeline_run(pipeline_run):
         for name, values in raw.items():
             np.testing.assert_array_equal(packed[name].values, values)
             assert packed[name].dtype == np.uint8
+        np.testing.assert_array_equal(packed["corrections"].values, raw["predictions"])
         # The recorded predictions are PyMatching's on the recorded detection events, with the
         # circuit stored in the file; the recorded failures are corrections against truth.
         circuit = run.circuit()

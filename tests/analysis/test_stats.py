@@ -21,6 +21,25 @@ def test_wilson_interval_matches_reference_values(k, n, lo, hi):
     assert got[0] == pytest.approx(lo, abs=1e-5) and got[1] == pytest.approx(hi, abs=1e-5)
 
 
+@pytest.mark.parametrize("k,n", [(0, 1), (0, 10), (0, 1000), (1, 1), (10, 10), (1000, 1000),
+                                 (1, 10), (5, 100), (3, 7), (999, 1000), (17, 123_456)])
+@pytest.mark.parametrize("confidence", [0.95, 0.68, 0.99])
+def test_wilson_interval_is_scipys_including_the_ends(k, n, confidence):
+    from scipy.stats import binomtest
+
+    ref = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+    lo, hi = stats.wilson_interval(k, n, confidence)
+    assert lo == pytest.approx(ref.low, rel=1e-12, abs=1e-15)
+    assert hi == pytest.approx(ref.high, rel=1e-12, abs=1e-15)
+    if k == 0:
+        assert lo == 0.0  # exactly, not rounding dust such as 2e-19
+    if k == n:
+        assert hi == 1.0
+    # the array path gives the same numbers
+    alo, ahi = stats.wilson_interval(np.array([k]), np.array([n]), confidence)
+    assert (float(alo[0]), float(ahi[0])) == (lo, hi)
+
+
 def test_wilson_interval_covers_the_true_rate_about_95_percent_of_the_time():
     rng = np.random.default_rng(1)
     n, p = 2000, 0.004
