@@ -18,8 +18,7 @@ import numpy as np
 
 from qplane.decoder.matching import PyMatchingDecoder
 from qplane.runfile import SCHEMA_VERSION, RunFileWriter, writer
-from qplane.sim_instruments.qpu import circuit_fingerprint
-from qplane.sim_instruments.surface_code import memory_circuit
+from qplane.codes import circuit_fingerprint, memory_circuit
 
 T0 = 1.7e9
 
