@@ -477,6 +477,19 @@ class Run:
         })
 
     @property
+    def simulation_truth(self) -> pd.DataFrame:
+        """A simulated device's true ideal settings over time (``/simulation/truth``; empty for
+        hardware and for files written before the table): time, t, device_time, setting, value."""
+        rows = self.table("/simulation/truth")
+        return pd.DataFrame({
+            "time": _times(rows["time"]),
+            "t": rows["time"],
+            "device_time": rows["device_time"],
+            "setting": [_text(v) for v in rows["setting"]],
+            "value": rows["value"],
+        })
+
+    @property
     def circuits(self) -> pd.DataFrame:
         """Each decoding circuit the run used: circuit_id, time, num_detectors, num_observables,
         stim_circuit (text)."""

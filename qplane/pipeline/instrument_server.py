@@ -334,6 +334,7 @@ class InstrumentServer:
             "calibration_experiments": self.calibration.experiments if self.calibration else 0,
             "calibration_seconds": self.calibration.experiment_seconds if self.calibration else 0.0,
             "parameter_updates": self.calibration.writes if self.calibration else 0,
+            "parameter_updates_refused": self.calibration.updates_refused if self.calibration else 0,
         }
 
     def _publish_stats(self, force: bool = False) -> None:

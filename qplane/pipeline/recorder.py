@@ -139,8 +139,14 @@ class Recorder:
             m = rec.meta
             self.writer.append_table(
                 "/parameters/history", time=m.get("time", rec.time), parameter=m["parameter"],
-                old=m["old"], new=m["new"], source=rec.source, details=json.dumps(m["details"]),
+                old=m["old"], new=m["new"], source=rec.source, node=m["node"],
+                update=m["update"], details=json.dumps(m["details"]),
             )
+        elif kind == "simulation_truth":
+            m = rec.meta
+            self.writer.append_table("/simulation/truth", time=rec.time,
+                                     device_time=m["device_time"], setting=m["setting"],
+                                     value=m["value"])
         # "stats" and control kinds are not recorded.
 
     def _start(self, rec: Record) -> None:

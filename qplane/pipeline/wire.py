@@ -117,9 +117,10 @@ RECORD_KINDS: dict[str, KindSpec] = {
         meta={"call": str, "args": dict},
         optional_arrays={"sweep": ("float64", 1)},
     ),
-    # instrument server -> calibration worker: the call's result, or its error ("" if none).
+    # instrument server -> calibration worker: the call's result, or its error ("" if none)
+    # and the error's class name (error_type), so the worker raises the same qplane error.
     "calibration_reply": KindSpec(
-        meta={"call": str, "error": str, "result": dict},
+        meta={"call": str, "error": str, "error_type": str, "result": dict},
         optional_arrays={"sweep": ("float64", 1), "signal": ("float64", 1),
                          "iq0": ("complex128", 1), "iq1": ("complex128", 1)},
     ),
@@ -129,11 +130,17 @@ RECORD_KINDS: dict[str, KindSpec] = {
         meta={"circuit_id": str, "shots": int},
         arrays={"counts": ("int64", 1)},
     ),
-    # anyone who changes a parameter -> recorder (row of /parameters/history).
+    # the settings ledger (instrument server) -> recorder: one setting of a committed update
+    # (a row of /parameters/history); node: the calibration node or ""; update: the id shared
+    # by every setting of one atomic update.
     "parameter_change": KindSpec(
-        meta={"parameter": str, "old": _num, "new": _num, "details": dict},
+        meta={"parameter": str, "old": _num, "new": _num, "node": str, "update": str,
+              "details": dict},
         optional_meta={"time": _num},
     ),
+    # instrument server of a simulated device -> recorder: the true ideal value of a setting
+    # (a row of /simulation/truth; never a parameter change).
+    "simulation_truth": KindSpec(meta={"setting": str, "value": _num, "device_time": _num}),
 }
 
 

@@ -26,7 +26,11 @@ Layout (schema version 1)::
     /events                   table, EVENT_DTYPE: errors, gaps, duplicates, rejected records,
                               worker start/stop, run start and end
     /calibration/runs         table, CALIBRATION_DTYPE: one row per calibration-node run
-    /parameters/history       table, PARAMETER_DTYPE: every parameter change (old -> new)
+    /parameters/history       table, PARAMETER_DTYPE: every real parameter change (old -> new),
+                              one row per setting of a committed update (rows of one atomic
+                              update share ``update``)
+    /simulation/truth         table, TRUTH_DTYPE: a simulated device's true ideal settings over
+                              time (empty for hardware)
 
 All tables are 1-D chunked, resizable datasets of a compound dtype. Times are UNIX seconds
 (float64, UTC), one time base for every table; a device's own clock (the simulated lab's
@@ -37,7 +41,7 @@ can see a row before the heap object it points to). The low-rate tables keep var
 text; a live reader re-opens the file to read their newest rows.
 
 >>> sorted(TABLES)
-['/calibration/runs', '/events', '/parameters/history', '/qec/blocks', '/qec/circuits']
+['/calibration/runs', '/events', '/parameters/history', '/qec/blocks', '/qec/circuits', '/simulation/truth']
 """
 
 from __future__ import annotations
@@ -110,8 +114,17 @@ PARAMETER_DTYPE = np.dtype([
     ("parameter", _str),   # logical control or QCoDeS parameter path
     ("old", "f8"),
     ("new", "f8"),
-    ("source", _str),      # node or process that changed it
-    ("details", _str),     # JSON: fit result, reason, revert-of ...
+    ("source", _str),      # process that changed it (in process: the node)
+    ("node", _str),        # the calibration node that asked for it, or ""
+    ("update", _str),      # id shared by every setting of one atomic update, or ""
+    ("details", _str),     # JSON: fit result, reason, requested_by, revert_of ...
+])
+
+TRUTH_DTYPE = np.dtype([
+    ("time", "f8"),        # UNIX seconds when recorded
+    ("device_time", "f8"), # the simulated device's clock
+    ("setting", _str),     # "<qubit>.<control>"
+    ("value", "f8"),       # its true ideal value
 ])
 
 #: Table path -> row dtype.
@@ -121,6 +134,7 @@ TABLES: dict[str, np.dtype] = {
     "/events": EVENT_DTYPE,
     "/calibration/runs": CALIBRATION_DTYPE,
     "/parameters/history": PARAMETER_DTYPE,
+    "/simulation/truth": TRUTH_DTYPE,
 }
 
 #: Shot datasets under /qec and which width each has ("detectors" or "observables").

@@ -8,7 +8,7 @@ import zmq
 
 from qplane.calibration.backend import StationBackend
 from qplane.drivers import open_station
-from qplane.errors import QplaneError
+from qplane.errors import LimitError, QplaneError
 from qplane.pipeline.calibration_link import CalibrationService, RemoteBackend
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
 from qplane.sim_instruments.experiments import ExperimentKind, ExperimentRequest
@@ -75,7 +75,7 @@ def test_remote_calls_run_on_the_device_and_writes_are_recorded_or_refused(lab, 
         remote.write_setting("q0.pi_amplitude", old + 0.01, details={"node": "rabi"})
         assert remote.read_setting("q0.pi_amplitude") == pytest.approx(old + 0.01)
         # beyond the configured limit: refused by the control map, nothing written
-        with pytest.raises(QplaneError, match="refused write_setting: LimitError"):
+        with pytest.raises(LimitError, match="refused write_setting: LimitError"):
             remote.write_setting("q0.pi_amplitude", 5.0)
         assert remote.read_setting("q0.pi_amplitude") == pytest.approx(old + 0.01)
         with pytest.raises(QplaneError, match="unknown calibration call 'reboot'"):
@@ -88,7 +88,13 @@ def test_remote_calls_run_on_the_device_and_writes_are_recorded_or_refused(lab, 
     m = changes[0].meta
     assert m["parameter"] == "q0.pi_amplitude"
     assert m["old"] == pytest.approx(old) and m["new"] == pytest.approx(old + 0.01)
-    assert m["details"]["node"] == "rabi" and m["details"]["requested_by"] == "calibration"
-    truth = qpu.truth()
-    assert m["details"]["true_value"] == pytest.approx(float(truth.pi_amplitude[0]))
+    assert m["node"] == "rabi" and m["update"] and m["details"]["requested_by"] == "calibration"
+    assert "true_value" not in m["details"]  # the truth has its own records
     assert service.refused == 2
+    # The simulated truth: simulation_truth records, one per qubit and control, never changes.
+    sent = service.record_truth(Outbox(to_records, run_id=RUN, source="truth"))
+    truth_records = recorded(records)
+    assert sent == len(truth_records) == 4 * len(qpu.qubits())
+    assert {r.kind for r in truth_records} == {"simulation_truth"}
+    (amp,) = [r.meta for r in truth_records if r.meta["setting"] == "q0.pi_amplitude"]
+    assert amp["value"] == pytest.approx(float(qpu.truth().pi_amplitude[0]))

@@ -24,9 +24,12 @@ EXAMPLE_META = {
     "stats": {"stats": {"shots": 5}},
     "calibration_run": {"time": 3.0, "node": "rabi", "qubit": "q0", "outcome": "success", "reason": "",
                         "experiment": "{}", "fit": '{"pi_amplitude": 0.5}', "verdict": "{}"},
-    "parameter_change": {"parameter": "q0.pi_amplitude", "old": 0.5, "new": 0.51, "details": {}},
+    "parameter_change": {"parameter": "q0.pi_amplitude", "old": 0.5, "new": 0.51, "node": "rabi",
+                         "update": "0123abcd", "details": {}},
+    "simulation_truth": {"setting": "q0.pi_amplitude", "value": 0.512, "device_time": 3600.0},
     "calibration_call": {"call": "run_experiment", "args": {"kind": "readout_iq", "qubit": "q0", "shots": 4}},
-    "calibration_reply": {"call": "run_experiment", "error": "", "result": {"kind": "readout_iq"}},
+    "calibration_reply": {"call": "run_experiment", "error": "", "error_type": "",
+                          "result": {"kind": "readout_iq"}},
     "detection_counts": {"circuit_id": "0123456789abcdef", "shots": 1024},
 }
 
