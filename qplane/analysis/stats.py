@@ -360,9 +360,9 @@ def parameter_traces(run) -> pd.DataFrame:
     """Every parameter's value over time, settings and (simulation) true values, in one table.
 
     Columns: ``time``, ``t``, ``parameter``, ``value``, ``kind`` (``setting``: a change made by
-    ``source``; ``truth``: the simulated device's true value, from :attr:`Run.simulation_truth`
-    (source ``truth``) or a ``true_value`` in a change's details (source ``details``)) and
-    ``source``.
+    ``source``; ``truth``: the simulated device's true value, from ``/simulation/truth``, or in
+    files written before that table from history rows whose source is ``truth`` or a
+    ``true_value`` in a change's details) and ``source``.
     """
     rows = []
     for rec in run.simulation_truth.itertuples(index=False):
@@ -375,6 +375,10 @@ def parameter_traces(run) -> pd.DataFrame:
                 rows.append((rec.t, rec.parameter, float(details["true_value"]), "truth", "details"))
             except (TypeError, ValueError):
                 pass
+    truth = getattr(run, "simulation_truth", None)
+    if truth is not None:
+        rows += [(t, setting, value, "truth", "simulation")
+                 for t, setting, value in zip(truth["t"], truth["setting"], truth["value"])]
     frame = pd.DataFrame(rows, columns=["t", "parameter", "value", "kind", "source"])
     frame.insert(0, "time", pd.to_datetime(frame["t"], unit="s", utc=True))
     return frame.sort_values(["parameter", "t", "kind"], kind="stable").reset_index(drop=True)

@@ -12,7 +12,7 @@ from qplane.calibration.graph import CalibrationGraph
 from qplane.calibration.nodes import NODE_TYPES, Node
 from qplane.calibration.run import CalibrationBackend, NodeRun, run_node
 from qplane.calibration.syndrome import Regions, SyndromeMonitor
-from qplane.calibration.updates import ControlLimits, SettingChange, SettingsLedger
+from qplane.calibration.updates import ControlLimits, Ledger, SettingChange, SettingsLedger
 from qplane.calibration.worker import CalibrationWorker
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "CalibrationWorker",
     "ControlLimits",
     "GateResult",
+    "Ledger",
     "Node",
     "NodeRun",
     "Outcome",

@@ -4,6 +4,8 @@
 (``run_experiment(request)``, e.g. :class:`~qplane.sim_instruments.qpu.SimulatedQPU`) and the
 station's :class:`~qplane.drivers.ControlMap` (every write goes through its limits and the
 instruments' validators). The instrument server exposes the same four calls over the wire.
+The control map is the backend's one limits layer: :meth:`StationBackend.check_write` is what a
+:class:`~qplane.calibration.updates.SettingsLedger` over this backend checks every update with.
 
 >>> from qplane.drivers import open_station
 >>> from qplane.sim_instruments.lab import sim_lab_config
@@ -18,7 +20,7 @@ True
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 from qplane.device import ExperimentData, ExperimentRequest
 from qplane.errors import ConfigError
@@ -68,6 +70,18 @@ class StationBackend:
                       details: dict[str, Any] | None = None) -> None:
         qubit, control = split_setting(setting)
         self.controls.set(control, qubit, float(value))
+
+    def check_write(self, setting: str, old: float, new: float, *,
+                    step: bool = True) -> Callable[[], None]:
+        """Check ``old -> new`` against the control map's limits (``qplane.controls``: range,
+        ``max_step`` unless ``step=False``, the instrument's validators); return the write.
+
+        Raises:
+            LimitError: naming the parameter, the value and the limit; nothing is written.
+        """
+        qubit, control = split_setting(setting)
+        param, raw = self.controls.check(control, qubit, float(new), step=step, old=old)
+        return lambda: param.set(raw)
 
     def now(self) -> float:
         clock = getattr(self.device, "clock", None)

@@ -36,7 +36,7 @@ from qplane.calibration.backend import StationBackend
 from qplane.calibration.graph import CalibrationGraph
 from qplane.calibration.run import run_node
 from qplane.calibration.syndrome import Regions, SyndromeMonitor
-from qplane.calibration.updates import DEFAULT_LIMITS, SettingsLedger
+from qplane.calibration.updates import SettingsLedger
 from qplane.calibration.worker import CalibrationWorker
 
 MODES = ("perfect", "none", "fixed", "qplane")
@@ -44,6 +44,12 @@ FIXED_NODES = ("spectroscopy", "rabi", "ramsey", "readout")
 #: Validity timeouts (simulated s) of the qplane mode's graph.
 QPLANE_TIMEOUTS = {"spectroscopy": 6 * 3600.0, "rabi": 3 * 3600.0, "ramsey": 3600.0,
                    "t1": 6 * 3600.0, "echo": 6 * 3600.0, "readout": 3 * 3600.0}
+
+
+#: The largest change one update may make, per control (``max_step`` in the lab's
+#: ``qplane.controls`` section).
+MAX_STEPS = {"drive_frequency": 1.0e6, "pi_amplitude": 0.05, "readout_angle": 3.141592653589793,
+             "readout_threshold": 1.0}
 
 
 #: Drift scenarios: DeviceProfile overrides. ``default`` is the simulated lab's typical
@@ -63,6 +69,9 @@ def open_lab(seed: int, distance: int = 5, profile: dict[str, float] | None = No
     config = sim_lab_config(distance=distance, seed=seed, drift=True, clock_speedup=0.0,
                             physical_error_rate=0.004, shots_per_block=1024,
                             profile=dict(profile or SCENARIOS["default"]))
+    # The one limits layer is the controls section: the bench's calibration steps at most this.
+    for control, step in MAX_STEPS.items():
+        config["qplane"]["controls"][control]["max_step"] = step
     return open_station(config, simulate=True)
 
 
@@ -90,7 +99,7 @@ def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int 
         qpu = lab.station.components["qpu"]
         qpu.shots_per_block(shots)
         backend = StationBackend.from_lab(lab)
-        ledger = SettingsLedger(backend, DEFAULT_LIMITS, clock=backend.now)
+        ledger = SettingsLedger(backend, clock=backend.now)  # bounded by the lab's controls
         qubits = qpu.qubits()
         matcher = _decoder(qpu)
         opinion = None

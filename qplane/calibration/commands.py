@@ -59,8 +59,17 @@ def register_bench(benches: Any) -> None:
               run=bench.main)
 
 
+#: The ``source`` of the simulated truth rows that files written before ``/simulation/truth``
+#: kept in ``/parameters/history``; they are not changes and are skipped.
+TRUTH_SOURCE = "truth"
+
+
 def read_history(path: str) -> list[SettingChange]:
-    """Every setting change recorded in a run file, oldest first."""
+    """Every real setting change recorded in a run file, oldest first.
+
+    Only change rows: simulated truth is in ``/simulation/truth`` (older files kept it in the
+    history with source ``truth``; those rows are skipped).
+    """
     import h5py
 
     try:
@@ -68,7 +77,12 @@ def read_history(path: str) -> list[SettingChange]:
             rows = f["parameters/history"][()]
     except (OSError, KeyError) as e:
         raise RunFileError(f"cannot read /parameters/history from {path}: {e}") from e
-    return [SettingChange.from_history_row(r) for r in rows]
+    return [SettingChange.from_history_row(r) for r in rows
+            if _text(r["source"]) != TRUTH_SOURCE]
+
+
+def _text(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def revert_plan(history: list[SettingChange], *, qubit: str, node: str) -> dict[str, float]:
@@ -124,8 +138,8 @@ def _history(args: argparse.Namespace) -> int:
         if (args.qubit and c.qubit != args.qubit) or (args.node and c.node != args.node):
             continue
         extra = f" (reverts {c.reverts[:8]})" if c.reverts else ""
-        print(f"{c.time:12.3f}  {c.node:<12} {c.setting:<24} {c.old:.10g} -> {c.new:.10g}"
-              f"  run {c.run_uid[:8]}{extra}")
+        print(f"{c.time:12.3f}  {c.node or '-':<12} {c.setting:<24} {c.old:.10g} -> {c.new:.10g}"
+              f"  update {c.run_uid[:8]}{extra}")
     return 0
 
 

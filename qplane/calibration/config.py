@@ -10,8 +10,6 @@
           rabi: {depends_on: [spectroscopy], timeout: 10800}
           ramsey: {depends_on: [spectroscopy, rabi], timeout: 3600, tolerance: 5.0e+3}
           readout: {depends_on: [rabi], timeout: 10800}
-        limits:                     # optional; default DEFAULT_LIMITS (per control)
-          drive_frequency: {low: 4.5e+9, high: 5.5e+9, max_step: 1.0e+6}
         triggers: {window: 8192, baseline_shots: 16384, relative: 0.3, sigma: 5.0}
         triage_nodes: [ramsey]
         second_opinion: true        # the shipped classifier; or a path; or false
@@ -21,12 +19,15 @@
 :class:`~qplane.calibration.backend.StationBackend`, over the wire the instrument server's
 ``RemoteBackend``) and the decoding circuit and layout (for the syndrome regions).
 
+The section has no limits: every update is bounded by the one limits layer, the
+``qplane.controls`` section (range and ``max_step`` per control), where the write happens.
+
 >>> validate_calibration({"enabled": True, "triage_nodes": ["ramsey"]})["triggers"]["sigma"]
 5.0
 >>> validate_calibration({"trigers": {}})
 Traceback (most recent call last):
     ...
-qplane.errors.ConfigError: 'qplane.calibration.trigers': unknown key; allowed: ['enabled', 'figures', 'graph', 'limits', 'second_opinion', 'triage_nodes', 'triggers']
+qplane.errors.ConfigError: 'qplane.calibration.trigers': unknown key; allowed: ['enabled', 'figures', 'graph', 'second_opinion', 'triage_nodes', 'triggers']
 """
 
 from __future__ import annotations
@@ -35,13 +36,12 @@ from typing import Any, Callable, Mapping
 
 from qplane.calibration.graph import DEFAULT_DEPENDENCIES, DEFAULT_TIMEOUTS, CalibrationGraph
 from qplane.calibration.syndrome import Regions, SyndromeMonitor
-from qplane.calibration.updates import DEFAULT_LIMITS, ControlLimits, SettingsLedger
+from qplane.calibration.updates import Ledger, SettingsLedger
 from qplane.calibration.worker import CalibrationWorker
 from qplane.errors import ConfigError
 
 _KEY = "qplane.calibration"
-_ALLOWED = ("enabled", "figures", "graph", "limits", "second_opinion", "triage_nodes",
-            "triggers")
+_ALLOWED = ("enabled", "figures", "graph", "second_opinion", "triage_nodes", "triggers")
 _TRIGGERS = {"window": 8192, "baseline_shots": 16384, "relative": 0.3, "sigma": 5.0}
 
 
@@ -49,6 +49,10 @@ def validate_calibration(section: Mapping[str, Any] | None) -> dict[str, Any]:
     """Check the section and fill defaults; raise :class:`ConfigError` naming the key."""
     section = dict(section or {})
     for k in section:
+        if k == "limits":
+            raise ConfigError("calibration has no limits of its own; set each control's limits "
+                              "and max_step in qplane.controls (the one limits layer)",
+                              key=f"{_KEY}.limits")
         if k not in _ALLOWED:
             raise ConfigError(f"unknown key; allowed: {list(_ALLOWED)}", key=f"{_KEY}.{k}")
     out: dict[str, Any] = {"enabled": bool(section.get("enabled", True)),
@@ -60,15 +64,6 @@ def validate_calibration(section: Mapping[str, Any] | None) -> dict[str, Any]:
     if not isinstance(graph, Mapping):
         raise ConfigError("must map node name -> options", key=f"{_KEY}.graph")
     out["graph"] = {str(k): dict(v or {}) for k, v in graph.items()}
-    limits = dict(DEFAULT_LIMITS)
-    for control, spec in (section.get("limits") or {}).items():
-        try:
-            limits[control] = ControlLimits(float(spec["low"]), float(spec["high"]),
-                                             float(spec.get("max_step", float("inf"))))
-        except (KeyError, TypeError, ValueError) as e:
-            raise ConfigError(f"needs low, high and optionally max_step: {e}",
-                              key=f"{_KEY}.limits.{control}") from e
-    out["limits"] = limits
     triggers = dict(_TRIGGERS)
     for k, v in (section.get("triggers") or {}).items():
         if k not in _TRIGGERS:
@@ -90,7 +85,8 @@ def build_worker(section: Mapping[str, Any] | None, backend: Any, *, qubits: tup
                  on_change: Callable[..., None] | None = None,
                  on_error: Callable[[str, str], None] | None = None,
                  poll: Callable[[], None] | None = None,
-                 start_calibrated: bool = False) -> CalibrationWorker:
+                 start_calibrated: bool = False,
+                 ledger: Ledger | None = None) -> CalibrationWorker:
     """A ready calibration worker for ``backend`` from the config ``section``.
 
     Args:
@@ -100,14 +96,18 @@ def build_worker(section: Mapping[str, Any] | None, backend: Any, *, qubits: tup
         circuit, layout: the decoding circuit and patch layout; with both, syndrome-triggered
             checks are on.
         on_run, on_change: record sinks (:class:`~qplane.calibration.record.CalibrationRecorder`
-            methods). Leave ``on_change`` out when the backend records writes itself.
+            methods); ``on_change`` only for the ledger built here.
         on_error: crash reports.
         poll: collects pending syndrome reports at each step (see the worker).
         start_calibrated: treat every node as freshly calibrated now (a simulated device that
             starts perfectly calibrated); otherwise the first pass checks everything.
+        ledger: where updates go; default a :class:`SettingsLedger` over ``backend`` (in
+            process). In the pipeline, the worker's proxy to the instrument server's ledger
+            (``qplane.pipeline.calibration_link.RemoteLedger``).
     """
     cfg = validate_calibration(section)
-    ledger = SettingsLedger(backend, cfg["limits"], clock=backend.now, on_change=on_change)
+    if ledger is None:
+        ledger = SettingsLedger(backend, clock=backend.now, on_change=on_change)
     opinion = None
     if cfg["second_opinion"]:
         from qplane.calibration.classifier import DEFAULT_MODEL, LearnedSecondOpinion

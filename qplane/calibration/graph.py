@@ -49,7 +49,7 @@ from qplane.calibration.run import (
     calibrate_from_check,
     run_node,
 )
-from qplane.calibration.updates import SettingsLedger
+from qplane.calibration.updates import Ledger
 from qplane.errors import ConfigError
 
 #: Default validity timeouts (simulated seconds) of the standard nodes.
@@ -85,12 +85,13 @@ class CalibrationGraph:
 
     Args:
         backend: the device, through :class:`~qplane.calibration.run.CalibrationBackend`.
-        ledger: the bounded, recorded settings writer.
+        ledger: the bounded, recorded settings writer (a SettingsLedger in process, the
+            instrument server's ledger through its proxy in the pipeline).
         second_opinion: the learned classifier, consulted on every run (optional).
         on_run: called with each :class:`~qplane.calibration.run.NodeRun` (for the run file).
     """
 
-    def __init__(self, backend: CalibrationBackend, ledger: SettingsLedger, *,
+    def __init__(self, backend: CalibrationBackend, ledger: Ledger, *,
                  second_opinion: SecondOpinion | None = None,
                  on_run: Callable[[NodeRun], None] | None = None):
         self.backend = backend
@@ -120,7 +121,7 @@ class CalibrationGraph:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], backend: CalibrationBackend,
-                    ledger: SettingsLedger, **kwargs: Any) -> "CalibrationGraph":
+                    ledger: Ledger, **kwargs: Any) -> "CalibrationGraph":
         """Build from a mapping ``name -> {type?, depends_on, timeout, spec...}`` in order.
 
         ``type`` defaults to the name (a key of :data:`~qplane.calibration.nodes.NODE_TYPES`);
@@ -143,7 +144,7 @@ class CalibrationGraph:
         return graph
 
     @classmethod
-    def default(cls, backend: CalibrationBackend, ledger: SettingsLedger,
+    def default(cls, backend: CalibrationBackend, ledger: Ledger,
                 **kwargs: Any) -> "CalibrationGraph":
         """The standard six-node graph (:data:`DEFAULT_DEPENDENCIES`, :data:`DEFAULT_TIMEOUTS`)."""
         return cls.from_config({n: {"depends_on": DEFAULT_DEPENDENCIES[n],
@@ -253,7 +254,7 @@ class CalibrationGraph:
                 or check.analysis is None or not self.node(check.node).check_suffices(
                     check.analysis)):
             return False
-        return not any(c.qubit == qubit and c.time >= check.time for c in self.ledger.history)
+        return not self.ledger.changed_since(qubit, check.time)
 
     def _finish_calibration(self, name: str, qubit: str, run: NodeRun) -> NodeRun:
         st = self.state(name, qubit)

@@ -1,9 +1,11 @@
 """Recording calibration into the run file: node runs, figures, and every setting change.
 
 :class:`CalibrationRecorder` is the sink the calibration worker hands its records to. In process
-it appends to a :class:`~qplane.runfile.writer.RunFileWriter` (``/calibration/runs`` and
-``/parameters/history``); in the pipeline the same rows travel to the recorder process, which
-calls the same :meth:`~qplane.runfile.writer.RunFileWriter.append_table`.
+it appends to a :class:`~qplane.runfile.writer.RunFileWriter` (``/calibration/runs``,
+``/parameters/history`` and, for refused updates, ``/events``); in the pipeline the same rows
+travel to the recorder process (node runs from the worker; changes and refusals from the
+instrument server's settings ledger, whose rows have the same schema:
+:meth:`~qplane.calibration.updates.SettingChange.record_meta`).
 
 >>> rows = []
 >>> rec = CalibrationRecorder(lambda table, **row: rows.append(table), figures=False)
@@ -18,7 +20,9 @@ calls the same :meth:`~qplane.runfile.writer.RunFileWriter.append_table`.
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,6 +32,7 @@ from qplane.calibration.updates import SettingChange
 
 RUNS_TABLE = "/calibration/runs"
 HISTORY_TABLE = "/parameters/history"
+EVENTS_TABLE = "/events"
 
 
 class CalibrationRecorder:
@@ -56,3 +61,15 @@ class CalibrationRecorder:
 
     def on_change(self, change: SettingChange) -> None:
         self._append(HISTORY_TABLE, **change.history_row())
+
+    def on_refused(self, *, update: str, node: str, settings: dict[str, float],
+                   details: dict[str, Any], error: Exception) -> None:
+        """A ledger's refused update (``SettingsLedger(on_refused=...)``) as an ``/events`` row."""
+        self._append(EVENTS_TABLE, time=time.time(), level="warning", source="calibration",
+                     kind="setting_update_refused",
+                     message=f"update {update[:8]} of {', '.join(sorted(settings))} by node "
+                             f"{node or '-'} refused, nothing written: "
+                             f"{type(error).__name__}: {error}",
+                     details=json.dumps({"update": update, "node": node, "settings": settings,
+                                         "error_type": type(error).__name__,
+                                         "error": str(error), **details}, default=str))

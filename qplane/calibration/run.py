@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from qplane.calibration.gates import Outcome
 from qplane.calibration.nodes import Analysis, Node, SweepParameters
-from qplane.calibration.updates import SettingChange, SettingsLedger
+from qplane.calibration.updates import Ledger, SettingChange
 from qplane.device import CONTROLS, ExperimentData, ExperimentRequest
 from qplane.errors import ConfigError, LimitError
 
@@ -164,7 +164,7 @@ def read_settings(backend: CalibrationBackend, qubit: str) -> dict[str, float]:
     return {f"{qubit}.{c}": float(backend.read_setting(f"{qubit}.{c}")) for c in CONTROLS}
 
 
-def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: SettingsLedger, *,
+def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: Ledger, *,
              mode: str, second_opinion: SecondOpinion | None = None,
              parameters: SweepParameters | None = None) -> NodeRun:
     """Run ``node`` on ``qubit`` in ``mode`` (``"check"`` or ``"calibrate"``); see the module.
@@ -226,7 +226,7 @@ def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: Settin
 
 
 def calibrate_from_check(node: Node, qubit: str, backend: CalibrationBackend,
-                         ledger: SettingsLedger, check: NodeRun) -> NodeRun:
+                         ledger: Ledger, check: NodeRun) -> NodeRun:
     """Calibrate ``node`` on ``qubit`` from a check's data, without a new experiment.
 
     For a check that passed its gate (and its second opinion), found the setting out of spec,

@@ -28,6 +28,7 @@ Failure modes (:data:`FAILURE_MODES`):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any
 
@@ -41,11 +42,22 @@ from qplane.device import (
     ExperimentKind,
     ExperimentRequest,
 )
+from qplane.drivers.controls import ControlLimits, check_limits
 
 FAILURE_MODES = ("ok", "off_range", "undersampled", "noisy", "anomalous", "no_signal")
 
 #: Seconds per shot besides the swept delay (reset, pulses, readout).
 SHOT_OVERHEAD = 100e-6
+
+
+#: The limits of :class:`SyntheticBackend`'s controls: what a station's ``qplane.controls``
+#: section is for a real one (it has no station, so its ledger is given these).
+SYNTHETIC_LIMITS: dict[str, ControlLimits] = {
+    "drive_frequency": ControlLimits(1.0e9, 20.0e9, max_step=1.0e6, unit=" Hz"),
+    "pi_amplitude": ControlLimits(0.01, 1.0, max_step=0.05, unit=" V"),
+    "readout_angle": ControlLimits(-2 * math.pi, 2 * math.pi, max_step=math.pi, unit=" rad"),
+    "readout_threshold": ControlLimits(-10.0, 10.0, max_step=1.0, unit=" V"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -343,7 +355,9 @@ class SyntheticBackend:
 
     Each qubit has a :class:`QubitTruth` and settings (initially ideal); experiments run with
     :func:`simulate` and advance a simulated clock by their duration. ``failures`` injects a
-    failure mode per (qubit, experiment kind) for tests.
+    failure mode per (qubit, experiment kind) for tests. ``limits`` (control -> limits,
+    default :data:`SYNTHETIC_LIMITS`) bound every update a ledger makes, as a station's
+    ``qplane.controls`` section does.
 
     >>> b = SyntheticBackend(qubits=("q0", "q1"), seed=1)
     >>> b.read_setting("q1.pi_amplitude") == b.truth["q1"].pi_amplitude
@@ -351,7 +365,9 @@ class SyntheticBackend:
     """
 
     def __init__(self, qubits: tuple[str, ...] = ("q0",), *, seed: int = 0,
-                 truth: dict[str, QubitTruth] | None = None):
+                 truth: dict[str, QubitTruth] | None = None,
+                 limits: dict[str, ControlLimits] | None = None):
+        self.limits = dict(SYNTHETIC_LIMITS if limits is None else limits)
         self.rng = np.random.default_rng(seed)
         self.truth = dict(truth or {q: QubitTruth() for q in qubits})
         self.settings: dict[str, float] = {}
@@ -390,9 +406,17 @@ class SyntheticBackend:
         self.experiments.append(request)
         return data
 
-    def ledger(self, limits: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        """A :class:`~qplane.calibration.updates.SettingsLedger` on these settings."""
-        from qplane.calibration.updates import DEFAULT_LIMITS, SettingsLedger
+    def check_write(self, setting: str, old: float, new: float, *,
+                    step: bool = True) -> Any:
+        """Check ``old -> new`` against :attr:`limits` (this backend's one limits layer, as a
+        station's control map is for a station backend); return the write to make."""
+        check_limits(setting, new, self.limits.get(setting.partition(".")[2]),
+                     old=old if step else None)
+        return functools.partial(self.write_setting, setting, float(new))
 
-        return SettingsLedger(self, DEFAULT_LIMITS if limits is None else limits, clock=self.now,
-                              **kwargs)
+    def ledger(self, **kwargs: Any) -> Any:
+        """A :class:`~qplane.calibration.updates.SettingsLedger` on these settings (on this
+        backend's clock; bounded by :attr:`limits`)."""
+        from qplane.calibration.updates import SettingsLedger
+
+        return SettingsLedger(self, clock=self.now, **kwargs)

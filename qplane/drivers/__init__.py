@@ -2,13 +2,16 @@
 
 Public API: the drivers :class:`QplaneDriveController` and :class:`QplaneReadoutController`
 (each with a pyvisa-sim twin in ``qplane/drivers/sims/``), the mapping layer
-:class:`ControlMap` / :func:`validate_controls`, and :func:`open_station`, which opens a
+:class:`ControlMap` / :func:`validate_controls` with qplane's one limit rule
+(:class:`ControlLimits`, :func:`check_limits`), and :func:`open_station`, which opens a
 config's QCoDeS station (optionally on the simulated twins) and binds the controls.
 """
 
 from qplane.drivers.controls import (
     ALL_CONTROLS,
+    ControlLimits,
     ControlMap,
+    check_limits,
     resolve_parameter,
     validate_controls,
 )
@@ -19,11 +22,13 @@ from qplane.drivers.station import SIM_TWINS, LabStation, bind_controls, open_st
 __all__ = [
     "ALL_CONTROLS",
     "SIM_TWINS",
+    "ControlLimits",
     "ControlMap",
     "LabStation",
     "QplaneDriveController",
     "QplaneReadoutController",
     "bind_controls",
+    "check_limits",
     "open_station",
     "resolve_parameter",
     "validate_controls",

@@ -28,6 +28,13 @@ limits, beyond ``max_step``, or rejected by the instrument parameter's own valid
 anything is sent. :func:`validate_controls` checks the section's shape without a station (for
 ``qplane check``).
 
+This section is qplane's one limits layer: calibration's settings ledger
+(:class:`~qplane.calibration.updates.SettingsLedger`) checks every update through
+:meth:`ControlMap.check` and has no limits of its own. A control bound without ``max_step`` has
+no step limit. :class:`ControlLimits` and :func:`check_limits` are that layer's rule, also used
+for a settings target without a station (a test's dict of settings, the synthetic calibration
+backend), which then passes its limits as a table of :class:`ControlLimits`.
+
 >>> validate_controls({"qubits": 2, "pi_amplitude": {"path": "drive.ch{channel}.amplitude",
 ...                    "limits": [0.0, 0.8]}})
 >>> validate_controls({"qubits": 2, "pi_amplitude": {"path": "drive.ch{channel}.amplitude",
@@ -57,6 +64,60 @@ from qplane.errors import ConfigError, LimitError
 PER_QUBIT_CONTROLS = tuple(c for c in CONTROLS if c != DRIVE_FREQUENCY)
 _KEY = "qplane.controls"
 _PATH_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_{][A-Za-z0-9_{}]*)+$")
+
+
+@dataclasses.dataclass(frozen=True)
+class ControlLimits:
+    """The limits of one logical control: its range and the largest step one update may make.
+
+    Attributes:
+        low, high: the allowed range, inclusive.
+        max_step: the largest change one update may make (absolute, in the control's unit).
+        unit: for messages.
+
+    >>> ControlLimits(0.0, 0.8, max_step=0.05).max_step
+    0.05
+    """
+
+    low: float
+    high: float
+    max_step: float = math.inf
+    unit: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.high:
+            raise LimitError(f"limits low {self.low} > high {self.high}; swap them")
+        if not self.max_step > 0:
+            raise LimitError(f"max_step must be positive, got {self.max_step}")
+
+
+def check_limits(name: str, value: float, limits: ControlLimits | None, *,
+                 old: float | None = None) -> None:
+    """Raise :class:`LimitError` if ``value`` breaks ``limits`` (the step only when ``old`` is given).
+
+    The one limit rule of qplane: :meth:`ControlMap.check` applies it to every bound control,
+    and a settings ledger over a target without a station applies it to its own table.
+
+    >>> check_limits("q0.x", 2.5, ControlLimits(-2, 2))
+    Traceback (most recent call last):
+        ...
+    qplane.errors.LimitError: q0.x: 2.5 is outside qplane's limits [-2, 2]; nothing sent
+    >>> check_limits("q0.x", 1.5, ControlLimits(-2, 2, max_step=1.0), old=0.0)
+    Traceback (most recent call last):
+        ...
+    qplane.errors.LimitError: q0.x: step 0 -> 1.5 exceeds max_step 1, the maximum step per update; nothing sent
+    """
+    if not _is_number(value):
+        raise LimitError(f"{name}: {value!r} is not a finite number; nothing sent")
+    if limits is None:
+        return
+    value = float(value)
+    if not limits.low <= value <= limits.high:
+        raise LimitError(f"{name}: {value:.10g}{limits.unit} is outside qplane's limits "
+                         f"[{limits.low:.10g}, {limits.high:.10g}]; nothing sent")
+    if old is not None and abs(value - old) > limits.max_step:
+        raise LimitError(f"{name}: step {old:.10g} -> {value:.10g} exceeds max_step "
+                         f"{limits.max_step:.3g}, the maximum step per update; nothing sent")
 
 
 def validate_controls(section: Mapping[str, Any]) -> None:
@@ -151,6 +212,14 @@ class Binding:
     max_step: float | None
 
     @property
+    def bounds(self) -> ControlLimits | None:
+        """The limits as :class:`ControlLimits` (``None`` when neither range nor step is set)."""
+        if self.limits is None and self.max_step is None:
+            return None
+        low, high = self.limits if self.limits is not None else (-math.inf, math.inf)
+        return ControlLimits(low, high, self.max_step if self.max_step is not None else math.inf)
+
+    @property
     def name(self) -> str:
         return self.control if self.qubit is None else f"{self.control}[{self.qubit}]"
 
@@ -241,27 +310,27 @@ class ControlMap:
         return self.binding(control, qubit).limits
 
     def check(self, control: str, qubit: str | None, value: float, *,
-              step: bool = True) -> tuple[Parameter, Any]:
+              step: bool = True, old: float | None = None) -> tuple[Parameter, Any]:
         """Check ``value`` against every limit; return the parameter and the raw value to set.
 
         ``step=False`` skips ``max_step`` (for values that are not a change of the setting,
-        such as the points of a sweep).
+        such as the points of a sweep, or a revert to a value the device already ran with).
+        ``old`` is the current value when the caller has already read it (the settings
+        ledger reads it once); otherwise it is read here when a step limit applies.
 
         Raises:
             LimitError: naming the parameter, the value and the limit it breaks.
         """
         b = self.binding(control, qubit)
+        name = f"{b.name} ({b.parameter.full_name})"
         if not _is_number(value):
             raise LimitError(f"{b.name}: {value!r} is not a finite number")
         value = float(value)
         if b.limits is not None and not b.limits[0] <= value <= b.limits[1]:
-            raise LimitError(f"{b.name} ({b.parameter.full_name}): {value:g} is outside "
-                             f"qplane's limits [{b.limits[0]:g}, {b.limits[1]:g}]; nothing sent")
+            check_limits(name, value, ControlLimits(*b.limits))
         if step and b.max_step is not None:
-            old = self.get(control, qubit)
-            if abs(value - old) > b.max_step:
-                raise LimitError(f"{b.name} ({b.parameter.full_name}): step {old:g} -> {value:g} "
-                                 f"exceeds max_step {b.max_step:g}; nothing sent")
+            check_limits(name, value, ControlLimits(-math.inf, math.inf, b.max_step),
+                         old=self.get(control, qubit) if old is None else float(old))
         raw: Any = value
         if b.offset_parameter is not None:
             raw = value - float(b.offset_parameter.cache.get())

@@ -1,32 +1,39 @@
 """The calibration backend over the wire: the instrument server's side and the worker's side.
 
-The calibration worker needs four things of the device (see
-:class:`qplane.calibration.run.CalibrationBackend`): run an experiment, read a setting, write a
-setting, read the clock. In the pipeline only the instrument server touches instruments, so:
+The calibration worker needs a few things of the device (see
+:class:`qplane.calibration.run.CalibrationBackend`): run an experiment, read a setting, read the
+clock, and update settings. In the pipeline only the instrument server touches instruments, so:
 
 - :class:`CalibrationService` runs inside the instrument server. It answers ``calibration_call``
   records arriving on the control socket with ``calibration_reply`` records, using an in-process
-  backend (:class:`qplane.calibration.backend.StationBackend`: every write goes through the
-  control map's limits and the instruments' validators). Each write is also recorded as a
-  ``parameter_change`` (old value read back before, new value read back after). A refused call
-  (a limit, a bad request) is answered with its error and recorded as an event; nothing is
-  written. Calibration experiments run between QEC blocks: the server time-shares the device.
-  On a simulated device (one with :class:`qplane.device.SimulatedTruth`) each change also
-  records the setting's true ideal value (``details["true_value"]``), so reports can draw
-  calibrated settings against the truth.
-- :class:`RemoteBackend` is the worker's backend: the same four calls, each a request and a
-  reply on a DEALER socket. ``detection_counts`` records that the server pushes on the same
-  socket (syndrome statistics for the worker's triggers) are handed to ``on_counts``.
+  backend (:class:`qplane.calibration.backend.StationBackend`) and the run's one settings ledger
+  (:class:`qplane.calibration.updates.SettingsLedger`), which sits here, where the write
+  happens: each update reads the old values once, checks every limit once (the control map's:
+  the config's ``qplane.controls`` section), writes, reads back and, only when the whole update
+  is committed, sends one ``parameter_change`` per setting (sharing the update's id). A refused
+  update writes nothing, is counted and recorded as an event, and its reply carries the error's
+  class (``error_type``). Calibration experiments run between QEC blocks: the server
+  time-shares the device. On a simulated device :meth:`CalibrationService.record_truth` sends
+  the true ideal settings as ``simulation_truth`` records (``/simulation/truth``), never as
+  changes.
+- :class:`RemoteBackend` is the worker's backend: each call a request and a reply on a DEALER
+  socket; a refusal is raised as the same qplane error class the server raised (a
+  ``LimitError`` stays a ``LimitError``). ``detection_counts`` records that the server pushes on
+  the same socket (syndrome statistics for the worker's triggers) are handed to ``on_counts``.
+- :class:`RemoteLedger` is the worker's view of the server's ledger: updates, reverts and
+  "what changed" questions are calls, so the worker keeps no ledger of its own to disagree.
 """
 
 from __future__ import annotations
 
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import zmq
 
+from qplane import errors as _errors
+from qplane.calibration.updates import SettingChange, SettingsLedger
 from qplane.device import ExperimentData, ExperimentRequest, SimulatedTruth
 from qplane.errors import PipelineError, QplaneError
 from qplane.pipeline.transport import Inbox, Outbox, send_record
@@ -36,19 +43,29 @@ from qplane.records import (
     DetectionCounts,
     ParameterChange,
     Record,
+    SimulationTruth,
 )
 
-CALLS = ("run_experiment", "read_setting", "write_setting", "now", "qubits")
+#: The calls a calibration worker may make.
+CALLS = ("run_experiment", "read_setting", "write_setting", "write_settings", "revert",
+         "last_run", "changed_since", "history", "now", "qubits")
 
 
 class CalibrationService:
     """Answers calibration calls with an in-process backend (inside the instrument server).
 
     Args:
-        backend: has ``run_experiment``, ``read_setting``, ``write_setting``, ``now``.
+        backend: has ``run_experiment``, ``read_setting``, ``write_setting``, ``now`` (and
+            ``check_write``, its limits layer, for a station backend).
         qubits: the qubit names calibration may address.
         replies: outbox on the control socket (replies go behind the caller's routing frames).
-        records: outbox to the recorder (parameter changes, refused calls).
+        records: outbox to the recorder (parameter changes, refused calls and updates).
+
+    Attributes:
+        ledger: the run's settings ledger (on the backend's clock).
+        calls, refused: calls answered, and of those refused.
+        writes: setting changes committed (one per setting of each committed update).
+        experiments, experiment_seconds: experiments run and their device time.
     """
 
     def __init__(self, backend: Any, qubits: tuple[str, ...], *, replies: Outbox, records: Outbox):
@@ -56,6 +73,8 @@ class CalibrationService:
         self.qubits = tuple(qubits)
         self.replies = replies
         self.records = records
+        self.ledger = SettingsLedger(backend, clock=backend.now, on_change=self._record_change,
+                                     on_refused=self._record_refusal)
         self.calls = 0
         self.refused = 0
         self.writes = 0
@@ -63,89 +82,115 @@ class CalibrationService:
         self.experiment_seconds = 0.0
         self.subscribers: dict[bytes, str] = {}  # routing id -> source, for detection counts
 
+    @property
+    def updates_refused(self) -> int:
+        """Setting updates the ledger refused (nothing written)."""
+        return self.ledger.refused
+
     def handle(self, routing: list[bytes], rec: Record) -> None:
         """Answer one ``calibration_call``."""
         self.calls += 1
         call, args = rec.body.call, rec.body.args
         self.subscribers[routing[0]] = rec.source
+        refused_before = self.ledger.refused
         arrays: dict[str, np.ndarray] = {}
         try:
-            if call == "run_experiment":
-                request = ExperimentRequest(
-                    args["kind"], args["qubit"], rec.arrays.get("sweep"), shots=int(args["shots"]),
-                    artificial_detuning=float(args.get("artificial_detuning", 0.0)))
-                data = self.backend.run_experiment(request)
-                self.experiments += 1
-                self.experiment_seconds += float(data.duration)
-                result = data.metadata()
-                arrays = {k: np.ascontiguousarray(v) for k, v in data.arrays().items()}
-            elif call == "read_setting":
-                result = {"value": float(self.backend.read_setting(args["setting"]))}
-            elif call == "write_setting":
-                result = self._write(rec.source, args)
-            elif call == "now":
-                result = {"value": float(self.backend.now())}
-            elif call == "qubits":
-                result = {"qubits": list(self.qubits)}
-            else:
-                raise PipelineError(f"unknown calibration call {call!r}; known calls: {', '.join(CALLS)}")
-            error = ""
+            result, arrays = self._answer(call, args, rec)
+            error = error_type = ""
         except (QplaneError, KeyError, TypeError, ValueError) as e:
             self.refused += 1
-            error = f"{type(e).__name__}: {e}"
+            error, error_type = f"{type(e).__name__}: {e}", type(e).__name__
             result, arrays = {}, {}
-            self.records.event("warning", "calibration_call_refused",
-                               f"{call} from {rec.source} refused: {error}", call=call, args=args,
-                               traceback=traceback.format_exc())
-        reply = self.replies.build(CalibrationReply(call=call, error=error, result=result),
-                                   arrays)
+            if self.ledger.refused == refused_before:  # the ledger records its own refusals
+                self.records.event("warning", "calibration_call_refused",
+                                   f"{call} from {rec.source} refused: {error}", call=call,
+                                   args=args, error_type=error_type,
+                                   traceback=traceback.format_exc())
+        reply = self.replies.build(CalibrationReply(call=call, error=error, error_type=error_type,
+                                                    result=result), arrays)
         send_record(self.replies.socket, reply, prefix=routing)
 
-    def _write(self, source: str, args: dict[str, Any]) -> dict[str, Any]:
-        setting, value = args["setting"], float(args["value"])
-        old = float(self.backend.read_setting(setting))
-        self.backend.write_setting(setting, value)
-        new = float(self.backend.read_setting(setting))
-        details = dict(args.get("details") or {})
+    def _answer(self, call: str, args: dict[str, Any],
+                rec: Record) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        if call == "run_experiment":
+            request = ExperimentRequest(
+                args["kind"], args["qubit"], rec.arrays.get("sweep"), shots=int(args["shots"]),
+                artificial_detuning=float(args.get("artificial_detuning", 0.0)))
+            data = self.backend.run_experiment(request)
+            self.experiments += 1
+            self.experiment_seconds += float(data.duration)
+            return data.metadata(), {k: np.ascontiguousarray(v) for k, v in data.arrays().items()}
+        if call == "read_setting":
+            return {"value": float(self.backend.read_setting(args["setting"]))}, {}
+        if call == "write_setting":
+            details = dict(args.get("details") or {})
+            node = str(args.get("node") or details.pop("node", ""))
+            (change,) = self._update({args["setting"]: float(args["value"])}, node=node,
+                                     details=details, source=rec.source)
+            return {"old": change.old, "new": change.new, "changes": [change.to_dict()]}, {}
+        if call == "write_settings":
+            changes = self._update(args["settings"], node=str(args.get("node", "")),
+                                   fit=args.get("fit"), details=args.get("details"),
+                                   source=rec.source)
+            return {"changes": [c.to_dict() for c in changes]}, {}
+        if call == "revert":
+            changes = self.ledger.revert(qubit=args["qubit"], node=args["node"],
+                                         details={"requested_by": rec.source})
+            return {"changes": [c.to_dict() for c in changes]}, {}
+        if call == "last_run":
+            run = self.ledger.last_run(qubit=args["qubit"], node=args["node"])
+            return {"changes": [c.to_dict() for c in run]}, {}
+        if call == "changed_since":
+            return {"changed": self.ledger.changed_since(args["qubit"], float(args["time"]))}, {}
+        if call == "history":
+            return {"changes": [c.to_dict() for c in self.ledger.history]}, {}
+        if call == "now":
+            return {"value": float(self.backend.now())}, {}
+        if call == "qubits":
+            return {"qubits": list(self.qubits)}, {}
+        raise PipelineError(f"unknown calibration call {call!r}; known calls: {', '.join(CALLS)}")
+
+    def _update(self, settings: Mapping[str, float], *, node: str, source: str,
+                fit: dict[str, Any] | None = None,
+                details: dict[str, Any] | None = None) -> list[SettingChange]:
+        details = dict(details or {})
         details["requested_by"] = source
-        details["requested"] = value
-        true_value = self._true_value(setting)
-        if true_value is not None:
-            details["true_value"] = true_value
+        return self.ledger.update(settings, node=node, fit=fit, details=details)
+
+    def _record_change(self, change: SettingChange) -> None:
+        """Send one committed change to the recorder (the row's time is UNIX time; the
+        device's clock goes into the details)."""
+        meta = change.record_meta()
+        meta["details"]["device_time"] = change.time
         self.writes += 1
-        self.records.send(ParameterChange(parameter=setting, old=old, new=new, details=details))
-        return {"old": old, "new": new}
+        self.records.send(ParameterChange(**meta))
 
-    def _true_settings(self) -> dict[str, float] | None:
-        """A simulated device's ideal settings for its hidden truth (None for hardware)."""
-        device = getattr(self.backend, "device", None)
-        if not isinstance(device, SimulatedTruth):
-            return None
-        try:
-            return device.true_settings()
-        except (QplaneError, AttributeError, ValueError, IndexError):
-            return None
-
-    def _true_value(self, setting: str) -> float | None:
-        """The ideal value of ``setting`` for a simulated device's hidden truth (None for hardware)."""
-        ideal = self._true_settings()
-        return None if ideal is None else ideal.get(setting)
+    def _record_refusal(self, *, update: str, node: str, settings: dict[str, float],
+                        details: dict[str, Any], error: Exception) -> None:
+        self.records.event(
+            "warning", "setting_update_refused",
+            f"update {update[:8]} of {', '.join(sorted(settings))} by node {node or '-'} "
+            f"(requested by {details.get('requested_by', '?')}) refused, nothing written: "
+            f"{type(error).__name__}: {error}",
+            update=update, node=node, settings=settings,
+            requested_by=details.get("requested_by", ""), error_type=type(error).__name__,
+            error=str(error))
 
     def record_truth(self, truth_outbox: Outbox) -> int:
-        """Record a simulated device's true ideal settings as ``parameter_change`` rows from
-        source ``truth`` (old = new = the true value), so reports can draw calibrated settings
-        against the truth over time. Returns the rows sent (0 for hardware)."""
-        ideal = self._true_settings()
-        if ideal is None:
+        """Send a simulated device's true ideal settings as ``simulation_truth`` records
+        (``/simulation/truth``), so reports can draw calibrated settings against the truth over
+        time. Returns the records sent (0 for hardware)."""
+        device = getattr(self.backend, "device", None)
+        if not isinstance(device, SimulatedTruth):
+            return 0
+        try:
+            ideal = device.true_settings()
+        except (QplaneError, AttributeError, ValueError, IndexError):
             return 0
         now = float(self.backend.now())
-        sent = 0
         for setting, value in ideal.items():
-            truth_outbox.send(ParameterChange(
-                parameter=setting, old=value, new=value,
-                details={"simulated_time": now, "true_value": value}))
-            sent += 1
-        return sent
+            truth_outbox.send(SimulationTruth(setting=setting, value=float(value), device_time=now))
+        return len(ideal)
 
     def publish_counts(self, socket: zmq.Socket, outbox: Outbox, *, circuit_id: str,
                        counts: np.ndarray, shots: int) -> None:
@@ -175,8 +220,14 @@ class RemoteBackend:
         self.inbox = Inbox(control, run_id=outbox.run_id)
         self.experiment_time = 0.0
 
-    def _call(self, call: str, args: dict[str, Any] | None = None,
-              arrays: dict[str, np.ndarray] | None = None) -> Record:
+    def call(self, call: str, args: dict[str, Any] | None = None,
+             arrays: dict[str, np.ndarray] | None = None) -> Record:
+        """Make one call and return its reply.
+
+        Raises:
+            QplaneError: the server's refusal, as the same class (see :func:`remote_error`).
+            PipelineError: no reply within the timeout, or an unexpected one.
+        """
         self.outbox.send(CalibrationCall(call=call, args=args or {}), arrays)
         while True:
             if not self.control.poll(int(self.timeout * 1000)):
@@ -185,28 +236,30 @@ class RemoteBackend:
             if got is None:
                 continue
             rec = got[1]
-            if rec.kind == "detection_counts":
+            if isinstance(rec.body, DetectionCounts):
                 if self.on_counts is not None:
                     self.on_counts(rec)
                 continue
             if not isinstance(rec.body, CalibrationReply) or rec.body.call != call:
                 raise PipelineError(f"asked {call}, got a {rec.kind} ({getattr(rec.body, 'call', '')})")
             if rec.body.error:
-                raise QplaneError(f"instrument server refused {call}: {rec.body.error}")
+                raise remote_error(call, rec.body.error_type, rec.body.error)
             return rec
+
+    _call = call
 
     def poll_counts(self) -> None:
         """Hand every ``detection_counts`` record already waiting to ``on_counts``."""
         while self.control.poll(0):
             got = self.inbox.recv()
-            if got is not None and got[1].kind == "detection_counts" and self.on_counts is not None:
+            if got is not None and isinstance(got[1].body, DetectionCounts) and self.on_counts is not None:
                 self.on_counts(got[1])
 
     def run_experiment(self, request: ExperimentRequest) -> ExperimentData:
-        rec = self._call("run_experiment", {"kind": request.kind.value, "qubit": request.qubit,
-                                            "shots": request.shots,
-                                            "artificial_detuning": request.artificial_detuning},
-                         {"sweep": np.asarray(request.sweep, dtype=np.float64)})
+        rec = self.call("run_experiment", {"kind": request.kind.value, "qubit": request.qubit,
+                                           "shots": request.shots,
+                                           "artificial_detuning": request.artificial_detuning},
+                        {"sweep": np.asarray(request.sweep, dtype=np.float64)})
         m = rec.body.result
         data = ExperimentData(
             kind=m["kind"], qubit=m["qubit"], sweep=rec.arrays["sweep"], sweep_unit=m["sweep_unit"],
@@ -217,13 +270,90 @@ class RemoteBackend:
         return data
 
     def read_setting(self, setting: str) -> float:
-        return float(self._call("read_setting", {"setting": setting}).body.result["value"])
+        return float(self.call("read_setting", {"setting": setting}).body.result["value"])
 
     def write_setting(self, setting: str, value: float, details: dict[str, Any] | None = None) -> None:
-        self._call("write_setting", {"setting": setting, "value": float(value), "details": details or {}})
+        """One setting as one update of the server's ledger (``details["node"]`` names the node)."""
+        self.call("write_setting", {"setting": setting, "value": float(value), "details": details or {}})
 
     def now(self) -> float:
-        return float(self._call("now").body.result["value"])
+        return float(self.call("now").body.result["value"])
 
     def qubits(self) -> tuple[str, ...]:
-        return tuple(self._call("qubits").body.result["qubits"])
+        return tuple(self.call("qubits").body.result["qubits"])
+
+
+class RemoteLedger:
+    """The worker's proxy for the instrument server's :class:`SettingsLedger`.
+
+    Has the :class:`~qplane.calibration.updates.Ledger` methods; each is a call, answered by
+    the one ledger where the write happens, so nothing here can disagree with it.
+
+    Args:
+        backend: the worker's :class:`RemoteBackend`.
+    """
+
+    def __init__(self, backend: RemoteBackend):
+        self.backend = backend
+
+    def apply(self, qubit: str, values: dict[str, float], *, node: str,
+              fit: dict[str, Any] | None = None,
+              details: dict[str, Any] | None = None) -> list[SettingChange]:
+        """One atomic update of ``qubit``'s controls (``write_settings``).
+
+        Raises:
+            LimitError: the server's ledger refused it; nothing was written.
+        """
+        return self.update({f"{qubit}.{c}": v for c, v in values.items()}, node=node, fit=fit,
+                           details=details)
+
+    def update(self, settings: Mapping[str, float], *, node: str = "",
+               fit: dict[str, Any] | None = None,
+               details: dict[str, Any] | None = None) -> list[SettingChange]:
+        """Write ``settings`` (``"<qubit>.<control>"`` -> value) all or nothing."""
+        return self._changes("write_settings", {
+            "settings": {s: float(v) for s, v in settings.items()}, "node": node,
+            "fit": dict(fit or {}), "details": dict(details or {})})
+
+    def revert(self, *, qubit: str, node: str) -> list[SettingChange]:
+        return self._changes("revert", {"qubit": qubit, "node": node})
+
+    def last_run(self, *, qubit: str, node: str) -> list[SettingChange]:
+        return self._changes("last_run", {"qubit": qubit, "node": node})
+
+    def changed_since(self, qubit: str, time: float) -> bool:
+        rec = self.backend.call("changed_since", {"qubit": qubit, "time": float(time)})
+        return bool(rec.body.result["changed"])
+
+    @property
+    def history(self) -> tuple[SettingChange, ...]:
+        """Every change the server's ledger committed this run, oldest first."""
+        return tuple(self._changes("history", {}))
+
+    def _changes(self, call: str, args: dict[str, Any]) -> list[SettingChange]:
+        rec = self.backend.call(call, args)
+        return [SettingChange.from_dict(d) for d in rec.body.result["changes"]]
+
+
+def _qplane_errors() -> dict[str, type[QplaneError]]:
+    return {name: cls for name, cls in vars(_errors).items()
+            if isinstance(cls, type) and issubclass(cls, QplaneError)}
+
+
+def remote_error(call: str, error_type: str, message: str) -> QplaneError:
+    """The error to raise for a refusal the server reported as ``error_type``/``message``.
+
+    A qplane error keeps its class (a ``LimitError`` on the server is a ``LimitError`` here);
+    anything else becomes a :class:`PipelineError` that names the remote type.
+
+    >>> type(remote_error("write_settings", "LimitError", "LimitError: too far")).__name__
+    'LimitError'
+    >>> remote_error("read_setting", "KeyError", "KeyError: 'q9.x'")
+    PipelineError("instrument server refused read_setting: KeyError: 'q9.x' (the server raised KeyError, not a qplane error)")
+    """
+    text = f"instrument server refused {call}: {message}"
+    cls = _qplane_errors().get(error_type)
+    if cls is None:
+        return PipelineError(f"{text} (the server raised {error_type or 'an untyped error'}, "
+                             "not a qplane error)")
+    return cls(text)

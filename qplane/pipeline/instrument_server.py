@@ -350,6 +350,7 @@ class InstrumentServer:
             calibration_experiments=cal.experiments if cal else 0,
             calibration_seconds=float(cal.experiment_seconds) if cal else 0.0,
             parameter_updates=cal.writes if cal else 0,
+            parameter_updates_refused=cal.updates_refused if cal else 0,
         )
 
     def _publish_stats(self, force: bool = False) -> None:

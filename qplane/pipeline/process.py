@@ -149,7 +149,7 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
 def _run_calibration(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
     from qplane.calibration.config import build_worker, validate_calibration
     from qplane.calibration.figures import render_png
-    from qplane.pipeline.calibration_link import RemoteBackend
+    from qplane.pipeline.calibration_link import RemoteBackend, RemoteLedger
     from qplane.pipeline.transport import request_circuit
     from qplane.codes import patch_layout
 
@@ -178,6 +178,7 @@ def _run_calibration(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: 
     backend = RemoteBackend(control, outbox, on_counts=on_counts)
     worker = build_worker(config.qplane.calibration, backend, qubits=backend.qubits(), circuit=circuit, layout=layout,
                           on_run=on_run, on_error=on_error, poll=backend.poll_counts,
+                          ledger=RemoteLedger(backend),
                           start_calibrated=bool(station_qpu.get("start_calibrated", False)))
     with worker:
         while not stop():

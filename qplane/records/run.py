@@ -106,6 +106,7 @@ class Stats(Body, frozen=True, tag="stats"):
     calibration_experiments: Count = 0
     calibration_seconds: float = 0.0
     parameter_updates: Count = 0
+    parameter_updates_refused: Count = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The statistics as a plain dict (what the live views take)."""

@@ -116,3 +116,29 @@ def test_history_rows_written_by_the_instrument_server_keep_the_node(tmp_path):
     history = [SettingChange.from_history_row(r) for r in target.rows]
     assert history[0].node == "ramsey"
     assert revert_plan(history, qubit="q0", node="ramsey") == {"q0.drive_frequency": 5.0e9}
+
+
+def test_history_and_revert_skip_the_truth_rows_of_older_files(tmp_path, capsys):
+    """Files written before /simulation/truth kept the truth in the history (source 'truth',
+    old = new): `history` does not list them and `revert` never restores one."""
+    from qplane.calibration.commands import read_history, revert_plan
+    from qplane.calibration.updates import SettingChange
+
+    path = tmp_path / "old.h5"
+    writer = RunFileWriter.create(path, run_id="r", config_text="", config_path="c.yaml",
+                                  station_snapshot={}, num_detectors=8, num_observables=1)
+    change = SettingChange(uid="u", time=2.0, setting="q2.pi_amplitude", qubit="q2",
+                           control="pi_amplitude", old=0.3125, new=0.33, node="rabi",
+                           run_uid="run1")
+    for t in (1.0, 3.0):
+        writer.append_table("/parameters/history", time=t, parameter="q2.pi_amplitude",
+                            old=0.331, new=0.331, source="truth",
+                            details=json.dumps({"simulated_time": t, "true_value": 0.331}))
+    writer.append_table("/parameters/history", **change.history_row(source="instrument_server"))
+    writer.close("completed", "test")
+    history = read_history(str(path))
+    assert [(c.node, c.update, c.old) for c in history] == [("rabi", "run1", 0.3125)]
+    assert revert_plan(history, qubit="q2", node="rabi") == {"q2.pi_amplitude": 0.3125}
+    assert main(["calibration", "history", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert len(out.strip().splitlines()) == 1 and "rabi" in out and "truth" not in out

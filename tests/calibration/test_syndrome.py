@@ -100,5 +100,5 @@ def test_worker_triages_the_drifting_qubit_and_fixes_it(lab):
 
 
 def _ledger(backend):
-    from qplane.calibration.updates import DEFAULT_LIMITS, SettingsLedger
-    return SettingsLedger(backend, DEFAULT_LIMITS, clock=backend.now)
+    from qplane.calibration.updates import SettingsLedger
+    return SettingsLedger(backend, clock=backend.now)  # bounded by the lab's qplane.controls

@@ -27,7 +27,7 @@ def _ledger(**values):
 
 def test_out_of_limit_value_is_refused_and_nothing_written():
     target, ledger = _ledger(**{"q0.pi_amplitude": 0.78})
-    with pytest.raises(LimitError, match="outside the configured limits"):
+    with pytest.raises(LimitError, match="outside qplane's limits"):
         ledger.apply("q0", {"pi_amplitude": 0.81}, node="rabi")
     assert target.values["q0.pi_amplitude"] == 0.78
     assert ledger.history == ()

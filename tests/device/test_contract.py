@@ -86,14 +86,11 @@ def test_the_calibration_service_records_truth_only_for_a_simulated_device(lab):
     truth = _Sent()
     assert service.record_truth(truth) == len(CONTROLS) * len(qpu.qubits())
     kind, meta = truth.sent[0]
-    assert kind == "parameter_change" and meta["parameter"] == f"q0.{CONTROLS[0]}"
-    assert meta["old"] == meta["new"] == meta["details"]["true_value"] == pytest.approx(
-        qpu.true_settings()[f"q0.{CONTROLS[0]}"])
-    assert service._true_value("q1.pi_amplitude") == pytest.approx(
-        float(qpu.truth().pi_amplitude[1]))
-    assert service._true_value("not-a-setting") is None
+    assert kind == "simulation_truth" and meta["setting"] == f"q0.{CONTROLS[0]}"
+    assert meta["value"] == pytest.approx(qpu.true_settings()[f"q0.{CONTROLS[0]}"])
+    sent = {m["setting"]: m["value"] for _, m in truth.sent}
+    assert sent["q1.pi_amplitude"] == pytest.approx(float(qpu.truth().pi_amplitude[1]))
 
     hardware = CalibrationService(StationBackend(_Hardware(), lab.controls), ("q0",),
                                   replies=_Sent(), records=_Sent())
     assert hardware.record_truth(_Sent()) == 0
-    assert hardware._true_value("q0.pi_amplitude") is None

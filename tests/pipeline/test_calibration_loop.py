@@ -41,6 +41,7 @@ def test_calibration_worker_runs_beside_qec_and_is_recorded(tmp_path):
         assert f.attrs["end_state"] == "interrupted"
         runs = f["calibration/runs"][:]
         history = f["parameters/history"][:]
+        truth = f["simulation/truth"][:]
         evs = events(f)
         assert f["qec/blocks"].shape[0] >= 20
     assert len(runs) >= 1
@@ -49,9 +50,10 @@ def test_calibration_worker_runs_beside_qec_and_is_recorded(tmp_path):
         assert bytes(r["figure_png"][:8]) == b"\x89PNG\r\n\x1a\n"
         assert len(r["sweep"]) == len(r["signal"]) > 0
     sources = {h["source"].decode() if isinstance(h["source"], bytes) else h["source"] for h in history}
-    assert sources <= {"instrument_server", "truth"}
-    truth_rows = [h for h in history if h["source"] in (b"truth", "truth")]
-    assert truth_rows and all(h["old"] == h["new"] for h in truth_rows)  # simulated truth over time
+    assert sources <= {"instrument_server"}  # only real changes, written by the server's ledger
+    assert all(h["update"] for h in history)
+    assert len(truth) and {"q0.pi_amplitude", "q0.drive_frequency"} <= {
+        t["setting"].decode() for t in truth}  # simulated truth over time, in its own table
     stopped = [e for e in evs if e[1] == "calibration" and e[2] == "worker_stopped"]
     assert len(stopped) == 1
     assert not [e for e in evs if e[0] == "error"], [e for e in evs if e[0] == "error"]
