@@ -78,3 +78,23 @@ def test_a_wrong_pin_of_a_shipped_model_is_a_config_error(document):
                                               "options": {"model": "d5", "sha256": "ab" * 32}}))
     assert error.key == "qplane.decoding.decoder.options.sha256"
     assert "d5.safetensors has sha256" in error.message
+
+
+def test_neural_modes_are_the_decoders():
+    import typing
+
+    from qplane.decoder.neural import MODES
+
+    mode = NeuralOptions.model_fields["mode"].annotation
+    literal = next(a for a in typing.get_args(mode) if a is not type(None))
+    assert set(typing.get_args(literal)) == set(MODES)
+
+
+def test_the_decoder_validates_its_options_with_the_same_model():
+    from qplane.decoder.registry import make_decoder
+    from qplane.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"'options.batch_size': must be >= 1, got 0"):
+        make_decoder("neural", batch_size=0)
+    with pytest.raises(ConfigError, match=r"'options.sha256': a sha256 pin needs an explicit model"):
+        make_decoder("neural", sha256="0" * 64)
