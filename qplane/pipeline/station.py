@@ -29,7 +29,7 @@ def open_station(config: Config, *, simulate: bool = False) -> tuple[LabStation,
     """
     controls, simulation = config.qplane.controls, config.qplane.simulation
     document = {"instruments": config.station["instruments"],
-                "qplane": {"controls": controls.given() if controls is not None else None,
+                "qplane": {"controls": controls,  # validated: the drivers take it as is
                            "simulation": {name: o.given() for name, o in simulation.items()}
                                          or None}}
     try:
