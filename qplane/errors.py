@@ -20,12 +20,36 @@ class ConfigError(QplaneError):
     def __init__(self, message: str, *, path: str | None = None, key: str | None = None):
         self.path = path
         self.key = key
+        self.message = message
+        #: Every mistake this error reports (one per line of the message); itself if one.
+        self.errors: tuple[ConfigError, ...] = (self,)
         where = ""
         if path is not None:
             where = f"{path}: "
         if key is not None:
             where += f"'{key}': "
         super().__init__(where + message)
+
+    @classmethod
+    def combine(cls, errors: "list[ConfigError]") -> "ConfigError":
+        """One error reporting several, one per line; ``path`` and ``key`` are the first's.
+
+        >>> e = ConfigError.combine([ConfigError("a", path="c.yaml", key="x"),
+        ...                          ConfigError("b", path="c.yaml", key="y")])
+        >>> print(e)
+        c.yaml: 'x': a
+        c.yaml: 'y': b
+        >>> len(e.errors), e.key
+        (2, 'x')
+        """
+        if not errors:
+            raise ValueError("ConfigError.combine needs at least one error")
+        if len(errors) == 1:
+            return errors[0]
+        first, rest = errors[0], errors[1:]
+        out = cls("\n".join([first.message, *map(str, rest)]), path=first.path, key=first.key)
+        out.errors = tuple(e for err in errors for e in err.errors)
+        return out
 
 
 class WireFormatError(QplaneError):

@@ -27,7 +27,7 @@ The section has no limits: every update is bounded by the one limits layer, the
 >>> validate_calibration({"trigers": {}})
 Traceback (most recent call last):
     ...
-qplane.errors.ConfigError: 'qplane.calibration.trigers': unknown key; allowed: ['enabled', 'figures', 'graph', 'second_opinion', 'triage_nodes', 'triggers']
+qplane.errors.ConfigError: 'qplane.calibration.trigers': unknown key; allowed keys: enabled, figures, graph, second_opinion, triage_nodes, triggers
 """
 
 from __future__ import annotations
@@ -38,48 +38,38 @@ from qplane.calibration.graph import DEFAULT_DEPENDENCIES, DEFAULT_TIMEOUTS, Cal
 from qplane.calibration.syndrome import Regions, SyndromeMonitor
 from qplane.calibration.updates import Ledger, SettingsLedger
 from qplane.calibration.worker import CalibrationWorker
+from qplane.config import CalibrationSettings, validate_section
 from qplane.errors import ConfigError
 
 _KEY = "qplane.calibration"
-_ALLOWED = ("enabled", "figures", "graph", "second_opinion", "triage_nodes", "triggers")
-_TRIGGERS = {"window": 8192, "baseline_shots": 16384, "relative": 0.3, "sigma": 5.0}
 
 
-def validate_calibration(section: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Check the section and fill defaults; raise :class:`ConfigError` naming the key."""
-    section = dict(section or {})
-    for k in section:
-        if k == "limits":
-            raise ConfigError("calibration has no limits of its own; set each control's limits "
-                              "and max_step in qplane.controls (the one limits layer)",
-                              key=f"{_KEY}.limits")
-        if k not in _ALLOWED:
-            raise ConfigError(f"unknown key; allowed: {list(_ALLOWED)}", key=f"{_KEY}.{k}")
-    out: dict[str, Any] = {"enabled": bool(section.get("enabled", True)),
-                           "figures": bool(section.get("figures", True)),
-                           "second_opinion": section.get("second_opinion", True)}
-    graph = section.get("graph") or {n: {"depends_on": list(DEFAULT_DEPENDENCIES[n]),
-                                         "timeout": DEFAULT_TIMEOUTS[n]}
-                                     for n in DEFAULT_DEPENDENCIES}
-    if not isinstance(graph, Mapping):
-        raise ConfigError("must map node name -> options", key=f"{_KEY}.graph")
-    out["graph"] = {str(k): dict(v or {}) for k, v in graph.items()}
-    triggers = dict(_TRIGGERS)
-    for k, v in (section.get("triggers") or {}).items():
-        if k not in _TRIGGERS:
-            raise ConfigError(f"unknown key; allowed: {sorted(_TRIGGERS)}",
-                              key=f"{_KEY}.triggers.{k}")
-        triggers[k] = type(_TRIGGERS[k])(v)
-    out["triggers"] = triggers
-    out["triage_nodes"] = tuple(section.get("triage_nodes", ("ramsey",)))
-    for n in out["triage_nodes"]:
-        if n not in out["graph"]:
-            raise ConfigError(f"triage node {n!r} is not in the graph {list(out['graph'])}",
-                              key=f"{_KEY}.triage_nodes")
-    return out
+def validate_calibration(section: Mapping[str, Any] | CalibrationSettings | None) -> dict[str, Any]:
+    """Check the section and fill defaults; raise :class:`ConfigError` naming the key.
+
+    The shape is :class:`~qplane.config.calibration.CalibrationSettings` (every mistake is
+    reported, one line each); this resolves it into what :func:`build_worker` uses: the graph
+    (the six standard nodes when absent), the trigger settings and the triage nodes (no
+    limits: those are the controls section's).
+
+    Args:
+        section: the plain dict read from YAML, a validated section, or ``None`` (defaults).
+    """
+    if not isinstance(section, CalibrationSettings):
+        if section is not None and not isinstance(section, Mapping):
+            raise ConfigError(f"must be a mapping, got {section!r}", key=_KEY)
+        section = validate_section(CalibrationSettings, dict(section or {}), key=_KEY)
+    if section.graph:
+        graph = {name: node.given() for name, node in section.graph.items()}
+    else:
+        graph = {n: {"depends_on": list(DEFAULT_DEPENDENCIES[n]), "timeout": DEFAULT_TIMEOUTS[n]}
+                 for n in DEFAULT_DEPENDENCIES}
+    return {"enabled": section.enabled, "figures": section.figures,
+            "second_opinion": section.second_opinion, "graph": graph,
+            "triggers": section.triggers.model_dump(), "triage_nodes": tuple(section.triage_nodes)}
 
 
-def build_worker(section: Mapping[str, Any] | None, backend: Any, *, qubits: tuple[str, ...],
+def build_worker(section: Mapping[str, Any] | CalibrationSettings | None, backend: Any, *, qubits: tuple[str, ...],
                  circuit: Any = None, layout: Any = None,
                  on_run: Callable[..., None] | None = None,
                  on_change: Callable[..., None] | None = None,
@@ -90,7 +80,7 @@ def build_worker(section: Mapping[str, Any] | None, backend: Any, *, qubits: tup
     """A ready calibration worker for ``backend`` from the config ``section``.
 
     Args:
-        section: the ``qplane.calibration`` mapping (validated here).
+        section: the ``qplane.calibration`` mapping or validated section (resolved here).
         backend: run_experiment / read_setting / write_setting / now.
         qubits: the qubits to maintain.
         circuit, layout: the decoding circuit and patch layout; with both, syndrome-triggered

@@ -18,8 +18,8 @@ from qplane.decoder.registry import DECODER_TYPES, make_decoder, sinter_decoders
 #: works as usual; ``import qplane.decoder`` alone does not import torch).
 _LAZY = {
     "SPECS": "qplane.decoder.model", "ModelSpec": "qplane.decoder.model",
-    "ModelCard": "qplane.decoder.model_file", "file_sha256": "qplane.decoder.model_file",
-    "load_model": "qplane.decoder.model_file", "shipped_models": "qplane.decoder.model_file",
+    "ModelCard": "qplane.decoder.model_file", "file_sha256": "qplane.decoder.model_store",
+    "load_model": "qplane.decoder.model_file", "shipped_models": "qplane.decoder.model_store",
     "CompiledNeuralDecoder": "qplane.decoder.neural", "NeuralDecoder": "qplane.decoder.neural",
     "NoiseMismatchWarning": "qplane.decoder.neural",
 }

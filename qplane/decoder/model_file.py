@@ -15,7 +15,6 @@ True
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,9 @@ import torch
 
 from qplane.decoder.labels import ClassKey, classes_from_json, classes_to_json
 from qplane.decoder.model import PreDecoderCNN, build_model, get_spec
+from qplane.decoder.model_store import MODELS_DIR, file_sha256, resolve_model_path, shipped_models
 from qplane.decoder.volume import CODE_FAMILY
-from qplane.errors import DecoderError, ModelMismatchError
+from qplane.errors import ModelMismatchError
 
 #: Metadata key of the model card inside a safetensors file.
 CARD_KEY = "qplane.model_card"
@@ -35,8 +35,8 @@ CARD_KEY = "qplane.model_card"
 #: Version of the model-card layout; readers refuse a newer one.
 CARD_FORMAT_VERSION = 1
 
-#: Where shipped models live.
-MODELS_DIR = Path(__file__).parent / "models"
+__all__ = ["CARD_FORMAT_VERSION", "CARD_KEY", "MODELS_DIR", "ModelCard", "file_sha256", "load_model",
+           "read_card", "resolve_model_path", "save_model", "shipped_models"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,37 +96,6 @@ class ModelCard:
         for key in ("orientations", "distances", "rounds", "bases"):
             data[key] = tuple(data[key])
         return cls(**data)
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes, the pin a config gives for a model."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def shipped_models() -> dict[str, Path]:
-    """Shipped model files by name."""
-    return {p.stem: p for p in sorted(MODELS_DIR.glob("*.safetensors"))}
-
-
-def resolve_model_path(model: str | Path) -> Path:
-    """The file for ``model``: a shipped model name, or a path.
-
-    Raises:
-        DecoderError: neither a shipped model nor an existing file.
-    """
-    shipped = shipped_models()
-    if isinstance(model, str) and model in shipped:
-        return shipped[model]
-    path = Path(model)
-    if not path.is_file():
-        raise DecoderError(
-            f"model {str(model)!r} is neither a shipped model ({', '.join(shipped) or 'none'}) "
-            "nor an existing file")
-    return path
 
 
 def save_model(path: str | Path, model: PreDecoderCNN, card: ModelCard) -> str:

@@ -40,6 +40,7 @@ import pymatching
 import stim
 import torch
 
+from qplane.config import NeuralOptions, validate_section
 from qplane.decoder.labels import SiteMap
 from qplane.decoder.model_file import ModelCard, file_sha256, load_model, read_card, resolve_model_path, shipped_models
 from qplane.decoder.protocol import CompiledDecoder, Decoder, check_detection_events
@@ -245,15 +246,10 @@ class NeuralDecoder(Decoder):
     def __init__(self, *, model: str = "auto", sha256: str | None = None, device: str = "auto",
                  correlated: bool = False, mode: str | None = None,
                  threshold: float | None = None, batch_size: int = 1024):
-        if mode is not None and mode not in MODES:
-            raise ConfigError(f"unknown mode {mode!r}; use one of {MODES}", key="mode")
-        if threshold is not None and not 0.0 < float(threshold) < 1.0:
-            raise ConfigError(f"threshold must lie in (0, 1), got {threshold!r}", key="threshold")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}",
-                              key="batch_size")
-        if model == "auto" and sha256 is not None:
-            raise ConfigError("a sha256 pin needs an explicit model, not 'auto'", key="sha256")
+        # The options' shape is the config's options model (one source for both).
+        validate_section(NeuralOptions, {
+            "model": str(model), "sha256": sha256, "device": device, "mode": mode,
+            "threshold": threshold, "batch_size": batch_size}, key="options")
         resolve_device(device)
         if model != "auto":
             path = resolve_model_path(model)

@@ -26,7 +26,7 @@ are optional. A set goes through :meth:`ControlMap.set`, which refuses a value o
 limits, beyond ``max_step``, or rejected by the instrument parameter's own validators, with a
 :class:`~qplane.errors.LimitError` naming the parameter, the value and the limit, *before*
 anything is sent. :func:`validate_controls` checks the section's shape without a station (for
-``qplane check``).
+``qplane check``); the shape itself is :class:`~qplane.config.controls.ControlsSettings`.
 
 This section is qplane's one limits layer: calibration's settings ledger
 (:class:`~qplane.calibration.updates.SettingsLedger`) checks every update through
@@ -36,7 +36,8 @@ for a settings target without a station (a test's dict of settings, the syntheti
 backend), which then passes its limits as a table of :class:`ControlLimits`.
 
 >>> validate_controls({"qubits": 2, "pi_amplitude": {"path": "drive.ch{channel}.amplitude",
-...                    "limits": [0.0, 0.8]}})
+...                    "limits": [0.0, 0.8]}}).qubit_names()
+('q0', 'q1')
 >>> validate_controls({"qubits": 2, "pi_amplitude": {"path": "drive.ch{channel}.amplitude",
 ...                    "limits": [1, 0]}})
 Traceback (most recent call last):
@@ -48,7 +49,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -57,13 +57,13 @@ from qcodes.parameters import Parameter
 from qcodes.station import Station
 
 from qplane.device.controls import ALL_CONTROLS, CONTROLS, DRIVE_FREQUENCY, GLOBAL_CONTROLS
+from qplane.config import ControlsSettings, validate_section
 from qplane.errors import ConfigError, LimitError
 
 #: Per-qubit logical controls with a single parameter path (the vocabulary is qplane.device's;
 #: ``drive_frequency`` is the composite one: ``lo`` + ``if``).
 PER_QUBIT_CONTROLS = tuple(c for c in CONTROLS if c != DRIVE_FREQUENCY)
 _KEY = "qplane.controls"
-_PATH_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_{][A-Za-z0-9_{}]*)+$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,84 +120,28 @@ def check_limits(name: str, value: float, limits: ControlLimits | None, *,
                          f"{limits.max_step:.3g}, the maximum step per update; nothing sent")
 
 
-def validate_controls(section: Mapping[str, Any]) -> None:
+def validate_controls(section: Mapping[str, Any] | ControlsSettings) -> ControlsSettings:
     """Check a ``qplane.controls`` section's shape; raise :class:`ConfigError` naming the key.
 
+    The shape is :class:`~qplane.config.controls.ControlsSettings`; every mistake is reported
+    (one line each), the first one's key in :attr:`ConfigError.key`.
+
     Args:
-        section: the plain dict read from YAML.
+        section: the plain dict read from YAML (or an already validated section).
+
+    Returns:
+        The validated section.
     """
-    if not isinstance(section, Mapping):
+    if not isinstance(section, (Mapping, ControlsSettings)):
         raise ConfigError(f"must be a mapping of control name -> binding, got "
                           f"{type(section).__name__}", key=_KEY)
-    allowed = ("qubits", *ALL_CONTROLS)
-    for key in section:
-        if key not in allowed:
-            raise ConfigError(f"unknown key; allowed: {list(allowed)}", key=f"{_KEY}.{key}")
-    _qubit_names(section)
-    for control in ALL_CONTROLS:
-        if control not in section:
-            continue
-        key = f"{_KEY}.{control}"
-        spec = section[control]
-        if not isinstance(spec, Mapping):
-            raise ConfigError("must be a mapping with 'path' (or 'lo' and 'if'), optional "
-                              "'limits' and 'max_step'", key=key)
-        path_keys = ("lo", "if") if control == DRIVE_FREQUENCY else ("path",)
-        for k in spec:
-            if k not in (*path_keys, "limits", "max_step"):
-                raise ConfigError(f"unknown key; allowed: {[*path_keys, 'limits', 'max_step']}",
-                                  key=f"{key}.{k}")
-        for k in path_keys:
-            if k not in spec:
-                raise ConfigError(f"missing; {control} needs {list(path_keys)}", key=f"{key}.{k}")
-            _check_path(spec[k], key=f"{key}.{k}", per_qubit=control not in GLOBAL_CONTROLS,
-                        required=control in PER_QUBIT_CONTROLS or k == "if")
-        if "limits" in spec:
-            lim = spec["limits"]
-            if (not isinstance(lim, Sequence) or isinstance(lim, str) or len(lim) != 2
-                    or not all(_is_number(v) for v in lim) or not lim[0] < lim[1]):
-                hint = ""
-                if isinstance(lim, Sequence) and any(isinstance(v, str) for v in lim):
-                    hint = " (numbers: YAML reads 4.6e9 as text, write 4.6e+9)"
-                raise ConfigError(f"must be [low, high] with low < high, got {lim!r}{hint}",
-                                  key=f"{key}.limits")
-        if "max_step" in spec:
-            step = spec["max_step"]
-            if not _is_number(step) or not step > 0:
-                raise ConfigError(f"must be a positive number, got {step!r}",
-                                  key=f"{key}.max_step")
+    if isinstance(section, Mapping):
+        section = dict(section)
+    return validate_section(ControlsSettings, section, key=_KEY)
 
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _qubit_names(section: Mapping[str, Any]) -> tuple[str, ...]:
-    q = section.get("qubits")
-    if isinstance(q, int) and not isinstance(q, bool) and q >= 1:
-        return tuple(f"q{i}" for i in range(q))
-    if (isinstance(q, Sequence) and not isinstance(q, str) and q
-            and all(isinstance(n, str) and n for n in q) and len(set(q)) == len(q)):
-        return tuple(q)
-    raise ConfigError(f"must be a qubit count >= 1 or a list of distinct names, got {q!r}",
-                      key=f"{_KEY}.qubits")
-
-
-def _check_path(path: Any, *, key: str, per_qubit: bool, required: bool) -> None:
-    if not isinstance(path, str) or not _PATH_RE.match(path):
-        raise ConfigError(f"must be a parameter path 'instrument[.submodule].parameter', got "
-                          f"{path!r}", key=key)
-    has = "{channel}" in path or "{qubit}" in path
-    stray = re.sub(r"\{(channel|qubit)\}", "", path)
-    if "{" in stray or "}" in stray:
-        raise ConfigError(f"only {{channel}} and {{qubit}} may be substituted, got {path!r}",
-                          key=key)
-    if not per_qubit and has:
-        raise ConfigError(f"a device-wide control takes no {{channel}}/{{qubit}}, got {path!r}",
-                          key=key)
-    if required and not has:
-        raise ConfigError(f"a per-qubit control needs {{channel}} or {{qubit}} in its path, "
-                          f"got {path!r}", key=key)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,32 +182,36 @@ class ControlMap:
         self._plans: dict[tuple[str, tuple[str, ...]], list[tuple[Any, Any]]] = {}
 
     @classmethod
-    def from_config(cls, section: Mapping[str, Any], station: Station | Mapping[str, Any],
+    def from_config(cls, section: Mapping[str, Any] | ControlsSettings,
+                    station: Station | Mapping[str, Any],
                     *, read: bool = True) -> ControlMap:
         """Bind a validated ``qplane.controls`` section to a station's parameters.
 
         Args:
-            section: the ``controls`` dict (checked with :func:`validate_controls` first).
+            section: the ``controls`` section, a dict or a validated
+                :class:`~qplane.config.controls.ControlsSettings` (checked with
+                :func:`validate_controls` first).
             station: a QCoDeS ``Station``, or a mapping from instrument name to instrument.
             read: read every bound parameter once from its instrument (fills the caches).
 
         Raises:
             ConfigError: a path names no instrument or parameter of the station.
         """
-        validate_controls(section)
-        qubits = _qubit_names(section)
+        settings = validate_controls(section)
+        qubits = settings.qubit_names()
         components = station.components if isinstance(station, Station) else station
         bindings: dict[tuple[str, str | None], Binding] = {}
         for control in ALL_CONTROLS:
-            spec = section.get(control)
+            spec = settings.binding(control)
             if spec is None:
                 continue
-            limits = tuple(float(v) for v in spec["limits"]) if "limits" in spec else None
-            max_step = float(spec["max_step"]) if "max_step" in spec else None
+            limits = tuple(float(v) for v in spec.limits) if spec.limits is not None else None
+            max_step = float(spec.max_step) if spec.max_step is not None else None
+            paths = spec.paths()
             targets: Sequence[str | None] = (None,) if control in GLOBAL_CONTROLS else qubits
             for channel, qubit in enumerate(targets, start=1):
                 def resolve(k: str) -> Parameter:
-                    path = spec[k].format(channel=channel, qubit=qubit)
+                    path = paths[k].format(channel=channel, qubit=qubit)
                     return resolve_parameter(components, path, key=f"{_KEY}.{control}.{k}")
                 if control == DRIVE_FREQUENCY:
                     param, offset = resolve("if"), resolve("lo")

@@ -22,6 +22,7 @@ from qcodes.instrument import Instrument, VisaInstrument
 from qcodes.station import Station
 
 from qplane.device import ControlledDevice
+from qplane.config import SimulationOverride, validate_section
 from qplane.drivers.controls import ControlMap, validate_controls
 from qplane.errors import ConfigError
 
@@ -82,11 +83,9 @@ def simulated_instruments_section(instruments: Mapping[str, Any],
         if not issubclass(cls, VisaInstrument):
             continue
         if name in overrides:
-            o = overrides[name]
-            if not isinstance(o, Mapping) or set(o) != {"pyvisa_sim_file", "address"}:
-                raise ConfigError("needs exactly 'pyvisa_sim_file' and 'address'",
-                                  key=f"qplane.simulation.{name}")
-            sim_file, address = o["pyvisa_sim_file"], o["address"]
+            o = validate_section(SimulationOverride, overrides[name],
+                                 key=f"qplane.simulation.{name}")
+            sim_file, address = o.pyvisa_sim_file, o.address
         elif entry["type"] in SIM_TWINS:
             sim_file, resources = SIM_TWINS[entry["type"]]
             n = used.get(sim_file, 0)

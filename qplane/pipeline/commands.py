@@ -94,20 +94,41 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def check_command(args: argparse.Namespace) -> int:
+    """Validate the config, open its station; print every error, or "configuration valid".
+
+    Errors go to stderr, one line each (``qplane check: error: FILE: 'key': ...``), and then
+    nothing else: "configuration valid" is printed only once the file validated and its station
+    opened, followed by what was found.
+    """
+    from qplane.errors import ConfigError
+
+    try:
+        config = load_config(args.config)
+        found = _open_and_describe(config, simulate=args.simulate)
+    except ConfigError as e:
+        for error in e.errors:
+            print(f"qplane check: error: {error}", file=sys.stderr)
+        return 2
+    print(f"{config.path}: configuration valid")
+    for line in found:
+        print(line)
+    return 0
+
+
+def _open_and_describe(config: Any, *, simulate: bool) -> list[str]:
+    """Open the config's station, describe it, close it again."""
     from qplane.pipeline.station import open_station
 
-    config = load_config(args.config)
-    print(f"{config.path}: configuration valid")
-    lab, qpu = open_station(config, simulate=args.simulate)
+    lab, qpu = open_station(config, simulate=simulate)
     try:
         names = ", ".join(lab.station.components)
         circuit = qpu.decoding_circuit()
-        print(f"station opened{' on simulated twins' if args.simulate else ''}: {names}")
+        lines = [f"station opened{' on simulated twins' if simulate else ''}: {names}"]
         if lab.controls is not None:
-            print(f"controls bound: {', '.join(sorted(config.qplane.controls.keys() - {'qubits'}))}")
-        print(f"QPU {config.qplane.qpu}: distance {qpu.distance()}, rounds {qpu.rounds()}, "
-              f"basis {qpu.basis()}, {circuit.num_detectors} detectors, "
-              f"{qpu.shots_per_block()} shots per block")
+            lines.append(f"controls bound: {', '.join(sorted(config.qplane.controls.bound()))}")
+        lines.append(f"QPU {config.qplane.qpu}: distance {qpu.distance()}, rounds {qpu.rounds()}, "
+                     f"basis {qpu.basis()}, {circuit.num_detectors} detectors, "
+                     f"{qpu.shots_per_block()} shots per block")
     finally:
         lab.close()
-    return 0
+    return lines

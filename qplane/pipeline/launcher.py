@@ -89,7 +89,7 @@ def default_run_path(config: Config) -> str:
 def calibration_enabled(config: Config) -> bool:
     """Whether the config runs a calibration worker (a ``qplane.calibration`` section, enabled)."""
     section = config.qplane.calibration
-    return bool(section) and bool(section.get("enabled", True))
+    return section is not None and section.enabled
 
 
 def resolve_endpoints(config: Config, folder: str) -> dict[str, str]:
@@ -147,6 +147,7 @@ class Launcher:
         workers = self.config.qplane.decoding.workers
         calibration = calibration_enabled(self.config)
         spec = RunSpec(run_id=self.run_id, config_path=os.path.abspath(self.config.path),
+                       config=self.config.handoff(),
                        out_path=self.out_path, endpoints=self.endpoints, duration=self.duration,
                        max_blocks=self.max_blocks, workers=workers, calibration=calibration)
         spec_path = os.path.join(self._folder, "spec.json")

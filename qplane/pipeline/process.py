@@ -2,10 +2,10 @@
 
 The launcher writes a :class:`RunSpec` (JSON) and starts one process per role: ``recorder``,
 ``instrument_server`` and ``decoder`` (``--index`` numbers the decoding workers). Each process
-reads the config file itself (validated again), opens its sockets, runs its loop until its work
-is done or it receives SIGTERM, and exits. SIGINT is left to the launcher, which stops the
-processes in order. A process that crashes reports the traceback to the recorder as an error
-event before it exits non-zero.
+rebuilds the config the launcher validated from the spec (no process reads the config file),
+opens its sockets, runs its loop until its work is done or it receives SIGTERM, and exits.
+SIGINT is left to the launcher, which stops the processes in order. A process that crashes
+reports the traceback to the recorder as an error event before it exits non-zero.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import traceback
 import numpy as np
 import zmq
 
-from qplane.config import load_config
+from qplane.config import Config
 from qplane.pipeline.transport import Outbox, make_socket
 
 
@@ -30,10 +30,15 @@ IDLE_WAIT_MS = 250
 
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
-    """What every process of one run needs to know (written by the launcher)."""
+    """What every process of one run needs to know (written by the launcher).
+
+    ``config`` is the validated config (:meth:`qplane.config.Config.handoff`): the file's text
+    and its validated document; a process rebuilds it with :meth:`config_value`.
+    """
 
     run_id: str
     config_path: str
+    config: dict
     out_path: str
     endpoints: dict[str, str]
     duration: float | None
@@ -49,6 +54,10 @@ class RunSpec:
     def load(cls, path: str) -> "RunSpec":
         with open(path) as f:
             return cls(**json.load(f))
+
+    def config_value(self) -> Config:
+        """The run's validated config, rebuilt from the handoff (no file is read)."""
+        return Config.from_handoff(self.config)
 
 
 class _StopFlag:
@@ -80,7 +89,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
     from qplane.pipeline.instrument_server import InstrumentServer
     from qplane.pipeline.station import open_station
 
-    config = load_config(spec.config_path)
+    config = spec.config_value()
     acq = config.qplane.acquisition
     lab, qpu = open_station(config)
     station = lab.station
@@ -107,7 +116,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
         server.start(config_text=config.text, config_path=config.path,
                      station_snapshot=station.snapshot(),
                      qec_attrs={"decoder": decoding.decoder.type,
-                                "decoder_options": dict(decoding.decoder.options),
+                                "decoder_options": dict(decoding.decoder.options.kwargs()),
                                 "decoding_workers": decoding.workers,
                                 "shadow_fraction": decoding.shadow_fraction})
         if not server.wait_for_workers(spec.workers, timeout=120.0):
@@ -128,12 +137,12 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
     from qplane.decoder.registry import make_decoder
     from qplane.pipeline.decoding_worker import DecodingWorker
 
-    config = load_config(spec.config_path)
+    config = spec.config_value()
     settings = config.qplane.decoding
     name = records.source
     worker = DecodingWorker(
         name=name,
-        decoder=make_decoder(settings.decoder.type, **settings.decoder.options),
+        decoder=make_decoder(settings.decoder.type, **settings.decoder.options.kwargs()),
         syndromes=make_socket(ctx, zmq.PULL, spec.endpoints["syndromes"], bind=False),
         corrections=Outbox(make_socket(ctx, zmq.PUSH, spec.endpoints["corrections"], bind=False),
                            run_id=spec.run_id, source=name),
@@ -153,14 +162,13 @@ def _run_calibration(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: 
     from qplane.pipeline.transport import request_circuit
     from qplane.codes import patch_layout
 
-    config = load_config(spec.config_path)
+    config = spec.config_value()
     section = validate_calibration(config.qplane.calibration)
     control = make_socket(ctx, zmq.DEALER, spec.endpoints["control"], bind=False)
     outbox = Outbox(control, run_id=spec.run_id, source=records.source)
     circuit_id, circuit = request_circuit(control, outbox, "")
-    station_qpu = config.station["instruments"][config.qplane.qpu].get("init", {})
-    layout = patch_layout(distance=int(station_qpu.get("distance", 3)),
-                          basis=str(station_qpu.get("basis", "Z")))
+    geometry = config.qpu_geometry()
+    layout = patch_layout(distance=geometry.distance, basis=geometry.basis)
     worker = None
 
     def on_counts(rec):
@@ -179,7 +187,7 @@ def _run_calibration(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: 
     worker = build_worker(config.qplane.calibration, backend, qubits=backend.qubits(), circuit=circuit, layout=layout,
                           on_run=on_run, on_error=on_error, poll=backend.poll_counts,
                           ledger=RemoteLedger(backend),
-                          start_calibrated=bool(station_qpu.get("start_calibrated", False)))
+                          start_calibrated=geometry.start_calibrated)
     with worker:
         while not stop():
             if worker.step() == "idle":

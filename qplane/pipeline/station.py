@@ -27,9 +27,11 @@ def open_station(config: Config, *, simulate: bool = False) -> tuple[LabStation,
         ConfigError: an instrument cannot be opened, a control path resolves to nothing, or the
             QPU lacks the QEC interface; the message names the file and the key.
     """
+    controls, simulation = config.qplane.controls, config.qplane.simulation
     document = {"instruments": config.station["instruments"],
-                "qplane": {"controls": config.qplane.controls or None,
-                           "simulation": config.qplane.simulation or None}}
+                "qplane": {"controls": controls,  # validated: the drivers take it as is
+                           "simulation": {name: o.given() for name, o in simulation.items()}
+                                         or None}}
     try:
         lab = open_lab_station(document, simulate=simulate)
     except ConfigError as e:

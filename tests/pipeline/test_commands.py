@@ -43,3 +43,34 @@ def test_run_help_explains_every_option():
     assert out.returncode == 0
     for option in ("--duration", "--max-blocks", "--out", "--quiet", "Ctrl-C"):
         assert option in out.stdout
+
+
+def test_check_prints_every_error_and_never_configuration_valid(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("instruments:\n  qpu: {type: qplane.sim_instruments.qpu.SimulatedQPU}\n"
+                   "qplane:\n  qpu: qpu\n  acquisition: {shots_per_block: 0, max_in_flite: 2}\n")
+    out = qplane("check", str(bad))
+    assert out.returncode == 2
+    assert "configuration valid" not in out.stdout + out.stderr
+    assert out.stderr.splitlines() == [
+        f"qplane check: error: {bad}: 'qplane.acquisition.shots_per_block': must be >= 1, got 0",
+        f"qplane check: error: {bad}: 'qplane.acquisition.max_in_flite': unknown key; allowed "
+        "keys: correction_timeout, max_blocks, max_in_flight, shots_per_block",
+    ]
+
+
+def test_check_reports_a_missing_model_file_without_a_traceback(tmp_path):
+    bad = tmp_path / "neural.yaml"
+    text = open(os.path.join(REPO, "config", "sim_d3_neural.yaml")).read()
+    bad.write_text(text.replace("model: d3 ", f"model: {tmp_path / 'gone.safetensors'} "))
+    out = qplane("check", str(bad))
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr and "configuration valid" not in out.stdout
+    assert f"{bad}: 'qplane.decoding.decoder.options.model': model " in out.stderr
+
+
+def test_check_prints_configuration_valid_first_when_all_is_well():
+    out = qplane("check", "config/sim_d3_neural.yaml")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "config/sim_d3_neural.yaml: configuration valid"
+    assert out.stderr == ""

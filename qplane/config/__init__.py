@@ -1,0 +1,97 @@
+"""Loading and validating a qplane config file: one model tree, validated once.
+
+A config file is one YAML document with two sections:
+
+- ``instruments:`` — a QCoDeS station, in QCoDeS's own station format (``type``, ``init``,
+  ``parameters`` ...), validated against QCoDeS's station JSON schema;
+- ``qplane:`` — the pipeline: which instrument is the QPU, endpoints, acquisition, decoding
+  (the decoder's options typed per decoder), controls, calibration, simulation, the run's
+  output.
+
+Both are one pydantic model tree (:class:`ConfigDocument`; each section in its own module:
+:mod:`~qplane.config.pipeline`, :mod:`~qplane.config.decoding`,
+:mod:`~qplane.config.controls`, :mod:`~qplane.config.calibration`,
+:mod:`~qplane.config.simulation`, :mod:`~qplane.config.station`). :func:`load_config` reads the
+file once, validates every key and value and what the file refers to (instrument types, model
+files and their pins), and returns a frozen :class:`Config`; anything wrong raises
+:class:`~qplane.errors.ConfigError` naming the file, the key and what is allowed, one line per
+mistake, before any process or instrument starts. The launcher hands each process the
+validated config (:meth:`Config.handoff`); no process reads the file again.
+``docs/config.schema.json`` is the model's JSON Schema, for editors
+(:mod:`qplane.config.schema` regenerates it).
+
+>>> import tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "c.yaml")
+>>> _ = open(path, "w").write('''
+... instruments:
+...   qpu: {type: qplane.sim_instruments.qpu.SimulatedQPU, init: {distance: 3}}
+... qplane:
+...   qpu: qpu
+...   decoding: {workers: 2}
+... ''')
+>>> cfg = load_config(path)
+>>> cfg.qplane.decoding.workers, cfg.qplane.decoding.decoder.type
+(2, 'pymatching')
+>>> cfg.qpu_geometry().start_calibrated
+True
+>>> _ = open(path, "w").write("instruments: {}\\nqplane: {qpu: qpu, decoding: {wokers: 2}}\\n")
+>>> load_config(path)
+Traceback (most recent call last):
+...
+qplane.errors.ConfigError: ...c.yaml: 'qplane.decoding.wokers': unknown key; allowed keys: decoder, shadow_fraction, workers
+...c.yaml: 'qplane.qpu': names no instrument of the station; instruments: none
+"""
+
+from __future__ import annotations
+
+from qplane.config._errors import validate_section
+from qplane.config.calibration import CalibrationSettings
+from qplane.config.controls import ControlsSettings
+from qplane.config.decoding import DECODER_NAMES, DecodingSettings, NeuralOptions, PyMatchingOptions
+from qplane.config.loading import load_config, parse_config
+from qplane.config.model import Config, ConfigDocument, QplaneSettings
+from qplane.config.pipeline import (
+    ENDPOINT_NAMES,
+    AcquisitionSettings,
+    EndpointSettings,
+    RunSettings,
+)
+from qplane.config.simulation import SimulationOverride
+from qplane.config.station import InstrumentEntry, QpuGeometry
+from qplane.errors import ConfigError
+
+
+def __getattr__(name: str):
+    # The schema module is also a script (python -m qplane.config.schema); importing it here
+    # eagerly would make runpy warn, so its two functions load on first use.
+    if name in ("config_json_schema", "write_schema"):
+        from qplane.config import schema
+
+        return getattr(schema, name)
+    raise AttributeError(f"module 'qplane.config' has no attribute {name!r}")
+
+
+__all__ = [
+    "AcquisitionSettings",
+    "CalibrationSettings",
+    "Config",
+    "ConfigDocument",
+    "ConfigError",
+    "ControlsSettings",
+    "DECODER_NAMES",
+    "DecodingSettings",
+    "ENDPOINT_NAMES",
+    "EndpointSettings",
+    "InstrumentEntry",
+    "NeuralOptions",
+    "PyMatchingOptions",
+    "QpuGeometry",
+    "QplaneSettings",
+    "RunSettings",
+    "SimulationOverride",
+    "config_json_schema",
+    "load_config",
+    "parse_config",
+    "validate_section",
+    "write_schema",
+]

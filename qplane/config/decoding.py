@@ -1,0 +1,166 @@
+"""``qplane.decoding``: the decoding workers and their decoder, options typed per decoder.
+
+``decoding.decoder`` is a union discriminated by ``type``: each decoder type has its own
+options model, read from the decoder's constructor (``pymatching`` and
+``pymatching-correlated`` take none; ``neural`` and ``neural-correlated`` take the
+:class:`~qplane.decoder.neural.NeuralDecoder` keywords except ``correlated``, which the type
+fixes). An options model hands the decoder only the keys the file gave, so the constructor's
+own defaults apply to the rest: ``make_decoder(d.type, **d.options)``.
+
+>>> d = DecodingSettings.model_validate({"decoder": {"type": "neural", "options": {"model": "d3"}}})
+>>> d.decoder.options.kwargs()
+{'model': 'd3'}
+>>> DecodingSettings.model_validate({}).decoder.type
+'pymatching'
+
+:func:`check_model_files` is the part that looks at the file system (``qplane check`` runs
+it): a named model file must exist and match its SHA-256 pin.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+
+from qplane.config._base import KeyedValueError, Section
+
+#: Decoder types by the options model family they use (the discriminator's tags).
+_FAMILY = {"pymatching": "pymatching", "pymatching-correlated": "pymatching",
+           "neural": "neural", "neural-correlated": "neural"}
+#: Every decoder type a config may name (equal to ``qplane.decoder.DECODER_TYPES``' keys).
+DECODER_NAMES = tuple(sorted(_FAMILY))
+_DEVICE_RE = re.compile(r"^(auto|(cpu|cuda|mps|xpu|hip|meta)(:\d+)?)$")
+_SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def _device(value: str) -> str:
+    if not _DEVICE_RE.match(value):
+        raise ValueError(f"must be 'auto' or a torch device such as 'cpu', 'cuda', 'cuda:1' or "
+                         f"'mps', got {value!r}")
+    return value
+
+
+def _sha256(value: str) -> str:
+    if not _SHA256_RE.match(value):
+        raise ValueError(f"must be the model file's SHA-256 as 64 hex digits, got {value!r} "
+                         "(print it with: sha256sum FILE)")
+    return value
+
+
+class DecoderOptions(Section):
+    """Base of the per-decoder options models: a mapping of the keys the file gave.
+
+    ``make_decoder(type, **options)`` works on it directly (``keys`` and ``__getitem__``).
+    """
+
+    def kwargs(self) -> dict[str, Any]:
+        """The options the file gave, as keyword arguments of the decoder's constructor."""
+        return self.model_dump(exclude_unset=True)
+
+    def keys(self) -> Any:
+        return self.kwargs().keys()
+
+    def __getitem__(self, key: str) -> Any:
+        return self.kwargs()[key]
+
+
+class PyMatchingOptions(DecoderOptions):
+    """Options of ``pymatching`` and ``pymatching-correlated``: none (the type says which)."""
+
+
+class NeuralOptions(DecoderOptions):
+    """Options of ``neural`` and ``neural-correlated`` (see ``NeuralDecoder``)."""
+
+    model: str = Field("auto", description="a shipped model name (d3, d5, d7), the path of a "
+                       "model file, or 'auto': the shipped model nearest the code distance")
+    sha256: Optional[Annotated[str, AfterValidator(_sha256)]] = Field(
+        None, description="pin: the model file's SHA-256; a file with another hash is refused")
+    device: Annotated[str, AfterValidator(_device)] = Field(
+        "auto", description="'auto' (a GPU when present, else the CPU) or a torch device")
+    mode: Optional[Literal["uncorrelated", "correlated", "clear"]] = Field(
+        None, description="which of the model card's rules to apply (default: the decoder "
+                          "type's own)")
+    threshold: Optional[float] = Field(None, gt=0.0, lt=1.0, description="override the rule's "
+                                       "probability threshold (for studies, not production)")
+    batch_size: int = Field(1024, ge=1, description="shots per network call")
+
+    @model_validator(mode="after")
+    def _pin_needs_a_model(self) -> NeuralOptions:
+        if self.model == "auto" and self.sha256 is not None:
+            raise KeyedValueError("sha256", "a sha256 pin needs an explicit model, not 'auto'; "
+                                            "name the model file you pin")
+        return self
+
+
+class PyMatchingDecoderSettings(Section):
+    """``decoding.decoder`` for PyMatching, plain or correlated."""
+
+    type: Literal["pymatching", "pymatching-correlated"] = Field(
+        "pymatching", description="decoder name (see qplane.decoder.DECODER_TYPES)")
+    options: PyMatchingOptions = Field(default_factory=PyMatchingOptions,
+                                       description="keyword options of the decoder (none)")
+
+
+class NeuralDecoderSettings(Section):
+    """``decoding.decoder`` for the neural pre-decoder followed by (correlated) PyMatching."""
+
+    type: Literal["neural", "neural-correlated"] = Field(
+        description="decoder name (see qplane.decoder.DECODER_TYPES)")
+    options: NeuralOptions = Field(default_factory=NeuralOptions,
+                                   description="keyword options of the decoder")
+
+
+def _family(value: Any) -> Optional[str]:
+    kind = value.get("type", "pymatching") if isinstance(value, dict) else getattr(value, "type", None)
+    return _FAMILY.get(kind) if isinstance(kind, str) else None
+
+
+DecoderSettings = Annotated[
+    Union[Annotated[PyMatchingDecoderSettings, Tag("pymatching")],
+          Annotated[NeuralDecoderSettings, Tag("neural")]],
+    Discriminator(_family, custom_error_type="unknown_decoder",
+                  custom_error_message="unknown decoder",
+                  custom_error_context={"known": ", ".join(DECODER_NAMES)}),
+]
+
+
+class DecodingSettings(Section):
+    """``qplane.decoding``: how many workers, which decoder, how much shadow decoding."""
+
+    workers: int = Field(1, ge=1, le=64, description="decoding worker processes")
+    decoder: DecoderSettings = Field(default_factory=PyMatchingDecoderSettings,
+                                     description="the decoder: type and its options")
+    shadow_fraction: float = Field(0.0, ge=0.0, le=1.0, description="fraction of shots also "
+                                   "decoded by plain PyMatching to check the decoder")
+
+
+def check_model_files(decoding: DecodingSettings, *,
+                      key: str = "qplane.decoding") -> list[tuple[str, str]]:
+    """The named model file exists and matches its pin; ``[(dotted key, message)]`` otherwise.
+
+    Reads and hashes the file (no torch import).
+    """
+    options = decoding.decoder.options
+    if not isinstance(options, NeuralOptions) or options.model == "auto":
+        return []
+    from qplane.decoder.model_store import file_sha256, resolve_model_path
+    from qplane.errors import DecoderError
+
+    prefix = f"{key}.decoder.options"
+    try:
+        path = resolve_model_path(options.model)
+    except DecoderError as e:
+        return [(f"{prefix}.model", f"{e}; give a shipped model name or the path of a model "
+                                    "file (relative to the working directory)")]
+    if options.sha256 is None:
+        return []
+    try:
+        digest = file_sha256(path)
+    except OSError as e:
+        return [(f"{prefix}.model", f"cannot read model file {path}: {e.strerror}")]
+    if digest != options.sha256.lower():
+        return [(f"{prefix}.sha256", f"{path} has sha256 {digest}, but the config pins "
+                                     f"{options.sha256}; pin the file you mean to run")]
+    return []
