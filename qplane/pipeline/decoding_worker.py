@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import numpy as np
 import zmq
@@ -23,10 +22,11 @@ import zmq
 from qplane.decoder.matching import PyMatchingDecoder
 from qplane.decoder.protocol import CompiledDecoder, Decoder
 from qplane.pipeline.transport import Inbox, Outbox, request_circuit
+from qplane.pipeline.worker import Worker
 from qplane.records import Correction, DecoderCompiled, Record, Syndrome, encode
 
 
-class DecodingWorker:
+class DecodingWorker(Worker):
     """Decodes syndrome records into correction records.
 
     Args:
@@ -44,6 +44,7 @@ class DecodingWorker:
     def __init__(self, *, name: str, decoder: Decoder, syndromes: zmq.Socket, corrections: Outbox,
                  control: zmq.Socket, records: Outbox, shadow_fraction: float = 0.0,
                  seed: int = 0, circuit_timeout: float = 10.0):
+        super().__init__()
         self.name = name
         self.decoder = decoder
         self.syndromes = Inbox(syndromes, run_id=records.run_id, on_reject=self._on_reject)
@@ -59,24 +60,28 @@ class DecodingWorker:
         self.blocks = 0
         self.shots = 0
 
-    def announce(self) -> None:
+    def start(self) -> None:
         """Fetch and compile the current circuit, telling the instrument server this worker is ready."""
         self._compiled_for("")
+        super().start()
 
-    def step(self, poll_ms: int = 100) -> bool:
-        """Decode one pending block, if any arrives within ``poll_ms``; return whether one did."""
+    announce = start  # the name the instrument server's protocol uses: a worker announces itself
+
+    def step(self, poll_ms: int = 100) -> int:
+        """Decode one pending block, if any arrives within ``poll_ms``; return how many
+        messages were handled (0 or 1)."""
         if not self.syndromes.socket.poll(poll_ms):
-            return False
+            return 0
         got = self.syndromes.recv()
         if got is None:
-            return True
+            return 1
         _, rec = got
         if not isinstance(rec.body, Syndrome):
             self.records.event("warning", "unexpected_record",
                                f"{self.name} got a {rec.kind} record on the syndrome stream; ignored")
-            return True
+            return 1
         self.corrections.socket.send_multipart(self.decode_record(rec))
-        return True
+        return 1
 
     def decode_record(self, rec: Record) -> list[bytes]:
         """The encoded correction record for one syndrome record."""
@@ -127,8 +132,3 @@ class DecodingWorker:
 
     def _on_reject(self, reason: str, _frames: list[bytes]) -> None:
         self.records.event("error", "rejected_record", f"{self.name} rejected a message: {reason}")
-
-    def run(self, should_stop: Any = lambda: False) -> None:
-        """Loop :meth:`step` until ``should_stop()``."""
-        while not should_stop():
-            self.step()

@@ -13,8 +13,6 @@ not arrive within ``correction_timeout`` seconds is recorded as lost, and the fr
 
 from __future__ import annotations
 
-import collections
-import dataclasses
 import time
 from typing import Any
 
@@ -22,8 +20,11 @@ import numpy as np
 import zmq
 
 from qplane.codes import circuit_fingerprint
+from qplane.pipeline._counts import DetectionCounter
+from qplane.pipeline._in_flight import InFlight, InFlightBlocks
 from qplane.pipeline.stats import LatencyWindow
 from qplane.pipeline.transport import Inbox, Outbox, send_record
+from qplane.pipeline.worker import Worker
 from qplane.records import (
     Applied,
     CalibrationCall,
@@ -40,16 +41,7 @@ from qplane.records import (
 SOURCE = "instrument_server"
 
 
-@dataclasses.dataclass
-class _InFlight:
-    seq: int
-    block_index: int
-    t_acquired: float
-    shots: int
-    correction: Any = None  # the correction Record once it arrived
-
-
-class InstrumentServer:
+class InstrumentServer(Worker):
     """Acquisition and actuation loop around one QPU instrument.
 
     Args:
@@ -71,6 +63,7 @@ class InstrumentServer:
                  max_blocks: int | None = None, stats_interval: float = 0.5,
                  calibration: Any = None, counts_interval: float = 0.5,
                  truth_interval: float = 5.0):
+        super().__init__()
         self.qpu = qpu
         self.syndromes = Outbox(syndromes, run_id=records.run_id, source=SOURCE)
         self.corrections = Inbox(corrections, run_id=records.run_id, on_reject=self._on_reject)
@@ -88,13 +81,11 @@ class InstrumentServer:
         self.truth_interval = truth_interval
         self._next_truth = 0.0
         self._truth = Outbox(records.socket, run_id=records.run_id, source="truth")
-        self._counts: np.ndarray | None = None
-        self._counts_shots = 0
-        self._next_counts = 0.0
+        self._counts = DetectionCounter(counts_interval)
         self.poller = zmq.Poller()
         self.poller.register(corrections, zmq.POLLIN)
         self.poller.register(control, zmq.POLLIN)
-        self._in_flight: collections.OrderedDict[int, _InFlight] = collections.OrderedDict()
+        self._in_flight = InFlightBlocks()
         self._circuits: dict[str, Circuit] = {}  # circuit id -> its "circuit" record body
         self._acquiring = False
         self._t_start = 0.0
@@ -131,6 +122,7 @@ class InstrumentServer:
         self._remember_circuit(circuit)
         self._acquiring = True
         self._t_start = time.time()
+        super().start()
 
     def wait_for_workers(self, count: int, timeout: float) -> bool:
         """Answer control requests until ``count`` workers have asked for the circuit.
@@ -148,6 +140,7 @@ class InstrumentServer:
     def stop(self) -> None:
         """Stop acquiring; outstanding blocks are still corrected (see :meth:`drain`)."""
         self._acquiring = False
+        super().stop()
 
     @property
     def acquiring(self) -> bool:
@@ -165,36 +158,41 @@ class InstrumentServer:
             self.step(poll_ms=20)
         self._publish_stats(force=True)
 
-    def run(self, should_stop: Any = lambda: False) -> None:
+    def run(self, should_stop: Any = lambda: False, max_steps: int | None = None) -> None:
         """Loop :meth:`step` until the duration/block limit is reached or ``should_stop()``."""
-        while self._acquiring and not should_stop():
-            self.step()
+        super().run(should_stop, max_steps)
         self.stop()
 
     # -- one unit of work --------------------------------------------------------------------
-    def step(self, poll_ms: int = 50) -> None:
-        """Handle pending messages, acquire one block if allowed, expire lost corrections."""
+    def step(self, poll_ms: int = 50) -> int:
+        """Handle pending messages, acquire one block if allowed, expire lost corrections;
+        return the messages handled plus the block acquired."""
         now = time.time()
         if self._acquiring and (
             (self.duration is not None and now - self._t_start >= self.duration)
             or (self.max_blocks is not None and self.blocks_acquired >= self.max_blocks)
         ):
-            self._acquiring = False
+            self.stop()
+        handled = 0
         can_acquire = self._acquiring and len(self._in_flight) < self.max_in_flight
         events = dict(self.poller.poll(0 if can_acquire else poll_ms))
         if events.get(self.corrections.socket):
             while self.corrections.socket.poll(0):
                 self._handle_correction()
+                handled += 1
         if events.get(self.control.socket):
             while self.control.socket.poll(0):
                 self._handle_control()
+                handled += 1
         if can_acquire:
             self._acquire()
+            handled += 1
         self._expire(time.time())
         self._publish_stats()
         if self.calibration is not None and time.time() >= self._next_truth:
             self._next_truth = time.time() + self.truth_interval
             self.calibration.record_truth(self._truth)
+        return handled
 
     def _acquire(self) -> None:
         block = self.qpu.acquire_block()
@@ -208,27 +206,18 @@ class InstrumentServer:
         frames = encode(rec)
         self.syndromes.send_frames(rec, frames)
         self.records.send_frames(rec, frames)  # the same record: the file has every block
-        self._in_flight[rec.seq] = _InFlight(rec.seq, block.index, t_acquired, len(block.detection_events))
+        self._in_flight.add(InFlight(rec.seq, block.index, t_acquired, len(block.detection_events)))
         self.blocks_acquired += 1
         if self.calibration is not None and self.calibration.subscribers:
             self._count_detections(block)
 
     def _count_detections(self, block: Any) -> None:
-        """Accumulate per-detector detection counts; send them to calibration periodically."""
-        counts = np.unpackbits(block.detection_events, axis=1, count=block.num_detectors,
-                               bitorder="little").sum(axis=0, dtype=np.int64)
-        if self._counts is None or len(self._counts) != len(counts):
-            self._counts, self._counts_shots = np.zeros_like(counts), 0
-        self._counts += counts
-        self._counts_shots += len(block.detection_events)
+        """Sum per-detector detection counts; send them to calibration when a report is due."""
         now = time.time()
-        if now >= self._next_counts:
-            self._next_counts = now + self.counts_interval
+        if self._counts.add(block.detection_events, num_detectors=block.num_detectors, now=now):
+            counts, shots = self._counts.take(now)
             self.calibration.publish_counts(self.control.socket, self.control_replies,
-                                            circuit_id=block.circuit_id, counts=self._counts,
-                                            shots=self._counts_shots)
-            self._counts[:] = 0
-            self._counts_shots = 0
+                                            circuit_id=block.circuit_id, counts=counts, shots=shots)
 
     def _remember_circuit(self, circuit: Any) -> str:
         """Keep ``circuit`` (as its record meta) by id and send it to the recorder once."""
@@ -251,30 +240,27 @@ class InstrumentServer:
                                f"correction socket got a {rec.kind} record from {rec.source}; ignored")
             return
         self.workers.add(rec.source)
-        block = self._in_flight.get(body.syndrome_seq)
-        if block is None or block.correction is not None:
+        shots = rec.arrays["predictions"].shape[0]
+        status = self._in_flight.offer(body.syndrome_seq, rec, shots=shots)
+        if status == "not_outstanding":
             self.duplicates += 1
             self.records.event("warning", "duplicate_correction",
                                f"correction for block seq {body.syndrome_seq} from {rec.source} "
                                "is not outstanding (duplicate, or arrived after it was declared lost)",
                                syndrome_seq=body.syndrome_seq, worker=rec.source)
             return
-        if rec.arrays["predictions"].shape[0] != block.shots:
+        if status == "wrong_shots":
+            block = self._in_flight.get(body.syndrome_seq)
             self.records.event("error", "bad_correction",
-                               f"correction from {rec.source} has {rec.arrays['predictions'].shape[0]} "
+                               f"correction from {rec.source} has {shots} "
                                f"shots, block seq {block.seq} has {block.shots}",
                                syndrome_seq=block.seq)
             return
-        block.correction = rec
         self._apply_ready()
 
     def _apply_ready(self) -> None:
         """Apply corrections in acquisition order, as far as they have arrived."""
-        while self._in_flight:
-            seq, block = next(iter(self._in_flight.items()))
-            if block.correction is None:
-                return
-            del self._in_flight[seq]
+        for block in self._in_flight.ready():
             corr, c = block.correction, block.correction.body
             predictions = np.array(corr.arrays["predictions"])
             result = self.qpu.apply_correction(block.block_index, predictions)
@@ -290,22 +276,20 @@ class InstrumentServer:
             if result.truth is not None:
                 arrays["truth"] = result.truth
             self.records.send(Applied(
-                syndrome_seq=seq, t_decoded=c.t_decoded, t_applied=t_applied,
+                syndrome_seq=block.seq, t_decoded=c.t_decoded, t_applied=t_applied,
                 decode_seconds=c.decode_seconds, worker=corr.source, failures=result.failures,
                 shadow_shots=c.shadow_shots, shadow_disagreements=c.shadow_disagreements,
             ), arrays)
 
     def _expire(self, now: float) -> None:
-        while self._in_flight:
-            seq, block = next(iter(self._in_flight.items()))
-            if block.correction is not None or now - block.t_acquired < self.correction_timeout:
-                return
-            del self._in_flight[seq]
-            self.blocks_lost += 1
-            self.records.event("error", "correction_lost",
-                               f"no correction for block seq {seq} (block {block.block_index}) within "
-                               f"{self.correction_timeout} s; its logical frame is unknown",
-                               syndrome_seq=seq, block_index=block.block_index)
+        """Declare lost the blocks whose correction is overdue; apply what waited behind them."""
+        while lost := list(self._in_flight.expired(now, self.correction_timeout)):
+            for block in lost:
+                self.blocks_lost += 1
+                self.records.event("error", "correction_lost",
+                                   f"no correction for block seq {block.seq} (block {block.block_index}) "
+                                   f"within {self.correction_timeout} s; its logical frame is unknown",
+                                   syndrome_seq=block.seq, block_index=block.block_index)
             self._apply_ready()
 
     def _handle_control(self) -> None:

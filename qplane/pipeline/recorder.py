@@ -23,6 +23,7 @@ import zmq
 
 from qplane.errors import QplaneError
 from qplane.pipeline.transport import Inbox, SequenceTracker
+from qplane.pipeline.worker import Worker
 from qplane.records import Applied, Record, RunEnd, RunStart, StreamEnd, Syndrome
 from qplane.runfile.schema import BLOCK_DTYPE
 from qplane.runfile.writer import RunFileWriter
@@ -46,7 +47,7 @@ class _Block:
         self.applied: Record | None = None
 
 
-class Recorder:
+class Recorder(Worker):
     """Writes a run's records to its run file.
 
     Args:
@@ -57,6 +58,7 @@ class Recorder:
     """
 
     def __init__(self, *, records: zmq.Socket, path: str, run_id: str, flush_interval: float = 0.5):
+        super().__init__()
         self.inbox = Inbox(records, run_id=run_id, on_reject=self._on_reject)
         self.path = path
         self.run_id = run_id
@@ -248,6 +250,7 @@ class Recorder:
 
     def close(self, end_state: str | None = None, reason: str | None = None) -> None:
         """Close the run file with the run's end state (from ``run_end`` unless given)."""
+        super().close()
         if self.writer is None:
             if self._early or self.end is not None:
                 raise QplaneError(
@@ -272,8 +275,7 @@ class Recorder:
                     duplicates=self.duplicates)
         self.writer.close(state, why)
 
-    def run(self, should_stop: Any = lambda: False) -> None:
+    def run(self, should_stop: Any = lambda: False, max_steps: int | None = None) -> None:
         """Record until ``run_end`` arrives (then drain) or ``should_stop()``."""
-        while self.end is None and not should_stop():
-            self.step()
+        super().run(lambda: self.end is not None or should_stop(), max_steps)
         self.drain()

@@ -124,7 +124,7 @@ def test_corrections_are_applied_in_acquisition_order(ctx, tmp_path):
     rig = _Rig(ctx, tmp_path)
     try:
         blocks = rig.acquire(4)
-        assert rig.server.step(poll_ms=0) is None and rig.server.in_flight == 4  # max_in_flight reached
+        assert rig.server.step(poll_ms=0) == 0 and rig.server.in_flight == 4  # max_in_flight reached: nothing acquired
         for rec in reversed(blocks):  # corrections arrive in reverse order
             rig.correct(rec)
         rig.server.drain(timeout=5.0)

@@ -1,0 +1,77 @@
+"""Blocks sent to the decoders and not yet corrected, applied strictly in acquisition order.
+
+>>> blocks = InFlightBlocks()
+>>> blocks.add(InFlight(seq=0, block_index=0, t_acquired=0.0, shots=4))
+>>> blocks.add(InFlight(seq=1, block_index=1, t_acquired=0.0, shots=4))
+>>> blocks.offer(1, "c1"), [b.seq for b in blocks.ready()]   # block 0 still outstanding
+('ok', [])
+>>> blocks.offer(0, "c0"), [b.seq for b in blocks.ready()]
+('ok', [0, 1])
+>>> blocks.offer(0, "again")
+'not_outstanding'
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+
+@dataclasses.dataclass
+class InFlight:
+    """One outstanding block, as the instrument server keeps it (its metadata never travels)."""
+
+    seq: int
+    block_index: int
+    t_acquired: float
+    shots: int
+    correction: Any = None  # the correction Record once it arrived
+
+
+class InFlightBlocks:
+    """Outstanding blocks by syndrome seq, in acquisition order."""
+
+    def __init__(self) -> None:
+        self._blocks: collections.OrderedDict[int, InFlight] = collections.OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._blocks)
+
+    def add(self, block: InFlight) -> None:
+        self._blocks[block.seq] = block
+
+    def get(self, seq: int) -> InFlight | None:
+        return self._blocks.get(seq)
+
+    def offer(self, seq: int, correction: Any, *, shots: int | None = None) -> str:
+        """Attach ``correction`` to block ``seq``: ``"ok"``, ``"not_outstanding"`` (unknown,
+        already corrected or declared lost) or ``"wrong_shots"`` (``shots`` differs)."""
+        block = self._blocks.get(seq)
+        if block is None or block.correction is not None:
+            return "not_outstanding"
+        if shots is not None and shots != block.shots:
+            return "wrong_shots"
+        block.correction = correction
+        return "ok"
+
+    def ready(self) -> Iterator[InFlight]:
+        """Pop and yield the blocks whose correction arrived, oldest first, up to the first
+        still outstanding."""
+        while self._blocks:
+            seq, block = next(iter(self._blocks.items()))
+            if block.correction is None:
+                return
+            del self._blocks[seq]
+            yield block
+
+    def expired(self, now: float, timeout: float) -> Iterator[InFlight]:
+        """Pop and yield the oldest uncorrected blocks acquired more than ``timeout`` s ago
+        (a block already corrected but waiting behind an older one stops the search)."""
+        while self._blocks:
+            seq, block = next(iter(self._blocks.items()))
+            if block.correction is not None or now - block.t_acquired < timeout:
+                return
+            del self._blocks[seq]
+            yield block
