@@ -17,15 +17,10 @@ import signal
 import sys
 import traceback
 
-import numpy as np
 import zmq
 
 from qplane.config import Config
 from qplane.pipeline.transport import Outbox, make_socket
-
-
-#: How long an idle calibration worker waits for syndrome reports before its next pass.
-IDLE_WAIT_MS = 250
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,46 +151,11 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
 
 
 def _run_calibration(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
-    from qplane.calibration.config import build_worker, validate_calibration
-    from qplane.calibration.figures import render_png
-    from qplane.pipeline.calibration_link import RemoteBackend, RemoteLedger
-    from qplane.pipeline.transport import request_circuit
-    from qplane.codes import patch_layout
+    from qplane.pipeline.calibration_worker import PipelineCalibrationWorker
 
-    config = spec.config_value()
-    section = validate_calibration(config.qplane.calibration)
     control = make_socket(ctx, zmq.DEALER, spec.endpoints["control"], bind=False)
-    outbox = Outbox(control, run_id=spec.run_id, source=records.source)
-    circuit_id, circuit = request_circuit(control, outbox, "")
-    geometry = config.qpu_geometry()
-    layout = patch_layout(distance=geometry.distance, basis=geometry.basis)
-    worker = None
-
-    def on_counts(rec):
-        if worker is not None and rec.body.circuit_id == circuit_id:
-            worker.report_detector_counts(np.asarray(rec.arrays["counts"]), rec.body.shots)
-
-    def on_run(run):
-        png = render_png(run) if section["figures"] else b""
-        body, arrays = run.record_parts(figure_png=png)
-        records.send(body, arrays)
-
-    def on_error(message, tb):
-        records.event("error", "calibration_error", message, traceback=tb)
-
-    backend = RemoteBackend(control, outbox, on_counts=on_counts)
-    worker = build_worker(config.qplane.calibration, backend, qubits=backend.qubits(), circuit=circuit, layout=layout,
-                          on_run=on_run, on_error=on_error, poll=backend.poll_counts,
-                          ledger=RemoteLedger(backend),
-                          start_calibrated=geometry.start_calibrated)
-    with worker:
-        while not stop():
-            if worker.step() == "idle":
-                # A pass that needed no experiment: wait for syndrome reports instead of spinning.
-                control.poll(IDLE_WAIT_MS)
-            backend.poll_counts()
-    records.event("info", "worker_stopped", f"{records.source} stopped",
-                  **{k: int(v) for k, v in worker.stats.items() if isinstance(v, (int, np.integer))})
+    with PipelineCalibrationWorker(spec.config_value(), control=control, records=records) as worker:
+        worker.run(should_stop=stop)
 
 
 def main(argv: list[str] | None = None) -> int:
