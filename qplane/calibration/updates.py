@@ -103,9 +103,10 @@ class SettingChange:
     def history_row(self, *, source: str | None = None) -> dict[str, Any]:
         """Fields for a ``/parameters/history`` row: :meth:`record_meta` with ``details`` as
         JSON, the time and ``source`` (the process that wrote it; default: the node)."""
-        meta = self.record_meta()
-        meta["details"] = json.dumps(meta["details"], default=str)
-        return {"time": self.time, "source": self.node if source is None else source, **meta}
+        from qplane.records import ParameterChange
+
+        return ParameterChange(**self.record_meta()).row(
+            time=self.time, source=self.node if source is None else source)
 
     @classmethod
     def from_history_row(cls, row: Any) -> "SettingChange":

@@ -25,7 +25,7 @@ from qplane.errors import QplaneError
 from qplane.pipeline.transport import Inbox, SequenceTracker
 from qplane.pipeline.worker import Worker
 from qplane.records import Applied, Record, RunEnd, RunStart, StreamEnd, Syndrome
-from qplane.runfile.schema import BLOCK_DTYPE
+from qplane.runfile.schema import APPLIED_SHOT_DATASETS, BLOCK_DTYPE
 from qplane.runfile.writer import RunFileWriter
 
 SOURCE = "recorder"
@@ -162,8 +162,8 @@ class Recorder(Worker):
                         f"applied record for block seq {body.syndrome_seq}, whose syndrome was never recorded",
                         syndrome_seq=body.syndrome_seq)
             return
-        self.writer.complete_block(row, predictions=rec.arrays["predictions"],
-                                   truth=rec.arrays.get("truth"), **body.block_fields())
+        self.writer.complete_block(row, **{n: rec.arrays.get(n) for n in APPLIED_SHOT_DATASETS},
+                                   **body.block_fields())
 
     def _write_blocks(self) -> None:
         """Write the buffered blocks in one batch; remember the rows of those still uncorrected."""
@@ -180,7 +180,7 @@ class Recorder(Worker):
                 for field, value in b.applied.body.block_fields().items():
                     rows[i][field] = value
         arrays = {name: [b.applied.arrays.get(name) if b.applied is not None else None for b in blocks]
-                  for name in ("predictions", "truth")}
+                  for name in APPLIED_SHOT_DATASETS}
         written = self.writer.append_blocks(
             [b.syndrome.arrays["detection_events"] for b in blocks], rows, **arrays)
         for b, row in zip(blocks, written):

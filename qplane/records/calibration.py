@@ -97,10 +97,14 @@ class ParameterChange(Body, frozen=True, tag="parameter_change"):
     time: float | None = None  # when the change was made, if not the record's time
 
     def rows(self, rec: Record) -> Iterator[tuple[str, dict[str, Any]]]:
-        yield "/parameters/history", {
-            "time": rec.time if self.time is None else self.time, "parameter": self.parameter,
-            "old": self.old, "new": self.new, "source": rec.source, "node": self.node,
-            "update": self.update, "details": json_text(self.details)}
+        yield "/parameters/history", self.row(time=rec.time if self.time is None else self.time,
+                                              source=rec.source)
+
+    def row(self, *, time: float, source: str) -> dict[str, Any]:
+        """The ``/parameters/history`` row of this change, made at ``time`` by ``source``."""
+        return {"time": time, "parameter": self.parameter, "old": self.old, "new": self.new,
+                "source": source, "node": self.node, "update": self.update,
+                "details": json_text(self.details)}
 
 
 class SimulationTruth(Body, frozen=True, tag="simulation_truth"):

@@ -13,14 +13,12 @@ import xarray as xr
 
 from qplane.errors import RunFileError
 from qplane.runfile._values import text, times
+from qplane.runfile.schema import SHOT_DATASETS
 
 #: Shot dataset -> (width attribute of the run, dimension name) as :meth:`QecViews.shots` returns it.
-_SHOT_VIEWS = {
-    "detection_events": ("num_detectors", "detector"),
-    "predictions": ("num_observables", "observable"),
-    "corrections": ("num_observables", "observable"),
-    "truth": ("num_observables", "observable"),
-}
+_WIDTHS = {"detectors": ("num_detectors", "detector"), "observables": ("num_observables", "observable")}
+_SHOT_VIEWS = {name.rsplit("/", 1)[-1]: _WIDTHS[width] for name, width in SHOT_DATASETS.items()}
+_SHOT_VIEWS["corrections"] = _WIDTHS["observables"]  # v1 stored them; v2 reads the predictions
 
 
 class QecViews:

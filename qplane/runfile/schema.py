@@ -164,3 +164,9 @@ SHOT_DATASETS: dict[str, str] = {
     "/qec/predictions": "observables",
     "/qec/truth": "observables",
 }
+
+#: The per-shot datasets a block's ``applied`` record fills (every shot dataset but the
+#: detection events, which come with the block). To add one: a line in :data:`SHOT_DATASETS`,
+#: the array on :class:`qplane.records.Applied`, and the instrument server filling it.
+APPLIED_SHOT_DATASETS: tuple[str, ...] = tuple(
+    name.rsplit("/", 1)[-1] for name in SHOT_DATASETS if name != "/qec/detection_events")

@@ -31,6 +31,7 @@ import numpy as np
 from qplane import __version__
 from qplane.errors import RunFileError
 from qplane.runfile.schema import (
+    APPLIED_SHOT_DATASETS,
     BLOCK_DTYPE,
     END_STATES,
     SCHEMA,
@@ -159,30 +160,35 @@ class RunFileWriter:
         for field, value in block_fields.items():
             row[field] = value
         row["failures"] = -1
-        return self.append_blocks([detection_events], row, [None], [None])[0]
+        return self.append_blocks([detection_events], row)[0]
 
     def append_blocks(self, detection_events: list[np.ndarray], rows: np.ndarray,
-                      predictions: list[np.ndarray | None],
-                      truth: list[np.ndarray | None]) -> list[int]:
+                      **shot_arrays: list[np.ndarray | None]) -> list[int]:
         """Append several blocks in one write per dataset (the recorder's batched path).
 
         Args:
             detection_events: each block's bit-packed detection events.
             rows: ``BLOCK_DTYPE`` rows, one per block; ``shot_start`` and ``shots`` are set here.
-                A block with ``applied=0`` gets zero prediction/truth rows, to be filled by
-                :meth:`complete_block`.
-            predictions, truth: per block, the arrays or None (not yet applied; truth: not
-                simulated). The predictions are also the correction applied.
+                A block with ``applied=0`` gets zero rows in the other shot datasets, to be
+                filled by :meth:`complete_block`.
+            **shot_arrays: per shot dataset of :data:`~qplane.runfile.schema.APPLIED_SHOT_DATASETS`
+                (``predictions``, the decoder's output and so the correction applied; ``truth``,
+                simulation only), one array or None per block (not yet applied, or absent).
 
         Returns:
             The blocks' row indices in ``/qec/blocks``.
         """
+        unknown = set(shot_arrays) - set(APPLIED_SHOT_DATASETS)
+        if unknown:
+            raise RunFileError(f"no per-shot datasets {sorted(unknown)}; the run file has "
+                               f"{list(APPLIED_SHOT_DATASETS)}")
         if not detection_events:
             return []
         shots = np.array([len(d) for d in detection_events], dtype=np.int64)
         shot_start = self._append_rows("qec/detection_events", np.concatenate(detection_events))
         total = int(shots.sum())
-        for name, arrays in (("predictions", predictions), ("truth", truth)):
+        for name in APPLIED_SHOT_DATASETS:
+            arrays = shot_arrays.get(name) or [None] * len(shots)
             ds = self._file["qec/" + name]
             block = np.zeros((total, ds.shape[1]), dtype=np.uint8)
             offset = 0
@@ -199,16 +205,18 @@ class RunFileWriter:
         first = self._append_rows("qec/blocks", rows)
         return list(range(first, first + len(rows)))
 
-    def complete_block(self, row: int, *, predictions: np.ndarray, truth: np.ndarray | None,
-                       **block_fields: Any) -> None:
+    def complete_block(self, row: int, **arrays_and_fields: Any) -> None:
         """Fill in the correction of the block at ``row`` (from :meth:`append_acquired_block`).
 
-        ``predictions`` are the decoder's output, which is the correction applied.
+        Keywords naming a per-shot dataset (``predictions``, ``truth``; None: absent) fill its
+        rows; the others are ``/qec/blocks`` fields.
         """
         blocks = self._file["qec/blocks"]
         record = blocks[row]
         start, shots = int(record["shot_start"]), int(record["shots"])
-        for name, array in (("predictions", predictions), ("truth", truth)):
+        block_fields = {k: v for k, v in arrays_and_fields.items() if k not in APPLIED_SHOT_DATASETS}
+        for name in APPLIED_SHOT_DATASETS:
+            array = arrays_and_fields.get(name)
             if array is None:
                 continue
             if len(array) != shots:
