@@ -8,8 +8,9 @@ grouped by path: :mod:`~qplane.records.qec` (syndromes, corrections, circuits),
 :func:`encode` / :func:`decode` are the wire (:mod:`~qplane.records.wire`); a stored kind maps
 itself to run-file rows in ``Body.rows``.
 
-To add a record kind: a ``Body`` subclass in the module of its path (with ``rows`` if it is
-stored), its name in :data:`RECORD_KINDS`, then regenerate ``docs/records.schema.json``.
+To add a record kind: a ``Body`` subclass with its ``tag`` in the module of its path (with
+``rows`` if it is stored; :data:`RECORD_KINDS` finds it), then regenerate
+``docs/records.schema.json`` (``python -m qplane.records.schema --write docs/records.schema.json``).
 """
 
 from qplane.records._base import WIRE_DTYPES, Body, Record, json_text, validate

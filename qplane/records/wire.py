@@ -64,12 +64,18 @@ from qplane.records.run import Event, RunEnd, RunStart, Stats, StreamEnd
 WIRE_SCHEMA = "qplane.wire"
 WIRE_VERSION = 2
 
-#: Every record kind, by name.
-RECORD_KINDS: dict[str, type[Body]] = {cls.kind_name(): cls for cls in (
-    Syndrome, Correction, Applied, Circuit, CircuitRequest, DetectionCounts, DecoderCompiled,
-    RunStart, RunEnd, StreamEnd, Event, Stats,
-    CalibrationRun, CalibrationCall, CalibrationReply, ParameterChange, SimulationTruth,
-)}
+def _kinds(base: type[Body]) -> list[type[Body]]:
+    """Every tagged subclass of ``base``, in definition order (a new kind is found by itself)."""
+    out = []
+    for cls in base.__subclasses__():
+        if cls.__struct_config__.tag is not None:
+            out.append(cls)
+        out.extend(_kinds(cls))
+    return out
+
+
+#: Every record kind, by name: each :class:`~qplane.records.Body` subclass of the modules above.
+RECORD_KINDS: dict[str, type[Body]] = {cls.kind_name(): cls for cls in _kinds(Body)}
 
 AnyBody = Union[tuple(RECORD_KINDS.values())]  # noqa: UP007 - a tagged union for msgspec
 
