@@ -30,7 +30,6 @@ NODE_SPEC_KEYS: dict[str, tuple[str, ...]] = {
     "readout": ("min_fidelity", "fidelity_tolerance", "min_snr", "max_fidelity_error",
                 "max_blob_excess"),
 }
-#: The controls calibration writes (``qplane.calibration.updates.DEFAULT_LIMITS``).
 
 
 class GraphNode(Section):
