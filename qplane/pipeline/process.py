@@ -99,7 +99,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
         control = make_socket(ctx, zmq.ROUTER, spec.endpoints["control"], bind=True)
         calibration = None
         if spec.calibration:
-            from qplane.calibration.backend import StationBackend
+            from qplane.calibration import StationBackend
 
             calibration = CalibrationService(
                 StationBackend(qpu, lab.controls), tuple(qpu.qubits()),
@@ -134,7 +134,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
 
 
 def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox, index: int) -> None:
-    from qplane.decoder.registry import make_decoder
+    from qplane.decoder import make_decoder
     from qplane.pipeline.decoding_worker import DecodingWorker
 
     config = spec.config_value()
@@ -156,8 +156,7 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
 
 
 def _run_calibration(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
-    from qplane.calibration.config import build_worker, validate_calibration
-    from qplane.calibration.figures import render_png
+    from qplane.calibration import build_worker, render_png, validate_calibration
     from qplane.pipeline.calibration_link import RemoteBackend, RemoteLedger
     from qplane.pipeline.transport import request_circuit
     from qplane.codes import patch_layout
