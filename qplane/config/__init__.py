@@ -23,11 +23,10 @@ Both are one pydantic model tree (:class:`ConfigDocument`). Modules:
 * ``_base``, ``_errors`` (private) — the section base class, and pydantic's errors in qplane's
   words.
 
-:func:`load_config` reads the
-file once, validates every key and value and what the file refers to (instrument types, model
-files and their pins), and returns a frozen :class:`Config`; anything wrong raises
-:class:`~qplane.errors.ConfigError` naming the file, the key and what is allowed, one line per
-mistake, before any process or instrument starts. The launcher hands each process the
+:func:`load_config` reads the file once, validates every key and value and what the file
+refers to (instrument types, model files and their pins), and returns a frozen :class:`Config`;
+anything wrong raises :class:`~qplane.errors.ConfigError` naming the file, the key and what is
+allowed, one line per mistake, before any process or instrument starts. The launcher hands each process the
 validated config (:meth:`Config.handoff`); no process reads the file again.
 ``docs/config.schema.json`` is the model's JSON Schema, for editors
 (:mod:`qplane.config.schema` regenerates it).
