@@ -398,7 +398,7 @@ def watch(path: str, *, view: LiveView, interval: float = 1.0, once: bool = Fals
     Returns:
         The last snapshot.
     """
-    from qplane.runfile.reader import open_run
+    from qplane.runfile import open_run
     from qplane.errors import RunFileError
 
     updates = 0

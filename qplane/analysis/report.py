@@ -1,7 +1,7 @@
 """``qplane report``: a self-contained HTML report of one run, or of several side by side.
 
 :func:`write_report` opens each run file, computes the derived quantities once
-(:class:`RunStats`), draws the figures (:mod:`qplane.analysis.figures`), writes each as a PNG
+(:class:`RunStats`), draws the figures (:mod:`qplane.analysis._figures`), writes each as a PNG
 into the output folder and embeds the same images in one HTML file (base64), so the report
 opens offline, with no server, and can be mailed as a single file. The page is rendered from
 jinja2 templates (``qplane/analysis/templates/*.html.j2``, package data) with autoescaping on.
@@ -33,8 +33,9 @@ import pandas as pd
 import xarray as xr
 
 from qplane import __version__
-from qplane.analysis import figures, stats
-from qplane.runfile.reader import Run, open_run
+from qplane.analysis import _figures as figures
+from qplane.analysis import stats
+from qplane.runfile import Run, open_run
 from qplane.errors import QplaneError
 
 #: Section id -> heading, in report order.

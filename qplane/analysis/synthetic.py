@@ -35,7 +35,7 @@ import numpy as np
 import stim
 
 from qplane.codes import circuit_fingerprint, memory_circuit
-from qplane.decoder.matching import PyMatchingDecoder
+from qplane.decoder import PyMatchingDecoder
 from qplane.runfile import RunFileWriter
 
 #: Relative noise increase per unit squared pi-amplitude error (the toy calibration coupling).

@@ -8,7 +8,7 @@ The control map is the backend's one limits layer: :meth:`StationBackend.check_w
 :class:`~qplane.calibration.updates.SettingsLedger` over this backend checks every update with.
 
 >>> from qplane.drivers import open_station
->>> from qplane.sim_instruments.lab import sim_lab_config
+>>> from qplane.sim_instruments import sim_lab_config
 >>> lab = open_station(sim_lab_config(distance=3, drift=False), simulate=True)  # doctest: +ELLIPSIS
 Connected to: ...
 >>> backend = StationBackend.from_lab(lab)

@@ -64,7 +64,7 @@ SCENARIOS: dict[str, dict[str, float]] = {
 
 def open_lab(seed: int, distance: int = 5, profile: dict[str, float] | None = None) -> Any:
     from qplane.drivers import open_station
-    from qplane.sim_instruments.lab import sim_lab_config
+    from qplane.sim_instruments import sim_lab_config
 
     config = sim_lab_config(distance=distance, seed=seed, drift=True, clock_speedup=0.0,
                             physical_error_rate=0.004, shots_per_block=1024,

@@ -42,7 +42,7 @@ from qplane.device import (
     ExperimentKind,
     ExperimentRequest,
 )
-from qplane.drivers.controls import ControlLimits, check_limits
+from qplane.drivers import ControlLimits, check_limits
 
 FAILURE_MODES = ("ok", "off_range", "undersampled", "noisy", "anomalous", "no_signal")
 

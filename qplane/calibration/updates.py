@@ -44,7 +44,7 @@ import time as _time
 import uuid
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
-from qplane.drivers.controls import ControlLimits, check_limits
+from qplane.drivers import ControlLimits, check_limits
 from qplane.errors import ConfigError, LimitError, QplaneError
 
 __all__ = ["ControlLimits", "DictTarget", "Ledger", "SettingChange", "SettingsLedger",

@@ -3,8 +3,13 @@
 Neutral of any device: the simulator runs these circuits, a decoder builds its model from them,
 and a real station names its qubits by :func:`patch_layout`.
 
-Public API: :func:`memory_circuit`, :func:`check_code_parameters`, :data:`BASES`,
-:class:`PatchLayout`, :func:`patch_layout`, :func:`circuit_fingerprint`.
+Modules:
+
+* :mod:`~qplane.codes.memory` — :func:`memory_circuit`, :func:`check_code_parameters`,
+  :data:`BASES`: the memory experiment a device runs;
+* :mod:`~qplane.codes.layout` — :class:`PatchLayout`, :func:`patch_layout`: the patch's qubits,
+  coordinates and roles;
+* :mod:`~qplane.codes.fingerprint` — :func:`circuit_fingerprint`: the short id of a circuit.
 
 >>> from qplane.codes import circuit_fingerprint, memory_circuit
 >>> len(circuit_fingerprint(memory_circuit(distance=3, rounds=1, basis="Z", p=0.0)))

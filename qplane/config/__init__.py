@@ -8,14 +8,25 @@ A config file is one YAML document with two sections:
   (the decoder's options typed per decoder), controls, calibration, simulation, the run's
   output.
 
-Both are one pydantic model tree (:class:`ConfigDocument`; each section in its own module:
-:mod:`~qplane.config.pipeline`, :mod:`~qplane.config.decoding`,
-:mod:`~qplane.config.controls`, :mod:`~qplane.config.calibration`,
-:mod:`~qplane.config.simulation`, :mod:`~qplane.config.station`). :func:`load_config` reads the
-file once, validates every key and value and what the file refers to (instrument types, model
-files and their pins), and returns a frozen :class:`Config`; anything wrong raises
-:class:`~qplane.errors.ConfigError` naming the file, the key and what is allowed, one line per
-mistake, before any process or instrument starts. The launcher hands each process the
+Both are one pydantic model tree (:class:`ConfigDocument`). Modules:
+
+* :mod:`~qplane.config.loading` — :func:`load_config` / :func:`parse_config`: YAML, the model
+  tree, then the checks that look outside the file;
+* :mod:`~qplane.config.model` — the whole file (:class:`ConfigDocument`, :class:`Config`);
+* :mod:`~qplane.config.pipeline` — ``qplane.run``, ``qplane.endpoints``, ``qplane.acquisition``;
+* :mod:`~qplane.config.decoding` — ``qplane.decoding``, options typed per decoder;
+* :mod:`~qplane.config.controls` — ``qplane.controls``, logical controls bound to parameters;
+* :mod:`~qplane.config.calibration` — ``qplane.calibration``, the calibration worker's section;
+* :mod:`~qplane.config.simulation` — ``qplane.simulation``, pyvisa-sim twins for ``--simulate``;
+* :mod:`~qplane.config.station` — ``instruments:``, the QCoDeS station and the QPU's geometry;
+* :mod:`~qplane.config.schema` — the config's JSON Schema, for editors;
+* ``_base``, ``_errors`` (private) — the section base class, and pydantic's errors in qplane's
+  words.
+
+:func:`load_config` reads the file once, validates every key and value and what the file
+refers to (instrument types, model files and their pins), and returns a frozen :class:`Config`;
+anything wrong raises :class:`~qplane.errors.ConfigError` naming the file, the key and what is
+allowed, one line per mistake, before any process or instrument starts. The launcher hands each process the
 validated config (:meth:`Config.handoff`); no process reads the file again.
 ``docs/config.schema.json`` is the model's JSON Schema, for editors
 (:mod:`qplane.config.schema` regenerates it).

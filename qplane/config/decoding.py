@@ -145,7 +145,7 @@ def check_model_files(decoding: DecodingSettings, *,
     options = decoding.decoder.options
     if not isinstance(options, NeuralOptions) or options.model == "auto":
         return []
-    from qplane.decoder.model_store import file_sha256, resolve_model_path
+    from qplane.decoder import file_sha256, resolve_model_path
     from qplane.errors import DecoderError
 
     prefix = f"{key}.decoder.options"

@@ -3,14 +3,14 @@
 Nothing here simulates anything; :mod:`qplane.sim_instruments` implements this contract, and so
 does a station in front of real hardware.
 
-Public API:
+Modules:
 
-* QEC acquisition and correction (:mod:`~qplane.device.qec`): :class:`SyndromeBlock`,
+* :mod:`~qplane.device.qec` — QEC acquisition and correction: :class:`SyndromeBlock`,
   :class:`CorrectionResult`, the :class:`QECDevice` Protocol;
-* calibration experiments (:mod:`~qplane.device.experiments`): :class:`ExperimentKind`,
+* :mod:`~qplane.device.experiments` — calibration experiments: :class:`ExperimentKind`,
   :class:`ExperimentRequest`, :class:`ExperimentData`, the :class:`ExperimentRunner` Protocol,
   :data:`SWEEP_LIMITS`, :data:`SWEEP_UNITS`;
-* the control-settings vocabulary (:mod:`~qplane.device.controls`): :data:`CONTROLS`,
+* :mod:`~qplane.device.controls` — the control-settings vocabulary: :data:`CONTROLS`,
   :data:`ALL_CONTROLS`, :data:`GLOBAL_CONTROLS`, :data:`CONTROL_UNITS`, and the optional
   capabilities :class:`ControlledDevice` and :class:`SimulatedTruth`.
 

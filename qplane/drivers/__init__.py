@@ -1,10 +1,20 @@
 """Control electronics for qplane: QCoDeS drivers and the logical-control mapping layer.
 
-Public API: the drivers :class:`QplaneDriveController` and :class:`QplaneReadoutController`
-(each with a pyvisa-sim twin in ``qplane/drivers/sims/``), the mapping layer
-:class:`ControlMap` / :func:`validate_controls` with qplane's one limit rule
-(:class:`ControlLimits`, :func:`check_limits`), and :func:`open_station`, which opens a
-config's QCoDeS station (optionally on the simulated twins) and binds the controls.
+Modules:
+
+* :mod:`~qplane.drivers.drive_controller` — :class:`QplaneDriveController`, the qubit-drive
+  controller's QCoDeS driver;
+* :mod:`~qplane.drivers.readout_controller` — :class:`QplaneReadoutController`, the readout
+  controller's QCoDeS driver (each driver has a pyvisa-sim twin in ``qplane/drivers/sims/``);
+* :mod:`~qplane.drivers.controls` — the mapping layer: :class:`ControlMap` binds qplane's
+  logical controls to station parameters, with qplane's one limit rule (:class:`ControlLimits`,
+  :func:`check_limits`);
+* :mod:`~qplane.drivers.station` — :func:`open_station` opens a config's QCoDeS station
+  (optionally on the simulated twins) and binds the controls (:class:`LabStation`).
+
+>>> from qplane.drivers import ControlLimits, check_limits
+>>> callable(check_limits), ControlLimits(0.0, 1.0).low
+(True, 0.0)
 """
 
 from qplane.drivers.controls import (

@@ -56,7 +56,7 @@ import numpy as np
 from qcodes.parameters import Parameter
 from qcodes.station import Station
 
-from qplane.device.controls import ALL_CONTROLS, CONTROLS, DRIVE_FREQUENCY, GLOBAL_CONTROLS
+from qplane.device import ALL_CONTROLS, CONTROLS, DRIVE_FREQUENCY, GLOBAL_CONTROLS
 from qplane.config import ControlsSettings, validate_section
 from qplane.errors import ConfigError, LimitError
 

@@ -33,7 +33,7 @@ import numpy as np
 import zmq
 
 from qplane import errors as _errors
-from qplane.calibration.updates import SettingChange, SettingsLedger
+from qplane.calibration import SettingChange, SettingsLedger
 from qplane.device import ExperimentData, ExperimentRequest, SimulatedTruth
 from qplane.errors import PipelineError, QplaneError
 from qplane.pipeline.transport import Inbox, Outbox, send_record

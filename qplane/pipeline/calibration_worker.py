@@ -55,7 +55,7 @@ class PipelineCalibrationWorker(Worker):
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         """Fetch the circuit and qubits from the server and build the graph's worker."""
-        from qplane.calibration.config import build_worker, validate_calibration
+        from qplane.calibration import build_worker, validate_calibration
         from qplane.codes import patch_layout
 
         section = validate_calibration(self.config.qplane.calibration)
@@ -96,7 +96,7 @@ class PipelineCalibrationWorker(Worker):
             self.worker.report_detector_counts(np.asarray(rec.arrays["counts"]), rec.body.shots)
 
     def _on_run(self, run: Any) -> None:
-        from qplane.calibration.figures import render_png
+        from qplane.calibration import render_png
 
         png = render_png(run) if self._figures else b""
         body, arrays = run.record_parts(figure_png=png)

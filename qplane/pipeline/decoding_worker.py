@@ -19,8 +19,7 @@ import time
 import numpy as np
 import zmq
 
-from qplane.decoder.matching import PyMatchingDecoder
-from qplane.decoder.protocol import CompiledDecoder, Decoder
+from qplane.decoder import CompiledDecoder, Decoder, PyMatchingDecoder
 from qplane.pipeline.transport import Inbox, Outbox, request_circuit
 from qplane.pipeline.worker import Worker
 from qplane.records import Correction, DecoderCompiled, Record, Syndrome, encode

@@ -22,7 +22,7 @@ import zmq
 from qplane.codes import circuit_fingerprint
 from qplane.pipeline._counts import DetectionCounter
 from qplane.pipeline._in_flight import InFlight, InFlightBlocks
-from qplane.pipeline.stats import LatencyWindow
+from qplane.pipeline._latency import LatencyWindow
 from qplane.pipeline.transport import Inbox, Outbox, send_record
 from qplane.pipeline.worker import Worker
 from qplane.records import (

@@ -94,7 +94,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
         control = make_socket(ctx, zmq.ROUTER, spec.endpoints["control"], bind=True)
         calibration = None
         if spec.calibration:
-            from qplane.calibration.backend import StationBackend
+            from qplane.calibration import StationBackend
 
             calibration = CalibrationService(
                 StationBackend(qpu, lab.controls), tuple(qpu.qubits()),
@@ -129,7 +129,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
 
 
 def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox, index: int) -> None:
-    from qplane.decoder.registry import make_decoder
+    from qplane.decoder import make_decoder
     from qplane.pipeline.decoding_worker import DecodingWorker
 
     config = spec.config_value()

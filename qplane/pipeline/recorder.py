@@ -25,8 +25,7 @@ from qplane.errors import QplaneError
 from qplane.pipeline.transport import Inbox, SequenceTracker
 from qplane.pipeline.worker import Worker
 from qplane.records import Applied, Record, RunEnd, RunStart, StreamEnd, Syndrome
-from qplane.runfile.schema import APPLIED_SHOT_DATASETS, BLOCK_DTYPE
-from qplane.runfile.writer import RunFileWriter
+from qplane.runfile import APPLIED_SHOT_DATASETS, BLOCK_DTYPE, RunFileWriter
 
 SOURCE = "recorder"
 

@@ -1,12 +1,19 @@
 """qplane's records: one typed model per record kind, used by the wire and by the run file.
 
 Every record is a :class:`Record` — envelope (run id, source, sequence number, uid, time) plus
-a typed body (a frozen ``msgspec.Struct``, tagged on ``kind``) and named arrays. Bodies are
-grouped by path: :mod:`~qplane.records.qec` (syndromes, corrections, circuits),
-:mod:`~qplane.records.run` (start, end, stream ends, events, statistics) and
-:mod:`~qplane.records.calibration` (node runs, device calls, setting changes, simulated truth).
-:func:`encode` / :func:`decode` are the wire (:mod:`~qplane.records.wire`); a stored kind maps
-itself to run-file rows in ``Body.rows``.
+a typed body (a frozen ``msgspec.Struct``, tagged on ``kind``) and named arrays. A stored kind
+maps itself to run-file rows in ``Body.rows``.
+
+Modules:
+
+* :mod:`~qplane.records.qec` — the QEC data path: syndromes, corrections, circuits, counts;
+* :mod:`~qplane.records.run` — a run's life: start, end, stream ends, events, statistics;
+* :mod:`~qplane.records.calibration` — node runs, device calls, setting changes, simulated
+  truth;
+* :mod:`~qplane.records.wire` — the wire format: :func:`encode` / :func:`decode`,
+  :data:`RECORD_KINDS`, :data:`WIRE_VERSION`;
+* :mod:`~qplane.records.schema` — the records' JSON Schema (``docs/records.schema.json``);
+* ``_base`` (private) — the envelope (:class:`Record`) and the body base class (:class:`Body`).
 
 To add a record kind: a ``Body`` subclass with its ``tag`` in the module of its path (with
 ``rows`` if it is stored; :data:`RECORD_KINDS` finds it), then regenerate
@@ -33,10 +40,21 @@ from qplane.records.qec import (
 from qplane.records.run import Event, QecInfo, RunEnd, RunStart, Stats, StreamEnd
 from qplane.records.wire import RECORD_KINDS, WIRE_SCHEMA, WIRE_VERSION, Header, decode, encode
 
+
+def __getattr__(name: str):
+    # The schema module is also a script (python -m qplane.records.schema); importing it here
+    # eagerly would make runpy warn, so its function loads on first use.
+    if name == "wire_schema":
+        from qplane.records.schema import wire_schema
+
+        return wire_schema
+    raise AttributeError(f"module 'qplane.records' has no attribute {name!r}")
+
+
 __all__ = [
     "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied", "Body",
     "CalibrationCall", "CalibrationReply", "CalibrationRun", "Circuit", "CircuitRequest",
     "Correction", "DecoderCompiled", "DetectionCounts", "Event", "Header", "ParameterChange",
     "QecInfo", "Record", "RunEnd", "RunStart", "SimulationTruth", "Stats", "StreamEnd",
-    "Syndrome", "decode", "encode", "json_text", "validate",
+    "Syndrome", "decode", "encode", "json_text", "validate", "wire_schema",
 ]

@@ -12,7 +12,7 @@ QEC blocks and shots (:mod:`qplane.runfile._qec`), the tables (:mod:`qplane.runf
 and integrity and summary (:mod:`qplane.runfile.integrity`).
 
 >>> import tempfile, os
->>> from qplane.analysis.synthetic import write_synthetic_run
+>>> from qplane.analysis import write_synthetic_run
 >>> path = write_synthetic_run(os.path.join(tempfile.mkdtemp(), "r.h5"), blocks=3,
 ...                            shots_per_block=64, calibration_every=0)
 >>> with open_run(path) as run:

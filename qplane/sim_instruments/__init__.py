@@ -3,15 +3,22 @@
 It implements the device contract of :mod:`qplane.device` (QEC blocks and corrections,
 experiment requests and data) on the codes of :mod:`qplane.codes`.
 
-Public API:
+Modules:
 
-* :class:`SimulatedQPU` — the QCoDeS instrument (QEC blocks, corrections, experiments);
-* :class:`DeviceModel`, :class:`DeviceProfile`, :class:`TruthState` — the device's truth and drift;
-* :class:`Settings`, :class:`QubitErrors` — control settings against the truth, and the noise
-  they cause;
-* :class:`SimClock` — the simulated clock;
-* :func:`sim_lab_config` — a ready config of a simulated lab (open it with
-  :func:`qplane.drivers.open_station`).
+* :mod:`~qplane.sim_instruments.qpu` — :class:`SimulatedQPU`, the QCoDeS instrument (QEC blocks,
+  corrections, experiments; configs name it as ``qplane.sim_instruments.qpu.SimulatedQPU``);
+* :mod:`~qplane.sim_instruments.device` — :class:`DeviceModel`, :class:`DeviceProfile`,
+  :class:`TruthState`: the device's truth and drift;
+* :mod:`~qplane.sim_instruments.noise` — :class:`Settings`, :class:`QubitErrors`: control
+  settings against the truth, and the QEC noise they cause;
+* :mod:`~qplane.sim_instruments.physics` — the calibration experiments, simulated;
+* :mod:`~qplane.sim_instruments.clock` — :class:`SimClock`, the simulated clock;
+* :mod:`~qplane.sim_instruments.lab` — :func:`sim_lab_config`, a ready config of a simulated
+  lab (open it with :func:`qplane.drivers.open_station`).
+
+>>> from qplane.sim_instruments import SimClock, sim_lab_config
+>>> "instruments" in sim_lab_config(distance=3)
+True
 """
 
 from qplane.sim_instruments.clock import SimClock

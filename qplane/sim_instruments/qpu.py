@@ -62,7 +62,7 @@ from qplane.sim_instruments.noise import (
 from qplane.sim_instruments.physics import QubitSettings, simulate
 
 if TYPE_CHECKING:
-    from qplane.drivers.controls import ControlMap
+    from qplane.drivers import ControlMap
 
 #: Blocks acquired but not yet corrected that the QPU remembers; beyond it the oldest is an error.
 MAX_PENDING_BLOCKS = 100_000

@@ -122,7 +122,7 @@ def test_report_of_a_run_without_blocks_shows_the_stored_node_figures(tmp_path):
     import numpy as np
     from matplotlib.figure import Figure
 
-    from qplane.analysis.figures import png_bytes
+    from qplane.analysis._figures import png_bytes
     from qplane.analysis.synthetic import append_row
     from qplane.runfile import RunFileWriter
 
