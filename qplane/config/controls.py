@@ -18,9 +18,10 @@ import math
 import re
 from typing import Annotated, Any, Optional, Union
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, create_model
 
 from qplane.config._base import Section
+from qplane.device import ALL_CONTROLS, CONTROL_DOCS, DRIVE_FREQUENCY, GLOBAL_CONTROLS
 
 _PATH_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_{][A-Za-z0-9_{}]*)+$")
 
@@ -120,18 +121,11 @@ class DeviceWideBinding(_Limited):
         return {"path": self.path}
 
 
-class ControlsSettings(Section):
+class _ControlsSection(Section):
     """``qplane.controls``: the qubits and the binding of each logical control."""
 
     qubits: Annotated[Union[int, list[str]], BeforeValidator(_qubits)] = Field(
         description="a qubit count (names q0..qN-1) or a list of distinct names")
-    drive_frequency: Optional[DriveFrequencyBinding] = Field(None, description="Hz: LO + IF")
-    pi_amplitude: Optional[PerQubitBinding] = Field(None, description="the pi pulse's amplitude")
-    readout_angle: Optional[PerQubitBinding] = Field(None, description="rad: IQ-plane rotation")
-    readout_threshold: Optional[PerQubitBinding] = Field(None, description="the discriminator's "
-                                                                           "threshold")
-    frame_correction: Optional[DeviceWideBinding] = Field(None, description="the logical Pauli "
-                                                                            "frame (0/1)")
 
     def qubit_names(self) -> tuple[str, ...]:
         """The qubits' names, in channel order."""
@@ -147,3 +141,19 @@ class ControlsSettings(Section):
     def binding(self, control: str) -> Optional[_Limited]:
         """The binding of ``control`` (``None`` when the section leaves it unbound)."""
         return getattr(self, control)
+
+
+def _binding_type(control: str) -> type[_Limited]:
+    if control == DRIVE_FREQUENCY:
+        return DriveFrequencyBinding
+    return DeviceWideBinding if control in GLOBAL_CONTROLS else PerQubitBinding
+
+
+#: The section's model: one optional binding per control of the device vocabulary
+#: (:data:`qplane.device.ALL_CONTROLS`), so a new control needs no change here.
+ControlsSettings = create_model(
+    "ControlsSettings", __base__=_ControlsSection, __module__=__name__,
+    __doc__=_ControlsSection.__doc__,
+    **{c: (Optional[_binding_type(c)], Field(None, description=CONTROL_DOCS.get(c, c)))
+       for c in ALL_CONTROLS},
+)

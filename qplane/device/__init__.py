@@ -21,6 +21,7 @@ Modules:
 
 from qplane.device.controls import (
     ALL_CONTROLS,
+    CONTROL_DOCS,
     CONTROL_UNITS,
     CONTROLS,
     DRIVE_FREQUENCY,
@@ -46,6 +47,7 @@ from qplane.device.qec import QEC_METHODS, CorrectionResult, QECDevice, Syndrome
 
 __all__ = [
     "ALL_CONTROLS",
+    "CONTROL_DOCS",
     "CONTROLS",
     "CONTROL_UNITS",
     "DRIVE_FREQUENCY",

@@ -46,6 +46,14 @@ CONTROL_UNITS: Mapping[str, str] = MappingProxyType({
 })
 
 
+#: What each control is, in one line (the config schema's description of its binding).
+CONTROL_DOCS: Mapping[str, str] = MappingProxyType({
+    DRIVE_FREQUENCY: "Hz: LO + IF", PI_AMPLITUDE: "the pi pulse's amplitude",
+    READOUT_ANGLE: "rad: IQ-plane rotation", READOUT_THRESHOLD: "the discriminator's threshold",
+    FRAME_CORRECTION: "the logical Pauli frame (0/1)",
+})
+
+
 @runtime_checkable
 class ControlledDevice(Protocol):
     """A device that reads its settings through a bound control map.
