@@ -153,7 +153,7 @@ class LearnedSecondOpinion:
         path = Path(path)
         if not path.exists():
             raise QplaneError(f"no classifier model at {path}; train one with "
-                              "`python -m qplane.calibration.training`")
+                              "`qplane calibration train-classifier --out PATH`")
         with safe_open(str(path), framework="pt") as f:
             card = json.loads((f.metadata() or {}).get(CARD_KEY, "{}"))
         model = SweepClassifier(width=int(card.get("width", 24)))

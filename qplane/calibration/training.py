@@ -1,6 +1,6 @@
 """Training the learned second opinion on simulated sweeps (CPU, a few minutes).
 
-``python -m qplane.calibration.training --out qplane/calibration/models/sweep_classifier.safetensors``
+``qplane calibration train-classifier --out qplane/calibration/models/sweep_classifier.safetensors``
 
 The data are :func:`~qplane.calibration.synthetic.make_case` sweeps of every node type and
 failure mode (readout has no sweep, so no ``off_range``/``undersampled`` there), with the qubit
@@ -16,7 +16,6 @@ the simulated lab's own device, none of which training sees.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import time
 from typing import Any
@@ -30,7 +29,6 @@ from qplane.calibration.classifier import (
     LearnedSecondOpinion,
     SweepClassifier,
     features,
-    save_model,
 )
 from qplane.calibration.synthetic import make_case
 from qplane.device import ExperimentData, ExperimentKind
@@ -108,27 +106,9 @@ def train(*, per_cell: int = 300, epochs: int = 40, seed: int = 1, width: int = 
                      "epochs": epochs, "lr": lr, "optimizer": "AdamW, cosine schedule",
                      "spread": 1.0, "drift": [0.5, 1.5], "data_fingerprint": fingerprint,
                      "seconds": round(time.time() - t0, 1),
-                     "command": "python -m qplane.calibration.training"},
+                     "command": "qplane calibration train-classifier"},
         "validation": {"cases": len(val_cases),
                        "class_accuracy": class_accuracy(model, val_cases)},
     }
     return model, card
 
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", required=True)
-    p.add_argument("--per-cell", type=int, default=300)
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=1)
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    model, card = train(per_cell=args.per_cell, epochs=args.epochs, seed=args.seed)
-    save_model(model, card, args.out)
-    print(f"wrote {args.out}: validation class accuracy {card['validation']['class_accuracy']:.4f}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -3,8 +3,8 @@
 ``docs/config.schema.json`` is committed; a test fails when it differs from what the model
 generates. Regenerate it after changing a config model::
 
-    python -m qplane.config.schema            # writes docs/config.schema.json
-    python -m qplane.config.schema --check    # exit 1 if the committed file is stale
+    qplane schema config            # writes docs/config.schema.json
+    qplane schema config --check    # exit 1 if the committed file is stale
 
 An editor with a YAML language server picks it up with a first line
 ``# yaml-language-server: $schema=../docs/config.schema.json`` in a config file.
@@ -15,9 +15,7 @@ An editor with a YAML language server picks it up with a first line
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,27 +42,3 @@ def write_schema(path: str | Path = SCHEMA_PATH) -> Path:
     path.write_text(schema_text(), encoding="utf-8")
     return path
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qplane.config.schema",
-                                     description="Write (or check) docs/config.schema.json.")
-    parser.add_argument("--out", default=str(SCHEMA_PATH), help="file to write")
-    parser.add_argument("--check", action="store_true",
-                        help="compare instead of writing; exit 1 when the file is stale")
-    args = parser.parse_args(argv)
-    if args.check:
-        try:
-            current = Path(args.out).read_text(encoding="utf-8")
-        except OSError:
-            current = ""
-        if current != schema_text():
-            print(f"{args.out} is stale; regenerate it with: python -m qplane.config.schema",
-                  file=sys.stderr)
-            return 1
-        return 0
-    print(write_schema(args.out))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,7 +13,7 @@ failures. The network then sees many more of the dense, ambiguous configurations
 the decision rule is still chosen on plain (unenriched) validation shots.
 
 Seed spaces never overlap: training batches use ``seed * 2**20 + step`` style seeds below
-:data:`VALIDATION_SEED_BASE`, validation uses seeds from it, and ``bench/decoder.py`` uses seeds
+:data:`VALIDATION_SEED_BASE`, validation uses seeds from it, and ``qplane bench decoder`` uses seeds
 from :data:`TEST_SEED_BASE`.
 
 >>> src = ShotSource.build(distance=3, rounds=3, basis="Z", p=0.005)

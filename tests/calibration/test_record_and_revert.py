@@ -94,7 +94,7 @@ def test_cli_revert_applies_through_the_station_limits(tmp_path):
 def test_history_rows_written_by_the_instrument_server_keep_the_node(tmp_path):
     """In the pipeline the server records the write (source instrument_server) with the
     worker's details; revert must still find the node's run."""
-    from qplane.calibration.commands import revert_plan
+    from qplane.calibration.history import revert_plan
     from qplane.calibration.updates import DictTarget, SettingChange, SettingsLedger
 
     class RecordingTarget(DictTarget):
@@ -121,7 +121,7 @@ def test_history_rows_written_by_the_instrument_server_keep_the_node(tmp_path):
 def test_history_and_revert_skip_the_truth_rows_of_older_files(tmp_path, capsys):
     """Files written before /simulation/truth kept the truth in the history (source 'truth',
     old = new): `history` does not list them and `revert` never restores one."""
-    from qplane.calibration.commands import read_history, revert_plan
+    from qplane.calibration.history import read_history, revert_plan
     from qplane.calibration.updates import SettingChange
 
     path = tmp_path / "old.h5"

@@ -8,22 +8,23 @@ import jsonschema
 import pytest
 import yaml
 
-from qplane.config.schema import SCHEMA_PATH, main, schema_text
+from qplane.cli import main
+from qplane.config.schema import SCHEMA_PATH, schema_text
 from tests.config.conftest import REPO
 
 
 def test_committed_schema_is_what_the_model_generates():
     assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), (
-        "docs/config.schema.json is stale; regenerate it with: python -m qplane.config.schema")
+        "docs/config.schema.json is stale; regenerate it with: qplane schema config")
 
 
 def test_check_mode_reports_a_stale_file(tmp_path, capsys):
     stale = tmp_path / "schema.json"
     stale.write_text("{}\n")
-    assert main(["--check", "--out", str(stale)]) == 1
+    assert main(["schema", "config", "--check", "--out", str(stale)]) == 1
     assert "stale" in capsys.readouterr().err
-    assert main(["--out", str(stale)]) == 0
-    assert main(["--check", "--out", str(stale)]) == 0
+    assert main(["schema", "config", "--out", str(stale)]) == 0
+    assert main(["schema", "config", "--check", "--out", str(stale)]) == 0
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "config").glob("*.yaml")))

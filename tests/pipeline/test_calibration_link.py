@@ -199,7 +199,7 @@ def test_one_ledger_on_the_server_atomic_updates_and_typed_errors_over_the_link(
     assert details["error_type"] == "LimitError" and details["requested_by"] == "calibration"
     assert details["settings"]["q0.readout_threshold"] == 2.5
     # `qplane calibration history` reads exactly these rows; revert finds the node's update.
-    from qplane.calibration.commands import read_history, revert_plan
+    from qplane.calibration.history import read_history, revert_plan
 
     assert len(read_history(path)) == 4
     with pytest.raises(QplaneError, match="no unreverted change"):

@@ -12,7 +12,7 @@ COMMITTED = pathlib.Path(__file__).resolve().parents[2] / "docs" / "records.sche
 def test_committed_schema_matches_the_record_types():
     assert COMMITTED.read_text(encoding="utf-8") == schema_text(), (
         "docs/records.schema.json is out of date with qplane.records; regenerate it with "
-        "`python -m qplane.records.schema --write docs/records.schema.json` and commit it")
+        "`qplane schema records --write docs/records.schema.json` and commit it")
 
 
 def test_schema_names_every_kind_with_its_tag():

@@ -1,4 +1,4 @@
-"""Pipeline benchmark: throughput and latency of the closed loop vs PyMatching in one process.
+"""``qplane bench pipeline``: throughput and latency of the closed loop vs PyMatching in one process.
 
 For each distance (3, 5) and block size (1, 64, 1024 shots) it runs the real pipeline
 (instrument server, one decoding worker, recorder: three processes over ipc://) for a fixed
@@ -13,7 +13,7 @@ Block size 1 runs twice: with ``max_in_flight`` 8 (throughput) and 1 (latency: o
 loop at a time, the figure a real-time feedback loop cares about).
 
     qplane bench pipeline [--seconds 6] [--out bench/results/pipeline.json]
-    python bench/pipeline.py        (the same)
+    qplane bench pipeline --wire-only     (only the wire cost per record; nothing written)
 """
 
 from __future__ import annotations
@@ -24,14 +24,7 @@ import tempfile
 import textwrap
 import time
 
-import h5py
-import numpy as np
-import pymatching
-import stim
-
-from qplane.bench_results import write_results
-from qplane.config import load_config
-from qplane.pipeline.launcher import run_pipeline
+from qplane.bench._results import write_results
 
 WARMUP_BLOCKS = 20
 
@@ -53,6 +46,15 @@ def _config(folder: str, distance: int, shots: int, in_flight: int) -> str:
 
 
 def measure(folder: str, distance: int, shots: int, in_flight: int, seconds: float) -> dict:
+    """Run the pipeline for ``seconds`` on one case, then decode its blocks directly."""
+    import h5py
+    import numpy as np
+    import pymatching
+    import stim
+
+    from qplane.config import load_config
+    from qplane.pipeline.launcher import run_pipeline
+
     config = load_config(_config(folder, distance, shots, in_flight))
     out = os.path.join(folder, f"d{distance}_b{shots}_f{in_flight}.h5")
     outcome = run_pipeline(config, out_path=out, duration=seconds)
@@ -92,6 +94,8 @@ def measure(folder: str, distance: int, shots: int, in_flight: int, seconds: flo
 def measure_wire(repeats: int = 20_000) -> list[dict]:
     """Cost of one record on the wire: build + validate + encode at the sender, decode +
     validate at the receiver, per record kind of a block's path (µs, best of three)."""
+    import numpy as np
+
     from qplane.records import Applied, Correction, Record, Syndrome, decode, encode
 
     rng = np.random.default_rng(0)
@@ -131,6 +135,7 @@ def measure_wire(repeats: int = 20_000) -> list[dict]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the benchmark's options to ``parser``."""
     parser.add_argument("--seconds", type=float, default=6.0, help="acquisition time per case")
     parser.add_argument("--wire-only", action="store_true",
                         help="only measure the wire cost per record (seconds, no pipeline runs)")
@@ -138,7 +143,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="results file (default: bench/results/pipeline.json)")
 
 
-def run_benchmark(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     """Run every case and write the results file."""
     wire = measure_wire()
     for w in wire:

@@ -1,4 +1,12 @@
-"""``qplane run`` and ``qplane check``."""
+"""``qplane run`` and ``qplane check``.
+
+>>> import argparse
+>>> parser = argparse.ArgumentParser(prog="qplane")
+>>> register(parser.add_subparsers(dest="command"))
+>>> args = parser.parse_args(["run", "config/sim_d3.yaml", "--max-blocks", "5"])
+>>> args.config, args.max_blocks, args.duration
+('config/sim_d3.yaml', 5, None)
+"""
 
 from __future__ import annotations
 
@@ -6,10 +14,9 @@ import argparse
 import sys
 from typing import Any
 
-from qplane.config import load_config
-
 
 def register(subparsers: Any) -> None:
+    """Add ``run`` and ``check`` to the ``qplane`` command line."""
     run = subparsers.add_parser(
         "run", help="run the closed loop (QPU -> decoding -> corrections -> run file) from a config",
         description="Start the instrument server, the decoding worker(s) and the recorder described by "
@@ -37,14 +44,6 @@ def register(subparsers: Any) -> None:
     check.set_defaults(func=check_command)
 
 
-def register_bench(benches: Any) -> None:
-    from qplane.cli import add_bench
-    from qplane.pipeline import bench
-
-    add_bench(benches, "pipeline", bench, help="closed-loop throughput and latency vs direct PyMatching",
-              run=bench.run_benchmark)
-
-
 def live_stats(stats: dict[str, Any], **overrides: Any) -> Any:
     """The live view's snapshot of the pipeline's statistics (worker health from the launcher)."""
     from qplane.analysis.live import LiveStats, WorkerHealth
@@ -60,6 +59,7 @@ def live_stats(stats: dict[str, Any], **overrides: Any) -> Any:
 
 def run_command(args: argparse.Namespace) -> int:
     from qplane.analysis.live import LiveView, format_line
+    from qplane.config import load_config
     from qplane.pipeline.launcher import default_run_path, run_pipeline
 
     config = load_config(args.config)
@@ -100,6 +100,7 @@ def check_command(args: argparse.Namespace) -> int:
     nothing else: "configuration valid" is printed only once the file validated and its station
     opened, followed by what was found.
     """
+    from qplane.config import load_config
     from qplane.errors import ConfigError
 
     try:

@@ -1,7 +1,8 @@
-"""Benchmark: opening a big run file and computing the logical error rate per window.
+"""``qplane bench analysis``: opening a big run file and computing the logical error rate per window.
 
 A run file of 10 million shots at d = 5 (synthetic: stim shots, PyMatching predictions, written
-through RunFileWriter in 1024-shot blocks) is written to /tmp, then timed:
+through RunFileWriter in 1024-shot blocks) is written to ``--path`` (default in /tmp), then
+timed:
 
 - open: ``open_run(path)`` (target: under 1 s), beside ``h5py.File(path)``;
 - the logical error rate per time window (100 windows), from the per-block failure counts
@@ -13,7 +14,8 @@ through RunFileWriter in 1024-shot blocks) is written to /tmp, then timed:
 Each measurement is the median of ``--repeats`` runs, ours and the baseline alternating, with
 the file in the page cache (it was just written). The file is deleted at the end unless --keep.
 
-    python bench/analysis.py            # writes bench/results/analysis.json
+    qplane bench analysis                                    # writes bench/results/analysis.json
+    qplane bench analysis --shots 100000 --out /tmp/a.json   # a quick run
 """
 
 from __future__ import annotations
@@ -25,12 +27,7 @@ import os
 import statistics
 import time
 
-import h5py
-import numpy as np
-
-from qplane.analysis import detection_statistics, logical_error_rate, open_run
-from qplane.analysis.synthetic import write_synthetic_run
-from qplane.bench_results import write_results
+from qplane.bench._results import write_results
 
 BLOCK_FIELDS = ["t_acquired", "shot_start", "shots", "failures", "applied"]
 
@@ -42,26 +39,36 @@ def _timed(fn) -> tuple[float, object]:
 
 
 def _open_ours(path):
+    from qplane.analysis import open_run
+
     run = open_run(path)
     run.close()
 
 
 def _open_h5py(path):
+    import h5py
+
     with h5py.File(path, "r", swmr=True, libver="latest", locking=False) as f:
         f.attrs["schema_version"]
 
 
 def _ler_ours(path, source):
+    from qplane.analysis import logical_error_rate, open_run
+
     with open_run(path) as run:
         return logical_error_rate(run, windows=100, source=source)
 
 
 def _baseline_blocks(path):
+    import h5py
+
     with h5py.File(path, "r", swmr=True, libver="latest", locking=False) as f:
         return f["qec/blocks"].fields(BLOCK_FIELDS)[:]
 
 
 def _baseline_shots(path):
+    import h5py
+
     with h5py.File(path, "r", swmr=True, libver="latest", locking=False) as f:
         blocks = f["qec/blocks"].fields(BLOCK_FIELDS)[:]
         return blocks, f["qec/predictions"][:], f["qec/truth"][:]
@@ -75,16 +82,26 @@ def _median_pair(ours, baseline, repeats):
     return statistics.median(a), statistics.median(b), a, b
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shots", type=int, default=10_000_000)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the benchmark's options to ``parser``."""
+    parser.add_argument("--shots", type=int, default=10_000_000,
+                        help="shots in the synthetic run file (default: 10000000)")
     parser.add_argument("--distance", type=int, default=5)
-    parser.add_argument("--path", default="/tmp/qplane_bench_analysis.h5")
+    parser.add_argument("--path", default="/tmp/qplane_bench_analysis.h5",
+                        help="the run file (written first unless it exists)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the run file")
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                      "results", "analysis.json"))
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", default=os.path.join("bench", "results", "analysis.json"),
+                        help="results file (default: bench/results/analysis.json)")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the benchmark with parsed ``args``; print and write the results."""
+    import h5py
+    import numpy as np
+
+    from qplane.analysis import open_run
+    from qplane.analysis.synthetic import write_synthetic_run
 
     shots_per_block = 1024
     blocks = math.ceil(args.shots / shots_per_block)
@@ -143,9 +160,7 @@ def main(argv=None) -> int:
 
 
 def _det_all(path):
+    from qplane.analysis import detection_statistics, open_run
+
     with open_run(path) as run:
         return detection_statistics(run, max_shots=None)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -13,25 +13,14 @@ on this machine's CPU (one torch thread unless ``--threads`` says otherwise). Re
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pymatching
-import scipy.stats
-import torch
-
-import qplane
-from qplane.analysis.stats import wilson_interval
-from qplane.bench_results import write_results
-from qplane.codes import memory_circuit
-from qplane.decoder.data import TEST_SEED_BASE
-from qplane.decoder.model_file import file_sha256, read_card, resolve_model_path, shipped_models
-from qplane.decoder.model import get_spec
-from qplane.decoder.neural import NeuralDecoder
+from qplane.bench._results import write_results
 
 #: Test shots per basis, by distance and p (the issue's grid; sized for a 2-core CPU). At d = 7,
 #: p = 0.003 PyMatching fails about 1 shot in 700: 2 x 50k shots give ~140 failures, enough for
@@ -55,12 +44,16 @@ def mcnemar(only_a: int, only_b: int) -> float:
     >>> round(mcnemar(10, 30), 4)
     0.0022
     """
+    import scipy.stats
+
     n = only_a + only_b
     return 1.0 if n == 0 else float(scipy.stats.binomtest(only_a, n, 0.5).pvalue)
 
 
 def model_for(distance: int) -> str:
     """The shipped model the configs use at ``distance`` (``"d7"`` beyond 7)."""
+    from qplane.decoder.model_file import shipped_models
+
     names = shipped_models()
     want = f"d{min(distance, 7)}"
     return want if want in names else "auto"
@@ -68,6 +61,8 @@ def model_for(distance: int) -> str:
 
 def _decode_all(events, packed, truth, neural, neural_corr, matching, matching_corr, clear_rule):
     """Failures (bool per shot) and residual events of every decoder on one shot set."""
+    import numpy as np
+
     out: dict[str, dict[str, Any]] = {}
     start = time.perf_counter()
     logits = neural.site_logits(events)
@@ -85,6 +80,11 @@ def _decode_all(events, packed, truth, neural, neural_corr, matching, matching_c
 
 def _timing(circuit, dem, model: str, rounds: int) -> dict[str, Any]:
     """Per-stage time per shot and per round at batch 1 and 1024."""
+    import pymatching
+
+    from qplane.decoder.data import TEST_SEED_BASE
+    from qplane.decoder.neural import NeuralDecoder
+
     dets = circuit.compile_detector_sampler(seed=TEST_SEED_BASE - 1).sample(
         1024, bit_packed=True)
     result: dict[str, Any] = {}
@@ -125,6 +125,17 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
 
     With ``merge``, results of distances not run now are kept from an existing ``out``.
     """
+    import numpy as np
+    import torch
+
+    import qplane
+    from qplane.analysis import wilson_interval
+    from qplane.codes import memory_circuit
+    from qplane.decoder.data import TEST_SEED_BASE
+    from qplane.decoder.model import get_spec
+    from qplane.decoder.model_file import file_sha256, read_card, resolve_model_path
+    from qplane.decoder.neural import NeuralDecoder
+
     torch.set_num_threads(threads)
     rows, comparisons, timings, models = [], [], {}, {}
     began = time.perf_counter()
@@ -224,6 +235,8 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
 
 
 def _jsonable(value):
+    import numpy as np
+
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating,)):
@@ -321,3 +334,26 @@ def write_markdown(results: dict[str, Any], path: str) -> None:
         text = text.rstrip() + "\n\n" + block + "\n"
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(text)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the benchmark's options to ``parser``."""
+    parser.add_argument("--quick", action="store_true", help="small shot counts (smoke run)")
+    parser.add_argument("--shots", type=int, default=None, help="test shots per (d, p, basis)")
+    parser.add_argument("--out", default="bench/results/decoder.json",
+                        help="results file (default: bench/results/decoder.json)")
+    parser.add_argument("--markdown", default="docs/decoder.md",
+                        help="markdown file whose benchmark table is replaced")
+    parser.add_argument("--distances", type=int, nargs="+", default=[3, 5, 7])
+    parser.add_argument("--merge", action="store_true",
+                        help="keep other distances' results from an existing --out")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (recorded with the timings)")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the benchmark with parsed ``args``."""
+    run_benchmark(quick=args.quick, shots=args.shots, out=args.out, markdown=args.markdown,
+                  distances=tuple(args.distances), merge=args.merge, threads=args.threads)
+    print(f"wrote {args.out}" + (f" and the table in {args.markdown}" if args.markdown else ""))
+    return 0

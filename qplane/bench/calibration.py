@@ -24,25 +24,34 @@ import collections
 import time
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from qplane.bench._results import write_results
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from qplane.calibration import Node
     from qplane.calibration.classifier import LearnedSecondOpinion
+    from qplane.device import ExperimentData, ExperimentRequest
 
-from qplane.bench_results import write_results
-from qplane.calibration.nodes import NODE_TYPES, Node
-from qplane.calibration.synthetic import spoil_request
-from qplane.device import ExperimentData, ExperimentKind, ExperimentRequest
-
-NODE_OF_KIND = {cls.experiment: name for name, cls in NODE_TYPES.items()}
 #: The gate's failed check -> the outcome class it amounts to (the gate-alone baseline).
 CHECK_CLASS = {"passed": "expected", "range": "suboptimal_sweep", "sampling": "suboptimal_sweep",
                "noise": "suboptimal_sweep", "residuals": "anomalous", "converged": "anomalous",
                "signal": "no_signal"}
 
 
+def _node_of_kind() -> dict[str, str]:
+    """Experiment kind -> the name of the node type that runs it."""
+    from qplane.calibration import NODE_TYPES
+
+    return {cls.experiment: name for name, cls in NODE_TYPES.items()}
+
+
 def node_for(data: ExperimentData) -> Node:
-    node = NODE_TYPES[NODE_OF_KIND[data.kind.value]]()
+    """A fresh node of the type that analyses ``data`` (a Ramsey node with its detuning)."""
+    from qplane.calibration import NODE_TYPES
+    from qplane.device import ExperimentKind
+
+    node = NODE_TYPES[_node_of_kind()[data.kind.value]]()
     if data.kind is ExperimentKind.RAMSEY:
         node.spec["detuning"] = data.settings.get("artificial_detuning", node.spec["detuning"])
     return node
@@ -50,10 +59,13 @@ def node_for(data: ExperimentData) -> Node:
 
 def simlab_cases(per_cell: int, *, seed: int) -> list[tuple[ExperimentData, str]]:
     """Labelled cases from the simulated lab's device model (d = 3, drifting)."""
-    from qplane.calibration.backend import StationBackend
+    import numpy as np
+
+    from qplane.calibration import NODE_TYPES, StationBackend
     from qplane.calibration.run import read_settings
+    from qplane.device import ExperimentKind
     from qplane.drivers import open_station
-    from qplane.sim_instruments.lab import sim_lab_config
+    from qplane.sim_instruments import sim_lab_config
 
     rng = np.random.default_rng(seed)
     lab = open_station(sim_lab_config(distance=3, seed=seed, drift=True), simulate=True)
@@ -69,7 +81,7 @@ def simlab_cases(per_cell: int, *, seed: int) -> list[tuple[ExperimentData, str]
             for kind in ExperimentKind:
                 q = str(rng.choice(qubits))
                 i = qpu.layout.index(q)
-                node = NODE_TYPES[NODE_OF_KIND[kind.value]]()
+                node = NODE_TYPES[_node_of_kind()[kind.value]]()
                 settings = read_settings(backend, q)
                 check = bool(rng.random() < 0.4)
                 for mode in ("ok", "off_range", "undersampled", "noisy", "no_signal"):
@@ -95,6 +107,9 @@ def simlab_cases(per_cell: int, *, seed: int) -> list[tuple[ExperimentData, str]
 
 def _spoil(req: ExperimentRequest, mode: str, truth: Any, i: int,
            rng: np.random.Generator) -> ExperimentRequest:
+    from qplane.calibration.synthetic import spoil_request
+    from qplane.device import ExperimentKind
+
     decay = float(truth.t1[i] if req.kind is ExperimentKind.T1 else truth.t2_echo[i])
     return spoil_request(req, mode, frequency=float(truth.frequency[i]),
                          pi_amplitude=float(truth.pi_amplitude[i]), decay=decay, rng=rng)
@@ -110,6 +125,8 @@ def _mode_class() -> dict[str, str]:
 def evaluate(cases: list[tuple[ExperimentData, str]], opinion: "LearnedSecondOpinion"
              ) -> dict[str, Any]:
     """Gate and model on ``cases``: accuracies, acceptance of bad data, per-mode breakdown."""
+    import numpy as np
+
     verdicts = []
     for i in range(0, len(cases), 256):
         verdicts += opinion.predict([d for d, _ in cases[i:i + 256]])
@@ -185,6 +202,7 @@ def run_benchmark(*, per_cell: int = 60, sim_per_cell: int = 6, seed: int = 777,
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the benchmark's options to ``parser``."""
     parser.add_argument("--per-cell", type=int, default=60,
                         help="synthetic cases per (node type, failure mode) and set")
     parser.add_argument("--sim-per-cell", type=int, default=6,
@@ -195,6 +213,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run the benchmark with parsed ``args``; print the table."""
     res = run_benchmark(per_cell=args.per_cell, sim_per_cell=args.sim_per_cell, seed=args.seed,
                         model=args.model, out=args.out)
     print(f"{'set':<9} {'cases':>6} {'model acc':>10} {'gate acc':>9} "

@@ -1,4 +1,4 @@
-"""``qplane train-decoder CONFIG`` and ``qplane bench decoder``.
+"""``qplane train-decoder CONFIG`` (the decoder's benchmark is ``qplane bench decoder``).
 
 ``train-decoder`` is an entry point, so it (and only it) reads the launcher's environment: under
 ``torchrun`` (``WORLD_SIZE`` > 1) it initialises ``torch.distributed`` (NCCL on CUDA, else gloo)
@@ -21,6 +21,7 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train-decoder`` to the ``qplane`` command line."""
     train = subparsers.add_parser("train-decoder", help="train a neural pre-decoder from a YAML config")
     train.add_argument("config", help="training config (see config/decoder/)")
     train.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
@@ -33,22 +34,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="only choose the decision rules of the config's output model again, "
                             "on its validation shots (the weights are kept)")
     train.set_defaults(func=run_train)
-
-
-
-def register_bench(benches: argparse._SubParsersAction) -> None:
-    dec = benches.add_parser("decoder", help="neural decoder vs PyMatching on fresh test shots")
-    dec.add_argument("--quick", action="store_true", help="small shot counts (smoke run)")
-    dec.add_argument("--shots", type=int, default=None, help="test shots per (d, p, basis)")
-    dec.add_argument("--out", default="bench/results/decoder.json")
-    dec.add_argument("--markdown", default="docs/decoder.md",
-                     help="markdown file whose benchmark table is replaced")
-    dec.add_argument("--distances", type=int, nargs="+", default=[3, 5, 7])
-    dec.add_argument("--merge", action="store_true",
-                     help="keep other distances' results from an existing --out")
-    dec.add_argument("--threads", type=int, default=1,
-                     help="torch CPU threads (recorded with the timings)")
-    dec.set_defaults(func=run_bench)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -111,12 +96,4 @@ def run_train(args: argparse.Namespace) -> int:
     if rank == 0:
         card = summary["card"]
         print(f"model {summary['output']}\nsha256 {summary['sha256']}\nrules {card.rules}")
-    return 0
-
-
-def run_bench(args: argparse.Namespace) -> int:
-    from qplane.decoder.bench import run_benchmark
-
-    run_benchmark(quick=args.quick, shots=args.shots, out=args.out, markdown=args.markdown,
-                  distances=tuple(args.distances), merge=args.merge, threads=args.threads)
     return 0

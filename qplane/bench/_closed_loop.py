@@ -1,4 +1,4 @@
-"""The closed-loop comparison behind ``bench/closed_loop.py``: one drifting device, four ways.
+"""The closed-loop comparison behind ``qplane bench closed_loop``: one drifting device, four ways.
 
 The same simulated lab (same seed, so the same fabrication, drift and TLS jumps at the same
 simulated times) runs a distance-5 memory experiment in windows of ``window`` simulated seconds,

@@ -1,4 +1,4 @@
-"""Benchmark: syndrome-block generation of the device-model QPU against stim's uniform circuit.
+"""``qplane bench sim``: syndrome-block generation of the device-model QPU against stim's uniform circuit.
 
 For d = 3, 5, 7 (rounds = d), in one run:
 
@@ -18,8 +18,7 @@ the circuit after a setting changes (recompute the per-qubit noise, render, comp
 sampler; target < 50 ms at d = 5), and, separately, the time of the set itself (a VISA write
 through pyvisa-sim). Writes ``bench/results/sim.json``.
 
-Run from the repository root: ``qplane bench sim`` or ``python bench/sim.py`` (about a minute;
-``--quick`` for a smoke run).
+About a minute; ``qplane bench sim --quick`` is a smoke run.
 """
 
 from __future__ import annotations
@@ -30,15 +29,12 @@ import io
 import os
 import statistics
 import time
+from typing import TYPE_CHECKING
 
-import numpy as np
-import stim
+from qplane.bench._results import write_results
 
-from qplane.bench_results import write_results
-from qplane.codes import memory_circuit
-from qplane.drivers import open_station
-from qplane.sim_instruments.lab import sim_lab_config
-from qplane.sim_instruments.qpu import SimulatedQPU
+if TYPE_CHECKING:
+    import stim
 
 SHOTS_PER_BLOCK = 1024
 
@@ -63,6 +59,13 @@ def time_call(fn, repeats: int) -> float:
 
 
 def bench_distance(d: int, rounds_of_timing: int, blocks: int, window_s: float) -> dict:
+    """Time the device-model QPU against the uniform baselines at distance ``d``."""
+    import numpy as np
+
+    from qplane.codes import memory_circuit
+    from qplane.drivers import open_station
+    from qplane.sim_instruments import SimulatedQPU, sim_lab_config
+
     with contextlib.redirect_stdout(io.StringIO()):
         lab = open_station(sim_lab_config(distance=d, rounds=d, seed=1, drift=False,
                                           shots_per_block=SHOTS_PER_BLOCK), simulate=False)
@@ -160,8 +163,10 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="results JSON (default: bench/results/sim.json)")
 
 
-def run_benchmark(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     """Run the benchmark with parsed ``args``; print the table and write the JSON."""
+    import stim
+
     timing_rounds, blocks, window = (3, 3, 0.02) if args.quick else (11, 5, 0.15)
     rows = [bench_distance(d, timing_rounds, blocks, window) for d in (3, 5, 7)]
     print(f"{'d':>2} {'qubits':>6} {'QPU shots/s':>12} {'QPU rounds/s':>13} {'uniform shots/s':>16} "

@@ -1,21 +1,23 @@
-"""Rebuild the README's benchmark tables from bench/results/*.json.
+"""``qplane bench tables``: rebuild the README's benchmark tables from bench/results/*.json.
 
 Each table sits in README.md between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``;
-this script replaces what is between the markers with a table rendered from
-``bench/results/NAME.json``. A results file that is missing leaves its table as it is.
+this replaces what is between the markers with a table rendered from
+``bench/results/NAME.json``. A results file that is missing leaves its table as it is. Run it
+from the repository root (or name the files with ``--readme`` and ``--results``)::
 
-    python bench/tables.py
+    qplane bench tables
+
+>>> text = "<!-- bench:sim -->\\nold\\n<!-- /bench:sim -->\\n"
+>>> render(text, results_dir="/nonexistent") == text
+True
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
-import sys
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-README = os.path.join(os.path.dirname(HERE), "README.md")
 
 
 def _pipeline(data: dict) -> str:
@@ -144,7 +146,7 @@ RENDERERS = {"pipeline": _pipeline, "decoder": _decoder, "sim": _sim, "calibrati
              "closed_loop": _closed_loop, "analysis": _analysis}
 
 
-def render(readme: str, results_dir: str = os.path.join(HERE, "results")) -> str:
+def render(readme: str, results_dir: str = os.path.join("bench", "results")) -> str:
     """README text with every table whose results file exists re-rendered."""
     for name, renderer in RENDERERS.items():
         path = os.path.join(results_dir, f"{name}.json")
@@ -157,15 +159,26 @@ def render(readme: str, results_dir: str = os.path.join(HERE, "results")) -> str
     return readme
 
 
-def main() -> int:
-    with open(README) as f:
-        text = f.read()
-    new = render(text)
-    with open(README, "w") as f:
-        f.write(new)
-    print("README tables " + ("updated" if new != text else "unchanged"))
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the command's options to ``parser``."""
+    parser.add_argument("--readme", default="README.md", help="file with the tables (default: README.md)")
+    parser.add_argument("--results", default=os.path.join("bench", "results"),
+                        help="folder of the results files (default: bench/results)")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Re-render every table of ``args.readme`` whose results file exists."""
+    from qplane.errors import QplaneError
+
+    try:
+        with open(args.readme, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise QplaneError(f"cannot read {args.readme}: {e}; run from the repository root or "
+                          "name the file with --readme") from e
+    new = render(text, args.results)
+    if new != text:
+        with open(args.readme, "w", encoding="utf-8") as f:
+            f.write(new)
+    print(f"{args.readme} tables " + ("updated" if new != text else "unchanged"))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""``qplane calibration history|figures|revert RUNFILE`` and ``qplane bench calibration``.
+"""``qplane calibration history|figures|revert RUNFILE`` and ``qplane calibration train-classifier``.
 
 Reverting reads a run file's ``/parameters/history`` and restores, for one qubit and one node,
 the exact values that node's most recent (unreverted) update replaced::
@@ -12,6 +12,13 @@ the exact values that node's most recent (unreverted) update replaced::
 With ``--apply`` the config's station is opened and the values are written through its
 control map (qplane's limits and the instruments' validators; never the maximum step, since a
 revert returns to values the device already ran with). ``--out`` writes the revert as JSON.
+
+``train-classifier`` trains the learned second opinion on simulated sweeps (CPU, a few
+minutes; see :mod:`qplane.calibration.training`)::
+
+    qplane calibration train-classifier --out qplane/calibration/models/sweep_classifier.safetensors
+
+Its benchmark is ``qplane bench calibration``.
 """
 
 from __future__ import annotations
@@ -20,11 +27,9 @@ import argparse
 import json
 from typing import Any
 
-from qplane.calibration.updates import SettingChange, last_run
-from qplane.errors import QplaneError, RunFileError
-
 
 def register(subparsers: Any) -> None:
+    """Add ``calibration`` and its actions to the ``qplane`` command line."""
     cal = subparsers.add_parser("calibration", help="calibration history and reverts",
                                 description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,83 +54,23 @@ def register(subparsers: Any) -> None:
                      help="with --apply: open the instruments on their pyvisa-sim twins")
     rev.add_argument("--out", help="write the revert (setting -> value) as JSON here")
     rev.set_defaults(func=_revert)
-
-
-def register_bench(benches: Any) -> None:
-    from qplane.calibration import bench
-    from qplane.cli import add_bench
-
-    add_bench(benches, "calibration", bench, help="learned second opinion vs the fit gate alone",
-              run=bench.main)
-
-
-#: The ``source`` of the simulated truth rows that files written before ``/simulation/truth``
-#: kept in ``/parameters/history``; they are not changes and are skipped.
-TRUTH_SOURCE = "truth"
-
-
-def read_history(path: str) -> list[SettingChange]:
-    """Every real setting change recorded in a run file, oldest first.
-
-    Only change rows: simulated truth is in ``/simulation/truth`` (older files kept it in the
-    history with source ``truth``; those rows are skipped).
-    """
-    import h5py
-
-    try:
-        with h5py.File(path, "r", locking=False) as f:
-            rows = f["parameters/history"][()]
-    except (OSError, KeyError) as e:
-        raise RunFileError(f"cannot read /parameters/history from {path}: {e}") from e
-    return [SettingChange.from_history_row(r) for r in rows
-            if _text(r["source"]) != TRUTH_SOURCE]
-
-
-def _text(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
-
-
-def revert_plan(history: list[SettingChange], *, qubit: str, node: str) -> dict[str, float]:
-    """Setting -> the value to restore, for the last unreverted run of ``node`` on ``qubit``."""
-    run = last_run(history, qubit=qubit, node=node)
-    if not run:
-        raise QplaneError(f"no unreverted change by node {node!r} on qubit {qubit!r} in the "
-                          "run file; `qplane calibration history` lists what there is")
-    return {c.setting: c.old for c in run}
-
-
-def write_figures(path: str, out: str, *, qubit: str | None = None,
-                  node: str | None = None) -> list[str]:
-    """Write the figure of every ``/calibration/runs`` row of a run file as a PNG in ``out``."""
-    import os
-
-    import h5py
-
-    def text(v: Any) -> str:
-        return v.decode() if isinstance(v, bytes) else str(v)
-
-    try:
-        with h5py.File(path, "r", locking=False) as f:
-            rows = f["calibration/runs"][()]
-    except (OSError, KeyError) as e:
-        raise RunFileError(f"cannot read /calibration/runs from {path}: {e}") from e
-    os.makedirs(out, exist_ok=True)
-    written = []
-    for i, r in enumerate(rows):
-        if (qubit and text(r["qubit"]) != qubit) or (node and text(r["node"]) != node):
-            continue
-        png = bytes(r["figure_png"])
-        if not png:
-            continue
-        name = os.path.join(out, f"{i:05d}_{text(r['node'])}_{text(r['qubit'])}_"
-                                 f"{text(r['outcome'])}.png")
-        with open(name, "wb") as fh:
-            fh.write(png)
-        written.append(name)
-    return written
+    train = sub.add_parser("train-classifier",
+                           help="train the learned second opinion on simulated sweeps",
+                           description="Train the sweep classifier (the learned second opinion) "
+                                       "on simulated sweeps of every node type and failure mode "
+                                       "and write it as safetensors with its card.")
+    train.add_argument("--out", required=True, help="safetensors file to write")
+    train.add_argument("--per-cell", type=int, default=300,
+                       help="training cases per (node type, failure mode)")
+    train.add_argument("--epochs", type=int, default=40)
+    train.add_argument("--seed", type=int, default=1)
+    train.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    train.set_defaults(func=_train_classifier)
 
 
 def _figures(args: argparse.Namespace) -> int:
+    from qplane.calibration.history import write_figures
+
     out = args.out or (args.runfile[:-3] if args.runfile.endswith(".h5") else args.runfile) \
         + "_calibration"
     written = write_figures(args.runfile, out, qubit=args.qubit, node=args.node)
@@ -134,6 +79,8 @@ def _figures(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
+    from qplane.calibration.history import read_history
+
     for c in read_history(args.runfile):
         if (args.qubit and c.qubit != args.qubit) or (args.node and c.node != args.node):
             continue
@@ -144,6 +91,8 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _revert(args: argparse.Namespace) -> int:
+    from qplane.calibration.history import apply_revert, read_history, revert_plan
+
     plan = revert_plan(read_history(args.runfile), qubit=args.qubit, node=args.node)
     for setting, value in plan.items():
         print(f"{setting} <- {value:.12g}")
@@ -153,19 +102,27 @@ def _revert(args: argparse.Namespace) -> int:
     if args.apply:
         import yaml
 
-        from qplane.calibration.backend import split_setting
         from qplane.drivers import open_station
 
         with open(args.apply) as f:
             config = yaml.safe_load(f)
         with open_station(config, simulate=args.simulate) as lab:
-            written = []
+            written: list[str] = []
             try:
-                for setting, value in plan.items():
-                    qubit, control = split_setting(setting)
-                    param, raw = lab.controls.check(control, qubit, value, step=False)
-                    param.set(raw)
-                    written.append(setting)
+                apply_revert(plan, lab.controls, written)
             finally:
                 print(f"wrote {len(written)} of {len(plan)} settings to {args.apply}'s station")
+    return 0
+
+
+def _train_classifier(args: argparse.Namespace) -> int:
+    import torch
+
+    from qplane.calibration.classifier import save_model
+    from qplane.calibration.training import train
+
+    torch.set_num_threads(args.threads)
+    model, card = train(per_cell=args.per_cell, epochs=args.epochs, seed=args.seed)
+    save_model(model, card, args.out)
+    print(f"wrote {args.out}: validation class accuracy {card['validation']['class_accuracy']:.4f}")
     return 0

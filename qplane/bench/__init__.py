@@ -1,0 +1,31 @@
+"""qplane's benchmarks, every one run by ``qplane bench NAME`` (from any working directory).
+
+Each benchmark is a module here with a docstring that says what it measures (its
+``qplane bench NAME --help``), ``add_arguments(parser)`` for its options and ``main(args)``
+that runs it and returns an exit code. Results go to ``bench/results/NAME.json`` under the
+working directory unless ``--out`` says otherwise, written by :func:`write_results` (the one
+results writer); ``qplane bench tables`` rebuilds the README's tables from those files.
+
+Modules import their heavy dependencies (torch, stim, the simulated lab) inside functions,
+so listing them for ``qplane --help`` stays fast. Benchmarks may open the simulated lab.
+
+>>> sorted(BENCHMARKS)
+['analysis', 'calibration', 'closed_loop', 'decoder', 'pipeline', 'sim', 'tables']
+"""
+
+from __future__ import annotations
+
+from qplane.bench._results import machine_info, write_results
+
+#: ``qplane bench NAME`` -> its one-line help; the module is ``qplane.bench.NAME``.
+BENCHMARKS: dict[str, str] = {
+    "pipeline": "closed-loop throughput and latency vs direct PyMatching; wire cost per record",
+    "decoder": "neural pre-decoders vs PyMatching on fresh test shots",
+    "calibration": "learned second opinion vs the fit gate alone",
+    "closed_loop": "one drifting device calibrated four ways (perfect, none, fixed, qplane)",
+    "sim": "per-qubit-noise QPU blocks vs stim uniform; rebuild time",
+    "analysis": "opening a big run file and the logical error rate per window vs plain h5py",
+    "tables": "rebuild the README's benchmark tables from bench/results/*.json",
+}
+
+__all__ = ["BENCHMARKS", "machine_info", "write_results"]

@@ -1,0 +1,121 @@
+"""A run file's calibration record read back: the setting-change history, reverts, figures.
+
+``qplane calibration history|revert|figures RUNFILE`` is built on these. Reverting restores, for
+one qubit and one node, the exact values that node's most recent (unreverted) update replaced:
+:func:`revert_plan` finds them in the history, :func:`apply_revert` writes them through a
+station's control map (its limits and the instruments' validators, never the maximum step: a
+revert returns to values the device already ran with).
+
+>>> from qplane.calibration.updates import SettingChange
+>>> change = SettingChange(uid="c1", time=1.0, setting="q0.drive_frequency", qubit="q0",
+...                        control="drive_frequency", old=5.0e9, new=5.001e9, node="ramsey",
+...                        run_uid="u1")
+>>> revert_plan([change], qubit="q0", node="ramsey")
+{'q0.drive_frequency': 5000000000.0}
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from qplane.calibration.backend import split_setting
+from qplane.calibration.updates import SettingChange, last_run
+from qplane.errors import QplaneError, RunFileError
+
+#: The ``source`` of the simulated truth rows that files written before ``/simulation/truth``
+#: kept in ``/parameters/history``; they are not changes and are skipped.
+TRUTH_SOURCE = "truth"
+
+
+def _text(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def read_history(path: str) -> list[SettingChange]:
+    """Every real setting change recorded in a run file, oldest first.
+
+    Only change rows: simulated truth is in ``/simulation/truth`` (older files kept it in the
+    history with source ``truth``; those rows are skipped).
+
+    Raises:
+        RunFileError: the file or its ``/parameters/history`` cannot be read.
+    """
+    import h5py
+
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            rows = f["parameters/history"][()]
+    except (OSError, KeyError) as e:
+        raise RunFileError(f"cannot read /parameters/history from {path}: {e}") from e
+    return [SettingChange.from_history_row(r) for r in rows
+            if _text(r["source"]) != TRUTH_SOURCE]
+
+
+def revert_plan(history: list[SettingChange], *, qubit: str, node: str) -> dict[str, float]:
+    """Setting -> the value to restore, for the last unreverted run of ``node`` on ``qubit``.
+
+    Raises:
+        QplaneError: ``history`` has no unreverted change by ``node`` on ``qubit``.
+    """
+    run = last_run(history, qubit=qubit, node=node)
+    if not run:
+        raise QplaneError(f"no unreverted change by node {node!r} on qubit {qubit!r} in the "
+                          "run file; `qplane calibration history` lists what there is")
+    return {c.setting: c.old for c in run}
+
+
+def apply_revert(plan: dict[str, float], controls: Any,
+                 written: list[str] | None = None) -> list[str]:
+    """Write a :func:`revert_plan` through ``controls`` (a station's control map), in order.
+
+    Each value is checked against the control map's limits (not the maximum step) before it is
+    set. ``written`` (a list, if given) gains each setting as it is written, so a caller still
+    knows how far it got when a later setting is refused.
+
+    Returns:
+        The settings written (``written`` itself when given).
+
+    Raises:
+        LimitError: a value breaks a limit of the control map (the earlier ones are written).
+    """
+    written = [] if written is None else written
+    for setting, value in plan.items():
+        qubit, control = split_setting(setting)
+        param, raw = controls.check(control, qubit, value, step=False)
+        param.set(raw)
+        written.append(setting)
+    return written
+
+
+def write_figures(path: str, out: str, *, qubit: str | None = None,
+                  node: str | None = None) -> list[str]:
+    """Write the figure of every ``/calibration/runs`` row of a run file as a PNG in ``out``.
+
+    Rows without a figure are skipped; ``qubit`` and ``node`` select rows. Returns the files
+    written, named ``<row>_<node>_<qubit>_<outcome>.png``.
+
+    Raises:
+        RunFileError: the file or its ``/calibration/runs`` cannot be read.
+    """
+    import h5py
+
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            rows = f["calibration/runs"][()]
+    except (OSError, KeyError) as e:
+        raise RunFileError(f"cannot read /calibration/runs from {path}: {e}") from e
+    os.makedirs(out, exist_ok=True)
+    written = []
+    for i, r in enumerate(rows):
+        if (qubit and _text(r["qubit"]) != qubit) or (node and _text(r["node"]) != node):
+            continue
+        png = bytes(r["figure_png"])
+        if not png:
+            continue
+        name = os.path.join(out, f"{i:05d}_{_text(r['node'])}_{_text(r['qubit'])}_"
+                                 f"{_text(r['outcome'])}.png")
+        with open(name, "wb") as fh:
+            fh.write(png)
+        written.append(name)
+    return written
