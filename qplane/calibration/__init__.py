@@ -21,6 +21,8 @@ Modules:
 * :mod:`~qplane.calibration.record` — :class:`CalibrationRecorder`, node runs and setting
   changes into the run file;
 * :mod:`~qplane.calibration.figures` — a PNG per node run (:func:`render_png`);
+* :mod:`~qplane.calibration.history` — a run file's setting history read back, and reverting
+  a node's last update (:func:`read_history`, :func:`revert_plan`, :func:`apply_revert`);
 * :mod:`~qplane.calibration.synthetic` — synthetic one-qubit data with known truth
   (:class:`SyntheticBackend`, loaded on first use);
 * :mod:`~qplane.calibration.classifier`, :mod:`~qplane.calibration.training` — the learned
@@ -86,6 +88,10 @@ _LAZY = {
     "LearnedSecondOpinion": "qplane.calibration.classifier",
     "SweepClassifier": "qplane.calibration.classifier",
     "Verdict": "qplane.calibration.classifier",
+    "read_history": "qplane.calibration.history",
+    "revert_plan": "qplane.calibration.history",
+    "apply_revert": "qplane.calibration.history",
+    "write_figures": "qplane.calibration.history",
 }
 
 
@@ -139,4 +145,8 @@ __all__ = [
     "run_node",
     "split_setting",
     "validate_calibration",
+    "read_history",
+    "revert_plan",
+    "apply_revert",
+    "write_figures",
 ]

@@ -51,3 +51,6 @@ def main(argv: list[str] | None = None) -> int:
     except QplaneError as e:
         print(f"qplane {args.command}: error: {e}", file=sys.stderr)
         return 2
+
+
+__all__ = ["COMMAND_MODULES", "build_parser", "main"]

@@ -69,7 +69,7 @@ def register(subparsers: Any) -> None:
 
 
 def _figures(args: argparse.Namespace) -> int:
-    from qplane.calibration.history import write_figures
+    from qplane.calibration import write_figures
 
     out = args.out or (args.runfile[:-3] if args.runfile.endswith(".h5") else args.runfile) \
         + "_calibration"
@@ -79,7 +79,7 @@ def _figures(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from qplane.calibration.history import read_history
+    from qplane.calibration import read_history
 
     for c in read_history(args.runfile):
         if (args.qubit and c.qubit != args.qubit) or (args.node and c.node != args.node):
@@ -91,7 +91,7 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _revert(args: argparse.Namespace) -> int:
-    from qplane.calibration.history import apply_revert, read_history, revert_plan
+    from qplane.calibration import apply_revert, read_history, revert_plan
 
     plan = revert_plan(read_history(args.runfile), qubit=args.qubit, node=args.node)
     for setting, value in plan.items():
