@@ -29,26 +29,39 @@ from __future__ import annotations
 import traceback
 from typing import Any, Callable, Mapping
 
+import msgspec
 import numpy as np
 import zmq
 
 from qplane import errors as _errors
 from qplane.calibration import SettingChange, SettingsLedger
 from qplane.device import ExperimentData, ExperimentRequest, SimulatedTruth
-from qplane.errors import PipelineError, QplaneError
+from qplane.errors import PipelineError, QplaneError, WireFormatError
 from qplane.pipeline.transport import Inbox, Outbox, send_record
 from qplane.records import (
+    CALIBRATION_CALLS,
     CalibrationCall,
     CalibrationReply,
+    ChangedResult,
+    ChangesResult,
     DetectionCounts,
+    ExperimentResult,
+    NoResult,
     ParameterChange,
+    QubitsResult,
     Record,
+    SettingChangeInfo,
     SimulationTruth,
+    ValueResult,
 )
 
-#: The calls a calibration worker may make.
-CALLS = ("run_experiment", "read_setting", "write_setting", "write_settings", "revert",
-         "last_run", "changed_since", "history", "now", "qubits")
+#: The calls a calibration worker may make (each one's arguments: ``CALIBRATION_CALLS``).
+CALLS = tuple(CALIBRATION_CALLS)
+
+
+def _changes(changes: Any) -> ChangesResult:
+    """A ledger's changes as a typed result."""
+    return ChangesResult(changes=[msgspec.convert(c.to_dict(), SettingChangeInfo) for c in changes])
 
 
 class CalibrationService:
@@ -100,54 +113,55 @@ class CalibrationService:
         except (QplaneError, KeyError, TypeError, ValueError) as e:
             self.refused += 1
             error, error_type = f"{type(e).__name__}: {e}", type(e).__name__
-            result, arrays = {}, {}
+            result, arrays = NoResult(), {}
             if self.ledger.refused == refused_before:  # the ledger records its own refusals
                 self.records.event("warning", "calibration_call_refused",
                                    f"{call} from {rec.source} refused: {error}", call=call,
-                                   args=args, error_type=error_type,
+                                   args=msgspec.to_builtins(args), error_type=error_type,
                                    traceback=traceback.format_exc())
         reply = self.replies.build(CalibrationReply(call=call, error=error, error_type=error_type,
                                                     result=result), arrays)
         send_record(self.replies.socket, reply, prefix=routing)
 
-    def _answer(self, call: str, args: dict[str, Any],
-                rec: Record) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def _answer(self, call: str, args: Any, rec: Record) -> tuple[Any, dict[str, np.ndarray]]:
+        """The typed result of one call, and its arrays."""
         if call == "run_experiment":
             request = ExperimentRequest(
-                args["kind"], args["qubit"], rec.arrays.get("sweep"), shots=int(args["shots"]),
-                artificial_detuning=float(args.get("artificial_detuning", 0.0)))
+                args.kind, args.qubit, rec.arrays.get("sweep"), shots=int(args.shots),
+                artificial_detuning=float(args.artificial_detuning))
             data = self.backend.run_experiment(request)
             self.experiments += 1
             self.experiment_seconds += float(data.duration)
-            return data.metadata(), {k: np.ascontiguousarray(v) for k, v in data.arrays().items()}
+            meta = data.metadata()
+            meta["settings"] = {k: float(v) for k, v in meta["settings"].items()}
+            return (msgspec.convert(meta, ExperimentResult),
+                    {k: np.ascontiguousarray(v) for k, v in data.arrays().items()})
         if call == "read_setting":
-            return {"value": float(self.backend.read_setting(args["setting"]))}, {}
+            return ValueResult(value=float(self.backend.read_setting(args.setting))), {}
         if call == "write_setting":
-            details = dict(args.get("details") or {})
-            node = str(args.get("node") or details.pop("node", ""))
-            (change,) = self._update({args["setting"]: float(args["value"])}, node=node,
-                                     details=details, source=rec.source)
-            return {"old": change.old, "new": change.new, "changes": [change.to_dict()]}, {}
+            details = dict(args.details)
+            node = str(details.pop("node", ""))
+            changes = self._update({args.setting: float(args.value)}, node=node,
+                                   details=details, source=rec.source)
+            return _changes(changes), {}
         if call == "write_settings":
-            changes = self._update(args["settings"], node=str(args.get("node", "")),
-                                   fit=args.get("fit"), details=args.get("details"),
-                                   source=rec.source)
-            return {"changes": [c.to_dict() for c in changes]}, {}
+            changes = self._update(args.settings, node=args.node, fit=args.fit,
+                                   details=args.details, source=rec.source)
+            return _changes(changes), {}
         if call == "revert":
-            changes = self.ledger.revert(qubit=args["qubit"], node=args["node"],
-                                         details={"requested_by": rec.source})
-            return {"changes": [c.to_dict() for c in changes]}, {}
+            return _changes(self.ledger.revert(qubit=args.qubit, node=args.node,
+                                               details={"requested_by": rec.source})), {}
         if call == "last_run":
-            run = self.ledger.last_run(qubit=args["qubit"], node=args["node"])
-            return {"changes": [c.to_dict() for c in run]}, {}
+            return _changes(self.ledger.last_run(qubit=args.qubit, node=args.node)), {}
         if call == "changed_since":
-            return {"changed": self.ledger.changed_since(args["qubit"], float(args["time"]))}, {}
+            return ChangedResult(changed=bool(self.ledger.changed_since(args.qubit,
+                                                                        float(args.time)))), {}
         if call == "history":
-            return {"changes": [c.to_dict() for c in self.ledger.history]}, {}
+            return _changes(self.ledger.history), {}
         if call == "now":
-            return {"value": float(self.backend.now())}, {}
+            return ValueResult(value=float(self.backend.now())), {}
         if call == "qubits":
-            return {"qubits": list(self.qubits)}, {}
+            return QubitsResult(qubits=list(self.qubits)), {}
         raise PipelineError(f"unknown calibration call {call!r}; known calls: {', '.join(CALLS)}")
 
     def _update(self, settings: Mapping[str, float], *, node: str, source: str,
@@ -228,7 +242,14 @@ class RemoteBackend:
             QplaneError: the server's refusal, as the same class (see :func:`remote_error`).
             PipelineError: no reply within the timeout, or an unexpected one.
         """
-        self.outbox.send(CalibrationCall(call=call, args=args or {}), arrays)
+        kind = CALIBRATION_CALLS.get(call)
+        if kind is None:
+            raise PipelineError(f"unknown calibration call {call!r}; known calls: {', '.join(CALLS)}")
+        try:
+            typed = msgspec.convert(dict(args or {}), kind)
+        except msgspec.ValidationError as e:
+            raise WireFormatError(f"calibration call {call}: {e}") from e
+        self.outbox.send(CalibrationCall(args=typed), arrays)
         while True:
             if not self.control.poll(int(self.timeout * 1000)):
                 raise PipelineError(f"the instrument server did not answer {call} within {self.timeout} s")
@@ -260,27 +281,36 @@ class RemoteBackend:
                                            "shots": request.shots,
                                            "artificial_detuning": request.artificial_detuning},
                         {"sweep": np.asarray(request.sweep, dtype=np.float64)})
-        m = rec.body.result
+        m = self._result(rec, ExperimentResult)
         data = ExperimentData(
-            kind=m["kind"], qubit=m["qubit"], sweep=rec.arrays["sweep"], sweep_unit=m["sweep_unit"],
-            signal=rec.arrays["signal"], shots=m["shots"], settings=m["settings"], time=m["time"],
-            duration=m["duration"], iq0=rec.arrays.get("iq0"), iq1=rec.arrays.get("iq1"),
+            kind=m.kind, qubit=m.qubit, sweep=rec.arrays["sweep"], sweep_unit=m.sweep_unit,
+            signal=rec.arrays["signal"], shots=m.shots, settings=m.settings, time=m.time,
+            duration=m.duration, iq0=rec.arrays.get("iq0"), iq1=rec.arrays.get("iq1"),
         )
         self.experiment_time += float(data.duration)
         return data
 
     def read_setting(self, setting: str) -> float:
-        return float(self.call("read_setting", {"setting": setting}).body.result["value"])
+        return self._result(self.call("read_setting", {"setting": setting}), ValueResult).value
 
     def write_setting(self, setting: str, value: float, details: dict[str, Any] | None = None) -> None:
         """One setting as one update of the server's ledger (``details["node"]`` names the node)."""
         self.call("write_setting", {"setting": setting, "value": float(value), "details": details or {}})
 
     def now(self) -> float:
-        return float(self.call("now").body.result["value"])
+        return self._result(self.call("now"), ValueResult).value
 
     def qubits(self) -> tuple[str, ...]:
-        return tuple(self.call("qubits").body.result["qubits"])
+        return tuple(self._result(self.call("qubits"), QubitsResult).qubits)
+
+    @staticmethod
+    def _result(rec: Record, expected: type) -> Any:
+        """The reply's result, which must be of type ``expected``."""
+        result = rec.body.result
+        if not isinstance(result, expected):
+            raise PipelineError(f"{rec.body.call} answered with a {type(result).__name__}, "
+                                f"expected a {expected.__name__}")
+        return result
 
 
 class RemoteLedger:
@@ -323,7 +353,7 @@ class RemoteLedger:
 
     def changed_since(self, qubit: str, time: float) -> bool:
         rec = self.backend.call("changed_since", {"qubit": qubit, "time": float(time)})
-        return bool(rec.body.result["changed"])
+        return self.backend._result(rec, ChangedResult).changed
 
     @property
     def history(self) -> tuple[SettingChange, ...]:
@@ -332,7 +362,8 @@ class RemoteLedger:
 
     def _changes(self, call: str, args: dict[str, Any]) -> list[SettingChange]:
         rec = self.backend.call(call, args)
-        return [SettingChange.from_dict(d) for d in rec.body.result["changes"]]
+        result = self.backend._result(rec, ChangesResult)
+        return [SettingChange.from_dict(msgspec.structs.asdict(c)) for c in result.changes]
 
 
 def _qplane_errors() -> dict[str, type[QplaneError]]:

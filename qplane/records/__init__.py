@@ -21,13 +21,8 @@ To add a record kind: a ``Body`` subclass with its ``tag`` in the module of its 
 """
 
 from qplane.records._base import WIRE_DTYPES, Body, Record, json_text, validate
-from qplane.records.calibration import (
-    CalibrationCall,
-    CalibrationReply,
-    CalibrationRun,
-    ParameterChange,
-    SimulationTruth,
-)
+from qplane.records.calibration import *  # noqa: F403 - the calibration path's kinds and call types
+from qplane.records.calibration import __all__ as _calibration_names
 from qplane.records.qec import (
     Applied,
     Circuit,
@@ -52,9 +47,10 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    *_calibration_names,
     "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied", "Body",
-    "CalibrationCall", "CalibrationReply", "CalibrationRun", "Circuit", "CircuitRequest",
-    "Correction", "DecoderCompiled", "DetectionCounts", "Event", "Header", "ParameterChange",
-    "QecInfo", "Record", "RunEnd", "RunStart", "SimulationTruth", "Stats", "StreamEnd",
+    "Circuit", "CircuitRequest",
+    "Correction", "DecoderCompiled", "DetectionCounts", "Event", "Header",
+    "QecInfo", "Record", "RunEnd", "RunStart", "Stats", "StreamEnd",
     "Syndrome", "decode", "encode", "json_text", "validate", "wire_schema",
 ]

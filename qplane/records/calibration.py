@@ -12,11 +12,12 @@ to the recorder as a :class:`CalibrationRun`. A simulated device's hidden ideal 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Union
 
+import msgspec
 import numpy as np
 
-from qplane.records._base import Body, JsonObject, Record, json_text
+from qplane.records._base import Body, Count, JsonObject, Record, json_text
 
 
 class CalibrationRun(Body, frozen=True, tag="calibration_run"):
@@ -55,26 +56,176 @@ class CalibrationRun(Body, frozen=True, tag="calibration_run"):
         }
 
 
+class _CallArgs(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
+                tag_field="call"):
+    """The arguments of one calibration call; the subclass's tag is the call's name."""
+
+
+class RunExperimentCall(_CallArgs, frozen=True, tag="run_experiment"):
+    """Run one calibration experiment (the sweep travels as the record's ``sweep`` array)."""
+
+    kind: str
+    qubit: str
+    shots: Count
+    artificial_detuning: float = 0.0
+
+
+class ReadSettingCall(_CallArgs, frozen=True, tag="read_setting"):
+    """Read one setting (``"<qubit>.<control>"``)."""
+
+    setting: str
+
+
+class WriteSettingCall(_CallArgs, frozen=True, tag="write_setting"):
+    """Write one setting, as one update of the server's ledger."""
+
+    setting: str
+    value: float
+    details: JsonObject = {}
+
+
+class WriteSettingsCall(_CallArgs, frozen=True, tag="write_settings"):
+    """Write several settings as one atomic update: all or nothing."""
+
+    settings: dict[str, float]
+    node: str = ""
+    fit: JsonObject = {}
+    details: JsonObject = {}
+
+
+class RevertCall(_CallArgs, frozen=True, tag="revert"):
+    """Undo ``node``'s last update of ``qubit``."""
+
+    qubit: str
+    node: str
+
+
+class LastRunCall(_CallArgs, frozen=True, tag="last_run"):
+    """The changes of ``node``'s last update of ``qubit``."""
+
+    qubit: str
+    node: str
+
+
+class ChangedSinceCall(_CallArgs, frozen=True, tag="changed_since"):
+    """Whether any setting of ``qubit`` changed after ``time`` (the ledger's clock)."""
+
+    qubit: str
+    time: float
+
+
+class HistoryCall(_CallArgs, frozen=True, tag="history"):
+    """Every change the server's ledger committed this run."""
+
+
+class NowCall(_CallArgs, frozen=True, tag="now"):
+    """The device's clock."""
+
+
+class QubitsCall(_CallArgs, frozen=True, tag="qubits"):
+    """The qubits calibration may address."""
+
+
+#: Every calibration call by name, and the type of its arguments.
+CALIBRATION_CALLS: dict[str, type[_CallArgs]] = {
+    cls.__struct_config__.tag: cls for cls in _CallArgs.__subclasses__()}
+AnyCallArgs = Union[tuple(CALIBRATION_CALLS.values())]  # noqa: UP007 - a tagged union
+
+
+class SettingChangeInfo(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One committed setting change, as the server's ledger reports it
+    (:class:`qplane.calibration.SettingChange`'s fields)."""
+
+    uid: str
+    time: float
+    setting: str
+    qubit: str
+    control: str
+    old: float
+    new: float
+    node: str
+    run_uid: str
+    fit: JsonObject = {}
+    reverts: str = ""
+    details: JsonObject = {}
+
+
+class _Result(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
+              tag_field="result"):
+    """The result of one calibration call; the subclass's tag names its shape."""
+
+
+class NoResult(_Result, frozen=True, tag="none"):
+    """No result (a refused call)."""
+
+
+class ValueResult(_Result, frozen=True, tag="value"):
+    """A number: a setting's value, the device's clock."""
+
+    value: float
+
+
+class ChangesResult(_Result, frozen=True, tag="changes"):
+    """The setting changes an update, a revert or a history request concerns."""
+
+    changes: list[SettingChangeInfo]
+
+
+class ChangedResult(_Result, frozen=True, tag="changed"):
+    """Whether something changed."""
+
+    changed: bool
+
+
+class QubitsResult(_Result, frozen=True, tag="qubits"):
+    """The qubits' names."""
+
+    qubits: list[str]
+
+
+class ExperimentResult(_Result, frozen=True, tag="experiment"):
+    """An experiment's data but its arrays (``sweep``, ``signal``, ``iq0``/``iq1`` travel as
+    the reply's arrays): :meth:`qplane.device.ExperimentData.metadata`."""
+
+    kind: str
+    qubit: str
+    sweep_unit: str
+    shots: Count
+    settings: dict[str, float]
+    time: float
+    duration: float
+    version: int
+
+
+AnyResult = Union[NoResult, ValueResult, ChangesResult, ChangedResult, QubitsResult,  # noqa: UP007
+                  ExperimentResult]
+
+
 class CalibrationCall(Body, frozen=True, tag="calibration_call"):
-    """One call of the calibration backend (calibration worker -> instrument server).
+    """One call of the calibration backend (calibration worker -> instrument server): its
+    arguments, typed per call (:data:`CALIBRATION_CALLS`).
 
     Arrays: optionally ``sweep`` float64 (points,) for ``run_experiment``.
     """
 
-    call: str
-    args: JsonObject = {}
+    args: AnyCallArgs  # type: ignore[valid-type]
 
     OPTIONAL_ARRAYS = {"sweep": ("float64", 1)}
 
+    @property
+    def call(self) -> str:
+        """The call's name."""
+        return type(self.args).__struct_config__.tag
+
 
 class CalibrationReply(Body, frozen=True, tag="calibration_reply"):
-    """The answer to a :class:`CalibrationCall`: its result, or its error ("" if none) and the
-    error's qplane type name, so the caller raises the same type."""
+    """The answer to a :class:`CalibrationCall`: its typed result, or its error ("" if none)
+    and the error's qplane type name, so the caller raises the same type."""
 
     call: str
     error: str = ""
     error_type: str = ""
-    result: JsonObject = {}
+    result: AnyResult = NoResult()  # type: ignore[valid-type]
 
     OPTIONAL_ARRAYS = {"sweep": ("float64", 1), "signal": ("float64", 1),
                        "iq0": ("complex128", 1), "iq1": ("complex128", 1)}
@@ -119,5 +270,10 @@ class SimulationTruth(Body, frozen=True, tag="simulation_truth"):
                                     "setting": self.setting, "value": self.value}
 
 
-__all__ = ["CalibrationCall", "CalibrationReply", "CalibrationRun", "ParameterChange",
-           "SimulationTruth"]
+__all__ = [
+    "CALIBRATION_CALLS", "CalibrationCall", "CalibrationReply", "CalibrationRun", "ChangedResult",
+    "ChangedSinceCall", "ChangesResult", "ExperimentResult", "HistoryCall", "LastRunCall",
+    "NoResult", "NowCall", "ParameterChange", "QubitsCall", "QubitsResult", "ReadSettingCall",
+    "RevertCall", "RunExperimentCall", "SettingChangeInfo", "SimulationTruth", "ValueResult",
+    "WriteSettingCall", "WriteSettingsCall",
+]

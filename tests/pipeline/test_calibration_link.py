@@ -13,8 +13,13 @@ from qplane.calibration.graph import CalibrationGraph
 from qplane.calibration.nodes import ReadoutNode
 from qplane.device import ExperimentKind, ExperimentRequest
 from qplane.drivers import open_station
-from qplane.errors import ConfigError, LimitError, PipelineError, QplaneError
-from qplane.pipeline.calibration_link import CalibrationService, RemoteBackend, RemoteLedger
+from qplane.errors import ConfigError, LimitError, PipelineError, QplaneError, WireFormatError
+from qplane.pipeline.calibration_link import (
+    CalibrationService,
+    RemoteBackend,
+    RemoteLedger,
+    remote_error,
+)
 from qplane.pipeline.recorder import Recorder
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
 from qplane.records import QecInfo, RunEnd, RunStart
@@ -96,7 +101,9 @@ def test_remote_calls_run_on_the_device_and_writes_are_recorded_or_refused(lab, 
     assert m["old"] == pytest.approx(old) and m["new"] == pytest.approx(old + 0.01)
     assert m["node"] == "rabi" and m["update"] and m["details"]["requested_by"] == "calibration"
     assert "true_value" not in m["details"]  # the truth has its own records
-    assert service.refused == 2
+    # the write beyond the limit was refused by the server; the unknown call never left the
+    # caller (calls are typed: one that cannot be built is not sent)
+    assert service.refused == 1
     # The simulated truth: simulation_truth records, one per qubit and control, never changes.
     sent = service.record_truth(Outbox(to_records, run_id=RUN, source="truth"))
     truth_records = recorded(records)
@@ -163,8 +170,11 @@ def test_one_ledger_on_the_server_atomic_updates_and_typed_errors_over_the_link(
         # Typed errors: a qplane error keeps its class; anything else names the remote type.
         with pytest.raises(ConfigError, match="no binding for qubit 'q99'"):
             remote.read_setting("q99.pi_amplitude")
-        with pytest.raises(PipelineError, match="the server raised KeyError"):
+        with pytest.raises(WireFormatError, match="calibration call read_setting: Object missing "
+                                                  "required field `setting`"):
             remote.call("read_setting", {})
+        with pytest.raises(PipelineError, match="the server raised KeyError"):
+            raise remote_error("read_setting", "KeyError", "KeyError: 'setting'")
     finally:
         stop.set()
         thread.join()

@@ -9,6 +9,7 @@ import pytest
 
 from qplane.errors import WireFormatError
 from qplane.records import (
+    CALIBRATION_CALLS,
     RECORD_KINDS,
     WIRE_VERSION,
     Applied,
@@ -26,6 +27,11 @@ from qplane.records import (
     Record,
     RunEnd,
     RunStart,
+    RunExperimentCall,
+    ExperimentResult,
+    ChangesResult,
+    SettingChangeInfo,
+    WriteSettingsCall,
     SimulationTruth,
     Stats,
     StreamEnd,
@@ -63,9 +69,11 @@ EXAMPLES = {
     "parameter_change": ParameterChange(parameter="q0.pi_amplitude", old=0.5, new=0.51,
                                         node="rabi", update="u1", details={"why": "fit"}),
     "simulation_truth": SimulationTruth(setting="q0.pi_amplitude", value=0.5, device_time=10.0),
-    "calibration_call": CalibrationCall(call="run_experiment",
-                                        args={"kind": "readout_iq", "qubit": "q0", "shots": 4}),
-    "calibration_reply": CalibrationReply(call="run_experiment", result={"kind": "readout_iq"}),
+    "calibration_call": CalibrationCall(args=RunExperimentCall(kind="readout_iq", qubit="q0",
+                                                               shots=4)),
+    "calibration_reply": CalibrationReply(call="run_experiment", result=ExperimentResult(
+        kind="readout_iq", qubit="q0", sweep_unit="", shots=4, settings={"q0.pi_amplitude": 0.4},
+        time=1.0, duration=0.1, version=1)),
     "detection_counts": DetectionCounts(circuit_id=CID, shots=1024),
 }
 
@@ -278,3 +286,37 @@ def test_stored_kinds_map_to_run_file_tables(kind):
             continue
         assert table in TABLES
         assert set(fields) <= set(TABLES[table].names), (kind, set(fields) - set(TABLES[table].names))
+
+
+@pytest.mark.parametrize("name", sorted(CALIBRATION_CALLS))
+def test_every_calibration_call_is_typed_and_round_trips(name):
+    from qplane.records import CALIBRATION_CALLS as calls
+
+    required = {"setting": "q0.pi_amplitude", "value": 0.4, "qubit": "q0", "node": "rabi",
+                "time": 1.0, "kind": "rabi_amplitude", "shots": 10,
+                "settings": {"q0.readout_angle": 0.1, "q0.readout_threshold": 0.2}}
+    fields = set(calls[name].__struct_fields__)
+    args = msgspec.convert({k: v for k, v in required.items() if k in fields}, calls[name])
+    rec = Record.build(CalibrationCall(args=args), run_id="r", source="calibration", seq=0)
+    back = decode(encode(rec))
+    assert back.body.call == name and back.body.args == args
+
+
+def test_a_call_with_wrong_or_unknown_arguments_is_rejected():
+    frames = encode(Record.build(CalibrationCall(args=WriteSettingsCall(settings={"q0.x": 1.0})),
+                                 run_id="r", source="calibration", seq=0))
+    header = header_of(frames)
+    header["body"]["args"]["settings"] = {"q0.x": "high"}
+    with pytest.raises(WireFormatError, match="Expected `float`, got `str` - at `\\$.body.args.settings"):
+        decode(with_header(frames, header))
+    header["body"]["args"] = {"call": "reboot"}
+    with pytest.raises(WireFormatError, match="Invalid value 'reboot' - at `\\$.body.args.call`"):
+        decode(with_header(frames, header))
+
+
+def test_reply_results_are_typed():
+    info = SettingChangeInfo(uid="u", time=1.0, setting="q0.readout_angle", qubit="q0",
+                             control="readout_angle", old=0.1, new=0.2, node="readout", run_uid="up")
+    rec = Record.build(CalibrationReply(call="write_settings", result=ChangesResult(changes=[info])),
+                       run_id="r", source="instrument_server", seq=0)
+    assert decode(encode(rec)).body.result.changes == [info]
