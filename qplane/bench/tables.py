@@ -37,6 +37,17 @@ def _pipeline(data: dict) -> str:
             f"{r['direct_shots_per_s']:,.0f} | {r['throughput_ratio']:.2f} | {r['latency_p50_ms']:.2f} | "
             f"{r['latency_p99_ms']:.2f} | {'yes' if r['predictions_identical'] else 'NO'} |"
         )
+    if data.get("wire"):
+        lines += [
+            "",
+            "Wire cost per record (`qplane.records`, msgspec), best of three, µs:",
+            "",
+            "| record | shots | build + validate + encode | decode + validate | total |",
+            "|---|---|---|---|---|",
+        ]
+        for w in data["wire"]:
+            lines.append(f"| {w['kind']} | {w['shots']} | {w['build_encode_us']:.1f} | "
+                         f"{w['decode_us']:.1f} | {w['total_us']:.1f} |")
     return "\n".join(lines)
 
 

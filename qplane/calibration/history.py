@@ -67,24 +67,36 @@ def revert_plan(history: list[SettingChange], *, qubit: str, node: str) -> dict[
 
 def apply_revert(plan: dict[str, float], controls: Any,
                  written: list[str] | None = None) -> list[str]:
-    """Write a :func:`revert_plan` through ``controls`` (a station's control map), in order.
+    """Write a :func:`revert_plan` through ``controls`` (a station's control map): all or nothing.
 
-    Each value is checked against the control map's limits (not the maximum step) before it is
-    set. ``written`` (a list, if given) gains each setting as it is written, so a caller still
-    knows how far it got when a later setting is refused.
+    Every value is checked against the control map's limits (not the maximum step: a revert
+    goes back, however far) before any is set; if a set still fails, the settings already
+    written get their old values back. ``written`` (a list, if given) holds the settings that
+    stay written.
 
     Returns:
         The settings written (``written`` itself when given).
 
     Raises:
-        LimitError: a value breaks a limit of the control map (the earlier ones are written).
+        LimitError: a value breaks a limit of the control map; nothing was written.
     """
     written = [] if written is None else written
+    checked = []
     for setting, value in plan.items():
         qubit, control = split_setting(setting)
         param, raw = controls.check(control, qubit, value, step=False)
-        param.set(raw)
-        written.append(setting)
+        checked.append((setting, qubit, control, param, raw))
+    done: list[tuple[str, Any, Any]] = []
+    try:
+        for setting, qubit, control, param, raw in checked:
+            old = param.cache.get()
+            param.set(raw)
+            done.append((setting, param, old))
+    except Exception:
+        for _setting, param, old in reversed(done):
+            param.set(old)
+        raise
+    written.extend(setting for setting, _, _ in done)
     return written
 
 

@@ -102,11 +102,11 @@ def _revert(args: argparse.Namespace) -> int:
     if args.apply:
         import yaml
 
+        from qplane.config import load_config
         from qplane.drivers import open_station
 
-        with open(args.apply) as f:
-            config = yaml.safe_load(f)
-        with open_station(config, simulate=args.simulate) as lab:
+        config = load_config(args.apply)  # the one config model: every mistake named first
+        with open_station(yaml.safe_load(config.text), simulate=args.simulate) as lab:
             written: list[str] = []
             try:
                 apply_revert(plan, lab.controls, written)

@@ -4,6 +4,7 @@ import json
 
 import h5py
 import numpy as np
+import pytest
 
 from qplane.calibration.graph import CalibrationGraph
 from qplane.calibration.record import CalibrationRecorder
@@ -142,3 +143,25 @@ def test_history_and_revert_skip_the_truth_rows_of_older_files(tmp_path, capsys)
     assert main(["calibration", "history", str(path)]) == 0
     out = capsys.readouterr().out
     assert len(out.strip().splitlines()) == 1 and "rabi" in out and "truth" not in out
+
+
+def test_a_revert_is_all_or_nothing():
+    """A revert plan with one value out of the control map's limits writes nothing at all."""
+    from qplane.calibration import apply_revert
+    from qplane.drivers import open_station
+    from qplane.errors import LimitError
+    from qplane.sim_instruments.lab import sim_lab_config
+
+    with open_station(sim_lab_config(distance=3, drift=False), simulate=True) as lab:
+        before = {s: lab.controls.get(s.split(".")[1], s.split(".")[0])
+                  for s in ("q2.pi_amplitude", "q2.readout_angle")}
+        plan = {"q2.pi_amplitude": before["q2.pi_amplitude"] + 0.01, "q2.readout_angle": 99.0}
+        written = []
+        with pytest.raises(LimitError):
+            apply_revert(plan, lab.controls, written)
+        assert written == []
+        after = {s: lab.controls.get(s.split(".")[1], s.split(".")[0]) for s in before}
+        assert after == before
+        ok = {"q2.pi_amplitude": before["q2.pi_amplitude"] + 0.01}
+        assert apply_revert(ok, lab.controls) == ["q2.pi_amplitude"]
+        assert lab.controls.get("pi_amplitude", "q2") == pytest.approx(ok["q2.pi_amplitude"])
