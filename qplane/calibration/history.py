@@ -41,13 +41,7 @@ def read_history(path: str) -> list[SettingChange]:
     Raises:
         RunFileError: the file or its ``/parameters/history`` cannot be read.
     """
-    import h5py
-
-    try:
-        with h5py.File(path, "r", locking=False) as f:
-            rows = f["parameters/history"][()]
-    except (OSError, KeyError) as e:
-        raise RunFileError(f"cannot read /parameters/history from {path}: {e}") from e
+    rows = _table(path, "/parameters/history")
     return [SettingChange.from_history_row(r) for r in rows
             if _text(r["source"]) != TRUTH_SOURCE]
 
@@ -110,13 +104,7 @@ def write_figures(path: str, out: str, *, qubit: str | None = None,
     Raises:
         RunFileError: the file or its ``/calibration/runs`` cannot be read.
     """
-    import h5py
-
-    try:
-        with h5py.File(path, "r", locking=False) as f:
-            rows = f["calibration/runs"][()]
-    except (OSError, KeyError) as e:
-        raise RunFileError(f"cannot read /calibration/runs from {path}: {e}") from e
+    rows = _table(path, "/calibration/runs")
     os.makedirs(out, exist_ok=True)
     written = []
     for i, r in enumerate(rows):
@@ -131,3 +119,14 @@ def write_figures(path: str, out: str, *, qubit: str | None = None,
             fh.write(png)
         written.append(name)
     return written
+
+
+def _table(path: str, name: str) -> Any:
+    """Every row of table ``name`` of a run file of any schema version (through its converter)."""
+    from qplane.runfile import open_run
+
+    try:
+        with open_run(path) as run:
+            return run.table(name)
+    except (OSError, KeyError) as e:
+        raise RunFileError(f"cannot read {name} from {path}: {e}") from e
