@@ -80,7 +80,6 @@ class InstrumentServer(Worker):
         self.counts_interval = counts_interval
         self.truth_interval = truth_interval
         self._next_truth = 0.0
-        self._truth = Outbox(records.socket, run_id=records.run_id, source="truth")
         self._counts = DetectionCounter(counts_interval)
         self.poller = zmq.Poller()
         self.poller.register(corrections, zmq.POLLIN)
@@ -191,7 +190,7 @@ class InstrumentServer(Worker):
         self._publish_stats()
         if self.calibration is not None and time.time() >= self._next_truth:
             self._next_truth = time.time() + self.truth_interval
-            self.calibration.record_truth(self._truth)
+            self.calibration.record_truth(self.records)  # ends with the server's stream
         return handled
 
     def _acquire(self) -> None:

@@ -45,6 +45,7 @@ def test_calibration_worker_runs_beside_qec_and_is_recorded(tmp_path):
         runs = f["calibration/runs"][:]
         history = f["parameters/history"][:]
         truth = f["simulation/truth"][:]
+        streams = f["streams"][:]
         evs = events(f)
         assert f["qec/blocks"].shape[0] >= 20
     assert len(runs) >= 1
@@ -57,6 +58,10 @@ def test_calibration_worker_runs_beside_qec_and_is_recorded(tmp_path):
     assert all(h["update"] for h in history)
     assert len(truth) and {"q0.pi_amplitude", "q0.drive_frequency"} <= {
         t["setting"].decode() for t in truth}  # simulated truth over time, in its own table
+    # every stream ended with its counts, truth included (it is the server's own stream)
+    assert {(r["source"].decode(), r["kind"].decode()) for r in streams} >= {
+        ("instrument_server", "simulation_truth"), ("calibration", "calibration_run")}
+    assert all(r["sent"] == r["recorded"] for r in streams), streams
     stopped = [e for e in evs if e[1] == "calibration" and e[2] == "worker_stopped"]
     assert len(stopped) == 1
     assert not [e for e in evs if e[0] == "error"], [e for e in evs if e[0] == "error"]
