@@ -27,6 +27,7 @@ class InFlight:
     block_index: int
     t_acquired: float
     shots: int
+    width: int = -1  # bytes per shot of its predictions (ceil(observables / 8)); -1: unchecked
     correction: Any = None  # the correction Record once it arrived
 
 
@@ -45,14 +46,18 @@ class InFlightBlocks:
     def get(self, seq: int) -> InFlight | None:
         return self._blocks.get(seq)
 
-    def offer(self, seq: int, correction: Any, *, shots: int | None = None) -> str:
+    def offer(self, seq: int, correction: Any, *, shots: int | None = None,
+              width: int | None = None) -> str:
         """Attach ``correction`` to block ``seq``: ``"ok"``, ``"not_outstanding"`` (unknown,
-        already corrected or declared lost) or ``"wrong_shots"`` (``shots`` differs)."""
+        already corrected or declared lost), ``"wrong_shots"`` (``shots`` differs) or
+        ``"wrong_width"`` (``width``, bytes per shot, differs)."""
         block = self._blocks.get(seq)
         if block is None or block.correction is not None:
             return "not_outstanding"
         if shots is not None and shots != block.shots:
             return "wrong_shots"
+        if width is not None and block.width >= 0 and width != block.width:
+            return "wrong_width"
         block.correction = correction
         return "ok"
 

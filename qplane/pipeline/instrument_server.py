@@ -20,6 +20,7 @@ import numpy as np
 import zmq
 
 from qplane.codes import circuit_fingerprint
+from qplane.errors import QplaneError
 from qplane.pipeline._counts import DetectionCounter
 from qplane.pipeline._in_flight import InFlight, InFlightBlocks
 from qplane.pipeline._latency import LatencyWindow
@@ -205,7 +206,10 @@ class InstrumentServer(Worker):
         frames = encode(rec)
         self.syndromes.send_frames(rec, frames)
         self.records.send_frames(rec, frames)  # the same record: the file has every block
-        self._in_flight.add(InFlight(rec.seq, block.index, t_acquired, len(block.detection_events)))
+        circuit = self._circuits.get(block.circuit_id)
+        width = (circuit.num_observables + 7) // 8 if circuit is not None else -1
+        self._in_flight.add(InFlight(rec.seq, block.index, t_acquired, len(block.detection_events),
+                                     width))
         self.blocks_acquired += 1
         if self.calibration is not None and self.calibration.subscribers:
             self._count_detections(block)
@@ -239,8 +243,8 @@ class InstrumentServer(Worker):
                                f"correction socket got a {rec.kind} record from {rec.source}; ignored")
             return
         self.workers.add(rec.source)
-        shots = rec.arrays["predictions"].shape[0]
-        status = self._in_flight.offer(body.syndrome_seq, rec, shots=shots)
+        shots, width = rec.arrays["predictions"].shape
+        status = self._in_flight.offer(body.syndrome_seq, rec, shots=shots, width=width)
         if status == "not_outstanding":
             self.duplicates += 1
             self.records.event("warning", "duplicate_correction",
@@ -248,12 +252,14 @@ class InstrumentServer(Worker):
                                "is not outstanding (duplicate, or arrived after it was declared lost)",
                                syndrome_seq=body.syndrome_seq, worker=rec.source)
             return
-        if status == "wrong_shots":
+        if status in ("wrong_shots", "wrong_width"):
             block = self._in_flight.get(body.syndrome_seq)
+            got, want = ((f"{shots} shots", f"{block.shots}") if status == "wrong_shots" else
+                         (f"{width} bytes per shot", f"{block.width} bytes per shot"))
             self.records.event("error", "bad_correction",
-                               f"correction from {rec.source} has {shots} "
-                               f"shots, block seq {block.seq} has {block.shots}",
-                               syndrome_seq=block.seq)
+                               f"correction from {rec.source} for block seq {block.seq} has "
+                               f"{got}, the block needs {want}; not applied",
+                               syndrome_seq=block.seq, worker=rec.source)
             return
         self._apply_ready()
 
@@ -262,7 +268,15 @@ class InstrumentServer(Worker):
         for block in self._in_flight.ready():
             corr, c = block.correction, block.correction.body
             predictions = np.array(corr.arrays["predictions"])
-            result = self.qpu.apply_correction(block.block_index, predictions)
+            try:
+                result = self.qpu.apply_correction(block.block_index, predictions)
+            except QplaneError as e:  # the device refused it: the block's frame is unknown
+                self.blocks_lost += 1
+                self.records.event("error", "correction_refused",
+                                   f"the QPU refused the correction of block seq {block.seq} from "
+                                   f"{corr.source}: {e}; its logical frame is unknown",
+                                   syndrome_seq=block.seq, worker=corr.source)
+                continue
             t_applied = time.time()
             self.blocks_applied += 1
             self.shots_applied += result.shots

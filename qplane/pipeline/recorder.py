@@ -72,6 +72,7 @@ class Recorder(Worker):
         self._next_flush = 0.0
         self.gaps = 0
         self.duplicates = 0
+        self.unwritten = 0
         self._received: Counter[tuple[str, str]] = Counter()  # (source, kind) -> records
         self._seq_range: dict[tuple[str, str], tuple[int, int]] = {}
         self._streams_written: set[tuple[str, str]] = set()
@@ -112,14 +113,25 @@ class Recorder(Worker):
             self._complete(rec)
             return
         if isinstance(body, RunStart):
+            if self.writer is not None:
+                self._event("error", "duplicate_run_start",
+                            f"a second run_start from {rec.source}; the run has started, ignored",
+                            source=rec.source, uid=rec.uid)
+                return
             self._start(rec)
             return
         if isinstance(body, RunEnd):
             self.end = (body.end_state, body.reason)
         elif isinstance(body, StreamEnd):
             self._stream_end(rec, body)
-        for table, fields in body.rows(rec):
-            self._append(table, fields)
+        try:
+            for table, fields in body.rows(rec):
+                self._append(table, fields)
+        except QplaneError as e:  # a row the file cannot hold: named, counted, the rest goes on
+            self.unwritten += 1
+            self._event("error", "record_not_written",
+                        f"{rec.kind} record seq {rec.seq} from {rec.source} not written: {e}",
+                        source=rec.source, record_kind=rec.kind, seq=rec.seq)
 
     def _append(self, table: str, fields: dict[str, Any]) -> None:
         if table == "/qec/circuits":

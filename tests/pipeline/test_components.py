@@ -185,3 +185,39 @@ def test_server_rejects_malformed_correction_and_keeps_running(ctx, tmp_path):
         assert [r.kind for r in recorded].count("applied") == 1
     finally:
         rig.close()
+
+
+def test_wrong_width_correction_is_recorded_not_applied_and_the_server_goes_on(ctx, tmp_path):
+    rig = _Rig(ctx, tmp_path)
+    try:
+        (block,) = rig.acquire(1)
+        wide = np.zeros((32, 2), np.uint8)  # a d=3 memory has one observable: 1 byte per shot
+        rig.worker.send(Correction(syndrome_seq=block.seq, t_decoded=0.0, decode_seconds=0.0),
+                        {"predictions": wide})
+        rig.correct(block)  # the right one still counts
+        rig.server.drain(timeout=5.0)
+        recorded = rig.recorded()
+        bad = [r for r in recorded if r.kind == "event" and r.body.event == "bad_correction"]
+        assert len(bad) == 1 and "2 bytes per shot, the block needs 1 bytes per shot" in bad[0].body.message
+        assert [r.body.syndrome_seq for r in recorded if r.kind == "applied"] == [block.seq]
+    finally:
+        rig.close()
+
+
+def test_recorder_ignores_a_second_run_start(ctx, tmp_path):
+    pull = make_socket(ctx, zmq.PULL, ipc(tmp_path, "rec"), bind=True)
+    push = make_socket(ctx, zmq.PUSH, ipc(tmp_path, "rec"), bind=False)
+    path = str(tmp_path / "run.h5")
+    recorder = Recorder(records=pull, path=path, run_id=RUN)
+    server = Outbox(push, run_id=RUN, source="instrument_server")
+    start = RunStart(config_text="x", config_path="c.yaml", station_snapshot={}, num_detectors=16,
+                     num_observables=1, qec=QecInfo(distance=3, rounds=3, basis="Z", shots_per_block=4))
+    server.send(start)
+    Outbox(push, run_id=RUN, source="intruder").send(start)
+    Outbox(push, run_id=RUN, source="launcher").send(RunEnd(end_state="completed", reason="test"))
+    recorder.run()
+    recorder.close()
+    kinds = event_kinds(path)
+    assert kinds.count("duplicate_run_start") == 1 and kinds.count("run_start") == 1
+    with h5py.File(path, "r") as f:
+        assert f.attrs["end_state"] == "completed"
