@@ -162,6 +162,7 @@ def test_missing_correction_is_declared_lost_and_the_frame_moves_on(ctx, tmp_pat
     try:
         first, second = rig.acquire(2)
         rig.correct(second)  # the first block's correction never comes
+        rig.server.stop()  # no more blocks: only these two are in flight
         for _ in range(500):  # until the server holds the second block's correction (bounded)
             rig.server.step(poll_ms=10)
             if rig.server._in_flight.get(second.seq).correction is not None:
