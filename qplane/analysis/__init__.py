@@ -8,11 +8,13 @@ Modules:
 * :mod:`~qplane.analysis.report` — the self-contained HTML report (:func:`write_report`);
 * :mod:`~qplane.analysis.live` — the live view: :class:`LiveStats` snapshots and their
   terminal renderer :class:`LiveView` (``qplane run`` / ``qplane watch``);
+* :mod:`~qplane.analysis.web` — the same view in a browser (``qplane serve``): a read-only
+  Starlette app over run files (:func:`~qplane.analysis.web.create_app`);
 * :mod:`~qplane.analysis.synthetic` — a synthetic run file for tests, examples and benchmarks;
 * ``_figures`` (private) — the report's matplotlib figures.
 
-The report, the live view and the synthetic writer load on first use (they need jinja2,
-matplotlib or the decoder), so ``import qplane.analysis`` costs what the statistics cost.
+The report, the live views and the synthetic writer load on first use (they need jinja2,
+matplotlib, starlette or the decoder), so ``import qplane.analysis`` costs what the statistics cost.
 
 >>> from qplane.analysis import open_run, wilson_interval
 >>> callable(open_run)

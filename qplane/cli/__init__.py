@@ -23,6 +23,7 @@ from qplane.errors import QplaneError
 COMMAND_MODULES = [
     "qplane.cli.run",
     "qplane.cli.analysis",
+    "qplane.cli.serve",
     "qplane.cli.decoder",
     "qplane.cli.calibration",
     "qplane.cli.schema",
