@@ -5,6 +5,8 @@ Modules:
 
 * :mod:`~qplane.analysis.stats` — logical error rates with Wilson intervals, latency, detection
   and parameter statistics of an open :class:`Run`;
+* :mod:`~qplane.analysis.compare` — two runs' logical error rates compared: the ratio with its
+  interval and an exact significance test (:func:`compare_runs`, :func:`compare_files`);
 * :mod:`~qplane.analysis.report` — the self-contained HTML report (:func:`write_report`);
 * :mod:`~qplane.analysis.live` — the live view: :class:`LiveStats` snapshots and their
   terminal renderer :class:`LiveView` (``qplane run`` / ``qplane watch``);
@@ -13,8 +15,9 @@ Modules:
 * :mod:`~qplane.analysis.synthetic` — a synthetic run file for tests, examples and benchmarks;
 * ``_figures`` (private) — the report's matplotlib figures.
 
-The report, the live views and the synthetic writer load on first use (they need jinja2,
-matplotlib, starlette or the decoder), so ``import qplane.analysis`` costs what the statistics cost.
+The comparison, the report, the live views and the synthetic writer load on first use (they
+need scipy, jinja2, matplotlib, starlette or the decoder), so ``import qplane.analysis`` costs
+what the statistics cost.
 
 >>> from qplane.analysis import open_run, wilson_interval
 >>> callable(open_run)
@@ -48,6 +51,8 @@ _LAZY = {
     "WorkerHealth": "qplane.analysis.live", "format_line": "qplane.analysis.live",
     "snapshot_from_run": "qplane.analysis.live", "watch": "qplane.analysis.live",
     "write_synthetic_run": "qplane.analysis.synthetic",
+    "Comparison": "qplane.analysis.compare", "compare_runs": "qplane.analysis.compare",
+    "compare_files": "qplane.analysis.compare",
 }
 
 
@@ -58,6 +63,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Comparison",
     "Integrity",
     "LiveStats",
     "LiveView",
@@ -65,6 +71,8 @@ __all__ = [
     "RunStats",
     "WorkerHealth",
     "calibration_outcomes",
+    "compare_files",
+    "compare_runs",
     "detection_statistics",
     "failures_per_block",
     "format_line",

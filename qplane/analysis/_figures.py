@@ -60,13 +60,32 @@ def logical_error_rate_figure(items: Sequence[tuple[str, pd.DataFrame, float]]) 
     return fig
 
 
-def detection_heatmap_figure(items: Sequence[tuple[str, xr.Dataset]]) -> Figure | None:
-    """Detection-event rate of each stabilizer, drawn at its place on the patch."""
+def colour_scale(datasets: Sequence[xr.Dataset], variable: str) -> tuple[float, float] | None:
+    """The one colour scale ``(vmin, vmax)`` of ``variable`` over every run's dataset, so that
+    runs drawn side by side share it (``None`` when no run has a finite value).
+
+    >>> ds = [xr.Dataset({"r": ("s", [0.1, 0.3])}), xr.Dataset({"r": ("s", [0.2, 0.5])})]
+    >>> colour_scale(ds, "r")
+    (0.1, 0.5)
+    """
+    values = [ds[variable].to_numpy().ravel() for ds in datasets
+              if variable in ds and ds[variable].size]
+    values = np.concatenate(values) if values else np.zeros(0)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    return float(values.min()), float(values.max())
+
+
+def detection_heatmap_figure(items: Sequence[tuple[str, xr.Dataset]],
+                             scale: tuple[float, float] | None = None) -> Figure | None:
+    """Detection-event rate of each stabilizer, drawn at its place on the patch; every run's
+    map on the one colour scale ``scale`` (default: :func:`colour_scale` over the runs)."""
     items = [(label, ds) for label, ds in items if ds.sizes.get("stabilizer", 0)]
     if not items:
         return None
-    rates = np.concatenate([ds["stabilizer_rate"].to_numpy() for _, ds in items])
-    vmin, vmax = float(np.nanmin(rates)), float(np.nanmax(rates))
+    scale = scale or colour_scale([ds for _, ds in items], "stabilizer_rate") or (0.0, 1.0)
+    vmin, vmax = scale
     fig = Figure(figsize=(4.2 * len(items) + 0.8, 4.0))
     axes = fig.subplots(1, len(items), squeeze=False)[0]
     mappable = None
@@ -126,13 +145,17 @@ def detection_time_figure(items: Sequence[tuple[str, xr.Dataset, float]]) -> Fig
     return fig
 
 
-def stabilizer_time_figure(items: Sequence[tuple[str, xr.Dataset, float]]) -> Figure | None:
+def stabilizer_time_figure(items: Sequence[tuple[str, xr.Dataset, float]],
+                           scale: tuple[float, float] | None = None) -> Figure | None:
     """Each stabilizer's detection-event rate over time: rows are stabilizers (x, y), columns
-    time windows; a drifting qubit shows as a brightening band."""
+    time windows; a drifting qubit shows as a brightening band. Every run on the one colour
+    scale ``scale`` (default: :func:`colour_scale` over the runs)."""
     items = [(label, ds, t0) for label, ds, t0 in items
              if ds.sizes.get("window", 0) and ds.sizes.get("stabilizer", 0)]
     if not items:
         return None
+    vmin, vmax = scale or colour_scale([ds for _, ds, _ in items],
+                                       "stabilizer_rate_over_time") or (0.0, 1.0)
     fig = Figure(figsize=(8, 1.0 + 0.12 * max(ds.sizes["stabilizer"] for _, ds, _ in items)
                           * len(items) + 0.6 * len(items)))
     axes = fig.subplots(len(items), 1, squeeze=False)[:, 0]
@@ -141,7 +164,7 @@ def stabilizer_time_figure(items: Sequence[tuple[str, xr.Dataset, float]]) -> Fi
         t = ds["window_time"].to_numpy().astype("datetime64[ns]").astype("i8") / 1e9 - t0
         edges = np.append(t, t[-1] + (t[-1] - t[-2] if len(t) > 1 else 1.0))
         mesh = ax.pcolormesh(edges, np.arange(rates.shape[0] + 1), rates, cmap="viridis",
-                             shading="flat")
+                             shading="flat", vmin=vmin, vmax=vmax)
         names = [f"({x:g},{y:g})" for x, y in zip(ds["stabilizer_x"].to_numpy(),
                                                   ds["stabilizer_y"].to_numpy())]
         step = max(1, len(names) // 24)

@@ -6,11 +6,14 @@ into the output folder and embeds the same images in one HTML file (base64), so 
 opens offline, with no server, and can be mailed as a single file. The page is rendered from
 jinja2 templates (``qplane/analysis/templates/*.html.j2``, package data) with autoescaping on.
 
-Sections (each an ``<section id=...>``): ``summary``, ``logical-error-rate``,
-``detection-events``, ``latency``, ``shadow``, ``calibration``, ``events``, ``problems``.
+Sections (each an ``<section id=...>``): ``summary``, ``comparison`` (with two or more runs:
+each pair's logical-error-rate ratio, its interval and an exact significance test, from
+:mod:`qplane.analysis.compare`), ``logical-error-rate``, ``detection-events`` (every run's
+stabilizer maps on one shared colour scale, stated on the page), ``latency``, ``shadow``,
+``calibration``, ``events``, ``problems``.
 
 >>> list(SECTIONS)[:3]
-['summary', 'logical-error-rate', 'detection-events']
+['summary', 'comparison', 'logical-error-rate']
 
 Usage: ``write_report(["run.h5"])`` writes ``run.report.html`` and ``run.<figure>.png`` beside
 the run file and returns the HTML's path (``tests/analysis/test_report.py`` renders real ones).
@@ -41,6 +44,7 @@ from qplane.errors import QplaneError
 #: Section id -> heading, in report order.
 SECTIONS = {
     "summary": "Run summary",
+    "comparison": "Comparison",
     "logical-error-rate": "Logical error rate",
     "detection-events": "Detection events",
     "latency": "Decoder latency",
@@ -242,22 +246,53 @@ def _problems(all_stats: Sequence[RunStats]) -> list[dict[str, Any]]:
     return out
 
 
-def render_html(all_stats: Sequence[RunStats], figs: _Figures) -> str:
+def _comparison_rows(comparisons: Sequence[Any]) -> list[list[str]]:
+    """One table row per compared pair (:class:`~qplane.analysis.compare.Comparison`)."""
+    from qplane.analysis.compare import format_p, format_ratio
+
+    rows = []
+    for c in comparisons:
+        if c.method == "unavailable":
+            rows.append([f"{c.label_b} / {c.label_a}", "n/a", "n/a", "n/a", "n/a", "none", c.note])
+            continue
+        a = stats.rate_with_interval(c.failures_a, c.shots_a, c.confidence)
+        b = stats.rate_with_interval(c.failures_b, c.shots_b, c.confidence)
+        rows.append([f"{c.label_b} / {c.label_a}", _fmt_rate(a), _fmt_rate(b),
+                     f"{format_ratio(c.ratio)} [{format_ratio(c.lower)}, {format_ratio(c.upper)}]",
+                     format_p(c.p_value), c.test, c.note])
+    return rows
+
+
+def _scale(scale: tuple[float, float] | None) -> dict[str, str] | None:
+    return None if scale is None else {"vmin": f"{scale[0]:.6g}", "vmax": f"{scale[1]:.6g}"}
+
+
+def render_html(all_stats: Sequence[RunStats], figs: _Figures,
+                comparisons: Sequence[Any] = ()) -> str:
     """The report's HTML for the computed statistics (writes the PNGs through ``figs``).
 
     The page comes from the templates in ``qplane/analysis/templates`` (``report.html.j2`` and
-    one ``<section id>.html.j2`` per section), autoescaped.
+    one ``<section id>.html.j2`` per section), autoescaped. ``comparisons`` are the pairs'
+    :class:`~qplane.analysis.compare.Comparison` (:func:`write_report` computes them).
     """
     labels = [s.label for s in all_stats]
+    scales = {
+        "detection_heatmap": figures.colour_scale(
+            [s.detection for s in all_stats if s.detection.sizes.get("stabilizer", 0)],
+            "stabilizer_rate"),
+        "stabilizer_time": figures.colour_scale(
+            [s.detection for s in all_stats if s.detection.sizes.get("window", 0)
+             and s.detection.sizes.get("stabilizer", 0)], "stabilizer_rate_over_time"),
+    }
     drawn = {
         "logical_error_rate": figs.add("logical_error_rate", figures.logical_error_rate_figure(
             [(s.label, s.ler, s.t0) for s in all_stats]), "Logical error rate per time window"),
         "detection_heatmap": figs.add("detection_heatmap", figures.detection_heatmap_figure(
-            [(s.label, s.detection) for s in all_stats]), "Detection-event rate over the patch"),
+            [(s.label, s.detection) for s in all_stats], scales["detection_heatmap"]), "Detection-event rate over the patch"),
         "detection_time": figs.add("detection_time", figures.detection_time_figure(
             [(s.label, s.detection, s.t0) for s in all_stats]), "Detection events over time"),
         "stabilizer_time": figs.add("stabilizer_time", figures.stabilizer_time_figure(
-            [(s.label, s.detection, s.t0) for s in all_stats]),
+            [(s.label, s.detection, s.t0) for s in all_stats], scales["stabilizer_time"]),
             "Detection-event rate of each stabilizer over time"),
         "latency": figs.add("latency", figures.latency_figure(
             [(s.label, s.latency) for s in all_stats]), "Latency histogram with p50 and p99"),
@@ -275,6 +310,8 @@ def render_html(all_stats: Sequence[RunStats], figs: _Figures) -> str:
         summary=_summary(all_stats), latency_rows=latency_rows,
         calibration=_calibration(all_stats, figs), events=_events(all_stats),
         problems=_problems(all_stats),
+        comparisons=_comparison_rows(comparisons),
+        scales={key: _scale(value) for key, value in scales.items()},
     )
 
 
@@ -302,9 +339,14 @@ def write_report(paths: Sequence[str | os.PathLike], *, out_dir: str | os.PathLi
     for path, label in zip(paths, labels):
         with open_run(path) as run:
             all_stats.append(RunStats.compute(run, label=label, windows=windows, max_shots=max_shots))
+    comparisons = []
+    if len(paths) > 1:
+        from qplane.analysis.compare import compare_files
+
+        comparisons = compare_files(paths, labels=labels)
     prefix = "_vs_".join(stems)[:120]
     figs = _Figures(out, prefix)
-    page = render_html(all_stats, figs)
+    page = render_html(all_stats, figs, comparisons)
     target = os.path.join(out, f"{prefix}.report.html")
     with open(target, "w", encoding="utf-8") as f:
         f.write(page)

@@ -1,4 +1,4 @@
-"""``qplane report`` and ``qplane watch``: the analysis subcommands.
+"""``qplane report``, ``qplane compare`` and ``qplane watch``: the analysis subcommands.
 
 >>> import argparse
 >>> parser = argparse.ArgumentParser(prog="qplane")
@@ -6,6 +6,8 @@
 >>> args = parser.parse_args(["report", "a.h5", "b.h5", "--out", "reports"])
 >>> args.runs, args.out
 (['a.h5', 'b.h5'], 'reports')
+>>> parser.parse_args(["compare", "a.h5", "b.h5"]).runs
+['a.h5', 'b.h5']
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    """Add ``report`` and ``watch`` to the ``qplane`` command line."""
+    """Add ``report``, ``compare`` and ``watch`` to the ``qplane`` command line."""
     report = subparsers.add_parser(
         "report", help="write an HTML report (with PNG figures) of one run, or compare several",
         description="Write a self-contained HTML report of RUN.h5 (run summary, logical error rate "
@@ -34,6 +36,27 @@ def register(subparsers: Any) -> None:
                         help="at most about this many shots are read for the detection-event "
                              "statistics (evenly spaced blocks; default: 2000000; 0: all)")
     report.set_defaults(func=report_command)
+
+    compare = subparsers.add_parser(
+        "compare", help="compare the logical error rates of two or more runs",
+        description="For every pair of run files, print run B's logical error rate against run "
+                    "A's: the ratio B / A with its confidence interval and the p-value of the "
+                    "test that the two rates are equal. Runs that decoded the same shots "
+                    "(identical detection events and truth, e.g. recorded shots decoded two "
+                    "ways) are compared shot by shot with McNemar's exact test; other runs as "
+                    "independent samples with Fisher's exact test. Only simulated runs (with "
+                    "ground truth) have a logical error rate. The same table is in the "
+                    "'Comparison' section of 'qplane report A.h5 B.h5'.",
+    )
+    compare.add_argument("runs", nargs="+", metavar="RUN.h5",
+                         help="two or more run files; each later one is compared with each "
+                              "earlier one")
+    compare.add_argument("--confidence", type=float, default=0.95,
+                         help="coverage of the ratio's interval (default: 0.95)")
+    compare.add_argument("--json", action="store_true",
+                         help="print the comparisons as JSON instead of text (NaN and "
+                              "infinity as null)")
+    compare.set_defaults(func=compare_command)
 
     watch = subparsers.add_parser(
         "watch", help="follow a run file live (a run started elsewhere)",
@@ -58,6 +81,46 @@ def report_command(args: argparse.Namespace) -> int:
     path = write_report(args.runs, out_dir=args.out, windows=args.windows,
                         max_shots=args.max_shots or None)
     print(f"report: {path}")
+    return 0
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    import json
+    import math
+
+    from qplane.analysis.compare import compare_files, format_p, format_ratio
+    from qplane.errors import QplaneError
+
+    if len(args.runs) < 2:
+        raise QplaneError("qplane compare needs at least two run files, e.g. "
+                          "'qplane compare a.h5 b.h5'")
+    comparisons = compare_files(args.runs, confidence=args.confidence)
+    if args.json:
+        def finite(value):  # strict JSON: NaN and infinity as null
+            return None if isinstance(value, float) and not math.isfinite(value) else value
+
+        print(json.dumps([{k: finite(v) for k, v in c.as_dict().items()} for c in comparisons],
+                         indent=2))
+        return 0
+    pct = f"{args.confidence * 100:g}%"
+    for c in comparisons:
+        print(f"{c.label_b} / {c.label_a}")
+        if c.method == "unavailable":
+            print(f"  no comparison: {c.note}")
+            continue
+        for label, k, n in ((c.label_a, c.failures_a, c.shots_a),
+                            (c.label_b, c.failures_b, c.shots_b)):
+            rate = k / n if n else float("nan")
+            print(f"  LER {label}: {rate:.4e} ({k:,} failures in {n:,} shots)")
+        print(f"  ratio {c.label_b} / {c.label_a}: {format_ratio(c.ratio)}  "
+              f"[{format_ratio(c.lower)}, {format_ratio(c.upper)}] ({pct} CI)")
+        extra = ""
+        if c.discordant:
+            extra = (f"; discordant shots: {c.discordant[0]:,} failed only in {c.label_a}, "
+                     f"{c.discordant[1]:,} only in {c.label_b}")
+        print(f"  p-value: {format_p(c.p_value)}  ({c.test}{extra})")
+        if c.note:
+            print(f"  note: {c.note}")
     return 0
 
 
