@@ -6,8 +6,10 @@ Modules:
 * :mod:`~qplane.analysis.stats` — logical error rates with Wilson intervals, latency, detection
   and parameter statistics of an open :class:`Run`;
 * :mod:`~qplane.analysis.report` — the self-contained HTML report (:func:`write_report`);
-* :mod:`~qplane.analysis.live` — the live view: :class:`LiveStats` snapshots and their
-  terminal renderer :class:`LiveView` (``qplane run`` / ``qplane watch``);
+* :mod:`~qplane.analysis.snapshot` — :class:`LiveStats` and :func:`snapshot_from_run`, the
+  one computation of the numbers the live views and the report show;
+* :mod:`~qplane.analysis.live` — the live view: those snapshots' terminal renderer
+  :class:`LiveView` (``qplane run`` / ``qplane watch``);
 * :mod:`~qplane.analysis.synthetic` — a synthetic run file for tests, examples and benchmarks;
 * ``_figures`` (private) — the report's matplotlib figures.
 

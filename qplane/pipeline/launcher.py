@@ -201,7 +201,7 @@ class Launcher:
         ``detail`` how it exited, ``last_seen`` the UNIX time it was last heard from (the
         instrument server: its latest statistics; a decoding worker: its latest correction, as
         the server saw it; ``None``: not tracked). The live view turns a running process that
-        has been silent too long into ``hung`` (:func:`qplane.analysis.live.snapshot_from_run`).
+        has been silent too long into ``hung`` (:func:`qplane.analysis.snapshot.snapshot_from_run`).
         """
         seen = dict((self.last_stats or {}).get("worker_last_seen") or {})
         seen["instrument_server"] = self._last_stats_at

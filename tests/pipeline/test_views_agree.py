@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from qplane.analysis import open_run, stats
-from qplane.analysis.live import LiveView, RunMonitor, format_line, render_rich, watch
+from qplane.analysis.live import LiveView, RunMonitor, format_line, watch
 from qplane.analysis.report import RunStats, write_report
 from qplane.cli import main
 from qplane.config import load_config
