@@ -8,8 +8,10 @@ Modules:
 * :mod:`~qplane.analysis.compare` — two runs' logical error rates compared: the ratio with its
   interval and an exact significance test (:func:`compare_runs`, :func:`compare_files`);
 * :mod:`~qplane.analysis.report` — the self-contained HTML report (:func:`write_report`);
-* :mod:`~qplane.analysis.live` — the live view: :class:`LiveStats` snapshots and their
-  terminal renderer :class:`LiveView` (``qplane run`` / ``qplane watch``);
+* :mod:`~qplane.analysis.snapshot` — :class:`LiveStats` and :func:`snapshot_from_run`, the
+  one computation of the numbers the live views and the report show;
+* :mod:`~qplane.analysis.live` — the live view: those snapshots' terminal renderer
+  :class:`LiveView` (``qplane run`` / ``qplane watch``);
 * :mod:`~qplane.analysis.web` — the same view in a browser (``qplane serve``): a read-only
   Starlette app over run files (:func:`~qplane.analysis.web.create_app`);
 * :mod:`~qplane.analysis.synthetic` — a synthetic run file for tests, examples and benchmarks;

@@ -38,6 +38,7 @@ import xarray as xr
 from qplane import __version__
 from qplane.analysis import _figures as figures
 from qplane.analysis import stats
+from qplane.analysis.live import LiveStats, format_bound, format_calibration, snapshot_from_run
 from qplane.runfile import Run, open_run
 from qplane.errors import QplaneError
 
@@ -79,6 +80,9 @@ class RunStats:
     config_text: str
     model_cards: dict[str, Any]
     node_figures: list[tuple[Any, bytes]]
+    #: The run's :func:`~qplane.analysis.live.snapshot_from_run`: the summary's blocks, shots,
+    #: logical error rate, shadow counts and calibration counts, as the live views show them.
+    live: LiveStats
 
     @classmethod
     def compute(cls, run: Run, *, label: str | None = None, windows: int = 30,
@@ -116,13 +120,15 @@ class RunStats:
             config_text=run.config_text,
             model_cards=run.model_cards,
             node_figures=node_figures,
+            live=snapshot_from_run(run),
         )
 
 
 def _fmt_rate(r: dict[str, float]) -> str:
     if not r["n"] or math.isnan(r["rate"]):
         return "n/a"
-    return f"{r['rate']:.3e} [{r['lower']:.3e}, {r['upper']:.3e}] ({r['k']:,} / {r['n']:,})"
+    return (f"{r['rate']:.3e} [{format_bound(r['lower'], 3)}, {format_bound(r['upper'], 3)}] "
+            f"({r['k']:,} / {r['n']:,})")
 
 
 def _fmt_ms(seconds: float) -> str:
@@ -175,10 +181,9 @@ def _summary(all_stats: Sequence[RunStats]) -> dict[str, Any]:
     keys = [("run_id", "run id"), ("path", "file"), ("state", "state"), ("end_reason", "how it ended"),
             ("created", "started"), ("ended", "ended"), ("config_path", "config"),
             ("decoder", "decoder"), ("distance", "distance"), ("rounds", "rounds"),
-            ("basis", "basis"), ("blocks", "blocks"), ("shots", "shots"),
+            ("basis", "basis"), ("blocks", "blocks recorded"), ("shots", "shots recorded"),
             ("duration_s", "duration (s)"), ("simulated", "simulated (truth known)"),
-            ("calibration_runs", "calibration node runs"),
-            ("parameter_changes", "parameter changes"), ("events", "events"),
+            ("events", "events"),
             ("schema_version", "schema version"), ("qplane_version", "qplane version")]
     rows = []
     for key, name in keys:
@@ -191,14 +196,22 @@ def _summary(all_stats: Sequence[RunStats]) -> dict[str, Any]:
                 value = f"{value:,}"
             row.append(value)
         rows.append(row)
-    rows.append(["logical error rate [95% CI]"] + [_fmt_rate(s.overall_ler) for s in all_stats])
+    # The numbers the live views show come from their one computation (snapshot_from_run).
+    rows.append(["blocks corrected"] + [f"{s.live.blocks:,}" for s in all_stats])
+    rows.append(["shots corrected"] + [f"{s.live.shots:,}" for s in all_stats])
+    rows.append(["calibration"] + [format_calibration(s.live) for s in all_stats])
+    rows.append(["logical error rate [95% CI]"] + [
+        _fmt_rate(stats.rate_with_interval(s.live.failures, s.live.shots))
+        if s.live.failures is not None else "n/a" for s in all_stats])
     rows.append(["latency p50 / p99"] + [
         f"{_fmt_ms(s.latency['latency']['p50'])} / {_fmt_ms(s.latency['latency']['p99'])}"
         for s in all_stats])
     rows.append(["decode time p50 / p99"] + [
         f"{_fmt_ms(s.latency['decode']['p50'])} / {_fmt_ms(s.latency['decode']['p99'])}"
         for s in all_stats])
-    rows.append(["shadow disagreement [95% CI]"] + [_fmt_rate(s.shadow_overall) for s in all_stats])
+    rows.append(["shadow disagreement [95% CI]"] + [
+        _fmt_rate(stats.rate_with_interval(s.live.shadow_disagreements, s.live.shadow_shots))
+        for s in all_stats])
     versions = sorted({k for s in all_stats for k in s.versions})
     return {"rows": rows,
             "versions": [[k] + [s.versions.get(k, "") for s in all_stats] for k in versions]}

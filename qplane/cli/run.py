@@ -44,23 +44,10 @@ def register(subparsers: Any) -> None:
     check.set_defaults(func=check_command)
 
 
-def live_stats(stats: dict[str, Any], **overrides: Any) -> Any:
-    """The live view's snapshot of the pipeline's statistics (worker health from the launcher)."""
-    from qplane.analysis.live import LiveStats, WorkerHealth
-
-    processes = stats.get("processes") or {}
-    workers = tuple(WorkerHealth(name, state="ok" if alive else "dead")
-                    for name, alive in processes.items() if name not in ("recorder",))
-    return LiveStats.from_mapping(
-        stats, workers=workers or tuple(WorkerHealth(w) for w in stats.get("workers", ())),
-        calibration_runs=stats.get("calibration_experiments") or None,
-        parameter_updates=stats.get("parameter_updates") or None, **overrides)
-
-
 def run_command(args: argparse.Namespace) -> int:
-    from qplane.analysis.live import LiveView, format_line
+    from qplane.analysis.live import LiveView, RunMonitor, format_line
     from qplane.config import load_config
-    from qplane.pipeline.launcher import default_run_path, run_pipeline
+    from qplane.pipeline.launcher import calibration_enabled, default_run_path, run_pipeline
 
     config = load_config(args.config)
     duration = args.duration if args.duration is not None else config.qplane.run.duration
@@ -74,19 +61,21 @@ def run_command(args: argparse.Namespace) -> int:
         until = f"{max_blocks} blocks"
     print(f"qplane run {config.name}: decoder {config.qplane.decoding.decoder.type} x"
           f"{config.qplane.decoding.workers}, {until}, run file {out}", flush=True)
+    # The dashboard shows the run file's numbers (what `qplane watch` and the report show).
+    monitor = RunMonitor(out, calibration=calibration_enabled(config))
     if args.quiet:
         outcome = run_pipeline(config, out_path=out, duration=duration, max_blocks=max_blocks)
     else:
         with LiveView(sys.stdout) as view:
             outcome = run_pipeline(config, out_path=out, duration=duration, max_blocks=max_blocks,
-                                   on_stats=lambda stats: view.update(live_stats(stats)))
-    stats = outcome.stats
+                                   on_stats=lambda stats: view.update(monitor.update(stats)))
     print(f"\nrun {outcome.end_state}: {outcome.reason}")
-    if stats:
-        print(f"summary: {format_line(live_stats(stats, state=outcome.end_state))}")
-        if stats.get("decode_p50") is not None:
-            print(f"decoder time per block: p50 {stats['decode_p50'] * 1e3:.3f} ms, "
-                  f"p99 {stats['decode_p99'] * 1e3:.3f} ms")
+    final = monitor.final(outcome.processes, outcome.stats)
+    if final is not None:
+        print(f"summary: {format_line(final)}")
+        if final.decode_p50_s is not None:
+            print(f"decoder time per block: p50 {final.decode_p50_s * 1e3:.3f} ms, "
+                  f"p99 {final.decode_p99_s * 1e3:.3f} ms")
     print(f"run file: {outcome.path}")
     if outcome.end_state == "failed":
         print(f"qplane run: error: {outcome.reason}", file=sys.stderr)

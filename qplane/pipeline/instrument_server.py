@@ -101,6 +101,8 @@ class InstrumentServer(Worker):
         self.latency = LatencyWindow()
         self.decode_latency = LatencyWindow()
         self.workers: set[str] = set()
+        self.worker_blocks: dict[str, int] = {}
+        self.worker_last_seen: dict[str, float] = {}
         self.ready_workers: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -243,6 +245,7 @@ class InstrumentServer(Worker):
                                f"correction socket got a {rec.kind} record from {rec.source}; ignored")
             return
         self.workers.add(rec.source)
+        self.worker_last_seen[rec.source] = time.time()
         shots, width = rec.arrays["predictions"].shape
         status = self._in_flight.offer(body.syndrome_seq, rec, shots=shots, width=width)
         if status == "not_outstanding":
@@ -279,6 +282,7 @@ class InstrumentServer(Worker):
                 continue
             t_applied = time.time()
             self.blocks_applied += 1
+            self.worker_blocks[corr.source] = self.worker_blocks.get(corr.source, 0) + 1
             self.shots_applied += result.shots
             self.failures += result.failures
             self.shadow_shots += c.shadow_shots
@@ -348,6 +352,7 @@ class InstrumentServer(Worker):
             calibration_seconds=float(cal.experiment_seconds) if cal else 0.0,
             parameter_updates=cal.writes if cal else 0,
             parameter_updates_refused=cal.updates_refused if cal else 0,
+            worker_blocks=dict(self.worker_blocks), worker_last_seen=dict(self.worker_last_seen),
         )
 
     def _publish_stats(self, force: bool = False) -> None:

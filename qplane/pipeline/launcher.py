@@ -51,6 +51,9 @@ class RunOutcome:
     path: str
     stats: dict[str, Any]
     exit_code: int
+    #: Each process as it ended: name -> ``{"state", "detail", "last_seen"}`` (see
+    #: :meth:`Launcher.processes`).
+    processes: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -71,6 +74,13 @@ class _Child:
         else:
             how = f"exited with code {code}"
         return f"{self.name} (pid {self.proc.pid}) {how}"
+
+    def state(self) -> str:
+        """``running``, ``stopped`` (exited with code 0) or ``dead`` (killed, or a nonzero exit)."""
+        code = self.proc.poll()
+        if code is None:
+            return "running"
+        return "stopped" if code == 0 else "dead"
 
     def log_tail(self, lines: int = 15) -> str:
         try:
@@ -122,6 +132,7 @@ class Launcher:
         self.run_id = uuid.uuid4().hex[:12]
         self.children: list[_Child] = []
         self.last_stats: dict[str, Any] = {}
+        self._last_stats_at: float | None = None
         self._interrupted = False
         self._folder = tempfile.mkdtemp(prefix="qplane-")
         self.endpoints = resolve_endpoints(config, self._folder)
@@ -177,10 +188,29 @@ class Launcher:
             while self._monitor.socket.poll(0):
                 got = self._monitor.recv()
                 if got is not None and isinstance(got[1].body, Stats):
+                    self._last_stats_at = time.time()
                     self.last_stats = got[1].body.as_dict()
-                    self.last_stats["processes"] = {c.name: c.proc.poll() is None for c in self.children}
+                    self.last_stats["processes"] = self.processes()
                     if self.on_stats is not None:
                         self.on_stats(self.last_stats)
+
+    def processes(self) -> dict[str, dict[str, Any]]:
+        """Each process's health: name -> ``{"state", "detail", "last_seen"}``.
+
+        ``state`` is ``running``, ``stopped`` (exited 0) or ``dead`` (killed or a nonzero exit),
+        ``detail`` how it exited, ``last_seen`` the UNIX time it was last heard from (the
+        instrument server: its latest statistics; a decoding worker: its latest correction, as
+        the server saw it; ``None``: not tracked). The live view turns a running process that
+        has been silent too long into ``hung`` (:func:`qplane.analysis.snapshot.snapshot_from_run`).
+        """
+        seen = dict((self.last_stats or {}).get("worker_last_seen") or {})
+        seen["instrument_server"] = self._last_stats_at
+        out = {}
+        for c in self.children:
+            state = c.state()
+            out[c.name] = {"state": state, "detail": "" if state == "running" else c.describe_exit(),
+                           "last_seen": seen.get(c.name)}
+        return out
 
     def watch(self) -> tuple[str, str]:
         """Wait until the run ends; return (end_state, reason)."""
@@ -276,6 +306,7 @@ def run_pipeline(config: Config, *, out_path: str, duration: float | None,
         recorder = launcher.child("recorder")
         if recorder.proc.returncode not in (0, None) and end_state != "failed":
             end_state, reason = "failed", f"{recorder.describe_exit()}:\n{recorder.log_tail()}"
+        processes = launcher.processes()
     finally:
         launcher.close()
         for sig, handler in previous.items():
@@ -283,4 +314,5 @@ def run_pipeline(config: Config, *, out_path: str, duration: float | None,
     if end_state == "failed" and not os.path.exists(launcher.out_path):
         raise PipelineError(f"run failed before the run file was created: {reason}")
     return RunOutcome(end_state=end_state, reason=reason, path=launcher.out_path,
-                      stats=launcher.last_stats, exit_code=EXIT_CODES[end_state])
+                      stats=launcher.last_stats, exit_code=EXIT_CODES[end_state],
+                      processes=processes)

@@ -107,6 +107,10 @@ class Stats(Body, frozen=True, tag="stats"):
     calibration_seconds: float = 0.0
     parameter_updates: Count = 0
     parameter_updates_refused: Count = 0
+    #: Blocks applied with each decoding worker's correction, by worker name.
+    worker_blocks: dict[str, Count] = msgspec.field(default_factory=dict)
+    #: UNIX time of each decoding worker's latest correction, by worker name.
+    worker_last_seen: dict[str, float] = msgspec.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The statistics as a plain dict (what the live views take)."""

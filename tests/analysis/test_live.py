@@ -93,7 +93,7 @@ def test_snapshot_of_a_killed_writer_flags_it(killed_run):
         s = snapshot_from_run(run, now=newest + 60.0, stale_after_s=10.0)
     assert s.state == "running"
     assert any("no new block for 60 s" in p for p in s.problems)
-    assert all(w.state == "stale" for w in s.workers)
+    assert all(w.state == "hung" for w in s.workers)
 
 
 def test_watch_command_once(sample_run, capsys):
@@ -122,3 +122,51 @@ def test_watch_follows_a_run_being_written_until_it_ends(tmp_path):
             final = watch(path, view=view, interval=0)
         assert (final.state, final.blocks) == ("completed", 5)
         assert "completed blocks 5" in out.getvalue()
+
+
+def test_nothing_prints_none_and_an_exact_zero_bound_prints_0():
+    no_calibration = LiveStats.from_mapping(PIPELINE_STATS)
+    none_yet = LiveStats(elapsed_s=1.0, shots=1000, failures=0, calibration_runs=0)
+    for s in (no_calibration, none_yet, LiveStats(elapsed_s=0.0)):
+        out = io.StringIO()
+        with LiveView(out, plain=False) as view:
+            view.update(s)
+        assert "None" not in format_line(s) + out.getvalue()
+    assert "no calibration" in format_line(no_calibration)
+    assert "calibration 0 node runs, 0 updates" in format_line(none_yet)
+    assert "LER 0.00e+00 [0, " in format_line(none_yet)
+
+
+def test_server_stats_carry_each_workers_blocks_and_last_seen():
+    import time
+
+    stats = dict(PIPELINE_STATS, worker_blocks={"decoder-0": 6, "decoder-1": 4},
+                 worker_last_seen={"decoder-0": time.time(), "decoder-1": time.time() - 5})
+    workers = {w.name: w for w in LiveStats.from_mapping(stats).workers}
+    assert (workers["decoder-0"].blocks, workers["decoder-1"].blocks) == (6, 4)
+    assert 4 < workers["decoder-1"].last_seen_s < 60
+
+
+def test_launcher_process_states_tell_stopped_from_dead_from_hung(sample_run):
+    with open_run(sample_run) as run:
+        end = float(run.blocks["t_applied"].max())
+        s = snapshot_from_run(run, stale_after_s=10.0, processes={
+            "recorder": {"state": "running", "detail": "", "last_seen": None},
+            "instrument_server": {"state": "running", "detail": "", "last_seen": end - 60.0},
+            "decoder-0": {"state": "stopped", "detail": "decoder-0 (pid 1) exited with code 0",
+                          "last_seen": None},
+            "decoder-1": {"state": "dead", "last_seen": None,
+                          "detail": "decoder-1 (pid 2) killed by signal 9 (SIGKILL)"},
+        })
+        applied = run.blocks.query("applied")
+    workers = {w.name: w for w in s.workers}
+    assert list(workers) == ["instrument_server", "decoder-0", "decoder-1"]  # not the recorder
+    assert {n: w.state for n, w in workers.items()} == {
+        "instrument_server": "hung", "decoder-0": "stopped", "decoder-1": "dead"}
+    assert workers["decoder-0"].blocks == int((applied["worker"] == "decoder-0").sum())
+    assert workers["decoder-0"].last_seen_s is not None and workers["instrument_server"].blocks is None
+    assert any("killed by signal 9" in p for p in s.problems)
+    out = io.StringIO()
+    with LiveView(out, plain=False) as view:
+        view.update(s)
+    assert "hung" in out.getvalue() and "SIGKILL" in out.getvalue()
