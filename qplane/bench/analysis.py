@@ -86,10 +86,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the benchmark's options to ``parser``."""
     parser.add_argument("--shots", type=int, default=10_000_000,
                         help="shots in the synthetic run file (default: 10000000)")
-    parser.add_argument("--distance", type=int, default=5)
+    parser.add_argument("--distance", type=int, default=5, help="code distance (default: 5)")
     parser.add_argument("--path", default="/tmp/qplane_bench_analysis.h5",
                         help="the run file (written first unless it exists)")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per measurement (median; default: 5)")
     parser.add_argument("--keep", action="store_true", help="keep the run file")
     parser.add_argument("--out", default=os.path.join("bench", "results", "analysis.json"),
                         help="results file (default: bench/results/analysis.json)")

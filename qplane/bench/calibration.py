@@ -207,7 +207,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="synthetic cases per (node type, failure mode) and set")
     parser.add_argument("--sim-per-cell", type=int, default=6,
                         help="simulated-lab rounds (each: every kind x mode once)")
-    parser.add_argument("--seed", type=int, default=777)
+    parser.add_argument("--seed", type=int, default=777, help="random seed (default: 777)")
     parser.add_argument("--model", default=None, help="classifier safetensors (default: shipped)")
     parser.add_argument("--out", default="bench/results/calibration.json")
 

@@ -37,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=float, default=60.0, help="simulated s per QEC window")
     p.add_argument("--shots", type=int, default=4096, help="QEC shots per window")
     p.add_argument("--period", type=float, default=1800.0, help="fixed schedule period, s")
-    p.add_argument("--seed", type=int, default=20261126)
+    p.add_argument("--seed", type=int, default=20261126, help="random seed of device and sampling")
     p.add_argument("--scenario", default="default", choices=SCENARIO_NAMES,
                    help="drift scenario (DeviceProfile overrides); results are kept per scenario")
     p.add_argument("--modes", default=",".join(MODES),

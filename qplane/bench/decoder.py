@@ -344,7 +344,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="results file (default: bench/results/decoder.json)")
     parser.add_argument("--markdown", default="docs/decoder.md",
                         help="markdown file whose benchmark table is replaced")
-    parser.add_argument("--distances", type=int, nargs="+", default=[3, 5, 7])
+    parser.add_argument("--distances", type=int, nargs="+", default=[3, 5, 7],
+                        help="code distances to run (default: 3 5 7)")
     parser.add_argument("--merge", action="store_true",
                         help="keep other distances' results from an existing --out")
     parser.add_argument("--threads", type=int, default=1,

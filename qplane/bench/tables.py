@@ -5,7 +5,8 @@ this replaces what is between the markers with a table rendered from
 ``bench/results/NAME.json``. A results file that is missing leaves its table as it is. Run it
 from the repository root (or name the files with ``--readme`` and ``--results``)::
 
-    qplane bench tables
+    qplane bench tables                   # check: exit 1 if the tables are stale
+    qplane bench tables --update-readme   # rewrite them in README.md
 
 >>> text = "<!-- bench:sim -->\\nold\\n<!-- /bench:sim -->\\n"
 >>> render(text, results_dir="/nonexistent") == text
@@ -175,10 +176,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--readme", default="README.md", help="file with the tables (default: README.md)")
     parser.add_argument("--results", default=os.path.join("bench", "results"),
                         help="folder of the results files (default: bench/results)")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="rewrite the tables in the file (default: only check that they are "
+                             "current, exit 1 if not)")
 
 
 def main(args: argparse.Namespace) -> int:
-    """Re-render every table of ``args.readme`` whose results file exists."""
+    """Check (or, with ``--update-readme``, re-render) every table of ``args.readme``."""
     from qplane.errors import QplaneError
 
     try:
@@ -188,8 +192,14 @@ def main(args: argparse.Namespace) -> int:
         raise QplaneError(f"cannot read {args.readme}: {e}; run from the repository root or "
                           "name the file with --readme") from e
     new = render(text, args.results)
-    if new != text:
-        with open(args.readme, "w", encoding="utf-8") as f:
-            f.write(new)
-    print(f"{args.readme} tables " + ("updated" if new != text else "unchanged"))
+    if new == text:
+        print(f"{args.readme} tables are current")
+        return 0
+    if not args.update_readme:
+        print(f"{args.readme} tables are stale; rewrite them with: qplane bench tables "
+              "--update-readme")
+        return 1
+    with open(args.readme, "w", encoding="utf-8") as f:
+        f.write(new)
+    print(f"{args.readme} tables updated")
     return 0

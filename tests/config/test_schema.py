@@ -15,7 +15,7 @@ from tests.config.conftest import REPO
 
 def test_committed_schema_is_what_the_model_generates():
     assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), (
-        "docs/config.schema.json is stale; regenerate it with: qplane schema config")
+        "docs/config.schema.json is stale; regenerate it with: qplane schema config --write")
 
 
 def test_check_mode_reports_a_stale_file(tmp_path, capsys):
