@@ -10,20 +10,20 @@ the committed ``bench/results/NAME.json`` (and, for ``decoder``, the table in
 >>> parser = argparse.ArgumentParser(prog="qplane")
 >>> register(parser.add_subparsers(dest="command"))
 >>> args = parser.parse_args(["bench", "sim", "--quick"])
->>> args.bench, args.quick, args.out, args.func.__name__
-('sim', True, None, 'run')
->>> resolve_outputs(args); args.out
-'runs/bench/sim.json'
->>> args = parser.parse_args(["bench", "sim", "--update-results"])
->>> resolve_outputs(args); args.out
+>>> args.bench, args.quick, args.out, args.func.__module__
+('sim', True, 'runs/bench/sim.json', 'qplane.bench.sim')
+>>> parser.parse_args(["bench", "sim", "--update-results"]).out
 'bench/results/sim.json'
+>>> parser.parse_args(["bench", "sim", "--out", "x.json", "--update-results"]).out
+'x.json'
+>>> parser.parse_args(["bench", "decoder", "--update-results"]).markdown
+'docs/decoder.md'
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-from collections.abc import Callable
 from typing import Any
 
 #: Where results go without ``--out`` (a run's scratch space, never a tracked file).
@@ -34,28 +34,22 @@ RESULTS_DIR = "bench/results"
 COMMITTED_EXTRAS = {"decoder": {"markdown": "docs/decoder.md"}}
 
 
-def resolve_outputs(args: argparse.Namespace) -> None:
-    """Fill in ``args.out`` (and a benchmark's other outputs) from ``--update-results``.
+class _UpdateResults(argparse.Action):
+    """``--update-results``: point ``--out`` (unless given) and the committed extras at the
+    committed files."""
 
-    An explicit ``--out`` wins; otherwise results go to ``runs/bench/NAME.json``, or to the
-    committed ``bench/results/NAME.json`` with ``--update-results``. Extra committed files
-    (``docs/decoder.md``) are written only with ``--update-results`` or when named.
-    """
-    update = getattr(args, "update_results", False)
-    if hasattr(args, "out") and args.out is None:
-        args.out = f"{RESULTS_DIR if update else SCRATCH_DIR}/{args.bench}.json"
-    for option, path in COMMITTED_EXTRAS.get(args.bench, {}).items():
-        if getattr(args, option, None) is None and update:
-            setattr(args, option, path)
+    def __init__(self, option_strings: list[str], dest: str, *, bench: str, **kwargs: Any):
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+        self.bench = bench
 
-
-def _runner(main: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        resolve_outputs(args)
-        return main(args)
-
-    run.__doc__ = main.__doc__
-    return run
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, True)
+        if getattr(namespace, "out", None) == f"{SCRATCH_DIR}/{self.bench}.json":
+            namespace.out = f"{RESULTS_DIR}/{self.bench}.json"
+        for option, path in COMMITTED_EXTRAS.get(self.bench, {}).items():
+            if getattr(namespace, option, None) is None:
+                setattr(namespace, option, path)
 
 
 def _make_safe(name: str, parser: argparse.ArgumentParser) -> None:
@@ -65,7 +59,7 @@ def _make_safe(name: str, parser: argparse.ArgumentParser) -> None:
     for action in parser._actions:
         if action.dest == "out":
             has_out = True
-            action.default = None
+            action.default = f"{SCRATCH_DIR}/{name}.json"
             action.help = (f"results file (default: {SCRATCH_DIR}/{name}.json; with "
                            f"--update-results: the committed {RESULTS_DIR}/{name}.json)")
         elif action.dest in extras:
@@ -73,7 +67,7 @@ def _make_safe(name: str, parser: argparse.ArgumentParser) -> None:
             action.help = (f"{action.help} (default: none; with --update-results: "
                            f"{extras[action.dest]})")
     if has_out:
-        parser.add_argument("--update-results", action="store_true",
+        parser.add_argument("--update-results", action=_UpdateResults, bench=name,
                             help=f"write the committed {RESULTS_DIR}/{name}.json (and the tables "
                                  "it feeds) instead of a scratch file")
 
@@ -95,7 +89,7 @@ def register(subparsers: Any) -> None:
                                     formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(parser)
         _make_safe(name, parser)
-        parser.set_defaults(func=_runner(module.main))
+        parser.set_defaults(func=module.main)
 
 
 def _plain(doc: str | None) -> str | None:

@@ -23,7 +23,8 @@ def test_check_mode_reports_a_stale_file(tmp_path, capsys):
     stale.write_text("{}\n")
     assert main(["schema", "config", "--check", "--out", str(stale)]) == 1
     assert "stale" in capsys.readouterr().err
-    assert main(["schema", "config", "--out", str(stale)]) == 0
+    assert main(["schema", "config", "--out", str(stale)]) == 1  # the default only checks
+    assert main(["schema", "config", "--write", "--out", str(stale)]) == 0
     assert main(["schema", "config", "--check", "--out", str(stale)]) == 0
 
 
