@@ -28,6 +28,7 @@ import statistics
 import time
 
 from qplane.bench._results import write_results
+from qplane.progress import track
 
 BLOCK_FIELDS = ["t_acquired", "shot_start", "shots", "failures", "applied"]
 
@@ -128,7 +129,8 @@ def main(args: argparse.Namespace) -> int:
                                 args.repeats)
     results["open"] = {"ours_s": o, "h5py_open_s": b, "target_s": 1.0, "meets_target": o < 1.0,
                        "ours_all_s": oo, "h5py_all_s": bb}
-    for source, baseline in (("blocks", _baseline_blocks), ("shots", _baseline_shots)):
+    for source, baseline in track((("blocks", _baseline_blocks), ("shots", _baseline_shots)),
+                                  "LER per window", label=lambda item: item[0]):
         o, b, oo, bb = _median_pair(lambda: _ler_ours(args.path, source),
                                     lambda: baseline(args.path), args.repeats)
         results[f"ler_windows_from_{source}"] = {

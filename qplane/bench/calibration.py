@@ -25,6 +25,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from qplane.bench._results import write_results
+from qplane.progress import track
 
 if TYPE_CHECKING:
     import numpy as np
@@ -191,7 +192,7 @@ def run_benchmark(*, per_cell: int = 60, sim_per_cell: int = 6, seed: int = 777,
     }
     results: dict[str, Any] = {"benchmark": "calibration", "target_class_accuracy": 0.95,
                                "model_card": opinion.card, "sets": {}}
-    for name, cases in sets.items():
+    for name, cases in track(sets.items(), "calibration sets", label=lambda item: item[0]):
         results["sets"][name] = evaluate(cases, opinion)
     all_cases = [c for cases in sets.values() for c in cases]
     results["overall"] = {k: v for k, v in evaluate(all_cases, opinion).items()

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from qplane.bench._results import write_results
 from qplane.errors import QplaneError
+from qplane.progress import track
 
 #: The modes, as :data:`qplane.bench._closed_loop.MODES` (kept here so ``--help`` imports
 #: nothing heavy; a test checks they agree).
@@ -55,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
     kept = previous.get("scenarios", {}).get(args.scenario, {}).get("modes", {})
     t0 = time.time()
     results = {}
-    for mode in MODES:
+    for mode in track(MODES, "closed-loop modes", label=str):
         if mode not in args.modes.split(","):
             if mode not in kept:
                 raise QplaneError(f"no earlier result for mode {mode!r} in {args.out}; run it "

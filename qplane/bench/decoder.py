@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qplane.bench._results import write_results
+from qplane.progress import track
 
 #: Test shots per basis, by distance and p (the issue's grid; sized for a 2-core CPU). At d = 7,
 #: p = 0.003 PyMatching fails about 1 shot in 700: 2 x 50k shots give ~140 failures, enough for
@@ -139,7 +140,7 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
     torch.set_num_threads(threads)
     rows, comparisons, timings, models = [], [], {}, {}
     began = time.perf_counter()
-    for d in distances:
+    for d in track(distances, "decoder distances", label=lambda d: f"d={d}"):
         model = model_for(d)
         path = resolve_model_path(model) if model != "auto" else None
         for p, default_shots in SHOTS[d].items():

@@ -25,6 +25,7 @@ import textwrap
 import time
 
 from qplane.bench._results import write_results
+from qplane.progress import track
 
 WARMUP_BLOCKS = 20
 
@@ -155,7 +156,8 @@ def main(args: argparse.Namespace) -> int:
     cases = [(d, b, 8) for d in (3, 5) for b in (1, 64, 1024)] + [(3, 1, 1), (5, 1, 1)]
     results = []
     with tempfile.TemporaryDirectory(prefix="qplane-bench-") as folder:
-        for distance, shots, in_flight in cases:
+        for distance, shots, in_flight in track(cases, "pipeline cases",
+                                                label=lambda c: f"d={c[0]} block={c[1]} in flight={c[2]}"):
             r = measure(folder, distance, shots, in_flight, args.seconds)
             results.append(r)
             print(f"d={distance} block={shots:5d} in_flight={in_flight}: pipeline {r['pipeline_shots_per_s']:10.0f} shots/s, "

@@ -32,6 +32,7 @@ import time
 from typing import TYPE_CHECKING
 
 from qplane.bench._results import write_results
+from qplane.progress import track
 
 if TYPE_CHECKING:
     import stim
@@ -168,7 +169,8 @@ def main(args: argparse.Namespace) -> int:
     import stim
 
     timing_rounds, blocks, window = (3, 3, 0.02) if args.quick else (11, 5, 0.15)
-    rows = [bench_distance(d, timing_rounds, blocks, window) for d in (3, 5, 7)]
+    rows = [bench_distance(d, timing_rounds, blocks, window)
+            for d in track((3, 5, 7), "sim distances", label=lambda d: f"d={d}")]
     print(f"{'d':>2} {'qubits':>6} {'QPU shots/s':>12} {'QPU rounds/s':>13} {'uniform shots/s':>16} "
           f"{'ratio':>6} {'vs uniform QPU':>14} {'sampling-only':>13} {'rebuild ms':>10} "
           f"{'set ms':>7}")
