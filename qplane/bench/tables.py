@@ -154,8 +154,23 @@ def _decoder(data: dict) -> str:
     return "\n".join(lines)
 
 
+def _startup(data: dict) -> str:
+    lines = [
+        f"Start-up of a fresh `python -m qplane.cli` process (median and best of "
+        f"{data['results']['help']['repeats']}). Target: < {data['target_s']:g} s each.",
+        "",
+        "| command | median (s) | best (s) | slowest top-level imports (ms) | met |",
+        "|---|---|---|---|---|",
+    ]
+    for r in data["results"].values():
+        imports = ", ".join(f"{i['module']} {i['cumulative_ms']:.0f}" for i in r["slowest_imports"][:3])
+        lines.append(f"| `{r['command']}` | {r['median_s']:.2f} | {r['best_s']:.2f} | {imports} | "
+                     f"{'yes' if r['met'] else '**no**'} |")
+    return "\n".join(lines)
+
+
 RENDERERS = {"pipeline": _pipeline, "decoder": _decoder, "sim": _sim, "calibration": _calibration,
-             "closed_loop": _closed_loop, "analysis": _analysis}
+             "closed_loop": _closed_loop, "analysis": _analysis, "startup": _startup}
 
 
 def render(readme: str, results_dir: str = os.path.join("bench", "results")) -> str:

@@ -36,12 +36,24 @@ def build_parser() -> argparse.ArgumentParser:
         prog="qplane",
         description="qplane: an open, hardware-neutral control plane for quantum processors.",
     )
-    parser.add_argument("--version", action="version", version=f"qplane {version()}",
+    parser.add_argument("--version", action=_Version,
                         help="print the installed qplane version and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``: the version is looked up only when asked (start-up stays fast)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"qplane {version()}")
+        parser.exit()
 
 
 def version() -> str:
