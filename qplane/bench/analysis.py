@@ -14,7 +14,7 @@ timed:
 Each measurement is the median of ``--repeats`` runs, ours and the baseline alternating, with
 the file in the page cache (it was just written). The file is deleted at the end unless --keep.
 
-    qplane bench analysis                                    # writes bench/results/analysis.json
+    qplane bench analysis                                    # writes runs/bench/analysis.json
     qplane bench analysis --shots 100000 --out /tmp/a.json   # a quick run
 """
 
@@ -92,8 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the run file (written first unless it exists)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per measurement (median; default: 5)")
     parser.add_argument("--keep", action="store_true", help="keep the run file")
-    parser.add_argument("--out", default=os.path.join("bench", "results", "analysis.json"),
-                        help="results file (default: bench/results/analysis.json)")
+    parser.add_argument("--out", default=os.path.join("runs", "bench", "analysis.json"),
+                        help="results file")
 
 
 def main(args: argparse.Namespace) -> int:

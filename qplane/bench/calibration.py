@@ -176,7 +176,7 @@ def evaluate(cases: list[tuple[ExperimentData, str]], opinion: "LearnedSecondOpi
 
 
 def run_benchmark(*, per_cell: int = 60, sim_per_cell: int = 6, seed: int = 777,
-                  model: str | None = None, out: str = "bench/results/calibration.json"
+                  model: str | None = None, out: str = "runs/bench/calibration.json"
                   ) -> dict[str, Any]:
     """Run every set; write and return the results."""
     # classifier and training need torch: imported when the benchmark runs, not at CLI start
@@ -210,7 +210,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="simulated-lab rounds (each: every kind x mode once)")
     parser.add_argument("--seed", type=int, default=777, help="random seed (default: 777)")
     parser.add_argument("--model", default=None, help="classifier safetensors (default: shipped)")
-    parser.add_argument("--out", default="bench/results/calibration.json")
+    parser.add_argument("--out", default="runs/bench/calibration.json", help="results file")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ Modes (see :mod:`qplane.bench._closed_loop`): ``perfect`` (the reference: perfec
 calibrated before every window, free), ``none``, ``fixed`` (full calibration of every qubit every
 ``--period`` s) and ``qplane`` (the calibration worker: Optimus graph + syndrome-triggered
 checks). Reports the time-averaged logical error rate, the worst window and the device time
-spent calibrating, and writes bench/results/closed_loop.json. Targets: qplane within 1.5x of the
+spent calibrating, and writes runs/bench/closed_loop.json (``--update-results``: the committed
+bench/results/closed_loop.json). Targets: qplane within 1.5x of the
 perfectly calibrated device's logical error rate, with less calibration device time than fixed.
 Results are kept per ``--scenario``; ``--modes`` reruns some modes and keeps the others from
 ``--out``.
@@ -43,8 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="drift scenario (DeviceProfile overrides); results are kept per scenario")
     p.add_argument("--modes", default=",".join(MODES),
                    help="comma-separated modes to run; others are kept from --out if there")
-    p.add_argument("--out", default="bench/results/closed_loop.json",
-                   help="results file (default: bench/results/closed_loop.json)")
+    p.add_argument("--out", default="runs/bench/closed_loop.json", help="results file")
 
 
 def main(args: argparse.Namespace) -> int:

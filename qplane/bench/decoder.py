@@ -8,7 +8,8 @@ with a 95% Wilson interval, the paired counts of shots only one of two decoders 
 exact McNemar (binomial) p-value, and residual vs input detection-event density. Per distance it
 times each stage (network, residual matching, total) per shot and per round at batch 1 and 1024,
 on this machine's CPU (one torch thread unless ``--threads`` says otherwise). Results go to
-``bench/results/decoder.json`` and a markdown table into ``docs/decoder.md``.
+``runs/bench/decoder.json``; ``--update-results`` writes the committed
+``bench/results/decoder.json`` and the markdown table in ``docs/decoder.md``.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def _timing(circuit, dem, model: str, rounds: int) -> dict[str, Any]:
 
 
 def run_benchmark(*, quick: bool = False, shots: int | None = None,
-                  out: str = "bench/results/decoder.json", markdown: str | None = "docs/decoder.md",
+                  out: str = "runs/bench/decoder.json", markdown: str | None = None,
                   distances: tuple[int, ...] = (3, 5, 7), threads: int = 1,
                   merge: bool = False) -> dict[str, Any]:
     """Run the benchmark; write JSON (and the markdown table); return the results.
@@ -341,9 +342,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the benchmark's options to ``parser``."""
     parser.add_argument("--quick", action="store_true", help="small shot counts (smoke run)")
     parser.add_argument("--shots", type=int, default=None, help="test shots per (d, p, basis)")
-    parser.add_argument("--out", default="bench/results/decoder.json",
-                        help="results file (default: bench/results/decoder.json)")
-    parser.add_argument("--markdown", default="docs/decoder.md",
+    parser.add_argument("--out", default="runs/bench/decoder.json", help="results file")
+    parser.add_argument("--markdown", default=None,
                         help="markdown file whose benchmark table is replaced")
     parser.add_argument("--distances", type=int, nargs="+", default=[3, 5, 7],
                         help="code distances to run (default: 3 5 7)")

@@ -12,7 +12,7 @@ Both numbers come from the same run, so their ratio is the pipeline's overhead:
 Block size 1 runs twice: with ``max_in_flight`` 8 (throughput) and 1 (latency: one block in the
 loop at a time, the figure a real-time feedback loop cares about).
 
-    qplane bench pipeline [--seconds 6] [--out bench/results/pipeline.json]
+    qplane bench pipeline [--seconds 6] [--update-results]   # runs/bench/pipeline.json
     qplane bench pipeline --wire-only     (only the wire cost per record; nothing written)
 """
 
@@ -140,8 +140,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="acquisition time per case")
     parser.add_argument("--wire-only", action="store_true",
                         help="only measure the wire cost per record (seconds, no pipeline runs)")
-    parser.add_argument("--out", default=os.path.join("bench", "results", "pipeline.json"),
-                        help="results file (default: bench/results/pipeline.json)")
+    parser.add_argument("--out", default=os.path.join("runs", "bench", "pipeline.json"),
+                        help="results file")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -82,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None,
                         help="config for qplane check (default: config/sim_d3.yaml of the checkout)")
     parser.add_argument("--repeats", type=int, default=5, help="runs per command (default: 5)")
-    parser.add_argument("--out", default=os.path.join("bench", "results", "startup.json"),
+    parser.add_argument("--out", default=os.path.join("runs", "bench", "startup.json"),
                         help="results file")
 
 
