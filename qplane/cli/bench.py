@@ -68,8 +68,10 @@ def _make_safe(name: str, parser: argparse.ArgumentParser) -> None:
                            f"{extras[action.dest]})")
     if has_out:
         parser.add_argument("--update-results", action=_UpdateResults, bench=name,
-                            help=f"write the committed {RESULTS_DIR}/{name}.json (and the tables "
-                                 "it feeds) instead of a scratch file")
+                            help=f"write the committed {RESULTS_DIR}/{name}.json"
+                                 + "".join(f" and {p}" for p in extras.values())
+                                 + " instead of a scratch file (README tables: "
+                                   "qplane bench tables --update-readme)")
 
 
 def register(subparsers: Any) -> None:
