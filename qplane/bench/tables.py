@@ -1,4 +1,4 @@
-"""``qplane bench tables``: rebuild the README's benchmark tables from bench/results/*.json.
+"""``qplane bench tables``: check or rebuild the README's benchmark tables from bench/results/*.json.
 
 Each table sits in README.md between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``;
 this replaces what is between the markers with a table rendered from
