@@ -12,4 +12,4 @@ def test_readme_tables_match_the_committed_results():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "<!-- bench:pipeline -->" in readme
     assert render(readme, str(ROOT / "bench" / "results")) == readme, (
-        "README.md's benchmark tables differ from bench/results/*.json; run `qplane bench tables`")
+        "README.md's benchmark tables differ from bench/results/*.json; run `qplane bench tables --update-readme`")

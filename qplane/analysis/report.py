@@ -41,6 +41,7 @@ from qplane.analysis import stats
 from qplane.analysis.live import LiveStats, format_bound, format_calibration, snapshot_from_run
 from qplane.runfile import Run, open_run
 from qplane.errors import QplaneError
+from qplane.progress import track
 
 #: Section id -> heading, in report order.
 SECTIONS = {
@@ -349,7 +350,8 @@ def write_report(paths: Sequence[str | os.PathLike], *, out_dir: str | os.PathLi
     stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
     labels = stems if len(set(stems)) == len(stems) else [f"{i}:{s}" for i, s in enumerate(stems)]
     all_stats = []
-    for path, label in zip(paths, labels):
+    for path, label in track(list(zip(paths, labels)), "report",
+                             label=lambda item: f"reading {item[1]}"):
         with open_run(path) as run:
             all_stats.append(RunStats.compute(run, label=label, windows=windows, max_shots=max_shots))
     comparisons = []

@@ -2,15 +2,17 @@
 
 Each benchmark is a module here with a docstring that says what it measures (its
 ``qplane bench NAME --help``), ``add_arguments(parser)`` for its options and ``main(args)``
-that runs it and returns an exit code. Results go to ``bench/results/NAME.json`` under the
-working directory unless ``--out`` says otherwise, written by :func:`write_results` (the one
-results writer); ``qplane bench tables`` rebuilds the README's tables from those files.
+that runs it and returns an exit code. Results go to ``runs/bench/NAME.json`` under the
+working directory unless ``--out`` says otherwise, or to the committed ``bench/results/NAME.json``
+with ``--update-results`` (:mod:`qplane.cli.bench` resolves it), written by
+:func:`write_results` (the one results writer); ``qplane bench tables`` checks the README's
+tables against those files and ``--update-readme`` rebuilds them.
 
 Modules import their heavy dependencies (torch, stim, the simulated lab) inside functions,
 so listing them for ``qplane --help`` stays fast. Benchmarks may open the simulated lab.
 
 >>> sorted(BENCHMARKS)
-['analysis', 'calibration', 'closed_loop', 'decoder', 'pipeline', 'sim', 'tables']
+['analysis', 'calibration', 'closed_loop', 'decoder', 'pipeline', 'sim', 'startup', 'tables']
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ BENCHMARKS: dict[str, str] = {
     "closed_loop": "one drifting device calibrated four ways (perfect, none, fixed, qplane)",
     "sim": "per-qubit-noise QPU blocks vs stim uniform; rebuild time",
     "analysis": "opening a big run file and the logical error rate per window vs plain h5py",
-    "tables": "rebuild the README's benchmark tables from bench/results/*.json",
+    "startup": "start-up time of qplane --help and qplane check CONFIG (target < 1 s)",
+    "tables": "check (or rebuild, --update-readme) the README's benchmark tables from bench/results/*.json",
 }
 
 __all__ = ["BENCHMARKS", "machine_info", "write_results"]

@@ -14,7 +14,7 @@ timed:
 Each measurement is the median of ``--repeats`` runs, ours and the baseline alternating, with
 the file in the page cache (it was just written). The file is deleted at the end unless --keep.
 
-    qplane bench analysis                                    # writes bench/results/analysis.json
+    qplane bench analysis                                    # writes runs/bench/analysis.json
     qplane bench analysis --shots 100000 --out /tmp/a.json   # a quick run
 """
 
@@ -28,6 +28,7 @@ import statistics
 import time
 
 from qplane.bench._results import write_results
+from qplane.progress import track
 
 BLOCK_FIELDS = ["t_acquired", "shot_start", "shots", "failures", "applied"]
 
@@ -86,13 +87,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the benchmark's options to ``parser``."""
     parser.add_argument("--shots", type=int, default=10_000_000,
                         help="shots in the synthetic run file (default: 10000000)")
-    parser.add_argument("--distance", type=int, default=5)
+    parser.add_argument("--distance", type=int, default=5, help="code distance (default: 5)")
     parser.add_argument("--path", default="/tmp/qplane_bench_analysis.h5",
                         help="the run file (written first unless it exists)")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per measurement (median; default: 5)")
     parser.add_argument("--keep", action="store_true", help="keep the run file")
-    parser.add_argument("--out", default=os.path.join("bench", "results", "analysis.json"),
-                        help="results file (default: bench/results/analysis.json)")
+    parser.add_argument("--out", default=os.path.join("runs", "bench", "analysis.json"),
+                        help="results file")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -128,7 +129,8 @@ def main(args: argparse.Namespace) -> int:
                                 args.repeats)
     results["open"] = {"ours_s": o, "h5py_open_s": b, "target_s": 1.0, "meets_target": o < 1.0,
                        "ours_all_s": oo, "h5py_all_s": bb}
-    for source, baseline in (("blocks", _baseline_blocks), ("shots", _baseline_shots)):
+    for source, baseline in track((("blocks", _baseline_blocks), ("shots", _baseline_shots)),
+                                  "LER per window", label=lambda item: item[0]):
         o, b, oo, bb = _median_pair(lambda: _ler_ours(args.path, source),
                                     lambda: baseline(args.path), args.repeats)
         results[f"ler_windows_from_{source}"] = {

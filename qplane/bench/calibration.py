@@ -25,6 +25,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from qplane.bench._results import write_results
+from qplane.progress import track
 
 if TYPE_CHECKING:
     import numpy as np
@@ -175,7 +176,7 @@ def evaluate(cases: list[tuple[ExperimentData, str]], opinion: "LearnedSecondOpi
 
 
 def run_benchmark(*, per_cell: int = 60, sim_per_cell: int = 6, seed: int = 777,
-                  model: str | None = None, out: str = "bench/results/calibration.json"
+                  model: str | None = None, out: str = "runs/bench/calibration.json"
                   ) -> dict[str, Any]:
     """Run every set; write and return the results."""
     # classifier and training need torch: imported when the benchmark runs, not at CLI start
@@ -191,7 +192,7 @@ def run_benchmark(*, per_cell: int = 60, sim_per_cell: int = 6, seed: int = 777,
     }
     results: dict[str, Any] = {"benchmark": "calibration", "target_class_accuracy": 0.95,
                                "model_card": opinion.card, "sets": {}}
-    for name, cases in sets.items():
+    for name, cases in track(sets.items(), "calibration sets", label=lambda item: item[0]):
         results["sets"][name] = evaluate(cases, opinion)
     all_cases = [c for cases in sets.values() for c in cases]
     results["overall"] = {k: v for k, v in evaluate(all_cases, opinion).items()
@@ -207,9 +208,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="synthetic cases per (node type, failure mode) and set")
     parser.add_argument("--sim-per-cell", type=int, default=6,
                         help="simulated-lab rounds (each: every kind x mode once)")
-    parser.add_argument("--seed", type=int, default=777)
+    parser.add_argument("--seed", type=int, default=777, help="random seed (default: 777)")
     parser.add_argument("--model", default=None, help="classifier safetensors (default: shipped)")
-    parser.add_argument("--out", default="bench/results/calibration.json")
+    parser.add_argument("--out", default="runs/bench/calibration.json", help="results file")
 
 
 def main(args: argparse.Namespace) -> int:

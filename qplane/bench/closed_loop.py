@@ -7,7 +7,8 @@ Modes (see :mod:`qplane.bench._closed_loop`): ``perfect`` (the reference: perfec
 calibrated before every window, free), ``none``, ``fixed`` (full calibration of every qubit every
 ``--period`` s) and ``qplane`` (the calibration worker: Optimus graph + syndrome-triggered
 checks). Reports the time-averaged logical error rate, the worst window and the device time
-spent calibrating, and writes bench/results/closed_loop.json. Targets: qplane within 1.5x of the
+spent calibrating, and writes runs/bench/closed_loop.json (``--update-results``: the committed
+bench/results/closed_loop.json). Targets: qplane within 1.5x of the
 perfectly calibrated device's logical error rate, with less calibration device time than fixed.
 Results are kept per ``--scenario``; ``--modes`` reruns some modes and keeps the others from
 ``--out``.
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from qplane.bench._results import write_results
 from qplane.errors import QplaneError
+from qplane.progress import track
 
 #: The modes, as :data:`qplane.bench._closed_loop.MODES` (kept here so ``--help`` imports
 #: nothing heavy; a test checks they agree).
@@ -37,13 +39,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=float, default=60.0, help="simulated s per QEC window")
     p.add_argument("--shots", type=int, default=4096, help="QEC shots per window")
     p.add_argument("--period", type=float, default=1800.0, help="fixed schedule period, s")
-    p.add_argument("--seed", type=int, default=20261126)
+    p.add_argument("--seed", type=int, default=20261126, help="random seed of device and sampling")
     p.add_argument("--scenario", default="default", choices=SCENARIO_NAMES,
                    help="drift scenario (DeviceProfile overrides); results are kept per scenario")
     p.add_argument("--modes", default=",".join(MODES),
                    help="comma-separated modes to run; others are kept from --out if there")
-    p.add_argument("--out", default="bench/results/closed_loop.json",
-                   help="results file (default: bench/results/closed_loop.json)")
+    p.add_argument("--out", default="runs/bench/closed_loop.json", help="results file")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -55,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
     kept = previous.get("scenarios", {}).get(args.scenario, {}).get("modes", {})
     t0 = time.time()
     results = {}
-    for mode in MODES:
+    for mode in track(MODES, "closed-loop modes", label=str):
         if mode not in args.modes.split(","):
             if mode not in kept:
                 raise QplaneError(f"no earlier result for mode {mode!r} in {args.out}; run it "

@@ -8,7 +8,8 @@ with a 95% Wilson interval, the paired counts of shots only one of two decoders 
 exact McNemar (binomial) p-value, and residual vs input detection-event density. Per distance it
 times each stage (network, residual matching, total) per shot and per round at batch 1 and 1024,
 on this machine's CPU (one torch thread unless ``--threads`` says otherwise). Results go to
-``bench/results/decoder.json`` and a markdown table into ``docs/decoder.md``.
+``runs/bench/decoder.json``; ``--update-results`` writes the committed
+``bench/results/decoder.json`` and the markdown table in ``docs/decoder.md``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from qplane.bench._results import write_results
+from qplane.progress import track
 
 #: Test shots per basis, by distance and p (the issue's grid; sized for a 2-core CPU). At d = 7,
 #: p = 0.003 PyMatching fails about 1 shot in 700: 2 x 50k shots give ~140 failures, enough for
@@ -118,7 +120,7 @@ def _timing(circuit, dem, model: str, rounds: int) -> dict[str, Any]:
 
 
 def run_benchmark(*, quick: bool = False, shots: int | None = None,
-                  out: str = "bench/results/decoder.json", markdown: str | None = "docs/decoder.md",
+                  out: str = "runs/bench/decoder.json", markdown: str | None = None,
                   distances: tuple[int, ...] = (3, 5, 7), threads: int = 1,
                   merge: bool = False) -> dict[str, Any]:
     """Run the benchmark; write JSON (and the markdown table); return the results.
@@ -139,7 +141,7 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
     torch.set_num_threads(threads)
     rows, comparisons, timings, models = [], [], {}, {}
     began = time.perf_counter()
-    for d in distances:
+    for d in track(distances, "decoder distances", label=lambda d: f"d={d}"):
         model = model_for(d)
         path = resolve_model_path(model) if model != "auto" else None
         for p, default_shots in SHOTS[d].items():
@@ -340,11 +342,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the benchmark's options to ``parser``."""
     parser.add_argument("--quick", action="store_true", help="small shot counts (smoke run)")
     parser.add_argument("--shots", type=int, default=None, help="test shots per (d, p, basis)")
-    parser.add_argument("--out", default="bench/results/decoder.json",
-                        help="results file (default: bench/results/decoder.json)")
-    parser.add_argument("--markdown", default="docs/decoder.md",
+    parser.add_argument("--out", default="runs/bench/decoder.json", help="results file")
+    parser.add_argument("--markdown", default=None,
                         help="markdown file whose benchmark table is replaced")
-    parser.add_argument("--distances", type=int, nargs="+", default=[3, 5, 7])
+    parser.add_argument("--distances", type=int, nargs="+", default=[3, 5, 7],
+                        help="code distances to run (default: 3 5 7)")
     parser.add_argument("--merge", action="store_true",
                         help="keep other distances' results from an existing --out")
     parser.add_argument("--threads", type=int, default=1,

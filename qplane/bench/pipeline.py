@@ -12,7 +12,7 @@ Both numbers come from the same run, so their ratio is the pipeline's overhead:
 Block size 1 runs twice: with ``max_in_flight`` 8 (throughput) and 1 (latency: one block in the
 loop at a time, the figure a real-time feedback loop cares about).
 
-    qplane bench pipeline [--seconds 6] [--out bench/results/pipeline.json]
+    qplane bench pipeline [--seconds 6] [--update-results]   # runs/bench/pipeline.json
     qplane bench pipeline --wire-only     (only the wire cost per record; nothing written)
 """
 
@@ -25,6 +25,7 @@ import textwrap
 import time
 
 from qplane.bench._results import write_results
+from qplane.progress import track
 
 WARMUP_BLOCKS = 20
 
@@ -139,8 +140,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="acquisition time per case")
     parser.add_argument("--wire-only", action="store_true",
                         help="only measure the wire cost per record (seconds, no pipeline runs)")
-    parser.add_argument("--out", default=os.path.join("bench", "results", "pipeline.json"),
-                        help="results file (default: bench/results/pipeline.json)")
+    parser.add_argument("--out", default=os.path.join("runs", "bench", "pipeline.json"),
+                        help="results file")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -155,7 +156,8 @@ def main(args: argparse.Namespace) -> int:
     cases = [(d, b, 8) for d in (3, 5) for b in (1, 64, 1024)] + [(3, 1, 1), (5, 1, 1)]
     results = []
     with tempfile.TemporaryDirectory(prefix="qplane-bench-") as folder:
-        for distance, shots, in_flight in cases:
+        for distance, shots, in_flight in track(cases, "pipeline cases",
+                                                label=lambda c: f"d={c[0]} block={c[1]} in flight={c[2]}"):
             r = measure(folder, distance, shots, in_flight, args.seconds)
             results.append(r)
             print(f"d={distance} block={shots:5d} in_flight={in_flight}: pipeline {r['pipeline_shots_per_s']:10.0f} shots/s, "

@@ -16,7 +16,8 @@ repeats; the ratio is the median over windows of per-qubit time / uniform time i
 windows (target < 1.5). Then the time to rebuild
 the circuit after a setting changes (recompute the per-qubit noise, render, compile the
 sampler; target < 50 ms at d = 5), and, separately, the time of the set itself (a VISA write
-through pyvisa-sim). Writes ``bench/results/sim.json``.
+through pyvisa-sim). Writes ``runs/bench/sim.json`` (``--update-results``: the committed
+``bench/results/sim.json``).
 
 About a minute; ``qplane bench sim --quick`` is a smoke run.
 """
@@ -32,6 +33,7 @@ import time
 from typing import TYPE_CHECKING
 
 from qplane.bench._results import write_results
+from qplane.progress import track
 
 if TYPE_CHECKING:
     import stim
@@ -159,8 +161,7 @@ def bench_distance(d: int, rounds_of_timing: int, blocks: int, window_s: float) 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     """Add the benchmark's options to ``ap``."""
     ap.add_argument("--quick", action="store_true", help="few repeats (smoke run)")
-    ap.add_argument("--out", default=os.path.join("bench", "results", "sim.json"),
-                    help="results JSON (default: bench/results/sim.json)")
+    ap.add_argument("--out", default=os.path.join("runs", "bench", "sim.json"), help="results JSON")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -168,7 +169,8 @@ def main(args: argparse.Namespace) -> int:
     import stim
 
     timing_rounds, blocks, window = (3, 3, 0.02) if args.quick else (11, 5, 0.15)
-    rows = [bench_distance(d, timing_rounds, blocks, window) for d in (3, 5, 7)]
+    rows = [bench_distance(d, timing_rounds, blocks, window)
+            for d in track((3, 5, 7), "sim distances", label=lambda d: f"d={d}")]
     print(f"{'d':>2} {'qubits':>6} {'QPU shots/s':>12} {'QPU rounds/s':>13} {'uniform shots/s':>16} "
           f"{'ratio':>6} {'vs uniform QPU':>14} {'sampling-only':>13} {'rebuild ms':>10} "
           f"{'set ms':>7}")

@@ -1,11 +1,12 @@
-"""``qplane bench tables``: rebuild the README's benchmark tables from bench/results/*.json.
+"""``qplane bench tables``: check or rebuild the README's benchmark tables from bench/results/*.json.
 
 Each table sits in README.md between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``;
 this replaces what is between the markers with a table rendered from
 ``bench/results/NAME.json``. A results file that is missing leaves its table as it is. Run it
 from the repository root (or name the files with ``--readme`` and ``--results``)::
 
-    qplane bench tables
+    qplane bench tables                   # check: exit 1 if the tables are stale
+    qplane bench tables --update-readme   # rewrite them in README.md
 
 >>> text = "<!-- bench:sim -->\\nold\\n<!-- /bench:sim -->\\n"
 >>> render(text, results_dir="/nonexistent") == text
@@ -153,8 +154,23 @@ def _decoder(data: dict) -> str:
     return "\n".join(lines)
 
 
+def _startup(data: dict) -> str:
+    lines = [
+        f"Start-up of a fresh `python -m qplane.cli` process (median and best of "
+        f"{data['results']['help']['repeats']}). Target: < {data['target_s']:g} s each.",
+        "",
+        "| command | median (s) | best (s) | slowest top-level imports (ms) | met |",
+        "|---|---|---|---|---|",
+    ]
+    for r in data["results"].values():
+        imports = ", ".join(f"{i['module']} {i['cumulative_ms']:.0f}" for i in r["slowest_imports"][:3])
+        lines.append(f"| `{r['command']}` | {r['median_s']:.2f} | {r['best_s']:.2f} | {imports} | "
+                     f"{'yes' if r['met'] else '**no**'} |")
+    return "\n".join(lines)
+
+
 RENDERERS = {"pipeline": _pipeline, "decoder": _decoder, "sim": _sim, "calibration": _calibration,
-             "closed_loop": _closed_loop, "analysis": _analysis}
+             "closed_loop": _closed_loop, "analysis": _analysis, "startup": _startup}
 
 
 def render(readme: str, results_dir: str = os.path.join("bench", "results")) -> str:
@@ -175,10 +191,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--readme", default="README.md", help="file with the tables (default: README.md)")
     parser.add_argument("--results", default=os.path.join("bench", "results"),
                         help="folder of the results files (default: bench/results)")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="rewrite the tables in the file (default: only check that they are "
+                             "current, exit 1 if not)")
 
 
 def main(args: argparse.Namespace) -> int:
-    """Re-render every table of ``args.readme`` whose results file exists."""
+    """Check (or, with ``--update-readme``, re-render) every table of ``args.readme``."""
     from qplane.errors import QplaneError
 
     try:
@@ -188,8 +207,14 @@ def main(args: argparse.Namespace) -> int:
         raise QplaneError(f"cannot read {args.readme}: {e}; run from the repository root or "
                           "name the file with --readme") from e
     new = render(text, args.results)
-    if new != text:
-        with open(args.readme, "w", encoding="utf-8") as f:
-            f.write(new)
-    print(f"{args.readme} tables " + ("updated" if new != text else "unchanged"))
+    if new == text:
+        print(f"{args.readme} tables are current")
+        return 0
+    if not args.update_readme:
+        print(f"{args.readme} tables are stale; rewrite them with: qplane bench tables "
+              "--update-readme")
+        return 1
+    with open(args.readme, "w", encoding="utf-8") as f:
+        f.write(new)
+    print(f"{args.readme} tables updated")
     return 0

@@ -37,10 +37,42 @@ def build_parser() -> argparse.ArgumentParser:
         prog="qplane",
         description="qplane: an open, hardware-neutral control plane for quantum processors.",
     )
+    parser.add_argument("--version", action=_Version,
+                        help="print the installed qplane version and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``: the version is looked up only when asked (start-up stays fast)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"qplane {version()}")
+        parser.exit()
+
+
+def version() -> str:
+    """The installed version (package metadata), else ``qplane.__version__`` of the source tree.
+
+    >>> import qplane
+    >>> version() == qplane.__version__
+    True
+    """
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("qplane")
+    except PackageNotFoundError:
+        from qplane import __version__
+
+        return __version__
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,4 +86,4 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+__all__ = ["COMMAND_MODULES", "build_parser", "main", "version"]

@@ -27,28 +27,30 @@ import argparse
 import json
 from typing import Any
 
+from qplane.cli._help import plain
+
 
 def register(subparsers: Any) -> None:
     """Add ``calibration`` and its actions to the ``qplane`` command line."""
     cal = subparsers.add_parser("calibration", help="calibration history and reverts",
-                                description=__doc__,
+                                description=plain(__doc__),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = cal.add_subparsers(dest="calibration_command", metavar="ACTION", required=True)
     hist = sub.add_parser("history", help="list the setting changes recorded in a run file")
-    hist.add_argument("runfile")
-    hist.add_argument("--qubit")
-    hist.add_argument("--node")
+    hist.add_argument("runfile", metavar="RUN.h5", help="run file to read")
+    hist.add_argument("--qubit", help="only this qubit's changes, e.g. q6")
+    hist.add_argument("--node", help="only this node's changes, e.g. ramsey")
     hist.set_defaults(func=_history)
     fig = sub.add_parser("figures", help="write each node run's figure in a run file as PNG")
-    fig.add_argument("runfile")
+    fig.add_argument("runfile", metavar="RUN.h5", help="run file to read")
     fig.add_argument("--out", help="folder (default: <runfile without .h5>_calibration/)")
-    fig.add_argument("--qubit")
-    fig.add_argument("--node")
+    fig.add_argument("--qubit", help="only this qubit's node runs")
+    fig.add_argument("--node", help="only this node's runs")
     fig.set_defaults(func=_figures)
     rev = sub.add_parser("revert", help="restore the values a node's last update replaced")
-    rev.add_argument("runfile")
-    rev.add_argument("--qubit", required=True)
-    rev.add_argument("--node", required=True)
+    rev.add_argument("runfile", metavar="RUN.h5", help="run file whose history is reverted")
+    rev.add_argument("--qubit", required=True, help="qubit whose update is reverted")
+    rev.add_argument("--node", required=True, help="node whose most recent update is reverted")
     rev.add_argument("--apply", metavar="CONFIG", help="write the values to this config's station")
     rev.add_argument("--simulate", action="store_true",
                      help="with --apply: open the instruments on their pyvisa-sim twins")
@@ -59,11 +61,14 @@ def register(subparsers: Any) -> None:
                            description="Train the sweep classifier (the learned second opinion) "
                                        "on simulated sweeps of every node type and failure mode "
                                        "and write it as safetensors with its card.")
-    train.add_argument("--out", required=True, help="safetensors file to write")
+    train.add_argument("--out", default="runs/calibration/sweep_classifier.safetensors",
+                       help="safetensors file to write (default: "
+                            "runs/calibration/sweep_classifier.safetensors; the shipped model is "
+                            "qplane/calibration/models/sweep_classifier.safetensors)")
     train.add_argument("--per-cell", type=int, default=300,
                        help="training cases per (node type, failure mode)")
-    train.add_argument("--epochs", type=int, default=40)
-    train.add_argument("--seed", type=int, default=1)
+    train.add_argument("--epochs", type=int, default=40, help="training epochs (default: 40)")
+    train.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     train.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     train.set_defaults(func=_train_classifier)
 

@@ -4,9 +4,14 @@
 ``torchrun`` (``WORLD_SIZE`` > 1) it initialises ``torch.distributed`` (NCCL on CUDA, else gloo)
 and trains data-parallel.
 
+A config whose ``output`` lies inside the installed package (a shipped model) trains into
+``runs/decoder/`` instead, unless ``--ship`` says to write the package's model; ``--output``
+names another file. An existing shipped model is never replaced without ``--ship``.
+
 Examples::
 
-    qplane train-decoder config/decoder/d5.yaml            # resumes if a checkpoint exists
+    qplane train-decoder config/decoder/d5.yaml            # -> runs/decoder/d5.safetensors
+    qplane train-decoder config/decoder/d5.yaml --ship     # replaces the shipped model
     torchrun --nproc_per_node 4 -m qplane.cli train-decoder config/decoder/d5.yaml
     qplane bench decoder --quick
 """
@@ -18,11 +23,16 @@ import dataclasses
 import os
 import signal
 import sys
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train-decoder`` to the ``qplane`` command line."""
-    train = subparsers.add_parser("train-decoder", help="train a neural pre-decoder from a YAML config")
+    train = subparsers.add_parser(
+        "train-decoder", help="train a neural pre-decoder from a YAML config",
+        description="Train a neural pre-decoder described by CONFIG. A model the config would "
+                    "write into the qplane package (a shipped model) goes to runs/decoder/ "
+                    "instead unless --ship is given; --output names another file.")
     train.add_argument("config", help="training config (see config/decoder/)")
     train.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     train.add_argument("--steps", type=int, help="override the config's step budget")
@@ -30,10 +40,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--workers", type=int, help="override data-generation worker processes")
     train.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     train.add_argument("--no-progress", action="store_true", help="log lines instead of a bar")
+    train.add_argument("--output", metavar="PATH", default=None,
+                       help="model file to write (default: the config's output, or "
+                            "runs/decoder/<name> when that is a shipped model)")
+    train.add_argument("--ship", action="store_true",
+                       help="allow writing (and replacing) a model inside the qplane package")
     train.add_argument("--choose-rules", action="store_true",
                        help="only choose the decision rules of the config's output model again, "
                             "on its validation shots (the weights are kept)")
     train.set_defaults(func=run_train)
+
+
+#: Where a model the config would ship goes without ``--ship``.
+SAFE_DIR = "runs/decoder"
+
+
+def _in_package(path: str) -> bool:
+    """Whether ``path`` lies in the imported qplane package or in any qplane source tree."""
+    import qplane
+
+    resolved = Path(path).resolve()
+    if resolved.is_relative_to(Path(qplane.__file__).resolve().parent):
+        return True
+    return any(p.name == "qplane" and (p / "__init__.py").is_file() for p in resolved.parents)
+
+
+def resolve_output(config_output: str, output: str | None, ship: bool) -> str:
+    """Where ``train-decoder`` writes its model.
+
+    ``output`` (``--output``) wins over the config's; a path inside the qplane package is used
+    only with ``ship`` (else the model goes to ``runs/decoder/`` under its own name, when the
+    config chose it, or it is an error, when ``--output`` named it and a model is there).
+
+    >>> resolve_output("qplane/decoder/models/d3.safetensors", None, ship=False)
+    'runs/decoder/d3.safetensors'
+    >>> resolve_output("elsewhere/d3.safetensors", None, ship=False)
+    'elsewhere/d3.safetensors'
+    """
+    from qplane.errors import QplaneError
+
+    target = output or config_output
+    if ship or not _in_package(target):
+        return target
+    if output is None:
+        return f"{SAFE_DIR}/{Path(target).name}"
+    if Path(target).exists():
+        raise QplaneError(f"--output {target} is a shipped model inside the qplane package; "
+                          "pass --ship to replace it, or name a file outside the package")
+    return target
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -41,12 +95,19 @@ def run_train(args: argparse.Namespace) -> int:
 
     from qplane.decoder.neural import resolve_device
     from qplane.decoder.training import TrainConfig, rechoose_rules, train
+    from qplane.errors import QplaneError
 
     # A terminated run exits through Python, so the data workers are shut down with it.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     config = TrainConfig.from_yaml(args.config)
     overrides = {k: v for k, v in (("steps", args.steps), ("max_minutes", args.max_minutes),
                                    ("workers", args.workers)) if v is not None}
+    if args.choose_rules and _in_package(args.output or config.output) and not args.ship:
+        raise QplaneError(f"--choose-rules rewrites {args.output or config.output}, a shipped "
+                          "model inside the qplane package; pass --ship to rewrite it, or "
+                          "--output a copy outside the package")
+    overrides["output"] = (args.output or config.output) if args.choose_rules else \
+        resolve_output(config.output, args.output, args.ship)
     config = dataclasses.replace(config, **overrides)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -3,8 +3,8 @@
 ``docs/config.schema.json`` is committed; a test fails when it differs from what the model
 generates. Regenerate it after changing a config model::
 
-    qplane schema config            # writes docs/config.schema.json
-    qplane schema config --check    # exit 1 if the committed file is stale
+    qplane schema config --write    # writes docs/config.schema.json
+    qplane schema config            # exit 1 if the committed file is stale
 
 An editor with a YAML language server picks it up with a first line
 ``# yaml-language-server: $schema=../docs/config.schema.json`` in a config file.

@@ -44,7 +44,6 @@ import math
 
 import numpy as np
 import stim
-from scipy.special import erfc
 
 from qplane.codes import PatchLayout, patch_layout
 from qplane.sim_instruments.device import DeviceProfile, TruthState
@@ -127,14 +126,19 @@ def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
                      ai * bz + az * bi + ax * by + ay * bx], axis=-1)
 
 
+#: The complementary error function over arrays (``math.erfc`` per element: a patch has tens of
+#: qubits, and importing scipy.special for it cost a third of ``qplane check``'s start-up).
+_erfc = np.vectorize(math.erfc, otypes=[float])
+
+
 def readout_errors(truth: TruthState, angle: np.ndarray, threshold: np.ndarray,
                    readout_duration: float) -> tuple[np.ndarray, np.ndarray]:
     """Assignment errors ``(e01, e10)`` of the discriminator ``(angle, threshold)``."""
     rot = np.exp(-1j * angle)
     m0, m1 = np.real(truth.iq0 * rot), np.real(truth.iq1 * rot)
     s = truth.iq_sigma * math.sqrt(2.0)
-    e01 = 0.5 * erfc((threshold - m0) / s)
-    e10_noise = 0.5 * erfc((m1 - threshold) / s)
+    e01 = 0.5 * _erfc((threshold - m0) / s)
+    e10_noise = 0.5 * _erfc((m1 - threshold) / s)
     p_decay = 1.0 - np.exp(-readout_duration / (2.0 * truth.t1))
     return e01, p_decay * (1.0 - e01) + (1.0 - p_decay) * e10_noise
 

@@ -15,7 +15,7 @@ from tests.config.conftest import REPO
 
 def test_committed_schema_is_what_the_model_generates():
     assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), (
-        "docs/config.schema.json is stale; regenerate it with: qplane schema config")
+        "docs/config.schema.json is stale; regenerate it with: qplane schema config --write")
 
 
 def test_check_mode_reports_a_stale_file(tmp_path, capsys):
@@ -23,7 +23,8 @@ def test_check_mode_reports_a_stale_file(tmp_path, capsys):
     stale.write_text("{}\n")
     assert main(["schema", "config", "--check", "--out", str(stale)]) == 1
     assert "stale" in capsys.readouterr().err
-    assert main(["schema", "config", "--out", str(stale)]) == 0
+    assert main(["schema", "config", "--out", str(stale)]) == 1  # the default only checks
+    assert main(["schema", "config", "--write", "--out", str(stale)]) == 0
     assert main(["schema", "config", "--check", "--out", str(stale)]) == 0
 
 
