@@ -181,7 +181,7 @@ class _Figures:
 def _summary(all_stats: Sequence[RunStats]) -> dict[str, Any]:
     keys = [("run_id", "run id"), ("path", "file"), ("state", "state"), ("end_reason", "how it ended"),
             ("created", "started"), ("ended", "ended"), ("config_path", "config"),
-            ("decoder", "decoder"), ("distance", "distance"), ("rounds", "rounds"),
+            ("decoder", "decoder"), ("decoded_on", "decoded on"), ("distance", "distance"), ("rounds", "rounds"),
             ("basis", "basis"), ("blocks", "blocks recorded"), ("shots", "shots recorded"),
             ("duration_s", "duration (s)"), ("simulated", "simulated (truth known)"),
             ("events", "events"),

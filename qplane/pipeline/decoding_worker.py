@@ -117,11 +117,14 @@ class DecodingWorker(Worker):
         compiled = self.decoder.compile_decoder_for_dem(dem=dem)
         shadow = self._shadow.compile_decoder_for_dem(dem=dem) if self.shadow_fraction > 0 else None
         self._compiled[circuit_id] = (compiled, shadow)
-        body = DecoderCompiled(worker=self.name, decoder=self.decoder.name, circuit_id=circuit_id)
+        where = {"backend": "torch" if hasattr(compiled, "net") else "pymatching",
+                 "device": str(getattr(compiled, "device", "cpu"))}
+        body = DecoderCompiled(worker=self.name, decoder=self.decoder.name, circuit_id=circuit_id,
+                               **where)
         card = getattr(compiled, "card", None)
         if card is not None:  # a trained model: its card and hash go into the run file
             body = DecoderCompiled(
-                worker=self.name, decoder=self.decoder.name, circuit_id=circuit_id,
+                worker=self.name, decoder=self.decoder.name, circuit_id=circuit_id, **where,
                 model_card=json.loads(card.to_json()), model_sha256=getattr(compiled, "sha256", ""),
                 notes=list(getattr(compiled, "notes", [])),
                 # The decision rule applied to this circuit (picked by its noise, see rule_for_noise).

@@ -135,19 +135,23 @@ class DecoderCompiled(Body, frozen=True, tag="decoder_compiled"):
     worker: str
     decoder: str
     circuit_id: CircuitId
+    backend: str = ""  # what runs it: "pymatching", "torch", ...
+    device: str = "cpu"  # where: "cpu", "cuda:0", ...
     model_card: JsonObject | None = None
     model_sha256: str = ""
     notes: list[str] = []
     rule: JsonObject = {}
 
     def rows(self, rec: Record) -> Iterator[tuple[str, dict[str, Any]]]:
-        details: dict[str, Any] = {"circuit_id": self.circuit_id, "decoder": self.decoder}
+        details: dict[str, Any] = {"circuit_id": self.circuit_id, "decoder": self.decoder,
+                                   "backend": self.backend, "device": self.device}
         if self.model_card is not None:
             details.update(model_card=self.model_card, model_sha256=self.model_sha256,
                            notes=self.notes, rule=self.rule)
         yield "/events", {"time": rec.time, "level": b"info", "source": rec.source,
                           "kind": "decoder_compiled", "details": json_text(details),
-                          "message": f"{self.worker} compiled {self.decoder} for circuit {self.circuit_id}"}
+                          "message": f"{self.worker} compiled {self.decoder} for circuit "
+                                     f"{self.circuit_id} ({self.backend or '?'} on {self.device})"}
         if self.model_card is not None:
             yield "model_card", {"decoder": self.decoder, "card": self.model_card,
                                  "sha256": self.model_sha256}

@@ -137,6 +137,7 @@ class IntegrityViews:
             "qplane_version": self.qplane_version,
             "config_path": self.config_path,
             "decoder": self.decoder,
+            "decoded_on": self.decoded_on,
             "distance": self.qec_attrs.get("distance", ""),
             "rounds": self.qec_attrs.get("rounds", ""),
             "basis": text(self.qec_attrs.get("basis", "")),

@@ -211,6 +211,24 @@ class Run(QecViews, TableViews, IntegrityViews):
             return ""
 
     @property
+    def decoded_on(self) -> str:
+        """Which backend and device ran the decoder, as each worker reported when it compiled
+        it (e.g. ``"torch on cuda:0"``; ``""`` for files written before it was recorded)."""
+        import json
+
+        where = []
+        for row in self.table("/events"):
+            if text(row["kind"]) != "decoder_compiled":
+                continue
+            try:
+                details = json.loads(text(row["details"]) or "{}")
+            except ValueError:
+                continue
+            if details.get("backend"):
+                where.append(f"{details['backend']} on {details.get('device', '?')}")
+        return ", ".join(dict.fromkeys(where))
+
+    @property
     def num_detectors(self) -> int:
         return int(self.qec_attrs.get("num_detectors", 0))
 

@@ -289,6 +289,12 @@ def test_neural_decoder_in_the_loop_is_checked_by_shadow_pymatching(tmp_path):
     compiled_events = [json.loads(e["details"]) for e in events
                        if e["kind"] in (b"decoder_compiled", "decoder_compiled")]
     assert compiled_events and compiled_events[0]["rule"] == compiled.rule
+    # ... and which backend and device ran the network
+    assert (compiled_events[0]["backend"], compiled_events[0]["device"]) == ("torch", "cpu")
+    from qplane.runfile import open_run
+
+    with open_run(out) as run:
+        assert run.decoded_on == "torch on cpu" and run.summary()["decoded_on"] == "torch on cpu"
     matching = pymatching.Matching.from_detector_error_model(circuit.detector_error_model(decompose_errors=True))
     disagreements = 0
     for b in blocks:
