@@ -11,7 +11,8 @@ the exact values that node's most recent (unreverted) update replaced::
 
 With ``--apply`` the config's station is opened and the values are written through its
 control map (qplane's limits and the instruments' validators; never the maximum step, since a
-revert returns to values the device already ran with). ``--out`` writes the revert as JSON.
+revert returns to values the device already ran with), all or nothing: every value is checked
+before any is written. ``--out`` writes the revert as JSON.
 
 ``train-classifier`` trains the learned second opinion on simulated sweeps (CPU, a few
 minutes; see :mod:`qplane.calibration.training`)::
