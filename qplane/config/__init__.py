@@ -67,19 +67,10 @@ from qplane.config.pipeline import (
     EndpointSettings,
     RunSettings,
 )
+from qplane.config.schema import config_json_schema, write_schema
 from qplane.config.simulation import SimulationOverride
 from qplane.config.station import InstrumentEntry, QpuGeometry
 from qplane.errors import ConfigError
-
-
-def __getattr__(name: str):
-    # The schema module is also a script (python -m qplane.config.schema); importing it here
-    # eagerly would make runpy warn, so its two functions load on first use.
-    if name in ("config_json_schema", "write_schema"):
-        from qplane.config import schema
-
-        return getattr(schema, name)
-    raise AttributeError(f"module 'qplane.config' has no attribute {name!r}")
 
 
 __all__ = [

@@ -32,7 +32,6 @@ import yaml
 import qplane
 from qplane.codes import check_code_parameters
 from qplane.decoder.data import VALIDATION_SEED_BASE, BatchStream, ShotSource, Task, union_classes
-from qplane.decoder.labels import classes_to_json
 from qplane.decoder.model import build_model, get_spec
 from qplane.decoder.model_file import ModelCard, load_model, save_model
 from qplane.decoder.neural import CompiledNeuralDecoder, dem_median_probability

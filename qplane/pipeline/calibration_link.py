@@ -267,7 +267,6 @@ class RemoteBackend:
                 raise remote_error(call, rec.body.error_type, rec.body.error)
             return rec
 
-    _call = call
 
     def poll_counts(self) -> None:
         """Hand every ``detection_counts`` record already waiting to ``on_counts``."""

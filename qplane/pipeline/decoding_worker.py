@@ -64,7 +64,6 @@ class DecodingWorker(Worker):
         self._compiled_for("")
         super().start()
 
-    announce = start  # the name the instrument server's protocol uses: a worker announces itself
 
     def step(self, poll_ms: int = 100) -> int:
         """Decode one pending block, if any arrives within ``poll_ms``; return how many

@@ -144,7 +144,7 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
         control=make_socket(ctx, zmq.DEALER, spec.endpoints["control"], bind=False),
         records=records, shadow_fraction=settings.shadow_fraction, seed=index,
     )
-    worker.announce()
+    worker.start()  # fetch and compile the circuit: the server counts the worker ready
     worker.run(should_stop=stop)
     records.event("info", "worker_stopped", f"{name} stopped after {worker.blocks} blocks",
                   blocks=worker.blocks, shots=worker.shots)

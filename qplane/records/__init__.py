@@ -17,7 +17,7 @@ Modules:
 
 To add a record kind: a ``Body`` subclass with its ``tag`` in the module of its path (with
 ``rows`` if it is stored; :data:`RECORD_KINDS` finds it), then regenerate
-``docs/records.schema.json`` (``python -m qplane.records.schema --write docs/records.schema.json``).
+``docs/records.schema.json`` (``qplane schema records --write docs/records.schema.json``).
 """
 
 from qplane.records._base import WIRE_DTYPES, Body, Record, json_text, validate
@@ -33,17 +33,8 @@ from qplane.records.qec import (
     Syndrome,
 )
 from qplane.records.run import Event, QecInfo, RunEnd, RunStart, Stats, StreamEnd
+from qplane.records.schema import wire_schema
 from qplane.records.wire import RECORD_KINDS, WIRE_SCHEMA, WIRE_VERSION, Header, decode, encode
-
-
-def __getattr__(name: str):
-    # The schema module is also a script (python -m qplane.records.schema); importing it here
-    # eagerly would make runpy warn, so its function loads on first use.
-    if name == "wire_schema":
-        from qplane.records.schema import wire_schema
-
-        return wire_schema
-    raise AttributeError(f"module 'qplane.records' has no attribute {name!r}")
 
 
 __all__ = [

@@ -43,23 +43,10 @@ from qplane.records._base import (
     enc_hook,
     validate,
 )
-from qplane.records.calibration import (
-    CalibrationCall,
-    CalibrationReply,
-    CalibrationRun,
-    ParameterChange,
-    SimulationTruth,
-)
-from qplane.records.qec import (
-    Applied,
-    Circuit,
-    CircuitRequest,
-    Correction,
-    DecoderCompiled,
-    DetectionCounts,
-    Syndrome,
-)
-from qplane.records.run import Event, RunEnd, RunStart, Stats, StreamEnd
+# The modules of every record kind: importing them defines the kinds RECORD_KINDS finds.
+from qplane.records import calibration as _calibration  # noqa: F401
+from qplane.records import qec as _qec  # noqa: F401
+from qplane.records import run as _run  # noqa: F401
 
 WIRE_SCHEMA = "qplane.wire"
 WIRE_VERSION = 2

@@ -214,16 +214,11 @@ class Run(QecViews, TableViews, IntegrityViews):
     def decoded_on(self) -> str:
         """Which backend and device ran the decoder, as each worker reported when it compiled
         it (e.g. ``"torch on cuda:0"``; ``""`` for files written before it was recorded)."""
-        import json
-
         where = []
         for row in self.table("/events"):
             if text(row["kind"]) != "decoder_compiled":
                 continue
-            try:
-                details = json.loads(text(row["details"]) or "{}")
-            except ValueError:
-                continue
+            details = parse_json(row["details"])
             if details.get("backend"):
                 where.append(f"{details['backend']} on {details.get('device', '?')}")
         return ", ".join(dict.fromkeys(where))

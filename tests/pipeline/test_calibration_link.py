@@ -90,7 +90,7 @@ def test_remote_calls_run_on_the_device_and_writes_are_recorded_or_refused(lab, 
             remote.write_setting("q0.pi_amplitude", 5.0)
         assert remote.read_setting("q0.pi_amplitude") == pytest.approx(old + 0.01)
         with pytest.raises(QplaneError, match="unknown calibration call 'reboot'"):
-            remote._call("reboot")
+            remote.call("reboot")
     finally:
         stop.set()
         thread.join()
