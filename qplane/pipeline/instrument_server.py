@@ -20,7 +20,7 @@ import numpy as np
 import zmq
 
 from qplane.codes import circuit_fingerprint
-from qplane.errors import QplaneError
+from qplane.errors import QplaneError, SourceExhausted
 from qplane.pipeline._counts import DetectionCounter
 from qplane.pipeline._in_flight import InFlight, InFlightBlocks
 from qplane.pipeline._latency import LatencyWindow
@@ -197,7 +197,12 @@ class InstrumentServer(Worker):
         return handled
 
     def _acquire(self) -> None:
-        block = self.qpu.acquire_block()
+        try:
+            block = self.qpu.acquire_block()
+        except SourceExhausted as e:  # a replayed recording ends: so does acquisition
+            self.records.event("info", "source_exhausted", f"{e}; acquisition ends")
+            self.stop()
+            return
         t_acquired = time.time()
         if block.circuit_id not in self._circuits:
             self._remember_circuit(self.qpu.decoding_circuit())
@@ -284,7 +289,7 @@ class InstrumentServer(Worker):
             self.blocks_applied += 1
             self.worker_blocks[corr.source] = self.worker_blocks.get(corr.source, 0) + 1
             self.shots_applied += result.shots
-            self.failures += result.failures
+            self.failures += max(result.failures, 0)  # -1: the device knows no truth
             self.shadow_shots += c.shadow_shots
             self.shadow_disagreements += c.shadow_disagreements
             self.latency.add(t_applied - block.t_acquired)
