@@ -35,7 +35,7 @@ server then ends acquisition); ``loop=True`` starts again from the first shot.
 ...                           num_observables=1)
 >>> qpu = ReplayQPU("replay_doctest", source=os.path.join(folder, "s.b8"), format="b8",
 ...                 circuit=os.path.join(folder, "c.stim"), observables="appended",
-...                 shots_per_block=4)
+...                 shots_per_block=4, distance=3, rounds=3, basis="Z")
 >>> block = qpu.acquire_block()
 >>> block.detection_events.shape, qpu.shots_total
 ((4, 3), 10)
@@ -174,7 +174,8 @@ class ReplayQPU(Instrument):
         cycle_time: seconds per shot between blocks; 0 = full speed.
         loop: start again at the end of the data instead of raising SourceExhausted.
         shots_per_block: initial value of the parameter of that name.
-        distance, rounds, basis: the code's geometry where the source does not record it.
+        distance, rounds, basis: the code's geometry; required for stim sample files, which
+            do not record it (a run file does).
 
     Raises:
         ConfigError: a missing source, an unknown format, a file that does not fit.
@@ -207,6 +208,11 @@ class ReplayQPU(Instrument):
         geometry = {k: v for k, v in dict(distance=distance, rounds=rounds, basis=basis).items()
                     if v is not None}
         values = {**data.geometry, **geometry}
+        missing = [k for k in ("distance", "rounds", "basis") if values.get(k) is None]
+        if missing:
+            raise ConfigError(f"a {format} sample file does not record the code's "
+                              f"{', '.join(missing)}; give them as init values of the QPU",
+                              key=f"instruments.{name}.init.{missing[0]}")
         for key, label in (("distance", "Code distance"), ("rounds", "Syndrome rounds"),
                            ("basis", "Memory basis")):
             value = values.get(key)

@@ -94,7 +94,7 @@ def test_stim_sample_files_are_served_with_their_truth(tmp_path, fmt):
                               num_observables=1)
     qpu = ReplayQPU(f"replay_{fmt}", source=str(tmp_path / f"d.{fmt}"), format=fmt,
                     circuit=circuit_path, observables=str(tmp_path / f"o.{fmt}"),
-                    shots_per_block=30)
+                    shots_per_block=30, distance=3, rounds=3, basis="Z")
     try:
         assert isinstance(qpu, QECDevice)
         got, sizes = [], []
@@ -120,7 +120,8 @@ def test_without_truth_blocks_are_not_scored_and_loop_wraps(tmp_path):
     stim.write_shot_data_file(data=dets, path=str(tmp_path / "d.b8"), format="b8",
                               num_detectors=circuit.num_detectors)
     qpu = ReplayQPU("replay_loop", source=str(tmp_path / "d.b8"), format="b8",
-                    circuit=circuit_path, loop=True, shots_per_block=8)
+                    circuit=circuit_path, loop=True, shots_per_block=8, distance=3,
+                    rounds=3, basis="Z")
     try:
         sizes = [len(qpu.acquire_block().detection_events) for _ in range(4)]
         assert sizes == [8, 2, 8, 2]
