@@ -82,7 +82,7 @@ class DecodingWorker(Worker):
         """
         if not self.syndromes.socket.poll(poll_ms):
             return 0
-        handled, batch = 0, []
+        handled, batch, received = 0, [], []
         flags = 0  # the first message is there (poll said so); the rest only if queued
         while handled < MAX_BATCH_BLOCKS:
             try:
@@ -99,7 +99,8 @@ class DecodingWorker(Worker):
                                    f"{self.name} got a {rec.kind} record on the syndrome stream; ignored")
                 continue
             batch.append(rec)
-        for frames in self.decode_records(batch):
+            received.append(time.time())
+        for frames in self.decode_records(batch, received):
             self.corrections.socket.send_multipart(frames)
         return handled
 
@@ -107,14 +108,18 @@ class DecodingWorker(Worker):
         """The encoded correction record for one syndrome record."""
         return self.decode_records([rec])[0]
 
-    def decode_records(self, recs: list[Record]) -> list[list[bytes]]:
+    def decode_records(self, recs: list[Record],
+                       received: list[float] | None = None) -> list[list[bytes]]:
         """The encoded correction records for syndrome records, in their order.
 
         Consecutive small blocks (under :data:`BATCH_BELOW_SHOTS` shots) of one circuit are
         decoded in one call (up to :data:`MAX_BATCH_SHOTS` shots) and their predictions split
         again: a decoder decodes each shot on its own, so the predictions are those of decoding
         each block alone. Each block's ``decode_seconds`` is its share (by shots) of the call.
+        ``received`` are the records' arrival times (UNIX s), sent back as ``t_received``.
         """
+        if received is None:
+            received = [time.time()] * len(recs)
         out: list[list[bytes]] = []
         i = 0
         while i < len(recs):
@@ -129,11 +134,11 @@ class DecodingWorker(Worker):
                     break
                 group.append(nxt)
                 shots += n
-            out.extend(self._decode_group(group))
+            out.extend(self._decode_group(group, received[i:i + len(group)]))
             i += len(group)
         return out
 
-    def _decode_group(self, group: list[Record]) -> list[list[bytes]]:
+    def _decode_group(self, group: list[Record], received: list[float]) -> list[list[bytes]]:
         compiled, shadow = self._compiled_for(group[0].body.circuit_id)
         parts = [rec.arrays["detection_events"] for rec in group]
         events = parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -143,7 +148,7 @@ class DecodingWorker(Worker):
         t_decoded = time.time()
         predictions = np.ascontiguousarray(predictions, dtype=np.uint8)
         out, start = [], 0
-        for rec, dets in zip(group, parts):
+        for rec, dets, t_received in zip(group, parts, received):
             n = len(dets)
             preds = predictions[start:start + n]
             start += n
@@ -161,6 +166,7 @@ class DecodingWorker(Worker):
                 syndrome_seq=rec.seq, t_decoded=t_decoded,
                 decode_seconds=decode_seconds * n / len(events),
                 shadow_shots=shadow_shots, shadow_disagreements=disagreements,
+                t_received=t_received,
             ), {"predictions": preds})
             out.append(encode(corr))
         return out

@@ -211,12 +211,13 @@ class InstrumentServer(Worker):
             num_detectors=block.num_detectors, t_acquired=t_acquired,
         ), {"detection_events": block.detection_events})
         frames = encode(rec)
+        t_sent = time.time()  # encoded, handed to the socket now
         self.syndromes.send_frames(rec, frames)
         self.records.send_frames(rec, frames)  # the same record: the file has every block
         circuit = self._circuits.get(block.circuit_id)
         width = (circuit.num_observables + 7) // 8 if circuit is not None else -1
         self._in_flight.add(InFlight(rec.seq, block.index, t_acquired, len(block.detection_events),
-                                     width))
+                                     width, t_sent=t_sent))
         self.blocks_acquired += 1
         if self.calibration is not None and self.calibration.subscribers:
             self._count_detections(block)
@@ -301,6 +302,7 @@ class InstrumentServer(Worker):
                 syndrome_seq=block.seq, t_decoded=c.t_decoded, t_applied=t_applied,
                 decode_seconds=c.decode_seconds, worker=corr.source, failures=result.failures,
                 shadow_shots=c.shadow_shots, shadow_disagreements=c.shadow_disagreements,
+                t_sent=block.t_sent, t_received=c.t_received,
             ), arrays)
 
     def _expire(self, now: float) -> None:

@@ -35,6 +35,7 @@ from qplane.runfile.schema import (
     BLOCK_DTYPE,
     END_STATES,
     SCHEMA,
+    SCHEMA_MINOR,
     SCHEMA_VERSION,
     SHOT_DATASETS,
     TABLES,
@@ -80,6 +81,7 @@ class RunFileWriter:
             raise RunFileError(f"cannot create run file {path}: {e}") from e
         f.attrs["schema"] = SCHEMA
         f.attrs["schema_version"] = SCHEMA_VERSION
+        f.attrs["schema_minor"] = SCHEMA_MINOR
         f.attrs["run_id"] = run_id
         f.attrs["created"] = datetime.now(timezone.utc).isoformat()
         f.attrs["qplane_version"] = __version__

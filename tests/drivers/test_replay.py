@@ -66,6 +66,18 @@ def test_replaying_a_recorded_run_reproduces_its_predictions(tmp_path):
     dets_b, preds_b, truth_b = _applied_shots(replayed)
     with open_run(replayed) as run:
         assert "source_exhausted" in set(run.events["kind"])
+        # Each block's path, stage by stage (schema 2.1), in order on the one clock.
+        blocks = run.blocks[run.blocks["applied"]]
+        stages = ["t_acquired", "t_sent", "t_received", "t_decoded", "t_applied"]
+        times = blocks[stages].to_numpy()
+        assert np.isfinite(times).all() and (np.diff(times, axis=1) >= 0).all()
+        from qplane.analysis import stats
+        lat = stats.latency(run)
+        assert lat["sent_to_received"]["count"] == len(blocks)
+        assert lat["sent_to_received"]["p999"] >= lat["sent_to_received"]["p50"]
+        from qplane.analysis import snapshot_from_run
+        worker = snapshot_from_run(run).workers[0]  # the dashboard: each worker's share, queue
+        assert worker.share == 1.0 and worker.queue_s is not None and worker.queue_s >= 0
         assert run.integrity().problems == []
         assert run.end_state == "completed"
     assert len(dets_b) >= len(dets_a) == 40 * 16
