@@ -24,7 +24,7 @@ from qplane.errors import QplaneError, SourceExhausted
 from qplane.pipeline._counts import DetectionCounter
 from qplane.pipeline._in_flight import InFlight, InFlightBlocks
 from qplane.pipeline._latency import LatencyWindow
-from qplane.pipeline.transport import Inbox, Outbox, send_record
+from qplane.pipeline.transport import Inbox, Outbox, queued, send_record
 from qplane.pipeline.worker import Worker
 from qplane.records import (
     Applied,
@@ -179,8 +179,8 @@ class InstrumentServer(Worker):
         can_acquire = self._acquiring and len(self._in_flight) < self.max_in_flight
         events = dict(self.poller.poll(0 if can_acquire else poll_ms))
         if events.get(self.corrections.socket):
-            while self.corrections.socket.poll(0):
-                self._handle_correction()
+            for got in queued(self.corrections):  # no poll per message
+                self._handle_correction(got)
                 handled += 1
         if events.get(self.control.socket):
             while self.control.socket.poll(0):
@@ -240,8 +240,8 @@ class InstrumentServer(Worker):
             self.records.send(body)
         return circuit_id
 
-    def _handle_correction(self) -> None:
-        got = self.corrections.recv()
+    def _handle_correction(self, got: tuple[list[bytes], Any] | None) -> None:
+        """Handle one received correction message (None: it was rejected)."""
         if got is None:
             return
         _, rec = got

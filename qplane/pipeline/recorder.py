@@ -22,7 +22,7 @@ import numpy as np
 import zmq
 
 from qplane.errors import QplaneError
-from qplane.pipeline.transport import Inbox, SequenceTracker
+from qplane.pipeline.transport import Inbox, SequenceTracker, queued
 from qplane.pipeline.worker import Worker
 from qplane.records import Applied, Record, RunEnd, RunStart, StreamEnd, Syndrome
 from qplane.runfile import APPLIED_SHOT_DATASETS, BLOCK_DTYPE, RunFileWriter
@@ -82,8 +82,7 @@ class Recorder(Worker):
         then flush if ``flush_interval`` has passed; return how many were handled."""
         handled = 0
         if self.inbox.socket.poll(poll_ms):
-            while handled < max_records and self.inbox.socket.poll(0):
-                got = self.inbox.recv()
+            for got in queued(self.inbox, max_records):  # no poll per record
                 handled += 1
                 if got is not None:
                     self.handle(got[1])
