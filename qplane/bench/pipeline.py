@@ -14,7 +14,8 @@ p = 0.003, rounds = d) and the same blocks:
 
 Cases: d = 3, 5, 7; blocks of 1, 64, 1024 shots; 1 and 2 decoding workers; 8 blocks in flight;
 plus block 1 with 1 in flight (the latency a feedback loop sees) at d = 3, 5. Per case:
-shots/s (first to last block after a warm-up), latency acquired -> applied p50 / p99 / p99.9,
+shots/s (first to last block after a warm-up), latency acquired -> applied p50 / p99 / p99.9
+and, for qplane, per stage (acquired -> sent -> received -> decoded -> applied),
 each process's CPU time per block, and the load the rest of the machine put on it meanwhile
 (``other_load``: cores busy with other processes, from /proc). Ratios compare runs taken
 minutes apart at most, under the load reported beside them.
@@ -39,6 +40,10 @@ from qplane.progress import track
 WARMUP_BLOCKS = 20
 #: Circuit-level noise of every case's circuit.
 P = 0.003
+#: A block's path stage by stage: (name, from field, to field) of ``/qec/blocks``.
+STAGES = (("acquired_to_sent", "t_acquired", "t_sent"), ("sent_to_received", "t_sent", "t_received"),
+          ("received_to_decoded", "t_received", "t_decoded"),
+          ("decoded_to_applied", "t_decoded", "t_applied"))
 #: Shots pre-sampled for the replay source (served in a loop).
 REPLAY_SHOTS = 1 << 17
 
@@ -171,6 +176,8 @@ def measure_qplane(folder: str, case: Case, seconds: float,
         "blocks": int(len(blocks)), "shots": shots,
         "shots_per_s": float(shots / span), "direct_shots_per_s": float(shots / direct_seconds),
         "latency": _percentiles(blocks["t_applied"] - blocks["t_acquired"]),
+        "stages": {stage: _percentiles(blocks[end] - blocks[start])
+                   for stage, start, end in STAGES},
         "cpu_us_per_block": _per_block_us(watch, float(applied["t_acquired"][0]),
                                           len(applied), "launcher"),
         "other_load": watch.other_load, "loadavg": watch.loadavg,
@@ -250,6 +257,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="acquisition time per case")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: d = 3, a few cases, 1.5 s each")
+    parser.add_argument("--only", default="", metavar="FILTER",
+                        help="run only the cases matching every KEY=V1/V2 of a comma list, e.g. "
+                             "'source=replay,distance=5,block_size=1024' (keys: source, distance, "
+                             "block_size, workers, in_flight)")
     parser.add_argument("--wire-only", action="store_true",
                         help="only measure the wire cost per record (seconds, no pipeline runs)")
     parser.add_argument("--out", default=os.path.join("runs", "bench", "pipeline.json"),
@@ -278,7 +289,8 @@ def main(args: argparse.Namespace) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="qplane-bench-") as folder:
         replays = {}
-        for case in track(cases(args.quick), "pipeline cases", label=lambda c: c.label):
+        for case in track(_only(cases(args.quick), args.only), "pipeline cases",
+                          label=lambda c: c.label):
             if case.distance not in replays:
                 replays[case.distance] = _replay_files(folder, case.distance)
             circuit, circuit_path, data_path, arrays = replays[case.distance]
@@ -290,6 +302,10 @@ def main(args: argparse.Namespace) -> int:
                  "ratio_to_direct": q["shots_per_s"] / q["direct_shots_per_s"]}
             results.append(r)
             print(_line(case, r), flush=True)
+            if case.block_size == 1:
+                print("    stages p50 / p99 / p99.9 ms: " + "; ".join(
+                    f"{k} {v['p50_ms']:.3f} / {v['p99_ms']:.3f} / {v['p999_ms']:.3f}"
+                    for k, v in q["stages"].items()), flush=True)
     report = {
         "benchmark": "pipeline", "format": 2, "seconds_per_case": seconds, "quick": args.quick,
         "targets": {"ratio_to_lean_min": 0.8, "latency_block1_in_flight1_replay_p50_ms": 0.35,
@@ -300,6 +316,22 @@ def main(args: argparse.Namespace) -> int:
     write_results(args.out, report)
     print(f"wrote {args.out}")
     return 0
+
+
+def _only(all_cases: list[Case], spec: str) -> list[Case]:
+    """The cases matching ``spec`` (``key=a/b,key=c``); all for an empty spec.
+
+    >>> [c.block_size for c in _only(cases(True), "source=replay,block_size=1024")]
+    [1024, 1024]
+    """
+    keep = all_cases
+    for part in filter(None, spec.split(",")):
+        key, _, values = part.partition("=")
+        if key not in Case.__dataclass_fields__:
+            raise SystemExit(f"qplane bench pipeline: --only: no case key {key!r}; use one of "
+                             f"{', '.join(Case.__dataclass_fields__)}")
+        keep = [c for c in keep if str(getattr(c, key)) in values.split("/")]
+    return keep
 
 
 def _met(results: list[dict]) -> dict:
