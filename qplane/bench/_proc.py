@@ -51,7 +51,7 @@ def _name(argv: list[str], pid: int) -> str:
         if role == "decoder" and "--index" in argv:
             return f"decoder-{argv[argv.index('--index') + 1]}"
         return role
-    if "qplane.bench.lean_pipeline" in argv:
+    if "qplane.bench._lean_pipeline" in argv:
         return f"lean-worker-{pid}"
     return f"pid-{pid}"
 

@@ -8,7 +8,7 @@ p = 0.003, rounds = d) and the same blocks:
   (``replay``: :class:`qplane.drivers.ReplayQPU` serving pre-sampled shots from a b8 file);
 - **PyMatching alone**: the blocks qplane recorded, decoded back to back in this process
   (``Matching.decode_batch``); the predictions must be identical to qplane's;
-- **lean**: the reference loop of :mod:`qplane.bench.lean_pipeline` (PUSH -> PyMatching worker
+- **lean**: the reference loop of :mod:`qplane.bench._lean_pipeline` (PUSH -> PyMatching worker
   process(es) -> PUSH back -> apply in order -> HDF5), sampling as it goes (``sim``) or slicing
   the same pre-sampled shots (``replay``).
 
@@ -187,7 +187,7 @@ def measure_qplane(folder: str, case: Case, seconds: float,
 
 def measure_lean(folder: str, case: Case, seconds: float, circuit, replay_arrays) -> dict:
     """Run the lean reference on ``case``."""
-    from qplane.bench import lean_pipeline
+    from qplane.bench import _lean_pipeline as lean_pipeline
 
     out = os.path.join(folder, "lean.h5")
     with CpuWatch() as watch:

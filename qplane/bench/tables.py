@@ -27,7 +27,7 @@ def _pipeline_v2(data: dict) -> list[str]:
     load = (f"other processes kept {min(loads):.1f}–{max(loads):.1f} of the "
             f"{data['machine']['cpus']} cores busy during the runs" if loads else "load unknown")
     lines = [
-        f"qplane's closed loop vs the lean reference (`qplane.bench.lean_pipeline`) and PyMatching "
+        f"qplane's closed loop vs the lean reference (`qplane.bench._lean_pipeline`) and PyMatching "
         f"alone on the same blocks, {data['seconds_per_case']:g} s per case, "
         f"{data['machine']['cpus']} CPUs; {load}. Source `sim`: the simulated QPU; `replay`: the "
         "replay source. Latency acquired → applied (ms); CPU µs per block of qplane's decoder(s) "

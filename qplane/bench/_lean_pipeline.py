@@ -6,7 +6,7 @@ process(es) -> PUSH back -> applied in order (scored against the truth) -> HDF5 
 detection events and predictions (appended in batches). No validation, no records, no
 supervision: the floor qplane's overheads are measured against. It imports nothing of qplane.
 
-    python -m qplane.bench.lean_pipeline worker ENDPOINT_IN ENDPOINT_OUT CIRCUIT_FILE
+    python -m qplane.bench._lean_pipeline worker ENDPOINT_IN ENDPOINT_OUT CIRCUIT_FILE
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def run(circuit, *, shots: int, seconds: float, out_path: str, workers: int = 1,
     push, pull = ctx.socket(zmq.PUSH), ctx.socket(zmq.PULL)
     push.bind(ends[0])
     pull.bind(ends[1])
-    procs = [subprocess.Popen([sys.executable, "-m", "qplane.bench.lean_pipeline", "worker",
+    procs = [subprocess.Popen([sys.executable, "-m", "qplane.bench._lean_pipeline", "worker",
                                *ends, circuit_file]) for _ in range(workers)]
     for _ in procs:
         pull.recv_multipart()  # each worker is ready
@@ -166,4 +166,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "worker":
         worker(*sys.argv[2:])
     else:
-        sys.exit("usage: python -m qplane.bench.lean_pipeline worker IN OUT CIRCUIT_FILE")
+        sys.exit("usage: python -m qplane.bench._lean_pipeline worker IN OUT CIRCUIT_FILE")
