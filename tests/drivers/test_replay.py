@@ -62,6 +62,7 @@ def test_replaying_a_recorded_run_reproduces_its_predictions(tmp_path):
     outcome = run_pipeline(load_config(_replay_config(tmp_path, recorded, 7)), out_path=replayed,
                            duration=None, max_blocks=None)
     assert outcome.end_state == "completed", outcome.reason
+    assert "source ended" in outcome.reason
     dets_a, preds_a, truth_a = _applied_shots(recorded)
     dets_b, preds_b, truth_b = _applied_shots(replayed)
     with open_run(replayed) as run:
