@@ -77,3 +77,7 @@ class RunFileError(QplaneError):
 
 class PipelineError(QplaneError):
     """A pipeline process failed (died, stopped answering, or reported an error)."""
+
+
+class SourceExhausted(QplaneError):
+    """A finite data source (a replayed recording) has served every block it holds."""

@@ -232,12 +232,14 @@ def render_rich(s: LiveStats) -> Any:
     if s.blocks_lost or s.errors:
         main.add_row("losses", Text(f"{s.blocks_lost} blocks lost, {s.errors} errors", style="red"))
     workers = Table(title="workers", show_edge=False, expand=False)
-    for column in ("worker", "state", "blocks", "last seen", "exit"):
+    for column in ("worker", "state", "blocks", "share", "queue", "last seen", "exit"):
         workers.add_column(column)
     colours = {"ok": "green", "hung": "yellow", "stopped": "blue", "dead": "red"}
     for w in s.workers:
         workers.add_row(w.name, Text(w.state, style=colours.get(w.state, "")),
                         "-" if w.blocks is None else f"{w.blocks:,}",
+                        "-" if w.share is None else f"{w.share:.0%}",
+                        "-" if w.queue_s is None else f"{w.queue_s * 1e3:.2f} ms",
                         "-" if w.last_seen_s is None else f"{w.last_seen_s:.1f} s ago",
                         w.detail)
     parts: list[Any] = [main]

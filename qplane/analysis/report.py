@@ -315,7 +315,13 @@ def render_html(all_stats: Sequence[RunStats], figs: _Figures,
     }
     latency_rows = [[f"{what} {q}"] + [_fmt_ms(s.latency[key][q]) for s in all_stats]
                     for key, what in (("latency", "acquired to applied"), ("decode", "in decoder"))
-                    for q in ("p50", "p90", "p99", "max")]
+                    for q in ("p50", "p90", "p99", "p999", "max")]
+    # The path stage by stage (runs from schema 2.1 on): p50 / p99 / p99.9 of each.
+    latency_rows += [[f"stage: {key.replace('_', ' ')} p50 / p99 / p99.9"]
+                     + [" / ".join(_fmt_ms(s.latency[key][q]) for q in ("p50", "p99", "p999"))
+                        for s in all_stats]
+                     for key, _, _ in stats.LATENCY_STAGES
+                     if any(s.latency[key]["count"] for s in all_stats)]
     return _environment().get_template("report.html.j2").render(
         title="qplane report: " + " vs ".join(labels),
         version=__version__,

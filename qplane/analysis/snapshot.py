@@ -23,6 +23,8 @@ from qplane.analysis.stats import wilson_interval
 
 #: A running process silent for longer than this (seconds, while the run is live) is "hung".
 STALE_AFTER_S = 10.0
+#: Blocks per worker the queue wait (sent -> received) is the median of, newest first.
+QUEUE_BLOCKS = 200
 #: Blocks the file-based latency percentiles are taken over (the most recent ones).
 LATENCY_WINDOW_BLOCKS = 2000
 
@@ -39,6 +41,9 @@ class WorkerHealth:
         blocks: blocks applied with its corrections (``None``: not a decoding worker, or unknown).
         last_seen_s: seconds since it was last heard from (``None``: unknown).
         detail: how it exited, when it did (``"decoder-0 (pid 12) exited with code 0"``).
+        share: its fraction of the decoding workers' applied blocks (``None``: unknown).
+        queue_s: median wait of its last blocks between being sent and being received (the
+            queue in front of it; ``None``: not measured, before run-file schema 2.1).
     """
 
     name: str
@@ -46,6 +51,8 @@ class WorkerHealth:
     blocks: int | None = None
     last_seen_s: float | None = None
     detail: str = ""
+    share: float | None = None
+    queue_s: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,10 +208,18 @@ def _worker_health(applied: Any, events: Any, *, now: float, finished: bool,
     stopped = set(events.loc[events["kind"].isin(["worker_stop", "worker_stopped"]), "source"])
     blocks: dict[str, int] = {}
     last: dict[str, float] = {}
+    queue: dict[str, float] = {}
     for name, group in applied.groupby("worker", sort=True):
         if name:
             blocks[str(name)] = int(len(group))
             last[str(name)] = float(group["t_decoded"].max())
+            if "t_sent" in group and "t_received" in group:
+                tail = group.tail(QUEUE_BLOCKS)
+                wait = (tail["t_received"] - tail["t_sent"]).to_numpy()
+                wait = wait[np.isfinite(wait) & (tail["t_sent"].to_numpy() > 0)]
+                if len(wait):
+                    queue[str(name)] = float(np.median(wait))
+    total = sum(blocks.values())
     names = sorted(blocks) if processes is None else [n for n in processes if n != "recorder"]
     out = []
     for name in names:
@@ -224,7 +239,9 @@ def _worker_health(applied: Any, events: Any, *, now: float, finished: bool,
         else:
             state = "ok"
         out.append(WorkerHealth(name, state, blocks.get(name, 0 if name.startswith("decoder") else None),
-                                age, str((proc or {}).get("detail", ""))))
+                                age, str((proc or {}).get("detail", "")),
+                                share=blocks[name] / total if total and name in blocks else None,
+                                queue_s=queue.get(name)))
     return tuple(out)
 
 

@@ -236,20 +236,36 @@ def shadow_disagreement(run, *, window_s: float | None = None, windows: int = 30
 # -- latency ------------------------------------------------------------------------------------
 
 
+#: The stages of a block's path, in order: (key, from field, to field).
+LATENCY_STAGES = (("acquired_to_sent", "t_acquired", "t_sent"),
+                  ("sent_to_received", "t_sent", "t_received"),
+                  ("received_to_decoded", "t_received", "t_decoded"),
+                  ("decoded_to_applied", "t_decoded", "t_applied"))
+
+
 def latency(run) -> dict[str, Any]:
-    """Latency of corrected blocks: acquired -> applied (``latency``) and inside the decoder
-    (``decode``); each with count, mean, p50, p90, p99 and max in seconds, plus the samples."""
-    cols = _applied(run, "t_acquired", "t_applied", "decode_seconds")
+    """Latency of corrected blocks: acquired -> applied (``latency``), inside the decoder
+    (``decode``) and per stage of the path (:data:`LATENCY_STAGES`, from schema 2.1; empty
+    before); each with count, mean, p50, p90, p99, p99.9 (``p999``) and max in seconds, plus
+    the samples."""
+    cols = _applied(run, "t_acquired", "t_sent", "t_received", "t_decoded", "t_applied",
+                    "decode_seconds")
+    for name in ("t_sent", "t_received"):  # 0 or NaN: not measured
+        cols[name] = np.where(cols[name] > 0, cols[name], np.nan)
     out: dict[str, Any] = {}
-    for key, values in (("latency", cols["t_applied"] - cols["t_acquired"]),
-                        ("decode", cols["decode_seconds"])):
+    series = [("latency", cols["t_applied"] - cols["t_acquired"]),
+              ("decode", cols["decode_seconds"])]
+    series += [(key, cols[b] - cols[a]) for key, a, b in LATENCY_STAGES]
+    for key, values in series:
         values = values[np.isfinite(values)]
         if len(values):
-            p50, p90, p99 = np.percentile(values, [50, 90, 99])
+            p50, p90, p99, p999 = np.percentile(values, [50, 90, 99, 99.9])
             stats = {"count": len(values), "mean": float(values.mean()), "p50": float(p50),
-                     "p90": float(p90), "p99": float(p99), "max": float(values.max())}
+                     "p90": float(p90), "p99": float(p99), "p999": float(p999),
+                     "max": float(values.max())}
         else:
-            stats = {"count": 0, **{k: math.nan for k in ("mean", "p50", "p90", "p99", "max")}}
+            stats = {"count": 0, **{k: math.nan for k in ("mean", "p50", "p90", "p99", "p999",
+                                                          "max")}}
         out[key] = {**stats, "samples": values}
     return out
 

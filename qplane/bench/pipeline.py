@@ -1,53 +1,144 @@
-"""``qplane bench pipeline``: throughput and latency of the closed loop vs PyMatching in one process.
+"""``qplane bench pipeline``: qplane's closed loop beside PyMatching alone and a lean reference.
 
-For each distance (3, 5) and block size (1, 64, 1024 shots) it runs the real pipeline
-(instrument server, one decoding worker, recorder: three processes over ipc://) for a fixed
-time, then decodes the very blocks the run recorded with PyMatching directly in this process.
-Both numbers come from the same run, so their ratio is the pipeline's overhead:
+Each case runs, back to back on the same machine, with the same circuit (uniform noise
+p = 0.003, rounds = d) and the same blocks:
 
-- ``pipeline_shots_per_s``: shots corrected per second, first to last block (warm-up excluded);
-- ``direct_shots_per_s``: the same blocks through ``Matching.decode_batch`` back to back;
-- ``latency_p50/p99_ms``: acquired -> correction applied on the instrument, per block.
+- **qplane**: the real pipeline (instrument server, decoding worker(s), recorder, over ipc://),
+  its QPU either the simulated one (``sim``: stim sampling every block) or the replay source
+  (``replay``: :class:`qplane.drivers.ReplayQPU` serving pre-sampled shots from a b8 file);
+- **PyMatching alone**: the blocks qplane recorded, decoded back to back in this process
+  (``Matching.decode_batch``); the predictions must be identical to qplane's;
+- **lean**: the reference loop of :mod:`qplane.bench._lean_pipeline` (PUSH -> PyMatching worker
+  process(es) -> PUSH back -> apply in order -> HDF5), sampling as it goes (``sim``) or slicing
+  the same pre-sampled shots (``replay``).
 
-Block size 1 runs twice: with ``max_in_flight`` 8 (throughput) and 1 (latency: one block in the
-loop at a time, the figure a real-time feedback loop cares about).
+Cases: d = 3, 5, 7; blocks of 1, 64, 1024 shots; 1 and 2 decoding workers; 8 blocks in flight;
+plus block 1 with 1 in flight (the latency a feedback loop sees) at d = 3, 5. Per case:
+shots/s (first to last block after a warm-up), latency acquired -> applied p50 / p99 / p99.9
+and, for qplane, per stage (acquired -> sent -> received -> decoded -> applied),
+each process's CPU time per block, and the load the rest of the machine put on it meanwhile
+(``other_load``: cores busy with other processes, from /proc). Ratios compare runs taken
+minutes apart at most, under the load reported beside them.
 
     qplane bench pipeline [--seconds 6] [--update-results]   # runs/bench/pipeline.json
+    qplane bench pipeline --quick                            # smoke: d = 3, a few cases
     qplane bench pipeline --wire-only     (only the wire cost per record; nothing written)
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import tempfile
-import textwrap
 import time
 
+from qplane.bench._proc import CpuWatch
 from qplane.bench._results import write_results
 from qplane.progress import track
 
 WARMUP_BLOCKS = 20
+#: Circuit-level noise of every case's circuit.
+P = 0.003
+#: A block's path stage by stage: (name, from field, to field) of ``/qec/blocks``.
+STAGES = (("acquired_to_sent", "t_acquired", "t_sent"), ("sent_to_received", "t_sent", "t_received"),
+          ("received_to_decoded", "t_received", "t_decoded"),
+          ("decoded_to_applied", "t_decoded", "t_applied"))
+#: Shots pre-sampled for the replay source (served in a loop).
+REPLAY_SHOTS = 1 << 17
 
 
-def _config(folder: str, distance: int, shots: int, in_flight: int) -> str:
-    path = os.path.join(folder, f"bench_d{distance}_b{shots}_f{in_flight}.yaml")
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One benchmark case."""
+
+    source: str  # "sim" | "replay"
+    distance: int
+    block_size: int
+    workers: int
+    in_flight: int
+
+    @property
+    def label(self) -> str:
+        return (f"{self.source} d={self.distance} block={self.block_size} "
+                f"workers={self.workers} in flight={self.in_flight}")
+
+
+def cases(quick: bool) -> list[Case]:
+    """The cases of a full run, or of ``--quick``."""
+    if quick:
+        grid = [(s, 3, b, 1, 8) for s in ("replay", "sim") for b in (1, 1024)]
+        grid += [(s, 3, 1, 1, 1) for s in ("replay", "sim")] + [("replay", 3, 1024, 2, 8)]
+    else:
+        grid = [(s, d, b, w, 8) for s in ("replay", "sim") for d in (3, 5, 7)
+                for b in (1, 64, 1024) for w in (1, 2)]
+        grid += [(s, d, 1, 1, 1) for s in ("replay", "sim") for d in (3, 5)]
+    return [Case(*g) for g in grid]
+
+
+def _replay_files(folder: str, distance: int):
+    """The circuit file and a b8 file of pre-sampled shots (observables appended)."""
+    import numpy as np
+    import stim
+
+    from qplane.codes import memory_circuit
+
+    circuit = memory_circuit(distance=distance, rounds=distance, basis="Z", p=P)
+    circuit_path = os.path.join(folder, f"replay_d{distance}.stim")
+    data_path = os.path.join(folder, f"replay_d{distance}.b8")
+    dets, obs = circuit.compile_detector_sampler(seed=7).sample(
+        REPLAY_SHOTS, separate_observables=True)
+    stim.write_shot_data_file(data=np.hstack([dets, obs]), path=data_path, format="b8",
+                              num_detectors=circuit.num_detectors,
+                              num_observables=circuit.num_observables)
+    circuit.to_file(circuit_path)
+    packed = (np.packbits(dets, axis=1, bitorder="little"),
+              np.packbits(obs, axis=1, bitorder="little"))
+    return circuit, circuit_path, data_path, packed
+
+
+def _config(folder: str, case: Case, replay: tuple[str, str] | None) -> str:
+    import yaml
+
+    d = case.distance
+    path = os.path.join(folder, f"bench_{case.source}_d{d}_b{case.block_size}_"
+                                f"w{case.workers}_f{case.in_flight}.yaml")
+    geometry = {"distance": d, "rounds": d, "basis": "Z"}
+    qplane = {"qpu": "qpu",
+              "acquisition": {"shots_per_block": case.block_size, "max_in_flight": case.in_flight},
+              "decoding": {"workers": case.workers, "decoder": {"type": "pymatching"}}}
+    if replay is None:
+        qpu = {"type": "qplane.sim_instruments.qpu.SimulatedQPU",
+               "init": {**geometry, "physical_error_rate": P, "seed": 1}}
+    else:
+        qpu = {"type": "qplane.drivers.ReplayQPU", "init": geometry}
+        qplane["replay"] = {"source": replay[1], "format": "b8", "circuit": replay[0],
+                            "observables": "appended", "loop": True}
     with open(path, "w") as f:
-        f.write(textwrap.dedent(f"""
-            instruments:
-              qpu:
-                type: qplane.sim_instruments.qpu.SimulatedQPU
-                init: {{distance: {distance}, rounds: {distance}, basis: Z, physical_error_rate: 0.003, seed: 1}}
-            qplane:
-              qpu: qpu
-              acquisition: {{shots_per_block: {shots}, max_in_flight: {in_flight}}}
-              decoding: {{workers: 1, decoder: {{type: pymatching}}}}
-            """))
+        yaml.safe_dump({"instruments": {"qpu": qpu}, "qplane": qplane}, f, sort_keys=False)
     return path
 
 
-def measure(folder: str, distance: int, shots: int, in_flight: int, seconds: float) -> dict:
-    """Run the pipeline for ``seconds`` on one case, then decode its blocks directly."""
+def _percentiles(latency_s) -> dict:
+    import numpy as np
+
+    ms = np.asarray(latency_s) * 1e3
+    if not len(ms):
+        return {"p50_ms": None, "p99_ms": None, "p999_ms": None}
+    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
+            "p999_ms": float(np.percentile(ms, 99.9))}
+
+
+def _per_block_us(watch: CpuWatch, since: float, blocks: int, own: str) -> dict:
+    """Each process's CPU µs per block from ``since`` (the first block: start-up left out)."""
+    cpu = watch.cpu_since(since)
+    cpu[own] = cpu.pop("own")
+    return {name: 1e6 * seconds / max(blocks, 1) for name, seconds in sorted(cpu.items())}
+
+
+def measure_qplane(folder: str, case: Case, seconds: float,
+                   replay: tuple[str, str] | None) -> dict:
+    """Run qplane's pipeline on ``case``; then PyMatching alone on the blocks it recorded."""
     import h5py
     import numpy as np
     import pymatching
@@ -56,39 +147,65 @@ def measure(folder: str, distance: int, shots: int, in_flight: int, seconds: flo
     from qplane.config import load_config
     from qplane.pipeline.launcher import run_pipeline
 
-    config = load_config(_config(folder, distance, shots, in_flight))
-    out = os.path.join(folder, f"d{distance}_b{shots}_f{in_flight}.h5")
-    outcome = run_pipeline(config, out_path=out, duration=seconds)
+    config = load_config(_config(folder, case, replay))
+    out = os.path.join(folder, "qplane.h5")
+    with CpuWatch() as watch:
+        outcome = run_pipeline(config, out_path=out, duration=seconds)
     if outcome.end_state != "completed":
         raise RuntimeError(f"benchmark run {out} ended {outcome.end_state}: {outcome.reason}")
     with h5py.File(out, "r") as f:
-        blocks = f["qec/blocks"][:]
+        all_blocks = f["qec/blocks"][:]
         dets = f["qec/detection_events"][:]
+        preds = f["qec/predictions"][:]
         circuit = stim.Circuit(f["qec/circuits"][0]["stim_circuit"].decode())
-    blocks = np.sort(blocks[blocks["applied"] == 1], order="seq")[WARMUP_BLOCKS:]
+    os.remove(out)
+    applied = np.sort(all_blocks[all_blocks["applied"] == 1], order="seq")
+    blocks = applied[WARMUP_BLOCKS:]
     span = blocks["t_applied"][-1] - blocks["t_acquired"][0]
-    pipeline_rate = blocks["shots"].sum() / span
-    latency = (blocks["t_applied"] - blocks["t_acquired"]) * 1e3
-
-    matching = pymatching.Matching.from_detector_error_model(circuit.detector_error_model(decompose_errors=True))
+    matching = pymatching.Matching.from_detector_error_model(
+        circuit.detector_error_model(decompose_errors=True))
     slices = [dets[b["shot_start"]: b["shot_start"] + b["shots"]] for b in blocks]
     t0 = time.perf_counter()
-    direct = [matching.decode_batch(s, bit_packed_shots=True, bit_packed_predictions=True) for s in slices]
+    direct = [matching.decode_batch(s, bit_packed_shots=True, bit_packed_predictions=True)
+              for s in slices]
     direct_seconds = time.perf_counter() - t0
-    with h5py.File(out, "r") as f:
-        preds = f["qec/predictions"][:]
     agree = all(np.array_equal(p, preds[b["shot_start"]: b["shot_start"] + b["shots"]])
                 for p, b in zip(direct, blocks))
-    direct_rate = blocks["shots"].sum() / direct_seconds
-    os.remove(out)
+    shots = int(blocks["shots"].sum())
     return {
-        "distance": distance, "rounds": distance, "block_size": shots, "max_in_flight": in_flight,
-        "blocks": int(len(blocks)), "shots": int(blocks["shots"].sum()),
-        "pipeline_shots_per_s": float(pipeline_rate), "direct_shots_per_s": float(direct_rate),
-        "throughput_ratio": float(pipeline_rate / direct_rate),
-        "latency_p50_ms": float(np.percentile(latency, 50)), "latency_p99_ms": float(np.percentile(latency, 99)),
-        "direct_ms_per_block": float(direct_seconds / len(blocks) * 1e3),
+        "blocks": int(len(blocks)), "shots": shots,
+        "shots_per_s": float(shots / span), "direct_shots_per_s": float(shots / direct_seconds),
+        "latency": _percentiles(blocks["t_applied"] - blocks["t_acquired"]),
+        "stages": {stage: _percentiles(blocks[end] - blocks[start])
+                   for stage, start, end in STAGES},
+        "cpu_us_per_block": _per_block_us(watch, float(applied["t_acquired"][0]),
+                                          len(applied), "launcher"),
+        "other_load": watch.other_load, "loadavg": watch.loadavg,
         "predictions_identical": bool(agree),
+    }
+
+
+def measure_lean(folder: str, case: Case, seconds: float, circuit, replay_arrays) -> dict:
+    """Run the lean reference on ``case``."""
+    from qplane.bench import _lean_pipeline as lean_pipeline
+
+    out = os.path.join(folder, "lean.h5")
+    with CpuWatch() as watch:
+        r = lean_pipeline.run(circuit, shots=case.block_size, seconds=seconds, out_path=out,
+                              workers=case.workers, in_flight=case.in_flight,
+                              replay=replay_arrays if case.source == "replay" else None,
+                              folder=folder)
+    os.remove(out)
+    acq, app = r["t_acquired"][WARMUP_BLOCKS:], r["t_applied"][WARMUP_BLOCKS:]
+    shots = len(acq) * case.block_size
+    cpu = {"main": r["cpu_seconds"]["main"],
+           **{k: v for k, v in r["cpu_seconds"].items() if k != "main"}}
+    return {
+        "blocks": int(len(acq)), "shots": shots,
+        "shots_per_s": float(shots / (app[-1] - acq[0])),
+        "latency": _percentiles(app - acq),
+        "cpu_us_per_block": {k: 1e6 * v / max(r["blocks"], 1) for k, v in cpu.items()},
+        "other_load": watch.other_load, "loadavg": watch.loadavg,
     }
 
 
@@ -138,36 +255,101 @@ def measure_wire(repeats: int = 20_000) -> list[dict]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the benchmark's options to ``parser``."""
     parser.add_argument("--seconds", type=float, default=6.0, help="acquisition time per case")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: d = 3, a few cases, 1.5 s each")
+    parser.add_argument("--only", default="", metavar="FILTER",
+                        help="run only the cases matching every KEY=V1/V2 of a comma list, e.g. "
+                             "'source=replay,distance=5,block_size=1024' (keys: source, distance, "
+                             "block_size, workers, in_flight)")
     parser.add_argument("--wire-only", action="store_true",
                         help="only measure the wire cost per record (seconds, no pipeline runs)")
     parser.add_argument("--out", default=os.path.join("runs", "bench", "pipeline.json"),
                         help="results file")
 
 
+def _line(case: Case, r: dict) -> str:
+    q, lean, lat = r["qplane"], r["lean"], r["qplane"]["latency"]
+    return (f"{case.label}: qplane {q['shots_per_s']:10.0f} shots/s, lean {lean['shots_per_s']:10.0f}"
+            f" ({r['ratio_to_lean']:.2f}), PyMatching alone {q['direct_shots_per_s']:10.0f}; "
+            f"latency p50 {lat['p50_ms']:.3f} p99 {lat['p99_ms']:.3f} ms (lean "
+            f"{lean['latency']['p50_ms']:.3f} / {lean['latency']['p99_ms']:.3f}); other load "
+            f"{q['other_load'] if q['other_load'] is None else round(q['other_load'], 2)} cores")
+
+
 def main(args: argparse.Namespace) -> int:
     """Run every case and write the results file."""
-    wire = measure_wire()
+    wire = measure_wire(2_000 if args.quick else 20_000)
     for w in wire:
         print(f"wire {w['kind']:10s} {w['shots']:5d} shots: build+encode {w['build_encode_us']:.1f} us, "
               f"decode {w['decode_us']:.1f} us", flush=True)
     if args.wire_only:
         print("(--wire-only: no pipeline runs, nothing written)")
         return 0
-    cases = [(d, b, 8) for d in (3, 5) for b in (1, 64, 1024)] + [(3, 1, 1), (5, 1, 1)]
+    seconds = 1.5 if args.quick else args.seconds
     results = []
     with tempfile.TemporaryDirectory(prefix="qplane-bench-") as folder:
-        for distance, shots, in_flight in track(cases, "pipeline cases",
-                                                label=lambda c: f"d={c[0]} block={c[1]} in flight={c[2]}"):
-            r = measure(folder, distance, shots, in_flight, args.seconds)
+        replays = {}
+        for case in track(_only(cases(args.quick), args.only), "pipeline cases",
+                          label=lambda c: c.label):
+            if case.distance not in replays:
+                replays[case.distance] = _replay_files(folder, case.distance)
+            circuit, circuit_path, data_path, arrays = replays[case.distance]
+            replay = (circuit_path, data_path) if case.source == "replay" else None
+            q = measure_qplane(folder, case, seconds, replay)
+            lean = measure_lean(folder, case, seconds, circuit, arrays)
+            r = {**dataclasses.asdict(case), "rounds": case.distance, "qplane": q, "lean": lean,
+                 "ratio_to_lean": q["shots_per_s"] / lean["shots_per_s"],
+                 "ratio_to_direct": q["shots_per_s"] / q["direct_shots_per_s"]}
             results.append(r)
-            print(f"d={distance} block={shots:5d} in_flight={in_flight}: pipeline {r['pipeline_shots_per_s']:10.0f} shots/s, "
-                  f"direct {r['direct_shots_per_s']:10.0f} shots/s, ratio {r['throughput_ratio']:.2f}, "
-                  f"latency p50 {r['latency_p50_ms']:.2f} ms p99 {r['latency_p99_ms']:.2f} ms", flush=True)
+            print(_line(case, r), flush=True)
+            if case.block_size == 1:
+                print("    stages p50 / p99 / p99.9 ms: " + "; ".join(
+                    f"{k} {v['p50_ms']:.3f} / {v['p99_ms']:.3f} / {v['p999_ms']:.3f}"
+                    for k, v in q["stages"].items()), flush=True)
     report = {
-        "benchmark": "pipeline", "seconds_per_case": args.seconds,
-        "targets": {"throughput_ratio_at_1024": 0.8, "latency_p99_ms_at_block_1": 2.0},
-        "results": results, "wire": wire,
+        "benchmark": "pipeline", "format": 2, "seconds_per_case": seconds, "quick": args.quick,
+        "targets": {"ratio_to_lean_min": 0.8, "latency_block1_in_flight1_replay_p50_ms": 0.35,
+                    "latency_block1_in_flight1_replay_p99_ms": 1.0,
+                    "replay_two_workers_speedup_d5_1024_min": 1.4},
+        "met": _met(results), "cases": results, "wire": wire,
     }
     write_results(args.out, report)
     print(f"wrote {args.out}")
     return 0
+
+
+def _only(all_cases: list[Case], spec: str) -> list[Case]:
+    """The cases matching ``spec`` (``key=a/b,key=c``); all for an empty spec.
+
+    >>> [c.block_size for c in _only(cases(True), "source=replay,block_size=1024")]
+    [1024, 1024]
+    """
+    keep = all_cases
+    for part in filter(None, spec.split(",")):
+        key, _, values = part.partition("=")
+        if key not in Case.__dataclass_fields__:
+            raise SystemExit(f"qplane bench pipeline: --only: no case key {key!r}; use one of "
+                             f"{', '.join(Case.__dataclass_fields__)}")
+        keep = [c for c in keep if str(getattr(c, key)) in values.split("/")]
+    return keep
+
+
+def _met(results: list[dict]) -> dict:
+    """Each target: True / False, or None where the run had no case for it."""
+    def find(**k):
+        return [r for r in results if all(r[a] == v for a, v in k.items())]
+
+    lat = find(source="replay", block_size=1, in_flight=1, workers=1)
+    lat = [r for r in lat if r["distance"] in (3, 5)]
+    one = find(source="replay", distance=5, block_size=1024, workers=1, in_flight=8)
+    two = find(source="replay", distance=5, block_size=1024, workers=2, in_flight=8)
+    return {
+        "ratio_to_lean": all(r["ratio_to_lean"] >= 0.8 for r in results) if results else None,
+        "latency_replay_block1": (all(r["qplane"]["latency"]["p50_ms"] <= 0.35
+                                      and r["qplane"]["latency"]["p99_ms"] <= 1.0 for r in lat)
+                                  if lat else None),
+        "replay_two_workers_speedup": (two[0]["qplane"]["shots_per_s"]
+                                       / one[0]["qplane"]["shots_per_s"] >= 1.4
+                                       if one and two else None),
+        "predictions_identical": all(r["qplane"]["predictions_identical"] for r in results),
+    }

@@ -68,6 +68,7 @@ from qplane.config.pipeline import (
     RunSettings,
 )
 from qplane.config.schema import config_json_schema, write_schema
+from qplane.config.replay import REPLAY_TYPES, ReplaySettings
 from qplane.config.simulation import SimulationOverride
 from qplane.config.station import InstrumentEntry, QpuGeometry
 from qplane.errors import ConfigError
@@ -89,6 +90,8 @@ __all__ = [
     "PyMatchingOptions",
     "QpuGeometry",
     "QplaneSettings",
+    "REPLAY_TYPES",
+    "ReplaySettings",
     "RunSettings",
     "SimulationOverride",
     "config_json_schema",

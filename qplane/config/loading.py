@@ -96,7 +96,10 @@ def _reference_issues(data: dict, document: ConfigDocument | None, *, station_ok
                     issues.append((f"qplane.controls.{control}.{k}",
                                    f"{p!r}: the station has no instrument {head!r}; it has "
                                    f"{sorted(names)}"))
-    if imported and settings.qpu in document.instruments:
+    if settings.qpu in document.instruments:
+        issues += _replay_issues(settings, document.instruments[settings.qpu].type)
+    if (imported and settings.qpu in document.instruments
+            and settings.replay is None):  # a replay's geometry is the recording's
         calibrating = settings.calibration is not None and settings.calibration.enabled
         issues += _geometry_issues(document, settings.qpu, required=calibrating, path=path)
     issues += check_model_files(settings.decoding)
@@ -107,6 +110,23 @@ def _reference_issues(data: dict, document: ConfigDocument | None, *, station_ok
                        f"no classifier file {calibration.second_opinion!r}; give an existing "
                        "file, true (the shipped classifier) or false"))
     return issues
+
+
+def _replay_issues(settings: Any, qpu_type: str) -> list[tuple[str, str]]:
+    """A replay section goes with a replay QPU, and a replay QPU with its section."""
+    from qplane.config.replay import REPLAY_TYPES
+
+    replaying = qpu_type in REPLAY_TYPES
+    if settings.replay is not None and not replaying:
+        return [("qplane.replay", f"the QPU {settings.qpu!r} is a {qpu_type}; a replay section "
+                                  f"needs type {REPLAY_TYPES[0]}")]
+    if replaying and settings.replay is None:
+        return [("qplane.replay", f"the QPU {settings.qpu!r} is a replay source: give "
+                                  "qplane.replay.source (a run file or a stim sample file)")]
+    if replaying and settings.calibration is not None and settings.calibration.enabled:
+        return [("qplane.calibration", "a replay source runs no experiments; disable "
+                                       "calibration (enabled: false) or remove the section")]
+    return []
 
 
 def _geometry_issues(document: ConfigDocument, qpu: str, *, required: bool,

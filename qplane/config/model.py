@@ -21,6 +21,7 @@ from qplane.config.calibration import CalibrationSettings
 from qplane.config.controls import ControlsSettings
 from qplane.config.decoding import DecodingSettings
 from qplane.config.pipeline import AcquisitionSettings, EndpointSettings, RunSettings
+from qplane.config.replay import ReplaySettings
 from qplane.config.simulation import SimulationOverride
 from qplane.config.station import InstrumentEntry, QpuGeometry, qpu_geometry
 
@@ -44,11 +45,14 @@ class QplaneSettings(Section):
     calibration: Optional[CalibrationSettings] = Field(
         None, description="calibration worker settings (qplane.calibration.config); absent or "
                           "empty = no calibration worker")
+    replay: Optional[ReplaySettings] = Field(
+        None, description="the recording a replay QPU (qplane.drivers.ReplayQPU) serves; "
+                          "absent = the QPU is live or simulated")
     simulation: dict[str, SimulationOverride] = Field(
         default_factory=dict, description="instrument name -> its pyvisa-sim twin for "
                                           "--simulate")
 
-    @field_validator("controls", "calibration", mode="before")
+    @field_validator("controls", "calibration", "replay", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == {} else value

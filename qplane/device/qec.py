@@ -42,7 +42,8 @@ class CorrectionResult:
     index: int
     shots: int
     failures: int  # shots whose corrected logical observable is wrong
-    truth: np.ndarray  # uint8 (shots, ceil(num_observables/8)), revealed after correction
+    truth: np.ndarray | None  # uint8 (shots, ceil(num_observables/8)), revealed after
+    # correction; None (and failures -1) where the device knows no truth (hardware)
 
 
 @runtime_checkable
@@ -55,7 +56,9 @@ class QECDevice(Protocol):
     fingerprint (:func:`qplane.codes.circuit_fingerprint`), which changes whenever it does.
     ``apply_correction(index, predicted_flips)`` takes uint8 bit-packed predictions of shape
     ``(shots, ceil(num_observables/8))`` for the block :meth:`acquire_block` returned as
-    ``index``, in acquisition order.
+    ``index``, in acquisition order. A finite source (a replayed recording) raises
+    :class:`~qplane.errors.SourceExhausted` from ``acquire_block`` once it has served every
+    block; the instrument server then ends acquisition.
     """
 
     def distance(self, *value: int) -> Any: ...

@@ -9,6 +9,8 @@ Modules:
 * :mod:`~qplane.drivers.controls` — the mapping layer: :class:`ControlMap` binds qplane's
   logical controls to station parameters, with qplane's one limit rule (:class:`ControlLimits`,
   :func:`check_limits`);
+* :mod:`~qplane.drivers.replay` — :class:`ReplayQPU`, a recording (a run file or stim sample
+  files) served in the QEC device contract, at full speed or at the device's cycle time;
 * :mod:`~qplane.drivers.station` — :func:`open_station` opens a config's QCoDeS station
   (optionally on the simulated twins) and binds the controls (:class:`LabStation`).
 
@@ -27,6 +29,7 @@ from qplane.drivers.controls import (
 )
 from qplane.drivers.drive_controller import QplaneDriveController
 from qplane.drivers.readout_controller import QplaneReadoutController
+from qplane.drivers.replay import ReplayQPU
 from qplane.drivers.station import SIM_TWINS, LabStation, bind_controls, open_station
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "LabStation",
     "QplaneDriveController",
     "QplaneReadoutController",
+    "ReplayQPU",
     "bind_controls",
     "check_limits",
     "open_station",

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -179,7 +180,7 @@ class ControlMap:
     def __init__(self, qubits: Sequence[str], bindings: Mapping[tuple[str, str | None], Binding]):
         self.qubits = tuple(qubits)
         self._bindings = dict(bindings)
-        self._plans: dict[tuple[str, tuple[str, ...]], list[tuple[Any, Any]]] = {}
+        self._plans: dict[tuple[Any, ...], Any] = {}  # read plans and read_key caches
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any] | ControlsSettings,
@@ -307,9 +308,31 @@ class ControlMap:
     def read(self, controls: Sequence[str], qubits: Sequence[str]) -> np.ndarray:
         """The current values of several controls for ``qubits``: ``(len(controls), len(qubits))``.
 
-        Equal to ``get(control, q)`` for each pair; a simulated QPU calls it for every block,
-        so the parameters are resolved once and their caches read directly.
+        Equal to ``get(control, q)`` for each pair; a simulated QPU calls it whenever
+        :meth:`read_key` changes, so the parameters are resolved once and their caches read
+        directly.
         """
+        main, offsets = self._plan(controls, qubits)
+        values = (np.array([c._value for c in main], dtype=np.float64)
+                  + np.array([c._value for c in offsets], dtype=np.float64))
+        return values.reshape(len(controls), len(qubits))
+
+    def read_key(self, controls: Sequence[str], qubits: Sequence[str]) -> tuple[Any, ...]:
+        """A cheap fingerprint of what :meth:`read` would return: equal keys, equal values.
+
+        The cached raw values of the parameters behind them, each parameter once (a local
+        oscillator shared by every qubit's drive frequency counts once). A simulated QPU
+        compares it for every block (a few microseconds) and reads only when it changed.
+        """
+        key = ("key", tuple(controls), tuple(qubits))
+        caches = self._plans.get(key)
+        if caches is None:
+            main, offsets = self._plan(controls, qubits)
+            caches = list({id(c): c for c in main + offsets if c is not _ZERO}.values())
+            self._plans[key] = caches
+        return tuple(map(_cached_value, caches))
+
+    def _plan(self, controls: Sequence[str], qubits: Sequence[str]) -> tuple[list, list]:
         key = (tuple(controls), tuple(qubits))
         plan = self._plans.get(key)
         if plan is None:
@@ -321,10 +344,7 @@ class ControlMap:
                                    else _ZERO)
             plan = (main, offsets)
             self._plans[key] = plan
-        main, offsets = plan
-        values = (np.array([c._value for c in main], dtype=np.float64)
-                  + np.array([c._value for c in offsets], dtype=np.float64))
-        return values.reshape(len(controls), len(qubits))
+        return plan
 
     def values(self, control: str) -> dict[str, float]:
         """Every qubit's current value of a per-qubit control."""
@@ -347,6 +367,7 @@ class _CacheGetter:
 
 
 _ZERO = _Constant()
+_cached_value = operator.attrgetter("_value")
 
 
 def _fast_cache(parameter: Parameter) -> Any:

@@ -29,6 +29,7 @@ class InFlight:
     shots: int
     width: int = -1  # bytes per shot of its predictions (ceil(observables / 8)); -1: unchecked
     correction: Any = None  # the correction Record once it arrived
+    t_sent: float = 0.0  # when the server had sent it to the decoders
 
 
 class InFlightBlocks:

@@ -25,6 +25,14 @@ from qplane.pipeline.worker import Worker
 from qplane.records import Correction, DecoderCompiled, Record, Syndrome, encode
 
 
+#: Blocks under this many shots are decoded together when several are queued.
+BATCH_BELOW_SHOTS = 256
+#: At most this many shots are decoded in one call.
+MAX_BATCH_SHOTS = 4096
+#: At most this many queued messages are taken in one step.
+MAX_BATCH_BLOCKS = 256
+
+
 class DecodingWorker(Worker):
     """Decodes syndrome records into correction records.
 
@@ -66,45 +74,102 @@ class DecodingWorker(Worker):
 
 
     def step(self, poll_ms: int = 100) -> int:
-        """Decode one pending block, if any arrives within ``poll_ms``; return how many
-        messages were handled (0 or 1)."""
+        """Decode the blocks pending, if any arrives within ``poll_ms``; return how many
+        messages were handled.
+
+        A lone block is decoded as soon as it arrives; blocks already queued behind it are
+        taken too (never waited for) and small ones decoded together (:meth:`decode_records`).
+        """
         if not self.syndromes.socket.poll(poll_ms):
             return 0
-        got = self.syndromes.recv()
-        if got is None:
-            return 1
-        _, rec = got
-        if not isinstance(rec.body, Syndrome):
-            self.records.event("warning", "unexpected_record",
-                               f"{self.name} got a {rec.kind} record on the syndrome stream; ignored")
-            return 1
-        self.corrections.socket.send_multipart(self.decode_record(rec))
-        return 1
+        handled, batch, received = 0, [], []
+        flags = 0  # the first message is there (poll said so); the rest only if queued
+        while handled < MAX_BATCH_BLOCKS:
+            try:
+                got = self.syndromes.recv(flags)
+            except zmq.Again:
+                break
+            flags = zmq.NOBLOCK
+            handled += 1
+            if got is None:
+                continue
+            _, rec = got
+            if not isinstance(rec.body, Syndrome):
+                self.records.event("warning", "unexpected_record",
+                                   f"{self.name} got a {rec.kind} record on the syndrome stream; ignored")
+                continue
+            batch.append(rec)
+            received.append(time.time())
+        for frames in self.decode_records(batch, received):
+            self.corrections.socket.send_multipart(frames)
+        return handled
 
     def decode_record(self, rec: Record) -> list[bytes]:
         """The encoded correction record for one syndrome record."""
-        compiled, shadow = self._compiled_for(rec.body.circuit_id)
-        events = rec.arrays["detection_events"]
+        return self.decode_records([rec])[0]
+
+    def decode_records(self, recs: list[Record],
+                       received: list[float] | None = None) -> list[list[bytes]]:
+        """The encoded correction records for syndrome records, in their order.
+
+        Consecutive small blocks (under :data:`BATCH_BELOW_SHOTS` shots) of one circuit are
+        decoded in one call (up to :data:`MAX_BATCH_SHOTS` shots) and their predictions split
+        again: a decoder decodes each shot on its own, so the predictions are those of decoding
+        each block alone. Each block's ``decode_seconds`` is its share (by shots) of the call.
+        ``received`` are the records' arrival times (UNIX s), sent back as ``t_received``.
+        """
+        if received is None:
+            received = [time.time()] * len(recs)
+        out: list[list[bytes]] = []
+        i = 0
+        while i < len(recs):
+            group = [recs[i]]
+            shots = len(recs[i].arrays["detection_events"])
+            while (shots < MAX_BATCH_SHOTS and i + len(group) < len(recs)
+                   and len(group[0].arrays["detection_events"]) < BATCH_BELOW_SHOTS):
+                nxt = recs[i + len(group)]
+                n = len(nxt.arrays["detection_events"])
+                if (nxt.body.circuit_id != group[0].body.circuit_id or n >= BATCH_BELOW_SHOTS
+                        or shots + n > MAX_BATCH_SHOTS):
+                    break
+                group.append(nxt)
+                shots += n
+            out.extend(self._decode_group(group, received[i:i + len(group)]))
+            i += len(group)
+        return out
+
+    def _decode_group(self, group: list[Record], received: list[float]) -> list[list[bytes]]:
+        compiled, shadow = self._compiled_for(group[0].body.circuit_id)
+        parts = [rec.arrays["detection_events"] for rec in group]
+        events = parts[0] if len(parts) == 1 else np.concatenate(parts)
         t0 = time.perf_counter()
         predictions = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events)
         decode_seconds = time.perf_counter() - t0
         t_decoded = time.time()
-        shadow_shots = disagreements = 0
-        if shadow is not None:
-            n = len(events)
-            take = self._rng.random(n) < self.shadow_fraction
-            shadow_shots = int(np.count_nonzero(take))
-            if shadow_shots:
-                reference = shadow.decode_shots_bit_packed(
-                    bit_packed_detection_event_data=np.ascontiguousarray(events[take]))
-                disagreements = int(np.count_nonzero(np.any(reference != predictions[take], axis=1)))
-        self.blocks += 1
-        self.shots += len(events)
-        out = self.corrections.build(Correction(
-            syndrome_seq=rec.seq, t_decoded=t_decoded, decode_seconds=decode_seconds,
-            shadow_shots=shadow_shots, shadow_disagreements=disagreements,
-        ), {"predictions": np.ascontiguousarray(predictions, dtype=np.uint8)})
-        return encode(out)
+        predictions = np.ascontiguousarray(predictions, dtype=np.uint8)
+        out, start = [], 0
+        for rec, dets, t_received in zip(group, parts, received):
+            n = len(dets)
+            preds = predictions[start:start + n]
+            start += n
+            shadow_shots = disagreements = 0
+            if shadow is not None:
+                take = self._rng.random(n) < self.shadow_fraction
+                shadow_shots = int(np.count_nonzero(take))
+                if shadow_shots:
+                    reference = shadow.decode_shots_bit_packed(
+                        bit_packed_detection_event_data=np.ascontiguousarray(dets[take]))
+                    disagreements = int(np.count_nonzero(np.any(reference != preds[take], axis=1)))
+            self.blocks += 1
+            self.shots += n
+            corr = self.corrections.build(Correction(
+                syndrome_seq=rec.seq, t_decoded=t_decoded,
+                decode_seconds=decode_seconds * n / len(events),
+                shadow_shots=shadow_shots, shadow_disagreements=disagreements,
+                t_received=t_received,
+            ), {"predictions": preds})
+            out.append(encode(corr))
+        return out
 
     def _compiled_for(self, circuit_id: str) -> tuple[CompiledDecoder, CompiledDecoder | None]:
         cached = self._compiled.get(circuit_id)

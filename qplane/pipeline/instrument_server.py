@@ -20,11 +20,11 @@ import numpy as np
 import zmq
 
 from qplane.codes import circuit_fingerprint
-from qplane.errors import QplaneError
+from qplane.errors import QplaneError, SourceExhausted
 from qplane.pipeline._counts import DetectionCounter
 from qplane.pipeline._in_flight import InFlight, InFlightBlocks
 from qplane.pipeline._latency import LatencyWindow
-from qplane.pipeline.transport import Inbox, Outbox, send_record
+from qplane.pipeline.transport import Inbox, Outbox, queued, send_record
 from qplane.pipeline.worker import Worker
 from qplane.records import (
     Applied,
@@ -179,8 +179,8 @@ class InstrumentServer(Worker):
         can_acquire = self._acquiring and len(self._in_flight) < self.max_in_flight
         events = dict(self.poller.poll(0 if can_acquire else poll_ms))
         if events.get(self.corrections.socket):
-            while self.corrections.socket.poll(0):
-                self._handle_correction()
+            for got in queued(self.corrections):  # no poll per message
+                self._handle_correction(got)
                 handled += 1
         if events.get(self.control.socket):
             while self.control.socket.poll(0):
@@ -197,7 +197,12 @@ class InstrumentServer(Worker):
         return handled
 
     def _acquire(self) -> None:
-        block = self.qpu.acquire_block()
+        try:
+            block = self.qpu.acquire_block()
+        except SourceExhausted as e:  # a replayed recording ends: so does acquisition
+            self.records.event("info", "source_exhausted", f"{e}; acquisition ends")
+            self.stop()
+            return
         t_acquired = time.time()
         if block.circuit_id not in self._circuits:
             self._remember_circuit(self.qpu.decoding_circuit())
@@ -206,12 +211,13 @@ class InstrumentServer(Worker):
             num_detectors=block.num_detectors, t_acquired=t_acquired,
         ), {"detection_events": block.detection_events})
         frames = encode(rec)
+        t_sent = time.time()  # encoded, handed to the socket now
         self.syndromes.send_frames(rec, frames)
         self.records.send_frames(rec, frames)  # the same record: the file has every block
         circuit = self._circuits.get(block.circuit_id)
         width = (circuit.num_observables + 7) // 8 if circuit is not None else -1
         self._in_flight.add(InFlight(rec.seq, block.index, t_acquired, len(block.detection_events),
-                                     width))
+                                     width, t_sent=t_sent))
         self.blocks_acquired += 1
         if self.calibration is not None and self.calibration.subscribers:
             self._count_detections(block)
@@ -234,8 +240,8 @@ class InstrumentServer(Worker):
             self.records.send(body)
         return circuit_id
 
-    def _handle_correction(self) -> None:
-        got = self.corrections.recv()
+    def _handle_correction(self, got: tuple[list[bytes], Any] | None) -> None:
+        """Handle one received correction message (None: it was rejected)."""
         if got is None:
             return
         _, rec = got
@@ -284,7 +290,7 @@ class InstrumentServer(Worker):
             self.blocks_applied += 1
             self.worker_blocks[corr.source] = self.worker_blocks.get(corr.source, 0) + 1
             self.shots_applied += result.shots
-            self.failures += result.failures
+            self.failures += max(result.failures, 0)  # -1: the device knows no truth
             self.shadow_shots += c.shadow_shots
             self.shadow_disagreements += c.shadow_disagreements
             self.latency.add(t_applied - block.t_acquired)
@@ -296,6 +302,7 @@ class InstrumentServer(Worker):
                 syndrome_seq=block.seq, t_decoded=c.t_decoded, t_applied=t_applied,
                 decode_seconds=c.decode_seconds, worker=corr.source, failures=result.failures,
                 shadow_shots=c.shadow_shots, shadow_disagreements=c.shadow_disagreements,
+                t_sent=block.t_sent, t_received=c.t_received,
             ), arrays)
 
     def _expire(self, now: float) -> None:

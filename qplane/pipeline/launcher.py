@@ -229,6 +229,8 @@ class Launcher:
     def _completion_reason(self) -> str:
         if self.max_blocks is not None:
             return f"block limit reached ({self.max_blocks} blocks)"
+        if self.duration is None:  # neither limit: the QPU's source ended (a replay)
+            return "the QPU's source ended (acquisition stopped)"
         return f"duration reached ({self.duration} s)"
 
     # -- stopping ----------------------------------------------------------------------------

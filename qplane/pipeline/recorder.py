@@ -22,7 +22,7 @@ import numpy as np
 import zmq
 
 from qplane.errors import QplaneError
-from qplane.pipeline.transport import Inbox, SequenceTracker
+from qplane.pipeline.transport import Inbox, SequenceTracker, queued
 from qplane.pipeline.worker import Worker
 from qplane.records import Applied, Record, RunEnd, RunStart, StreamEnd, Syndrome
 from qplane.runfile import APPLIED_SHOT_DATASETS, BLOCK_DTYPE, RunFileWriter
@@ -67,7 +67,8 @@ class Recorder(Worker):
         self.end: tuple[str, str] | None = None
         self._early: list[Record] = []
         self._pending_events: list[dict[str, Any]] = []
-        self._rows: dict[int, int] = {}  # syndrome seq -> /qec/blocks row, written but uncorrected
+        # syndrome seq -> (/qec/blocks row, the row as written), written but uncorrected
+        self._rows: dict[int, tuple[int, np.void]] = {}
         self._unwritten: dict[int, _Block] = {}  # syndrome seq -> block not yet in the file
         self._next_flush = 0.0
         self.gaps = 0
@@ -82,8 +83,7 @@ class Recorder(Worker):
         then flush if ``flush_interval`` has passed; return how many were handled."""
         handled = 0
         if self.inbox.socket.poll(poll_ms):
-            while handled < max_records and self.inbox.socket.poll(0):
-                got = self.inbox.recv()
+            for got in queued(self.inbox, max_records):  # no poll per record
                 handled += 1
                 if got is not None:
                     self.handle(got[1])
@@ -173,7 +173,8 @@ class Recorder(Worker):
                         f"applied record for block seq {body.syndrome_seq}, whose syndrome was never recorded",
                         syndrome_seq=body.syndrome_seq)
             return
-        self.writer.complete_block(row, **{n: rec.arrays.get(n) for n in APPLIED_SHOT_DATASETS},
+        self.writer.complete_block(row[0], written=row[1],
+                                   **{n: rec.arrays.get(n) for n in APPLIED_SHOT_DATASETS},
                                    **body.block_fields())
 
     def _write_blocks(self) -> None:
@@ -194,9 +195,9 @@ class Recorder(Worker):
                   for name in APPLIED_SHOT_DATASETS}
         written = self.writer.append_blocks(
             [b.syndrome.arrays["detection_events"] for b in blocks], rows, **arrays)
-        for b, row in zip(blocks, written):
-            if b.applied is None:
-                self._rows[b.syndrome.seq] = row
+        for i, (b, row) in enumerate(zip(blocks, written)):
+            if b.applied is None:  # completed in place later, from the row as written
+                self._rows[b.syndrome.seq] = (row, self.writer.last_rows[i])
 
     def _check_sequence(self, rec: Record) -> bool:
         """Record a gap or duplicate as an event; return False for a duplicate (not written again)."""

@@ -16,7 +16,8 @@ QPU_METHODS = ("acquire_block", "apply_correction", "decoding_circuit", "circuit
 def open_station(config: Config, *, simulate: bool = False) -> tuple[LabStation, Any]:
     """Open every instrument of the config's station, bind its controls; return (lab, qpu).
 
-    The QPU's ``shots_per_block`` is set from ``qplane.acquisition.shots_per_block``. On any
+    The QPU's ``shots_per_block`` is set from ``qplane.acquisition.shots_per_block``; a replay
+    QPU gets the ``qplane.replay`` section as its constructor's keywords. On any
     failure the instruments already opened are closed again.
 
     Args:
@@ -28,7 +29,12 @@ def open_station(config: Config, *, simulate: bool = False) -> tuple[LabStation,
             QPU lacks the QEC interface; the message names the file and the key.
     """
     controls, simulation = config.qplane.controls, config.qplane.simulation
-    document = {"instruments": config.station["instruments"],
+    instruments = config.station["instruments"]
+    if config.qplane.replay is not None:  # the replay QPU takes its section as init values
+        entry = dict(instruments[config.qplane.qpu])
+        entry["init"] = {**entry.get("init", {}), **config.qplane.replay.model_dump()}
+        instruments = {**instruments, config.qplane.qpu: entry}
+    document = {"instruments": instruments,
                 "qplane": {"controls": controls,  # validated: the drivers take it as is
                            "simulation": {name: o.given() for name, o in simulation.items()}
                                          or None}}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any, Callable
 
 import numpy as np
@@ -138,6 +139,22 @@ class Inbox:
             return None
         self.received += 1
         return routing, rec
+
+
+def queued(inbox: "Inbox", limit: int | None = None) -> Iterator[tuple[list[bytes], Record] | None]:
+    """Receive what is already queued on ``inbox``, without waiting and without a poll per
+    message (``None`` for a rejected one); at most ``limit`` messages.
+
+    Whatever the socket type; the hot paths use it to drain a queue after one blocking wait.
+    """
+    n = 0
+    while limit is None or n < limit:
+        try:
+            got = inbox.recv(zmq.NOBLOCK)
+        except zmq.Again:
+            return
+        n += 1
+        yield got
 
 
 def make_socket(context: zmq.Context, kind: int, endpoint: str, *, bind: bool,

@@ -60,6 +60,7 @@ class Correction(Body, frozen=True, tag="correction"):
     decode_seconds: float
     shadow_shots: Count = 0
     shadow_disagreements: Count = 0
+    t_received: float = 0.0  # the worker received the syndrome (UNIX s; 0: not measured)
 
     ARRAYS = {"predictions": ("uint8", 2)}
     PER_SHOT = True
@@ -80,6 +81,8 @@ class Applied(Body, frozen=True, tag="applied"):
     failures: int  # logical failures after correction (simulation), else -1
     shadow_shots: Count = 0
     shadow_disagreements: Count = 0
+    t_sent: float = 0.0      # the server had sent the syndrome to the decoders (0: unknown)
+    t_received: float = 0.0  # the worker received it (0: unknown)
 
     ARRAYS = {"predictions": ("uint8", 2)}
     OPTIONAL_ARRAYS = {"truth": ("uint8", 2)}
@@ -90,7 +93,8 @@ class Applied(Body, frozen=True, tag="applied"):
         return {"t_decoded": self.t_decoded, "t_applied": self.t_applied,
                 "decode_seconds": self.decode_seconds, "failures": self.failures,
                 "worker": self.worker.encode(), "shadow_shots": self.shadow_shots,
-                "shadow_disagreements": self.shadow_disagreements}
+                "shadow_disagreements": self.shadow_disagreements,
+                "t_sent": self.t_sent or np.nan, "t_received": self.t_received or np.nan}
 
 
 class Circuit(Body, frozen=True, tag="circuit"):

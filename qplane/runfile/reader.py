@@ -144,6 +144,11 @@ class Run(QecViews, TableViews, IntegrityViews):
         return self._converter.version
 
     @property
+    def schema_minor(self) -> int:
+        """The minor version (fields added within the major version; 0 before there was one)."""
+        return int(self._raw_attr("schema_minor", 0))
+
+    @property
     def run_id(self) -> str:
         return self._attr("run_id")
 

@@ -4,7 +4,7 @@ This module is the single definition of the layout; :mod:`qplane.runfile.writer`
 from it and :mod:`qplane.runfile.reader` reads them. Changing the layout means a new
 :data:`SCHEMA_VERSION` and a converter (:mod:`qplane.runfile.converters`) for the old one.
 
-Layout (schema version 2)::
+Layout (schema version 2, minor 1)::
 
     /                         attrs: schema, schema_version, run_id, created, qplane_version,
                               versions (JSON: package -> version), config (YAML text),
@@ -31,6 +31,9 @@ Layout (schema version 2)::
                               time (simulation only; never in /parameters/history)
     /streams                  table, STREAM_DTYPE: per record stream, the count its sender says
                               it sent and the count recorded (a lost tail shows as a difference)
+
+Minor 1 of version 2 adds ``t_sent`` and ``t_received`` to ``/qec/blocks`` (the block's path
+stage by stage); a 2.0 file reads them as NaN.
 
 Changes from version 1: ``/qec/corrections`` is gone (it was a byte copy of ``/qec/predictions``);
 ``/parameters/history`` gained ``node`` and ``update`` and no longer holds simulated truth (v1
@@ -59,6 +62,10 @@ import numpy as np
 
 SCHEMA = "qplane.runfile"
 SCHEMA_VERSION = 2
+#: Minor version within :data:`SCHEMA_VERSION`: a minor version only adds fields, which a
+#: reader of the same major version reads as missing (NaN / -1 / "") in older files and
+#: drops in newer ones, so it needs no converter. 1: ``/qec/blocks`` ``t_sent``, ``t_received``.
+SCHEMA_MINOR = 1
 
 #: Values of the root ``end_state`` attribute and ``/status``.
 END_STATES = ("running", "completed", "interrupted", "failed")
@@ -84,6 +91,10 @@ BLOCK_DTYPE = np.dtype([
     ("worker", "S32"),              # which decoding worker decoded it
     ("shadow_shots", "i8"),         # shots also decoded by the shadow PyMatching
     ("shadow_disagreements", "i8"), # of those, shots where the two decoders differ
+    # schema 2.1: the block's path stage by stage (acquired -> sent -> received -> decoded
+    # -> applied); NaN where not measured (and in files from before 2.1)
+    ("t_sent", "f8"),               # instrument server had sent it to the decoders
+    ("t_received", "f8"),           # decoding worker received it
 ])
 
 CIRCUIT_DTYPE = np.dtype([

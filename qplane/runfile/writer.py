@@ -35,6 +35,7 @@ from qplane.runfile.schema import (
     BLOCK_DTYPE,
     END_STATES,
     SCHEMA,
+    SCHEMA_MINOR,
     SCHEMA_VERSION,
     SHOT_DATASETS,
     TABLES,
@@ -63,6 +64,7 @@ class RunFileWriter:
 
     def __init__(self, file: h5py.File):
         self._file = file
+        self.last_rows = np.zeros(0, dtype=BLOCK_DTYPE)  # /qec/blocks rows of the last append_blocks
         self._closed = False
 
     @classmethod
@@ -80,6 +82,7 @@ class RunFileWriter:
             raise RunFileError(f"cannot create run file {path}: {e}") from e
         f.attrs["schema"] = SCHEMA
         f.attrs["schema_version"] = SCHEMA_VERSION
+        f.attrs["schema_minor"] = SCHEMA_MINOR
         f.attrs["run_id"] = run_id
         f.attrs["created"] = datetime.now(timezone.utc).isoformat()
         f.attrs["qplane_version"] = __version__
@@ -203,16 +206,19 @@ class RunFileWriter:
         rows["shots"] = shots
         rows["shot_start"] = shot_start + np.concatenate([[0], np.cumsum(shots)[:-1]])
         first = self._append_rows("qec/blocks", rows)
+        self.last_rows = rows  # as written (a caller completing one later need not read it)
         return list(range(first, first + len(rows)))
 
-    def complete_block(self, row: int, **arrays_and_fields: Any) -> None:
+    def complete_block(self, row: int, *, written: np.void | None = None,
+                       **arrays_and_fields: Any) -> None:
         """Fill in the correction of the block at ``row`` (from :meth:`append_acquired_block`).
 
         Keywords naming a per-shot dataset (``predictions``, ``truth``; None: absent) fill its
-        rows; the others are ``/qec/blocks`` fields.
+        rows; the others are ``/qec/blocks`` fields. ``written`` is the row as the caller wrote
+        it (:meth:`append_blocks` sets its ``shot_start`` and ``shots``), so it is not read back.
         """
         blocks = self._file["qec/blocks"]
-        record = blocks[row]
+        record = blocks[row] if written is None else written.copy()
         start, shots = int(record["shot_start"]), int(record["shots"])
         block_fields = {k: v for k, v in arrays_and_fields.items() if k not in APPLIED_SHOT_DATASETS}
         for name in APPLIED_SHOT_DATASETS:

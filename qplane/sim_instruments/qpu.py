@@ -66,6 +66,8 @@ if TYPE_CHECKING:
 
 #: Blocks acquired but not yet corrected that the QPU remembers; beyond it the oldest is an error.
 MAX_PENDING_BLOCKS = 100_000
+#: Shots sampled at once for blocks smaller than this (served from the batch, see ``_sample``).
+SAMPLE_BATCH = 256
 #: The logical controls a device-model QPU reads (each fills the Settings field of its name).
 _CONTROL_FIELDS = CONTROLS
 
@@ -96,6 +98,8 @@ class SimulatedQPU(Instrument):
         super().__init__(name, **kwargs)
         self._circuit: stim.Circuit | None = None
         self._sampler: Any = None
+        self._batch: list[Any] | None = None  # [sampler, detection events, truth, next row]
+        self._shot_duration: float | None = None
         self._pending: dict[int, np.ndarray] = {}
         self._next_index = 0
         self._shots_done = 0
@@ -161,6 +165,7 @@ class SimulatedQPU(Instrument):
 
     # The parameters above store their value themselves (set_cmd only invalidates).
     def _invalidate_circuit_then(self, _value: Any) -> None:
+        self._shot_duration = None
         self._nominal = None
         self._circuit = None
         self._sampler = None
@@ -303,10 +308,10 @@ class SimulatedQPU(Instrument):
                 self._sampler = None
             return self._circuit
         truth = self.truth()
-        values = self.controls.read(_CONTROL_FIELDS, self.qubits())
-        key = (truth.step, values.tobytes())
+        names = self.qubits()
+        key = (truth.step, self.controls.read_key(_CONTROL_FIELDS, names))
         if self._circuit is None or self._built_key != key:
-            settings = Settings(*values)
+            settings = Settings(*self.controls.read(_CONTROL_FIELDS, names))
             if self._template is None:
                 self._template = NoisyCircuitTemplate(
                     distance=self.distance(), rounds=self.rounds(), basis=self.basis())
@@ -339,7 +344,9 @@ class SimulatedQPU(Instrument):
 
     def shot_duration(self) -> float:
         """Simulated time one memory-experiment shot takes, s."""
-        return (self.rounds.cache.get() + 1) * self._profile.round_duration
+        if self._shot_duration is None:  # rounds changes through _invalidate_circuit_then
+            self._shot_duration = (self.rounds.cache.get() + 1) * self._profile.round_duration
+        return self._shot_duration
 
     def acquire_block(self) -> SyndromeBlock:
         """Run ``shots_per_block`` shots and return their detection events, keeping the truth."""
@@ -356,7 +363,7 @@ class SimulatedQPU(Instrument):
                 "is the decoding worker running?"
             )
         shots = self.shots_per_block.cache.get()
-        dets, obs = self._sampler.sample(shots, separate_observables=True, bit_packed=True)
+        dets, obs = self._sample(shots)
         self._clock.spend(shots * self.shot_duration())
         index = self._next_index
         self._next_index += 1
@@ -368,6 +375,26 @@ class SimulatedQPU(Instrument):
             num_detectors=circuit.num_detectors,
             num_observables=circuit.num_observables,
         )
+
+    def _sample(self, shots: int) -> tuple[np.ndarray, np.ndarray]:
+        """``shots`` fresh shots of the current sampler: bit-packed detection events, truth.
+
+        stim samples in SIMD batches, so one shot costs nearly what :data:`SAMPLE_BATCH` do;
+        smaller blocks are served from a batch sampled at once. Shots are independent and the
+        batch belongs to its sampler (a rebuilt circuit has a new one, and the batch is
+        dropped), so the blocks' distribution is that of sampling each block on its own.
+        """
+        if shots >= SAMPLE_BATCH:
+            return self._sampler.sample(shots, separate_observables=True, bit_packed=True)
+        batch = self._batch
+        if batch is None or batch[0] is not self._sampler or batch[3] + shots > SAMPLE_BATCH:
+            dets, obs = self._sampler.sample(SAMPLE_BATCH, separate_observables=True,
+                                             bit_packed=True)
+            batch = [self._sampler, dets, obs, 0]
+            self._batch = batch
+        start = batch[3]
+        batch[3] = start + shots
+        return batch[1][start:start + shots], batch[2][start:start + shots]
 
     def apply_correction(self, index: int, predicted_flips: np.ndarray) -> CorrectionResult:
         """Apply the decoder's predicted observable flips to block ``index``'s logical frame.

@@ -1,0 +1,109 @@
+"""The decoding worker takes what is queued and decodes small blocks together: the same
+predictions as block by block, one correction per block, in order; a lone block is not held."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import zmq
+
+from qplane.codes import circuit_fingerprint, memory_circuit
+from qplane.decoder import PyMatchingDecoder
+from qplane.pipeline.decoding_worker import BATCH_BELOW_SHOTS, DecodingWorker
+from qplane.pipeline.transport import Inbox, Outbox, make_socket
+from qplane.records import Correction, Syndrome, decode
+
+RUN = "run-batch"
+
+
+class _Counting(PyMatchingDecoder):
+    """PyMatching that counts its decode calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls: list[int] = []
+
+    def compile_decoder_for_dem(self, *, dem):
+        compiled = super().compile_decoder_for_dem(dem=dem)
+        calls = self.calls
+
+        class Wrapped:
+            def decode_shots_bit_packed(self, *, bit_packed_detection_event_data):
+                calls.append(len(bit_packed_detection_event_data))
+                return compiled.decode_shots_bit_packed(
+                    bit_packed_detection_event_data=bit_packed_detection_event_data)
+        return Wrapped()
+
+
+@pytest.fixture
+def setup(tmp_path):
+    ctx = zmq.Context()
+    ends = {n: f"ipc://{tmp_path}/{n}" for n in ("corr", "rec")}
+    ends["syn"] = "inproc://syn-batch"  # inproc: a sent message is queued at once
+    server_out = make_socket(ctx, zmq.PUSH, ends["syn"], bind=True)
+    worker_in = make_socket(ctx, zmq.PULL, ends["syn"], bind=False)
+    corr_in = make_socket(ctx, zmq.PULL, ends["corr"], bind=True)
+    corr_out = make_socket(ctx, zmq.PUSH, ends["corr"], bind=False)
+    rec_in = make_socket(ctx, zmq.PULL, ends["rec"], bind=True)
+    rec_out = make_socket(ctx, zmq.PUSH, ends["rec"], bind=False)
+    circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.01)
+    decoder = _Counting()
+    worker = DecodingWorker(name="decoder-0", decoder=decoder, syndromes=worker_in,
+                            corrections=Outbox(corr_out, run_id=RUN, source="decoder-0"),
+                            control=ctx.socket(zmq.DEALER),
+                            records=Outbox(rec_out, run_id=RUN, source="decoder-0"),
+                            shadow_fraction=0.5)
+    cid = circuit_fingerprint(circuit)
+    dem = circuit.detector_error_model(decompose_errors=True)
+    worker._compiled[cid] = (decoder.compile_decoder_for_dem(dem=dem),
+                             PyMatchingDecoder().compile_decoder_for_dem(dem=dem))
+    yield ctx, circuit, cid, worker, decoder, Outbox(server_out, run_id=RUN, source="srv"), \
+        Inbox(corr_in, run_id=RUN)
+    ctx.destroy(linger=0)
+
+
+def _send(out, circuit, cid, sizes, seed=1):
+    sampler = circuit.compile_detector_sampler(seed=seed)
+    sent = []
+    for i, n in enumerate(sizes):
+        dets = sampler.sample(n, bit_packed=True)
+        sent.append(out.send(Syndrome(block_index=i, circuit_id=cid,
+                                      num_detectors=circuit.num_detectors, t_acquired=1.0),
+                             {"detection_events": dets}))
+    return sent
+
+
+def _receive(inbox, count):
+    got = []
+    while len(got) < count and inbox.socket.poll(5000):
+        got.append(inbox.recv()[1])
+    return got
+
+
+def test_queued_small_blocks_are_decoded_together_with_the_same_predictions(setup):
+    ctx, circuit, cid, worker, decoder, out, inbox = setup
+    sizes = [1, 3, 1, 64, 2, BATCH_BELOW_SHOTS, 1]
+    sent = _send(out, circuit, cid, sizes)
+    handled = 0
+    while handled < len(sizes):
+        handled += worker.step(poll_ms=5000)
+    got = _receive(inbox, len(sizes))
+    assert [r.body.syndrome_seq for r in got] == [r.seq for r in sent]
+    assert all(isinstance(r.body, Correction) for r in got)
+    direct = PyMatchingDecoder().compile_decoder_for_dem(
+        dem=circuit.detector_error_model(decompose_errors=True))
+    for syn, corr in zip(sent, got):
+        want = direct.decode_shots_bit_packed(
+            bit_packed_detection_event_data=syn.arrays["detection_events"])
+        assert np.array_equal(corr.arrays["predictions"], want)
+    assert sum(decoder.calls) == sum(sizes)
+    assert len(decoder.calls) < len(sizes)  # at least some were decoded together
+    assert BATCH_BELOW_SHOTS in decoder.calls  # a big block is decoded on its own
+
+
+def test_a_lone_block_is_decoded_at_once(setup):
+    ctx, circuit, cid, worker, decoder, out, inbox = setup
+    _send(out, circuit, cid, [1])
+    assert worker.step(poll_ms=5000) == 1
+    assert decoder.calls == [1]
+    assert len(_receive(inbox, 1)) == 1
