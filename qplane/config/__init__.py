@@ -70,6 +70,7 @@ from qplane.config.pipeline import (
 from qplane.config.schema import config_json_schema, write_schema
 from qplane.config.simulation import SimulationOverride
 from qplane.config.station import InstrumentEntry, QpuGeometry
+from qplane.config.supervision import RestartSettings, SupervisionSettings
 from qplane.errors import ConfigError
 
 
@@ -89,8 +90,10 @@ __all__ = [
     "PyMatchingOptions",
     "QpuGeometry",
     "QplaneSettings",
+    "RestartSettings",
     "RunSettings",
     "SimulationOverride",
+    "SupervisionSettings",
     "config_json_schema",
     "load_config",
     "parse_config",
