@@ -149,17 +149,19 @@ class Launcher:
         duration: seconds to acquire (None: until interrupted).
         max_blocks: stop after this many blocks (None: no limit).
         on_stats: called with each live statistics snapshot from the instrument server.
+        run_id: the run's id (default: a new one); remote workers join with it.
     """
 
     def __init__(self, config: Config, *, out_path: str, duration: float | None,
-                 max_blocks: int | None = None, on_stats: Callable[[dict], None] | None = None):
+                 max_blocks: int | None = None, on_stats: Callable[[dict], None] | None = None,
+                 run_id: str | None = None):
         self.config = config
         self.supervision = config.qplane.supervision
         self.out_path = os.path.abspath(out_path)
         self.duration = duration
         self.max_blocks = max_blocks
         self.on_stats = on_stats
-        self.run_id = uuid.uuid4().hex[:12]
+        self.run_id = run_id or new_run_id()
         self.children: list[_Child] = []  # the current incarnation of each process
         self.retired: list[_Child] = []  # earlier incarnations (dead, hung and killed)
         self.restarts: dict[str, int] = {}
@@ -433,9 +435,15 @@ class Launcher:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
+def new_run_id() -> str:
+    """A fresh run id (12 hex digits)."""
+    return uuid.uuid4().hex[:12]
+
+
 def run_pipeline(config: Config, *, out_path: str, duration: float | None,
                  max_blocks: int | None = None,
-                 on_stats: Callable[[dict], None] | None = None) -> RunOutcome:
+                 on_stats: Callable[[dict], None] | None = None,
+                 run_id: str | None = None) -> RunOutcome:
     """Run the closed loop described by ``config``; SIGINT/SIGTERM end it cleanly.
 
     Returns:
@@ -444,7 +452,7 @@ def run_pipeline(config: Config, *, out_path: str, duration: float | None,
     if os.path.exists(out_path):
         raise RunFileError(f"run file {out_path} already exists; choose another --out or remove it")
     launcher = Launcher(config, out_path=out_path, duration=duration, max_blocks=max_blocks,
-                        on_stats=on_stats)
+                        on_stats=on_stats, run_id=run_id)
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, lambda *_: launcher.interrupt())

@@ -71,12 +71,12 @@ class _StopFlag:
     """Whether this process should stop: SIGTERM, or the launcher gone. Checked every loop
     iteration, it also sends the heartbeat to the launcher when one is due."""
 
-    def __init__(self) -> None:
+    def __init__(self, watch_parent: bool = True) -> None:
         self.stop = False
         self.parent_gone = False
         self.pulse: Pulse | None = None
         self.blocks = lambda: 0
-        self._parent = ParentWatch()
+        self._parent = ParentWatch() if watch_parent else (lambda: False)
         signal.signal(signal.SIGTERM, self._set)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -221,10 +221,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", default="",
                         help="this process's source name (default: its role, decoder-INDEX)")
     args = parser.parse_args(argv)
-    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` prints where a process is stuck
-    stop = _StopFlag()
     spec = dataclasses.replace(RunSpec.load(args.spec), index=args.index)
     source = args.source or (f"decoder-{args.index}" if args.role == "decoder" else args.role)
+    return run_role(args.role, spec, source)
+
+
+def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True) -> int:
+    """Run one process of a run (``role`` under the name ``source``) until it is done or told
+    to stop; return its exit code. ``qplane worker`` runs a remote worker through this too
+    (``watch_parent=False``: it was not started by the run's launcher)."""
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` prints where a process is stuck
+    stop = _StopFlag(watch_parent=watch_parent)
     ctx = zmq.Context()
     # Records must reach the recorder: closing waits until they are delivered (the launcher
     # kills a process that hangs here because the recorder is gone).
@@ -232,27 +239,27 @@ def main(argv: list[str] | None = None) -> int:
                      run_id=spec.run_id, source=source)
     monitor = Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False, linger_ms=0),
                      run_id=spec.run_id, source=source)
-    stop.pulse = Pulse(monitor, role=args.role, interval=_heartbeat_interval(spec))
+    stop.pulse = Pulse(monitor, role=role, interval=_heartbeat_interval(spec))
     try:
-        if args.role == "recorder":
+        if role == "recorder":
             _run_recorder(spec, ctx, stop, records)
-        elif args.role == "instrument_server":
+        elif role == "instrument_server":
             _run_instrument_server(spec, ctx, stop, records, monitor)
-        elif args.role == "calibration":
+        elif role == "calibration":
             _run_calibration(spec, ctx, stop, records)
         else:
             _run_decoder(spec, ctx, stop, records, monitor)
-        if stop.parent_gone and args.role != "recorder":
+        if stop.parent_gone and role != "recorder":
             records.event("error", "launcher_gone",
                           f"{source} stopped: the launcher that started it is gone")
     except Exception as e:  # noqa: BLE001 - reported as an error record, then exit non-zero
         tb = traceback.format_exc()
         print(tb, file=sys.stderr)
-        if args.role != "recorder":
+        if role != "recorder":
             records.event("error", "crash", f"{source} crashed: {type(e).__name__}: {e}", traceback=tb)
         return 1
     finally:
-        if args.role != "recorder":
+        if role != "recorder":
             records.end_stream()  # the last record: what this process sent the recorder
         ctx.destroy()  # each socket keeps its own linger
     return 0

@@ -224,3 +224,52 @@ def test_a_killed_launcher_leaves_no_process_behind_and_the_file_closed(tmp_path
     with h5py.File(out, "r") as f:  # closed: plain h5py opens it
         assert f.attrs["end_state"] in ("failed", "interrupted")
         assert f["qec/blocks"].shape[0] > 0
+
+
+def test_a_remote_worker_joins_a_run_and_is_supervised(loop_config, tmp_path):
+    """``qplane worker decode CONFIG --run-id ID``: registers, decodes, and when it is stopped
+    (SIGSTOP) the server declares it lost and re-dispatches its blocks; nothing is lost."""
+    from tests.pipeline.conftest import write_config
+
+    endpoints = {n: f"ipc://{tmp_path}/{n}" for n in ("syndromes", "corrections", "records",
+                                                      "control", "monitor")}
+    path = write_config(tmp_path, shots=64, workers=1, max_in_flight=8)
+    text = path.read_text() + "  endpoints: " + json.dumps(endpoints) + "\n"
+    path.write_text(text)
+    config = load_config(path)
+    out = tmp_path / "remote.h5"
+    launcher = Launcher(config, out_path=str(out), duration=None)
+    remote = None
+    try:
+        launcher.start()
+        supervise_until(launcher, lambda s: s["blocks_applied"] >= 5)
+        remote = subprocess.Popen([sys.executable, "-m", "qplane.cli", "worker", "decode", str(path),
+                                   "--run-id", launcher.run_id, "--name", "remote-0"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        supervise_until(launcher, lambda s: s["worker_blocks"].get("remote-0", 0) >= 10)
+        os.kill(remote.pid, signal.SIGSTOP)
+        supervise_until(launcher, lambda s: s["workers_lost"] >= 1)
+        applied = launcher.last_stats["blocks_applied"]
+        supervise_until(launcher, lambda s: s["blocks_applied"] >= applied + 10)
+        assert end_run(launcher) == "interrupted"
+    finally:
+        if remote is not None:
+            os.kill(remote.pid, signal.SIGKILL)
+            remote.wait()
+        launcher.close()
+    acquired, applied, lost, blocks = accounting(out)
+    assert lost == 0 and acquired == applied == len(blocks)
+    assert (blocks["worker"] == b"remote-0").sum() >= 10
+    evs = events(out)
+    assert [e for e in evs if e["kind"] == "worker_registered" and e["details"]["worker"] == "remote-0"]
+    assert [e for e in evs if e["kind"] == "worker_lost" and e["details"]["worker"] == "remote-0"]
+
+
+def test_a_remote_worker_refuses_auto_endpoints(tmp_path):
+    from tests.pipeline.conftest import write_config
+
+    path = write_config(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "qplane.cli", "worker", "decode", str(path),
+                           "--run-id", "x"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "'qplane.endpoints.syndromes'" in proc.stderr and "tcp://HOST:PORT" in proc.stderr
