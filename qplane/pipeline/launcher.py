@@ -424,6 +424,13 @@ class Launcher:
             recorder.proc.wait(30.0)
         except subprocess.TimeoutExpired:
             self._stop_all([recorder], 10.0)
+        if recorder.proc.returncode != 0 and os.path.exists(self.out_path):
+            # The recorder was killed: the file is consistent as of its last flush, but still
+            # marked open for write. End it, so plain h5py (and qplane report) open it.
+            from qplane.runfile import end_killed_file
+
+            end_killed_file(self.out_path, "failed", f"{reason}; the recorder did not close the "
+                            f"file ({recorder.describe_exit()})")
 
     def close(self) -> None:
         """Kill anything still running and remove the temp folder. Idempotent."""

@@ -273,3 +273,25 @@ def test_a_remote_worker_refuses_auto_endpoints(tmp_path):
                            "--run-id", "x"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "'qplane.endpoints.syndromes'" in proc.stderr and "tcp://HOST:PORT" in proc.stderr
+
+
+def test_kill_9_of_the_recorder_fails_the_run_and_leaves_a_file_any_reader_opens(loop_config, tmp_path):
+    """The recorder is not restarted yet (see docs/architecture.md); its death fails the run,
+    and the launcher ends the file it left open for write, so plain h5py opens it."""
+    config = loop_config(workers=2, shots=64, max_in_flight=8)
+    out = tmp_path / "kill_recorder.h5"
+    launcher = Launcher(config, out_path=str(out), duration=None)
+    try:
+        launcher.start()
+        supervise_until(launcher, lambda s: s["blocks_applied"] >= 50)
+        victim = launcher.child("recorder")
+        os.kill(victim.proc.pid, signal.SIGKILL)
+        end_state, reason = launcher.watch()
+        assert end_state == "failed" and "recorder" in reason
+        launcher.shutdown(end_state, reason)
+    finally:
+        launcher.close()
+    with h5py.File(out, "r") as f:  # plain h5py: no SWMR, no h5clear
+        assert f.attrs["end_state"] == "failed"
+        assert "recorder" in _text(f.attrs["end_reason"])
+        assert f["qec/blocks"].shape[0] > 0
