@@ -159,6 +159,8 @@ class Dispatcher:
         seq = body.syndrome_seq
         if seq in peer.held:
             peer.credit += 1  # the worker is done with it, whatever the server makes of it
+            if self.queue:
+                self.dispatch()
             return rec, peer
         block = self.blocks.get(seq)
         if block is not None and block.correction is None:

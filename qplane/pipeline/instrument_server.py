@@ -36,7 +36,6 @@ from qplane.records import (
     CalibrationCall,
     Circuit,
     CircuitRequest,
-    Correction,
     QecInfo,
     RunStart,
     Stats,
