@@ -208,7 +208,33 @@ def _startup(data: dict) -> str:
     return "\n".join(lines)
 
 
-RENDERERS = {"pipeline": _pipeline, "decoder": _decoder, "sim": _sim, "calibration": _calibration,
+def _resilience(data: dict) -> str:
+    r = data["results"]
+    med = r["detection_s_median"]
+    mx = r["detection_s_max"]
+    lines = [
+        f"One {r['seconds']:g} s run, {r['workers']} decoding workers"
+        f"{' and a calibration worker' if r['calibration'] else ''}: {r['faults_total']} random "
+        f"kill -9 / SIGSTOP of workers and {r['fuzz_messages']:,} fuzz messages to every endpoint. "
+        f"Target: lost {data['targets']['blocks_lost']}, detection < {data['targets']['detection_s']:g} s.",
+        "",
+        "| blocks acquired | applied | lost | restarts | detection median / max (s) | "
+        "server re-dispatch after (s, max) | rejections (server / recorder) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    server = [f["server_detection_s"] for f in r["faults"] if f.get("server_detection_s") is not None]
+    lines.append(
+        f"| {r['blocks_acquired']:,} | {r['blocks_applied']:,} | {r['blocks_lost']} | "
+        f"{r['restarts_total']} | {'-' if med is None else f'{med:.2f}'} / "
+        f"{'-' if mx is None else f'{mx:.2f}'} | {max(server):.2f} |" if server else
+        f"| {r['blocks_acquired']:,} | {r['blocks_applied']:,} | {r['blocks_lost']} | "
+        f"{r['restarts_total']} | {'-' if med is None else f'{med:.2f}'} / "
+        f"{'-' if mx is None else f'{mx:.2f}'} | - |")
+    lines[-1] += f" {r['rejections_server']:,} / {r['rejections_recorder']:,} |"
+    return "\n".join(lines)
+
+
+RENDERERS = {"resilience": _resilience, "pipeline": _pipeline, "decoder": _decoder, "sim": _sim, "calibration": _calibration,
              "closed_loop": _closed_loop, "analysis": _analysis, "startup": _startup}
 
 

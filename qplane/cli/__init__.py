@@ -22,6 +22,7 @@ from qplane.errors import QplaneError
 #: Modules that each contribute subcommands, in the order ``qplane --help`` lists them.
 COMMAND_MODULES = [
     "qplane.cli.run",
+    "qplane.cli.worker",
     "qplane.cli.analysis",
     "qplane.cli.serve",
     "qplane.cli.decoder",

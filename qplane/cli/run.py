@@ -47,7 +47,8 @@ def register(subparsers: Any) -> None:
 def run_command(args: argparse.Namespace) -> int:
     from qplane.analysis.live import LiveView, RunMonitor, format_line
     from qplane.config import load_config
-    from qplane.pipeline.launcher import calibration_enabled, default_run_path, run_pipeline
+    from qplane.pipeline.launcher import (calibration_enabled, default_run_path, new_run_id,
+                                          run_pipeline)
 
     config = load_config(args.config)
     duration = args.duration if args.duration is not None else config.qplane.run.duration
@@ -61,14 +62,19 @@ def run_command(args: argparse.Namespace) -> int:
         until = f"{max_blocks} blocks"
     print(f"qplane run {config.name}: decoder {config.qplane.decoding.decoder.type} x"
           f"{config.qplane.decoding.workers}, {until}, run file {out}", flush=True)
+    run_id = new_run_id()
+    print(f"run id {run_id} (remote workers join with: qplane worker decode CONFIG --run-id "
+          f"{run_id})", flush=True)
     # The dashboard shows the run file's numbers (what `qplane watch` and the report show).
     monitor = RunMonitor(out, calibration=calibration_enabled(config))
     if args.quiet:
-        outcome = run_pipeline(config, out_path=out, duration=duration, max_blocks=max_blocks)
+        outcome = run_pipeline(config, out_path=out, duration=duration, max_blocks=max_blocks,
+                               run_id=run_id)
     else:
         with LiveView(sys.stdout) as view:
             outcome = run_pipeline(config, out_path=out, duration=duration, max_blocks=max_blocks,
-                                   on_stats=lambda stats: view.update(monitor.update(stats)))
+                                   on_stats=lambda stats: view.update(monitor.update(stats)),
+                                   run_id=run_id)
     print(f"\nrun {outcome.end_state}: {outcome.reason}")
     final = monitor.final(outcome.processes, outcome.stats)
     if final is not None:

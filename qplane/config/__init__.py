@@ -71,6 +71,7 @@ from qplane.config.schema import config_json_schema, write_schema
 from qplane.config.replay import REPLAY_TYPES, ReplaySettings
 from qplane.config.simulation import SimulationOverride
 from qplane.config.station import InstrumentEntry, QpuGeometry
+from qplane.config.supervision import RestartSettings, SupervisionSettings
 from qplane.errors import ConfigError
 
 
@@ -92,8 +93,10 @@ __all__ = [
     "QplaneSettings",
     "REPLAY_TYPES",
     "ReplaySettings",
+    "RestartSettings",
     "RunSettings",
     "SimulationOverride",
+    "SupervisionSettings",
     "config_json_schema",
     "load_config",
     "parse_config",

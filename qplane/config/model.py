@@ -23,6 +23,7 @@ from qplane.config.decoding import DecodingSettings
 from qplane.config.pipeline import AcquisitionSettings, EndpointSettings, RunSettings
 from qplane.config.replay import ReplaySettings
 from qplane.config.simulation import SimulationOverride
+from qplane.config.supervision import SupervisionSettings
 from qplane.config.station import InstrumentEntry, QpuGeometry, qpu_geometry
 
 #: Version of the handoff a launcher gives its processes (:meth:`Config.handoff`).
@@ -39,6 +40,8 @@ class QplaneSettings(Section):
     acquisition: AcquisitionSettings = Field(default_factory=AcquisitionSettings,
                                              description="acquisition")
     decoding: DecodingSettings = Field(default_factory=DecodingSettings, description="decoding")
+    supervision: SupervisionSettings = Field(default_factory=SupervisionSettings,
+                                             description="heartbeats, restarts, dispatch credit")
     controls: Optional[ControlsSettings] = Field(
         None, description="logical controls -> station parameter paths with limits "
                           "(qplane.drivers.controls); absent or empty = none")

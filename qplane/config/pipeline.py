@@ -41,13 +41,16 @@ class RunSettings(Section):
 class EndpointSettings(Section):
     """``qplane.endpoints``: the ZeroMQ endpoints ('auto' = ipc:// in a private temp folder)."""
 
-    syndromes: Endpoint = Field("auto", description="instrument server PUSH -> decoding workers")
-    corrections: Endpoint = Field("auto", description="decoding workers PUSH -> instrument server")
+    syndromes: Endpoint = Field("auto", description="dispatch: ROUTER on the instrument server, a "
+                                                    "DEALER per decoding worker (blocks out; "
+                                                    "registration, heartbeats, corrections in)")
+    corrections: Endpoint = Field("auto", description="unused since dispatch carries the "
+                                                      "corrections (kept so older configs load)")
     records: Endpoint = Field("auto", description="every process PUSH -> recorder")
     control: Endpoint = Field("auto", description="ROUTER on the instrument server: circuit "
                                                   "requests and calibration calls")
     monitor: Endpoint = Field("auto", description="PUB from every process -> launcher (live "
-                                                  "statistics)")
+                                                  "statistics, heartbeats)")
 
 
 class AcquisitionSettings(Section):

@@ -18,6 +18,10 @@ Modules:
 * :mod:`~qplane.pipeline.calibration_link` — the calibration backend over the wire
   (:class:`CalibrationService` at the server, :class:`RemoteBackend` / :class:`RemoteLedger`
   at the worker);
+* :mod:`~qplane.pipeline.dispatch` — :class:`Dispatcher`: syndrome blocks to registered
+  decoding workers with credit, who holds which block, liveness;
+* :mod:`~qplane.pipeline.heartbeat` — :class:`Pulse`, :class:`Liveness`,
+  :class:`ParentWatch`: heartbeats and the parent watch;
 * :mod:`~qplane.pipeline.transport` — records over ZeroMQ sockets (:class:`Outbox`,
   :class:`Inbox`, :class:`SequenceTracker`);
 * :mod:`~qplane.pipeline.station` — :func:`open_station`: a config's station and its QPU;
@@ -42,7 +46,10 @@ _LAZY = {
     "EXIT_CODES": "qplane.pipeline.launcher", "Launcher": "qplane.pipeline.launcher",
     "RunOutcome": "qplane.pipeline.launcher", "default_run_path": "qplane.pipeline.launcher",
     "resolve_endpoints": "qplane.pipeline.launcher", "run_pipeline": "qplane.pipeline.launcher",
-    "RunSpec": "qplane.pipeline.process",
+    "RunSpec": "qplane.pipeline.process", "run_role": "qplane.pipeline.process",
+    "Dispatcher": "qplane.pipeline.dispatch",
+    "Liveness": "qplane.pipeline.heartbeat", "ParentWatch": "qplane.pipeline.heartbeat",
+    "Pulse": "qplane.pipeline.heartbeat", "die_with_parent": "qplane.pipeline.heartbeat",
     "Worker": "qplane.pipeline.worker",
     "InstrumentServer": "qplane.pipeline.instrument_server",
     "DecodingWorker": "qplane.pipeline.decoding_worker",

@@ -1,5 +1,9 @@
 """Blocks sent to the decoders and not yet corrected, applied strictly in acquisition order.
 
+Each block remembers which decoding worker holds it (``holder``: the worker's routing id on the
+dispatch socket, ``None`` while it waits for a worker with credit) and its encoded frames, so a
+block whose worker died is sent again as it was (:mod:`qplane.pipeline.dispatch`).
+
 >>> blocks = InFlightBlocks()
 >>> blocks.add(InFlight(seq=0, block_index=0, t_acquired=0.0, shots=4))
 >>> blocks.add(InFlight(seq=1, block_index=1, t_acquired=0.0, shots=4))
@@ -29,7 +33,10 @@ class InFlight:
     shots: int
     width: int = -1  # bytes per shot of its predictions (ceil(observables / 8)); -1: unchecked
     correction: Any = None  # the correction Record once it arrived
-    t_sent: float = 0.0  # when the server had sent it to the decoders
+    holder: bytes | None = None  # routing id of the worker it was dispatched to (None: queued)
+    frames: Any = None  # its encoded syndrome record, kept to re-dispatch it
+    t_sent: float = 0.0  # when it was last sent to a decoder (0: not yet, still queued)
+    dispatches: int = 0  # how many times it was dispatched (> 1: re-dispatched)
 
 
 class InFlightBlocks:
@@ -46,6 +53,10 @@ class InFlightBlocks:
 
     def get(self, seq: int) -> InFlight | None:
         return self._blocks.get(seq)
+
+    def oldest(self) -> InFlight | None:
+        """The oldest block still in flight (the next to be applied), or None."""
+        return next(iter(self._blocks.values()), None)
 
     def offer(self, seq: int, correction: Any, *, shots: int | None = None,
               width: int | None = None) -> str:
@@ -73,11 +84,13 @@ class InFlightBlocks:
             yield block
 
     def expired(self, now: float, timeout: float) -> Iterator[InFlight]:
-        """Pop and yield the oldest uncorrected blocks acquired more than ``timeout`` s ago
-        (a block already corrected but waiting behind an older one stops the search)."""
+        """Pop and yield the oldest uncorrected blocks acquired (or last re-dispatched) more
+        than ``timeout`` s ago (a block already corrected but waiting behind an older one stops
+        the search)."""
         while self._blocks:
             seq, block = next(iter(self._blocks.items()))
-            if block.correction is not None or now - block.t_acquired < timeout:
+            since = max(block.t_acquired, block.t_sent)
+            if block.correction is not None or now - since < timeout:
                 return
             del self._blocks[seq]
             yield block

@@ -26,6 +26,7 @@ clock, and update settings. In the pipeline only the instrument server touches i
 
 from __future__ import annotations
 
+import time
 import traceback
 from typing import Any, Callable, Mapping
 
@@ -223,14 +224,25 @@ class RemoteBackend:
         outbox: outbox on ``control`` (this worker's source name and run id).
         timeout: seconds to wait for a reply.
         on_counts: called with each ``detection_counts`` record that arrives meanwhile.
+        should_stop: checked while waiting for a reply; once it says so the call gives up at
+            once (``PipelineError``), so a worker told to stop never waits out ``timeout``.
+        on_wait: called while waiting for a reply (at least every ``WAIT_SLICE_S``), e.g. to
+            send the process's heartbeats.
     """
 
+    #: The longest a waiting call goes without checking ``should_stop`` and calling ``on_wait``.
+    WAIT_SLICE_S = 0.1
+
     def __init__(self, control: zmq.Socket, outbox: Outbox, *, timeout: float = 60.0,
-                 on_counts: Callable[[Record], None] | None = None):
+                 on_counts: Callable[[Record], None] | None = None,
+                 should_stop: Callable[[], bool] = lambda: False,
+                 on_wait: Callable[[], None] = lambda: None):
         self.control = control
         self.outbox = outbox
         self.timeout = timeout
         self.on_counts = on_counts
+        self.should_stop = should_stop
+        self.on_wait = on_wait
         self.inbox = Inbox(control, run_id=outbox.run_id)
         self.experiment_time = 0.0
 
@@ -251,8 +263,7 @@ class RemoteBackend:
             raise WireFormatError(f"calibration call {call}: {e}") from e
         self.outbox.send(CalibrationCall(args=typed), arrays)
         while True:
-            if not self.control.poll(int(self.timeout * 1000)):
-                raise PipelineError(f"the instrument server did not answer {call} within {self.timeout} s")
+            self._wait_for_reply(call)
             got = self.inbox.recv()
             if got is None:
                 continue
@@ -267,6 +278,17 @@ class RemoteBackend:
                 raise remote_error(call, rec.body.error_type, rec.body.error)
             return rec
 
+
+    def _wait_for_reply(self, call: str) -> None:
+        """Wait until a message is ready, in slices: give up when told to stop or at the timeout."""
+        deadline = time.monotonic() + self.timeout
+        while not self.control.poll(int(min(self.WAIT_SLICE_S, self.timeout) * 1000)):
+            self.on_wait()
+            if self.should_stop():
+                raise PipelineError(f"gave up waiting for the instrument server's answer to {call}: "
+                                    "this worker is stopping")
+            if time.monotonic() >= deadline:
+                raise PipelineError(f"the instrument server did not answer {call} within {self.timeout} s")
 
     def poll_counts(self) -> None:
         """Hand every ``detection_counts`` record already waiting to ``on_counts``."""

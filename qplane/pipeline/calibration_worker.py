@@ -36,10 +36,13 @@ class PipelineCalibrationWorker(Worker):
         control: DEALER socket connected to the instrument server's control ROUTER.
         records: outbox to the recorder (node runs, errors, lifecycle).
         timeout: seconds to wait for each of the instrument server's replies.
+        should_stop: checked while a call waits; when it says so the call gives up at once.
+        on_wait: called while a call waits (the process's heartbeats).
     """
 
     def __init__(self, config: Any, *, control: zmq.Socket, records: Outbox,
-                 timeout: float = 60.0):
+                 timeout: float = 60.0, should_stop: Any = lambda: False,
+                 on_wait: Any = lambda: None):
         super().__init__()
         self.config = config
         self.control = control
@@ -47,7 +50,8 @@ class PipelineCalibrationWorker(Worker):
         self.timeout = timeout
         self.outbox = Outbox(control, run_id=records.run_id, source=records.source)
         self.backend = RemoteBackend(control, self.outbox, timeout=timeout,
-                                     on_counts=self._on_counts)
+                                     on_counts=self._on_counts, should_stop=should_stop,
+                                     on_wait=on_wait)
         self.worker: Any = None  # the graph's CalibrationWorker, built on start
         self.circuit_id = ""
         self._figures = True
@@ -61,7 +65,8 @@ class PipelineCalibrationWorker(Worker):
         section = validate_calibration(self.config.qplane.calibration)
         self._figures = bool(section["figures"])
         self.circuit_id, circuit = request_circuit(self.control, self.outbox, "",
-                                                   timeout=self.timeout)
+                                                   timeout=self.timeout,
+                                                   should_stop=self.backend.should_stop)
         geometry = self.config.qpu_geometry()
         layout = patch_layout(distance=geometry.distance, basis=geometry.basis)
         self.worker = build_worker(
@@ -103,4 +108,8 @@ class PipelineCalibrationWorker(Worker):
         self.records.send(body, arrays)
 
     def _on_error(self, message: str, tb: str) -> None:
+        if self.backend.should_stop():  # the run is ending: the step was abandoned, not failed
+            self.records.event("info", "calibration_step_abandoned",
+                               f"{message} (the worker was stopping)")
+            return
         self.records.event("error", "calibration_error", message, traceback=tb)

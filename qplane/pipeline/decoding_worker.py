@@ -1,6 +1,10 @@
-"""The decoding worker: pulls syndrome blocks, decodes them, pushes corrections back.
+"""The decoding worker: receives syndrome blocks, decodes them, sends corrections back.
 
-Several workers can share one syndrome stream (ZeroMQ PUSH/PULL load-balances it). Each worker
+A worker joins the run's dispatch (:mod:`qplane.pipeline.dispatch`): its DEALER connects to the
+instrument server's ROUTER, it registers with its name and credit (how many blocks it may hold),
+and each correction it sends back on the same socket returns one credit. Heartbeats go both
+ways: it sends one every ``heartbeat_interval`` s, and registers again when the server has been
+silent for ``3 * heartbeat_timeout`` s (the server restarted it, or forgot it). Each worker
 builds its decoder from the circuit the instrument server hands out for the block's
 ``circuit_id`` (asked for on the control socket, cached by id), so a change of circuit on the
 QPU reaches the decoder without a restart.
@@ -14,15 +18,19 @@ the classical baseline.
 from __future__ import annotations
 
 import json
+import os
+import socket as _socket
 import time
 
 import numpy as np
 import zmq
 
 from qplane.decoder import CompiledDecoder, Decoder, PyMatchingDecoder
+from qplane.pipeline.dispatch import peer_register
+from qplane.pipeline.heartbeat import Pulse
 from qplane.pipeline.transport import Inbox, Outbox, request_circuit
 from qplane.pipeline.worker import Worker
-from qplane.records import Correction, DecoderCompiled, Record, Syndrome, encode
+from qplane.records import Correction, DecoderCompiled, Heartbeat, Record, Syndrome, encode
 
 
 #: Blocks under this many shots are decoded together when several are queued.
@@ -39,23 +47,37 @@ class DecodingWorker(Worker):
     Args:
         name: this worker's name (``decoder-0`` ...), its ``source`` on the wire.
         decoder: the decoder factory (compiled per circuit).
-        syndromes: PULL socket from the instrument server.
-        corrections: outbox (PUSH) to the instrument server.
+        dispatch: DEALER socket connected to the instrument server's dispatch ROUTER (blocks
+            in; registration, heartbeats and corrections out).
         control: DEALER socket to the instrument server's control ROUTER.
         records: outbox to the recorder (events).
         shadow_fraction: fraction of shots also decoded by plain PyMatching.
         seed: seeds the choice of shadow shots.
         circuit_timeout: seconds to wait for the instrument server to send a circuit.
+        credit: blocks this worker may hold at once.
+        heartbeat_interval: seconds between heartbeats to the server (and to ``monitor``).
+        heartbeat_timeout: the server's heartbeat timeout; silent for three times this, the
+            server is asked to take this worker again (it registers anew).
+        monitor: outbox (PUB) to the launcher's monitor, for its heartbeats, or None.
     """
 
-    def __init__(self, *, name: str, decoder: Decoder, syndromes: zmq.Socket, corrections: Outbox,
+    def __init__(self, *, name: str, decoder: Decoder, dispatch: zmq.Socket,
                  control: zmq.Socket, records: Outbox, shadow_fraction: float = 0.0,
-                 seed: int = 0, circuit_timeout: float = 10.0):
+                 seed: int = 0, circuit_timeout: float = 10.0, credit: int = 8,
+                 heartbeat_interval: float = 0.25, heartbeat_timeout: float = 1.5,
+                 monitor: Outbox | None = None):
         super().__init__()
         self.name = name
         self.decoder = decoder
-        self.syndromes = Inbox(syndromes, run_id=records.run_id, on_reject=self._on_reject)
-        self.corrections = corrections
+        self.syndromes = Inbox(dispatch, run_id=records.run_id, on_reject=self._on_reject)
+        self.corrections = Outbox(dispatch, run_id=records.run_id, source=name)
+        self.credit = credit
+        self.heartbeat_timeout = heartbeat_timeout
+        self._pulses = [Pulse(self.corrections, role="decoder", interval=heartbeat_interval)]
+        if monitor is not None:
+            self._pulses.append(Pulse(monitor, role="decoder", interval=heartbeat_interval))
+        self._server_seen = 0.0
+        self.registrations = 0
         self.control = control
         self.control_out = Outbox(control, run_id=records.run_id, source=name)
         self.records = records
@@ -68,19 +90,34 @@ class DecodingWorker(Worker):
         self.shots = 0
 
     def start(self) -> None:
-        """Fetch and compile the current circuit, telling the instrument server this worker is ready."""
+        """Fetch and compile the current circuit, then register with the instrument server."""
         self._compiled_for("")
+        self.register()
         super().start()
 
+    def register(self) -> None:
+        """Join (or join again) the server's dispatch with this worker's credit."""
+        peer_register(self.corrections, role="decoder", credit=self.credit, pid=os.getpid(),
+                      host=_socket.gethostname())
+        self.registrations += 1
+        self._server_seen = time.time()
 
     def step(self, poll_ms: int = 100) -> int:
-        """Decode the blocks pending, if any arrives within ``poll_ms``; return how many
-        messages were handled.
+        """Decode the blocks pending, if any arrives within ``poll_ms`` (and before the next
+        heartbeat is due); return how many messages were handled.
 
         A lone block is decoded as soon as it arrives; blocks already queued behind it are
         taken too (never waited for) and small ones decoded together (:meth:`decode_records`).
         """
-        if not self.syndromes.socket.poll(poll_ms):
+        now = time.time()
+        self.heartbeat(now)
+        wait = min(p.next_due for p in self._pulses) - now
+        if not self.syndromes.socket.poll(max(0, min(poll_ms, int(wait * 1000) + 1))):
+            if time.time() - self._server_seen > 3 * self.heartbeat_timeout:
+                self.records.event("warning", "server_silent",
+                                   f"{self.name} heard nothing from the instrument server for "
+                                   f"{time.time() - self._server_seen:.1f} s; registering again")
+                self.register()
             return 0
         handled, batch, received = 0, [], []
         flags = 0  # the first message is there (poll said so); the rest only if queued
@@ -91,9 +128,12 @@ class DecodingWorker(Worker):
                 break
             flags = zmq.NOBLOCK
             handled += 1
+            self._server_seen = time.time()
             if got is None:
                 continue
             _, rec = got
+            if isinstance(rec.body, Heartbeat):
+                continue
             if not isinstance(rec.body, Syndrome):
                 self.records.event("warning", "unexpected_record",
                                    f"{self.name} got a {rec.kind} record on the syndrome stream; ignored")
@@ -102,7 +142,13 @@ class DecodingWorker(Worker):
             received.append(time.time())
         for frames in self.decode_records(batch, received):
             self.corrections.socket.send_multipart(frames)
+            self.corrections.sent["correction"] += 1
         return handled
+
+    def heartbeat(self, now: float, state: str = "running") -> None:
+        """Send the heartbeats that are due (to the server, and to the launcher)."""
+        for pulse in self._pulses:
+            pulse.beat(now, blocks=self.blocks, state=state)
 
     def decode_record(self, rec: Record) -> list[bytes]:
         """The encoded correction record for one syndrome record."""

@@ -1,14 +1,18 @@
 """The instrument server: the only process that touches instruments.
 
-It acquires syndrome blocks from the QPU and pushes them to the decoding workers (and to the
-recorder), keeps at most ``max_in_flight`` blocks outstanding, applies the corrections that come
-back strictly in acquisition order, and reports each applied block, with its timing and (when
-simulated) its score against the truth, to the recorder. It also answers circuit requests on its
+It acquires syndrome blocks from the QPU, dispatches each to a registered decoding worker
+holding credit (:mod:`qplane.pipeline.dispatch`: ROUTER/DEALER, the ZeroMQ guide's
+load-balancing pattern) and sends it to the recorder, keeps at most ``max_in_flight`` blocks
+outstanding, applies the corrections that come back strictly in acquisition order, and reports
+each applied block, with its timing and (when simulated) its score against the truth, to the
+recorder. It also answers circuit requests on its
 control socket and publishes live statistics.
 
-Corrections are matched to blocks by the syndrome record's sequence number. A correction for a
-block that is not outstanding is a duplicate and is recorded as one; a block whose correction does
-not arrive within ``correction_timeout`` seconds is recorded as lost, and the frame moves on.
+Corrections are matched to blocks by the syndrome record's sequence number, and accepted only
+from the worker the block was dispatched to. A correction for a block that is not outstanding is
+a duplicate and is recorded as one; a worker that falls silent is declared lost and its blocks
+are re-dispatched; a block whose correction does not arrive within ``correction_timeout``
+seconds of its last dispatch is recorded as lost, and the frame moves on.
 """
 
 from __future__ import annotations
@@ -24,14 +28,14 @@ from qplane.errors import QplaneError, SourceExhausted
 from qplane.pipeline._counts import DetectionCounter
 from qplane.pipeline._in_flight import InFlight, InFlightBlocks
 from qplane.pipeline._latency import LatencyWindow
-from qplane.pipeline.transport import Inbox, Outbox, queued, send_record
+from qplane.pipeline.dispatch import Dispatcher
+from qplane.pipeline.transport import Inbox, Outbox, send_record
 from qplane.pipeline.worker import Worker
 from qplane.records import (
     Applied,
     CalibrationCall,
     Circuit,
     CircuitRequest,
-    Correction,
     QecInfo,
     RunStart,
     Stats,
@@ -47,8 +51,8 @@ class InstrumentServer(Worker):
 
     Args:
         qpu: the QPU instrument (a :class:`qplane.device.QECDevice`).
-        syndromes: PUSH socket to the decoding workers.
-        corrections: PULL socket from the decoding workers.
+        dispatch: ROUTER socket (bound) the decoding workers' DEALERs connect to: blocks out,
+            registrations, heartbeats and corrections in.
         control: ROUTER socket answering circuit requests.
         records: outbox to the recorder.
         monitor: outbox (PUB) for live statistics, or None.
@@ -56,18 +60,20 @@ class InstrumentServer(Worker):
         correction_timeout: seconds after which a block's missing correction is declared lost.
         duration: stop acquiring after this many seconds (None: until :meth:`stop`).
         max_blocks: stop acquiring after this many blocks (None: no limit).
+        heartbeat_interval: seconds between heartbeats to each decoding worker.
+        heartbeat_timeout: a decoding worker silent this long is declared lost.
     """
 
-    def __init__(self, *, qpu: Any, syndromes: zmq.Socket, corrections: zmq.Socket,
+    def __init__(self, *, qpu: Any, dispatch: zmq.Socket,
                  control: zmq.Socket, records: Outbox, monitor: Outbox | None,
                  max_in_flight: int, correction_timeout: float, duration: float | None = None,
                  max_blocks: int | None = None, stats_interval: float = 0.5,
                  calibration: Any = None, counts_interval: float = 0.5,
-                 truth_interval: float = 5.0):
+                 truth_interval: float = 5.0, heartbeat_interval: float = 0.25,
+                 heartbeat_timeout: float = 1.5):
         super().__init__()
         self.qpu = qpu
-        self.syndromes = Outbox(syndromes, run_id=records.run_id, source=SOURCE)
-        self.corrections = Inbox(corrections, run_id=records.run_id, on_reject=self._on_reject)
+        self.syndromes = Outbox(dispatch, run_id=records.run_id, source=SOURCE)
         self.control = Inbox(control, run_id=records.run_id, on_reject=self._on_reject, envelope=1)
         self.control_replies = Outbox(control, run_id=records.run_id, source=SOURCE)
         self.records = records
@@ -82,10 +88,13 @@ class InstrumentServer(Worker):
         self.truth_interval = truth_interval
         self._next_truth = 0.0
         self._counts = DetectionCounter(counts_interval)
-        self.poller = zmq.Poller()
-        self.poller.register(corrections, zmq.POLLIN)
-        self.poller.register(control, zmq.POLLIN)
         self._in_flight = InFlightBlocks()
+        self.dispatcher = Dispatcher(dispatch, blocks=self._in_flight, records=records,
+                                     source=SOURCE, heartbeat_interval=heartbeat_interval,
+                                     heartbeat_timeout=heartbeat_timeout)
+        self.poller = zmq.Poller()
+        self.poller.register(dispatch, zmq.POLLIN)
+        self.poller.register(control, zmq.POLLIN)
         self._circuits: dict[str, Circuit] = {}  # circuit id -> its "circuit" record body
         self._acquiring = False
         self._t_start = 0.0
@@ -126,18 +135,25 @@ class InstrumentServer(Worker):
         self._t_start = time.time()
         super().start()
 
-    def wait_for_workers(self, count: int, timeout: float) -> bool:
-        """Answer control requests until ``count`` workers have asked for the circuit.
+    def wait_for_workers(self, count: int, timeout: float,
+                         should_stop: Any = lambda: False) -> bool:
+        """Answer control requests and registrations until ``count`` decoding workers have
+        registered.
 
         Acquisition waits for this, so the first blocks' latency does not include the workers'
         start-up. Returns False if ``timeout`` seconds pass first (acquisition then starts anyway).
         """
         deadline = time.time() + timeout
-        while len(self.ready_workers) < count and time.time() < deadline:
-            if self.control.socket.poll(50):
-                self._handle_control()
+        while (len(self.dispatcher.peers) < count and time.time() < deadline
+               and not should_stop()):
+            for sock, _ in self.poller.poll(100):
+                if sock is self.control.socket:
+                    self._handle_control()
+                else:
+                    self._handle_dispatch()
+            self.dispatcher.tick(time.time())
         self._t_start = time.time()
-        return len(self.ready_workers) >= count
+        return len(self.dispatcher.peers) >= count
 
     def stop(self) -> None:
         """Stop acquiring; outstanding blocks are still corrected (see :meth:`drain`)."""
@@ -152,12 +168,14 @@ class InstrumentServer(Worker):
     def in_flight(self) -> int:
         return len(self._in_flight)
 
-    def drain(self, timeout: float) -> None:
-        """Stop acquiring, then handle corrections until none is outstanding or ``timeout`` passes."""
+    def drain(self, timeout: float, on_wait: Any = lambda: None) -> None:
+        """Stop acquiring, then handle corrections until none is outstanding or ``timeout``
+        passes (``on_wait`` is called meanwhile: the process's heartbeats)."""
         self.stop()
         deadline = time.time() + timeout
         while self._in_flight and time.time() < deadline:
             self.step(poll_ms=20)
+            on_wait()
         self._publish_stats(force=True)
 
     def run(self, should_stop: Any = lambda: False, max_steps: int | None = None) -> None:
@@ -168,7 +186,12 @@ class InstrumentServer(Worker):
     # -- one unit of work --------------------------------------------------------------------
     def step(self, poll_ms: int = 50) -> int:
         """Handle pending messages, acquire one block if allowed, expire lost corrections;
-        return the messages handled plus the block acquired."""
+        return the messages handled plus the block acquired.
+
+        With nothing to acquire it waits on its sockets, at most ``poll_ms`` and never past
+        its next timer (heartbeats, a worker's timeout, statistics, the run's duration), so a
+        correction is handled the moment it arrives.
+        """
         now = time.time()
         if self._acquiring and (
             (self.duration is not None and now - self._t_start >= self.duration)
@@ -177,10 +200,13 @@ class InstrumentServer(Worker):
             self.stop()
         handled = 0
         can_acquire = self._acquiring and len(self._in_flight) < self.max_in_flight
-        events = dict(self.poller.poll(0 if can_acquire else poll_ms))
-        if events.get(self.corrections.socket):
-            for got in queued(self.corrections):  # no poll per message
-                self._handle_correction(got)
+        wait_ms = 0
+        if not can_acquire:
+            wait_ms = max(0, min(poll_ms, int((self._next_deadline() - now) * 1000) + 1))
+        events = dict(self.poller.poll(wait_ms))
+        if events.get(self.dispatcher.socket):
+            while self.dispatcher.socket.poll(0):
+                self._handle_dispatch()
                 handled += 1
         if events.get(self.control.socket):
             while self.control.socket.poll(0):
@@ -189,7 +215,9 @@ class InstrumentServer(Worker):
         if can_acquire:
             self._acquire()
             handled += 1
-        self._expire(time.time())
+        now = time.time()
+        self.dispatcher.tick(now)
+        self._expire(now)
         self._publish_stats()
         if self.calibration is not None and time.time() >= self._next_truth:
             self._next_truth = time.time() + self.truth_interval
@@ -211,13 +239,14 @@ class InstrumentServer(Worker):
             num_detectors=block.num_detectors, t_acquired=t_acquired,
         ), {"detection_events": block.detection_events})
         frames = encode(rec)
-        t_sent = time.time()  # encoded, handed to the socket now
-        self.syndromes.send_frames(rec, frames)
-        self.records.send_frames(rec, frames)  # the same record: the file has every block
         circuit = self._circuits.get(block.circuit_id)
         width = (circuit.num_observables + 7) // 8 if circuit is not None else -1
-        self._in_flight.add(InFlight(rec.seq, block.index, t_acquired, len(block.detection_events),
-                                     width, t_sent=t_sent))
+        flight = InFlight(rec.seq, block.index, t_acquired, len(block.detection_events), width,
+                          frames=frames)
+        self._in_flight.add(flight)
+        self.syndromes.sent[rec.kind] += 1
+        self.dispatcher.submit(flight)  # now, to the worker with most credit (or queued)
+        self.records.send_frames(rec, frames)  # the same record: the file has every block
         self.blocks_acquired += 1
         if self.calibration is not None and self.calibration.subscribers:
             self._count_detections(block)
@@ -240,16 +269,25 @@ class InstrumentServer(Worker):
             self.records.send(body)
         return circuit_id
 
-    def _handle_correction(self, got: tuple[list[bytes], Any] | None) -> None:
-        """Handle one received correction message (None: it was rejected)."""
+    def _next_deadline(self) -> float:
+        """The next time a timer is due: a heartbeat or worker timeout, statistics, the end."""
+        deadline = self.dispatcher.next_deadline()
+        if self.monitor is not None:
+            deadline = min(deadline, self._next_stats)
+        if self._acquiring and self.duration is not None:
+            deadline = min(deadline, self._t_start + self.duration)
+        oldest = self._in_flight.oldest()
+        if oldest is not None and oldest.correction is None:
+            deadline = min(deadline, max(oldest.t_acquired, oldest.t_sent)
+                           + self.correction_timeout)
+        return deadline
+
+    def _handle_dispatch(self) -> None:
+        got = self.dispatcher.receive()
         if got is None:
             return
-        _, rec = got
+        rec, peer = got
         body = rec.body
-        if not isinstance(body, Correction):
-            self.records.event("warning", "unexpected_record",
-                               f"correction socket got a {rec.kind} record from {rec.source}; ignored")
-            return
         self.workers.add(rec.source)
         self.worker_last_seen[rec.source] = time.time()
         shots, width = rec.arrays["predictions"].shape
@@ -270,6 +308,7 @@ class InstrumentServer(Worker):
                                f"{got}, the block needs {want}; not applied",
                                syndrome_seq=block.seq, worker=rec.source)
             return
+        self.dispatcher.accepted(peer, body.syndrome_seq)
         self._apply_ready()
 
     def _apply_ready(self) -> None:
@@ -352,15 +391,23 @@ class InstrumentServer(Worker):
             decode_p50=self.decode_latency.quantile(0.5),
             decode_p99=self.decode_latency.quantile(0.99),
             shadow_shots=self.shadow_shots, shadow_disagreements=self.shadow_disagreements,
-            rejected=self.corrections.rejected + self.control.rejected,
+            rejected=self.dispatcher.rejected + self.control.rejected,
             workers=sorted(self.workers), acquiring=self._acquiring,
             calibration_calls=cal.calls if cal else 0,
             calibration_experiments=cal.experiments if cal else 0,
             calibration_seconds=float(cal.experiment_seconds) if cal else 0.0,
             parameter_updates=cal.writes if cal else 0,
             parameter_updates_refused=cal.updates_refused if cal else 0,
-            worker_blocks=dict(self.worker_blocks), worker_last_seen=dict(self.worker_last_seen),
+            worker_blocks=dict(self.worker_blocks), worker_last_seen=self._last_seen(),
+            workers_lost=self.dispatcher.workers_lost, redispatched=self.dispatcher.redispatched,
         )
+
+    def _last_seen(self) -> dict[str, float]:
+        """Each decoding worker's latest message (correction or heartbeat), by name."""
+        seen = dict(self.worker_last_seen)
+        for peer in self.dispatcher.peers.values():
+            seen[peer.name] = max(seen.get(peer.name, 0.0), peer.last_seen)
+        return seen
 
     def _publish_stats(self, force: bool = False) -> None:
         now = time.time()

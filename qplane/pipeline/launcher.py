@@ -8,10 +8,20 @@ only the launcher), shows their live statistics, and ends the run in one of thre
 - ``completed``: the instrument server finished (duration or block limit reached);
 - ``interrupted``: Ctrl-C / SIGTERM to the launcher; the instrument server stops acquiring and
   applies the corrections still in flight before the workers (decoding, calibration) stop;
-- ``failed``: a process died; the launcher names it, stops the others, and exits non-zero.
+- ``failed``: the instrument server died, or a worker died more often than the restart policy
+  allows; the launcher names it, stops the others, and exits non-zero.
 
-In every case the recorder is told how the run ended (a ``run_end`` record) and closes the run
-file complete.
+Supervision (``qplane.supervision``): every process sends the launcher heartbeats; a process
+that stops sending them for ``heartbeat_timeout`` s, or that the kernel shows stopped
+(SIGSTOP), is *hung*: recorded in ``/events``, killed and treated as dead. A dead decoding or
+calibration worker is restarted after a backoff (``restart``: policy, backoff, maximum), under a
+new source name (``decoder-0.r1``); the instrument server re-dispatches the blocks it held
+(:mod:`qplane.pipeline.dispatch`), so with two or more decoding workers QEC goes on. Every
+child stops by itself when the launcher dies (:mod:`qplane.pipeline.heartbeat`). The end is
+bounded: each process has ``stop_timeout`` s to stop before it is killed.
+
+In every case the recorder is told how the run ended (a ``run_end`` record, restarts
+included) and closes the run file complete.
 """
 
 from __future__ import annotations
@@ -32,9 +42,10 @@ import zmq
 
 from qplane.config import ENDPOINT_NAMES, Config
 from qplane.errors import PipelineError, RunFileError
+from qplane.pipeline.heartbeat import Liveness, die_with_parent
 from qplane.pipeline.process import RunSpec
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
-from qplane.records import RunEnd, Stats
+from qplane.records import Heartbeat, RunEnd, Stats
 
 SOURCE = "launcher"
 
@@ -54,6 +65,12 @@ class RunOutcome:
     #: Each process as it ended: name -> ``{"state", "detail", "last_seen"}`` (see
     #: :meth:`Launcher.processes`).
     processes: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    #: Restarts per process name (only those restarted at least once).
+    restarts: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+#: Roles the launcher restarts when they die (the instrument server's death ends QEC).
+RESTARTABLE = ("decoder", "calibration")
 
 
 @dataclasses.dataclass
@@ -62,6 +79,10 @@ class _Child:
     role: str
     proc: subprocess.Popen
     log_path: str
+    source: str = ""  # its records' source (the name, or name.rN once restarted)
+    index: int = 0
+    started: float = 0.0
+    hung: str = ""  # why it was declared hung, once it was
 
     def describe_exit(self) -> str:
         code = self.proc.returncode
@@ -81,6 +102,14 @@ class _Child:
         if code is None:
             return "running"
         return "stopped" if code == 0 else "dead"
+
+    def kernel_stopped(self) -> bool:
+        """Whether the kernel shows the process stopped (SIGSTOP / SIGTSTP), from /proc."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+        except (OSError, IndexError):
+            return False
 
     def log_tail(self, lines: int = 15) -> str:
         try:
@@ -112,7 +141,7 @@ def resolve_endpoints(config: Config, folder: str) -> dict[str, str]:
 
 
 class Launcher:
-    """Starts, watches and stops one run's processes.
+    """Starts, watches, restarts and stops one run's processes.
 
     Args:
         config: the validated config.
@@ -120,17 +149,23 @@ class Launcher:
         duration: seconds to acquire (None: until interrupted).
         max_blocks: stop after this many blocks (None: no limit).
         on_stats: called with each live statistics snapshot from the instrument server.
+        run_id: the run's id (default: a new one); remote workers join with it.
     """
 
     def __init__(self, config: Config, *, out_path: str, duration: float | None,
-                 max_blocks: int | None = None, on_stats: Callable[[dict], None] | None = None):
+                 max_blocks: int | None = None, on_stats: Callable[[dict], None] | None = None,
+                 run_id: str | None = None):
         self.config = config
+        self.supervision = config.qplane.supervision
         self.out_path = os.path.abspath(out_path)
         self.duration = duration
         self.max_blocks = max_blocks
         self.on_stats = on_stats
-        self.run_id = uuid.uuid4().hex[:12]
-        self.children: list[_Child] = []
+        self.run_id = run_id or new_run_id()
+        self.children: list[_Child] = []  # the current incarnation of each process
+        self.retired: list[_Child] = []  # earlier incarnations (dead, hung and killed)
+        self.restarts: dict[str, int] = {}
+        self.detections: list[dict[str, Any]] = []  # each hung/dead process: how it was found
         self.last_stats: dict[str, Any] = {}
         self._last_stats_at: float | None = None
         self._interrupted = False
@@ -139,17 +174,23 @@ class Launcher:
         self._ctx = zmq.Context()
         self._records: Outbox | None = None
         self._monitor: Inbox | None = None
+        self._spec_path = ""
+        self._liveness = Liveness()
+        self._pending: list[tuple[float, _Child]] = []  # (when, dead child) restarts due
 
     # -- processes ---------------------------------------------------------------------------
-    def _spawn(self, role: str, name: str, spec_path: str, index: int = 0) -> _Child:
-        log_path = os.path.join(self._folder, f"{name}.log")
+    def _spawn(self, role: str, name: str, spec_path: str, index: int = 0,
+               source: str = "") -> _Child:
+        log_path = os.path.join(self._folder, f"{source or name}.log")
         with open(log_path, "w") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "qplane.pipeline.process", role, spec_path, "--index", str(index)],
+                [sys.executable, "-m", "qplane.pipeline.process", role, spec_path,
+                 "--index", str(index), "--source", source or name],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=die_with_parent,
             )
-        child = _Child(name, role, proc, log_path)
+        child = _Child(name, role, proc, log_path, source=source or name, index=index,
+                       started=time.time())
         self.children.append(child)
         return child
 
@@ -163,8 +204,10 @@ class Launcher:
                        max_blocks=self.max_blocks, workers=workers, calibration=calibration)
         spec_path = os.path.join(self._folder, "spec.json")
         spec.save(spec_path)
+        self._spec_path = spec_path
         self._monitor = Inbox(make_socket(self._ctx, zmq.SUB, self.endpoints["monitor"], bind=True))
         self._monitor.socket.setsockopt(zmq.SUBSCRIBE, b"stats")
+        self._monitor.socket.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
         self._records = Outbox(make_socket(self._ctx, zmq.PUSH, self.endpoints["records"], bind=False,
                                            linger_ms=5000),
                                run_id=self.run_id, source=SOURCE)
@@ -176,6 +219,7 @@ class Launcher:
             self._spawn("calibration", "calibration", spec_path)
 
     def child(self, name: str) -> _Child:
+        """The current incarnation of process ``name``."""
         return next(c for c in self.children if c.name == name)
 
     def interrupt(self) -> None:
@@ -187,44 +231,141 @@ class Launcher:
         if self._monitor.socket.poll(timeout_ms):
             while self._monitor.socket.poll(0):
                 got = self._monitor.recv()
-                if got is not None and isinstance(got[1].body, Stats):
-                    self._last_stats_at = time.time()
-                    self.last_stats = got[1].body.as_dict()
+                if got is None:
+                    continue
+                rec = got[1]
+                now = time.time()
+                if isinstance(rec.body, Heartbeat):
+                    self._liveness.saw(rec.source, now=now)
+                elif isinstance(rec.body, Stats):
+                    self._liveness.saw(rec.source, now=now)
+                    self._last_stats_at = now
+                    self.last_stats = rec.body.as_dict()
                     self.last_stats["processes"] = self.processes()
+                    self.last_stats["restarts"] = dict(self.restarts)
                     if self.on_stats is not None:
                         self.on_stats(self.last_stats)
 
     def processes(self) -> dict[str, dict[str, Any]]:
-        """Each process's health: name -> ``{"state", "detail", "last_seen"}``.
+        """Each process's health: name -> ``{"state", "detail", "last_seen", "restarts"}``.
 
-        ``state`` is ``running``, ``stopped`` (exited 0) or ``dead`` (killed or a nonzero exit),
-        ``detail`` how it exited, ``last_seen`` the UNIX time it was last heard from (the
-        instrument server: its latest statistics; a decoding worker: its latest correction, as
-        the server saw it; ``None``: not tracked). The live view turns a running process that
-        has been silent too long into ``hung`` (:func:`qplane.analysis.snapshot.snapshot_from_run`).
+        ``state`` is ``running``, ``hung`` (declared hung, being killed), ``restarting``
+        (dead, its restart due), ``stopped`` (exited 0) or ``dead`` (killed or a nonzero exit),
+        ``detail`` how it exited, ``last_seen`` the UNIX time it was last heard from (its latest
+        heartbeat; a decoding worker also its latest message at the server; ``None``: never).
+        The live view turns a running process that has been silent too long into ``hung`` too
+        (:func:`qplane.analysis.snapshot.snapshot_from_run`).
         """
         seen = dict((self.last_stats or {}).get("worker_last_seen") or {})
-        seen["instrument_server"] = self._last_stats_at
+        pending = {c.name for _, c in self._pending}
         out = {}
         for c in self.children:
             state = c.state()
-            out[c.name] = {"state": state, "detail": "" if state == "running" else c.describe_exit(),
-                           "last_seen": seen.get(c.name)}
+            last = [t for t in (seen.get(c.source), self._liveness.last_seen.get(c.source))
+                    if t is not None]
+            if c.hung and state == "running":
+                state = "hung"
+            elif c.name in pending:
+                state = "restarting"
+            out[c.name] = {"state": state,
+                           "detail": c.hung if state == "hung" else
+                           ("" if state == "running" else c.describe_exit()),
+                           "last_seen": max(last) if last else None,
+                           "restarts": self.restarts.get(c.name, 0)}
         return out
 
     def watch(self) -> tuple[str, str]:
-        """Wait until the run ends; return (end_state, reason)."""
-        server = self.child("instrument_server")
+        """Wait until the run ends, restarting workers as the policy says; return (end_state,
+        reason)."""
+        tick_ms = max(10, int(self.supervision.heartbeat_interval * 1000 / 2))
         while True:
-            self._poll_monitor(200)
+            self._poll_monitor(tick_ms)
             if self._interrupted:
                 return "interrupted", "interrupted by the operator (Ctrl-C)"
-            for child in self.children:
-                if child.proc.poll() is None:
+            ended = self.supervise(time.time())
+            if ended is not None:
+                return ended
+
+    def supervise(self, now: float) -> tuple[str, str] | None:
+        """One pass of supervision: find dead and hung processes, restart what is due.
+        Returns (end_state, reason) when the run has ended, else None."""
+        server = self.child("instrument_server")
+        timeout = self.supervision.heartbeat_timeout
+        for child in list(self.children):
+            if any(c is child for _, c in self._pending):
+                continue
+            if child.proc.poll() is None:
+                why = self._hung(child, now, timeout)
+                if not why:
                     continue
-                if child is server and child.proc.returncode == 0:
+                child.hung = why
+                self._event("error", "process_hung", f"{child.source} (pid {child.proc.pid}) {why}; "
+                            "killing it", process=child.name, source_name=child.source,
+                            pid=child.proc.pid, reason=why)
+                child.proc.kill()
+                child.proc.wait()
+            if child is server:
+                if child.proc.returncode == 0 and not child.hung:
                     return "completed", self._completion_reason()
-                return "failed", f"{child.describe_exit()}"
+                return "failed", child.hung and f"{child.source} {child.hung}" or child.describe_exit()
+            self.detections.append({"process": child.name, "source": child.source,
+                                    "how": "hung" if child.hung else "exited", "time": now,
+                                    "detail": child.hung or child.describe_exit()})
+            failed = self._schedule_restart(child, now)
+            if failed is not None:
+                return "failed", failed
+        for when, dead in list(self._pending):
+            if now >= when:
+                self._pending.remove((when, dead))
+                self._restart(dead)
+        return None
+
+    def _hung(self, child: _Child, now: float, timeout: float) -> str:
+        """Why ``child`` is hung ("" if it is not): stopped by the kernel, or silent too long."""
+        if child.kernel_stopped():
+            return "is stopped (SIGSTOP)"
+        seen = self._liveness.last_seen.get(child.source)
+        if seen is None:
+            if now - child.started > self.supervision.startup_timeout:
+                return f"sent no heartbeat within {self.supervision.startup_timeout} s of its start"
+            return ""
+        if now - seen > timeout:
+            return f"sent no heartbeat for {now - seen:.2f} s (timeout {timeout} s)"
+        return ""
+
+    def _schedule_restart(self, child: _Child, now: float) -> str | None:
+        """A worker died: schedule its restart, or return why the run fails."""
+        how = f"{child.source} {child.hung}" if child.hung else child.describe_exit()
+        policy = self.supervision.restart
+        done = self.restarts.get(child.name, 0)
+        if child.role not in RESTARTABLE or policy.policy == "never":
+            return how
+        if done >= policy.max_restarts:
+            return f"{how}; restarted {done} time(s) already (max_restarts {policy.max_restarts})"
+        delay = policy.delay(done)
+        self._event("warning", "process_died",
+                    f"{how}; restarting it in {delay:.2f} s (restart {done + 1} of at most "
+                    f"{policy.max_restarts})", process=child.name, source_name=child.source,
+                    pid=child.proc.pid, returncode=child.proc.returncode, hung=bool(child.hung),
+                    restart=done + 1, delay_s=delay)
+        self._liveness.forget(child.source)
+        self._pending.append((now + delay, child))
+        return None
+
+    def _restart(self, dead: _Child) -> None:
+        n = self.restarts.get(dead.name, 0) + 1
+        self.restarts[dead.name] = n
+        self.children.remove(dead)
+        self.retired.append(dead)
+        new = self._spawn(dead.role, dead.name, self._spec_path, index=dead.index,
+                          source=f"{dead.name}.r{n}")
+        self._event("info", "process_restarted",
+                    f"{dead.name} restarted as {new.source} (pid {new.proc.pid}), restart {n}",
+                    process=dead.name, source_name=new.source, pid=new.proc.pid, restart=n)
+
+    def _event(self, level: str, kind: str, message: str, **details: Any) -> None:
+        if self._records is not None:
+            self._records.event(level, kind, message, **details)
 
     def _completion_reason(self) -> str:
         if self.max_blocks is not None:
@@ -233,42 +374,69 @@ class Launcher:
             return "the QPU's source ended (acquisition stopped)"
         return f"duration reached ({self.duration} s)"
 
+    def restarts_text(self) -> str:
+        """``"restarts: decoder-0 x2, calibration x1"``, or "" when nothing was restarted."""
+        if not self.restarts:
+            return ""
+        return "restarts: " + ", ".join(f"{n} x{k}" for n, k in sorted(self.restarts.items()))
+
     # -- stopping ----------------------------------------------------------------------------
-    def _terminate(self, child: _Child, timeout: float) -> None:
-        if child.proc.poll() is None:
-            child.proc.send_signal(signal.SIGTERM)
+    def _stop_all(self, children: list[_Child], timeout: float) -> None:
+        """SIGTERM each of ``children`` (SIGCONT too, in case it is stopped), then wait for all
+        of them together, at most ``timeout`` s; kill what is left."""
+        alive = [c for c in children if c.proc.poll() is None]
+        for c in alive:
+            c.proc.send_signal(signal.SIGTERM)
+            c.proc.send_signal(signal.SIGCONT)
+        deadline = time.time() + timeout
+        for c in alive:
             try:
-                child.proc.wait(timeout)
+                c.proc.wait(max(0.0, deadline - time.time()))
             except subprocess.TimeoutExpired:
-                child.proc.kill()
-                child.proc.wait()
+                self._event("warning", "process_killed",
+                            f"{c.source} (pid {c.proc.pid}) did not stop within {timeout} s; killed",
+                            process=c.name, pid=c.proc.pid)
+                c.proc.kill()
+                c.proc.wait()
 
     def shutdown(self, end_state: str, reason: str) -> None:
-        """Stop every process in order and have the recorder close the file with ``end_state``."""
-        drain = self.config.qplane.acquisition.correction_timeout + 10.0
-        # Calibration first: its current step may still need the instrument server to answer.
-        for child in self.children:
-            if child.role == "calibration":
-                self._terminate(child, 60.0)
+        """Stop every process in order and have the recorder close the file with ``end_state``.
+
+        The calibration worker and the instrument server stop first (the server applies what
+        is in flight), then the decoding workers, then the recorder closes the file; each step
+        has ``supervision.stop_timeout`` s.
+        """
+        stop = self.supervision.stop_timeout
+        self._pending.clear()
         server = self.child("instrument_server")
-        self._terminate(server, drain)
+        first = [c for c in self.children if c.role == "calibration"] + [server]
+        self._stop_all(first, stop + 1.0)  # the server drains within stop_timeout
         self._poll_monitor(0)
-        for child in self.children:
-            if child.role == "decoder":
-                self._terminate(child, 10.0)
+        self._stop_all([c for c in self.children if c.role == "decoder"], stop)
         if end_state == "failed":
             self._records.event("error", "process_died", reason)
+        if self.restarts:
+            reason = f"{reason}; {self.restarts_text()}"
+            self._records.event("info", "restarts", self.restarts_text(),
+                                restarts=dict(self.restarts))
         self._records.send(RunEnd(end_state=end_state, reason=reason))
         self._records.end_stream()
         recorder = self.child("recorder")
         try:
             recorder.proc.wait(30.0)
         except subprocess.TimeoutExpired:
-            self._terminate(recorder, 10.0)
+            self._stop_all([recorder], 10.0)
+        if recorder.proc.returncode != 0 and os.path.exists(self.out_path):
+            # The recorder was killed: the file is consistent as of its last flush, but still
+            # marked open for write. End it, so plain h5py (and qplane report) open it.
+            from qplane.runfile import end_killed_file
+
+            end_killed_file(self.out_path, "failed", f"{reason}; the recorder did not close the "
+                            f"file ({recorder.describe_exit()})")
 
     def close(self) -> None:
         """Kill anything still running and remove the temp folder. Idempotent."""
-        for child in self.children:
+        for child in self.children + self.retired:
             if child.proc.poll() is None:
                 child.proc.kill()
                 child.proc.wait()
@@ -276,9 +444,15 @@ class Launcher:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
+def new_run_id() -> str:
+    """A fresh run id (12 hex digits)."""
+    return uuid.uuid4().hex[:12]
+
+
 def run_pipeline(config: Config, *, out_path: str, duration: float | None,
                  max_blocks: int | None = None,
-                 on_stats: Callable[[dict], None] | None = None) -> RunOutcome:
+                 on_stats: Callable[[dict], None] | None = None,
+                 run_id: str | None = None) -> RunOutcome:
     """Run the closed loop described by ``config``; SIGINT/SIGTERM end it cleanly.
 
     Returns:
@@ -287,7 +461,7 @@ def run_pipeline(config: Config, *, out_path: str, duration: float | None,
     if os.path.exists(out_path):
         raise RunFileError(f"run file {out_path} already exists; choose another --out or remove it")
     launcher = Launcher(config, out_path=out_path, duration=duration, max_blocks=max_blocks,
-                        on_stats=on_stats)
+                        on_stats=on_stats, run_id=run_id)
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, lambda *_: launcher.interrupt())
@@ -315,6 +489,8 @@ def run_pipeline(config: Config, *, out_path: str, duration: float | None,
             signal.signal(sig, handler)
     if end_state == "failed" and not os.path.exists(launcher.out_path):
         raise PipelineError(f"run failed before the run file was created: {reason}")
+    if launcher.restarts:
+        reason = f"{reason}; {launcher.restarts_text()}"
     return RunOutcome(end_state=end_state, reason=reason, path=launcher.out_path,
                       stats=launcher.last_stats, exit_code=EXIT_CODES[end_state],
-                      processes=processes)
+                      processes=processes, restarts=dict(launcher.restarts))

@@ -6,20 +6,31 @@ rebuilds the config the launcher validated from the spec (no process reads the c
 opens its sockets, runs its loop until its work is done or it receives SIGTERM, and exits.
 SIGINT is left to the launcher, which stops the processes in order. A process that crashes
 reports the traceback to the recorder as an error event before it exits non-zero.
+
+Every process sends heartbeats to the launcher's monitor socket from its own loop
+(:mod:`qplane.pipeline.heartbeat`), so the launcher sees a stopped or hung process; and every
+process stops by itself when the launcher is gone (its parent pid changes; on Linux the kernel
+also sends SIGTERM, ``PR_SET_PDEATHSIG``). A restarted process is started with ``--source``:
+its records carry a new source name (``decoder-0.r1``), so each incarnation's record streams
+are counted on their own.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import faulthandler
 import json
+import os
 import signal
 import sys
+import time
 import traceback
 
 import zmq
 
 from qplane.config import Config
+from qplane.pipeline.heartbeat import ParentWatch, Pulse
 from qplane.pipeline.transport import Outbox, make_socket
 
 
@@ -40,6 +51,7 @@ class RunSpec:
     max_blocks: int | None
     workers: int
     calibration: bool = False
+    index: int = 0  # this process's number (decoding workers), set from ``--index``
 
     def save(self, path: str) -> None:
         with open(path, "w") as f:
@@ -56,15 +68,29 @@ class RunSpec:
 
 
 class _StopFlag:
-    def __init__(self) -> None:
+    """Whether this process should stop: SIGTERM, or the launcher gone. Checked every loop
+    iteration, it also sends the heartbeat to the launcher when one is due."""
+
+    def __init__(self, watch_parent: bool = True) -> None:
         self.stop = False
+        self.parent_gone = False
+        self.pulse: Pulse | None = None
+        self.blocks = lambda: 0
+        self._parent = ParentWatch() if watch_parent else (lambda: False)
         signal.signal(signal.SIGTERM, self._set)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def _set(self, *_args: object) -> None:
         self.stop = True
 
+    def beat(self) -> None:
+        if self.pulse is not None:
+            self.pulse.beat(time.time(), blocks=self.blocks())
+
     def __call__(self) -> bool:
+        self.beat()
+        if not self.stop and self._parent():
+            self.parent_gone = self.stop = True
         return self.stop
 
 
@@ -73,24 +99,25 @@ def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Out
 
     sock = make_socket(ctx, zmq.PULL, spec.endpoints["records"], bind=True)
     recorder = Recorder(records=sock, path=spec.out_path, run_id=spec.run_id)
+    stop.blocks = lambda: recorder.inbox.received
     try:
         recorder.run(should_stop=stop)
     finally:
         recorder.close()
 
 
-def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
+def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox,
+                           monitor: Outbox) -> None:
     from qplane.pipeline.calibration_link import CalibrationService
     from qplane.pipeline.instrument_server import InstrumentServer
     from qplane.pipeline.station import open_station
 
     config = spec.config_value()
     acq = config.qplane.acquisition
+    sup = config.qplane.supervision
     lab, qpu = open_station(config)
     station = lab.station
     try:
-        monitor = Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False),
-                         run_id=spec.run_id, source="instrument_server")
         control = make_socket(ctx, zmq.ROUTER, spec.endpoints["control"], bind=True)
         calibration = None
         if spec.calibration:
@@ -101,12 +128,13 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
                 replies=Outbox(control, run_id=spec.run_id, source="instrument_server"), records=records)
         server = InstrumentServer(
             qpu=qpu,
-            syndromes=make_socket(ctx, zmq.PUSH, spec.endpoints["syndromes"], bind=True),
-            corrections=make_socket(ctx, zmq.PULL, spec.endpoints["corrections"], bind=True),
+            dispatch=make_socket(ctx, zmq.ROUTER, spec.endpoints["syndromes"], bind=True),
             control=control, records=records, monitor=monitor, max_in_flight=acq.max_in_flight,
             correction_timeout=acq.correction_timeout, duration=spec.duration,
             max_blocks=spec.max_blocks, calibration=calibration,
+            heartbeat_interval=sup.heartbeat_interval, heartbeat_timeout=sup.heartbeat_timeout,
         )
+        stop.blocks = lambda: server.blocks_applied
         decoding = config.qplane.decoding
         server.start(config_text=config.text, config_path=config.path,
                      station_snapshot=station.snapshot(),
@@ -114,12 +142,14 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
                                 "decoder_options": dict(decoding.decoder.options.kwargs()),
                                 "decoding_workers": decoding.workers,
                                 "shadow_fraction": decoding.shadow_fraction})
-        if not server.wait_for_workers(spec.workers, timeout=120.0):
+        if not server.wait_for_workers(spec.workers, timeout=sup.startup_timeout,
+                                       should_stop=stop):
             records.event("warning", "workers_late",
-                          f"only {len(server.ready_workers)} of {spec.workers} decoding workers ready "
-                          "after 120 s; acquiring anyway")
+                          f"only {len(server.dispatcher.peers)} of {spec.workers} decoding workers "
+                          f"registered after {sup.startup_timeout} s; acquiring anyway")
         server.run(should_stop=stop)
-        server.drain(timeout=acq.correction_timeout)
+        # What is in flight is still corrected, within the bound of a run's end.
+        server.drain(timeout=min(acq.correction_timeout, sup.stop_timeout), on_wait=stop.beat)
         records.event("info", "acquisition_stopped",
                       f"acquisition stopped after {server.blocks_acquired} blocks "
                       f"({server.blocks_applied} corrected, {server.blocks_lost} lost)",
@@ -128,23 +158,27 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
         lab.close()
 
 
-def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox, index: int) -> None:
+def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox,
+                 monitor: Outbox) -> None:
     from qplane.decoder import make_decoder
     from qplane.pipeline.decoding_worker import DecodingWorker
 
     config = spec.config_value()
     settings = config.qplane.decoding
+    sup = config.qplane.supervision
     name = records.source
+    stop.pulse = None  # the worker sends its own heartbeats, to the server and the launcher
     worker = DecodingWorker(
         name=name,
         decoder=make_decoder(settings.decoder.type, **settings.decoder.options.kwargs()),
-        syndromes=make_socket(ctx, zmq.PULL, spec.endpoints["syndromes"], bind=False),
-        corrections=Outbox(make_socket(ctx, zmq.PUSH, spec.endpoints["corrections"], bind=False),
-                           run_id=spec.run_id, source=name),
-        control=make_socket(ctx, zmq.DEALER, spec.endpoints["control"], bind=False),
-        records=records, shadow_fraction=settings.shadow_fraction, seed=index,
+        dispatch=_no_linger(make_socket(ctx, zmq.DEALER, spec.endpoints["syndromes"], bind=False)),
+        control=_no_linger(make_socket(ctx, zmq.DEALER, spec.endpoints["control"], bind=False)),
+        records=records, shadow_fraction=settings.shadow_fraction, seed=spec.index,
+        credit=sup.credit or config.qplane.acquisition.max_in_flight,
+        heartbeat_interval=sup.heartbeat_interval, heartbeat_timeout=sup.heartbeat_timeout,
+        monitor=monitor,
     )
-    worker.start()  # fetch and compile the circuit: the server counts the worker ready
+    worker.start()  # fetch and compile the circuit, then register with the server
     worker.run(should_stop=stop)
     records.event("info", "worker_stopped", f"{name} stopped after {worker.blocks} blocks",
                   blocks=worker.blocks, shots=worker.shots)
@@ -153,9 +187,30 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
 def _run_calibration(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
     from qplane.pipeline.calibration_worker import PipelineCalibrationWorker
 
-    control = make_socket(ctx, zmq.DEALER, spec.endpoints["control"], bind=False)
-    with PipelineCalibrationWorker(spec.config_value(), control=control, records=records) as worker:
-        worker.run(should_stop=stop)
+    from qplane.errors import PipelineError
+
+    control = _no_linger(make_socket(ctx, zmq.DEALER, spec.endpoints["control"], bind=False))
+    try:
+        with PipelineCalibrationWorker(spec.config_value(), control=control, records=records,
+                                       should_stop=stop, on_wait=stop.beat) as worker:
+            worker.run(should_stop=stop)
+    except PipelineError:
+        if not stop.stop:
+            raise
+        # Told to stop while waiting for the server (at the end of a run): not a crash.
+        records.event("info", "worker_stopped",
+                      f"{records.source} stopped while waiting for the instrument server")
+
+
+def _no_linger(sock: zmq.Socket) -> zmq.Socket:
+    """A worker's sockets to the server carry nothing worth waiting for once it stops (a
+    correction or call the server will not read): closing them must not wait."""
+    sock.setsockopt(zmq.LINGER, 0)
+    return sock
+
+
+def _heartbeat_interval(spec: RunSpec) -> float:
+    return spec.config_value().qplane.supervision.heartbeat_interval
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,36 +218,58 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("role", choices=("recorder", "instrument_server", "decoder", "calibration"))
     parser.add_argument("spec", help="run spec JSON written by the launcher")
     parser.add_argument("--index", type=int, default=0, help="decoding worker number")
+    parser.add_argument("--source", default="",
+                        help="this process's source name (default: its role, decoder-INDEX)")
     args = parser.parse_args(argv)
-    stop = _StopFlag()
-    spec = RunSpec.load(args.spec)
-    source = f"decoder-{args.index}" if args.role == "decoder" else args.role
+    spec = dataclasses.replace(RunSpec.load(args.spec), index=args.index)
+    source = args.source or (f"decoder-{args.index}" if args.role == "decoder" else args.role)
+    return run_role(args.role, spec, source)
+
+
+def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True) -> int:
+    """Run one process of a run (``role`` under the name ``source``) until it is done or told
+    to stop; return its exit code. ``qplane worker`` runs a remote worker through this too
+    (``watch_parent=False``: it was not started by the run's launcher)."""
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` prints where a process is stuck
+    stop = _StopFlag(watch_parent=watch_parent)
     ctx = zmq.Context()
     # Records must reach the recorder: closing waits until they are delivered (the launcher
     # kills a process that hangs here because the recorder is gone).
     records = Outbox(make_socket(ctx, zmq.PUSH, spec.endpoints["records"], bind=False, linger_ms=-1),
                      run_id=spec.run_id, source=source)
+    monitor = Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False, linger_ms=0),
+                     run_id=spec.run_id, source=source)
+    stop.pulse = Pulse(monitor, role=role, interval=_heartbeat_interval(spec))
     try:
-        if args.role == "recorder":
+        if role == "recorder":
             _run_recorder(spec, ctx, stop, records)
-        elif args.role == "instrument_server":
-            _run_instrument_server(spec, ctx, stop, records)
-        elif args.role == "calibration":
+        elif role == "instrument_server":
+            _run_instrument_server(spec, ctx, stop, records, monitor)
+        elif role == "calibration":
             _run_calibration(spec, ctx, stop, records)
         else:
-            _run_decoder(spec, ctx, stop, records, args.index)
+            _run_decoder(spec, ctx, stop, records, monitor)
+        if stop.parent_gone and role != "recorder":
+            records.event("error", "launcher_gone",
+                          f"{source} stopped: the launcher that started it is gone")
     except Exception as e:  # noqa: BLE001 - reported as an error record, then exit non-zero
         tb = traceback.format_exc()
         print(tb, file=sys.stderr)
-        if args.role != "recorder":
+        if role != "recorder":
             records.event("error", "crash", f"{source} crashed: {type(e).__name__}: {e}", traceback=tb)
         return 1
     finally:
-        if args.role != "recorder":
+        if role != "recorder":
             records.end_stream()  # the last record: what this process sent the recorder
         ctx.destroy()  # each socket keeps its own linger
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Everything is closed and delivered by now (the run file, the station, the sockets, whose
+    # lingers were honoured): skip the interpreter's teardown of torch, matplotlib and the like,
+    # which takes seconds on a loaded machine, so a run's end stays bounded.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any, Callable
@@ -177,16 +178,22 @@ def make_socket(context: zmq.Context, kind: int, endpoint: str, *, bind: bool,
 
 
 def request_circuit(control: zmq.Socket, outbox: Outbox, circuit_id: str, *,
-                    timeout: float = 10.0) -> tuple[str, stim.Circuit]:
+                    timeout: float = 10.0,
+                    should_stop: Callable[[], bool] = lambda: False) -> tuple[str, stim.Circuit]:
     """Ask the instrument server for a decoding circuit by id (``""``: the current one).
+
+    ``should_stop`` is checked every 0.1 s while waiting: once true, it gives up at once.
 
     Returns:
         (its id, the circuit).
     """
     outbox.send(CircuitRequest(circuit_id=circuit_id))
-    if not control.poll(int(timeout * 1000)):
-        raise PipelineError(f"{outbox.source}: the instrument server did not send circuit "
-                            f"{circuit_id or '(current)'} within {timeout} s")
+    deadline = time.monotonic() + timeout
+    while not control.poll(int(min(0.1, timeout) * 1000)):
+        if should_stop() or time.monotonic() >= deadline:
+            why = "it is stopping" if should_stop() else f"not within {timeout} s"
+            raise PipelineError(f"{outbox.source}: the instrument server did not send circuit "
+                                f"{circuit_id or '(current)'} ({why})")
     reply = decode(control.recv_multipart())
     body = reply.body
     if not isinstance(body, Circuit) or circuit_id not in ("", body.circuit_id):

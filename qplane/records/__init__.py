@@ -8,6 +8,8 @@ Modules:
 
 * :mod:`~qplane.records.qec` — the QEC data path: syndromes, corrections, circuits, counts;
 * :mod:`~qplane.records.run` — a run's life: start, end, stream ends, events, statistics;
+* :mod:`~qplane.records.supervision` — registration, credit and heartbeats of the
+  supervised processes;
 * :mod:`~qplane.records.calibration` — node runs, device calls, setting changes, simulated
   truth;
 * :mod:`~qplane.records.wire` — the wire format: :func:`encode` / :func:`decode`,
@@ -34,6 +36,7 @@ from qplane.records.qec import (
 )
 from qplane.records.run import Event, QecInfo, RunEnd, RunStart, Stats, StreamEnd
 from qplane.records.schema import wire_schema
+from qplane.records.supervision import Heartbeat, Register
 from qplane.records.wire import RECORD_KINDS, WIRE_SCHEMA, WIRE_VERSION, Header, decode, encode
 
 
@@ -41,7 +44,7 @@ __all__ = [
     *_calibration_names,
     "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied", "Body",
     "Circuit", "CircuitRequest",
-    "Correction", "DecoderCompiled", "DetectionCounts", "Event", "Header",
-    "QecInfo", "Record", "RunEnd", "RunStart", "Stats", "StreamEnd",
+    "Correction", "DecoderCompiled", "DetectionCounts", "Event", "Header", "Heartbeat",
+    "QecInfo", "Record", "Register", "RunEnd", "RunStart", "Stats", "StreamEnd",
     "Syndrome", "decode", "encode", "json_text", "validate", "wire_schema",
 ]

@@ -111,6 +111,10 @@ class Stats(Body, frozen=True, tag="stats"):
     worker_blocks: dict[str, Count] = msgspec.field(default_factory=dict)
     #: UNIX time of each decoding worker's latest correction, by worker name.
     worker_last_seen: dict[str, float] = msgspec.field(default_factory=dict)
+    #: Decoding workers declared lost (silent past the heartbeat timeout, or replaced).
+    workers_lost: Count = 0
+    #: Blocks sent again to another worker because the one holding them was lost.
+    redispatched: Count = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The statistics as a plain dict (what the live views take)."""

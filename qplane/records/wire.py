@@ -47,6 +47,7 @@ from qplane.records._base import (
 from qplane.records import calibration as _calibration  # noqa: F401
 from qplane.records import qec as _qec  # noqa: F401
 from qplane.records import run as _run  # noqa: F401
+from qplane.records import supervision as _supervision  # noqa: F401
 
 WIRE_SCHEMA = "qplane.wire"
 WIRE_VERSION = 2

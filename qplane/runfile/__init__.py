@@ -37,6 +37,7 @@ from qplane.runfile.schema import (
     TABLES,
     TRUTH_DTYPE,
 )
+from qplane.runfile._reopen import end_killed_file
 from qplane.runfile.writer import RunFileWriter, package_versions
 
 _READER = {"open_run": "qplane.runfile.reader", "Run": "qplane.runfile.reader",
@@ -61,6 +62,7 @@ __all__ = [
     "TABLES",
     "TRUTH_DTYPE",
     "converter_for",
+    "end_killed_file",
     "open_run",
     "package_versions",
 ]

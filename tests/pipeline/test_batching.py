@@ -38,18 +38,16 @@ class _Counting(PyMatchingDecoder):
 @pytest.fixture
 def setup(tmp_path):
     ctx = zmq.Context()
-    ends = {n: f"ipc://{tmp_path}/{n}" for n in ("corr", "rec")}
-    ends["syn"] = "inproc://syn-batch"  # inproc: a sent message is queued at once
-    server_out = make_socket(ctx, zmq.PUSH, ends["syn"], bind=True)
-    worker_in = make_socket(ctx, zmq.PULL, ends["syn"], bind=False)
-    corr_in = make_socket(ctx, zmq.PULL, ends["corr"], bind=True)
-    corr_out = make_socket(ctx, zmq.PUSH, ends["corr"], bind=False)
+    ends = {"rec": f"ipc://{tmp_path}/rec"}
+    # The worker's dispatch socket carries syndromes in and corrections (and heartbeats) out;
+    # a PAIR over inproc stands in for the server's ROUTER (a sent message is queued at once).
+    server = make_socket(ctx, zmq.PAIR, "inproc://syn-batch", bind=True)
+    worker_end = make_socket(ctx, zmq.PAIR, "inproc://syn-batch", bind=False)
     rec_in = make_socket(ctx, zmq.PULL, ends["rec"], bind=True)
     rec_out = make_socket(ctx, zmq.PUSH, ends["rec"], bind=False)
     circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.01)
     decoder = _Counting()
-    worker = DecodingWorker(name="decoder-0", decoder=decoder, syndromes=worker_in,
-                            corrections=Outbox(corr_out, run_id=RUN, source="decoder-0"),
+    worker = DecodingWorker(name="decoder-0", decoder=decoder, dispatch=worker_end,
                             control=ctx.socket(zmq.DEALER),
                             records=Outbox(rec_out, run_id=RUN, source="decoder-0"),
                             shadow_fraction=0.5)
@@ -57,8 +55,8 @@ def setup(tmp_path):
     dem = circuit.detector_error_model(decompose_errors=True)
     worker._compiled[cid] = (decoder.compile_decoder_for_dem(dem=dem),
                              PyMatchingDecoder().compile_decoder_for_dem(dem=dem))
-    yield ctx, circuit, cid, worker, decoder, Outbox(server_out, run_id=RUN, source="srv"), \
-        Inbox(corr_in, run_id=RUN)
+    yield ctx, circuit, cid, worker, decoder, Outbox(server, run_id=RUN, source="srv"), \
+        Inbox(server, run_id=RUN)
     ctx.destroy(linger=0)
 
 
@@ -76,7 +74,9 @@ def _send(out, circuit, cid, sizes, seed=1):
 def _receive(inbox, count):
     got = []
     while len(got) < count and inbox.socket.poll(5000):
-        got.append(inbox.recv()[1])
+        rec = inbox.recv()[1]
+        if isinstance(rec.body, Correction):  # heartbeats travel on the same socket
+            got.append(rec)
     return got
 
 

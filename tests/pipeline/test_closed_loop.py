@@ -133,7 +133,8 @@ def test_run_file_readable_while_running_and_interrupt_ends_cleanly(loop_config,
 
 
 def test_killed_worker_fails_the_run_and_the_file_records_it(loop_config, tmp_path):
-    config = loop_config(shots=64, correction_timeout=1.0)
+    # With restarts off, a dead worker fails the run (tests/pipeline/test_faults.py: restarts).
+    config = loop_config(shots=64, correction_timeout=1.0, supervision="{restart: {policy: never}}")
     out = tmp_path / "killed.h5"
     launcher = Launcher(config, out_path=str(out), duration=None)
     try:
@@ -203,7 +204,8 @@ def test_cli_run_completes_and_reports(tmp_path):
 def test_cli_run_names_a_killed_worker_and_exits_nonzero(tmp_path):
     from tests.pipeline.conftest import write_config
 
-    path = write_config(tmp_path, shots=64, correction_timeout=1.0)
+    path = write_config(tmp_path, shots=64, correction_timeout=1.0,
+                        supervision="{restart: {policy: never}}")
     out = tmp_path / "cli_killed.h5"
     proc = subprocess.Popen([sys.executable, "-m", "qplane.cli", "run", str(path), "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

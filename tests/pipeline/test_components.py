@@ -9,7 +9,8 @@ import zmq
 from qplane.pipeline.instrument_server import InstrumentServer
 from qplane.pipeline.recorder import Recorder
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
-from qplane.records import Applied, Correction, Event, QecInfo, RunEnd, RunStart, Syndrome, decode, encode
+from qplane.records import (Applied, Correction, Event, QecInfo, Register, RunEnd, RunStart, Syndrome,
+                            decode, encode)
 from qplane.sim_instruments.qpu import SimulatedQPU
 
 RUN = "run-test"
@@ -81,27 +82,35 @@ class _Rig:
     def __init__(self, ctx, tmp_path, *, max_in_flight=4, correction_timeout=30.0, shots=32):
         self.qpu = SimulatedQPU(f"qpu_{tmp_path.name[-20:]}", distance=3, rounds=3, physical_error_rate=0.01,
                                 shots_per_block=shots, seed=3)
-        self.syndromes = make_socket(ctx, zmq.PULL, ipc(tmp_path, "syn"), bind=False)
-        self.corrections = make_socket(ctx, zmq.PUSH, ipc(tmp_path, "cor"), bind=False)
         self.records = make_socket(ctx, zmq.PULL, ipc(tmp_path, "rec"), bind=True)
         self.server = InstrumentServer(
             qpu=self.qpu,
-            syndromes=make_socket(ctx, zmq.PUSH, ipc(tmp_path, "syn"), bind=True),
-            corrections=make_socket(ctx, zmq.PULL, ipc(tmp_path, "cor"), bind=True),
+            dispatch=make_socket(ctx, zmq.ROUTER, ipc(tmp_path, "syn"), bind=True),
             control=make_socket(ctx, zmq.ROUTER, ipc(tmp_path, "ctl"), bind=True),
             records=Outbox(make_socket(ctx, zmq.PUSH, ipc(tmp_path, "rec"), bind=False), run_id=RUN,
                            source="instrument_server"),
             monitor=None, max_in_flight=max_in_flight, correction_timeout=correction_timeout, max_blocks=4,
+            heartbeat_timeout=60.0,  # the test sends no heartbeats
         )
         self.server.start(config_text="x", config_path="c", station_snapshot={})
+        # The test is decoding worker decoder-0: a DEALER that registers with the server.
+        self.syndromes = make_socket(ctx, zmq.DEALER, ipc(tmp_path, "syn"), bind=False)
+        self.corrections = self.syndromes
         self.worker = Outbox(self.corrections, run_id=RUN, source="decoder-0")
+        self.worker.send(Register(name="decoder-0", role="decoder", credit=max_in_flight))
+        assert self.server.wait_for_workers(1, timeout=10.0)
         dem = self.qpu.decoding_circuit().detector_error_model(decompose_errors=True)
         self.matching = pymatching.Matching.from_detector_error_model(dem)
 
     def acquire(self, n):
         for _ in range(n):
             self.server.step(poll_ms=0)
-        return [decode(self.syndromes.recv_multipart()) for _ in range(n)]
+        out = []
+        while len(out) < n:  # the server's heartbeats come on the same socket
+            rec = decode(self.syndromes.recv_multipart())
+            if rec.kind == "syndrome":
+                out.append(rec)
+        return out
 
     def correct(self, rec):
         preds = self.matching.decode_batch(rec.arrays["detection_events"], bit_packed_shots=True,

@@ -1,0 +1,47 @@
+"""Record kinds of supervision: worker registration, credit, heartbeats (none is stored).
+
+A decoding worker joins a run by sending :class:`Register` (its name, role and how many blocks
+it may hold at once, its *credit*) on the dispatch socket; every correction it sends returns
+one credit. :class:`Heartbeat` travels both ways there (worker <-> instrument server) and from
+every process to the launcher's monitor socket, so a stopped or hung process is noticed within
+the configured timeout.
+
+>>> Register(name="decoder-0", role="decoder", credit=4).credit
+4
+>>> Heartbeat(role="recorder", pid=12).state
+'running'
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from qplane.records._base import Body, Count
+
+Role = Literal["instrument_server", "decoder", "calibration", "recorder", "launcher"]
+
+
+class Register(Body, frozen=True, tag="register"):
+    """A worker joins the dispatch (worker -> instrument server, on the dispatch socket).
+
+    ``credit`` is how many blocks it may hold undecoded at once; a second ``register`` from
+    the same peer replaces the first (its blocks in hand are re-dispatched).
+    """
+
+    name: str
+    role: Role
+    credit: Count
+    pid: Count = 0
+    host: str = ""
+
+
+class Heartbeat(Body, frozen=True, tag="heartbeat"):
+    """I am alive (both ways on the dispatch socket; every process -> the launcher's monitor).
+
+    ``state`` is ``running`` or ``stopping``; ``blocks`` what the sender has handled so far.
+    """
+
+    role: Role
+    pid: Count = 0
+    state: Literal["running", "stopping"] = "running"
+    blocks: Count = 0
