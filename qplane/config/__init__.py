@@ -68,6 +68,7 @@ from qplane.config.pipeline import (
     RunSettings,
 )
 from qplane.config.schema import config_json_schema, write_schema
+from qplane.config.security import SecuritySettings
 from qplane.config.simulation import SimulationOverride
 from qplane.config.station import InstrumentEntry, QpuGeometry
 from qplane.errors import ConfigError
@@ -90,6 +91,7 @@ __all__ = [
     "QpuGeometry",
     "QplaneSettings",
     "RunSettings",
+    "SecuritySettings",
     "SimulationOverride",
     "config_json_schema",
     "load_config",

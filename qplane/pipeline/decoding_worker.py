@@ -20,6 +20,7 @@ import numpy as np
 import zmq
 
 from qplane.decoder import CompiledDecoder, Decoder, PyMatchingDecoder
+from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.transport import Inbox, Outbox, request_circuit
 from qplane.pipeline.worker import Worker
 from qplane.records import Correction, DecoderCompiled, Record, Syndrome, encode
@@ -46,6 +47,7 @@ class DecodingWorker(Worker):
         super().__init__()
         self.name = name
         self.decoder = decoder
+        self.rejections = RejectionLog()
         self.syndromes = Inbox(syndromes, run_id=records.run_id, on_reject=self._on_reject)
         self.corrections = corrections
         self.control = control
@@ -75,10 +77,16 @@ class DecodingWorker(Worker):
             return 1
         _, rec = got
         if not isinstance(rec.body, Syndrome):
-            self.records.event("warning", "unexpected_record",
-                               f"{self.name} got a {rec.kind} record on the syndrome stream; ignored")
+            self.syndromes.reject("unexpected", f"the syndrome stream carries syndromes, not "
+                                  f"{rec.kind} records", rec=rec)
             return 1
-        self.corrections.socket.send_multipart(self.decode_record(rec))
+        try:
+            frames = self.decode_record(rec)
+        except Exception as e:  # noqa: BLE001 - no block may stop the worker
+            self.syndromes.reject("handler", f"decoding syndrome seq {rec.seq} failed: "
+                                  f"{type(e).__name__}: {e}", rec=rec)
+            return 1
+        self.corrections.socket.send_multipart(frames)
         return 1
 
     def decode_record(self, rec: Record) -> list[bytes]:
@@ -131,5 +139,17 @@ class DecodingWorker(Worker):
         self.records.send(body)
         return compiled, shadow
 
-    def _on_reject(self, reason: str, _frames: list[bytes]) -> None:
-        self.records.event("error", "rejected_record", f"{self.name} rejected a message: {reason}")
+    def _on_reject(self, rejection: Rejection) -> None:
+        if self.rejections.note(rejection):
+            self.records.event("error", "rejected_record",
+                               f"{self.name} rejected a message from {rejection.peer}: "
+                               f"{rejection.message}", **rejection.details(),
+                               count=self.rejections.counts[(rejection.peer, rejection.reason)])
+
+    def run(self, should_stop=lambda: False, max_steps: int | None = None) -> None:
+        """Decode until stopped; then send the exact rejection counts, if any, as one event."""
+        super().run(should_stop, max_steps)
+        if self.rejections.total:
+            self.records.event("warning", "rejections",
+                               f"{self.name} rejected {self.rejections.total} message(s)",
+                               total=self.rejections.total, counts=self.rejections.summary())

@@ -20,6 +20,7 @@ import traceback
 import zmq
 
 from qplane.config import Config
+from qplane.pipeline.security import SecureContext, TransportSecurity, role_of
 from qplane.pipeline.transport import Outbox, make_socket
 
 
@@ -167,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     stop = _StopFlag()
     spec = RunSpec.load(args.spec)
     source = f"decoder-{args.index}" if args.role == "decoder" else args.role
-    ctx = zmq.Context()
+    ctx = SecureContext(TransportSecurity.from_settings(
+        spec.config_value().qplane.security, role=role_of(source), endpoints=spec.endpoints))
     # Records must reach the recorder: closing waits until they are delivered (the launcher
     # kills a process that hangs here because the recorder is gone).
     records = Outbox(make_socket(ctx, zmq.PUSH, spec.endpoints["records"], bind=False, linger_ms=-1),

@@ -22,6 +22,7 @@ import numpy as np
 import zmq
 
 from qplane.errors import QplaneError
+from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.transport import Inbox, SequenceTracker
 from qplane.pipeline.worker import Worker
 from qplane.records import Applied, Record, RunEnd, RunStart, StreamEnd, Syndrome
@@ -34,6 +35,9 @@ MAX_EARLY_RECORDS = 10_000
 
 #: Blocks buffered in memory before a write is forced (otherwise written every flush).
 MAX_UNWRITTEN_BLOCKS = 4096
+
+#: Largest forward jump of a stream's seq followed without the run's security settings.
+SEQUENCE_WINDOW = 100_000
 
 
 class _Block:
@@ -58,12 +62,15 @@ class Recorder(Worker):
 
     def __init__(self, *, records: zmq.Socket, path: str, run_id: str, flush_interval: float = 0.5):
         super().__init__()
+        self.rejections = RejectionLog()
         self.inbox = Inbox(records, run_id=run_id, on_reject=self._on_reject)
         self.path = path
         self.run_id = run_id
         self.flush_interval = flush_interval
         self.writer: RunFileWriter | None = None
-        self.tracker = SequenceTracker()
+        security = getattr(records.context, "security", None)
+        self.tracker = SequenceTracker(window=security.sequence_window if security is not None
+                                       else SEQUENCE_WINDOW)
         self.end: tuple[str, str] | None = None
         self._early: list[Record] = []
         self._pending_events: list[dict[str, Any]] = []
@@ -86,12 +93,21 @@ class Recorder(Worker):
                 got = self.inbox.recv()
                 handled += 1
                 if got is not None:
-                    self.handle(got[1])
+                    self._handle_safely(got[1])
         if self.writer is not None and time.time() >= self._next_flush:
             self._write_blocks()
             self.writer.flush()
             self._next_flush = time.time() + self.flush_interval
         return handled
+
+    def _handle_safely(self, rec: Record) -> None:
+        """:meth:`handle`, with whatever a record makes it raise turned into a rejection."""
+        try:
+            self.handle(rec)
+        except Exception as e:  # noqa: BLE001 - no record may stop the recorder
+            self.inbox.reject("handler", f"recording {rec.kind} record seq {rec.seq} failed: "
+                              f"{type(e).__name__}: {e}", rec=rec,
+                              peer=rec.source if self.inbox.user_ids else None)
 
     def handle(self, rec: Record) -> None:
         """Record one validated record."""
@@ -201,6 +217,12 @@ class Recorder(Worker):
     def _check_sequence(self, rec: Record) -> bool:
         """Record a gap or duplicate as an event; return False for a duplicate (not written again)."""
         check = self.tracker.observe(rec.source, rec.kind, rec.seq)
+        if check.status == "out_of_window":
+            self.inbox.reject("sequence", f"{rec.kind} record seq {rec.seq} from {rec.source} is "
+                              f"{check.missing} ahead of the expected {check.expected}, beyond "
+                              f"the window of {self.tracker.window}; not recorded", rec=rec,
+                              peer=rec.source if self.inbox.user_ids else None)
+            return False
         if check.status != "duplicate":
             key = (rec.source, rec.kind)
             self._received[key] += 1
@@ -247,12 +269,17 @@ class Recorder(Worker):
     def _event(self, level: str, kind: str, message: str, **details: Any) -> None:
         event = dict(level=level, source=SOURCE, kind=kind, message=message, details=details)
         if self.writer is None:
-            self._pending_events.append(event)
+            if len(self._pending_events) < MAX_EARLY_RECORDS:  # a flood before the file is bounded
+                self._pending_events.append(event)
         else:
             self.writer.append_event(**event)
 
-    def _on_reject(self, reason: str, _frames: list[bytes]) -> None:
-        self._event("error", "rejected_record", f"recorder rejected a message: {reason}")
+    def _on_reject(self, rejection: Rejection) -> None:
+        if self.rejections.note(rejection):
+            self._event("error", "rejected_record",
+                        f"recorder rejected a message from {rejection.peer}: {rejection.message}",
+                        **rejection.details(),
+                        count=self.rejections.counts[(rejection.peer, rejection.reason)])
 
     def drain(self, quiet_seconds: float = 0.3) -> None:
         """Handle records until none has arrived for ``quiet_seconds``."""
@@ -279,6 +306,10 @@ class Recorder(Worker):
             self._event("warning", "unapplied_blocks",
                         f"{unapplied} block(s) were acquired but never corrected",
                         count=unapplied)
+        if self.rejections.total:
+            self._event("warning", "rejections",
+                        f"recorder rejected {self.rejections.total} message(s)",
+                        total=self.rejections.total, counts=self.rejections.summary())
         self._event("info", "recorder_closed",
                     f"recorder closed the file: {self.inbox.received} records, "
                     f"{self.inbox.rejected} rejected, {self.gaps} gaps, {self.duplicates} duplicates",
