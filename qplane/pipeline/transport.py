@@ -181,13 +181,13 @@ class Inbox:
         try:
             rec = decode(body)
         except WireFormatError as e:
-            return self.reject("malformed", str(e), peer=peer)
+            return self.reject("malformed", str(e), peer=peer, accepted=False)
         except Exception as e:  # noqa: BLE001 - nothing a message causes escapes the loop
             return self.reject("malformed", f"message cannot be decoded: {type(e).__name__}: {e}",
-                               peer=peer)
+                               peer=peer, accepted=False)
         problem = self._problem(rec, peer)
         if problem is not None:
-            return self.reject(*problem, peer=peer, rec=rec)
+            return self.reject(*problem, peer=peer, rec=rec, accepted=False)
         self.received += 1
         return routing, rec
 
@@ -207,9 +207,12 @@ class Inbox:
         return None
 
     def reject(self, reason: str, message: str, *, peer: str | None = None,
-               rec: Record | None = None) -> None:
-        """Count and report one rejection (receivers call it for what their handlers refuse)."""
+               rec: Record | None = None, accepted: bool = True) -> None:
+        """Count and report one rejection: receivers call it for a record :meth:`recv` returned
+        that their handlers refuse (``accepted``: it no longer counts as received)."""
         self.rejected += 1
+        if accepted:
+            self.received -= 1
         rejection = Rejection(reason=reason, message=message,
                               peer=peer or (rec.source if rec is not None else "unknown"),
                               source=rec.source if rec is not None else "",
