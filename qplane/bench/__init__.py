@@ -12,7 +12,7 @@ Modules import their heavy dependencies (torch, stim, the simulated lab) inside 
 so listing them for ``qplane --help`` stays fast. Benchmarks may open the simulated lab.
 
 >>> sorted(BENCHMARKS)
-['analysis', 'calibration', 'closed_loop', 'decoder', 'pipeline', 'sim', 'startup', 'tables']
+['analysis', 'calibration', 'closed_loop', 'curve_cost', 'decoder', 'pipeline', 'sim', 'startup', 'tables']
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, str] = {
     "closed_loop": "one drifting device calibrated four ways (perfect, none, fixed, qplane)",
     "sim": "per-qubit-noise QPU blocks vs stim uniform; rebuild time",
     "analysis": "opening a big run file and the logical error rate per window vs plain h5py",
+    "curve_cost": "throughput with CURVE encryption vs plain tcp at 64 and 1024 shots (target: cost at most 10 percent)",
     "startup": "start-up time of qplane --help and qplane check CONFIG (target < 1 s)",
     "tables": "check (or rebuild, --update-readme) the README's benchmark tables from bench/results/*.json",
 }

@@ -68,7 +68,7 @@ from qplane.config.pipeline import (
     RunSettings,
 )
 from qplane.config.schema import config_json_schema, write_schema
-from qplane.config.security import SecuritySettings
+from qplane.config.security import SecuritySettings, endpoint_host, is_loopback
 from qplane.config.simulation import SimulationOverride
 from qplane.config.station import InstrumentEntry, QpuGeometry
 from qplane.errors import ConfigError
@@ -94,6 +94,8 @@ __all__ = [
     "SecuritySettings",
     "SimulationOverride",
     "config_json_schema",
+    "endpoint_host",
+    "is_loopback",
     "load_config",
     "parse_config",
     "validate_section",

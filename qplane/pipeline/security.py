@@ -37,7 +37,7 @@ import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
 
-from qplane.config.security import endpoint_host, is_loopback
+from qplane.config import endpoint_host, is_loopback
 from qplane.errors import ConfigError, PipelineError
 
 #: Every role of a run, as its key pair is named.
