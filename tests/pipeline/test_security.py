@@ -233,3 +233,39 @@ def test_deep_json_is_refused(tmp_path):
         assert rejected[0].reason == "too_deep"
     finally:
         ctx.destroy(linger=0)
+
+
+def test_require_keys_puts_curve_on_ipc_too(keys, tmp_path):
+    endpoint = f"ipc://{tmp_path}/records"
+    endpoints = {"records": endpoint}
+    recorder = SecureContext(TransportSecurity(role="recorder", endpoints=endpoints, keys=keys,
+                                               require_keys=True))
+    worker = SecureContext(TransportSecurity(role="decoder", endpoints=endpoints, keys=keys,
+                                             require_keys=True))
+    plain = zmq.Context()
+    try:
+        inbox = Inbox(make_socket(recorder, zmq.PULL, endpoint, bind=True), run_id=RUN)
+        assert inbox.user_ids
+        keyless = plain.socket(zmq.PUSH)
+        keyless.linger = 0
+        keyless.connect(endpoint)
+        Outbox(keyless, run_id=RUN, source="decoder-0").event("info", "x", "from no key")
+        assert not inbox.socket.poll(300)
+        push = make_socket(worker, zmq.PUSH, endpoint, bind=False, linger_ms=0)
+        Outbox(push, run_id=RUN, source="decoder-0").event("info", "x", "from the decoder key")
+        got = receive(inbox, 1)
+        assert got[0] is not None and got[0][1].body.message == "from the decoder key"
+    finally:
+        plain.destroy(linger=0)
+        worker.destroy(linger=0)
+        recorder.destroy(linger=0)
+
+
+def test_a_non_loopback_endpoint_without_keys_does_not_start():
+    sec = TransportSecurity(role="recorder", endpoints={"records": "tcp://10.1.2.3:5555"})
+    ctx = SecureContext(sec)
+    try:
+        with pytest.raises(ConfigError, match="qplane.security.keys"):
+            make_socket(ctx, zmq.PULL, "tcp://10.1.2.3:5555", bind=True)
+    finally:
+        ctx.destroy(linger=0)
