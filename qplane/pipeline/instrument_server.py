@@ -259,6 +259,8 @@ class InstrumentServer(Worker):
         status = self._in_flight.offer(body.syndrome_seq, rec, shots=shots, width=width)
         if status == "not_outstanding":
             self.duplicates += 1
+            if self.duplicates > 100 and self.duplicates % 1000:  # a flood: counted, not each a row
+                return
             self.records.event("warning", "duplicate_correction",
                                f"correction for block seq {body.syndrome_seq} from {rec.source} "
                                "is not outstanding (duplicate, or arrived after it was declared lost)",

@@ -40,6 +40,12 @@ MAX_UNWRITTEN_BLOCKS = 4096
 SEQUENCE_WINDOW = 100_000
 
 
+def _worth_a_row(n: int) -> bool:
+    """Whether the ``n``-th event of one kind gets its own row (the first 100, then every
+    1000th): floods are counted in full but written in brief."""
+    return n <= 100 or n % 1000 == 0
+
+
 class _Block:
     """A syndrome record waiting to be written, with its ``applied`` record once that came."""
 
@@ -234,6 +240,8 @@ class Recorder(Worker):
                         source=rec.source, record_kind=rec.kind, expected=check.expected, got=rec.seq)
         elif check.status == "duplicate":
             self.duplicates += 1
+            if not _worth_a_row(self.duplicates):  # replays are counted, not each a row
+                return False
             self._event("warning", "duplicate",
                         f"{rec.kind} record seq {rec.seq} from {rec.source} seen again; not written twice",
                         source=rec.source, record_kind=rec.kind, seq=rec.seq, uid=rec.uid)

@@ -218,7 +218,8 @@ class Inbox:
                               source=rec.source if rec is not None else "",
                               kind=rec.kind if rec is not None else "",
                               authenticated=peer is not None, channel=self.channel)
-        log.warning("rejected message from %s: %s", rejection.peer, message)
+        # debug only: a flood must not become a flood of log lines (the receivers' events count it)
+        log.debug("rejected message from %s: %s", rejection.peer, message)
         if self.on_reject is not None:
             self.on_reject(rejection)
         return None
