@@ -23,6 +23,7 @@ import zmq
 
 from qplane.errors import QplaneError
 from qplane.pipeline.rejections import Rejection, RejectionLog
+from qplane.pipeline.security import list_keys
 from qplane.pipeline.transport import Inbox, SequenceTracker
 from qplane.pipeline.worker import Worker
 from qplane.records import Applied, Record, RunEnd, RunStart, StreamEnd, Syndrome
@@ -176,12 +177,25 @@ class Recorder(Worker):
         self.writer.append_event(level="info", source=rec.source, kind="run_start",
                                  message=f"run {self.run_id} started", details=b.qec.attrs(),
                                  time_=rec.time)
+        self._record_keys()
         for event in self._pending_events:
             self.writer.append_event(**event)
         self._pending_events.clear()
         early, self._early = self._early, []
         for r in early:
             self.handle(r)
+
+    def _record_keys(self) -> None:
+        """With keys: one ``security`` event naming each role's key fingerprint (never a key)."""
+        security = getattr(self.inbox.socket.context, "security", None)
+        if security is None or security.keys is None:
+            return
+        fingerprints = {k.role: k.fingerprint for k in list_keys(security.keys)}
+        self.writer.append_event(
+            level="info", source=SOURCE, kind="security",
+            message=f"CURVE on {'every endpoint' if security.require_keys else 'tcp endpoints'}; "
+                    f"keys of {', '.join(sorted(fingerprints))}",
+            details={"key_fingerprints": fingerprints, "require_keys": security.require_keys})
 
     def _complete(self, rec: Record) -> None:
         body: Applied = rec.body

@@ -200,4 +200,7 @@ def test_with_keys_a_peer_without_them_gets_no_block_and_a_stolen_key_cannot_for
     assert all(e["details"]["peer"] == "decoder" and e["details"]["authenticated"] for e in rows)
     assert {e["details"]["reason"] for e in rows} <= {"identity", "not_allowed"}
     assert [e["source"] for e in evs if e["kind"] == "run_end"] == ["launcher"]
+    security = [e for e in evs if e["kind"] == "security"]
+    assert len(security) == 1 and set(security[0]["details"]["key_fingerprints"]) >= {"decoder"}
+    assert "secret" not in json.dumps(security[0]["details"]).lower()
     print(f"keyed run: rejections {totals}; blocks stolen {stolen}; blocks {len(blocks)}")
