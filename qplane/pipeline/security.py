@@ -28,6 +28,7 @@ connects to (``instrument_server.key``, ``recorder.key``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import re
@@ -77,6 +78,7 @@ SENDERS: Mapping[str, frozenset[str]] = {
 _WORKER_NUMBER = re.compile(r"-\d+$")
 
 
+@functools.lru_cache(maxsize=1024)
 def role_of(source: str) -> str:
     """The role of a record's ``source``: its name without a worker number."""
     return _WORKER_NUMBER.sub("", source)

@@ -19,12 +19,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Callable
 
 import msgspec
+import msgspec.inspect
 import numpy as np
 import stim
 import zmq
@@ -201,7 +203,7 @@ class Inbox:
                                 f"authenticated as {peer!r}")
         if self.senders is not None and role not in self.senders.get(rec.kind, ()):
             return "not_allowed", f"{role} may not send {rec.kind} records"
-        if json_depth(rec.body, self.max_json_depth + 1) > self.max_json_depth:
+        if _nests(type(rec.body)) and json_depth(rec.body, self.max_json_depth + 1) > self.max_json_depth:
             return ("too_deep", f"{rec.kind} record nests its JSON deeper than "
                                 f"{self.max_json_depth} levels")
         return None
@@ -223,6 +225,20 @@ class Inbox:
         if self.on_reject is not None:
             self.on_reject(rejection)
         return None
+
+
+@functools.cache
+def _nests(cls: type) -> bool:
+    """Whether a record kind has a field that can nest (a mapping, a list, a struct)."""
+    info = msgspec.inspect.type_info(cls)
+
+    def nests(t: Any) -> bool:
+        if isinstance(t, msgspec.inspect.UnionType):
+            return any(nests(x) for x in t.types)
+        return isinstance(t, (msgspec.inspect.DictType, msgspec.inspect.ListType,
+                              msgspec.inspect.StructType, msgspec.inspect.AnyType))
+
+    return any(nests(f.type) for f in info.fields)
 
 
 def json_depth(value: Any, limit: int) -> int:
