@@ -12,7 +12,7 @@ Modules import their heavy dependencies (torch, stim, the simulated lab) inside 
 so listing them for ``qplane --help`` stays fast. Benchmarks may open the simulated lab.
 
 >>> sorted(BENCHMARKS)
-['analysis', 'calibration', 'closed_loop', 'decoder', 'pipeline', 'resilience', 'sim', 'startup', 'tables']
+['analysis', 'calibration', 'closed_loop', 'curve_cost', 'decoder', 'pipeline', 'resilience', 'sim', 'startup', 'tables']
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, str] = {
     "sim": "per-qubit-noise QPU blocks vs stim uniform; rebuild time",
     "analysis": "opening a big run file and the logical error rate per window vs plain h5py",
     "resilience": "a long run with random kill -9 / SIGSTOP of workers and endpoint fuzz: blocks lost, restarts, detection",
+    "curve_cost": "throughput with CURVE encryption vs plain tcp at 64 and 1024 shots (target: cost at most 10 percent)",
     "startup": "start-up time of qplane --help and qplane check CONFIG (target < 1 s)",
     "tables": "check (or rebuild, --update-readme) the README's benchmark tables from bench/results/*.json",
 }

@@ -229,6 +229,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibration", action="store_true",
                         help="run a calibration worker too (and inject faults into it)")
     parser.add_argument("--seed", type=int, default=1, help="seeds the faults and the fuzz")
+    parser.add_argument("--no-curve-cost", dest="curve_cost", action="store_false",
+                        help="skip the CURVE-vs-plain tcp throughput measurement")
+    parser.add_argument("--curve-repeats", type=int, default=3,
+                        help="repeats of each CURVE / plain throughput run (medians)")
     parser.add_argument("--out", default=os.path.join("runs", "bench", "resilience.json"),
                         help="results file")
 
@@ -243,11 +247,10 @@ def main(args: argparse.Namespace) -> int:
           f"fuzz {r['fuzz_messages']} messages, rejected: server {r['rejections_server']}, "
           f"recorder {r['rejections_recorder']}", flush=True)
     report = {"benchmark": "resilience", "targets": {"blocks_lost": 0, "detection_s": 2.0},
-              "results": r,
-              # MERGE: the security half's CURVE-vs-plain throughput goes here, e.g.
-              #   from qplane.bench.curve_cost import measure_curve_cost
-              #   report["curve_cost"] = measure_curve_cost()
-              "curve_cost": None}
+              "results": r, "curve_cost": None}
+    if args.curve_cost:  # the throughput cost of CURVE against plain tcp, in the same run
+        from qplane.bench.curve_cost import measure_curve_cost
+        report["curve_cost"] = measure_curve_cost(repeats=args.curve_repeats)
     write_results(args.out, report)
     print(f"wrote {args.out}")
     return 0 if r["blocks_lost"] == 0 else 1

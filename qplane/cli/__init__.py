@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "qplane.cli.decoder",
     "qplane.cli.calibration",
     "qplane.cli.schema",
+    "qplane.cli.keys",
     "qplane.cli.bench",
 ]
 

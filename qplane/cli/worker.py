@@ -31,18 +31,30 @@ def register(subparsers: Any) -> None:
         p.add_argument("config", help="the run's config file (its endpoints must be tcp://)")
         p.add_argument("--run-id", required=True, help="the id of the run to join "
                                                        "(qplane run prints it)")
-        p.add_argument("--name", default="", help="this worker's name (default: "
-                                                  "decoder-HOST-PID / calibration-HOST-PID)")
+        p.add_argument("--name", default="", help="this worker's name, after its role "
+                                                  "(default: decoder-HOST-PID / calibration-HOST-PID; "
+                                                  "--name lab2 gives decoder-lab2)")
         p.set_defaults(func=worker_command)
 
 
 def worker_keys(config: Any, role: str) -> Any:
-    """The key pair this worker authenticates with, and the server's public key.
+    """The key files this worker authenticates with (``[]`` when the config names no keys).
 
-    The one place a remote worker loads its keys (issue 11's security half provides the
-    layout and the loader; until it is merged, tcp endpoints run without CURVE).
+    The one place a remote worker checks its keys before it connects: the config's
+    ``qplane.security.keys`` folder must hold this role's key pair (its secret readable only
+    by its owner); the sockets load them through the process's
+    :class:`~qplane.pipeline.security.SecureContext`.
+
+    Raises:
+        ConfigError: the folder lacks this role's keys, or a secret key is readable by others.
     """
-    return None  # MERGE: return qplane's key loader for (config, role) here
+    from qplane.pipeline.security import list_keys, load_keypair
+
+    folder = config.qplane.security.keys
+    if not folder:
+        return []
+    load_keypair(folder, role)
+    return [k for k in list_keys(folder) if k.role == role]
 
 
 def remote_spec(config: Any, run_id: str) -> Any:
@@ -80,6 +92,10 @@ def worker_command(args: argparse.Namespace) -> int:
             print(f"qplane worker: error: {error}", file=sys.stderr)
         return 2
     worker_keys(config, role)
-    name = args.name or f"{role}-{socket.gethostname()}-{os.getpid()}"
+    from qplane.pipeline.security import role_of
+
+    name = args.name or f"{socket.gethostname()}-{os.getpid()}"
+    if role_of(name) != role:  # a process's name starts with its role (records are checked by it)
+        name = f"{role}-{name}"
     print(f"qplane worker {args.worker_role}: {name} joining run {args.run_id}", flush=True)
     return run_role(role, spec, name, watch_parent=False)

@@ -69,6 +69,7 @@ from qplane.config.pipeline import (
 )
 from qplane.config.schema import config_json_schema, write_schema
 from qplane.config.replay import REPLAY_TYPES, ReplaySettings
+from qplane.config.security import SecuritySettings, endpoint_host, is_loopback
 from qplane.config.simulation import SimulationOverride
 from qplane.config.station import InstrumentEntry, QpuGeometry
 from qplane.config.supervision import RestartSettings, SupervisionSettings
@@ -95,9 +96,12 @@ __all__ = [
     "ReplaySettings",
     "RestartSettings",
     "RunSettings",
+    "SecuritySettings",
     "SimulationOverride",
     "SupervisionSettings",
     "config_json_schema",
+    "endpoint_host",
+    "is_loopback",
     "load_config",
     "parse_config",
     "validate_section",

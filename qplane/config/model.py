@@ -13,15 +13,16 @@ import os
 from typing import Any, Optional
 
 import yaml
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from qplane.config._base import Section
+from qplane.config._base import KeyedValueError, Section
 from qplane.config._errors import validate_section
 from qplane.config.calibration import CalibrationSettings
 from qplane.config.controls import ControlsSettings
 from qplane.config.decoding import DecodingSettings
 from qplane.config.pipeline import AcquisitionSettings, EndpointSettings, RunSettings
 from qplane.config.replay import ReplaySettings
+from qplane.config.security import SecuritySettings, endpoint_problems
 from qplane.config.simulation import SimulationOverride
 from qplane.config.supervision import SupervisionSettings
 from qplane.config.station import InstrumentEntry, QpuGeometry, qpu_geometry
@@ -51,6 +52,9 @@ class QplaneSettings(Section):
     replay: Optional[ReplaySettings] = Field(
         None, description="the recording a replay QPU (qplane.drivers.ReplayQPU) serves; "
                           "absent = the QPU is live or simulated")
+    security: SecuritySettings = Field(default_factory=SecuritySettings,
+                                       description="CURVE keys and per-socket bounds "
+                                                   "(docs/security.md)")
     simulation: dict[str, SimulationOverride] = Field(
         default_factory=dict, description="instrument name -> its pyvisa-sim twin for "
                                           "--simulate")
@@ -59,6 +63,18 @@ class QplaneSettings(Section):
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == {} else value
+
+    @model_validator(mode="after")
+    def _endpoints_need_keys(self) -> QplaneSettings:
+        endpoints = self.endpoints.model_dump()
+        problems = endpoint_problems(endpoints, has_keys=self.security.keys is not None)
+        if problems:
+            name, message = problems[0]
+            raise KeyedValueError(f"endpoints.{name}", message)
+        if self.security.require_keys and self.security.keys is None:
+            raise KeyedValueError("security.require_keys", "needs qplane.security.keys (make "
+                                  "them with `qplane keys create DIR`)")
+        return self
 
 
 class ConfigDocument(Section):

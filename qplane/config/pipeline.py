@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Optional
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, field_validator
 
 from qplane.config._base import Section
+from qplane.config.security import finite, run_name_problem
 
 #: Endpoint names of the pipeline; "auto" means an ipc:// endpoint in the run's temp folder.
 ENDPOINT_NAMES = ("syndromes", "corrections", "records", "control", "monitor")
@@ -36,6 +37,19 @@ class RunSettings(Section):
                                                 "directory")
     duration: Optional[float] = Field(None, ge=0.0, description="seconds to run; null = until "
                                                                 "Ctrl-C")
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: Optional[str]) -> Optional[str]:
+        problem = None if value is None else run_name_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("duration")
+    @classmethod
+    def _finite_duration(cls, value: Optional[float]) -> Optional[float]:
+        return finite(value)
 
 
 class EndpointSettings(Section):
@@ -62,5 +76,10 @@ class AcquisitionSettings(Section):
                                                                "corrected, at most")
     correction_timeout: float = Field(10.0, ge=0.01, description="seconds to wait for a block's "
                                       "correction before declaring it lost")
+
+    @field_validator("correction_timeout")
+    @classmethod
+    def _finite_timeout(cls, value: float) -> float:
+        return finite(value)
     max_blocks: Optional[int] = Field(None, ge=1, description="stop after this many blocks "
                                                               "(null = no limit)")

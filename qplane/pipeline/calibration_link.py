@@ -38,6 +38,7 @@ from qplane import errors as _errors
 from qplane.calibration import SettingChange, SettingsLedger
 from qplane.device import ExperimentData, ExperimentRequest, SimulatedTruth
 from qplane.errors import PipelineError, QplaneError, WireFormatError
+from qplane.pipeline.security import role_of
 from qplane.pipeline.transport import Inbox, Outbox, send_record
 from qplane.records import (
     CALIBRATION_CALLS,
@@ -58,6 +59,12 @@ from qplane.records import (
 
 #: The calls a calibration worker may make (each one's arguments: ``CALIBRATION_CALLS``).
 CALLS = tuple(CALIBRATION_CALLS)
+
+#: Calls that change the device or its record: only the calibration worker may make them.
+WRITING_CALLS = frozenset({"run_experiment", "write_setting", "write_settings", "revert"})
+
+#: The role that may make :data:`WRITING_CALLS`.
+CALIBRATION_ROLE = "calibration"
 
 
 def _changes(changes: Any) -> ChangesResult:
@@ -101,6 +108,18 @@ class CalibrationService:
         """Setting updates the ledger refused (nothing written)."""
         return self.ledger.refused
 
+    def refusal(self, rec: Record) -> str | None:
+        """Why the caller of ``rec`` may not make its call (None: it may).
+
+        Only the calibration worker (role ``calibration``; its authenticated identity on a
+        CURVE socket) may run experiments, write settings or revert them.
+        """
+        call = rec.body.call
+        if call in WRITING_CALLS and role_of(rec.source) != CALIBRATION_ROLE:
+            return (f"{call} from {rec.source!r}: only the calibration worker may run "
+                    "experiments or write settings")
+        return None
+
     def handle(self, routing: list[bytes], rec: Record) -> None:
         """Answer one ``calibration_call``."""
         self.calls += 1
@@ -111,7 +130,7 @@ class CalibrationService:
         try:
             result, arrays = self._answer(call, args, rec)
             error = error_type = ""
-        except (QplaneError, KeyError, TypeError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 - every failure is a refusal the caller is told of
             self.refused += 1
             error, error_type = f"{type(e).__name__}: {e}", type(e).__name__
             result, arrays = NoResult(), {}

@@ -28,6 +28,7 @@ import zmq
 from qplane.decoder import CompiledDecoder, Decoder, PyMatchingDecoder
 from qplane.pipeline.dispatch import peer_register
 from qplane.pipeline.heartbeat import Pulse
+from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.transport import Inbox, Outbox, request_circuit
 from qplane.pipeline.worker import Worker
 from qplane.records import Correction, DecoderCompiled, Heartbeat, Record, Syndrome, encode
@@ -69,6 +70,7 @@ class DecodingWorker(Worker):
         super().__init__()
         self.name = name
         self.decoder = decoder
+        self.rejections = RejectionLog()
         self.syndromes = Inbox(dispatch, run_id=records.run_id, on_reject=self._on_reject)
         self.corrections = Outbox(dispatch, run_id=records.run_id, source=name)
         self.credit = credit
@@ -135,15 +137,31 @@ class DecodingWorker(Worker):
             if isinstance(rec.body, Heartbeat):
                 continue
             if not isinstance(rec.body, Syndrome):
-                self.records.event("warning", "unexpected_record",
-                                   f"{self.name} got a {rec.kind} record on the syndrome stream; ignored")
+                self.syndromes.reject("unexpected", f"the syndrome stream carries syndromes, not "
+                                      f"{rec.kind} records", rec=rec)
                 continue
             batch.append(rec)
             received.append(time.time())
-        for frames in self.decode_records(batch, received):
+        for frames in self._decode_safely(batch, received):
             self.corrections.socket.send_multipart(frames)
             self.corrections.sent["correction"] += 1
         return handled
+
+    def _decode_safely(self, batch: list[Record], received: list[float]) -> list[list[bytes]]:
+        """:meth:`decode_records`, but a block whose decoding fails is a counted rejection
+        (the others of its batch are decoded one by one): no block may stop the worker."""
+        try:
+            return self.decode_records(batch, received)
+        except Exception:  # noqa: BLE001 - find the block that failed
+            pass
+        out = []
+        for rec, t in zip(batch, received):
+            try:
+                out.extend(self.decode_records([rec], [t]))
+            except Exception as e:  # noqa: BLE001 - no block may stop the worker
+                self.syndromes.reject("handler", f"decoding syndrome seq {rec.seq} failed: "
+                                      f"{type(e).__name__}: {e}", rec=rec)
+        return out
 
     def heartbeat(self, now: float, state: str = "running") -> None:
         """Send the heartbeats that are due (to the server, and to the launcher)."""
@@ -242,5 +260,17 @@ class DecodingWorker(Worker):
         self.records.send(body)
         return compiled, shadow
 
-    def _on_reject(self, reason: str, _frames: list[bytes]) -> None:
-        self.records.event("error", "rejected_record", f"{self.name} rejected a message: {reason}")
+    def _on_reject(self, rejection: Rejection) -> None:
+        if self.rejections.note(rejection):
+            self.records.event("error", "rejected_record",
+                               f"{self.name} rejected a message from {rejection.peer}: "
+                               f"{rejection.message}", **rejection.details(),
+                               count=self.rejections.counts[(rejection.peer, rejection.reason)])
+
+    def run(self, should_stop=lambda: False, max_steps: int | None = None) -> None:
+        """Decode until stopped; then send the exact rejection counts, if any, as one event."""
+        super().run(should_stop, max_steps)
+        if self.rejections.total:
+            self.records.event("warning", "rejections",
+                               f"{self.name} rejected {self.rejections.total} message(s)",
+                               total=self.rejections.total, counts=self.rejections.summary())

@@ -28,11 +28,12 @@ from __future__ import annotations
 import collections
 import dataclasses
 import time
-from typing import Any
+from typing import Any, Callable
 
 import zmq
 
 from qplane.pipeline._in_flight import InFlight, InFlightBlocks
+from qplane.pipeline.rejections import Rejection
 from qplane.pipeline.transport import Inbox, Outbox, send_record
 from qplane.records import Correction, Heartbeat, Record, Register
 
@@ -67,12 +68,16 @@ class Dispatcher:
         source: the server's name, the ``source`` of its heartbeats.
         heartbeat_interval: seconds between heartbeats sent to each worker.
         heartbeat_timeout: a worker silent this long is declared lost.
+        on_reject: the server's rejection handler (counts and records each refused message
+            with its peer); None: each becomes an ``/events`` row.
     """
 
     def __init__(self, socket: zmq.Socket, *, blocks: InFlightBlocks, records: Outbox,
                  source: str = "instrument_server", heartbeat_interval: float = 0.25,
-                 heartbeat_timeout: float = 1.5):
+                 heartbeat_timeout: float = 1.5,
+                 on_reject: Callable[[Rejection], None] | None = None):
         self.socket = socket
+        self._reject_to = on_reject
         self.blocks = blocks
         self.records = records
         self.inbox = Inbox(socket, run_id=records.run_id, envelope=1, on_reject=self._on_reject)
@@ -252,14 +257,23 @@ class Dispatcher:
 
     # -- refusals ----------------------------------------------------------------------------
     def _refuse(self, routing: bytes, rec: Record, why: str, message: str, **details: Any) -> None:
+        """Refuse a well-formed record: counted and recorded with the peer's identity (its
+        authenticated role, else its registered name, else the source it claimed)."""
         self.refused += 1
-        self.records.event("error", "refused_record", f"instrument server refused {message}",
-                           reason=why, peer=routing.hex(), source=rec.source,
-                           record_kind=rec.kind, seq=rec.seq, **details)
+        known = self.peers.get(routing)
+        authenticated = bool(self.inbox.user_ids)
+        peer = rec.source if authenticated or known is None else known.name
+        self._on_reject(Rejection(reason=why, message=f"instrument server refused {message}",
+                                  peer=peer, source=rec.source, kind=rec.kind,
+                                  authenticated=authenticated, channel="syndromes"))
 
-    def _on_reject(self, reason: str, _frames: list[bytes]) -> None:
+    def _on_reject(self, rejection: Rejection) -> None:
+        if self._reject_to is not None:
+            self._reject_to(rejection)
+            return
         self.records.event("error", "rejected_record",
-                           f"instrument server rejected a message on the dispatch socket: {reason}")
+                           f"instrument server rejected a message on the dispatch socket from "
+                           f"{rejection.peer}: {rejection.message}", **rejection.details())
 
     @property
     def rejected(self) -> int:

@@ -29,6 +29,7 @@ from qplane.pipeline._counts import DetectionCounter
 from qplane.pipeline._in_flight import InFlight, InFlightBlocks
 from qplane.pipeline._latency import LatencyWindow
 from qplane.pipeline.dispatch import Dispatcher
+from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.transport import Inbox, Outbox, send_record
 from qplane.pipeline.worker import Worker
 from qplane.records import (
@@ -88,10 +89,12 @@ class InstrumentServer(Worker):
         self.truth_interval = truth_interval
         self._next_truth = 0.0
         self._counts = DetectionCounter(counts_interval)
+        self.rejections = RejectionLog()
         self._in_flight = InFlightBlocks()
         self.dispatcher = Dispatcher(dispatch, blocks=self._in_flight, records=records,
                                      source=SOURCE, heartbeat_interval=heartbeat_interval,
-                                     heartbeat_timeout=heartbeat_timeout)
+                                     heartbeat_timeout=heartbeat_timeout,
+                                     on_reject=self._on_reject)
         self.poller = zmq.Poller()
         self.poller.register(dispatch, zmq.POLLIN)
         self.poller.register(control, zmq.POLLIN)
@@ -177,6 +180,7 @@ class InstrumentServer(Worker):
             self.step(poll_ms=20)
             on_wait()
         self._publish_stats(force=True)
+        self.report_rejections()
 
     def run(self, should_stop: Any = lambda: False, max_steps: int | None = None) -> None:
         """Loop :meth:`step` until the duration/block limit is reached or ``should_stop()``."""
@@ -287,6 +291,13 @@ class InstrumentServer(Worker):
         if got is None:
             return
         rec, peer = got
+        try:
+            self._correction(rec, peer)
+        except Exception as e:  # noqa: BLE001 - no message may stop the server
+            self.dispatcher.inbox.reject("handler", f"handling a {rec.kind} record failed: "
+                                         f"{type(e).__name__}: {e}", rec=rec)
+
+    def _correction(self, rec: Any, peer: Any) -> None:
         body = rec.body
         self.workers.add(rec.source)
         self.worker_last_seen[rec.source] = time.time()
@@ -294,6 +305,8 @@ class InstrumentServer(Worker):
         status = self._in_flight.offer(body.syndrome_seq, rec, shots=shots, width=width)
         if status == "not_outstanding":
             self.duplicates += 1
+            if self.duplicates > 100 and self.duplicates % 1000:  # a flood: counted, not each a row
+                return
             self.records.event("warning", "duplicate_correction",
                                f"correction for block seq {body.syndrome_seq} from {rec.source} "
                                "is not outstanding (duplicate, or arrived after it was declared lost)",
@@ -359,7 +372,13 @@ class InstrumentServer(Worker):
         got = self.control.recv()
         if got is None:
             return
-        routing, rec = got
+        try:
+            self._control(*got)
+        except Exception as e:  # noqa: BLE001 - no message may stop the server
+            self.control.reject("handler", f"handling a {got[1].kind} record failed: "
+                                f"{type(e).__name__}: {e}", rec=got[1])
+
+    def _control(self, routing: list[bytes], rec: Any) -> None:
         if isinstance(rec.body, CircuitRequest):
             # An empty id asks for the current circuit: a worker announcing it is starting.
             circuit_id = rec.body.circuit_id
@@ -370,13 +389,29 @@ class InstrumentServer(Worker):
             reply = self.control_replies.build(self._circuits[circuit_id])
             send_record(self.control.socket, reply, prefix=routing)
         elif isinstance(rec.body, CalibrationCall) and self.calibration is not None:
+            refusal = self.calibration.refusal(rec)
+            if refusal is not None:
+                self.control.reject("not_allowed", refusal, rec=rec,
+                                    peer=rec.source if self.control.user_ids else None)
+                return
             self.calibration.handle(routing, rec)
         else:
-            self.records.event("warning", "unexpected_control",
-                               f"control socket got a {rec.kind} record from {rec.source}; ignored")
+            self.control.reject("unexpected", f"the control socket takes circuit requests and "
+                                f"calibration calls, not {rec.kind} records", rec=rec)
 
-    def _on_reject(self, reason: str, _frames: list[bytes]) -> None:
-        self.records.event("error", "rejected_record", f"instrument server rejected a message: {reason}")
+    def _on_reject(self, rejection: Rejection) -> None:
+        if self.rejections.note(rejection):
+            self.records.event("error", "rejected_record",
+                               f"instrument server rejected a message from {rejection.peer}: "
+                               f"{rejection.message}", **rejection.details(),
+                               count=self.rejections.counts[(rejection.peer, rejection.reason)])
+
+    def report_rejections(self) -> None:
+        """Send the exact rejection counts as one event (at the end of the run)."""
+        if self.rejections.total:
+            self.records.event("warning", "rejections",
+                               f"instrument server rejected {self.rejections.total} message(s)",
+                               total=self.rejections.total, counts=self.rejections.summary())
 
     # -- statistics --------------------------------------------------------------------------
     def stats(self) -> Stats:

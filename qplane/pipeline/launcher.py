@@ -44,6 +44,8 @@ from qplane.config import ENDPOINT_NAMES, Config
 from qplane.errors import PipelineError, RunFileError
 from qplane.pipeline.heartbeat import Liveness, die_with_parent
 from qplane.pipeline.process import RunSpec
+from qplane.pipeline.rejections import Rejection, RejectionLog
+from qplane.pipeline.security import SecureContext, TransportSecurity
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
 from qplane.records import Heartbeat, RunEnd, Stats
 
@@ -171,7 +173,9 @@ class Launcher:
         self._interrupted = False
         self._folder = tempfile.mkdtemp(prefix="qplane-")
         self.endpoints = resolve_endpoints(config, self._folder)
-        self._ctx = zmq.Context()
+        self._ctx = SecureContext(TransportSecurity.from_settings(
+            config.qplane.security, role=SOURCE, endpoints=self.endpoints))
+        self.rejections = RejectionLog()
         self._records: Outbox | None = None
         self._monitor: Inbox | None = None
         self._spec_path = ""
@@ -205,7 +209,8 @@ class Launcher:
         spec_path = os.path.join(self._folder, "spec.json")
         spec.save(spec_path)
         self._spec_path = spec_path
-        self._monitor = Inbox(make_socket(self._ctx, zmq.SUB, self.endpoints["monitor"], bind=True))
+        self._monitor = Inbox(make_socket(self._ctx, zmq.SUB, self.endpoints["monitor"], bind=True),
+                              run_id=self.run_id, on_reject=self._on_reject)
         self._monitor.socket.setsockopt(zmq.SUBSCRIBE, b"stats")
         self._monitor.socket.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
         self._records = Outbox(make_socket(self._ctx, zmq.PUSH, self.endpoints["records"], bind=False,
@@ -227,9 +232,21 @@ class Launcher:
         self._interrupted = True
 
     # -- watching ----------------------------------------------------------------------------
-    def _poll_monitor(self, timeout_ms: int) -> None:
+    def _on_reject(self, rejection: Rejection) -> None:
+        """A monitor message refused: counted, and recorded in the run file's ``/events``."""
+        if self.rejections.note(rejection) and self._records is not None:
+            self._records.event("error", "rejected_record",
+                                f"launcher rejected a monitor message from {rejection.peer}: "
+                                f"{rejection.message}", **rejection.details(),
+                                count=self.rejections.counts[(rejection.peer, rejection.reason)])
+
+    def _poll_monitor(self, timeout_ms: int, max_messages: int = 1000) -> None:
+        # At most max_messages per call: a flood on the monitor cannot keep the launcher
+        # from watching its children.
         if self._monitor.socket.poll(timeout_ms):
-            while self._monitor.socket.poll(0):
+            for _ in range(max_messages):
+                if not self._monitor.socket.poll(0):
+                    break
                 got = self._monitor.recv()
                 if got is None:
                     continue
@@ -413,6 +430,10 @@ class Launcher:
         self._stop_all(first, stop + 1.0)  # the server drains within stop_timeout
         self._poll_monitor(0)
         self._stop_all([c for c in self.children if c.role == "decoder"], stop)
+        if self.rejections.total:
+            self._records.event("warning", "rejections",
+                                f"launcher rejected {self.rejections.total} monitor message(s)",
+                                total=self.rejections.total, counts=self.rejections.summary())
         if end_state == "failed":
             self._records.event("error", "process_died", reason)
         if self.restarts:

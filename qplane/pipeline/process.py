@@ -31,6 +31,7 @@ import zmq
 
 from qplane.config import Config
 from qplane.pipeline.heartbeat import ParentWatch, Pulse
+from qplane.pipeline.security import SecureContext, TransportSecurity, role_of
 from qplane.pipeline.transport import Outbox, make_socket
 
 
@@ -232,7 +233,8 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
     (``watch_parent=False``: it was not started by the run's launcher)."""
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` prints where a process is stuck
     stop = _StopFlag(watch_parent=watch_parent)
-    ctx = zmq.Context()
+    ctx = SecureContext(TransportSecurity.from_settings(
+        spec.config_value().qplane.security, role=role_of(source), endpoints=spec.endpoints))
     # Records must reach the recorder: closing waits until they are delivered (the launcher
     # kills a process that hangs here because the recorder is gone).
     records = Outbox(make_socket(ctx, zmq.PUSH, spec.endpoints["records"], bind=False, linger_ms=-1),

@@ -22,6 +22,8 @@ import numpy as np
 import zmq
 
 from qplane.errors import QplaneError
+from qplane.pipeline.rejections import Rejection, RejectionLog
+from qplane.pipeline.security import list_keys
 from qplane.pipeline.transport import Inbox, SequenceTracker, queued
 from qplane.pipeline.worker import Worker
 from qplane.records import Applied, Record, RunEnd, RunStart, StreamEnd, Syndrome
@@ -34,6 +36,15 @@ MAX_EARLY_RECORDS = 10_000
 
 #: Blocks buffered in memory before a write is forced (otherwise written every flush).
 MAX_UNWRITTEN_BLOCKS = 4096
+
+#: Largest forward jump of a stream's seq followed without the run's security settings.
+SEQUENCE_WINDOW = 100_000
+
+
+def _worth_a_row(n: int) -> bool:
+    """Whether the ``n``-th event of one kind gets its own row (the first 100, then every
+    1000th): floods are counted in full but written in brief."""
+    return n <= 100 or n % 1000 == 0
 
 
 class _Block:
@@ -58,12 +69,15 @@ class Recorder(Worker):
 
     def __init__(self, *, records: zmq.Socket, path: str, run_id: str, flush_interval: float = 0.5):
         super().__init__()
+        self.rejections = RejectionLog()
         self.inbox = Inbox(records, run_id=run_id, on_reject=self._on_reject)
         self.path = path
         self.run_id = run_id
         self.flush_interval = flush_interval
         self.writer: RunFileWriter | None = None
-        self.tracker = SequenceTracker()
+        security = getattr(records.context, "security", None)
+        self.tracker = SequenceTracker(window=security.sequence_window if security is not None
+                                       else SEQUENCE_WINDOW)
         self.end: tuple[str, str] | None = None
         self._early: list[Record] = []
         self._pending_events: list[dict[str, Any]] = []
@@ -86,12 +100,21 @@ class Recorder(Worker):
             for got in queued(self.inbox, max_records):  # no poll per record
                 handled += 1
                 if got is not None:
-                    self.handle(got[1])
+                    self._handle_safely(got[1])
         if self.writer is not None and time.time() >= self._next_flush:
             self._write_blocks()
             self.writer.flush()
             self._next_flush = time.time() + self.flush_interval
         return handled
+
+    def _handle_safely(self, rec: Record) -> None:
+        """:meth:`handle`, with whatever a record makes it raise turned into a rejection."""
+        try:
+            self.handle(rec)
+        except Exception as e:  # noqa: BLE001 - no record may stop the recorder
+            self.inbox.reject("handler", f"recording {rec.kind} record seq {rec.seq} failed: "
+                              f"{type(e).__name__}: {e}", rec=rec,
+                              peer=rec.source if self.inbox.user_ids else None)
 
     def handle(self, rec: Record) -> None:
         """Record one validated record."""
@@ -154,12 +177,25 @@ class Recorder(Worker):
         self.writer.append_event(level="info", source=rec.source, kind="run_start",
                                  message=f"run {self.run_id} started", details=b.qec.attrs(),
                                  time_=rec.time)
+        self._record_keys()
         for event in self._pending_events:
             self.writer.append_event(**event)
         self._pending_events.clear()
         early, self._early = self._early, []
         for r in early:
             self.handle(r)
+
+    def _record_keys(self) -> None:
+        """With keys: one ``security`` event naming each role's key fingerprint (never a key)."""
+        security = getattr(self.inbox.socket.context, "security", None)
+        if security is None or security.keys is None:
+            return
+        fingerprints = {k.role: k.fingerprint for k in list_keys(security.keys)}
+        self.writer.append_event(
+            level="info", source=SOURCE, kind="security",
+            message=f"CURVE on {'every endpoint' if security.require_keys else 'tcp endpoints'}; "
+                    f"keys of {', '.join(sorted(fingerprints))}",
+            details={"key_fingerprints": fingerprints, "require_keys": security.require_keys})
 
     def _complete(self, rec: Record) -> None:
         body: Applied = rec.body
@@ -202,6 +238,12 @@ class Recorder(Worker):
     def _check_sequence(self, rec: Record) -> bool:
         """Record a gap or duplicate as an event; return False for a duplicate (not written again)."""
         check = self.tracker.observe(rec.source, rec.kind, rec.seq)
+        if check.status == "out_of_window":
+            self.inbox.reject("sequence", f"{rec.kind} record seq {rec.seq} from {rec.source} is "
+                              f"{check.missing} ahead of the expected {check.expected}, beyond "
+                              f"the window of {self.tracker.window}; not recorded", rec=rec,
+                              peer=rec.source if self.inbox.user_ids else None)
+            return False
         if check.status != "duplicate":
             key = (rec.source, rec.kind)
             self._received[key] += 1
@@ -213,6 +255,8 @@ class Recorder(Worker):
                         source=rec.source, record_kind=rec.kind, expected=check.expected, got=rec.seq)
         elif check.status == "duplicate":
             self.duplicates += 1
+            if not _worth_a_row(self.duplicates):  # replays are counted, not each a row
+                return False
             self._event("warning", "duplicate",
                         f"{rec.kind} record seq {rec.seq} from {rec.source} seen again; not written twice",
                         source=rec.source, record_kind=rec.kind, seq=rec.seq, uid=rec.uid)
@@ -248,12 +292,17 @@ class Recorder(Worker):
     def _event(self, level: str, kind: str, message: str, **details: Any) -> None:
         event = dict(level=level, source=SOURCE, kind=kind, message=message, details=details)
         if self.writer is None:
-            self._pending_events.append(event)
+            if len(self._pending_events) < MAX_EARLY_RECORDS:  # a flood before the file is bounded
+                self._pending_events.append(event)
         else:
             self.writer.append_event(**event)
 
-    def _on_reject(self, reason: str, _frames: list[bytes]) -> None:
-        self._event("error", "rejected_record", f"recorder rejected a message: {reason}")
+    def _on_reject(self, rejection: Rejection) -> None:
+        if self.rejections.note(rejection):
+            self._event("error", "rejected_record",
+                        f"recorder rejected a message from {rejection.peer}: {rejection.message}",
+                        **rejection.details(),
+                        count=self.rejections.counts[(rejection.peer, rejection.reason)])
 
     def drain(self, quiet_seconds: float = 0.3) -> None:
         """Handle records until none has arrived for ``quiet_seconds``."""
@@ -280,6 +329,10 @@ class Recorder(Worker):
             self._event("warning", "unapplied_blocks",
                         f"{unapplied} block(s) were acquired but never corrected",
                         count=unapplied)
+        if self.rejections.total:
+            self._event("warning", "rejections",
+                        f"recorder rejected {self.rejections.total} message(s)",
+                        total=self.rejections.total, counts=self.rejections.summary())
         self._event("info", "recorder_closed",
                     f"recorder closed the file: {self.inbox.received} records, "
                     f"{self.inbox.rejected} rejected, {self.gaps} gaps, {self.duplicates} duplicates",

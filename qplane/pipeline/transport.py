@@ -1,30 +1,47 @@
 """Sending and receiving records over ZeroMQ sockets, with sequence tracking.
 
 - :class:`Outbox` numbers the records one process sends, per kind, and sends them.
-- :class:`Inbox` receives, validates and sequence-checks records; a malformed message is
-  counted and reported to a callback, never raised into the receiving loop.
-- :class:`SequenceTracker` tells in-order, gap and duplicate apart per (source, kind).
+- :class:`Inbox` receives and validates records, binds each one's ``source`` to the peer's
+  authenticated identity and checks that the peer's role may send its kind
+  (:mod:`qplane.pipeline.security`); whatever is wrong with a message becomes a counted
+  :class:`~qplane.pipeline.rejections.Rejection` handed to a callback, never an exception in
+  the receiving loop.
+- :class:`SequenceTracker` tells in-order, gap and duplicate apart per (source, kind), and
+  refuses a jump beyond its window instead of following it.
+- :func:`make_socket` bounds every socket (message size, queues) and secures it with CURVE
+  where its context says so (:class:`~qplane.pipeline.security.SecureContext`).
 
->>> t = SequenceTracker()
->>> [t.observe("srv", "syndrome", s).status for s in (0, 1, 3, 3)]
-['ok', 'ok', 'gap', 'duplicate']
+>>> t = SequenceTracker(window=100)
+>>> [t.observe("srv", "syndrome", s).status for s in (0, 1, 3, 3, 10**9, 4)]
+['ok', 'ok', 'gap', 'duplicate', 'out_of_window', 'ok']
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
+from collections.abc import Mapping
 from typing import Any, Callable
 
+import msgspec
+import msgspec.inspect
 import numpy as np
 import stim
 import zmq
 
 from qplane.errors import PipelineError, WireFormatError
+from qplane.pipeline.rejections import Rejection
+from qplane.pipeline.security import SENDERS, CHANNELS, peer_identity, role_of
 from qplane.records import Body, Circuit, CircuitRequest, Event, Record, StreamEnd, decode, encode
+
+#: Default bounds of a socket made without a run's security settings.
+MAX_MESSAGE_BYTES = 64 * 2**20
+QUEUE_LIMIT = 1000
+MAX_JSON_DEPTH = 32
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +50,30 @@ log = logging.getLogger(__name__)
 class SequenceCheck:
     """Result of observing one sequence number."""
 
-    status: str  # "ok" | "gap" | "duplicate"
+    status: str  # "ok" | "gap" | "duplicate" | "out_of_window"
     expected: int
     missing: int = 0  # records skipped, for a gap
 
 
 class SequenceTracker:
-    """Tracks the next expected sequence number per (source, kind)."""
+    """Tracks the next expected sequence number per (source, kind).
 
-    def __init__(self) -> None:
+    A number more than ``window`` ahead of the expected one is ``out_of_window``: it is not
+    followed (one forged record with seq 10^9 must not make every later real record a
+    "duplicate").
+    """
+
+    def __init__(self, window: int | None = None) -> None:
         self._next: dict[tuple[str, str], int] = {}
+        self.window = window
 
     def observe(self, source: str, kind: str, seq: int) -> SequenceCheck:
         key = (source, kind)
         expected = self._next.get(key, 0)
         if seq < expected:
             return SequenceCheck("duplicate", expected)
+        if self.window is not None and seq - expected > self.window:
+            return SequenceCheck("out_of_window", expected, missing=seq - expected)
         self._next[key] = seq + 1
         if seq > expected:
             return SequenceCheck("gap", expected, missing=seq - expected)
@@ -106,40 +131,143 @@ def send_record(socket: zmq.Socket, rec: Record, *, prefix: list[bytes] | None =
 
 
 class Inbox:
-    """Receives records from a socket, validating each and counting rejections.
+    """Receives records from a socket, validating and authorising each, counting rejections.
+
+    A record is rejected (counted in :attr:`rejected`, handed to ``on_reject`` as a
+    :class:`~qplane.pipeline.rejections.Rejection`, and ``recv`` returns None) when it does not
+    decode, belongs to another run, nests its free-form JSON deeper than ``max_json_depth``,
+    claims a ``source`` whose role is not the peer's authenticated identity (CURVE sockets), or
+    is of a kind its sender's role may not send (``senders``; by default
+    :data:`~qplane.pipeline.security.SENDERS` on a socket of a
+    :class:`~qplane.pipeline.security.SecureContext`, nothing on a plain context).
 
     Args:
         socket: the socket to read.
-        on_reject: called with (reason, raw frames) for each rejected message.
+        on_reject: called with each :class:`~qplane.pipeline.rejections.Rejection`.
         run_id: if given, records of another run are rejected.
         envelope: number of routing frames before the record (1 for a ROUTER socket).
+        senders: record kind -> roles that may send it; None: no role check.
     """
 
-    def __init__(self, socket: zmq.Socket, *, on_reject: Callable[[str, list[bytes]], None] | None = None,
-                 run_id: str | None = None, envelope: int = 0):
+    def __init__(self, socket: zmq.Socket, *, on_reject: Callable[[Rejection], None] | None = None,
+                 run_id: str | None = None, envelope: int = 0,
+                 senders: Mapping[str, frozenset[str]] | None | str = "default",
+                 max_json_depth: int | None = None):
         self.socket = socket
         self.on_reject = on_reject
         self.run_id = run_id
         self.envelope = envelope
         self.rejected = 0
         self.received = 0
+        security = getattr(socket.context, "security", None)
+        info = security.socket_info(socket) if security is not None else None
+        self.channel = info.channel if info is not None else ""
+        self.user_ids = bool(info and info.curve and info.bind)  # ZAP User-Id on every frame
+        # A CURVE client knows its server by the server's key: the channel's binding role.
+        self.server_role = (CHANNELS[info.channel][0] if info is not None and info.curve
+                            and not info.bind and info.channel in CHANNELS else None)
+        if senders == "default":
+            senders = SENDERS if security is not None else None
+        self.senders = senders
+        self.max_json_depth = (max_json_depth if max_json_depth is not None else
+                               security.max_json_depth if security is not None else MAX_JSON_DEPTH)
 
     def recv(self, flags: int = 0) -> tuple[list[bytes], Record] | None:
         """Receive one message; return (routing frames, record), or None if it was rejected."""
-        frames = self.socket.recv_multipart(flags)
+        peer: str | None = self.server_role
+        if self.user_ids:
+            raw = self.socket.recv_multipart(flags, copy=False)
+            peer = peer_identity(raw[-1])
+            frames: list[Any] = [f.bytes for f in raw[: self.envelope]] + [f.buffer for f in raw[self.envelope:]]
+        else:
+            frames = self.socket.recv_multipart(flags)
         routing, body = frames[: self.envelope], frames[self.envelope:]
         try:
             rec = decode(body)
-            if self.run_id is not None and rec.run_id != self.run_id:
-                raise WireFormatError(f"record of run {rec.run_id!r} received in run {self.run_id!r}")
         except WireFormatError as e:
-            self.rejected += 1
-            log.warning("rejected message: %s", e)
-            if self.on_reject is not None:
-                self.on_reject(str(e), body)
-            return None
+            return self.reject("malformed", str(e), peer=peer, accepted=False)
+        except Exception as e:  # noqa: BLE001 - nothing a message causes escapes the loop
+            return self.reject("malformed", f"message cannot be decoded: {type(e).__name__}: {e}",
+                               peer=peer, accepted=False)
+        problem = self._problem(rec, peer)
+        if problem is not None:
+            return self.reject(*problem, peer=peer, rec=rec, accepted=False)
         self.received += 1
         return routing, rec
+
+    def _problem(self, rec: Record, peer: str | None) -> tuple[str, str] | None:
+        """(reason, message) if ``rec`` must be refused, else None."""
+        if self.run_id is not None and rec.run_id != self.run_id:
+            return "other_run", f"record of run {rec.run_id!r} received in run {self.run_id!r}"
+        role = role_of(rec.source)
+        if peer is not None and role != peer:
+            return ("identity", f"{rec.kind} record claims source {rec.source!r}, but its sender "
+                                f"authenticated as {peer!r}")
+        if self.senders is not None and role not in self.senders.get(rec.kind, ()):
+            return "not_allowed", f"{role} may not send {rec.kind} records"
+        if _nests(type(rec.body)) and json_depth(rec.body, self.max_json_depth + 1) > self.max_json_depth:
+            return ("too_deep", f"{rec.kind} record nests its JSON deeper than "
+                                f"{self.max_json_depth} levels")
+        return None
+
+    def reject(self, reason: str, message: str, *, peer: str | None = None,
+               rec: Record | None = None, accepted: bool = True) -> None:
+        """Count and report one rejection: receivers call it for a record :meth:`recv` returned
+        that their handlers refuse (``accepted``: it no longer counts as received)."""
+        self.rejected += 1
+        if accepted:
+            self.received -= 1
+        rejection = Rejection(reason=reason, message=message,
+                              peer=peer or (rec.source if rec is not None else "unknown"),
+                              source=rec.source if rec is not None else "",
+                              kind=rec.kind if rec is not None else "",
+                              authenticated=peer is not None, channel=self.channel)
+        # debug only: a flood must not become a flood of log lines (the receivers' events count it)
+        log.debug("rejected message from %s: %s", rejection.peer, message)
+        if self.on_reject is not None:
+            self.on_reject(rejection)
+        return None
+
+
+@functools.cache
+def _nests(cls: type) -> bool:
+    """Whether a record kind has a field that can nest (a mapping, a list, a struct)."""
+    info = msgspec.inspect.type_info(cls)
+
+    def nests(t: Any) -> bool:
+        if isinstance(t, msgspec.inspect.UnionType):
+            return any(nests(x) for x in t.types)
+        return isinstance(t, (msgspec.inspect.DictType, msgspec.inspect.ListType,
+                              msgspec.inspect.StructType, msgspec.inspect.AnyType))
+
+    return any(nests(f.type) for f in info.fields)
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """How deep ``value`` (a record body or plain data) nests, counting up to ``limit``.
+
+    >>> json_depth({"a": [1, {"b": 2}]}, 10), json_depth([[[[]]]], 2)
+    (3, 2)
+    """
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, msgspec.Struct):
+            children = [getattr(item, f) for f in item.__struct_fields__]
+            depth -= 1  # a record's own fields are not nesting
+        elif isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, (list, tuple)):
+            children = list(item)
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if deepest >= limit:
+            return deepest
+        stack.extend((c, depth) for c in children)
+    return deepest
 
 
 def queued(inbox: "Inbox", limit: int | None = None) -> Iterator[tuple[list[bytes], Record] | None]:
@@ -160,13 +288,24 @@ def queued(inbox: "Inbox", limit: int | None = None) -> Iterator[tuple[list[byte
 
 def make_socket(context: zmq.Context, kind: int, endpoint: str, *, bind: bool,
                 hwm: int | None = None, linger_ms: int = 2000) -> zmq.Socket:
-    """A socket of ``kind`` bound or connected to ``endpoint``.
+    """A socket of ``kind`` bound or connected to ``endpoint``, bounded and, where due, secured.
 
-    ``linger_ms`` is how long closing it waits to deliver what is still queued; -1 waits until
-    everything is delivered (used for records to the recorder, which must never be dropped).
+    Every socket gets a maximum message size (``ZMQ_MAXMSGSIZE``) and bounded queues; on a
+    :class:`~qplane.pipeline.security.SecureContext` they are the run's, and a tcp endpoint
+    (every endpoint, with ``require_keys``) is CURVE-encrypted with the run's keys. ``hwm``
+    overrides the queue bound. ``linger_ms`` is how long closing it waits to deliver what is
+    still queued; -1 waits until everything is delivered (used for records to the recorder,
+    which must never be dropped).
     """
     sock = context.socket(kind)
     sock.setsockopt(zmq.LINGER, linger_ms)
+    security = getattr(context, "security", None)
+    if security is not None:
+        security.apply(sock, endpoint, bind=bind)
+    else:
+        sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        sock.setsockopt(zmq.SNDHWM, QUEUE_LIMIT)
+        sock.setsockopt(zmq.RCVHWM, QUEUE_LIMIT)
     if hwm is not None:
         sock.setsockopt(zmq.SNDHWM, hwm)
         sock.setsockopt(zmq.RCVHWM, hwm)

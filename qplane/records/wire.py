@@ -120,7 +120,7 @@ def _header_error(raw: bytes, e: Exception) -> WireFormatError:
     """The clearest message for a header msgspec refused (a version mismatch first)."""
     try:
         probe = _probe.decode(raw)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError, TypeError):
         return WireFormatError(f"header is not valid JSON: {e}")
     if probe.schema is not None and probe.schema != WIRE_SCHEMA:
         return WireFormatError(f"header schema is {probe.schema!r}, expected {WIRE_SCHEMA!r}")

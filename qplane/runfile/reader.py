@@ -33,6 +33,7 @@ import yaml
 
 from qplane.errors import RunFileError
 from qplane.runfile._qec import QecViews
+from qplane.runfile._superblock import check_file
 from qplane.runfile._tables import TableViews
 from qplane.runfile._values import parse_json, text
 from qplane.runfile.converters import Converter, converter_for
@@ -49,6 +50,7 @@ def open_run(path: str | os.PathLike) -> "Run":
     path = os.fspath(path)
     if not os.path.exists(path):
         raise RunFileError(f"no run file at {path}")
+    check_file(path)  # a truncated file would make HDF5's SWMR open retry for minutes
     file = None
     errors = []
     # SWMR read without taking the file lock: a reader must never stop the writer (which
@@ -58,16 +60,23 @@ def open_run(path: str | os.PathLike) -> "Run":
         try:
             file = h5py.File(path, "r", **kwargs)
             break
-        except OSError as e:
+        except (OSError, RuntimeError, ValueError) as e:
             errors.append(str(e))
     if file is None:
         raise RunFileError(f"cannot open {path} as HDF5: {errors[-1]}")
     try:
         converter = converter_for(file.attrs)
+        run = Run(file, converter)
+        for name in file.attrs:  # every root attribute read once: damage shows here, not later
+            run._raw_attr(name)
     except RunFileError as e:
         file.close()
         raise RunFileError(f"{path}: {e}") from None
-    return Run(file, converter)
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
+        file.close()
+        raise RunFileError(f"{path} is damaged: HDF5 cannot read its metadata ({type(e).__name__}: "
+                           f"{e}); restore it from a complete copy") from None
+    return run
 
 
 class Run(QecViews, TableViews, IntegrityViews):

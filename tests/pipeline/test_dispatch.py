@@ -100,10 +100,10 @@ def test_blocks_go_to_credit_and_a_correction_from_another_peer_is_refused(ctx, 
     later = a.blocks() + b.blocks()  # the queued block (seq 2), and the fourth acquired
     assert 2 in [r.seq for r in later] and server.blocks_applied == 2
     events = recorded_events(records)
-    refused = [e for e in events if e.event == "refused_record"]
+    refused = [e for e in events if e.event == "rejected_record"]
     assert {e.details["reason"] for e in refused} == {"not_dispatched_to_peer", "unregistered_peer"}
     assert all(e.details["peer"] for e in refused)  # the peer's identity, recorded
-    assert any(e.details["source"] == "decoder-b" for e in refused)
+    assert any(e.details["claimed_source"] == "decoder-b" for e in refused)
 
 
 def test_a_lost_workers_blocks_are_dispatched_again_to_a_healthy_one(ctx, rig):
@@ -129,4 +129,4 @@ def test_a_lost_workers_blocks_are_dispatched_again_to_a_healthy_one(ctx, rig):
     server.drain(timeout=5.0)
     assert server.blocks_applied == 2 and server.dispatcher.redispatched == 2
     kinds = [e.event for e in recorded_events(records)]
-    assert "worker_lost" in kinds and kinds.count("refused_record") == 2
+    assert "worker_lost" in kinds and kinds.count("rejected_record") == 2

@@ -246,7 +246,7 @@ def test_a_remote_worker_joins_a_run_and_is_supervised(loop_config, tmp_path):
         remote = subprocess.Popen([sys.executable, "-m", "qplane.cli", "worker", "decode", str(path),
                                    "--run-id", launcher.run_id, "--name", "remote-0"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        supervise_until(launcher, lambda s: s["worker_blocks"].get("remote-0", 0) >= 10)
+        supervise_until(launcher, lambda s: s["worker_blocks"].get("decoder-remote-0", 0) >= 10)
         os.kill(remote.pid, signal.SIGSTOP)
         supervise_until(launcher, lambda s: s["workers_lost"] >= 1)
         applied = launcher.last_stats["blocks_applied"]
@@ -259,10 +259,10 @@ def test_a_remote_worker_joins_a_run_and_is_supervised(loop_config, tmp_path):
         launcher.close()
     acquired, applied, lost, blocks = accounting(out)
     assert lost == 0 and acquired == applied == len(blocks)
-    assert (blocks["worker"] == b"remote-0").sum() >= 10
+    assert (blocks["worker"] == b"decoder-remote-0").sum() >= 10
     evs = events(out)
-    assert [e for e in evs if e["kind"] == "worker_registered" and e["details"]["worker"] == "remote-0"]
-    assert [e for e in evs if e["kind"] == "worker_lost" and e["details"]["worker"] == "remote-0"]
+    assert [e for e in evs if e["kind"] == "worker_registered" and e["details"]["worker"] == "decoder-remote-0"]
+    assert [e for e in evs if e["kind"] == "worker_lost" and e["details"]["worker"] == "decoder-remote-0"]
 
 
 def test_a_remote_worker_refuses_auto_endpoints(tmp_path):
