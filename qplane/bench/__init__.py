@@ -12,7 +12,7 @@ Modules import their heavy dependencies (torch, stim, the simulated lab) inside 
 so listing them for ``qplane --help`` stays fast. Benchmarks may open the simulated lab.
 
 >>> sorted(BENCHMARKS)
-['analysis', 'calibration', 'closed_loop', 'decoder', 'pipeline', 'sim', 'startup', 'tables']
+['analysis', 'calibration', 'closed_loop', 'decoder', 'device_noise', 'pipeline', 'sim', 'startup', 'tables']
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, str] = {
     "calibration": "learned second opinion vs the fit gate alone",
     "closed_loop": "one drifting device calibrated four ways (perfect, none, fixed, qplane)",
     "sim": "per-qubit-noise QPU blocks vs stim uniform; rebuild time",
+    "device_noise": "decoders with nominal, learned and true noise on simulated device noise",
     "analysis": "opening a big run file and the logical error rate per window vs plain h5py",
     "startup": "start-up time of qplane --help and qplane check CONFIG (target < 1 s)",
     "tables": "check (or rebuild, --update-readme) the README's benchmark tables from bench/results/*.json",
