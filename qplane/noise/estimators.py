@@ -107,14 +107,45 @@ def learn_noise(detection_events: np.ndarray, dem: stim.DetectorErrorModel | Dem
         return LearnedNoise.nominal_model(flat, shots=shots, reason="too_few_shots", **common)
     rows = detector_rows(packed, num_detectors=s.num_detectors)
     n = shots_per_group(shots, rows.shape[1], groups)
+    counts = odd_counts(rows, moment_sets(s, estimator), groups=len(n))
+    return estimate_from_counts(s, counts, n, estimator=estimator, **common)
+
+
+def moment_sets(s: DemStructure, estimator: Estimator) -> list[tuple[int, ...]]:
+    """The detector sets whose parity moments ``estimator`` needs on structure ``s``."""
+    if estimator == "pairwise":
+        return [(i,) for i in range(s.num_detectors)] + [e for e in s.edges if len(e) == 2]
+    if estimator == "full":
+        return _full_system(s).sets
+    raise QplaneError(f"unknown estimator {estimator!r}; use one of {', '.join(ESTIMATORS)}")
+
+
+def estimate_from_counts(s: DemStructure, counts: np.ndarray, n: np.ndarray, *,
+                         estimator: Estimator, window: tuple[int, int] | None = None,
+                         source: str = "", version: int = 0,
+                         time: float | None = None) -> LearnedNoise:
+    """The estimate from odd counts of :func:`moment_sets` per shot group (what the live
+    estimator keeps per block instead of the shots).
+
+    Args:
+        counts: ``(len(moment_sets(s, estimator)), groups)`` odd-parity shot counts.
+        n: ``(groups,)`` shots per group.
+    """
+    n = np.asarray(n, dtype=np.int64)
+    shots = int(n.sum())
+    common = dict(window=window or (0, shots), source=source, version=version,
+                  time=_time.time() if time is None else time)
+    flat = s.to_dem(s.nominal)
+    if len(n) < 2 or np.any(n <= 0):
+        return LearnedNoise.nominal_model(flat, shots=shots, reason="too_few_groups", **common)
+    m = _moments(np.asarray(counts), n)
     solve = _pairwise if estimator == "pairwise" else _full
-    q, valid, reasons = solve(s, rows, n)
+    q, valid, reasons = solve(s, m)
     return _finish(s, flat, q, valid, reasons, estimator=estimator, shots=shots, common=common)
 
 
-def _moments(rows: np.ndarray, sets: list[tuple[int, ...]], n: np.ndarray) -> np.ndarray:
+def _moments(counts: np.ndarray, n: np.ndarray) -> np.ndarray:
     """``m_S`` for the full data (column 0) and each delete-one-group replicate (1..G)."""
-    counts = odd_counts(rows, sets, groups=len(n))
     total = counts.sum(axis=1, keepdims=True)
     c = np.concatenate([total, total - counts], axis=1).astype(np.float64)
     shots = np.concatenate([[n.sum()], n.sum() - n]).astype(np.float64)
@@ -122,10 +153,8 @@ def _moments(rows: np.ndarray, sets: list[tuple[int, ...]], n: np.ndarray) -> np
         return 1.0 - 2.0 * c / shots
 
 
-def _pairwise(s: DemStructure, rows: np.ndarray, n: np.ndarray):
-    det_sets = [(i,) for i in range(s.num_detectors)]
+def _pairwise(s: DemStructure, m: np.ndarray):
     pairs = [e for e in s.edges if len(e) == 2]
-    m = _moments(rows, det_sets + pairs, n)
     m_single, m_pair = m[: s.num_detectors], m[s.num_detectors:]
     nominal_edge_q = s.edge_incidence @ q_of_p(s.nominal)
     target = np.full((len(s.edges), m.shape[1]), np.nan)
@@ -247,9 +276,8 @@ def _full_system(s: DemStructure) -> _FullSystem:
     return system
 
 
-def _full(s: DemStructure, rows: np.ndarray, n: np.ndarray):
+def _full(s: DemStructure, m: np.ndarray):
     system = _full_system(s)
-    m = _moments(rows, system.sets, n)
     usable = np.all(m > 0, axis=1)
     with np.errstate(divide="ignore"):
         y = -np.log(np.where(usable[:, None], m, 1.0))

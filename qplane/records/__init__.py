@@ -8,6 +8,7 @@ Modules:
 
 * :mod:`~qplane.records.qec` — the QEC data path: syndromes, corrections, circuits, counts;
 * :mod:`~qplane.records.run` — a run's life: start, end, stream ends, events, statistics;
+* :mod:`~qplane.records.noise` — learned noise models a decoding worker swapped to;
 * :mod:`~qplane.records.calibration` — node runs, device calls, setting changes, simulated
   truth;
 * :mod:`~qplane.records.wire` — the wire format: :func:`encode` / :func:`decode`,
@@ -32,12 +33,14 @@ from qplane.records.qec import (
     DetectionCounts,
     Syndrome,
 )
+from qplane.records.noise import NoiseModel
 from qplane.records.run import Event, QecInfo, RunEnd, RunStart, Stats, StreamEnd
 from qplane.records.schema import wire_schema
 from qplane.records.wire import RECORD_KINDS, WIRE_SCHEMA, WIRE_VERSION, Header, decode, encode
 
 
 __all__ = [
+    "NoiseModel",
     *_calibration_names,
     "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied", "Body",
     "Circuit", "CircuitRequest",
