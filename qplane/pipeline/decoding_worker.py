@@ -9,20 +9,30 @@ Independent verification: on a ``shadow_fraction`` sample of each block's shots 
 runs plain PyMatching and counts the shots where the two disagree. For a PyMatching decoder that
 count must be zero; for the neural decoder it is the live measure of how far it departs from
 the classical baseline.
+
+Learned weights (``weights: learned``): with a ``learner`` factory the worker starts from the
+nominal model, feeds every block it decodes to a :class:`qplane.noise.LiveNoiseLearner`, and when
+a refresh is due it re-estimates, compiles its decoder for the learned DEM and decodes the next
+block with it (the swap happens between blocks). Each model goes to the recorder as a
+:class:`~qplane.records.NoiseModel` naming the first syndrome ``seq`` it decodes. The shadow
+PyMatching keeps the nominal model, so its disagreement count measures the change live.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import stim
 import zmq
 
 from qplane.decoder import CompiledDecoder, Decoder, PyMatchingDecoder
 from qplane.pipeline.transport import Inbox, Outbox, request_circuit
 from qplane.pipeline.worker import Worker
-from qplane.records import Correction, DecoderCompiled, Record, Syndrome, encode
+from qplane.records import Correction, DecoderCompiled, NoiseModel, Record, Syndrome, encode
 
 
 class DecodingWorker(Worker):
@@ -38,11 +48,14 @@ class DecodingWorker(Worker):
         shadow_fraction: fraction of shots also decoded by plain PyMatching.
         seed: seeds the choice of shadow shots.
         circuit_timeout: seconds to wait for the instrument server to send a circuit.
+        learner: for learned weights: builds a :class:`qplane.noise.LiveNoiseLearner` from a
+            circuit's nominal DEM (``None``: nominal weights only).
     """
 
     def __init__(self, *, name: str, decoder: Decoder, syndromes: zmq.Socket, corrections: Outbox,
                  control: zmq.Socket, records: Outbox, shadow_fraction: float = 0.0,
-                 seed: int = 0, circuit_timeout: float = 10.0):
+                 seed: int = 0, circuit_timeout: float = 10.0,
+                 learner: Callable[[stim.DetectorErrorModel], Any] | None = None):
         super().__init__()
         self.name = name
         self.decoder = decoder
@@ -56,6 +69,9 @@ class DecodingWorker(Worker):
         self._rng = np.random.default_rng(seed)
         self._compiled: dict[str, tuple[CompiledDecoder, CompiledDecoder | None]] = {}
         self._shadow = PyMatchingDecoder()
+        self._learner_factory = learner
+        self._learners: dict[str, Any] = {}
+        self.noise_versions: dict[str, int] = {}
         self.blocks = 0
         self.shots = 0
 
@@ -104,7 +120,36 @@ class DecodingWorker(Worker):
             syndrome_seq=rec.seq, t_decoded=t_decoded, decode_seconds=decode_seconds,
             shadow_shots=shadow_shots, shadow_disagreements=disagreements,
         ), {"predictions": np.ascontiguousarray(predictions, dtype=np.uint8)})
+        self._learn(rec, events)
         return encode(out)
+
+    def _learn(self, rec: Record, events: np.ndarray) -> None:
+        """Feed the block to the circuit's live estimator; swap models when a refresh is due."""
+        learner = self._learners.get(rec.body.circuit_id)
+        if learner is None:
+            return
+        learner.observe(events)
+        if not learner.due():
+            return
+        model = learner.refresh()
+        if model.estimator == "nominal":
+            return  # nothing usable learned: keep decoding with the current model
+        cid = rec.body.circuit_id
+        compiled = self.decoder.compile_decoder_for_dem(dem=model.to_dem())
+        self._compiled[cid] = (compiled, self._compiled[cid][1])
+        self.noise_versions[cid] = model.version
+        self.records.send(NoiseModel(
+            worker=self.name, version=model.version, first_seq=rec.seq + 1, circuit_id=cid,
+            model_hash=model.hash, estimator=model.estimator, shots=model.shots,
+            window_start=model.window[0], window_stop=model.window[1],
+            kept_nominal=model.kept_nominal, learned_at=model.time,
+            details={"reasons": model.reasons, "nominal_hash": model.nominal_hash}),
+            {"probabilities": model.probabilities, "lower": model.lower, "upper": model.upper})
+
+    def restart_noise_window(self) -> None:
+        """The device changed (a calibration update): every live estimator starts over."""
+        for learner in self._learners.values():
+            learner.restart()
 
     def _compiled_for(self, circuit_id: str) -> tuple[CompiledDecoder, CompiledDecoder | None]:
         cached = self._compiled.get(circuit_id)
@@ -116,6 +161,9 @@ class DecodingWorker(Worker):
         compiled = self.decoder.compile_decoder_for_dem(dem=dem)
         shadow = self._shadow.compile_decoder_for_dem(dem=dem) if self.shadow_fraction > 0 else None
         self._compiled[circuit_id] = (compiled, shadow)
+        if self._learner_factory is not None:
+            self._learners[circuit_id] = self._learner_factory(dem)
+            self.noise_versions[circuit_id] = 0
         where = {"backend": "torch" if hasattr(compiled, "net") else "pymatching",
                  "device": str(getattr(compiled, "device", "cpu"))}
         body = DecoderCompiled(worker=self.name, decoder=self.decoder.name, circuit_id=circuit_id,

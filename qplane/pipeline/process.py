@@ -16,6 +16,7 @@ import json
 import signal
 import sys
 import traceback
+from typing import Any
 
 import zmq
 
@@ -143,11 +144,26 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
                            run_id=spec.run_id, source=name),
         control=make_socket(ctx, zmq.DEALER, spec.endpoints["control"], bind=False),
         records=records, shadow_fraction=settings.shadow_fraction, seed=index,
+        learner=_noise_learner(settings, name),
     )
     worker.start()  # fetch and compile the circuit: the server counts the worker ready
     worker.run(should_stop=stop)
     records.event("info", "worker_stopped", f"{name} stopped after {worker.blocks} blocks",
                   blocks=worker.blocks, shots=worker.shots)
+
+
+def _noise_learner(settings: Any, name: str) -> Any:
+    """The live estimator factory of ``weights: learned`` (``None`` for nominal weights)."""
+    if settings.decoder.weights != "learned":
+        return None
+    from qplane.noise import LiveNoiseLearner, estimator_for
+
+    noise = settings.noise
+    estimator = estimator_for(noise.estimator, correlated=settings.decoder.type.endswith("correlated"))
+    return lambda dem: LiveNoiseLearner(
+        dem, estimator=estimator, window_shots=noise.window_shots,
+        refresh_shots=noise.refresh_shots, min_shots=noise.min_shots, groups=noise.groups,
+        source=name)
 
 
 def _run_calibration(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
