@@ -1,4 +1,4 @@
-"""``qplane bench device-noise``: decoders given nominal, learned and true noise on device noise.
+"""``qplane bench device_noise``: decoders given nominal, learned and true noise on device noise.
 
 Simulated devices with per-qubit noise built from settings vs truth
 (:mod:`qplane.sim_instruments.noise`): ``calibrated`` (perfect settings), ``drifted`` (settings
@@ -26,8 +26,6 @@ import math
 import os
 import time
 from typing import Any
-
-import numpy as np
 
 from qplane.bench._results import write_results
 from qplane.progress import track
@@ -60,6 +58,7 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def device_circuit(device: str, distance: int, basis: str, *, seed: int = 0):
     """The true memory circuit of a simulated device (rounds = distance)."""
+    import numpy as np
     from qplane.codes import memory_circuit
     from qplane.sim_instruments.device import DeviceModel, DeviceProfile
     from qplane.sim_instruments.noise import NoisyCircuitTemplate, Settings, qubit_error_rates
@@ -96,6 +95,7 @@ def device_circuit(device: str, distance: int, basis: str, *, seed: int = 0):
 
 
 def _decode(dem, dets: np.ndarray, *, correlated: bool) -> np.ndarray:
+    import numpy as np
     import pymatching
 
     kw = {"enable_correlations": True} if correlated else {}
@@ -104,6 +104,7 @@ def _decode(dem, dets: np.ndarray, *, correlated: bool) -> np.ndarray:
 
 
 def _compare(name: str, wrong: np.ndarray, ref: np.ndarray, **extra: Any) -> dict[str, Any]:
+    import numpy as np
     from qplane.bench.decoder import mcnemar
 
     n, k = len(wrong), int(wrong.sum())
@@ -120,6 +121,7 @@ def bench_case(device: str, distance: int, basis: str, *, shots: int, train: tup
                estimators: tuple[str, ...], neural_shots: int, structures: dict,
                seed: int = 0) -> dict[str, Any]:
     """Every decoder on one device, distance and basis."""
+    import numpy as np
     from qplane.noise import DemStructure, learn_noise, nominal_dem
     from qplane.codes import memory_circuit
 
@@ -173,6 +175,7 @@ def bench_case(device: str, distance: int, basis: str, *, shots: int, train: tup
 
 def _neural(distance: int, dem, dets: np.ndarray, obs: np.ndarray,
             ref: np.ndarray) -> list[dict[str, Any]]:
+    import numpy as np
     from qplane.bench.decoder import model_for
     from qplane.decoder.neural import NeuralDecoder
 
@@ -190,6 +193,7 @@ def _neural(distance: int, dem, dets: np.ndarray, obs: np.ndarray,
 def time_estimator(distance: int = 5, shots: int = 1_000_000, repeats: int = 3) -> dict[str, Any]:
     """Seconds per ``shots`` shots of each estimator at ``distance`` (one core, best of
     ``repeats``, the nominal structure cached; ``first_call_s``: building it included)."""
+    import numpy as np
     from qplane.codes import memory_circuit
     from qplane.noise import DemStructure, learn_noise, nominal_dem
 
@@ -251,8 +255,10 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--shots-at", nargs="+", default=[], metavar="D=SHOTS",
                     help="test shots at one distance, overriding --shots (e.g. 7=50000)")
     ap.add_argument("--distances", type=int, nargs="+", default=None, help="code distances")
-    ap.add_argument("--devices", nargs="+", default=list(DEVICES), choices=DEVICES)
-    ap.add_argument("--bases", nargs="+", default=list(BASES), choices=BASES)
+    ap.add_argument("--devices", nargs="+", default=list(DEVICES), choices=DEVICES,
+                    help="simulated devices (default: all)")
+    ap.add_argument("--bases", nargs="+", default=list(BASES), choices=BASES,
+                    help="memory bases (default: both)")
     ap.add_argument("--train", type=int, nargs="+", default=None,
                     help="training shot counts to learn from (default 10k 30k 100k 1M)")
     ap.add_argument("--neural-shots", type=int, default=20_000,

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "qplane.cli.serve",
     "qplane.cli.decoder",
     "qplane.cli.calibration",
+    "qplane.cli.noise",
     "qplane.cli.schema",
     "qplane.cli.bench",
 ]

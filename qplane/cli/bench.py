@@ -87,9 +87,7 @@ def register(subparsers: Any) -> None:
     benches = bench.add_subparsers(dest="bench", metavar="NAME", required=True)
     for name, help in BENCHMARKS.items():
         module = importlib.import_module(f"qplane.bench.{name}")
-        aliases = [name.replace("_", "-")] if "_" in name else []  # bench device-noise
-        parser = benches.add_parser(name, aliases=aliases, help=help,
-                                    description=_plain(module.__doc__),
+        parser = benches.add_parser(name, help=help, description=_plain(module.__doc__),
                                     formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(parser)
         _make_safe(name, parser)
