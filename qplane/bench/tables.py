@@ -169,8 +169,50 @@ def _startup(data: dict) -> str:
     return "\n".join(lines)
 
 
+def _device_noise(data: dict) -> str:
+    cols = [("pymatching/true", "PM true"), ("pymatching/learned-pairwise-30k", "PM learned 30k"),
+            ("pymatching-correlated/nominal", "corr nominal"),
+            ("pymatching-correlated/true", "corr true"),
+            ("pymatching-correlated/learned-pairwise-30k", "corr learned 30k"),
+            ("pymatching-correlated/learned-pairwise-1000k", "corr learned 1M"),
+            ("pymatching-correlated/learned-full-1000k", "corr full-estimator 1M"),
+            ("neural/shipped", "neural"), ("neural-correlated/shipped", "neural-corr")]
+    agg: dict = {}
+    for c in data["cases"]:
+        for r in c["rows"]:
+            k = agg.setdefault((c["device"], c["distance"], r["decoder"]), [0, 0])
+            k[0] += r["errors"]
+            k[1] += r["shots"]
+    t = data["estimator_timing"]
+    lines = [
+        f"LER of nominal PyMatching and each decoder's gain over it (LER ratio, both bases "
+        f"pooled; {data['test_shots']:,} fresh test shots per case"
+        + "".join(f", {v:,} at d = {k}" for k, v in data.get("test_shots_at", {}).items())
+        + f"; neural on the first {data['neural_shots']:,}). Learned = pairwise estimator from "
+        f"the training shots named, fitted onto the decomposed DEM. Estimator per 1M shots at "
+        f"d = 5: pairwise {t['pairwise']['s_per_1m']:.2f} s, full {t['full']['s_per_1m']:.2f} s "
+        f"(one core, load average {data['machine'].get('load_average', ['?'])[0]:.1f}).",
+        "",
+        "| device | d | nominal PM LER | " + " | ".join(name for _, name in cols) + " |",
+        "|---|---|---|" + "---|" * len(cols),
+    ]
+    for dev in ("miscalibrated", "drifted", "calibrated", "uniform"):
+        for d in data["distances"]:
+            nom = agg.get((dev, d, "pymatching/nominal"))
+            if not nom:
+                continue
+            base = nom[0] / nom[1]
+            cells = []
+            for key, _ in cols:
+                e, n = agg.get((dev, d, key), (0, 0))
+                cells.append(f"{base / (e / n):.2f}×" if n and e else "–")
+            lines.append(f"| {dev} | {d} | {base:.4f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 RENDERERS = {"pipeline": _pipeline, "decoder": _decoder, "sim": _sim, "calibration": _calibration,
-             "closed_loop": _closed_loop, "analysis": _analysis, "startup": _startup}
+             "closed_loop": _closed_loop, "analysis": _analysis, "startup": _startup,
+             "device_noise": _device_noise}
 
 
 def render(readme: str, results_dir: str = os.path.join("bench", "results")) -> str:

@@ -143,8 +143,8 @@ class NoiseLearningSettings(Section):
 
     estimator: Literal["auto", "pairwise", "full"] = Field(
         "auto", description="'pairwise' (matching-graph edges, fitted onto the decomposed "
-        "model), 'full' (every mechanism, hyperedges included), or 'auto': pairwise for "
-        "uncorrelated matching, full for correlated")
+        "model, hyperedges kept), 'full' (every mechanism from its own moments), or 'auto': "
+        "the one qplane bench device_noise measures best (pairwise)")
     window_shots: int = Field(100_000, ge=1_000, le=100_000_000,
                               description="shots in the sliding window an estimate is made from")
     refresh_shots: int = Field(50_000, ge=1, description="re-estimate every this many shots")

@@ -39,13 +39,17 @@ from qplane.noise.structure import DemStructure
 
 
 def estimator_for(estimator: str, *, correlated: bool) -> Literal["pairwise", "full"]:
-    """Resolve ``"auto"``: pairwise for uncorrelated matching, full for correlated.
+    """Resolve ``"auto"``: the pairwise estimator, for either matcher.
 
-    >>> estimator_for("auto", correlated=True), estimator_for("pairwise", correlated=True)
-    ('full', 'pairwise')
+    ``qplane bench device_noise`` measured it best for uncorrelated *and* correlated matching
+    (the full estimator's per-hyperedge estimates are noisier; it is for studying the device,
+    not for decoding). ``correlated`` is kept so the choice can depend on the matcher again.
+
+    >>> estimator_for("auto", correlated=True), estimator_for("full", correlated=True)
+    ('pairwise', 'full')
     """
     if estimator == "auto":
-        return "full" if correlated else "pairwise"
+        return "pairwise"
     if estimator not in ESTIMATORS:
         raise QplaneError(f"unknown estimator {estimator!r}; use auto, pairwise or full")
     return estimator  # type: ignore[return-value]
