@@ -15,7 +15,9 @@ nominal model, feeds every block it decodes to a :class:`qplane.noise.LiveNoiseL
 a refresh is due it re-estimates, compiles its decoder for the learned DEM and decodes the next
 block with it (the swap happens between blocks). Each model goes to the recorder as a
 :class:`~qplane.records.NoiseModel` naming the first syndrome ``seq`` it decodes. The shadow
-PyMatching keeps the nominal model, so its disagreement count measures the change live.
+PyMatching keeps the nominal model, so its disagreement count measures the change live. A block
+whose ``settings_changes`` differs from the previous one's (a calibration update was committed
+in between) restarts every window: the device changed.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class DecodingWorker(Worker):
         self._learner_factory = learner
         self._learners: dict[str, Any] = {}
         self.noise_versions: dict[str, int] = {}
+        self._settings_changes = -1  # the last block's Syndrome.settings_changes (-1: none yet)
         self.blocks = 0
         self.shots = 0
 
@@ -128,6 +131,11 @@ class DecodingWorker(Worker):
         learner = self._learners.get(rec.body.circuit_id)
         if learner is None:
             return
+        if rec.body.settings_changes != self._settings_changes:
+            # a calibration update changed the device: what the window holds is stale
+            if self._settings_changes >= 0:
+                self.restart_noise_window()
+            self._settings_changes = rec.body.settings_changes
         learner.observe(events)
         if not learner.due():
             return
