@@ -30,7 +30,7 @@ WORST = 5
 
 def noise_summary(run: Run) -> dict[str, Any]:
     """Every learned model's detection rates against nominal, overall and per stabilizer."""
-    from qplane.noise.compare import detector_flip_rates, symptom_probabilities
+    from qplane.noise import detector_flip_rates, symptom_probabilities
 
     models = run.noise_models
     out: dict[str, Any] = {"models": [], "stabilizers": []}

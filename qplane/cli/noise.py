@@ -115,7 +115,7 @@ def _load(path: str):
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from qplane.noise.compare import compare_models
+    from qplane.noise import compare_models
 
     c = compare_models(_load(args.a), _load(args.b))
     if args.json:

@@ -9,13 +9,14 @@ recorded (:func:`read_samples`). See docs/noise.md.
 
 from qplane.noise.estimators import (ESTIMATORS, MIN_SHOTS, as_packed, estimate_from_counts,
                                      learn_noise, moment_sets)
+from qplane.noise.compare import compare_models, detector_flip_rates, symptom_probabilities
 from qplane.noise.live import LiveNoiseLearner, estimator_for
 from qplane.noise.inputs import (STIM_FORMATS, Samples, load_dem, nominal_dem, read_run_samples,
                                  read_samples, read_stim_samples, samples_from_arrays)
 from qplane.noise.model import P_MAX, P_MIN, LearnedNoise
 from qplane.noise.structure import DemStructure, dem_hash, p_of_q, q_of_p
 
-__all__ = ["DemStructure", "ESTIMATORS", "LearnedNoise", "MIN_SHOTS", "P_MAX", "P_MIN",
+__all__ = ["compare_models", "detector_flip_rates", "symptom_probabilities", "DemStructure", "ESTIMATORS", "LearnedNoise", "MIN_SHOTS", "P_MAX", "P_MIN",
            "LiveNoiseLearner", "STIM_FORMATS", "Samples", "as_packed", "dem_hash", "estimate_from_counts", "estimator_for", "learn_noise", "load_dem", "moment_sets",
            "nominal_dem", "p_of_q", "q_of_p", "read_run_samples", "read_samples",
            "read_stim_samples", "samples_from_arrays"]
