@@ -190,6 +190,65 @@ def _neural(distance: int, dem, dets: np.ndarray, obs: np.ndarray,
     return out
 
 
+def drifting_run(*, distance: int = 5, basis: str = "Z", windows: int = 12,
+                 window_s: float = 900.0, shots: int = 20_000, learn_windows: int = 2,
+                 seed: int = 0) -> dict[str, Any]:
+    """A drifting device, calibration off: static nominal vs live-learned vs oracle weights.
+
+    Window ``k`` (``window_s`` simulated seconds each, truth at its start) is decoded by
+    correlated PyMatching with the nominal DEM, with the DEM learned (pairwise) from the
+    previous ``learn_windows`` windows' shots (what the live estimator holds then; window 0
+    uses nominal), and with window ``k``'s true DEM (the oracle).
+    """
+    import numpy as np
+
+    from qplane.codes import memory_circuit
+    from qplane.noise import DemStructure, learn_noise, nominal_dem
+    from qplane.sim_instruments.device import DeviceModel, DeviceProfile
+    from qplane.sim_instruments.noise import NoisyCircuitTemplate, Settings, qubit_error_rates
+
+    tpl = NoisyCircuitTemplate(distance=distance, rounds=distance, basis=basis)
+    profile = DeviceProfile()
+    model = DeviceModel(len(tpl.layout.names), profile=profile, seed=seed, drift=True)
+    settings = Settings.calibrated(model.truth_at(0.0))
+    s = DemStructure(nominal_dem(memory_circuit(distance=distance, rounds=distance, basis=basis,
+                                                p=NOMINAL_P)))
+    nominal = s.to_dem(s.nominal)
+    history: list[np.ndarray] = []
+    rows, wrong_all = [], {"nominal": [], "learned": [], "oracle": []}
+    for k in range(windows):
+        truth = model.truth_at(k * window_s)
+        circuit = tpl.render(qubit_error_rates(truth, settings, profile,
+                                               target_pulses=tpl.target_pulses, data=tpl.data))
+        dets, obs = circuit.compile_detector_sampler(seed=30_000 + k).sample(
+            shots, separate_observables=True, bit_packed=True)
+        recent = history[-learn_windows:]
+        learned = (learn_noise(np.concatenate(recent), s, estimator="pairwise").to_dem()
+                   if recent else nominal)
+        row: dict[str, Any] = {"window": k, "time_s": k * window_s}
+        for name, dem in (("nominal", nominal), ("learned", learned),
+                          ("oracle", nominal_dem(circuit))):
+            wrong = np.any(_decode(dem, dets, correlated=True) != obs, axis=1)
+            wrong_all[name].append(wrong)
+            row[f"ler_{name}"] = float(wrong.mean())
+        rows.append(row)
+        history.append(dets)
+    w = {k: np.concatenate(v) for k, v in wrong_all.items()}
+    ler = {k: float(v.mean()) for k, v in w.items()}
+    from qplane.bench.decoder import mcnemar
+
+    only_nom = int(np.sum(w["nominal"] & ~w["learned"]))
+    only_learned = int(np.sum(w["learned"] & ~w["nominal"]))
+    return {"distance": distance, "basis": basis, "windows": windows, "window_s": window_s,
+            "shots_per_window": shots, "learn_windows": learn_windows, "matcher":
+            "pymatching-correlated", "calibration": "off", "per_window": rows,
+            "ler": ler, "learned_over_oracle": ler["learned"] / ler["oracle"],
+            "nominal_over_learned": ler["nominal"] / ler["learned"],
+            "learned_vs_nominal": {"only_nominal_wrong": only_nom,
+                                   "only_learned_wrong": only_learned,
+                                   "mcnemar_p": mcnemar(only_nom, only_learned)}}
+
+
 def time_estimator(distance: int = 5, shots: int = 1_000_000, repeats: int = 3) -> dict[str, Any]:
     """Seconds per ``shots`` shots of each estimator at ``distance`` (one core, best of
     ``repeats``, the nominal structure cached; ``first_call_s``: building it included)."""
@@ -264,6 +323,10 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--neural-shots", type=int, default=20_000,
                     help="test shots the shipped neural models decode (0: skip)")
     ap.add_argument("--seed", type=int, default=0, help="device fabrication seed")
+    ap.add_argument("--drift-windows", type=int, default=12,
+                    help="windows of the drifting-run comparison (0: skip it)")
+    ap.add_argument("--drift-only", action="store_true",
+                    help="run only the drifting-run comparison and add it to --out's file")
     ap.add_argument("--out", default=os.path.join("runs", "bench", "device_noise.json"),
                     help="results JSON")
 
@@ -271,6 +334,20 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark with parsed ``args``; print a summary and write the JSON."""
     quick = args.quick
+    drift_windows = 3 if quick else args.drift_windows
+    if args.drift_only:
+        import json
+
+        try:
+            with open(args.out, encoding="utf-8") as f:
+                results = json.load(f)
+        except (OSError, ValueError):
+            results = {"benchmark": "device_noise"}
+        results["drift"] = drifting_run(windows=drift_windows, seed=args.seed)
+        results.pop("written", None)
+        print(json.dumps({k: v for k, v in results["drift"].items() if k != "per_window"}))
+        print(f"wrote {write_results(args.out, results)}")
+        return 0
     distances = tuple(args.distances or (QUICK["distances"] if quick else DISTANCES))
     shots = args.shots or (QUICK["shots"] if quick else TEST_SHOTS)
     train = tuple(args.train or (QUICK["train"] if quick else TRAIN))
@@ -292,6 +369,8 @@ def main(args: argparse.Namespace) -> int:
                "train_shots": list(train), "distances": list(distances), "nominal_p": NOMINAL_P,
                "neural_shots": neural_shots, "seed": args.seed, "estimator_timing": timing,
                "targets": TARGETS, "measured": summarise(cases, timing), "cases": cases,
+               "drift": drifting_run(windows=drift_windows, seed=args.seed,
+                                     shots=5_000 if quick else 20_000) if drift_windows else None,
                "seconds": time.perf_counter() - started,
                "machine": {"load_average": list(os.getloadavg())}}
     path = write_results(args.out, results)

@@ -207,6 +207,17 @@ def _device_noise(data: dict) -> str:
                 e, n = agg.get((dev, d, key), (0, 0))
                 cells.append(f"{base / (e / n):.2f}×" if n and e else "–")
             lines.append(f"| {dev} | {d} | {base:.4f} | " + " | ".join(cells) + " |")
+    drift = data.get("drift")
+    if drift:
+        ler, vs = drift["ler"], drift["learned_vs_nominal"]
+        lines += ["", f"Drifting device, calibration off (d = {drift['distance']}, "
+                  f"{drift['basis']} basis, {drift['windows']} windows of "
+                  f"{drift['window_s'] / 60:g} min, {drift['shots_per_window']:,} shots each, "
+                  f"correlated PyMatching): time-averaged LER static nominal {ler['nominal']:.5f}, "
+                  f"live-learned (from the previous {drift['learn_windows']} windows) "
+                  f"{ler['learned']:.5f}, current-truth oracle {ler['oracle']:.5f}: learned / "
+                  f"oracle {drift['learned_over_oracle']:.3f}, nominal / learned "
+                  f"{drift['nominal_over_learned']:.3f} (McNemar p = {vs['mcnemar_p']:.1e})."]
     return "\n".join(lines)
 
 
