@@ -249,6 +249,75 @@ def drifting_run(*, distance: int = 5, basis: str = "Z", windows: int = 12,
                                    "mcnemar_p": mcnemar(only_nom, only_learned)}}
 
 
+def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "miscalibrated",
+                    learn_shots: int = 100_000, steps: int = 3000, max_minutes: float = 6.0,
+                    test_shots: int = 100_000, folder: str = "runs/bench/finetune",
+                    seed: int = 0) -> dict[str, Any]:
+    """The shipped model fine-tuned on the DEM learned from the device vs the shipped model.
+
+    Learns the device's DEM (pairwise) from ``learn_shots`` shots, fine-tunes the shipped
+    model on it (``train-decoder`` with ``noise: {model: learned, dem: ...}``, ``init`` the
+    shipped file), and decodes fresh device shots with both (nominal DEM for the shipped one's
+    residual matcher, learned for the fine-tuned), correlated and not; McNemar against the
+    shipped model and correlated PyMatching with learned weights.
+    """
+    import os as _os
+
+    import numpy as np
+    import torch
+
+    from qplane.bench.decoder import mcnemar, model_for
+    from qplane.codes import memory_circuit
+    from qplane.decoder.model_file import shipped_models
+    from qplane.decoder.neural import NeuralDecoder
+    from qplane.decoder.training import TrainConfig, train
+    from qplane.noise import learn_noise, nominal_dem
+
+    true_circuit = device_circuit(device, distance, basis, seed=seed)
+    nominal = nominal_dem(memory_circuit(distance=distance, rounds=distance, basis=basis,
+                                         p=NOMINAL_P))
+    learn = true_circuit.compile_detector_sampler(seed=40_000 + seed).sample(
+        learn_shots, bit_packed=True)
+    learned = learn_noise(learn, nominal, estimator="pairwise")
+    _os.makedirs(folder, exist_ok=True)
+    dem_path = _os.path.join(folder, f"learned-d{distance}-{device}.dem")
+    with open(dem_path, "w", encoding="utf-8") as f:
+        f.write(str(learned.to_dem()))
+    shipped = str(shipped_models()[model_for(distance)])
+    out = _os.path.join(folder, f"finetuned-d{distance}-{device}.safetensors")
+    config = TrainConfig.from_dict(dict(
+        name=f"finetune-d{distance}-{device}", distance=distance, rounds=distance, bases=[basis],
+        noise={"model": "learned", "dem": dem_path, "p": NOMINAL_P}, spec="cnn-s", steps=steps,
+        max_minutes=max_minutes, batch_size=64, lr=0.0005, seed=seed + 5, workers=0,
+        init=shipped, validation_shots=5000, checkpoint_dir=_os.path.join(folder, "ck"),
+        checkpoint_every=100, output=out, device="cpu"))
+    t0 = time.perf_counter()
+    summary = train(config, device=torch.device("cpu"))
+    seconds = time.perf_counter() - t0
+    dets, obs = true_circuit.compile_detector_sampler(seed=50_000 + seed).sample(
+        test_shots, separate_observables=True, bit_packed=True)
+    wrong = {}
+    for label, model, dem in (("shipped", shipped, nominal), ("finetuned", out, learned.to_dem())):
+        for correlated in (False, True):
+            compiled = NeuralDecoder(model=model, device="cpu", correlated=correlated
+                                     ).compile_decoder_for_dem(dem=dem)
+            pred = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=dets)
+            wrong[f"{label}{'-correlated' if correlated else ''}"] = np.any(pred != obs, axis=1)
+    wrong["pymatching-correlated-learned"] = np.any(
+        _decode(learned.to_dem(), dets, correlated=True) != obs, axis=1)
+    rows = {k: {"errors": int(v.sum()), "ler": float(v.mean())} for k, v in wrong.items()}
+    pairs = {}
+    for a, b in (("shipped", "finetuned"), ("shipped-correlated", "finetuned-correlated"),
+                 ("pymatching-correlated-learned", "finetuned-correlated")):
+        only_a, only_b = int(np.sum(wrong[a] & ~wrong[b])), int(np.sum(wrong[b] & ~wrong[a]))
+        pairs[f"{b}_vs_{a}"] = {"only_a_wrong": only_a, "only_b_wrong": only_b,
+                                "mcnemar_p": mcnemar(only_a, only_b),
+                                "ratio": float(wrong[a].mean() / max(wrong[b].mean(), 1e-12))}
+    return {"distance": distance, "basis": basis, "device": device, "learn_shots": learn_shots,
+            "steps": int(summary.get("steps", steps)), "train_seconds": seconds,
+            "test_shots": test_shots, "dem_hash": learned.hash, "rows": rows, "pairs": pairs}
+
+
 def time_estimator(distance: int = 5, shots: int = 1_000_000, repeats: int = 3) -> dict[str, Any]:
     """Seconds per ``shots`` shots of each estimator at ``distance`` (one core, best of
     ``repeats``, the nominal structure cached; ``first_call_s``: building it included)."""
@@ -325,6 +394,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--seed", type=int, default=0, help="device fabrication seed")
     ap.add_argument("--drift-windows", type=int, default=12,
                     help="windows of the drifting-run comparison (0: skip it)")
+    ap.add_argument("--finetune-only", action="store_true",
+                    help="run only the neural fine-tuning comparison (d = 3) and add it to "
+                         "--out's file")
     ap.add_argument("--drift-only", action="store_true",
                     help="run only the drifting-run comparison and add it to --out's file")
     ap.add_argument("--out", default=os.path.join("runs", "bench", "device_noise.json"),
@@ -335,7 +407,7 @@ def main(args: argparse.Namespace) -> int:
     """Run the benchmark with parsed ``args``; print a summary and write the JSON."""
     quick = args.quick
     drift_windows = 3 if quick else args.drift_windows
-    if args.drift_only:
+    if args.drift_only or args.finetune_only:
         import json
 
         try:
@@ -343,9 +415,13 @@ def main(args: argparse.Namespace) -> int:
                 results = json.load(f)
         except (OSError, ValueError):
             results = {"benchmark": "device_noise"}
-        results["drift"] = drifting_run(windows=drift_windows, seed=args.seed)
+        if args.drift_only:
+            results["drift"] = drifting_run(windows=drift_windows, seed=args.seed)
+            print(json.dumps({k: v for k, v in results["drift"].items() if k != "per_window"}))
+        if args.finetune_only:
+            results["finetune"] = neural_finetune(seed=args.seed)
+            print(json.dumps(results["finetune"]))
         results.pop("written", None)
-        print(json.dumps({k: v for k, v in results["drift"].items() if k != "per_window"}))
         print(f"wrote {write_results(args.out, results)}")
         return 0
     distances = tuple(args.distances or (QUICK["distances"] if quick else DISTANCES))
