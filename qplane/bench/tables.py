@@ -218,6 +218,19 @@ def _device_noise(data: dict) -> str:
                   f"{ler['learned']:.5f}, current-truth oracle {ler['oracle']:.5f}: learned / "
                   f"oracle {drift['learned_over_oracle']:.3f}, nominal / learned "
                   f"{drift['nominal_over_learned']:.3f} (McNemar p = {vs['mcnemar_p']:.1e})."]
+    ft = data.get("finetune")
+    if ft:
+        rows, pairs = ft["rows"], ft["pairs"]
+        a, b = pairs["finetuned_vs_shipped"], pairs["finetuned-correlated_vs_pymatching-correlated-learned"]
+        lines += ["", f"Neural fine-tuned on the learned DEM (d = {ft['distance']}, {ft['device']}, "
+                  f"{ft['basis']} basis; DEM learned from {ft['learn_shots']:,} shots; "
+                  f"{ft['steps']} steps from the shipped model; {ft['test_shots']:,} fresh shots): "
+                  f"neural {rows['shipped']['ler']:.5f} shipped vs {rows['finetuned']['ler']:.5f} "
+                  f"fine-tuned ({a['ratio']:.3f}×, McNemar p = {a['mcnemar_p']:.1e}); "
+                  f"neural-correlated {rows['shipped-correlated']['ler']:.5f} vs "
+                  f"{rows['finetuned-correlated']['ler']:.5f}; fine-tuned neural-correlated vs "
+                  f"correlated PyMatching with learned weights ({rows['pymatching-correlated-learned']['ler']:.5f}): "
+                  f"{b['ratio']:.3f}× (p = {b['mcnemar_p']:.1e})."]
     return "\n".join(lines)
 
 
