@@ -10,6 +10,7 @@ Sections (each an ``<section id=...>``): ``summary``, ``comparison`` (with two o
 each pair's logical-error-rate ratio, its interval and an exact significance test, from
 :mod:`qplane.analysis.compare`), ``logical-error-rate``, ``detection-events`` (every run's
 stabilizer maps on one shared colour scale, stated on the page), ``latency``, ``shadow``,
+``noise`` (the learned noise models against nominal, per stabilizer and over time),
 ``calibration``, ``events``, ``problems``.
 
 >>> list(SECTIONS)[:3]
@@ -38,6 +39,7 @@ import xarray as xr
 from qplane import __version__
 from qplane.analysis import _figures as figures
 from qplane.analysis import stats
+from qplane.analysis.noise import noise_summary
 from qplane.analysis.live import LiveStats, format_bound, format_calibration, snapshot_from_run
 from qplane.runfile import Run, open_run
 from qplane.errors import QplaneError
@@ -51,6 +53,7 @@ SECTIONS = {
     "detection-events": "Detection events",
     "latency": "Decoder latency",
     "shadow": "Shadow decoder",
+    "noise": "Learned noise",
     "calibration": "Calibration",
     "events": "Events",
     "problems": "Gaps and errors",
@@ -84,6 +87,8 @@ class RunStats:
     #: The run's :func:`~qplane.analysis.live.snapshot_from_run`: the summary's blocks, shots,
     #: logical error rate, shadow counts and calibration counts, as the live views show them.
     live: LiveStats
+    #: The learned noise models against nominal (:func:`qplane.analysis.noise.noise_summary`).
+    noise: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def compute(cls, run: Run, *, label: str | None = None, windows: int = 30,
@@ -122,6 +127,7 @@ class RunStats:
             model_cards=run.model_cards,
             node_figures=node_figures,
             live=snapshot_from_run(run),
+            noise=noise_summary(run),
         )
 
 

@@ -12,7 +12,7 @@ Modules import their heavy dependencies (torch, stim, the simulated lab) inside 
 so listing them for ``qplane --help`` stays fast. Benchmarks may open the simulated lab.
 
 >>> sorted(BENCHMARKS)
-['analysis', 'calibration', 'closed_loop', 'curve_cost', 'decoder', 'pipeline', 'resilience', 'sim', 'startup', 'tables']
+['analysis', 'calibration', 'closed_loop', 'curve_cost', 'decoder', 'device_noise', 'pipeline', 'resilience', 'sim', 'startup', 'tables']
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, str] = {
     "calibration": "learned second opinion vs the fit gate alone",
     "closed_loop": "one drifting device calibrated four ways (perfect, none, fixed, qplane)",
     "sim": "per-qubit-noise QPU blocks vs stim uniform; rebuild time",
+    "device_noise": "decoders with nominal, learned and true noise on simulated device noise",
     "analysis": "opening a big run file and the logical error rate per window vs plain h5py",
     "resilience": "a long run with random kill -9 / SIGSTOP of workers and endpoint fuzz: blocks lost, restarts, detection",
     "curve_cost": "throughput with CURVE encryption vs plain tcp at 64 and 1024 shots (target: cost at most 10 percent)",

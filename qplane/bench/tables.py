@@ -234,8 +234,74 @@ def _resilience(data: dict) -> str:
     return "\n".join(lines)
 
 
-RENDERERS = {"resilience": _resilience, "pipeline": _pipeline, "decoder": _decoder, "sim": _sim, "calibration": _calibration,
-             "closed_loop": _closed_loop, "analysis": _analysis, "startup": _startup}
+def _device_noise(data: dict) -> str:
+    cols = [("pymatching/true", "PM true"), ("pymatching/learned-pairwise-30k", "PM learned 30k"),
+            ("pymatching-correlated/nominal", "corr nominal"),
+            ("pymatching-correlated/true", "corr true"),
+            ("pymatching-correlated/learned-pairwise-30k", "corr learned 30k"),
+            ("pymatching-correlated/learned-pairwise-1000k", "corr learned 1M"),
+            ("pymatching-correlated/learned-full-1000k", "corr full-estimator 1M"),
+            ("neural/shipped", "neural"), ("neural-correlated/shipped", "neural-corr")]
+    agg: dict = {}
+    for c in data["cases"]:
+        for r in c["rows"]:
+            k = agg.setdefault((c["device"], c["distance"], r["decoder"]), [0, 0])
+            k[0] += r["errors"]
+            k[1] += r["shots"]
+    t = data["estimator_timing"]
+    lines = [
+        f"LER of nominal PyMatching and each decoder's gain over it (LER ratio, both bases "
+        f"pooled; {data['test_shots']:,} fresh test shots per case"
+        + "".join(f", {v:,} at d = {k}" for k, v in data.get("test_shots_at", {}).items())
+        + f"; neural on the first {data['neural_shots']:,}). Learned = pairwise estimator from "
+        f"the training shots named, fitted onto the decomposed DEM. Estimator per 1M shots at "
+        f"d = 5: pairwise {t['pairwise']['s_per_1m']:.2f} s, full {t['full']['s_per_1m']:.2f} s "
+        f"(one core, load average {data['machine'].get('load_average', ['?'])[0]:.1f}).",
+        "",
+        "| device | d | nominal PM LER | " + " | ".join(name for _, name in cols) + " |",
+        "|---|---|---|" + "---|" * len(cols),
+    ]
+    for dev in ("miscalibrated", "drifted", "calibrated", "uniform"):
+        for d in data["distances"]:
+            nom = agg.get((dev, d, "pymatching/nominal"))
+            if not nom:
+                continue
+            base = nom[0] / nom[1]
+            cells = []
+            for key, _ in cols:
+                e, n = agg.get((dev, d, key), (0, 0))
+                cells.append(f"{base / (e / n):.2f}×" if n and e else "–")
+            lines.append(f"| {dev} | {d} | {base:.4f} | " + " | ".join(cells) + " |")
+    drift = data.get("drift")
+    if drift:
+        ler, vs = drift["ler"], drift["learned_vs_nominal"]
+        lines += ["", f"Drifting device, calibration off (d = {drift['distance']}, "
+                  f"{drift['basis']} basis, {drift['windows']} windows of "
+                  f"{drift['window_s'] / 60:g} min, {drift['shots_per_window']:,} shots each, "
+                  f"correlated PyMatching): time-averaged LER static nominal {ler['nominal']:.5f}, "
+                  f"live-learned (from the previous {drift['learn_windows']} windows) "
+                  f"{ler['learned']:.5f}, current-truth oracle {ler['oracle']:.5f}: learned / "
+                  f"oracle {drift['learned_over_oracle']:.3f}, nominal / learned "
+                  f"{drift['nominal_over_learned']:.3f} (McNemar p = {vs['mcnemar_p']:.1e})."]
+    ft = data.get("finetune")
+    if ft:
+        rows, pairs = ft["rows"], ft["pairs"]
+        a, b = pairs["finetuned_vs_shipped"], pairs["finetuned-correlated_vs_pymatching-correlated-learned"]
+        lines += ["", f"Neural fine-tuned on the learned DEM (d = {ft['distance']}, {ft['device']}, "
+                  f"{ft['basis']} basis; DEM learned from {ft['learn_shots']:,} shots; "
+                  f"{ft['steps']} steps from the shipped model; {ft['test_shots']:,} fresh shots): "
+                  f"neural {rows['shipped']['ler']:.5f} shipped vs {rows['finetuned']['ler']:.5f} "
+                  f"fine-tuned ({a['ratio']:.3f}×, McNemar p = {a['mcnemar_p']:.1e}); "
+                  f"neural-correlated {rows['shipped-correlated']['ler']:.5f} vs "
+                  f"{rows['finetuned-correlated']['ler']:.5f}; fine-tuned neural-correlated vs "
+                  f"correlated PyMatching with learned weights ({rows['pymatching-correlated-learned']['ler']:.5f}): "
+                  f"{b['ratio']:.3f}× (p = {b['mcnemar_p']:.1e})."]
+    return "\n".join(lines)
+
+
+RENDERERS = {"resilience": _resilience, "pipeline": _pipeline, "decoder": _decoder, "sim": _sim,
+             "calibration": _calibration, "closed_loop": _closed_loop, "analysis": _analysis,
+             "startup": _startup, "device_noise": _device_noise}
 
 
 def render(readme: str, results_dir: str = os.path.join("bench", "results")) -> str:

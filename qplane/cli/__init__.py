@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "qplane.cli.serve",
     "qplane.cli.decoder",
     "qplane.cli.calibration",
+    "qplane.cli.noise",
     "qplane.cli.schema",
     "qplane.cli.keys",
     "qplane.cli.bench",

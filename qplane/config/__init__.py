@@ -49,7 +49,7 @@ True
 >>> load_config(path)
 Traceback (most recent call last):
 ...
-qplane.errors.ConfigError: ...c.yaml: 'qplane.decoding.wokers': unknown key; allowed keys: decoder, shadow_fraction, workers
+qplane.errors.ConfigError: ...c.yaml: 'qplane.decoding.wokers': unknown key; allowed keys: decoder, noise, shadow_fraction, workers
 ...c.yaml: 'qplane.qpu': names no instrument of the station; instruments: none
 """
 

@@ -94,11 +94,17 @@ class NeuralOptions(DecoderOptions):
         return self
 
 
+Weights = Literal["nominal", "learned"]
+_WEIGHTS_HELP = ("'nominal': the decoding circuit's own model; 'learned': start from it, then "
+                 "decode with the model learned live from the syndromes (qplane.decoding.noise)")
+
+
 class PyMatchingDecoderSettings(Section):
     """``decoding.decoder`` for PyMatching, plain or correlated."""
 
     type: Literal["pymatching", "pymatching-correlated"] = Field(
         "pymatching", description="decoder name (see qplane.decoder.DECODER_TYPES)")
+    weights: Weights = Field("nominal", description=_WEIGHTS_HELP)
     options: PyMatchingOptions = Field(default_factory=PyMatchingOptions,
                                        description="keyword options of the decoder (none)")
 
@@ -108,6 +114,7 @@ class NeuralDecoderSettings(Section):
 
     type: Literal["neural", "neural-correlated"] = Field(
         description="decoder name (see qplane.decoder.DECODER_TYPES)")
+    weights: Weights = Field("nominal", description=_WEIGHTS_HELP + " (the residual matcher's)")
     options: NeuralOptions = Field(default_factory=NeuralOptions,
                                    description="keyword options of the decoder")
 
@@ -126,6 +133,34 @@ DecoderSettings = Annotated[
 ]
 
 
+class NoiseLearningSettings(Section):
+    """``qplane.decoding.noise``: the live noise estimator of ``weights: learned``.
+
+    Each decoding worker learns from the syndromes it decodes, over a sliding window of the
+    last ``window_shots`` shots; every ``refresh_shots`` shots, once the window holds at least
+    ``min_shots``, it re-estimates and swaps to the new model between two blocks.
+    """
+
+    estimator: Literal["auto", "pairwise", "full"] = Field(
+        "auto", description="'pairwise' (matching-graph edges, fitted onto the decomposed "
+        "model, hyperedges kept), 'full' (every mechanism from its own moments), or 'auto': "
+        "the one qplane bench device_noise measures best (pairwise)")
+    window_shots: int = Field(100_000, ge=1_000, le=100_000_000,
+                              description="shots in the sliding window an estimate is made from")
+    refresh_shots: int = Field(50_000, ge=1, description="re-estimate every this many shots")
+    min_shots: int = Field(30_000, ge=1, description="fewest shots in the window before the "
+                           "first learned model (until then: the nominal one)")
+    groups: int = Field(10, ge=2, le=100, description="shot groups of the jackknife intervals")
+
+    @model_validator(mode="after")
+    def _window_holds_min(self) -> NoiseLearningSettings:
+        if self.min_shots > self.window_shots:
+            raise KeyedValueError("min_shots", f"min_shots ({self.min_shots}) is more than the "
+                                  f"window holds ({self.window_shots}); lower it or widen "
+                                  "window_shots")
+        return self
+
+
 class DecodingSettings(Section):
     """``qplane.decoding``: how many workers, which decoder, how much shadow decoding."""
 
@@ -134,6 +169,9 @@ class DecodingSettings(Section):
                                      description="the decoder: type and its options")
     shadow_fraction: float = Field(0.0, ge=0.0, le=1.0, description="fraction of shots also "
                                    "decoded by plain PyMatching to check the decoder")
+    noise: NoiseLearningSettings = Field(default_factory=NoiseLearningSettings,
+                                         description="the live noise estimator (used with "
+                                         "decoder.weights: learned)")
 
 
 def check_model_files(decoding: DecodingSettings, *,

@@ -48,18 +48,34 @@ MAX_MINING_CHUNKS = 16
 
 @dataclasses.dataclass(frozen=True)
 class Task:
-    """One noisy memory experiment the data comes from."""
+    """One noisy memory experiment the data comes from.
+
+    ``dem_text``: a detector error model to sample instead of the uniform circuit's (a learned
+    device model, on the structure of the nominal circuit's decomposed DEM); ``p`` then only
+    names the nominal strength it was learned against.
+    """
 
     distance: int
     rounds: int
     basis: str
     p: float
+    dem_text: str = ""
 
     def circuit(self) -> stim.Circuit:
         return memory_circuit(distance=self.distance, rounds=self.rounds, basis=self.basis, p=self.p)
 
     def dem(self) -> stim.DetectorErrorModel:
+        if self.dem_text:
+            return stim.DetectorErrorModel(self.dem_text)
         return self.circuit().detector_error_model(decompose_errors=True)
+
+    def sample_with_observables(self, shots: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(events, observables)`` booleans from the task's noise (its DEM when given)."""
+        if self.dem_text:
+            events, obs, _ = self.dem().compile_sampler(seed=seed).sample(shots)
+            return events, obs
+        return self.circuit().compile_detector_sampler(seed=seed).sample(
+            shots, separate_observables=True)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -73,9 +89,9 @@ class ShotSource:
 
     @classmethod
     def build(cls, *, distance: int, rounds: int, basis: str, p: float,
-              classes: list[ClassKey] | None = None) -> "ShotSource":
+              classes: list[ClassKey] | None = None, dem_text: str = "") -> "ShotSource":
         """Build the source; ``classes`` default to the task's own mechanism classes."""
-        task = Task(distance, rounds, basis, p)
+        task = Task(distance, rounds, basis, p, dem_text)
         dem = task.dem()
         geometry = SyndromeGeometry.from_dem(dem)
         if classes is None:
@@ -138,7 +154,8 @@ def _init_worker(tasks: list[Task], classes: list[ClassKey]) -> None:
 
     torch.set_num_threads(1)
     _worker_sources[:] = [ShotSource.build(distance=t.distance, rounds=t.rounds, basis=t.basis,
-                                           p=t.p, classes=classes) for t in tasks]
+                                           p=t.p, classes=classes, dem_text=t.dem_text)
+                          for t in tasks]
 
 
 def _work(job: tuple[int, int, int, float]) -> tuple[int, np.ndarray, np.ndarray]:
@@ -171,7 +188,8 @@ class BatchStream:
         self.rank = rank
         self.hard_fraction = hard_fraction
         self.sources = [ShotSource.build(distance=t.distance, rounds=t.rounds, basis=t.basis,
-                                         p=t.p, classes=self.classes) for t in self.tasks]
+                                         p=t.p, classes=self.classes, dem_text=t.dem_text)
+                        for t in self.tasks]
 
     def batch_seed(self, step: int) -> int:
         seed = ((self.seed << 24) + step) * 16 + self.rank

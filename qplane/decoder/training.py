@@ -38,7 +38,7 @@ from qplane.decoder.neural import CompiledNeuralDecoder, dem_median_probability
 from qplane.errors import ConfigError
 
 #: Noise models the trainer knows (see :func:`qplane.codes.memory_circuit`).
-NOISE_MODELS = ("uniform-depolarizing",)
+NOISE_MODELS = ("uniform-depolarizing", "learned")
 
 #: Thresholds tried for each rule on validation shots.
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
@@ -51,7 +51,13 @@ class TrainConfig:
     Attributes:
         name: run name (goes into the card).
         distance, rounds, bases: the experiments trained on.
-        noise_model, p: noise model and strength(s); batches cycle over bases x p.
+        noise_model, p: noise model and strength(s); batches cycle over bases x p. With
+            ``noise: {model: learned, dem: PATH}`` the shots come from that learned device DEM
+            (exact labels through stim's DEM sampler; one basis, ``p`` the nominal strength it
+            was learned against), and ``noise: {run: RUN.h5}`` learns it first from the run
+            file's detection events (pairwise estimator; written into ``checkpoint_dir``).
+        learned_dem: the learned DEM file (``noise.dem``), ``None`` for uniform noise.
+        noise_source: what the learned DEM came from (DEM hash, run ids, shots), for the card.
         spec: model spec name.
         steps: optimizer steps (the budget), ``batch_size`` shots each.
         max_minutes: optional wall-clock budget; training stops early (checkpointed) at it.
@@ -87,6 +93,8 @@ class TrainConfig:
     checkpoint_dir: str = "runs/decoder"
     checkpoint_every: int = 200
     device: str = "auto"
+    learned_dem: str | None = None
+    noise_source: dict[str, Any] | None = None
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "TrainConfig":
@@ -105,8 +113,12 @@ class TrainConfig:
         data = dict(data)
         noise = data.pop("noise", None)
         if isinstance(noise, dict):
-            data.setdefault("noise_model", noise.get("model", "uniform-depolarizing"))
-            data.setdefault("p", noise.get("p"))
+            learned = noise.get("model") == "learned" or "run" in noise or "recorded" in noise
+            data.setdefault("noise_model", "learned" if learned else
+                            noise.get("model", "uniform-depolarizing"))
+            data.setdefault("p", noise.get("p", 0.003 if learned else None))
+            if learned:
+                data.update(_learned_noise(noise, data, path=path))
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown keys {unknown}; known: {sorted(known | {'noise'})}", path=path)
@@ -125,6 +137,8 @@ class TrainConfig:
         if config.noise_model not in NOISE_MODELS:
             raise ConfigError(f"unknown noise model {config.noise_model!r}; known: {NOISE_MODELS}",
                               path=path, key="noise.model")
+        if config.learned_dem:
+            _check_learned(config, path=path)
         get_spec(config.spec)
         if config.steps < 1 or config.batch_size < 1:
             raise ConfigError("steps and batch_size must be positive", path=path)
@@ -134,8 +148,14 @@ class TrainConfig:
         return config
 
     @property
+    def dem_text(self) -> str:
+        """The learned DEM's text ("" for uniform noise)."""
+        return Path(self.learned_dem).read_text() if self.learned_dem else ""
+
+    @property
     def tasks(self) -> list[Task]:
-        return [Task(self.distance, self.rounds, b, p) for b in self.bases for p in self.p]
+        text = self.dem_text
+        return [Task(self.distance, self.rounds, b, p, text) for b in self.bases for p in self.p]
 
     def fingerprint(self) -> str:
         """Hash of everything that changes the optimisation (not the budget or workers)."""
@@ -144,6 +164,68 @@ class TrainConfig:
                     "checkpoint_dir", "validation_shots", "validation_p"):
             data.pop(key)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _check_learned(config: "TrainConfig", *, path: str | None) -> None:
+    """A learned DEM fits the experiment: one basis, the nominal circuit's detectors."""
+    import stim
+
+    from qplane.codes import memory_circuit
+
+    if len(config.bases) != 1:
+        raise ConfigError(f"a learned DEM is of one basis; give bases: [one of {config.bases}]",
+                          path=path, key="bases")
+    want = memory_circuit(distance=config.distance, rounds=config.rounds, basis=config.bases[0],
+                          p=0.001).num_detectors
+    have = stim.DetectorErrorModel(config.dem_text).num_detectors
+    if have != want:
+        raise ConfigError(f"the learned DEM has {have} detectors, but d = {config.distance}, "
+                          f"rounds = {config.rounds} has {want}; learn it on that experiment",
+                          path=path, key="noise.dem")
+
+
+def _learned_noise(noise: dict[str, Any], data: dict[str, Any], *,
+                   path: str | None) -> dict[str, Any]:
+    """``learned_dem`` and ``noise_source`` of a ``noise: {model: learned, dem: PATH}`` or
+    ``noise: {run: RUN.h5}`` section (the run's noise is learned now, into checkpoint_dir)."""
+    import stim
+
+    from qplane.noise import learn_noise, read_run_samples
+
+    if "recorded" in noise:
+        raise ConfigError("noise.recorded (training on a lab's recorded shots) is not supported "
+                          "yet: a pre-decoder's labels are the fired mechanisms, which recorded "
+                          "shots do not carry; learn their noise with noise: {run: RUN.h5}",
+                          path=path, key="noise.recorded")
+    if "run" in noise:
+        runs = noise["run"] if isinstance(noise["run"], list) else [noise["run"]]
+        if len(runs) != 1:
+            raise ConfigError("noise.run takes one run file", path=path, key="noise.run")
+        samples = read_run_samples(runs[0])
+        model = learn_noise(samples.detection_events, samples.dem, estimator="pairwise",
+                            source=samples.source)
+        folder = Path(data.get("checkpoint_dir", "runs/decoder"))
+        folder.mkdir(parents=True, exist_ok=True)
+        dem_path = folder / f"learned-{model.hash}.dem"
+        dem_path.write_text(str(model.to_dem()))
+        return {"learned_dem": str(dem_path),
+                "noise_source": {"dem_hash": model.hash, "runs": [samples.source],
+                                 "shots": model.shots, "estimator": model.estimator,
+                                 "kept_nominal": model.kept_nominal}}
+    if not noise.get("dem"):
+        raise ConfigError("noise.model: learned needs dem: PATH (a learned .dem file) or "
+                          "run: RUN.h5", path=path, key="noise.dem")
+    try:
+        text = Path(noise["dem"]).read_text()
+        stim.DetectorErrorModel(text)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot read the learned DEM {noise['dem']}: {e}", path=path,
+                          key="noise.dem") from e
+    from qplane.noise import dem_hash
+
+    return {"learned_dem": str(noise["dem"]),
+            "noise_source": {"dem_hash": dem_hash(stim.DetectorErrorModel(text)),
+                             "runs": [], "shots": None, "file": str(noise["dem"])}}
 
 
 def noise_fingerprint(model: str, ps: tuple[float, ...]) -> str:
@@ -315,6 +397,7 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
         bases=tuple(sorted(set(config.bases))),
         noise={"model": config.noise_model, "p": list(config.p),
                "fingerprint": noise_fingerprint(config.noise_model, config.p),
+               **({"learned": config.noise_source} if config.learned_dem else {}),
                "dem_median_probability": [dem_median_probability(t.dem()) for t in config.tasks]},
         rules=rules,
         training={"name": config.name, "distance": config.distance, "rounds": config.rounds,
@@ -367,12 +450,11 @@ def choose_rules(net: torch.nn.Module, classes: list, config: TrainConfig, *,
         for j, p in enumerate(ps):
             t = len(per_task)
             source = ShotSource.build(distance=config.distance, rounds=config.rounds, basis=basis,
-                                      p=p, classes=classes)
+                                      p=p, classes=classes, dem_text=config.dem_text)
             task_p.append(p)
             task_signature.append(dem_median_probability(source.dem))
-            sampler = source.task.circuit().compile_detector_sampler(
-                seed=VALIDATION_SEED_BASE + 1000 * i + j)
-            events, obs = sampler.sample(config.validation_shots, separate_observables=True)
+            events, obs = source.task.sample_with_observables(
+                config.validation_shots, VALIDATION_SEED_BASE + 1000 * i + j)
             truth = np.packbits(obs, axis=1, bitorder="little")
             packed = np.packbits(events, axis=1, bitorder="little")
             entry = {"basis": basis, "p": p, "shots": len(events)}

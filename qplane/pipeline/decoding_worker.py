@@ -21,8 +21,11 @@ import json
 import os
 import socket as _socket
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import stim
 import zmq
 
 from qplane.decoder import CompiledDecoder, Decoder, PyMatchingDecoder
@@ -31,7 +34,7 @@ from qplane.pipeline.heartbeat import Pulse
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.transport import Inbox, Outbox, request_circuit
 from qplane.pipeline.worker import Worker
-from qplane.records import Correction, DecoderCompiled, Heartbeat, Record, Syndrome, encode
+from qplane.records import Correction, DecoderCompiled, Heartbeat, NoiseModel, Record, Syndrome, encode
 
 
 #: Blocks under this many shots are decoded together when several are queued.
@@ -60,13 +63,16 @@ class DecodingWorker(Worker):
         heartbeat_timeout: the server's heartbeat timeout; silent for three times this, the
             server is asked to take this worker again (it registers anew).
         monitor: outbox (PUB) to the launcher's monitor, for its heartbeats, or None.
+        learner: for learned weights: builds a :class:`qplane.noise.LiveNoiseLearner` from a
+            circuit's nominal DEM (``None``: nominal weights only).
     """
 
     def __init__(self, *, name: str, decoder: Decoder, dispatch: zmq.Socket,
                  control: zmq.Socket, records: Outbox, shadow_fraction: float = 0.0,
                  seed: int = 0, circuit_timeout: float = 10.0, credit: int = 8,
                  heartbeat_interval: float = 0.25, heartbeat_timeout: float = 1.5,
-                 monitor: Outbox | None = None):
+                 monitor: Outbox | None = None,
+                 learner: Callable[[stim.DetectorErrorModel], Any] | None = None):
         super().__init__()
         self.name = name
         self.decoder = decoder
@@ -88,6 +94,10 @@ class DecodingWorker(Worker):
         self._rng = np.random.default_rng(seed)
         self._compiled: dict[str, tuple[CompiledDecoder, CompiledDecoder | None]] = {}
         self._shadow = PyMatchingDecoder()
+        self._learner_factory = learner
+        self._learners: dict[str, Any] = {}
+        self.noise_versions: dict[str, int] = {}
+        self._settings_changes = -1  # the last block's Syndrome.settings_changes (-1: none yet)
         self.blocks = 0
         self.shots = 0
 
@@ -233,7 +243,43 @@ class DecodingWorker(Worker):
                 t_received=t_received,
             ), {"predictions": preds})
             out.append(encode(corr))
+        self._learn(group, parts)
         return out
+
+    def _learn(self, group: list[Record], parts: list[np.ndarray]) -> None:
+        """Feed decoded blocks (of one circuit) to its live estimator; when a refresh is due,
+        swap models: the blocks after ``group`` are decoded with the new one."""
+        cid = group[0].body.circuit_id
+        learner = self._learners.get(cid)
+        if learner is None:
+            return
+        for rec, events in zip(group, parts):
+            if rec.body.settings_changes != self._settings_changes:
+                # a calibration update changed the device: what the window holds is stale
+                if self._settings_changes >= 0:
+                    self.restart_noise_window()
+                self._settings_changes = rec.body.settings_changes
+            learner.observe(events)
+        if not learner.due():
+            return
+        model = learner.refresh()
+        if model.estimator == "nominal":
+            return  # nothing usable learned: keep decoding with the current model
+        compiled = self.decoder.compile_decoder_for_dem(dem=model.to_dem())
+        self._compiled[cid] = (compiled, self._compiled[cid][1])
+        self.noise_versions[cid] = model.version
+        self.records.send(NoiseModel(
+            worker=self.name, version=model.version, first_seq=group[-1].seq + 1, circuit_id=cid,
+            model_hash=model.hash, estimator=model.estimator, shots=model.shots,
+            window_start=model.window[0], window_stop=model.window[1],
+            kept_nominal=model.kept_nominal, learned_at=model.time,
+            details={"reasons": model.reasons, "nominal_hash": model.nominal_hash}),
+            {"probabilities": model.probabilities, "lower": model.lower, "upper": model.upper})
+
+    def restart_noise_window(self) -> None:
+        """The device changed (a calibration update): every live estimator starts over."""
+        for learner in self._learners.values():
+            learner.restart()
 
     def _compiled_for(self, circuit_id: str) -> tuple[CompiledDecoder, CompiledDecoder | None]:
         cached = self._compiled.get(circuit_id)
@@ -245,6 +291,9 @@ class DecodingWorker(Worker):
         compiled = self.decoder.compile_decoder_for_dem(dem=dem)
         shadow = self._shadow.compile_decoder_for_dem(dem=dem) if self.shadow_fraction > 0 else None
         self._compiled[circuit_id] = (compiled, shadow)
+        if self._learner_factory is not None:
+            self._learners[circuit_id] = self._learner_factory(dem)
+            self.noise_versions[circuit_id] = 0
         where = {"backend": "torch" if hasattr(compiled, "net") else "pymatching",
                  "device": str(getattr(compiled, "device", "cpu"))}
         body = DecoderCompiled(worker=self.name, decoder=self.decoder.name, circuit_id=circuit_id,

@@ -241,6 +241,7 @@ class InstrumentServer(Worker):
         rec = self.syndromes.build(Syndrome(
             block_index=block.index, circuit_id=block.circuit_id,
             num_detectors=block.num_detectors, t_acquired=t_acquired,
+            settings_changes=self.calibration.writes if self.calibration is not None else 0,
         ), {"detection_events": block.detection_events})
         frames = encode(rec)
         circuit = self._circuits.get(block.circuit_id)

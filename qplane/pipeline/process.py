@@ -26,6 +26,7 @@ import signal
 import sys
 import time
 import traceback
+from typing import Any
 
 import zmq
 
@@ -178,11 +179,26 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
         credit=sup.credit or config.qplane.acquisition.max_in_flight,
         heartbeat_interval=sup.heartbeat_interval, heartbeat_timeout=sup.heartbeat_timeout,
         monitor=monitor,
+        learner=_noise_learner(settings, name),
     )
     worker.start()  # fetch and compile the circuit, then register with the server
     worker.run(should_stop=stop)
     records.event("info", "worker_stopped", f"{name} stopped after {worker.blocks} blocks",
                   blocks=worker.blocks, shots=worker.shots)
+
+
+def _noise_learner(settings: Any, name: str) -> Any:
+    """The live estimator factory of ``weights: learned`` (``None`` for nominal weights)."""
+    if settings.decoder.weights != "learned":
+        return None
+    from qplane.noise import LiveNoiseLearner, estimator_for
+
+    noise = settings.noise
+    estimator = estimator_for(noise.estimator, correlated=settings.decoder.type.endswith("correlated"))
+    return lambda dem: LiveNoiseLearner(
+        dem, estimator=estimator, window_shots=noise.window_shots,
+        refresh_shots=noise.refresh_shots, min_shots=noise.min_shots, groups=noise.groups,
+        source=name)
 
 
 def _run_calibration(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:

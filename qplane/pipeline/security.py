@@ -67,6 +67,7 @@ SENDERS: Mapping[str, frozenset[str]] = {
     "simulation_truth": frozenset({"instrument_server"}),
     "correction": frozenset({"decoder"}),
     "decoder_compiled": frozenset({"decoder"}),
+    "noise_model": frozenset({"decoder"}),  # a learned model it swapped to
     "circuit_request": frozenset({"decoder", "calibration"}),
     "calibration_call": frozenset({"calibration"}),
     "calibration_run": frozenset({"calibration"}),

@@ -10,6 +10,7 @@ Modules:
 * :mod:`~qplane.records.run` — a run's life: start, end, stream ends, events, statistics;
 * :mod:`~qplane.records.supervision` — registration, credit and heartbeats of the
   supervised processes;
+* :mod:`~qplane.records.noise` — learned noise models a decoding worker swapped to;
 * :mod:`~qplane.records.calibration` — node runs, device calls, setting changes, simulated
   truth;
 * :mod:`~qplane.records.wire` — the wire format: :func:`encode` / :func:`decode`,
@@ -34,6 +35,7 @@ from qplane.records.qec import (
     DetectionCounts,
     Syndrome,
 )
+from qplane.records.noise import NoiseModel
 from qplane.records.run import Event, QecInfo, RunEnd, RunStart, Stats, StreamEnd
 from qplane.records.schema import wire_schema
 from qplane.records.supervision import Heartbeat, Register
@@ -41,6 +43,7 @@ from qplane.records.wire import RECORD_KINDS, WIRE_SCHEMA, WIRE_VERSION, Header,
 
 
 __all__ = [
+    "NoiseModel",
     *_calibration_names,
     "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied", "Body",
     "Circuit", "CircuitRequest",

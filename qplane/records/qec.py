@@ -29,6 +29,9 @@ class Syndrome(Body, frozen=True, tag="syndrome"):
     circuit_id: CircuitId
     num_detectors: Count
     t_acquired: float
+    #: setting changes committed in the run before this block (the device changed when it
+    #: grows: a live noise estimator restarts its window)
+    settings_changes: Count = 0
 
     ARRAYS = {"detection_events": ("uint8", 2)}
     PER_SHOT = True

@@ -45,6 +45,7 @@ from qplane.records._base import (
 )
 # The modules of every record kind: importing them defines the kinds RECORD_KINDS finds.
 from qplane.records import calibration as _calibration  # noqa: F401
+from qplane.records import noise as _noise  # noqa: F401
 from qplane.records import qec as _qec  # noqa: F401
 from qplane.records import run as _run  # noqa: F401
 from qplane.records import supervision as _supervision  # noqa: F401

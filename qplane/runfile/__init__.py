@@ -8,7 +8,8 @@
 * :mod:`~qplane.runfile.integrity` — :class:`Integrity`: what a file holds and what is missing;
 * :mod:`~qplane.runfile.converters` — :func:`converter_for`: the :class:`Converter` that maps a
   version onto the current API;
-* ``_qec``, ``_tables``, ``_values`` (private) — the reader's QEC views, table views and cell
+* ``_qec``, ``_tables``, ``_noise``, ``_values`` (private) — the reader's QEC views, table views,
+  learned noise models and cell
   values.
 
 The reader (which needs pandas and xarray) is imported when first asked for, so a process that
@@ -16,7 +17,7 @@ only writes run files does not pay for it.
 
 >>> from qplane.runfile import SCHEMA_VERSION, open_run
 >>> SCHEMA_VERSION, callable(open_run)
-(2, True)
+(3, True)
 """
 
 from typing import Any

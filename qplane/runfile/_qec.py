@@ -75,7 +75,8 @@ class QecViews:
         """One row per complete block, indexed by ``block`` (the instrument's block index).
 
         Columns: the ``/qec/blocks`` fields, plus ``time`` (acquisition, UTC datetime),
-        ``latency_s`` (acquired -> correction applied) and ``decode_to_apply_s``; ``applied``
+        ``latency_s`` (acquired -> correction applied), ``decode_to_apply_s`` and
+        ``noise_version`` (the learned noise model that decoded it, 0 = nominal); ``applied``
         is a bool (False: acquired, correction never applied; its other fields mean nothing).
         """
         rows, _ = self._complete_block_rows()
@@ -88,6 +89,8 @@ class QecViews:
         df["applied"] = applied
         df["latency_s"] = np.where(applied, rows["t_applied"] - rows["t_acquired"], np.nan)
         df["decode_to_apply_s"] = np.where(applied, rows["t_applied"] - rows["t_decoded"], np.nan)
+        # which learned noise model decoded it (0: the nominal model; see runfile/_noise.py)
+        df["noise_version"] = self.noise_versions(rows["seq"], df["worker"])
         df.index = pd.Index(rows["block_index"], name="block")
         return df
 

@@ -6,7 +6,8 @@ version has a :class:`Converter` that says where that version keeps each table a
 rows map onto the current row types. :func:`converter_for` picks it, and refuses a file that is
 not a qplane run file or that is newer than this qplane knows, with a message that says what to do.
 
-Version 2 is the current layout. Version 1 differs in three ways, all handled here:
+Version 3 is the current layout; version 2 lacks ``/noise/models`` (reads as empty). Version 1
+differs from 2 in three ways, all handled here:
 
 * it stored ``/qec/corrections``, a byte copy of ``/qec/predictions`` (version 2 reads a request
   for ``corrections`` from ``predictions``);
@@ -27,7 +28,7 @@ up, the old layout gets a converter here, and a small sample file of the old ver
 >>> converter_for({"schema": "qplane.runfile", "schema_version": 99})
 Traceback (most recent call last):
 ...
-qplane.errors.RunFileError: run file has schema version 99, but this qplane (0.1.0) reads versions 1 to 2; upgrade qplane to read it
+qplane.errors.RunFileError: run file has schema version 99, but this qplane (0.1.0) reads versions 1 to 3; upgrade qplane to read it
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from qplane.runfile.schema import SCHEMA, SCHEMA_VERSION, SHOT_DATASETS, TABLES,
 #: predictions, which are the correction applied).
 SHOT_NAMES = (*SHOT_DATASETS, "/qec/corrections")
 
-_HISTORY, _TRUTH = "/parameters/history", "/simulation/truth"
+_HISTORY, _TRUTH, _NOISE = "/parameters/history", "/simulation/truth", "/noise/models"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,7 +200,7 @@ def conform_rows(rows: np.ndarray, dtype: np.dtype) -> np.ndarray:
 def _v1() -> Converter:
     return Converter(
         version=1,
-        table_paths={name: (None if name in ("/simulation/truth", "/streams") else name)
+        table_paths={name: (None if name in ("/simulation/truth", "/streams", _NOISE) else name)
                      for name in TABLES},
         shot_paths={name: name for name in SHOT_NAMES},
     )
@@ -209,13 +210,22 @@ def _v2() -> Converter:
     shots = {name: name for name in SHOT_DATASETS}
     return Converter(
         version=2,
+        table_paths={name: (None if name == _NOISE else name) for name in TABLES},
+        shot_paths={**shots, "/qec/corrections": "/qec/predictions"},
+    )
+
+
+def _v3() -> Converter:
+    shots = {name: name for name in SHOT_DATASETS}
+    return Converter(
+        version=3,
         table_paths={name: name for name in TABLES},
         shot_paths={**shots, "/qec/corrections": "/qec/predictions"},
     )
 
 
 #: Schema version -> the converter that reads it. Every version up to ``SCHEMA_VERSION``.
-CONVERTERS: dict[int, Converter] = {1: _v1(), 2: _v2()}
+CONVERTERS: dict[int, Converter] = {1: _v1(), 2: _v2(), 3: _v3()}
 
 
 def converter_for(attrs: Mapping[str, Any]) -> Converter:

@@ -33,6 +33,7 @@ import yaml
 
 from qplane.errors import RunFileError
 from qplane.runfile._qec import QecViews
+from qplane.runfile._noise import NoiseViews
 from qplane.runfile._superblock import check_file
 from qplane.runfile._tables import TableViews
 from qplane.runfile._values import parse_json, text
@@ -79,13 +80,13 @@ def open_run(path: str | os.PathLike) -> "Run":
     return run
 
 
-class Run(QecViews, TableViews, IntegrityViews):
+class Run(QecViews, TableViews, NoiseViews, IntegrityViews):
     """A run file opened for reading. Use :func:`open_run`; close it (or use ``with``).
 
     Metadata (``run_id``, ``config``, ``station_snapshot``, ``versions``, ``model_cards``...)
     comes from the root attributes. Tables are returned as pandas DataFrames (:attr:`events`,
     :attr:`calibration`, :attr:`parameters`, :attr:`simulation_truth`, :attr:`streams`,
-    :attr:`circuits`), per-block QEC data as an xarray Dataset (:attr:`qec`), shot-level data on
+    :attr:`circuits`), the learned noise models (:attr:`noise_models`), per-block QEC data as an xarray Dataset (:attr:`qec`), shot-level data on
     demand (:meth:`shots`), what is missing by :meth:`integrity`.
     Everything is read fresh on each access, so a live run shows its latest flushed state.
     """

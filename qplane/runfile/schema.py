@@ -4,7 +4,7 @@ This module is the single definition of the layout; :mod:`qplane.runfile.writer`
 from it and :mod:`qplane.runfile.reader` reads them. Changing the layout means a new
 :data:`SCHEMA_VERSION` and a converter (:mod:`qplane.runfile.converters`) for the old one.
 
-Layout (schema version 2, minor 1)::
+Layout (schema version 3)::
 
     /                         attrs: schema, schema_version, run_id, created, qplane_version,
                               versions (JSON: package -> version), config (YAML text),
@@ -31,11 +31,16 @@ Layout (schema version 2, minor 1)::
                               time (simulation only; never in /parameters/history)
     /streams                  table, STREAM_DTYPE: per record stream, the count its sender says
                               it sent and the count recorded (a lost tail shows as a difference)
+    /noise/models             table, NOISE_DTYPE: each learned noise model a decoding worker
+                              swapped to (time, window, per-mechanism probabilities and 95 %
+                              intervals on the decomposed DEM of its circuit); a worker's blocks
+                              from ``first_seq`` on were decoded with it (``noise_version``)
 
-Minor 1 of version 2 adds ``t_sent`` and ``t_received`` to ``/qec/blocks`` (the block's path
-stage by stage); a 2.0 file reads them as NaN.
+Changes from version 2: ``/noise/models`` is new (older files read it as empty). ``t_sent`` and
+``t_received`` in ``/qec/blocks`` (the block's path stage by stage) came with version 2 minor 1;
+a 2.0 file reads them as NaN.
 
-Changes from version 1: ``/qec/corrections`` is gone (it was a byte copy of ``/qec/predictions``);
+Changes from version 1 to 2: ``/qec/corrections`` is gone (it was a byte copy of ``/qec/predictions``);
 ``/parameters/history`` gained ``node`` and ``update`` and no longer holds simulated truth (v1
 kept it there, as rows of source ``truth``), which has its own table ``/simulation/truth``;
 ``/streams`` is new.
@@ -49,9 +54,9 @@ second, has only fixed-size fields: variable-length data is not safe to read con
 SWMR (a reader can see a row before the heap object it points to). The low-rate tables keep
 variable-length text; a live reader re-opens the file to read their newest rows.
 
->>> sorted(TABLES)[:3]
-['/calibration/runs', '/events', '/parameters/history']
->>> sorted(TABLES)[3:]
+>>> sorted(TABLES)[:4]
+['/calibration/runs', '/events', '/noise/models', '/parameters/history']
+>>> sorted(TABLES)[4:]
 ['/qec/blocks', '/qec/circuits', '/simulation/truth', '/streams']
 """
 
@@ -61,11 +66,12 @@ import h5py
 import numpy as np
 
 SCHEMA = "qplane.runfile"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Minor version within :data:`SCHEMA_VERSION`: a minor version only adds fields, which a
 #: reader of the same major version reads as missing (NaN / -1 / "") in older files and
-#: drops in newer ones, so it needs no converter. 1: ``/qec/blocks`` ``t_sent``, ``t_received``.
-SCHEMA_MINOR = 1
+#: drops in newer ones, so it needs no converter. (Version 2 minor 1 added ``/qec/blocks``
+#: ``t_sent``, ``t_received``; version 3 has them from its start.)
+SCHEMA_MINOR = 0
 
 #: Values of the root ``end_state`` attribute and ``/status``.
 END_STATES = ("running", "completed", "interrupted", "failed")
@@ -158,6 +164,25 @@ STREAM_DTYPE = np.dtype([
     ("time", "f8"),         # UNIX time the row was written
 ])
 
+NOISE_DTYPE = np.dtype([
+    ("time", "f8"),          # UNIX time the worker swapped to it
+    ("learned_at", "f8"),    # UNIX time it was estimated
+    ("worker", _str),        # decoding worker that learned it and decodes with it
+    ("version", "i8"),       # the worker's model counter (0: nominal, never stored)
+    ("first_seq", "i8"),     # seq of the first syndrome record decoded with it
+    ("circuit_id", "S16"),   # its nominal structure: the decomposed DEM of this circuit
+    ("model_hash", "S16"),   # qplane.noise.LearnedNoise.hash
+    ("estimator", _str),     # pairwise | full
+    ("shots", "i8"),         # shots in its window
+    ("window_start", "i8"),  # the window: the worker's shot counter, [start, stop)
+    ("window_stop", "i8"),
+    ("kept_nominal", "i8"),  # mechanisms the guards kept at their nominal value
+    ("probabilities", _floats),
+    ("lower", _floats),
+    ("upper", _floats),
+    ("details", _str),       # JSON: guards' reasons, nominal hash, config of the estimator
+])
+
 #: Table path -> row dtype.
 TABLES: dict[str, np.dtype] = {
     "/qec/blocks": BLOCK_DTYPE,
@@ -167,6 +192,7 @@ TABLES: dict[str, np.dtype] = {
     "/parameters/history": PARAMETER_DTYPE,
     "/simulation/truth": TRUTH_DTYPE,
     "/streams": STREAM_DTYPE,
+    "/noise/models": NOISE_DTYPE,
 }
 
 #: Shot datasets under /qec and which width each has ("detectors" or "observables").

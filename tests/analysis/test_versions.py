@@ -153,6 +153,18 @@ def test_the_v2_sample_has_its_new_tables():
         assert run.integrity().problems == []
 
 
+def test_the_v3_sample_has_its_noise_models():
+    path = os.path.join(DATA, "run_v3.h5")
+    with open_run(path) as run:
+        assert run.schema_version == 3
+        models = run.noise_models
+        assert len(models) == 1 and models[0].version == 1 and models[0].estimator == "full"
+        assert run.noise_table["model_hash"].tolist() == [models[0].hash]
+        assert run.blocks["noise_version"].tolist() == [0, 0, 1, 1]
+    with open_run(os.path.join(DATA, "run_v2.h5")) as run:  # older files: none, all nominal
+        assert run.noise_models == [] and set(run.blocks["noise_version"]) == {0}
+
+
 def test_a_stream_whose_tail_was_lost_is_reported(tmp_path):
     from qplane.runfile import RunFileWriter
 

@@ -58,7 +58,7 @@ CASES = [
      "qplane.acquisition.shots_per_block", "must be <= 1000000, got 2000000"),
     # decoding
     (lambda d: dec(d).update(worker=2), "qplane.decoding.worker",
-     "unknown key; allowed keys: decoder, shadow_fraction, workers"),
+     "unknown key; allowed keys: decoder, noise, shadow_fraction, workers"),
     (lambda d: dec(d).update(workers=65), "qplane.decoding.workers", "must be <= 64, got 65"),
     (lambda d: dec(d).update(shadow_fraction="some"), "qplane.decoding.shadow_fraction",
      "must be a number, got 'some'"),

@@ -44,7 +44,7 @@ def test_pipeline_predictions_equal_offline_pymatching(loop_config, tmp_path):
     with h5py.File(out, "r") as f:
         assert f.attrs["end_state"] == "completed"
         assert f["status"][()] == b"completed"
-        assert f.attrs["schema_version"] == 2
+        assert f.attrs["schema_version"] == 3  # v3: /noise/models (issue 12)
         blocks = f["qec/blocks"][:]
         dets = f["qec/detection_events"][:]
         preds = f["qec/predictions"][:]

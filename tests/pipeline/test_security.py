@@ -269,3 +269,11 @@ def test_a_non_loopback_endpoint_without_keys_does_not_start():
             make_socket(ctx, zmq.PULL, "tcp://10.1.2.3:5555", bind=True)
     finally:
         ctx.destroy(linger=0)
+
+
+def test_every_record_kind_names_who_may_send_it():
+    """A new record kind without senders would be refused everywhere (as noise_model once was)."""
+    from qplane.pipeline.security import SENDERS
+    from qplane.records.wire import RECORD_KINDS
+
+    assert sorted(set(RECORD_KINDS) - set(SENDERS)) == []

@@ -23,6 +23,7 @@ from qplane.records import (
     Correction,
     DecoderCompiled,
     DetectionCounts,
+    NoiseModel,
     Event,
     ParameterChange,
     QecInfo,
@@ -79,6 +80,10 @@ EXAMPLES = {
         kind="readout_iq", qubit="q0", sweep_unit="", shots=4, settings={"q0.pi_amplitude": 0.4},
         time=1.0, duration=0.1, version=1)),
     "detection_counts": DetectionCounts(circuit_id=CID, shots=1024),
+    "noise_model": NoiseModel(worker="decoder-0", version=1, first_seq=7, circuit_id=CID,
+                              model_hash="0123456789abcdef", estimator="full", shots=30_000,
+                              window_start=0, window_stop=30_000, kept_nominal=2,
+                              learned_at=1.7e9, details={"reasons": {"kept": 3}}),
 }
 
 rng = np.random.default_rng(0)
@@ -92,6 +97,8 @@ EXAMPLE_ARRAYS = {
     "calibration_reply": {"sweep": np.array([0.0, 1.0]), "signal": np.array([0.1, 0.9]),
                           "iq0": rng.random(4) + 1j * rng.random(4), "iq1": rng.random(4) - 1j},
     "detection_counts": {"counts": np.arange(24, dtype=np.int64)},
+    "noise_model": {name: np.array([0.001, 0.002, 0.003, 0.004, 0.005])
+                    for name in ("probabilities", "lower", "upper")},
 }
 
 

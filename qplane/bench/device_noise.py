@@ -1,0 +1,459 @@
+"""``qplane bench device_noise``: decoders given nominal, learned and true noise on device noise.
+
+Simulated devices with per-qubit noise built from settings vs truth
+(:mod:`qplane.sim_instruments.noise`): ``calibrated`` (perfect settings), ``drifted`` (settings
+calibrated, the truth 1 h later), ``miscalibrated`` (calibrated but for four qubits: one
+detuned 80 kHz, one π amplitude +10 %, one readout angle off 0.8 rad, one with T1 × 0.25), and
+the ``uniform`` control (the nominal circuit's own noise: nominal is the truth, so what learning
+gains there is reweighting, not device learning). Per device, distance (rounds = d) and basis:
+training shots and fresh test shots from separate seeds; PyMatching and correlated PyMatching
+with the nominal DEM, with DEMs learned (:func:`qplane.noise.learn_noise`, both estimators) from
+10k, 30k, 100k and 1M training shots, and with the true DEM (the device circuit's own); the
+shipped neural models (nominal DEM) on the first ``--neural-shots`` test shots. Every decoder is
+compared with nominal PyMatching on the same shots: logical error rate with a 95 % Wilson
+interval, the paired counts only one of the two gets wrong and an exact McNemar p-value, and the
+ratio LER(nominal PyMatching) / LER(decoder). The estimator's time per 1M shots at d = 5 is
+measured on one core (structure cached, and the first call). Results: ``runs/bench/
+device_noise.json`` (``--update-results``: ``bench/results/device_noise.json``; the README table
+via ``qplane bench tables``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+import time
+from typing import Any
+
+from qplane.bench._results import write_results
+from qplane.progress import track
+
+DEVICES = ("calibrated", "drifted", "miscalibrated", "uniform")
+DISTANCES = (3, 5, 7)
+BASES = ("X", "Z")
+TRAIN = (10_000, 30_000, 100_000, 1_000_000)
+ESTIMATORS = ("pairwise", "full")
+NOMINAL_P = 0.004
+TEST_SHOTS = 200_000
+QUICK = {"distances": (3, 5), "shots": 20_000, "train": (10_000, 30_000), "neural_shots": 2_000}
+TARGETS = {"correlated_learned_over_nominal_d5": 1.4, "correlated_learned_over_nominal_d7": 1.8,
+           "learned_30k_within_of_true": 0.02, "estimator_s_per_1m_d5": 0.5}
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson interval of ``k`` successes in ``n``.
+
+    >>> [round(x, 4) for x in wilson(10, 1000)]
+    [0.0054, 0.0183]
+    """
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    c = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    d = 1 + z * z / n
+    return (max(0.0, (p + z * z / (2 * n) - c) / d), min(1.0, (p + z * z / (2 * n) + c) / d))
+
+
+def device_circuit(device: str, distance: int, basis: str, *, seed: int = 0):
+    """The true memory circuit of a simulated device (rounds = distance)."""
+    import numpy as np
+    from qplane.codes import memory_circuit
+    from qplane.sim_instruments.device import DeviceModel, DeviceProfile
+    from qplane.sim_instruments.noise import NoisyCircuitTemplate, Settings, qubit_error_rates
+
+    if device == "uniform":
+        return memory_circuit(distance=distance, rounds=distance, basis=basis, p=NOMINAL_P)
+    tpl = NoisyCircuitTemplate(distance=distance, rounds=distance, basis=basis)
+    profile = DeviceProfile()
+    model = DeviceModel(len(tpl.layout.names), profile=profile, seed=seed, drift=True)
+    truth0 = model.truth_at(0.0)
+    settings = Settings.calibrated(truth0)
+    truth = truth0
+    if device == "drifted":
+        truth = model.truth_at(3600.0)
+    elif device == "miscalibrated":
+        rng = np.random.default_rng(seed + 1000)
+        a, b, c, d = rng.choice(len(tpl.layout.names), size=4, replace=False)
+        f, amp, ang = (settings.drive_frequency.copy(), settings.pi_amplitude.copy(),
+                       settings.readout_angle.copy())
+        f[a] += 80e3
+        amp[b] *= 1.10
+        ang[c] += 0.8
+        settings = dataclasses.replace(settings, drive_frequency=f, pi_amplitude=amp,
+                                       readout_angle=ang)
+        t1 = truth.t1.copy()
+        t1[d] *= 0.25
+        truth = dataclasses.replace(truth, t1=t1, t2_star=np.minimum(truth.t2_star, 2 * t1),
+                                    t2_echo=np.minimum(truth.t2_echo, 2 * t1))
+    elif device != "calibrated":
+        raise ValueError(f"unknown device {device!r}; use one of {', '.join(DEVICES)}")
+    errors = qubit_error_rates(truth, settings, profile, target_pulses=tpl.target_pulses,
+                               data=tpl.data)
+    return tpl.render(errors)
+
+
+def _decode(dem, dets: np.ndarray, *, correlated: bool) -> np.ndarray:
+    import numpy as np
+    import pymatching
+
+    kw = {"enable_correlations": True} if correlated else {}
+    m = pymatching.Matching.from_detector_error_model(dem, **kw)
+    return m.decode_batch(dets, bit_packed_shots=True, bit_packed_predictions=True, **kw)
+
+
+def _compare(name: str, wrong: np.ndarray, ref: np.ndarray, **extra: Any) -> dict[str, Any]:
+    import numpy as np
+    from qplane.bench.decoder import mcnemar
+
+    n, k = len(wrong), int(wrong.sum())
+    only_ref, only_this = int(np.sum(ref & ~wrong)), int(np.sum(wrong & ~ref))
+    lo, hi = wilson(k, n)
+    k_ref = int(ref.sum())
+    return {"decoder": name, "shots": n, "errors": k, "ler": k / n, "ler_lo": lo, "ler_hi": hi,
+            "only_nominal_wrong": only_ref, "only_this_wrong": only_this,
+            "mcnemar_p": mcnemar(only_ref, only_this),
+            "gain_over_nominal_pm": (k_ref / k) if k else None, **extra}
+
+
+def bench_case(device: str, distance: int, basis: str, *, shots: int, train: tuple[int, ...],
+               estimators: tuple[str, ...], neural_shots: int, structures: dict,
+               seed: int = 0) -> dict[str, Any]:
+    """Every decoder on one device, distance and basis."""
+    import numpy as np
+    from qplane.noise import DemStructure, learn_noise, nominal_dem
+    from qplane.codes import memory_circuit
+
+    true_circuit = device_circuit(device, distance, basis, seed=seed)
+    nominal = memory_circuit(distance=distance, rounds=distance, basis=basis, p=NOMINAL_P)
+    key = (distance, basis)
+    if key not in structures:
+        structures[key] = DemStructure(nominal_dem(nominal))
+    s = structures[key]
+    nom_dem = s.to_dem(s.nominal)
+    true_dem = nominal_dem(true_circuit)
+    test = true_circuit.compile_detector_sampler(seed=10_000 + seed)
+    dets, obs = test.sample(shots, separate_observables=True, bit_packed=True)
+    train_dets = true_circuit.compile_detector_sampler(seed=20_000 + seed).sample(
+        max(train), bit_packed=True) if train else None
+    rows: list[dict[str, Any]] = []
+    wrong_of: dict[str, np.ndarray] = {}
+    for correlated in (False, True):
+        matcher = "pymatching-correlated" if correlated else "pymatching"
+        cases = [("nominal", nom_dem, {})]
+        for est in estimators:
+            for n in train:
+                t0 = time.perf_counter()
+                m = learn_noise(train_dets[:n], s, estimator=est)
+                cases.append((f"learned-{est}-{n // 1000}k", m.to_dem(),
+                              {"estimator": est, "train_shots": n,
+                               "estimator_s": time.perf_counter() - t0,
+                               "kept_nominal": m.kept_nominal}))
+        cases.append(("true", true_dem, {}))
+        for label, dem, extra in cases:
+            wrong = np.any(_decode(dem, dets, correlated=correlated) != obs, axis=1)
+            wrong_of[f"{matcher}/{label}"] = wrong
+            rows.append({"matcher": matcher, "weights": label, **extra,
+                         "wrong": wrong})
+    ref = wrong_of["pymatching/nominal"]
+    out = []
+    for r in rows:
+        wrong = r.pop("wrong")
+        true_wrong = wrong_of[f"{r['matcher']}/true"]
+        c = _compare(f"{r['matcher']}/{r['weights']}", wrong, ref, **r)
+        c["ler_over_true"] = (c["errors"] / max(int(true_wrong.sum()), 1))
+        out.append(c)
+    if neural_shots:
+        out += _neural(distance, nom_dem, dets[:neural_shots], obs[:neural_shots],
+                       ref[:neural_shots])
+    detection_fraction = float(np.unpackbits(dets[:20_000], axis=1, count=s.num_detectors,
+                                             bitorder="little").mean())
+    return {"device": device, "distance": distance, "basis": basis, "test_shots": shots,
+            "detection_fraction": detection_fraction, "nominal_p": NOMINAL_P, "rows": out}
+
+
+def _neural(distance: int, dem, dets: np.ndarray, obs: np.ndarray,
+            ref: np.ndarray) -> list[dict[str, Any]]:
+    import numpy as np
+    from qplane.bench.decoder import model_for
+    from qplane.decoder.neural import NeuralDecoder
+
+    out = []
+    for name, correlated in (("neural", False), ("neural-correlated", True)):
+        compiled = NeuralDecoder(model=model_for(distance), device="cpu",
+                                 correlated=correlated).compile_decoder_for_dem(dem=dem)
+        pred = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=dets)
+        wrong = np.any(pred != obs, axis=1)
+        out.append(_compare(f"{name}/shipped", wrong, ref, matcher=name, weights="nominal",
+                            model=model_for(distance)))
+    return out
+
+
+def drifting_run(*, distance: int = 5, basis: str = "Z", windows: int = 12,
+                 window_s: float = 900.0, shots: int = 20_000, learn_windows: int = 2,
+                 seed: int = 0) -> dict[str, Any]:
+    """A drifting device, calibration off: static nominal vs live-learned vs oracle weights.
+
+    Window ``k`` (``window_s`` simulated seconds each, truth at its start) is decoded by
+    correlated PyMatching with the nominal DEM, with the DEM learned (pairwise) from the
+    previous ``learn_windows`` windows' shots (what the live estimator holds then; window 0
+    uses nominal), and with window ``k``'s true DEM (the oracle).
+    """
+    import numpy as np
+
+    from qplane.codes import memory_circuit
+    from qplane.noise import DemStructure, learn_noise, nominal_dem
+    from qplane.sim_instruments.device import DeviceModel, DeviceProfile
+    from qplane.sim_instruments.noise import NoisyCircuitTemplate, Settings, qubit_error_rates
+
+    tpl = NoisyCircuitTemplate(distance=distance, rounds=distance, basis=basis)
+    profile = DeviceProfile()
+    model = DeviceModel(len(tpl.layout.names), profile=profile, seed=seed, drift=True)
+    settings = Settings.calibrated(model.truth_at(0.0))
+    s = DemStructure(nominal_dem(memory_circuit(distance=distance, rounds=distance, basis=basis,
+                                                p=NOMINAL_P)))
+    nominal = s.to_dem(s.nominal)
+    history: list[np.ndarray] = []
+    rows, wrong_all = [], {"nominal": [], "learned": [], "oracle": []}
+    for k in range(windows):
+        truth = model.truth_at(k * window_s)
+        circuit = tpl.render(qubit_error_rates(truth, settings, profile,
+                                               target_pulses=tpl.target_pulses, data=tpl.data))
+        dets, obs = circuit.compile_detector_sampler(seed=30_000 + k).sample(
+            shots, separate_observables=True, bit_packed=True)
+        recent = history[-learn_windows:]
+        learned = (learn_noise(np.concatenate(recent), s, estimator="pairwise").to_dem()
+                   if recent else nominal)
+        row: dict[str, Any] = {"window": k, "time_s": k * window_s}
+        for name, dem in (("nominal", nominal), ("learned", learned),
+                          ("oracle", nominal_dem(circuit))):
+            wrong = np.any(_decode(dem, dets, correlated=True) != obs, axis=1)
+            wrong_all[name].append(wrong)
+            row[f"ler_{name}"] = float(wrong.mean())
+        rows.append(row)
+        history.append(dets)
+    w = {k: np.concatenate(v) for k, v in wrong_all.items()}
+    ler = {k: float(v.mean()) for k, v in w.items()}
+    from qplane.bench.decoder import mcnemar
+
+    only_nom = int(np.sum(w["nominal"] & ~w["learned"]))
+    only_learned = int(np.sum(w["learned"] & ~w["nominal"]))
+    return {"distance": distance, "basis": basis, "windows": windows, "window_s": window_s,
+            "shots_per_window": shots, "learn_windows": learn_windows, "matcher":
+            "pymatching-correlated", "calibration": "off", "per_window": rows,
+            "ler": ler, "learned_over_oracle": ler["learned"] / ler["oracle"],
+            "nominal_over_learned": ler["nominal"] / ler["learned"],
+            "learned_vs_nominal": {"only_nominal_wrong": only_nom,
+                                   "only_learned_wrong": only_learned,
+                                   "mcnemar_p": mcnemar(only_nom, only_learned)}}
+
+
+def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "miscalibrated",
+                    learn_shots: int = 100_000, steps: int = 3000, max_minutes: float = 6.0,
+                    test_shots: int = 100_000, folder: str = "runs/bench/finetune",
+                    seed: int = 0) -> dict[str, Any]:
+    """The shipped model fine-tuned on the DEM learned from the device vs the shipped model.
+
+    Learns the device's DEM (pairwise) from ``learn_shots`` shots, fine-tunes the shipped
+    model on it (``train-decoder`` with ``noise: {model: learned, dem: ...}``, ``init`` the
+    shipped file), and decodes fresh device shots with both (nominal DEM for the shipped one's
+    residual matcher, learned for the fine-tuned), correlated and not; McNemar against the
+    shipped model and correlated PyMatching with learned weights.
+    """
+    import os as _os
+
+    import numpy as np
+    import torch
+
+    from qplane.bench.decoder import mcnemar, model_for
+    from qplane.codes import memory_circuit
+    from qplane.decoder.model_file import shipped_models
+    from qplane.decoder.neural import NeuralDecoder
+    from qplane.decoder.training import TrainConfig, train
+    from qplane.noise import learn_noise, nominal_dem
+
+    true_circuit = device_circuit(device, distance, basis, seed=seed)
+    nominal = nominal_dem(memory_circuit(distance=distance, rounds=distance, basis=basis,
+                                         p=NOMINAL_P))
+    learn = true_circuit.compile_detector_sampler(seed=40_000 + seed).sample(
+        learn_shots, bit_packed=True)
+    learned = learn_noise(learn, nominal, estimator="pairwise")
+    _os.makedirs(folder, exist_ok=True)
+    dem_path = _os.path.join(folder, f"learned-d{distance}-{device}.dem")
+    with open(dem_path, "w", encoding="utf-8") as f:
+        f.write(str(learned.to_dem()))
+    shipped = str(shipped_models()[model_for(distance)])
+    out = _os.path.join(folder, f"finetuned-d{distance}-{device}.safetensors")
+    config = TrainConfig.from_dict(dict(
+        name=f"finetune-d{distance}-{device}", distance=distance, rounds=distance, bases=[basis],
+        noise={"model": "learned", "dem": dem_path, "p": NOMINAL_P}, spec="cnn-s", steps=steps,
+        max_minutes=max_minutes, batch_size=64, lr=0.0005, seed=seed + 5, workers=0,
+        init=shipped, validation_shots=5000, checkpoint_dir=_os.path.join(folder, "ck"),
+        checkpoint_every=100, output=out, device="cpu"))
+    t0 = time.perf_counter()
+    summary = train(config, device=torch.device("cpu"))
+    seconds = time.perf_counter() - t0
+    dets, obs = true_circuit.compile_detector_sampler(seed=50_000 + seed).sample(
+        test_shots, separate_observables=True, bit_packed=True)
+    wrong = {}
+    for label, model, dem in (("shipped", shipped, nominal), ("finetuned", out, learned.to_dem())):
+        for correlated in (False, True):
+            compiled = NeuralDecoder(model=model, device="cpu", correlated=correlated
+                                     ).compile_decoder_for_dem(dem=dem)
+            pred = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=dets)
+            wrong[f"{label}{'-correlated' if correlated else ''}"] = np.any(pred != obs, axis=1)
+    wrong["pymatching-correlated-learned"] = np.any(
+        _decode(learned.to_dem(), dets, correlated=True) != obs, axis=1)
+    rows = {k: {"errors": int(v.sum()), "ler": float(v.mean())} for k, v in wrong.items()}
+    pairs = {}
+    for a, b in (("shipped", "finetuned"), ("shipped-correlated", "finetuned-correlated"),
+                 ("pymatching-correlated-learned", "finetuned-correlated")):
+        only_a, only_b = int(np.sum(wrong[a] & ~wrong[b])), int(np.sum(wrong[b] & ~wrong[a]))
+        pairs[f"{b}_vs_{a}"] = {"only_a_wrong": only_a, "only_b_wrong": only_b,
+                                "mcnemar_p": mcnemar(only_a, only_b),
+                                "ratio": float(wrong[a].mean() / max(wrong[b].mean(), 1e-12))}
+    return {"distance": distance, "basis": basis, "device": device, "learn_shots": learn_shots,
+            "steps": int(summary.get("steps", steps)), "train_seconds": seconds,
+            "test_shots": test_shots, "dem_hash": learned.hash, "rows": rows, "pairs": pairs}
+
+
+def time_estimator(distance: int = 5, shots: int = 1_000_000, repeats: int = 3) -> dict[str, Any]:
+    """Seconds per ``shots`` shots of each estimator at ``distance`` (one core, best of
+    ``repeats``, the nominal structure cached; ``first_call_s``: building it included)."""
+    import numpy as np
+    from qplane.codes import memory_circuit
+    from qplane.noise import DemStructure, learn_noise, nominal_dem
+
+    dem = nominal_dem(memory_circuit(distance=distance, rounds=distance, basis="Z", p=NOMINAL_P))
+    dets = dem.compile_sampler(seed=1).sample(shots, bit_packed=True)[0]
+    out: dict[str, Any] = {"distance": distance, "shots": shots}
+    for est in ESTIMATORS:
+        t0 = time.perf_counter()
+        s = DemStructure(dem)
+        learn_noise(dets, s, estimator=est)
+        first = time.perf_counter() - t0
+        best = math.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            learn_noise(dets, s, estimator=est)
+            best = min(best, time.perf_counter() - t0)
+        out[est] = {"s_per_1m": best * 1e6 / shots, "first_call_s_per_1m": first * 1e6 / shots}
+    return out
+
+
+def summarise(cases: list[dict[str, Any]], timing: dict[str, Any]) -> dict[str, Any]:
+    """The targets, measured."""
+    def pooled(device, d, label, matcher):
+        k = n = 0
+        for c in cases:
+            if c["device"] == device and c["distance"] == d:
+                for r in c["rows"]:
+                    if r["matcher"] == matcher and r["weights"] == label:
+                        k, n = k + r["errors"], n + r["shots"]
+        return k / n if n else None
+
+    out: dict[str, Any] = {}
+    for d in sorted({c["distance"] for c in cases}):
+        nom = pooled("miscalibrated", d, "nominal", "pymatching")
+        for est in ESTIMATORS:
+            for n in sorted({r.get("train_shots") for c in cases for r in c["rows"]
+                             if r.get("train_shots")}):
+                corr = pooled("miscalibrated", d, f"learned-{est}-{n // 1000}k",
+                              "pymatching-correlated")
+                if nom and corr:
+                    out[f"miscalibrated_d{d}_correlated_{est}_{n // 1000}k_gain"] = nom / corr
+    within = {}
+    for c in cases:
+        for r in c["rows"]:
+            if r.get("train_shots") == 30_000:
+                key = f"{c['device']}/d{c['distance']}/{c['basis']}/{r['decoder']}"
+                within[key] = r["ler_over_true"]
+    out["learned_30k_over_true"] = within
+    out["estimator_s_per_1m_d5"] = {e: timing[e]["s_per_1m"] for e in ESTIMATORS if e in timing}
+    return out
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """Add the benchmark's options to ``ap``."""
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: d = 3, 5; 20k test shots; learned from 10k, 30k")
+    ap.add_argument("--shots", type=int, default=None, help=f"test shots per case "
+                    f"(default {TEST_SHOTS:,})")
+    ap.add_argument("--shots-at", nargs="+", default=[], metavar="D=SHOTS",
+                    help="test shots at one distance, overriding --shots (e.g. 7=50000)")
+    ap.add_argument("--distances", type=int, nargs="+", default=None, help="code distances")
+    ap.add_argument("--devices", nargs="+", default=list(DEVICES), choices=DEVICES,
+                    help="simulated devices (default: all)")
+    ap.add_argument("--bases", nargs="+", default=list(BASES), choices=BASES,
+                    help="memory bases (default: both)")
+    ap.add_argument("--train", type=int, nargs="+", default=None,
+                    help="training shot counts to learn from (default 10k 30k 100k 1M)")
+    ap.add_argument("--neural-shots", type=int, default=20_000,
+                    help="test shots the shipped neural models decode (0: skip)")
+    ap.add_argument("--seed", type=int, default=0, help="device fabrication seed")
+    ap.add_argument("--drift-windows", type=int, default=12,
+                    help="windows of the drifting-run comparison (0: skip it)")
+    ap.add_argument("--finetune-only", action="store_true",
+                    help="run only the neural fine-tuning comparison (d = 3) and add it to "
+                         "--out's file")
+    ap.add_argument("--drift-only", action="store_true",
+                    help="run only the drifting-run comparison and add it to --out's file")
+    ap.add_argument("--out", default=os.path.join("runs", "bench", "device_noise.json"),
+                    help="results JSON")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the benchmark with parsed ``args``; print a summary and write the JSON."""
+    quick = args.quick
+    drift_windows = 3 if quick else args.drift_windows
+    if args.drift_only or args.finetune_only:
+        import json
+
+        try:
+            with open(args.out, encoding="utf-8") as f:
+                results = json.load(f)
+        except (OSError, ValueError):
+            results = {"benchmark": "device_noise"}
+        if args.drift_only:
+            results["drift"] = drifting_run(windows=drift_windows, seed=args.seed)
+            print(json.dumps({k: v for k, v in results["drift"].items() if k != "per_window"}))
+        if args.finetune_only:
+            results["finetune"] = neural_finetune(seed=args.seed)
+            print(json.dumps(results["finetune"]))
+        results.pop("written", None)
+        print(f"wrote {write_results(args.out, results)}")
+        return 0
+    distances = tuple(args.distances or (QUICK["distances"] if quick else DISTANCES))
+    shots = args.shots or (QUICK["shots"] if quick else TEST_SHOTS)
+    train = tuple(args.train or (QUICK["train"] if quick else TRAIN))
+    neural_shots = min(args.neural_shots, shots) if not quick else QUICK["neural_shots"]
+    started = time.perf_counter()
+    timing = time_estimator(repeats=1 if quick else 3)
+    try:
+        shots_at = {int(k): int(v) for k, v in (x.split("=") for x in args.shots_at)}
+    except ValueError as e:
+        raise SystemExit(f"--shots-at takes D=SHOTS pairs such as 7=50000: {e}") from e
+    structures: dict = {}
+    grid = [(dev, d, b) for d in distances for dev in args.devices for b in args.bases]
+    cases = [bench_case(dev, d, b, shots=shots_at.get(d, shots), train=train,
+                        estimators=ESTIMATORS, neural_shots=min(neural_shots, shots_at.get(d, shots)), structures=structures, seed=args.seed)
+             for dev, d, b in track(grid, "device-noise cases",
+                                    label=lambda c: f"{c[0]} d={c[1]} {c[2]}")]
+    results = {"benchmark": "device_noise", "quick": quick, "test_shots": shots,
+               "test_shots_at": {str(k): v for k, v in shots_at.items()},
+               "train_shots": list(train), "distances": list(distances), "nominal_p": NOMINAL_P,
+               "neural_shots": neural_shots, "seed": args.seed, "estimator_timing": timing,
+               "targets": TARGETS, "measured": summarise(cases, timing), "cases": cases,
+               "drift": drifting_run(windows=drift_windows, seed=args.seed,
+                                     shots=5_000 if quick else 20_000) if drift_windows else None,
+               "seconds": time.perf_counter() - started,
+               "machine": {"load_average": list(os.getloadavg())}}
+    path = write_results(args.out, results)
+    for c in cases:
+        best = min(c["rows"], key=lambda r: r["ler"])
+        nom = next(r for r in c["rows"] if r["decoder"] == "pymatching/nominal")
+        print(f"{c['device']:>13} d={c['distance']} {c['basis']}: nominal PM {nom['ler']:.5f}, "
+              f"best {best['decoder']} {best['ler']:.5f}")
+    print(f"wrote {path}")
+    return 0

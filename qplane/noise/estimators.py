@@ -1,0 +1,323 @@
+"""Estimating every mechanism's probability from detection events: pairwise and full.
+
+Both estimators start from parity moments (:mod:`qplane.noise.moments`):
+``m_S = E[(−1)^(Σ_{i∈S} x_i)] = Π_{m : |D_m ∩ S| odd} (1 − 2 p_m)``, so with
+``q = −log(1 − 2p)``, ``−log m_S = Σ_{m : |D_m ∩ S| odd} q_m`` — linear in the ``q``.
+
+* **pairwise** — the matching graph's view. An edge ``(i, j)`` gets
+  ``1 − 2 p_ij = sqrt(m_i m_j / m_ij)`` (the classic ``<x_i x_j>`` estimator written in parity
+  moments), a boundary edge ``(i,)`` what is left of ``m_i`` after its learned pair edges. The
+  learned edge totals are then fitted back onto the decomposed nominal model (multiplicative,
+  iterative proportional fitting in ``q``): every mechanism, hyperedges included, is scaled so
+  the edges it decomposes into add up to the learned totals, so correlated matching keeps them.
+* **full** — every mechanism. The moments of every non-empty subset of every symptom class are
+  counted and the linear system ``A q = −log m`` is solved by weighted least squares (weights the
+  inverse variance of each log-moment, a tiny ridge towards nominal for directions the data do
+  not fix). Each class's ``q`` is shared among its mechanisms in their nominal proportions.
+
+Intervals: the shots are counted in ``groups`` contiguous groups; the estimate is repeated with
+each group left out (the counts subtract), and the delete-one-group jackknife gives a standard
+error; the interval is ``q ± 1.96 σ`` mapped to ``p`` (lower end at least 0).
+
+Guards: fewer than ``min_shots`` shots → the nominal model, every mechanism counted. An
+estimate that is undefined (a moment ≤ 0, a square root of a negative), not finite, ≤ 0,
+below the window's resolution (``p · shots < 1``: it would fire less than once), or above
+:data:`~qplane.noise.model.P_MAX` → that mechanism (its edge, its class) keeps its nominal
+value, counted by reason in :attr:`LearnedNoise.reasons`. Nothing else can reach a matcher:
+:class:`LearnedNoise` refuses a probability outside ``[P_MIN, P_MAX]``.
+
+>>> import stim
+>>> from qplane.codes import memory_circuit
+>>> c = memory_circuit(distance=3, rounds=3, basis="Z", p=0.004)
+>>> dem = c.detector_error_model(decompose_errors=True)
+>>> dets = dem.compile_sampler(seed=3).sample(20_000, bit_packed=True)[0]
+>>> m = learn_noise(dets, dem, estimator="pairwise")
+>>> m.estimator, m.shots, bool((m.lower <= m.probabilities).all())
+('pairwise', 20000, True)
+>>> learn_noise(dets[:10], dem).estimator    # too few shots: the nominal model
+'nominal'
+"""
+
+from __future__ import annotations
+
+import itertools
+import time as _time
+from collections import Counter
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+import stim
+
+from qplane.errors import QplaneError
+from qplane.noise.model import P_MAX, P_MIN, LearnedNoise, guard_nominal
+from qplane.noise.moments import detector_rows, odd_counts, shots_per_group
+from qplane.noise.structure import DemStructure, p_of_q, q_of_p
+
+Estimator = Literal["pairwise", "full"]
+ESTIMATORS = ("pairwise", "full")
+#: Default fewest shots an estimate is made from (fewer: the nominal model).
+MIN_SHOTS = 2_000
+_Z95 = 1.959963984540054
+_MAX_SUBSET = 4
+
+
+def as_packed(detection_events: np.ndarray, num_detectors: int) -> np.ndarray:
+    """Detection events as stim's b8 rows: bit-packed ``uint8`` as is, booleans packed."""
+    a = np.asarray(detection_events)
+    width = (num_detectors + 7) // 8
+    if a.ndim == 2 and a.dtype == np.uint8 and a.shape[1] == width and num_detectors != width:
+        return a
+    if a.ndim == 2 and a.shape[1] == num_detectors and (a.dtype == np.bool_ or a.dtype == np.uint8):
+        return np.packbits(a.astype(bool), axis=1, bitorder="little")
+    raise QplaneError(f"detection events must be (shots, {num_detectors}) booleans or "
+                      f"(shots, {width}) bit-packed uint8 (stim's b8 layout), got "
+                      f"{a.dtype} {a.shape}; is the circuit or DEM the one that was sampled?")
+
+
+def learn_noise(detection_events: np.ndarray, dem: stim.DetectorErrorModel | DemStructure, *,
+                estimator: Estimator = "full", min_shots: int = MIN_SHOTS, groups: int = 10,
+                window: tuple[int, int] | None = None, source: str = "",
+                version: int = 0) -> LearnedNoise:
+    """Learn every mechanism's probability of ``dem`` from detection events.
+
+    Args:
+        detection_events: ``(shots, detectors)`` booleans, or bit-packed (b8) ``uint8`` rows.
+        dem: the nominal model (decomposed, for correlated matching), or its structure.
+        estimator: ``"full"`` (every mechanism from its own moments) or ``"pairwise"`` (the
+            matching graph's edges, fitted back onto the decomposed model).
+        min_shots: fewer shots than this give the nominal model.
+        groups: shot groups of the jackknife interval (2 or more).
+        window: the shots' ``(first, stop)`` in their source (default ``(0, shots)``).
+        source: where the shots came from, recorded in the model.
+        version: the model's version number (the live estimator counts).
+    """
+    s = dem if isinstance(dem, DemStructure) else DemStructure(dem)
+    if estimator not in ESTIMATORS:
+        raise QplaneError(f"unknown estimator {estimator!r}; use one of {', '.join(ESTIMATORS)}")
+    if groups < 2:
+        raise QplaneError(f"groups must be 2 or more (the jackknife needs them), got {groups}")
+    packed = as_packed(detection_events, s.num_detectors)
+    shots = packed.shape[0]
+    window = (0, shots) if window is None else (int(window[0]), int(window[1]))
+    common = dict(window=window, source=source, version=version, time=_time.time())
+    flat = s.to_dem(s.nominal)
+    if shots < max(min_shots, 1):
+        return LearnedNoise.nominal_model(flat, shots=shots, reason="too_few_shots", **common)
+    rows = detector_rows(packed, num_detectors=s.num_detectors)
+    n = shots_per_group(shots, rows.shape[1], groups)
+    counts = odd_counts(rows, moment_sets(s, estimator), groups=len(n))
+    return estimate_from_counts(s, counts, n, estimator=estimator, **common)
+
+
+def moment_sets(s: DemStructure, estimator: Estimator) -> list[tuple[int, ...]]:
+    """The detector sets whose parity moments ``estimator`` needs on structure ``s``."""
+    if estimator == "pairwise":
+        return [(i,) for i in range(s.num_detectors)] + [e for e in s.edges if len(e) == 2]
+    if estimator == "full":
+        return _full_system(s).sets
+    raise QplaneError(f"unknown estimator {estimator!r}; use one of {', '.join(ESTIMATORS)}")
+
+
+def estimate_from_counts(s: DemStructure, counts: np.ndarray, n: np.ndarray, *,
+                         estimator: Estimator, window: tuple[int, int] | None = None,
+                         source: str = "", version: int = 0,
+                         time: float | None = None) -> LearnedNoise:
+    """The estimate from odd counts of :func:`moment_sets` per shot group (what the live
+    estimator keeps per block instead of the shots).
+
+    Args:
+        counts: ``(len(moment_sets(s, estimator)), groups)`` odd-parity shot counts.
+        n: ``(groups,)`` shots per group.
+    """
+    n = np.asarray(n, dtype=np.int64)
+    shots = int(n.sum())
+    common = dict(window=window or (0, shots), source=source, version=version,
+                  time=_time.time() if time is None else time)
+    flat = s.to_dem(s.nominal)
+    if len(n) < 2 or np.any(n <= 0):
+        return LearnedNoise.nominal_model(flat, shots=shots, reason="too_few_groups", **common)
+    m = _moments(np.asarray(counts), n)
+    solve = _pairwise if estimator == "pairwise" else _full
+    q, valid, reasons = solve(s, m)
+    return _finish(s, flat, q, valid, reasons, estimator=estimator, shots=shots, common=common)
+
+
+def _moments(counts: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """``m_S`` for the full data (column 0) and each delete-one-group replicate (1..G)."""
+    total = counts.sum(axis=1, keepdims=True)
+    c = np.concatenate([total, total - counts], axis=1).astype(np.float64)
+    shots = np.concatenate([[n.sum()], n.sum() - n]).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1.0 - 2.0 * c / shots
+
+
+def _pairwise(s: DemStructure, m: np.ndarray):
+    pairs = [e for e in s.edges if len(e) == 2]
+    m_single, m_pair = m[: s.num_detectors], m[s.num_detectors:]
+    nominal_edge_q = s.edge_incidence @ q_of_p(s.nominal)
+    target = np.full((len(s.edges), m.shape[1]), np.nan)
+    edge_index = {e: k for k, e in enumerate(s.edges)}
+    pi = np.array([edge_index[e] for e in pairs], dtype=np.intp)
+    a = np.array([e[0] for e in pairs], dtype=np.intp)
+    b = np.array([e[1] for e in pairs], dtype=np.intp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = m_single[a] * m_single[b] / m_pair
+        ok = (m_single[a] > 0) & (m_single[b] > 0) & (m_pair > 0) & (r > 0) & (r < 1)
+        target[pi] = np.where(ok, -0.5 * np.log(r), np.nan)
+        # boundary edges: what m_i leaves after i's pair edges (nominal where not learned)
+        pair_q = np.where(np.isfinite(target[pi]), target[pi], nominal_edge_q[pi][:, None])
+        around = np.zeros_like(m_single)
+        np.add.at(around, a, pair_q)
+        np.add.at(around, b, pair_q)
+        single_q = -np.log(np.where(m_single > 0, m_single, np.nan)) - around
+    for e, k in edge_index.items():
+        if len(e) == 1:
+            target[k] = np.where(single_q[e[0]] > 0, single_q[e[0]], np.nan)
+    good = np.isfinite(target) & (target > 0) & (p_of_q(np.nan_to_num(target)) <= P_MAX)
+    target = np.where(good, target, np.nan)
+    # fit the edge totals back onto the mechanisms (every column at once)
+    E = s.edge_incidence
+    k_m = np.asarray(E.sum(axis=0)).ravel()
+    q0 = q_of_p(guard_nominal(s.nominal))
+    q = np.repeat(q0[:, None], m.shape[1], axis=1)
+    fixed = np.isfinite(target)
+    for _ in range(30):
+        cur = E @ q
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lr = np.where(fixed & (cur > 0), np.log(target / cur), 0.0)
+        step = (E.T @ lr) / np.maximum(k_m, 1)[:, None]
+        q = q * np.exp(step)
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    learned_edges = E.T @ fixed[:, :1].astype(np.float64)
+    valid = learned_edges[:, 0] > 0
+    reasons = Counter()
+    reasons["no_learned_edge"] = int(np.sum(~valid & (k_m > 0)))
+    reasons["not_a_graph_edge"] = int(np.sum(k_m == 0))
+    reasons["edges_guarded"] = int(np.sum(~fixed[:, 0]))
+    return q, valid, reasons
+
+
+def _subsets(classes: list[frozenset[int]]) -> tuple[list[tuple[int, ...]], sp.csr_matrix]:
+    """Every non-empty subset (up to 4 detectors, and the whole set) of every class, and the
+    (classes, sets) matrix saying which sets are a class's own."""
+    seen: dict[tuple[int, ...], int] = {}
+    rows, cols = [], []
+    for c_index, c in enumerate(classes):
+        d = tuple(sorted(c))
+        subs = [sub for k in range(1, min(len(d), _MAX_SUBSET) + 1)
+                for sub in itertools.combinations(d, k)]
+        if len(d) > _MAX_SUBSET:
+            subs.append(d)
+        for sub in subs:
+            rows.append(c_index)
+            cols.append(seen.setdefault(sub, len(seen)))
+    own = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(classes), len(seen)))
+    return list(seen), own
+
+
+def _incidence(sets: list[tuple[int, ...]], num_detectors: int) -> sp.csr_matrix:
+    cols = np.fromiter(itertools.chain.from_iterable(sets), dtype=np.intp)
+    rows = np.repeat(np.arange(len(sets)), [len(x) for x in sets])
+    return sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(sets), num_detectors))
+
+
+class _FullSystem:
+    """The full estimator's linear system for one structure, factorised once.
+
+    The weights are the inverse variances of the log-moments *predicted by the nominal model*,
+    so the normal matrix depends on the structure alone and its factorisation is reused by
+    every estimate on that structure (the live estimator refits every refresh); weighted least
+    squares with approximate weights stays unbiased.
+    """
+
+    def __init__(self, s: DemStructure):
+        classes = [tuple(sorted(c)) for c in s.classes]
+        self.sets, self.own = _subsets(s.classes)
+        overlap = (_incidence(self.sets, s.num_detectors)
+                   @ _incidence(classes, s.num_detectors).T).tocoo()
+        odd = (overlap.data.astype(np.int64) % 2) == 1
+        self.A = sp.csr_matrix((np.ones(int(odd.sum())), (overlap.row[odd], overlap.col[odd])),
+                               shape=(len(self.sets), len(classes)))
+        q_nom_m = q_of_p(guard_nominal(s.nominal))
+        cls = s.mechanism_class
+        self.q_nom_c = np.bincount(cls[cls >= 0], weights=q_nom_m[cls >= 0],
+                                   minlength=len(classes))
+        self.share = np.where(cls >= 0, q_nom_m / np.where(
+            cls >= 0, self.q_nom_c[np.maximum(cls, 0)], 1.0), 0.0)
+        m_nom = np.exp(-(self.A @ self.q_nom_c))
+        self.w = m_nom ** 2 / np.maximum(1.0 - m_nom ** 2, 1e-12)
+        self._solvers: dict[bytes, tuple] = {}
+
+    def solver(self, usable: np.ndarray):
+        key = np.packbits(usable).tobytes()
+        if key not in self._solvers:
+            if len(self._solvers) > 4:
+                self._solvers.clear()
+            w = np.where(usable, self.w, 0.0)
+            AtW = self.A.T.multiply(w[None, :]).tocsr()
+            M = (AtW @ self.A).tocsc()
+            diag = M.diagonal()
+            ridge = 1e-6 * float(np.median(diag[diag > 0])) if np.any(diag > 0) else 1.0
+            M = (M + ridge * sp.identity(M.shape[0], format="csc")).tocsc()
+            lu = spla.splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0)
+            # a class is learned only when every moment of its own subsets is usable
+            touched = np.asarray(self.own @ (~usable).astype(np.float64)).ravel() == 0
+            self._solvers[key] = (AtW, ridge, lu, touched)
+        return self._solvers[key]
+
+
+def _full_system(s: DemStructure) -> _FullSystem:
+    system = s.__dict__.get("_full_system")
+    if system is None:
+        system = s.__dict__["_full_system"] = _FullSystem(s)
+    return system
+
+
+def _full(s: DemStructure, m: np.ndarray):
+    system = _full_system(s)
+    usable = np.all(m > 0, axis=1)
+    with np.errstate(divide="ignore"):
+        y = -np.log(np.where(usable[:, None], m, 1.0))
+    AtW, ridge, lu, touched = system.solver(usable)
+    qc = lu.solve(np.ascontiguousarray(AtW @ y + ridge * system.q_nom_c[:, None]))
+    good_c = np.isfinite(qc[:, 0]) & (qc[:, 0] > 0) & (p_of_q(np.clip(qc[:, 0], 0, 50)) <= P_MAX)
+    good_c &= touched
+    cls = s.mechanism_class
+    q = qc[np.maximum(cls, 0)] * system.share[:, None]
+    valid = (cls >= 0) & good_c[np.maximum(cls, 0)]
+    reasons = Counter()
+    reasons["unobservable"] = int(np.sum(cls < 0))
+    reasons["class_guarded"] = int(np.sum((cls >= 0) & ~valid))
+    reasons["moments_unusable"] = int(np.sum(~usable))
+    return q, valid, reasons
+
+
+def _finish(s: DemStructure, flat: stim.DetectorErrorModel, q: np.ndarray, valid: np.ndarray,
+            reasons: Counter, *, estimator: str, shots: int, common: dict) -> LearnedNoise:
+    nominal = guard_nominal(s.nominal)
+    p_all = p_of_q(np.clip(np.nan_to_num(q, nan=-1.0), -1.0, 50.0))
+    point = p_all[:, 0]
+    ok = valid & np.isfinite(point) & (point >= P_MIN) & (point <= P_MAX)
+    reasons["out_of_range"] = int(np.sum(valid & ~ok))
+    # an estimate that fires less than once in the window is not told apart from zero
+    tiny = ok & (point * shots < 1.0)
+    reasons["below_resolution"] = int(tiny.sum())
+    ok &= ~tiny
+    p = np.where(ok, point, nominal)
+    reps = q[:, 1:]
+    g = reps.shape[1]
+    with np.errstate(invalid="ignore"):
+        sd = np.sqrt((g - 1) / g * np.nansum((reps - np.nanmean(reps, axis=1, keepdims=True)) ** 2,
+                                             axis=1))
+    q_hat = q_of_p(p)
+    sd = np.where(ok & np.isfinite(sd), sd, 0.0)
+    lower = np.where(ok, p_of_q(np.maximum(q_hat - _Z95 * sd, 0.0)), nominal)
+    upper = np.where(ok, np.minimum(p_of_q(q_hat + _Z95 * sd), 0.5), nominal)
+    reasons = {k: v for k, v in reasons.items() if v}
+    reasons["kept"] = int(ok.sum())
+    return LearnedNoise(nominal=str(flat), probabilities=p, lower=lower, upper=upper,
+                        estimator=estimator, shots=shots, kept_nominal=int(np.sum(~ok)),
+                        reasons=reasons, **common)
