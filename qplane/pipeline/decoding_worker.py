@@ -116,8 +116,10 @@ class DecodingWorker(Worker):
         compiled = self.decoder.compile_decoder_for_dem(dem=dem)
         shadow = self._shadow.compile_decoder_for_dem(dem=dem) if self.shadow_fraction > 0 else None
         self._compiled[circuit_id] = (compiled, shadow)
-        where = {"backend": "torch" if hasattr(compiled, "net") else "pymatching",
-                 "device": str(getattr(compiled, "device", "cpu"))}
+        # A neural decoder names its network backend and device (torch, onnx, onnx-int8).
+        where = {"backend": getattr(compiled, "backend", None) or "pymatching",
+                 "device": str(getattr(compiled, "device_name", None)
+                               or getattr(compiled, "device", "cpu"))}
         body = DecoderCompiled(worker=self.name, decoder=self.decoder.name, circuit_id=circuit_id,
                                **where)
         card = getattr(compiled, "card", None)
