@@ -69,8 +69,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("--alpha", type=float, default=0.05, help="significance level")
     verify.add_argument("--strict", action="store_true",
                         help="an improvement the fresh shots do not confirm also fails")
-    verify.add_argument("--backend", choices=("torch", "onnx"), default="torch")
-    verify.add_argument("--precision", choices=("fp32", "int8"), default="fp32")
+    verify.add_argument("--backend", choices=("torch", "onnx"), default="torch",
+                        help="what runs the network (default: torch)")
+    verify.add_argument("--precision", choices=("fp32", "int8"), default="fp32",
+                        help="network precision; int8 needs --backend onnx")
     verify.add_argument("--threads", type=int, default=None, help="network threads")
     verify.add_argument("--json", metavar="PATH", default=None, help="also write the result")
     verify.set_defaults(func=run_verify)
