@@ -81,3 +81,24 @@ def test_providers_follow_the_device_and_what_is_installed():
     assert onnx_providers("hip:1", available=rocm) == rocm
     with pytest.raises(ConfigError, match="onnxruntime-gpu"):
         onnx_providers("cuda:0", available=cpu_only)
+
+
+def test_the_run_file_records_the_onnx_int8_backend(tmp_path):
+    """A pipeline run with the ONNX int8 backend says so in its run file (Run.decoded_on)."""
+    import yaml
+
+    from qplane.config import load_config
+    from qplane.pipeline.launcher import run_pipeline
+    from qplane.runfile import open_run
+    from tests.pipeline.conftest import write_config
+
+    path = write_config(tmp_path, shots=64, shadow=0.0, p=0.003)
+    document = yaml.safe_load(path.read_text())
+    document["qplane"]["decoding"]["decoder"] = {"type": "neural-correlated", "options": {
+        "model": "d3", "device": "cpu", "backend": "onnx", "precision": "int8", "threads": 1}}
+    path.write_text(yaml.safe_dump(document))
+    out = tmp_path / "onnx.h5"
+    outcome = run_pipeline(load_config(path), out_path=str(out), duration=None, max_blocks=4)
+    assert outcome.end_state == "completed", outcome.reason
+    with open_run(out) as run:
+        assert run.decoded_on == "onnx-int8 on cpu"
