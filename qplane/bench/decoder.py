@@ -7,7 +7,12 @@ PyMatching, pre-decoder + each (the card's rules) and the ``clear`` mode: logica
 with a 95% Wilson interval, the paired counts of shots only one of two decoders gets wrong with an
 exact McNemar (binomial) p-value, and residual vs input detection-event density. Per distance it
 times each stage (network, residual matching, total) per shot and per round at batch 1 and 1024,
-on this machine's CPU (one torch thread unless ``--threads`` says otherwise). Results go to
+on this machine's CPU (one torch thread unless ``--threads`` says otherwise), and the network
+alone per backend (torch fp32, ONNX fp32, ONNX int8) at batch 1024 with 1 and 2 threads.
+Correlated PyMatching is the main baseline of every neural row; the int8 network runs beside
+the float one on the same shots (McNemar: no significant loss); Tesseract (``pip install
+qplane[bench]``, near-optimal) decodes a prefix of the shots at d = 3 and 5 as the reference.
+Results go to
 ``runs/bench/decoder.json``; ``--update-results`` writes the committed
 ``bench/results/decoder.json`` and the markdown table in ``docs/decoder.md``.
 """
@@ -34,9 +39,22 @@ SHOTS = {
 }
 QUICK_SHOTS = 2_000
 BASES = ("X", "Z")
-DECODERS = ("pymatching", "pymatching-correlated", "neural", "neural-correlated", "neural-clear")
+DECODERS = ("pymatching", "pymatching-correlated", "neural", "neural-correlated", "neural-clear",
+            "neural-correlated-int8", "tesseract")
+#: Correlated PyMatching is the main baseline of every neural row; the int8 network is checked
+#: against the float one; Tesseract (near-optimal) is the reference, on a subset of the shots.
 PAIRS = (("neural", "pymatching"), ("neural-correlated", "pymatching-correlated"),
-         ("neural-clear", "pymatching"), ("pymatching-correlated", "pymatching"))
+         ("neural", "pymatching-correlated"), ("neural-clear", "pymatching-correlated"),
+         ("neural-clear", "pymatching"), ("pymatching-correlated", "pymatching"),
+         ("neural-correlated-int8", "neural-correlated"),
+         ("neural-correlated-int8", "pymatching-correlated"),
+         ("tesseract", "pymatching-correlated"), ("neural-correlated", "tesseract"))
+#: Shots per basis decoded by the reference (Tesseract, long beam: ~0.1 ms per shot at d = 3,
+#: ~6 ms at d = 5 on this CPU; not run at d = 7).
+REFERENCE_SHOTS = {3: 20_000, 5: 2_000}
+QUICK_REFERENCE_SHOTS = 200
+#: Network backends timed per distance (batch 1024, 1 and 2 threads).
+BACKENDS = (("torch", "fp32"), ("onnx", "fp32"), ("onnx", "int8"))
 MARK_START, MARK_END = "<!-- bench:decoder:start -->", "<!-- bench:decoder:end -->"
 
 
@@ -61,14 +79,28 @@ def model_for(distance: int) -> str:
     return want if want in names else "auto"
 
 
-def _decode_all(events, packed, truth, neural, neural_corr, matching, matching_corr, clear_rule):
-    """Failures (bool per shot) and residual events of every decoder on one shot set."""
+def _decode_all(events, packed, truth, neural, neural_corr, matching, matching_corr, clear_rule,
+                int8=None, reference=None, reference_shots=0):
+    """Failures (bool per shot) and residual events of every decoder on one shot set.
+
+    ``int8``: the correlated decoder with the int8 ONNX network; ``reference``: a compiled
+    reference decoder run on the first ``reference_shots`` shots.
+    """
     import numpy as np
 
     out: dict[str, dict[str, Any]] = {}
     start = time.perf_counter()
     logits = neural.site_logits(events)
     network_s = time.perf_counter() - start
+    if int8 is not None:
+        pred, residual = int8.decode_from_logits(events, int8.site_logits(events))
+        out["neural-correlated-int8"] = {"fail": np.any(pred != truth, axis=1),
+                                         "residual": int(residual.sum())}
+    if reference is not None and reference_shots:
+        sub = packed[:reference_shots]
+        pred = reference.decode_shots_bit_packed(bit_packed_detection_event_data=sub)
+        out["tesseract"] = {"fail": np.any(pred != truth[:reference_shots], axis=1),
+                            "residual": int(events[:reference_shots].sum())}
     for name, m, kw in (("pymatching", matching, {}),
                         ("pymatching-correlated", matching_corr, {"enable_correlations": True})):
         pred = m.decode_batch(packed, bit_packed_shots=True, bit_packed_predictions=True, **kw)
@@ -80,9 +112,23 @@ def _decode_all(events, packed, truth, neural, neural_corr, matching, matching_c
     return out, network_s
 
 
+def _reference(circuit):
+    """Tesseract (long beam) compiled for the circuit's undecomposed DEM, or ``None`` when the
+    ``tesseract-decoder`` package is not installed (``pip install qplane[bench]``)."""
+    try:
+        import tesseract_decoder
+    except ImportError:
+        return None
+    decoders = tesseract_decoder.make_tesseract_sinter_decoders_dict()
+    return decoders["tesseract-long-beam"].compile_decoder_for_dem(
+        dem=circuit.detector_error_model(decompose_errors=False))
+
+
 def _timing(circuit, dem, model: str, rounds: int) -> dict[str, Any]:
-    """Per-stage time per shot and per round at batch 1 and 1024."""
+    """Per-stage time per shot and per round at batch 1 and 1024, and network time per backend."""
+    import numpy as np
     import pymatching
+    import torch
 
     from qplane.decoder.data import TEST_SEED_BASE
     from qplane.decoder.neural import NeuralDecoder
@@ -106,6 +152,24 @@ def _timing(circuit, dem, model: str, rounds: int) -> dict[str, Any]:
                 "total_us_per_shot": 1e6 * total / count,
                 "total_us_per_round": 1e6 * total / count / rounds,
             }
+    events = np.unpackbits(dets, axis=1, bitorder="little", count=dem.num_detectors).astype(bool)
+    previous = torch.get_num_threads()
+    for backend, precision in BACKENDS:
+        for threads in (1, 2):
+            compiled = NeuralDecoder(model=model, device="cpu", correlated=True, backend=backend,
+                                     precision=precision, threads=threads,
+                                     batch_size=1024).compile_decoder_for_dem(dem=dem)
+            compiled.site_logits(events[:64])  # warm-up
+            best = float("inf")
+            for _ in range(2):  # the better of two: the machine is shared
+                start = time.perf_counter()
+                compiled.site_logits(events)
+                best = min(best, time.perf_counter() - start)
+            result[f"network {backend} {precision}/batch1024/threads{threads}"] = {
+                "network_us_per_shot": 1e6 * best / len(events),
+                "total_us_per_shot": 1e6 * best / len(events),
+                "total_us_per_round": 1e6 * best / len(events) / rounds}
+    torch.set_num_threads(previous)
     for name, kw in (("pymatching", {}), ("pymatching-correlated", {"enable_correlations": True})):
         m = pymatching.Matching.from_detector_error_model(dem, **kw)
         for batch, count in ((1, 200), (1024, 1024)):
@@ -155,46 +219,63 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
                 neural = NeuralDecoder(model=model, device="cpu").compile_decoder_for_dem(dem=dem)
                 neural_corr = NeuralDecoder(model=model, device="cpu", correlated=True
                                             ).compile_decoder_for_dem(dem=dem)
+                int8 = NeuralDecoder(model=model, device="cpu", correlated=True, backend="onnx",
+                                     precision="int8").compile_decoder_for_dem(dem=dem)
                 used = neural.sha256
                 seed = TEST_SEED_BASE + 1_000_000 * d + 1000 * round(p * 1e4) + bi
                 events, obs = circuit.compile_detector_sampler(seed=seed).sample(
                     n, separate_observables=True)
                 packed = np.packbits(events, axis=1, bitorder="little")
                 truth = np.packbits(obs, axis=1, bitorder="little")
+                ref_n = min(n, QUICK_REFERENCE_SHOTS if quick else REFERENCE_SHOTS.get(d, 0))
+                reference = _reference(circuit) if ref_n else None
                 result, seconds = _decode_all(events, packed, truth, neural, neural_corr,
                                               neural.matching, neural_corr.matching,
-                                              neural.card_rule("clear"))
+                                              neural.card_rule("clear"), int8=int8,
+                                              reference=reference, reference_shots=ref_n)
                 network_s += seconds
                 for k in DECODERS:
-                    fails[k].append(result[k]["fail"])
-                    residual[k] += result[k]["residual"]
+                    if k in result:
+                        fails[k].append(result[k]["fail"])
+                        residual[k] += result[k]["residual"]
                 events_in += int(events.sum())
                 detectors += events.size
                 notes += neural.notes
                 if p == max(SHOTS[d]) and bi == 1 and d not in timings:
                     timings[d] = _timing(circuit, dem, model, d)
-            total_shots = n * len(BASES)
-            fail = {k: np.concatenate(v) for k, v in fails.items()}
-            for k in DECODERS:
-                e = int(fail[k].sum())
-                lo, hi = wilson_interval(e, total_shots)
-                rows.append({"distance": d, "rounds": d, "p": p, "decoder": k, "shots": total_shots,
-                             "errors": e, "ler": e / total_shots, "ci95": [lo, hi],
+            fail = {k: np.concatenate(v) for k, v in fails.items() if v}
+            for k in fail:
+                e, k_shots = int(fail[k].sum()), len(fail[k])
+                lo, hi = wilson_interval(e, k_shots)
+                density = (residual[k] / (detectors * k_shots / (n * len(BASES)))
+                           if k == "tesseract" else residual[k] / detectors)
+                rows.append({"distance": d, "rounds": d, "p": p, "decoder": k, "shots": k_shots,
+                             "errors": e, "ler": e / k_shots, "ci95": [lo, hi],
                              "input_density": events_in / detectors,
-                             "residual_density": residual[k] / detectors,
+                             "residual_density": 0.0 if k == "tesseract" else density,
                              "model": model if k.startswith("neural") else None,
                              "model_sha256": used if k.startswith("neural") else None})
             for a, b in PAIRS:
-                only_a = int((fail[a] & ~fail[b]).sum())
-                only_b = int((fail[b] & ~fail[a]).sum())
-                ea, eb = int(fail[a].sum()), int(fail[b].sum())
-                comparisons.append({"distance": d, "p": p, "a": a, "b": b, "shots": total_shots,
+                if not (fails[a] and fails[b]):
+                    continue
+                # Paired on the shots both decoded (the reference decodes a prefix per basis).
+                fa, fb = [], []
+                for xa, xb in zip(fails[a], fails[b]):
+                    m = min(len(xa), len(xb))
+                    fa.append(xa[:m])
+                    fb.append(xb[:m])
+                fa, fb = np.concatenate(fa), np.concatenate(fb)
+                only_a = int((fa & ~fb).sum())
+                only_b = int((fb & ~fa).sum())
+                ea, eb = int(fa.sum()), int(fb.sum())
+                comparisons.append({"distance": d, "p": p, "a": a, "b": b, "shots": len(fa),
                                     "errors_a": ea, "errors_b": eb, "only_a_wrong": only_a,
                                     "only_b_wrong": only_b, "mcnemar_p": mcnemar(only_a, only_b),
                                     "ler_ratio_b_over_a": (eb / ea) if ea else None,
-                                    "network_us_per_shot": 1e6 * network_s / total_shots})
-            print(f"d={d} p={p}: " + ", ".join(f"{k} {int(fail[k].sum())}" for k in DECODERS)
-                  + f" / {total_shots} shots ({time.perf_counter() - began:.0f} s)", flush=True)
+                                    "network_us_per_shot": 1e6 * network_s / (n * len(BASES))})
+            print(f"d={d} p={p}: " + ", ".join(f"{k} {int(fail[k].sum())}/{len(fail[k])}"
+                                               for k in fail)
+                  + f" shots ({time.perf_counter() - began:.0f} s)", flush=True)
         if path is not None:
             card = read_card(path)
             spec = get_spec(card.spec)
@@ -229,7 +310,7 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
                "bases": list(BASES), "seconds": seconds,
                "models": models, "rows": rows, "comparisons": comparisons,
                "timing": {str(k): v for k, v in sorted(timings.items())},
-               "targets": evaluate_targets(comparisons, rows)}
+               "targets": evaluate_targets(comparisons, rows, {str(k): v for k, v in timings.items()})}
     write_results(out, results, indent=1, default=_jsonable)
     if markdown:
         write_markdown(results, markdown)
@@ -248,7 +329,8 @@ def _jsonable(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def evaluate_targets(comparisons: list[dict], rows: list[dict]) -> list[dict]:
+def evaluate_targets(comparisons: list[dict], rows: list[dict],
+                     timing: dict | None = None) -> list[dict]:
     """The issue's targets, each with the measured numbers and whether it is met."""
     targets = []
     for c in comparisons:
@@ -270,13 +352,42 @@ def evaluate_targets(comparisons: list[dict], rows: list[dict]) -> list[dict]:
                             "ratio": c["ler_ratio_b_over_a"], "met": not worse,
                             "beats": bool(c["only_a_wrong"] < c["only_b_wrong"]
                                           and c["mcnemar_p"] < 0.05)})
+    for c in comparisons:
+        pair = (c["a"], c["b"])
+        significant = c["mcnemar_p"] < 0.05
+        if pair == ("neural-correlated", "pymatching-correlated") and (c["distance"], c["p"]) in (
+                (5, 0.005), (7, 0.003)):
+            ratio = c["ler_ratio_b_over_a"] or 0
+            targets.append({"target": f"neural-correlated >= 1.15x better than correlated "
+                                      f"PyMatching, significant, d={c['distance']} p={c['p']}",
+                            "errors": [c["errors_a"], c["errors_b"]], "ratio": ratio,
+                            "mcnemar_p": c["mcnemar_p"],
+                            "met": bool(ratio >= 1.15 and significant
+                                        and c["only_a_wrong"] < c["only_b_wrong"])})
+        if pair == ("neural-correlated-int8", "neural-correlated"):
+            loss = c["only_a_wrong"] > c["only_b_wrong"] and significant
+            targets.append({"target": f"int8 network: no significant LER loss against fp32, "
+                                      f"d={c['distance']} p={c['p']}",
+                            "errors": [c["errors_a"], c["errors_b"]],
+                            "mcnemar_p": c["mcnemar_p"], "met": not loss})
+    if timing is not None and "5" in timing:
+        net = {k: v["network_us_per_shot"] for k, v in timing["5"].items()
+               if k.startswith("network ") and k.endswith("threads1")}
+        int8_ok = all(t["met"] for t in targets if t["target"].startswith("int8 network"))
+        usable = {k: v for k, v in net.items() if int8_ok or "int8" not in k}
+        if usable:
+            best = min(usable, key=usable.get)
+            targets.append({"target": "network <= 100 us per shot at d=5 on one core with no "
+                                      "significant LER loss",
+                            "best": best, "us_per_shot": usable[best],
+                            "met": bool(usable[best] <= 100)})
     by_key = {(r["distance"], r["p"], r["decoder"]): r for r in rows}
     for (d, p, name), r in by_key.items():
         if name != "neural-clear":
             continue
         base = by_key[(d, p, "pymatching")]
         cmp = next(c for c in comparisons if c["distance"] == d and c["p"] == p
-                   and c["a"] == "neural-clear")
+                   and (c["a"], c["b"]) == ("neural-clear", "pymatching"))
         reduction = 1 - r["residual_density"] / base["residual_density"] if base["residual_density"] else 0.0
         no_cost = not (cmp["only_a_wrong"] > cmp["only_b_wrong"] and cmp["mcnemar_p"] < 0.05)
         targets.append({"target": f"clear mode: >= 40% fewer residual detection events at no LER "

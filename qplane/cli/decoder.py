@@ -1,4 +1,5 @@
-"""``qplane train-decoder CONFIG`` (the decoder's benchmark is ``qplane bench decoder``).
+"""``qplane train-decoder CONFIG`` and ``qplane decoder verify MODEL`` (the decoder's benchmark
+is ``qplane bench decoder``).
 
 ``train-decoder`` is an entry point, so it (and only it) reads the launcher's environment: under
 ``torchrun`` (``WORLD_SIZE`` > 1) it initialises ``torch.distributed`` (NCCL on CUDA, else gloo)
@@ -13,6 +14,7 @@ Examples::
     qplane train-decoder config/decoder/d5.yaml            # -> runs/decoder/d5.safetensors
     qplane train-decoder config/decoder/d5.yaml --ship     # replaces the shipped model
     torchrun --nproc_per_node 4 -m qplane.cli train-decoder config/decoder/d5.yaml
+    qplane decoder verify d5 --shots 20000   # re-check the card's claims on fresh shots
     qplane bench decoder --quick
 """
 
@@ -49,6 +51,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="only choose the decision rules of the config's output model again, "
                             "on its validation shots (the weights are kept)")
     train.set_defaults(func=run_train)
+
+    group = subparsers.add_parser("decoder", help="check trained decoder models",
+                                  description="Commands about trained decoder models.")
+    commands = group.add_subparsers(dest="decoder_command", metavar="COMMAND", required=True)
+    verify = commands.add_parser(
+        "verify", help="re-check a model card's claims on fresh shots",
+        description="Decode fresh shots of every validation task of MODEL's card with the "
+                    "model and with (correlated) PyMatching, and compare them shot for shot "
+                    "(McNemar). Exits 1 when a claim fails: the model is significantly worse "
+                    "than the baseline where its card says better or equal (--strict: also "
+                    "when a claimed improvement is not significant).")
+    verify.add_argument("model", help="shipped model name (d3, d5, d7) or model file path")
+    verify.add_argument("--shots", type=int, default=20_000, help="fresh shots per task")
+    verify.add_argument("--seed", type=int, default=0, help="offset of the shots' seeds")
+    verify.add_argument("--sha256", default=None, help="pin of the model file")
+    verify.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    verify.add_argument("--strict", action="store_true",
+                        help="an improvement the fresh shots do not confirm also fails")
+    verify.add_argument("--backend", choices=("torch", "onnx"), default="torch",
+                        help="what runs the network (default: torch)")
+    verify.add_argument("--precision", choices=("fp32", "int8"), default="fp32",
+                        help="network precision; int8 needs --backend onnx")
+    verify.add_argument("--threads", type=int, default=None, help="network threads")
+    verify.add_argument("--json", metavar="PATH", default=None, help="also write the result")
+    verify.set_defaults(func=run_verify)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from qplane.decoder.model_file import read_card, resolve_model_path
+    from qplane.decoder.verify import format_report, verify_model
+    from qplane.progress import steps
+
+    if args.shots < 1:
+        from qplane.errors import QplaneError
+
+        raise QplaneError(f"--shots must be at least 1, got {args.shots}")
+    tasks = read_card(resolve_model_path(args.model)).validation.get("tasks") or []
+    with steps(f"verify {args.model}", total=len(tasks)) as advance:
+        result = verify_model(args.model, shots=args.shots, sha256=args.sha256, seed=args.seed,
+                              alpha=args.alpha, strict=args.strict, backend=args.backend,
+                              precision=args.precision, threads=args.threads,
+                              progress=lambda n, what: advance(n, what))
+    print(format_report(result))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0 if result["passed"] else 1
 
 
 #: Where a model the config would ship goes without ``--ship``.

@@ -85,12 +85,23 @@ class NeuralOptions(DecoderOptions):
     threshold: Optional[float] = Field(None, gt=0.0, lt=1.0, description="override the rule's "
                                        "probability threshold (for studies, not production)")
     batch_size: int = Field(1024, ge=1, description="shots per network call")
+    backend: Literal["torch", "onnx"] = Field(
+        "torch", description="what runs the network: 'torch', or 'onnx' (ONNX Runtime; CUDA / "
+                             "ROCm / OpenVINO / DirectML provider when installed, else the CPU)")
+    precision: Literal["fp32", "int8"] = Field(
+        "fp32", description="network precision; 'int8' (static quantisation calibrated on "
+                            "the circuit's own shots) needs backend 'onnx'")
+    threads: Optional[int] = Field(None, ge=1, le=256, description="intra-op threads of the "
+                                   "network (default: the runtime's own choice)")
 
     @model_validator(mode="after")
     def _pin_needs_a_model(self) -> NeuralOptions:
         if self.model == "auto" and self.sha256 is not None:
             raise KeyedValueError("sha256", "a sha256 pin needs an explicit model, not 'auto'; "
                                             "name the model file you pin")
+        if self.precision == "int8" and self.backend != "onnx":
+            raise KeyedValueError("precision", "precision 'int8' needs backend 'onnx' (torch "
+                                               "runs fp32); set backend: onnx")
         return self
 
 

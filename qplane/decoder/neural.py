@@ -41,6 +41,7 @@ import stim
 import torch
 
 from qplane.config import NeuralOptions, validate_section
+from qplane.decoder.backends import CALIBRATION_SEED, CALIBRATION_SHOTS, OnnxNetwork, TorchNetwork, build_network
 from qplane.decoder.labels import SiteMap
 from qplane.decoder.model_file import ModelCard, file_sha256, load_model, read_card, resolve_model_path, shipped_models
 from qplane.decoder.protocol import CompiledDecoder, Decoder, check_detection_events
@@ -129,8 +130,13 @@ class CompiledNeuralDecoder(CompiledDecoder):
                  geometry: SyndromeGeometry, sites: SiteMap, matching: pymatching.Matching,
                  num_observables: int, correlated: bool, rule: dict, device: torch.device,
                  batch_size: int, notes: list[str], noise_mismatch: bool,
-                 noise_signature: float = 0.0):
+                 noise_signature: float = 0.0, network: TorchNetwork | OnnxNetwork | None = None):
         self.net = net
+        #: What runs the network (:mod:`qplane.decoder.backends`); ``backend`` and
+        #: ``device_name`` are what the run file records.
+        self.network = network if network is not None else TorchNetwork(net, device)
+        self.backend = self.network.backend
+        self.device_name = self.network.device
         self.card = card
         self.sha256 = sha256
         self.geometry = geometry
@@ -145,7 +151,7 @@ class CompiledNeuralDecoder(CompiledDecoder):
         self.notes = notes
         self.noise_mismatch = noise_mismatch
         self.noise_signature = noise_signature
-        self._site_index = torch.as_tensor(sites.site_index, device=device)
+        self._site_index = np.asarray(sites.site_index)
         self._rule_mask = site_rule_mask(sites, rule)
         self.shots = 0
         self.detection_events_in = 0
@@ -173,13 +179,10 @@ class CompiledNeuralDecoder(CompiledDecoder):
     def site_logits(self, events: np.ndarray) -> np.ndarray:
         """The network's logits at every site: ``float32 (shots, num_sites)`` for unpacked events."""
         out = np.zeros((events.shape[0], self.sites.num_sites), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, events.shape[0], self.batch_size):
-                chunk = events[start:start + self.batch_size]
-                x = torch.from_numpy(self.geometry.volume(chunk)).to(self.device)
-                x = x.to(memory_format=torch.channels_last_3d)
-                logits = self.net(x).reshape(x.shape[0], -1)
-                out[start:start + len(chunk)] = logits[:, self._site_index].float().cpu().numpy()
+        for start in range(0, events.shape[0], self.batch_size):
+            chunk = events[start:start + self.batch_size]
+            out[start:start + len(chunk)] = self.network.site_logits(
+                self.geometry.volume(chunk), self._site_index)
         return out
 
     def decode_from_logits(self, events: np.ndarray, logits: np.ndarray, *,
@@ -238,6 +241,11 @@ class NeuralDecoder(Decoder):
             ``"uncorrelated"`` after ``correlated``; ``"clear"`` clears the most events.
         threshold: override the rule's probability threshold (for studies, not production).
         batch_size: shots per network call.
+        backend: ``"torch"`` or ``"onnx"`` (ONNX Runtime; providers chosen from ``device``, see
+            :func:`qplane.decoder.backends.onnx_providers`).
+        precision: ``"fp32"``, or ``"int8"`` (ONNX only: static quantisation calibrated on
+            shots sampled from the DEM).
+        threads: intra-op threads of the network (``None``: the runtime's default).
 
     Raises:
         ConfigError: bad options. ModelMismatchError: wrong pin or an unusable model file.
@@ -245,11 +253,13 @@ class NeuralDecoder(Decoder):
 
     def __init__(self, *, model: str = "auto", sha256: str | None = None, device: str = "auto",
                  correlated: bool = False, mode: str | None = None,
-                 threshold: float | None = None, batch_size: int = 1024):
+                 threshold: float | None = None, batch_size: int = 1024,
+                 backend: str = "torch", precision: str = "fp32", threads: int | None = None):
         # The options' shape is the config's options model (one source for both).
         validate_section(NeuralOptions, {
             "model": str(model), "sha256": sha256, "device": device, "mode": mode,
-            "threshold": threshold, "batch_size": batch_size}, key="options")
+            "threshold": threshold, "batch_size": batch_size, "backend": backend,
+            "precision": precision, "threads": threads}, key="options")
         resolve_device(device)
         if model != "auto":
             path = resolve_model_path(model)
@@ -265,6 +275,9 @@ class NeuralDecoder(Decoder):
         self.mode = mode or ("correlated" if correlated else "uncorrelated")
         self.threshold = threshold
         self.batch_size = batch_size
+        self.backend = backend
+        self.precision = precision
+        self.threads = threads
         self.name = "neural-correlated" if correlated else "neural"
 
     def _model_for(self, distance: int) -> str | Path:
@@ -312,8 +325,15 @@ class NeuralDecoder(Decoder):
         sites = SiteMap.from_dem(dem, geometry, list(card.classes))
         kwargs = {"enable_correlations": True} if self.correlated else {}
         matching = pymatching.Matching.from_detector_error_model(dem, **kwargs)
+        calibration = None
+        if self.precision == "int8":
+            shots = dem.compile_sampler(seed=CALIBRATION_SEED).sample(CALIBRATION_SHOTS)[0]
+            calibration = [geometry.volume(shots[i:i + 128]) for i in range(0, len(shots), 128)]
+        network = build_network(net, backend=self.backend, device=self.device,
+                                torch_device=device, precision=self.precision,
+                                threads=self.threads, calibration=calibration)
         return CompiledNeuralDecoder(
-            net=net, card=card, sha256=digest, geometry=geometry, sites=sites, matching=matching,
+            net=net, network=network, card=card, sha256=digest, geometry=geometry, sites=sites, matching=matching,
             num_observables=dem.num_observables, correlated=self.correlated, rule=rule,
             device=device, batch_size=self.batch_size, notes=notes, noise_mismatch=noise_mismatch,
             noise_signature=signature)

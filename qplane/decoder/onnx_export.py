@@ -12,6 +12,7 @@ import copy
 import io
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 
@@ -19,13 +20,13 @@ from qplane.decoder.model_file import CARD_KEY, ModelCard, load_model
 from qplane.decoder.volume import INPUT_CHANNELS
 
 
-def export_onnx(net: torch.nn.Module, path: str | Path, *, card: ModelCard | None = None,
-                opset: int = 17) -> Path:
+def export_onnx(net: torch.nn.Module, path: str | Path | BinaryIO, *,
+                card: ModelCard | None = None, opset: int = 17) -> Path | BinaryIO:
     """Write ``net`` as ONNX to ``path`` (dynamic batch and volume shape).
 
     Args:
         net: the pre-decoder network.
-        path: output ``.onnx`` file.
+        path: output ``.onnx`` file, or a binary stream to write the graph to.
         card: model card to store in the ONNX metadata.
         opset: ONNX opset.
 
@@ -49,6 +50,9 @@ def export_onnx(net: torch.nn.Module, path: str | Path, *, card: ModelCard | Non
     if card is not None:
         entry = proto.metadata_props.add()
         entry.key, entry.value = CARD_KEY, card.to_json()
+    if hasattr(path, "write"):
+        path.write(proto.SerializeToString())
+        return path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(proto, str(path))

@@ -294,8 +294,10 @@ class DecodingWorker(Worker):
         if self._learner_factory is not None:
             self._learners[circuit_id] = self._learner_factory(dem)
             self.noise_versions[circuit_id] = 0
-        where = {"backend": "torch" if hasattr(compiled, "net") else "pymatching",
-                 "device": str(getattr(compiled, "device", "cpu"))}
+        # A neural decoder names its network backend and device (torch, onnx, onnx-int8).
+        where = {"backend": getattr(compiled, "backend", None) or "pymatching",
+                 "device": str(getattr(compiled, "device_name", None)
+                               or getattr(compiled, "device", "cpu"))}
         body = DecoderCompiled(worker=self.name, decoder=self.decoder.name, circuit_id=circuit_id,
                                **where)
         card = getattr(compiled, "card", None)

@@ -75,7 +75,7 @@ CASES = [
     (lambda d: dec(d).update(decoder={"type": "pymatching", "options": []}),
      "qplane.decoding.decoder.options", "must be a mapping, got \\[\\]"),
     (neural(batchsize=64), "qplane.decoding.decoder.options.batchsize",
-     "unknown key; allowed keys: batch_size, device, mode, model, sha256, threshold"),
+     "unknown key; allowed keys: backend, batch_size, device, mode, model, precision, sha256, threads, threshold"),
     (neural(correlated=True), "qplane.decoding.decoder.options.correlated", "unknown key"),
     (neural(batch_size="big"), "qplane.decoding.decoder.options.batch_size",
      "must be an integer, got 'big'"),

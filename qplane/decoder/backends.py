@@ -1,0 +1,230 @@
+"""What runs the pre-decoder network: torch, or ONNX Runtime (float or int8) on any accelerator.
+
+A *network backend* turns syndrome volumes into the network's logits at the decoder's sites.
+Both backends take ``float32 (batch, 4, t, rows, cols)`` volumes and return ``float32
+(batch, num_sites)`` logits (the network's output gathered at the sites' flat indices), and say
+what they run on (:attr:`backend`, :attr:`device`) so that the run file can record it.
+
+- ``torch``: the model's own ``torch.nn.Module`` under ``torch.inference_mode`` in
+  ``channels_last_3d`` memory format (about 1.7x faster than contiguous for 3D convolutions on
+  CPU), on the torch device the decoder was given.
+- ``onnx``: the network exported to ONNX (:mod:`qplane.decoder.onnx_export`) and run by ONNX
+  Runtime. The execution provider is chosen from those installed (:func:`onnx_providers`):
+  CUDA, ROCm, OpenVINO or DirectML when present, else the CPU. ``precision="int8"`` quantises
+  the graph statically (QOperator format: ``QLinearConv``; weights int8 per channel,
+  activations uint8) with activation ranges calibrated on syndrome volumes sampled from the
+  DEM the decoder is compiled for (a fixed seed, so the same DEM always gives the same model).
+
+>>> onnx_providers("cpu", available=["CUDAExecutionProvider", "CPUExecutionProvider"])
+['CPUExecutionProvider']
+>>> onnx_providers("auto", available=["AzureExecutionProvider", "CUDAExecutionProvider",
+...                                   "CPUExecutionProvider"])
+['CUDAExecutionProvider', 'CPUExecutionProvider']
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from qplane.errors import ConfigError, DecoderError
+
+#: Network backends a neural decoder may use.
+BACKENDS = ("torch", "onnx")
+#: Numeric precisions of the ONNX backend.
+PRECISIONS = ("fp32", "int8")
+#: ONNX Runtime execution providers in order of preference (the CPU last).
+PROVIDER_PREFERENCE = ("CUDAExecutionProvider", "ROCMExecutionProvider",
+                       "OpenVINOExecutionProvider", "DmlExecutionProvider", "CPUExecutionProvider")
+_PROVIDER_DEVICE = {"CUDAExecutionProvider": "cuda", "ROCMExecutionProvider": "rocm",
+                    "OpenVINOExecutionProvider": "openvino", "DmlExecutionProvider": "dml",
+                    "CPUExecutionProvider": "cpu"}
+#: Seed of the DEM shots that calibrate int8 activation ranges (outside training/test seeds).
+CALIBRATION_SEED = 2**43
+CALIBRATION_SHOTS = 512
+
+
+def onnx_providers(device: str, *, available: Sequence[str] | None = None) -> list[str]:
+    """ONNX Runtime providers for a decoder ``device`` option, best first.
+
+    ``"auto"``: every installed provider of :data:`PROVIDER_PREFERENCE`, in that order;
+    ``"cpu"``: the CPU only; ``"cuda[:n]"`` / ``"hip[:n]"``: CUDA / ROCm, then the CPU for
+    operators the accelerator lacks.
+
+    Raises:
+        ConfigError: the device asks for a provider that is not installed.
+    """
+    if available is None:
+        import onnxruntime
+
+        available = onnxruntime.get_available_providers()
+    kind = device.split(":")[0]
+    if kind == "auto":
+        return [p for p in PROVIDER_PREFERENCE if p in available] or ["CPUExecutionProvider"]
+    if kind == "cpu":
+        return ["CPUExecutionProvider"]
+    wanted = {"cuda": "CUDAExecutionProvider", "hip": "ROCMExecutionProvider"}.get(kind)
+    if wanted is None or wanted not in available:
+        raise ConfigError(
+            f"device {device!r} with backend 'onnx': ONNX Runtime here has providers "
+            f"{list(available)}; install the onnxruntime build for that accelerator "
+            "(e.g. onnxruntime-gpu) or use device 'auto' or 'cpu'", key="device")
+    return [wanted, "CPUExecutionProvider"]
+
+
+class TorchNetwork:
+    """The torch module, run in inference mode (``channels_last_3d``)."""
+
+    backend = "torch"
+
+    def __init__(self, net: torch.nn.Module, device: torch.device):
+        self.net = net.eval()
+        self.device_obj = device
+        self.device = str(device)
+
+    def site_logits(self, volume: np.ndarray, site_index: np.ndarray) -> np.ndarray:
+        """``float32 (batch, num_sites)`` logits for ``float32 (batch, 4, t, rows, cols)``."""
+        with torch.inference_mode():
+            x = torch.from_numpy(volume).to(self.device_obj)
+            x = x.to(memory_format=torch.channels_last_3d)
+            logits = self.net(x).reshape(x.shape[0], -1)
+            index = torch.as_tensor(site_index, device=self.device_obj)
+            return logits[:, index].float().cpu().numpy()
+
+
+class OnnxNetwork:
+    """An ONNX Runtime session of the exported network (float or int8)."""
+
+    def __init__(self, session, *, precision: str):
+        self.session = session
+        self.precision = precision
+        provider = session.get_providers()[0]
+        options = session.get_provider_options().get(provider, {})
+        kind = _PROVIDER_DEVICE.get(provider, provider)
+        index = options.get("device_id")
+        self.device = f"{kind}:{index}" if index is not None and kind in ("cuda", "rocm") else kind
+        self.backend = "onnx" if precision == "fp32" else f"onnx-{precision}"
+
+    def site_logits(self, volume: np.ndarray, site_index: np.ndarray) -> np.ndarray:
+        """``float32 (batch, num_sites)`` logits for ``float32 (batch, 4, t, rows, cols)``."""
+        logits = self.session.run(["logits"], {"volume": np.ascontiguousarray(volume)})[0]
+        return np.ascontiguousarray(logits.reshape(volume.shape[0], -1)[:, site_index],
+                                    dtype=np.float32)
+
+
+def onnx_bytes(net: torch.nn.Module) -> bytes:
+    """The network as an ONNX graph (dynamic batch and volume shape), in memory."""
+    from qplane.decoder.onnx_export import export_onnx
+
+    buffer = io.BytesIO()
+    export_onnx(net, buffer)
+    return buffer.getvalue()
+
+
+def quantize_int8(model: bytes, calibration: Iterable[np.ndarray]) -> bytes:
+    """Statically quantise an ONNX graph to int8, calibrated on ``calibration`` volumes.
+
+    Weights int8 per output channel, activations uint8 with min-max ranges, QOperator format
+    (``QLinearConv``), which ONNX Runtime's CPU kernels run with VNNI where present.
+    """
+    import os
+    import tempfile
+
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                          quantize_static)
+
+    class _Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._batches = iter([{"volume": np.ascontiguousarray(v, dtype=np.float32)}
+                                  for v in calibration])
+
+        def get_next(self):
+            return next(self._batches, None)
+
+    # quantize_static works on files; its pre-processing advice is logged, not needed here.
+    with tempfile.TemporaryDirectory(prefix="qplane-int8-") as tmp:
+        src, dst = os.path.join(tmp, "fp32.onnx"), os.path.join(tmp, "int8.onnx")
+        with open(src, "wb") as f:
+            f.write(model)
+        logger = logging.getLogger()
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            quantize_static(src, dst, _Reader(), quant_format=QuantFormat.QOperator,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            per_channel=True)
+        except Exception as e:  # onnxruntime raises plain exceptions of many kinds
+            raise DecoderError(f"int8 quantisation of the network failed: {e}; use "
+                               "precision 'fp32'") from e
+        finally:
+            logger.setLevel(level)
+        with open(dst, "rb") as f:
+            return f.read()
+
+
+def onnx_session(model: bytes, *, device: str = "auto", threads: int | None = None):
+    """An ONNX Runtime session for ``model`` on the best provider for ``device``.
+
+    ``threads`` sets the intra-op thread pool (``None``: ONNX Runtime's default, one per
+    physical core); inter-op parallelism is off (the graph is a chain).
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    if threads:
+        options.intra_op_num_threads = int(threads)
+    providers = onnx_providers(device)
+    index = device.split(":")[1] if ":" in device else None
+    provider_options = [({"device_id": int(index)} if index is not None and p != "CPUExecutionProvider"
+                         else {}) for p in providers]
+    try:
+        return onnxruntime.InferenceSession(model, options, providers=providers,
+                                            provider_options=provider_options)
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises its own untyped errors
+        raise DecoderError(f"ONNX Runtime could not load the network on {providers}: {e}") from e
+
+
+def build_network(net: torch.nn.Module, *, backend: str, device: str, torch_device: torch.device,
+                  precision: str = "fp32", threads: int | None = None,
+                  calibration: Iterable[np.ndarray] | None = None) -> TorchNetwork | OnnxNetwork:
+    """The network backend a decoder's options ask for.
+
+    Args:
+        net: the loaded torch module.
+        backend: ``"torch"`` or ``"onnx"``.
+        device: the decoder's ``device`` option (``"auto"``, ``"cpu"``, ``"cuda:0"``, ...).
+        torch_device: ``device`` as torch resolved it (the torch backend runs there).
+        precision: ``"fp32"``, or ``"int8"`` (ONNX only).
+        threads: intra-op threads (ONNX session; torch: ``torch.set_num_threads``, which is
+            process-wide).
+        calibration: volumes that calibrate int8 activation ranges (needed for ``"int8"``).
+
+    Raises:
+        ConfigError: an unknown backend or precision, or int8 asked of torch.
+    """
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}",
+                          key="backend")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}",
+                          key="precision")
+    if backend == "torch":
+        if precision != "fp32":
+            raise ConfigError("precision 'int8' needs backend 'onnx' (torch runs fp32)",
+                              key="precision")
+        if threads:
+            torch.set_num_threads(int(threads))
+        return TorchNetwork(net, torch_device)
+    model = onnx_bytes(net)
+    if precision == "int8":
+        if calibration is None:
+            raise DecoderError("int8 needs calibration volumes")
+        model = quantize_int8(model, calibration)
+    return OnnxNetwork(onnx_session(model, device=device, threads=threads), precision=precision)

@@ -1,0 +1,26 @@
+"""``qplane bench decoder`` on a few shots: every row, pair, backend timing and target is there."""
+
+import json
+
+from qplane.bench.decoder import BACKENDS, run_benchmark
+
+
+def test_a_small_decoder_benchmark_writes_every_comparison(tmp_path):
+    out = tmp_path / "decoder.json"
+    results = run_benchmark(shots=60, distances=(3,), out=str(out),
+                            markdown=str(tmp_path / "decoder.md"))
+    assert json.loads(out.read_text())["rows"] == results["rows"]
+    decoders = {r["decoder"] for r in results["rows"] if r["p"] == 0.005}
+    assert {"pymatching-correlated", "neural-correlated", "neural-correlated-int8"} <= decoders
+    pairs = {(c["a"], c["b"]) for c in results["comparisons"]}
+    # Correlated PyMatching is the baseline of every neural row; int8 is checked against fp32.
+    for name in ("neural", "neural-correlated", "neural-clear", "neural-correlated-int8"):
+        assert (name, "pymatching-correlated") in pairs
+    assert ("neural-correlated-int8", "neural-correlated") in pairs
+    timing = results["timing"]["3"]
+    for backend, precision in BACKENDS:
+        for threads in (1, 2):
+            assert timing[f"network {backend} {precision}/batch1024/threads{threads}"][
+                "network_us_per_shot"] > 0
+    assert any(t["target"].startswith("int8 network") for t in results["targets"])
+    assert "neural-correlated-int8" in (tmp_path / "decoder.md").read_text()
