@@ -77,3 +77,7 @@ class RunFileError(QplaneError):
 
 class PipelineError(QplaneError):
     """A pipeline process failed (died, stopped answering, or reported an error)."""
+
+
+class AnalysisError(QplaneError):
+    """Data given to calibration analysis cannot be analysed as asked (shapes, units, kinds)."""

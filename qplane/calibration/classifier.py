@@ -188,3 +188,14 @@ def save_model(model: SweepClassifier, card: dict[str, Any], path: str | Path) -
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path),
               metadata={CARD_KEY: json.dumps(card)})
+
+
+def shipped_opinion() -> "LearnedSecondOpinion":
+    """The shipped model, loaded once per process (it is read-only)."""
+    global _SHIPPED
+    if _SHIPPED is None:
+        _SHIPPED = LearnedSecondOpinion.load()
+    return _SHIPPED
+
+
+_SHIPPED: "LearnedSecondOpinion | None" = None

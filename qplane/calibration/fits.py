@@ -78,6 +78,8 @@ class FitResult:
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         """The fitted curve at ``x``."""
+        if self.model not in MODELS:  # the models of fit_models register themselves on import
+            import qplane.calibration.fit_models  # noqa: F401
         return MODELS[self.model](np.asarray(x, dtype=float), **self.params)
 
     def to_dict(self) -> dict[str, Any]:
