@@ -52,7 +52,7 @@ class Analysis:
     gate: GateResult
     values: dict[str, float]
     resolution: float = math.nan
-    #: the full :class:`~qplane.calibration.analyse.AnalysisResult` (sweep nodes), or None
+    #: the full :class:`~qplane.calibration.analysis.AnalysisResult` (sweep nodes), or None
     result: Any = None
 
 
@@ -179,7 +179,7 @@ def analyse_data(node: "Node", data: Any, **settings: Any) -> Analysis:
     """Analyse a node's :class:`~qplane.device.ExperimentData` with
     :func:`qplane.calibration.analyse` (population signal, binomial shot noise plus a technical
     floor from the data); the node's values are those of ``node.values_of``."""
-    from qplane.calibration.analyse import analyse
+    from qplane.calibration.analysis import analyse
 
     result = analyse(node.name, data.sweep, data.signal, signal_type="population",
                      shots=data.shots, units=data.sweep_unit, second_opinion=False, **settings)

@@ -225,6 +225,32 @@ def analyse(kind: str, sweep: Any, signal: Any, *, signal_type: str = "populatio
     return result
 
 
+def error_inflation(fit: FitResult, x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> float:
+    """The factor a fit's uncertainties are widened by for what the noise model missed.
+
+    The Birge ratio ``sqrt(reduced chi2)`` when above 1, times ``sqrt((1 + ρ) / (1 - ρ))``
+    for a positive lag-1 autocorrelation ``ρ`` of the normalised residuals (correlated,
+    1/f-like noise carries fewer independent points than it has).
+    """
+    if not fit.converged or fit.dof <= 0:
+        return 1.0
+    z = (y - fit.evaluate(x)) / sigma
+    z = z - np.mean(z)
+    den = float(np.sum(z * z))
+    rho = float(np.sum(z[1:] * z[:-1]) / den) if den > 0 else 0.0
+    rho = min(max(rho, 0.0), 0.8)
+    return math.sqrt(max(1.0, fit.chi2_red)) * math.sqrt((1 + rho) / (1 - rho))
+
+
+def inflate_errors(fit: FitResult, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
+                   ) -> FitResult:
+    """``fit`` with its uncertainties widened by :func:`error_inflation`."""
+    k = error_inflation(fit, x, y, sigma)
+    if k == 1.0:
+        return fit
+    return dataclasses.replace(fit, errors={n: e * k for n, e in fit.errors.items()})
+
+
 def _opinion(second_opinion: Any) -> Any:
     if second_opinion is True:
         from qplane.calibration.classifier import shipped_opinion
@@ -254,6 +280,7 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
     fitted = first.evaluate(x) if first.converged else np.full_like(y, float(np.mean(y)))
     noise = estimate(y - fitted, fitted, signal_type=signal_type, sigma=sigma, shots=shots)
     fit, fits = select_model(models, x, y, noise.sigma, alpha=alpha, options=options)
+    fit = inflate_errors(fit, x, y, noise.sigma)
     resolution = spec.resolution(x, fit, settings) if fit.converged else math.nan
     scale = spec.scale(fit, settings)
     ctx = GateContext(fit, x, y, noise.sigma, shots=shots, resolution=resolution, scale=scale)
