@@ -228,9 +228,10 @@ def analyse(kind: str, sweep: Any, signal: Any, *, signal_type: str = "populatio
 def error_inflation(fit: FitResult, x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> float:
     """The factor a fit's uncertainties are widened by for what the noise model missed.
 
-    The Birge ratio ``sqrt(reduced chi2)`` when above 1, times ``sqrt((1 + ρ) / (1 - ρ))``
-    for a positive lag-1 autocorrelation ``ρ`` of the normalised residuals (correlated,
-    1/f-like noise carries fewer independent points than it has).
+    The Birge ratio ``sqrt(reduced chi2)`` when the chi² is significantly high (p < 0.01),
+    times ``sqrt((1 + ρ) / (1 - ρ))`` for a lag-1 autocorrelation ``ρ`` of the normalised
+    residuals beyond ``2/sqrt(n)`` (correlated, 1/f-like noise carries fewer independent
+    points than it has).
     """
     if not fit.converged or fit.dof <= 0:
         return 1.0
@@ -238,8 +239,10 @@ def error_inflation(fit: FitResult, x: np.ndarray, y: np.ndarray, sigma: np.ndar
     z = z - np.mean(z)
     den = float(np.sum(z * z))
     rho = float(np.sum(z[1:] * z[:-1]) / den) if den > 0 else 0.0
-    rho = min(max(rho, 0.0), 0.8)
-    return math.sqrt(max(1.0, fit.chi2_red)) * math.sqrt((1 + rho) / (1 - rho))
+    # each factor only where the data show it: chi² significantly high, ρ beyond 2/sqrt(n)
+    birge = math.sqrt(max(1.0, fit.chi2_red)) if fit.p_value < 0.01 else 1.0
+    rho = min(rho, 0.8) if rho > 2 / math.sqrt(len(z)) else 0.0
+    return birge * math.sqrt((1 + rho) / (1 - rho))
 
 
 def inflate_errors(fit: FitResult, x: np.ndarray, y: np.ndarray, sigma: np.ndarray

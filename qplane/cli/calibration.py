@@ -95,9 +95,11 @@ def register(subparsers: Any) -> None:
                        help="safetensors file to write (default: "
                             "runs/calibration/sweep_classifier.safetensors; the shipped model is "
                             "qplane/calibration/models/sweep_classifier.safetensors)")
-    train.add_argument("--per-cell", type=int, default=300,
-                       help="training cases per (node type, failure mode)")
-    train.add_argument("--epochs", type=int, default=40, help="training epochs (default: 40)")
+    train.add_argument("--per-cell", type=int, default=20,
+                       help="qplane-generator cases per (node type, failure mode)")
+    train.add_argument("--domain-per-cell", type=int, default=20,
+                       help="domain-randomised cases per (kind, failure mode)")
+    train.add_argument("--epochs", type=int, default=60, help="training epochs (default: 60)")
     train.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     train.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     train.set_defaults(func=_train_classifier)
@@ -195,7 +197,8 @@ def _train_classifier(args: argparse.Namespace) -> int:
     from qplane.calibration.training import train
 
     torch.set_num_threads(args.threads)
-    model, card = train(per_cell=args.per_cell, epochs=args.epochs, seed=args.seed)
+    model, card = train(per_cell=args.per_cell, domain_per_cell=args.domain_per_cell,
+                        epochs=args.epochs, seed=args.seed)
     save_model(model, card, args.out)
     print(f"wrote {args.out}: validation class accuracy {card['validation']['class_accuracy']:.4f}")
     return 0
