@@ -95,21 +95,28 @@ def class_accuracy(model: SweepClassifier,
 
 
 def train(*, per_cell: int = 20, domain_per_cell: int = 20, epochs: int = 60, seed: int = 1,
-          width: int = 24, lr: float = 3e-3, log: Any = print
+          width: int = 24, lr: float = 3e-3, weight_decay: float = 1e-4, log: Any = print,
+          cases: list[Any] | None = None, val_cases: list[Any] | None = None
           ) -> tuple[SweepClassifier, dict[str, Any]]:
-    """Train a classifier; returns it and its model card."""
+    """Train a classifier; returns it and its model card.
+
+    ``cases`` / ``val_cases``: precomputed :func:`feature_cases` (the analysis is the slow
+    part), instead of generating them from ``seed``.
+    """
     from qplane.calibration.classifier import FEATURES_VERSION
     from qplane.calibration.domain import NOISES, TRAIN_FAMILIES
 
     torch.manual_seed(seed)
     t0 = time.time()
-    train_cases = feature_cases(per_cell, domain_per_cell, seed=seed, log=log)
-    val_cases = feature_cases(max(per_cell // 5, 3), max(domain_per_cell // 5, 3),
-                              seed=seed + 1000)
+    train_cases = cases if cases is not None else feature_cases(per_cell, domain_per_cell,
+                                                                seed=seed, log=log)
+    if val_cases is None:
+        val_cases = feature_cases(max(per_cell // 5, 3), max(domain_per_cell // 5, 3),
+                                  seed=seed + 1000)
     x, s, y = tensors(train_cases)
     log(f"{len(train_cases)} training cases analysed in {time.time() - t0:.1f} s")
     model = SweepClassifier(width=width)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     n = len(y)
     for epoch in range(epochs):
@@ -133,6 +140,7 @@ def train(*, per_cell: int = 20, domain_per_cell: int = 20, epochs: int = 60, se
         "modes": list(MODES), "classes": sorted(set(MODE_CLASS.values())),
         "training": {"seed": seed, "per_cell": per_cell, "domain_per_cell": domain_per_cell,
                      "cases": len(train_cases), "epochs": epochs, "lr": lr,
+                     "weight_decay": weight_decay,
                      "optimizer": "AdamW, cosine schedule, batch 64",
                      "synthetic": {"spread": 1.0, "drift": [0.5, 1.5]},
                      "domain_families": sorted(f for v in TRAIN_FAMILIES.values() for f in v),

@@ -194,3 +194,37 @@ def test_result_is_json_ready():
     assert d["outcome"] == "success" and d["noise"]["source"] == "given"
     assert {c["name"] for c in d["gate"]["criteria"]} >= {"signal", "residuals", "uncertainty"}
     assert math.isfinite(d["values"]["t1"]["error"])
+
+
+class _Says:
+    def __init__(self, label):
+        self.label = label
+
+    def classify_analysis(self, result):
+        return {"label": self.label, "mode": self.label, "confidence": 0.9, "action": "x"}
+
+
+def test_second_opinion_is_recorded_and_flags_but_never_decides():
+    x = np.linspace(0, 1, 41)
+    y = 0.1 + 0.8 * np.exp(-x / 0.2) + np.random.default_rng(12).normal(0, 0.01, 41)
+    agree = analyse("t1", x, y, second_opinion=_Says("expected"))
+    disagree = analyse("t1", x, y, second_opinion=_Says("anomalous"))
+    assert agree.passed and not agree.flagged
+    assert disagree.passed and disagree.flagged and disagree.outcome.value == "success"
+    assert disagree.second_opinion["label"] == "anomalous" and "flagged" in disagree.card()
+
+
+def test_held_out_families_are_separate_from_training():
+    from qplane.calibration.domain import HELDOUT, TRAIN_FAMILIES, heldout_set
+
+    train = {f for fams in TRAIN_FAMILIES.values() for f in fams}
+    assert not train & set(HELDOUT)
+    for family in ("ramsey/short_window", "ramsey/aliased", "t1/too_short", "rabi/real_like",
+                   "spectroscopy/fano"):
+        assert family in HELDOUT
+    cases = heldout_set(1, seed=0)
+    assert {c.family for c in cases} == set(HELDOUT)
+    short = next(c for c in cases if c.family == "ramsey/short_window")
+    from qplane.calibration.units import convert
+    x = convert(short.sweep, short.units, "s")
+    assert abs(x.min() - 0.05e-6) < 1e-12 and abs(x.max() - 1.95e-6) < 1e-12
