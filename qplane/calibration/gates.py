@@ -30,10 +30,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+from typing import TYPE_CHECKING
 
 from scipy import stats
 
 from qplane.calibration.fits import FitResult
+
+if TYPE_CHECKING:
+    from qplane.calibration.criteria import CriterionResult
 
 
 class Outcome(str, enum.Enum):
