@@ -81,3 +81,7 @@ class PipelineError(QplaneError):
 
 class SourceExhausted(QplaneError):
     """A finite data source (a replayed recording) has served every block it holds."""
+
+
+class AnalysisError(QplaneError):
+    """Data given to calibration analysis cannot be analysed as asked (shapes, units, kinds)."""

@@ -23,7 +23,7 @@ from qplane.bench._results import machine_info, write_results
 BENCHMARKS: dict[str, str] = {
     "pipeline": "closed-loop throughput and latency vs direct PyMatching; wire cost per record",
     "decoder": "neural pre-decoders vs PyMatching on fresh test shots",
-    "calibration": "learned second opinion vs the fit gate alone",
+    "calibration": "analysis (fit + gate) and second opinion on held-out families",
     "closed_loop": "one drifting device calibrated four ways (perfect, none, fixed, qplane)",
     "sim": "per-qubit-noise QPU blocks vs stim uniform; rebuild time",
     "device_noise": "decoders with nominal, learned and true noise on simulated device noise",

@@ -1,20 +1,24 @@
-"""``qplane bench calibration``: the learned second opinion beside the fit's quality gate alone.
+"""``qplane bench calibration``: the analysis (fit + gate) and the second opinion on held-out data.
 
-Held-out sets, none seen in training:
+Sets, none used for tuning or training (:mod:`qplane.calibration.domain` lists the families):
 
-``heldout``   fresh seeds of the training distribution (every node type and failure mode);
-``shifted``   qubits drawn with 1.5× the spread (wider blobs, T1 and T2 further out) and settings
-              drifted 2.5–3.5× as far as in training: noise and drift levels not trained on;
+``families``  the *held-out* families of :mod:`qplane.calibration.domain`: good data (a Ramsey
+              0.05–1.95 µs window on a healthy qubit, zero-detuning Ramsey, real-like Rabi with
+              phase and damping in averaged IQ, Fano resonator dips, Gaussian lines read as
+              phase, log-spaced T1/echo with random-walk drift) and bad data (aliased Ramsey,
+              too-short T1, an empty spectroscopy window, Rabi short of π, a TLS-split line,
+              beating Ramsey, a T1 that drops mid-sweep), each with its truth;
+``heldout``   fresh seeds of qplane's own generator (every node type and failure mode);
 ``simlab``    data from the simulated lab's own device model (its physics, readout chain and
               drift, a different simulator from the training one), spoiled as each failure mode
               needs: sweeps shifted off the feature, too few points or shots, a discriminator
-              threshold at its limit (no signal). The device model has no anomaly generator,
-              so this set has no ``anomalous`` cases.
+              threshold at its limit (no signal). No ``anomalous`` cases.
 
-For every case it records the gate's outcome and the model's verdict, and reports: the model's
-accuracy on the outcome class (target ≥ 95 %), the gate's (its failed check mapped to a class),
-and for accepting data: how many bad-data cases the gate alone, the model alone and both
-together accept (an update needs both, so together never accept what either rejects).
+Targets on ``families``: the gate accepts ≥ 90 % of good data and rejects 100 % of bad; the
+fitted value lies within 2σ of the truth on ≥ 90 % of accepted good data; Rabi π-amplitude bias
+< 2 % with phase and damping present; the second opinion's outcome class right on ≥ 90 %.
+On the node sets: the model's and the gate's class accuracy, and how many bad-data cases the
+gate alone, the model alone and both accept.
 """
 
 from __future__ import annotations
@@ -175,28 +179,96 @@ def evaluate(cases: list[tuple[ExperimentData, str]], opinion: "LearnedSecondOpi
     }
 
 
-def run_benchmark(*, per_cell: int = 60, sim_per_cell: int = 6, seed: int = 777,
-                  model: str | None = None, out: str = "runs/bench/calibration.json"
-                  ) -> dict[str, Any]:
+#: held-out mode -> the outcome class the second opinion should give
+_KEY = {"spectroscopy": "frequency", "rabi": "pi_amplitude", "ramsey": "fringe_frequency",
+        "t1": "t1", "echo": "t2_echo"}
+
+
+def evaluate_families(cases: list[Any], opinion: "LearnedSecondOpinion") -> dict[str, Any]:
+    """Gate, fit accuracy and second opinion on held-out family cases (with truth)."""
+    import numpy as np
+
+    from qplane.calibration.analysis import analyse
+    from qplane.calibration.classifier import analysis_features
+
+    rows = []
+    results = [analyse(c.kind, second_opinion=False, **c.analyse_args()) for c in track(
+        cases, "held-out families")]
+    verdicts = opinion.predict_features([analysis_features(r) for r in results])
+    for c, r, v in zip(cases, results, verdicts):
+        row = {"family": c.family, "kind": c.kind, "mode": c.mode, "good": c.good,
+               "noise": c.noise, "signal_type": c.signal_type, "accepted": r.passed,
+               "check": r.gate.check, "truth_class": _mode_class()[c.mode],
+               "model_class": v.label, "within_2sigma": None, "relative_bias": None}
+        row["model_ok"] = row["model_class"] == row["truth_class"]
+        if c.good and r.passed:
+            key = "t2_star" if "t2" in c.truth else _KEY[c.kind]
+            value, truth = r.values[key], next(iter(c.truth.values()))
+            row["within_2sigma"] = bool(abs(value.value - truth) <= 2 * value.error)
+            row["relative_bias"] = float(value.value / truth - 1)
+        rows.append(row)
+    good = [r for r in rows if r["good"]]
+    bad = [r for r in rows if not r["good"]]
+    fitted = [r for r in good if r["within_2sigma"] is not None]
+    rabi = [r["relative_bias"] for r in fitted if r["family"] == "rabi/real_like"]
+
+    def mean(vals: list[Any]) -> float:
+        return float(np.mean(vals)) if vals else float("nan")
+
+    fams: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+    for r in rows:
+        fams[r["family"]].append(r)
+    return {
+        "cases": len(rows), "good_cases": len(good), "bad_cases": len(bad),
+        "gate_accepts_good": mean([r["accepted"] for r in good]),
+        "gate_rejects_bad": mean([not r["accepted"] for r in bad]),
+        "within_2sigma": mean([r["within_2sigma"] for r in fitted]),
+        "rabi_bias_mean": mean(rabi), "rabi_bias_abs_mean": mean([abs(b) for b in rabi]),
+        "rabi_bias_abs_max": float(max(map(abs, rabi))) if rabi else float("nan"),
+        "model_class_accuracy": mean([r["model_ok"] for r in rows]),
+        "flagged": int(sum((r["model_class"] == "expected") != r["accepted"] for r in rows)),
+        "per_family": {f: {"cases": len(v), "mode": v[0]["mode"],
+                           "gate_accepts": mean([r["accepted"] for r in v]),
+                           "within_2sigma": mean([r["within_2sigma"] for r in v
+                                                  if r["within_2sigma"] is not None]),
+                           "model_class_accuracy": mean([r["model_ok"] for r in v]),
+                           "rejected_by": dict(collections.Counter(r["check"] for r in v
+                                                                   if not r["accepted"]))}
+                       for f, v in sorted(fams.items())},
+    }
+
+
+TARGETS = {"gate_accepts_good": 0.9, "gate_rejects_bad": 1.0, "within_2sigma": 0.9,
+           "rabi_bias_abs_max": 0.02, "model_class_accuracy": 0.9}
+
+
+def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int = 2,
+                  seed: int = 777, model: str | None = None,
+                  out: str = "runs/bench/calibration.json") -> dict[str, Any]:
     """Run every set; write and return the results."""
     # classifier and training need torch: imported when the benchmark runs, not at CLI start
     from qplane.calibration.classifier import LearnedSecondOpinion
+    from qplane.calibration.domain import HELDOUT, heldout_set
     from qplane.calibration.training import dataset
 
     opinion = LearnedSecondOpinion.load(model) if model else LearnedSecondOpinion.load()
     t0 = time.time()
-    sets = {
-        "heldout": dataset(per_cell, seed=seed),
-        "shifted": dataset(per_cell, seed=seed + 1, spread=1.5, drift=(2.5, 3.5)),
-        "simlab": simlab_cases(sim_per_cell, seed=seed + 2),
-    }
-    results: dict[str, Any] = {"benchmark": "calibration", "target_class_accuracy": 0.95,
+    results: dict[str, Any] = {"benchmark": "calibration", "targets": TARGETS,
+                               "heldout_families": sorted(HELDOUT),
                                "model_card": opinion.card, "sets": {}}
+    results["families"] = evaluate_families(heldout_set(per_family, seed=seed), opinion)
+    fam = results["families"]
+    results["targets_met"] = {
+        "gate_accepts_good": fam["gate_accepts_good"] >= TARGETS["gate_accepts_good"],
+        "gate_rejects_bad": fam["gate_rejects_bad"] >= TARGETS["gate_rejects_bad"],
+        "within_2sigma": fam["within_2sigma"] >= TARGETS["within_2sigma"],
+        "rabi_bias": fam["rabi_bias_abs_max"] < TARGETS["rabi_bias_abs_max"],
+        "model_class_accuracy": fam["model_class_accuracy"] >= TARGETS["model_class_accuracy"],
+    }
+    sets = {"heldout": dataset(per_cell, seed=seed),
+            "simlab": simlab_cases(sim_per_cell, seed=seed + 2)}
     for name, cases in track(sets.items(), "calibration sets", label=lambda item: item[0]):
         results["sets"][name] = evaluate(cases, opinion)
-    all_cases = [c for cases in sets.values() for c in cases]
-    results["overall"] = {k: v for k, v in evaluate(all_cases, opinion).items()
-                          if k not in ("per_mode", "per_kind")}
     results["seconds"] = round(time.time() - t0, 1)
     write_results(out, results, default=float)
     return results
@@ -204,9 +276,11 @@ def run_benchmark(*, per_cell: int = 60, sim_per_cell: int = 6, seed: int = 777,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the benchmark's options to ``parser``."""
-    parser.add_argument("--per-cell", type=int, default=60,
-                        help="synthetic cases per (node type, failure mode) and set")
-    parser.add_argument("--sim-per-cell", type=int, default=6,
+    parser.add_argument("--per-family", type=int, default=30,
+                        help="cases per held-out family (default: 30)")
+    parser.add_argument("--per-cell", type=int, default=6,
+                        help="qplane-generator cases per (node type, failure mode)")
+    parser.add_argument("--sim-per-cell", type=int, default=2,
                         help="simulated-lab rounds (each: every kind x mode once)")
     parser.add_argument("--seed", type=int, default=777, help="random seed (default: 777)")
     parser.add_argument("--model", default=None, help="classifier safetensors (default: shipped)")
@@ -214,12 +288,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run the benchmark with parsed ``args``; print the table."""
-    res = run_benchmark(per_cell=args.per_cell, sim_per_cell=args.sim_per_cell, seed=args.seed,
-                        model=args.model, out=args.out)
+    """Run the benchmark with parsed ``args``; print the tables."""
+    res = run_benchmark(per_family=args.per_family, per_cell=args.per_cell,
+                        sim_per_cell=args.sim_per_cell, seed=args.seed, model=args.model,
+                        out=args.out)
+    f = res["families"]
+    print(f"held-out families: {f['cases']} cases; gate accepts {f['gate_accepts_good']:.3f} "
+          f"of good, rejects {f['gate_rejects_bad']:.3f} of bad; within 2σ "
+          f"{f['within_2sigma']:.3f}; Rabi |bias| max {f['rabi_bias_abs_max']:.4f}; model "
+          f"class accuracy {f['model_class_accuracy']:.3f}")
+    for name, r in f["per_family"].items():
+        print(f"  {name:<30} {r['mode']:<13} accepts {r['gate_accepts']:.2f}  2σ "
+              f"{r['within_2sigma']:.2f}  model {r['model_class_accuracy']:.2f}")
     print(f"{'set':<9} {'cases':>6} {'model acc':>10} {'gate acc':>9} "
           f"{'bad acc. gate/model/both':>26} {'good rej. gate/model/both':>26}")
-    for name, r in {**res["sets"], "overall": res["overall"]}.items():
+    for name, r in res["sets"].items():
         ba, gr = r["bad_accepted"], r["good_rejected"]
         print(f"{name:<9} {r['cases']:>6} {r['model_class_accuracy']:>10.4f} "
               f"{r['gate_class_accuracy']:>9.4f} "

@@ -3,6 +3,15 @@ Optimus graph, syndrome-triggered checks and the calibration worker (see docs/ca
 
 Modules:
 
+* :mod:`~qplane.calibration.analysis` — :func:`analyse`: any lab's sweep (population,
+  magnitude, phase or IQ, any SI-prefixed units) → values with uncertainties, the gate's
+  outcome criterion by criterion, the second opinion; the nodes use it too;
+* :mod:`~qplane.calibration.kinds` — what each kind of experiment is analysed with
+  (:data:`KINDS`, :func:`register_kind`); :mod:`~qplane.calibration.fit_models` — the fit
+  models and model selection; :mod:`~qplane.calibration.criteria` — the gate's criteria as
+  reusable objects (:class:`Gate`); :mod:`~qplane.calibration.noise` — the noise model
+  estimated from the data; :mod:`~qplane.calibration.units` — SI prefixes in and out;
+  :mod:`~qplane.calibration.datafile` — CSV / NPZ / HDF5 data files;
 * :mod:`~qplane.calibration.nodes` — one node per experiment (:data:`NODE_TYPES`): parameters,
   acquire, fit, update;
 * :mod:`~qplane.calibration.fits` — fit models with guesses, uncertainties and chi²;
@@ -40,10 +49,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from qplane.calibration.analysis import AnalysisResult, Value, analyse
 from qplane.calibration.backend import StationBackend, split_setting
 from qplane.calibration.config import build_worker, validate_calibration
 from qplane.calibration.figures import render_png
+from qplane.calibration.criteria import Criterion, CriterionResult, Gate, GateContext
 from qplane.calibration.gates import GateCriteria, GateResult, Outcome, evaluate_gate
+from qplane.calibration.kinds import KINDS, AnalysisKind, register_kind
 from qplane.calibration.graph import (
     DEFAULT_DEPENDENCIES,
     DEFAULT_TIMEOUTS,
@@ -102,6 +114,16 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "KINDS",
+    "AnalysisKind",
+    "AnalysisResult",
+    "Criterion",
+    "CriterionResult",
+    "Gate",
+    "GateContext",
+    "Value",
+    "analyse",
+    "register_kind",
     "DEFAULT_DEPENDENCIES",
     "DEFAULT_TIMEOUTS",
     "NODE_TYPES",

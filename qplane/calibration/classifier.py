@@ -2,30 +2,34 @@
 
 It predicts one of the failure modes of :data:`~qplane.calibration.synthetic.FAILURE_MODES`,
 reported as an outcome class (:data:`CLASSES`: ``expected``, ``suboptimal_sweep``,
-``anomalous``, ``no_signal``) with a corrective action (:data:`ACTIONS`). It never writes a
-setting: :func:`~qplane.calibration.run.run_node` records its verdict beside the fit's gate,
-updates only when the gate passes *and* the verdict is ``expected``, and flags disagreements.
+``anomalous``, ``no_signal``) with a corrective action (:data:`ACTIONS`). It is strictly
+advisory: :func:`~qplane.calibration.run.run_node` and :func:`~qplane.calibration.analyse`
+record its verdict beside the gate's and flag a disagreement for a person; it never decides an
+outcome and never writes a setting.
 
-Input features (:func:`features`), the same for every node type so one model serves all:
+Input features (:func:`features`), the same for every kind so one model serves all, and
+invariant to the sweep's layout (range, point count, spacing, units) and the signal's scale:
 
-- sweeps: the signal resampled to :data:`LENGTH` points along the sweep index (channel 0), the
-  same divided by its shot noise and centred (channel 1), and the signal's point-to-point
-  differences in noise units (channel 2);
+- sweeps (:func:`analysis_features`, from the analysis of the data): the signal, the fitted
+  curve and the residuals in noise units, each resampled onto 64 points of the *normalised*
+  sweep, the signal centred on its median and divided by its 5–95 % range; scalars: the kind
+  (one-hot), log points, whether the signal's sign is free (not a population), and the gate's
+  numbers — signal significance, residual structure, points per feature, relative
+  uncertainty, the key's place in its range, reduced chi², each criterion passed or not;
 - readout IQ: histograms along the |0⟩→|1⟩ axis of the |0⟩ and |1⟩ shots, and across it for
-  the |1⟩ shots;
-- scalars: the experiment kind (one-hot), log points, log shots, and for Ramsey the number of
-  sweep steps per expected fringe.
+  the |1⟩ shots; the kind and log shots.
 
-The network is a three-layer 1-D CNN with global pooling and a two-layer head (about 10 k
-parameters at width 24), trained by :mod:`qplane.calibration.training` on simulated sweeps; the weights
-ship in ``qplane/calibration/models/`` with their model card in the safetensors metadata.
+The network is a three-layer 1-D CNN with global pooling and a two-layer head (about 11 k
+parameters at width 24), trained by :mod:`qplane.calibration.training` on domain-randomised
+sweeps; the weights ship in ``qplane/calibration/models/`` with their model card in the
+safetensors metadata.
 
 >>> import numpy as np
 >>> from qplane.calibration.synthetic import make_case
 >>> data, _, _ = make_case("t1", "ok", np.random.default_rng(0))
 >>> x, s = features(data)
 >>> x.shape, s.shape
-((3, 64), (9,))
+((3, 64), (21,))
 """
 
 from __future__ import annotations
@@ -59,47 +63,118 @@ ACTIONS = {"ok": "none",
            "noisy": "take more shots per point",
            "anomalous": "flag for a person: the data does not follow the model (TLS, jump)",
            "no_signal": "check the apparatus (drive, readout chain), then widen the sweep"}
-NUM_SCALARS = len(KINDS) + 3
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "sweep_classifier.safetensors"
 CARD_KEY = "qplane.model_card"
 
 
-def features(data: ExperimentData) -> tuple[np.ndarray, np.ndarray]:
-    """The network's input for one data set: ``(3, LENGTH)`` channels and scalars."""
-    kind = ExperimentKind(data.kind)
+#: the analysis kinds the network knows (one-hot), readout last
+FEATURE_KINDS = ("spectroscopy", "rabi", "ramsey", "t1", "echo", "readout")
+#: gate criteria whose pass/fail the network sees, in order
+_CRITERIA = ("points", "signal", "residuals", "range", "resolution", "uncertainty")
+NUM_SCALARS = len(FEATURE_KINDS) + 9 + len(_CRITERIA)
+FEATURES_VERSION = 2
+
+
+def _log(v: float, lo: float, hi: float) -> float:
+    if not math.isfinite(v) or v <= 0:
+        return 0.0 if v == 0 or not math.isfinite(v) and v < 0 else 1.0
+    return (min(max(math.log10(v), lo), hi) - lo) / (hi - lo)
+
+
+def analysis_features(result: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The network's input for one :class:`~qplane.calibration.analysis.AnalysisResult`.
+
+    Invariant to the sweep's layout, units and the signal's scale and offset: the data, the
+    fitted curve and the normalised residuals resampled onto 64 points of the *normalised*
+    sweep (0 at its start, 1 at its end, whatever its point count or spacing), the signal
+    centred on its median and divided by its 5–95 % range; plus the fit's and the gate's
+    numbers (signal significance, residual structure, resolution, relative uncertainty, the
+    key's place in its range, which criteria passed).
+    """
+    x, y = np.asarray(result.x, float), np.asarray(result.y, float)
     scal = np.zeros(NUM_SCALARS, dtype=np.float32)
-    scal[KINDS.index(kind.value)] = 1.0
-    n = len(data.sweep)
-    scal[len(KINDS)] = math.log(max(n, 1)) / math.log(2001)
-    scal[len(KINDS) + 1] = math.log(max(data.shots, 1)) / math.log(1e5)
+    kind = result.kind if result.kind in FEATURE_KINDS else "spectroscopy"
+    scal[FEATURE_KINDS.index(kind)] = 1.0
+    chans = np.zeros((3, LENGTH), dtype=np.float32)
+    if len(x) < 2 or not x.max() > x.min():
+        return chans, scal
+    u = (x - x.min()) / (x.max() - x.min())
+    grid = np.linspace(0, 1, LENGTH)
+    med = float(np.median(y))
+    lo, hi = np.percentile(y, [5, 95])
+    scale = float(hi - lo) or float(np.std(y)) or 1.0
+    chans[0] = np.clip(np.interp(grid, u, (y - med) / scale), -3, 3)
+    fit = result.fit
+    if fit.converged:
+        chans[1] = np.clip(np.interp(grid, u, (fit.evaluate(x) - med) / scale), -3, 3)
+        z = (y - fit.evaluate(x)) / result.noise.sigma
+        chans[2] = np.clip(np.interp(grid, u, z), -5, 5) / 5
+    k = len(FEATURE_KINDS)
+    scal[k] = math.log10(max(len(x), 1)) / 3
+    scal[k + 1] = float(result.signal_type != "population")
+    scal[k + 2] = float(fit.converged)
+    crit = {c.name: c for c in result.gate.criteria}
+    sig = crit.get("signal")
+    scal[k + 3] = min(sig.value, 50.0) / 50 if sig is not None and math.isfinite(sig.value) \
+        else float(sig is not None and sig.value > 0)
+    res = crit.get("residuals")
+    scal[k + 4] = _log(res.value, -4, 0) if res is not None and res.passed is not None else 0
+    rsl = crit.get("resolution")
+    scal[k + 5] = _log(rsl.value, -1, 3) if rsl is not None and rsl.passed is not None else 0
+    unc = crit.get("uncertainty")
+    scal[k + 6] = _log(unc.value, -5, 1) if unc is not None and unc.passed is not None else 1
+    rng = crit.get("range")
+    if rng is not None and rng.passed is not None and isinstance(rng.threshold, str) \
+            and rng.threshold.startswith("["):
+        a, b = (float(t) for t in rng.threshold.strip("[]").split(","))
+        scal[k + 7] = float(np.clip((rng.value - a) / (b - a), -1, 2)) if b > a else 0.0
+    scal[k + 8] = _log(fit.chi2_red, -1, 3) if fit.converged else 1.0
+    for i, name in enumerate(_CRITERIA):
+        c = crit.get(name)
+        scal[k + 9 + i] = 0.5 if c is None or c.passed is None else float(c.passed)
+    return chans, scal
+
+
+def _readout_features(data: ExperimentData) -> tuple[np.ndarray, np.ndarray]:
+    scal = np.zeros(NUM_SCALARS, dtype=np.float32)
+    scal[FEATURE_KINDS.index("readout")] = 1.0
+    scal[len(FEATURE_KINDS)] = math.log10(max(data.shots, 1)) / 5
     x = np.zeros((3, LENGTH), dtype=np.float32)
-    if kind is ExperimentKind.READOUT_IQ:
-        z0, z1 = np.asarray(data.iq0), np.asarray(data.iq1)
-        c0, c1 = z0.mean(), z1.mean()
-        axis = (c1 - c0) / abs(c1 - c0) if abs(c1 - c0) > 0 else 1.0
-        p0, p1 = (z0 - c0) / axis, (z1 - c0) / axis
-        sep = max(abs(c1 - c0), float(np.std(p0.imag)) * 2, 1e-9)
-        edges = np.linspace(-1.5, 2.5, LENGTH + 1)
-        x[0] = np.histogram(p0.real / sep, edges)[0]
-        x[1] = np.histogram(p1.real / sep, edges)[0]
-        x[2] = np.histogram(p1.imag / sep + 0.5, edges)[0]
-        x /= max(float(x.max()), 1.0)
-        return x, scal
-    y = np.asarray(data.signal, dtype=float)
-    grid = np.linspace(0, n - 1, LENGTH)
-    yi = np.interp(grid, np.arange(n), y)
-    m = float(np.mean(y))
-    noise = math.sqrt(max(m * (1 - m), 0.01) / data.shots)
-    x[0] = yi
-    x[1] = np.clip((yi - m) / noise, -30, 30) / 10
-    d = np.diff(y) / noise
-    x[2] = np.clip(np.interp(grid, np.arange(len(d)) + 0.5, d) if len(d) else 0, -30, 30) / 10
-    if kind is ExperimentKind.RAMSEY:
-        det = abs(data.settings.get("artificial_detuning", 0.0))
-        step = (data.sweep.max() - data.sweep.min()) / max(n - 1, 1)
-        scal[len(KINDS) + 2] = min(1.0 / (det * step), 50.0) / 10 if det * step > 0 else 0.0
+    z0, z1 = np.asarray(data.iq0), np.asarray(data.iq1)
+    c0, c1 = z0.mean(), z1.mean()
+    axis = (c1 - c0) / abs(c1 - c0) if abs(c1 - c0) > 0 else 1.0
+    p0, p1 = (z0 - c0) / axis, (z1 - c0) / axis
+    sep = max(abs(c1 - c0), float(np.std(p0.imag)) * 2, 1e-9)
+    edges = np.linspace(-1.5, 2.5, LENGTH + 1)
+    x[0] = np.histogram(p0.real / sep, edges)[0]
+    x[1] = np.histogram(p1.real / sep, edges)[0]
+    x[2] = np.histogram(p1.imag / sep + 0.5, edges)[0]
+    x /= max(float(x.max()), 1.0)
     return x, scal
+
+
+def analyse_data(data: ExperimentData) -> Any:
+    """A node's data analysed as its node does (population, shots): what the features see."""
+    from qplane.calibration.analysis import analyse
+
+    kind = ExperimentKind(data.kind)
+    settings = {}
+    if kind is ExperimentKind.RAMSEY:
+        settings["detuning"] = float(data.settings.get("artificial_detuning", 0.0)) or None
+    return analyse(kind.value, data.sweep, data.signal, shots=data.shots,
+                   units=data.sweep_unit, second_opinion=False, **settings)
+
+
+def features(data: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The network's input: ``(3, LENGTH)`` channels and ``(NUM_SCALARS,)`` scalars, for an
+    :class:`~qplane.device.ExperimentData` (readout IQ, or a sweep analysed as its node does)
+    or an :class:`~qplane.calibration.analysis.AnalysisResult`."""
+    if isinstance(data, ExperimentData):
+        if ExperimentKind(data.kind) is ExperimentKind.READOUT_IQ:
+            return _readout_features(data)
+        return analysis_features(analyse_data(data))
+    return analysis_features(data)
 
 
 class SweepClassifier(nn.Module):
@@ -160,9 +235,13 @@ class LearnedSecondOpinion:
         model.load_state_dict(load_file(str(path)))
         return cls(model, card)
 
-    def predict(self, batch: list[ExperimentData]) -> list[Verdict]:
-        """Verdicts for several data sets at once."""
-        xs, ss = zip(*(features(d) for d in batch))
+    def predict(self, batch: list[Any]) -> list[Verdict]:
+        """Verdicts for several data sets (ExperimentData or AnalysisResult) at once."""
+        return self.predict_features([features(d) for d in batch])
+
+    def predict_features(self, feats: list[tuple[np.ndarray, np.ndarray]]) -> list[Verdict]:
+        """Verdicts from precomputed :func:`features`."""
+        xs, ss = zip(*feats)
         with torch.no_grad():
             logits = self.model(torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ss)))
             prob = torch.softmax(logits, dim=1).numpy()
@@ -180,6 +259,10 @@ class LearnedSecondOpinion:
         """The verdict on one data set as a dict (``label``, ``mode``, ``confidence``, ``action``)."""
         return self.predict([data])[0].to_dict()
 
+    def classify_analysis(self, result: Any) -> dict[str, Any]:
+        """The verdict on an :class:`~qplane.calibration.analysis.AnalysisResult`."""
+        return self.predict([result])[0].to_dict()
+
 
 def save_model(model: SweepClassifier, card: dict[str, Any], path: str | Path) -> None:
     """Write weights with ``card`` (JSON) in the safetensors metadata."""
@@ -188,3 +271,14 @@ def save_model(model: SweepClassifier, card: dict[str, Any], path: str | Path) -
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path),
               metadata={CARD_KEY: json.dumps(card)})
+
+
+def shipped_opinion() -> "LearnedSecondOpinion":
+    """The shipped model, loaded once per process (it is read-only)."""
+    global _SHIPPED
+    if _SHIPPED is None:
+        _SHIPPED = LearnedSecondOpinion.load()
+    return _SHIPPED
+
+
+_SHIPPED: "LearnedSecondOpinion | None" = None

@@ -23,6 +23,7 @@ point, so the noise of a point with population ``p`` is ``sqrt(p (1 - p) / shots
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import math
 from typing import Any, Callable
@@ -78,6 +79,8 @@ class FitResult:
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         """The fitted curve at ``x``."""
+        if self.model not in MODELS:  # the models of fit_models register themselves on import
+            importlib.import_module("qplane.calibration.fit_models")
         return MODELS[self.model](np.asarray(x, dtype=float), **self.params)
 
     def to_dict(self) -> dict[str, Any]:

@@ -30,10 +30,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+from typing import TYPE_CHECKING
 
 from scipy import stats
 
 from qplane.calibration.fits import FitResult
+
+if TYPE_CHECKING:
+    from qplane.calibration.criteria import CriterionResult
 
 
 class Outcome(str, enum.Enum):
@@ -59,11 +63,16 @@ class Outcome(str, enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class GateResult:
-    """The gate's verdict on one fit: an outcome (success when passed) and why."""
+    """The gate's verdict on one fit: an outcome (success when passed) and why.
+
+    ``criteria`` holds every criterion's own result (its number and threshold) when the gate
+    was built from :class:`Criterion` objects (:class:`Gate`).
+    """
 
     outcome: Outcome
     reason: str
     check: str = ""  # which criterion decided: converged, signal, sampling, range, residuals, noise
+    criteria: tuple["CriterionResult", ...] = ()
 
     @property
     def passed(self) -> bool:

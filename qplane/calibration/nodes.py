@@ -38,17 +38,9 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
-from qplane.calibration.fits import (
-    FitResult,
-    ReadoutFit,
-    fit_exponential,
-    fit_lorentzian,
-    fit_rabi,
-    fit_ramsey,
-    fit_readout,
-    shot_noise,
-)
-from qplane.calibration.gates import GateCriteria, GateResult, Outcome, evaluate_gate
+from qplane.calibration.fits import FitResult, ReadoutFit, fit_readout
+from qplane.calibration.gates import GateResult, Outcome
+from qplane.calibration.units import format_value
 from qplane.device import SWEEP_LIMITS, ExperimentKind, ExperimentRequest
 
 
@@ -60,6 +52,8 @@ class Analysis:
     gate: GateResult
     values: dict[str, float]
     resolution: float = math.nan
+    #: the full :class:`~qplane.calibration.analysis.AnalysisResult` (sweep nodes), or None
+    result: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,10 +175,16 @@ class Node:
         return False
 
 
-def _sweep_fit(data: Any, fitter: Any) -> tuple[np.ndarray, np.ndarray, FitResult]:
-    x = np.asarray(data.sweep, dtype=float)
-    y = np.asarray(data.signal, dtype=float)
-    return x, y, fitter(x, y, shot_noise(y, data.shots), shots=data.shots)
+def analyse_data(node: "Node", data: Any, **settings: Any) -> Analysis:
+    """Analyse a node's :class:`~qplane.device.ExperimentData` with
+    :func:`qplane.calibration.analyse` (population signal, binomial shot noise plus a technical
+    floor from the data); the node's values are those of ``node.values_of``."""
+    from qplane.calibration.analysis import analyse
+
+    result = analyse(node.name, data.sweep, data.signal, signal_type="population",
+                     shots=data.shots, units=data.sweep_unit, second_opinion=False, **settings)
+    values = {name: result.values[source].value for name, source in node.value_names.items()}
+    return Analysis(result.fit, result.gate, values, result.resolution, result)
 
 
 def _step(x: np.ndarray) -> float:
@@ -206,15 +206,10 @@ class SpectroscopyNode(Node):
     def anchor(self, qubit: str, settings: Mapping[str, float]) -> float:
         return settings[f"{qubit}.drive_frequency"]
 
+    value_names = {"frequency": "frequency", "linewidth": "linewidth"}
+
     def analyse(self, data: Any) -> Analysis:
-        x, y, fit = _sweep_fit(data, fit_lorentzian)
-        width = fit.params["width"]
-        crit = GateCriteria(key="center", low=float(x.min()), high=float(x.max()),
-                            max_relative_error=self.spec["max_relative_error"],
-                            min_points_per_feature=1.5)
-        res = abs(width) / _step(x) if fit.converged else math.nan
-        gate = evaluate_gate(fit, crit, resolution=res, scale=width, shots=data.shots)
-        return Analysis(fit, gate, {"frequency": fit.params["center"], "linewidth": width}, res)
+        return analyse_data(self, data, max_relative_error=self.spec["max_relative_error"])
 
     def compare(self, qubit, analysis, settings):
         off = analysis.values["frequency"] - settings[f"{qubit}.drive_frequency"]
@@ -244,15 +239,10 @@ class RabiNode(Node):
     def make_sweep(self, p, anchor, *, check):
         return p.sweep(anchor, check=check, scale="multiple")
 
+    value_names = {"pi_amplitude": "pi_amplitude", "contrast": "contrast"}
+
     def analyse(self, data):
-        x, y, fit = _sweep_fit(data, fit_rabi)
-        api = fit.params["pi_amplitude"]
-        crit = GateCriteria(key="pi_amplitude", low=_step(x), high=float(x.max()),
-                            max_relative_error=self.spec["max_relative_error"],
-                            min_points_per_feature=4.0)
-        res = 2 * abs(api) / _step(x) if fit.converged else math.nan
-        return Analysis(fit, evaluate_gate(fit, crit, resolution=res, shots=data.shots),
-                        {"pi_amplitude": api, "contrast": fit.params["contrast"]}, res)
+        return analyse_data(self, data, max_relative_error=self.spec["max_relative_error"])
 
     def compare(self, qubit, analysis, settings):
         cur = settings[f"{qubit}.pi_amplitude"]
@@ -285,25 +275,13 @@ class RamseyNode(Node):
     def experiment_settings(self):
         return {"artificial_detuning": self.spec["detuning"]}
 
+    value_names = {"frequency_offset": "frequency_offset", "t2_star": "t2_star"}
+
     def analyse(self, data):
-        x, y, fit = _sweep_fit(data, fit_ramsey)
-        f = fit.params["frequency"]
-        span = float(x.max() - x.min())
-        det = abs(self.spec["detuning"])
-        # Offsets beyond ±detuning/2 are refused: there the sign of the offset is ambiguous
-        # (fringes at detuning ± offset look alike) and spectroscopy must find the qubit first.
-        crit = GateCriteria(key="frequency", low=max(1.0 / span, 0.5 * det),
-                            high=min(0.5 / _step(x), 1.5 * det),
-                            max_relative_error=self.spec["max_relative_error"],
-                            min_points_per_feature=3.0, sampling_first=True)
-        # Points per fringe at the faster of the fitted and the expected fringe: a sweep too
-        # coarse for the artificial detuning aliases the fringes to a slower, wrong frequency.
-        fastest = max(abs(f), abs(self.spec["detuning"]))
-        res = 1 / (fastest * _step(x)) if fit.converged else math.nan
-        gate = evaluate_gate(fit, crit, resolution=res, scale=self.spec["detuning"],
-                             shots=data.shots)
-        return Analysis(fit, gate, {"frequency_offset": f - self.spec["detuning"],
-                                    "t2_star": fit.params["t2"]}, res)
+        # the uncertainty is judged relative to the detuning: a fraction of the tolerance
+        det = self.spec["detuning"]
+        return analyse_data(self, data, detuning=det, scale=abs(det),
+                            max_relative_error=self.spec["max_relative_error"])
 
     def compare(self, qubit, analysis, settings):
         off = analysis.values["frequency_offset"]
@@ -329,20 +307,18 @@ class _DecayNode(Node):
     def default_spec(self):
         return {"minimum": 10e-6, "max_relative_error": 0.2}
 
+    @property
+    def value_names(self) -> dict[str, str]:
+        return {self.value_name: self.value_name}
+
     def analyse(self, data):
-        x, y, fit = _sweep_fit(data, fit_exponential)
-        tau = fit.params["tau"]
-        crit = GateCriteria(key="tau", low=_step(x), high=2.0 * float(x.max()),
-                            max_relative_error=self.spec["max_relative_error"],
-                            min_points_per_feature=2.0)
-        res = abs(tau) / _step(x) if fit.converged else math.nan
-        return Analysis(fit, evaluate_gate(fit, crit, resolution=res, shots=data.shots),
-                        {self.value_name: tau}, res)
+        return analyse_data(self, data, max_relative_error=self.spec["max_relative_error"])
 
     def device_spec(self, analysis):
         v = analysis.values[self.value_name]
         ok = v >= self.spec["minimum"]
-        return ok, f"{self.value_name} = {v * 1e6:.1f} µs (spec ≥ {self.spec['minimum'] * 1e6:g} µs)"
+        return ok, (f"{self.value_name} = {format_value(v, 's')} (spec ≥ "
+                    f"{format_value(self.spec['minimum'], 's')})")
 
     def compare(self, qubit, analysis, settings):
         return self.device_spec(analysis)

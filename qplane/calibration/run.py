@@ -9,9 +9,11 @@ settings, requests the node's experiment through a :class:`CalibrationBackend`, 
   :class:`~qplane.calibration.updates.SettingsLedger` (bounded, recorded, revertible):
   ``success``, or ``out_of_spec`` when the limits refuse it.
 
-An update needs the gate to pass *and*, when a second opinion is given, that opinion to see
-expected behaviour; when they disagree the run is flagged for a person and nothing is written.
-Every outcome, with its reason, is in the returned :class:`NodeRun`.
+The second opinion, when given, is strictly advisory: its verdict is recorded with the run,
+and when it disagrees with the gate the run is ``flagged`` for a person (and its reason says
+so), but it never decides the outcome: what can block a write is the gate, the device's specs
+and the ledger's limits (see docs/calibration.md). Every outcome, with its reason, is in the
+returned :class:`NodeRun`.
 
 >>> from qplane.calibration.synthetic import SyntheticBackend
 >>> backend = SyntheticBackend(seed=3)
@@ -196,11 +198,20 @@ def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: Ledger
             reason += f"; second opinion sees {verdict['label']} (flagged for review)"
         return NodeRun(**common, analysis=analysis, outcome=gate.outcome, reason=reason,
                        verdict=verdict, flagged=disagree)
+    run = _passed(node, qubit, ledger, common, analysis, settings, mode, verdict, uid)
     if disagree:
-        return NodeRun(**common, analysis=analysis, outcome=Outcome.BAD_DATA,
-                       reason=f"the fit passed its gate but the second opinion sees "
-                              f"{verdict['label']} ({verdict.get('action', '')}); flagged for "
-                              "review, nothing written", verdict=verdict, flagged=True)
+        return dataclasses.replace(
+            run, flagged=True, reason=f"{run.reason}; the second opinion sees "
+                                      f"{verdict['label']} ({verdict.get('action', '')}): "
+                                      "flagged for review (advisory)")
+    return run
+
+
+def _passed(node: Node, qubit: str, ledger: Ledger, common: dict[str, Any], analysis: Analysis,
+            settings: dict[str, float], mode: str, verdict: dict[str, Any] | None,
+            uid: str) -> NodeRun:
+    """The rest of :func:`run_node` for data that passed the gate."""
+    gate = analysis.gate
     ok, why = node.device_spec(analysis)
     if not ok:
         return NodeRun(**common, analysis=analysis, outcome=Outcome.OUT_OF_SPEC,

@@ -1,4 +1,10 @@
-"""``qplane calibration history|figures|revert RUNFILE`` and ``qplane calibration train-classifier``.
+"""``qplane calibration analyse FILE``, ``history|figures|revert RUNFILE`` and ``train-classifier``.
+
+Analysing a lab's own data (CSV, NPZ or HDF5; layout in :mod:`qplane.calibration.datafile`)::
+
+    qplane calibration analyse rabi.csv --kind rabi --units mV
+    qplane calibration analyse ramsey.npz --kind ramsey --units us --detuning 1e6 --json
+    qplane calibration analyse resonator.h5 --kind spectroscopy --signal-type magnitude
 
 Reverting reads a run file's ``/parameters/history`` and restores, for one qubit and one node,
 the exact values that node's most recent (unreverted) update replaced::
@@ -33,10 +39,33 @@ from qplane.cli._help import plain
 
 def register(subparsers: Any) -> None:
     """Add ``calibration`` and its actions to the ``qplane`` command line."""
-    cal = subparsers.add_parser("calibration", help="calibration history and reverts",
+    cal = subparsers.add_parser("calibration",
+                                help="analyse calibration data; history and reverts",
                                 description=plain(__doc__),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = cal.add_subparsers(dest="calibration_command", metavar="ACTION", required=True)
+    an = sub.add_parser("analyse", help="fit and gate a data file (CSV, NPZ, HDF5)",
+                        description="Fit, gate and second-opinion one calibration data set from "
+                                    "a file: columns/arrays 'sweep' and 'signal' (or 'i' and "
+                                    "'q'), optionally 'sigma'; metadata (kind, units, "
+                                    "signal_type, shots, detuning) in the file or on the "
+                                    "command line.")
+    an.add_argument("file", metavar="FILE", help="data file: .csv, .npz or .h5")
+    an.add_argument("--kind", help="spectroscopy, rabi, ramsey, t1, echo (default: the file's)")
+    an.add_argument("--units", help="the sweep's unit, any SI prefix: ns, us, MHz, GHz, mV")
+    an.add_argument("--signal-type", choices=("population", "magnitude", "phase", "iq"),
+                    help="what the signal is (default: the file's, else population)")
+    an.add_argument("--shots", type=int, help="shots per point (population signals)")
+    an.add_argument("--detuning", type=float,
+                    help="Ramsey artificial detuning in Hz (0: none; default: unknown)")
+    an.add_argument("--group", help="HDF5: the group holding the data (default: the root)")
+    an.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a kind setting or gate threshold, e.g. max_relative_error=0.05 or "
+                         "background=fano (repeatable)")
+    an.add_argument("--json", action="store_true", help="print the result as JSON")
+    an.add_argument("--no-second-opinion", action="store_true",
+                    help="skip the learned second opinion (no torch import)")
+    an.set_defaults(func=_analyse)
     hist = sub.add_parser("history", help="list the setting changes recorded in a run file")
     hist.add_argument("runfile", metavar="RUN.h5", help="run file to read")
     hist.add_argument("--qubit", help="only this qubit's changes, e.g. q6")
@@ -66,12 +95,52 @@ def register(subparsers: Any) -> None:
                        help="safetensors file to write (default: "
                             "runs/calibration/sweep_classifier.safetensors; the shipped model is "
                             "qplane/calibration/models/sweep_classifier.safetensors)")
-    train.add_argument("--per-cell", type=int, default=300,
-                       help="training cases per (node type, failure mode)")
-    train.add_argument("--epochs", type=int, default=40, help="training epochs (default: 40)")
+    train.add_argument("--per-cell", type=int, default=20,
+                       help="qplane-generator cases per (node type, failure mode)")
+    train.add_argument("--domain-per-cell", type=int, default=20,
+                       help="domain-randomised cases per (kind, failure mode)")
+    train.add_argument("--epochs", type=int, default=60, help="training epochs (default: 60)")
     train.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     train.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     train.set_defaults(func=_train_classifier)
+
+
+def _setting(text: str) -> tuple[str, Any]:
+    from qplane.errors import AnalysisError
+
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise AnalysisError(f"--set {text!r}: write NAME=VALUE, e.g. max_relative_error=0.05")
+    try:
+        return name.strip(), float(value)
+    except ValueError:
+        return name.strip(), value.strip()
+
+
+def _analyse(args: argparse.Namespace) -> int:
+    from qplane.calibration.analysis import analyse
+    from qplane.calibration.datafile import load_data
+    from qplane.errors import AnalysisError
+
+    d = load_data(args.file, group=args.group)
+    kind = args.kind or d.meta.get("kind")
+    if not kind:
+        raise AnalysisError(f"{args.file}: which experiment is it? Give --kind (spectroscopy, "
+                            "rabi, ramsey, t1, echo) or a 'kind' entry in the file")
+    settings = dict(_setting(t) for t in args.set)
+    detuning = args.detuning if args.detuning is not None else d.meta.get("detuning")
+    if detuning is not None:
+        settings["detuning"] = detuning
+    result = analyse(kind, d.sweep, d.signal, signal_type=args.signal_type or d.signal_type,
+                     sigma=d.sigma, shots=args.shots or d.meta.get("shots"),
+                     units=args.units or d.meta.get("units"),
+                     signal_units=d.meta.get("signal_units"),
+                     second_opinion=not args.no_second_opinion, **settings)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        print(result.card())
+    return 0
 
 
 def _figures(args: argparse.Namespace) -> int:
@@ -128,7 +197,8 @@ def _train_classifier(args: argparse.Namespace) -> int:
     from qplane.calibration.training import train
 
     torch.set_num_threads(args.threads)
-    model, card = train(per_cell=args.per_cell, epochs=args.epochs, seed=args.seed)
+    model, card = train(per_cell=args.per_cell, domain_per_cell=args.domain_per_cell,
+                        epochs=args.epochs, seed=args.seed)
     save_model(model, card, args.out)
     print(f"wrote {args.out}: validation class accuracy {card['validation']['class_accuracy']:.4f}")
     return 0

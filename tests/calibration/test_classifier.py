@@ -1,4 +1,4 @@
-"""The learned second opinion: shipped with a card, accurate, and never able to write alone."""
+"""The learned second opinion: shipped with a card, accurate, advisory, never able to write."""
 
 import numpy as np
 
@@ -35,14 +35,17 @@ class Says:
         return {"label": self.label, "mode": self.label, "confidence": 1.0, "action": "x"}
 
 
-def test_disagreement_is_flagged_and_blocks_the_update():
+def test_disagreement_is_flagged_but_the_opinion_is_only_advisory():
+    # issue 14: the second opinion is strictly advisory: it records its verdict and a
+    # disagreement flags a person, but only the gate, specs and limits decide a write
     backend = SyntheticBackend(seed=5)
     backend.settings["q0.pi_amplitude"] = 0.41
     run = run_node(RabiNode(), "q0", backend, backend.ledger(), mode="calibrate",
                    second_opinion=Says("anomalous"))
     assert run.analysis.gate.passed
-    assert run.flagged and run.outcome.value == "bad_data" and "second opinion" in run.reason
-    assert run.changes == () and backend.settings["q0.pi_amplitude"] == 0.41
+    assert run.flagged and run.outcome.value == "success" and "second opinion" in run.reason
+    assert run.verdict["label"] == "anomalous"
+    assert [c.control for c in run.changes] == ["pi_amplitude"]
 
 
 def test_model_alone_never_updates():
@@ -62,3 +65,43 @@ def test_agreement_updates_and_records_the_verdict():
                    second_opinion=LearnedSecondOpinion.load())
     assert run.outcome.value == "success" and not run.flagged
     assert run.verdict["label"] == "expected"
+
+
+def test_features_do_not_depend_on_the_sweep_layout():
+    """The same physics sampled with other point counts, units, gain and offset gives the same
+    channels (up to noise) and the same scalars that do not count points."""
+    from qplane.calibration import analyse
+    from qplane.calibration.classifier import analysis_features
+
+    feats = []
+    for n, unit, factor, gain, off in ((41, "us", 1e6, 1.0, 0.0), (157, "ns", 1e9, -3e-3, 0.7),
+                                      (23, "s", 1.0, 25.0, -4.0)):
+        t = np.linspace(0, 300e-6, n)
+        p = 0.05 + 0.85 * np.exp(-t / 60e-6) + np.random.default_rng(n).normal(0, 0.005, n)
+        r = analyse("t1", t * factor, off + gain * p, units=unit, signal_type="magnitude",
+                    second_opinion=False)
+        feats.append(analysis_features(r))
+    ref_x, ref_s = feats[0]
+    keep = np.ones(len(ref_s), bool)
+    keep[6] = False   # log points
+    for x, s in feats[1:]:
+        sign = np.sign(np.dot(x[0], ref_x[0]))   # a negative gain flips the signal
+        assert np.max(np.abs(sign * x[0] - ref_x[0])) < 0.1
+        assert np.max(np.abs(sign * x[1] - ref_x[1])) < 0.05
+        assert np.max(np.abs(s[keep] - ref_s[keep])) < 0.15, (s, ref_s)
+
+
+def test_shipped_model_transfers_to_held_out_families():
+    from qplane.calibration import analyse
+    from qplane.calibration.classifier import MODE_CLASS, analysis_features
+    from qplane.calibration.domain import heldout_set
+
+    op = LearnedSecondOpinion.load()
+    cases = heldout_set(2, seed=99)
+    feats = [analysis_features(analyse(c.kind, second_opinion=False, **c.analyse_args()))
+             for c in cases]
+    verdicts = op.predict_features(feats)
+    acc = np.mean([v.label == MODE_CLASS[c.mode] for v, c in zip(verdicts, cases)])
+    # held-out transfer as measured by `qplane bench calibration` (0.74 over 420 cases; the
+    # issue's 0.9 target is not met yet): well above chance over the four classes
+    assert acc >= 0.6, acc

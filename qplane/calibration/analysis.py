@@ -1,0 +1,302 @@
+"""``analyse``: one calibration data set from any lab → values, outcome, gate, second opinion.
+
+>>> import numpy as np
+>>> from qplane.calibration import analyse
+>>> t = np.linspace(0, 200, 41)                                      # ns
+>>> rng = np.random.default_rng(0)
+>>> p = 0.03 + 0.9 * np.exp(-t / 45) + rng.normal(0, 0.01, 41)       # a 45 ns T1
+>>> r = analyse("t1", t, p, units="ns", second_opinion=False)
+>>> r.outcome.value, r.values["t1"].text
+('success', '44.23 ± 0.65 ns')
+
+Signal types: ``population`` (fraction of shots in |1⟩; with ``shots``, the shot noise is
+binomial), ``magnitude`` and ``phase`` (any scale and offset; phase is unwrapped), ``iq``
+(complex points, or ``(n, 2)`` I and Q: projected onto the line along which they vary most).
+Without ``sigma`` the noise is estimated from the data (:mod:`~qplane.calibration.noise`);
+nothing assumes binomial noise unless the signal is a population with ``shots``.
+
+The fit is the simplest candidate the data do not reject (:func:`~qplane.calibration.
+fit_models.select_model`), the gate is the kind's criteria (:mod:`~qplane.calibration.kinds`),
+and the second opinion (:mod:`~qplane.calibration.classifier`) is advisory: it is recorded, and
+a disagreement with the gate sets ``flagged``, but it never changes the outcome.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping
+
+import numpy as np
+
+from qplane.calibration.criteria import GateContext
+from qplane.calibration.fit_models import select_model
+from qplane.calibration.fits import FitResult
+from qplane.calibration.gates import GateResult, Outcome
+from qplane.calibration.kinds import AnalysisKind, kind_for
+from qplane.calibration.noise import SIGNAL_TYPES, NoiseEstimate, estimate, initial_sigma
+from qplane.calibration.units import convert, format_value, to_si
+from qplane.errors import AnalysisError
+
+
+@dataclasses.dataclass(frozen=True)
+class Value:
+    """One measured value with its one-sigma uncertainty, in SI ``unit``."""
+
+    value: float
+    error: float
+    unit: str = ""
+
+    @property
+    def text(self) -> str:
+        """``value ± error`` with a sensible prefix."""
+        return format_value(self.value, self.unit, error=self.error)
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(v: float) -> float | str:
+            return float(v) if math.isfinite(v) else str(v)
+        return {"value": clean(self.value), "error": clean(self.error), "unit": self.unit}
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalysisResult:
+    """What :func:`analyse` made of one data set.
+
+    Attributes:
+        kind: the analysis kind.
+        outcome: ``success`` when the gate passed, else why not (``bad_data``, ``fit_failed``).
+        reason: the deciding criterion's reason (or the key value when passed).
+        values: measured values with uncertainties, SI units.
+        gate: the gate's verdict with every criterion's number (``gate.criteria``).
+        fit: the chosen fit; ``candidates``: every candidate's reduced chi² by model name.
+        noise: the noise model used.
+        resolution: points per feature.
+        second_opinion: the learned second opinion's verdict (a dict) or None.
+        flagged: the second opinion disagrees with the gate (a person should look).
+        x, y, sigma: the data as analysed (SI sweep, real signal, per-point noise).
+        settings: the settings the kind used.
+    """
+
+    kind: str
+    outcome: Outcome
+    reason: str
+    values: dict[str, Value]
+    gate: GateResult
+    fit: FitResult
+    candidates: dict[str, float]
+    noise: NoiseEstimate
+    resolution: float
+    x: np.ndarray
+    y: np.ndarray
+    signal_type: str
+    shots: int | None
+    settings: Mapping[str, Any]
+    second_opinion: dict[str, Any] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.gate.passed
+
+    @property
+    def flagged(self) -> bool:
+        v = self.second_opinion
+        return v is not None and (v.get("label") == "expected") != self.gate.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        def clean(v: Any) -> Any:
+            return str(v) if isinstance(v, float) and not math.isfinite(v) else v
+        return {
+            "kind": self.kind, "outcome": self.outcome.value, "reason": self.reason,
+            "values": {k: v.to_dict() for k, v in self.values.items()},
+            "gate": {"check": self.gate.check,
+                     "criteria": [c.to_dict() for c in self.gate.criteria]},
+            "fit": self.fit.to_dict(), "candidates": {k: clean(v) for k, v in
+                                                      self.candidates.items()},
+            "noise": self.noise.to_dict(), "resolution": clean(float(self.resolution)),
+            "signal_type": self.signal_type, "points": int(len(self.x)),
+            "second_opinion": self.second_opinion, "flagged": self.flagged,
+        }
+
+    def card(self) -> str:
+        """A readable summary: values, the gate criterion by criterion, the second opinion."""
+        lines = [f"{self.kind}: {self.outcome.value} — {self.reason}"]
+        for name, v in self.values.items():
+            lines.append(f"  {name:<18} {v.text}")
+        others = ", ".join(f"{k} {v:.3g}" for k, v in self.candidates.items()
+                           if k != self.fit.model)
+        lines.append(f"  {'model':<18} {self.fit.model} (reduced chi2 {self.fit.chi2_red:.3g}"
+                     + (f"; also tried: {others}" if others else "") + ")")
+        n = self.noise
+        lines.append(f"  {'noise':<18} {n.source}: median sigma {float(np.median(n.sigma)):.3g}"
+                     + (f", shot {n.shot:.3g}" if n.shot else "")
+                     + (f", technical {n.technical:.3g}" if math.isfinite(n.technical) else ""))
+        lines.append("  gate:")
+        for c in self.gate.criteria:
+            mark = {True: "pass", False: "FAIL", None: " -- "}[c.passed]
+            lines.append(f"    {mark}  {c.name:<12} {c.value:.4g} (threshold {c.threshold})")
+        v = self.second_opinion
+        if v is not None:
+            lines.append(f"  second opinion: {v.get('label')} ({v.get('confidence', 0):.2f})"
+                         + (" — disagrees with the gate: flagged for a person"
+                            if self.flagged else ""))
+        return "\n".join(lines)
+
+
+def _signal(signal: Any, signal_type: str, signal_units: str | None
+            ) -> tuple[np.ndarray, dict[str, float]]:
+    """The signal as a real array, and facts about it (the IQ quadrature's noise)."""
+    if signal_type not in SIGNAL_TYPES:
+        raise AnalysisError(f"signal_type must be one of {', '.join(SIGNAL_TYPES)}, "
+                            f"got {signal_type!r}")
+    a = np.asarray(signal)
+    if signal_type == "iq":
+        if not np.iscomplexobj(a):
+            if a.ndim == 2 and a.shape[1] == 2:
+                a = a[:, 0] + 1j * a[:, 1]
+            else:
+                raise AnalysisError(f"iq signals are complex, or (points, 2) arrays of I and "
+                                    f"Q; got shape {a.shape}")
+        z = a.astype(complex)
+        c = z - np.mean(z)
+        m = np.stack([c.real, c.imag])
+        u, _, _ = np.linalg.svd(m @ m.T)
+        axis = u[0, 0] + 1j * u[1, 0]
+        y = (c / axis).real
+        across = (c / axis).imag
+        return y, {"quadrature_noise": float(np.std(np.diff(across)) / math.sqrt(2))}
+    if np.iscomplexobj(a):
+        raise AnalysisError(f"a {signal_type} signal is real; pass signal_type='iq' for "
+                            "complex IQ points")
+    y = a.astype(float)
+    if signal_type == "phase":
+        base, factor = to_si(signal_units) if signal_units else ("rad", 1.0)
+        y = np.unwrap(y * factor)
+    return y, {}
+
+
+def analyse(kind: str, sweep: Any, signal: Any, *, signal_type: str = "population",
+            sigma: Any = None, shots: int | None = None, units: str | None = None,
+            signal_units: str | None = None, second_opinion: Any = True,
+            **experiment_settings: Any) -> AnalysisResult:
+    """Fit, gate and (optionally) second-opinion one calibration data set.
+
+    Args:
+        kind: ``spectroscopy``, ``rabi``, ``ramsey``, ``t1``, ``echo`` (or their experiment
+            names, ``qubit_spectroscopy`` ...), or any registered kind.
+        sweep: the swept values, ``(points,)``, in ``units``.
+        signal: ``(points,)`` real values, or complex / ``(points, 2)`` for ``iq``.
+        signal_type: ``population``, ``magnitude``, ``phase`` or ``iq``.
+        sigma: per-point one-sigma noise of ``signal`` (scalar or ``(points,)``); estimated
+            from the data when omitted.
+        shots: shots per point (population signals: binomial shot noise plus a technical
+            floor from the data).
+        units: the sweep's unit with any SI prefix (``ns``, ``µs``, ``MHz``, ``GHz``, ``mV``);
+            default the kind's SI unit.
+        signal_units: for ``phase``: ``rad`` (default) or ``deg``.
+        second_opinion: ``True`` for the shipped learned model, ``False``/``None`` for none,
+            or an object with ``classify_analysis(result)``.
+        **experiment_settings: the kind's settings and gate thresholds, e.g. ``detuning``
+            (Ramsey, Hz; 0 for no artificial detuning), ``background`` / ``lineshape``
+            (spectroscopy), ``max_relative_error``, ``low``/``high`` (the accepted range),
+            ``model`` (force one fit model); unknown names are refused, listing the known.
+
+    Raises:
+        AnalysisError: shapes, units, kinds or settings that cannot be analysed.
+    """
+    spec = kind_for(kind)
+    settings = spec.settings(experiment_settings)
+    x = np.asarray(convert(np.asarray(sweep, dtype=float), units, spec.sweep_unit), dtype=float)
+    y, facts = _signal(signal, signal_type, signal_units)
+    if x.ndim != 1 or y.shape != x.shape:
+        raise AnalysisError(f"sweep and signal must be 1-D of one length; got {x.shape} and "
+                            f"{y.shape}")
+    s = None if sigma is None else np.broadcast_to(np.asarray(sigma, dtype=float), y.shape)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if s is not None:
+        ok &= np.isfinite(s) & (s > 0)
+    order = np.argsort(x[ok], kind="stable")
+    x, y = x[ok][order], y[ok][order]
+    s = None if s is None else s[ok][order]
+    result = _analyse(spec, x, y, s, shots, signal_type, settings)
+    opinion = _opinion(second_opinion)
+    if opinion is not None:
+        result = dataclasses.replace(result, second_opinion=opinion.classify_analysis(result))
+    return result
+
+
+def error_inflation(fit: FitResult, x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> float:
+    """The factor a fit's uncertainties are widened by for what the noise model missed.
+
+    The Birge ratio ``sqrt(reduced chi2)`` when the chi² is significantly high (p < 0.01),
+    times ``sqrt((1 + ρ) / (1 - ρ))`` for a lag-1 autocorrelation ``ρ`` of the normalised
+    residuals beyond ``2/sqrt(n)`` (correlated, 1/f-like noise carries fewer independent
+    points than it has).
+    """
+    if not fit.converged or fit.dof <= 0:
+        return 1.0
+    z = (y - fit.evaluate(x)) / sigma
+    z = z - np.mean(z)
+    den = float(np.sum(z * z))
+    rho = float(np.sum(z[1:] * z[:-1]) / den) if den > 0 else 0.0
+    # each factor only where the data show it: chi² significantly high, ρ beyond 2/sqrt(n)
+    birge = math.sqrt(max(1.0, fit.chi2_red)) if fit.p_value < 0.01 else 1.0
+    rho = min(rho, 0.8) if rho > 2 / math.sqrt(len(z)) else 0.0
+    return birge * math.sqrt((1 + rho) / (1 - rho))
+
+
+def inflate_errors(fit: FitResult, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
+                   ) -> FitResult:
+    """``fit`` with its uncertainties widened by :func:`error_inflation`."""
+    k = error_inflation(fit, x, y, sigma)
+    if k == 1.0:
+        return fit
+    return dataclasses.replace(fit, errors={n: e * k for n, e in fit.errors.items()})
+
+
+def _opinion(second_opinion: Any) -> Any:
+    if second_opinion is True:
+        from qplane.calibration.classifier import shipped_opinion
+
+        return shipped_opinion()
+    return second_opinion or None
+
+
+def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray | None,
+             shots: int | None, signal_type: str, settings: Mapping[str, Any]
+             ) -> AnalysisResult:
+    options = {"sign_free": signal_type != "population"}
+    models = spec.models(settings)
+    if len(x) < 3:
+        from qplane.calibration.fits import failed_fit
+
+        fit = failed_fit(models[0].name, models[0].names, f"only {len(x)} usable points",
+                         points=len(x))
+        noise = NoiseEstimate(np.ones_like(y), "data", math.nan, 0.0, math.nan)
+        gate = GateResult(Outcome.BAD_DATA, f"under-sampled: only {len(x)} points; use a "
+                          "finer sweep", "sampling")
+        return AnalysisResult(spec.name, gate.outcome, gate.reason, {}, gate, fit, {}, noise,
+                              math.nan, x, y, signal_type, shots, settings)
+    s0 = initial_sigma(y, signal_type=signal_type, sigma=sigma, shots=shots)
+    alpha = float(settings["alpha"])
+    first, _ = select_model(models, x, y, s0, alpha=alpha, options=options)
+    fitted = first.evaluate(x) if first.converged else np.full_like(y, float(np.mean(y)))
+    noise = estimate(y - fitted, fitted, signal_type=signal_type, sigma=sigma, shots=shots)
+    fit, fits = select_model(models, x, y, noise.sigma, alpha=alpha, options=options)
+    fit = inflate_errors(fit, x, y, noise.sigma)
+    resolution = spec.resolution(x, fit, settings) if fit.converged else math.nan
+    scale = spec.scale(fit, settings)
+    ctx = GateContext(fit, x, y, noise.sigma, shots=shots, resolution=resolution, scale=scale)
+    from qplane.calibration.criteria import Gate
+
+    gate = Gate(spec.gate_criteria(x, fit, settings)).evaluate(ctx)
+    values: dict[str, Value] = {}
+    for name, (source, unit) in spec.values(fit, settings).items():
+        if callable(source):
+            v, e = source(fit)
+        else:
+            v, e = fit.params.get(source, math.nan), fit.errors.get(source, math.inf)
+        values[name] = Value(float(v), float(e), unit)
+    return AnalysisResult(spec.name, gate.outcome, gate.reason, values, gate, fit,
+                          {k: f.chi2_red for k, f in fits.items()}, noise, resolution, x, y,
+                          signal_type, shots, settings)

@@ -1,0 +1,398 @@
+"""Gate criteria as objects: each judges one property of a fit and reports its number.
+
+A :class:`Gate` is an ordered list of criteria. Every criterion is evaluated on a
+:class:`GateContext` (the fit, the data, the noise model) and returns a
+:class:`CriterionResult` — its name, the measured number, the threshold, passed or not — and
+the first that fails decides the outcome and its reason. The same objects judge a node's fit
+and a standalone one:
+
+>>> import numpy as np
+>>> from qplane.calibration.fit_models import FIT_MODELS, fit_model
+>>> x = np.linspace(0, 100e-6, 41)
+>>> y = 0.05 + 0.9 * np.exp(-x / 30e-6) + np.random.default_rng(1).normal(0, 0.01, 41)
+>>> fit = fit_model(FIT_MODELS["exponential"], x, y, 0.01)
+>>> gate = Gate([SignalPresent(), Converged(), InRange("tau", 0.0, 200e-6),
+...              ResidualsWhite(), RelativeUncertainty("tau", 0.1)])
+>>> result = gate.evaluate(GateContext(fit, x, y, np.full(41, 0.01)))
+>>> result.outcome.value, [c.name for c in result.criteria if c.passed]
+('success', ['signal', 'converged', 'range', 'residuals', 'uncertainty'])
+
+The residual test (:class:`ResidualsWhite`) tolerates any level of white technical noise
+(the noise is estimated from the data) and slow drifts small next to the signal, but catches
+structure a wrong model leaves behind: the residuals, in units of the noise, are tested for
+autocorrelation with the von Neumann ratio (mean square successive difference over variance,
+2 for white noise), for a hidden periodicity with Fisher's g test (beating that inflates the
+noise estimate), for a scatter that changes along the sweep (the Brown-Forsythe test over thirds: a
+jump part-way through) and for excess scatter with chi² against the noise model; the structure a
+failing test sees (the slow part's RMS, the periodic component's RMS, the scatter beyond the
+noise model) must also be a sizeable fraction of the signal's peak-to-peak for the data to be
+refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Sequence
+
+import numpy as np
+from scipy import stats
+
+from qplane.calibration.fits import FitResult
+from qplane.calibration.gates import GateResult, Outcome
+
+
+@dataclasses.dataclass(frozen=True)
+class GateContext:
+    """What the criteria look at: the fit, the data it was fitted to and the noise used.
+
+    Attributes:
+        fit: the fit.
+        x, y: the data (SI units, as fitted).
+        sigma: per-point noise used by the fit.
+        shots: shots per point, when known.
+        resolution: points per feature (linewidth, period, fringe, decay), computed by the
+            analysis kind; NaN when unknown.
+        scale: what a relative uncertainty is relative to (default: the key's value).
+    """
+
+    fit: FitResult
+    x: np.ndarray
+    y: np.ndarray
+    sigma: np.ndarray
+    shots: int | None = None
+    resolution: float = math.nan
+    scale: float | None = None
+
+    @property
+    def residuals(self) -> np.ndarray:
+        return self.y - self.fit.evaluate(self.x)
+
+    @property
+    def peak_to_peak(self) -> float:
+        """The fitted curve's peak-to-peak over the swept range."""
+        xs = np.linspace(float(self.x.min()), float(self.x.max()), 512)
+        f = self.fit.evaluate(np.concatenate([xs, self.x]))
+        return float(np.max(f) - np.min(f))
+
+
+@dataclasses.dataclass(frozen=True)
+class CriterionResult:
+    """One criterion's verdict: its number, the threshold, passed (None: not evaluated)."""
+
+    name: str
+    check: str
+    passed: bool | None
+    value: float
+    threshold: float | str
+    reason: str
+    outcome: Outcome = Outcome.BAD_DATA
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(v: Any) -> Any:
+            return str(v) if isinstance(v, float) and not math.isfinite(v) else v
+        return {"name": self.name, "check": self.check, "passed": self.passed,
+                "value": clean(float(self.value)), "threshold": clean(self.threshold),
+                "reason": self.reason}
+
+
+class Criterion:
+    """Base of the gate criteria: ``evaluate(context) -> CriterionResult``."""
+
+    name = ""
+    check = ""
+    needs_fit = True
+
+    def evaluate(self, ctx: GateContext) -> CriterionResult:
+        raise NotImplementedError
+
+    def _result(self, passed: bool | None, value: float, threshold: Any, reason: str,
+                outcome: Outcome = Outcome.BAD_DATA, check: str | None = None
+                ) -> CriterionResult:
+        return CriterionResult(self.name, check or self.check, passed, float(value), threshold,
+                               reason, outcome)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({fields})"
+
+
+class MinPoints(Criterion):
+    """At least ``minimum`` usable points."""
+
+    name, check, needs_fit = "points", "sampling", False
+
+    def __init__(self, minimum: int = 7):
+        self.minimum = minimum
+
+    def evaluate(self, ctx):
+        n = len(ctx.x)
+        return self._result(n >= self.minimum, n, self.minimum,
+                            f"under-sampled: only {n} points (need at least {self.minimum}); "
+                            "use a finer sweep")
+
+
+def _sigmas(p: float) -> float:
+    return math.inf if p <= 0 else max(0.0, float(stats.norm.isf(p)))
+
+
+def signal_sigma(fit: FitResult) -> float:
+    """How many sigma a constant (no-signal) model is rejected by.
+
+    The larger of two tests: the constant's chi² against the noise model, and (when the fit
+    converged) the F-test of the fit against the constant, which needs no noise scale (so an
+    overestimated noise floor does not hide a signal).
+    """
+    dof = fit.points - 1
+    if not math.isfinite(fit.chi2_flat) or dof <= 0:
+        return 0.0
+    best = _sigmas(float(stats.chi2.sf(fit.chi2_flat * dof, dof)))
+    k = fit.points - fit.dof
+    if fit.converged and fit.dof > 0 and k > 1 and math.isfinite(fit.chi2_red):
+        flat, resid = fit.chi2_flat * dof, fit.chi2_red * fit.dof
+        if resid <= 0:
+            return math.inf
+        f = ((flat - resid) / (k - 1)) / (resid / fit.dof)
+        if f > 0:
+            best = max(best, _sigmas(float(stats.f.sf(f, k - 1, fit.dof))))
+    return best
+
+
+class SignalPresent(Criterion):
+    """A constant is rejected at ``min_significance`` sigma against the noise model.
+
+    With ``shots`` so few that one point's noise (at population 1/2) exceeds
+    ``max_point_noise``, a missing signal reads "too noisy" (take more shots), not "no signal".
+    """
+
+    name, check, needs_fit = "signal", "signal", False
+
+    def __init__(self, min_significance: float = 5.0, max_point_noise: float = 0.1):
+        self.min_significance = min_significance
+        self.max_point_noise = max_point_noise
+
+    def evaluate(self, ctx):
+        sig = signal_sigma(ctx.fit)
+        ok = sig >= self.min_significance
+        if not ok and ctx.shots is not None and math.sqrt(0.25 / ctx.shots) > self.max_point_noise:
+            return self._result(False, sig, self.min_significance,
+                                f"too noisy: {ctx.shots} shots per point (noise up to "
+                                f"{math.sqrt(0.25 / ctx.shots):.2f}) hide any signal; take "
+                                "more shots", check="noise")
+        return self._result(ok, sig, self.min_significance,
+                            f"no signal: a constant fits the data ({sig:.1f} sigma < "
+                            f"{self.min_significance:g}); check the drive and readout, or "
+                            "move the sweep to where the feature is")
+
+
+class Converged(Criterion):
+    """The optimiser converged to finite values."""
+
+    name, check = "converged", "converged"
+
+    def evaluate(self, ctx):
+        return self._result(ctx.fit.converged, float(ctx.fit.converged), "converged",
+                            f"fit did not converge: {ctx.fit.message}", Outcome.FIT_FAILED)
+
+
+class InRange(Criterion):
+    """``low <= key <= high`` (the swept range, or a kind-specific one)."""
+
+    name, check = "range", "range"
+
+    def __init__(self, key: str, low: float, high: float, *, what: str = "the swept range",
+                 hint: str = "shift or widen the sweep"):
+        self.key, self.low, self.high, self.what, self.hint = key, low, high, what, hint
+
+    def evaluate(self, ctx):
+        v = ctx.fit.params[self.key]
+        if not self.low <= self.high:
+            return self._result(False, v, f"{self.what}: none",
+                                f"{self.key} cannot be judged: {self.what} is empty "
+                                f"(low {self.low:.6g} > high {self.high:.6g}); {self.hint}")
+        return self._result(self.low <= v <= self.high, v, f"[{self.low:.6g}, {self.high:.6g}]",
+                            f"{self.key} = {v:.6g} lies outside {self.what} "
+                            f"[{self.low:.6g}, {self.high:.6g}]; {self.hint}")
+
+
+class Resolved(Criterion):
+    """At least ``min_points_per_feature`` points per linewidth / period / fringe / decay."""
+
+    name, check = "resolution", "sampling"
+
+    def __init__(self, min_points_per_feature: float = 2.0, *, feature: str = "feature"):
+        self.min_points_per_feature = min_points_per_feature
+        self.feature = feature
+
+    def evaluate(self, ctx):
+        res = ctx.resolution
+        return self._result(bool(res >= self.min_points_per_feature), res,
+                            self.min_points_per_feature,
+                            f"under-sampled: {res:.2f} points per {self.feature} < "
+                            f"{self.min_points_per_feature:g}; use a finer sweep")
+
+
+def von_neumann(z: np.ndarray) -> tuple[float, float]:
+    """The von Neumann ratio of ``z`` and its one-sided p-value against white noise.
+
+    >>> r, p = von_neumann(np.random.default_rng(0).normal(size=400))
+    >>> 1.7 < r < 2.3 and p > 0.01
+    True
+    """
+    n = len(z)
+    if n < 4:
+        return 2.0, 1.0
+    c = z - np.mean(z)
+    den = float(np.sum(c**2))
+    if den <= 0:
+        return 2.0, 1.0
+    ratio = float(np.sum(np.diff(z) ** 2) / den)
+    var = 4.0 * (n - 2) / ((n + 1) * (n - 1))
+    return ratio, float(stats.norm.cdf((ratio - 2.0) / math.sqrt(var)))
+
+
+def periodicity(r: np.ndarray) -> tuple[float, float]:
+    """Fisher's g test for a hidden periodicity in ``r``: its p-value and the amplitude of the
+    strongest Fourier component (the lowest two frequencies, slow trends, left to the
+    autocorrelation test).
+
+    >>> rng = np.random.default_rng(0)
+    >>> p, a = periodicity(rng.normal(size=200))
+    >>> p > 0.01
+    True
+    >>> p, a = periodicity(rng.normal(size=200) + np.sin(np.arange(200) * 0.9))
+    >>> p < 1e-6, round(a, 1)
+    (True, 1.0)
+    """
+    n = len(r)
+    if n < 8:
+        return 1.0, 0.0
+    spec = np.fft.rfft(r - np.mean(r))
+    power = np.abs(spec[3:(n - 1) // 2 + 1]) ** 2
+    m = len(power)
+    if m < 2 or float(np.sum(power)) <= 0:
+        return 1.0, 0.0
+    i = int(np.argmax(power))
+    g = float(power[i] / np.sum(power))
+    # P(g > x) ~ m (1 - x)^(m - 1) (first term of Fisher's exact series)
+    p = float(min(1.0, m * (1 - g) ** (m - 1)))
+    return p, float(2 * abs(spec[3 + i]) / n)
+
+
+def stationarity(r: np.ndarray, sigma: np.ndarray, parts: int = 3) -> tuple[float, float]:
+    """Whether the residuals' scatter changes along the sweep (a jump part-way through).
+
+    The Brown-Forsythe (median Levene) test of equal variances of ``r / sigma`` over ``parts`` consecutive segments:
+    its p-value, and the RMS the noisiest segment has beyond the quietest
+    (``sqrt(max ms - min ms)`` of the raw residuals). Technical noise is stationary; a
+    telegraphic jump or a line that moved mid-sweep is not.
+
+    >>> rng = np.random.default_rng(0)
+    >>> p, extra = stationarity(rng.normal(size=90), np.ones(90))
+    >>> p > 0.01
+    True
+    """
+    n = len(r)
+    if n < 5 * parts:
+        return 1.0, 0.0
+    z = r / sigma
+    segs = np.array_split(np.arange(n), parts)
+    p = float(stats.levene(*(z[i] for i in segs), center="median").pvalue)
+    ms = [float(np.mean(r[i] ** 2)) for i in segs]
+    return (p if math.isfinite(p) else 1.0), math.sqrt(max(0.0, max(ms) - min(ms)))
+
+
+class ResidualsWhite(Criterion):
+    """No structure left in the residuals (see the module): refused when the residuals are
+    structured at ``p_value`` *and* the structure's RMS exceeds ``max_structure`` of the
+    signal's peak-to-peak. Populations from fewer than ``min_shots`` shots are not tested
+    (their noise is far from Gaussian)."""
+
+    name, check = "residuals", "residuals"
+
+    def __init__(self, p_value: float = 1e-4, max_structure: float = 0.015, *,
+                 min_shots: int = 25):
+        self.p_value = p_value
+        self.max_structure = max_structure
+        self.min_shots = min_shots
+
+    def evaluate(self, ctx):
+        r = ctx.residuals
+        z = r / ctx.sigma
+        fit = ctx.fit
+        ptp = ctx.peak_to_peak
+        if not ptp > 0:
+            return self._result(True, 0.0, self.max_structure, "no fitted signal to compare")
+        if ctx.shots is not None and ctx.shots < self.min_shots:
+            # a handful of counts per point: far from Gaussian, the tests do not apply (the
+            # uncertainty criterion judges such data)
+            return self._result(True, 0.0, self.max_structure,
+                                f"not tested: {ctx.shots} shots per point")
+        ratio, p_vn = von_neumann(z)
+        p_g, amp = periodicity(r)
+        excess = math.sqrt(max(0.0, float(np.mean(r**2) - np.mean(ctx.sigma**2))))
+        slow = math.sqrt(max(0.0, float(np.var(r)) - float(np.mean(np.diff(r) ** 2)) / 2))
+        p_st, jump = stationarity(r, ctx.sigma)
+        tests = {"autocorrelation": (p_vn, slow), "excess scatter": (fit.p_value, excess),
+                 "periodicity": (p_g, amp / math.sqrt(2)), "stationarity": (p_st, jump)}
+        worst = max(tests, key=lambda t: tests[t][1] / ptp if tests[t][0] < self.p_value else -1)
+        p, rms = tests[worst]
+        frac = rms / ptp
+        ok = not (p < self.p_value and frac > self.max_structure)
+        if ok:
+            frac = max(v[1] / ptp for v in tests.values() if v[0] < self.p_value) \
+                if any(v[0] < self.p_value for v in tests.values()) else 0.0
+        return self._result(ok, frac, self.max_structure,
+                            f"residuals: structure the model does not explain ({worst}: "
+                            f"{frac:.1%} of the signal, > {self.max_structure:.1%}, p = "
+                            f"{p:.1e}; von Neumann ratio {ratio:.2f}, reduced chi2 "
+                            f"{fit.chi2_red:.2f}): the data do not follow the model (a TLS, a "
+                            "jump, beating); flag for a person")
+
+
+class RelativeUncertainty(Criterion):
+    """``error(key) / scale <= max_relative_error`` (scale: the context's, else the value)."""
+
+    name, check = "uncertainty", "noise"
+
+    def __init__(self, key: str, max_relative_error: float = 0.1, *, scale: float | None = None):
+        self.key, self.max_relative_error, self.scale = key, max_relative_error, scale
+
+    def evaluate(self, ctx):
+        scale = self.scale if self.scale is not None else ctx.scale
+        rel = ctx.fit.relative_error(self.key, scale)
+        return self._result(bool(rel <= self.max_relative_error), rel, self.max_relative_error,
+                            f"too noisy: uncertainty of {self.key} is {rel:.3g} of its scale "
+                            f"(> {self.max_relative_error:g}); take more shots")
+
+
+class Gate:
+    """An ordered list of criteria; the first that fails decides (see the module)."""
+
+    def __init__(self, criteria: Sequence[Criterion]):
+        self.criteria = tuple(criteria)
+
+    def __repr__(self) -> str:
+        return f"Gate({list(self.criteria)!r})"
+
+    def evaluate(self, ctx: GateContext) -> GateResult:
+        results: list[CriterionResult] = []
+        first: CriterionResult | None = None
+        for c in self.criteria:
+            if c.needs_fit and not ctx.fit.converged and not isinstance(c, Converged):
+                results.append(CriterionResult(c.name, c.check, None, math.nan, "",
+                                               "not evaluated: no fit"))
+                continue
+            r = c.evaluate(ctx)
+            results.append(r)
+            if first is None and r.passed is False:
+                first = r
+        if first is not None:
+            return GateResult(first.outcome, first.reason, first.check, tuple(results))
+        fit = ctx.fit
+        key = next((c.key for c in self.criteria if hasattr(c, "key")), None)
+        reason = "all criteria passed"
+        if key is not None:
+            reason = (f"{key} = {fit.params[key]:.6g} ± {fit.errors[key]:.2g}, reduced chi2 "
+                      f"{fit.chi2_red:.2f}")
+        return GateResult(Outcome.SUCCESS, reason, "passed", tuple(results))

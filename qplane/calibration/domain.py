@@ -1,0 +1,300 @@
+"""Domain-randomised calibration sweeps with known truth: training and held-out families.
+
+:mod:`qplane.calibration.synthetic` follows qplane's own simulator and node requests; this
+module draws the *variety* real labs produce, for training the second opinion and for
+held-out evaluation (``qplane bench calibration``). A case is one sweep of one kind with a
+failure mode (``ok`` or one of the bad modes), its truth (the key value for good data) and how
+it was made (its *family*).
+
+Two disjoint sets of families (:data:`TRAIN_FAMILIES`, :data:`HELDOUT_FAMILIES`):
+
+- **train** (used for training and for tuning any threshold): uniform sweeps over random
+  ranges and point counts; noise binomial (population + shots), Gaussian technical, 1/f
+  technical, averaged IQ; magnitudes with random gain, sign and offset; sweeps in random SI
+  prefixes; Lorentzian lines on constant or linear backgrounds; Rabi with a small phase and mild
+  damping; detuned Ramsey with several fringes; exponential decays with an offset.
+- **held-out** (never used for tuning or training): Ramsey 0.05–1.95 µs on a healthy qubit,
+  zero-detuning Ramsey, real-like Rabi (phase 0.1–0.3 rad and damping, averaged IQ), resonator
+  dips on a Fano background (magnitude), Gaussian lines read as *phase* (a signal type training
+  never sees), log-spaced T1/echo delays with random-walk drift; and bad data: aliased Ramsey,
+  too-short T1, spectroscopy with no line in the window, Rabi sweeps short of π, a TLS-split
+  line, beating Ramsey, a T1 that jumps mid-sweep.
+
+>>> rng = np.random.default_rng(0)
+>>> case = make_case("t1", "ok", rng)
+>>> case.kind, case.mode, case.family in TRAIN_FAMILIES["t1"], "tau" in case.truth
+('t1', 'ok', True, True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from qplane.calibration.units import to_si
+
+SWEEP_KINDS = ("spectroscopy", "rabi", "ramsey", "t1", "echo")
+MODES = ("ok", "off_range", "undersampled", "noisy", "anomalous", "no_signal")
+NOISES = ("binomial", "gaussian", "pink", "iq")
+TRAIN_FAMILIES = {k: (f"{k}/train",) for k in SWEEP_KINDS}
+#: held-out family -> (kind, mode)
+HELDOUT = {
+    "ramsey/short_window": ("ramsey", "ok"), "ramsey/zero_detuning": ("ramsey", "ok"),
+    "rabi/real_like": ("rabi", "ok"), "spectroscopy/fano": ("spectroscopy", "ok"),
+    "spectroscopy/gaussian_phase": ("spectroscopy", "ok"), "t1/log_drift": ("t1", "ok"),
+    "echo/log_drift": ("echo", "ok"),
+    "ramsey/aliased": ("ramsey", "undersampled"), "t1/too_short": ("t1", "off_range"),
+    "spectroscopy/empty_window": ("spectroscopy", "no_signal"),
+    "rabi/short_of_pi": ("rabi", "off_range"), "spectroscopy/tls_split": ("spectroscopy",
+                                                                          "anomalous"),
+    "ramsey/beating": ("ramsey", "anomalous"), "t1/jump": ("t1", "anomalous"),
+}
+HELDOUT_FAMILIES = {k: tuple(f for f, (kk, _) in HELDOUT.items() if kk == k) for k in SWEEP_KINDS}
+_UNITS = {"spectroscopy": ("Hz", "kHz", "MHz", "GHz"), "rabi": ("V", "mV"),
+          "ramsey": ("s", "us", "µs", "ns"), "t1": ("s", "us", "µs", "ns"),
+          "echo": ("s", "us", "µs", "ns")}
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One sweep: what :func:`~qplane.calibration.analyse` takes, and its truth.
+
+    ``sweep`` is in ``units``; ``truth`` holds the key value (SI) for good data; ``good`` is
+    whether a gate should accept it.
+    """
+
+    kind: str
+    mode: str
+    family: str
+    sweep: np.ndarray
+    signal: np.ndarray
+    signal_type: str
+    units: str
+    shots: int | None
+    settings: dict[str, Any]
+    truth: dict[str, float]
+    noise: str
+
+    @property
+    def good(self) -> bool:
+        return self.mode == "ok"
+
+    def analyse_args(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`~qplane.calibration.analyse` (besides the kind)."""
+        return dict(sweep=self.sweep, signal=self.signal, signal_type=self.signal_type,
+                    shots=self.shots, units=self.units, **self.settings)
+
+
+def _pink(n: int, rng: np.random.Generator, exponent: float = 1.0) -> np.ndarray:
+    f = np.fft.rfftfreq(n)
+    amp = np.zeros_like(f)
+    amp[1:] = f[1:] ** (-exponent / 2)
+    x = np.fft.irfft(amp * (rng.normal(size=len(f)) + 1j * rng.normal(size=len(f))), n)
+    return x / (np.std(x) or 1.0)
+
+
+def _observe(p: np.ndarray, rng: np.random.Generator, noise: str, *, level: float,
+             signal_type: str | None = None, drift: str = "pink"
+             ) -> tuple[np.ndarray, str, int | None]:
+    """Noisy observation of populations ``p`` under ``noise`` (see the module)."""
+    n = len(p)
+    if noise == "binomial":
+        shots = int(round(math.exp(rng.uniform(math.log(60), math.log(2000)))))
+        if level > 0.1:   # the noisy mode: a handful of shots
+            shots = int(rng.integers(2, 6))
+        return rng.binomial(shots, np.clip(p, 0, 1)) / shots, "population", shots
+    y = p + rng.normal(0, level, n)
+    if noise == "pink":
+        if drift == "walk":
+            w = np.cumsum(rng.normal(size=n))
+            y = y + rng.uniform(0.3, 1.0) * level * (w - w.mean()) / (np.std(w) or 1.0)
+        else:
+            y = y + rng.uniform(0.3, 1.0) * level * _pink(n, rng)
+    if noise == "iq":
+        c0 = complex(*rng.normal(0, 1, 2))
+        d = rng.uniform(0.2, 5) * np.exp(1j * rng.uniform(-np.pi, np.pi))
+        z = c0 + d * p + abs(d) * level * (rng.normal(size=n) + 1j * rng.normal(size=n))
+        return z, "iq", None
+    stype = signal_type or ("population" if rng.random() < 0.4 else "magnitude")
+    if stype in ("magnitude", "phase"):
+        gain = math.exp(rng.uniform(math.log(1e-3), math.log(1e2))) * rng.choice([-1, 1])
+        y = rng.normal(0, 10) * abs(gain) + gain * y
+    return y, stype, None
+
+
+def _layout(lo: float, hi: float, n: int, rng: np.random.Generator, log: bool = False
+            ) -> np.ndarray:
+    if log:
+        return np.geomspace(max(lo, (hi - lo) / 200), hi, n)
+    return np.linspace(lo, hi, n)
+
+
+def _to_units(x_si: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    unit = str(rng.choice(_UNITS[kind]))
+    _, factor = to_si(unit)
+    return x_si / factor, unit
+
+
+def make_case(kind: str, mode: str, rng: np.random.Generator, *,
+              family: str | None = None) -> Case:
+    """One case of ``kind`` with ``mode``; ``family`` a held-out family (default: train)."""
+    family = family or f"{kind}/train"
+    held = family in HELDOUT
+    noise = str(rng.choice(NOISES))
+    level = float(rng.uniform(0.005, 0.04))
+    n = int(rng.integers(25, 160))
+    settings: dict[str, Any] = {}
+    truth: dict[str, float] = {}
+    stype = None
+    drift = "pink"
+    log = False
+    if mode == "noisy":
+        level = float(rng.uniform(0.25, 0.5))
+    if kind == "spectroscopy":
+        f0 = float(rng.uniform(4e9, 7e9))
+        width = float(rng.uniform(0.2e6, 5e6))
+        span = width * rng.uniform(8, 25)
+        center = f0 + rng.uniform(-0.25, 0.25) * span
+        amp = rng.uniform(0.25, 0.7) * rng.choice([-1, 1])
+        n = max(n, int(2.5 * span / width))
+        x = _layout(f0 - span / 2, f0 + span / 2, n, rng)
+        if mode == "off_range":
+            center = f0 + rng.choice([-1, 1]) * span * rng.uniform(0.55, 0.65)
+        if mode == "undersampled":
+            x = _layout(f0 - span / 2, f0 + span / 2, int(rng.integers(7, 12)), rng)
+            width = (x[1] - x[0]) * rng.uniform(0.2, 0.6)
+        half = width / 2
+        lorentz = half**2 / ((x - center) ** 2 + half**2)
+        shape = lorentz
+        bg = 0.5 - amp / 2 + (rng.uniform(-0.1, 0.1) if rng.random() < 0.5 else 0) * \
+            (x - f0) / span
+        if family == "spectroscopy/fano":
+            q = rng.uniform(0.3, 1.0) * rng.choice([-1, 1])
+            shape = lorentz + q * 2 * half * (x - center) / ((x - center) ** 2 + half**2) / 2
+            stype, noise = "magnitude", "gaussian"
+        if family == "spectroscopy/gaussian_phase":
+            shape = np.exp(-4 * math.log(2) * (x - center) ** 2 / width**2)
+            stype, noise = "phase", str(rng.choice(["gaussian", "pink"]))
+        if mode == "anomalous" and not held:   # train: the line jumps part-way through
+            cut = int(rng.integers(len(x) // 3, 2 * len(x) // 3))
+            moved = center + rng.choice([-1, 1]) * rng.uniform(0.15, 0.3) * span
+            shape = shape.copy()
+            shape[cut:] = half**2 / ((x[cut:] - moved) ** 2 + half**2)
+        if family == "spectroscopy/tls_split":
+            split = rng.uniform(2.0, 4.0) * width
+            a = half**2 / ((x - center + split / 2) ** 2 + half**2)
+            b = half**2 / ((x - center - split / 2) ** 2 + half**2)
+            shape = 0.5 * (a + b)
+        p = bg + amp * shape
+        if mode == "no_signal":
+            p = bg
+        truth["center"] = center
+    elif kind == "rabi":
+        api = float(rng.uniform(0.05, 0.8))
+        phase = float(rng.uniform(-0.08, 0.08))
+        damping = float(rng.uniform(0, 0.4) / api) if rng.random() < 0.5 else 0.0
+        if family == "rabi/real_like":
+            phase = float(rng.uniform(0.1, 0.3) * rng.choice([-1, 1]))
+            damping = float(rng.uniform(0.2, 0.6) / api)
+            noise = str(rng.choice(["iq", "pink"]))
+        top = api * rng.uniform(2.0, 3.5)
+        if mode == "off_range":
+            top = api * rng.uniform(0.4, 0.7)
+        npts = int(rng.integers(4, 6)) if mode == "undersampled" else n
+        x = _layout(0, top, npts, rng)
+        c, off = rng.uniform(0.6, 0.95), rng.uniform(0, 0.08)
+        xa = x.copy()
+        if mode == "anomalous":
+            cut = int(rng.integers(len(x) // 3, 2 * len(x) // 3))
+            xa[cut:] = x[cut:] / rng.uniform(1.5, 2.0)
+        theta = phase + (np.pi - phase) * xa / api
+        p = off + c / 2 * (1 - np.exp(-damping * xa) * np.cos(theta))
+        if mode == "no_signal":
+            p = np.full_like(x, off)
+        truth["pi_amplitude"] = api
+    elif kind == "ramsey":
+        det = float(rng.uniform(0.3e6, 3e6))
+        t2 = float(rng.uniform(5e-6, 80e-6))
+        top = min(rng.uniform(1.0, 3.0) * t2, rng.uniform(6, 40) / det)
+        lo = 0.0
+        if family == "ramsey/short_window":
+            det, t2 = 1e6, float(rng.uniform(20e-6, 80e-6))
+            lo, top, n = 0.05e-6, 1.95e-6, int(rng.integers(39, 61))
+        offset = float(rng.uniform(-0.03, 0.03) * det) if family != "ramsey/short_window" \
+            else float(rng.uniform(-20e3, 20e3))
+        f = det + offset
+        if family == "ramsey/zero_detuning":
+            top = t2 * rng.uniform(1.5, 4.0)
+            det, f = 0.0, float(rng.uniform(0, 0.1) / top)
+        settings["detuning"] = det
+        x = _layout(lo, top, n, rng)
+        if mode == "undersampled":   # aliased: the step is longer than half a fringe
+            x = _layout(0, top, max(int(top * f / rng.uniform(0.55, 0.95)), 8), rng)
+        if mode == "off_range":
+            x = _layout(0, rng.uniform(0.3, 0.6) / f, n, rng)
+        amp, ph = rng.uniform(0.35, 0.5), rng.uniform(-0.3, 0.3)
+        p = 0.5 + amp * np.exp(-x / t2) * np.cos(2 * np.pi * f * x + ph)
+        if mode == "anomalous" and not held:   # train: the frequency jumps part-way through
+            cut = int(rng.integers(len(x) // 3, 2 * len(x) // 3))
+            p[cut:] = 0.5 + amp * np.exp(-x[cut:] / t2) * np.cos(
+                2 * np.pi * f * rng.uniform(1.3, 1.7) * x[cut:] + ph)
+        if family == "ramsey/beating":
+            f2 = f + rng.uniform(0.3, 0.6) * f
+            p = 0.5 + amp * np.exp(-x / t2) * 0.5 * (np.cos(2 * np.pi * f * x + ph)
+                                                       + np.cos(2 * np.pi * f2 * x + ph))
+        if mode == "no_signal":
+            p = np.full_like(x, 0.5)
+        truth["frequency"] = abs(f) if det else t2
+        if not det:
+            truth = {"t2": t2}
+    else:
+        tau = float(rng.uniform(10e-6, 200e-6))
+        top = tau * rng.uniform(3, 6)
+        if family.endswith("/log_drift"):
+            log, drift, noise = True, "walk", str(rng.choice(["pink", "binomial", "gaussian"]))
+        if mode == "off_range":
+            top = tau * rng.uniform(0.05, 0.2)
+        npts = int(rng.integers(5, 7)) if mode == "undersampled" else n
+        x = _layout(0.0 if not log else top / 300, top, npts, rng, log=log)
+        a, off = rng.uniform(0.5, 0.95), rng.uniform(0, 0.1)
+        if kind == "echo":
+            a, off = -a / 2, 0.5
+        p = off + a * np.exp(-x / tau)
+        if mode == "anomalous":
+            cut = int(rng.integers(len(x) // 3, 2 * len(x) // 3))
+            if held:   # held-out: T1 drops part-way through (early, where it shows)
+                cut = int(rng.integers(len(x) // 8, len(x) // 4))
+                p[cut:] = off + a * np.exp(-x[cut:] / (tau * rng.uniform(0.1, 0.3)))
+            else:      # train: a fluctuator resets the population part-way through
+                p[cut:] = np.clip(p[cut:] + rng.uniform(0.25, 0.4) * np.sign(0.5 - p[cut:]),
+                                  0, 1)
+        if mode == "no_signal":
+            p = np.full_like(x, off)
+        truth["tau"] = tau
+    y, stype, shots = _observe(np.clip(p, 0, 1) if noise == "binomial" else p, rng, noise,
+                               level=level, signal_type=stype, drift=drift)
+    xs, unit = _to_units(x, kind, rng)
+    return Case(kind, mode, family, xs, y, stype, unit, shots, settings, truth, noise)
+
+
+#: The modes the train families are drawn in: ``noisy`` comes from qplane's own generator
+#: only (few shots), since a signal of unknown scale drowned in noise is the same data as no
+#: signal at all (the two labels would contradict each other).
+TRAIN_MODES = tuple(m for m in MODES if m != "noisy")
+
+
+def train_set(per_cell: int, *, seed: int) -> list[Case]:
+    """``per_cell`` cases of every kind × mode of :data:`TRAIN_MODES` from the train families."""
+    rng = np.random.default_rng(seed)
+    cases = [make_case(k, m, rng) for k in SWEEP_KINDS for m in MODES for _ in range(per_cell)]
+    return [c for c in cases if c.mode in TRAIN_MODES]
+
+
+def heldout_set(per_family: int, *, seed: int) -> list[Case]:
+    """``per_family`` cases of every held-out family (good and bad, see :data:`HELDOUT`)."""
+    rng = np.random.default_rng(seed)
+    return [make_case(k, m, rng, family=f) for f, (k, m) in HELDOUT.items()
+            for _ in range(per_family)]

@@ -1,0 +1,285 @@
+"""Analysis kinds: for each experiment, its fit candidates, gate criteria and reported values.
+
+An :class:`AnalysisKind` is what :func:`qplane.calibration.analyse` needs to analyse one kind of
+experiment: the SI unit of its sweep, the candidate :mod:`~qplane.calibration.fit_models` (the
+simplest the data do not reject is kept), the key parameter, the gate's criteria built for the
+sweep at hand (:mod:`~qplane.calibration.criteria`), and the values it reports. Adding a kind is
+registering one (:func:`register_kind`): a new node (DRAG, a CZ phase, ...) gets the same noise
+model, model selection, gate, card and CLI.
+
+>>> sorted(KINDS)
+['echo', 'rabi', 'ramsey', 'spectroscopy', 't1']
+>>> KINDS["ramsey"].sweep_unit, kind_for("qubit_spectroscopy").name
+('s', 'spectroscopy')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from qplane.calibration.criteria import (
+    Converged,
+    Criterion,
+    InRange,
+    MinPoints,
+    RelativeUncertainty,
+    ResidualsWhite,
+    Resolved,
+    SignalPresent,
+)
+from qplane.calibration.fit_models import FIT_MODELS, FitModel, _span_step
+from qplane.calibration.fits import FitResult
+from qplane.errors import AnalysisError
+
+#: Options every kind accepts (gate thresholds), with their defaults.
+COMMON_OPTIONS = {"min_points": 7, "min_signal_significance": 5.0, "max_point_noise": 0.1,
+                  "residual_p_value": 1e-4, "max_structure": 0.015, "alpha": 1e-3,
+                  "model": None, "low": None, "high": None}
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalysisKind:
+    """How to analyse one kind of experiment.
+
+    Attributes:
+        name: the kind's name (``analyse(name, ...)``).
+        experiment: the :class:`~qplane.device.ExperimentKind` value it analyses (or ``""``).
+        sweep_unit: the SI unit its sweep is converted to.
+        key: the parameter the gate judges (may depend on the settings: ``key_for``).
+        candidates: ``candidates(settings) -> [FitModel]``, simplest first.
+        criteria: ``criteria(x, fit, settings) -> [Criterion]``, in the order they decide,
+            after the common ones (points, signal, converged, then the residual test: a
+            value from a model the data do not follow means nothing); a
+            :class:`~qplane.calibration.criteria.RelativeUncertainty` among them is judged
+            last.
+        resolution: ``resolution(x, fit, settings) -> points per feature``.
+        values: ``values(fit, settings) -> {name: (param or callable, unit)}``.
+        options: the kind's own options and their defaults (besides :data:`COMMON_OPTIONS`).
+        scale: ``scale(fit, settings)`` -> what the key's uncertainty is relative to (None:
+            the value).
+    """
+
+    name: str
+    experiment: str
+    sweep_unit: str
+    key_for: Callable[[Mapping[str, Any]], str]
+    candidates: Callable[[Mapping[str, Any]], list[FitModel]]
+    criteria: Callable[[np.ndarray, FitResult, Mapping[str, Any]], list[Criterion]]
+    resolution: Callable[[np.ndarray, FitResult, Mapping[str, Any]], float]
+    values: Callable[[FitResult, Mapping[str, Any]], dict[str, tuple[float, float, str]]]
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    scale: Callable[[FitResult, Mapping[str, Any]], float | None] = lambda fit, s: None
+
+    def settings(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """``given`` merged over the defaults; unknown names are refused."""
+        allowed = {**COMMON_OPTIONS, **self.options}
+        unknown = sorted(set(given) - set(allowed))
+        if unknown:
+            raise AnalysisError(f"{self.name} analysis has no setting {', '.join(unknown)}; "
+                                f"known: {', '.join(sorted(allowed))}")
+        return {**allowed, **{k: v for k, v in given.items() if v is not None}}
+
+    def models(self, s: Mapping[str, Any]) -> list[FitModel]:
+        if s.get("model"):
+            if s["model"] not in FIT_MODELS:
+                raise AnalysisError(f"unknown fit model {s['model']!r}; known: "
+                                    f"{', '.join(FIT_MODELS)}")
+            return [FIT_MODELS[s["model"]]]
+        return self.candidates(s)
+
+    def gate_criteria(self, x: np.ndarray, fit: FitResult, s: Mapping[str, Any]
+                      ) -> list[Criterion]:
+        own = self.criteria(x, fit, s)
+        last = [c for c in own if isinstance(c, RelativeUncertainty)]
+        return [MinPoints(int(s["min_points"])),
+                SignalPresent(s["min_signal_significance"], s["max_point_noise"]),
+                Converged(), ResidualsWhite(s["residual_p_value"], s["max_structure"]),
+                *[c for c in own if c not in last], *last]
+
+
+#: Registered kinds by name.
+KINDS: dict[str, AnalysisKind] = {}
+
+
+def register_kind(kind: AnalysisKind) -> AnalysisKind:
+    """Register ``kind`` (replacing one of the same name); returns it."""
+    KINDS[kind.name] = kind
+    return kind
+
+
+def kind_for(name: str) -> AnalysisKind:
+    """The kind named ``name`` or analysing the experiment ``name``."""
+    if name in KINDS:
+        return KINDS[name]
+    for k in KINDS.values():
+        if k.experiment == name:
+            return k
+    raise AnalysisError(f"unknown analysis kind {name!r}; known: {', '.join(sorted(KINDS))}")
+
+
+def _range(s: Mapping[str, Any], low: float, high: float) -> tuple[float, float]:
+    return (low if s.get("low") is None else float(s["low"]),
+            high if s.get("high") is None else float(s["high"]))
+
+
+def _uncertainty(key: str, s: Mapping[str, Any], scale: float | None = None) -> Criterion:
+    return RelativeUncertainty(key, float(s["max_relative_error"]), scale=scale)
+
+
+# --- spectroscopy ----------------------------------------------------------------------------
+
+def _spec_candidates(s):
+    shapes = ("lorentzian", "gaussian") if s["lineshape"] == "auto" else (s["lineshape"],)
+    backs = ("constant", "linear", "fano") if s["background"] == "auto" else (s["background"],)
+    out = []
+    for b in backs:
+        for sh in shapes:
+            out.append(FIT_MODELS[sh if b == "constant" else f"{sh}_{b}"])
+    return out
+
+
+def _spec_criteria(x, fit, s):
+    lo, hi = _range(s, float(x.min()), float(x.max()))
+    return [InRange("center", lo, hi),
+            Resolved(s["min_points_per_feature"], feature="linewidth"),
+            _uncertainty("center", s)]
+
+
+def _spec_resolution(x, fit, s):
+    return abs(fit.params["width"]) / _span_step(x)[1] if fit.converged else math.nan
+
+
+register_kind(AnalysisKind(
+    "spectroscopy", "qubit_spectroscopy", "Hz", lambda s: "center", _spec_candidates,
+    _spec_criteria, _spec_resolution,
+    lambda fit, s: {"frequency": ("center", "Hz"), "linewidth": ("width", "Hz")},
+    options={"lineshape": "auto", "background": "auto", "max_relative_error": 0.05,
+             "min_points_per_feature": 1.5},
+    scale=lambda fit, s: fit.params.get("width")))
+
+
+# --- Rabi ------------------------------------------------------------------------------------
+
+def _rabi_candidates(s):
+    return [FIT_MODELS[n] for n in ("rabi_simple", "rabi_phase", "rabi_damped_nophase",
+                                    "rabi_damped")]
+
+
+def _rabi_criteria(x, fit, s):
+    step = _span_step(x)[1]
+    lo, hi = _range(s, step, float(np.max(np.abs(x))))
+    return [InRange("pi_amplitude", lo, hi),
+            Resolved(s["min_points_per_feature"], feature="π amplitude"),
+            _uncertainty("pi_amplitude", s)]
+
+
+def _rabi_resolution(x, fit, s):
+    return 2 * abs(fit.params["pi_amplitude"]) / _span_step(x)[1] if fit.converged else math.nan
+
+
+def _rabi_values(fit, s):
+    out = {"pi_amplitude": ("pi_amplitude", "V"), "contrast": ("contrast", ""),
+           "phase": ("phase", "rad")}
+    if "damping" in fit.params:
+        out["damping"] = ("damping", "1/V")
+    return out
+
+
+register_kind(AnalysisKind(
+    "rabi", "rabi_amplitude", "V", lambda s: "pi_amplitude", _rabi_candidates, _rabi_criteria,
+    _rabi_resolution, _rabi_values,
+    options={"max_relative_error": 0.02, "min_points_per_feature": 4.0}))
+
+
+# --- Ramsey ----------------------------------------------------------------------------------
+
+def _detuning(s) -> float | None:
+    d = s.get("detuning")
+    return None if d is None else abs(float(d))
+
+
+def _ramsey_key(s):
+    return "t2" if _detuning(s) == 0.0 else "frequency"
+
+
+def _ramsey_candidates(s):
+    if _detuning(s) == 0.0:
+        return [FIT_MODELS["ramsey_decay"], FIT_MODELS["ramsey_fringes"]]
+    return [FIT_MODELS["ramsey_fringes"]]
+
+
+def _ramsey_criteria(x, fit, s):
+    span, step = _span_step(x)
+    det = _detuning(s)
+    if det == 0.0:   # zero detuning: the decay is the measurement
+        lo, hi = _range(s, step, 5.0 * float(x.max()))
+        return [InRange("t2", lo, hi), Resolved(2.0, feature="decay constant"),
+                _uncertainty("t2", {"max_relative_error": s["t2_max_relative_error"]})]
+    nyquist = 0.5 / step
+    if det is None:
+        lo, hi = _range(s, 1.0 / (span + float(x.min())), nyquist)
+        what = "the frequencies this sweep resolves"
+    else:
+        # Beyond ±det/2 the offset's sign is ambiguous (fringes at det ± offset look alike).
+        lo, hi = _range(s, max(1.0 / (span + float(x.min())), 0.5 * det), min(nyquist, 1.5 * det))
+        what = "the fringes this detuning and sweep allow"
+    crit: list[Criterion] = [Resolved(s["min_points_per_feature"], feature="fringe"),
+                             InRange("frequency", lo, hi, what=what,
+                                     hint="find the qubit with spectroscopy first, or lengthen "
+                                          "the sweep (at least one fringe)")]
+    return crit + [_uncertainty("frequency", s)]
+
+
+def _ramsey_resolution(x, fit, s):
+    step = _span_step(x)[1]
+    if not fit.converged:
+        return math.nan
+    if _detuning(s) == 0.0:
+        return abs(fit.params["t2"]) / step
+    fastest = max(abs(fit.params.get("frequency", 0.0)), _detuning(s) or 0.0)
+    return 1 / (fastest * step) if fastest > 0 else math.inf
+
+
+def _ramsey_values(fit, s):
+    det = _detuning(s)
+    out: dict[str, Any] = {"t2_star": ("t2", "s")}
+    if "frequency" in fit.params:
+        out["fringe_frequency"] = ("frequency", "Hz")
+        if det is not None:
+            out["frequency_offset"] = (lambda f: (f.params["frequency"] - det,
+                                                  f.errors["frequency"]), "Hz")
+    else:
+        out["fringe_frequency"] = (lambda f: (0.0, math.inf), "Hz")
+    return out
+
+
+register_kind(AnalysisKind(
+    "ramsey", "ramsey", "s", _ramsey_key, _ramsey_candidates, _ramsey_criteria,
+    _ramsey_resolution, _ramsey_values,
+    options={"detuning": None, "max_relative_error": 0.02, "t2_max_relative_error": 0.2,
+             "min_points_per_feature": 3.0, "scale": None},
+    scale=lambda fit, s: s.get("scale")))
+
+
+# --- T1 / echo -------------------------------------------------------------------------------
+
+def _decay_criteria(x, fit, s):
+    lo, hi = _range(s, _span_step(x)[1], 2.0 * float(x.max()))
+    return [InRange("tau", lo, hi), Resolved(s["min_points_per_feature"], feature="decay "
+                                             "constant"), _uncertainty("tau", s)]
+
+
+def _decay_resolution(x, fit, s):
+    return abs(fit.params["tau"]) / _span_step(x)[1] if fit.converged else math.nan
+
+
+for _name, _exp, _value in (("t1", "t1", "t1"), ("echo", "hahn_echo", "t2_echo")):
+    register_kind(AnalysisKind(
+        _name, _exp, "s", lambda s: "tau", lambda s: [FIT_MODELS["exponential"]],
+        _decay_criteria, _decay_resolution,
+        lambda fit, s, _v=_value: {_v: ("tau", "s")},
+        options={"max_relative_error": 0.2, "min_points_per_feature": 2.0}))
