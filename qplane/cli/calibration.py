@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from typing import Any
 
 from qplane.cli._help import plain
@@ -41,6 +43,9 @@ def register(subparsers: Any) -> None:
     hist.add_argument("runfile", metavar="RUN.h5", help="run file to read")
     hist.add_argument("--qubit", help="only this qubit's changes, e.g. q6")
     hist.add_argument("--node", help="only this node's changes, e.g. ramsey")
+    hist.add_argument("--truth", action="store_true",
+                      help="also list the simulated lab's true ideal settings "
+                           "(/simulation/truth), marked 'truth'")
     hist.set_defaults(func=_history)
     fig = sub.add_parser("figures", help="write each node run's figure in a run file as PNG")
     fig.add_argument("runfile", metavar="RUN.h5", help="run file to read")
@@ -86,13 +91,34 @@ def _figures(args: argparse.Namespace) -> int:
 
 def _history(args: argparse.Namespace) -> int:
     from qplane.calibration import read_history
+    from qplane.calibration.history import human_time, read_truth
 
-    for c in read_history(args.runfile):
-        if (args.qubit and c.qubit != args.qubit) or (args.node and c.node != args.node):
-            continue
+    changes = [c for c in read_history(args.runfile)
+               if not ((args.qubit and c.qubit != args.qubit) or (args.node and c.node != args.node))]
+    lines = []
+    for c in changes:
         extra = f" (reverts {c.reverts[:8]})" if c.reverts else ""
-        print(f"{c.time:12.3f}  {c.node or '-':<12} {c.setting:<24} {c.old:.10g} -> {c.new:.10g}"
-              f"  update {c.run_uid[:8]}{extra}")
+        lines.append((c.time, f"{c.node or '-':<12} {c.setting:<26} {c.old:.10g} -> {c.new:.10g}"
+                              f"  update {c.run_uid[:8]}{extra}"))
+    if args.truth:
+        for t, _device_t, setting, value in read_truth(args.runfile):
+            if args.qubit and not setting.startswith(f"{args.qubit}."):
+                continue
+            lines.append((t, f"{'truth':<12} {setting:<26} {value:.10g}"))
+        lines.sort(key=lambda x: x[0])
+    start = min((t for t, _ in lines), default=None)
+    try:
+        for t, text in lines:
+            print(f"{human_time(t, start)}  {text}")
+        if not lines:
+            print("no setting changes recorded" + (" (for that qubit/node)" if args.qubit or args.node
+                                                    else ""))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `qplane calibration history RUN | head`: the reader left; stop quietly (and keep
+        # Python's exit-time flush of stdout from raising again).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0
 
 
