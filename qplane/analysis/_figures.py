@@ -249,6 +249,8 @@ def calibration_figure(label: str, calibration: pd.DataFrame, traces: pd.DataFra
         return None
     parameters = timeline_settings(traces)
     rows = 1 + len(parameters)
+    ends = [t0] + [float(df["t"].max()) for df in (traces, calibration) if len(df)]
+    t_end = max(ends)
     nodes = list(dict.fromkeys(calibration["node"])) if len(calibration) else []
     top = 0.5 + 0.22 * max(len(nodes), 1)
     fig = Figure(figsize=(8, 0.6 + top + 1.05 * len(parameters)))
@@ -267,8 +269,8 @@ def calibration_figure(label: str, calibration: pd.DataFrame, traces: pd.DataFra
     if outcomes:
         ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(outcomes),
                   frameon=False)
-    ax.set_title(f"{label}: node runs and the {len(parameters)} settings changed most", fontsize=9,
-                 loc="right")
+    fig.suptitle(f"{label}: node runs (one colour per outcome) and the {len(parameters)} "
+                 "settings changed most", fontsize=9)
     for ax, parameter in zip(axes[1:], parameters):
         trace = traces[traces["parameter"] == parameter]
         setting = trace[trace["kind"] == "setting"]
@@ -276,7 +278,10 @@ def calibration_figure(label: str, calibration: pd.DataFrame, traces: pd.DataFra
         if len(truth):
             ax.plot(truth["t"] - t0, truth["value"], "-", color="0.6", lw=1)
         if len(setting):
-            ax.step(setting["t"] - t0, setting["value"], where="post", color=_COLOURS[0], lw=1.2)
+            # Each value holds until the next change, the last one until the end of the record.
+            xs = list(setting["t"] - t0) + [t_end - t0]
+            ax.step(xs, list(setting["value"]) + [setting["value"].iloc[-1]], where="post",
+                    color=_COLOURS[0], lw=1.2)
             ax.plot(setting["t"] - t0, setting["value"], "v", color=_COLOURS[1], ms=4)
         ax.set_ylabel(parameter, fontsize=7, rotation=0, ha="right", va="center")
         ax.tick_params(labelsize=7)

@@ -66,7 +66,7 @@ def human_time(t: float, start: float | None = None) -> str:
     """A time for people: UTC date and time for UNIX times, plus the offset from ``start``.
 
     >>> human_time(1764597600.0, 1764597000.0)
-    '2025-12-01 14:00:00 UTC  +10:00'
+    '2025-12-01 14:00:00 UTC  +10:00.0'
     >>> human_time(75.5)
     '+01:15.5'
     """
@@ -83,10 +83,7 @@ def _offset(seconds: float) -> str:
     seconds = max(float(seconds), 0.0)
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
-    if h:
-        return f"+{int(h):02d}:{int(m):02d}:{s:04.1f}" if s % 1 else \
-            f"+{int(h):02d}:{int(m):02d}:{int(s):02d}"
-    return f"+{int(m):02d}:{s:04.1f}" if s % 1 else f"+{int(m):02d}:{int(s):02d}"
+    return f"+{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"+{int(m):02d}:{s:04.1f}"
 
 
 def revert_plan(history: list[SettingChange], *, qubit: str, node: str) -> dict[str, float]:

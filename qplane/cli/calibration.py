@@ -1,4 +1,4 @@
-"""``qplane calibration history|figures|revert RUNFILE`` and ``qplane calibration train-classifier``.
+"""``qplane calibration history|figures|revert RUNFILE``, ``state``, ``diff``, ``train-classifier``.
 
 Reverting reads a run file's ``/parameters/history`` and restores, for one qubit and one node,
 the exact values that node's most recent (unreverted) update replaced::
@@ -13,6 +13,13 @@ With ``--apply`` the config's station is opened and the values are written throu
 control map (qplane's limits and the instruments' validators; never the maximum step, since a
 revert returns to values the device already ran with), all or nothing: every value is checked
 before any is written. ``--out`` writes the revert as JSON.
+
+The lab's calibration state across runs is a JSON file (:mod:`qplane.calibration.state`):
+each setting's value with the run, node, update and fit that wrote it and its validity::
+
+    qplane calibration state lab_state.json --from-run runs/run.h5             # fold a run in
+    qplane calibration state lab_state.json --revert RUN_ID                   # undo one run
+    qplane calibration diff lab_state.json runs/next.h5                       # what differs
 
 ``train-classifier`` trains the learned second opinion on simulated sweeps (CPU, a few
 minutes; see :mod:`qplane.calibration.training`)::
@@ -47,6 +54,21 @@ def register(subparsers: Any) -> None:
                       help="also list the simulated lab's true ideal settings "
                            "(/simulation/truth), marked 'truth'")
     hist.set_defaults(func=_history)
+    st = sub.add_parser("state", help="the lab's calibration state file: list, update from "
+                                      "runs, revert a run",
+                        description="List the calibrated values of a state file with their "
+                                    "provenance (run, node, update, validity); --from-run folds "
+                                    "a run file's changes into it, --revert undoes one run's.")
+    st.add_argument("state", metavar="STATE.json", help="state file (created if missing)")
+    st.add_argument("--from-run", metavar="RUN.h5", action="append", default=[],
+                    help="fold this run file's real setting changes in (repeatable, in order)")
+    st.add_argument("--revert", metavar="RUN_ID",
+                    help="give every setting this run wrote back the value it replaced")
+    st.set_defaults(func=_state)
+    dif = sub.add_parser("diff", help="settings that differ between two states or run files")
+    dif.add_argument("a", metavar="A", help="state file (.json) or run file (.h5)")
+    dif.add_argument("b", metavar="B", help="state file (.json) or run file (.h5)")
+    dif.set_defaults(func=_diff)
     fig = sub.add_parser("figures", help="write each node run's figure in a run file as PNG")
     fig.add_argument("runfile", metavar="RUN.h5", help="run file to read")
     fig.add_argument("--out", help="folder (default: <runfile without .h5>_calibration/)")
@@ -119,6 +141,48 @@ def _history(args: argparse.Namespace) -> int:
         # Python's exit-time flush of stdout from raising again).
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def _state(args: argparse.Namespace) -> int:
+    from qplane.calibration.history import human_time
+    from qplane.calibration.state import load_state, revert_run, save_state, update_from_run
+
+    state = load_state(args.state)
+    changed = [k for run in args.from_run for k in update_from_run(state, run)]
+    reverted = revert_run(state, args.revert) if args.revert else []
+    if args.from_run or args.revert:
+        save_state(state, args.state)
+        print(f"{args.state}: {len(set(changed))} settings updated, {len(reverted)} reverted")
+    for setting, e in sorted(state.settings.items()):
+        when = human_time(e["time"]) if e.get("time") is not None else "-"
+        valid = f"valid until {human_time(e['valid_until'])}" if e.get("valid_until") else ""
+        print(f"{setting:<26} {e['value']:.10g}  run {e.get('run_id', '')}  "
+              f"{e.get('node') or '-'}  {when}  {valid}".rstrip())
+    return 0
+
+
+def _as_state(path: str) -> Any:
+    from qplane.calibration.state import CalibrationState, load_state, update_from_run
+
+    if path.endswith((".h5", ".hdf5")):
+        state = CalibrationState()
+        update_from_run(state, path)
+        return state
+    return load_state(path)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from qplane.calibration.state import diff
+
+    rows = diff(_as_state(args.a), _as_state(args.b))
+    for setting, a, b in rows:
+        fa = "-" if a is None else f"{a:.10g}"
+        fb = "-" if b is None else f"{b:.10g}"
+        delta = f"  ({b - a:+.4g})" if a is not None and b is not None else ""
+        print(f"{setting:<26} {fa} -> {fb}{delta}")
+    if not rows:
+        print("no setting differs")
     return 0
 
 
