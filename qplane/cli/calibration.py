@@ -42,6 +42,19 @@ from qplane.cli._help import plain
 
 def register(subparsers: Any) -> None:
     """Add ``calibration`` and its actions to the ``qplane`` command line."""
+    once = subparsers.add_parser(
+        "calibrate", help="run the calibration graph on its own (no QEC), with a report",
+        description="Open CONFIG's station and maintain every node of its calibration graph on "
+                    "every qubit (check, calibrate what is out of spec, diagnose bad data); "
+                    "write a per-node HTML report and, with --state, fold the changes into the "
+                    "lab's calibration state file.")
+    once.add_argument("config", metavar="CONFIG", help="config file, e.g. config/sim_d3.yaml")
+    once.add_argument("--qubits", help="comma-separated qubits (default: all)")
+    once.add_argument("--out", default="runs/calibrate", help="report folder")
+    once.add_argument("--state", metavar="STATE.json", help="calibration state file to update")
+    once.add_argument("--simulate", action="store_true",
+                      help="open the instruments on their pyvisa-sim twins")
+    once.set_defaults(func=_calibrate)
     cal = subparsers.add_parser("calibration", help="calibration history and reverts",
                                 description=plain(__doc__),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -141,6 +154,31 @@ def _history(args: argparse.Namespace) -> int:
         # Python's exit-time flush of stdout from raising again).
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    import yaml
+
+    from qplane.calibration.standalone import calibrate_lab, write_node_report
+    from qplane.config import load_config
+    from qplane.drivers import open_station
+
+    config = load_config(args.config)
+    qubits = [q for q in (args.qubits or "").split(",") if q] or None
+    with open_station(yaml.safe_load(config.text), simulate=args.simulate) as lab:
+        result = calibrate_lab(lab, config.qplane.calibration, qubits=qubits,
+                               state_path=args.state)
+    page = write_node_report(result["runs"], args.out,
+                             title=f"qplane calibrate {args.config} ({result['run_id']})")
+    outcomes: dict[str, int] = {}
+    for r in result["runs"]:
+        outcomes[r.outcome.value] = outcomes.get(r.outcome.value, 0) + 1
+    print(f"{len(result['runs'])} node runs {outcomes}, {len(result['changes'])} setting changes, "
+          f"{result['device_time']:.1f} s of device time")
+    print(f"report: {page}")
+    if args.state:
+        print(f"state: {args.state} (run {result['run_id']})")
     return 0
 
 
