@@ -26,8 +26,12 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-_OUTCOME_COLOURS = {"success": "#2ca02c", "in_spec": "#2ca02c", "out_of_spec": "#ff7f0e",
-                    "bad_data": "#d62728", "fit_failed": "#d62728"}
+#: One colour per calibration outcome (a success that wrote a setting, a check in spec, ...).
+_OUTCOME_COLOURS = {"success": "#2ca02c", "in_spec": "#1f77b4", "out_of_spec": "#ff7f0e",
+                    "bad_data": "#d62728", "fit_failed": "#9467bd"}
+#: At most this many settings get a panel of their own in the calibration timeline (those that
+#: changed most often); the report's change table lists every change.
+MAX_TIMELINE_SETTINGS = 8
 
 
 def png_bytes(fig: Figure, dpi: int = 90) -> bytes:
@@ -222,40 +226,72 @@ def shadow_figure(items: Sequence[tuple[str, pd.DataFrame, float]]) -> Figure | 
     return fig
 
 
+def timeline_settings(traces: pd.DataFrame, limit: int = MAX_TIMELINE_SETTINGS) -> list[str]:
+    """The settings that changed, most changes first (at most ``limit``); truth alone is no change.
+
+    >>> df = pd.DataFrame({"parameter": ["a", "b", "b", "c"], "kind": ["setting"] * 3 + ["truth"]})
+    >>> timeline_settings(df)
+    ['b', 'a']
+    """
+    if traces.empty:
+        return []
+    changed = traces[traces["kind"] == "setting"]["parameter"]
+    return list(changed.value_counts(sort=True).index[:limit]) if len(changed) else []
+
+
 def calibration_figure(label: str, calibration: pd.DataFrame, traces: pd.DataFrame,
                        t0: float) -> Figure | None:
-    """Which node ran when (coloured by outcome) above each parameter's settings and truth."""
+    """A compact timeline: which node ran when (one colour per outcome), then one thin panel per
+    setting that changed (the setting as steps, each change marked, the simulated truth as an
+    overlay line). Settings that never changed get no panel; at most
+    :data:`MAX_TIMELINE_SETTINGS` panels."""
     if calibration.empty and traces.empty:
         return None
-    parameters = list(dict.fromkeys(traces["parameter"])) if len(traces) else []
+    parameters = timeline_settings(traces)
     rows = 1 + len(parameters)
-    fig = Figure(figsize=(8, 1.6 + 2.0 * rows))
-    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
-    ax = axes[0]
+    ends = [t0] + [float(df["t"].max()) for df in (traces, calibration) if len(df)]
+    t_end = max(ends)
     nodes = list(dict.fromkeys(calibration["node"])) if len(calibration) else []
-    for rec in calibration.itertuples(index=False):
-        ax.scatter(rec.t - t0, nodes.index(rec.node), color=_OUTCOME_COLOURS.get(rec.outcome, "#7f7f7f"),
-                   marker="o", s=25)
+    top = 0.5 + 0.22 * max(len(nodes), 1)
+    fig = Figure(figsize=(8, 0.6 + top + 1.05 * len(parameters)))
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False,
+                        height_ratios=[top] + [1.05] * len(parameters))[:, 0]
+    ax = axes[0]
+    if len(calibration):
+        ys = calibration["node"].map({n: i for i, n in enumerate(nodes)})
+        colours = calibration["outcome"].map(lambda o: _OUTCOME_COLOURS.get(o, "#7f7f7f"))
+        ax.scatter(calibration["t"] - t0, ys, c=list(colours), marker="|", s=60, linewidths=1.2)
     ax.set_yticks(range(len(nodes)), [f"{n}" for n in nodes], fontsize=8)
     ax.set_ylim(-0.7, max(0.7, len(nodes) - 0.3))
     outcomes = sorted(set(calibration["outcome"])) if len(calibration) else []
     for outcome in outcomes:
-        ax.scatter([], [], color=_OUTCOME_COLOURS.get(outcome, "#7f7f7f"), label=outcome)
+        ax.scatter([], [], color=_OUTCOME_COLOURS.get(outcome, "#7f7f7f"), marker="s", label=outcome)
     if outcomes:
-        ax.legend(fontsize=7, loc="upper right", ncols=len(outcomes))
-    ax.set_title(f"{label}: calibration node runs and parameter changes", fontsize=10)
+        ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(outcomes),
+                  frameon=False)
+    fig.suptitle(f"{label}: node runs (one colour per outcome) and the {len(parameters)} "
+                 "settings changed most", fontsize=9)
     for ax, parameter in zip(axes[1:], parameters):
         trace = traces[traces["parameter"] == parameter]
         setting = trace[trace["kind"] == "setting"]
         truth = trace[trace["kind"] == "truth"]
-        if len(setting):
-            ax.step(setting["t"] - t0, setting["value"], where="post", color=_COLOURS[0],
-                    marker="o", ms=3, label="setting")
         if len(truth):
-            ax.plot(truth["t"] - t0, truth["value"], "--", color="k", lw=1, marker=".",
-                    label="true value (simulation)")
-        ax.set_ylabel(parameter, fontsize=8)
+            ax.plot(truth["t"] - t0, truth["value"], "-", color="0.6", lw=1)
+        if len(setting):
+            # Each value holds until the next change, the last one until the end of the record.
+            xs = list(setting["t"] - t0) + [t_end - t0]
+            ax.step(xs, list(setting["value"]) + [setting["value"].iloc[-1]], where="post",
+                    color=_COLOURS[0], lw=1.2)
+            ax.plot(setting["t"] - t0, setting["value"], "v", color=_COLOURS[1], ms=4)
+        ax.set_ylabel(parameter, fontsize=7, rotation=0, ha="right", va="center")
+        ax.tick_params(labelsize=7)
+        ax.ticklabel_format(axis="y", useOffset=True, style="sci", scilimits=(-3, 4))
+        ax.yaxis.get_offset_text().set_fontsize(6)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+    if parameters:
+        axes[1].plot([], [], color=_COLOURS[0], label="setting")
+        axes[1].plot([], [], "v", color=_COLOURS[1], label="change")
+        axes[1].plot([], [], color="0.6", label="true value (simulation)")
+        axes[1].legend(fontsize=6, loc="upper right", ncols=3)
     axes[-1].set_xlabel("time since first block (s)")
     return fig

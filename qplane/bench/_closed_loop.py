@@ -27,13 +27,15 @@ Connected to: ...
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
 import numpy as np
 
 from qplane.calibration.backend import StationBackend
-from qplane.calibration.graph import CalibrationGraph
+from qplane.calibration.graph import DEFAULT_DEPENDENCIES, CalibrationGraph
+from qplane.calibration.nodes import NODE_TYPES, RamseyNode
 from qplane.calibration.run import run_node
 from qplane.calibration.syndrome import Regions, SyndromeMonitor
 from qplane.calibration.updates import SettingsLedger
@@ -41,9 +43,47 @@ from qplane.calibration.worker import CalibrationWorker
 
 MODES = ("perfect", "none", "fixed", "qplane")
 FIXED_NODES = ("spectroscopy", "rabi", "ramsey", "readout")
-#: Validity timeouts (simulated s) of the qplane mode's graph.
-QPLANE_TIMEOUTS = {"spectroscopy": 6 * 3600.0, "rabi": 3 * 3600.0, "ramsey": 3600.0,
-                   "t1": 6 * 3600.0, "echo": 6 * 3600.0, "readout": 3 * 3600.0}
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """How the qplane mode's worker spends device time.
+
+    Attributes:
+        timeouts: validity timeout per node (simulated s): when a node's state check expires,
+            Optimus runs its cheap data check (and calibrates only if that is out of spec).
+        ramsey_tolerance: the Ramsey node's tolerance (Hz): a check finding the qubit further
+            from the drive recalibrates it (from the check's own data when precise enough).
+        triage_nodes: what a syndrome trigger checks on its suspects.
+        max_suspects: how many suspects of one trigger are checked.
+    """
+
+    timeouts: dict[str, float]
+    ramsey_tolerance: float = 5e3
+    triage_nodes: tuple[str, ...] = ("ramsey",)
+    max_suspects: int = 3
+
+
+#: The qplane mode's policy. Ramsey, the cheap check that tracks the frequency drift that costs
+#: an X memory most, is checked every 5 simulated minutes per qubit (0.65 s of device time: a
+#: repetition time of 100 µs dominates) with a 3.5 kHz tolerance; its check measures the
+#: frequency to ~1.1 kHz, so an out-of-spec check calibrates from its own data. The other nodes
+#: ride on their validity timeouts and on diagnosis when Ramsey's data turns bad.
+POLICY = Policy(
+    timeouts={"spectroscopy": 6 * 3600.0, "rabi": 1200.0, "ramsey": 150.0,
+              "t1": 6 * 3600.0, "echo": 6 * 3600.0, "readout": 3 * 3600.0},
+    ramsey_tolerance=3.5e3)
+
+
+def qplane_graph(backend: Any, ledger: Any, policy: Policy = POLICY,
+                 second_opinion: Any = None) -> CalibrationGraph:
+    """The qplane mode's graph: the default six nodes, ``policy``'s timeouts and tolerance."""
+    graph = CalibrationGraph(backend, ledger, second_opinion=second_opinion)
+    for name, deps in DEFAULT_DEPENDENCIES.items():
+        node = (RamseyNode(tolerance=policy.ramsey_tolerance) if name == "ramsey"
+                else NODE_TYPES[name]())
+        graph.add(node, depends_on=deps, timeout=policy.timeouts[name])
+    return graph
 
 
 #: The largest change one update may make, per control (``max_step`` in the lab's
@@ -52,23 +92,34 @@ MAX_STEPS = {"drive_frequency": 1.0e6, "pi_amplitude": 0.05, "readout_angle": 3.
              "readout_threshold": 1.0}
 
 
-#: Drift scenarios: DeviceProfile overrides. ``default`` is the simulated lab's typical
-#: transmon; ``harsh`` drifts three times faster in frequency and amplitude and catches TLS
-#: defects five times as often, with twice as large frequency jumps.
-SCENARIOS: dict[str, dict[str, float]] = {
-    "default": {"drift_step": 5.0},
-    "harsh": {"drift_step": 5.0, "frequency_diffusion": 60e3, "amplitude_diffusion": 0.03,
-              "tls_rate": 1.0, "tls_shift_std": 200e3},
+#: Drift scenarios: the memory basis and DeviceProfile overrides.
+#:
+#: Both run an X-basis memory experiment: its logical operator is flipped by Z errors, which
+#: is what a detuned drive (the commonest drift) makes; in a Z-basis memory a detuning shows
+#: only in the stabilisers, never in the logical error rate, so frequency drift hardly counts
+#: and no loop can be told apart from none (6 h of the lab's default drift cost an
+#: uncalibrated Z memory only 12 %). ``default`` is the simulated lab's transmon with
+#: frequency drift of 30 kHz/√h (the profile's 20 kHz/√h over 6 h leaves an uncalibrated X
+#: memory at 1.8× the perfect one; the target asks for a scenario where doing nothing costs
+#: at least 2×); ``harsh`` drifts three times faster in frequency and amplitude than the
+#: lab's profile and catches TLS defects five times as often, with twice as large jumps.
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "default": {"basis": "X", "profile": {"drift_step": 5.0, "frequency_diffusion": 30e3}},
+    "harsh": {"basis": "X", "profile": {"drift_step": 5.0, "frequency_diffusion": 60e3,
+                                        "amplitude_diffusion": 0.03, "tls_rate": 1.0,
+                                        "tls_shift_std": 200e3}},
 }
 
 
-def open_lab(seed: int, distance: int = 5, profile: dict[str, float] | None = None) -> Any:
+def open_lab(seed: int, distance: int = 5, scenario: dict[str, Any] | None = None) -> Any:
+    """The simulated lab of ``scenario`` (default: :data:`SCENARIOS` ``["default"]``)."""
     from qplane.drivers import open_station
     from qplane.sim_instruments import sim_lab_config
 
+    scenario = scenario or SCENARIOS["default"]
     config = sim_lab_config(distance=distance, seed=seed, drift=True, clock_speedup=0.0,
                             physical_error_rate=0.004, shots_per_block=1024,
-                            profile=dict(profile or SCENARIOS["default"]))
+                            basis=scenario["basis"], profile=dict(scenario["profile"]))
     # The one limits layer is the controls section: the bench's calibration steps at most this.
     for control, step in MAX_STEPS.items():
         config["qplane"]["controls"][control]["max_step"] = step
@@ -85,7 +136,7 @@ def _decoder(qpu: Any) -> Any:
 def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int = 4096,
              seed: int = 20261126, period: float = 1800.0, distance: int = 5,
              second_opinion: bool = True, scenario: str = "default",
-             log: Any = None) -> dict[str, Any]:
+             policy: Policy = POLICY, log: Any = None) -> dict[str, Any]:
     """Run one mode; returns its time series and summary.
 
     ``second_opinion``: the qplane mode consults the shipped learned classifier (an update
@@ -107,15 +158,15 @@ def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int 
             from qplane.calibration.classifier import LearnedSecondOpinion
 
             opinion = LearnedSecondOpinion.load()
-        graph = CalibrationGraph.default(backend, ledger, second_opinion=opinion)
-        for name, t in QPLANE_TIMEOUTS.items():
-            graph._nodes[name] = graph._nodes[name].__class__(
-                graph.node(name), graph.dependencies(name), t)
+        graph = (qplane_graph(backend, ledger, policy, opinion) if mode == "qplane"
+                 else CalibrationGraph.default(backend, ledger))
         worker = None
         if mode == "qplane":
             monitor = SyndromeMonitor(Regions.from_circuit(qpu.circuit(), qpu.layout),
                                       window=shots, baseline_shots=2 * shots)
-            worker = CalibrationWorker(graph, qubits, monitor=monitor, triage_nodes=("ramsey",))
+            worker = CalibrationWorker(graph, qubits, monitor=monitor,
+                                       triage_nodes=policy.triage_nodes,
+                                       max_suspects=policy.max_suspects)
             worker.start()
         for q in qubits:
             graph.mark_calibrated(q, at=0.0)
@@ -182,7 +233,20 @@ def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int 
 
 
 def summarize(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Ratios and the issue's targets from the per-mode results."""
+    """Ratios and the issue's targets from the per-mode results.
+
+    Keys of ``results`` are modes, the fixed schedule's as ``fixed@<period>``. The targets:
+    qplane within 1.15× of perfect, and no fixed period both below qplane's LER and below its
+    device time (qplane is on the trade-off's frontier).
+
+    >>> r = {"perfect": {"ler": 0.02, "worst_window_ler": 0.03, "calibration_device_s": 0.0,
+    ...                  "calibration_fraction": 0.0, "updates": 0}}
+    >>> r["qplane"] = dict(r["perfect"], ler=0.022, calibration_device_s=100.0)
+    >>> r["fixed@600"] = dict(r["perfect"], ler=0.021, calibration_device_s=900.0)
+    >>> r["fixed@3600"] = dict(r["perfect"], ler=0.03, calibration_device_s=90.0)
+    >>> summarize(r)["targets"]
+    {'qplane_within_1.15x_of_perfect': True, 'no_fixed_period_dominates_qplane': True}
+    """
     perfect = results["perfect"]["ler"]
     out: dict[str, Any] = {m: {"ler": r["ler"], "ler_vs_perfect": r["ler"] / perfect,
                               "worst_window_ler": r["worst_window_ler"],
@@ -190,11 +254,14 @@ def summarize(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
                               "calibration_fraction": r["calibration_fraction"],
                               "updates": r["updates"]}
                            for m, r in results.items()}
-    if "qplane" in results and "fixed" in results:
-        q, f = results["qplane"], results["fixed"]
+    if "qplane" in results:
+        q = results["qplane"]
+        dominating = [k for k, r in results.items() if k.startswith("fixed")
+                      and r["ler"] < q["ler"] and r["calibration_device_s"] < q["calibration_device_s"]]
         out["targets"] = {
-            "qplane_within_1.5x_of_perfect": q["ler"] <= 1.5 * perfect,
-            "qplane_less_device_time_than_fixed":
-                q["calibration_device_s"] < f["calibration_device_s"],
+            "qplane_within_1.15x_of_perfect": q["ler"] <= 1.15 * perfect,
+            "no_fixed_period_dominates_qplane": not dominating,
         }
+        if dominating:
+            out["dominated_by"] = dominating
     return out

@@ -23,7 +23,7 @@ _UNITS = {"Hz": (1e-6, "MHz"), "s": (1e6, "µs"), "V": (1.0, "V")}
 _KEY = {"spectroscopy": "frequency", "rabi": "pi_amplitude", "t1": "t1", "echo": "t2_echo"}
 
 
-def render_png(run: Any, *, dpi: int = 72) -> bytes:
+def render_png(run: Any, *, dpi: int = 110) -> bytes:
     """Render ``run`` (a :class:`~qplane.calibration.run.NodeRun`) as a small PNG."""
     import matplotlib
 

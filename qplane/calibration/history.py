@@ -46,6 +46,46 @@ def read_history(path: str) -> list[SettingChange]:
             if _text(r["source"]) != TRUTH_SOURCE]
 
 
+def read_truth(path: str) -> list[tuple[float, float, str, float]]:
+    """A simulated lab's true ideal settings over time: ``(time, device_time, setting, value)``.
+
+    From ``/simulation/truth`` (empty for a real device's run file).
+
+    Raises:
+        RunFileError: the file cannot be read.
+    """
+    try:
+        rows = _table(path, "/simulation/truth")
+    except RunFileError:
+        return []
+    return [(float(r["time"]), float(r["device_time"]), _text(r["setting"]), float(r["value"]))
+            for r in rows]
+
+
+def human_time(t: float, start: float | None = None) -> str:
+    """A time for people: UTC date and time for UNIX times, plus the offset from ``start``.
+
+    >>> human_time(1764597600.0, 1764597000.0)
+    '2025-12-01 14:00:00 UTC  +10:00.0'
+    >>> human_time(75.5)
+    '+01:15.5'
+    """
+    import datetime
+
+    if t < 1e8:  # a device clock (simulated seconds), not a UNIX time
+        return _offset(t)
+    stamp = datetime.datetime.fromtimestamp(t, datetime.timezone.utc)
+    text = stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return text if start is None else f"{text}  +{_offset(t - start)[1:]}"
+
+
+def _offset(seconds: float) -> str:
+    seconds = max(float(seconds), 0.0)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"+{int(h)}:{int(m):02d}:{s:04.1f}" if h else f"+{int(m):02d}:{s:04.1f}"
+
+
 def revert_plan(history: list[SettingChange], *, qubit: str, node: str) -> dict[str, float]:
     """Setting -> the value to restore, for the last unreverted run of ``node`` on ``qubit``.
 

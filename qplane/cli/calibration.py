@@ -1,4 +1,5 @@
-"""``qplane calibration analyse FILE``, ``history|figures|revert RUNFILE`` and ``train-classifier``.
+"""``qplane calibration analyse FILE``, ``history|figures|revert RUNFILE``, ``state``, ``diff``,
+``train-classifier``; and ``qplane calibrate CONFIG``.
 
 Analysing a lab's own data (CSV, NPZ or HDF5; layout in :mod:`qplane.calibration.datafile`)::
 
@@ -20,6 +21,13 @@ control map (qplane's limits and the instruments' validators; never the maximum 
 revert returns to values the device already ran with), all or nothing: every value is checked
 before any is written. ``--out`` writes the revert as JSON.
 
+The lab's calibration state across runs is a JSON file (:mod:`qplane.calibration.state`):
+each setting's value with the run, node, update and fit that wrote it and its validity::
+
+    qplane calibration state lab_state.json --from-run runs/run.h5             # fold a run in
+    qplane calibration state lab_state.json --revert RUN_ID                   # undo one run
+    qplane calibration diff lab_state.json runs/next.h5                       # what differs
+
 ``train-classifier`` trains the learned second opinion on simulated sweeps (CPU, a few
 minutes; see :mod:`qplane.calibration.training`)::
 
@@ -32,6 +40,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from typing import Any
 
 from qplane.cli._help import plain
@@ -39,8 +49,21 @@ from qplane.cli._help import plain
 
 def register(subparsers: Any) -> None:
     """Add ``calibration`` and its actions to the ``qplane`` command line."""
+    once = subparsers.add_parser(
+        "calibrate", help="run the calibration graph on its own (no QEC), with a report",
+        description="Open CONFIG's station and maintain every node of its calibration graph on "
+                    "every qubit (check, calibrate what is out of spec, diagnose bad data); "
+                    "write a per-node HTML report and, with --state, fold the changes into the "
+                    "lab's calibration state file.")
+    once.add_argument("config", metavar="CONFIG", help="config file, e.g. config/sim_d3.yaml")
+    once.add_argument("--qubits", help="comma-separated qubits (default: all)")
+    once.add_argument("--out", default="runs/calibrate", help="report folder")
+    once.add_argument("--state", metavar="STATE.json", help="calibration state file to update")
+    once.add_argument("--simulate", action="store_true",
+                      help="open the instruments on their pyvisa-sim twins")
+    once.set_defaults(func=_calibrate)
     cal = subparsers.add_parser("calibration",
-                                help="analyse calibration data; history and reverts",
+                                help="analyse calibration data; history, state and reverts",
                                 description=plain(__doc__),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = cal.add_subparsers(dest="calibration_command", metavar="ACTION", required=True)
@@ -70,7 +93,25 @@ def register(subparsers: Any) -> None:
     hist.add_argument("runfile", metavar="RUN.h5", help="run file to read")
     hist.add_argument("--qubit", help="only this qubit's changes, e.g. q6")
     hist.add_argument("--node", help="only this node's changes, e.g. ramsey")
+    hist.add_argument("--truth", action="store_true",
+                      help="also list the simulated lab's true ideal settings "
+                           "(/simulation/truth), marked 'truth'")
     hist.set_defaults(func=_history)
+    st = sub.add_parser("state", help="the lab's calibration state file: list, update from "
+                                      "runs, revert a run",
+                        description="List the calibrated values of a state file with their "
+                                    "provenance (run, node, update, validity); --from-run folds "
+                                    "a run file's changes into it, --revert undoes one run's.")
+    st.add_argument("state", metavar="STATE.json", help="state file (created if missing)")
+    st.add_argument("--from-run", metavar="RUN.h5", action="append", default=[],
+                    help="fold this run file's real setting changes in (repeatable, in order)")
+    st.add_argument("--revert", metavar="RUN_ID",
+                    help="give every setting this run wrote back the value it replaced")
+    st.set_defaults(func=_state)
+    dif = sub.add_parser("diff", help="settings that differ between two states or run files")
+    dif.add_argument("a", metavar="A", help="state file (.json) or run file (.h5)")
+    dif.add_argument("b", metavar="B", help="state file (.json) or run file (.h5)")
+    dif.set_defaults(func=_diff)
     fig = sub.add_parser("figures", help="write each node run's figure in a run file as PNG")
     fig.add_argument("runfile", metavar="RUN.h5", help="run file to read")
     fig.add_argument("--out", help="folder (default: <runfile without .h5>_calibration/)")
@@ -155,13 +196,101 @@ def _figures(args: argparse.Namespace) -> int:
 
 def _history(args: argparse.Namespace) -> int:
     from qplane.calibration import read_history
+    from qplane.calibration.history import human_time, read_truth
 
-    for c in read_history(args.runfile):
-        if (args.qubit and c.qubit != args.qubit) or (args.node and c.node != args.node):
-            continue
+    changes = [c for c in read_history(args.runfile)
+               if not ((args.qubit and c.qubit != args.qubit) or (args.node and c.node != args.node))]
+    lines = []
+    for c in changes:
         extra = f" (reverts {c.reverts[:8]})" if c.reverts else ""
-        print(f"{c.time:12.3f}  {c.node or '-':<12} {c.setting:<24} {c.old:.10g} -> {c.new:.10g}"
-              f"  update {c.run_uid[:8]}{extra}")
+        lines.append((c.time, f"{c.node or '-':<12} {c.setting:<26} {c.old:.10g} -> {c.new:.10g}"
+                              f"  update {c.run_uid[:8]}{extra}"))
+    if args.truth:
+        for t, _device_t, setting, value in read_truth(args.runfile):
+            if args.qubit and not setting.startswith(f"{args.qubit}."):
+                continue
+            lines.append((t, f"{'truth':<12} {setting:<26} {value:.10g}"))
+        lines.sort(key=lambda x: x[0])
+    start = min((t for t, _ in lines), default=None)
+    try:
+        for t, text in lines:
+            print(f"{human_time(t, start)}  {text}")
+        if not lines:
+            print("no setting changes recorded" + (" (for that qubit/node)" if args.qubit or args.node
+                                                    else ""))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `qplane calibration history RUN | head`: the reader left; stop quietly (and keep
+        # Python's exit-time flush of stdout from raising again).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    import yaml
+
+    from qplane.calibration.standalone import calibrate_lab, write_node_report
+    from qplane.config import load_config
+    from qplane.drivers import open_station
+
+    config = load_config(args.config)
+    qubits = [q for q in (args.qubits or "").split(",") if q] or None
+    with open_station(yaml.safe_load(config.text), simulate=args.simulate) as lab:
+        result = calibrate_lab(lab, config.qplane.calibration, qubits=qubits,
+                               state_path=args.state)
+    page = write_node_report(result["runs"], args.out,
+                             title=f"qplane calibrate {args.config} ({result['run_id']})")
+    outcomes: dict[str, int] = {}
+    for r in result["runs"]:
+        outcomes[r.outcome.value] = outcomes.get(r.outcome.value, 0) + 1
+    print(f"{len(result['runs'])} node runs {outcomes}, {len(result['changes'])} setting changes, "
+          f"{result['device_time']:.1f} s of device time")
+    print(f"report: {page}")
+    if args.state:
+        print(f"state: {args.state} (run {result['run_id']})")
+    return 0
+
+
+def _state(args: argparse.Namespace) -> int:
+    from qplane.calibration.history import human_time
+    from qplane.calibration.state import load_state, revert_run, save_state, update_from_run
+
+    state = load_state(args.state)
+    changed = [k for run in args.from_run for k in update_from_run(state, run)]
+    reverted = revert_run(state, args.revert) if args.revert else []
+    if args.from_run or args.revert:
+        save_state(state, args.state)
+        print(f"{args.state}: {len(set(changed))} settings updated, {len(reverted)} reverted")
+    for setting, e in sorted(state.settings.items()):
+        when = human_time(e["time"]) if e.get("time") is not None else "-"
+        valid = f"valid until {human_time(e['valid_until'])}" if e.get("valid_until") else ""
+        print(f"{setting:<26} {e['value']:.10g}  run {e.get('run_id', '')}  "
+              f"{e.get('node') or '-'}  {when}  {valid}".rstrip())
+    return 0
+
+
+def _as_state(path: str) -> Any:
+    from qplane.calibration.state import CalibrationState, load_state, update_from_run
+
+    if path.endswith((".h5", ".hdf5")):
+        state = CalibrationState()
+        update_from_run(state, path)
+        return state
+    return load_state(path)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from qplane.calibration.state import diff
+
+    rows = diff(_as_state(args.a), _as_state(args.b))
+    for setting, a, b in rows:
+        fa = "-" if a is None else f"{a:.10g}"
+        fb = "-" if b is None else f"{b:.10g}"
+        delta = f"  ({b - a:+.4g})" if a is not None and b is not None else ""
+        print(f"{setting:<26} {fa} -> {fb}{delta}")
+    if not rows:
+        print("no setting differs")
     return 0
 
 
