@@ -69,6 +69,10 @@ class RunSpec:
         return Config.from_handoff(self.config)
 
 
+#: How long an orphaned process (its launcher gone) waits to deliver its last records.
+ORPHAN_LINGER_MS = 2000
+
+
 class _StopFlag:
     """Whether this process should stop: SIGTERM, or the launcher gone. Checked every loop
     iteration, it also sends the heartbeat to the launcher when one is due."""
@@ -91,9 +95,15 @@ class _StopFlag:
 
     def __call__(self) -> bool:
         self.beat()
-        if not self.stop and self._parent():
+        if not self.parent_gone and self._parent():  # also after the kernel's SIGTERM for it
             self.parent_gone = self.stop = True
         return self.stop
+
+    def orphaned(self) -> bool:
+        """Whether the launcher is gone (checked now)."""
+        if not self.parent_gone and self._parent():
+            self.parent_gone = True
+        return self.parent_gone
 
 
 def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
@@ -279,6 +289,9 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
     finally:
         if role != "recorder":
             records.end_stream()  # the last record: what this process sent the recorder
+        if stop.orphaned():
+            # No launcher to kill us if the recorder is gone too: deliver what we can, then go.
+            records.socket.setsockopt(zmq.LINGER, ORPHAN_LINGER_MS)
         ctx.destroy()  # each socket keeps its own linger
     return 0
 
