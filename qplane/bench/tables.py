@@ -252,6 +252,15 @@ def _resilience(data: dict) -> str:
         f"{r['restarts_total']} | {'-' if med is None else f'{med:.2f}'} / "
         f"{'-' if mx is None else f'{mx:.2f}'} | - |")
     lines[-1] += f" {r['rejections_server']:,} / {r['rejections_recorder']:,} |"
+    curve = data.get("curve_cost")
+    if curve:
+        pipe = curve["pipeline"]
+        lines += ["", f"CURVE encryption against plain tcp, same run (target: at most "
+                      f"{curve['target_percent']:g} % at 1024 shots):", "",
+                  "| shots per block | plain blocks/s | CURVE blocks/s | cost |", "|---|---|---|---|"]
+        for shots, row in sorted(pipe.items(), key=lambda kv: int(kv[0])):
+            lines.append(f"| {int(shots):,} | {row['plain_blocks_per_s']:,.0f} | "
+                         f"{row['curve_blocks_per_s']:,.0f} | {row['cost_percent']:.1f} % |")
     return "\n".join(lines)
 
 
