@@ -132,10 +132,10 @@ class Dispatcher:
                 best = peer
         return best
 
-    def receive(self) -> tuple[Record, _Peer] | None:
-        """Handle one message from the dispatch socket; return a correction the server should
-        offer to its block (with the peer that sent it), or None."""
-        got = self.inbox.recv(zmq.NOBLOCK)
+    def receive(self, got: tuple[list[bytes], Record] | None) -> tuple[Record, _Peer] | None:
+        """Handle one message received on the dispatch socket (``None``: the inbox rejected
+        it); return a correction the server should offer to its block (with the peer that sent
+        it), or None."""
         if got is None:
             return None
         routing, rec = got

@@ -30,7 +30,7 @@ from qplane.pipeline._in_flight import InFlight, InFlightBlocks
 from qplane.pipeline._latency import LatencyWindow
 from qplane.pipeline.dispatch import Dispatcher
 from qplane.pipeline.rejections import Rejection, RejectionLog
-from qplane.pipeline.transport import Inbox, Outbox, send_record
+from qplane.pipeline.transport import Inbox, Outbox, queued, send_record
 from qplane.pipeline.worker import Worker
 from qplane.records import (
     Applied,
@@ -153,7 +153,8 @@ class InstrumentServer(Worker):
                 if sock is self.control.socket:
                     self._handle_control()
                 else:
-                    self._handle_dispatch()
+                    for got in queued(self.dispatcher.inbox):
+                        self._handle_dispatch(got)
             self.dispatcher.tick(time.time())
         self._t_start = time.time()
         return len(self.dispatcher.peers) >= count
@@ -209,8 +210,8 @@ class InstrumentServer(Worker):
             wait_ms = max(0, min(poll_ms, int((self._next_deadline() - now) * 1000) + 1))
         events = dict(self.poller.poll(wait_ms))
         if events.get(self.dispatcher.socket):
-            while self.dispatcher.socket.poll(0):
-                self._handle_dispatch()
+            for got in queued(self.dispatcher.inbox):  # no poll per message
+                self._handle_dispatch(got)
                 handled += 1
         if events.get(self.control.socket):
             while self.control.socket.poll(0):
@@ -287,8 +288,8 @@ class InstrumentServer(Worker):
                            + self.correction_timeout)
         return deadline
 
-    def _handle_dispatch(self) -> None:
-        got = self.dispatcher.receive()
+    def _handle_dispatch(self, received: Any) -> None:
+        got = self.dispatcher.receive(received)
         if got is None:
             return
         rec, peer = got

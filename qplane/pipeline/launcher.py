@@ -46,7 +46,7 @@ from qplane.pipeline.heartbeat import Liveness, die_with_parent
 from qplane.pipeline.process import RunSpec
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.security import SecureContext, TransportSecurity
-from qplane.pipeline.transport import Inbox, Outbox, make_socket
+from qplane.pipeline.transport import Inbox, Outbox, make_socket, queued
 from qplane.records import Heartbeat, RunEnd, Stats
 
 SOURCE = "launcher"
@@ -244,10 +244,7 @@ class Launcher:
         # At most max_messages per call: a flood on the monitor cannot keep the launcher
         # from watching its children.
         if self._monitor.socket.poll(timeout_ms):
-            for _ in range(max_messages):
-                if not self._monitor.socket.poll(0):
-                    break
-                got = self._monitor.recv()
+            for got in queued(self._monitor, max_messages):  # no poll per message
                 if got is None:
                     continue
                 rec = got[1]
