@@ -244,14 +244,14 @@ def _resilience(data: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     server = [f["server_detection_s"] for f in r["faults"] if f.get("server_detection_s") is not None]
+    def seconds(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
     lines.append(
         f"| {r['blocks_acquired']:,} | {r['blocks_applied']:,} | {r['blocks_lost']} | "
-        f"{r['restarts_total']} | {'-' if med is None else f'{med:.2f}'} / "
-        f"{'-' if mx is None else f'{mx:.2f}'} | {max(server):.2f} |" if server else
-        f"| {r['blocks_acquired']:,} | {r['blocks_applied']:,} | {r['blocks_lost']} | "
-        f"{r['restarts_total']} | {'-' if med is None else f'{med:.2f}'} / "
-        f"{'-' if mx is None else f'{mx:.2f}'} | - |")
-    lines[-1] += f" {r['rejections_server']:,} / {r['rejections_recorder']:,} |"
+        f"{r['restarts_total']} | {seconds(med)} / {seconds(mx)} | "
+        f"{seconds(max(server) if server else None)} | "
+        f"{r['rejections_server']:,} / {r['rejections_recorder']:,} |")
     curve = data.get("curve_cost")
     if curve:
         pipe = curve["pipeline"]

@@ -171,8 +171,7 @@ class Dispatcher:
         if block is not None and block.correction is None:
             self._refuse(routing_id, rec, "not_dispatched_to_peer",
                          f"correction for block seq {seq} from {peer.describe()}, which does not "
-                         "hold it (it was not dispatched there, or was re-dispatched); not applied",
-                         syndrome_seq=seq)
+                         "hold it (it was not dispatched there, or was re-dispatched); not applied")
             return None
         return rec, peer  # not outstanding: the server records it as a duplicate
 
@@ -256,7 +255,7 @@ class Dispatcher:
         return deadline
 
     # -- refusals ----------------------------------------------------------------------------
-    def _refuse(self, routing: bytes, rec: Record, why: str, message: str, **details: Any) -> None:
+    def _refuse(self, routing: bytes, rec: Record, why: str, message: str) -> None:
         """Refuse a well-formed record: counted and recorded with the peer's identity (its
         authenticated role, else its registered name, else the source it claimed)."""
         self.refused += 1
