@@ -95,8 +95,8 @@ class _StopFlag:
 
     def __call__(self) -> bool:
         self.beat()
-        if not self.parent_gone and self._parent():  # also after the kernel's SIGTERM for it
-            self.parent_gone = self.stop = True
+        if self.orphaned():  # checked even after the kernel's SIGTERM for it
+            self.stop = True
         return self.stop
 
     def orphaned(self) -> bool:
