@@ -7,8 +7,8 @@ sweep at hand (:mod:`~qplane.calibration.criteria`), and the values it reports. 
 registering one (:func:`register_kind`): a new node (DRAG, a CZ phase, ...) gets the same noise
 model, model selection, gate, card and CLI.
 
->>> sorted(KINDS)
-['echo', 'rabi', 'ramsey', 'spectroscopy', 't1']
+>>> sorted(KINDS)[:6]
+['cz', 'drag', 'echo', 'rabi', 'ramsey', 'randomized_benchmarking']
 >>> KINDS["ramsey"].sweep_unit, kind_for("qubit_spectroscopy").name
 ('s', 'spectroscopy')
 """
@@ -283,3 +283,7 @@ for _name, _exp, _value in (("t1", "t1", "t1"), ("echo", "hahn_echo", "t2_echo")
         _decay_criteria, _decay_resolution,
         lambda fit, s, _v=_value: {_v: ("tau", "s")},
         options={"max_relative_error": 0.2, "min_points_per_feature": 2.0}))
+
+
+# --- the QEC lab's further kinds (resonator, readout tone, DRAG, RB, CZ) ---------------------
+from qplane.calibration import kinds_qec as _kinds_qec  # noqa: E402,F401  (registers them)
