@@ -9,9 +9,10 @@ kind (experiment)               models                       key → values
 ==============================  ===========================  =================================
 ``resonator_spectroscopy``      Lorentzian / Gaussian dip,   ``center`` → resonator frequency,
                                 constant, linear or Fano     linewidth
-``readout_frequency`` / ``_amplitude`` / ``_duration``      flat-topped peak ``center`` → the best setting
-(assignment fidelity vs         ``offset + amplitude ·
-the readout tone)               exp(−((x − c)/w)⁴)``
+``readout_frequency``           flat-topped peak             ``peak`` → the best frequency
+(assignment fidelity vs         ``offset + (amplitude +
+the readout tone)               skew·u) · e^(−u⁴)``,
+                                ``u = (x − c)/w``
 ``drag``                        ``offset + amplitude ·       ``center`` → the DRAG coefficient
                                 sin²(π w (x − c))``
 ``randomized_benchmarking``     exponential with offset      ``tau`` → error per Clifford
@@ -21,9 +22,8 @@ the readout tone)               exp(−((x − c)/w)⁴)``
 ==============================  ===========================  =================================
 
 The readout fidelity's peak is flat-topped (the decay during the readout floors the error
-while the separation is ample), so its model is a fourth-order super-Gaussian; amplitude and
-duration are analysed on ``ln`` of the sweep (the nodes pass ``x = ln(value / setting)``),
-where the peak is near-symmetric. ``drag`` and ``cz`` also check that the fitted extremum is a
+while the separation is ample), so its model is a fourth-order super-Gaussian (with a skew term when the data ask for it;
+the key is the fitted curve's maximum). ``drag`` and ``cz`` also check that the fitted extremum is a
 minimum (:class:`IsMinimum`).
 
 >>> import numpy as np
@@ -77,6 +77,24 @@ def _flat_top_basis(x, *, center, width):
     return np.stack([np.ones_like(x * center), np.exp(-((x - center) / width) ** 4)], axis=-1)
 
 
+def _skewed_top_basis(x, *, center, width):
+    u = (x - center) / width
+    return np.stack([np.ones_like(x * center), np.exp(-u ** 4), u * np.exp(-u ** 4)], axis=-1)
+
+
+def _skewed_derive(p, options):
+    # the maximum of a·e^(-u⁴) + b·u·e^(-u⁴): a(-4u³) + b(1 - 4u⁴) = 0, near u = b / (4a)
+    a, b = p["amplitude"], p["skew"]
+    u = 0.0
+    for _ in range(30):
+        g = -4 * a * u**3 + b * (1 - 4 * u**4)
+        dg = -12 * a * u**2 - 16 * b * u**3
+        if dg == 0:
+            break
+        u = max(min(u - g / dg, 0.9), -0.9)
+    return {"peak": p["center"] + u * p["width"]}
+
+
 def _flat_top_grid(x):
     span, step = _span_step(x)
     return _mesh(center=np.linspace(x.min(), x.max(), min(4 * len(x), 200)),
@@ -120,7 +138,10 @@ def _cz_bounds(x):
 
 
 for _m in (FitModel("flat_top", ("center", "width"), ("offset", "amplitude"), _flat_top_basis,
-                    _flat_top_grid, _flat_top_bounds),
+                    _flat_top_grid, _flat_top_bounds,
+                    lambda p, o: {"peak": p["center"]}),
+           FitModel("skewed_top", ("center", "width"), ("offset", "amplitude", "skew"),
+                    _skewed_top_basis, _flat_top_grid, _flat_top_bounds, _skewed_derive),
            FitModel("sin2_minimum", ("center", "frequency"), ("offset", "amplitude"),
                     _sin2_basis, _sin2_grid, _sin2_bounds),
            FitModel("cz_phase", ("cz_amplitude",), ("offset", "amplitude"), _cz_basis, _cz_grid,
@@ -142,10 +163,10 @@ register_kind(AnalysisKind(
 
 def _peak_criteria(x, fit, s):
     lo, hi = _range(s, float(x.min()), float(x.max()))
-    return [InRange("center", lo, hi, hint="centre the sweep on the current setting, or widen "
-                                           "it"),
+    return [InRange("peak", lo, hi, hint="centre the sweep on the current setting, or widen "
+                                         "it"),
             Resolved(s["min_points_per_feature"], feature="peak width"),
-            _uncertainty("center", s, s.get("scale"))]
+            _uncertainty("peak", s, s.get("scale"))]
 
 
 def _peak_resolution(x, fit, s):
@@ -153,16 +174,15 @@ def _peak_resolution(x, fit, s):
 
 
 def _peak_values(unit):
-    return lambda fit, s: {"center": ("center", unit), "fidelity": (
+    return lambda fit, s: {"center": ("peak", unit), "fidelity": (
         lambda f: (f.params["offset"] + f.params["amplitude"],
                    math.hypot(f.errors["offset"], f.errors["amplitude"])), "")}
 
 
-for _name, _exp, _unit in (("readout_frequency", "readout_fidelity_frequency", "Hz"),
-                           ("readout_amplitude", "readout_fidelity_amplitude", ""),
-                           ("readout_duration", "readout_fidelity_duration", "")):
+for _name, _exp, _unit in (("readout_frequency", "readout_fidelity_frequency", "Hz"),):
     register_kind(AnalysisKind(
-        _name, _exp, _unit, lambda s: "center", lambda s: [FIT_MODELS["flat_top"]],
+        _name, _exp, _unit, lambda s: "peak",
+        lambda s: [FIT_MODELS["flat_top"], FIT_MODELS["skewed_top"]],
         _peak_criteria, _peak_resolution, _peak_values(_unit),
         options={"max_relative_error": 0.05, "min_points_per_feature": 3.0, "scale": None},
         scale=lambda fit, s: s.get("scale") or fit.params.get("width")))

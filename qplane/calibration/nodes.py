@@ -111,6 +111,8 @@ class Node:
     unit: ClassVar[str] = ""
     controls: ClassVar[tuple[str, ...]] = ()
     default_parameters: ClassVar[SweepParameters]
+    #: whether the learned second opinion (trained on the six nodes' sweeps) is asked
+    second_opinion: ClassVar[bool] = True
 
     def __init__(self, parameters: SweepParameters | None = None, **spec: float):
         self.parameters = parameters or self.default_parameters
@@ -432,8 +434,12 @@ def _assignment_fidelity(fit: ReadoutFit, angle: float, threshold: float) -> flo
     return float(1 - (p10 + p01) / 2)
 
 
-#: Node name -> class, for configs.
+#: Node name -> class, for configs: the six above and the QEC lab's further nodes
+#: (:mod:`~qplane.calibration.nodes_qec`: resonator, readout tone, DRAG, RB, CZ).
 NODE_TYPES: dict[str, type[Node]] = {
     cls.name: cls for cls in (SpectroscopyNode, RabiNode, RamseyNode, T1Node, EchoNode,
                               ReadoutNode)
 }
+from qplane.calibration.nodes_qec import QEC_NODE_TYPES  # noqa: E402  (they subclass Node)
+
+NODE_TYPES.update(QEC_NODE_TYPES)
