@@ -41,6 +41,7 @@ from qplane.device.controls import (
 )
 from qplane.device.experiments import (
     EXPERIMENT_DATA_VERSION,
+    SINGLE_QUBIT_KINDS,
     SWEEP_LIMITS,
     SWEEP_UNITS,
     ExperimentData,
@@ -70,6 +71,7 @@ __all__ = [
     "READOUT_DURATION",
     "READOUT_FREQUENCY",
     "READOUT_THRESHOLD",
+    "SINGLE_QUBIT_KINDS",
     "SWEEP_LIMITS",
     "SWEEP_UNITS",
     "ControlledDevice",

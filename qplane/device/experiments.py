@@ -130,6 +130,11 @@ class ExperimentKind(str, enum.Enum):
     CZ_CONDITIONAL_PHASE = "cz_conditional_phase"
 
 
+#: The six single-qubit experiments of the standard nodes (the second opinion's training set).
+SINGLE_QUBIT_KINDS = (ExperimentKind.QUBIT_SPECTROSCOPY, ExperimentKind.RABI_AMPLITUDE,
+                      ExperimentKind.RAMSEY, ExperimentKind.T1, ExperimentKind.HAHN_ECHO,
+                      ExperimentKind.READOUT_IQ)
+
 #: The unit of each kind's sweep values.
 SWEEP_UNITS: Mapping[ExperimentKind, str] = MappingProxyType({
     ExperimentKind.QUBIT_SPECTROSCOPY: "Hz",
