@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pymatching
 import pytest
 
 from qplane.calibration import SettingsLedger, StationBackend, analyse
@@ -156,23 +157,29 @@ def test_miscalibrated_cz_raises_the_detection_fraction_and_the_node_restores_it
     c = lab.controls
     names = qpu.qubits()
 
-    def detection_fraction():
-        sampler = qpu.circuit().compile_detector_sampler(seed=5)
-        return float(np.mean(sampler.sample(4000)))
+    matcher = pymatching.Matching.from_detector_error_model(
+        qpu.decoding_circuit().detector_error_model(decompose_errors=True))
 
-    calibrated = detection_fraction()
+    def detection_and_ler(shots=20000):
+        sampler = qpu.circuit().compile_detector_sampler(seed=5)
+        dets, obs = sampler.sample(shots, separate_observables=True)
+        wrong = np.any(matcher.decode_batch(dets) != obs, axis=1)
+        return float(np.mean(dets)), float(np.mean(wrong))
+
+    calibrated, ler_calibrated = detection_and_ler()
     for q in names:
-        c.set("cz_amplitude", q, 1.08 * c.get("cz_amplitude", q))
-    miscalibrated = detection_fraction()
+        c.set("cz_amplitude", q, 1.04 * c.get("cz_amplitude", q))
+    miscalibrated, ler_miscalibrated = detection_and_ler()
     errors = qpu.error_rates()
     assert errors.cz_phase is not None and np.all(errors.cz_phase > 0)
     assert miscalibrated > 1.15 * calibrated
+    assert ler_miscalibrated > 1.5 * ler_calibrated
     node = CzNode()
     for q in names:
         assert run_node(node, q, backend, ledger, mode="calibrate").outcome.value == "success"
-    restored = detection_fraction()
-    assert restored < calibrated * 1.03
-    assert restored < miscalibrated
+    restored, ler_restored = detection_and_ler()
+    assert restored < calibrated * 1.03 and restored < miscalibrated
+    assert ler_restored < 1.25 * ler_calibrated and ler_restored < ler_miscalibrated
 
 
 def test_drag_node_without_signal_in_its_sweep_is_bad_data(lab):
