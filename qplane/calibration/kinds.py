@@ -16,6 +16,7 @@ model, model selection, gate, card and CLI.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 from typing import Any, Callable, Mapping
 
@@ -286,4 +287,4 @@ for _name, _exp, _value in (("t1", "t1", "t1"), ("echo", "hahn_echo", "t2_echo")
 
 
 # --- the QEC lab's further kinds (resonator, readout tone, DRAG, RB, CZ) ---------------------
-from qplane.calibration import kinds_qec as _kinds_qec  # noqa: E402,F401  (registers them)
+importlib.import_module("qplane.calibration.kinds_qec")   # registers them

@@ -13,6 +13,10 @@ kind (experiment)               models                       key → values
 (assignment fidelity vs         ``offset + (amplitude +
 the readout tone)               skew·u) · e^(−u⁴)``,
                                 ``u = (x − c)/w``
+``readout_amplitude``           ``offset − a (A/0.1 V)⁴ −    ``best`` → the amplitude of the
+                                b erfc(k A)``                highest fidelity
+(``readout_duration`` model)    ``offset − a t/1 µs −        ``best`` (not a kind yet: the
+                                b erfc(k √t)``               peak is too flat to locate)
 ``drag``                        ``offset + amplitude ·       ``center`` → the DRAG coefficient
                                 sin²(π w (x − c))``
 ``randomized_benchmarking``     exponential with offset      ``tau`` → error per Clifford
@@ -23,7 +27,10 @@ the readout tone)               skew·u) · e^(−u⁴)``,
 
 The readout fidelity's peak is flat-topped (the decay during the readout floors the error
 while the separation is ample), so its model is a fourth-order super-Gaussian (with a skew term when the data ask for it;
-the key is the fitted curve's maximum). ``drag`` and ``cz`` also check that the fitted extremum is a
+the key is the fitted curve's maximum). Amplitude and duration have physics-shaped models:
+the blobs' overlap falls as ``erfc`` of a separation growing as ``A`` (``√t``), while
+measurement-induced transitions grow as ``A⁴`` (decay during the readout as ``t``); ``best``
+is where the two slopes cancel. ``drag`` and ``cz`` also check that the fitted extremum is a
 minimum (:class:`IsMinimum`).
 
 >>> import numpy as np
@@ -137,7 +144,69 @@ def _cz_bounds(x):
     return {"cz_amplitude": (hi / 50, 10 * hi)}
 
 
-for _m in (FitModel("flat_top", ("center", "width"), ("offset", "amplitude"), _flat_top_basis,
+#: The fixed scales of the readout models' power-law terms (keeps the columns comparable).
+_AMPLITUDE_SCALE, _DURATION_SCALE = 0.1, 1e-6
+
+
+def _erfc(z):
+    from scipy.special import erfc
+
+    return erfc(z)
+
+
+def _ro_amp_basis(x, *, k):
+    return np.stack([np.ones_like(x * k), -(x / _AMPLITUDE_SCALE) ** 4 * np.ones_like(k),
+                     -_erfc(k * x)], axis=-1)
+
+
+def _ro_dur_basis(x, *, k):
+    return np.stack([np.ones_like(x * k), -(x / _DURATION_SCALE) * np.ones_like(k),
+                     -_erfc(k * np.sqrt(np.maximum(x, 0.0)))], axis=-1)
+
+
+def _root(g, lo, hi):
+    """The root of a decreasing ``g`` on ``[lo, hi]`` (log bisection), NaN if none."""
+    if not (g(lo) > 0 > g(hi)):
+        return math.nan
+    for _ in range(90):
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if g(mid) > 0 else (lo, mid)
+    return math.sqrt(lo * hi)
+
+
+def _ro_amp_best(p, options):
+    a, b, k = p["a"], p["b"], p["k"]
+    g = lambda x: (b * 2 * k / math.sqrt(math.pi) * math.exp(-(k * x) ** 2)   # noqa: E731
+                   - 4 * a * x**3 / _AMPLITUDE_SCALE**4)
+    return {"best": _root(g, 1e-6, 10.0) if a > 0 and b > 0 else math.nan}
+
+
+def _ro_dur_best(p, options):
+    a, b, k = p["a"], p["b"], p["k"]
+    g = lambda t: (b * k * math.exp(-k * k * t) / math.sqrt(math.pi * t)   # noqa: E731
+                   - a / _DURATION_SCALE)
+    return {"best": _root(g, 1e-10, 1e-3) if a > 0 and b > 0 else math.nan}
+
+
+def _k_grid(power):
+    def grid(x):
+        top = float(np.max(np.abs(x))) ** power
+        return {"k": np.geomspace(0.3 / top, 30 / top, 200)}
+    return grid
+
+
+def _k_bounds(power):
+    def bounds(x):
+        top = float(np.max(np.abs(x))) ** power
+        return {"k": (0.05 / top, 100 / top)}
+    return bounds
+
+
+for _m in (FitModel("readout_amplitude", ("k",), ("offset", "a", "b"), _ro_amp_basis,
+                    _k_grid(1.0), _k_bounds(1.0), _ro_amp_best),
+           FitModel("readout_duration", ("k",), ("offset", "a", "b"), _ro_dur_basis,
+                    _k_grid(0.5), _k_bounds(0.5), _ro_dur_best),
+           FitModel("flat_top", ("center", "width"), ("offset", "amplitude"), _flat_top_basis,
                     _flat_top_grid, _flat_top_bounds,
                     lambda p, o: {"peak": p["center"]}),
            FitModel("skewed_top", ("center", "width"), ("offset", "amplitude", "skew"),
@@ -186,6 +255,21 @@ for _name, _exp, _unit in (("readout_frequency", "readout_fidelity_frequency", "
         _peak_criteria, _peak_resolution, _peak_values(_unit),
         options={"max_relative_error": 0.05, "min_points_per_feature": 3.0, "scale": None},
         scale=lambda fit, s: s.get("scale") or fit.params.get("width")))
+
+
+def _ro_criteria(x, fit, s):
+    lo, hi = _range(s, float(x.min()), float(x.max()))
+    return [InRange("best", lo, hi, hint="the best value lies outside the sweep; centre the "
+                                         "sweep on the current setting, or widen it"),
+            _uncertainty("best", s)]
+
+
+for _name, _exp, _unit, _err in (("readout_amplitude", "readout_fidelity_amplitude", "V", 0.1),):
+    register_kind(AnalysisKind(
+        _name, _exp, _unit, lambda s: "best", lambda s, _n=_name: [FIT_MODELS[_n]],
+        _ro_criteria, lambda x, fit, s: len(x),
+        lambda fit, s, _u=_unit: {"best": ("best", _u)},
+        options={"max_relative_error": _err}))
 
 
 def _drag_criteria(x, fit, s):

@@ -12,6 +12,10 @@ node                  experiment           fit → results                      
                                                                                       readout_threshold
 ====================  ===================  ========================================  ============
 
+The QEC lab's further nodes (readout resonator, frequency and amplitude, DRAG, randomized
+benchmarking, the CZ gate) are in :mod:`~qplane.calibration.nodes_qec`, and in
+:data:`NODE_TYPES` too.
+
 A node is stateless: :meth:`Node.request` builds the experiment from the qubit's current settings
 (a full sweep, or a cheap check of a few points), :meth:`Node.analyse` fits the returned data and
 runs the quality gate (:mod:`qplane.calibration.gates`), :meth:`Node.compare` says whether the

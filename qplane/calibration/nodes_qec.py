@@ -6,6 +6,7 @@ node                        experiment                       fit → result     
 ``resonator_spectroscopy``  resonator transmission, ±4 MHz   Lorentzian dip → f_r          ``readout_frequency``
 ``readout_frequency``       assignment fidelity vs f, ±1.2   flat-topped peak → best f     ``readout_frequency``
                             MHz
+``readout_amplitude``       fidelity vs A, ×e^(±0.7)         erfc + A⁴ model → best A      ``readout_amplitude``
 ``drag``                    10 pairs of ±π pulses vs β,      sin² minimum → β*             ``drag_beta``
                             ±0.6
 ``randomized_benchmarking`` Clifford sequences, 0 … 1500     exponential → error per       — (a data check:
@@ -22,9 +23,11 @@ Each is built as the nodes of :mod:`~qplane.calibration.nodes` are (Parameters, 
 ``sim_lab_config(optional_controls=True)``). The learned second opinion was trained on the
 single-qubit sweeps only, so these nodes do not ask it (``second_opinion = False``).
 
-The readout amplitude and duration are simulated (experiments ``readout_fidelity_amplitude``
-and ``readout_fidelity_duration``) but have no node yet: their fidelity peak is flat and
-skewed, and a flat-topped fit was 16-17 % off the optimum.
+The readout *duration* is simulated (``readout_fidelity_duration``, and its effect on the QEC
+readout error) but has no node yet: its fidelity peak is so flat that from 1.6× the optimum a
+2,000-shot sweep cannot tell it from a constant, and from 0.6× the fitted optimum was up to
+40 % off.
+
 
 >>> node = CzNode()
 >>> req = node.request("q0", {"q0.cz_amplitude": 0.25}, check=False)
@@ -43,9 +46,11 @@ from qplane.calibration.units import format_value
 
 #: Validity timeouts (simulated seconds) of these nodes.
 QEC_TIMEOUTS = {"resonator_spectroscopy": 24 * 3600.0, "readout_frequency": 4 * 3600.0,
+                "readout_amplitude": 4 * 3600.0,
                 "drag": 4 * 3600.0, "randomized_benchmarking": 3600.0, "cz": 3600.0}
 #: Their dependencies in a graph with the standard nodes.
 QEC_DEPENDENCIES = {"resonator_spectroscopy": (), "readout_frequency": ("resonator_spectroscopy",),
+                    "readout_amplitude": ("readout_frequency",),
                     "drag": ("rabi",), "randomized_benchmarking": ("ramsey", "drag"),
                     "cz": ("ramsey",)}
 
@@ -134,6 +139,59 @@ class ReadoutFrequencyNode(_QecNode):
         return {"readout_frequency": analysis.values["readout_frequency"]}
 
 
+class _ReadoutToneNode(_QecNode):
+    """Assignment fidelity vs a readout-tone control swept in ratios ``e^(start … stop)`` of its
+    setting → the best value. In spec when the fitted fidelity at the setting is within
+    ``fidelity_tolerance`` of the fitted best (the peak is flat: position matters less than
+    fidelity)."""
+
+    control = ""
+
+    def default_spec(self):
+        return {"fidelity_tolerance": 5e-4, "max_relative_error": 0.1}
+
+    def anchor(self, qubit, settings):
+        return settings[f"{qubit}.{self.control}"]
+
+    def make_sweep(self, p, anchor, *, check):
+        n = p.check_points if check else p.points
+        f = p.check_span if check else 1.0
+        return anchor * np.exp(f * np.linspace(p.start, p.stop, n))
+
+    def analyse(self, data):
+        return analyse_signal(self, data, shots=2 * data.shots,
+                              max_relative_error=self.spec["max_relative_error"])
+
+    def _loss(self, analysis: Analysis, current: float) -> float:
+        fit = analysis.fit
+        return float(fit.evaluate(np.array([analysis.values[self.control]]))[0]
+                     - fit.evaluate(np.array([current]))[0])
+
+    def compare(self, qubit, analysis, settings):
+        cur = settings[f"{qubit}.{self.control}"]
+        loss = self._loss(analysis, cur)
+        best = analysis.values[self.control]
+        return loss <= self.spec["fidelity_tolerance"], \
+            f"{self.control} {format_value(cur, self.unit)} reads {loss:.2e} below the best " \
+            f"fidelity, at {format_value(best, self.unit)} (tolerance " \
+            f"{self.spec['fidelity_tolerance']:.1e})"
+
+    def proposal(self, qubit, analysis, settings):
+        return {self.control: analysis.values[self.control]}
+
+
+class ReadoutAmplitudeNode(_ReadoutToneNode):
+    """Assignment fidelity vs the readout amplitude → its best value (V)."""
+
+    name = "readout_amplitude"
+    experiment = "readout_fidelity_amplitude"
+    unit = "V"
+    control = "readout_amplitude"
+    controls = ("readout_amplitude",)
+    default_parameters = SweepParameters(-0.7, 0.7, 31, 2000, 21, 2000)
+    value_names = {"readout_amplitude": "best"}
+
+
 class DragNode(_QecNode):
     """Pairs of opposite π pulses vs the DRAG coefficient → its ideal value. Sweep: β."""
 
@@ -157,7 +215,8 @@ class DragNode(_QecNode):
     def compare(self, qubit, analysis, settings):
         off = analysis.values["drag_beta"] - settings[f"{qubit}.drag_beta"]
         return abs(off) <= self.spec["tolerance"], \
-            f"DRAG coefficient is {-off:+.3f} from the ideal (tolerance {self.spec['tolerance']:g})"
+            f"DRAG coefficient is {-off:+.3f} from the ideal (tolerance " \
+            f"{self.spec['tolerance']:g})"
 
     def proposal(self, qubit, analysis, settings):
         return {"drag_beta": analysis.values["drag_beta"]}
@@ -170,7 +229,7 @@ class RandomizedBenchmarkingNode(_QecNode):
     experiment = "randomized_benchmarking"
     unit = ""
     controls = ()
-    default_parameters = SweepParameters(0.0, 1500.0, 31, 200, 21, 300)
+    default_parameters = SweepParameters(0.0, 1500.0, 31, 400, 21, 600)
     value_names = {"error_per_clifford": "error_per_clifford"}
 
     def default_spec(self):
@@ -229,6 +288,7 @@ class CzNode(_QecNode):
 
 #: These nodes by name.
 QEC_NODE_TYPES: dict[str, type[Node]] = {
-    cls.name: cls for cls in (ResonatorSpectroscopyNode, ReadoutFrequencyNode, DragNode,
+    cls.name: cls for cls in (ResonatorSpectroscopyNode, ReadoutFrequencyNode,
+                              ReadoutAmplitudeNode, DragNode,
                               RandomizedBenchmarkingNode, CzNode)
 }

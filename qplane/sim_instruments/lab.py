@@ -29,9 +29,9 @@ def sim_lab_config(*, distance: int = 3, rounds: int | None = None, basis: str =
     """The config dict of a simulated lab around a distance-``distance`` patch.
 
     ``optional_controls`` also binds the readout tone, DRAG and CZ flux controls
-    (:data:`~qplane.device.controls.OPTIONAL_CONTROLS`), which the nodes ``resonator_spectroscopy``,
-    ``readout_frequency``/``_amplitude``/``_duration``, ``drag`` and ``cz`` calibrate; unbound,
-    the device plays them ideally.
+    (:data:`~qplane.device.controls.OPTIONAL_CONTROLS`), which the nodes
+    ``resonator_spectroscopy``, ``readout_frequency``, ``readout_amplitude``, ``drag`` and ``cz``
+    calibrate; unbound, the device plays them ideally.
     """
     n = len(patch_layout(distance=distance, basis=basis).names)
     init: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""The QEC lab's further nodes (resonator, readout frequency, DRAG, RB, CZ) on the simulated lab:
+"""The QEC lab's further nodes (resonator, readout frequency and amplitude, DRAG, RB, CZ) on the simulated lab:
 the fit recovers the truth, the gate refuses bad and no-signal data, the update is bounded by
 the controls' limits, and the nodes run in a graph end to end; a miscalibrated CZ raises the
 QEC circuit's detection fraction and the CZ node brings it back."""
@@ -25,6 +25,7 @@ from qplane.sim_instruments.gate_physics import error_per_clifford
 CASES = {
     "resonator_spectroscopy": ("readout_frequency", 1.5e6, "add", 0.4e6),
     "readout_frequency": ("readout_frequency", 0.4e6, "add", 30e3),
+    "readout_amplitude": ("readout_amplitude", 1.3, "mul", 0.015),
     "drag": ("drag_beta", 0.2, "add", 0.01),
     "cz": ("cz_amplitude", 1.05, "mul", 0.004),
 }
@@ -90,6 +91,7 @@ def test_randomized_benchmarking_measures_the_error_per_clifford(lab):
                                     ("drag", np.linspace(-0.1, 1.1, 41)),
                                     ("resonator_spectroscopy", 7e9 + np.linspace(-4e6, 4e6, 81)),
                                     ("readout_frequency", 7e9 + np.linspace(-1e6, 1e6, 41)),
+                                    ("readout_amplitude", np.geomspace(0.05, 0.25, 31)),
                                     ("randomized_benchmarking", np.arange(0, 3100, 100.0))])
 def test_gate_refuses_no_signal(kind, x):
     rng = np.random.default_rng(1)
@@ -136,8 +138,8 @@ def test_graph_runs_the_nodes_end_to_end(lab):
               (("spectroscopy", ()), ("rabi", ("spectroscopy",)),
                ("ramsey", ("spectroscopy", "rabi")))}
     config.update({n: {"depends_on": list(QEC_DEPENDENCIES[n])} for n in
-                   ("resonator_spectroscopy", "readout_frequency", "drag", "cz",
-                    "randomized_benchmarking")})
+                   ("resonator_spectroscopy", "readout_frequency", "readout_amplitude", "drag",
+                    "cz", "randomized_benchmarking")})
     graph = CalibrationGraph.from_config(config, backend, ledger)
     q = "q5"
     c = lab.controls
