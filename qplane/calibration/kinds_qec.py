@@ -15,8 +15,8 @@ the readout tone)               skew·u) · e^(−u⁴)``,
                                 ``u = (x − c)/w``
 ``readout_amplitude``           ``offset − a (A/0.1 V)⁴ −    ``best`` → the amplitude of the
                                 b erfc(k A)``                highest fidelity
-(``readout_duration`` model)    ``offset − a t/1 µs −        ``best`` (not a kind yet: the
-                                b erfc(k √t)``               peak is too flat to locate)
+``readout_duration``            ``offset − a t/1 µs −        ``best`` → the duration of the
+                                b erfc(k √t)``               highest fidelity
 ``drag``                        ``offset + amplitude ·       ``center`` → the DRAG coefficient
                                 sin²(π w (x − c))``
 ``randomized_benchmarking``     exponential with offset      ``tau`` → error per Clifford
@@ -264,7 +264,8 @@ def _ro_criteria(x, fit, s):
             _uncertainty("best", s)]
 
 
-for _name, _exp, _unit, _err in (("readout_amplitude", "readout_fidelity_amplitude", "V", 0.1),):
+for _name, _exp, _unit, _err in (("readout_amplitude", "readout_fidelity_amplitude", "V", 0.1),
+                                 ("readout_duration", "readout_fidelity_duration", "s", 0.3)):
     register_kind(AnalysisKind(
         _name, _exp, _unit, lambda s: "best", lambda s, _n=_name: [FIT_MODELS[_n]],
         _ro_criteria, lambda x, fit, s: len(x),

@@ -12,7 +12,7 @@ node                  experiment           fit → results                      
                                                                                       readout_threshold
 ====================  ===================  ========================================  ============
 
-The QEC lab's further nodes (readout resonator, frequency and amplitude, DRAG, randomized
+The QEC lab's further nodes (readout resonator, frequency, amplitude, duration, DRAG, randomized
 benchmarking, the CZ gate) are in :mod:`~qplane.calibration.nodes_qec`, and in
 :data:`NODE_TYPES` too.
 

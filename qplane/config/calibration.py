@@ -20,7 +20,8 @@ from qplane.config._base import KeyedValueError, Section
 
 #: The calibration node types (``qplane.calibration.nodes.NODE_TYPES``).
 NodeName = Literal["spectroscopy", "rabi", "ramsey", "t1", "echo", "readout",
-                   "resonator_spectroscopy", "readout_frequency", "readout_amplitude", "drag",
+                   "resonator_spectroscopy", "readout_frequency", "readout_amplitude",
+                   "readout_duration", "drag",
                    "randomized_benchmarking", "cz"]
 #: Each node type's options: its tolerances and device specs (``Node.default_spec``).
 NODE_SPEC_KEYS: dict[str, tuple[str, ...]] = {
@@ -34,6 +35,7 @@ NODE_SPEC_KEYS: dict[str, tuple[str, ...]] = {
     "resonator_spectroscopy": ("tolerance", "offset", "max_relative_error"),
     "readout_frequency": ("tolerance", "max_relative_error"),
     "readout_amplitude": ("fidelity_tolerance", "max_relative_error"),
+    "readout_duration": ("fidelity_tolerance", "max_relative_error"),
     "drag": ("tolerance", "max_relative_error"),
     "randomized_benchmarking": ("max_error", "max_relative_error"),
     "cz": ("relative_tolerance", "max_relative_error"),
@@ -63,7 +65,8 @@ class GraphNode(Section):
     minimum: Optional[float] = Field(None, description="t1, echo: shortest acceptable time (s)")
     min_fidelity: Optional[float] = Field(None, description="readout: lowest fidelity")
     fidelity_tolerance: Optional[float] = Field(None, description="readout, "
-                                                "readout_amplitude: in-spec fidelity loss")
+                                                "readout_amplitude, readout_duration: in-spec "
+                                                "fidelity loss")
     min_snr: Optional[float] = Field(None, description="readout: lowest blob separation SNR")
     max_fidelity_error: Optional[float] = Field(None, description="readout: largest fidelity "
                                                                   "error")

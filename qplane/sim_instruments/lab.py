@@ -30,8 +30,8 @@ def sim_lab_config(*, distance: int = 3, rounds: int | None = None, basis: str =
 
     ``optional_controls`` also binds the readout tone, DRAG and CZ flux controls
     (:data:`~qplane.device.controls.OPTIONAL_CONTROLS`), which the nodes
-    ``resonator_spectroscopy``, ``readout_frequency``, ``readout_amplitude``, ``drag`` and ``cz``
-    calibrate; unbound, the device plays them ideally.
+    ``resonator_spectroscopy``, ``readout_frequency`` / ``_amplitude`` / ``_duration``,
+    ``drag`` and ``cz`` calibrate; unbound, the device plays them ideally.
     """
     n = len(patch_layout(distance=distance, basis=basis).names)
     init: dict[str, Any] = {

@@ -26,6 +26,7 @@ CASES = {
     "resonator_spectroscopy": ("readout_frequency", 1.5e6, "add", 0.4e6),
     "readout_frequency": ("readout_frequency", 0.4e6, "add", 30e3),
     "readout_amplitude": ("readout_amplitude", 1.3, "mul", 0.015),
+    "readout_duration": ("readout_duration", 1.6, "mul", 0.1e-6),
     "drag": ("drag_beta", 0.2, "add", 0.01),
     "cz": ("cz_amplitude", 1.05, "mul", 0.004),
 }
@@ -92,6 +93,7 @@ def test_randomized_benchmarking_measures_the_error_per_clifford(lab):
                                     ("resonator_spectroscopy", 7e9 + np.linspace(-4e6, 4e6, 81)),
                                     ("readout_frequency", 7e9 + np.linspace(-1e6, 1e6, 41)),
                                     ("readout_amplitude", np.geomspace(0.05, 0.25, 31)),
+                                    ("readout_duration", np.geomspace(2e-7, 2e-6, 25)),
                                     ("randomized_benchmarking", np.arange(0, 3100, 100.0))])
 def test_gate_refuses_no_signal(kind, x):
     rng = np.random.default_rng(1)
