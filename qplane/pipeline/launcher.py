@@ -42,11 +42,12 @@ import zmq
 
 from qplane.config import ENDPOINT_NAMES, Config
 from qplane.errors import PipelineError, RunFileError
+from qplane.pipeline.delivery import RetainingOutbox
 from qplane.pipeline.heartbeat import Liveness, die_with_parent
 from qplane.pipeline.process import RunSpec
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.security import SecureContext, TransportSecurity
-from qplane.pipeline.transport import Inbox, Outbox, make_socket, queued
+from qplane.pipeline.transport import Inbox, make_socket, queued
 from qplane.records import Heartbeat, RunEnd, Stats
 
 SOURCE = "launcher"
@@ -71,8 +72,9 @@ class RunOutcome:
     restarts: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
-#: Roles the launcher restarts when they die (the instrument server's death ends QEC).
-RESTARTABLE = ("decoder", "calibration")
+#: Roles the launcher restarts when they die (the instrument server's death ends QEC). A
+#: restarted recorder takes up the run file; the senders send it what it had not acknowledged.
+RESTARTABLE = ("decoder", "calibration", "recorder")
 
 
 @dataclasses.dataclass
@@ -176,7 +178,7 @@ class Launcher:
         self._ctx = SecureContext(TransportSecurity.from_settings(
             config.qplane.security, role=SOURCE, endpoints=self.endpoints))
         self.rejections = RejectionLog()
-        self._records: Outbox | None = None
+        self._records: RetainingOutbox | None = None
         self._monitor: Inbox | None = None
         self._spec_path = ""
         self._liveness = Liveness()
@@ -213,9 +215,9 @@ class Launcher:
                               run_id=self.run_id, on_reject=self._on_reject)
         self._monitor.socket.setsockopt(zmq.SUBSCRIBE, b"stats")
         self._monitor.socket.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
-        self._records = Outbox(make_socket(self._ctx, zmq.PUSH, self.endpoints["records"], bind=False,
-                                           linger_ms=5000),
-                               run_id=self.run_id, source=SOURCE)
+        self._records = RetainingOutbox(make_socket(self._ctx, zmq.DEALER, self.endpoints["records"],
+                                                    bind=False, linger_ms=5000),
+                                        run_id=self.run_id, source=SOURCE)
         self._spawn("recorder", "recorder", spec_path)
         self._spawn("instrument_server", "instrument_server", spec_path)
         for i in range(workers):
@@ -243,6 +245,8 @@ class Launcher:
     def _poll_monitor(self, timeout_ms: int, max_messages: int = 1000) -> None:
         # At most max_messages per call: a flood on the monitor cannot keep the launcher
         # from watching its children.
+        if self._records is not None:
+            self._records.pump()
         if self._monitor.socket.poll(timeout_ms):
             for got in queued(self._monitor, max_messages):  # no poll per message
                 if got is None:
@@ -421,6 +425,8 @@ class Launcher:
         has ``supervision.stop_timeout`` s.
         """
         stop = self.supervision.stop_timeout
+        for _, dead in [p for p in self._pending if p[1].role == "recorder"]:
+            self._restart(dead)  # the file is closed by a recorder, never left open
         self._pending.clear()
         server = self.child("instrument_server")
         first = [c for c in self.children if c.role == "calibration"] + [server]
@@ -440,9 +446,14 @@ class Launcher:
         self._records.send(RunEnd(end_state=end_state, reason=reason))
         self._records.end_stream()
         recorder = self.child("recorder")
-        try:
-            recorder.proc.wait(30.0)
-        except subprocess.TimeoutExpired:
+        deadline = time.time() + 30.0
+        while recorder.proc.poll() is None and time.time() < deadline:
+            self._records.pump()  # run_end goes again if the recorder asks for it
+            try:
+                recorder.proc.wait(0.02)
+            except subprocess.TimeoutExpired:
+                pass
+        if recorder.proc.poll() is None:
             self._stop_all([recorder], 10.0)
         if recorder.proc.returncode != 0 and os.path.exists(self.out_path):
             # The recorder was killed: the file is consistent as of its last flush, but still
