@@ -114,11 +114,6 @@ class RetainingOutbox(Outbox):
         if now < self._next_look:
             return
         self._next_look = now + LOOK_EVERY
-        self._dbg_n = getattr(self, "_dbg_n", 0) + 1
-        if now > getattr(self, "_dbg_t", 0):
-            self._dbg_t = now + 0.25
-            with open("/tmp/rec/debug.log", "a") as dbg:
-                print(time.time(), self.source, "pump", self._dbg_n, "poll", self.acks.socket.poll(0), "events", self.acks.socket.get(zmq.EVENTS), "unsent", len(self._unsent), "sent", len(self._sent), "rej", self.acks.rejected, file=dbg)
         if self.acks.socket.poll(0):
             for got in queued(self.acks, 100):
                 if got is not None and isinstance(got[1].body, FlushAck):
@@ -143,8 +138,6 @@ class RetainingOutbox(Outbox):
 
     # -- internals ---------------------------------------------------------------------------
     def _ack(self, ack: FlushAck) -> None:
-        with open("/tmp/rec/debug.log", "a") as dbg:
-            print(time.time(), self.source, "ack", ack.epoch, ack.upto, "kept", self.kept, "unsent", len(self._unsent), file=dbg)
         self._heard = time.monotonic()
         for kind, upto in ack.upto.items():
             if upto > self._acked.get(kind, -1):

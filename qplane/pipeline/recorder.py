@@ -202,8 +202,6 @@ class Recorder(Worker):
         for (source, kind), upto in self._durable.items():
             if source in by_source and upto >= 0:
                 by_source[source][kind] = upto
-        with open("/tmp/rec/debug.log", "a") as dbg:
-            print(time.time(), self.epoch, "acks to", sorted(by_source), {k: self._peers.get(k) for k in by_source}, "held", self.held_back, file=dbg)
         for source, upto in by_source.items():
             routing = self._peers.get(source)
             if routing is None:
