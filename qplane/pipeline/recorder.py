@@ -273,6 +273,12 @@ class Recorder(Worker):
     def handle(self, rec: Record) -> None:
         """Record one validated record."""
         body = rec.body
+        if self.writer is None and isinstance(body, Resync):
+            # no file yet (the killed recorder had made none): what this sender sent before its
+            # resync comes again, in order, after it (run_start first, from the server)
+            self._early = [r for r in self._early if r.source != rec.source]
+            self._resync(rec, body)
+            return
         if self.writer is None and not isinstance(body, RunStart):
             if isinstance(body, RunEnd):
                 self.end = (body.end_state, body.reason)

@@ -219,4 +219,6 @@ def test_with_keys_a_peer_without_them_gets_no_block_and_a_stolen_key_cannot_for
     security = [e for e in evs if e["kind"] == "security"]
     assert len(security) == 1 and set(security[0]["details"]["key_fingerprints"]) >= {"decoder"}
     assert "secret" not in json.dumps(security[0]["details"]).lower()
+    # the fingerprints are also root attributes of the file (what a reader sees first)
+    assert json.loads(attrs["key_fingerprints"]) == security[0]["details"]["key_fingerprints"]
     print(f"keyed run: rejections {totals}; blocks stolen {stolen}; blocks {len(blocks)}")

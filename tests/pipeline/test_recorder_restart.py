@@ -191,3 +191,27 @@ def test_a_restarted_recorder_gets_again_what_it_had_not_acknowledged_and_stores
     assert not {"gap", "duplicate", "stream_incomplete", "applied_unknown_block"} & set(kinds)
     assert streams[("instrument_server", "syndrome")] == (50, 50)
     assert streams[("instrument_server", "applied")] == (50, 50)
+
+
+def test_a_recorder_killed_before_it_made_the_file_is_replaced_by_one_that_makes_it(tmp_path):
+    lab = _Lab(tmp_path)
+    try:
+        lab.server.send(RunStart(config_text="", config_path="c", station_snapshot={},
+                                 num_detectors=8, num_observables=1,
+                                 qec=QecInfo(distance=3, rounds=1, basis="Z", shots_per_block=4)))
+        for i in range(10):  # queued for the recorder that died before reading any of it
+            lab.block(i)
+        lab.start_recorder("recorder.r1", resume=True)
+        lab.turn()
+        for i in range(10, 20):
+            lab.block(i)
+        lab.server.end_stream()
+        lab.turn()
+        assert lab.server.kept == 0
+        lab.recorder.close("completed", "test")
+    finally:
+        lab.close()
+    with h5py.File(lab.path, "r") as f:
+        assert list(f["qec/blocks"]["seq"]) == list(range(20)) and f["qec/blocks"]["applied"].all()
+        kinds = [e["kind"].decode() for e in f["events"][:]]
+    assert kinds.count("run_start") == 1 and "gap" not in kinds and "stream_incomplete" not in kinds
