@@ -291,8 +291,6 @@ def test_kill_9_of_the_recorder_is_restarted_and_loses_no_applied_block(loop_con
         supervise_until(launcher, lambda s: s["blocks_applied"] >= applied + 50)
         assert end_run(launcher) == "interrupted"
         exits = {c.name: c.proc.returncode for c in launcher.children}
-        for c in launcher.children + launcher.retired:  # DEBUG
-            print("=====", c.source, c.proc.returncode, "\n", c.log_tail(40))
     finally:
         launcher.close()
     assert set(exits.values()) == {0}, exits
