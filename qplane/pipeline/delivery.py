@@ -79,7 +79,7 @@ class RetainingOutbox(Outbox):
         self.on_wait = on_wait
         self.epoch = FIRST_EPOCH
         self._sent: deque[tuple[str, int, list[Any], int]] = deque()  # sent, unacknowledged
-        self._unsent: deque[tuple[str, int, list[Any], int]] = deque()  # not taken by the socket yet
+        self._unsent: deque[tuple[str, int, list[Any], int]] = deque()  # the socket has not taken
         self._acked: dict[str, int] = {}  # kind -> highest seq acknowledged
         self._bytes = 0
         self._heard = time.monotonic()  # last acknowledgement (or the start)
@@ -102,7 +102,7 @@ class RetainingOutbox(Outbox):
         self._bytes += size
         self.sent[rec.kind] += 1
         self._send_unsent()
-        if len(self._sent) + len(self._unsent) > self.max_records or self._bytes > self.max_bytes:
+        if self._over_bound():
             self._make_room()
 
     def pump(self) -> None:
@@ -191,10 +191,13 @@ class RetainingOutbox(Outbox):
             if entry[0] != "resync":
                 self._sent.append(entry)
 
+    def _over_bound(self) -> bool:
+        return len(self._sent) + len(self._unsent) > self.max_records or self._bytes > self.max_bytes
+
     def _make_room(self) -> None:
         """At the bound: wait for acknowledgements while the recorder gives them; forget the
         oldest records while it is silent."""
-        while len(self._sent) + len(self._unsent) > self.max_records or self._bytes > self.max_bytes:
+        while self._over_bound():
             if time.monotonic() - self._heard < self.probe_after * 3:
                 self._next_look = 0.0
                 self.pump()

@@ -1,9 +1,9 @@
 """The recorder: the one process that writes the run file.
 
-Every process pushes its records to the recorder (PUSH/PULL, lossless). The recorder creates the
-run file when ``run_start`` arrives, buffers syndrome blocks and their ``applied`` records and
-writes them in one batch per flush interval (a block still uncorrected then is written with
-``applied=0`` and completed in place later). Every other stored kind says itself which rows it
+Every process sends its records to the recorder (DEALER -> ROUTER, lossless, acknowledged). It
+creates the run file when ``run_start`` arrives, buffers syndrome blocks and their ``applied``
+records and writes them in one batch per flush interval (a block still uncorrected then is
+written with ``applied=0`` and completed in place later). Every other stored kind says itself which rows it
 becomes (:meth:`qplane.records.Body.rows`); the recorder only appends them. It checks every
 (source, kind) stream for gaps and duplicates, recording any it finds as events, and writes
 ``/streams``: per stream, what the sender says it sent (its ``stream_end`` record) against what

@@ -1,10 +1,11 @@
-"""Record kinds of supervision: worker registration, credit, heartbeats (none is stored).
+"""Record kinds of supervision: registration, credit, heartbeats, flush acks (none is stored).
 
 A decoding worker joins a run by sending :class:`Register` (its name, role and how many blocks
 it may hold at once, its *credit*) on the dispatch socket; every correction it sends returns
 one credit. :class:`Heartbeat` travels both ways there (worker <-> instrument server) and from
 every process to the launcher's monitor socket, so a stopped or hung process is noticed within
-the configured timeout.
+the configured timeout. :class:`FlushAck` and :class:`Resync` travel between the recorder and
+each sender on the records socket (:mod:`qplane.pipeline.delivery`).
 
 >>> Register(name="decoder-0", role="decoder", credit=4).credit
 4

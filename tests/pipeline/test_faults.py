@@ -302,7 +302,8 @@ def test_kill_9_of_the_recorder_is_restarted_and_loses_no_applied_block(loop_con
     with h5py.File(out, "r") as f:  # closed by the restarted recorder: plain h5py opens it
         assert f.attrs["end_state"] == "interrupted"
         assert "restarts: recorder x1" in _text(f.attrs["end_reason"])
-        assert blocks["shots"].sum() == f["qec/detection_events"].shape[0] == f["qec/predictions"].shape[0]
+        shots = blocks["shots"].sum()
+        assert shots == f["qec/detection_events"].shape[0] == f["qec/predictions"].shape[0]
         starts = blocks["shot_start"]
         assert (starts == sorted(starts)).all() and starts[0] == 0
         assert (starts[1:] == starts[:-1] + blocks["shots"][:-1]).all()  # no hole, no overlap
@@ -312,7 +313,8 @@ def test_kill_9_of_the_recorder_is_restarted_and_loses_no_applied_block(loop_con
     assert streams[("instrument_server", "applied")] == (applied, applied)
     evs = events(out)
     assert [e for e in evs if e["kind"] == "recorder_resumed"]
-    assert [e for e in evs if e["kind"] == "process_restarted" and e["details"]["process"] == "recorder"]
+    assert [e for e in evs
+            if e["kind"] == "process_restarted" and e["details"]["process"] == "recorder"]
     assert not [e for e in evs if e["kind"] in ("gap", "duplicate", "stream_incomplete",
                                                 "applied_unknown_block", "unapplied_blocks")], \
         [e for e in evs if e["level"] != "info"]

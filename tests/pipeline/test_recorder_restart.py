@@ -215,3 +215,23 @@ def test_a_recorder_killed_before_it_made_the_file_is_replaced_by_one_that_makes
         assert list(f["qec/blocks"]["seq"]) == list(range(20)) and f["qec/blocks"]["applied"].all()
         kinds = [e["kind"].decode() for e in f["events"][:]]
     assert kinds.count("run_start") == 1 and "gap" not in kinds and "stream_incomplete" not in kinds
+
+
+def test_a_sender_never_blocks_on_a_recorder_that_is_down_and_keeps_what_it_sent(tmp_path):
+    ctx = zmq.Context()
+    try:
+        dealer = ctx.socket(zmq.DEALER)
+        dealer.setsockopt(zmq.LINGER, 0)
+        dealer.setsockopt(zmq.SNDHWM, 100)
+        dealer.connect(f"ipc://{tmp_path}/nobody")
+        out = RetainingOutbox(dealer, run_id=RUN, source="instrument_server", max_records=2000,
+                              probe_after=0.0)
+        for i in range(1000):  # ten times what the socket queues: none of it blocks
+            out.event("info", "note", f"event {i}")
+        assert out.kept == 1000 and out.forgotten == 0
+        for i in range(1500):  # past the bound while the recorder is silent: the oldest go
+            out.event("info", "note", f"more {i}")
+        assert out.kept == 2000 and out.forgotten == 500
+        out.pump()  # a probe to nobody: still nothing blocks
+    finally:
+        ctx.destroy(linger=0)
