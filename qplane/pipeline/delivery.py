@@ -125,16 +125,22 @@ class RetainingOutbox(Outbox):
             self._next_probe = now + self.probe_after
             self._send_now(self._resync())
 
-    def settle(self, timeout: float) -> int:
-        """Wait until everything sent is acknowledged, at most ``timeout`` s (pumping); return
-        how many records are still unacknowledged."""
-        deadline = time.monotonic() + timeout
-        while self.kept and time.monotonic() < deadline:
+    def settle(self, timeout: float, patience: float = 0.0) -> int:
+        """Wait until everything sent is acknowledged (pumping), at most ``timeout`` s, or up to
+        ``patience`` s while acknowledgements keep coming (a restarted recorder catching up);
+        return how many records are still unacknowledged."""
+        start = time.monotonic()
+        deadline, cap = start + timeout, start + max(timeout, patience)
+        kept = self.kept
+        while kept and time.monotonic() < deadline:
             self._next_look = 0.0
             self.pump()
             self.on_wait()
             self.acks.socket.poll(20)
-        return self.kept
+            if self.kept < kept:  # progress: wait a little longer, within the cap
+                deadline = min(cap, max(deadline, time.monotonic() + self.probe_after * 2))
+            kept = self.kept
+        return kept
 
     # -- internals ---------------------------------------------------------------------------
     def _ack(self, ack: FlushAck) -> None:

@@ -44,7 +44,7 @@ from qplane.config import ENDPOINT_NAMES, Config
 from qplane.errors import PipelineError, RunFileError
 from qplane.pipeline.delivery import RetainingOutbox
 from qplane.pipeline.heartbeat import Liveness, die_with_parent
-from qplane.pipeline.process import RunSpec
+from qplane.pipeline.process import CATCH_UP_SECONDS, RunSpec
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.security import SecureContext, TransportSecurity
 from qplane.pipeline.transport import Inbox, make_socket, queued
@@ -399,23 +399,35 @@ class Launcher:
         return "restarts: " + ", ".join(f"{n} x{k}" for n, k in sorted(self.restarts.items()))
 
     # -- stopping ----------------------------------------------------------------------------
-    def _stop_all(self, children: list[_Child], timeout: float) -> None:
+    def _stop_all(self, children: list[_Child], timeout: float, patience: float = 0.0) -> None:
         """SIGTERM each of ``children`` (SIGCONT too, in case it is stopped), then wait for all
-        of them together, at most ``timeout`` s; kill what is left."""
+        of them together, at most ``timeout`` s (up to ``patience`` s for one that still sends
+        heartbeats: it waits for a restarted recorder to catch up); kill what is left."""
         alive = [c for c in children if c.proc.poll() is None]
         for c in alive:
             c.proc.send_signal(signal.SIGTERM)
             c.proc.send_signal(signal.SIGCONT)
-        deadline = time.time() + timeout
-        for c in alive:
-            try:
-                c.proc.wait(max(0.0, deadline - time.time()))
-            except subprocess.TimeoutExpired:
+        start = time.time()
+        while alive:
+            if patience:
+                self._poll_monitor(50)  # heartbeats (and the launcher's own records)
+            else:
+                time.sleep(0.01)
+            now = time.time()
+            for c in [c for c in alive if c.proc.poll() is not None]:
+                alive.remove(c)
+            for c in list(alive):
+                seen = self._liveness.last_seen.get(c.source, 0.0)
+                beating = now - seen < self.supervision.heartbeat_timeout
+                if now - start < timeout or (beating and now - start < patience):
+                    continue
                 self._event("warning", "process_killed",
-                            f"{c.source} (pid {c.proc.pid}) did not stop within {timeout} s; killed",
+                            f"{c.source} (pid {c.proc.pid}) did not stop within "
+                            f"{max(timeout, now - start):.1f} s; killed",
                             process=c.name, pid=c.proc.pid)
                 c.proc.kill()
                 c.proc.wait()
+                alive.remove(c)
 
     def shutdown(self, end_state: str, reason: str) -> None:
         """Stop every process in order and have the recorder close the file with ``end_state``.
@@ -430,9 +442,12 @@ class Launcher:
         self._pending.clear()
         server = self.child("instrument_server")
         first = [c for c in self.children if c.role == "calibration"] + [server]
-        self._stop_all(first, stop + 1.0)  # the server drains within stop_timeout
+        # After a recorder restart, senders may still be sending it what it had not
+        # acknowledged: a process that goes on beating is given time to (bounded).
+        patience = CATCH_UP_SECONDS if self.restarts.get("recorder") else 0.0
+        self._stop_all(first, stop + 1.0, patience)  # the server drains within stop_timeout
         self._poll_monitor(0)
-        self._stop_all([c for c in self.children if c.role == "decoder"], stop)
+        self._stop_all([c for c in self.children if c.role == "decoder"], stop, patience)
         if self.rejections.total:
             self._records.event("warning", "rejections",
                                 f"launcher rejected {self.rejections.total} monitor message(s)",

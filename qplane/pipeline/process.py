@@ -73,6 +73,10 @@ class RunSpec:
 #: How long an orphaned process (its launcher gone) waits to deliver its last records.
 ORPHAN_LINGER_MS = 2000
 
+#: Seconds a stopping process waits at most for a restarted recorder that is still catching up
+#: (acknowledging) to acknowledge its last records.
+CATCH_UP_SECONDS = 30.0
+
 
 class _StopFlag:
     """Whether this process should stop: SIGTERM, or the launcher gone. Checked every loop
@@ -300,8 +304,10 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
     finally:
         if role != "recorder":
             records.end_stream()  # the last record: what this process sent the recorder
-            # until it is in the file (bounded: the launcher kills what does not stop in time)
-            left = records.settle(spec.config_value().qplane.supervision.stop_timeout)
+            # until it is in the file (bounded; longer while a restarted recorder catches up,
+            # during which this process goes on beating, so the launcher waits for it)
+            left = records.settle(spec.config_value().qplane.supervision.stop_timeout,
+                                  patience=CATCH_UP_SECONDS)
             if not left:
                 records.socket.setsockopt(zmq.LINGER, 0)
         if stop.orphaned():
