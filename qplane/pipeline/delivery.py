@@ -53,7 +53,7 @@ LOOK_EVERY = 0.005
 
 
 def _size(frames: list[Any]) -> int:
-    return sum(f.nbytes if isinstance(f, memoryview) else len(f) for f in frames)
+    return sum([f.nbytes if type(f) is memoryview else len(f) for f in frames])
 
 
 class RetainingOutbox(Outbox):
@@ -98,10 +98,18 @@ class RetainingOutbox(Outbox):
         """Keep ``rec`` (as ``frames``) until acknowledged, and send it as soon as the socket
         takes it (now, if it can)."""
         size = _size(frames)
-        self._unsent.append((rec.kind, rec.seq, frames, size))
+        entry = (rec.kind, rec.seq, frames, size)
         self._bytes += size
         self.sent[rec.kind] += 1
-        self._send_unsent()
+        if self._unsent:  # others wait before it: in order
+            self._unsent.append(entry)
+            self._send_unsent()
+        else:
+            try:
+                self.socket.send_multipart(frames, zmq.NOBLOCK)
+                self._sent.append(entry)
+            except zmq.Again:
+                self._unsent.append(entry)
         if self._over_bound():
             self._make_room()
 
