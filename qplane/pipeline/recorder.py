@@ -220,6 +220,13 @@ class Recorder(Worker):
         answered, by the next acknowledgement, which names this one)."""
         if body.epoch != self.epoch:
             return
+        window = self.tracker.window
+        if window is not None and any(first - self.tracker.expected(rec.source, kind) > window
+                                      for kind, first in body.first.items()):
+            self.inbox.reject("sequence", f"resync from {rec.source} jumps a stream beyond the "
+                              f"window of {window}; not followed", rec=rec,
+                              peer=rec.source if self.inbox.user_ids else None)
+            return
         for kind, first in sorted(body.first.items()):
             expected = self.tracker.expected(rec.source, kind)
             if first > expected:

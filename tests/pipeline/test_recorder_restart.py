@@ -22,7 +22,7 @@ import zmq
 from qplane.errors import RunFileError
 from qplane.pipeline.delivery import RetainingOutbox
 from qplane.pipeline.recorder import Recorder
-from qplane.records import Applied, QecInfo, RunEnd, RunStart, Syndrome
+from qplane.records import Applied, QecInfo, Record, Resync, RunEnd, RunStart, Syndrome, encode
 from qplane.runfile import RunFileWriter, open_run
 
 RUN = "restart-run"
@@ -235,3 +235,28 @@ def test_a_sender_never_blocks_on_a_recorder_that_is_down_and_keeps_what_it_sent
         out.pump()  # a probe to nobody: still nothing blocks
     finally:
         ctx.destroy(linger=0)
+
+
+def test_a_forged_resync_cannot_move_a_stream_beyond_the_window(tmp_path):
+    lab = _Lab(tmp_path)
+    try:
+        lab.start_recorder("recorder", resume=False)
+        lab.server.send(RunStart(config_text="", config_path="c", station_snapshot={},
+                                 num_detectors=8, num_observables=1,
+                                 qec=QecInfo(distance=3, rounds=1, basis="Z", shots_per_block=4)))
+        lab.block(0)
+        lab.turn(5)
+        forged = Record.build(Resync(epoch="recorder", first={"syndrome": 10**9}), run_id=RUN,
+                              source="instrument_server", seq=0)
+        lab.server.socket.send_multipart(encode(forged))
+        lab.turn(5)
+        for i in range(1, 5):
+            lab.block(i)
+        lab.turn()
+        lab.recorder.close("completed", "test")
+    finally:
+        lab.close()
+    with h5py.File(lab.path, "r") as f:
+        assert list(f["qec/blocks"]["seq"]) == list(range(5))
+        kinds = [e["kind"].decode() for e in f["events"][:]]
+    assert "rejected_record" in kinds and "gap" not in kinds
