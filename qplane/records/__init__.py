@@ -38,7 +38,7 @@ from qplane.records.qec import (
 from qplane.records.noise import NoiseModel
 from qplane.records.run import Event, QecInfo, RunEnd, RunStart, Stats, StreamEnd
 from qplane.records.schema import wire_schema
-from qplane.records.supervision import Heartbeat, Register
+from qplane.records.supervision import FlushAck, Heartbeat, Register, Resync
 from qplane.records.wire import RECORD_KINDS, WIRE_SCHEMA, WIRE_VERSION, Header, decode, encode
 
 
@@ -47,7 +47,8 @@ __all__ = [
     *_calibration_names,
     "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied", "Body",
     "Circuit", "CircuitRequest",
-    "Correction", "DecoderCompiled", "DetectionCounts", "Event", "Header", "Heartbeat",
-    "QecInfo", "Record", "Register", "RunEnd", "RunStart", "Stats", "StreamEnd",
+    "Correction", "DecoderCompiled", "DetectionCounts", "Event", "FlushAck", "Header",
+    "Heartbeat",
+    "QecInfo", "Record", "Register", "Resync", "RunEnd", "RunStart", "Stats", "StreamEnd",
     "Syndrome", "decode", "encode", "json_text", "validate", "wire_schema",
 ]
