@@ -343,8 +343,9 @@ def _shrink_to_pairwise(s: DemStructure, system: _FullSystem, qc: np.ndarray,
     mechanisms in their nominal proportions, as the plain fit shares it.
 
     Returns per-mechanism ``q`` (every replicate column), its standard error, validity (learned
-    by the fit or by the pairwise estimator), and how many classes went (almost) all the way
-    back to the pairwise value (``w_c < 0.1``).
+    by the fit or by the pairwise estimator), and how many learned mechanisms went (almost) all
+    the way back to the pairwise value (``w_c < 0.1``: ``reasons["shrunk_to_pairwise"]``, not a
+    guard: they are learned).
     """
     cls = s.mechanism_class
     seen = cls >= 0
@@ -375,7 +376,7 @@ def _shrink_to_pairwise(s: DemStructure, system: _FullSystem, qc: np.ndarray,
     # learned: by the fit, or by the pairwise estimator (where neither learned it: nominal)
     learned_c = good_c | (np.bincount(cls[seen], weights=valid_pw[seen], minlength=n_c) > 0)
     valid = seen & ok_prior[c] & learned_c[c] & np.isfinite(q[:, 0]) & (q[:, 0] > 0)
-    return q, sd, valid, int(np.sum(ok_prior & (w < 0.1)))
+    return q, sd, valid, int(np.sum(valid & (w[c] < 0.1)))
 
 
 def _finish(s: DemStructure, flat: stim.DetectorErrorModel, q: np.ndarray, valid: np.ndarray,

@@ -47,7 +47,8 @@ class LearnedNoise:
         shots: detection-event shots it was learned from.
         window: ``(first, stop)`` of the shots used (shot indices of the source), or ``(0, 0)``.
         kept_nominal: mechanisms that kept their nominal value (guards and unobservables).
-        reasons: the guards' counts by reason.
+        reasons: the guards' counts by reason (and ``shrunk_to_pairwise``: learned mechanisms
+            the full estimator's shrinkage took back to the pairwise value).
         time: UNIX time it was learned.
         version: a counter the live estimator increments (0 offline).
         source: where the shots came from (a run id, a file name), free text.
