@@ -406,7 +406,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="estimators to learn with (default: pairwise full; full-plain: the "
                          "full estimator without its shrinkage)")
     ap.add_argument("--no-timing", action="store_true",
-                    help="skip the estimator timing (1M shots at d = 5)")
+                    help="skip the estimator timing (1M shots at d = 5; with --resume: keep the "
+                         "file's)")
     ap.add_argument("--resume", nargs="?", const="", default=None, metavar="FILE",
                     help="keep the cases a partial results file (default --out; the file is "
                          "written after every case) already holds for the same settings, and "
@@ -483,8 +484,8 @@ def main(args: argparse.Namespace) -> int:
         if previous:
             print("--resume: the file's settings differ from these; running every case")
         previous = {}
-    timing = previous.get("estimator_timing") or (
-        {} if args.no_timing else time_estimator(repeats=1 if quick else 3))
+    timing = (previous.get("estimator_timing") or {} if args.no_timing
+              else time_estimator(repeats=1 if quick else 3))
     structures: dict = {}
     grid = [(dev, d, b) for d in distances for dev in args.devices for b in args.bases]
     cases: list[dict[str, Any]] = []

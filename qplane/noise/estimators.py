@@ -51,7 +51,7 @@ import scipy.sparse.linalg as spla
 import stim
 
 from qplane.errors import QplaneError
-from qplane.noise.model import P_MAX, P_MIN, LearnedNoise, guard_nominal
+from qplane.noise.model import P_MAX, P_MIN, LearnedNoise, guard_nominal, structure_of
 from qplane.noise.moments import detector_rows, odd_counts, shots_per_group
 from qplane.noise.structure import DemStructure, p_of_q, q_of_p
 
@@ -280,11 +280,43 @@ class _FullSystem:
             diag = M.diagonal()
             ridge = 1e-6 * float(np.median(diag[diag > 0])) if np.any(diag > 0) else 1.0
             M = (M + ridge * sp.identity(M.shape[0], format="csc")).tocsc()
-            lu = spla.splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0)
+            lu = _factorise(M)
             # a class is learned only when every moment of its own subsets is usable
             touched = np.asarray(self.own @ (~usable).astype(np.float64)).ravel() == 0
             self._solvers[key] = (AtW, ridge, lu, touched)
         return self._solvers[key]
+
+
+#: Classes up to which the normal matrix is factorised dense (Cholesky): it is 40 % full at
+#: d = 5, where a dense solve is ~50× faster than SuperLU's, and 240 MB at d = 7 (5,471 classes)
+_DENSE_MAX = 6_000
+
+
+class _Cholesky:
+    """A dense Cholesky factor of a symmetric positive definite matrix, with ``solve``."""
+
+    def __init__(self, M: sp.spmatrix):
+        import scipy.linalg as la
+
+        self._factor = la.cho_factor(M.toarray(), overwrite_a=True, check_finite=False)
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        import scipy.linalg as la
+
+        return la.cho_solve(self._factor, b, check_finite=False)
+
+
+def _factorise(M: sp.spmatrix):
+    """The normal matrix's factorisation: dense Cholesky when it is small enough (and positive
+    definite, as ``AᵀWA`` plus a ridge is), sparse LU otherwise."""
+    if M.shape[0] <= _DENSE_MAX:
+        import scipy.linalg as la
+
+        try:
+            return _Cholesky(M)
+        except la.LinAlgError:
+            pass
+    return spla.splu(M.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0)
 
 
 def _full_system(s: DemStructure) -> _FullSystem:
@@ -400,6 +432,7 @@ def _finish(s: DemStructure, flat: stim.DetectorErrorModel, q: np.ndarray, valid
     upper = np.where(ok, np.minimum(p_of_q(q_hat + _Z95 * sd), 0.5), nominal)
     reasons = {k: v for k, v in reasons.items() if v}
     reasons["kept"] = int(ok.sum())
+    structure_of(str(flat), s)
     return LearnedNoise(nominal=str(flat), probabilities=p, lower=lower, upper=upper,
                         estimator=estimator, shots=shots, kept_nominal=int(np.sum(~ok)),
                         reasons=reasons, **common)
