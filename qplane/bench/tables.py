@@ -307,8 +307,9 @@ def _device_noise(data: dict) -> str:
         + "".join(f", {v:,} at d = {k}" for k, v in data.get("test_shots_at", {}).items())
         + f"; neural on the first {data['neural_shots']:,}). Learned = pairwise estimator from "
         f"the training shots named, fitted onto the decomposed DEM; full = the full-mechanism "
-        f"estimator (every symptom class, hyperedges included, shrunk towards the pairwise "
-        f"solution by its interval). "
+        f"estimator (every symptom class, hyperedges included"
+        + (", shrunk towards the pairwise solution by its interval). " if "estimators" in data
+           else ", the plain least-squares fit). ")
         + (f"Estimator per 1M shots at d = 5: pairwise {t['pairwise']['s_per_1m']:.2f} s, full "
            f"{t['full']['s_per_1m']:.2f} s (one core, load average "
            f"{data['machine'].get('load_average', [0])[0]:.1f}"
