@@ -281,7 +281,7 @@ def _device_noise_targets(data: dict) -> list[str]:
             lines.append("")
             lines.append(f"Miscalibrated d = {d}, correlated PyMatching over nominal uncorrelated "
                          "PyMatching, by the weights' source: "
-                         + ", ".join(f"{k.replace('_', ' ')} {v:.2f}×" for k, v in gains) + ".")
+                         + ", ".join(f"{k.replace('_', ' ')} {v:.3f}×" for k, v in gains) + ".")
     return lines
 
 
