@@ -14,6 +14,9 @@ Both estimators start from parity moments (:mod:`qplane.noise.moments`):
   counted and the linear system ``A q = −log m`` is solved by weighted least squares (weights the
   inverse variance of each log-moment, a tiny ridge towards nominal for directions the data do
   not fix). Each class's ``q`` is shared among its mechanisms in their nominal proportions.
+  By default (``shrink=True``) each class's fit is then shrunk towards its pairwise value by
+  its interval (empirical Bayes, :func:`_shrink_to_pairwise`): at tens of thousands of shots
+  the plain fit's thousands of hyperedge classes are noisy, and the matcher pays for each.
 
 Intervals: the shots are counted in ``groups`` contiguous groups; the estimate is repeated with
 each group left out (the counts subtract), and the delete-one-group jackknife gives a standard
@@ -371,8 +374,9 @@ def _shrink_to_pairwise(s: DemStructure, system: _FullSystem, qc: np.ndarray,
     ``w_c d_c`` with ``w_c = τ² / (τ² + σ_c²)``: a well-measured departure stays, one the data
     cannot tell from noise goes back to the pairwise value. The standard error of the result is
     the posterior one, ``sqrt(w_c σ_c² + σ_pairwise²)`` (a class the fit could not learn keeps
-    its pairwise value with the prior's ``τ²`` in place of ``w_c σ_c²``). The class's ``q`` is shared among its
-    mechanisms in their nominal proportions, as the plain fit shares it.
+    its pairwise value with the prior's ``τ²`` in place of ``w_c σ_c²``). The class's ``q`` is
+    shared among its mechanisms in their nominal proportions, as the plain fit shares it. The
+    result stays positive: ``(1 − w_c) q_c⁰ + w_c q_c`` with both terms positive.
 
     Returns per-mechanism ``q`` (every replicate column), its standard error, validity (learned
     by the fit or by the pairwise estimator), and how many learned mechanisms went (almost) all
