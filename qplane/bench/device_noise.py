@@ -9,7 +9,9 @@ gains there is reweighting, not device learning). Per device, distance (rounds =
 training shots and fresh test shots from separate seeds; PyMatching and correlated PyMatching
 with the nominal DEM, with DEMs learned (:func:`qplane.noise.learn_noise`, both estimators) from
 10k, 30k, 100k and 1M training shots, and with the true DEM (the device circuit's own); the
-shipped neural models (nominal DEM) on the first ``--neural-shots`` test shots. Every decoder is
+shipped neural models (nominal DEM) on the first ``--neural-shots`` test shots; and
+``true-on-nominal`` (:func:`true_on_nominal`), the truth's probabilities on the nominal
+structure: what an estimator on that structure could reach at best. Every decoder is
 compared with nominal PyMatching on the same shots: logical error rate with a 95 % Wilson
 interval, the paired counts only one of the two gets wrong and an exact McNemar p-value, and the
 ratio LER(nominal PyMatching) / LER(decoder). The estimator's time per 1M shots at d = 5 is
@@ -97,6 +99,32 @@ def device_circuit(device: str, distance: int, basis: str, *, seed: int = 0):
     return tpl.render(errors)
 
 
+def true_on_nominal(true_dem, s):
+    """The true DEM's probabilities put on the nominal structure: each (detectors, observables)
+    symptom's true probability, shared among the nominal mechanisms with that symptom in their
+    nominal proportions. The best any estimator on the nominal structure can do; what separates
+    it from ``true`` is the true DEM's own decomposition of its hyperedges."""
+    import numpy as np
+    from qplane.noise import P_MAX, P_MIN, p_of_q, q_of_p, symptom_probabilities
+
+    truth = symptom_probabilities(true_dem)
+    keys = []
+    for parts in s.components:
+        dets: set[int] = set()
+        obs: set[int] = set()
+        for d, o in parts:
+            dets ^= set(d)
+            obs ^= set(o)
+        keys.append((tuple(sorted(dets)), tuple(sorted(obs))))
+    q_nom = q_of_p(np.clip(s.nominal, P_MIN, P_MAX))
+    total: dict[tuple, float] = {}
+    for k, q in zip(keys, q_nom):
+        total[k] = total.get(k, 0.0) + q
+    q = np.array([q_of_p(truth[k]) * qn / total[k] if k in truth and total[k] > 0 else qn
+                  for k, qn in zip(keys, q_nom)])
+    return s.to_dem(np.clip(p_of_q(q), P_MIN, P_MAX))
+
+
 def _decode(dem, dets: np.ndarray, *, correlated: bool) -> np.ndarray:
     import numpy as np
     import pymatching
@@ -152,6 +180,7 @@ def bench_case(device: str, distance: int, basis: str, *, shots: int, train: tup
                             {"estimator": est, "train_shots": n,
                              "estimator_s": time.perf_counter() - t0,
                              "kept_nominal": m.kept_nominal}))
+    learned.append(("true-on-nominal", true_on_nominal(true_dem, s), {}))
     learned.append(("true", true_dem, {}))
     for correlated in (False, True):
         matcher = "pymatching-correlated" if correlated else "pymatching"

@@ -31,6 +31,8 @@ def test_a_small_grid_summarises_the_targets_and_resumes(tmp_path, monkeypatch):
     for est in ("pairwise", "full", "full-plain"):
         for matcher in ("pymatching", "pymatching-correlated"):
             assert f"{matcher}/learned-{est}-30k" in rows
+    # uniform noise: the truth on the nominal structure is the nominal model itself
+    assert rows["pymatching/true-on-nominal"]["errors"] == rows["pymatching/nominal"]["errors"]
     m = data["measured"]
     assert {"pymatching-correlated/full", "pymatching/full-plain"} <= set(
         m["learned_30k_over_true_worst"])
