@@ -29,6 +29,7 @@ from qplane.calibration.criteria import (
     RelativeUncertainty,
     ResidualsWhite,
     Resolved,
+    ShapeTest,
     SignalPresent,
 )
 from qplane.calibration.fit_models import FIT_MODELS, FitModel, _span_step
@@ -273,13 +274,23 @@ def _decay_criteria(x, fit, s):
                                              "constant"), _uncertainty("tau", s)]
 
 
+def _t1_criteria(x, fit, s):
+    # energy relaxation is exponential: a decay that is not (it speeds up part-way through: a
+    # TLS, heating) is refused even where the residual tests lack the points to see it. Not
+    # the echo, whose decay may be Gaussian-like under 1/f noise and is still a good T2E.
+    shape = ShapeTest(FIT_MODELS["stretched_exponential"], s["residual_p_value"],
+                      s["max_structure"], what="a non-exponential decay")
+    return [shape, *_decay_criteria(x, fit, s)]
+
+
 def _decay_resolution(x, fit, s):
     return abs(fit.params["tau"]) / _span_step(x)[1] if fit.converged else math.nan
 
 
-for _name, _exp, _value in (("t1", "t1", "t1"), ("echo", "hahn_echo", "t2_echo")):
+for _name, _exp, _value, _crit in (("t1", "t1", "t1", _t1_criteria),
+                                   ("echo", "hahn_echo", "t2_echo", _decay_criteria)):
     register_kind(AnalysisKind(
         _name, _exp, "s", lambda s: "tau", lambda s: [FIT_MODELS["exponential"]],
-        _decay_criteria, _decay_resolution,
+        _crit, _decay_resolution,
         lambda fit, s, _v=_value: {_v: ("tau", "s")},
         options={"max_relative_error": 0.2, "min_points_per_feature": 2.0}))
