@@ -303,11 +303,14 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
                               math.nan, x, y, signal_type, shots, settings)
     s0 = initial_sigma(y, signal_type=signal_type, sigma=sigma, shots=shots)
     alpha = float(settings["alpha"])
-    key = spec.key_for(settings)
-    first, _ = select_model(models, x, y, s0, alpha=alpha, options=options, key=key)
+    key = spec.key_for(settings) if settings.get("key_alpha") else None
+    key_alpha = float(settings.get("key_alpha") or 0.0)
+    first, _ = select_model(models, x, y, s0, alpha=alpha, options=options, key=key,
+                            key_alpha=key_alpha)
     fitted = first.evaluate(x) if first.converged else np.full_like(y, float(np.mean(y)))
     noise = estimate(y - fitted, fitted, signal_type=signal_type, sigma=sigma, shots=shots)
-    fit, fits = select_model(models, x, y, noise.sigma, alpha=alpha, options=options, key=key)
+    fit, fits = select_model(models, x, y, noise.sigma, alpha=alpha, options=options, key=key,
+                             key_alpha=key_alpha)
     fit = inflate_errors(fit, x, y, noise.sigma, options)
     resolution = spec.resolution(x, fit, settings) if fit.converged else math.nan
     scale = spec.scale(fit, settings)

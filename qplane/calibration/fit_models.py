@@ -465,17 +465,28 @@ def select_model(models: Sequence[FitModel], x: Any, y: Any, sigma: Any, *,
 
     Candidates are grouped by their number of parameters; within a group the lowest chi²
     wins; a larger group's winner replaces the current choice when the F-test rejects the
-    current one at ``alpha`` or, given the ``key`` parameter, when the key moves between the
-    two beyond what their errors allow (:func:`key_shift` at ``key_alpha``). Each model also
+    current one at ``alpha`` or, given the ``key`` parameter and a richer model that contains
+    the current one (at the current fit's parameters, the extra ones 0, it draws the same
+    curve), when the key moves between the two beyond what their errors allow
+    (:func:`key_shift` at ``key_alpha``). Each model also
     starts from the fits of the candidates nested in it. Returns the chosen fit and every
     candidate's fit by name.
     """
     fits: dict[str, FitResult] = {}
     names = {m.name: set(m.names) for m in models}
+    by_name = {m.name: m for m in models}
+    nests: set[tuple[str, str]] = set()    # (simple, rich): rich reproduces simple's curve
+    xa = np.asarray(x, dtype=float)
     for m in sorted(models, key=lambda m: len(m.names)):
-        nested = [f.params for name, f in fits.items() if f.converged
-                  and names[name] < names[m.name]]
-        fits[m.name] = fit_model(m, x, y, sigma, options=options, starts=nested)
+        starts = []
+        for name, f in fits.items():
+            if f.converged and names[name] < names[m.name]:
+                curve = by_name[name].evaluate(xa, f.params)
+                rich = m.evaluate(xa, {k: f.params.get(k, 0.0) for k in m.names})
+                if np.allclose(rich, curve, rtol=1e-9, atol=1e-12 * (np.ptp(curve) or 1.0)):
+                    nests.add((name, m.name))
+                    starts.append(f.params)
+        fits[m.name] = fit_model(m, x, y, sigma, options=options, starts=starts)
     fits = {m.name: fits[m.name] for m in models}
     by_size: dict[int, list[FitResult]] = {}
     for m in models:
@@ -487,7 +498,8 @@ def select_model(models: Sequence[FitModel], x: Any, y: Any, sigma: Any, *,
             continue
         best = min(ok, key=lambda f: f.chi2_red)
         if chosen is None or f_test(chosen, best) < alpha or (
-                key is not None and key_shift(chosen, best, key) < key_alpha):
+                key is not None and (chosen.model, best.model) in nests
+                and key_shift(chosen, best, key) < key_alpha):
             chosen = best
     if chosen is None:
         chosen = fits[models[0].name]

@@ -39,7 +39,7 @@ from qplane.errors import AnalysisError
 #: Options every kind accepts (gate thresholds), with their defaults.
 COMMON_OPTIONS = {"min_points": 7, "min_signal_significance": 5.0, "max_point_noise": 0.1,
                   "residual_p_value": 1e-4, "max_structure": 0.015, "alpha": 1e-3,
-                  "model": None, "low": None, "high": None}
+                  "model": None, "low": None, "high": None, "key_alpha": None}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,7 +193,9 @@ def _rabi_values(fit, s):
 register_kind(AnalysisKind(
     "rabi", "rabi_amplitude", "V", lambda s: "pi_amplitude", _rabi_candidates, _rabi_criteria,
     _rabi_resolution, _rabi_values,
-    options={"max_relative_error": 0.02, "min_points_per_feature": 4.0}))
+    # a missing phase moves the π amplitude by percents while the curves look alike to the
+    # F-test: keep the richer model when the key shifts (fit_models.key_shift)
+    options={"max_relative_error": 0.02, "min_points_per_feature": 4.0, "key_alpha": 0.05}))
 
 
 # --- Ramsey ----------------------------------------------------------------------------------
