@@ -16,7 +16,8 @@ Sets, none used for tuning or training (:mod:`qplane.calibration.domain` lists t
 
 Targets on ``families``: the gate accepts ≥ 90 % of good data and rejects 100 % of bad; the
 fitted value lies within 2σ of the truth on ≥ 90 % of accepted good data; Rabi π-amplitude bias
-< 2 % with phase and damping present (every accepted case of every held-out Rabi family); the second opinion's outcome class right on ≥ 90 %.
+< 2 % with phase and damping present (every accepted case of every held-out Rabi family);
+the second opinion's outcome class right on ≥ 90 %.
 On the node sets: the model's and the gate's class accuracy, and how many bad-data cases the
 gate alone, the model alone and both accept.
 """
