@@ -122,6 +122,15 @@ def _calibration(data: dict) -> str:
         f"{f['gate_rejects_bad']:.3f} of bad; within 2σ {f['within_2sigma']:.3f}; Rabi |bias| "
         f"mean {f['rabi_bias_abs_mean']:.4f}, max {f['rabi_bias_abs_max']:.4f}; second opinion "
         f"{f['model_class_accuracy']:.3f}.",
+    ]
+    o = f.get("first_families")
+    if o:
+        lines += ["", f"The first session's {o['cases']} cases alone (the later families added "
+                  f"since): gate accepts {o['gate_accepts_good']:.3f} of good data, rejects "
+                  f"{o['gate_rejects_bad']:.3f} of bad; within 2σ {o['within_2sigma']:.3f}; "
+                  f"Rabi |bias| max {o['rabi_bias_abs_max']:.4f}; second opinion "
+                  f"{o['model_class_accuracy']:.3f}."]
+    lines += [
         "",
         "| held-out family | data | cases | gate accepts | within 2σ | second opinion |",
         "|---|---|---|---|---|---|",

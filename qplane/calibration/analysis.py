@@ -225,33 +225,57 @@ def analyse(kind: str, sweep: Any, signal: Any, *, signal_type: str = "populatio
     return result
 
 
-def error_inflation(fit: FitResult, x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> float:
-    """The factor a fit's uncertainties are widened by for what the noise model missed.
+def residual_correlation(z: np.ndarray, max_lag: int | None = None) -> np.ndarray:
+    """The autocorrelation of normalised residuals ``z`` at lags ``0 .. max_lag``.
 
-    The Birge ratio ``sqrt(reduced chi2)`` when the chi² is significantly high (p < 0.01),
-    times ``sqrt((1 + ρ) / (1 - ρ))`` for a lag-1 autocorrelation ``ρ`` of the normalised
-    residuals beyond ``2/sqrt(n)`` (correlated, 1/f-like noise carries fewer independent
-    points than it has).
+    Bartlett-tapered (weights ``1 - k / (max_lag + 1)``, so the Toeplitz matrix built from it
+    is positive semi-definite); ``max_lag`` defaults to a quarter of the points.
+
+    >>> rho = residual_correlation(np.random.default_rng(0).normal(size=400))
+    >>> float(rho[0]), bool(abs(rho[1]) < 0.1)
+    (1.0, True)
     """
+    z = np.asarray(z, dtype=float)
+    n = len(z)
+    lag = max(1, n // 4) if max_lag is None else max(1, min(int(max_lag), n - 1))
+    c = z - np.mean(z)
+    den = float(np.sum(c * c))
+    if den <= 0:
+        return np.eye(1, lag + 1)[0]
+    full = np.correlate(c, c, mode="full")[n - 1:n + lag] / den
+    return full * (1 - np.arange(lag + 1) / (lag + 1))
+
+
+def inflate_errors(fit: FitResult, x: np.ndarray, y: np.ndarray, sigma: np.ndarray,
+                   options: Mapping[str, Any] | None = None) -> FitResult:
+    """``fit`` with its uncertainties widened for what the noise model missed.
+
+    By the Birge ratio ``sqrt(reduced chi2)`` when the chi² is significantly high
+    (p < 0.01); and when the normalised residuals are correlated (lag-1 autocorrelation beyond
+    ``2/sqrt(n)``: 1/f noise, drifts), to the sandwich covariance of
+    :func:`~qplane.calibration.fit_models.correlated_errors` with the residuals' tapered
+    autocorrelation (:func:`residual_correlation`), parameter by parameter, whichever is
+    larger. Correlated noise carries fewer independent points than it has, and a parameter
+    sensitive to slow changes (an offset, a decay constant) loses more than a fast one.
+    """
+    from qplane.calibration.fit_models import FIT_MODELS, correlated_errors
+
     if not fit.converged or fit.dof <= 0:
-        return 1.0
-    z = (y - fit.evaluate(x)) / sigma
-    z = z - np.mean(z)
-    den = float(np.sum(z * z))
-    rho = float(np.sum(z[1:] * z[:-1]) / den) if den > 0 else 0.0
-    # each factor only where the data show it: chi² significantly high, ρ beyond 2/sqrt(n)
-    birge = math.sqrt(max(1.0, fit.chi2_red)) if fit.p_value < 0.01 else 1.0
-    rho = min(rho, 0.8) if rho > 2 / math.sqrt(len(z)) else 0.0
-    return birge * math.sqrt((1 + rho) / (1 - rho))
-
-
-def inflate_errors(fit: FitResult, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
-                   ) -> FitResult:
-    """``fit`` with its uncertainties widened by :func:`error_inflation`."""
-    k = error_inflation(fit, x, y, sigma)
-    if k == 1.0:
         return fit
-    return dataclasses.replace(fit, errors={n: e * k for n, e in fit.errors.items()})
+    birge = math.sqrt(max(1.0, fit.chi2_red)) if fit.p_value < 0.01 else 1.0
+    errors = {n: e * birge for n, e in fit.errors.items()}
+    z = (y - fit.evaluate(x)) / sigma
+    c = z - np.mean(z)
+    rho1 = float(np.sum(c[1:] * c[:-1]) / max(float(np.sum(c * c)), 1e-300))
+    model = FIT_MODELS.get(fit.model)
+    if rho1 > 2 / math.sqrt(len(z)) and model is not None:
+        wide = correlated_errors(model, x, sigma, fit.params, residual_correlation(z),
+                                 variance=max(1.0, fit.chi2_red), options=options)
+        errors = {n: max(e, wide.get(n, e)) if math.isfinite(wide.get(n, e)) else e
+                  for n, e in errors.items()}
+    if errors == fit.errors:
+        return fit
+    return dataclasses.replace(fit, errors=errors)
 
 
 def _opinion(second_opinion: Any) -> Any:
@@ -279,11 +303,15 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
                               math.nan, x, y, signal_type, shots, settings)
     s0 = initial_sigma(y, signal_type=signal_type, sigma=sigma, shots=shots)
     alpha = float(settings["alpha"])
-    first, _ = select_model(models, x, y, s0, alpha=alpha, options=options)
+    key = spec.key_for(settings) if settings.get("key_alpha") else None
+    key_alpha = float(settings.get("key_alpha") or 0.0)
+    first, _ = select_model(models, x, y, s0, alpha=alpha, options=options, key=key,
+                            key_alpha=key_alpha)
     fitted = first.evaluate(x) if first.converged else np.full_like(y, float(np.mean(y)))
     noise = estimate(y - fitted, fitted, signal_type=signal_type, sigma=sigma, shots=shots)
-    fit, fits = select_model(models, x, y, noise.sigma, alpha=alpha, options=options)
-    fit = inflate_errors(fit, x, y, noise.sigma)
+    fit, fits = select_model(models, x, y, noise.sigma, alpha=alpha, options=options, key=key,
+                             key_alpha=key_alpha)
+    fit = inflate_errors(fit, x, y, noise.sigma, options)
     resolution = spec.resolution(x, fit, settings) if fit.converged else math.nan
     scale = spec.scale(fit, settings)
     ctx = GateContext(fit, x, y, noise.sigma, shots=shots, resolution=resolution, scale=scale)

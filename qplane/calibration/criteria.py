@@ -350,6 +350,45 @@ class ResidualsWhite(Criterion):
                             "jump, beating); flag for a person")
 
 
+class ShapeTest(Criterion):
+    """The fitted model against a richer ``alternative`` that contains it: refused when the
+    alternative fits better at ``p_value`` (F-test) *and* the two curves differ by more than
+    ``max_structure`` of the signal's peak-to-peak (RMS over the points).
+
+    What a shape the model cannot take looks like when the residual tests lack the points to
+    see it: a T1 that drops faster part-way through (a TLS, heating) is no exponential, and a
+    stretched exponential tells it from one with a single extra parameter.
+    """
+
+    name, check = "shape", "residuals"
+
+    def __init__(self, alternative: Any, p_value: float = 1e-4, max_structure: float = 0.015,
+                 *, what: str = "a richer model"):
+        self.alternative, self.p_value, self.max_structure = alternative, p_value, max_structure
+        self.what = what
+
+    def __repr__(self) -> str:
+        return (f"ShapeTest(alternative={getattr(self.alternative, 'name', self.alternative)!r}, "
+                f"p_value={self.p_value!r}, max_structure={self.max_structure!r})")
+
+    def evaluate(self, ctx):
+        from qplane.calibration.fit_models import f_test, fit_model
+
+        ptp = ctx.peak_to_peak
+        alt = fit_model(self.alternative, ctx.x, ctx.y, ctx.sigma, starts=[ctx.fit.params])
+        if not (alt.converged and ptp > 0):
+            return self._result(True, 0.0, self.max_structure, "no alternative fit")
+        p = f_test(ctx.fit, alt)
+        rms = float(np.sqrt(np.mean((alt.evaluate(ctx.x) - ctx.fit.evaluate(ctx.x)) ** 2)))
+        frac = rms / ptp
+        ok = not (p < self.p_value and frac > self.max_structure)
+        return self._result(ok, frac if p < self.p_value else 0.0, self.max_structure,
+                            f"shape: {self.what} ({self.alternative.name}) fits better "
+                            f"(p = {p:.1e}) and differs by {frac:.1%} of the signal (> "
+                            f"{self.max_structure:.1%}): the data do not follow the model "
+                            "(a decay that changes part-way: TLS, heating); flag for a person")
+
+
 class RelativeUncertainty(Criterion):
     """``error(key) / scale <= max_relative_error`` (scale: the context's, else the value)."""
 

@@ -8,17 +8,20 @@ it was made (its *family*).
 
 Two disjoint sets of families (:data:`TRAIN_FAMILIES`, :data:`HELDOUT_FAMILIES`):
 
-- **train** (used for training and for tuning any threshold): uniform sweeps over random
-  ranges and point counts; noise binomial (population + shots), Gaussian technical, 1/f
-  technical, averaged IQ; magnitudes with random gain, sign and offset; sweeps in random SI
-  prefixes; Lorentzian lines on constant or linear backgrounds; Rabi with a small phase and mild
+- **train** (used for training and for tuning any threshold): sweeps over random ranges and
+  point counts, uniform, jittered or dense at one end (:data:`TRAIN_LAYOUTS`; never
+  geometric); noise binomial (population + shots), Gaussian technical, ``1/f^a`` technical
+  (a in 0.5–1.5; never a random walk), averaged IQ; magnitudes with random gain, sign and
+  offset; sweeps in random SI prefixes; Lorentzian lines on constant or linear backgrounds; Rabi with a small phase and mild
   damping; detuned Ramsey with several fringes; exponential decays with an offset.
 - **held-out** (never used for tuning or training): Ramsey 0.05–1.95 µs on a healthy qubit,
   zero-detuning Ramsey, real-like Rabi (phase 0.1–0.3 rad and damping, averaged IQ), resonator
   dips on a Fano background (magnitude), Gaussian lines read as *phase* (a signal type training
   never sees), log-spaced T1/echo delays with random-walk drift; and bad data: aliased Ramsey,
   too-short T1, spectroscopy with no line in the window, Rabi sweeps short of π, a TLS-split
-  line, beating Ramsey, a T1 that jumps mid-sweep.
+  line, beating Ramsey, a T1 that jumps mid-sweep; added later (never tuned on either): Rabi and
+  Ramsey on a Chebyshev layout (dense at both ends) with Student-t noise (heavy tails), and a
+  biexponential T1 (bad: anomalous).
 
 >>> rng = np.random.default_rng(0)
 >>> case = make_case("t1", "ok", rng)
@@ -51,7 +54,14 @@ HELDOUT = {
     "rabi/short_of_pi": ("rabi", "off_range"), "spectroscopy/tls_split": ("spectroscopy",
                                                                           "anomalous"),
     "ramsey/beating": ("ramsey", "anomalous"), "t1/jump": ("t1", "anomalous"),
+    # added in session 2 (never used for tuning or training): a layout (Chebyshev: dense at
+    # both ends) and a noise (Student-t, heavy tails) no train family has; a T1 that is the
+    # sum of two exponentials (a qubit coupled to a TLS)
+    "rabi/chebyshev_t": ("rabi", "ok"), "ramsey/chebyshev_t": ("ramsey", "ok"),
+    "t1/biexponential": ("t1", "anomalous"),
 }
+#: The held-out families of the first session (the comparison with its numbers).
+FIRST_HELDOUT = tuple(list(HELDOUT)[:14])
 HELDOUT_FAMILIES = {k: tuple(f for f, (kk, _) in HELDOUT.items() if kk == k) for k in SWEEP_KINDS}
 _UNITS = {"spectroscopy": ("Hz", "kHz", "MHz", "GHz"), "rabi": ("V", "mV"),
           "ramsey": ("s", "us", "µs", "ns"), "t1": ("s", "us", "µs", "ns"),
@@ -106,9 +116,14 @@ def _observe(p: np.ndarray, rng: np.random.Generator, noise: str, *, level: floa
         if level > 0.1:   # the noisy mode: a handful of shots
             shots = int(rng.integers(2, 6))
         return rng.binomial(shots, np.clip(p, 0, 1)) / shots, "population", shots
-    y = p + rng.normal(0, level, n)
+    if noise == "student":   # held out: heavy-tailed technical noise (t, 3 dof, unit variance)
+        y = p + level * rng.standard_t(3, n) / math.sqrt(3)
+    else:
+        y = p + rng.normal(0, level, n)
     if noise == "pink":
-        if drift == "walk":
+        if drift == "pink_random":   # train: 1/f^a technical noise, a in 0.5–1.5
+            y = y + rng.uniform(0.3, 1.0) * level * _pink(n, rng, rng.uniform(0.5, 1.5))
+        elif drift == "walk":
             w = np.cumsum(rng.normal(size=n))
             y = y + rng.uniform(0.3, 1.0) * level * (w - w.mean()) / (np.std(w) or 1.0)
         else:
@@ -125,11 +140,28 @@ def _observe(p: np.ndarray, rng: np.random.Generator, noise: str, *, level: floa
     return y, stype, None
 
 
-def _layout(lo: float, hi: float, n: int, rng: np.random.Generator, log: bool = False
-            ) -> np.ndarray:
+#: Non-uniform layouts of the train families (besides uniform): ``jitter`` (random points,
+#: sorted), ``power`` (``u^p``, p 1.5–2.5: dense at the start, sparse at the end), ``dense_end``
+#: (the mirror of ``power``). Geometric (log) spacing is held out (``*/log_drift``).
+TRAIN_LAYOUTS = ("uniform", "uniform", "uniform", "jitter", "power", "dense_end")
+
+
+def _layout(lo: float, hi: float, n: int, rng: np.random.Generator, log: bool = False,
+            layout: str = "uniform") -> np.ndarray:
     if log:
         return np.geomspace(max(lo, (hi - lo) / 200), hi, n)
-    return np.linspace(lo, hi, n)
+    if layout == "uniform":
+        return np.linspace(lo, hi, n)
+    u = np.linspace(0, 1, n)
+    if layout == "chebyshev":   # held out: dense at both ends
+        u = (1 - np.cos(np.pi * u)) / 2
+    elif layout == "jitter" and n > 2:
+        u = np.sort(np.concatenate([[0.0, 1.0], rng.uniform(0, 1, n - 2)]))
+    elif layout in ("power", "dense_end"):
+        u = u ** rng.uniform(1.5, 2.5)
+        if layout == "dense_end":
+            u = 1 - u[::-1]
+    return lo + (hi - lo) * u
 
 
 def _to_units(x_si: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, str]:
@@ -143,13 +175,14 @@ def make_case(kind: str, mode: str, rng: np.random.Generator, *,
     """One case of ``kind`` with ``mode``; ``family`` a held-out family (default: train)."""
     family = family or f"{kind}/train"
     held = family in HELDOUT
+    layout = "uniform" if held else str(rng.choice(TRAIN_LAYOUTS))
     noise = str(rng.choice(NOISES))
     level = float(rng.uniform(0.005, 0.04))
     n = int(rng.integers(25, 160))
     settings: dict[str, Any] = {}
     truth: dict[str, float] = {}
     stype = None
-    drift = "pink"
+    drift = "pink" if held else "pink_random"
     log = False
     if mode == "noisy":
         level = float(rng.uniform(0.25, 0.5))
@@ -160,11 +193,12 @@ def make_case(kind: str, mode: str, rng: np.random.Generator, *,
         center = f0 + rng.uniform(-0.25, 0.25) * span
         amp = rng.uniform(0.25, 0.7) * rng.choice([-1, 1])
         n = max(n, int(2.5 * span / width))
-        x = _layout(f0 - span / 2, f0 + span / 2, n, rng)
+        x = _layout(f0 - span / 2, f0 + span / 2, n, rng, layout=layout)
         if mode == "off_range":
             center = f0 + rng.choice([-1, 1]) * span * rng.uniform(0.55, 0.65)
         if mode == "undersampled":
-            x = _layout(f0 - span / 2, f0 + span / 2, int(rng.integers(7, 12)), rng)
+            x = _layout(f0 - span / 2, f0 + span / 2, int(rng.integers(7, 12)), rng,
+                        layout=layout)
             width = (x[1] - x[0]) * rng.uniform(0.2, 0.6)
         half = width / 2
         lorentz = half**2 / ((x - center) ** 2 + half**2)
@@ -200,11 +234,15 @@ def make_case(kind: str, mode: str, rng: np.random.Generator, *,
             phase = float(rng.uniform(0.1, 0.3) * rng.choice([-1, 1]))
             damping = float(rng.uniform(0.2, 0.6) / api)
             noise = str(rng.choice(["iq", "pink"]))
+        if family == "rabi/chebyshev_t":
+            phase = float(rng.uniform(0.05, 0.3) * rng.choice([-1, 1]))
+            damping = float(rng.uniform(0.1, 0.5) / api)
+            noise, layout = "student", "chebyshev"
         top = api * rng.uniform(2.0, 3.5)
         if mode == "off_range":
             top = api * rng.uniform(0.4, 0.7)
         npts = int(rng.integers(4, 6)) if mode == "undersampled" else n
-        x = _layout(0, top, npts, rng)
+        x = _layout(0, top, npts, rng, layout=layout)
         c, off = rng.uniform(0.6, 0.95), rng.uniform(0, 0.08)
         xa = x.copy()
         if mode == "anomalous":
@@ -230,11 +268,15 @@ def make_case(kind: str, mode: str, rng: np.random.Generator, *,
             top = t2 * rng.uniform(1.5, 4.0)
             det, f = 0.0, float(rng.uniform(0, 0.1) / top)
         settings["detuning"] = det
-        x = _layout(lo, top, n, rng)
+        if family == "ramsey/chebyshev_t":   # good data: >= 3 points per fringe where sparsest
+            noise, layout = "student", "chebyshev"
+            n = max(n, int(3 * math.pi / 2 * (top - lo) * f) + 2)
+        x = _layout(lo, top, n, rng, layout=layout)
         if mode == "undersampled":   # aliased: the step is longer than half a fringe
-            x = _layout(0, top, max(int(top * f / rng.uniform(0.55, 0.95)), 8), rng)
+            x = _layout(0, top, max(int(top * f / rng.uniform(0.55, 0.95)), 8), rng,
+                        layout=layout)
         if mode == "off_range":
-            x = _layout(0, rng.uniform(0.3, 0.6) / f, n, rng)
+            x = _layout(0, rng.uniform(0.3, 0.6) / f, n, rng, layout=layout)
         amp, ph = rng.uniform(0.35, 0.5), rng.uniform(-0.3, 0.3)
         p = 0.5 + amp * np.exp(-x / t2) * np.cos(2 * np.pi * f * x + ph)
         if mode == "anomalous" and not held:   # train: the frequency jumps part-way through
@@ -258,7 +300,7 @@ def make_case(kind: str, mode: str, rng: np.random.Generator, *,
         if mode == "off_range":
             top = tau * rng.uniform(0.05, 0.2)
         npts = int(rng.integers(5, 7)) if mode == "undersampled" else n
-        x = _layout(0.0 if not log else top / 300, top, npts, rng, log=log)
+        x = _layout(0.0 if not log else top / 300, top, npts, rng, log=log, layout=layout)
         a, off = rng.uniform(0.5, 0.95), rng.uniform(0, 0.1)
         if kind == "echo":
             a, off = -a / 2, 0.5
@@ -271,6 +313,9 @@ def make_case(kind: str, mode: str, rng: np.random.Generator, *,
             else:      # train: a fluctuator resets the population part-way through
                 p[cut:] = np.clip(p[cut:] + rng.uniform(0.25, 0.4) * np.sign(0.5 - p[cut:]),
                                   0, 1)
+        if family == "t1/biexponential":   # held out: half the population decays 4-10x faster
+            p = off + a * (0.5 * np.exp(-x / tau) + 0.5 * np.exp(-x / (tau * rng.uniform(0.1,
+                                                                                      0.25))))
         if mode == "no_signal":
             p = np.full_like(x, off)
         truth["tau"] = tau

@@ -18,7 +18,8 @@ Models (:data:`FIT_MODELS`):
   ``rabi_damped`` (phase and damping): the π amplitude is where the fitted rotation reaches π;
 - Ramsey: ``ramsey_fringes`` (damped cosine, any frequency down to 0) and ``ramsey_decay``
   (zero detuning: no fringe);
-- T1 / echo: ``exponential`` (with an offset).
+- T1 / echo: ``exponential`` (with an offset); ``stretched_exponential`` (``exp(-(x/τ)^β)``),
+  the alternative the T1 gate tests the exponential against.
 
 >>> x = np.linspace(0, 1.0, 61)
 >>> y = 0.5 - 0.45 * np.exp(-0.8 * x) * np.cos(np.pi * x / 0.4 * (1 - 0.15 / np.pi) + 0.15)
@@ -238,6 +239,24 @@ FIT_MODELS: dict[str, FitModel] = {m.name: m for m in [
     FitModel("exponential", ("tau",), ("offset", "amplitude"), _decay_basis, _decay_grid,
              _decay_bounds),
 ]}
+def _stretched_basis(x, *, tau, beta):
+    e = np.exp(-(np.abs(x) / tau) ** beta)
+    return np.stack([np.ones_like(e), e], axis=-1)
+
+
+def _stretched_grid(x):
+    return _mesh(tau=_decay_grid(x)["tau"][::3], beta=np.array([0.5, 0.75, 1.0, 1.5, 2.0, 3.0]))
+
+
+def _stretched_bounds(x):
+    return {**_decay_bounds(x), "beta": (0.25, 6.0)}
+
+
+#: A decay that need not be exponential (``beta`` 1 is the exponential): the alternative the
+#: T1 gate tests the exponential against (:class:`~qplane.calibration.criteria.ShapeTest`).
+FIT_MODELS["stretched_exponential"] = FitModel(
+    "stretched_exponential", ("tau", "beta"), ("offset", "amplitude"), _stretched_basis,
+    _stretched_grid, _stretched_bounds)
 for _name, _model in FIT_MODELS.items():
     MODELS.setdefault(_name, lambda x, _m=_model, **p: _m.evaluate(x, p))
 
@@ -272,8 +291,13 @@ def flat_chi2(y: np.ndarray, sigma: np.ndarray) -> float:
 
 
 def fit_model(model: FitModel, x: Any, y: Any, sigma: Any, *,
-              options: Mapping[str, Any] | None = None) -> FitResult:
+              options: Mapping[str, Any] | None = None,
+              starts: Sequence[Mapping[str, float]] = ()) -> FitResult:
     """Fit ``model`` to ``(x, y)`` with per-point noise ``sigma``: grid search, then curve_fit.
+
+    ``starts``: further starting points (parameters missing from one start at 0), each refined
+    as well; the lowest chi² wins (:func:`select_model` starts a model from the fits of the
+    simpler candidates it contains, so a richer model never fits worse than a nested one).
 
     Returns a :class:`~qplane.calibration.fits.FitResult` whose ``params`` hold the model's
     parameters and its derived values, each with a one-sigma ``errors`` entry.
@@ -288,30 +312,57 @@ def fit_model(model: FitModel, x: Any, y: Any, sigma: Any, *,
         return failed_fit(model.name, names, f"only {n} usable points for {len(names)} "
                           "parameters", points=n)
     chi2f = flat_chi2(y, sigma)
-    start = _grid_start(model, x, y, 1 / sigma)
     bnd = model.bounds(x)
     lo = [bnd.get(k, (-np.inf, np.inf))[0] for k in names]
     hi = [bnd.get(k, (-np.inf, np.inf))[1] for k in names]
-    p0 = [min(max(start[k], lo[i] + 1e-12 * abs(lo[i])), hi[i]) if math.isfinite(lo[i])
-          else start[k] for i, k in enumerate(names)]
-    p0 = [min(max(v, lo[i]), hi[i]) for i, v in enumerate(p0)]
 
     def func(xx, *p):
         return model.evaluate(xx, dict(zip(names, p)))
 
-    try:
-        with np.errstate(all="ignore"):
-            popt, pcov = optimize.curve_fit(func, x, y, p0=p0, sigma=sigma, absolute_sigma=True,
-                                            bounds=(lo, hi), max_nfev=2000, x_scale="jac")
-    except (RuntimeError, ValueError, optimize.OptimizeWarning, np.linalg.LinAlgError) as e:
-        return dataclasses.replace(failed_fit(model.name, names, f"optimiser failed: {e}"),
-                                   chi2_flat=chi2f, points=n)
-    if not np.all(np.isfinite(popt)):
-        return dataclasses.replace(failed_fit(model.name, names,
-                                              "optimiser returned non-finite values"),
-                                   chi2_flat=chi2f, points=n)
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    error = "no start"
+    for start in [_grid_start(model, x, y, 1 / sigma), *starts]:
+        p0 = [float(start.get(k, 0.0)) for k in names]
+        p0 = [min(max(v, lo[i] + 1e-12 * abs(lo[i])), hi[i]) if math.isfinite(lo[i])
+              else v for i, v in enumerate(p0)]
+        p0 = [min(max(v, lo[i]), hi[i]) for i, v in enumerate(p0)]
+        try:
+            with np.errstate(all="ignore"):
+                popt, pcov = optimize.curve_fit(func, x, y, p0=p0, sigma=sigma,
+                                                absolute_sigma=True, bounds=(lo, hi),
+                                                max_nfev=2000, x_scale="jac")
+        except (RuntimeError, ValueError, optimize.OptimizeWarning,
+                np.linalg.LinAlgError) as e:
+            error = f"optimiser failed: {e}"
+            continue
+        if not np.all(np.isfinite(popt)):
+            error = "optimiser returned non-finite values"
+            continue
+        r = (func(x, *popt) - y) / sigma
+        chi2 = float(r @ r)
+        if math.isfinite(chi2) and (best is None or chi2 < best[0]):
+            best = (chi2, popt, pcov)
+    if best is None:
+        return dataclasses.replace(failed_fit(model.name, names, error), chi2_flat=chi2f,
+                                   points=n)
+    _, popt, pcov = best
     params = dict(zip(names, map(float, popt)))
-    ok_cov = np.all(np.isfinite(pcov))
+    params, errors = derived_errors(model, params, pcov, options)
+    resid = (model.evaluate(x, params) - y) / sigma
+    dof = n - len(names)
+    return FitResult(model=model.name, params=params, errors=errors,
+                     chi2_red=float(resid @ resid / dof), dof=dof, chi2_flat=chi2f,
+                     converged=True, points=n)
+
+def derived_errors(model: FitModel, params: Mapping[str, float], pcov: np.ndarray,
+                   options: Mapping[str, Any] | None = None
+                   ) -> tuple[dict[str, float], dict[str, float]]:
+    """Parameters with the model's derived values, and one-sigma errors of all of them from
+    the covariance ``pcov`` of ``model.names`` (derived values by the delta method)."""
+    options = dict(options or {})
+    names = model.names
+    params = {k: float(params[k]) for k in names}
+    ok_cov = bool(np.all(np.isfinite(pcov)))
     diag = np.diag(pcov) if ok_cov else np.full(len(names), np.inf)
     errors = {k: float(math.sqrt(d)) if d >= 0 else math.inf for k, d in zip(names, diag)}
     if model.derive is not None:
@@ -328,11 +379,47 @@ def fit_model(model: FitModel, x: Any, y: Any, sigma: Any, *,
             params[d] = float(derived[d])
             v = dcov[i, i]
             errors[d] = float(math.sqrt(v)) if np.isfinite(v) and v >= 0 else math.inf
-    resid = (model.evaluate(x, params) - y) / sigma
-    dof = n - len(names)
-    return FitResult(model=model.name, params=params, errors=errors,
-                     chi2_red=float(resid @ resid / dof), dof=dof, chi2_flat=chi2f,
-                     converged=True, points=n)
+    return params, errors
+
+
+def jacobian(model: FitModel, x: np.ndarray, params: Mapping[str, float]) -> np.ndarray:
+    """``d model(x) / d parameter``, ``(points, len(model.names))``, by central differences."""
+    cols = []
+    for k in model.names:
+        h = 1e-6 * max(abs(params[k]), 1e-30)
+        up = model.evaluate(x, {**params, k: params[k] + h})
+        dn = model.evaluate(x, {**params, k: params[k] - h})
+        cols.append((up - dn) / (2 * h))
+    return np.stack(cols, axis=-1)
+
+
+def correlated_errors(model: FitModel, x: Any, sigma: Any, params: Mapping[str, float],
+                      correlation: Any, *, variance: float = 1.0,
+                      options: Mapping[str, Any] | None = None) -> dict[str, float]:
+    """One-sigma errors of a least-squares fit when the noise is correlated.
+
+    The sandwich covariance ``(J'J)^-1 J' C J (J'J)^-1`` of the weighted Jacobian ``J``
+    (``d model / d parameter / sigma``), ``C = variance * R`` with ``R`` the Toeplitz matrix
+    of the normalised noise's autocorrelation ``correlation`` (``correlation[k]`` at lag
+    ``k``, ``correlation[0] = 1``). White noise (``R = 1``, ``variance = 1``) gives the usual
+    covariance; correlated noise (1/f, drifts) carries fewer independent points than it has,
+    and every parameter's error grows by what its own sensitivity pattern sees of it.
+    """
+    from scipy.linalg import toeplitz
+
+    x = np.asarray(x, dtype=float)
+    sigma = np.broadcast_to(np.asarray(sigma, dtype=float), x.shape)
+    rho = np.zeros(len(x))
+    c = np.asarray(correlation, dtype=float)[:len(x)]
+    rho[:len(c)] = c
+    rho[0] = 1.0
+    j = jacobian(model, x, params) / sigma[:, None]
+    try:
+        inv = np.linalg.pinv(j.T @ j)
+    except np.linalg.LinAlgError:
+        return {k: math.inf for k in params}
+    cov = variance * inv @ (j.T @ toeplitz(rho) @ j) @ inv
+    return derived_errors(model, params, cov, options)[1]
 
 
 def f_test(simple: FitResult, complex_: FitResult) -> float:
@@ -351,16 +438,56 @@ def f_test(simple: FitResult, complex_: FitResult) -> float:
     return float(stats.f.sf(f, k2 - k1, complex_.dof)) if f > 0 else 1.0
 
 
+def key_shift(simple: FitResult, complex_: FitResult, key: str) -> float:
+    """p-value of a Hausman test that ``simple`` (nested in ``complex_``) does not bias ``key``.
+
+    If the simpler model is right both estimates are consistent and their difference has
+    variance ``error_complex² - error_simple²``; a larger shift means the terms the simpler
+    model lacks move the key (a Rabi phase, a background slope), so the richer model is kept
+    even when the curves look alike to the F-test.
+    """
+    if key not in simple.params or key not in complex_.params or not (
+            simple.converged and complex_.converged):
+        return 1.0
+    d = complex_.params[key] - simple.params[key]
+    ec, es = complex_.errors.get(key, math.inf), simple.errors.get(key, math.inf)
+    if not (math.isfinite(ec) and math.isfinite(es) and math.isfinite(d)):
+        return 1.0
+    var = max(ec**2 - es**2, 0.1 * ec**2)
+    return float(stats.chi2.sf(d * d / var, 1)) if var > 0 else 1.0
+
+
 def select_model(models: Sequence[FitModel], x: Any, y: Any, sigma: Any, *,
-                 alpha: float = 1e-3, options: Mapping[str, Any] | None = None
+                 alpha: float = 1e-3, options: Mapping[str, Any] | None = None,
+                 key: str | None = None, key_alpha: float = 0.05
                  ) -> tuple[FitResult, dict[str, FitResult]]:
     """Fit every candidate; keep the simplest the data do not reject.
 
     Candidates are grouped by their number of parameters; within a group the lowest chi²
     wins; a larger group's winner replaces the current choice when the F-test rejects the
-    current one at ``alpha``. Returns the chosen fit and every candidate's fit by name.
+    current one at ``alpha`` or, given the ``key`` parameter and a richer model that contains
+    the current one (at the current fit's parameters, the extra ones 0, it draws the same
+    curve), when the key moves between the two beyond what their errors allow
+    (:func:`key_shift` at ``key_alpha``). Each model also
+    starts from the fits of the candidates nested in it. Returns the chosen fit and every
+    candidate's fit by name.
     """
-    fits = {m.name: fit_model(m, x, y, sigma, options=options) for m in models}
+    fits: dict[str, FitResult] = {}
+    names = {m.name: set(m.names) for m in models}
+    by_name = {m.name: m for m in models}
+    nests: set[tuple[str, str]] = set()    # (simple, rich): rich reproduces simple's curve
+    xa = np.asarray(x, dtype=float)
+    for m in sorted(models, key=lambda m: len(m.names)):
+        starts = []
+        for name, f in fits.items():
+            if f.converged and names[name] < names[m.name]:
+                curve = by_name[name].evaluate(xa, f.params)
+                rich = m.evaluate(xa, {k: f.params.get(k, 0.0) for k in m.names})
+                if np.allclose(rich, curve, rtol=1e-9, atol=1e-12 * (np.ptp(curve) or 1.0)):
+                    nests.add((name, m.name))
+                    starts.append(f.params)
+        fits[m.name] = fit_model(m, x, y, sigma, options=options, starts=starts)
+    fits = {m.name: fits[m.name] for m in models}
     by_size: dict[int, list[FitResult]] = {}
     for m in models:
         by_size.setdefault(len(m.names), []).append(fits[m.name])
@@ -370,7 +497,9 @@ def select_model(models: Sequence[FitModel], x: Any, y: Any, sigma: Any, *,
         if not ok:
             continue
         best = min(ok, key=lambda f: f.chi2_red)
-        if chosen is None or f_test(chosen, best) < alpha:
+        if chosen is None or f_test(chosen, best) < alpha or (
+                key is not None and (chosen.model, best.model) in nests
+                and key_shift(chosen, best, key) < key_alpha):
             chosen = best
     if chosen is None:
         chosen = fits[models[0].name]

@@ -30,6 +30,7 @@ from qplane.calibration.criteria import (
     RelativeUncertainty,
     ResidualsWhite,
     Resolved,
+    ShapeTest,
     SignalPresent,
 )
 from qplane.calibration.fit_models import FIT_MODELS, FitModel, _span_step
@@ -39,7 +40,7 @@ from qplane.errors import AnalysisError
 #: Options every kind accepts (gate thresholds), with their defaults.
 COMMON_OPTIONS = {"min_points": 7, "min_signal_significance": 5.0, "max_point_noise": 0.1,
                   "residual_p_value": 1e-4, "max_structure": 0.015, "alpha": 1e-3,
-                  "model": None, "low": None, "high": None}
+                  "model": None, "low": None, "high": None, "key_alpha": None}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,7 +194,9 @@ def _rabi_values(fit, s):
 register_kind(AnalysisKind(
     "rabi", "rabi_amplitude", "V", lambda s: "pi_amplitude", _rabi_candidates, _rabi_criteria,
     _rabi_resolution, _rabi_values,
-    options={"max_relative_error": 0.02, "min_points_per_feature": 4.0}))
+    # a missing phase moves the π amplitude by percents while the curves look alike to the
+    # F-test: keep the richer model when the key shifts (fit_models.key_shift)
+    options={"max_relative_error": 0.02, "min_points_per_feature": 4.0, "key_alpha": 0.05}))
 
 
 # --- Ramsey ----------------------------------------------------------------------------------
@@ -274,14 +277,24 @@ def _decay_criteria(x, fit, s):
                                              "constant"), _uncertainty("tau", s)]
 
 
+def _t1_criteria(x, fit, s):
+    # energy relaxation is exponential: a decay that is not (it speeds up part-way through: a
+    # TLS, heating) is refused even where the residual tests lack the points to see it. Not
+    # the echo, whose decay may be Gaussian-like under 1/f noise and is still a good T2E.
+    shape = ShapeTest(FIT_MODELS["stretched_exponential"], s["residual_p_value"],
+                      s["max_structure"], what="a non-exponential decay")
+    return [shape, *_decay_criteria(x, fit, s)]
+
+
 def _decay_resolution(x, fit, s):
     return abs(fit.params["tau"]) / _span_step(x)[1] if fit.converged else math.nan
 
 
-for _name, _exp, _value in (("t1", "t1", "t1"), ("echo", "hahn_echo", "t2_echo")):
+for _name, _exp, _value, _crit in (("t1", "t1", "t1", _t1_criteria),
+                                   ("echo", "hahn_echo", "t2_echo", _decay_criteria)):
     register_kind(AnalysisKind(
         _name, _exp, "s", lambda s: "tau", lambda s: [FIT_MODELS["exponential"]],
-        _decay_criteria, _decay_resolution,
+        _crit, _decay_resolution,
         lambda fit, s, _v=_value: {_v: ("tau", "s")},
         options={"max_relative_error": 0.2, "min_points_per_feature": 2.0}))
 

@@ -78,6 +78,28 @@ def feature_cases(per_cell: int, domain_per_cell: int, *, seed: int, log: Any = 
     return out
 
 
+def cached_feature_cases(path: Any, per_cell: int, domain_per_cell: int, *, seed: int,
+                         log: Any = None) -> list[tuple[tuple[np.ndarray, np.ndarray], str]]:
+    """:func:`feature_cases`, saved to ``path`` (NPZ) and read back from it when it holds the
+    same arguments (the analysis is the slow part; retraining with other settings is not)."""
+    from pathlib import Path
+
+    from qplane.calibration.classifier import FEATURES_VERSION
+
+    key = np.array([per_cell, domain_per_cell, seed, FEATURES_VERSION])
+    path = Path(path)
+    if path.exists():
+        with np.load(path) as f:
+            if np.array_equal(f["key"], key):
+                return [((x, s), str(m)) for x, s, m in zip(f["x"], f["s"], f["modes"])]
+    cases = feature_cases(per_cell, domain_per_cell, seed=seed, log=log)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, key=key, x=np.stack([x for (x, _), _ in cases]),
+                        s=np.stack([s for (_, s), _ in cases]),
+                        modes=np.array([m for _, m in cases]))
+    return cases
+
+
 def tensors(cases: list[tuple[tuple[np.ndarray, np.ndarray], str]]) -> tuple[torch.Tensor, ...]:
     xs, ss = zip(*(f for f, _ in cases))
     y = [MODES.index(m) for _, m in cases]
@@ -96,23 +118,29 @@ def class_accuracy(model: SweepClassifier,
 
 def train(*, per_cell: int = 20, domain_per_cell: int = 20, epochs: int = 60, seed: int = 1,
           width: int = 24, lr: float = 3e-3, weight_decay: float = 1e-4, log: Any = print,
-          cases: list[Any] | None = None, val_cases: list[Any] | None = None
-          ) -> tuple[SweepClassifier, dict[str, Any]]:
+          cases: list[Any] | None = None, val_cases: list[Any] | None = None,
+          cache: str | None = None) -> tuple[SweepClassifier, dict[str, Any]]:
     """Train a classifier; returns it and its model card.
 
     ``cases`` / ``val_cases``: precomputed :func:`feature_cases` (the analysis is the slow
-    part), instead of generating them from ``seed``.
+    part), instead of generating them from ``seed``; ``cache``: a folder where the analysed
+    cases are kept (:func:`cached_feature_cases`).
     """
     from qplane.calibration.classifier import FEATURES_VERSION
     from qplane.calibration.domain import NOISES, TRAIN_FAMILIES
 
     torch.manual_seed(seed)
     t0 = time.time()
-    train_cases = cases if cases is not None else feature_cases(per_cell, domain_per_cell,
-                                                                seed=seed, log=log)
+    val_args = (max(per_cell // 5, 3), max(domain_per_cell // 5, 3))
+    if cases is None:
+        cases = (cached_feature_cases(f"{cache}/train_{per_cell}_{domain_per_cell}_{seed}.npz",
+                                      per_cell, domain_per_cell, seed=seed, log=log)
+                 if cache else feature_cases(per_cell, domain_per_cell, seed=seed, log=log))
+    train_cases = cases
     if val_cases is None:
-        val_cases = feature_cases(max(per_cell // 5, 3), max(domain_per_cell // 5, 3),
-                                  seed=seed + 1000)
+        val_cases = (cached_feature_cases(f"{cache}/val_{val_args[0]}_{val_args[1]}_"
+                                          f"{seed + 1000}.npz", *val_args, seed=seed + 1000)
+                     if cache else feature_cases(*val_args, seed=seed + 1000))
     x, s, y = tensors(train_cases)
     log(f"{len(train_cases)} training cases analysed in {time.time() - t0:.1f} s")
     model = SweepClassifier(width=width)

@@ -143,6 +143,10 @@ def register(subparsers: Any) -> None:
     train.add_argument("--epochs", type=int, default=60, help="training epochs (default: 60)")
     train.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     train.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    train.add_argument("--weight-decay", type=float, default=1e-3, help="AdamW weight decay")
+    train.add_argument("--width", type=int, default=24, help="conv channels (default: 24)")
+    train.add_argument("--cache", default=None,
+                       help="folder to keep the analysed cases in (retraining skips the analysis)")
     train.set_defaults(func=_train_classifier)
 
 
@@ -327,7 +331,8 @@ def _train_classifier(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     model, card = train(per_cell=args.per_cell, domain_per_cell=args.domain_per_cell,
-                        epochs=args.epochs, seed=args.seed)
+                        epochs=args.epochs, seed=args.seed, weight_decay=args.weight_decay,
+                        width=args.width, cache=args.cache)
     save_model(model, card, args.out)
     print(f"wrote {args.out}: validation class accuracy {card['validation']['class_accuracy']:.4f}")
     return 0

@@ -1,0 +1,51 @@
+"""The domain-randomised families: train layouts and noises never include a held-out one."""
+
+import numpy as np
+
+from qplane.calibration.domain import (
+    FIRST_HELDOUT,
+    HELDOUT,
+    TRAIN_LAYOUTS,
+    _layout,
+    heldout_set,
+    train_set,
+)
+
+
+def test_train_layouts_are_sorted_sweeps_over_the_range_and_never_geometric():
+    rng = np.random.default_rng(0)
+    assert "log" not in TRAIN_LAYOUTS and "chebyshev" not in TRAIN_LAYOUTS
+    for layout in set(TRAIN_LAYOUTS):
+        x = _layout(2.0, 10.0, 40, rng, layout=layout)
+        assert len(x) == 40 and np.all(np.diff(x) >= 0)
+        assert abs(x[0] - 2.0) < 1e-12 and abs(x[-1] - 10.0) < 1e-12
+
+
+def test_train_cases_use_no_held_out_noise():
+    noises = {c.noise for c in train_set(1, seed=3)}
+    assert "student" not in noises and noises <= {"binomial", "gaussian", "pink", "iq"}
+
+
+def test_later_held_out_families_are_appended_after_the_first_sessions():
+    assert list(HELDOUT)[:len(FIRST_HELDOUT)] == list(FIRST_HELDOUT)
+    assert {"rabi/chebyshev_t", "ramsey/chebyshev_t", "t1/biexponential"} <= set(HELDOUT)
+    cases = [c for c in heldout_set(1, seed=1) if c.family == "rabi/chebyshev_t"]
+    assert cases[0].noise == "student" and cases[0].good
+
+
+def test_analysed_cases_are_cached_and_read_back(tmp_path, monkeypatch):
+    from qplane.calibration import training
+
+    calls = []
+
+    def fake(per_cell, domain_per_cell, *, seed, log=None):
+        calls.append(seed)
+        return [((np.full((3, 64), seed, np.float32), np.zeros(21, np.float32)), "ok")]
+
+    monkeypatch.setattr(training, "feature_cases", fake)
+    path = tmp_path / "c.npz"
+    first = training.cached_feature_cases(path, 1, 1, seed=5)
+    again = training.cached_feature_cases(path, 1, 1, seed=5)
+    assert calls == [5] and again[0][1] == "ok" and np.array_equal(again[0][0][0], first[0][0][0])
+    training.cached_feature_cases(path, 1, 1, seed=6)       # other arguments: analysed anew
+    assert calls == [5, 6]
