@@ -101,7 +101,7 @@ class DeviceChanges:
 
     def detectors(self, circuit_id: str, qubits: set[str] | None) -> np.ndarray | None:
         """The detectors of ``circuit_id`` that a change of ``qubits`` touches (None: all)."""
-        from qplane.noise.qubits import detectors_touched, qubit_detectors
+        from qplane.noise import detectors_touched, qubit_detectors
 
         reach = self._reach.get(circuit_id)
         if isinstance(reach, stim.Circuit):
