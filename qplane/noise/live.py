@@ -10,7 +10,8 @@ the worker swaps to it between two blocks. :meth:`~LiveNoiseLearner.restart` emp
 (:func:`qplane.noise.qubits.detectors_touched`), restarts it *for the mechanisms that flip one
 of them only*: those are learned from the shots after the change alone (until that sub-window
 holds ``min_shots`` they keep the value of the model in use), every other mechanism from the
-whole window, and a refresh is due as soon as the sub-window is full.
+whole window, and a refresh is due once the sub-window is full and a fifth of the refresh
+period has passed; at most :data:`MAX_SUBWINDOWS` sub-windows are estimated per refresh.
 
 >>> from qplane.codes import memory_circuit
 >>> dem = memory_circuit(distance=3, rounds=3, basis="Z", p=0.004).detector_error_model(
@@ -41,6 +42,10 @@ from qplane.noise.estimators import ESTIMATORS, as_packed, estimate_from_counts,
 from qplane.noise.model import LearnedNoise, guard_nominal
 from qplane.noise.moments import detector_rows, odd_counts
 from qplane.noise.structure import DemStructure
+
+
+#: At most this many restarted sub-windows are estimated per refresh (each costs an estimate).
+MAX_SUBWINDOWS = 3
 
 
 def estimator_for(estimator: str, *, correlated: bool) -> Literal["pairwise", "full"]:
@@ -116,8 +121,9 @@ class LiveNoiseLearner:
         """Whether the window is full enough and a refresh period has passed."""
         if self.window_shots_now < self.min_shots:
             return False
-        if any(self.shots_seen - e >= self.min_shots for e in self._pending):
-            return True  # a restarted part of the window is full: learn it now
+        if (self._since >= self.refresh_shots // 5
+                and any(self.shots_seen - e >= self.min_shots for e in self._pending)):
+            return True  # a restarted part of the window is full: learn it soon
         return self.version == 0 or self._since >= self.refresh_shots
 
     def refresh(self, *, time: float | None = None) -> LearnedNoise:
@@ -137,6 +143,14 @@ class LiveNoiseLearner:
         first = blocks[0][0]
         epoch = self._mechanism_epochs()
         restarted = np.unique(epoch[epoch > first])
+        if len(restarted) > MAX_SUBWINDOWS:
+            # bound the work: each mechanism learns from the shots after the nearest of a few
+            # cut points at or after its restart (fewer shots, all after its change)
+            cuts = restarted[np.linspace(0, len(restarted) - 1, MAX_SUBWINDOWS).round()
+                             .astype(np.intp)]
+            later = epoch > first
+            epoch[later] = cuts[np.searchsorted(cuts, epoch[later], side="left")]
+            restarted = cuts
         self._pending = {e for e in self._pending if e > first}
         if len(restarted) and model.estimator != "nominal":
             p, lo, hi = model.probabilities.copy(), model.lower.copy(), model.upper.copy()

@@ -40,7 +40,7 @@ def test_a_per_qubit_restart_relearns_only_the_mechanisms_it_touches():
     assert 0 < touched.sum() < len(touched)
     # after the change the touched mechanisms are three times as likely
     changed = S.to_dem(np.where(touched, 3 * S.nominal, S.nominal))
-    live = LiveNoiseLearner(S, estimator="pairwise", window_shots=20_000, refresh_shots=50_000,
+    live = LiveNoiseLearner(S, estimator="pairwise", window_shots=20_000, refresh_shots=20_000,
                             min_shots=4000, groups=4)
     before, after = _sample(DEM, 8, seed=1), _sample(changed, 5, seed=2)
     for b in before:
@@ -90,3 +90,21 @@ def test_a_whole_restart_still_empties_the_window():
         live.observe(b)
     live.restart()
     assert live.window_shots_now == 0 and not live.due()
+
+
+def test_many_restarts_are_learned_from_a_few_subwindows_after_each_change():
+    from qplane.noise.live import MAX_SUBWINDOWS
+
+    reach = qubit_detectors(CIRCUIT)
+    live = LiveNoiseLearner(S, estimator="pairwise", window_shots=40_000, refresh_shots=5000,
+                            min_shots=2000, groups=4)
+    blocks = _sample(DEM, 16, seed=7)
+    for k, b in enumerate(blocks):
+        if 2 <= k < 10:
+            live.restart(reach[f"q{k}"])
+        live.observe(b)
+    epochs_before = live._mechanism_epochs()
+    m = live.refresh()
+    assert len(np.unique(epochs_before[epochs_before > 0])) > MAX_SUBWINDOWS
+    assert m.reasons["window_restarted"] == int(np.sum(epochs_before > 0))
+    assert np.all(np.isfinite(m.probabilities)) and np.all(m.probabilities > 0)

@@ -66,7 +66,7 @@ def test_a_decoder_reads_the_history_and_restarts_the_window_of_the_qubit_change
     changes.add_circuit("c", circuit)
     dem = circuit.detector_error_model(decompose_errors=True)
     live = LiveNoiseLearner(dem, estimator="pairwise", window_shots=10_000,
-                            refresh_shots=50_000, min_shots=1000)
+                            refresh_shots=5000, min_shots=1000)
     sampler = dem.compile_sampler(seed=1)
     assert changes.note(0, {"c": 0}) == [] and changes.poll() == []  # the baseline
     live.observe(sampler.sample(1500, bit_packed=True)[0])
