@@ -142,15 +142,19 @@ class LiveNoiseLearner:
         model = self._estimate(blocks, time=time)
         first = blocks[0][0]
         epoch = self._mechanism_epochs()
-        restarted = np.unique(epoch[epoch > first])
+        ready = self.shots_seen - self.min_shots  # restarts after this have too few shots
+        restarted = np.unique(epoch[(epoch > first) & (epoch <= ready)])
         if len(restarted) > MAX_SUBWINDOWS:
             # bound the work: each mechanism learns from the shots after the nearest of a few
             # cut points at or after its restart (fewer shots, all after its change)
             cuts = restarted[np.linspace(0, len(restarted) - 1, MAX_SUBWINDOWS).round()
                              .astype(np.intp)]
-            later = epoch > first
-            epoch[later] = cuts[np.searchsorted(cuts, epoch[later], side="left")]
+            sel = (epoch > first) & (epoch <= ready)
+            epoch[sel] = cuts[np.searchsorted(cuts, epoch[sel], side="left")]
             restarted = cuts
+        young = np.unique(epoch[epoch > ready])
+        restarted = np.concatenate([restarted, young[:1]]) if len(young) else restarted
+        epoch[epoch > ready] = young[0] if len(young) else 0  # all kept at the model in use
         self._pending = {e for e in self._pending if e > first}
         if len(restarted) and model.estimator != "nominal":
             p, lo, hi = model.probabilities.copy(), model.lower.copy(), model.upper.copy()
