@@ -12,7 +12,6 @@ import zmq
 from qplane.calibration.backend import StationBackend
 from qplane.codes import memory_circuit
 from qplane.drivers import open_station
-from qplane.errors import PipelineError
 from qplane.noise import LiveNoiseLearner
 from qplane.noise.qubits import qubit_detectors
 from qplane.pipeline.calibration_link import CalibrationService, RemoteBackend
@@ -31,7 +30,7 @@ def served(tmp_path):
     router = make_socket(ctx, zmq.ROUTER, f"ipc://{tmp_path}/ctl", bind=True)
     cal = make_socket(ctx, zmq.DEALER, f"ipc://{tmp_path}/ctl", bind=False)
     dec = make_socket(ctx, zmq.DEALER, f"ipc://{tmp_path}/ctl", bind=False)
-    sink = make_socket(ctx, zmq.PULL, f"ipc://{tmp_path}/rec", bind=True)  # noqa: F841
+    sink = make_socket(ctx, zmq.PULL, f"ipc://{tmp_path}/rec", bind=True)  # the recorder's end
     records = make_socket(ctx, zmq.PUSH, f"ipc://{tmp_path}/rec", bind=False)
     qpu = lab.station.components["qpu"]
     service = CalibrationService(StationBackend(qpu, lab.controls), tuple(qpu.qubits()),
@@ -54,6 +53,7 @@ def served(tmp_path):
     finally:
         stop.set()
         thread.join()
+        sink.close(linger=0)
         ctx.destroy(linger=0)
         lab.close()
 
