@@ -46,11 +46,12 @@ from qplane.analysis.snapshot import (
     read_snapshot,
     snapshot_from_run,
 )
+from qplane.analysis.gain import LiveGainTracker
 from qplane.analysis.stats import wilson_interval
 
 __all__ = [
     "LATENCY_WINDOW_BLOCKS", "STALE_AFTER_S", "LiveStats", "LiveView", "RunMonitor",
-    "WorkerHealth", "format_bound", "format_calibration", "format_interval", "format_line",
+    "WorkerHealth", "format_bound", "format_calibration", "format_gain", "format_interval", "format_line",
     "read_snapshot", "render_rich", "snapshot_from_run", "watch",
 ]
 
@@ -81,6 +82,7 @@ class RunMonitor:
         self.last: LiveStats | None = None
         self._from_file = False
         self._next_read = 0.0
+        self._gain = LiveGainTracker()
 
     def update(self, stats: Mapping[str, Any]) -> LiveStats:
         """The snapshot to show now, given the launcher's latest statistics dict."""
@@ -92,6 +94,7 @@ class RunMonitor:
                 self.last, _ = read_snapshot(self.path, stale_after_s=self.stale_after_s,
                                              processes=processes)
                 self._from_file = True
+                self.last = self._with_gain(self.last)
                 return self.last
             except Exception:  # not readable (yet, or while the writer reopens it)
                 pass
@@ -102,6 +105,19 @@ class RunMonitor:
             self.last = dataclasses.replace(self.last, workers=_merge_processes(
                 self.last.workers, processes, self.stale_after_s))
         return self.last
+
+    def _with_gain(self, snapshot: LiveStats) -> LiveStats:
+        """``snapshot`` with the live gain of learned weights (bounded work per update)."""
+        try:
+            from qplane.runfile import open_run
+
+            with open_run(self.path) as run:
+                gain = self._gain.update(run)
+        except Exception:  # noqa: BLE001 - the gain is extra: never lose the snapshot for it
+            gain = self._gain.summary()
+        if gain is None:
+            return snapshot
+        return dataclasses.replace(snapshot, live_gain=gain["gain"], live_gain_p=gain["mcnemar_p"])
 
     def final(self, processes: Mapping[str, Mapping[str, Any]] | None = None,
               stats: Mapping[str, Any] | None = None) -> LiveStats | None:
@@ -172,6 +188,18 @@ def format_calibration(s: LiveStats) -> str:
     return text
 
 
+def format_gain(s: LiveStats) -> str:
+    """The live gain of learned weights over nominal, with its McNemar p.
+
+    >>> format_gain(LiveStats(elapsed_s=1.0, live_gain=1.0912, live_gain_p=3e-6))
+    '1.09x (p 3e-06)'
+    """
+    if s.live_gain is None:
+        return "-"
+    p = "" if s.live_gain_p is None else f" (p {s.live_gain_p:.2g})"
+    return f"{s.live_gain:.2f}x{p}"
+
+
 def format_line(s: LiveStats) -> str:
     """One plain line: what a log or CI shows every interval."""
     parts = [f"t={s.elapsed_s:.1f}s", s.state, f"blocks {s.blocks:,}", f"shots {s.shots:,}"
@@ -183,6 +211,8 @@ def format_line(s: LiveStats) -> str:
         parts.append(f"latency p50 {_ms(s.latency_p50_s)} p99 {_ms(s.latency_p99_s)}")
     if s.shadow_shots:
         parts.append(f"shadow {s.shadow_disagreements}/{s.shadow_shots}")
+    if s.live_gain is not None:
+        parts.append(f"learned gain {format_gain(s)}")
     calibration = format_calibration(s)
     parts.append(calibration if s.calibration_runs is None else f"calibration {calibration}")
     if s.in_flight:
@@ -227,6 +257,8 @@ def render_rich(s: LiveStats) -> Any:
                      f"  {format_interval(lo, hi)}")
     else:
         main.add_row("shadow disagreement", "-")
+    if s.live_gain is not None:
+        main.add_row("learned-weights gain", format_gain(s) + " (nominal LER / applied LER)")
     main.add_row("calibration", format_calibration(s)
                  + (f"; last: {s.calibration_last}" if s.calibration_last else ""))
     if s.blocks_lost or s.errors:

@@ -32,10 +32,16 @@ def noise_summary(run: Run) -> dict[str, Any]:
     """Every learned model's detection rates against nominal, overall and per stabilizer."""
     from qplane.noise import detector_flip_rates, symptom_probabilities
 
+    from qplane.analysis.gain import live_gain
+
     models = run.noise_models
     out: dict[str, Any] = {"models": [], "stabilizers": []}
     if not models:
         return out
+    try:
+        out["gain"] = live_gain(run)
+    except Exception:  # noqa: BLE001 - a run whose blocks cannot be decoded again: no gain
+        out["gain"] = None
     table = run.noise_table
     try:
         coords = run.detector_coordinates()

@@ -71,6 +71,10 @@ class LiveStats:
         latency_p50_s, latency_p99_s: acquired -> applied latency percentiles, seconds.
         decode_p50_s, decode_p99_s: time inside the decoder, seconds.
         shadow_shots, shadow_disagreements: shadow-decoder counts.
+        live_gain: with learned weights and truth, the nominal reference's logical error
+            rate over the applied decoder's on the blocks decoded with a learned model
+            (:class:`qplane.analysis.gain.LiveGainTracker`; the dashboard fills it in).
+        live_gain_p: McNemar's p of that comparison.
         calibration_runs: calibration-node runs so far (``None``: the run has no calibration).
         calibration_last: a short description of the latest one (node, qubit, outcome).
         parameter_updates: committed calibration updates so far (one update may change several
@@ -96,6 +100,8 @@ class LiveStats:
     decode_p99_s: float | None = None
     shadow_shots: int = 0
     shadow_disagreements: int = 0
+    live_gain: float | None = None
+    live_gain_p: float | None = None
     calibration_runs: int | None = None
     calibration_last: str = ""
     parameter_updates: int = 0

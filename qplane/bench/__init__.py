@@ -12,7 +12,7 @@ Modules import their heavy dependencies (torch, stim, the simulated lab) inside 
 so listing them for ``qplane --help`` stays fast. Benchmarks may open the simulated lab.
 
 >>> sorted(BENCHMARKS)
-['analysis', 'calibration', 'closed_loop', 'curve_cost', 'decoder', 'device_noise', 'pipeline', 'resilience', 'sim', 'startup', 'tables']
+['analysis', 'calibration', 'closed_loop', 'curve_cost', 'decoder', 'device_noise', 'drift_loop', 'pipeline', 'resilience', 'sim', 'startup', 'tables']
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, str] = {
     "closed_loop": "one drifting device calibrated four ways (perfect, none, fixed, qplane)",
     "sim": "per-qubit-noise QPU blocks vs stim uniform; rebuild time",
     "device_noise": "decoders with nominal, learned and true noise on simulated device noise",
+    "drift_loop": "a drifting run in the real pipeline: live-learned weights vs static nominal vs the current-truth oracle",
     "analysis": "opening a big run file and the logical error rate per window vs plain h5py",
     "resilience": "a long run with random kill -9 / SIGSTOP of workers and endpoint fuzz: blocks lost, restarts, detection",
     "curve_cost": "throughput with CURVE encryption vs plain tcp at 64 and 1024 shots (target: cost at most 10 percent)",

@@ -58,6 +58,11 @@ class TrainConfig:
             file's detection events (pairwise estimator; written into ``checkpoint_dir``).
         learned_dem: the learned DEM file (``noise.dem``), ``None`` for uniform noise.
         noise_source: what the learned DEM came from (DEM hash, run ids, shots), for the card.
+        recorded: with ``noise: {recorded: [RUN.h5, ...]}``, the run files whose recorded,
+            labelled shots are trained on too (:mod:`qplane.decoder.recorded`: every step a
+            recorded batch's observable-level loss times ``recorded_weight`` is added to the
+            site loss on shots of the DEM learned from the same runs; the last
+            ``recorded_validation`` recorded shots are held out to measure it).
         spec: model spec name.
         steps: optimizer steps (the budget), ``batch_size`` shots each.
         max_minutes: optional wall-clock budget; training stops early (checkpointed) at it.
@@ -95,6 +100,9 @@ class TrainConfig:
     device: str = "auto"
     learned_dem: str | None = None
     noise_source: dict[str, Any] | None = None
+    recorded: tuple[str, ...] = ()
+    recorded_weight: float = 1.0
+    recorded_validation: int = 2000
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "TrainConfig":
@@ -122,6 +130,8 @@ class TrainConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown keys {unknown}; known: {sorted(known | {'noise'})}", path=path)
+        if isinstance(data.get("recorded"), (list, tuple)):
+            data["recorded"] = tuple(str(x) for x in data["recorded"])
         for key in ("bases", "p", "validation_p"):
             if key in data and not isinstance(data[key], (list, tuple)):
                 data[key] = [data[key]]
@@ -192,26 +202,36 @@ def _learned_noise(noise: dict[str, Any], data: dict[str, Any], *,
 
     from qplane.noise import learn_noise, read_run_samples
 
-    if "recorded" in noise:
-        raise ConfigError("noise.recorded (training on a lab's recorded shots) is not supported "
-                          "yet: a pre-decoder's labels are the fired mechanisms, which recorded "
-                          "shots do not carry; learn their noise with noise: {run: RUN.h5}",
-                          path=path, key="noise.recorded")
-    if "run" in noise:
-        runs = noise["run"] if isinstance(noise["run"], list) else [noise["run"]]
-        if len(runs) != 1:
+    recorded = noise.get("recorded")
+    if recorded is not None:
+        recorded = [recorded] if isinstance(recorded, str) else list(recorded)
+        if not recorded:
+            raise ConfigError("noise.recorded needs at least one run file", path=path,
+                              key="noise.recorded")
+    if "run" in noise or recorded:
+        runs = recorded or (noise["run"] if isinstance(noise["run"], list) else [noise["run"]])
+        if len(runs) != 1 and not recorded:
             raise ConfigError("noise.run takes one run file", path=path, key="noise.run")
-        samples = read_run_samples(runs[0])
-        model = learn_noise(samples.detection_events, samples.dem, estimator="pairwise",
-                            source=samples.source)
+        try:
+            parts = [read_run_samples(r) for r in runs]
+        except Exception as e:  # noqa: BLE001 - which file, and why
+            raise ConfigError(f"noise.recorded/run: cannot read the run file(s) {runs}: {e}", path=path,
+                              key="noise.recorded" if recorded else "noise.run") from e
+        samples = parts[0]
+        model = learn_noise(np.concatenate([x.detection_events for x in parts]), samples.dem,
+                            estimator="pairwise", source=",".join(x.source for x in parts))
         folder = Path(data.get("checkpoint_dir", "runs/decoder"))
         folder.mkdir(parents=True, exist_ok=True)
         dem_path = folder / f"learned-{model.hash}.dem"
         dem_path.write_text(str(model.to_dem()))
-        return {"learned_dem": str(dem_path),
-                "noise_source": {"dem_hash": model.hash, "runs": [samples.source],
-                                 "shots": model.shots, "estimator": model.estimator,
-                                 "kept_nominal": model.kept_nominal}}
+        out = {"learned_dem": str(dem_path),
+               "noise_source": {"dem_hash": model.hash, "runs": [x.source for x in parts],
+                                "shots": model.shots, "estimator": model.estimator,
+                                "kept_nominal": model.kept_nominal}}
+        if recorded:
+            out.update(recorded=tuple(str(r) for r in runs))
+            out["noise_source"]["recorded"] = True
+        return out
     if not noise.get("dem"):
         raise ConfigError("noise.model: learned needs dem: PATH (a learned .dem file) or "
                           "run: RUN.h5", path=path, key="noise.dem")
@@ -226,6 +246,14 @@ def _learned_noise(noise: dict[str, Any], data: dict[str, Any], *,
     return {"learned_dem": str(noise["dem"]),
             "noise_source": {"dem_hash": dem_hash(stim.DetectorErrorModel(text)),
                              "runs": [], "shots": None, "file": str(noise["dem"])}}
+
+
+def _recorded_setup(config: TrainConfig, source: ShotSource, device: torch.device,
+                    net: torch.nn.Module):
+    """The recorded shots of ``config.recorded`` and their observable-level loss."""
+    from qplane.decoder.recorded import RecordedTraining
+
+    return RecordedTraining.build(config, source, device, net)
 
 
 def noise_fingerprint(model: str, ps: tuple[float, ...]) -> str:
@@ -348,6 +376,8 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
                         for i, s in enumerate(stream.sources)])
         with torch.no_grad():
             net.head.bias.fill_(float(np.log(max(rate, 1e-5) / (1 - max(rate, 1e-5)))))
+    recorded = (_recorded_setup(config, stream.sources[0], device, net) if config.recorded
+                else None)
     began = time.monotonic() - elapsed
     step = start_step
     recent: list[float] = []
@@ -365,6 +395,8 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
         x = x.to(memory_format=torch.channels_last_3d)
         y = torch.from_numpy(labels.astype(np.float32)).to(device)
         loss = site_loss(model(x), site_index[stream.sources.index(source)], y)
+        if recorded is not None:
+            loss = loss + config.recorded_weight * recorded.loss(model, step_i)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -387,6 +419,10 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
     if rank != 0:
         return {"steps": step}
     net.eval()
+    if recorded is not None:
+        recorded.summary["held_out_loss_after"] = recorded.held_out(net)
+        _log(f"recorded shots: held-out observable loss {recorded.summary['held_out_loss_before']:.4f}"
+             f" -> {recorded.summary['held_out_loss_after']:.4f}")
     rules, validation = choose_rules(net, classes, config, device=device)
     card = ModelCard(
         spec=spec.name, spec_version=spec.version, classes=tuple(classes),
@@ -408,6 +444,7 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
                   "world_size": world_size, "init": config.init,
                   "init_training": init_card.training if init_card else None,
                   "command": command, "config_fingerprint": config.fingerprint(),
+                  "recorded": recorded.summary if recorded is not None else None,
                   "seconds": round(time.monotonic() - began, 1), "loss_curve": losses[-20:]},
         validation=validation, package_version=qplane.__version__)
     digest = save_model(config.output, net, card)

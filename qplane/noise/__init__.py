@@ -14,9 +14,10 @@ from qplane.noise.live import LiveNoiseLearner, estimator_for
 from qplane.noise.inputs import (STIM_FORMATS, Samples, load_dem, nominal_dem, read_run_samples,
                                  read_samples, read_stim_samples, samples_from_arrays)
 from qplane.noise.model import P_MAX, P_MIN, LearnedNoise
+from qplane.noise.qubits import detectors_touched, qubit_detectors
 from qplane.noise.structure import DemStructure, dem_hash, p_of_q, q_of_p
 
-__all__ = ["compare_models", "detector_flip_rates", "symptom_probabilities", "DemStructure", "ESTIMATORS", "LearnedNoise", "MIN_SHOTS", "P_MAX", "P_MIN",
+__all__ = ["compare_models", "detector_flip_rates", "detectors_touched", "qubit_detectors", "symptom_probabilities", "DemStructure", "ESTIMATORS", "LearnedNoise", "MIN_SHOTS", "P_MAX", "P_MIN",
            "LiveNoiseLearner", "STIM_FORMATS", "Samples", "as_packed", "dem_hash", "estimate_from_counts", "estimator_for", "learn_noise", "load_dem", "moment_sets",
            "nominal_dem", "p_of_q", "q_of_p", "read_run_samples", "read_samples",
            "read_stim_samples", "samples_from_arrays"]

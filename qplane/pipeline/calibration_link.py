@@ -66,6 +66,10 @@ WRITING_CALLS = frozenset({"run_experiment", "write_setting", "write_settings", 
 #: The role that may make :data:`WRITING_CALLS`.
 CALIBRATION_ROLE = "calibration"
 
+#: The calls a decoding worker may make (read-only: its live noise estimator asks which
+#: settings changed, to restart its window for the qubits they touch).
+DECODER_CALLS = frozenset({"history"})
+
 
 def _changes(changes: Any) -> ChangesResult:
     """A ledger's changes as a typed result."""
@@ -118,13 +122,17 @@ class CalibrationService:
         if call in WRITING_CALLS and role_of(rec.source) != CALIBRATION_ROLE:
             return (f"{call} from {rec.source!r}: only the calibration worker may run "
                     "experiments or write settings")
+        if role_of(rec.source) == "decoder" and call not in DECODER_CALLS:
+            return (f"{call} from {rec.source!r}: a decoding worker may only ask for "
+                    f"{', '.join(sorted(DECODER_CALLS))}")
         return None
 
     def handle(self, routing: list[bytes], rec: Record) -> None:
         """Answer one ``calibration_call``."""
         self.calls += 1
         call, args = rec.body.call, rec.body.args
-        self.subscribers[routing[0]] = rec.source
+        if role_of(rec.source) == CALIBRATION_ROLE:  # detection counts go to calibration only
+            self.subscribers[routing[0]] = rec.source
         refused_before = self.ledger.refused
         arrays: dict[str, np.ndarray] = {}
         try:

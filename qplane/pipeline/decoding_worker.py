@@ -31,6 +31,7 @@ import zmq
 from qplane.decoder import CompiledDecoder, Decoder, PyMatchingDecoder
 from qplane.pipeline.dispatch import peer_register
 from qplane.pipeline.heartbeat import Pulse
+from qplane.pipeline.noise_window import DeviceChanges
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.transport import Inbox, Outbox, request_circuit
 from qplane.pipeline.worker import Worker
@@ -97,7 +98,9 @@ class DecodingWorker(Worker):
         self._learner_factory = learner
         self._learners: dict[str, Any] = {}
         self.noise_versions: dict[str, int] = {}
-        self._settings_changes = -1  # the last block's Syndrome.settings_changes (-1: none yet)
+        # the device's setting changes, for the live estimators' per-qubit window restarts
+        self._device_changes = DeviceChanges(control, self.control_out,
+                                             timeout=max(30.0, circuit_timeout))
         self.blocks = 0
         self.shots = 0
 
@@ -254,12 +257,9 @@ class DecodingWorker(Worker):
         if learner is None:
             return
         for rec, events in zip(group, parts):
-            if rec.body.settings_changes != self._settings_changes:
-                # a calibration update changed the device: what the window holds is stale
-                if self._settings_changes >= 0:
-                    self.restart_noise_window()
-                self._settings_changes = rec.body.settings_changes
+            self._note_device_changes(rec)
             learner.observe(events)
+        self._apply_restarts(self._device_changes.poll())
         if not learner.due():
             return
         model = learner.refresh()
@@ -273,18 +273,38 @@ class DecodingWorker(Worker):
             model_hash=model.hash, estimator=model.estimator, shots=model.shots,
             window_start=model.window[0], window_stop=model.window[1],
             kept_nominal=model.kept_nominal, learned_at=model.time,
-            details={"reasons": model.reasons, "nominal_hash": model.nominal_hash}),
+            details={"reasons": model.reasons, "nominal_hash": model.nominal_hash,
+                     "restarts": learner.restarts, "per_qubit_restarts":
+                     self._device_changes.per_qubit, "whole_restarts": self._device_changes.whole}),
             {"probabilities": model.probabilities, "lower": model.lower, "upper": model.upper})
 
-    def restart_noise_window(self) -> None:
-        """The device changed (a calibration update): every live estimator starts over."""
-        for learner in self._learners.values():
-            learner.restart()
+    def restart_noise_window(self, qubits: set[str] | None = None) -> None:
+        """The device changed (a calibration update): every live estimator restarts its
+        window for the detectors ``qubits`` reach (``None``: the whole window)."""
+        self._apply_restarts([(qubits, {cid: learner.shots_seen
+                                        for cid, learner in self._learners.items()})])
+
+    def _note_device_changes(self, rec: Record) -> None:
+        """Before a block joins the windows: if settings changed since the last block, ask the
+        server's ledger which (answered later, :meth:`_apply_restarts`), noting where each
+        window is now."""
+        at = {cid: learner.shots_seen for cid, learner in self._learners.items()}
+        self._apply_restarts(self._device_changes.note(rec.body.settings_changes, at))
+
+    def _apply_restarts(self, restarts: list) -> None:
+        """Restart each estimator's window, at the shot of the change, for the detectors the
+        changed qubits reach (all of them when the qubits are unknown)."""
+        for qubits, at in restarts:
+            for cid, shot in at.items():
+                learner = self._learners.get(cid)
+                if learner is not None:
+                    learner.restart(self._device_changes.detectors(cid, qubits), at=shot)
 
     def _compiled_for(self, circuit_id: str) -> tuple[CompiledDecoder, CompiledDecoder | None]:
         cached = self._compiled.get(circuit_id)
         if cached is not None:
             return cached
+        self._apply_restarts(self._device_changes.settle())  # the control socket is free
         circuit_id, circuit = request_circuit(self.control, self.control_out, circuit_id,
                                               timeout=self.circuit_timeout)
         dem = circuit.detector_error_model(decompose_errors=True)
@@ -293,6 +313,7 @@ class DecodingWorker(Worker):
         self._compiled[circuit_id] = (compiled, shadow)
         if self._learner_factory is not None:
             self._learners[circuit_id] = self._learner_factory(dem)
+            self._device_changes.add_circuit(circuit_id, circuit)
             self.noise_versions[circuit_id] = 0
         # A neural decoder names its network backend and device (torch, onnx, onnx-int8).
         where = {"backend": getattr(compiled, "backend", None) or "pymatching",

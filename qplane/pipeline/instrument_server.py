@@ -25,6 +25,7 @@ import zmq
 
 from qplane.codes import circuit_fingerprint
 from qplane.errors import QplaneError, SourceExhausted
+from qplane.pipeline.security import role_of
 from qplane.pipeline._counts import DetectionCounter
 from qplane.pipeline._in_flight import InFlight, InFlightBlocks
 from qplane.pipeline._latency import LatencyWindow
@@ -390,11 +391,13 @@ class InstrumentServer(Worker):
                 circuit_id = self._remember_circuit(self.qpu.decoding_circuit())
             reply = self.control_replies.build(self._circuits[circuit_id])
             send_record(self.control.socket, reply, prefix=routing)
-        elif isinstance(rec.body, CalibrationCall) and self.calibration is not None:
-            refusal = self.calibration.refusal(rec)
+        elif isinstance(rec.body, CalibrationCall):
+            refusal = (self.calibration.refusal(rec) if self.calibration is not None else
+                       f"{rec.body.call} from {rec.source!r}: this run has no calibration")
             if refusal is not None:
+                # the authenticated peer: the CURVE identity the source is bound to (its role)
                 self.control.reject("not_allowed", refusal, rec=rec,
-                                    peer=rec.source if self.control.user_ids else None)
+                                    peer=role_of(rec.source) if self.control.user_ids else None)
                 return
             self.calibration.handle(routing, rec)
         else:

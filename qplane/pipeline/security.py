@@ -69,7 +69,8 @@ SENDERS: Mapping[str, frozenset[str]] = {
     "decoder_compiled": frozenset({"decoder"}),
     "noise_model": frozenset({"decoder"}),  # a learned model it swapped to
     "circuit_request": frozenset({"decoder", "calibration"}),
-    "calibration_call": frozenset({"calibration"}),
+    # decoders: only the read-only calls of calibration_link.DECODER_CALLS (history)
+    "calibration_call": frozenset({"calibration", "decoder"}),
     "calibration_run": frozenset({"calibration"}),
     "run_end": frozenset({"launcher"}),
     "register": frozenset({"decoder", "calibration"}),  # joining the server's dispatch
