@@ -34,7 +34,7 @@ from qplane.pipeline.heartbeat import Pulse
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.transport import Inbox, Outbox, request_circuit
 from qplane.pipeline.worker import Worker
-from qplane.records import Correction, DecoderCompiled, Heartbeat, NoiseModel, Record, Syndrome, encode
+from qplane.records import Correction, DecoderCompiled, Heartbeat, NoiseModel, Record, Syndrome, pack
 
 
 #: Blocks under this many shots are decoded together when several are queued.
@@ -242,7 +242,7 @@ class DecodingWorker(Worker):
                 shadow_shots=shadow_shots, shadow_disagreements=disagreements,
                 t_received=t_received,
             ), {"predictions": preds})
-            out.append(encode(corr))
+            out.append([pack(corr)])
         self._learn(group, parts)
         return out
 

@@ -41,7 +41,7 @@ from qplane.records import (
     RunStart,
     Stats,
     Syndrome,
-    encode,
+    pack,
 )
 
 SOURCE = "instrument_server"
@@ -244,7 +244,7 @@ class InstrumentServer(Worker):
             num_detectors=block.num_detectors, t_acquired=t_acquired,
             settings_changes=self.calibration.writes if self.calibration is not None else 0,
         ), {"detection_events": block.detection_events})
-        frames = encode(rec)
+        frames = [pack(rec)]  # one frame: ZeroMQ (and CURVE) pay per frame
         circuit = self._circuits.get(block.circuit_id)
         width = (circuit.num_observables + 7) // 8 if circuit is not None else -1
         flight = InFlight(rec.seq, block.index, t_acquired, len(block.detection_events), width,

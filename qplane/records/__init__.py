@@ -13,7 +13,7 @@ Modules:
 * :mod:`~qplane.records.noise` — learned noise models a decoding worker swapped to;
 * :mod:`~qplane.records.calibration` — node runs, device calls, setting changes, simulated
   truth;
-* :mod:`~qplane.records.wire` — the wire format: :func:`encode` / :func:`decode`,
+* :mod:`~qplane.records.wire` — the wire format: :func:`pack` / :func:`encode` / :func:`decode`,
   :data:`RECORD_KINDS`, :data:`WIRE_VERSION`;
 * :mod:`~qplane.records.schema` — the records' JSON Schema (``docs/records.schema.json``);
 * ``_base`` (private) — the envelope (:class:`Record`) and the body base class (:class:`Body`).
@@ -39,7 +39,15 @@ from qplane.records.noise import NoiseModel
 from qplane.records.run import Event, QecInfo, RunEnd, RunStart, Stats, StreamEnd
 from qplane.records.schema import wire_schema
 from qplane.records.supervision import Heartbeat, Register
-from qplane.records.wire import RECORD_KINDS, WIRE_SCHEMA, WIRE_VERSION, Header, decode, encode
+from qplane.records.wire import (
+    RECORD_KINDS,
+    WIRE_SCHEMA,
+    WIRE_VERSION,
+    Header,
+    decode,
+    encode,
+    pack,
+)
 
 
 __all__ = [
@@ -49,5 +57,5 @@ __all__ = [
     "Circuit", "CircuitRequest",
     "Correction", "DecoderCompiled", "DetectionCounts", "Event", "Header", "Heartbeat",
     "QecInfo", "Record", "Register", "RunEnd", "RunStart", "Stats", "StreamEnd",
-    "Syndrome", "decode", "encode", "json_text", "validate", "wire_schema",
+    "Syndrome", "decode", "encode", "json_text", "pack", "validate", "wire_schema",
 ]

@@ -2,6 +2,7 @@
 message is rejected with a message naming the problem."""
 
 import json
+import struct
 
 import msgspec
 import numpy as np
@@ -41,6 +42,7 @@ from qplane.records import (
     Syndrome,
     decode,
     encode,
+    pack,
 )
 
 CID = "0123456789abcdef"
@@ -124,6 +126,68 @@ def test_round_trip(kind):
     for name, array in rec.arrays.items():
         assert back.arrays[name].dtype == array.dtype
         np.testing.assert_array_equal(back.arrays[name], array)
+
+
+@pytest.mark.parametrize("kind", sorted(RECORD_KINDS))
+def test_packed_round_trip_is_the_multipart_one(kind):
+    rec = build(kind)
+    frames = encode(rec)
+    packed = pack(rec)
+    # the layout, written out: topic, NUL, header length (uint32 LE), header, buffers
+    header = bytes(frames[1])
+    assert packed == b"".join([frames[0], b"\0", struct.pack("<I", len(header)), header,
+                               *[bytes(f) for f in frames[2:]]])
+    back, multi = decode([packed]), decode(frames)
+    assert (back.kind, back.seq, back.uid, back.time, back.body) == (
+        multi.kind, multi.seq, multi.uid, multi.time, multi.body)
+    assert set(back.arrays) == set(rec.arrays)
+    for name, array in rec.arrays.items():
+        np.testing.assert_array_equal(back.arrays[name], array)
+        assert back.arrays[name].dtype == array.dtype
+
+
+def test_packed_message_damage_is_rejected_with_its_cause():
+    packed = pack(build("syndrome"))
+    head = packed.index(b"\0") + 5
+    (length,) = struct.unpack("<I", packed[head - 4:head])
+    with pytest.raises(WireFormatError, match="truncated message: 1 frame"):
+        decode([b"syndrome"])  # no NUL after the topic: not a packed message
+    with pytest.raises(WireFormatError, match="bytes end in its header length"):
+        decode([packed[:head - 2]])
+    with pytest.raises(WireFormatError, match="header of .* bytes announced"):
+        decode([packed[:head + length - 1]])
+    with pytest.raises(WireFormatError, match="bytes of buffers follow its header, its arrays need 15"):
+        decode([packed[:-1]])
+    with pytest.raises(WireFormatError, match="bytes of buffers follow"):
+        decode([packed + b"x"])
+    with pytest.raises(WireFormatError, match="topic 'correction' does not match"):
+        decode([b"correction" + packed[len(b"syndrome"):]])
+    wrong_length = packed[:head - 4] + struct.pack("<I", length - 1) + packed[head:]
+    with pytest.raises(WireFormatError):
+        decode([wrong_length])
+
+
+def test_a_sub_socket_filters_packed_records_on_their_topic(tmp_path):
+    import zmq
+
+    ctx = zmq.Context()
+    try:
+        pub, sub = ctx.socket(zmq.PUB), ctx.socket(zmq.SUB)
+        pub.bind(f"ipc://{tmp_path}/pub")
+        sub.connect(f"ipc://{tmp_path}/pub")
+        sub.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
+        got = None
+        for _ in range(200):  # bounded: until the subscription has reached the publisher
+            pub.send(pack(build("syndrome")))
+            pub.send(pack(build("heartbeat")))
+            if sub.poll(10):
+                got = decode(sub.recv_multipart())
+                break
+        assert got is not None and got.kind == "heartbeat"
+        while sub.poll(50):
+            assert decode(sub.recv_multipart()).kind == "heartbeat"
+    finally:
+        ctx.destroy(linger=0)
 
 
 def test_nested_payloads_are_typed_not_json_text():
