@@ -289,15 +289,12 @@ class InstrumentServer(Worker):
         return deadline
 
     def _handle_dispatch(self, received: Any) -> None:
-        got = self.dispatcher.receive(received)
-        if got is None:
-            return
-        rec, peer = got
-        try:
-            self._correction(rec, peer)
-        except Exception as e:  # noqa: BLE001 - no message may stop the server
-            self.dispatcher.inbox.reject("handler", f"handling a {rec.kind} record failed: "
-                                         f"{type(e).__name__}: {e}", rec=rec)
+        for rec, peer in self.dispatcher.receive(received):  # one per block corrected
+            try:
+                self._correction(rec, peer)
+            except Exception as e:  # noqa: BLE001 - no message may stop the server
+                self.dispatcher.inbox.reject("handler", f"handling a {rec.kind} record failed: "
+                                             f"{type(e).__name__}: {e}", rec=rec)
 
     def _correction(self, rec: Any, peer: Any) -> None:
         body = rec.body

@@ -234,14 +234,24 @@ class Inbox:
 
 @functools.cache
 def _nests(cls: type) -> bool:
-    """Whether a record kind has a field that can nest (a mapping, a list, a struct)."""
+    """Whether a record kind has a field that can nest (a mapping, a list that can hold one,
+    a struct); a list of numbers or strings cannot, and is not walked for each record.
+
+    >>> from qplane.records import Correction, Corrections, Event
+    >>> _nests(Correction), _nests(Corrections), _nests(Event)
+    (False, False, True)
+    """
     info = msgspec.inspect.type_info(cls)
 
     def nests(t: Any) -> bool:
         if isinstance(t, msgspec.inspect.UnionType):
             return any(nests(x) for x in t.types)
-        return isinstance(t, (msgspec.inspect.DictType, msgspec.inspect.ListType,
-                              msgspec.inspect.StructType, msgspec.inspect.AnyType))
+        if isinstance(t, msgspec.inspect.ListType):
+            return isinstance(t.item_type, (msgspec.inspect.DictType, msgspec.inspect.ListType,
+                                            msgspec.inspect.StructType, msgspec.inspect.AnyType,
+                                            msgspec.inspect.UnionType))
+        return isinstance(t, (msgspec.inspect.DictType, msgspec.inspect.StructType,
+                              msgspec.inspect.AnyType))
 
     return any(nests(f.type) for f in info.fields)
 

@@ -27,10 +27,12 @@ from qplane.records._base import WIRE_DTYPES, Body, Record, json_text, validate
 from qplane.records.calibration import *  # noqa: F403 - the calibration path's kinds and call types
 from qplane.records.calibration import __all__ as _calibration_names
 from qplane.records.qec import (
+    MAX_CORRECTIONS,
     Applied,
     Circuit,
     CircuitRequest,
     Correction,
+    Corrections,
     DecoderCompiled,
     DetectionCounts,
     Syndrome,
@@ -53,9 +55,9 @@ from qplane.records.wire import (
 __all__ = [
     "NoiseModel",
     *_calibration_names,
-    "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied", "Body",
+    "MAX_CORRECTIONS", "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied", "Body",
     "Circuit", "CircuitRequest",
-    "Correction", "DecoderCompiled", "DetectionCounts", "Event", "Header", "Heartbeat",
+    "Correction", "Corrections", "DecoderCompiled", "DetectionCounts", "Event", "Header", "Heartbeat",
     "QecInfo", "Record", "Register", "RunEnd", "RunStart", "Stats", "StreamEnd",
     "Syndrome", "decode", "encode", "json_text", "pack", "validate", "wire_schema",
 ]

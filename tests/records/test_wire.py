@@ -22,6 +22,7 @@ from qplane.records import (
     Circuit,
     CircuitRequest,
     Correction,
+    Corrections,
     DecoderCompiled,
     DetectionCounts,
     NoiseModel,
@@ -49,6 +50,9 @@ CID = "0123456789abcdef"
 EXAMPLES = {
     "syndrome": Syndrome(block_index=3, circuit_id=CID, num_detectors=24, t_acquired=1.5),
     "correction": Correction(syndrome_seq=4, t_decoded=1.6, decode_seconds=0.001, shadow_shots=2),
+    "corrections": Corrections(syndrome_seqs=[4, 5], shots=[2, 3], t_decoded=[1.6, 1.6],
+                               decode_seconds=[0.001, 0.002], t_received=[1.5, 1.5],
+                               shadow_shots=[2, 0], shadow_disagreements=[0, 0]),
     "applied": Applied(syndrome_seq=4, t_decoded=1.6, t_applied=1.7, decode_seconds=0.001,
                        worker="decoder-0", failures=1, shadow_shots=2),
     "run_start": RunStart(config_text="qplane: {}", config_path="c.yaml",
@@ -92,6 +96,7 @@ rng = np.random.default_rng(0)
 EXAMPLE_ARRAYS = {
     "syndrome": {"detection_events": rng.integers(0, 255, (5, 3), dtype=np.uint8)},
     "correction": {"predictions": rng.integers(0, 2, (5, 1), dtype=np.uint8)},
+    "corrections": {"predictions": rng.integers(0, 2, (5, 1), dtype=np.uint8)},
     "applied": {k: rng.integers(0, 2, (5, 1), dtype=np.uint8) for k in ("predictions", "truth")},
     "calibration_run": {"sweep": np.linspace(0, 1, 7), "signal": rng.random(7),
                         "figure_png": np.frombuffer(b"\x89PNG...", np.uint8)},
