@@ -29,6 +29,7 @@ import stim
 import zmq
 
 from qplane.decoder import CompiledDecoder, Decoder, PyMatchingDecoder
+from qplane.errors import WireFormatError
 from qplane.pipeline.dispatch import peer_register
 from qplane.pipeline.heartbeat import Pulse
 from qplane.pipeline.rejections import Rejection, RejectionLog
@@ -165,16 +166,23 @@ class DecodingWorker(Worker):
                 continue
             batch.append(rec)
             received.append(time.time())
-        answers = self._decode_safely(batch, received)
-        if len(answers) <= 1:
-            for body, preds in answers:
-                self.corrections.send(body, {"predictions": preds})
-        else:  # blocks that queued up: their corrections travel in one message
-            for i in range(0, len(answers), MAX_CORRECTIONS):
-                part = answers[i:i + MAX_CORRECTIONS]
-                self.corrections.send(batch_corrections(part), {
-                    "predictions": np.concatenate([preds for _, preds in part])})
+        self._answer(self._decode_safely(batch, received))
         return handled
+
+    def _answer(self, answers: list[tuple[Correction, np.ndarray]]) -> None:
+        """Send the corrections: a lone one as a :class:`~qplane.records.Correction`, those of
+        blocks that queued up together as one :class:`~qplane.records.Corrections` (a record
+        that cannot be built is a counted rejection: nothing may stop the worker)."""
+        messages = (list(answers) if len(answers) <= 1 else
+                    [(batch_corrections(part), np.concatenate([p for _, p in part]))
+                     for part in (answers[i:i + MAX_CORRECTIONS]
+                                  for i in range(0, len(answers), MAX_CORRECTIONS))])
+        for body, preds in messages:
+            try:
+                self.corrections.send(body, {"predictions": preds})
+            except WireFormatError as e:
+                self.syndromes.reject("handler", f"the {body.kind_name()} record of a decoded "
+                                      f"block cannot be sent: {e}")
 
     def _decode_safely(self, batch: list[Record],
                        received: list[float]) -> list[tuple[Correction, np.ndarray]]:
