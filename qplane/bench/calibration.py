@@ -68,7 +68,7 @@ def simlab_cases(per_cell: int, *, seed: int) -> list[tuple[ExperimentData, str]
 
     from qplane.calibration import NODE_TYPES, StationBackend
     from qplane.calibration.run import read_settings
-    from qplane.device import ExperimentKind
+    from qplane.device import SINGLE_QUBIT_KINDS, ExperimentKind
     from qplane.drivers import open_station
     from qplane.sim_instruments import sim_lab_config
 
@@ -83,7 +83,7 @@ def simlab_cases(per_cell: int, *, seed: int) -> list[tuple[ExperimentData, str]
             qpu.advance_clock(float(rng.uniform(0, 1800)))
             qpu.calibrate_perfectly()
             truth = qpu.truth()
-            for kind in ExperimentKind:
+            for kind in SINGLE_QUBIT_KINDS:
                 q = str(rng.choice(qubits))
                 i = qpu.layout.index(q)
                 node = NODE_TYPES[_node_of_kind()[kind.value]]()

@@ -9,7 +9,9 @@ gains there is reweighting, not device learning). Per device, distance (rounds =
 training shots and fresh test shots from separate seeds; PyMatching and correlated PyMatching
 with the nominal DEM, with DEMs learned (:func:`qplane.noise.learn_noise`, both estimators) from
 10k, 30k, 100k and 1M training shots, and with the true DEM (the device circuit's own); the
-shipped neural models (nominal DEM) on the first ``--neural-shots`` test shots. Every decoder is
+shipped neural models (nominal DEM) on the first ``--neural-shots`` test shots; and
+``true-on-nominal`` (:func:`true_on_nominal`), the truth's probabilities on the nominal
+structure: what an estimator on that structure could reach at best. Every decoder is
 compared with nominal PyMatching on the same shots: logical error rate with a 95 % Wilson
 interval, the paired counts only one of the two gets wrong and an exact McNemar p-value, and the
 ratio LER(nominal PyMatching) / LER(decoder). The estimator's time per 1M shots at d = 5 is
@@ -35,6 +37,9 @@ DISTANCES = (3, 5, 7)
 BASES = ("X", "Z")
 TRAIN = (10_000, 30_000, 100_000, 1_000_000)
 ESTIMATORS = ("pairwise", "full")
+#: every estimator the bench can run: ``full-plain`` is the full estimator without its
+#: shrinkage towards the pairwise solution (the least-squares fit alone), for comparison
+ALL_ESTIMATORS = ("pairwise", "full", "full-plain")
 NOMINAL_P = 0.004
 TEST_SHOTS = 200_000
 QUICK = {"distances": (3, 5), "shots": 20_000, "train": (10_000, 30_000), "neural_shots": 2_000}
@@ -94,6 +99,32 @@ def device_circuit(device: str, distance: int, basis: str, *, seed: int = 0):
     return tpl.render(errors)
 
 
+def true_on_nominal(true_dem, s):
+    """The true DEM's probabilities put on the nominal structure: each (detectors, observables)
+    symptom's true probability, shared among the nominal mechanisms with that symptom in their
+    nominal proportions. The best any estimator on the nominal structure can do; what separates
+    it from ``true`` is the true DEM's own decomposition of its hyperedges."""
+    import numpy as np
+    from qplane.noise import P_MAX, P_MIN, p_of_q, q_of_p, symptom_probabilities
+
+    truth = symptom_probabilities(true_dem)
+    keys = []
+    for parts in s.components:
+        dets: set[int] = set()
+        obs: set[int] = set()
+        for d, o in parts:
+            dets ^= set(d)
+            obs ^= set(o)
+        keys.append((tuple(sorted(dets)), tuple(sorted(obs))))
+    q_nom = q_of_p(np.clip(s.nominal, P_MIN, P_MAX))
+    total: dict[tuple, float] = {}
+    for k, q in zip(keys, q_nom):
+        total[k] = total.get(k, 0.0) + q
+    q = np.array([q_of_p(truth[k]) * qn / total[k] if k in truth and total[k] > 0 else qn
+                  for k, qn in zip(keys, q_nom)])
+    return s.to_dem(np.clip(p_of_q(q), P_MIN, P_MAX))
+
+
 def _decode(dem, dets: np.ndarray, *, correlated: bool) -> np.ndarray:
     import numpy as np
     import pymatching
@@ -139,19 +170,21 @@ def bench_case(device: str, distance: int, basis: str, *, shots: int, train: tup
         max(train), bit_packed=True) if train else None
     rows: list[dict[str, Any]] = []
     wrong_of: dict[str, np.ndarray] = {}
+    learned = [("nominal", nom_dem, {})]
+    for est in estimators:      # learned once, decoded by both matchers
+        for n in train:
+            t0 = time.perf_counter()
+            m = learn_noise(train_dets[:n], s, estimator="full" if est == "full-plain" else est,
+                            shrink=est != "full-plain")
+            learned.append((f"learned-{est}-{n // 1000}k", m.to_dem(),
+                            {"estimator": est, "train_shots": n,
+                             "estimator_s": time.perf_counter() - t0,
+                             "kept_nominal": m.kept_nominal}))
+    learned.append(("true-on-nominal", true_on_nominal(true_dem, s), {}))
+    learned.append(("true", true_dem, {}))
     for correlated in (False, True):
         matcher = "pymatching-correlated" if correlated else "pymatching"
-        cases = [("nominal", nom_dem, {})]
-        for est in estimators:
-            for n in train:
-                t0 = time.perf_counter()
-                m = learn_noise(train_dets[:n], s, estimator=est)
-                cases.append((f"learned-{est}-{n // 1000}k", m.to_dem(),
-                              {"estimator": est, "train_shots": n,
-                               "estimator_s": time.perf_counter() - t0,
-                               "kept_nominal": m.kept_nominal}))
-        cases.append(("true", true_dem, {}))
-        for label, dem, extra in cases:
+        for label, dem, extra in learned:
             wrong = np.any(_decode(dem, dets, correlated=correlated) != obs, axis=1)
             wrong_of[f"{matcher}/{label}"] = wrong
             rows.append({"matcher": matcher, "weights": label, **extra,
@@ -343,7 +376,10 @@ def time_estimator(distance: int = 5, shots: int = 1_000_000, repeats: int = 3) 
 
 
 def summarise(cases: list[dict[str, Any]], timing: dict[str, Any]) -> dict[str, Any]:
-    """The targets, measured."""
+    """The targets, measured: per distance the miscalibrated device's gains over nominal
+    uncorrelated PyMatching (both bases pooled) for every learned model and shot count, the
+    nominal and true DEMs; each learned-from-30k decoder's LER over the true DEM's with the same
+    matcher, and the worst of them per estimator and matcher."""
     def pooled(device, d, label, matcher):
         k = n = 0
         for c in cases:
@@ -354,22 +390,30 @@ def summarise(cases: list[dict[str, Any]], timing: dict[str, Any]) -> dict[str, 
         return k / n if n else None
 
     out: dict[str, Any] = {}
+    estimators = tuple(sorted({r["estimator"] for c in cases for r in c["rows"]
+                               if r.get("estimator")}))
+    train = sorted({r["train_shots"] for c in cases for r in c["rows"] if r.get("train_shots")})
     for d in sorted({c["distance"] for c in cases}):
         nom = pooled("miscalibrated", d, "nominal", "pymatching")
-        for est in ESTIMATORS:
-            for n in sorted({r.get("train_shots") for c in cases for r in c["rows"]
-                             if r.get("train_shots")}):
-                corr = pooled("miscalibrated", d, f"learned-{est}-{n // 1000}k",
-                              "pymatching-correlated")
-                if nom and corr:
-                    out[f"miscalibrated_d{d}_correlated_{est}_{n // 1000}k_gain"] = nom / corr
-    within = {}
+        labels = ["nominal", "true"] + [f"learned-{e}-{n // 1000}k" for e in estimators
+                                        for n in train]
+        for label in labels:
+            corr = pooled("miscalibrated", d, label, "pymatching-correlated")
+            if nom and corr:
+                name = label.replace("learned-", "")   # pairwise-30k -> pairwise_30k
+                name = "_".join(name.rsplit("-", 1)) if name.startswith(estimators) else name
+                out[f"miscalibrated_d{d}_correlated_{name}_gain"] = nom / corr
+    within: dict[str, float] = {}
+    worst: dict[str, float] = {}
     for c in cases:
         for r in c["rows"]:
             if r.get("train_shots") == 30_000:
                 key = f"{c['device']}/d{c['distance']}/{c['basis']}/{r['decoder']}"
                 within[key] = r["ler_over_true"]
+                w = f"{r['matcher']}/{r['estimator']}"
+                worst[w] = max(worst.get(w, 0.0), r["ler_over_true"])
     out["learned_30k_over_true"] = within
+    out["learned_30k_over_true_worst"] = worst
     out["estimator_s_per_1m_d5"] = {e: timing[e]["s_per_1m"] for e in ESTIMATORS if e in timing}
     return out
 
@@ -387,6 +431,16 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="simulated devices (default: all)")
     ap.add_argument("--bases", nargs="+", default=list(BASES), choices=BASES,
                     help="memory bases (default: both)")
+    ap.add_argument("--estimators", nargs="+", default=list(ESTIMATORS), choices=ALL_ESTIMATORS,
+                    help="estimators to learn with (default: pairwise full; full-plain: the "
+                         "full estimator without its shrinkage)")
+    ap.add_argument("--no-timing", action="store_true",
+                    help="skip the estimator timing (1M shots at d = 5; with --resume: keep the "
+                         "file's)")
+    ap.add_argument("--resume", nargs="?", const="", default=None, metavar="FILE",
+                    help="keep the cases a partial results file (default --out; the file is "
+                         "written after every case) already holds for the same settings, and "
+                         "run only the others")
     ap.add_argument("--train", type=int, nargs="+", default=None,
                     help="training shot counts to learn from (default 10k 30k 100k 1M)")
     ap.add_argument("--neural-shots", type=int, default=20_000,
@@ -401,6 +455,17 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="run only the drifting-run comparison and add it to --out's file")
     ap.add_argument("--out", default=os.path.join("runs", "bench", "device_noise.json"),
                     help="results JSON")
+
+
+def _load(path: str) -> dict[str, Any]:
+    """A results file's contents, or ``{}`` when there is none (or it is not JSON)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def main(args: argparse.Namespace) -> int:
@@ -429,26 +494,51 @@ def main(args: argparse.Namespace) -> int:
     train = tuple(args.train or (QUICK["train"] if quick else TRAIN))
     neural_shots = min(args.neural_shots, shots) if not quick else QUICK["neural_shots"]
     started = time.perf_counter()
-    timing = time_estimator(repeats=1 if quick else 3)
     try:
         shots_at = {int(k): int(v) for k, v in (x.split("=") for x in args.shots_at)}
     except ValueError as e:
         raise SystemExit(f"--shots-at takes D=SHOTS pairs such as 7=50000: {e}") from e
+    estimators = tuple(args.estimators)
+    settings = {"quick": quick, "test_shots": shots,
+                "test_shots_at": {str(k): v for k, v in shots_at.items()},
+                "train_shots": list(train), "distances": list(distances),
+                "estimators": list(estimators), "nominal_p": NOMINAL_P,
+                "neural_shots": neural_shots, "seed": args.seed}
+    existing = _load(args.out)           # what --out holds now: its fine-tuning study is kept
+    previous = _load(args.resume or args.out) if args.resume is not None else {}
+    done: dict[tuple, dict] = {}
+    if all(previous.get(k) == v for k, v in settings.items() if k != "distances"):
+        done = {(c["device"], c["distance"], c["basis"]): c for c in previous.get("cases", [])}
+    else:
+        if previous:
+            print("--resume: the file's settings differ from these; running every case")
+        previous = {}
+    timing = (previous.get("estimator_timing") or {} if args.no_timing
+              else time_estimator(repeats=1 if quick else 3))
     structures: dict = {}
     grid = [(dev, d, b) for d in distances for dev in args.devices for b in args.bases]
-    cases = [bench_case(dev, d, b, shots=shots_at.get(d, shots), train=train,
-                        estimators=ESTIMATORS, neural_shots=min(neural_shots, shots_at.get(d, shots)), structures=structures, seed=args.seed)
-             for dev, d, b in track(grid, "device-noise cases",
-                                    label=lambda c: f"{c[0]} d={c[1]} {c[2]}")]
-    results = {"benchmark": "device_noise", "quick": quick, "test_shots": shots,
-               "test_shots_at": {str(k): v for k, v in shots_at.items()},
-               "train_shots": list(train), "distances": list(distances), "nominal_p": NOMINAL_P,
-               "neural_shots": neural_shots, "seed": args.seed, "estimator_timing": timing,
-               "targets": TARGETS, "measured": summarise(cases, timing), "cases": cases,
-               "drift": drifting_run(windows=drift_windows, seed=args.seed,
-                                     shots=5_000 if quick else 20_000) if drift_windows else None,
-               "seconds": time.perf_counter() - started,
-               "machine": {"load_average": list(os.getloadavg())}}
+    cases: list[dict[str, Any]] = []
+
+    def snapshot(complete: bool) -> dict[str, Any]:
+        return {"benchmark": "device_noise", **settings, "complete": complete,
+                "estimator_timing": timing, "targets": TARGETS,
+                "measured": summarise(cases, timing), "cases": cases,
+                "seconds": time.perf_counter() - started + previous.get("seconds", 0.0),
+                "machine": {"load_average": list(os.getloadavg())}}
+
+    for dev, d, b in track(grid, "device-noise cases", label=lambda c: f"{c[0]} d={c[1]} {c[2]}"):
+        case = done.get((dev, d, b)) or bench_case(
+            dev, d, b, shots=shots_at.get(d, shots), train=train, estimators=estimators,
+            neural_shots=min(neural_shots, shots_at.get(d, shots)), structures=structures,
+            seed=args.seed)
+        cases.append(case)
+        write_results(args.out, snapshot(False))
+    results = snapshot(True)
+    results["drift"] = (drifting_run(windows=drift_windows, seed=args.seed,
+                                     shots=5_000 if quick else 20_000)
+                        if drift_windows else previous.get("drift") or existing.get("drift"))
+    if existing.get("finetune") or previous.get("finetune"):
+        results["finetune"] = existing.get("finetune") or previous.get("finetune")
     path = write_results(args.out, results)
     for c in cases:
         best = min(c["rows"], key=lambda r: r["ler"])

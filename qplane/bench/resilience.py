@@ -76,7 +76,7 @@ class _Fuzzer:
         self.ctx = zmq.Context()
         self.rng = random.Random(seed)
         self.run_id = run_id
-        kinds = {"syndromes": zmq.DEALER, "control": zmq.DEALER, "records": zmq.PUSH,
+        kinds = {"syndromes": zmq.DEALER, "control": zmq.DEALER, "records": zmq.DEALER,
                  "monitor": zmq.PUB}
         self.sockets = {}
         for name, kind in kinds.items():

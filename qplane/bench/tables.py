@@ -264,13 +264,35 @@ def _resilience(data: dict) -> str:
     return "\n".join(lines)
 
 
+def _device_noise_targets(data: dict) -> list[str]:
+    """The issue's two estimator targets, per shot count (results of 2026-12 onwards)."""
+    m = data.get("measured", {})
+    worst = m.get("learned_30k_over_true_worst")
+    if not worst:
+        return []
+    lines = ["", "Learned from 30k shots, worst LER over the true DEM's with the same matcher "
+             f"(every device, distance and basis; target at most "
+             f"{1 + data['targets']['learned_30k_within_of_true']:.2f}): "
+             + ", ".join(f"{k} {v:.3f}" for k, v in sorted(worst.items())) + "."]
+    for d in data["distances"]:
+        gains = [(k[len(f"miscalibrated_d{d}_correlated_"):-len("_gain")], v)
+                 for k, v in m.items() if k.startswith(f"miscalibrated_d{d}_correlated_")]
+        if gains:
+            lines.append("")
+            lines.append(f"Miscalibrated d = {d}, correlated PyMatching over nominal uncorrelated "
+                         "PyMatching, by the weights' source: "
+                         + ", ".join(f"{k.replace('_', ' ')} {v:.3f}×" for k, v in gains) + ".")
+    return lines
+
+
 def _device_noise(data: dict) -> str:
     cols = [("pymatching/true", "PM true"), ("pymatching/learned-pairwise-30k", "PM learned 30k"),
             ("pymatching-correlated/nominal", "corr nominal"),
             ("pymatching-correlated/true", "corr true"),
             ("pymatching-correlated/learned-pairwise-30k", "corr learned 30k"),
             ("pymatching-correlated/learned-pairwise-1000k", "corr learned 1M"),
-            ("pymatching-correlated/learned-full-1000k", "corr full-estimator 1M"),
+            ("pymatching-correlated/learned-full-30k", "corr full 30k"),
+            ("pymatching-correlated/learned-full-1000k", "corr full 1M"),
             ("neural/shipped", "neural"), ("neural-correlated/shipped", "neural-corr")]
     agg: dict = {}
     for c in data["cases"]:
@@ -284,9 +306,16 @@ def _device_noise(data: dict) -> str:
         f"pooled; {data['test_shots']:,} fresh test shots per case"
         + "".join(f", {v:,} at d = {k}" for k, v in data.get("test_shots_at", {}).items())
         + f"; neural on the first {data['neural_shots']:,}). Learned = pairwise estimator from "
-        f"the training shots named, fitted onto the decomposed DEM. Estimator per 1M shots at "
-        f"d = 5: pairwise {t['pairwise']['s_per_1m']:.2f} s, full {t['full']['s_per_1m']:.2f} s "
-        f"(one core, load average {data['machine'].get('load_average', ['?'])[0]:.1f}).",
+        f"the training shots named, fitted onto the decomposed DEM; full = the full-mechanism "
+        f"estimator (every symptom class, hyperedges included"
+        + (", shrunk towards the pairwise solution by its interval). " if "estimators" in data
+           else ", the plain least-squares fit). ")
+        + (f"Estimator per 1M shots at d = 5: pairwise {t['pairwise']['s_per_1m']:.2f} s, full "
+           f"{t['full']['s_per_1m']:.2f} s (one core, load average "
+           f"{data['machine'].get('load_average', [0])[0]:.1f}"
+           + ("; the timing is distorted by that load, the LERs are not)."
+              if data["machine"].get("load_average", [0])[0] > 1.5 else ").")
+           if "pairwise" in t and "full" in t else "Estimator timing not run."),
         "",
         "| device | d | nominal PM LER | " + " | ".join(name for _, name in cols) + " |",
         "|---|---|---|" + "---|" * len(cols),
@@ -302,6 +331,7 @@ def _device_noise(data: dict) -> str:
                 e, n = agg.get((dev, d, key), (0, 0))
                 cells.append(f"{base / (e / n):.2f}×" if n and e else "–")
             lines.append(f"| {dev} | {d} | {base:.4f} | " + " | ".join(cells) + " |")
+    lines += _device_noise_targets(data)
     drift = data.get("drift")
     if drift:
         ler, vs = drift["ler"], drift["learned_vs_nominal"]

@@ -44,11 +44,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from qplane.device import ExperimentData, ExperimentKind
+from qplane.device import SINGLE_QUBIT_KINDS, ExperimentData, ExperimentKind
 from qplane.errors import QplaneError
 
 LENGTH = 64
-KINDS = tuple(k.value for k in ExperimentKind)
+KINDS = tuple(k.value for k in SINGLE_QUBIT_KINDS)
 #: The failure modes the network predicts (its output channels, in order).
 MODES = ("ok", "off_range", "undersampled", "noisy", "anomalous", "no_signal")
 #: Outcome classes, and which class each mode belongs to.

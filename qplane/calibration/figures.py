@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 
 _UNITS = {"Hz": (1e-6, "MHz"), "s": (1e6, "µs"), "V": (1.0, "V")}
-_KEY = {"spectroscopy": "frequency", "rabi": "pi_amplitude", "t1": "t1", "echo": "t2_echo"}
+_KEY = {"spectroscopy": "frequency", "rabi": "pi_amplitude", "t1": "t1", "echo": "t2_echo",
+        "resonator_spectroscopy": "frequency", "readout_frequency": "readout_frequency",
+        "drag": "drag_beta", "cz": "cz_amplitude"}
+#: The signal's meaning per experiment (default P(1)).
+_SIGNAL = {"resonator_spectroscopy": "|S21|", "readout_fidelity_frequency": "assignment fidelity",
+           "randomized_benchmarking": "P(1)"}
 
 
 def render_png(run: Any, *, dpi: int = 110) -> bytes:
@@ -62,8 +67,10 @@ def render_png(run: Any, *, dpi: int = 110) -> bytes:
                 ax.axvline((v - x0) * scale, color="k", ls="--", lw=0.8,
                            label=f"{key} = {v * scale if unit != 'MHz' else v / 1e9:.6g}"
                                  f"{' GHz' if unit == 'MHz' else ' ' + unit}")
-        ax.set_xlabel(f"sweep ({unit}{' from centre' if x0 else ''})")
-        ax.set_ylabel("P(1)")
+        ax.set_xlabel(f"sweep ({unit}{' from centre' if x0 else ''})" if unit else
+                      {"drag": "DRAG coefficient", "randomized_benchmarking":
+                       "sequence length (Cliffords)"}.get(data.kind.value, "sweep"))
+        ax.set_ylabel(_SIGNAL.get(data.kind.value, "P(1)"))
         ax.legend(fontsize=6)
     note = [f"{c.control}: {c.old:.10g} → {c.new:.10g}" for c in run.changes]
     if not note and run.analysis is not None:

@@ -42,6 +42,7 @@ from typing import Any, Callable, Mapping
 
 from qplane.calibration.gates import Outcome
 from qplane.calibration.nodes import NODE_TYPES, Node
+from qplane.calibration.nodes_qec import QEC_TIMEOUTS
 from qplane.calibration.run import (
     CalibrationBackend,
     NodeRun,
@@ -59,6 +60,8 @@ DEFAULT_TIMEOUTS = {"spectroscopy": 4 * 3600.0, "rabi": 2 * 3600.0, "ramsey": 60
 DEFAULT_DEPENDENCIES = {"spectroscopy": (), "rabi": ("spectroscopy",), "ramsey": ("rabi",),
                         "t1": ("rabi",), "echo": ("rabi",), "readout": ("rabi",)}
 DEFAULT_DEPENDENCIES["ramsey"] = ("spectroscopy", "rabi")
+#: The QEC lab's further nodes (not in the default graph: they need the optional controls).
+DEFAULT_TIMEOUTS.update(QEC_TIMEOUTS)
 
 
 @dataclasses.dataclass

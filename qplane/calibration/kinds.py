@@ -7,8 +7,8 @@ sweep at hand (:mod:`~qplane.calibration.criteria`), and the values it reports. 
 registering one (:func:`register_kind`): a new node (DRAG, a CZ phase, ...) gets the same noise
 model, model selection, gate, card and CLI.
 
->>> sorted(KINDS)
-['echo', 'rabi', 'ramsey', 'spectroscopy', 't1']
+>>> sorted(KINDS)[:6]
+['cz', 'drag', 'echo', 'rabi', 'ramsey', 'randomized_benchmarking']
 >>> KINDS["ramsey"].sweep_unit, kind_for("qubit_spectroscopy").name
 ('s', 'spectroscopy')
 """
@@ -16,6 +16,7 @@ model, model selection, gate, card and CLI.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 from typing import Any, Callable, Mapping
 
@@ -283,3 +284,7 @@ for _name, _exp, _value in (("t1", "t1", "t1"), ("echo", "hahn_echo", "t2_echo")
         _decay_criteria, _decay_resolution,
         lambda fit, s, _v=_value: {_v: ("tau", "s")},
         options={"max_relative_error": 0.2, "min_points_per_feature": 2.0}))
+
+
+# --- the QEC lab's further kinds (resonator, readout tone, DRAG, RB, CZ) ---------------------
+importlib.import_module("qplane.calibration.kinds_qec")   # registers them

@@ -12,6 +12,10 @@ node                  experiment           fit → results                      
                                                                                       readout_threshold
 ====================  ===================  ========================================  ============
 
+The QEC lab's further nodes (readout resonator, frequency, amplitude, duration, DRAG, randomized
+benchmarking, the CZ gate) are in :mod:`~qplane.calibration.nodes_qec`, and in
+:data:`NODE_TYPES` too.
+
 A node is stateless: :meth:`Node.request` builds the experiment from the qubit's current settings
 (a full sweep, or a cheap check of a few points), :meth:`Node.analyse` fits the returned data and
 runs the quality gate (:mod:`qplane.calibration.gates`), :meth:`Node.compare` says whether the
@@ -111,6 +115,8 @@ class Node:
     unit: ClassVar[str] = ""
     controls: ClassVar[tuple[str, ...]] = ()
     default_parameters: ClassVar[SweepParameters]
+    #: whether the learned second opinion (trained on the six nodes' sweeps) is asked
+    second_opinion: ClassVar[bool] = True
 
     def __init__(self, parameters: SweepParameters | None = None, **spec: float):
         self.parameters = parameters or self.default_parameters
@@ -432,8 +438,12 @@ def _assignment_fidelity(fit: ReadoutFit, angle: float, threshold: float) -> flo
     return float(1 - (p10 + p01) / 2)
 
 
-#: Node name -> class, for configs.
+#: Node name -> class, for configs: the six above and the QEC lab's further nodes
+#: (:mod:`~qplane.calibration.nodes_qec`: resonator, readout tone, DRAG, RB, CZ).
 NODE_TYPES: dict[str, type[Node]] = {
     cls.name: cls for cls in (SpectroscopyNode, RabiNode, RamseyNode, T1Node, EchoNode,
                               ReadoutNode)
 }
+from qplane.calibration.nodes_qec import QEC_NODE_TYPES  # noqa: E402  (they subclass Node)
+
+NODE_TYPES.update(QEC_NODE_TYPES)

@@ -161,9 +161,11 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def read_settings(backend: CalibrationBackend, qubit: str) -> dict[str, float]:
-    """The qubit's logical controls, ``{"<qubit>.<control>": value}``."""
-    return {f"{qubit}.{c}": float(backend.read_setting(f"{qubit}.{c}")) for c in CONTROLS}
+def read_settings(backend: CalibrationBackend, qubit: str,
+                  extra: tuple[str, ...] = ()) -> dict[str, float]:
+    """The qubit's logical controls, ``{"<qubit>.<control>": value}`` (and ``extra`` ones)."""
+    return {f"{qubit}.{c}": float(backend.read_setting(f"{qubit}.{c}"))
+            for c in dict.fromkeys((*CONTROLS, *extra))}
 
 
 def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: Ledger, *,
@@ -176,7 +178,7 @@ def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: Ledger
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
     uid = uuid.uuid4().hex
-    settings = read_settings(backend, qubit)
+    settings = read_settings(backend, qubit, tuple(node.controls))
     t0 = backend.now()
     base = dict(uid=uid, time=t0, node=node.name, qubit=qubit, mode=mode)
     try:
@@ -189,7 +191,8 @@ def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: Ledger
     common = dict(base, request=request.metadata(), data=data,
                   device_time=float(data.duration))
     analysis = node.analyse(data)
-    verdict = second_opinion.classify(data) if second_opinion is not None else None
+    verdict = second_opinion.classify(data) \
+        if second_opinion is not None and node.second_opinion else None
     gate = analysis.gate
     disagree = verdict is not None and (verdict["label"] == "expected") != gate.passed
     if not gate.passed:
@@ -246,7 +249,7 @@ def calibrate_from_check(node: Node, qubit: str, backend: CalibrationBackend,
     """
     if check.analysis is None or check.outcome is not Outcome.OUT_OF_SPEC or check.flagged:
         raise ConfigError("calibrate_from_check needs a check that found the setting out of spec")
-    settings = read_settings(backend, qubit)
+    settings = read_settings(backend, qubit, tuple(node.controls))
     base = dict(uid=uuid.uuid4().hex, time=backend.now(), node=node.name, qubit=qubit,
                 mode="calibrate", request=check.request, data=check.data,
                 analysis=check.analysis, verdict=check.verdict, device_time=0.0)

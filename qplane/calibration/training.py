@@ -38,7 +38,7 @@ from qplane.calibration.classifier import (
     features,
 )
 from qplane.calibration.synthetic import make_case
-from qplane.device import ExperimentData, ExperimentKind
+from qplane.device import SINGLE_QUBIT_KINDS, ExperimentData, ExperimentKind
 
 READOUT_MODES = ("ok", "noisy", "anomalous", "no_signal")
 
@@ -53,7 +53,7 @@ def dataset(per_cell: int, *, seed: int, spread: float = 1.0,
     """``per_cell`` labelled cases for every (kind, mode) pair."""
     rng = np.random.default_rng(seed)
     out = []
-    for kind in ExperimentKind:
+    for kind in SINGLE_QUBIT_KINDS:
         for mode in modes_for(kind):
             for _ in range(per_cell):
                 data, _, _ = make_case(kind, mode, rng, spread=spread,

@@ -36,6 +36,9 @@ def register(subparsers: Any) -> None:
                        help="each sample also holds the observables after the detectors")
     learn.add_argument("--estimator", choices=("full", "pairwise"), default="full",
                        help="full: every mechanism (default); pairwise: matching-graph edges")
+    learn.add_argument("--no-shrink", action="store_true",
+                       help="full estimator: the plain least-squares fit, without shrinking "
+                            "each symptom class towards the pairwise solution by its interval")
     learn.add_argument("--start", type=int, default=0, help="run file: first shot")
     learn.add_argument("--stop", type=int, default=None, help="run file: stop before this shot")
     learn.add_argument("--min-shots", type=int, default=None, help="fewest shots to learn from")
@@ -66,7 +69,8 @@ def _learn(args: argparse.Namespace) -> int:
     samples = read_samples(args.source, **kw)
     model = learn_noise(samples.detection_events, samples.dem, estimator=args.estimator,
                         min_shots=args.min_shots if args.min_shots is not None else MIN_SHOTS,
-                        window=samples.window, source=samples.source)
+                        window=samples.window, source=samples.source,
+                        shrink=not args.no_shrink)
     card = model.card()
     card["source"], card["format"] = samples.source, samples.format
     if args.out:
@@ -84,8 +88,12 @@ def _learn(args: argparse.Namespace) -> int:
         f"  from      {samples.source} ({samples.format}), shots {card['shots']:,}, window "
         f"{card['window'][0]:,}..{card['window'][1]:,}",
         f"  nominal   {card['nominal_hash']}, {card['mechanisms']:,} mechanisms",
-        f"  learned   {card['learned']:,}; kept nominal {card['kept_nominal']:,} "
-        f"({', '.join(f'{k} {v}' for k, v in card['reasons'].items() if k != 'kept') or 'none'})",
+        f"  learned   {card['learned']:,}"
+        + (f" ({card['reasons']['shrunk_to_pairwise']:,} shrunk to the pairwise value)"
+           if card["reasons"].get("shrunk_to_pairwise") else "")
+        + f"; kept nominal {card['kept_nominal']:,} ("
+        + (", ".join(f"{k} {v}" for k, v in card["reasons"].items()
+                     if k not in ("kept", "shrunk_to_pairwise")) or "none") + ")",
         f"  vs nominal: probability ratio median {r['median']:.2f} (5-95 %: {r['p05']:.2f} .. "
         f"{r['p95']:.2f}); total {card['total_probability']['learned']:.4g} vs "
         f"{card['total_probability']['nominal']:.4g}",

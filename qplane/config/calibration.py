@@ -19,7 +19,10 @@ from pydantic import Field, field_validator, model_validator
 from qplane.config._base import KeyedValueError, Section
 
 #: The calibration node types (``qplane.calibration.nodes.NODE_TYPES``).
-NodeName = Literal["spectroscopy", "rabi", "ramsey", "t1", "echo", "readout"]
+NodeName = Literal["spectroscopy", "rabi", "ramsey", "t1", "echo", "readout",
+                   "resonator_spectroscopy", "readout_frequency", "readout_amplitude",
+                   "readout_duration", "drag",
+                   "randomized_benchmarking", "cz"]
 #: Each node type's options: its tolerances and device specs (``Node.default_spec``).
 NODE_SPEC_KEYS: dict[str, tuple[str, ...]] = {
     "spectroscopy": ("tolerance", "max_relative_error"),
@@ -29,6 +32,13 @@ NODE_SPEC_KEYS: dict[str, tuple[str, ...]] = {
     "echo": ("minimum", "max_relative_error"),
     "readout": ("min_fidelity", "fidelity_tolerance", "min_snr", "max_fidelity_error",
                 "max_blob_excess"),
+    "resonator_spectroscopy": ("tolerance", "offset", "max_relative_error"),
+    "readout_frequency": ("tolerance", "max_relative_error"),
+    "readout_amplitude": ("fidelity_tolerance", "max_relative_error"),
+    "readout_duration": ("fidelity_tolerance", "max_relative_error"),
+    "drag": ("tolerance", "max_relative_error"),
+    "randomized_benchmarking": ("max_error", "max_relative_error"),
+    "cz": ("relative_tolerance", "max_relative_error"),
 }
 
 
@@ -40,17 +50,23 @@ class GraphNode(Section):
                                        "first (listed earlier in the graph)")
     timeout: Optional[float] = Field(None, gt=0.0, description="seconds a calibration stays "
                                      "valid (default: the node type's)")
-    tolerance: Optional[float] = Field(None, description="spectroscopy, ramsey: in-spec "
-                                                         "tolerance (Hz)")
-    relative_tolerance: Optional[float] = Field(None, description="rabi: in-spec tolerance "
-                                                                  "(relative)")
+    tolerance: Optional[float] = Field(None, description="spectroscopy, ramsey, "
+                                       "resonator_spectroscopy, readout_frequency: in-spec "
+                                       "tolerance (Hz); drag: of the DRAG coefficient")
+    relative_tolerance: Optional[float] = Field(None, description="rabi, cz: in-spec "
+                                                "tolerance (relative)")
+    offset: Optional[float] = Field(None, description="resonator_spectroscopy: the readout "
+                                    "frequency written, from the resonator's dip (Hz)")
+    max_error: Optional[float] = Field(None, description="randomized_benchmarking: largest "
+                                       "error per Clifford in spec")
     max_relative_error: Optional[float] = Field(None, description="largest relative fit error "
                                                                   "a result may have")
     detuning: Optional[float] = Field(None, description="ramsey: artificial detuning (Hz)")
     minimum: Optional[float] = Field(None, description="t1, echo: shortest acceptable time (s)")
     min_fidelity: Optional[float] = Field(None, description="readout: lowest fidelity")
-    fidelity_tolerance: Optional[float] = Field(None, description="readout: in-spec fidelity "
-                                                                  "loss")
+    fidelity_tolerance: Optional[float] = Field(None, description="readout, "
+                                                "readout_amplitude, readout_duration: in-spec "
+                                                "fidelity loss")
     min_snr: Optional[float] = Field(None, description="readout: lowest blob separation SNR")
     max_fidelity_error: Optional[float] = Field(None, description="readout: largest fidelity "
                                                                   "error")
@@ -82,7 +98,8 @@ class CalibrationSettings(Section):
                           "none (false)")
     graph: Optional[dict[NodeName, GraphNode]] = Field(
         None, description="node name -> options, dependencies first (default: the six "
-                          "standard nodes)")
+                          "standard nodes; resonator_spectroscopy, readout_frequency, drag, "
+                          "randomized_benchmarking and cz need the optional controls bound)")
     triggers: Triggers = Field(default_factory=Triggers, description="syndrome triggers")
     triage_nodes: list[str] = Field(default_factory=lambda: ["ramsey"], description=
                                          "nodes checked first on a qubit syndromes point at")

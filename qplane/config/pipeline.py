@@ -60,7 +60,7 @@ class EndpointSettings(Section):
                                                     "registration, heartbeats, corrections in)")
     corrections: Endpoint = Field("auto", description="unused since dispatch carries the "
                                                       "corrections (kept so older configs load)")
-    records: Endpoint = Field("auto", description="every process PUSH -> recorder")
+    records: Endpoint = Field("auto", description="every process DEALER -> recorder ROUTER (acknowledged)")
     control: Endpoint = Field("auto", description="ROUTER on the instrument server: circuit "
                                                   "requests and calibration calls")
     monitor: Endpoint = Field("auto", description="PUB from every process -> launcher (live "

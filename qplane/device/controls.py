@@ -9,6 +9,13 @@ control to its instruments' parameters (``qplane.drivers.ControlMap``, from the 
 ('drive_frequency', 'pi_amplitude', 'readout_angle', 'readout_threshold')
 >>> ALL_CONTROLS[-1], CONTROL_UNITS["readout_angle"]
 ('frame_correction', 'rad')
+>>> OPTIONAL_CONTROLS[:2]
+('readout_frequency', 'readout_amplitude')
+
+:data:`CONTROLS` are the ones every station binds. :data:`OPTIONAL_CONTROLS` are per-qubit
+controls a station *may* bind (readout tone, DRAG, the CZ flux pulse): a device whose station
+leaves one unbound plays it at its ideal value (the simulated lab), and the nodes that
+calibrate it (``resonator_spectroscopy``, ``readout_*``, ``drag``, ``cz``) need it bound.
 
 Two small Protocols describe optional device capabilities, checked by duck typing:
 :class:`ControlledDevice` (the device reads its settings through a bound control map, as the
@@ -30,19 +37,34 @@ PI_AMPLITUDE = "pi_amplitude"
 READOUT_ANGLE = "readout_angle"
 #: Threshold of a qubit's readout discriminator (after rotation), V.
 READOUT_THRESHOLD = "readout_threshold"
+#: Frequency of a qubit's readout tone, Hz.
+READOUT_FREQUENCY = "readout_frequency"
+#: Amplitude of a qubit's readout tone, V.
+READOUT_AMPLITUDE = "readout_amplitude"
+#: Length of a qubit's readout (integration window), s.
+READOUT_DURATION = "readout_duration"
+#: DRAG coefficient of a qubit's pulses (dimensionless: derivative quadrature over the pulse).
+DRAG_BETA = "drag_beta"
+#: Amplitude of the flux pulse a qubit plays in each of its CZ gates, V.
+CZ_AMPLITUDE = "cz_amplitude"
 #: The device-wide Pauli-frame correction control.
 FRAME_CORRECTION = "frame_correction"
 
 #: The per-qubit logical controls calibration reads and updates.
 CONTROLS = (DRIVE_FREQUENCY, PI_AMPLITUDE, READOUT_ANGLE, READOUT_THRESHOLD)
+#: Per-qubit controls a station may bind (unbound: the device plays the ideal value).
+OPTIONAL_CONTROLS = (READOUT_FREQUENCY, READOUT_AMPLITUDE, READOUT_DURATION, DRAG_BETA,
+                     CZ_AMPLITUDE)
 #: Controls that are one parameter for the whole device.
 GLOBAL_CONTROLS = (FRAME_CORRECTION,)
 #: Every logical control a ``qplane.controls`` section may map.
-ALL_CONTROLS = (*CONTROLS, *GLOBAL_CONTROLS)
+ALL_CONTROLS = (*CONTROLS, *OPTIONAL_CONTROLS, *GLOBAL_CONTROLS)
 
 #: The unit of each per-qubit control's value.
 CONTROL_UNITS: Mapping[str, str] = MappingProxyType({
     DRIVE_FREQUENCY: "Hz", PI_AMPLITUDE: "V", READOUT_ANGLE: "rad", READOUT_THRESHOLD: "V",
+    READOUT_FREQUENCY: "Hz", READOUT_AMPLITUDE: "V", READOUT_DURATION: "s", DRAG_BETA: "",
+    CZ_AMPLITUDE: "V",
 })
 
 
@@ -50,6 +72,10 @@ CONTROL_UNITS: Mapping[str, str] = MappingProxyType({
 CONTROL_DOCS: Mapping[str, str] = MappingProxyType({
     DRIVE_FREQUENCY: "Hz: LO + IF", PI_AMPLITUDE: "the pi pulse's amplitude",
     READOUT_ANGLE: "rad: IQ-plane rotation", READOUT_THRESHOLD: "the discriminator's threshold",
+    READOUT_FREQUENCY: "optional, Hz: the readout tone", READOUT_AMPLITUDE: "optional, V: the "
+    "readout tone's amplitude", READOUT_DURATION: "optional, s: the integration window",
+    DRAG_BETA: "optional: the pulses' DRAG coefficient", CZ_AMPLITUDE: "optional, V: the "
+    "qubit's flux pulse in its CZ gates",
     FRAME_CORRECTION: "the logical Pauli frame (0/1)",
 })
 

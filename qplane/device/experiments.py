@@ -50,6 +50,36 @@ the drive, the ideal ``P1`` follows (pulse-time decoherence neglected, which is 
     holds the fraction assigned 1 for each prepared state (``e01`` and ``1 − e10``). A shot is
     assigned 1 when ``Re(iq · e^(−iθ)) > v_t``.
 
+The nodes a QEC lab needs next (readout optimisation, DRAG, benchmarking, the CZ gate) use the
+optional controls of :data:`~qplane.device.controls.OPTIONAL_CONTROLS` (readout frequency
+``f_ro``, amplitude ``A_ro`` and duration ``t_ro``, DRAG coefficient ``β``, CZ flux amplitude
+``a_cz``):
+
+``resonator_spectroscopy`` (sweep: readout frequency ``f``, Hz)
+    The readout resonator's transmission with the qubit in ``|0⟩``, a notch of depth ``d`` and
+    linewidth ``κ`` at ``f_r``: ``signal = |1 − d (κ/2) / (κ/2 + i (f − f_r))|`` in [0, 1]
+    (averaged over ``shots``, Gaussian noise); with the qubit in ``|1⟩`` the notch sits at
+    ``f_r − 2χ``, so the two states are told apart best near ``f_r − χ``.
+``readout_fidelity_frequency``, ``…_amplitude``, ``…_duration`` (sweep: ``f_ro`` Hz, ``A_ro``
+V, ``t_ro`` s; the other two at their settings)
+    The assignment fidelity ``F = 1 − (e01 + e10)/2`` of ``shots`` single shots per prepared
+    state, with the best threshold for that point. The blobs separate by
+    ``|c1 − c0| ∝ A_ro · sqrt(t_ro) · |S_0(f) − S_1(f)|``; a strong tone causes
+    measurement-induced transitions (``∝ A_ro⁴``), a long one lets ``|1⟩`` decay
+    (``1 − e^(−t_ro/2T1)``), so ``F`` peaks in all three.
+``drag`` (sweep: DRAG coefficient ``β``, dimensionless)
+    ``N`` pairs of π pulses of opposite sign (``settings["drag_pairs"]``); a DRAG mismatch
+    leaves a phase error ``θ = k (β − β*)`` per pulse, which the pairs accumulate:
+    ``P1 = sin²(N θ)`` (plus the readout's errors), a minimum at the ideal ``β*``.
+``randomized_benchmarking`` (sweep: sequence length ``m`` in Cliffords, integers)
+    random single-qubit Clifford sequences ending in the Clifford that maps the state to
+    ``|1⟩``; the error per Clifford ``r`` (amplitude, detuning, DRAG, decoherence and the
+    floor) makes ``P1(m) = ½ + (½ − p_th) (1 − 2r)^m``.
+``cz_conditional_phase`` (sweep: the qubit's CZ flux amplitude ``a``, V)
+    the qubit's share of a CZ's conditional phase, ``φ(a) = π/2 (1 + (a/a*)²)`` (π at the
+    ideal ``a*``), read on a partner by ``Y/2 – CZ – Y/2`` with the qubit in ``|1⟩``:
+    ``P1 = (1 + cos φ)/2``, a minimum at ``a*``.
+
 Requests are validated here, independent of the device: sweeps are one-dimensional, finite,
 between :data:`MIN_POINTS` and :data:`MAX_POINTS` points, within :data:`SWEEP_LIMITS` for their
 kind; ``shots`` per point lies in ``[1, MAX_SHOTS]`` and ``shots × points`` is at most
@@ -91,7 +121,19 @@ class ExperimentKind(str, enum.Enum):
     T1 = "t1"
     HAHN_ECHO = "hahn_echo"
     READOUT_IQ = "readout_iq"
+    RESONATOR_SPECTROSCOPY = "resonator_spectroscopy"
+    READOUT_FIDELITY_FREQUENCY = "readout_fidelity_frequency"
+    READOUT_FIDELITY_AMPLITUDE = "readout_fidelity_amplitude"
+    READOUT_FIDELITY_DURATION = "readout_fidelity_duration"
+    DRAG = "drag"
+    RANDOMIZED_BENCHMARKING = "randomized_benchmarking"
+    CZ_CONDITIONAL_PHASE = "cz_conditional_phase"
 
+
+#: The six single-qubit experiments of the standard nodes (the second opinion's training set).
+SINGLE_QUBIT_KINDS = (ExperimentKind.QUBIT_SPECTROSCOPY, ExperimentKind.RABI_AMPLITUDE,
+                      ExperimentKind.RAMSEY, ExperimentKind.T1, ExperimentKind.HAHN_ECHO,
+                      ExperimentKind.READOUT_IQ)
 
 #: The unit of each kind's sweep values.
 SWEEP_UNITS: Mapping[ExperimentKind, str] = MappingProxyType({
@@ -101,6 +143,13 @@ SWEEP_UNITS: Mapping[ExperimentKind, str] = MappingProxyType({
     ExperimentKind.T1: "s",
     ExperimentKind.HAHN_ECHO: "s",
     ExperimentKind.READOUT_IQ: "state",
+    ExperimentKind.RESONATOR_SPECTROSCOPY: "Hz",
+    ExperimentKind.READOUT_FIDELITY_FREQUENCY: "Hz",
+    ExperimentKind.READOUT_FIDELITY_AMPLITUDE: "V",
+    ExperimentKind.READOUT_FIDELITY_DURATION: "s",
+    ExperimentKind.DRAG: "",
+    ExperimentKind.RANDOMIZED_BENCHMARKING: "",
+    ExperimentKind.CZ_CONDITIONAL_PHASE: "V",
 })
 
 #: Inclusive range of each kind's sweep values, in :data:`SWEEP_UNITS`.
@@ -111,6 +160,13 @@ SWEEP_LIMITS: Mapping[ExperimentKind, tuple[float, float]] = MappingProxyType({
     ExperimentKind.T1: (0.0, 2.0e-3),
     ExperimentKind.HAHN_ECHO: (0.0, 2.0e-3),
     ExperimentKind.READOUT_IQ: (0.0, 1.0),
+    ExperimentKind.RESONATOR_SPECTROSCOPY: (2.0e9, 12.0e9),
+    ExperimentKind.READOUT_FIDELITY_FREQUENCY: (2.0e9, 12.0e9),
+    ExperimentKind.READOUT_FIDELITY_AMPLITUDE: (0.0, 1.0),
+    ExperimentKind.READOUT_FIDELITY_DURATION: (16e-9, 10e-6),
+    ExperimentKind.DRAG: (-5.0, 5.0),
+    ExperimentKind.RANDOMIZED_BENCHMARKING: (0.0, 100_000.0),
+    ExperimentKind.CZ_CONDITIONAL_PHASE: (0.0, 1.0),
 })
 
 MIN_POINTS = 2
@@ -208,6 +264,9 @@ def validate_sweep(kind: ExperimentKind | str, sweep: Sequence[float] | np.ndarr
             f"{out.shape}", key="sweep")
     if not np.all(np.isfinite(out)):
         raise ConfigError("sweep values must be finite", key="sweep")
+    if kind is ExperimentKind.RANDOMIZED_BENCHMARKING and not np.all(out == np.round(out)):
+        raise ConfigError("randomized_benchmarking sweep values are sequence lengths (whole "
+                          "numbers of Cliffords); round them", key="sweep")
     lo, hi = SWEEP_LIMITS[kind]
     bad = out[(out < lo) | (out > hi)]
     if bad.size:

@@ -2,7 +2,8 @@
 
 Each channel drives one qubit: it synthesises the qubit's pulses at an intermediate frequency
 (IF) that an external microwave source (the LO, for example a Rohde & Schwarz SGS100A) mixes up,
-so the drive frequency is ``LO + IF``; its ``amplitude`` is the π-pulse amplitude. The SCPI
+so the drive frequency is ``LO + IF``; its ``amplitude`` is the π-pulse amplitude, ``drag`` the pulses' DRAG coefficient and
+``flux_amplitude`` the qubit's flux pulse in its CZ gates. The SCPI
 commands embed the channel number (``SOUR<n>:FREQ:IF``, ``SOUR<n>:AMPL``, ``OUTP<n>``). Its
 simulated twin is ``qplane.drivers.sims:QplaneDriveController.yaml``:
 
@@ -33,10 +34,12 @@ MAX_CHANNELS = 128
 IF_RANGE = (-500e6, 500e6)
 #: Pulse amplitude range at the output, V.
 AMPLITUDE_RANGE = (0.0, 1.0)
+#: DRAG coefficient range.
+DRAG_RANGE = (-5.0, 5.0)
 
 
 class DriveChannel(InstrumentChannel):
-    """One drive channel: IF frequency, pulse amplitude and output switch."""
+    """One drive channel: IF frequency, pulse amplitude, DRAG, CZ flux, output switch."""
 
     def __init__(self, parent: QplaneDriveController, name: str, channel: int) -> None:
         super().__init__(parent, name)
@@ -53,6 +56,18 @@ class DriveChannel(InstrumentChannel):
             get_parser=float, vals=vals.Numbers(*AMPLITUDE_RANGE),
         )
         """Peak amplitude of the π pulse."""
+        self.drag: Parameter = self.add_parameter(
+            "drag", label=f"Channel {channel} DRAG coefficient",
+            get_cmd=f"SOUR{channel}:DRAG?", set_cmd=f"SOUR{channel}:DRAG {{:.9f}}",
+            get_parser=float, vals=vals.Numbers(*DRAG_RANGE),
+        )
+        """DRAG coefficient: the derivative quadrature's weight."""
+        self.flux_amplitude: Parameter = self.add_parameter(
+            "flux_amplitude", label=f"Channel {channel} CZ flux amplitude", unit="V",
+            get_cmd=f"SOUR{channel}:FLUX:AMPL?", set_cmd=f"SOUR{channel}:FLUX:AMPL {{:.9f}}",
+            get_parser=float, vals=vals.Numbers(*AMPLITUDE_RANGE),
+        )
+        """Amplitude of the qubit's flux pulse in its CZ gates."""
         self.output: Parameter = self.add_parameter(
             "output", label=f"Channel {channel} output", get_cmd=f"OUTP{channel}?",
             set_cmd=f"OUTP{channel} {{}}", val_mapping={False: 0, True: 1},

@@ -1,5 +1,8 @@
 """QCoDeS driver for qplane's readout controller, a multi-channel single-shot discriminator.
 
+Each channel also plays its qubit's readout tone (``frequency``, ``amplitude``) and sets the
+integration window (``integration_time``, the readout duration).
+
 Each channel integrates one qubit's readout signal into an IQ point and turns it into a bit:
 the point is rotated by ``-rotation`` and compared with ``threshold`` (bit 1 above it). The
 controller also holds the logical Pauli-frame bit (``logical_frame``), which it XORs into the
@@ -37,10 +40,14 @@ ROTATION_RANGE = (-math.pi, math.pi)
 THRESHOLD_RANGE = (-2.0, 2.0)
 #: Integration time range, s.
 INTEGRATION_RANGE = (16e-9, 10e-6)
+#: Readout-tone frequency range, Hz.
+FREQUENCY_RANGE = (2e9, 12e9)
+#: Readout-tone amplitude range, V.
+AMPLITUDE_RANGE = (0.0, 1.0)
 
 
 class ReadoutChannel(InstrumentChannel):
-    """One readout channel: IQ rotation, threshold and integration time."""
+    """One readout channel: IQ rotation, threshold, integration time, the tone."""
 
     def __init__(self, parent: QplaneReadoutController, name: str, channel: int) -> None:
         super().__init__(parent, name)
@@ -59,10 +66,22 @@ class ReadoutChannel(InstrumentChannel):
         """Threshold on the rotated I quadrature; above it the shot reads 1."""
         self.integration_time: Parameter = self.add_parameter(
             "integration_time", label=f"Channel {channel} integration time", unit="s",
-            get_cmd=f"SENS{channel}:INT?", set_cmd=f"SENS{channel}:INT {{:.3e}}",
+            get_cmd=f"SENS{channel}:INT?", set_cmd=f"SENS{channel}:INT {{:.6e}}",
             get_parser=float, vals=vals.Numbers(*INTEGRATION_RANGE),
         )
-        """Length of the integration window."""
+        """Length of the integration window (the readout duration)."""
+        self.frequency: Parameter = self.add_parameter(
+            "frequency", label=f"Channel {channel} readout frequency", unit="Hz",
+            get_cmd=f"SENS{channel}:FREQ?", set_cmd=f"SENS{channel}:FREQ {{:.3f}}",
+            get_parser=float, vals=vals.Numbers(*FREQUENCY_RANGE),
+        )
+        """Frequency of the readout tone."""
+        self.amplitude: Parameter = self.add_parameter(
+            "amplitude", label=f"Channel {channel} readout amplitude", unit="V",
+            get_cmd=f"SENS{channel}:AMPL?", set_cmd=f"SENS{channel}:AMPL {{:.9f}}",
+            get_parser=float, vals=vals.Numbers(*AMPLITUDE_RANGE),
+        )
+        """Amplitude of the readout tone."""
 
 
 class QplaneReadoutController(VisaInstrument):

@@ -14,6 +14,9 @@ Both estimators start from parity moments (:mod:`qplane.noise.moments`):
   counted and the linear system ``A q = −log m`` is solved by weighted least squares (weights the
   inverse variance of each log-moment, a tiny ridge towards nominal for directions the data do
   not fix). Each class's ``q`` is shared among its mechanisms in their nominal proportions.
+  By default (``shrink=True``) each class's fit is then shrunk towards its pairwise value by
+  its interval (empirical Bayes, :func:`_shrink_to_pairwise`): at tens of thousands of shots
+  the plain fit's thousands of hyperedge classes are noisy, and the matcher pays for each.
 
 Intervals: the shots are counted in ``groups`` contiguous groups; the estimate is repeated with
 each group left out (the counts subtract), and the delete-one-group jackknife gives a standard
@@ -51,7 +54,7 @@ import scipy.sparse.linalg as spla
 import stim
 
 from qplane.errors import QplaneError
-from qplane.noise.model import P_MAX, P_MIN, LearnedNoise, guard_nominal
+from qplane.noise.model import P_MAX, P_MIN, LearnedNoise, guard_nominal, structure_of
 from qplane.noise.moments import detector_rows, odd_counts, shots_per_group
 from qplane.noise.structure import DemStructure, p_of_q, q_of_p
 
@@ -79,7 +82,7 @@ def as_packed(detection_events: np.ndarray, num_detectors: int) -> np.ndarray:
 def learn_noise(detection_events: np.ndarray, dem: stim.DetectorErrorModel | DemStructure, *,
                 estimator: Estimator = "full", min_shots: int = MIN_SHOTS, groups: int = 10,
                 window: tuple[int, int] | None = None, source: str = "",
-                version: int = 0) -> LearnedNoise:
+                version: int = 0, shrink: bool = True) -> LearnedNoise:
     """Learn every mechanism's probability of ``dem`` from detection events.
 
     Args:
@@ -92,6 +95,9 @@ def learn_noise(detection_events: np.ndarray, dem: stim.DetectorErrorModel | Dem
         window: the shots' ``(first, stop)`` in their source (default ``(0, shots)``).
         source: where the shots came from, recorded in the model.
         version: the model's version number (the live estimator counts).
+        shrink: for ``"full"``: shrink each symptom class's least-squares estimate towards
+            the pairwise solution by its interval (empirical Bayes, see the module); ``False``
+            gives the plain least-squares fit.
     """
     s = dem if isinstance(dem, DemStructure) else DemStructure(dem)
     if estimator not in ESTIMATORS:
@@ -108,7 +114,7 @@ def learn_noise(detection_events: np.ndarray, dem: stim.DetectorErrorModel | Dem
     rows = detector_rows(packed, num_detectors=s.num_detectors)
     n = shots_per_group(shots, rows.shape[1], groups)
     counts = odd_counts(rows, moment_sets(s, estimator), groups=len(n))
-    return estimate_from_counts(s, counts, n, estimator=estimator, **common)
+    return estimate_from_counts(s, counts, n, estimator=estimator, shrink=shrink, **common)
 
 
 def moment_sets(s: DemStructure, estimator: Estimator) -> list[tuple[int, ...]]:
@@ -116,20 +122,21 @@ def moment_sets(s: DemStructure, estimator: Estimator) -> list[tuple[int, ...]]:
     if estimator == "pairwise":
         return [(i,) for i in range(s.num_detectors)] + [e for e in s.edges if len(e) == 2]
     if estimator == "full":
-        return _full_system(s).sets
+        return _full_system(s).all_sets
     raise QplaneError(f"unknown estimator {estimator!r}; use one of {', '.join(ESTIMATORS)}")
 
 
 def estimate_from_counts(s: DemStructure, counts: np.ndarray, n: np.ndarray, *,
                          estimator: Estimator, window: tuple[int, int] | None = None,
                          source: str = "", version: int = 0,
-                         time: float | None = None) -> LearnedNoise:
+                         time: float | None = None, shrink: bool = True) -> LearnedNoise:
     """The estimate from odd counts of :func:`moment_sets` per shot group (what the live
     estimator keeps per block instead of the shots).
 
     Args:
         counts: ``(len(moment_sets(s, estimator)), groups)`` odd-parity shot counts.
         n: ``(groups,)`` shots per group.
+        shrink: as for :func:`learn_noise`.
     """
     n = np.asarray(n, dtype=np.int64)
     shots = int(n.sum())
@@ -139,9 +146,13 @@ def estimate_from_counts(s: DemStructure, counts: np.ndarray, n: np.ndarray, *,
     if len(n) < 2 or np.any(n <= 0):
         return LearnedNoise.nominal_model(flat, shots=shots, reason="too_few_groups", **common)
     m = _moments(np.asarray(counts), n)
-    solve = _pairwise if estimator == "pairwise" else _full
-    q, valid, reasons = solve(s, m)
-    return _finish(s, flat, q, valid, reasons, estimator=estimator, shots=shots, common=common)
+    if estimator == "pairwise":
+        q, valid, reasons = _pairwise(s, m)
+        sd = None
+    else:
+        q, valid, reasons, sd = _full(s, m, shrink=shrink)
+    return _finish(s, flat, q, valid, reasons, estimator=estimator, shots=shots, common=common,
+                   sd=sd)
 
 
 def _moments(counts: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -250,6 +261,16 @@ class _FullSystem:
         m_nom = np.exp(-(self.A @ self.q_nom_c))
         self.w = m_nom ** 2 / np.maximum(1.0 - m_nom ** 2, 1e-12)
         self._solvers: dict[bytes, tuple] = {}
+        # the pairwise estimator's sets, counted with the classes' (the shrinkage's prior)
+        index = {x: k for k, x in enumerate(self.sets)}
+        self.all_sets = list(self.sets)
+        for x in moment_sets(s, "pairwise"):
+            if x not in index:
+                index[x] = len(self.all_sets)
+                self.all_sets.append(x)
+        self.pairwise_rows = np.array([index[x] for x in moment_sets(s, "pairwise")], np.intp)
+        #: each class's shrinkage group: its symptom's size (1, 2, 3, 4 or more detectors)
+        self.size_group = np.minimum([len(c) for c in classes], 4).astype(np.int64)
 
     def solver(self, usable: np.ndarray):
         key = np.packbits(usable).tobytes()
@@ -262,11 +283,43 @@ class _FullSystem:
             diag = M.diagonal()
             ridge = 1e-6 * float(np.median(diag[diag > 0])) if np.any(diag > 0) else 1.0
             M = (M + ridge * sp.identity(M.shape[0], format="csc")).tocsc()
-            lu = spla.splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0)
+            lu = _factorise(M)
             # a class is learned only when every moment of its own subsets is usable
             touched = np.asarray(self.own @ (~usable).astype(np.float64)).ravel() == 0
             self._solvers[key] = (AtW, ridge, lu, touched)
         return self._solvers[key]
+
+
+#: Classes up to which the normal matrix is factorised dense (Cholesky): it is 40 % full at
+#: d = 5, where a dense solve is ~50× faster than SuperLU's, and 240 MB at d = 7 (5,471 classes)
+_DENSE_MAX = 6_000
+
+
+class _Cholesky:
+    """A dense Cholesky factor of a symmetric positive definite matrix, with ``solve``."""
+
+    def __init__(self, M: sp.spmatrix):
+        import scipy.linalg as la
+
+        self._factor = la.cho_factor(M.toarray(), overwrite_a=True, check_finite=False)
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        import scipy.linalg as la
+
+        return la.cho_solve(self._factor, b, check_finite=False)
+
+
+def _factorise(M: sp.spmatrix):
+    """The normal matrix's factorisation: dense Cholesky when it is small enough (and positive
+    definite, as ``AᵀWA`` plus a ridge is), sparse LU otherwise."""
+    if M.shape[0] <= _DENSE_MAX:
+        import scipy.linalg as la
+
+        try:
+            return _Cholesky(M)
+        except la.LinAlgError:
+            pass
+    return spla.splu(M.tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0)
 
 
 def _full_system(s: DemStructure) -> _FullSystem:
@@ -276,27 +329,95 @@ def _full_system(s: DemStructure) -> _FullSystem:
     return system
 
 
-def _full(s: DemStructure, m: np.ndarray):
+def _full(s: DemStructure, m: np.ndarray, *, shrink: bool = True):
     system = _full_system(s)
-    usable = np.all(m > 0, axis=1)
+    rows = len(system.sets)
+    usable = np.all(m[:rows] > 0, axis=1)
     with np.errstate(divide="ignore"):
-        y = -np.log(np.where(usable[:, None], m, 1.0))
+        y = -np.log(np.where(usable[:, None], m[:rows], 1.0))
     AtW, ridge, lu, touched = system.solver(usable)
     qc = lu.solve(np.ascontiguousarray(AtW @ y + ridge * system.q_nom_c[:, None]))
     good_c = np.isfinite(qc[:, 0]) & (qc[:, 0] > 0) & (p_of_q(np.clip(qc[:, 0], 0, 50)) <= P_MAX)
     good_c &= touched
     cls = s.mechanism_class
-    q = qc[np.maximum(cls, 0)] * system.share[:, None]
-    valid = (cls >= 0) & good_c[np.maximum(cls, 0)]
     reasons = Counter()
+    sd = None
+    if shrink:
+        q_pw, valid_pw, _ = _pairwise(s, m[system.pairwise_rows])
+        q, sd, valid, shrunk = _shrink_to_pairwise(s, system, qc, good_c, q_pw, valid_pw)
+        reasons["shrunk_to_pairwise"] = shrunk
+    else:
+        q = qc[np.maximum(cls, 0)] * system.share[:, None]
+        valid = (cls >= 0) & good_c[np.maximum(cls, 0)]
+        reasons["class_guarded"] = int(np.sum((cls >= 0) & ~valid))
     reasons["unobservable"] = int(np.sum(cls < 0))
-    reasons["class_guarded"] = int(np.sum((cls >= 0) & ~valid))
     reasons["moments_unusable"] = int(np.sum(~usable))
-    return q, valid, reasons
+    return q, valid, reasons, sd
+
+
+def _jackknife_sd(reps: np.ndarray) -> np.ndarray:
+    """Delete-one-group jackknife standard error of each row's replicates (columns)."""
+    g = reps.shape[1]
+    with np.errstate(invalid="ignore"):
+        return np.sqrt((g - 1) / g * np.nansum(
+            (reps - np.nanmean(reps, axis=1, keepdims=True)) ** 2, axis=1))
+
+
+def _shrink_to_pairwise(s: DemStructure, system: _FullSystem, qc: np.ndarray,
+                        good_c: np.ndarray, q_pw: np.ndarray, valid_pw: np.ndarray):
+    """Each class's least-squares ``q`` shrunk towards its pairwise value by its interval.
+
+    With ``d_c`` the class's departure from its pairwise value and ``σ_c`` the jackknife error
+    of that departure (both relative to the pairwise value), the departures of the classes of
+    one symptom size are taken as drawn from ``N(0, τ²)``; ``τ²`` is estimated from the data
+    (``mean(d²) − mean(σ²)``, at least 0) and each class keeps the posterior mean
+    ``w_c d_c`` with ``w_c = τ² / (τ² + σ_c²)``: a well-measured departure stays, one the data
+    cannot tell from noise goes back to the pairwise value. The standard error of the result is
+    the posterior one, ``sqrt(w_c σ_c² + σ_pairwise²)`` (a class the fit could not learn keeps
+    its pairwise value with the prior's ``τ²`` in place of ``w_c σ_c²``). The class's ``q`` is
+    shared among its mechanisms in their nominal proportions, as the plain fit shares it. The
+    result stays positive: ``(1 − w_c) q_c⁰ + w_c q_c`` with both terms positive.
+
+    Returns per-mechanism ``q`` (every replicate column), its standard error, validity (learned
+    by the fit or by the pairwise estimator), and how many learned mechanisms went (almost) all
+    the way back to the pairwise value (``w_c < 0.1``: ``reasons["shrunk_to_pairwise"]``, not a
+    guard: they are learned).
+    """
+    cls = s.mechanism_class
+    seen = cls >= 0
+    n_c, cols = len(s.classes), qc.shape[1]
+    prior = np.zeros((n_c, cols))
+    np.add.at(prior, cls[seen], q_pw[seen])
+    ok_prior = np.all(np.isfinite(prior), axis=1) & (prior[:, 0] > 0)
+    safe = np.where(ok_prior, prior[:, 0], 1.0)
+    d = np.where(good_c[:, None] & ok_prior[:, None], qc - prior, 0.0)
+    rel, rel_sd = d[:, 0] / safe, _jackknife_sd(d[:, 1:]) / safe
+    w = np.zeros(n_c)
+    tau2 = np.ones(n_c)   # a group too small to tell: the prior is uncertain by 100 %
+    for g in np.unique(system.size_group):
+        pick = (system.size_group == g) & good_c & ok_prior & np.isfinite(rel_sd)
+        if pick.sum() < 2:
+            continue
+        t = max(0.0, float(np.mean(rel[pick] ** 2) - np.mean(rel_sd[pick] ** 2)))
+        tau2[system.size_group == g] = t
+        w[pick] = t / np.maximum(t + rel_sd[pick] ** 2, 1e-300)
+    post = prior + w[:, None] * d
+    # posterior variance w σ² (relative); a class the fit could not learn keeps the prior's τ²
+    measured = good_c & np.isfinite(rel_sd)
+    var_rel = np.where(measured, w * rel_sd ** 2, tau2)
+    sd_c = np.sqrt(var_rel * safe ** 2 + _jackknife_sd(prior[:, 1:]) ** 2)
+    c = np.maximum(cls, 0)
+    q = np.where(seen[:, None], post[c] * system.share[:, None], np.nan)
+    sd = np.where(seen, sd_c[c] * system.share, np.nan)
+    # learned: by the fit, or by the pairwise estimator (where neither learned it: nominal)
+    learned_c = good_c | (np.bincount(cls[seen], weights=valid_pw[seen], minlength=n_c) > 0)
+    valid = seen & ok_prior[c] & learned_c[c] & np.isfinite(q[:, 0]) & (q[:, 0] > 0)
+    return q, sd, valid, int(np.sum(valid & (w[c] < 0.1)))
 
 
 def _finish(s: DemStructure, flat: stim.DetectorErrorModel, q: np.ndarray, valid: np.ndarray,
-            reasons: Counter, *, estimator: str, shots: int, common: dict) -> LearnedNoise:
+            reasons: Counter, *, estimator: str, shots: int, common: dict,
+            sd: np.ndarray | None = None) -> LearnedNoise:
     nominal = guard_nominal(s.nominal)
     p_all = p_of_q(np.clip(np.nan_to_num(q, nan=-1.0), -1.0, 50.0))
     point = p_all[:, 0]
@@ -307,17 +428,15 @@ def _finish(s: DemStructure, flat: stim.DetectorErrorModel, q: np.ndarray, valid
     reasons["below_resolution"] = int(tiny.sum())
     ok &= ~tiny
     p = np.where(ok, point, nominal)
-    reps = q[:, 1:]
-    g = reps.shape[1]
-    with np.errstate(invalid="ignore"):
-        sd = np.sqrt((g - 1) / g * np.nansum((reps - np.nanmean(reps, axis=1, keepdims=True)) ** 2,
-                                             axis=1))
+    if sd is None:
+        sd = _jackknife_sd(q[:, 1:])
     q_hat = q_of_p(p)
     sd = np.where(ok & np.isfinite(sd), sd, 0.0)
     lower = np.where(ok, p_of_q(np.maximum(q_hat - _Z95 * sd, 0.0)), nominal)
     upper = np.where(ok, np.minimum(p_of_q(q_hat + _Z95 * sd), 0.5), nominal)
     reasons = {k: v for k, v in reasons.items() if v}
     reasons["kept"] = int(ok.sum())
+    structure_of(str(flat), s)
     return LearnedNoise(nominal=str(flat), probabilities=p, lower=lower, upper=upper,
                         estimator=estimator, shots=shots, kept_nominal=int(np.sum(~ok)),
                         reasons=reasons, **common)

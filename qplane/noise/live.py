@@ -41,9 +41,11 @@ from qplane.noise.structure import DemStructure
 def estimator_for(estimator: str, *, correlated: bool) -> Literal["pairwise", "full"]:
     """Resolve ``"auto"``: the pairwise estimator, for either matcher.
 
-    ``qplane bench device_noise`` measured it best for uncorrelated *and* correlated matching
-    (the full estimator's per-hyperedge estimates are noisier; it is for studying the device,
-    not for decoding). ``correlated`` is kept so the choice can depend on the matcher again.
+    ``qplane bench device_noise`` measured it best for uncorrelated *and* correlated matching:
+    its effective weights beat even the true DEM's, while the full estimator (shrunk towards
+    the pairwise solution) decodes like the true DEM — it converges to the device's real
+    per-mechanism probabilities, the tool for studying the device. ``correlated`` is kept so the
+    choice can depend on the matcher again.
 
     >>> estimator_for("auto", correlated=True), estimator_for("full", correlated=True)
     ('pairwise', 'full')

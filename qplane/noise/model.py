@@ -34,6 +34,22 @@ from qplane.noise.structure import DemStructure, dem_hash
 P_MIN, P_MAX = 1e-12, 0.49
 
 
+_STRUCTURES: dict[str, DemStructure] = {}
+
+
+def structure_of(nominal: str, known: DemStructure | None = None) -> DemStructure:
+    """The structure of a nominal model's text, parsed once: the estimators hand in the
+    structure they learned on (``known``), so a new model does not parse its nominal again (a
+    tenth of a second at d = 5). The newest few are kept."""
+    s = _STRUCTURES.get(nominal)
+    if s is None:
+        s = known if known is not None else DemStructure(stim.DetectorErrorModel(nominal))
+        if len(_STRUCTURES) >= 8:
+            _STRUCTURES.pop(next(iter(_STRUCTURES)))
+        _STRUCTURES[nominal] = s
+    return s
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class LearnedNoise:
     """Per-mechanism probabilities learned on the structure of a nominal model.
@@ -47,7 +63,8 @@ class LearnedNoise:
         shots: detection-event shots it was learned from.
         window: ``(first, stop)`` of the shots used (shot indices of the source), or ``(0, 0)``.
         kept_nominal: mechanisms that kept their nominal value (guards and unobservables).
-        reasons: the guards' counts by reason.
+        reasons: the guards' counts by reason (and ``shrunk_to_pairwise``: learned mechanisms
+            the full estimator's shrinkage took back to the pairwise value).
         time: UNIX time it was learned.
         version: a counter the live estimator increments (0 offline).
         source: where the shots came from (a run id, a file name), free text.
@@ -110,8 +127,9 @@ class LearnedNoise:
 
     @cached_property
     def structure(self) -> DemStructure:
-        """The nominal model's structure."""
-        return DemStructure(stim.DetectorErrorModel(self.nominal))
+        """The nominal model's structure (parsed once per nominal text, see
+        :func:`structure_of`)."""
+        return structure_of(self.nominal)
 
     @cached_property
     def dem(self) -> stim.DetectorErrorModel:

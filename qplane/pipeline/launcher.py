@@ -42,11 +42,12 @@ import zmq
 
 from qplane.config import ENDPOINT_NAMES, Config
 from qplane.errors import PipelineError, RunFileError
+from qplane.pipeline.delivery import RetainingOutbox
 from qplane.pipeline.heartbeat import Liveness, die_with_parent
-from qplane.pipeline.process import RunSpec
+from qplane.pipeline.process import CATCH_UP_SECONDS, RunSpec
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.security import SecureContext, TransportSecurity
-from qplane.pipeline.transport import Inbox, Outbox, make_socket, queued
+from qplane.pipeline.transport import Inbox, make_socket, queued
 from qplane.records import Heartbeat, RunEnd, Stats
 
 SOURCE = "launcher"
@@ -71,8 +72,9 @@ class RunOutcome:
     restarts: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
-#: Roles the launcher restarts when they die (the instrument server's death ends QEC).
-RESTARTABLE = ("decoder", "calibration")
+#: Roles the launcher restarts when they die (the instrument server's death ends QEC). A
+#: restarted recorder takes up the run file; the senders send it what it had not acknowledged.
+RESTARTABLE = ("decoder", "calibration", "recorder")
 
 
 @dataclasses.dataclass
@@ -176,7 +178,7 @@ class Launcher:
         self._ctx = SecureContext(TransportSecurity.from_settings(
             config.qplane.security, role=SOURCE, endpoints=self.endpoints))
         self.rejections = RejectionLog()
-        self._records: Outbox | None = None
+        self._records: RetainingOutbox | None = None
         self._monitor: Inbox | None = None
         self._spec_path = ""
         self._liveness = Liveness()
@@ -213,9 +215,9 @@ class Launcher:
                               run_id=self.run_id, on_reject=self._on_reject)
         self._monitor.socket.setsockopt(zmq.SUBSCRIBE, b"stats")
         self._monitor.socket.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
-        self._records = Outbox(make_socket(self._ctx, zmq.PUSH, self.endpoints["records"], bind=False,
-                                           linger_ms=5000),
-                               run_id=self.run_id, source=SOURCE)
+        self._records = RetainingOutbox(make_socket(self._ctx, zmq.DEALER, self.endpoints["records"],
+                                                    bind=False, linger_ms=5000),
+                                        run_id=self.run_id, source=SOURCE)
         self._spawn("recorder", "recorder", spec_path)
         self._spawn("instrument_server", "instrument_server", spec_path)
         for i in range(workers):
@@ -243,6 +245,8 @@ class Launcher:
     def _poll_monitor(self, timeout_ms: int, max_messages: int = 1000) -> None:
         # At most max_messages per call: a flood on the monitor cannot keep the launcher
         # from watching its children.
+        if self._records is not None:
+            self._records.pump()
         if self._monitor.socket.poll(timeout_ms):
             for got in queued(self._monitor, max_messages):  # no poll per message
                 if got is None:
@@ -395,23 +399,35 @@ class Launcher:
         return "restarts: " + ", ".join(f"{n} x{k}" for n, k in sorted(self.restarts.items()))
 
     # -- stopping ----------------------------------------------------------------------------
-    def _stop_all(self, children: list[_Child], timeout: float) -> None:
+    def _stop_all(self, children: list[_Child], timeout: float, patience: float = 0.0) -> None:
         """SIGTERM each of ``children`` (SIGCONT too, in case it is stopped), then wait for all
-        of them together, at most ``timeout`` s; kill what is left."""
+        of them together, at most ``timeout`` s (up to ``patience`` s for one that still sends
+        heartbeats: it waits for a restarted recorder to catch up); kill what is left."""
         alive = [c for c in children if c.proc.poll() is None]
         for c in alive:
             c.proc.send_signal(signal.SIGTERM)
             c.proc.send_signal(signal.SIGCONT)
-        deadline = time.time() + timeout
-        for c in alive:
-            try:
-                c.proc.wait(max(0.0, deadline - time.time()))
-            except subprocess.TimeoutExpired:
+        start = time.time()
+        while alive:
+            if patience:
+                self._poll_monitor(50)  # heartbeats (and the launcher's own records)
+            else:
+                time.sleep(0.01)
+            now = time.time()
+            for c in [c for c in alive if c.proc.poll() is not None]:
+                alive.remove(c)
+            for c in list(alive):
+                seen = self._liveness.last_seen.get(c.source, 0.0)
+                beating = now - seen < self.supervision.heartbeat_timeout
+                if now - start < timeout or (beating and now - start < patience):
+                    continue
                 self._event("warning", "process_killed",
-                            f"{c.source} (pid {c.proc.pid}) did not stop within {timeout} s; killed",
+                            f"{c.source} (pid {c.proc.pid}) did not stop within "
+                            f"{max(timeout, now - start):.1f} s; killed",
                             process=c.name, pid=c.proc.pid)
                 c.proc.kill()
                 c.proc.wait()
+                alive.remove(c)
 
     def shutdown(self, end_state: str, reason: str) -> None:
         """Stop every process in order and have the recorder close the file with ``end_state``.
@@ -421,12 +437,17 @@ class Launcher:
         has ``supervision.stop_timeout`` s.
         """
         stop = self.supervision.stop_timeout
+        for _, dead in [p for p in self._pending if p[1].role == "recorder"]:
+            self._restart(dead)  # the file is closed by a recorder, never left open
         self._pending.clear()
         server = self.child("instrument_server")
         first = [c for c in self.children if c.role == "calibration"] + [server]
-        self._stop_all(first, stop + 1.0)  # the server drains within stop_timeout
+        # After a recorder restart, senders may still be sending it what it had not
+        # acknowledged: a process that goes on beating is given time to (bounded).
+        patience = CATCH_UP_SECONDS if self.restarts.get("recorder") else 0.0
+        self._stop_all(first, stop + 1.0, patience)  # the server drains within stop_timeout
         self._poll_monitor(0)
-        self._stop_all([c for c in self.children if c.role == "decoder"], stop)
+        self._stop_all([c for c in self.children if c.role == "decoder"], stop, patience)
         if self.rejections.total:
             self._records.event("warning", "rejections",
                                 f"launcher rejected {self.rejections.total} monitor message(s)",
@@ -440,9 +461,14 @@ class Launcher:
         self._records.send(RunEnd(end_state=end_state, reason=reason))
         self._records.end_stream()
         recorder = self.child("recorder")
-        try:
-            recorder.proc.wait(30.0)
-        except subprocess.TimeoutExpired:
+        deadline = time.time() + 30.0
+        while recorder.proc.poll() is None and time.time() < deadline:
+            self._records.pump()  # run_end goes again if the recorder asks for it
+            try:
+                recorder.proc.wait(0.02)
+            except subprocess.TimeoutExpired:
+                pass
+        if recorder.proc.poll() is None:
             self._stop_all([recorder], 10.0)
         if recorder.proc.returncode != 0 and os.path.exists(self.out_path):
             # The recorder was killed: the file is consistent as of its last flush, but still

@@ -31,6 +31,7 @@ from typing import Any
 import zmq
 
 from qplane.config import Config
+from qplane.pipeline.delivery import RetainingOutbox
 from qplane.pipeline.heartbeat import ParentWatch, Pulse
 from qplane.pipeline.security import SecureContext, TransportSecurity, role_of
 from qplane.pipeline.transport import Outbox, make_socket
@@ -72,6 +73,10 @@ class RunSpec:
 #: How long an orphaned process (its launcher gone) waits to deliver its last records.
 ORPHAN_LINGER_MS = 2000
 
+#: Seconds a stopping process waits at most for a restarted recorder that is still catching up
+#: (acknowledging) to acknowledge its last records.
+CATCH_UP_SECONDS = 30.0
+
 
 class _StopFlag:
     """Whether this process should stop: SIGTERM, or the launcher gone. Checked every loop
@@ -81,6 +86,7 @@ class _StopFlag:
         self.stop = False
         self.parent_gone = False
         self.pulse: Pulse | None = None
+        self.records: RetainingOutbox | None = None  # pumped with every beat
         self.blocks = lambda: 0
         self._parent = ParentWatch() if watch_parent else (lambda: False)
         signal.signal(signal.SIGTERM, self._set)
@@ -90,6 +96,8 @@ class _StopFlag:
         self.stop = True
 
     def beat(self) -> None:
+        if self.records is not None:
+            self.records.pump()
         if self.pulse is not None:
             self.pulse.beat(time.time(), blocks=self.blocks())
 
@@ -109,8 +117,10 @@ class _StopFlag:
 def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
     from qplane.pipeline.recorder import Recorder
 
-    sock = make_socket(ctx, zmq.PULL, spec.endpoints["records"], bind=True)
-    recorder = Recorder(records=sock, path=spec.out_path, run_id=spec.run_id)
+    sock = make_socket(ctx, zmq.ROUTER, spec.endpoints["records"], bind=True)
+    # A restarted recorder (recorder.r1, ...) takes up the file its killed predecessor left.
+    recorder = Recorder(records=sock, path=spec.out_path, run_id=spec.run_id,
+                        epoch=records.source, resume=records.source != "recorder")
     stop.blocks = lambda: recorder.inbox.received
     try:
         recorder.run(should_stop=stop)
@@ -261,10 +271,15 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
     stop = _StopFlag(watch_parent=watch_parent)
     ctx = SecureContext(TransportSecurity.from_settings(
         spec.config_value().qplane.security, role=role_of(source), endpoints=spec.endpoints))
-    # Records must reach the recorder: closing waits until they are delivered (the launcher
-    # kills a process that hangs here because the recorder is gone).
-    records = Outbox(make_socket(ctx, zmq.PUSH, spec.endpoints["records"], bind=False, linger_ms=-1),
-                     run_id=spec.run_id, source=source)
+    # Records must reach the recorder: they are kept until it acknowledges them, and sent again
+    # to a restarted one (qplane.pipeline.delivery); the recorder itself sends none.
+    sock = make_socket(ctx, zmq.DEALER, spec.endpoints["records"], bind=False,
+                       linger_ms=0 if role == "recorder" else -1)
+    if role == "recorder":
+        records = Outbox(sock, run_id=spec.run_id, source=source)
+    else:
+        records = RetainingOutbox(sock, run_id=spec.run_id, source=source, on_wait=stop.beat)
+        stop.records = records
     monitor = Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False, linger_ms=0),
                      run_id=spec.run_id, source=source)
     stop.pulse = Pulse(monitor, role=role, interval=_heartbeat_interval(spec))
@@ -289,6 +304,12 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
     finally:
         if role != "recorder":
             records.end_stream()  # the last record: what this process sent the recorder
+            # until it is in the file (bounded; longer while a restarted recorder catches up,
+            # during which this process goes on beating, so the launcher waits for it)
+            left = records.settle(spec.config_value().qplane.supervision.stop_timeout,
+                                  patience=CATCH_UP_SECONDS)
+            if not left:
+                records.socket.setsockopt(zmq.LINGER, 0)
         if stop.orphaned():
             # No launcher to kill us if the recorder is gone too: deliver what we can, then go.
             records.socket.setsockopt(zmq.LINGER, ORPHAN_LINGER_MS)

@@ -1,19 +1,30 @@
 """The recorder: the one process that writes the run file.
 
-Every process pushes its records to the recorder (PUSH/PULL, lossless). The recorder creates the
-run file when ``run_start`` arrives, buffers syndrome blocks and their ``applied`` records and
-writes them in one batch per flush interval (a block still uncorrected then is written with
-``applied=0`` and completed in place later). Every other stored kind says itself which rows it
+Every process sends its records to the recorder (DEALER -> ROUTER, lossless, acknowledged). It
+creates the run file when ``run_start`` arrives, buffers syndrome blocks and their ``applied``
+records and writes them in one batch per flush interval (a block still uncorrected then is
+written with ``applied=0`` and completed in place later). Every other stored kind says itself which rows it
 becomes (:meth:`qplane.records.Body.rows`); the recorder only appends them. It checks every
 (source, kind) stream for gaps and duplicates, recording any it finds as events, and writes
 ``/streams``: per stream, what the sender says it sent (its ``stream_end`` record) against what
 arrived, so a lost tail shows. A malformed record is rejected, counted and recorded as an event;
 the recorder keeps running. ``run_end`` (from the launcher) says how the run ended; the recorder
 then drains what is still in flight and closes the file.
+
+Nothing is lost when it is killed (:mod:`qplane.pipeline.delivery`): it binds a ROUTER, and
+after each flush it writes a checkpoint into the file (every dataset's size and its stream
+positions, :meth:`~qplane.runfile.RunFileWriter.checkpoint`) and acknowledges to each sender
+what of its streams is in the file; the senders keep the rest. A restarted recorder
+(``epoch`` ``recorder.r1``, ``resume=True``) takes the file up from the last checkpoint
+(:meth:`~qplane.runfile.RunFileWriter.reopen`), and its first acknowledgements tell the
+senders to send again what they keep: a sender's streams are taken up once its ``resync``
+arrives (what it sent before then is dropped: it comes again, in order), and what the file has
+already is dropped as received again, so every record is stored once.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from typing import Any
@@ -26,10 +37,24 @@ from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.security import list_keys
 from qplane.pipeline.transport import Inbox, SequenceTracker, queued
 from qplane.pipeline.worker import Worker
-from qplane.records import Applied, Record, RunEnd, RunStart, StreamEnd, Syndrome
+from qplane.records import (
+    Applied,
+    FlushAck,
+    Record,
+    Resync,
+    RunEnd,
+    RunStart,
+    StreamEnd,
+    Syndrome,
+    encode,
+)
 from qplane.runfile import APPLIED_SHOT_DATASETS, BLOCK_DTYPE, RunFileWriter
 
 SOURCE = "recorder"
+
+#: Streams whose positions a checkpoint keeps, at most (the busiest; a flood of forged
+#: sources must not outgrow the checkpoint).
+MAX_CHECKPOINT_STREAMS = 400
 
 #: Records held while waiting for ``run_start`` (the file cannot exist before it).
 MAX_EARLY_RECORDS = 10_000
@@ -61,16 +86,33 @@ class Recorder(Worker):
     """Writes a run's records to its run file.
 
     Args:
-        records: PULL socket every process pushes to.
+        records: the ROUTER every process's DEALER sends to (acknowledgements go back on it),
+            or a PULL socket (no acknowledgements).
         path: the run file to create.
         run_id: the run's id; records of another run are rejected.
-        flush_interval: seconds between flushes visible to SWMR readers.
+        flush_interval: seconds between flushes (and checkpoints, and acknowledgements).
+        epoch: this recorder's incarnation, its source name (``recorder``, ``recorder.r1``).
+        resume: take up the file of a killed predecessor (if it made one) instead of creating it.
     """
 
-    def __init__(self, *, records: zmq.Socket, path: str, run_id: str, flush_interval: float = 0.5):
+    def __init__(self, *, records: zmq.Socket, path: str, run_id: str, flush_interval: float = 0.5,
+                 epoch: str = SOURCE, resume: bool = False):
         super().__init__()
         self.rejections = RejectionLog()
-        self.inbox = Inbox(records, run_id=run_id, on_reject=self._on_reject)
+        self._router = records.type == zmq.ROUTER
+        self.inbox = Inbox(records, run_id=run_id, on_reject=self._on_reject,
+                           envelope=1 if self._router else 0)
+        self.epoch = epoch
+        self.resumed = resume
+        self._peers: dict[str, bytes] = {}  # source -> routing id of its latest message
+        self._ack_due: set[str] = set()  # sources heard from since their last acknowledgement
+        self._durable: dict[tuple[str, str], int] = {}  # stream -> highest seq in the file
+        self._synced: set[str] = set()  # sources whose resync (of this epoch) arrived
+        self._acks_sent = 0
+        self._resumed_seqs: np.ndarray | None = None  # /qec/blocks seq of a taken-up file
+        self.held_back = 0  # records ahead of a stream not yet taken up (they come again)
+        self.received_again = 0  # records a resumed recorder already had
+        self.before: dict[str, int] = {}  # counts of the incarnations before this one
         self.path = path
         self.run_id = run_id
         self.flush_interval = flush_interval
@@ -91,6 +133,119 @@ class Recorder(Worker):
         self._received: Counter[tuple[str, str]] = Counter()  # (source, kind) -> records
         self._seq_range: dict[tuple[str, str], tuple[int, int]] = {}
         self._streams_written: set[tuple[str, str]] = set()
+        if resume:
+            self._resume()
+
+    # -- taking a killed recorder's file up again -----------------------------------------------
+    def _resume(self) -> None:
+        """Reopen the file a killed recorder left (from its last checkpoint) and take up its
+        streams; without a file (it died before ``run_start``) start as a first recorder would."""
+        if not os.path.exists(self.path):
+            return
+        self.writer, state = RunFileWriter.reopen(self.path)
+        for source, kind, nxt, received, first, last in state.get("streams", []):
+            key = (source, kind)
+            self.tracker.start_at(source, kind, nxt)
+            self._received[key] = received
+            if first >= 0:
+                self._seq_range[key] = (first, last)
+        self.gaps, self.duplicates = state.get("gaps", 0), state.get("duplicates", 0)
+        self.unwritten = state.get("unwritten", 0)
+        self.before = dict(state.get("counts", {}))
+        if state.get("end"):
+            self.end = tuple(state["end"])
+        blocks = self.writer.rows("/qec/blocks")
+        self._resumed_seqs = blocks["seq"].copy()
+        if len(blocks) > 1 and not (np.diff(self._resumed_seqs) > 0).all():
+            self._resumed_seqs = None  # not in order: no lookup (blocks are written in order)
+        for row in np.flatnonzero(blocks["applied"] == 0):
+            self._rows[int(blocks["seq"][row])] = (int(row), blocks[row])
+        streams = self.writer.rows("/streams")
+        self._streams_written = {(_text(r["source"]), _text(r["kind"])) for r in streams}
+        restarts = self.before.get("restarts", 0) + 1
+        self.before["restarts"] = restarts
+        self._event("warning", "recorder_resumed",
+                    f"{self.epoch} took up the run file after the recorder stopped (restart "
+                    f"{restarts}): {len(blocks)} blocks as of its last checkpoint, "
+                    f"{len(self._rows)} of them uncorrected; the senders send again what it had "
+                    "not acknowledged", epoch=self.epoch, blocks=len(blocks),
+                    uncorrected=len(self._rows), restart=restarts)
+        self._checkpoint()
+
+    def _state(self) -> dict[str, Any]:
+        """What a restarted recorder needs to go on from a checkpoint (JSON)."""
+        streams = sorted(self.tracker.streams().items(),
+                         key=lambda kv: -self._received.get(kv[0], 0))[:MAX_CHECKPOINT_STREAMS]
+        counts = {k: self.before.get(k, 0) + v for k, v in (
+            ("received", self.inbox.received), ("rejected", self.inbox.rejected),
+            ("received_again", self.received_again), ("held_back", self.held_back))}
+        counts["restarts"] = self.before.get("restarts", 0)
+        return {"epoch": self.epoch, "gaps": self.gaps, "duplicates": self.duplicates,
+                "unwritten": self.unwritten, "end": list(self.end) if self.end else None,
+                "counts": counts,
+                "streams": [[s, k, nxt, self._received.get((s, k), 0),
+                             *self._seq_range.get((s, k), (-1, -1))] for (s, k), nxt in streams]}
+
+    def _checkpoint(self) -> None:
+        """Flush and checkpoint the file; what it holds now is what the acknowledgements say."""
+        self.writer.checkpoint(self._state())
+        self._durable = {key: nxt - 1 for key, nxt in self.tracker.streams().items()}
+
+    def _send_acks(self, sources: Any = None) -> None:
+        """Tell each sender heard from since its last acknowledgement what of its streams is in
+        the file (over the ROUTER; an acknowledgement that cannot go now is dropped: the next
+        one says as much)."""
+        if not self._router:
+            return
+        due = set(self._peers) if sources is None else sources
+        by_source: dict[str, dict[str, int]] = {s: {} for s in due}
+        for (source, kind), upto in self._durable.items():
+            if source in by_source and upto >= 0:
+                by_source[source][kind] = upto
+        for source, upto in by_source.items():
+            routing = self._peers.get(source)
+            if routing is None:
+                continue
+            rec = Record.build(FlushAck(epoch=self.epoch, upto=upto), run_id=self.run_id,
+                               source=self.epoch, seq=self._acks_sent)
+            self._acks_sent += 1
+            try:
+                self.inbox.socket.send_multipart([routing, *encode(rec)], zmq.NOBLOCK)
+            except zmq.ZMQError:  # its queue is full or it is gone
+                pass
+        self._ack_due -= due
+
+    def _resync(self, rec: Record, body: Resync) -> None:
+        """A sender says where its streams go on: take them up (a probe of another epoch is only
+        answered, by the next acknowledgement, which names this one)."""
+        if body.epoch != self.epoch:
+            return
+        window = self.tracker.window
+        if window is not None and any(first - self.tracker.expected(rec.source, kind) > window
+                                      for kind, first in body.first.items()):
+            self.inbox.reject("sequence", f"resync from {rec.source} jumps a stream beyond the "
+                              f"window of {window}; not followed", rec=rec,
+                              peer=rec.source if self.inbox.user_ids else None)
+            return
+        for kind, first in sorted(body.first.items()):
+            expected = self.tracker.expected(rec.source, kind)
+            if first > expected:
+                self.tracker.start_at(rec.source, kind, first)
+                self.gaps += 1
+                self._event("error", "gap",
+                            f"{first - expected} {kind} record(s) from {rec.source} missing before "
+                            f"seq {first}: its sender no longer had them (the recorder was "
+                            "unreachable longer than its buffer lasted)",
+                            source=rec.source, record_kind=kind, expected=expected, got=first)
+        self._synced.add(rec.source)
+
+    def _resumed_row(self, seq: int) -> int | None:
+        """The /qec/blocks row of block ``seq`` in the file as taken up, or None."""
+        seqs = self._resumed_seqs
+        if seqs is None or not len(seqs):
+            return None
+        i = int(np.searchsorted(seqs, seq))
+        return i if i < len(seqs) and seqs[i] == seq else None
 
     def step(self, poll_ms: int = 100, max_records: int = 500) -> int:
         """Handle up to ``max_records`` pending records (waiting up to ``poll_ms`` for the first),
@@ -100,10 +255,16 @@ class Recorder(Worker):
             for got in queued(self.inbox, max_records):  # no poll per record
                 handled += 1
                 if got is not None:
-                    self._handle_safely(got[1])
-        if self.writer is not None and time.time() >= self._next_flush:
-            self._write_blocks()
-            self.writer.flush()
+                    routing, rec = got
+                    if routing:
+                        self._peers[rec.source] = routing[0]
+                        self._ack_due.add(rec.source)
+                    self._handle_safely(rec)
+        if time.time() >= self._next_flush:
+            if self.writer is not None:
+                self._write_blocks()
+                self._checkpoint()
+            self._send_acks(set(self._ack_due))
             self._next_flush = time.time() + self.flush_interval
         return handled
 
@@ -119,11 +280,24 @@ class Recorder(Worker):
     def handle(self, rec: Record) -> None:
         """Record one validated record."""
         body = rec.body
+        if self.writer is None and isinstance(body, Resync):
+            # no file yet (the killed recorder had made none): what this sender sent before its
+            # resync comes again, in order, after it (run_start first, from the server)
+            self._early = [r for r in self._early if r.source != rec.source]
+            self._resync(rec, body)
+            return
         if self.writer is None and not isinstance(body, RunStart):
             if isinstance(body, RunEnd):
                 self.end = (body.end_state, body.reason)
             elif len(self._early) < MAX_EARLY_RECORDS:
                 self._early.append(rec)
+            return
+        if isinstance(body, Resync):
+            self._resync(rec, body)
+            return
+        if isinstance(body, FlushAck):
+            self.inbox.reject("unexpected", f"the recorder sends flush_ack records; it got one "
+                              f"from {rec.source}", rec=rec)
             return
         if not self._check_sequence(rec):
             return
@@ -147,6 +321,7 @@ class Recorder(Worker):
             self.end = (body.end_state, body.reason)
         elif isinstance(body, StreamEnd):
             self._stream_end(rec, body)
+            self._next_flush = 0.0  # its sender waits for the acknowledgement: flush now
         try:
             for table, fields in body.rows(rec):
                 self._append(table, fields)
@@ -172,7 +347,7 @@ class Recorder(Worker):
             self.path, run_id=self.run_id, config_text=b.config_text,
             config_path=b.config_path, station_snapshot=b.station_snapshot,
             num_detectors=b.num_detectors, num_observables=b.num_observables,
-            qec_attrs=b.qec.attrs(),
+            qec_attrs=b.qec.attrs(), key_fingerprints=self._key_fingerprints(),
         )
         self.writer.append_event(level="info", source=rec.source, kind="run_start",
                                  message=f"run {self.run_id} started", details=b.qec.attrs(),
@@ -184,6 +359,13 @@ class Recorder(Worker):
         early, self._early = self._early, []
         for r in early:
             self.handle(r)
+
+    def _key_fingerprints(self) -> dict[str, str]:
+        """Each role's key fingerprint (never a key); empty for a run without keys."""
+        security = getattr(self.inbox.socket.context, "security", None)
+        if security is None or security.keys is None:
+            return {}
+        return {k.role: k.fingerprint for k in list_keys(security.keys)}
 
     def _record_keys(self) -> None:
         """With keys: one ``security`` event naming each role's key fingerprint (never a key)."""
@@ -204,6 +386,9 @@ class Recorder(Worker):
             buffered.applied = rec
             return
         row = self._rows.pop(body.syndrome_seq, None)
+        if row is None and (done := self._resumed_row(body.syndrome_seq)) is not None:
+            # applied in the file after its last checkpoint, and sent again: the same values
+            row = (done, None)
         if row is None:
             self._event("error", "applied_unknown_block",
                         f"applied record for block seq {body.syndrome_seq}, whose syndrome was never recorded",
@@ -237,6 +422,11 @@ class Recorder(Worker):
 
     def _check_sequence(self, rec: Record) -> bool:
         """Record a gap or duplicate as an event; return False for a duplicate (not written again)."""
+        if self.resumed and rec.source not in self._synced:
+            # not taken up yet: what its sender sent before its resync (after a hole, maybe:
+            # what was on the way to the killed recorder is gone) comes again after it
+            self.held_back += 1
+            return False
         check = self.tracker.observe(rec.source, rec.kind, rec.seq)
         if check.status == "out_of_window":
             self.inbox.reject("sequence", f"{rec.kind} record seq {rec.seq} from {rec.source} is "
@@ -253,6 +443,9 @@ class Recorder(Worker):
             self._event("error", "gap",
                         f"{check.missing} {rec.kind} record(s) from {rec.source} missing before seq {rec.seq}",
                         source=rec.source, record_kind=rec.kind, expected=check.expected, got=rec.seq)
+        elif check.status == "duplicate" and self.resumed:
+            self.received_again += 1  # sent again to a restarted recorder, which had it
+            return False
         elif check.status == "duplicate":
             self.duplicates += 1
             if not _worth_a_row(self.duplicates):  # replays are counted, not each a row
@@ -333,14 +526,24 @@ class Recorder(Worker):
             self._event("warning", "rejections",
                         f"recorder rejected {self.rejections.total} message(s)",
                         total=self.rejections.total, counts=self.rejections.summary())
+        counts = self._state()["counts"]
+        restarted = (f"; restarted {counts['restarts']} time(s), {counts['received_again']} "
+                     f"record(s) received again" if counts["restarts"] else "")
         self._event("info", "recorder_closed",
-                    f"recorder closed the file: {self.inbox.received} records, "
-                    f"{self.inbox.rejected} rejected, {self.gaps} gaps, {self.duplicates} duplicates",
-                    received=self.inbox.received, rejected=self.inbox.rejected, gaps=self.gaps,
-                    duplicates=self.duplicates)
+                    f"recorder closed the file: {counts['received']} records, "
+                    f"{counts['rejected']} rejected, {self.gaps} gaps, {self.duplicates} duplicates"
+                    f"{restarted}", received=counts["received"], rejected=counts["rejected"],
+                    gaps=self.gaps, duplicates=self.duplicates, restarts=counts["restarts"],
+                    received_again=counts["received_again"], held_back=counts["held_back"])
         self.writer.close(state, why)
+        self._durable = {key: nxt - 1 for key, nxt in self.tracker.streams().items()}
+        self._send_acks()  # everything is in the closed file
 
     def run(self, should_stop: Any = lambda: False, max_steps: int | None = None) -> None:
         """Record until ``run_end`` arrives (then drain) or ``should_stop()``."""
         super().run(lambda: self.end is not None or should_stop(), max_steps)
         self.drain()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

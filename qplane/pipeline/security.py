@@ -74,6 +74,8 @@ SENDERS: Mapping[str, frozenset[str]] = {
     "calibration_run": frozenset({"calibration"}),
     "run_end": frozenset({"launcher"}),
     "register": frozenset({"decoder", "calibration"}),  # joining the server's dispatch
+    "flush_ack": frozenset({"recorder"}),  # what it has made durable, to each sender
+    "resync": _EVERYONE,  # where a sender's streams go on, to a (restarted) recorder
     "heartbeat": _EVERYONE,
     "event": _EVERYONE,
     "stream_end": _EVERYONE,

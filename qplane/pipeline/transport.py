@@ -68,6 +68,18 @@ class SequenceTracker:
         self._next: dict[tuple[str, str], int] = {}
         self.window = window
 
+    def expected(self, source: str, kind: str) -> int:
+        """The seq expected next from (source, kind)."""
+        return self._next.get((source, kind), 0)
+
+    def start_at(self, source: str, kind: str, seq: int) -> None:
+        """Expect ``seq`` next from (source, kind) (a recorder taking up a stream again)."""
+        self._next[(source, kind)] = seq
+
+    def streams(self) -> dict[tuple[str, str], int]:
+        """(source, kind) -> the seq expected next, for every stream seen."""
+        return dict(self._next)
+
     def observe(self, source: str, kind: str, seq: int) -> SequenceCheck:
         key = (source, kind)
         expected = self._next.get(key, 0)

@@ -40,7 +40,7 @@ from qplane.records.qec import (
 from qplane.records.noise import NoiseModel
 from qplane.records.run import Event, QecInfo, RunEnd, RunStart, Stats, StreamEnd
 from qplane.records.schema import wire_schema
-from qplane.records.supervision import Heartbeat, Register
+from qplane.records.supervision import FlushAck, Heartbeat, Register, Resync
 from qplane.records.wire import (
     RECORD_KINDS,
     WIRE_SCHEMA,
@@ -57,7 +57,8 @@ __all__ = [
     *_calibration_names,
     "MAX_CORRECTIONS", "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied", "Body",
     "Circuit", "CircuitRequest",
-    "Correction", "Corrections", "DecoderCompiled", "DetectionCounts", "Event", "Header", "Heartbeat",
-    "QecInfo", "Record", "Register", "RunEnd", "RunStart", "Stats", "StreamEnd",
-    "Syndrome", "decode", "encode", "json_text", "pack", "validate", "wire_schema",
+    "Correction", "Corrections", "DecoderCompiled", "DetectionCounts", "Event", "FlushAck",
+    "Header", "Heartbeat", "QecInfo", "Record", "Register", "Resync", "RunEnd", "RunStart",
+    "Stats", "StreamEnd", "Syndrome", "decode", "encode", "json_text", "pack", "validate",
+    "wire_schema",
 ]

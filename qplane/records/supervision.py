@@ -1,10 +1,11 @@
-"""Record kinds of supervision: worker registration, credit, heartbeats (none is stored).
+"""Record kinds of supervision: registration, credit, heartbeats, flush acks (none is stored).
 
 A decoding worker joins a run by sending :class:`Register` (its name, role and how many blocks
 it may hold at once, its *credit*) on the dispatch socket; every correction it sends returns
 one credit. :class:`Heartbeat` travels both ways there (worker <-> instrument server) and from
 every process to the launcher's monitor socket, so a stopped or hung process is noticed within
-the configured timeout.
+the configured timeout. :class:`FlushAck` and :class:`Resync` travel between the recorder and
+each sender on the records socket (:mod:`qplane.pipeline.delivery`).
 
 >>> Register(name="decoder-0", role="decoder", credit=4).credit
 4
@@ -45,3 +46,32 @@ class Heartbeat(Body, frozen=True, tag="heartbeat"):
     pid: Count = 0
     state: Literal["running", "stopping"] = "running"
     blocks: Count = 0
+
+
+class FlushAck(Body, frozen=True, tag="flush_ack"):
+    """What the recorder has made durable of one sender's streams (recorder -> that sender, on
+    the records socket, after each flush).
+
+    ``upto`` maps each record kind of the sender's streams to the highest sequence number up to
+    which every record of that kind is in the run file as of its latest checkpoint; the sender
+    may forget those. ``epoch`` names the recorder's incarnation (its source: ``recorder``,
+    ``recorder.r1``, ...): a new one tells the sender that the recorder was restarted, and it
+    sends again everything not yet acknowledged (after a :class:`Resync`).
+    """
+
+    epoch: str
+    upto: dict[str, int]
+
+
+class Resync(Body, frozen=True, tag="resync"):
+    """Where a sender's streams go on (sender -> recorder, on the records socket; not stored).
+
+    Sent when a sender learns of a new recorder ``epoch`` (then followed by every record not yet
+    acknowledged, oldest first), and as a probe when no acknowledgement came for a while.
+    ``first`` maps each record kind the sender has sent to the sequence number of its oldest
+    record not yet acknowledged (or the next it will send); a recorder of that ``epoch`` takes
+    the streams up from there, and records a gap for any record the sender no longer has.
+    """
+
+    epoch: str
+    first: dict[str, int]

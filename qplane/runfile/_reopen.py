@@ -1,4 +1,5 @@
-"""A run file whose writer was killed: clearing the superblock's write flags, ending the file.
+"""A run file whose writer was killed: clearing the superblock's write flags, ending the file or
+taking it up again from the recorder's last checkpoint.
 
 An HDF5 file open for (SWMR) writing carries "open for write" flags in its superblock; a writer
 killed with kill -9 never clears them, and HDF5 then refuses to open the file for writing again
@@ -16,8 +17,11 @@ True
 
 from __future__ import annotations
 
+import json
 import os
 import struct
+import zlib
+from typing import Any
 
 from qplane.errors import RunFileError
 
@@ -117,3 +121,73 @@ def end_killed_file(path: str | os.PathLike, end_state: str, reason: str) -> boo
     except (OSError, RunFileError):
         return False
     return True
+
+
+def latest_checkpoint(cells: list[Any]) -> dict[str, Any] | None:
+    """The newest intact checkpoint among the checkpoint attributes' ``cells`` (None: none).
+
+    A cell holds the CRC-32 of its JSON text (8 hex digits), the text, then zeros.
+    """
+    best = None
+    for cell in cells:
+        raw = bytes(cell).rstrip(b"\0")
+        if len(raw) < 9:
+            continue
+        try:
+            if int(raw[:8], 16) != zlib.crc32(raw[8:]):
+                continue
+            doc = json.loads(raw[8:])
+        except ValueError:
+            continue
+        if best is None or doc["n"] > best["n"]:
+            best = doc
+    return best
+
+
+def repair_to(file: Any, sizes: dict[str, int]) -> None:
+    """Cut every dataset of ``file`` back to its checkpointed size (``sizes``: path -> rows) and
+    zero what the killed writer left beyond it in its chunks; then read the rows kept once.
+
+    Uncompressed chunks are zeroed in place by direct chunk writes (no type conversion, so no
+    stale global-heap reference is followed); a compressed chunk's stale rows are plain bytes,
+    overwritten by the next append.
+
+    Raises:
+        RunFileError: a dataset is shorter than its checkpoint, or its kept rows do not read.
+    """
+    import h5py
+
+    datasets: dict[str, Any] = {}
+    file.visititems(lambda name, obj: datasets.__setitem__(name, obj)
+                    if isinstance(obj, h5py.Dataset) and obj.shape else None)
+    for name, ds in datasets.items():
+        size = int(sizes.get(name, 0))
+        if ds.shape[0] < size:
+            raise RunFileError(f"{file.filename}: {name} has {ds.shape[0]} rows, fewer than the "
+                               f"{size} of the recorder's checkpoint; the file is damaged")
+        if ds.shape[0] > size:
+            ds.resize((size,) + ds.shape[1:])
+        if ds.chunks is not None and not ds.compression:
+            _zero_beyond(ds, size)
+        try:
+            if size:
+                ds[max(0, size - ds.chunks[0] if ds.chunks else size - 1):size]
+        except (OSError, ValueError) as e:
+            raise RunFileError(f"{file.filename}: the last rows of {name} before the recorder's "
+                               f"checkpoint do not read ({e}); the file is damaged") from e
+
+
+def _zero_beyond(ds: Any, size: int) -> None:
+    """Zero the bytes of ``ds``'s stored chunks that lie at or beyond row ``size``."""
+    rows = ds.chunks[0]
+    for i in range(ds.id.get_num_chunks()):
+        info = ds.id.get_chunk_info(i)
+        start = info.chunk_offset[0]
+        if start + rows <= size:
+            continue
+        mask, data = ds.id.read_direct_chunk(info.chunk_offset)
+        cell = bytearray(data)
+        keep = max(0, size - start) * (len(cell) // rows)
+        if any(cell[keep:]):
+            cell[keep:] = bytes(len(cell) - keep)
+            ds.id.write_direct_chunk(info.chunk_offset, bytes(cell), mask)

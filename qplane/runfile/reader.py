@@ -199,6 +199,13 @@ class Run(QecViews, TableViews, NoiseViews, IntegrityViews):
         return parse_json(self._raw_attr("versions"))
 
     @cached_property
+    def key_fingerprints(self) -> dict[str, str]:
+        """Role -> fingerprint of its CURVE public key, for a run with keys (never a key);
+        empty without keys, and in files from before schema 3.1."""
+        value = parse_json(self._raw_attr("key_fingerprints"))
+        return value if isinstance(value, dict) else {}
+
+    @cached_property
     def model_cards(self) -> dict[str, Any]:
         """Model cards of the neural models the run used (``model_cards`` attribute, JSON),
         keyed by model name; empty when the run used none."""

@@ -6,9 +6,13 @@ from it and :mod:`qplane.runfile.reader` reads them. Changing the layout means a
 
 Layout (schema version 3)::
 
-    /                         attrs: schema, schema_version, run_id, created, qplane_version,
-                              versions (JSON: package -> version), config (YAML text),
-                              config_path, station_snapshot (JSON), end_state, end_reason, ended
+    /                         attrs: schema, schema_version, schema_minor, run_id, created,
+                              qplane_version, versions (JSON: package -> version), config (YAML
+                              text), config_path, station_snapshot (JSON), end_state,
+                              end_reason, ended, key_fingerprints (JSON: role -> fingerprint of
+                              its CURVE public key, never a key; {} for a run without keys),
+                              recorder_checkpoint_0 and _1 (uint8[32768] each: the recorder's
+                              checkpoints, see below)
     /status                   scalar str dataset: "running" while the writer lives, then the
                               end state; rewritten in place, so a SWMR reader sees it live
     /qec                      attrs: num_detectors, num_observables, decoder, basis, distance,
@@ -35,6 +39,19 @@ Layout (schema version 3)::
                               swapped to (time, window, per-mechanism probabilities and 95 %
                               intervals on the decomposed DEM of its circuit); a worker's blocks
                               from ``first_seq`` on were decoded with it (``noise_version``)
+
+The recorder's checkpoints: after each flush the recorder writes, into one of the two
+``recorder_checkpoint_*`` attributes in turn, the CRC-32 (8 hex digits) and JSON text of
+``{"n", "sizes", "state"}``: a counter, every dataset's row count, and its stream positions
+(per sender and kind, the next sequence number expected, records counted, first and last
+seen), then flushes again. What a sender was acknowledged is in the file as of that
+checkpoint; a recorder restarted after kill -9 cuts the file back to the newest intact one
+(:meth:`qplane.runfile.RunFileWriter.reopen`) and the senders send the rest again. A closed
+file's checkpoints are of no further use; readers ignore them.
+
+Changes in 3.1 (minor): the root attributes ``key_fingerprints`` and
+``recorder_checkpoint_0`` / ``_1`` are new (a 3.0 file has none: no fingerprints, and it
+cannot be taken up by a restarted recorder).
 
 Changes from version 2: ``/noise/models`` is new (older files read it as empty). ``t_sent`` and
 ``t_received`` in ``/qec/blocks`` (the block's path stage by stage) came with version 2 minor 1;
@@ -70,8 +87,9 @@ SCHEMA_VERSION = 3
 #: Minor version within :data:`SCHEMA_VERSION`: a minor version only adds fields, which a
 #: reader of the same major version reads as missing (NaN / -1 / "") in older files and
 #: drops in newer ones, so it needs no converter. (Version 2 minor 1 added ``/qec/blocks``
-#: ``t_sent``, ``t_received``; version 3 has them from its start.)
-SCHEMA_MINOR = 0
+#: ``t_sent``, ``t_received``; version 3 has them from its start; 3.1 added the root
+#: attributes ``key_fingerprints`` and the recorder's checkpoints.)
+SCHEMA_MINOR = 1
 
 #: Values of the root ``end_state`` attribute and ``/status``.
 END_STATES = ("running", "completed", "interrupted", "failed")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import zlib
 from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
@@ -47,6 +48,11 @@ RECORDED_PACKAGES = ("qplane", "numpy", "stim", "pymatching", "qcodes", "pyzmq",
 _SHOT_CHUNK_ROWS = 4096
 _TABLE_CHUNK_ROWS = 256
 
+#: The recorder's checkpoints: two fixed-size root attributes written in turn after a flush, so a
+#: torn write of one leaves the other (see :meth:`RunFileWriter.checkpoint`).
+CHECKPOINT_ATTRS = ("recorder_checkpoint_0", "recorder_checkpoint_1")
+CHECKPOINT_BYTES = 32_768
+
 
 def package_versions() -> dict[str, str]:
     """Installed versions of the packages a run depends on ("missing" where absent)."""
@@ -66,12 +72,18 @@ class RunFileWriter:
         self._file = file
         self.last_rows = np.zeros(0, dtype=BLOCK_DTYPE)  # /qec/blocks rows of the last append_blocks
         self._closed = False
+        self.checkpoints = 0
 
     @classmethod
     def create(cls, path: str | os.PathLike, *, run_id: str, config_text: str, config_path: str,
                station_snapshot: dict[str, Any], num_detectors: int, num_observables: int,
-               qec_attrs: dict[str, Any] | None = None) -> "RunFileWriter":
-        """Create a new run file at ``path`` (its folder is created; an existing file is refused)."""
+               qec_attrs: dict[str, Any] | None = None,
+               key_fingerprints: dict[str, str] | None = None) -> "RunFileWriter":
+        """Create a new run file at ``path`` (its folder is created; an existing file is refused).
+
+        ``key_fingerprints`` (role -> fingerprint of its public key, never a key) become the
+        root attribute ``key_fingerprints`` (JSON; ``{}`` for a run without keys).
+        """
         path = os.fspath(path)
         if os.path.exists(path):
             raise RunFileError(f"run file {path} already exists; choose another --out or remove it")
@@ -93,6 +105,9 @@ class RunFileWriter:
         f.attrs["end_state"] = "running"
         f.attrs["end_reason"] = ""
         f.attrs["ended"] = ""
+        f.attrs["key_fingerprints"] = json.dumps(dict(sorted((key_fingerprints or {}).items())))
+        for name in CHECKPOINT_ATTRS:
+            f.attrs.create(name, np.zeros(CHECKPOINT_BYTES, dtype=np.uint8))
         status = f.create_dataset("status", shape=(), dtype=h5py.string_dtype())
         status[()] = "running"
         qec = f.create_group("qec")
@@ -113,6 +128,80 @@ class RunFileWriter:
                              chunks=(_TABLE_CHUNK_ROWS,))
         f.swmr_mode = True
         return cls(f)
+
+    @classmethod
+    def reopen(cls, path: str | os.PathLike) -> tuple["RunFileWriter", dict[str, Any]]:
+        """Reopen the file of a recorder that was killed, to go on appending from its last
+        checkpoint (:meth:`checkpoint`).
+
+        The superblock's write flags are cleared (as ``h5clear -s`` does); every dataset is cut
+        back to its size at the checkpoint (what was written after it is received again from
+        its senders, who keep what was not acknowledged); and the bytes a killed writer left in
+        the chunks beyond those sizes are zeroed, so no stale reference into the global heap
+        remains for the next append to trip over (HDF5 frees the variable-length data a row
+        held when the row is written again). The rows kept are read once to check them.
+
+        Returns:
+            The writer, and the state the recorder stored with the checkpoint.
+
+        Raises:
+            RunFileError: the file is missing, ended, has no checkpoint, or is damaged within
+                what its checkpoint says it holds.
+        """
+        from qplane.runfile._reopen import clear_write_flags, latest_checkpoint, repair_to
+
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise RunFileError(f"cannot reopen run file {path}: it does not exist")
+        clear_write_flags(path)
+        try:
+            f = h5py.File(path, "r+", libver="latest")
+        except OSError as e:
+            raise RunFileError(f"cannot reopen run file {path}: {e}") from e
+        try:
+            if f.attrs.get("end_state") not in ("running", b"running"):
+                raise RunFileError(f"run file {path} has ended ({f.attrs.get('end_state')}); only "
+                                   "a running run's file is reopened")
+            doc = latest_checkpoint([f.attrs[n] for n in CHECKPOINT_ATTRS if n in f.attrs])
+            if doc is None:
+                raise RunFileError(f"run file {path} has no recorder checkpoint; it cannot be "
+                                   "taken up again")
+            repair_to(f, doc["sizes"])
+        except BaseException:
+            f.close()
+            raise
+        f.swmr_mode = True
+        writer = cls(f)
+        writer.checkpoints = int(doc["n"])
+        return writer, doc["state"]
+
+    def checkpoint(self, state: dict[str, Any]) -> None:
+        """Flush, then record that the file is complete as it is now (every dataset's size) with
+        the recorder's ``state`` (JSON), and flush that too.
+
+        A recorder killed later is taken up from here (:meth:`reopen`): nothing written after
+        it counts. The two checkpoint attributes are written in turn, each with a CRC, so a
+        write torn by a kill leaves the one before.
+        """
+        self._file.flush()
+        sizes = {}
+        self._file.visititems(lambda name, obj: sizes.__setitem__(name, obj.shape[0])
+                              if isinstance(obj, h5py.Dataset) and obj.shape else None)
+        self.checkpoints += 1
+        text = json.dumps({"n": self.checkpoints, "sizes": sizes, "state": state},
+                          separators=(",", ":")).encode()
+        payload = b"%08x" % zlib.crc32(text) + text
+        if len(payload) > CHECKPOINT_BYTES:
+            raise RunFileError(f"the recorder's checkpoint needs {len(payload)} bytes, more than "
+                               f"the {CHECKPOINT_BYTES} its attribute holds")
+        cell = np.zeros(CHECKPOINT_BYTES, dtype=np.uint8)
+        cell[:len(payload)] = np.frombuffer(payload, dtype=np.uint8)
+        self._file.attrs.modify(CHECKPOINT_ATTRS[self.checkpoints % 2], cell)
+        self._file.flush()
+
+    def rows(self, name: str) -> np.ndarray:
+        """Every row of table ``name`` (a key of ``TABLES``) written so far."""
+        return self._file[name][:]
 
     @property
     def path(self) -> str:

@@ -25,6 +25,13 @@ look like free random walks over times ≪ τ; ``s = D·sqrt(τ/2)`` for diffusi
   lasts (exponential, mean 15 min) its ``T1`` is 0.3× and its frequency is pushed by a
   ``N(0, 100 kHz)`` shift; then it recovers. These are the rare sudden jumps.
 
+The readout resonator, the DRAG optimum and the CZ flux amplitude are drawn from a separate
+stream (``[seed, 4]``, so the qubits above stay as they were): ``f_r`` uniform in
+``resonator_frequency_center ± resonator_frequency_spread``, dispersive shift ``χ`` and
+linewidth ``κ`` from the profile, the ideal DRAG coefficient ``β*`` uniform in
+``drag_beta_range`` and the ideal CZ flux amplitude ``a*`` uniform in ``cz_amplitude_range``;
+the CZ optimum follows the π amplitude's gain drift (one set of electronics).
+
 The numbers are typical of current fixed-frequency transmons (``T1`` ~ 80 µs, ``T2*`` ~ 60 µs,
 ``T2E`` ~ 105 µs, qubits at 4.8–5.2 GHz, 25 ns single-qubit pulses, ~1 % readout error).
 
@@ -75,6 +82,20 @@ class DeviceProfile:
     gate_1q_floor: float = 2e-4
     cz_floor: float = 3e-3
     spectroscopy_rabi_frequency: float = 100e3
+    # Readout resonator and tone (the optional readout controls).
+    resonator_frequency_center: float = 7.0e9
+    resonator_frequency_spread: float = 0.3e9
+    dispersive_shift: float = 0.3e6  # chi: |1> moves the resonator down by 2 chi (< kappa/2)
+    resonator_linewidth: float = 1.0e6  # kappa (full width)
+    resonator_depth: float = 0.8
+    readout_amplitude_nominal: float = 0.1  # tone amplitude at which the blobs separate by
+    #                                         readout_separation (with readout_duration)
+    readout_critical_amplitude: float = 0.3  # measurement-induced transitions set in
+    readout_transition_rate: float = 0.05  # their probability at the critical amplitude
+    # DRAG and CZ (the optional gate controls).
+    drag_beta_range: tuple[float, float] = (0.3, 0.7)
+    drag_phase_per_beta: float = 0.2  # rad of phase error per pulse per unit of beta mismatch
+    cz_amplitude_range: tuple[float, float] = (0.15, 0.35)
     # Drift.
     drift_step: float = 1.0
     frequency_diffusion: float = 20e3  # Hz per sqrt(hour)
@@ -120,8 +141,9 @@ class DeviceProfile:
             if k not in names:
                 raise ConfigError(f"unknown profile field; allowed: {sorted(names)}",
                                   key=f"profile.{k}")
-        if "pi_amplitude_range" in values:
-            values["pi_amplitude_range"] = tuple(values["pi_amplitude_range"])
+        for key in ("pi_amplitude_range", "drag_beta_range", "cz_amplitude_range"):
+            if key in values:
+                values[key] = tuple(values[key])
         return cls(**values)
 
 
@@ -139,6 +161,11 @@ class TruthState:
     iq_sigma: np.ndarray
     residual_excited: np.ndarray
     tls_active: np.ndarray  # bool
+    resonator_frequency: np.ndarray  # f_r with the qubit in |0>
+    dispersive_shift: np.ndarray
+    resonator_linewidth: np.ndarray
+    drag_beta: np.ndarray  # the ideal DRAG coefficient
+    cz_amplitude: np.ndarray  # the ideal CZ flux amplitude
     step: int
 
     def qubit(self, i: int) -> dict[str, float]:
@@ -171,6 +198,11 @@ class DeviceModel:
         self._log_tphi = np.log(p.tphi_median) + p.coherence_log_spread * fab.standard_normal(n)
         self._iq_angle0 = fab.uniform(-np.pi, np.pi, n)
         self._iq_mid = 0.3 * (fab.standard_normal(n) + 1j * fab.standard_normal(n))
+        more = np.random.default_rng([self.seed, 4])
+        self._fr = p.resonator_frequency_center + more.uniform(
+            -p.resonator_frequency_spread, p.resonator_frequency_spread, n)
+        self._beta = more.uniform(*p.drag_beta_range, n)
+        self._cz0 = more.uniform(*p.cz_amplitude_range, n)
         self._reset_drift()
 
     def _reset_drift(self) -> None:
@@ -246,6 +278,11 @@ class DeviceModel:
             iq_sigma=np.full(n, p.readout_sigma),
             residual_excited=np.full(n, p.residual_excited),
             tls_active=self._tls.copy(),
+            resonator_frequency=self._fr.copy(),
+            dispersive_shift=np.full(n, p.dispersive_shift),
+            resonator_linewidth=np.full(n, p.resonator_linewidth),
+            drag_beta=self._beta.copy(),
+            cz_amplitude=self._cz0 * (1.0 + self._da),
         )
         for v in arrays.values():
             v.flags.writeable = False

@@ -24,8 +24,15 @@ LO_FREQUENCY = 5.0e9
 def sim_lab_config(*, distance: int = 3, rounds: int | None = None, basis: str = "Z",
                    seed: int = 0, physical_error_rate: float = 0.003, shots_per_block: int = 1024,
                    clock_speedup: float = 0.0, drift: bool = True,
-                   profile: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The config dict of a simulated lab around a distance-``distance`` patch."""
+                   profile: dict[str, Any] | None = None,
+                   optional_controls: bool = False) -> dict[str, Any]:
+    """The config dict of a simulated lab around a distance-``distance`` patch.
+
+    ``optional_controls`` also binds the readout tone, DRAG and CZ flux controls
+    (:data:`~qplane.device.controls.OPTIONAL_CONTROLS`), which the nodes
+    ``resonator_spectroscopy``, ``readout_frequency`` / ``_amplitude`` / ``_duration``,
+    ``drag`` and ``cz`` calibrate; unbound, the device plays them ideally.
+    """
     n = len(patch_layout(distance=distance, basis=basis).names)
     init: dict[str, Any] = {
         "distance": distance, "rounds": rounds if rounds is not None else distance,
@@ -71,6 +78,18 @@ def sim_lab_config(*, distance: int = 3, rounds: int | None = None, basis: str =
                 "readout_threshold": {"path": "readout.ch{channel}.threshold",
                                       "limits": [-2.0, 2.0]},
                 "frame_correction": {"path": "readout.logical_frame"},
+                **(OPTIONAL_BINDINGS if optional_controls else {}),
             },
         },
     }
+
+
+#: The optional controls' bindings in the simulated lab (limits as wide as the electronics').
+OPTIONAL_BINDINGS: dict[str, Any] = {
+    "readout_frequency": {"path": "readout.ch{channel}.frequency", "limits": [6.0e9, 8.0e9]},
+    "readout_amplitude": {"path": "readout.ch{channel}.amplitude", "limits": [0.0, 0.5]},
+    "readout_duration": {"path": "readout.ch{channel}.integration_time",
+                         "limits": [1.0e-7, 4.0e-6]},
+    "drag_beta": {"path": "drive.ch{channel}.drag", "limits": [-2.0, 2.0]},
+    "cz_amplitude": {"path": "drive.ch{channel}.flux_amplitude", "limits": [0.0, 0.6]},
+}

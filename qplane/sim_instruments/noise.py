@@ -27,6 +27,14 @@ minus drive frequency), ``ε = a_set/a_π − 1`` (relative amplitude error), Pa
   lands on the |0⟩ blob); the measurement flips with ``(e01 + e10)/2``;
 * reset leaves the residual excited population ``p_th``.
 
+The optional controls, where the station binds them (``None`` in :class:`Settings` otherwise,
+and then the device plays them ideally): the readout tone (frequency, amplitude, duration)
+sets the blobs' separation, measurement-induced transitions and decay during the readout
+(:mod:`~qplane.sim_instruments.readout_physics`); a DRAG mismatch adds ``p_z += sin²(θ/4)`` to
+each π/2 pulse; each qubit's CZ flux amplitude adds its conditional-phase error to every CZ it
+takes part in (:mod:`~qplane.sim_instruments.gate_physics`: ``3/4 sin²((δc + δt)/2)`` more
+two-qubit error), so a miscalibrated CZ raises the detection rate and the logical error rate.
+
 Where the pieces go: each data qubit idles for the round minus its gate time (four CZs, two
 pulses) at the round's start, where stim puts ``before_round_data_depolarization``, together
 with its CX-target pulses; every qubit's decoherence during a gate is in that gate's channel. Idling through a CZ layer a qubit
@@ -46,6 +54,7 @@ import numpy as np
 import stim
 
 from qplane.codes import PatchLayout, patch_layout
+from qplane.sim_instruments import gate_physics, readout_physics
 from qplane.sim_instruments.device import DeviceProfile, TruthState
 
 # Sentinel strengths that mark stim's noise slots in the generated circuit.
@@ -60,19 +69,34 @@ class Settings:
     pi_amplitude: np.ndarray
     readout_angle: np.ndarray
     readout_threshold: np.ndarray
+    # The optional controls (None: not bound, played ideally).
+    readout_frequency: np.ndarray | None = None
+    readout_amplitude: np.ndarray | None = None
+    readout_duration: np.ndarray | None = None
+    drag_beta: np.ndarray | None = None
+    cz_amplitude: np.ndarray | None = None
 
     def key(self) -> bytes:
         """Bytes that change whenever any setting does."""
         return b"".join(np.ascontiguousarray(getattr(self, f.name), dtype=np.float64).tobytes()
-                        for f in dataclasses.fields(self))
+                        for f in dataclasses.fields(self) if getattr(self, f.name) is not None)
 
     @classmethod
-    def calibrated(cls, truth: TruthState) -> Settings:
-        """The settings a perfect calibration would leave for ``truth``."""
+    def calibrated(cls, truth: TruthState, profile: DeviceProfile | None = None) -> Settings:
+        """The settings a perfect calibration would leave for ``truth``.
+
+        With ``profile``, the optional controls too (the best readout tone, DRAG, CZ).
+        """
         angle = np.angle(truth.iq1 - truth.iq0)
         mid = 0.5 * (truth.iq0 + truth.iq1)
+        extra: dict[str, np.ndarray] = {}
+        if profile is not None:
+            f, a, t = readout_physics.ideal_readout(truth, profile)
+            extra = dict(readout_frequency=f, readout_amplitude=a, readout_duration=t,
+                         drag_beta=truth.drag_beta.copy(), cz_amplitude=truth.cz_amplitude.copy())
         return cls(drive_frequency=truth.frequency.copy(), pi_amplitude=truth.pi_amplitude.copy(),
-                   readout_angle=angle, readout_threshold=np.real(mid * np.exp(-1j * angle)))
+                   readout_angle=angle, readout_threshold=np.real(mid * np.exp(-1j * angle)),
+                   **extra)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,11 +111,16 @@ class QubitErrors:
     readout_e01: np.ndarray
     readout_e10: np.ndarray
     cz_floor: float
+    cz_phase: np.ndarray | None = None  # (n,) each qubit's conditional-phase error share
 
     def pair(self, control: int, target: int) -> float:
         """The DEPOLARIZE2 strength of a CX between two qubits (layout indices)."""
-        return 1.0 - ((1.0 - self.cz_floor) * (1.0 - self.cz[control])
-                      * (1.0 - self.cz[target]))
+        p = 1.0 - ((1.0 - self.cz_floor) * (1.0 - self.cz[control])
+                   * (1.0 - self.cz[target]))
+        if self.cz_phase is not None:
+            x = float(gate_physics.cz_pair_error(self.cz_phase[control], self.cz_phase[target]))
+            p = 1.0 - (1.0 - p) * (1.0 - x)
+        return p
 
 
 def idle_channel(t: float | np.ndarray, t1: np.ndarray, t2: np.ndarray,
@@ -173,19 +202,43 @@ def qubit_error_rates(truth: TruthState, settings: Settings, profile: DeviceProf
     data = np.ones(n, bool) if data is None else np.asarray(data, bool)
     floor = np.full((n, 3), p.gate_1q_floor / 3.0)
     over = np.sin(np.pi / 4.0 * eps) ** 2
+    phase = np.zeros(n)
+    if settings.drag_beta is not None:
+        theta = gate_physics.drag_phase(settings.drag_beta, truth.drag_beta, p.drag_phase_per_beta)
+        phase = np.sin(theta / 4.0) ** 2
     pulse = compose(compose(idle_channel(p.pulse_duration, t1, t2, detuning), floor),
-                    np.stack([np.zeros(n), over, np.zeros(n)], axis=-1))
+                    np.stack([np.zeros(n), over, phase], axis=-1))
     cz = idle_channel(p.cz_duration, t1, t2, detuning).sum(-1)
     data_t = max(p.round_duration - 4 * p.cz_duration - 2 * p.pulse_duration, 0.0)
     cx_pulses = _repeat(pulse, target_pulses)
     idle = compose(idle_channel(data_t, t1, t2, detuning), cx_pulses)
-    e01, e10 = readout_errors(truth, settings.readout_angle, settings.readout_threshold,
-                              p.readout_duration)
+    e01, e10 = settings_readout_errors(truth, settings, p)
     measure = 0.5 * (e01 + e10)
     measure = np.where(data, measure, _xor(measure, cx_pulses[:, 0] + cx_pulses[:, 1]))
+    cz_phase = None
+    if settings.cz_amplitude is not None:
+        cz_phase = gate_physics.cz_phase_error(settings.cz_amplitude, truth.cz_amplitude)
     return QubitErrors(idle=idle, h=pulse, cz=cz, measure=measure,
                        reset=truth.residual_excited.copy(), readout_e01=e01,
-                       readout_e10=e10, cz_floor=p.cz_floor)
+                       readout_e10=e10, cz_floor=p.cz_floor, cz_phase=cz_phase)
+
+
+def settings_readout_errors(truth: TruthState, settings: Settings, profile: DeviceProfile
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """``(e01, e10)`` of the discriminator and, where bound, the readout tone.
+
+    With no readout-tone control bound this is :func:`readout_errors` at the profile's
+    nominal tone; an unbound one of the three is played at its ideal value.
+    """
+    tone = (settings.readout_frequency, settings.readout_amplitude, settings.readout_duration)
+    if all(v is None for v in tone):
+        return readout_errors(truth, settings.readout_angle, settings.readout_threshold,
+                              profile.readout_duration)
+    ideal = readout_physics.ideal_readout(truth, profile) if any(v is None for v in tone) \
+        else tone
+    f, a, t = (ideal[k] if v is None else v for k, v in enumerate(tone))
+    return readout_physics.assignment_errors(truth, profile, settings.readout_angle,
+                                             settings.readout_threshold, f, a, t)
 
 
 class NoisyCircuitTemplate:

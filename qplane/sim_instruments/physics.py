@@ -27,12 +27,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 
 from qplane.device import SWEEP_UNITS, ExperimentData, ExperimentKind, ExperimentRequest
 from qplane.sim_instruments.device import DeviceProfile, TruthState
-from qplane.sim_instruments.noise import readout_errors
+from qplane.sim_instruments import gate_physics, readout_physics
+from qplane.sim_instruments.noise import Settings, qubit_error_rates
+
+#: The experiments of the optional controls (simulated by :func:`_gate_or_readout`).
+_EXTENDED = (ExperimentKind.RESONATOR_SPECTROSCOPY, ExperimentKind.READOUT_FIDELITY_FREQUENCY,
+             ExperimentKind.READOUT_FIDELITY_AMPLITUDE, ExperimentKind.READOUT_FIDELITY_DURATION,
+             ExperimentKind.DRAG, ExperimentKind.RANDOMIZED_BENCHMARKING,
+             ExperimentKind.CZ_CONDITIONAL_PHASE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +51,17 @@ class QubitSettings:
     pi_amplitude: float
     readout_angle: float
     readout_threshold: float
+    # The optional controls (None: not bound, played at their ideal value).
+    readout_frequency: float | None = None
+    readout_amplitude: float | None = None
+    readout_duration: float | None = None
+    drag_beta: float | None = None
+    cz_amplitude: float | None = None
+
+    def optional(self, name: str, ideal: float) -> float:
+        """The optional control ``name``'s setting, or ``ideal`` when it is not bound."""
+        v = getattr(self, name)
+        return float(ideal) if v is None else float(v)
 
 
 def _rotate(r: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
@@ -119,16 +138,28 @@ def excited_population(req: ExperimentRequest, truth: TruthState, i: int, s: Qub
     return np.clip((1.0 - r[:, 2]) / 2.0, 0.0, 1.0)
 
 
+def _one_qubit(truth: TruthState, i: int, s: QubitSettings, profile: DeviceProfile) -> Any:
+    """Qubit ``i``'s QEC error rates (its settings over the whole truth; only ``i`` is used)."""
+    n = len(truth.t1)
+    full = Settings(**{name: None if v is None else np.full(n, float(v))
+                       for name, v in dataclasses.asdict(s).items()})
+    return qubit_error_rates(truth, full, profile)
+
+
 def simulate(req: ExperimentRequest, truth: TruthState, i: int, s: QubitSettings,
              profile: DeviceProfile, rng: np.random.Generator, *, time: float) -> ExperimentData:
     """Run ``req`` on qubit index ``i`` and return its raw data (finite shots, readout errors)."""
-    p1 = excited_population(req, truth, i, s, profile)
-    e01, e10 = readout_errors(truth, np.array([s.readout_angle]),
-                              np.array([s.readout_threshold]), profile.readout_duration)
-    e01, e10 = float(e01[i] if e01.size > 1 else e01[0]), float(e10[i] if e10.size > 1 else e10[0])
+    errors = _one_qubit(truth, i, s, profile)
+    e01, e10 = float(errors.readout_e01[i]), float(errors.readout_e10[i])
     settings = {"drive_frequency": s.drive_frequency, "pi_amplitude": s.pi_amplitude,
                 "pulse_duration": profile.pulse_duration, "readout_angle": s.readout_angle,
                 "readout_threshold": s.readout_threshold}
+    settings.update({k: v for k, v in dataclasses.asdict(s).items()
+                     if k not in settings and v is not None})
+    if req.kind in _EXTENDED:
+        return _gate_or_readout(req, truth, i, s, profile, rng, time, settings, errors,
+                                (e01, e10))
+    p1 = excited_population(req, truth, i, s, profile)
     if req.kind is ExperimentKind.RAMSEY:
         settings["artificial_detuning"] = req.artificial_detuning
     if req.kind is ExperimentKind.QUBIT_SPECTROSCOPY:
@@ -152,11 +183,91 @@ def simulate(req: ExperimentRequest, truth: TruthState, i: int, s: QubitSettings
 
 def _iq_shots(p1: float, truth: TruthState, i: int, s: QubitSettings, profile: DeviceProfile,
               rng: np.random.Generator, shots: int) -> tuple[np.ndarray, float]:
+    duration, iq0, iq1, p_t = profile.readout_duration, truth.iq0[i], truth.iq1[i], 0.0
+    tone = (s.readout_frequency, s.readout_amplitude, s.readout_duration)
+    if any(v is not None for v in tone):   # the readout tone's controls are bound
+        ideal = [float(v[i]) for v in readout_physics.ideal_readout(truth, profile)]
+        f, a, duration = (ideal[k] if v is None else float(v) for k, v in enumerate(tone))
+        sep = float(readout_physics.separation(_slice(truth, i), profile, f, a, duration)[0])
+        mid, axis = 0.5 * (iq0 + iq1), (iq1 - iq0) / abs(iq1 - iq0)
+        iq0, iq1 = mid - 0.5 * sep * axis, mid + 0.5 * sep * axis
+        p_t = float(readout_physics.transition_probability(profile, a))
     excited = rng.random(shots) < p1
-    p_decay = 1.0 - math.exp(-profile.readout_duration / (2.0 * float(truth.t1[i])))
+    p_decay = 1.0 - math.exp(-duration / (2.0 * float(truth.t1[i])))
     excited &= rng.random(shots) >= p_decay
-    centre = np.where(excited, truth.iq1[i], truth.iq0[i])
+    if p_t > 0:
+        excited ^= rng.random(shots) < p_t
+    centre = np.where(excited, iq1, iq0)
     sigma = float(truth.iq_sigma[i])
     iq = centre + sigma * (rng.standard_normal(shots) + 1j * rng.standard_normal(shots))
     bits = np.real(iq * np.exp(-1j * s.readout_angle)) > s.readout_threshold
     return iq, float(np.mean(bits))
+
+
+def _gate_or_readout(req: ExperimentRequest, truth: TruthState, i: int, s: QubitSettings,
+                     profile: DeviceProfile, rng: np.random.Generator, time: float,
+                     settings: dict[str, float], errors: Any,
+                     readout: tuple[float, float]) -> ExperimentData:
+    """The experiments of the optional controls (see :mod:`qplane.device.experiments`)."""
+    x = req.sweep
+    kind = req.kind
+    p = profile
+    ideal_f, ideal_a, ideal_t = (float(v[i]) for v in readout_physics.ideal_readout(truth, p))
+    f = s.optional("readout_frequency", ideal_f)
+    a = s.optional("readout_amplitude", ideal_a)
+    t = s.optional("readout_duration", ideal_t)
+    one = _slice(truth, i)
+    per_point = p.repetition_time + np.zeros(len(x))
+    if kind is ExperimentKind.RESONATOR_SPECTROSCOPY:
+        mag = np.abs(readout_physics.response(x, float(truth.resonator_frequency[i]),
+                                              float(truth.resonator_linewidth[i]),
+                                              p.resonator_depth))
+        noise = p.readout_sigma * p.readout_amplitude_nominal / max(a, 1e-3) / math.sqrt(req.shots)
+        signal = np.clip(mag + noise * rng.standard_normal(len(x)), 0.0, 1.0)
+        per_point = per_point + t
+    elif kind in (ExperimentKind.READOUT_FIDELITY_FREQUENCY,
+                  ExperimentKind.READOUT_FIDELITY_AMPLITUDE,
+                  ExperimentKind.READOUT_FIDELITY_DURATION):
+        f_, a_, t_ = (x if kind is ExperimentKind.READOUT_FIDELITY_FREQUENCY else f,
+                      x if kind is ExperimentKind.READOUT_FIDELITY_AMPLITUDE else a,
+                      x if kind is ExperimentKind.READOUT_FIDELITY_DURATION else t)
+        sep = readout_physics.separation(one, p, f_, a_, t_)
+        pt = readout_physics.transition_probability(p, a_)
+        err = 0.5 * np.vectorize(math.erfc)(sep / (2 * p.readout_sigma * math.sqrt(2)))
+        decay = 1 - np.exp(-np.asarray(t_) / (2 * float(truth.t1[i])))
+        e01 = readout_physics._xor(err, pt)
+        e10 = readout_physics._xor(decay * (1 - err) + (1 - decay) * err, pt)
+        good = rng.binomial(req.shots, 1 - e01) + rng.binomial(req.shots, 1 - e10)
+        signal = good / (2 * req.shots)
+        per_point = 2 * (per_point + (x if kind is ExperimentKind.READOUT_FIDELITY_DURATION
+                                      else t))
+    else:
+        p_th = float(truth.residual_excited[i])
+        if kind is ExperimentKind.DRAG:
+            settings["drag_pairs"] = float(gate_physics.DRAG_PAIRS)
+            p1 = gate_physics.drag_population(x, float(truth.drag_beta[i]),
+                                              p.drag_phase_per_beta)
+            p1 = p_th + (1 - 2 * p_th) * p1
+            per_point = per_point + 2 * gate_physics.DRAG_PAIRS * p.pulse_duration
+        elif kind is ExperimentKind.RANDOMIZED_BENCHMARKING:
+            r = gate_physics.error_per_clifford(float(np.sum(errors.h[i])))
+            p1 = gate_physics.rb_population(x, r, p_th)
+            per_point = per_point + x * gate_physics.PULSES_PER_CLIFFORD * p.pulse_duration
+        else:  # CZ conditional phase
+            p1 = gate_physics.cz_population(x, float(truth.cz_amplitude[i]))
+            p1 = p_th + (1 - 2 * p_th) * p1
+            per_point = per_point + p.cz_duration + 3 * p.pulse_duration
+        e01, e10 = readout
+        ones = rng.binomial(req.shots, np.clip(p1, 0.0, 1.0))
+        assigned = rng.binomial(ones, 1.0 - e10) + rng.binomial(req.shots - ones, e01)
+        signal = assigned / req.shots
+    duration = float(req.shots * np.sum(per_point))
+    return ExperimentData(kind=kind, qubit=req.qubit, sweep=x, sweep_unit=SWEEP_UNITS[kind],
+                          signal=signal, shots=req.shots, settings=settings, time=time,
+                          duration=duration)
+
+
+def _slice(truth: TruthState, i: int) -> TruthState:
+    """``truth`` for qubit ``i`` alone (arrays of length 1)."""
+    return dataclasses.replace(truth, **{f.name: getattr(truth, f.name)[i:i + 1]
+                                         for f in dataclasses.fields(truth) if f.name != "step"})

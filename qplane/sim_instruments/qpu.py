@@ -45,6 +45,7 @@ from qcodes.validators import Bool, Enum, Ints, Numbers
 from qplane.codes import PatchLayout, circuit_fingerprint, memory_circuit, patch_layout
 from qplane.device import (
     CONTROLS,
+    OPTIONAL_CONTROLS,
     CorrectionResult,
     ExperimentData,
     ExperimentRequest,
@@ -227,6 +228,9 @@ class SimulatedQPU(Instrument):
         for control in _CONTROL_FIELDS:
             for q in names:
                 controls.binding(control, q)
+        for control in set(OPTIONAL_CONTROLS) & set(controls.controls):
+            for q in names:
+                controls.binding(control, q)
         self._controls = controls
         if self._start_calibrated:
             self.calibrate_perfectly()
@@ -242,10 +246,20 @@ class SimulatedQPU(Instrument):
                 key="qplane.controls")
         return self._controls
 
+    def _bound(self) -> tuple[str, ...]:
+        """The controls the QPU reads: the required ones and the optional ones bound."""
+        bound = self.controls.controls
+        return _CONTROL_FIELDS + tuple(c for c in OPTIONAL_CONTROLS if c in bound)
+
+    def _settings(self, controls: tuple[str, ...]) -> Settings:
+        values = self.controls.read(controls, self.qubits())
+        return Settings(**dict(zip(controls, values)))
+
     def calibrate_perfectly(self) -> None:
         """Set every bound control to the ideal value for the current truth (tests, demos)."""
-        ideal = Settings.calibrated(self.truth())
-        for control in _CONTROL_FIELDS:
+        bound = self._bound()
+        ideal = Settings.calibrated(self.truth(), self._profile if len(bound) > 4 else None)
+        for control in bound:
             values = getattr(ideal, control)
             for i, q in enumerate(self.qubits()):
                 param, raw = self.controls.check(control, q, float(values[i]), step=False)
@@ -257,14 +271,14 @@ class SimulatedQPU(Instrument):
         Control by control, then qubit by qubit (see
         :class:`~qplane.device.SimulatedTruth`); needs no bound controls.
         """
-        ideal = Settings.calibrated(self.truth())
+        controls = self._bound() if self._controls is not None else _CONTROL_FIELDS
+        ideal = Settings.calibrated(self.truth(), self._profile if len(controls) > 4 else None)
         return {f"{q}.{control}": float(getattr(ideal, control)[i])
-                for control in _CONTROL_FIELDS for i, q in enumerate(self.qubits())}
+                for control in controls for i, q in enumerate(self.qubits())}
 
     def settings(self) -> Settings:
         """The control settings as the electronics hold them now."""
-        values = self.controls.read(_CONTROL_FIELDS, self.qubits())
-        return Settings(*values)
+        return self._settings(self._bound())
 
     def error_rates(self) -> QubitErrors:
         """The per-qubit channel strengths of the circuit the device runs now."""
@@ -289,7 +303,7 @@ class SimulatedQPU(Instrument):
         if request.kind.value == "qubit_spectroscopy":
             for f in (float(request.sweep.min()), float(request.sweep.max())):
                 c.check("drive_frequency", request.qubit, f, step=False)
-        s = QubitSettings(**{f: c.get(f, request.qubit) for f in _CONTROL_FIELDS})
+        s = QubitSettings(**{f: c.get(f, request.qubit) for f in self._bound()})
         start = self._clock.now()
         rng = np.random.default_rng([self.seed(), 3, self._experiments])
         self._experiments += 1
@@ -309,9 +323,10 @@ class SimulatedQPU(Instrument):
             return self._circuit
         truth = self.truth()
         names = self.qubits()
-        key = (truth.step, self.controls.read_key(_CONTROL_FIELDS, names))
+        bound = self._bound()
+        key = (truth.step, self.controls.read_key(bound, names))
         if self._circuit is None or self._built_key != key:
-            settings = Settings(*self.controls.read(_CONTROL_FIELDS, names))
+            settings = self._settings(bound)
             if self._template is None:
                 self._template = NoisyCircuitTemplate(
                     distance=self.distance(), rounds=self.rounds(), basis=self.basis())

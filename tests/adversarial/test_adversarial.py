@@ -133,12 +133,13 @@ def test_nothing_a_peer_sends_is_accepted_or_kills_a_process(tmp_path, ctx):
     to_corrections = malformed + forged_corrections
     calls = [m for _, m in peer.forged_calls(rid)]
     to_control = malformed + calls
-    sent = {"records": peer.send_all(ctx, zmq.PUSH, endpoints["records"], to_records),
+    # the recorder binds a ROUTER (it acknowledges what it stored): a sender is a DEALER
+    sent = {"records": peer.send_all(ctx, zmq.DEALER, endpoints["records"], to_records),
             # corrections travel on the dispatch socket (the server's ROUTER), from unregistered peers
             "corrections": peer.send_all(ctx, zmq.DEALER, endpoints["syndromes"], to_corrections),
             "control": peer.send_all(ctx, zmq.DEALER, endpoints["control"], to_control)}
     # Too big for max_message_bytes: libzmq drops the connection (not counted: never received).
-    peer.send_all(ctx, zmq.PUSH, endpoints["records"], [[b"event", os.urandom(2 * 2**20)]])
+    peer.send_all(ctx, zmq.DEALER, endpoints["records"], [[b"event", os.urandom(2 * 2**20)]])
     flood = [[b"stats", json.dumps(peer.header("stats", {}, run_id="other", source="x")).encode()]
              for _ in range(3000)]
     peer.send_all(ctx, zmq.PUB, endpoints["monitor"], flood, timeout_ms=100)
@@ -199,7 +200,7 @@ def test_with_keys_a_peer_without_them_gets_no_block_and_a_stolen_key_cannot_for
     forged = [m for name, m in peer.forged_records(rid)]
     forged = [[f[0], f[1].replace(b'"source": "decoder-0"', b'"source": "instrument_server"')] + f[2:]
               for f in forged]
-    sent = peer.send_all(ctx, zmq.PUSH, endpoints["records"], forged,
+    sent = peer.send_all(ctx, zmq.DEALER, endpoints["records"], forged,
                          curve=(dec_public, dec_secret, recorder_public))
     calls = [m for _, m in peer.forged_calls(rid)]
     sent_calls = peer.send_all(ctx, zmq.DEALER, endpoints["control"], calls,
@@ -226,4 +227,6 @@ def test_with_keys_a_peer_without_them_gets_no_block_and_a_stolen_key_cannot_for
     security = [e for e in evs if e["kind"] == "security"]
     assert len(security) == 1 and set(security[0]["details"]["key_fingerprints"]) >= {"decoder"}
     assert "secret" not in json.dumps(security[0]["details"]).lower()
+    # the fingerprints are also root attributes of the file (what a reader sees first)
+    assert json.loads(attrs["key_fingerprints"]) == security[0]["details"]["key_fingerprints"]
     print(f"keyed run: rejections {totals}; blocks stolen {stolen}; blocks {len(blocks)}")

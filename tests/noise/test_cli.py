@@ -39,3 +39,18 @@ def test_learn_from_a_run_file_prints_its_card(tmp_path, capsys):
                  "--json"]) == 0
     card = json.loads(capsys.readouterr().out)
     assert card["shots"] == 2000 and card["estimator"] == "pairwise" and card["format"] == "runfile"
+
+
+def test_learn_no_shrink_gives_the_plain_fit(tmp_path, capsys):
+    c = memory_circuit(distance=3, rounds=2, basis="Z", p=0.004)
+    (tmp_path / "c.stim").write_text(str(c))
+    dets = c.compile_detector_sampler(seed=3).sample(5000)
+    stim.write_shot_data_file(data=dets, path=str(tmp_path / "s.01"), format="01",
+                              num_detectors=c.num_detectors)
+    cards = []
+    for extra in ([], ["--no-shrink"]):
+        assert main(["noise", "learn", str(tmp_path / "s.01"), "--circuit",
+                     str(tmp_path / "c.stim"), "--json", *extra]) == 0
+        cards.append(json.loads(capsys.readouterr().out))
+    assert "shrunk_to_pairwise" in cards[0]["reasons"]
+    assert "shrunk_to_pairwise" not in cards[1]["reasons"]

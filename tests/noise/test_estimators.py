@@ -32,9 +32,10 @@ def truth():
     return dem, s, p_true, dets
 
 
-def test_full_estimator_recovers_every_mechanism(truth):
+@pytest.mark.parametrize("shrink", [True, False])
+def test_full_estimator_recovers_every_mechanism(truth, shrink):
     dem, s, p_true, dets = truth
-    m = learn_noise(dets, dem, estimator="full")
+    m = learn_noise(dets, dem, estimator="full", shrink=shrink)
     seen = ~s.unobservable
     inside = (m.lower <= p_true) & (p_true <= m.upper)
     assert inside[seen].mean() >= 0.85

@@ -1,6 +1,7 @@
 """Guards: no negative, zero or NaN probability ever reaches a matcher, whatever the data.
 
-Property tests (hypothesis) feed both estimators few shots and degenerate data — all zero,
+Property tests (hypothesis) feed both estimators (the full one with and without its shrinkage
+towards the pairwise solution) few shots and degenerate data — all zero,
 all one, one detector stuck at 1, random bits at any density — and check every probability of
 the learned model is finite and inside ``[P_MIN, P_MAX]``, the intervals bracket it, the guards
 account for every mechanism kept nominal, and PyMatching builds from the model.
@@ -55,20 +56,23 @@ def _data(kind: str, shots: int, density: float, stuck: int, seed: int) -> np.nd
 @given(kind=st.sampled_from(["zeros", "ones", "stuck", "random"]),
        shots=st.integers(0, 3000), density=st.floats(0.0, 1.0), stuck=st.integers(0, 10_000),
        seed=st.integers(0, 2**32 - 1), estimator=st.sampled_from(["pairwise", "full"]),
-       min_shots=st.sampled_from([0, 1, 100, 2000]))
+       min_shots=st.sampled_from([0, 1, 100, 2000]), shrink=st.booleans())
 def test_no_bad_probability_reaches_a_matcher(kind, shots, density, stuck, seed, estimator,
-                                              min_shots):
+                                              min_shots, shrink):
     bits = _data(kind, shots, density, stuck, seed)
-    m = learn_noise(bits, STRUCTURE, estimator=estimator, min_shots=min_shots, groups=4)
+    m = learn_noise(bits, STRUCTURE, estimator=estimator, min_shots=min_shots, groups=4,
+                    shrink=shrink)
     _check(m)
     if shots < max(min_shots, 1):
         assert m.estimator == "nominal" and m.reasons == {"too_few_shots": STRUCTURE.num_mechanisms}
 
 
-@pytest.mark.parametrize("estimator", ["pairwise", "full"])
+@pytest.mark.parametrize("estimator,shrink", [("pairwise", True), ("full", True),
+                                              ("full", False)])
 @pytest.mark.parametrize("kind", ["zeros", "ones", "stuck"])
-def test_degenerate_data_keeps_nominal_and_says_so(kind, estimator):
-    m = learn_noise(_data(kind, 5000, 0.05, 3, 1), STRUCTURE, estimator=estimator)
+def test_degenerate_data_keeps_nominal_and_says_so(kind, estimator, shrink):
+    m = learn_noise(_data(kind, 5000, 0.05, 3, 1), STRUCTURE, estimator=estimator,
+                    shrink=shrink)
     _check(m)
     if kind in ("zeros", "ones"):
         # nothing learnable: every mechanism keeps its nominal value, counted

@@ -275,10 +275,58 @@ def test_a_remote_worker_refuses_auto_endpoints(tmp_path):
     assert "'qplane.endpoints.syndromes'" in proc.stderr and "tcp://HOST:PORT" in proc.stderr
 
 
-def test_kill_9_of_the_recorder_fails_the_run_and_leaves_a_file_any_reader_opens(loop_config, tmp_path):
-    """The recorder is not restarted yet (see docs/architecture.md); its death fails the run,
-    and the launcher ends the file it left open for write, so plain h5py opens it."""
+def test_kill_9_of_the_recorder_is_restarted_and_loses_no_applied_block(loop_config, tmp_path):
+    """The recorder is killed mid-run and restarted: it takes the file up from its last
+    checkpoint, the senders send again what it had not acknowledged, and the file has every
+    acquired block exactly once, applied, with its shots."""
     config = loop_config(workers=2, shots=64, max_in_flight=8)
+    out = tmp_path / "restart_recorder.h5"
+    launcher = Launcher(config, out_path=str(out), duration=None)
+    try:
+        launcher.start()
+        supervise_until(launcher, lambda s: s["blocks_applied"] >= 50)
+        os.kill(launcher.child("recorder").proc.pid, signal.SIGKILL)
+        supervise_until(launcher, lambda s: launcher.restarts.get("recorder", 0) >= 1)
+        applied = launcher.last_stats["blocks_applied"]
+        supervise_until(launcher, lambda s: s["blocks_applied"] >= applied + 50)
+        assert end_run(launcher) == "interrupted"
+        exits = {c.name: c.proc.returncode for c in launcher.children}
+    finally:
+        launcher.close()
+    assert set(exits.values()) == {0}, exits
+    acquired, applied, lost, blocks = accounting(out)
+    assert lost == 0 and acquired == applied + lost
+    # every block acquired is in the file exactly once, corrected, with its shots
+    assert len(blocks) == acquired and sorted(blocks["seq"]) == list(range(acquired))
+    assert blocks["applied"].all()
+    with h5py.File(out, "r") as f:  # closed by the restarted recorder: plain h5py opens it
+        assert f.attrs["end_state"] == "interrupted"
+        assert "restarts: recorder x1" in _text(f.attrs["end_reason"])
+        shots = blocks["shots"].sum()
+        assert shots == f["qec/detection_events"].shape[0] == f["qec/predictions"].shape[0]
+        starts = blocks["shot_start"]
+        assert (starts == sorted(starts)).all() and starts[0] == 0
+        assert (starts[1:] == starts[:-1] + blocks["shots"][:-1]).all()  # no hole, no overlap
+        streams = {(_text(r["source"]), _text(r["kind"])): (r["sent"], r["recorded"])
+                   for r in f["streams"][:]}
+    assert streams[("instrument_server", "syndrome")] == (acquired, acquired)
+    assert streams[("instrument_server", "applied")] == (applied, applied)
+    evs = events(out)
+    assert [e for e in evs if e["kind"] == "recorder_resumed"]
+    assert [e for e in evs
+            if e["kind"] == "process_restarted" and e["details"]["process"] == "recorder"]
+    assert not [e for e in evs if e["kind"] in ("gap", "duplicate", "stream_incomplete",
+                                                "applied_unknown_block", "unapplied_blocks")], \
+        [e for e in evs if e["level"] != "info"]
+    assert len([e for e in evs if e["kind"] == "run_start"]) == 1
+
+
+def test_kill_9_of_the_recorder_with_restarts_off_fails_the_run_and_leaves_a_file_any_reader_opens(
+        loop_config, tmp_path):
+    """``restart: {policy: never}``: the recorder's death fails the run, and the launcher ends
+    the file it left open for write, so plain h5py opens it."""
+    config = loop_config(workers=2, shots=64, max_in_flight=8,
+                         supervision="{restart: {policy: never}}")
     out = tmp_path / "kill_recorder.h5"
     launcher = Launcher(config, out_path=str(out), duration=None)
     try:

@@ -1,0 +1,330 @@
+"""The analysis kinds of the QEC lab's further nodes, and their fit models.
+
+Registered into :data:`~qplane.calibration.kinds.KINDS` and
+:data:`~qplane.calibration.fit_models.FIT_MODELS` on import (``kinds`` imports this module),
+so :func:`qplane.calibration.analyse` and ``qplane calibration analyse FILE`` take them:
+
+==============================  ===========================  =================================
+kind (experiment)               models                       key → values
+==============================  ===========================  =================================
+``resonator_spectroscopy``      Lorentzian / Gaussian dip,   ``center`` → resonator frequency,
+                                constant, linear or Fano     linewidth
+``readout_frequency``           flat-topped peak             ``peak`` → the best frequency
+(assignment fidelity vs         ``offset + (amplitude +
+the readout tone)               skew·u) · e^(−u⁴)``,
+                                ``u = (x − c)/w``
+``readout_amplitude``           ``offset − a (A/0.1 V)⁴ −    ``best`` → the amplitude of the
+                                b erfc(k A)``                highest fidelity
+``readout_duration``            ``offset − a t/1 µs −        ``best`` → the duration of the
+                                b erfc(k √t)``               highest fidelity
+``drag``                        ``offset + amplitude ·       ``center`` → the DRAG coefficient
+                                sin²(π w (x − c))``
+``randomized_benchmarking``     exponential with offset      ``tau`` → error per Clifford
+                                                             ``(1 − e^(−1/τ))/2``
+``cz``                          ``offset + amplitude ·       ``cz_amplitude`` → the flux
+                                cos(π/2 (1 + (x/c)²))``      amplitude of conditional phase π
+==============================  ===========================  =================================
+
+The readout fidelity's peak is flat-topped (the decay during the readout floors the error
+while the separation is ample), so its model is a fourth-order super-Gaussian (with a skew term when the data ask for it;
+the key is the fitted curve's maximum). Amplitude and duration have physics-shaped models:
+the blobs' overlap falls as ``erfc`` of a separation growing as ``A`` (``√t``), while
+measurement-induced transitions grow as ``A⁴`` (decay during the readout as ``t``); ``best``
+is where the two slopes cancel. ``drag`` and ``cz`` also check that the fitted extremum is a
+minimum (:class:`IsMinimum`).
+
+>>> import numpy as np
+>>> from qplane.calibration import analyse
+>>> a = np.linspace(0.16, 0.24, 31)
+>>> p = 0.02 + 0.95 * (1 + np.cos(np.pi / 2 * (1 + (a / 0.2) ** 2))) / 2
+>>> r = analyse("cz", a, p, shots=400, second_opinion=False)
+>>> r.outcome.value, round(r.values["cz_amplitude"].value, 4)
+('success', 0.2)
+"""
+
+from __future__ import annotations
+
+import math
+import numpy as np
+
+from qplane.calibration.criteria import Criterion, InRange, Resolved
+from qplane.calibration.fit_models import FIT_MODELS, FitModel, _mesh, _span_step
+from qplane.calibration.fits import MODELS
+from qplane.calibration.kinds import (
+    AnalysisKind,
+    _range,
+    _spec_candidates,
+    _spec_criteria,
+    _spec_resolution,
+    _uncertainty,
+    register_kind,
+)
+
+
+class IsMinimum(Criterion):
+    """The fitted extremum is a minimum (``amplitude > 0`` at ``significance`` sigma)."""
+
+    name, check = "minimum", "range"
+
+    def __init__(self, significance: float = 3.0, *, what: str = "the setting"):
+        self.significance, self.what = significance, what
+
+    def evaluate(self, ctx):
+        a, e = ctx.fit.params.get("amplitude", math.nan), ctx.fit.errors.get("amplitude", math.inf)
+        z = a / e if e > 0 else math.inf * np.sign(a)
+        return self._result(bool(z >= self.significance), z, self.significance,
+                            f"no minimum: the fit finds a maximum where {self.what} should "
+                            f"minimise the signal ({z:.1f} sigma); widen the sweep around the "
+                            "current setting")
+
+
+# --- models ----------------------------------------------------------------------------------
+
+def _flat_top_basis(x, *, center, width):
+    return np.stack([np.ones_like(x * center), np.exp(-((x - center) / width) ** 4)], axis=-1)
+
+
+def _skewed_top_basis(x, *, center, width):
+    u = (x - center) / width
+    return np.stack([np.ones_like(x * center), np.exp(-u ** 4), u * np.exp(-u ** 4)], axis=-1)
+
+
+def _skewed_derive(p, options):
+    # the maximum of a·e^(-u⁴) + b·u·e^(-u⁴): a(-4u³) + b(1 - 4u⁴) = 0, near u = b / (4a)
+    a, b = p["amplitude"], p["skew"]
+    u = 0.0
+    for _ in range(30):
+        g = -4 * a * u**3 + b * (1 - 4 * u**4)
+        dg = -12 * a * u**2 - 16 * b * u**3
+        if dg == 0:
+            break
+        u = max(min(u - g / dg, 0.9), -0.9)
+    return {"peak": p["center"] + u * p["width"]}
+
+
+def _flat_top_grid(x):
+    span, step = _span_step(x)
+    return _mesh(center=np.linspace(x.min(), x.max(), min(4 * len(x), 200)),
+                 width=np.maximum(span * np.array([0.1, 0.2, 0.35, 0.6, 1.0]), step))
+
+
+def _flat_top_bounds(x):
+    span, step = _span_step(x)
+    return {"center": (x.min() - span / 2, x.max() + span / 2), "width": (step / 4, 4 * span)}
+
+
+def _sin2_basis(x, *, center, frequency):
+    return np.stack([np.ones_like(x * center), np.sin(np.pi * frequency * (x - center)) ** 2],
+                    axis=-1)
+
+
+def _sin2_grid(x):
+    span, step = _span_step(x)
+    return _mesh(center=np.linspace(x.min(), x.max(), min(4 * len(x), 200)),
+                 frequency=np.geomspace(0.2 / span, 0.5 / step, 40))
+
+
+def _sin2_bounds(x):
+    span, step = _span_step(x)
+    return {"center": (x.min() - span, x.max() + span), "frequency": (0.02 / span, 1 / step)}
+
+
+def _cz_basis(x, *, cz_amplitude):
+    return np.stack([np.ones_like(x * cz_amplitude),
+                     np.cos(np.pi / 2 * (1 + (x / cz_amplitude) ** 2))], axis=-1)
+
+
+def _cz_grid(x):
+    lo, hi = max(float(np.min(np.abs(x))), 1e-6), float(np.max(np.abs(x)))
+    return {"cz_amplitude": np.geomspace(lo / 1.5, hi * 1.5, 300)}
+
+
+def _cz_bounds(x):
+    hi = float(np.max(np.abs(x)))
+    return {"cz_amplitude": (hi / 50, 10 * hi)}
+
+
+#: The fixed scales of the readout models' power-law terms (keeps the columns comparable).
+_AMPLITUDE_SCALE, _DURATION_SCALE = 0.1, 1e-6
+
+
+def _erfc(z):
+    from scipy.special import erfc
+
+    return erfc(z)
+
+
+def _ro_amp_basis(x, *, k):
+    return np.stack([np.ones_like(x * k), -(x / _AMPLITUDE_SCALE) ** 4 * np.ones_like(k),
+                     -_erfc(k * x)], axis=-1)
+
+
+def _ro_dur_basis(x, *, k):
+    return np.stack([np.ones_like(x * k), -(x / _DURATION_SCALE) * np.ones_like(k),
+                     -_erfc(k * np.sqrt(np.maximum(x, 0.0)))], axis=-1)
+
+
+def _root(g, lo, hi):
+    """The root of a decreasing ``g`` on ``[lo, hi]`` (log bisection), NaN if none."""
+    if not (g(lo) > 0 > g(hi)):
+        return math.nan
+    for _ in range(90):
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if g(mid) > 0 else (lo, mid)
+    return math.sqrt(lo * hi)
+
+
+def _ro_amp_best(p, options):
+    a, b, k = p["a"], p["b"], p["k"]
+    g = lambda x: (b * 2 * k / math.sqrt(math.pi) * math.exp(-(k * x) ** 2)   # noqa: E731
+                   - 4 * a * x**3 / _AMPLITUDE_SCALE**4)
+    return {"best": _root(g, 1e-6, 10.0) if a > 0 and b > 0 else math.nan}
+
+
+def _ro_dur_best(p, options):
+    a, b, k = p["a"], p["b"], p["k"]
+    g = lambda t: (b * k * math.exp(-k * k * t) / math.sqrt(math.pi * t)   # noqa: E731
+                   - a / _DURATION_SCALE)
+    return {"best": _root(g, 1e-10, 1e-3) if a > 0 and b > 0 else math.nan}
+
+
+def _k_grid(power):
+    def grid(x):
+        top = float(np.max(np.abs(x))) ** power
+        return {"k": np.geomspace(0.3 / top, 30 / top, 200)}
+    return grid
+
+
+def _k_bounds(power):
+    def bounds(x):
+        top = float(np.max(np.abs(x))) ** power
+        return {"k": (0.05 / top, 100 / top)}
+    return bounds
+
+
+for _m in (FitModel("readout_amplitude", ("k",), ("offset", "a", "b"), _ro_amp_basis,
+                    _k_grid(1.0), _k_bounds(1.0), _ro_amp_best),
+           FitModel("readout_duration", ("k",), ("offset", "a", "b"), _ro_dur_basis,
+                    _k_grid(0.5), _k_bounds(0.5), _ro_dur_best),
+           FitModel("flat_top", ("center", "width"), ("offset", "amplitude"), _flat_top_basis,
+                    _flat_top_grid, _flat_top_bounds,
+                    lambda p, o: {"peak": p["center"]}),
+           FitModel("skewed_top", ("center", "width"), ("offset", "amplitude", "skew"),
+                    _skewed_top_basis, _flat_top_grid, _flat_top_bounds, _skewed_derive),
+           FitModel("sin2_minimum", ("center", "frequency"), ("offset", "amplitude"),
+                    _sin2_basis, _sin2_grid, _sin2_bounds),
+           FitModel("cz_phase", ("cz_amplitude",), ("offset", "amplitude"), _cz_basis, _cz_grid,
+                    _cz_bounds)):
+    FIT_MODELS.setdefault(_m.name, _m)
+    MODELS.setdefault(_m.name, lambda x, _m=_m, **p: _m.evaluate(x, p))
+
+
+# --- kinds -----------------------------------------------------------------------------------
+
+register_kind(AnalysisKind(
+    "resonator_spectroscopy", "resonator_spectroscopy", "Hz", lambda s: "center",
+    _spec_candidates, _spec_criteria, _spec_resolution,
+    lambda fit, s: {"frequency": ("center", "Hz"), "linewidth": ("width", "Hz")},
+    options={"lineshape": "lorentzian", "background": "auto", "max_relative_error": 0.05,
+             "min_points_per_feature": 1.5},
+    scale=lambda fit, s: fit.params.get("width")))
+
+
+def _peak_criteria(x, fit, s):
+    lo, hi = _range(s, float(x.min()), float(x.max()))
+    return [InRange("peak", lo, hi, hint="centre the sweep on the current setting, or widen "
+                                         "it"),
+            Resolved(s["min_points_per_feature"], feature="peak width"),
+            _uncertainty("peak", s, s.get("scale"))]
+
+
+def _peak_resolution(x, fit, s):
+    return abs(fit.params["width"]) / _span_step(x)[1] if fit.converged else math.nan
+
+
+def _peak_values(unit):
+    return lambda fit, s: {"center": ("peak", unit), "fidelity": (
+        lambda f: (f.params["offset"] + f.params["amplitude"],
+                   math.hypot(f.errors["offset"], f.errors["amplitude"])), "")}
+
+
+for _name, _exp, _unit in (("readout_frequency", "readout_fidelity_frequency", "Hz"),):
+    register_kind(AnalysisKind(
+        _name, _exp, _unit, lambda s: "peak",
+        lambda s: [FIT_MODELS["flat_top"], FIT_MODELS["skewed_top"]],
+        _peak_criteria, _peak_resolution, _peak_values(_unit),
+        options={"max_relative_error": 0.05, "min_points_per_feature": 3.0, "scale": None},
+        scale=lambda fit, s: s.get("scale") or fit.params.get("width")))
+
+
+def _ro_criteria(x, fit, s):
+    lo, hi = _range(s, float(x.min()), float(x.max()))
+    return [InRange("best", lo, hi, hint="the best value lies outside the sweep; centre the "
+                                         "sweep on the current setting, or widen it"),
+            _uncertainty("best", s)]
+
+
+for _name, _exp, _unit, _err in (("readout_amplitude", "readout_fidelity_amplitude", "V", 0.1),
+                                 ("readout_duration", "readout_fidelity_duration", "s", 0.3)):
+    register_kind(AnalysisKind(
+        _name, _exp, _unit, lambda s: "best", lambda s, _n=_name: [FIT_MODELS[_n]],
+        _ro_criteria, lambda x, fit, s: len(x),
+        lambda fit, s, _u=_unit: {"best": ("best", _u)},
+        options={"max_relative_error": _err}))
+
+
+def _drag_criteria(x, fit, s):
+    lo, hi = _range(s, float(x.min()), float(x.max()))
+    return [InRange("center", lo, hi), IsMinimum(what="the ideal DRAG coefficient"),
+            Resolved(s["min_points_per_feature"], feature="fringe"),
+            _uncertainty("center", s, s.get("scale"))]
+
+
+def _drag_resolution(x, fit, s):
+    f = abs(fit.params.get("frequency", 0.0))
+    return 1 / (f * _span_step(x)[1]) if fit.converged and f > 0 else math.nan
+
+
+register_kind(AnalysisKind(
+    "drag", "drag", "", lambda s: "center", lambda s: [FIT_MODELS["sin2_minimum"]],
+    _drag_criteria, _drag_resolution,
+    lambda fit, s: {"drag_beta": ("center", ""), "contrast": ("amplitude", "")},
+    options={"max_relative_error": 0.05, "min_points_per_feature": 4.0, "scale": 1.0},
+    scale=lambda fit, s: s.get("scale")))
+
+
+def _rb_criteria(x, fit, s):
+    lo, hi = _range(s, _span_step(x)[1], 3.0 * float(x.max()))
+    return [InRange("tau", lo, hi, hint="lengthen the sequences (the decay is slower than "
+                                        "the sweep) or shorten them"),
+            Resolved(s["min_points_per_feature"], feature="decay constant"),
+            _uncertainty("tau", s)]
+
+
+def _epc(fit):
+    tau, e = fit.params["tau"], fit.errors["tau"]
+    r = (1 - math.exp(-1 / tau)) / 2 if tau > 0 else math.nan
+    return r, math.exp(-1 / tau) / (2 * tau**2) * e if tau > 0 else math.inf
+
+
+register_kind(AnalysisKind(
+    "randomized_benchmarking", "randomized_benchmarking", "", lambda s: "tau",
+    lambda s: [FIT_MODELS["exponential"]], _rb_criteria,
+    lambda x, fit, s: abs(fit.params["tau"]) / _span_step(x)[1] if fit.converged else math.nan,
+    lambda fit, s: {"error_per_clifford": (_epc, ""), "tau": ("tau", "")},
+    options={"max_relative_error": 0.25, "min_points_per_feature": 2.0}))
+
+
+def _cz_criteria(x, fit, s):
+    lo, hi = _range(s, float(np.min(x)), float(np.max(x)))
+    return [InRange("cz_amplitude", lo, hi), IsMinimum(what="the CZ amplitude"),
+            _uncertainty("cz_amplitude", s)]
+
+
+register_kind(AnalysisKind(
+    "cz", "cz_conditional_phase", "V", lambda s: "cz_amplitude",
+    lambda s: [FIT_MODELS["cz_phase"]], _cz_criteria,
+    lambda x, fit, s: (abs(fit.params["cz_amplitude"]) / _span_step(x)[1]
+                       if fit.converged else math.nan),
+    lambda fit, s: {"cz_amplitude": ("cz_amplitude", "V"), "contrast": ("amplitude", "")},
+    options={"max_relative_error": 0.01}))
