@@ -29,13 +29,15 @@ import stim
 import zmq
 
 from qplane.decoder import CompiledDecoder, Decoder, PyMatchingDecoder
+from qplane.errors import WireFormatError
 from qplane.pipeline.dispatch import peer_register
 from qplane.pipeline.heartbeat import Pulse
 from qplane.pipeline.noise_window import DeviceChanges
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.transport import Inbox, Outbox, request_circuit
 from qplane.pipeline.worker import Worker
-from qplane.records import Correction, DecoderCompiled, Heartbeat, NoiseModel, Record, Syndrome, encode
+from qplane.records import (MAX_CORRECTIONS, Correction, Corrections, DecoderCompiled, Heartbeat,
+                            NoiseModel, Record, Syndrome)
 
 
 #: Blocks under this many shots are decoded together when several are queued.
@@ -44,6 +46,18 @@ BATCH_BELOW_SHOTS = 256
 MAX_BATCH_SHOTS = 4096
 #: At most this many queued messages are taken in one step.
 MAX_BATCH_BLOCKS = 256
+
+
+def batch_corrections(answers: list[tuple[Correction, np.ndarray]]) -> Corrections:
+    """The one :class:`~qplane.records.Corrections` body of several blocks' corrections
+    (their predictions go with it, concatenated in the same order)."""
+    bodies = [c for c, _ in answers]
+    return Corrections(
+        syndrome_seqs=[c.syndrome_seq for c in bodies], shots=[len(p) for _, p in answers],
+        t_decoded=[c.t_decoded for c in bodies],
+        decode_seconds=[c.decode_seconds for c in bodies],
+        t_received=[c.t_received for c in bodies], shadow_shots=[c.shadow_shots for c in bodies],
+        shadow_disagreements=[c.shadow_disagreements for c in bodies])
 
 
 class DecodingWorker(Worker):
@@ -155,12 +169,26 @@ class DecodingWorker(Worker):
                 continue
             batch.append(rec)
             received.append(time.time())
-        for frames in self._decode_safely(batch, received):
-            self.corrections.socket.send_multipart(frames)
-            self.corrections.sent["correction"] += 1
+        self._answer(self._decode_safely(batch, received))
         return handled
 
-    def _decode_safely(self, batch: list[Record], received: list[float]) -> list[list[bytes]]:
+    def _answer(self, answers: list[tuple[Correction, np.ndarray]]) -> None:
+        """Send the corrections: a lone one as a :class:`~qplane.records.Correction`, those of
+        blocks that queued up together as one :class:`~qplane.records.Corrections` (a record
+        that cannot be built is a counted rejection: nothing may stop the worker)."""
+        messages = (list(answers) if len(answers) <= 1 else
+                    [(batch_corrections(part), np.concatenate([p for _, p in part]))
+                     for part in (answers[i:i + MAX_CORRECTIONS]
+                                  for i in range(0, len(answers), MAX_CORRECTIONS))])
+        for body, preds in messages:
+            try:
+                self.corrections.send(body, {"predictions": preds})
+            except WireFormatError as e:
+                self.syndromes.reject("handler", f"the {body.kind_name()} record of a decoded "
+                                      f"block cannot be sent: {e}")
+
+    def _decode_safely(self, batch: list[Record],
+                       received: list[float]) -> list[tuple[Correction, np.ndarray]]:
         """:meth:`decode_records`, but a block whose decoding fails is a counted rejection
         (the others of its batch are decoded one by one): no block may stop the worker."""
         try:
@@ -181,13 +209,13 @@ class DecodingWorker(Worker):
         for pulse in self._pulses:
             pulse.beat(now, blocks=self.blocks, state=state)
 
-    def decode_record(self, rec: Record) -> list[bytes]:
-        """The encoded correction record for one syndrome record."""
+    def decode_record(self, rec: Record) -> tuple[Correction, np.ndarray]:
+        """The correction (body, predictions) of one syndrome record."""
         return self.decode_records([rec])[0]
 
-    def decode_records(self, recs: list[Record],
-                       received: list[float] | None = None) -> list[list[bytes]]:
-        """The encoded correction records for syndrome records, in their order.
+    def decode_records(self, recs: list[Record], received: list[float] | None = None
+                       ) -> list[tuple[Correction, np.ndarray]]:
+        """The corrections (body, predictions) of syndrome records, in their order.
 
         Consecutive small blocks (under :data:`BATCH_BELOW_SHOTS` shots) of one circuit are
         decoded in one call (up to :data:`MAX_BATCH_SHOTS` shots) and their predictions split
@@ -197,7 +225,7 @@ class DecodingWorker(Worker):
         """
         if received is None:
             received = [time.time()] * len(recs)
-        out: list[list[bytes]] = []
+        out: list[tuple[Correction, np.ndarray]] = []
         i = 0
         while i < len(recs):
             group = [recs[i]]
@@ -215,7 +243,8 @@ class DecodingWorker(Worker):
             i += len(group)
         return out
 
-    def _decode_group(self, group: list[Record], received: list[float]) -> list[list[bytes]]:
+    def _decode_group(self, group: list[Record],
+                      received: list[float]) -> list[tuple[Correction, np.ndarray]]:
         compiled, shadow = self._compiled_for(group[0].body.circuit_id)
         parts = [rec.arrays["detection_events"] for rec in group]
         events = parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -239,13 +268,12 @@ class DecodingWorker(Worker):
                     disagreements = int(np.count_nonzero(np.any(reference != preds[take], axis=1)))
             self.blocks += 1
             self.shots += n
-            corr = self.corrections.build(Correction(
+            out.append((Correction(
                 syndrome_seq=rec.seq, t_decoded=t_decoded,
                 decode_seconds=decode_seconds * n / len(events),
                 shadow_shots=shadow_shots, shadow_disagreements=disagreements,
                 t_received=t_received,
-            ), {"predictions": preds})
-            out.append(encode(corr))
+            ), preds))
         self._learn(group, parts)
         return out
 

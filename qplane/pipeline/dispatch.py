@@ -6,7 +6,9 @@ role and *credit*: how many blocks it may hold at once), and then answers each b
 with a :class:`~qplane.records.Correction` on the same socket; each correction returns one
 credit. :class:`Dispatcher` sends every block, as soon as it is acquired, to the worker with the
 most credit left, and records in the block (:class:`~qplane.pipeline._in_flight.InFlight`)
-which worker holds it. So the server knows who holds each block, and:
+which worker holds it. A worker that took several queued blocks at once may answer them in one
+:class:`~qplane.records.Corrections` record; each block's correction in it is checked and
+returns its credit exactly as a lone one. So the server knows who holds each block, and:
 
 - a correction is accepted only from the registered peer that holds that block; anything
   else (an unregistered peer, a ``source`` other than the peer's registered name, a block
@@ -35,7 +37,7 @@ import zmq
 from qplane.pipeline._in_flight import InFlight, InFlightBlocks
 from qplane.pipeline.rejections import Rejection
 from qplane.pipeline.transport import Inbox, Outbox, send_record
-from qplane.records import Correction, Heartbeat, Record, Register
+from qplane.records import Correction, Corrections, Heartbeat, Record, Register
 
 #: Dispatch roles: only decoding workers register on the dispatch socket.
 DISPATCH_ROLES = ("decoder",)
@@ -132,48 +134,60 @@ class Dispatcher:
                 best = peer
         return best
 
-    def receive(self, got: tuple[list[bytes], Record] | None) -> tuple[Record, _Peer] | None:
+    def receive(self, got: tuple[list[bytes], Record] | None) -> list[tuple[Record, _Peer]]:
         """Handle one message received on the dispatch socket (``None``: the inbox rejected
-        it); return a correction the server should offer to its block (with the peer that sent
-        it), or None."""
+        it); return the corrections the server should offer to their blocks, each with the
+        peer that sent it: one for a :class:`~qplane.records.Correction`, one per block for a
+        :class:`~qplane.records.Corrections` (each checked on its own), else none."""
         if got is None:
-            return None
+            return []
         routing, rec = got
         routing_id = routing[0] if routing else b""
         body = rec.body
         peer = self.peers.get(routing_id)
         if isinstance(body, Register):
             self._register(routing_id, rec, body)
-            return None
+            return []
         if peer is None:
             self._refuse(routing_id, rec, "unregistered_peer",
                          f"a {rec.kind} record from an unregistered peer (source {rec.source!r}); "
                          "a decoding worker must register first")
-            return None
+            return []
         if rec.source != peer.name:
             self._refuse(routing_id, rec, "source_mismatch",
                          f"a {rec.kind} record claiming source {rec.source!r} from {peer.describe()}")
-            return None
+            return []
         peer.last_seen = time.time()
         if isinstance(body, Heartbeat):
-            return None
-        if not isinstance(body, Correction):
+            return []
+        if isinstance(body, Corrections):
+            each = body.corrections(rec)
+        elif isinstance(body, Correction):
+            each = [rec]
+        else:
             self._refuse(routing_id, rec, "unexpected_record",
                          f"a {rec.kind} record from {peer.describe()} on the dispatch socket")
-            return None
-        seq = body.syndrome_seq
+            return []
+        out = [(one, peer) for one in each if self._held(routing_id, one, peer)]
+        if self.queue:
+            self.dispatch()
+        return out
+
+    def _held(self, routing_id: bytes, rec: Record, peer: _Peer) -> bool:
+        """Whether the server should offer ``rec``, a correction from ``peer``: it holds the
+        block (that returns one credit), or the block is not outstanding (the server records
+        a duplicate); a block dispatched to another worker is refused."""
+        seq = rec.body.syndrome_seq
         if seq in peer.held:
             peer.credit += 1  # the worker is done with it, whatever the server makes of it
-            if self.queue:
-                self.dispatch()
-            return rec, peer
+            return True
         block = self.blocks.get(seq)
         if block is not None and block.correction is None:
             self._refuse(routing_id, rec, "not_dispatched_to_peer",
                          f"correction for block seq {seq} from {peer.describe()}, which does not "
                          "hold it (it was not dispatched there, or was re-dispatched); not applied")
-            return None
-        return rec, peer  # not outstanding: the server records it as a duplicate
+            return False
+        return True  # not outstanding: the server records it as a duplicate
 
     def accepted(self, peer: _Peer, seq: int) -> None:
         """The server took ``peer``'s correction of block ``seq``: the peer holds it no more.

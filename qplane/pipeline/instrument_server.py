@@ -42,7 +42,7 @@ from qplane.records import (
     RunStart,
     Stats,
     Syndrome,
-    encode,
+    pack,
 )
 
 SOURCE = "instrument_server"
@@ -245,7 +245,7 @@ class InstrumentServer(Worker):
             num_detectors=block.num_detectors, t_acquired=t_acquired,
             settings_changes=self.calibration.writes if self.calibration is not None else 0,
         ), {"detection_events": block.detection_events})
-        frames = encode(rec)
+        frames = [pack(rec)]  # one frame: ZeroMQ (and CURVE) pay per frame
         circuit = self._circuits.get(block.circuit_id)
         width = (circuit.num_observables + 7) // 8 if circuit is not None else -1
         flight = InFlight(rec.seq, block.index, t_acquired, len(block.detection_events), width,
@@ -290,15 +290,12 @@ class InstrumentServer(Worker):
         return deadline
 
     def _handle_dispatch(self, received: Any) -> None:
-        got = self.dispatcher.receive(received)
-        if got is None:
-            return
-        rec, peer = got
-        try:
-            self._correction(rec, peer)
-        except Exception as e:  # noqa: BLE001 - no message may stop the server
-            self.dispatcher.inbox.reject("handler", f"handling a {rec.kind} record failed: "
-                                         f"{type(e).__name__}: {e}", rec=rec)
+        for rec, peer in self.dispatcher.receive(received):  # one per block corrected
+            try:
+                self._correction(rec, peer)
+            except Exception as e:  # noqa: BLE001 - no message may stop the server
+                self.dispatcher.inbox.reject("handler", f"handling a {rec.kind} record failed: "
+                                             f"{type(e).__name__}: {e}", rec=rec)
 
     def _correction(self, rec: Any, peer: Any) -> None:
         body = rec.body

@@ -66,6 +66,7 @@ SENDERS: Mapping[str, frozenset[str]] = {
     "parameter_change": frozenset({"instrument_server"}),  # only the ledger, after a write
     "simulation_truth": frozenset({"instrument_server"}),
     "correction": frozenset({"decoder"}),
+    "corrections": frozenset({"decoder"}),  # several blocks' corrections in one message
     "decoder_compiled": frozenset({"decoder"}),
     "noise_model": frozenset({"decoder"}),  # a learned model it swapped to
     "circuit_request": frozenset({"decoder", "calibration"}),

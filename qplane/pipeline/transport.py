@@ -1,6 +1,7 @@
 """Sending and receiving records over ZeroMQ sockets, with sequence tracking.
 
-- :class:`Outbox` numbers the records one process sends, per kind, and sends them.
+- :class:`Outbox` numbers the records one process sends, per kind, and sends each packed in
+  one frame (:func:`~qplane.records.pack`: ZeroMQ, and CURVE, pay per frame).
 - :class:`Inbox` receives and validates records, binds each one's ``source`` to the peer's
   authenticated identity and checks that the peer's role may send its kind
   (:mod:`qplane.pipeline.security`); whatever is wrong with a message becomes a counted
@@ -36,7 +37,7 @@ import zmq
 from qplane.errors import PipelineError, WireFormatError
 from qplane.pipeline.rejections import Rejection
 from qplane.pipeline.security import SENDERS, CHANNELS, peer_identity, role_of
-from qplane.records import Body, Circuit, CircuitRequest, Event, Record, StreamEnd, decode, encode
+from qplane.records import Body, Circuit, CircuitRequest, Event, Record, StreamEnd, decode, pack
 
 #: Default bounds of a socket made without a run's security settings.
 MAX_MESSAGE_BYTES = 64 * 2**20
@@ -120,11 +121,12 @@ class Outbox:
     def send(self, body: Body, arrays: dict[str, np.ndarray] | None = None) -> Record:
         """Build and send the next record of ``body``'s kind."""
         rec = self.build(body, arrays)
-        self.send_frames(rec, encode(rec))
+        self.send_frames(rec, [pack(rec)])
         return rec
 
     def send_frames(self, rec: Record, frames: list[Any]) -> None:
-        """Send ``rec``, already encoded as ``frames`` (one record sent to two places is encoded once)."""
+        """Send ``rec``, already encoded as ``frames`` (one record sent to two places is encoded
+        once; :func:`~qplane.records.pack` makes the one frame senders send)."""
         self.socket.send_multipart(frames)
         self.sent[rec.kind] += 1
 
@@ -138,8 +140,9 @@ class Outbox:
 
 
 def send_record(socket: zmq.Socket, rec: Record, *, prefix: list[bytes] | None = None) -> None:
-    """Send an already-built record (optionally behind ROUTER identity frames)."""
-    socket.send_multipart((prefix or []) + encode(rec))
+    """Send an already-built record, packed in one frame (optionally behind ROUTER identity
+    frames)."""
+    socket.send_multipart([*(prefix or []), pack(rec)])
 
 
 class Inbox:
@@ -243,14 +246,24 @@ class Inbox:
 
 @functools.cache
 def _nests(cls: type) -> bool:
-    """Whether a record kind has a field that can nest (a mapping, a list, a struct)."""
+    """Whether a record kind has a field that can nest (a mapping, a list that can hold one,
+    a struct); a list of numbers or strings cannot, and is not walked for each record.
+
+    >>> from qplane.records import Correction, Corrections, Event
+    >>> _nests(Correction), _nests(Corrections), _nests(Event)
+    (False, False, True)
+    """
     info = msgspec.inspect.type_info(cls)
 
     def nests(t: Any) -> bool:
         if isinstance(t, msgspec.inspect.UnionType):
             return any(nests(x) for x in t.types)
-        return isinstance(t, (msgspec.inspect.DictType, msgspec.inspect.ListType,
-                              msgspec.inspect.StructType, msgspec.inspect.AnyType))
+        if isinstance(t, msgspec.inspect.ListType):
+            return isinstance(t.item_type, (msgspec.inspect.DictType, msgspec.inspect.ListType,
+                                            msgspec.inspect.StructType, msgspec.inspect.AnyType,
+                                            msgspec.inspect.UnionType))
+        return isinstance(t, (msgspec.inspect.DictType, msgspec.inspect.StructType,
+                              msgspec.inspect.AnyType))
 
     return any(nests(f.type) for f in info.fields)
 

@@ -13,7 +13,7 @@ Modules:
 * :mod:`~qplane.records.noise` — learned noise models a decoding worker swapped to;
 * :mod:`~qplane.records.calibration` — node runs, device calls, setting changes, simulated
   truth;
-* :mod:`~qplane.records.wire` — the wire format: :func:`encode` / :func:`decode`,
+* :mod:`~qplane.records.wire` — the wire format: :func:`pack` / :func:`encode` / :func:`decode`,
   :data:`RECORD_KINDS`, :data:`WIRE_VERSION`;
 * :mod:`~qplane.records.schema` — the records' JSON Schema (``docs/records.schema.json``);
 * ``_base`` (private) — the envelope (:class:`Record`) and the body base class (:class:`Body`).
@@ -27,10 +27,12 @@ from qplane.records._base import WIRE_DTYPES, Body, Record, json_text, validate
 from qplane.records.calibration import *  # noqa: F403 - the calibration path's kinds and call types
 from qplane.records.calibration import __all__ as _calibration_names
 from qplane.records.qec import (
+    MAX_CORRECTIONS,
     Applied,
     Circuit,
     CircuitRequest,
     Correction,
+    Corrections,
     DecoderCompiled,
     DetectionCounts,
     Syndrome,
@@ -39,16 +41,24 @@ from qplane.records.noise import NoiseModel
 from qplane.records.run import Event, QecInfo, RunEnd, RunStart, Stats, StreamEnd
 from qplane.records.schema import wire_schema
 from qplane.records.supervision import FlushAck, Heartbeat, Register, Resync
-from qplane.records.wire import RECORD_KINDS, WIRE_SCHEMA, WIRE_VERSION, Header, decode, encode
+from qplane.records.wire import (
+    RECORD_KINDS,
+    WIRE_SCHEMA,
+    WIRE_VERSION,
+    Header,
+    decode,
+    encode,
+    pack,
+)
 
 
 __all__ = [
     "NoiseModel",
     *_calibration_names,
-    "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied", "Body",
+    "MAX_CORRECTIONS", "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied", "Body",
     "Circuit", "CircuitRequest",
-    "Correction", "DecoderCompiled", "DetectionCounts", "Event", "FlushAck", "Header",
-    "Heartbeat",
-    "QecInfo", "Record", "Register", "Resync", "RunEnd", "RunStart", "Stats", "StreamEnd",
-    "Syndrome", "decode", "encode", "json_text", "validate", "wire_schema",
+    "Correction", "Corrections", "DecoderCompiled", "DetectionCounts", "Event", "FlushAck",
+    "Header", "Heartbeat", "QecInfo", "Record", "Register", "Resync", "RunEnd", "RunStart",
+    "Stats", "StreamEnd", "Syndrome", "decode", "encode", "json_text", "pack", "validate",
+    "wire_schema",
 ]

@@ -1,7 +1,8 @@
 """Record kinds of the QEC data path: syndrome blocks, corrections, circuits, counts.
 
 A block's path: the instrument server sends a :class:`Syndrome` to a decoding worker and to the
-recorder; the worker answers with a :class:`Correction`; the server applies it in acquisition
+recorder; the worker answers with a :class:`Correction` (several queued blocks decoded together:
+one :class:`Corrections` for them all); the server applies it in acquisition
 order and tells the recorder with an :class:`Applied` (which carries the predictions once, and
 the truth where simulated). The server keeps the block's metadata; nothing is sent back and
 forth. ``/qec/blocks`` rows are built from a Syndrome and its Applied by :func:`block_row` and
@@ -11,8 +12,9 @@ forth. ``/qec/blocks`` rows are built from a Syndrome and its Applied by :func:`
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import numpy as np
 
 from qplane.errors import WireFormatError
@@ -67,6 +69,73 @@ class Correction(Body, frozen=True, tag="correction"):
 
     ARRAYS = {"predictions": ("uint8", 2)}
     PER_SHOT = True
+
+
+#: Most blocks one :class:`Corrections` record answers.
+MAX_CORRECTIONS = 256
+_Seqs = Annotated[list[Count], msgspec.Meta(min_length=1, max_length=MAX_CORRECTIONS)]
+_Counts = Annotated[list[Count], msgspec.Meta(max_length=MAX_CORRECTIONS)]
+_Floats = Annotated[list[float], msgspec.Meta(max_length=MAX_CORRECTIONS)]
+
+
+class Corrections(Body, frozen=True, tag="corrections"):
+    """The corrections of several blocks in one message (decoding worker -> instrument
+    server): a worker that took several queued blocks at once answers them at once. Each
+    list has one entry per block, in the order of ``syndrome_seqs``; the server takes it as
+    the :class:`Correction` records of :meth:`corrections`, each checked on its own.
+
+    Arrays: ``predictions`` uint8 (total shots, ceil(num_observables / 8)), the blocks' rows
+    back to back.
+    """
+
+    syndrome_seqs: _Seqs
+    shots: _Counts
+    t_decoded: _Floats
+    decode_seconds: _Floats
+    t_received: _Floats
+    shadow_shots: _Counts
+    shadow_disagreements: _Counts
+
+    ARRAYS = {"predictions": ("uint8", 2)}
+
+    def check(self, arrays: Mapping[str, np.ndarray]) -> None:
+        n = len(self.syndrome_seqs)
+        for name in ("shots", "t_decoded", "decode_seconds", "t_received", "shadow_shots",
+                     "shadow_disagreements"):
+            if len(getattr(self, name)) != n:
+                raise WireFormatError(f"corrections record: {name} has {len(getattr(self, name))} "
+                                      f"entries for {n} blocks")
+        if len(set(self.syndrome_seqs)) != n:
+            raise WireFormatError("corrections record: a block appears twice in syndrome_seqs")
+        if sum(self.shots) != len(arrays["predictions"]):
+            raise WireFormatError(f"corrections record: shots add up to {sum(self.shots)}, "
+                                  f"predictions has {len(arrays['predictions'])} rows")
+
+    def corrections(self, rec: Record) -> list[Record]:
+        """One :class:`Correction` record per block (its predictions a view: nothing copied).
+
+        >>> body = Corrections(syndrome_seqs=[4, 5], shots=[1, 2], t_decoded=[1.0, 1.0],
+        ...                    decode_seconds=[0.1, 0.2], t_received=[0.5, 0.5],
+        ...                    shadow_shots=[0, 0], shadow_disagreements=[0, 0])
+        >>> rec = Record.build(body, run_id="r", source="decoder-0", seq=0,
+        ...                    arrays={"predictions": np.array([[1], [0], [1]], np.uint8)})
+        >>> [(c.body.syndrome_seq, c.arrays["predictions"].ravel().tolist())
+        ...  for c in body.corrections(rec)]
+        [(4, [1]), (5, [0, 1])]
+        """
+        predictions, start, out = rec.arrays["predictions"], 0, []
+        for i, seq in enumerate(self.syndrome_seqs):
+            n = self.shots[i]
+            body = Correction(syndrome_seq=seq, t_decoded=self.t_decoded[i],
+                              decode_seconds=self.decode_seconds[i],
+                              shadow_shots=self.shadow_shots[i],
+                              shadow_disagreements=self.shadow_disagreements[i],
+                              t_received=self.t_received[i])
+            out.append(Record(run_id=rec.run_id, source=rec.source, seq=rec.seq, uid=rec.uid,
+                              time=rec.time, body=body,
+                              arrays={"predictions": predictions[start:start + n]}))
+            start += n
+        return out
 
 
 class Applied(Body, frozen=True, tag="applied"):

@@ -1,6 +1,11 @@
-"""The wire format (version 2): typed records as ZeroMQ multipart messages.
+"""The wire format (version 2): typed records as ZeroMQ messages, packed or multipart.
 
-A record travels as ``[topic, header, *buffers]``:
+A record travels as ``[topic, header, *buffers]``, the parts either each in its own frame
+(multipart, :func:`encode`) or *packed* into one frame (:func:`pack`): ``topic``, a NUL byte,
+the header's length in bytes (4 bytes, unsigned little-endian), the header, then the buffers
+back to back (their sizes follow from the header's ``arrays``). Senders pack (ZeroMQ handles,
+and CURVE encrypts and authenticates, each frame separately: one frame per record is the
+cheapest); :func:`decode` takes either form. The parts are:
 
 - ``topic``: the record kind, ASCII (e.g. ``b"syndrome"``), so a SUB socket can filter on it;
 - ``header``: a UTF-8 JSON object, :class:`Header`: ``schema`` (``"qplane.wire"``), ``version``
@@ -23,11 +28,15 @@ malformed message with a :class:`~qplane.errors.WireFormatError` that says what 
 >>> back = decode(encode(rec))
 >>> back.kind, back.seq, back.body.block_index, back.arrays["detection_events"].shape
 ('syndrome', 0, 0, (4, 3))
+>>> packed = pack(rec)
+>>> packed[:9], decode([packed]).arrays["detection_events"].shape
+(b'syndrome\\x00', (4, 3))
 """
 
 from __future__ import annotations
 
 import math
+import struct
 from typing import Annotated, Any, Literal, Union
 
 import msgspec
@@ -100,6 +109,12 @@ class _VersionProbe(msgspec.Struct):
     version: Any = None
 
 
+#: Ends the topic of a packed message (a SUB socket still filters on the topic: a prefix).
+TOPIC_END = b"\x00"
+_HEADER_LENGTH = struct.Struct("<I")
+#: Longest topic of a packed message (a record kind's name is far shorter).
+MAX_TOPIC = 64
+
 _encoder = msgspec.json.Encoder(enc_hook=enc_hook)
 _decoder = msgspec.json.Decoder(Header)
 _probe = msgspec.json.Decoder(_VersionProbe)
@@ -117,6 +132,34 @@ def encode(rec: Record) -> list[Any]:
     return frames
 
 
+def pack(rec: Record) -> bytes:
+    """``rec`` as one frame: topic, NUL, header length (uint32 LE), header, buffers.
+
+    The arrays are copied once, into the frame (a block's bulk is small: kilobytes).
+    """
+    frames = encode(rec)
+    header = frames[1]
+    return b"".join([frames[0], TOPIC_END, _HEADER_LENGTH.pack(len(header)), header, *frames[2:]])
+
+
+def _unpack(frame: Any) -> tuple[Any, bytes, Any]:
+    """(topic, header, buffers) of a packed frame; the buffers are a view, not a copy."""
+    view = memoryview(frame).cast("B")
+    end = bytes(view[:MAX_TOPIC + 1]).find(TOPIC_END)
+    if end < 0:
+        raise WireFormatError(
+            "truncated message: 1 frame(s), need at least topic and header (or one packed frame: "
+            "topic, NUL, header length, header, buffers)")
+    start = end + 1 + _HEADER_LENGTH.size
+    if len(view) < start:
+        raise WireFormatError(f"truncated packed message: {len(view)} bytes end in its header length")
+    (length,) = _HEADER_LENGTH.unpack(view[end + 1:start])
+    if len(view) < start + length:
+        raise WireFormatError(f"truncated packed message: header of {length} bytes announced, "
+                              f"{len(view) - start} bytes follow")
+    return view[:end], bytes(view[start:start + length]), view[start + length:]
+
+
 def _header_error(raw: bytes, e: Exception) -> WireFormatError:
     """The clearest message for a header msgspec refused (a version mismatch first)."""
     try:
@@ -132,16 +175,34 @@ def _header_error(raw: bytes, e: Exception) -> WireFormatError:
     return WireFormatError(f"invalid header: {e}")
 
 
+def _split(rest: memoryview, specs: list[ArraySpec]) -> list[memoryview]:
+    """The buffers of a packed message, by the sizes its header's arrays announce."""
+    sizes = [math.prod(s.shape) * DTYPE_BY_NAME[s.dtype].itemsize for s in specs]
+    if sum(sizes) != len(rest):
+        raise WireFormatError(f"packed message: {len(rest)} bytes of buffers follow its header, "
+                              f"its arrays need {sum(sizes)}")
+    out, at = [], 0
+    for size in sizes:
+        out.append(rest[at:at + size])
+        at += size
+    return out
+
+
 def decode(frames: list[Any]) -> Record:
-    """Parse and validate multipart frames into a :class:`Record`.
+    """Parse and validate a message (one packed frame, or multipart frames) into a
+    :class:`Record`.
 
     Raises:
         WireFormatError: naming what is wrong (framing, JSON, schema version, a field, an array).
     """
-    if len(frames) < 2:
+    packed = None
+    if len(frames) == 1:
+        topic_raw, raw, packed = _unpack(frames[0])
+    elif len(frames) < 2:
         raise WireFormatError(
             f"truncated message: {len(frames)} frame(s), need at least topic and header")
-    raw = bytes(frames[1])
+    else:
+        topic_raw, raw = frames[0], bytes(frames[1])
     try:
         header = _decoder.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError) as e:
@@ -150,12 +211,12 @@ def decode(frames: list[Any]) -> Record:
         raise WireFormatError(f"header cannot be decoded: {type(e).__name__}: {e}") from e
     kind = type(header.body).kind_name()
     try:
-        topic = bytes(frames[0]).decode("ascii")
+        topic = bytes(topic_raw).decode("ascii")
     except UnicodeDecodeError as e:
         raise WireFormatError(f"topic is not ASCII: {e}") from e
     if topic != kind:
         raise WireFormatError(f"topic {topic!r} does not match header kind {kind!r}")
-    buffers = frames[2:]
+    buffers = frames[2:] if packed is None else _split(packed, header.arrays)
     if len(buffers) != len(header.arrays):
         raise WireFormatError(
             f"truncated message: header announces {len(header.arrays)} array buffer(s), "

@@ -2,13 +2,15 @@
 
 Its frames are written by hand from the layout in docs/records.schema.json: ``[topic, header
 JSON, *raw buffers]`` with the header ``{schema, version, run_id, source, seq, uid, time,
-arrays: [{name, dtype, shape}], body: {kind, ...}}``.
+arrays: [{name, dtype, shape}], body: {kind, ...}}``, or the same packed into one frame
+(:func:`packed`: topic, NUL, header length as uint32 little-endian, header, buffers).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import struct
 import time
 import uuid
 
@@ -30,6 +32,12 @@ def message(kind, body, *, run_id, source, seq=0, arrays=(), raw_header=None):
     head = raw_header if raw_header is not None else json.dumps(
         header(kind, body, run_id=run_id, source=source, seq=seq, arrays=arrays)).encode()
     return [kind.encode(), head] + [np.ascontiguousarray(a).tobytes() for _, a in arrays]
+
+
+def packed(frames):
+    """A message's frames packed into one frame, as qplane's senders send every record."""
+    topic, head, *buffers = frames
+    return [b"".join([topic, b"\0", struct.pack("<I", len(head)), head, *buffers])]
 
 
 def _bits(shots, width=1):

@@ -122,6 +122,14 @@ def test_nothing_a_peer_sends_is_accepted_or_kills_a_process(tmp_path, ctx):
                                                       "decode_seconds": 0.0}, run_id=rid,
                                        source=src, arrays=[("predictions", np.ones((64, 1), np.uint8))])
                           for src in ("intruder", "calibration", "instrument_server")]
+    # several blocks' corrections in one record, from a peer that never registered; and a
+    # forged correction packed in one frame
+    forged_corrections.append(peer.message(
+        "corrections", {"syndrome_seqs": [0, 1], "shots": [64, 64], "t_decoded": [1.0, 1.0],
+                        "decode_seconds": [0.0, 0.0], "t_received": [1.0, 1.0],
+                        "shadow_shots": [0, 0], "shadow_disagreements": [0, 0]},
+        run_id=rid, source="decoder-0", arrays=[("predictions", np.ones((128, 1), np.uint8))]))
+    forged_corrections.append(peer.packed(forged_corrections[0]))
     to_corrections = malformed + forged_corrections
     calls = [m for _, m in peer.forged_calls(rid)]
     to_control = malformed + calls

@@ -11,7 +11,7 @@ from qplane.codes import circuit_fingerprint, memory_circuit
 from qplane.decoder import PyMatchingDecoder
 from qplane.pipeline.decoding_worker import BATCH_BELOW_SHOTS, DecodingWorker
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
-from qplane.records import Correction, Syndrome, decode
+from qplane.records import Correction, Corrections, Syndrome, decode
 
 RUN = "run-batch"
 
@@ -71,12 +71,18 @@ def _send(out, circuit, cid, sizes, seed=1):
     return sent
 
 
-def _receive(inbox, count):
+def _receive(inbox, count, messages=None):
+    """``count`` blocks' corrections, as the server takes them (a Corrections record: one
+    per block); ``messages`` collects the records as they came."""
     got = []
     while len(got) < count and inbox.socket.poll(5000):
         rec = inbox.recv()[1]
+        if isinstance(rec.body, (Correction, Corrections)) and messages is not None:
+            messages.append(rec)
         if isinstance(rec.body, Correction):  # heartbeats travel on the same socket
             got.append(rec)
+        elif isinstance(rec.body, Corrections):
+            got.extend(rec.body.corrections(rec))
     return got
 
 
@@ -87,9 +93,13 @@ def test_queued_small_blocks_are_decoded_together_with_the_same_predictions(setu
     handled = 0
     while handled < len(sizes):
         handled += worker.step(poll_ms=5000)
-    got = _receive(inbox, len(sizes))
+    messages = []
+    got = _receive(inbox, len(sizes), messages)
     assert [r.body.syndrome_seq for r in got] == [r.seq for r in sent]
     assert all(isinstance(r.body, Correction) for r in got)
+    # the blocks that queued up were answered together on the wire too
+    assert len(messages) < len(sizes) and any(m.kind == "corrections" for m in messages)
+    assert [len(r.arrays["predictions"]) for r in got] == sizes
     direct = PyMatchingDecoder().compile_decoder_for_dem(
         dem=circuit.detector_error_model(decompose_errors=True))
     for syn, corr in zip(sent, got):
@@ -106,4 +116,6 @@ def test_a_lone_block_is_decoded_at_once(setup):
     _send(out, circuit, cid, [1])
     assert worker.step(poll_ms=5000) == 1
     assert decoder.calls == [1]
-    assert len(_receive(inbox, 1)) == 1
+    messages = []
+    assert len(_receive(inbox, 1, messages)) == 1
+    assert [m.kind for m in messages] == ["correction"]  # a lone block: a plain correction

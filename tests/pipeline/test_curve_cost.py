@@ -12,4 +12,7 @@ def test_transport_measurement_returns_plain_and_curve_per_block_size():
         row = got["transport"][shots]
         assert row["plain_records_per_s"] > 0 and row["curve_records_per_s"] > 0
         assert isinstance(row["cost_percent"], float)
+        # CPU time per record too (both ends and ZeroMQ's IO threads): what load cannot distort
+        assert row["plain_cpu_us_per_record"] > 0 and row["curve_cpu_us_per_record"] > 0
+        assert isinstance(row["cpu_cost_percent"], float)
     assert isinstance(got["met"], bool) and len(got["load_average"]["before"]) == 3

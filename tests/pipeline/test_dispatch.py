@@ -3,13 +3,14 @@ identity, re-dispatch of a lost worker's blocks."""
 
 import time
 
+import numpy as np
 import pymatching
 import pytest
 import zmq
 
 from qplane.pipeline.instrument_server import InstrumentServer
 from qplane.pipeline.transport import Outbox, make_socket
-from qplane.records import Correction, Register, decode
+from qplane.records import Correction, Corrections, Register, decode
 from qplane.sim_instruments.qpu import SimulatedQPU
 
 RUN = "run-dispatch"
@@ -130,3 +131,38 @@ def test_a_lost_workers_blocks_are_dispatched_again_to_a_healthy_one(ctx, rig):
     assert server.blocks_applied == 2 and server.dispatcher.redispatched == 2
     kinds = [e.event for e in recorded_events(records)]
     assert "worker_lost" in kinds and kinds.count("rejected_record") == 2
+
+
+def test_one_corrections_message_answers_several_blocks_each_checked_on_its_own(ctx, rig):
+    """A worker answers queued blocks in one Corrections record: each block is checked as a
+    lone correction (held by that peer, its shots), returns its credit, and is applied in
+    order; a block in it that the peer does not hold is refused, the others still applied."""
+    server, endpoint, records, matching = rig
+    a = _Peer(ctx, endpoint, "decoder-a", credit=3)
+    b = _Peer(ctx, endpoint, "decoder-b", credit=1)
+    assert server.wait_for_workers(2, timeout=10.0)
+    for _ in range(4):
+        server.step(poll_ms=0)
+    got_a, got_b = a.blocks(), b.blocks()
+    assert len(got_a) == 3 and len(got_b) == 1
+    peer_a = next(p for p in server.dispatcher.peers.values() if p.name == "decoder-a")
+    assert peer_a.credit == 0
+    answers = got_b + got_a  # b's block inside a's message: refused
+    preds = [matching.decode_batch(r.arrays["detection_events"], bit_packed_shots=True,
+                                   bit_packed_predictions=True) for r in answers]
+    a.out.send(Corrections(syndrome_seqs=[r.seq for r in answers],
+                           shots=[len(p) for p in preds], t_decoded=[1.0] * 4,
+                           decode_seconds=[0.0] * 4, t_received=[1.0] * 4,
+                           shadow_shots=[0] * 4, shadow_disagreements=[0] * 4),
+               {"predictions": np.concatenate(preds)})
+    for _ in range(20):
+        server.step(poll_ms=10)
+        if server.blocks_applied:
+            break
+    # a's three blocks are corrected; they wait behind b's (older) block to be applied
+    assert server.dispatcher.refused == 1 and peer_a.blocks == 3
+    b.correct(got_b[0], matching)
+    server.drain(timeout=5.0)
+    assert server.blocks_applied == 4 and server.blocks_lost == 0
+    refused = [e for e in recorded_events(records) if e.event == "rejected_record"]
+    assert [e.details["reason"] for e in refused] == ["not_dispatched_to_peer"]

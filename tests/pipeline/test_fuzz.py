@@ -3,6 +3,7 @@
 is handled or becomes a counted rejection."""
 
 import json
+import struct
 
 import numpy as np
 import pytest
@@ -66,7 +67,19 @@ def fuzzed_frames(draw, kinds=tuple(EXAMPLES), source="instrument_server"):
         return frames
     if len(frames) > 1 and how != "frames":
         frames[1] = json.dumps(header, allow_nan=True).encode()
+    if len(frames) > 1 and draw(st.booleans()):  # the same message packed into one frame
+        return [packed_by_hand(draw, frames)]
     return frames
+
+
+def packed_by_hand(draw, frames):
+    """``frames`` as one packed frame (written here, not by qplane's ``pack``): topic, NUL,
+    header length (uint32 LE), header, buffers; sometimes with a wrong length or cut short."""
+    topic, header, *buffers = frames
+    length = draw(st.sampled_from([len(header)] * 3 + [0, len(header) + 1, 2**32 - 1]))
+    frame = b"".join([topic, b"\0", struct.pack("<I", length), header, *buffers])
+    # (bounds that do not depend on the frame: its header's uid and time vary between draws)
+    return frame[:draw(st.integers(0, 600))] if draw(st.integers(0, 3)) == 0 else frame
 
 
 @given(st.lists(st.binary(max_size=100), max_size=6) | fuzzed_frames())

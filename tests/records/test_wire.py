@@ -2,6 +2,7 @@
 message is rejected with a message naming the problem."""
 
 import json
+import struct
 
 import msgspec
 import numpy as np
@@ -23,6 +24,7 @@ from qplane.records import (
     Circuit,
     CircuitRequest,
     Correction,
+    Corrections,
     DecoderCompiled,
     DetectionCounts,
     NoiseModel,
@@ -43,12 +45,16 @@ from qplane.records import (
     Syndrome,
     decode,
     encode,
+    pack,
 )
 
 CID = "0123456789abcdef"
 EXAMPLES = {
     "syndrome": Syndrome(block_index=3, circuit_id=CID, num_detectors=24, t_acquired=1.5),
     "correction": Correction(syndrome_seq=4, t_decoded=1.6, decode_seconds=0.001, shadow_shots=2),
+    "corrections": Corrections(syndrome_seqs=[4, 5], shots=[2, 3], t_decoded=[1.6, 1.6],
+                               decode_seconds=[0.001, 0.002], t_received=[1.5, 1.5],
+                               shadow_shots=[2, 0], shadow_disagreements=[0, 0]),
     "applied": Applied(syndrome_seq=4, t_decoded=1.6, t_applied=1.7, decode_seconds=0.001,
                        worker="decoder-0", failures=1, shadow_shots=2),
     "run_start": RunStart(config_text="qplane: {}", config_path="c.yaml",
@@ -94,6 +100,7 @@ rng = np.random.default_rng(0)
 EXAMPLE_ARRAYS = {
     "syndrome": {"detection_events": rng.integers(0, 255, (5, 3), dtype=np.uint8)},
     "correction": {"predictions": rng.integers(0, 2, (5, 1), dtype=np.uint8)},
+    "corrections": {"predictions": rng.integers(0, 2, (5, 1), dtype=np.uint8)},
     "applied": {k: rng.integers(0, 2, (5, 1), dtype=np.uint8) for k in ("predictions", "truth")},
     "calibration_run": {"sweep": np.linspace(0, 1, 7), "signal": rng.random(7),
                         "figure_png": np.frombuffer(b"\x89PNG...", np.uint8)},
@@ -128,6 +135,68 @@ def test_round_trip(kind):
     for name, array in rec.arrays.items():
         assert back.arrays[name].dtype == array.dtype
         np.testing.assert_array_equal(back.arrays[name], array)
+
+
+@pytest.mark.parametrize("kind", sorted(RECORD_KINDS))
+def test_packed_round_trip_is_the_multipart_one(kind):
+    rec = build(kind)
+    frames = encode(rec)
+    packed = pack(rec)
+    # the layout, written out: topic, NUL, header length (uint32 LE), header, buffers
+    header = bytes(frames[1])
+    assert packed == b"".join([frames[0], b"\0", struct.pack("<I", len(header)), header,
+                               *[bytes(f) for f in frames[2:]]])
+    back, multi = decode([packed]), decode(frames)
+    assert (back.kind, back.seq, back.uid, back.time, back.body) == (
+        multi.kind, multi.seq, multi.uid, multi.time, multi.body)
+    assert set(back.arrays) == set(rec.arrays)
+    for name, array in rec.arrays.items():
+        np.testing.assert_array_equal(back.arrays[name], array)
+        assert back.arrays[name].dtype == array.dtype
+
+
+def test_packed_message_damage_is_rejected_with_its_cause():
+    packed = pack(build("syndrome"))
+    head = packed.index(b"\0") + 5
+    (length,) = struct.unpack("<I", packed[head - 4:head])
+    with pytest.raises(WireFormatError, match="truncated message: 1 frame"):
+        decode([b"syndrome"])  # no NUL after the topic: not a packed message
+    with pytest.raises(WireFormatError, match="bytes end in its header length"):
+        decode([packed[:head - 2]])
+    with pytest.raises(WireFormatError, match="header of .* bytes announced"):
+        decode([packed[:head + length - 1]])
+    with pytest.raises(WireFormatError, match="bytes of buffers follow its header, its arrays need 15"):
+        decode([packed[:-1]])
+    with pytest.raises(WireFormatError, match="bytes of buffers follow"):
+        decode([packed + b"x"])
+    with pytest.raises(WireFormatError, match="topic 'correction' does not match"):
+        decode([b"correction" + packed[len(b"syndrome"):]])
+    wrong_length = packed[:head - 4] + struct.pack("<I", length - 1) + packed[head:]
+    with pytest.raises(WireFormatError):
+        decode([wrong_length])
+
+
+def test_a_sub_socket_filters_packed_records_on_their_topic(tmp_path):
+    import zmq
+
+    ctx = zmq.Context()
+    try:
+        pub, sub = ctx.socket(zmq.PUB), ctx.socket(zmq.SUB)
+        pub.bind(f"ipc://{tmp_path}/pub")
+        sub.connect(f"ipc://{tmp_path}/pub")
+        sub.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
+        got = None
+        for _ in range(200):  # bounded: until the subscription has reached the publisher
+            pub.send(pack(build("syndrome")))
+            pub.send(pack(build("heartbeat")))
+            if sub.poll(10):
+                got = decode(sub.recv_multipart())
+                break
+        assert got is not None and got.kind == "heartbeat"
+        while sub.poll(50):
+            assert decode(sub.recv_multipart()).kind == "heartbeat"
+    finally:
+        ctx.destroy(linger=0)
 
 
 def test_nested_payloads_are_typed_not_json_text():
