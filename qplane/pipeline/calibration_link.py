@@ -66,9 +66,10 @@ WRITING_CALLS = frozenset({"run_experiment", "write_setting", "write_settings", 
 #: The role that may make :data:`WRITING_CALLS`.
 CALIBRATION_ROLE = "calibration"
 
-#: The calls a decoding worker may make (read-only: its live noise estimator asks which
-#: settings changed, to restart its window for the qubits they touch).
-DECODER_CALLS = frozenset({"history"})
+#: The read-only calls, open to any role; a decoding worker may make only these (its live
+#: noise estimator asks for the ``history`` of changes, to restart its window for the qubits
+#: they touch).
+READ_CALLS = frozenset({"read_setting", "last_run", "changed_since", "history", "now", "qubits"})
 
 
 def _changes(changes: Any) -> ChangesResult:
@@ -122,9 +123,9 @@ class CalibrationService:
         if call in WRITING_CALLS and role_of(rec.source) != CALIBRATION_ROLE:
             return (f"{call} from {rec.source!r}: only the calibration worker may run "
                     "experiments or write settings")
-        if role_of(rec.source) == "decoder" and call not in DECODER_CALLS:
-            return (f"{call} from {rec.source!r}: a decoding worker may only ask for "
-                    f"{', '.join(sorted(DECODER_CALLS))}")
+        if role_of(rec.source) == "decoder" and call not in READ_CALLS:
+            return (f"{call} from {rec.source!r}: a decoding worker may only make the read-only "
+                    f"calls {', '.join(sorted(READ_CALLS))}")
         return None
 
     def handle(self, routing: list[bytes], rec: Record) -> None:

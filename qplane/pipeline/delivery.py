@@ -36,7 +36,7 @@ from typing import Any, Callable
 import zmq
 
 from qplane.pipeline.transport import Inbox, Outbox, queued
-from qplane.records import FlushAck, Record, Resync, encode
+from qplane.records import FlushAck, Record, Resync, pack
 
 #: The first recorder's epoch (its source); a restarted one is ``recorder.rN``.
 FIRST_EPOCH = "recorder"
@@ -187,7 +187,7 @@ class RetainingOutbox(Outbox):
         for kind in self._seq:
             if kind != "resync":
                 first.setdefault(kind, self._seq[kind])
-        return encode(self.build(Resync(epoch=self.epoch, first=first)))
+        return [pack(self.build(Resync(epoch=self.epoch, first=first)))]
 
     def _send_now(self, frames: list[Any]) -> bool:
         try:

@@ -46,7 +46,7 @@ from qplane.records import (
     RunStart,
     StreamEnd,
     Syndrome,
-    encode,
+    pack,
 )
 from qplane.runfile import APPLIED_SHOT_DATASETS, BLOCK_DTYPE, RunFileWriter
 
@@ -210,7 +210,7 @@ class Recorder(Worker):
                                source=self.epoch, seq=self._acks_sent)
             self._acks_sent += 1
             try:
-                self.inbox.socket.send_multipart([routing, *encode(rec)], zmq.NOBLOCK)
+                self.inbox.socket.send_multipart([routing, pack(rec)], zmq.NOBLOCK)
             except zmq.ZMQError:  # its queue is full or it is gone
                 pass
         self._ack_due -= due

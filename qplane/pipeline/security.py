@@ -70,7 +70,7 @@ SENDERS: Mapping[str, frozenset[str]] = {
     "decoder_compiled": frozenset({"decoder"}),
     "noise_model": frozenset({"decoder"}),  # a learned model it swapped to
     "circuit_request": frozenset({"decoder", "calibration"}),
-    # decoders: only the read-only calls of calibration_link.DECODER_CALLS (history)
+    # decoders: only the read-only calls of calibration_link.READ_CALLS (history, ...)
     "calibration_call": frozenset({"calibration", "decoder"}),
     "calibration_run": frozenset({"calibration"}),
     "run_end": frozenset({"launcher"}),
