@@ -11,7 +11,7 @@ again by two references and compared with the decisions the pipeline applied, on
 * ``oracle`` — correlated PyMatching with the device's *current* true noise at that block: the
   detector error model of the circuit the simulated QPU sampled the block from.
 
-The oracle's truth comes from the QPU itself: the bench runs :class:`TruthLoggingQPU`, the
+The oracle's truth comes from the QPU itself: the bench runs :class:`~qplane.bench._truth_qpu.TruthLoggingQPU`, the
 simulated QPU that also appends, each time it rebuilds its circuit (drift step or setting
 change), the block index and its per-qubit error rates to a JSON-lines file beside the run file.
 Target (issue 12): time-averaged LER within 1.05x of the oracle, and better than nominal with
@@ -26,39 +26,15 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from qplane.bench._results import write_results
-from qplane.sim_instruments.qpu import SimulatedQPU
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NOMINAL_P = 0.004
 SEED = 20261126
-
-
-class TruthLoggingQPU(SimulatedQPU):
-    """The simulated QPU, also logging its true noise at every circuit rebuild (bench only).
-
-    Args:
-        truth_log: JSON-lines file; each line ``{"block_index", "errors": {field: values}}``
-            names the first block sampled from a rebuilt circuit and its per-qubit errors
-            (:class:`qplane.sim_instruments.noise.QubitErrors`).
-    """
-
-    def __init__(self, name: str, *, truth_log: str = "", **kwargs: Any):
-        super().__init__(name, **kwargs)
-        self._truth_log = truth_log
-        self._logged: Any = None
-
-    def acquire_block(self):
-        block = super().acquire_block()
-        if self._truth_log and self._errors is not None and self._errors is not self._logged:
-            self._logged = self._errors
-            errors = {k: np.asarray(v).tolist() for k, v in vars(self._errors).items()}
-            with open(self._truth_log, "a", encoding="utf-8") as f:
-                f.write(json.dumps({"block_index": int(block.index), "errors": errors}) + "\n")
-        return block
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -84,7 +60,7 @@ def lab_config(*, calibration: bool, truth_log: str, output_dir: str, seconds: f
                          shots_per_block=1024, clock_speedup=60.0, drift=True,
                          profile={"drift_step": 20.0})
     qpu = cfg["instruments"]["qpu"]
-    qpu["type"] = f"{__name__}.TruthLoggingQPU"
+    qpu["type"] = "qplane.bench._truth_qpu.TruthLoggingQPU"
     qpu["init"].update(truth_log=truth_log, start_calibrated=True)
     cfg["qplane"].update({
         "calibration": {"enabled": calibration, "triage_nodes": ["ramsey"],
@@ -101,6 +77,8 @@ def lab_config(*, calibration: bool, truth_log: str, output_dir: str, seconds: f
 
 def read_truth_log(path: str | Path) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """The first block index of each logged circuit, and its errors."""
+    import numpy as np
+
     starts, errors = [], []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -112,6 +90,8 @@ def read_truth_log(path: str | Path) -> tuple[np.ndarray, list[dict[str, Any]]]:
 
 def oracle_reference(truth_log: str | Path, *, distance: int, rounds: int, basis: str):
     """A ``compiled_for(block)`` decoding each block with the true DEM it was sampled from."""
+    import numpy as np
+
     from qplane.decoder import make_decoder
     from qplane.sim_instruments.noise import NoisyCircuitTemplate, QubitErrors
 
