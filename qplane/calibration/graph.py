@@ -94,15 +94,18 @@ class CalibrationGraph:
         ledger: the bounded, recorded settings writer (a SettingsLedger in process, the
             instrument server's ledger through its proxy in the pipeline).
         second_opinion: the learned classifier, consulted on every run (optional).
+        review: ``"writes"``: the second opinion skips checks that passed and found the
+            device in spec (see :func:`~qplane.calibration.run.run_node`); ``"all"``: none.
         on_run: called with each :class:`~qplane.calibration.run.NodeRun` (for the run file).
     """
 
     def __init__(self, backend: CalibrationBackend, ledger: Ledger, *,
-                 second_opinion: SecondOpinion | None = None,
+                 second_opinion: SecondOpinion | None = None, review: str = "all",
                  on_run: Callable[[NodeRun], None] | None = None):
         self.backend = backend
         self.ledger = ledger
         self.second_opinion = second_opinion
+        self.review = review
         self.on_run = on_run
         self._nodes: dict[str, GraphNode] = {}
         self._state: dict[tuple[str, str], NodeState] = {}
@@ -328,7 +331,7 @@ class CalibrationGraph:
 
     def _run(self, name: str, qubit: str, mode: str, **kw: Any) -> NodeRun:
         run = run_node(self.node(name), qubit, self.backend, self.ledger, mode=mode,
-                       second_opinion=self.second_opinion, **kw)
+                       second_opinion=self.second_opinion, review=self.review, **kw)
         if self._now is not None:
             self._now = run.time + run.device_time
         self._record(run)
