@@ -80,7 +80,7 @@ class PipelineCalibrationWorker(Worker):
         if section["state"]:
             import time
 
-            from qplane.calibration.state import load_state, mark_validity
+            from qplane.calibration import load_state, mark_validity
 
             mark_validity(self.worker.graph, load_state(section["state"]), self.worker.qubits,
                           now=time.time(), read_setting=self.backend.read_setting)

@@ -477,9 +477,13 @@ def fold_into_state(config: Config, run_path: str) -> str:
     section = config.qplane.calibration
     if section is None or not section.enabled or not section.state:
         return ""
-    from qplane.calibration import validate_calibration
-    from qplane.calibration.graph import DEFAULT_TIMEOUTS
-    from qplane.calibration.state import load_state, save_state, update_from_run
+    from qplane.calibration import (
+        DEFAULT_TIMEOUTS,
+        load_state,
+        save_state,
+        update_from_run,
+        validate_calibration,
+    )
     from qplane.errors import QplaneError
 
     graph = validate_calibration(section)["graph"]

@@ -182,7 +182,7 @@ def _start_from_state(config: Any, lab: Any, qpu: Any) -> Any:
     section = config.qplane.calibration
     if section is None or not section.enabled or not section.state:
         return None
-    from qplane.calibration.state import apply_state, load_state
+    from qplane.calibration import apply_state, load_state
 
     return apply_state(load_state(section.state), lab.controls, qpu.qubits(), now=time.time(),
                        expired=section.state_expired)
