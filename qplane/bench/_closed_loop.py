@@ -255,7 +255,7 @@ def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int 
                         run_node(graph.node(name), q, backend, ledger, mode="calibrate")
             elif worker is not None:
                 worker.report(block.detection_events)
-                _work_until(worker, qpu.clock, (k + 1) * window, steps=20 * len(qubits))
+                _work_until(worker, qpu.clock, (k + 1) * window, steps=4 * len(qubits))
             detect_rate = float(dets.mean())
             series.append({"t": t_start, "ler": res.failures / res.shots, "failures": res.failures,
                            "shots": res.shots, "detection_rate": detect_rate,
@@ -290,18 +290,19 @@ def _work_until(worker: CalibrationWorker, clock: Any, deadline: float, *, steps
     Triggered triage first, then maintenance; when a whole pass found nothing due (``idle``),
     the clock moves on to the next validity expiry (:meth:`CalibrationWorker.next_due`) if that
     comes before the deadline, so checks happen when they fall due, not only right after a
-    block. At most ``steps`` steps (a node that keeps failing without device time cannot spin
-    forever).
+    block. It gives up after ``steps`` steps in a row without the clock moving (a node that
+    keeps failing without device time cannot spin forever).
     """
-    for _ in range(steps):
-        if clock.now() >= deadline:
-            return
+    still, last = 0, clock.now()
+    while clock.now() < deadline and still < steps:
         if worker.step() == "idle":
             due = worker.next_due()
             if due >= deadline:
                 return
-            if due > clock.now():
-                clock.advance(due - clock.now())
+            # Just past the expiry: a state check is valid up to its timeout inclusive.
+            clock.advance(max(due - clock.now(), 0.0) + 1e-6)
+        now = clock.now()
+        still, last = (0, now) if now > last else (still + 1, last)
 
 
 def summarize(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
