@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from qplane.calibration.backend import StationBackend
+from qplane.calibration.drift import DriftTimeouts
 from qplane.calibration.graph import DEFAULT_DEPENDENCIES, CalibrationGraph
 from qplane.calibration.nodes import NODE_TYPES, RamseyNode
 from qplane.calibration.run import run_node
@@ -54,35 +55,94 @@ class Policy:
             Optimus runs its cheap data check (and calibrates only if that is out of spec).
         ramsey_tolerance: the Ramsey node's tolerance (Hz): a check finding the qubit further
             from the drive recalibrates it (from the check's own data when precise enough).
+        ramsey_check: the Ramsey check's ``(points, shots, span)`` (span: of the full sweep's
+            delays); ``None``: the node's default check.
+        ramsey_max_error: the Ramsey gate's uncertainty spec, relative to the detuning.
+        ramsey_from_check: an out-of-spec check calibrates from its own data when its
+            frequency's uncertainty is at most this fraction of the tolerance (``None``: the
+            node's third).
+        drift: per-qubit Ramsey timeouts from the measured drift
+            (:class:`~qplane.calibration.drift.DriftTimeouts` keywords; its
+            ``reference_timeout`` as ``{"data": s, "ancilla": s}`` by the qubit's role);
+            ``None``: the fixed ``timeouts["ramsey"]``.
+        review: which runs the second opinion reviews (``"writes"``: not the checks that
+            found the device in spec; see :func:`~qplane.calibration.run.run_node`).
         triage_nodes: what a syndrome trigger checks on its suspects.
         max_suspects: how many suspects of one trigger are checked.
     """
 
     timeouts: dict[str, float]
     ramsey_tolerance: float = 5e3
+    ramsey_check: tuple[int, int, float] | None = None
+    ramsey_max_error: float | None = None
+    ramsey_from_check: float | None = None
+    drift: dict[str, Any] | None = None
+    review: str = "all"
     triage_nodes: tuple[str, ...] = ("ramsey",)
     max_suspects: int = 3
 
 
-#: The qplane mode's policy. Ramsey, the cheap check that tracks the frequency drift that costs
-#: an X memory most, is checked every 5 simulated minutes per qubit (0.65 s of device time: a
-#: repetition time of 100 µs dominates) with a 3.5 kHz tolerance; its check measures the
-#: frequency to ~1.1 kHz, so an out-of-spec check calibrates from its own data. The other nodes
-#: ride on their validity timeouts and on diagnosis when Ramsey's data turns bad.
+#: The qplane mode's policy. Drift costs an X memory through the data qubits' detuning, and in
+#: the harsh scenario through the jumps (two-level defects arriving or leaving) above all (see
+#: docs/calibration.md, "The closed loop": a free oracle that calibrates perfectly right after
+#: each block, so one window late, is 1.33x perfect there, all of it from the data qubits'
+#: jumps; lagging the ancillas' frequencies or the slow drift by a window costs ~1.00x and
+#: 1.03x). A jump between two blocks is caught before the next block only by a check in
+#: between, so: Ramsey is checked per qubit with a timeout that follows the qubit's measured
+#: drift rate (:class:`~qplane.calibration.drift.DriftTimeouts`: 60 s for a data qubit and
+#: 600 s for an ancilla at the lab profile's nominal 20 kHz/√h, shorter by the square root of
+#: the measured rate over it, 10 s at the least, right after a jump), checks fall due between
+#: blocks (the harness runs the worker until the next expiry, as the pipeline's worker runs),
+#: and the check is cheap: it spends its shots on long delays (61 delays over 0–15 µs, 20
+#: shots: 0.13 s of device time, the frequency to ~1.5 kHz; the node's default, 41 delays over
+#: 0–10 µs at 150 shots, takes 0.65 s for ~1 kHz), with a 5 kHz tolerance; an out-of-spec check
+#: whose frequency is known to 0.6 tolerances calibrates from its own data. Rabi every 20 min;
+#: the other nodes ride on long validity timeouts and on diagnosis when Ramsey's data turns
+#: bad. The second opinion reviews every run but the checks that found the device in spec (it
+#: costs ~0.1 s of CPU a run, as much as a cheap check's device time: reviewing every check,
+#: the worker could not keep up).
 POLICY = Policy(
     timeouts={"spectroscopy": 6 * 3600.0, "rabi": 1200.0, "ramsey": 150.0,
               "t1": 6 * 3600.0, "echo": 6 * 3600.0, "readout": 3 * 3600.0},
-    ramsey_tolerance=3.5e3)
+    ramsey_tolerance=5e3, ramsey_check=(61, 20, 0.75), ramsey_max_error=0.004,
+    ramsey_from_check=0.6,
+    drift={"reference_rate": 20e3 ** 2 / 3600.0,
+           "reference_timeout": {"data": 60.0, "ancilla": 600.0},
+           "minimum": 10.0, "maximum": 1800.0, "memory": 1800.0},
+    review="writes")
 
 
 def qplane_graph(backend: Any, ledger: Any, policy: Policy = POLICY,
-                 second_opinion: Any = None) -> CalibrationGraph:
-    """The qplane mode's graph: the default six nodes, ``policy``'s timeouts and tolerance."""
-    graph = CalibrationGraph(backend, ledger, second_opinion=second_opinion)
+                 second_opinion: Any = None, roles: Mapping[str, str] | None = None
+                 ) -> CalibrationGraph:
+    """The qplane mode's graph: the default six nodes, ``policy``'s timeouts and tolerance
+    (``roles``: qubit -> ``"data"`` or an ancilla role, for the policy's drift timeouts)."""
+    graph = CalibrationGraph(backend, ledger, second_opinion=second_opinion,
+                             review=policy.review)
     for name, deps in DEFAULT_DEPENDENCIES.items():
-        node = (RamseyNode(tolerance=policy.ramsey_tolerance) if name == "ramsey"
-                else NODE_TYPES[name]())
+        if name == "ramsey":
+            spec: dict[str, float] = {"tolerance": policy.ramsey_tolerance}
+            if policy.ramsey_max_error is not None:
+                spec["max_relative_error"] = policy.ramsey_max_error
+            if policy.ramsey_from_check is not None:
+                spec["from_check"] = policy.ramsey_from_check
+            params = None
+            if policy.ramsey_check is not None:
+                points, shots, span = policy.ramsey_check
+                params = dataclasses.replace(RamseyNode.default_parameters, check_points=points,
+                                             check_shots=shots, check_span=span)
+            node = RamseyNode(params, **spec)
+        else:
+            node = NODE_TYPES[name]()
         graph.add(node, depends_on=deps, timeout=policy.timeouts[name])
+    if policy.drift is not None:
+        kw = dict(policy.drift)
+        by_role = kw.pop("reference_timeout")
+        refs = {q: by_role["data" if role == "data" else "ancilla"]
+                for q, role in (roles or {}).items()}
+        refs["*"] = by_role["data"]
+        graph.adapt(DriftTimeouts(node="ramsey", tolerance=policy.ramsey_tolerance,
+                                  reference_timeout=refs, **kw))
     return graph
 
 
@@ -158,7 +218,8 @@ def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int 
             from qplane.calibration.classifier import LearnedSecondOpinion
 
             opinion = LearnedSecondOpinion.load()
-        graph = (qplane_graph(backend, ledger, policy, opinion) if mode == "qplane"
+        roles = dict(zip(qpu.layout.names, qpu.layout.roles))
+        graph = (qplane_graph(backend, ledger, policy, opinion, roles) if mode == "qplane"
                  else CalibrationGraph.default(backend, ledger))
         worker = None
         if mode == "qplane":
@@ -194,16 +255,7 @@ def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int 
                         run_node(graph.node(name), q, backend, ledger, mode="calibrate")
             elif worker is not None:
                 worker.report(block.detection_events)
-                # Work until the next window is due: triggered triage first, then maintenance
-                # of every qubit once (mostly state checks that cost no device time).
-                deadline = (k + 1) * window
-                worker.step()
-                for _ in range(len(qubits)):
-                    if qpu.clock.now() >= deadline or worker.pending:
-                        break
-                    worker.step()
-                while worker.pending and qpu.clock.now() < deadline:
-                    worker.step()
+                _work_until(worker, qpu.clock, (k + 1) * window, steps=4 * len(qubits))
             detect_rate = float(dets.mean())
             series.append({"t": t_start, "ler": res.failures / res.shots, "failures": res.failures,
                            "shots": res.shots, "detection_rate": detect_rate,
@@ -230,6 +282,27 @@ def run_mode(mode: str, *, hours: float = 4.0, window: float = 60.0, shots: int 
         }
     finally:
         lab.close()
+
+
+def _work_until(worker: CalibrationWorker, clock: Any, deadline: float, *, steps: int) -> None:
+    """Run ``worker`` until the simulated ``deadline``, as the pipeline's worker runs beside QEC.
+
+    Triggered triage first, then maintenance; when a whole pass found nothing due (``idle``),
+    the clock moves on to the next validity expiry (:meth:`CalibrationWorker.next_due`) if that
+    comes before the deadline, so checks happen when they fall due, not only right after a
+    block. It gives up after ``steps`` steps in a row without the clock moving (a node that
+    keeps failing without device time cannot spin forever).
+    """
+    still, last = 0, clock.now()
+    while clock.now() < deadline and still < steps:
+        if worker.step() == "idle":
+            due = worker.next_due()
+            if due >= deadline:
+                return
+            # Just past the expiry: a state check is valid up to its timeout inclusive.
+            clock.advance(max(due - clock.now(), 0.0) + 1e-6)
+        now = clock.now()
+        still, last = (0, now) if now > last else (still + 1, last)
 
 
 def summarize(results: dict[str, dict[str, Any]]) -> dict[str, Any]:

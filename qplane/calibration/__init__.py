@@ -72,6 +72,7 @@ from qplane.calibration.nodes import (
     ReadoutNode,
     SpectroscopyNode,
 )
+from qplane.calibration.drift import DriftTimeouts
 from qplane.calibration.record import CalibrationRecorder
 from qplane.calibration.run import (
     CalibrationBackend,
@@ -80,6 +81,15 @@ from qplane.calibration.run import (
     calibrate_from_check,
     read_settings,
     run_node,
+)
+from qplane.calibration.state import (
+    CalibrationState,
+    StateStart,
+    apply_state,
+    load_state,
+    mark_validity,
+    save_state,
+    update_from_run,
 )
 from qplane.calibration.syndrome import Regions, SyndromeMonitor, Trigger
 from qplane.calibration.updates import (
@@ -171,4 +181,12 @@ __all__ = [
     "revert_plan",
     "apply_revert",
     "write_figures",
+    "CalibrationState",
+    "DriftTimeouts",
+    "StateStart",
+    "apply_state",
+    "load_state",
+    "mark_validity",
+    "save_state",
+    "update_from_run",
 ]

@@ -12,6 +12,8 @@
           readout: {depends_on: [rabi], timeout: 10800}
         triggers: {window: 8192, baseline_shots: 16384, relative: 0.3, sigma: 5.0}
         triage_nodes: [ramsey]
+        state: lab_state.json       # optional: start from it, fold the run's changes back in
+        state_expired: check        # an expired entry: apply it, check its node first (or skip)
         second_opinion: true        # the shipped classifier; or a path; or false
         figures: true
 
@@ -27,7 +29,7 @@ The section has no limits: every update is bounded by the one limits layer, the
 >>> validate_calibration({"trigers": {}})
 Traceback (most recent call last):
     ...
-qplane.errors.ConfigError: 'qplane.calibration.trigers': unknown key; allowed keys: enabled, figures, graph, second_opinion, triage_nodes, triggers
+qplane.errors.ConfigError: 'qplane.calibration.trigers': unknown key; allowed keys: enabled, figures, graph, second_opinion, state, state_expired, triage_nodes, triggers
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def validate_calibration(section: Mapping[str, Any] | CalibrationSettings | None
                  for n in DEFAULT_DEPENDENCIES}
     return {"enabled": section.enabled, "figures": section.figures,
             "second_opinion": section.second_opinion, "graph": graph,
-            "triggers": section.triggers.model_dump(), "triage_nodes": tuple(section.triage_nodes)}
+            "triggers": section.triggers.model_dump(), "triage_nodes": tuple(section.triage_nodes),
+            "state": section.state, "state_expired": section.state_expired}
 
 
 def build_worker(section: Mapping[str, Any] | CalibrationSettings | None, backend: Any, *, qubits: tuple[str, ...],

@@ -20,6 +20,12 @@ device time as possible:
     a suboptimal sweep (off range, under-sampled, too noisy) is retried once with the sweep the
     gate asks for.
 
+Timeouts may differ per qubit (:meth:`CalibrationGraph.set_timeout`) and may follow each qubit's
+measured drift (:meth:`CalibrationGraph.adapt` with a
+:class:`~qplane.calibration.drift.DriftTimeouts`: a qubit that drifts fast or just jumped is
+checked more often). :meth:`CalibrationGraph.next_due` is when the next state check will
+expire, so a worker with nothing to do can wait until then instead of polling.
+
 Every step is logged in :attr:`CalibrationGraph.trace` as ``(action, node, qubit, outcome)`` and
 every experiment as a :class:`~qplane.calibration.run.NodeRun` passed to ``on_run``.
 
@@ -91,15 +97,18 @@ class CalibrationGraph:
         ledger: the bounded, recorded settings writer (a SettingsLedger in process, the
             instrument server's ledger through its proxy in the pipeline).
         second_opinion: the learned classifier, consulted on every run (optional).
+        review: ``"writes"``: the second opinion skips checks that passed and found the
+            device in spec (see :func:`~qplane.calibration.run.run_node`); ``"all"``: none.
         on_run: called with each :class:`~qplane.calibration.run.NodeRun` (for the run file).
     """
 
     def __init__(self, backend: CalibrationBackend, ledger: Ledger, *,
-                 second_opinion: SecondOpinion | None = None,
+                 second_opinion: SecondOpinion | None = None, review: str = "all",
                  on_run: Callable[[NodeRun], None] | None = None):
         self.backend = backend
         self.ledger = ledger
         self.second_opinion = second_opinion
+        self.review = review
         self.on_run = on_run
         self._nodes: dict[str, GraphNode] = {}
         self._state: dict[tuple[str, str], NodeState] = {}
@@ -108,6 +117,8 @@ class CalibrationGraph:
         self.device_time = 0.0
         self._now: float | None = None   # the clock, read once per top-level maintain
         self._last_check: dict[tuple[str, str], NodeRun] = {}
+        self._timeouts: dict[tuple[str, str], float] = {}
+        self._adaptive: dict[str, Any] = {}   # node -> DriftTimeouts
 
     # --- building ---------------------------------------------------------------------------
     def add(self, node: Node, *, depends_on: tuple[str, ...] = (), timeout: float) -> None:
@@ -172,6 +183,37 @@ class CalibrationGraph:
             raise ConfigError(f"no node {name!r} in the graph; it has {list(self._nodes)}") \
                 from None
 
+    def timeout(self, name: str, qubit: str) -> float:
+        """The validity timeout of ``name`` on ``qubit`` (s): adaptive, per qubit, or the node's."""
+        adaptive = self._adaptive.get(name)
+        if adaptive is not None:
+            return adaptive.timeout(qubit)
+        return self._timeouts.get((name, qubit), self._get(name).timeout)
+
+    def set_timeout(self, name: str, qubit: str, seconds: float) -> None:
+        """Give ``name`` on ``qubit`` its own validity timeout."""
+        self._get(name)
+        if not seconds > 0:
+            raise ConfigError(f"node {name!r} on {qubit}: timeout must be > 0 s, got {seconds}")
+        self._timeouts[(name, qubit)] = float(seconds)
+
+    def adapt(self, timeouts: Any) -> None:
+        """Let ``timeouts`` (a :class:`~qplane.calibration.drift.DriftTimeouts`) set its node's
+        timeout per qubit from what that node's checks measure."""
+        self._get(timeouts.node)
+        self._adaptive[timeouts.node] = timeouts
+
+    def next_due(self, qubits: tuple[str, ...] | list[str]) -> float:
+        """The earliest time a node's state check on one of ``qubits`` expires (its last
+        verification plus its timeout); ``-inf`` when one is due already (never verified, or
+        its last calibration failed)."""
+        due = math.inf
+        for name in self._nodes:
+            for q in qubits:
+                st = self.state(name, q)
+                due = min(due, -math.inf if st.failed else st.verified_at + self.timeout(name, q))
+        return due
+
     def state(self, name: str, qubit: str) -> NodeState:
         return self._state.setdefault((name, qubit), NodeState())
 
@@ -210,7 +252,7 @@ class CalibrationGraph:
         """No experiment: within the timeout, no dependency recalibrated since, deps valid."""
         st = self.state(name, qubit)
         now = self._now if self._now is not None else self.backend.now()
-        if st.failed or now - st.verified_at > self._get(name).timeout:
+        if st.failed or now - st.verified_at > self.timeout(name, qubit):
             return False
         for dep in self.dependencies(name):
             if self.state(dep, qubit).calibrated_at > st.verified_at:
@@ -224,6 +266,11 @@ class CalibrationGraph:
         run = self._run(name, qubit, "check")
         self._last_check[(name, qubit)] = run
         st = self.state(name, qubit)
+        adaptive = self._adaptive.get(name)
+        if adaptive is not None and run.data is not None:
+            offset = (run.analysis.values.get(adaptive.value)
+                      if run.outcome.good and run.analysis is not None else None)
+            adaptive.observe(qubit, time=run.time, since=st.verified_at, offset=offset)
         if run.outcome is Outcome.IN_SPEC:
             st.verified_at = run.time
             st.failed = False
@@ -287,7 +334,7 @@ class CalibrationGraph:
 
     def _run(self, name: str, qubit: str, mode: str, **kw: Any) -> NodeRun:
         run = run_node(self.node(name), qubit, self.backend, self.ledger, mode=mode,
-                       second_opinion=self.second_opinion, **kw)
+                       second_opinion=self.second_opinion, review=self.review, **kw)
         if self._now is not None:
             self._now = run.time + run.device_time
         self._record(run)

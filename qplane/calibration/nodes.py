@@ -300,9 +300,11 @@ class RamseyNode(Node):
                 + analysis.values["frequency_offset"]}
 
     def check_suffices(self, analysis):
-        # The check's fringe frequency is known to a third of the tolerance or better.
+        # The check's fringe frequency is known to a third of the tolerance or better (or the
+        # fraction ``from_check`` given in the spec).
         return analysis.gate.passed and \
-            analysis.fit.errors["frequency"] <= self.spec["tolerance"] / 3
+            analysis.fit.errors["frequency"] <= self.spec["tolerance"] * self.spec.get(
+                "from_check", 1 / 3)
 
 
 class _DecayNode(Node):

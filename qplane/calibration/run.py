@@ -37,6 +37,8 @@ from qplane.device import CONTROLS, ExperimentData, ExperimentRequest
 from qplane.errors import ConfigError, LimitError
 
 MODES = ("check", "calibrate")
+#: Which runs the second opinion reviews (:func:`run_node`'s ``review``).
+REVIEWS = ("all", "writes")
 
 
 class CalibrationBackend(Protocol):
@@ -170,11 +172,16 @@ def read_settings(backend: CalibrationBackend, qubit: str,
 
 def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: Ledger, *,
              mode: str, second_opinion: SecondOpinion | None = None,
-             parameters: SweepParameters | None = None) -> NodeRun:
+             parameters: SweepParameters | None = None, review: str = "all") -> NodeRun:
     """Run ``node`` on ``qubit`` in ``mode`` (``"check"`` or ``"calibrate"``); see the module.
 
     ``parameters`` replaces the node's own sweep parameters for this run (a retry).
+    ``review``: which runs the second opinion sees: ``"all"``, or ``"writes"`` — every run
+    except a check whose data passed the gate and found the device in spec (a run that writes
+    nothing and leads to no write; the classifier costs more CPU than a cheap check's fit).
     """
+    if review not in REVIEWS:
+        raise ConfigError(f"review must be one of {REVIEWS}, got {review!r}")
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
     uid = uuid.uuid4().hex
@@ -191,8 +198,10 @@ def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: Ledger
     common = dict(base, request=request.metadata(), data=data,
                   device_time=float(data.duration))
     analysis = node.analyse(data)
-    verdict = second_opinion.classify(data) \
-        if second_opinion is not None and node.second_opinion else None
+    verdict = None
+    if second_opinion is not None and node.second_opinion and (review == "all" or not _quiet_check(
+            node, qubit, analysis, settings, mode)):
+        verdict = second_opinion.classify(data)
     gate = analysis.gate
     disagree = verdict is not None and (verdict["label"] == "expected") != gate.passed
     if not gate.passed:
@@ -208,6 +217,13 @@ def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: Ledger
                                       f"{verdict['label']} ({verdict.get('action', '')}): "
                                       "flagged for review (advisory)")
     return run
+
+
+def _quiet_check(node: Node, qubit: str, analysis: Analysis, settings: dict[str, float],
+                 mode: str) -> bool:
+    """A check whose data passed the gate and found the device and its settings in spec."""
+    return (mode == "check" and analysis.gate.passed and node.device_spec(analysis)[0]
+            and node.compare(qubit, analysis, settings)[0])
 
 
 def _passed(node: Node, qubit: str, ledger: Ledger, common: dict[str, Any], analysis: Analysis,

@@ -18,6 +18,16 @@ atomically (a temporary file, then a rename).
 :func:`update_from_run` folds a run file's real changes into a state; :func:`diff` compares two
 states; :func:`revert_run` undoes everything one run wrote.
 
+A run starts from a state (``qplane.calibration.state`` in the config): :func:`apply_state`
+writes its values to the station's controls (each checked against the one limits layer, its
+range and the instruments' validators; not ``max_step``, since the device ran with these values
+before; a value a limit refuses is skipped and reported, the station keeps its own); an entry
+past its ``valid_until`` is *expired*: by default still applied (it is the lab's best
+knowledge) but not trusted — :func:`mark_validity` leaves its node unverified so the graph
+checks it first — or, with ``expired: skip``, not applied at all. A valid entry's node is
+verified until its ``valid_until``, so a run does not re-check what the last one just
+calibrated. At the end the run's real changes are folded back in (:func:`update_from_run`).
+
 >>> s = CalibrationState()
 >>> s.record("q0.drive_frequency", 5.0e9, run_id="r1", node="ramsey", time=10.0, timeout=600)
 >>> s.record("q0.drive_frequency", 5.1e9, run_id="r2", node="ramsey", time=20.0)
@@ -34,7 +44,7 @@ import json
 import math
 import os
 import tempfile
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from qplane.errors import QplaneError
 
@@ -199,3 +209,151 @@ def revert_run(state: CalibrationState, run_id: str) -> list[str]:
         raise QplaneError(f"no current setting was written by run {run_id!r}; the state's "
                           f"values come from runs {runs}")
     return reverted
+
+
+#: What a run does with an expired entry: ``check`` (apply it, check its node first) or ``skip``
+#: (keep the station's own value).
+EXPIRED_POLICIES = ("check", "skip")
+
+
+@dataclasses.dataclass
+class StateStart:
+    """What :func:`apply_state` did: settings applied, expired, refused by a limit, unknown."""
+
+    applied: dict[str, float] = dataclasses.field(default_factory=dict)
+    expired: list[str] = dataclasses.field(default_factory=list)
+    refused: dict[str, str] = dataclasses.field(default_factory=dict)
+    unknown: list[str] = dataclasses.field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for people.
+
+        >>> StateStart({"q0.pi_amplitude": 0.3}, ["q0.pi_amplitude"]).summary()
+        '1 setting applied from the calibration state (1 expired: checked first)'
+        """
+        n = len(self.applied)
+        text = f"{n} setting{'s' if n != 1 else ''} applied from the calibration state"
+        notes = []
+        if self.expired:
+            applied_expired = sum(1 for k in self.expired if k in self.applied)
+            notes.append(f"{len(self.expired)} expired: " + (
+                "checked first" if applied_expired else "skipped"))
+        if self.refused:
+            notes.append(f"{len(self.refused)} refused by limits: "
+                         + "; ".join(f"{k}: {v}" for k, v in sorted(self.refused.items())[:3]))
+        if self.unknown:
+            notes.append(f"{len(self.unknown)} not on this station")
+        return text + (f" ({', '.join(notes)})" if notes else "")
+
+
+def is_expired(entry: Mapping[str, Any], now: float) -> bool:
+    """Whether a state entry is past its ``valid_until`` (an entry without one never expires:
+    its validity is unknown, and :func:`mark_validity` does not trust it either).
+
+    >>> is_expired({"valid_until": 10.0}, 11.0), is_expired({"valid_until": None}, 11.0)
+    (True, False)
+    """
+    until = entry.get("valid_until")
+    return until is not None and float(until) <= now
+
+
+def apply_state(state: CalibrationState, controls: Any, qubits: Iterable[str], *, now: float,
+                expired: str = "check") -> StateStart:
+    """Write the state's values for ``qubits`` through ``controls`` (a station's control map).
+
+    Each value is checked against the control map's limits and validators (not its maximum
+    step) and set on its own: one a limit refuses is left out (``refused``, with the reason)
+    and the others are still applied. Settings of qubits not in ``qubits`` or of controls the
+    map does not bind are ``unknown``.
+
+    Args:
+        now: the time validity is judged at (UNIX seconds, as the state's times).
+        expired: ``"check"`` applies expired entries (their nodes are checked first),
+            ``"skip"`` leaves them out.
+
+    Raises:
+        ConfigError: ``expired`` is not one of :data:`EXPIRED_POLICIES`.
+    """
+    from qplane.calibration.backend import split_setting
+    from qplane.errors import ConfigError, LimitError
+
+    if expired not in EXPIRED_POLICIES:
+        raise ConfigError(f"must be one of {', '.join(EXPIRED_POLICIES)}, got {expired!r}",
+                          key="qplane.calibration.state_expired")
+    names = set(qubits)
+    out = StateStart()
+    for setting, entry in sorted(state.settings.items()):
+        try:
+            qubit, control = split_setting(setting)
+        except ConfigError:
+            out.unknown.append(setting)
+            continue
+        if qubit not in names:
+            out.unknown.append(setting)
+            continue
+        if is_expired(entry, now):
+            out.expired.append(setting)
+            if expired == "skip":
+                continue
+        try:
+            param, raw = controls.check(control, qubit, float(entry["value"]), step=False)
+        except LimitError as e:
+            out.refused[setting] = str(e)
+            continue
+        except (ConfigError, KeyError) as e:   # the map does not bind this control
+            del e
+            out.unknown.append(setting)
+            continue
+        param.set(raw)
+        out.applied[setting] = float(entry["value"])
+    return out
+
+
+def mark_validity(graph: Any, state: CalibrationState, qubits: Iterable[str], *, now: float,
+                  read_setting: Any) -> dict[tuple[str, str], str]:
+    """Give each node of ``graph`` the validity the state's entries carry.
+
+    The state speaks for a node on a qubit when one of the node's settings (its ``controls``)
+    was last written by that node. Such a node is *verified* when every one of its settings
+    has an entry that is not expired, has a ``valid_until``, and is what the device holds now
+    (``read_setting("<qubit>.<control>")``: the value was applied); it then stays valid until
+    the earliest of those ``valid_until``. Otherwise it is *unverified*: the graph checks it
+    first. Nodes the state does not speak for keep their verification, but a verification the
+    graph was given at the start (``mark_calibrated``) no longer counts as a recalibration
+    after the state's entries (it would make every node that depends on it look stale).
+
+    Args:
+        graph: a :class:`~qplane.calibration.graph.CalibrationGraph`.
+        now: the state's clock now (UNIX seconds); the graph's clock is ``graph.backend.now()``.
+
+    Returns:
+        ``(node, qubit) -> "valid" | "check"`` for the nodes the state spoke for.
+    """
+    device_now = graph.backend.now()
+    marks: dict[tuple[str, str], str] = {}
+    for q in qubits:
+        for name in graph.nodes:
+            controls = tuple(getattr(graph.node(name), "controls", ()))
+            entries = [state.settings.get(f"{q}.{c}") for c in controls]
+            st = graph.state(name, q)
+            if not any(e is not None and e.get("node") == name for e in entries):
+                st.calibrated_at = min(st.calibrated_at, -math.inf)
+                continue
+            ok = all(e is not None and e.get("valid_until") is not None
+                     and not is_expired(e, now)
+                     and _same(read_setting(f"{q}.{c}"), e["value"])
+                     for c, e in zip(controls, entries))
+            if ok:
+                remaining = min(float(e["valid_until"]) for e in entries) - now
+                st.calibrated_at = st.verified_at = \
+                    device_now + remaining - graph.timeout(name, q)
+                st.failed = False
+                marks[(name, q)] = "valid"
+            else:
+                st.calibrated_at, st.verified_at = -math.inf, -math.inf
+                marks[(name, q)] = "check"
+    return marks
+
+
+def _same(a: float, b: float) -> bool:
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)

@@ -33,6 +33,7 @@ One :meth:`step`:
 from __future__ import annotations
 
 import collections
+import math
 import traceback
 from typing import Any, Callable
 
@@ -125,6 +126,17 @@ class CalibrationWorker:
     def pending(self) -> tuple[str, ...]:
         """Qubits queued for a triggered check, next first."""
         return tuple(q for q, _ in self._queue)
+
+    def next_due(self) -> float:
+        """When the worker next has work without a new report (the device's clock): ``-inf``
+        while a triggered check is queued, else the earliest expiry of a maintained node's
+        validity (:meth:`CalibrationGraph.next_due`); ``inf`` when it does not maintain. A
+        caller whose worker said ``"idle"`` may wait until then (or a report)."""
+        if self._queue:
+            return -math.inf
+        if not (self.maintain_enabled and self.qubits):
+            return math.inf
+        return self.graph.next_due(self.qubits)
 
     # --- work -------------------------------------------------------------------------------
     def step(self) -> str:

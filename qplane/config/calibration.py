@@ -103,6 +103,13 @@ class CalibrationSettings(Section):
     triggers: Triggers = Field(default_factory=Triggers, description="syndrome triggers")
     triage_nodes: list[str] = Field(default_factory=lambda: ["ramsey"], description=
                                          "nodes checked first on a qubit syndromes point at")
+    state: Optional[str] = Field(
+        None, description="calibration state file (JSON, relative to the working directory): "
+                          "a run starts from its values and folds its changes back in at the "
+                          "end; created when missing")
+    state_expired: Literal["check", "skip"] = Field(
+        "check", description="an entry past its valid_until: apply it and check its node "
+                             "first (check), or keep the station's own value (skip)")
 
     @model_validator(mode="before")
     @classmethod

@@ -9,7 +9,10 @@ section, with a :class:`~qplane.pipeline.calibration_link.RemoteBackend` and
 :class:`~qplane.pipeline.calibration_link.RemoteLedger` (the one ledger lives in the server).
 Each :meth:`step` hands the detection counts that arrived to the syndrome monitor and does one
 unit of calibration work; node runs go to the recorder as ``calibration_run`` records, errors
-as ``calibration_error`` events.
+as ``calibration_error`` events. With a calibration state file (``qplane.calibration.state``)
+each node's validity starts as the state's entries say
+(:func:`~qplane.calibration.state.mark_validity`): what the last run calibrated is not checked
+again before its ``valid_until``, and what expired is checked first.
 """
 
 from __future__ import annotations
@@ -74,6 +77,13 @@ class PipelineCalibrationWorker(Worker):
             circuit=circuit, layout=layout, on_run=self._on_run, on_error=self._on_error,
             poll=self.backend.poll_counts, ledger=RemoteLedger(self.backend),
             start_calibrated=geometry.start_calibrated)
+        if section["state"]:
+            import time
+
+            from qplane.calibration import load_state, mark_validity
+
+            mark_validity(self.worker.graph, load_state(section["state"]), self.worker.qubits,
+                          now=time.time(), read_setting=self.backend.read_setting)
         self.worker.start()
         super().start()
 

@@ -493,6 +493,37 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def fold_into_state(config: Config, run_path: str) -> str:
+    """Fold the run's real setting changes into the calibration state file the config names
+    (``qplane.calibration.state``); returns what it did, for the run's reason ("" without one).
+
+    Each entry's ``valid_until`` is its change's time plus its node's validity timeout in the
+    config's graph. A run file that cannot be read leaves the state as it was (and says so).
+    """
+    section = config.qplane.calibration
+    if section is None or not section.enabled or not section.state:
+        return ""
+    from qplane.calibration import (
+        DEFAULT_TIMEOUTS,
+        load_state,
+        save_state,
+        update_from_run,
+        validate_calibration,
+    )
+    from qplane.errors import QplaneError
+
+    graph = validate_calibration(section)["graph"]
+    timeouts = {n: float(spec.get("timeout") or DEFAULT_TIMEOUTS.get(n, 3600.0))
+                for n, spec in graph.items()}
+    try:
+        state = load_state(section.state)
+        changed = update_from_run(state, run_path, timeouts=timeouts)
+        save_state(state, section.state)
+    except (QplaneError, OSError) as e:
+        return f"calibration state {section.state} not updated: {e}"
+    return f"{len(changed)} calibrated settings folded into {section.state}"
+
+
 def run_pipeline(config: Config, *, out_path: str, duration: float | None,
                  max_blocks: int | None = None,
                  on_stats: Callable[[dict], None] | None = None,
@@ -535,6 +566,9 @@ def run_pipeline(config: Config, *, out_path: str, duration: float | None,
         raise PipelineError(f"run failed before the run file was created: {reason}")
     if launcher.restarts:
         reason = f"{reason}; {launcher.restarts_text()}"
+    state_note = fold_into_state(config, launcher.out_path)
+    if state_note:
+        reason = f"{reason}; {state_note}"
     return RunOutcome(end_state=end_state, reason=reason, path=launcher.out_path,
                       stats=launcher.last_stats, exit_code=EXIT_CODES[end_state],
                       processes=processes, restarts=dict(launcher.restarts))

@@ -140,6 +140,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
     lab, qpu = open_station(config)
     station = lab.station
     try:
+        started = _start_from_state(config, lab, qpu)   # before the first block
         control = make_socket(ctx, zmq.ROUTER, spec.endpoints["control"], bind=True)
         calibration = None
         if spec.calibration:
@@ -164,6 +165,11 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
                                 "decoder_options": dict(decoding.decoder.options.kwargs()),
                                 "decoding_workers": decoding.workers,
                                 "shadow_fraction": decoding.shadow_fraction})
+        if started is not None:
+            records.event("info", "calibration_state_applied", started.summary(),
+                          path=config.qplane.calibration.state, applied=len(started.applied),
+                          expired=started.expired, refused=started.refused,
+                          unknown=started.unknown)
         if not server.wait_for_workers(spec.workers, timeout=sup.startup_timeout,
                                        should_stop=stop):
             records.event("warning", "workers_late",
@@ -178,6 +184,18 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
                       **{k: v for k, v in server.stats().as_dict().items() if k != "workers"})
     finally:
         lab.close()
+
+
+def _start_from_state(config: Any, lab: Any, qpu: Any) -> Any:
+    """Apply the calibration state file's values (``qplane.calibration.state``) to the station;
+    what was applied (``None`` without a state file)."""
+    section = config.qplane.calibration
+    if section is None or not section.enabled or not section.state:
+        return None
+    from qplane.calibration import apply_state, load_state
+
+    return apply_state(load_state(section.state), lab.controls, qpu.qubits(), now=time.time(),
+                       expired=section.state_expired)
 
 
 def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox,

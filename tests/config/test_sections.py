@@ -107,8 +107,8 @@ CASES = [
      "qplane.controls.frame_correction.path", "a device-wide control takes no"),
     # calibration
     (lambda d: q(d)["calibration"].update(trigger={}), "qplane.calibration.trigger",
-     "unknown key; allowed keys: enabled, figures, graph, second_opinion, "
-     "triage_nodes, triggers"),
+     "unknown key; allowed keys: enabled, figures, graph, second_opinion, state, "
+     "state_expired, triage_nodes, triggers"),
     (lambda d: q(d)["calibration"].update(enabled="yes"), "qplane.calibration.enabled",
      "must be true/false, got 'yes'"),
     (lambda d: q(d)["calibration"].update(second_opinion=3), "qplane.calibration.second_opinion",
