@@ -3,12 +3,13 @@ every endpoint, and what the pipeline made of it.
 
 One run of the real pipeline (instrument server, ``--workers`` decoding workers, a calibration
 worker with ``--calibration``, the recorder) for ``--seconds``. Every ``--fault-every`` seconds
-(on average, randomly) one worker, chosen at random, gets kill -9 or SIGSTOP; meanwhile a fuzzer
+(on average, randomly) one worker or the recorder, chosen at random, gets kill -9 or SIGSTOP; meanwhile a fuzzer
 sends every endpoint malformed messages (random bytes, broken JSON) and well-formed records it
 may not send (a correction from an unregistered peer, a registration under another role). It
 reports:
 
-- ``blocks_acquired`` / ``applied`` / ``lost`` (acquired = applied + lost; the target is lost 0);
+- ``blocks_acquired`` / ``applied`` / ``lost`` (acquired = applied + lost; the target is lost 0)
+  and the rows the file holds (every acquired block once, a recorder restart included);
 - ``restarts`` per process, and each fault with its detection latency (injection -> the
   launcher's finding, and -> the instrument server declaring the decoder lost);
 - ``rejections`` counted by the instrument server and the recorder.
@@ -200,8 +201,8 @@ def measure(*, seconds: float, workers: int, fault_every: float, calibration: bo
 
 
 def _inject(launcher: Any, rng: random.Random, now: float) -> dict[str, Any]:
-    """kill -9 or SIGSTOP one running worker, chosen at random."""
-    candidates = [c for c in launcher.children if c.role in ("decoder", "calibration")
+    """kill -9 or SIGSTOP one running worker or the recorder, chosen at random."""
+    candidates = [c for c in launcher.children if c.role in ("decoder", "calibration", "recorder")
                   and c.proc.poll() is None and not c.hung]
     if not candidates:
         return {"time": now, "action": "none", "process": "", "source": ""}

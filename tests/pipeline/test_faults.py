@@ -44,6 +44,16 @@ def supervise_until(launcher, predicate, max_polls=900):
     raise AssertionError(f"condition not reached; last stats {launcher.last_stats}")
 
 
+def rows_on_disk(path):
+    """Block rows a live run file holds on disk now (the recorder's last flush), as a SWMR
+    reader sees them."""
+    try:
+        with h5py.File(path, "r", swmr=True, libver="latest", locking=False) as f:
+            return int(f["qec/blocks"].shape[0]) if "qec/blocks" in f else 0
+    except OSError:  # not made yet, or caught mid-flush
+        return 0
+
+
 def accounting(path):
     """(acquired, applied, lost) as the instrument server counted them, and the file's rows."""
     stopped = [e for e in events(path) if e["kind"] == "acquisition_stopped"]
@@ -332,6 +342,8 @@ def test_kill_9_of_the_recorder_with_restarts_off_fails_the_run_and_leaves_a_fil
     try:
         launcher.start()
         supervise_until(launcher, lambda s: s["blocks_applied"] >= 50)
+        # the kill comes after a flush: what the file holds then must still be there after it
+        supervise_until(launcher, lambda s: rows_on_disk(out) > 0)
         victim = launcher.child("recorder")
         os.kill(victim.proc.pid, signal.SIGKILL)
         end_state, reason = launcher.watch()
