@@ -2,8 +2,9 @@
 every endpoint, and what the pipeline made of it.
 
 One run of the real pipeline (instrument server, ``--workers`` decoding workers, a calibration
-worker with ``--calibration``, the recorder) for ``--seconds``. Every ``--fault-every`` seconds
-(on average, randomly) one worker or the recorder, chosen at random, gets kill -9 or SIGSTOP; meanwhile a fuzzer
+worker with ``--calibration``, the recorder) for ``--seconds``. Every ``--fault-every``
+seconds (on average, randomly) one worker or the recorder, chosen at random, gets kill -9 or
+SIGSTOP; meanwhile a fuzzer
 sends every endpoint malformed messages (random bytes, broken JSON) and well-formed records it
 may not send (a correction from an unregistered peer, a registration under another role). It
 reports:
