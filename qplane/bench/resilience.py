@@ -4,10 +4,9 @@ every endpoint, and what the pipeline made of it.
 One run of the real pipeline (instrument server, ``--workers`` decoding workers, a calibration
 worker with ``--calibration``, the recorder) for ``--seconds``. Every ``--fault-every``
 seconds (on average, randomly) one worker or the recorder, chosen at random, gets kill -9 or
-SIGSTOP; meanwhile a fuzzer
-sends every endpoint malformed messages (random bytes, broken JSON) and well-formed records it
-may not send (a correction from an unregistered peer, a registration under another role). It
-reports:
+SIGSTOP; meanwhile a fuzzer sends every endpoint malformed messages (random bytes, broken JSON)
+and well-formed records it may not send (a correction from an unregistered peer, a registration
+under another role). It reports:
 
 - ``blocks_acquired`` / ``applied`` / ``lost`` (acquired = applied + lost; the target is lost 0)
   and the rows the file holds (every acquired block once, a recorder restart included);
