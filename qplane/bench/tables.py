@@ -21,6 +21,16 @@ import os
 import re
 
 
+def _hit(faults: list[dict]) -> list[str]:
+    """The processes a resilience run's faults hit, with how often (``recorder x2``)."""
+    hits: dict[str, int] = {}
+    for f in faults:
+        if f.get("process"):
+            name = f["process"].split(".")[0]  # a restarted decoder-0.r1 is decoder-0
+            hits[name] = hits.get(name, 0) + 1
+    return [f"{name} x{n}" for name, n in sorted(hits.items())]
+
+
 def _pipeline_v2(data: dict) -> list[str]:
     """The table of a format-2 results file: qplane beside the lean reference and PyMatching."""
     loads = [r["qplane"]["other_load"] for r in data["cases"] if r["qplane"]["other_load"] is not None]
@@ -245,7 +255,8 @@ def _resilience(data: dict) -> str:
     lines = [
         f"One {r['seconds']:g} s run, {r['workers']} decoding workers"
         f"{' and a calibration worker' if r['calibration'] else ''}: {r['faults_total']} random "
-        f"kill -9 / SIGSTOP of workers and {r['fuzz_messages']:,} fuzz messages to every endpoint. "
+        f"kill -9 / SIGSTOP ({', '.join(_hit(r['faults']))}) and {r['fuzz_messages']:,} fuzz "
+        "messages to every endpoint. "
         f"Target: lost {data['targets']['blocks_lost']}, detection < {data['targets']['detection_s']:g} s.",
         "",
         "| blocks acquired | applied | lost | restarts | detection median / max (s) | "

@@ -285,6 +285,36 @@ def test_a_remote_worker_refuses_auto_endpoints(tmp_path):
     assert "'qplane.endpoints.syndromes'" in proc.stderr and "tcp://HOST:PORT" in proc.stderr
 
 
+def test_kill_9_of_the_instrument_server_fails_the_run_and_the_file_accounts_for_every_block(
+        loop_config, tmp_path):
+    """The instrument server holds the instruments, so it is not restarted: its death fails the
+    run, every other process stops, and the recorder closes a file whose blocks have no hole,
+    every corrected one marked applied and the rest (in flight at the kill) counted."""
+    config = loop_config(workers=2, shots=64, max_in_flight=8)
+    out = tmp_path / "kill_server.h5"
+    launcher = Launcher(config, out_path=str(out), duration=None)
+    try:
+        launcher.start()
+        supervise_until(launcher, lambda s: s["blocks_applied"] >= 50)
+        os.kill(launcher.child("instrument_server").proc.pid, signal.SIGKILL)
+        end_state, reason = launcher.watch()
+        assert end_state == "failed" and "instrument_server" in reason
+        launcher.shutdown(end_state, reason)
+        children = list(launcher.children)
+    finally:
+        launcher.close()
+    assert all(c.proc.poll() is not None for c in children), "a process outlived the run"
+    with h5py.File(out, "r") as f:  # closed by the recorder: plain h5py opens it
+        assert f.attrs["end_state"] == "failed"
+        assert "instrument_server" in _text(f.attrs["end_reason"])
+        blocks = f["qec/blocks"][:]
+    assert len(blocks) >= 50 and sorted(blocks["seq"]) == list(range(len(blocks)))
+    unapplied = int((~blocks["applied"].astype(bool)).sum())
+    assert unapplied <= 8  # at most the blocks in flight when the server died
+    noted = [e["details"] for e in events(out) if e["kind"] == "unapplied_blocks"]
+    assert bool(noted) == (unapplied > 0), noted
+
+
 def test_kill_9_of_the_recorder_is_restarted_and_loses_no_applied_block(loop_config, tmp_path):
     """The recorder is killed mid-run and restarted: it takes the file up from its last
     checkpoint, the senders send again what it had not acknowledged, and the file has every
