@@ -63,6 +63,17 @@ class _QecNode(Node):
     second_opinion = False
     value_names: dict[str, str] = {}
 
+    @property
+    def control(self) -> str:
+        """The one control the node sets (its ``controls``)."""
+        return self.controls[0]
+
+    def anchor(self, qubit, settings):
+        """The sweep's anchor: the control's current value (a node without one: the base's)."""
+        if not self.controls:
+            return super().anchor(qubit, settings)
+        return settings[f"{qubit}.{self.control}"]
+
 
 class ResonatorSpectroscopyNode(_QecNode):
     """The readout resonator's dip (qubit in |0⟩) → the readout frequency. Sweep: offsets (Hz).
@@ -80,9 +91,6 @@ class ResonatorSpectroscopyNode(_QecNode):
 
     def default_spec(self):
         return {"tolerance": 1.0e6, "offset": 0.0, "max_relative_error": 0.05}
-
-    def anchor(self, qubit, settings):
-        return settings[f"{qubit}.readout_frequency"]
 
     def analyse(self, data):
         return analyse_signal(self, data, signal_type="magnitude",
@@ -112,9 +120,6 @@ class ReadoutFrequencyNode(_QecNode):
     def default_spec(self):
         return {"tolerance": 100e3, "max_relative_error": 0.05}
 
-    def anchor(self, qubit, settings):
-        return settings[f"{qubit}.readout_frequency"]
-
     def analyse(self, data):
         return analyse_signal(self, data, shots=2 * data.shots,
                               max_relative_error=self.spec["max_relative_error"],
@@ -136,13 +141,8 @@ class _ReadoutToneNode(_QecNode):
     ``fidelity_tolerance`` of the fitted best (the peak is flat: position matters less than
     fidelity)."""
 
-    control = ""
-
     def default_spec(self):
         return {"fidelity_tolerance": 5e-4, "max_relative_error": 0.1}
-
-    def anchor(self, qubit, settings):
-        return settings[f"{qubit}.{self.control}"]
 
     def make_sweep(self, p, anchor, *, check):
         n = p.check_points if check else p.points
@@ -177,7 +177,6 @@ class ReadoutAmplitudeNode(_ReadoutToneNode):
     name = "readout_amplitude"
     experiment = "readout_fidelity_amplitude"
     unit = "V"
-    control = "readout_amplitude"
     controls = ("readout_amplitude",)
     default_parameters = SweepParameters(-0.7, 0.7, 31, 2000, 21, 2000)
     value_names = {"readout_amplitude": "best"}
@@ -194,7 +193,6 @@ class ReadoutDurationNode(_ReadoutToneNode):
     name = "readout_duration"
     experiment = "readout_fidelity_duration"
     unit = "s"
-    control = "readout_duration"
     controls = ("readout_duration",)
     default_parameters = SweepParameters(-1.0, 1.0, 25, 8000, 21, 8000)
     value_names = {"readout_duration": "best"}
@@ -215,9 +213,6 @@ class DragNode(_QecNode):
 
     def default_spec(self):
         return {"tolerance": 0.03, "max_relative_error": 0.01}
-
-    def anchor(self, qubit, settings):
-        return settings[f"{qubit}.drag_beta"]
 
     def analyse(self, data):
         return analyse_signal(self, data, shots=data.shots,
@@ -275,9 +270,6 @@ class CzNode(_QecNode):
 
     def default_spec(self):
         return {"relative_tolerance": 0.01, "max_relative_error": 0.006}
-
-    def anchor(self, qubit, settings):
-        return settings[f"{qubit}.cz_amplitude"]
 
     def make_sweep(self, p, anchor, *, check):
         return p.sweep(anchor, check=check, scale="multiple")
