@@ -35,7 +35,7 @@ from typing import Any, Callable
 
 import zmq
 
-from qplane.pipeline.transport import Inbox, Outbox, queued
+from qplane.pipeline.transport import MAX_BUNDLE_BYTES, MAX_BUNDLE_RECORDS, Inbox, Outbox, queued
 from qplane.records import FlushAck, Record, Resync, pack
 
 #: The first recorder's epoch (its source); a restarted one is ``recorder.rN``.
@@ -88,6 +88,26 @@ class RetainingOutbox(Outbox):
         self.resent = 0
         self.forgotten = 0
         self.epochs_seen = 0
+        self._holding = False
+
+    @property
+    def held(self) -> int:
+        """Records held for the next bundle (:meth:`hold`)."""
+        return len(self._unsent) if self._holding else 0
+
+    def hold(self) -> None:
+        """Hold what is sent from now on (kept, not yet sent) until :meth:`release`, which
+        sends it in bundles: one message for many records (what waits is sent so whenever
+        the socket takes it, held or not)."""
+        if not self._holding:
+            self._holding = True
+            self.held_since = time.monotonic()
+
+    def release(self) -> None:
+        """Send what is held, in bundles, as far as the socket takes it; stop holding."""
+        self._holding = False
+        if self._unsent:
+            self._send_unsent()
 
     @property
     def kept(self) -> int:
@@ -101,7 +121,12 @@ class RetainingOutbox(Outbox):
         entry = (rec.kind, rec.seq, frames, size)
         self._bytes += size
         self.sent[rec.kind] += 1
-        if self._unsent:  # others wait before it: in order
+        if self._holding:
+            self._unsent.append(entry)
+            if len(self._unsent) >= MAX_BUNDLE_RECORDS:
+                self.release()
+                self.hold()
+        elif self._unsent:  # others wait before it: in order
             self._unsent.append(entry)
             self._send_unsent()
         else:
@@ -137,6 +162,7 @@ class RetainingOutbox(Outbox):
         """Wait until everything sent is acknowledged (pumping), at most ``timeout`` s, or up to
         ``patience`` s while acknowledgements keep coming (a restarted recorder catching up);
         return how many records are still unacknowledged."""
+        self.release()
         start = time.monotonic()
         deadline, cap = start + timeout, start + max(timeout, patience)
         kept = self.kept
@@ -197,13 +223,26 @@ class RetainingOutbox(Outbox):
         return True
 
     def _send_unsent(self) -> None:
-        while self._unsent:
-            entry = self._unsent[0]
-            if not self._send_now(entry[2]):
+        """Send what waits, oldest first, packed records bundled (one message for up to
+        :data:`MAX_BUNDLE_RECORDS`); nothing while holding."""
+        unsent = self._unsent
+        while unsent and not self._holding:
+            frames: list[Any] = []
+            size = n = 0
+            for entry in unsent:
+                if len(entry[2]) != 1 and n:  # a multipart record goes on its own
+                    break
+                frames.extend(entry[2])
+                n += 1
+                size += entry[3]
+                if len(entry[2]) != 1 or n >= MAX_BUNDLE_RECORDS or size >= MAX_BUNDLE_BYTES:
+                    break
+            if not self._send_now(frames):
                 return
-            self._unsent.popleft()
-            if entry[0] != "resync":
-                self._sent.append(entry)
+            for _ in range(n):
+                entry = unsent.popleft()
+                if entry[0] != "resync":
+                    self._sent.append(entry)
 
     def _over_bound(self) -> bool:
         return len(self._sent) + len(self._unsent) > self.max_records or self._bytes > self.max_bytes
@@ -211,6 +250,7 @@ class RetainingOutbox(Outbox):
     def _make_room(self) -> None:
         """At the bound: wait for acknowledgements while the recorder gives them; forget the
         oldest records while it is silent."""
+        self.release()
         while self._over_bound():
             if time.monotonic() - self._heard < self.probe_after * 3:
                 self._next_look = 0.0

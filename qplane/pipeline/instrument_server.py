@@ -46,6 +46,10 @@ from qplane.records import (
 )
 
 SOURCE = "instrument_server"
+#: What the server sends the recorder is bundled (one message for many records) up to this
+#: many records or this many seconds, or until it waits on its sockets.
+BUNDLE_RECORDS = 64
+BUNDLE_SECONDS = 0.005
 
 
 class InstrumentServer(Worker):
@@ -163,6 +167,7 @@ class InstrumentServer(Worker):
     def stop(self) -> None:
         """Stop acquiring; outstanding blocks are still corrected (see :meth:`drain`)."""
         self._acquiring = False
+        self.records.release()
         super().stop()
 
     @property
@@ -183,6 +188,7 @@ class InstrumentServer(Worker):
             on_wait()
         self._publish_stats(force=True)
         self.report_rejections()
+        self.records.release()
 
     def run(self, should_stop: Any = lambda: False, max_steps: int | None = None) -> None:
         """Loop :meth:`step` until the duration/block limit is reached or ``should_stop()``."""
@@ -209,7 +215,12 @@ class InstrumentServer(Worker):
         wait_ms = 0
         if not can_acquire:
             wait_ms = max(0, min(poll_ms, int((self._next_deadline() - now) * 1000) + 1))
+        if wait_ms:
+            self.records.release()  # what the recorder is owed goes before any wait
         events = dict(self.poller.poll(wait_ms))
+        # What this step sends the recorder (syndromes, applied blocks, events) goes in one
+        # bundle when it can wait no longer (records.release): one message, not one per record.
+        self.records.hold()
         if events.get(self.dispatcher.socket):
             for got in queued(self.dispatcher.inbox):  # no poll per message
                 self._handle_dispatch(got)
@@ -228,6 +239,9 @@ class InstrumentServer(Worker):
         if self.calibration is not None and time.time() >= self._next_truth:
             self._next_truth = time.time() + self.truth_interval
             self.calibration.record_truth(self.records)  # ends with the server's stream
+        if (not self._acquiring or self.records.held >= BUNDLE_RECORDS
+                or time.monotonic() - self.records.held_since >= BUNDLE_SECONDS):
+            self.records.release()
         return handled
 
     def _acquire(self) -> None:

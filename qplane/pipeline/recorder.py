@@ -251,7 +251,7 @@ class Recorder(Worker):
         """Handle up to ``max_records`` pending records (waiting up to ``poll_ms`` for the first),
         then flush if ``flush_interval`` has passed; return how many were handled."""
         handled = 0
-        if self.inbox.socket.poll(poll_ms):
+        if self.inbox.pending or self.inbox.socket.poll(poll_ms):  # a bundle's rest first
             for got in queued(self.inbox, max_records):  # no poll per record
                 handled += 1
                 if got is not None:

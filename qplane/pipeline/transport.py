@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import logging
@@ -37,12 +38,16 @@ import zmq
 from qplane.errors import PipelineError, WireFormatError
 from qplane.pipeline.rejections import Rejection
 from qplane.pipeline.security import SENDERS, CHANNELS, peer_identity, role_of
-from qplane.records import Body, Circuit, CircuitRequest, Event, Record, StreamEnd, decode, pack
+from qplane.records import (Body, Circuit, CircuitRequest, Event, Record, StreamEnd, decode, pack,
+                            unbundle)
 
 #: Default bounds of a socket made without a run's security settings.
 MAX_MESSAGE_BYTES = 64 * 2**20
 QUEUE_LIMIT = 1000
 MAX_JSON_DEPTH = 32
+#: Most records in one bundle (:meth:`Outbox.hold`), and most bytes (a bundle is one message).
+MAX_BUNDLE_RECORDS = 256
+MAX_BUNDLE_BYTES = 4 * 2**20
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +111,28 @@ class Outbox:
         self.source = source
         self._seq: Counter[str] = Counter()
         self.sent: Counter[str] = Counter()
+        self._held: list[Any] | None = None  # frames held for one bundle (hold / release)
+        self.held_since = 0.0  # when the records held were first held (time.monotonic)
+
+    @property
+    def held(self) -> int:
+        """Records held for the next bundle (see :meth:`hold`)."""
+        return len(self._held) if self._held is not None else 0
+
+    def hold(self) -> None:
+        """Hold what is sent from now on, to go as one bundle (one message,
+        :func:`~qplane.records.unbundle`) at :meth:`release`; only for a receiver that takes
+        bundles (the recorder's :class:`Inbox` does). At most :data:`MAX_BUNDLE_RECORDS`
+        records or :data:`MAX_BUNDLE_BYTES` go in one bundle (more are sent at once)."""
+        if self._held is None:
+            self._held = []
+            self.held_since = time.monotonic()
+
+    def release(self) -> None:
+        """Send what :meth:`hold` held, as one message, and stop holding."""
+        held, self._held = self._held, None
+        if held:
+            self.socket.send_multipart(held)
 
     def next_seq(self, kind: str) -> int:
         return self._seq[kind]
@@ -127,8 +154,15 @@ class Outbox:
     def send_frames(self, rec: Record, frames: list[Any]) -> None:
         """Send ``rec``, already encoded as ``frames`` (one record sent to two places is encoded
         once; :func:`~qplane.records.pack` makes the one frame senders send)."""
-        self.socket.send_multipart(frames)
         self.sent[rec.kind] += 1
+        held = self._held
+        if held is not None and len(frames) == 1:
+            held.append(frames[0])
+            if len(held) >= MAX_BUNDLE_RECORDS:
+                self.release()
+                self.hold()
+            return
+        self.socket.send_multipart(frames)
 
     def event(self, level: str, event: str, message: str, **details: Any) -> Record:
         """Send an ``event`` record (errors, gaps, lifecycle)."""
@@ -186,9 +220,23 @@ class Inbox:
         self.senders = senders
         self.max_json_depth = (max_json_depth if max_json_depth is not None else
                                security.max_json_depth if security is not None else MAX_JSON_DEPTH)
+        self._pending: collections.deque[tuple[list[bytes], Record] | None] = collections.deque()
+
+    @property
+    def pending(self) -> int:
+        """Records of a bundle already received and not yet returned by :meth:`recv` (a
+        receiver that waits on the socket looks here first)."""
+        return len(self._pending)
 
     def recv(self, flags: int = 0) -> tuple[list[bytes], Record] | None:
-        """Receive one message; return (routing frames, record), or None if it was rejected."""
+        """Receive one record; return (routing frames, record), or None if it was rejected.
+
+        A bundle (several records in one message, :func:`~qplane.records.unbundle`) is
+        received at once and returned record by record, each decoded, checked and counted on
+        its own; :attr:`pending` says how many of it are left.
+        """
+        if self._pending:
+            return self._pending.popleft()
         peer: str | None = self.server_role
         if self.user_ids:
             raw = self.socket.recv_multipart(flags, copy=False)
@@ -197,6 +245,14 @@ class Inbox:
         else:
             frames = self.socket.recv_multipart(flags)
         routing, body = frames[: self.envelope], frames[self.envelope:]
+        parts = unbundle(body)
+        if len(parts) == 1:
+            return self._one(routing, body, peer)
+        self._pending.extend(self._one(routing, part, peer) for part in parts)
+        return self._pending.popleft()
+
+    def _one(self, routing: list[bytes], body: list[Any],
+             peer: str | None) -> tuple[list[bytes], Record] | None:
         try:
             rec = decode(body)
         except WireFormatError as e:

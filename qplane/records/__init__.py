@@ -48,7 +48,9 @@ from qplane.records.wire import (
     Header,
     decode,
     encode,
+    is_packed,
     pack,
+    unbundle,
 )
 
 
@@ -59,6 +61,7 @@ __all__ = [
     "Circuit", "CircuitRequest",
     "Correction", "Corrections", "DecoderCompiled", "DetectionCounts", "Event", "FlushAck",
     "Header", "Heartbeat", "QecInfo", "Record", "Register", "Resync", "RunEnd", "RunStart",
-    "Stats", "StreamEnd", "Syndrome", "decode", "encode", "json_text", "pack", "validate",
+    "Stats", "StreamEnd", "Syndrome", "decode", "encode", "is_packed", "json_text", "pack",
+    "unbundle", "validate",
     "wire_schema",
 ]

@@ -17,6 +17,12 @@ cheapest); :func:`decode` takes either form. The parts are:
 - one raw buffer per array, C-ordered. Detection events and predictions are bit-packed ``uint8``
   in stim's b8 layout.
 
+A message of several frames whose first frame is packed (a NUL ends its topic) is a *bundle*:
+several records, one packed frame each, sent together (:func:`unbundle` splits it; each record
+is decoded and validated on its own). A sender bundles what it has queued for one receiver, so
+that receiver pays one message, not one per record; a multipart record's first frame is its
+bare topic, never packed, so the two forms do not mix up.
+
 Encoding and decoding use msgspec; nothing is ever pickled. :func:`decode` rejects every
 malformed message with a :class:`~qplane.errors.WireFormatError` that says what is wrong.
 
@@ -142,6 +148,27 @@ def pack(rec: Record) -> bytes:
     return b"".join([frames[0], TOPIC_END, _HEADER_LENGTH.pack(len(header)), header, *frames[2:]])
 
 
+def is_packed(frame: Any) -> bool:
+    """Whether ``frame`` is a packed record (a NUL ends its topic), not a multipart topic.
+
+    >>> is_packed(b"syndrome\\x00...."), is_packed(b"syndrome")
+    (True, False)
+    """
+    return memoryview(frame).cast("B")[:MAX_TOPIC + 1].tobytes().find(TOPIC_END) >= 0
+
+
+def unbundle(frames: list[Any]) -> list[list[Any]]:
+    """The records of one message, each as the frames :func:`decode` takes: a bundle (several
+    packed frames) is one record per frame; anything else is one record.
+
+    >>> [len(r) for r in unbundle([b"a\\x00", b"b\\x00"])], [len(r) for r in unbundle([b"a", b"{}"])]
+    ([1, 1], [2])
+    """
+    if len(frames) > 1 and is_packed(frames[0]):
+        return [[f] for f in frames]
+    return [frames]
+
+
 def _unpack(frame: Any) -> tuple[Any, bytes, Any]:
     """(topic, header, buffers) of a packed frame; the buffers are a view, not a copy."""
     view = memoryview(frame).cast("B")
@@ -198,6 +225,9 @@ def decode(frames: list[Any]) -> Record:
     packed = None
     if len(frames) == 1:
         topic_raw, raw, packed = _unpack(frames[0])
+    elif len(frames) > 1 and is_packed(frames[0]):
+        raise WireFormatError(f"a bundle of {len(frames)} packed records, not one record: split "
+                              "it with unbundle() and decode each")
     elif len(frames) < 2:
         raise WireFormatError(
             f"truncated message: {len(frames)} frame(s), need at least topic and header")

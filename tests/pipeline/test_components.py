@@ -10,7 +10,7 @@ from qplane.pipeline.instrument_server import InstrumentServer
 from qplane.pipeline.recorder import Recorder
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
 from qplane.records import (Applied, Correction, Event, QecInfo, Register, RunEnd, RunStart, Syndrome,
-                            decode, encode)
+                            decode, encode, unbundle)
 from qplane.sim_instruments.qpu import SimulatedQPU
 
 RUN = "run-test"
@@ -121,8 +121,8 @@ class _Rig:
 
     def recorded(self):
         out = []
-        while self.records.poll(200):
-            out.append(decode(self.records.recv_multipart()))
+        while self.records.poll(200):  # the server bundles what it sends the recorder
+            out.extend(decode(part) for part in unbundle(self.records.recv_multipart()))
         return out
 
     def close(self):

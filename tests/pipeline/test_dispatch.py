@@ -10,7 +10,7 @@ import zmq
 
 from qplane.pipeline.instrument_server import InstrumentServer
 from qplane.pipeline.transport import Outbox, make_socket
-from qplane.records import Correction, Corrections, Register, decode
+from qplane.records import Correction, Corrections, Register, decode, unbundle
 from qplane.sim_instruments.qpu import SimulatedQPU
 
 RUN = "run-dispatch"
@@ -70,10 +70,11 @@ def rig(ctx, tmp_path):
 
 def recorded_events(records):
     out = []
-    while records.poll(200):
-        rec = decode(records.recv_multipart())
-        if rec.kind == "event":
-            out.append(rec.body)
+    while records.poll(200):  # the server bundles what it sends the recorder
+        for part in unbundle(records.recv_multipart()):
+            rec = decode(part)
+            if rec.kind == "event":
+                out.append(rec.body)
     return out
 
 
