@@ -34,7 +34,9 @@ from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.transport import Inbox, Outbox, queued, send_record
 from qplane.pipeline.worker import Worker
 from qplane.records import (
+    MAX_CORRECTIONS,
     Applied,
+    AppliedBlocks,
     CalibrationCall,
     Circuit,
     CircuitRequest,
@@ -339,7 +341,29 @@ class InstrumentServer(Worker):
         self._apply_ready()
 
     def _apply_ready(self) -> None:
-        """Apply corrections in acquisition order, as far as they have arrived."""
+        """Apply corrections in acquisition order, as far as they have arrived; tell the
+        recorder, in one :class:`~qplane.records.AppliedBlocks` for the blocks applied
+        together (a lone one: an :class:`~qplane.records.Applied`)."""
+        done: list[tuple[Applied, dict[str, np.ndarray]]] = []
+        try:
+            self._apply_each(done)
+        finally:
+            self._report_applied(done)
+
+    def _report_applied(self, done: list[tuple[Applied, dict[str, np.ndarray]]]) -> None:
+        i = 0
+        while i < len(done):  # runs of blocks with the same arrays, at most MAX_CORRECTIONS
+            names = done[i][1].keys()
+            j = i + 1
+            while j < len(done) and j - i < MAX_CORRECTIONS and done[j][1].keys() == names:
+                j += 1
+            if j - i == 1:
+                self.records.send(*done[i])
+            else:
+                self.records.send(*AppliedBlocks.of(done[i:j]))
+            i = j
+
+    def _apply_each(self, done: list[tuple[Applied, dict[str, np.ndarray]]]) -> None:
         for block in self._in_flight.ready():
             corr, c = block.correction, block.correction.body
             predictions = np.array(corr.arrays["predictions"])
@@ -364,12 +388,12 @@ class InstrumentServer(Worker):
             arrays = {"predictions": predictions}
             if result.truth is not None:
                 arrays["truth"] = result.truth
-            self.records.send(Applied(
+            done.append((Applied(
                 syndrome_seq=block.seq, t_decoded=c.t_decoded, t_applied=t_applied,
                 decode_seconds=c.decode_seconds, worker=corr.source, failures=result.failures,
                 shadow_shots=c.shadow_shots, shadow_disagreements=c.shadow_disagreements,
                 t_sent=block.t_sent, t_received=c.t_received,
-            ), arrays)
+            ), arrays))
 
     def _expire(self, now: float) -> None:
         """Declare lost the blocks whose correction is overdue; apply what waited behind them."""

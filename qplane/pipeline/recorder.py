@@ -39,6 +39,7 @@ from qplane.pipeline.transport import Inbox, SequenceTracker, queued
 from qplane.pipeline.worker import Worker
 from qplane.records import (
     Applied,
+    AppliedBlocks,
     FlushAck,
     Record,
     Resync,
@@ -70,6 +71,18 @@ def _worth_a_row(n: int) -> bool:
     """Whether the ``n``-th event of one kind gets its own row (the first 100, then every
     1000th): floods are counted in full but written in brief."""
     return n <= 100 or n % 1000 == 0
+
+
+def _fill(rows: np.ndarray, fields: list[dict[str, Any]]) -> None:
+    """Set ``rows`` (structured) from one dict of fields per row, one column at a time (every
+    dict has the same keys; a column assignment instead of one per field and row).
+
+    >>> rows = np.zeros(2, dtype=[("a", "i8"), ("b", "S2")])
+    >>> _fill(rows, [{"a": 1, "b": b"x"}, {"a": 2, "b": b"y"}]); rows.tolist()
+    [(1, b'x'), (2, b'y')]
+    """
+    for name in fields[0]:
+        rows[name] = [f[name] for f in fields]
 
 
 class _Block:
@@ -309,6 +322,10 @@ class Recorder(Worker):
         if isinstance(body, Applied):
             self._complete(rec)
             return
+        if isinstance(body, AppliedBlocks):
+            for one in body.applied(rec):
+                self._complete(one)
+            return
         if isinstance(body, RunStart):
             if self.writer is not None:
                 self._event("error", "duplicate_run_start",
@@ -405,13 +422,13 @@ class Recorder(Worker):
         blocks = list(self._unwritten.values())
         self._unwritten.clear()
         rows = np.zeros(len(blocks), dtype=BLOCK_DTYPE)
-        for i, b in enumerate(blocks):
-            for field, value in b.syndrome.body.block_row(b.syndrome).items():
-                rows[i][field] = value
-            if b.applied is not None:
-                rows[i]["applied"] = 1
-                for field, value in b.applied.body.block_fields().items():
-                    rows[i][field] = value
+        _fill(rows, [b.syndrome.body.block_row(b.syndrome) for b in blocks])
+        done = [i for i, b in enumerate(blocks) if b.applied is not None]
+        if done:
+            applied = rows[done]
+            applied["applied"] = 1
+            _fill(applied, [blocks[i].applied.body.block_fields() for i in done])
+            rows[done] = applied
         arrays = {name: [b.applied.arrays.get(name) if b.applied is not None else None for b in blocks]
                   for name in APPLIED_SHOT_DATASETS}
         written = self.writer.append_blocks(

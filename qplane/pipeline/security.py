@@ -58,6 +58,7 @@ _EVERYONE = frozenset(ROLES)
 SENDERS: Mapping[str, frozenset[str]] = {
     "syndrome": frozenset({"instrument_server"}),
     "applied": frozenset({"instrument_server"}),
+    "applied_blocks": frozenset({"instrument_server"}),  # several applied blocks in one
     "run_start": frozenset({"instrument_server"}),
     "circuit": frozenset({"instrument_server"}),
     "stats": frozenset({"instrument_server"}),

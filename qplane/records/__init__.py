@@ -29,6 +29,7 @@ from qplane.records.calibration import __all__ as _calibration_names
 from qplane.records.qec import (
     MAX_CORRECTIONS,
     Applied,
+    AppliedBlocks,
     Circuit,
     CircuitRequest,
     Correction,
@@ -57,7 +58,8 @@ from qplane.records.wire import (
 __all__ = [
     "NoiseModel",
     *_calibration_names,
-    "MAX_CORRECTIONS", "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied", "Body",
+    "MAX_CORRECTIONS", "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied",
+    "AppliedBlocks", "Body",
     "Circuit", "CircuitRequest",
     "Correction", "Corrections", "DecoderCompiled", "DetectionCounts", "Event", "FlushAck",
     "Header", "Heartbeat", "QecInfo", "Record", "Register", "Resync", "RunEnd", "RunStart",

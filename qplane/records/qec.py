@@ -4,7 +4,7 @@ A block's path: the instrument server sends a :class:`Syndrome` to a decoding wo
 recorder; the worker answers with a :class:`Correction` (several queued blocks decoded together:
 one :class:`Corrections` for them all); the server applies it in acquisition
 order and tells the recorder with an :class:`Applied` (which carries the predictions once, and
-the truth where simulated). The server keeps the block's metadata; nothing is sent back and
+the truth where simulated; blocks applied together: one :class:`AppliedBlocks`). The server keeps the block's metadata; nothing is sent back and
 forth. ``/qec/blocks`` rows are built from a Syndrome and its Applied by :func:`block_row` and
 :meth:`Applied.block_fields`.
 """
@@ -167,6 +167,98 @@ class Applied(Body, frozen=True, tag="applied"):
                 "worker": self.worker.encode(), "shadow_shots": self.shadow_shots,
                 "shadow_disagreements": self.shadow_disagreements,
                 "t_sent": self.t_sent or np.nan, "t_received": self.t_received or np.nan}
+
+
+_Workers = Annotated[list[Annotated[str, msgspec.Meta(max_length=128)]],
+                    msgspec.Meta(max_length=MAX_CORRECTIONS)]
+_Failures = Annotated[list[Annotated[int, msgspec.Meta(ge=-1, le=2**62)]],
+                      msgspec.Meta(max_length=MAX_CORRECTIONS)]
+
+
+class AppliedBlocks(Body, frozen=True, tag="applied_blocks"):
+    """Several blocks applied in one go (instrument server -> recorder): the corrections that
+    became ready together (a worker's :class:`Corrections`, or blocks waiting behind an older
+    one) are reported in one record. Each list has one entry per block, in application order;
+    the recorder takes it as the :class:`Applied` records of :meth:`applied`, each checked on
+    its own (the fields mean what :class:`Applied`'s do).
+
+    Arrays: ``predictions`` and, on a simulated device, ``truth``: uint8 (total shots,
+    ceil(num_observables / 8)), the blocks' rows back to back.
+    """
+
+    syndrome_seqs: _Seqs
+    shots: _Counts
+    t_decoded: _Floats
+    t_applied: _Floats
+    decode_seconds: _Floats
+    workers: _Workers
+    failures: _Failures
+    shadow_shots: _Counts
+    shadow_disagreements: _Counts
+    t_sent: _Floats
+    t_received: _Floats
+
+    ARRAYS = {"predictions": ("uint8", 2)}
+    OPTIONAL_ARRAYS = {"truth": ("uint8", 2)}
+    PER_SHOT = True
+
+    _LISTS = ("shots", "t_decoded", "t_applied", "decode_seconds", "workers", "failures",
+              "shadow_shots", "shadow_disagreements", "t_sent", "t_received")
+
+    def check(self, arrays: Mapping[str, np.ndarray]) -> None:
+        n = len(self.syndrome_seqs)
+        for name in self._LISTS:
+            if len(getattr(self, name)) != n:
+                raise WireFormatError(f"applied_blocks record: {name} has "
+                                      f"{len(getattr(self, name))} entries for {n} blocks")
+        if len(set(self.syndrome_seqs)) != n:
+            raise WireFormatError("applied_blocks record: a block appears twice in syndrome_seqs")
+        if sum(self.shots) != len(arrays["predictions"]):
+            raise WireFormatError(f"applied_blocks record: shots add up to {sum(self.shots)}, "
+                                  f"predictions has {len(arrays['predictions'])} rows")
+
+    @classmethod
+    def of(cls, blocks: list[tuple[Applied, Mapping[str, np.ndarray]]]
+           ) -> tuple["AppliedBlocks", dict[str, np.ndarray]]:
+        """The one record (body, arrays) of several blocks' :class:`Applied` bodies and
+        arrays (every block with the same arrays).
+
+        >>> one = Applied(syndrome_seq=3, t_decoded=1.0, t_applied=2.0, decode_seconds=0.1,
+        ...               worker="decoder-0", failures=0)
+        >>> body, arrays = AppliedBlocks.of([(one, {"predictions": np.zeros((2, 1), np.uint8)})] * 2)
+        >>> body.shots, arrays["predictions"].shape
+        ([2, 2], (4, 1))
+        """
+        bodies = [b for b, _ in blocks]
+        names = list(blocks[0][1])
+        arrays = {n: np.concatenate([a[n] for _, a in blocks]) for n in names}
+        return cls(syndrome_seqs=[b.syndrome_seq for b in bodies],
+                   shots=[len(a["predictions"]) for _, a in blocks],
+                   t_decoded=[b.t_decoded for b in bodies], t_applied=[b.t_applied for b in bodies],
+                   decode_seconds=[b.decode_seconds for b in bodies],
+                   workers=[b.worker for b in bodies], failures=[b.failures for b in bodies],
+                   shadow_shots=[b.shadow_shots for b in bodies],
+                   shadow_disagreements=[b.shadow_disagreements for b in bodies],
+                   t_sent=[b.t_sent for b in bodies],
+                   t_received=[b.t_received for b in bodies]), arrays
+
+    def applied(self, rec: Record) -> list[Record]:
+        """One :class:`Applied` record per block (its arrays views: nothing copied), with this
+        record's envelope."""
+        out, start = [], 0
+        for i, seq in enumerate(self.syndrome_seqs):
+            n = self.shots[i]
+            body = Applied(syndrome_seq=seq, t_decoded=self.t_decoded[i],
+                           t_applied=self.t_applied[i], decode_seconds=self.decode_seconds[i],
+                           worker=self.workers[i], failures=self.failures[i],
+                           shadow_shots=self.shadow_shots[i],
+                           shadow_disagreements=self.shadow_disagreements[i],
+                           t_sent=self.t_sent[i], t_received=self.t_received[i])
+            out.append(Record(run_id=rec.run_id, source=rec.source, seq=rec.seq, uid=rec.uid,
+                              time=rec.time, body=body,
+                              arrays={k: a[start:start + n] for k, a in rec.arrays.items()}))
+            start += n
+        return out
 
 
 class Circuit(Body, frozen=True, tag="circuit"):

@@ -122,7 +122,9 @@ class _Rig:
     def recorded(self):
         out = []
         while self.records.poll(200):  # the server bundles what it sends the recorder
-            out.extend(decode(part) for part in unbundle(self.records.recv_multipart()))
+            for part in unbundle(self.records.recv_multipart()):
+                rec = decode(part)  # blocks applied together come as one applied_blocks
+                out.extend(rec.body.applied(rec) if rec.kind == "applied_blocks" else [rec])
         return out
 
     def close(self):

@@ -14,6 +14,7 @@ from qplane.records import (
     RECORD_KINDS,
     WIRE_VERSION,
     Applied,
+    AppliedBlocks,
     FlushAck,
     Resync,
     Heartbeat,
@@ -57,6 +58,11 @@ EXAMPLES = {
                                shadow_shots=[2, 0], shadow_disagreements=[0, 0]),
     "applied": Applied(syndrome_seq=4, t_decoded=1.6, t_applied=1.7, decode_seconds=0.001,
                        worker="decoder-0", failures=1, shadow_shots=2),
+    "applied_blocks": AppliedBlocks(
+        syndrome_seqs=[4, 5], shots=[2, 3], t_decoded=[1.6, 1.6], t_applied=[1.7, 1.7],
+        decode_seconds=[0.001, 0.002], workers=["decoder-0", "decoder-1"], failures=[1, -1],
+        shadow_shots=[2, 0], shadow_disagreements=[0, 0], t_sent=[1.55, 1.55],
+        t_received=[1.56, 1.56]),
     "run_start": RunStart(config_text="qplane: {}", config_path="c.yaml",
                           station_snapshot={"a": {"b": [1, 2]}}, num_detectors=24,
                           num_observables=1,
@@ -102,6 +108,8 @@ EXAMPLE_ARRAYS = {
     "correction": {"predictions": rng.integers(0, 2, (5, 1), dtype=np.uint8)},
     "corrections": {"predictions": rng.integers(0, 2, (5, 1), dtype=np.uint8)},
     "applied": {k: rng.integers(0, 2, (5, 1), dtype=np.uint8) for k in ("predictions", "truth")},
+    "applied_blocks": {k: rng.integers(0, 2, (5, 1), dtype=np.uint8)
+                       for k in ("predictions", "truth")},
     "calibration_run": {"sweep": np.linspace(0, 1, 7), "signal": rng.random(7),
                         "figure_png": np.frombuffer(b"\x89PNG...", np.uint8)},
     "calibration_call": {"sweep": np.array([0.0, 1.0])},
