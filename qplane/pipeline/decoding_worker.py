@@ -141,7 +141,8 @@ class DecodingWorker(Worker):
         now = time.time()
         self.heartbeat(now)
         wait = min(p.next_due for p in self._pulses) - now
-        if not self.syndromes.socket.poll(max(0, min(poll_ms, int(wait * 1000) + 1))):
+        if not self.syndromes.pending and not self.syndromes.socket.poll(
+                max(0, min(poll_ms, int(wait * 1000) + 1))):
             if time.time() - self._server_seen > 3 * self.heartbeat_timeout:
                 self.records.event("warning", "server_silent",
                                    f"{self.name} heard nothing from the instrument server for "

@@ -104,8 +104,15 @@ class Dispatcher:
         self.dispatch()
 
     def dispatch(self) -> int:
-        """Send queued blocks to workers holding credit; return how many were sent."""
+        """Send queued blocks to workers holding credit; return how many were sent.
+
+        The blocks one call sends a worker go in one message (a bundle of their packed
+        frames, :func:`~qplane.records.unbundle`): a lone block is one message of its own,
+        several queued ones cost one message per worker.
+        """
         sent = 0
+        bundles: dict[bytes, list[Any]] = {}
+        now = time.time()
         while self.queue:
             peer = self._pick()
             if peer is None:
@@ -114,8 +121,11 @@ class Dispatcher:
             block = self.blocks.get(seq)
             if block is None or block.correction is not None:  # lost or corrected meanwhile
                 continue
-            now = time.time()
-            self.socket.send_multipart([peer.routing, *block.frames])
+            frames = bundles.setdefault(peer.routing, [peer.routing])
+            if len(block.frames) != 1:  # not packed: it goes in a message of its own
+                self.socket.send_multipart([peer.routing, *block.frames])
+            else:
+                frames.append(block.frames[0])
             if block.dispatches:
                 self.redispatched += 1
             block.holder, block.t_sent = peer.routing, now
@@ -124,6 +134,9 @@ class Dispatcher:
             peer.held.add(seq)
             peer.last_sent = now
             sent += 1
+        for frames in bundles.values():
+            if len(frames) > 1:
+                self.socket.send_multipart(frames)
         return sent
 
     def _pick(self) -> _Peer | None:

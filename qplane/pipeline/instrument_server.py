@@ -52,6 +52,10 @@ SOURCE = "instrument_server"
 #: many records or this many seconds, or until it waits on its sockets.
 BUNDLE_RECORDS = 64
 BUNDLE_SECONDS = 0.005
+#: Blocks under this many shots are acquired while there is room in flight and dispatched
+#: together (at most ACQUIRE_BATCH at once); bigger ones are sent one by one, as acquired.
+SMALL_BLOCK_SHOTS = 256
+ACQUIRE_BATCH = 64
 
 
 class InstrumentServer(Worker):
@@ -70,6 +74,8 @@ class InstrumentServer(Worker):
         max_blocks: stop acquiring after this many blocks (None: no limit).
         heartbeat_interval: seconds between heartbeats to each decoding worker.
         heartbeat_timeout: a decoding worker silent this long is declared lost.
+        acquire_batch: most small blocks acquired in one step and dispatched together
+            (1: each block is sent as it is acquired).
     """
 
     def __init__(self, *, qpu: Any, dispatch: zmq.Socket,
@@ -78,7 +84,7 @@ class InstrumentServer(Worker):
                  max_blocks: int | None = None, stats_interval: float = 0.5,
                  calibration: Any = None, counts_interval: float = 0.5,
                  truth_interval: float = 5.0, heartbeat_interval: float = 0.25,
-                 heartbeat_timeout: float = 1.5):
+                 heartbeat_timeout: float = 1.5, acquire_batch: int = ACQUIRE_BATCH):
         super().__init__()
         self.qpu = qpu
         self.syndromes = Outbox(dispatch, run_id=records.run_id, source=SOURCE)
@@ -87,6 +93,7 @@ class InstrumentServer(Worker):
         self.records = records
         self.monitor = monitor
         self.max_in_flight = max_in_flight
+        self.acquire_batch = max(1, acquire_batch)
         self.correction_timeout = correction_timeout
         self.duration = duration
         self.max_blocks = max_blocks
@@ -232,8 +239,7 @@ class InstrumentServer(Worker):
                 self._handle_control()
                 handled += 1
         if can_acquire:
-            self._acquire()
-            handled += 1
+            handled += self._acquire_some()
         now = time.time()
         self.dispatcher.tick(now)
         self._expire(now)
@@ -246,13 +252,36 @@ class InstrumentServer(Worker):
             self.records.release()
         return handled
 
-    def _acquire(self) -> None:
+    def _acquire_some(self) -> int:
+        """Acquire a block and send it to a decoder; return the blocks acquired.
+
+        Small blocks (under :data:`SMALL_BLOCK_SHOTS` shots) are acquired while there is room
+        in flight (at most ``acquire_batch``) and then dispatched together, one message per
+        worker: at one shot a block's messages cost more than acquiring the next. A big block,
+        or the only one there is room for, goes at once.
+        """
+        room = min(self.max_in_flight - len(self._in_flight), self.acquire_batch)
+        n = 0
+        while n < room and self._acquiring:
+            shots = self._acquire(dispatch=False)
+            if shots is None:
+                break
+            n += 1
+            if shots >= SMALL_BLOCK_SHOTS or (self.max_blocks is not None
+                                              and self.blocks_acquired >= self.max_blocks):
+                break
+        self.dispatcher.dispatch()
+        return n
+
+    def _acquire(self, dispatch: bool = True) -> int | None:
+        """Acquire one block, send it to the recorder and queue it for a decoder (and send it
+        now, with ``dispatch``); return its shots (None: none acquired)."""
         try:
             block = self.qpu.acquire_block()
         except SourceExhausted as e:  # a replayed recording ends: so does acquisition
             self.records.event("info", "source_exhausted", f"{e}; acquisition ends")
             self.stop()
-            return
+            return None
         t_acquired = time.time()
         if block.circuit_id not in self._circuits:
             self._remember_circuit(self.qpu.decoding_circuit())
@@ -268,11 +297,15 @@ class InstrumentServer(Worker):
                           frames=frames)
         self._in_flight.add(flight)
         self.syndromes.sent[rec.kind] += 1
-        self.dispatcher.submit(flight)  # now, to the worker with most credit (or queued)
+        if dispatch:
+            self.dispatcher.submit(flight)  # now, to the worker with most credit (or queued)
+        else:
+            self.dispatcher.queue.append(flight.seq)  # sent by the caller's dispatch()
         self.records.send_frames(rec, frames)  # the same record: the file has every block
         self.blocks_acquired += 1
         if self.calibration is not None and self.calibration.subscribers:
             self._count_detections(block)
+        return flight.shots
 
     def _count_detections(self, block: Any) -> None:
         """Sum per-detector detection counts; send them to calibration when a report is due."""
@@ -306,14 +339,25 @@ class InstrumentServer(Worker):
         return deadline
 
     def _handle_dispatch(self, received: Any) -> None:
+        """Offer each block's correction a message carries, then apply what is ready: the
+        blocks of one ``corrections`` record are applied (and reported) together."""
+        offered = False
         for rec, peer in self.dispatcher.receive(received):  # one per block corrected
             try:
-                self._correction(rec, peer)
+                offered |= self._correction(rec, peer)
             except Exception as e:  # noqa: BLE001 - no message may stop the server
                 self.dispatcher.inbox.reject("handler", f"handling a {rec.kind} record failed: "
                                              f"{type(e).__name__}: {e}", rec=rec)
+        if offered:
+            try:
+                self._apply_ready()
+            except Exception as e:  # noqa: BLE001 - no message may stop the server
+                self.dispatcher.inbox.reject("handler", f"applying corrections failed: "
+                                             f"{type(e).__name__}: {e}")
 
-    def _correction(self, rec: Any, peer: Any) -> None:
+    def _correction(self, rec: Any, peer: Any) -> bool:
+        """Attach one block's correction to it; return whether it was accepted (the caller
+        applies what is ready)."""
         body = rec.body
         self.workers.add(rec.source)
         self.worker_last_seen[rec.source] = time.time()
@@ -322,12 +366,12 @@ class InstrumentServer(Worker):
         if status == "not_outstanding":
             self.duplicates += 1
             if self.duplicates > 100 and self.duplicates % 1000:  # a flood: counted, not each a row
-                return
+                return False
             self.records.event("warning", "duplicate_correction",
                                f"correction for block seq {body.syndrome_seq} from {rec.source} "
                                "is not outstanding (duplicate, or arrived after it was declared lost)",
                                syndrome_seq=body.syndrome_seq, worker=rec.source)
-            return
+            return False
         if status in ("wrong_shots", "wrong_width"):
             block = self._in_flight.get(body.syndrome_seq)
             got, want = ((f"{shots} shots", f"{block.shots}") if status == "wrong_shots" else
@@ -336,9 +380,9 @@ class InstrumentServer(Worker):
                                f"correction from {rec.source} for block seq {block.seq} has "
                                f"{got}, the block needs {want}; not applied",
                                syndrome_seq=block.seq, worker=rec.source)
-            return
+            return False
         self.dispatcher.accepted(peer, body.syndrome_seq)
-        self._apply_ready()
+        return True
 
     def _apply_ready(self) -> None:
         """Apply corrections in acquisition order, as far as they have arrived; tell the

@@ -91,6 +91,7 @@ class _Rig:
                            source="instrument_server"),
             monitor=None, max_in_flight=max_in_flight, correction_timeout=correction_timeout, max_blocks=4,
             heartbeat_timeout=60.0,  # the test sends no heartbeats
+            acquire_batch=1,  # one block per step: the test plays each block's worker
         )
         self.server.start(config_text="x", config_path="c", station_snapshot={})
         # The test is decoding worker decoder-0: a DEALER that registers with the server.
@@ -107,9 +108,10 @@ class _Rig:
             self.server.step(poll_ms=0)
         out = []
         while len(out) < n:  # the server's heartbeats come on the same socket
-            rec = decode(self.syndromes.recv_multipart())
-            if rec.kind == "syndrome":
-                out.append(rec)
+            for part in unbundle(self.syndromes.recv_multipart()):  # dispatched together
+                rec = decode(part)
+                if rec.kind == "syndrome":
+                    out.append(rec)
         return out
 
     def correct(self, rec):

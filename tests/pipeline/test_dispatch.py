@@ -37,9 +37,10 @@ class _Peer:
         for _ in range(max_polls):
             if not self.sock.poll(20):
                 break
-            rec = decode(self.sock.recv_multipart())
-            if rec.kind == "syndrome":
-                got.append(rec)
+            for part in unbundle(self.sock.recv_multipart()):  # blocks dispatched together
+                rec = decode(part)
+                if rec.kind == "syndrome":
+                    got.append(rec)
         return got
 
     def correct(self, rec, matching):
@@ -61,7 +62,7 @@ def rig(ctx, tmp_path):
         records=Outbox(make_socket(ctx, zmq.PUSH, f"ipc://{tmp_path}/rec", bind=False),
                        run_id=RUN, source="instrument_server"),
         monitor=None, max_in_flight=4, correction_timeout=60.0, max_blocks=4,
-        heartbeat_timeout=60.0)
+        heartbeat_timeout=60.0, acquire_batch=1)  # one block per step, as the tests count
     server.start(config_text="x", config_path="c", station_snapshot={})
     dem = qpu.decoding_circuit().detector_error_model(decompose_errors=True)
     yield server, endpoint, records, pymatching.Matching.from_detector_error_model(dem)
