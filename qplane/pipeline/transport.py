@@ -232,8 +232,9 @@ class Inbox:
         """Receive one record; return (routing frames, record), or None if it was rejected.
 
         A bundle (several records in one message, :func:`~qplane.records.unbundle`) is
-        received at once and returned record by record, each decoded, checked and counted on
-        its own; :attr:`pending` says how many of it are left.
+        received at once and returned record by record, each checked and counted on its own
+        (a part that does not decode refuses the whole bundle, as one malformed message);
+        :attr:`pending` says how many of it are left.
         """
         if self._pending:
             return self._pending.popleft()
@@ -246,20 +247,24 @@ class Inbox:
             frames = self.socket.recv_multipart(flags)
         routing, body = frames[: self.envelope], frames[self.envelope:]
         parts = unbundle(body)
-        if len(parts) == 1:
-            return self._one(routing, body, peer)
-        self._pending.extend(self._one(routing, part, peer) for part in parts)
+        recs = []
+        for i, part in enumerate(parts):
+            try:
+                recs.append(decode(part))
+            except Exception as e:  # noqa: BLE001 - nothing a message causes escapes the loop
+                what = str(e) if isinstance(e, WireFormatError) else (
+                    f"message cannot be decoded: {type(e).__name__}: {e}")
+                if len(parts) > 1:  # one malformed part: the whole bundle is refused, once
+                    what = f"bundle of {len(parts)} records, record {i}: {what}"
+                return self.reject("malformed", what, peer=peer, accepted=False)
+        if len(recs) == 1:
+            return self._admit(routing, recs[0], peer)
+        self._pending.extend(self._admit(routing, rec, peer) for rec in recs)
         return self._pending.popleft()
 
-    def _one(self, routing: list[bytes], body: list[Any],
-             peer: str | None) -> tuple[list[bytes], Record] | None:
-        try:
-            rec = decode(body)
-        except WireFormatError as e:
-            return self.reject("malformed", str(e), peer=peer, accepted=False)
-        except Exception as e:  # noqa: BLE001 - nothing a message causes escapes the loop
-            return self.reject("malformed", f"message cannot be decoded: {type(e).__name__}: {e}",
-                               peer=peer, accepted=False)
+    def _admit(self, routing: list[bytes], rec: Record,
+               peer: str | None) -> tuple[list[bytes], Record] | None:
+        """(routing, rec) if ``rec`` (decoded and valid) may be taken; else a rejection."""
         problem = self._problem(rec, peer)
         if problem is not None:
             return self.reject(*problem, peer=peer, rec=rec, accepted=False)

@@ -50,24 +50,29 @@ def test_held_records_go_as_one_message_and_arrive_one_by_one(ctx, tmp_path):
     assert receiver.poll(2000) and len(receiver.recv_multipart()) == 1
 
 
-def test_a_bad_record_in_a_bundle_is_rejected_alone(ctx, tmp_path):
+def test_a_record_of_a_bundle_is_refused_alone_a_malformed_bundle_as_a_whole(ctx, tmp_path):
     a = make_socket(ctx, zmq.PAIR, f"ipc://{tmp_path}/p", bind=True)
     b = make_socket(ctx, zmq.PAIR, f"ipc://{tmp_path}/p", bind=False)
     out = Outbox(b, run_id=RUN, source="instrument_server")
     good = [pack(out.build(Event(level="info", event="n", message=str(i)))) for i in range(3)]
     other_run = pack(Outbox(b, run_id="another", source="s").build(
         Event(level="info", event="n", message="x")))
-    b.send_multipart([good[0], b"junk\x00\x00\x00", good[1], other_run, good[2]])
     rejections = []
     inbox = Inbox(a, run_id=RUN, on_reject=rejections.append)
+    b.send_multipart([good[0], good[1], other_run, good[2]])
     assert a.poll(2000)
     got = [inbox.recv()]
-    assert inbox.pending == 4  # the rest of the bundle, no further wait on the socket
+    assert inbox.pending == 3  # the rest of the bundle, no further wait on the socket
     while inbox.pending:
         got.append(inbox.recv())
-    assert [g[1].body.message if g else None for g in got] == ["0", None, "1", None, "2"]
-    assert inbox.received == 3 and inbox.rejected == 2
-    assert [r.reason for r in rejections] == ["malformed", "other_run"]
+    assert [g[1].body.message if g else None for g in got] == ["0", "1", None, "2"]
+    assert inbox.received == 3 and inbox.rejected == 1
+    b.send_multipart([good[0], b"junk\x00\x00\x00", good[1]])  # one part is no record
+    assert a.poll(2000)
+    assert inbox.recv() is None and inbox.pending == 0
+    assert inbox.received == 3 and inbox.rejected == 2  # the message, once
+    assert [r.reason for r in rejections] == ["other_run", "malformed"]
+    assert "bundle of 3 records, record 1" in rejections[-1].message
 
 
 def test_applied_blocks_split_into_the_applied_records_they_carry():
