@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import zmq
 
-from qplane.errors import QplaneError
+from qplane.errors import QplaneError, RunFileError
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.security import list_keys
 from qplane.pipeline.transport import Inbox, SequenceTracker, queued
@@ -136,6 +136,7 @@ class Recorder(Worker):
         self.end: tuple[str, str] | None = None
         self._early: list[Record] = []
         self._pending_events: list[dict[str, Any]] = []
+        self._completions: list[tuple[int, Any, dict[str, Any], dict[str, Any]]] = []
         # syndrome seq -> (/qec/blocks row, the row as written), written but uncorrected
         self._rows: dict[int, tuple[int, np.void]] = {}
         self._unwritten: dict[int, _Block] = {}  # syndrome seq -> block not yet in the file
@@ -411,12 +412,23 @@ class Recorder(Worker):
                         f"applied record for block seq {body.syndrome_seq}, whose syndrome was never recorded",
                         syndrome_seq=body.syndrome_seq)
             return
-        self.writer.complete_block(row[0], written=row[1],
-                                   **{n: rec.arrays.get(n) for n in APPLIED_SHOT_DATASETS},
-                                   **body.block_fields())
+        arrays = {n: rec.arrays.get(n) for n in APPLIED_SHOT_DATASETS}
+        if row[1] is None:  # a row of the file as taken up: filled in now
+            self.writer.complete_block(row[0], written=None, **arrays, **body.block_fields())
+            return
+        shots = int(row[1]["shots"])
+        for name, array in arrays.items():
+            if array is not None and len(array) != shots:
+                raise RunFileError(f"block row {row[0]} has {shots} shots but {len(array)} {name}")
+        # filled in with the next flush, before its checkpoint: several in one write
+        self._completions.append((row[0], row[1], arrays, body.block_fields()))
 
     def _write_blocks(self) -> None:
-        """Write the buffered blocks in one batch; remember the rows of those still uncorrected."""
+        """Fill in the blocks written uncorrected whose correction came since; write the
+        buffered blocks in one batch; remember the rows of those still uncorrected."""
+        if self._completions:
+            completions, self._completions = self._completions, []
+            self.writer.complete_blocks(completions)
         if not self._unwritten:
             return
         blocks = list(self._unwritten.values())

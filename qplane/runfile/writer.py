@@ -73,6 +73,10 @@ class RunFileWriter:
         self.last_rows = np.zeros(0, dtype=BLOCK_DTYPE)  # /qec/blocks rows of the last append_blocks
         self._closed = False
         self.checkpoints = 0
+        # name -> dataset, for the appends; every dataset with rows, for the checkpoints (the
+        # file's datasets are all made by create(), so one walk of the file finds them)
+        self._datasets: dict[str, h5py.Dataset] = {}
+        self._sized: list[tuple[str, h5py.Dataset]] | None = None
 
     @classmethod
     def create(cls, path: str | os.PathLike, *, run_id: str, config_text: str, config_path: str,
@@ -184,9 +188,12 @@ class RunFileWriter:
         write torn by a kill leaves the one before.
         """
         self._file.flush()
-        sizes = {}
-        self._file.visititems(lambda name, obj: sizes.__setitem__(name, obj.shape[0])
-                              if isinstance(obj, h5py.Dataset) and obj.shape else None)
+        if self._sized is None:
+            found: list[tuple[str, h5py.Dataset]] = []
+            self._file.visititems(lambda name, obj: found.append((name, obj))
+                                  if isinstance(obj, h5py.Dataset) and obj.shape else None)
+            self._sized = found
+        sizes = {name: ds.shape[0] for name, ds in self._sized}
         self.checkpoints += 1
         text = json.dumps({"n": self.checkpoints, "sizes": sizes, "state": state},
                           separators=(",", ":")).encode()
@@ -211,8 +218,14 @@ class RunFileWriter:
     def num_shots(self) -> int:
         return self._file["qec/detection_events"].shape[0]
 
+    def _dataset(self, name: str) -> h5py.Dataset:
+        ds = self._datasets.get(name)
+        if ds is None:
+            ds = self._datasets[name] = self._file[name]
+        return ds
+
     def _append_rows(self, name: str, rows: np.ndarray) -> int:
-        ds = self._file[name]
+        ds = self._dataset(name)
         start = ds.shape[0]
         ds.resize((start + len(rows),) + ds.shape[1:])
         ds[start:] = rows
@@ -324,6 +337,46 @@ class RunFileWriter:
             record[field] = value
         record["applied"] = 1
         blocks[row] = record
+
+    def complete_blocks(self, items: list[tuple[int, np.void, dict[str, np.ndarray | None],
+                                                dict[str, Any]]]) -> None:
+        """:meth:`complete_block` for several blocks at once: ``(row, written, arrays,
+        fields)`` each (``written`` the row as appended, ``arrays`` per shot dataset, None:
+        absent, ``fields`` of ``/qec/blocks``). Consecutive rows are filled with one write per
+        dataset (a compressed chunk is rewritten once, not once per block).
+        """
+        items = sorted(items, key=lambda item: item[0])
+        blocks = self._dataset("qec/blocks")
+        i = 0
+        while i < len(items):
+            j = i + 1
+            while (j < len(items) and items[j][0] == items[j - 1][0] + 1
+                   and items[j][2].keys() == items[i][2].keys()
+                   and items[j][3].keys() == items[i][3].keys()):
+                j += 1
+            run = items[i:j]
+            records = np.array([written for _, written, _, _ in run], dtype=blocks.dtype)
+            starts, shots = records["shot_start"], records["shots"]
+            if len(run) == 1 or not (starts[1:] == starts[:-1] + shots[:-1]).all():
+                for row, written, arrays, fields in run:
+                    self.complete_block(row, written=written, **arrays, **fields)
+                i = j
+                continue
+            start, stop = int(starts[0]), int(starts[-1] + shots[-1])
+            for name in APPLIED_SHOT_DATASETS:
+                parts = [arrays.get(name) for _, _, arrays, _ in run]
+                if all(p is None for p in parts):
+                    continue
+                for part, n in zip(parts, shots):
+                    if part is None or len(part) != n:
+                        raise RunFileError(f"a block of {n} shots has "
+                                           f"{'no' if part is None else len(part)} {name}")
+                self._dataset("qec/" + name)[start:stop] = np.concatenate(parts)
+            for field in run[0][3]:
+                records[field] = [fields[field] for _, _, _, fields in run]
+            records["applied"] = 1
+            blocks[run[0][0]:run[-1][0] + 1] = records
+            i = j
 
     def append_circuit(self, *, circuit_id: str, num_detectors: int, num_observables: int,
                        stim_circuit: str) -> None:

@@ -187,3 +187,40 @@ def test_block_one_replay_batches_and_keeps_predictions_and_order(tmp_path):
         kinds = dict(zip(streams["kind"], streams["recorded"]))
         assert kinds.get("applied_blocks", 0) > 0  # batching happened
         assert run.integrity().problems == []
+
+
+def test_blocks_written_uncorrected_are_completed_in_place_together(ctx, tmp_path):
+    """Blocks still in flight at a flush are written uncorrected; their corrections, arriving
+    later (here together, with one of them still missing), fill them in at the next flush."""
+    circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.01)
+    recorder, out, cid = _recorder_rig(ctx, tmp_path, circuit)
+    width = (circuit.num_detectors + 7) // 8
+    for _ in range(50):
+        recorder.step(poll_ms=20)
+        if recorder.writer is not None and recorder.inbox.received >= 2:
+            break
+    build = out.build
+    for i in range(5):
+        recorder.handle(build(Syndrome(block_index=i, circuit_id=cid, t_acquired=float(i),
+                                       num_detectors=circuit.num_detectors),
+                              {"detection_events": np.full((3, width), i, np.uint8)}))
+    recorder._write_blocks()  # the flush: all five in flight, written with applied=0
+    preds = {s: np.full((3, 1), s % 2, np.uint8) for s in range(5)}
+    body, arrays = AppliedBlocks.of([(Applied(syndrome_seq=s, t_decoded=10.0 + s, t_applied=20.0,
+                                              decode_seconds=0.0, worker="decoder-0",
+                                              failures=s), {"predictions": preds[s]})
+                                     for s in (0, 1, 3, 4)])  # block 2's correction is lost
+    recorder.handle(build(body, arrays))
+    recorder._write_blocks()
+    recorder.close()
+    with open_run(str(tmp_path / "run.h5")) as run:
+        blocks = run.blocks
+        assert list(blocks["applied"]) == [True, True, False, True, True]
+        assert list(blocks["failures"]) == [0, 1, -1, 3, 4]
+        assert list(blocks["t_decoded"].iloc[[0, 1, 3, 4]]) == [10.0, 11.0, 13.0, 14.0]
+        got = run.read_shots("predictions")
+        for s in (0, 1, 3, 4):
+            start = int(blocks["shot_start"].iloc[s])
+            assert np.array_equal(got[start:start + 3], preds[s])
+        assert run.read_shots("detection_events")[:, 0].tolist() == [
+            i for i in range(5) for _ in range(3)]
