@@ -4,9 +4,9 @@ A block's path: the instrument server sends a :class:`Syndrome` to a decoding wo
 recorder; the worker answers with a :class:`Correction` (several queued blocks decoded together:
 one :class:`Corrections` for them all); the server applies it in acquisition
 order and tells the recorder with an :class:`Applied` (which carries the predictions once, and
-the truth where simulated; blocks applied together: one :class:`AppliedBlocks`). The server keeps the block's metadata; nothing is sent back and
-forth. ``/qec/blocks`` rows are built from a Syndrome and its Applied by :func:`block_row` and
-:meth:`Applied.block_fields`.
+the truth where simulated; blocks applied together: one :class:`AppliedBlocks`). The server
+keeps the block's metadata; nothing is sent back and forth. ``/qec/blocks`` rows are built
+from a Syndrome and its Applied by :func:`block_row` and :meth:`Applied.block_fields`.
 """
 
 from __future__ import annotations
@@ -225,7 +225,8 @@ class AppliedBlocks(Body, frozen=True, tag="applied_blocks"):
 
         >>> one = Applied(syndrome_seq=3, t_decoded=1.0, t_applied=2.0, decode_seconds=0.1,
         ...               worker="decoder-0", failures=0)
-        >>> body, arrays = AppliedBlocks.of([(one, {"predictions": np.zeros((2, 1), np.uint8)})] * 2)
+        >>> two = [(one, {"predictions": np.zeros((2, 1), np.uint8)})] * 2
+        >>> body, arrays = AppliedBlocks.of(two)
         >>> body.shots, arrays["predictions"].shape
         ([2, 2], (4, 1))
         """

@@ -161,8 +161,10 @@ def unbundle(frames: list[Any]) -> list[list[Any]]:
     """The records of one message, each as the frames :func:`decode` takes: a bundle (several
     packed frames) is one record per frame; anything else is one record.
 
-    >>> [len(r) for r in unbundle([b"a\\x00", b"b\\x00"])], [len(r) for r in unbundle([b"a", b"{}"])]
-    ([1, 1], [2])
+    >>> [len(r) for r in unbundle([b"a\\x00", b"b\\x00"])]
+    [1, 1]
+    >>> [len(r) for r in unbundle([b"a", b"{}"])]
+    [2]
     """
     if len(frames) > 1 and is_packed(frames[0]):
         return [[f] for f in frames]
