@@ -198,8 +198,8 @@ class AppliedBlocks(Body, frozen=True, tag="applied_blocks"):
     t_sent: _Floats
     t_received: _Floats
 
-    ARRAYS = {"predictions": ("uint8", 2)}
-    OPTIONAL_ARRAYS = {"truth": ("uint8", 2)}
+    ARRAYS = Applied.ARRAYS  # the same arrays as Applied (a new per-shot one comes along)
+    OPTIONAL_ARRAYS = Applied.OPTIONAL_ARRAYS
     PER_SHOT = True
 
     _LISTS = ("shots", "t_decoded", "t_applied", "decode_seconds", "workers", "failures",
