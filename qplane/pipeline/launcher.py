@@ -11,9 +11,13 @@ only the launcher), shows their live statistics, and ends the run in one of thre
 - ``failed``: the instrument server died, or a worker died more often than the restart policy
   allows; the launcher names it, stops the others, and exits non-zero.
 
-Supervision (``qplane.supervision``): every process sends the launcher heartbeats; a process
-that stops sending them for ``heartbeat_timeout`` s, or that the kernel shows stopped
-(SIGSTOP), is *hung*: recorded in ``/events``, killed and treated as dead. A dead decoding or
+Supervision (``qplane.supervision``): every process sends the launcher heartbeats from a
+thread of its own, with its main loop's progress counter. A process that sends none for
+``heartbeat_timeout`` s (dead, or its interpreter stuck), or that the kernel shows stopped
+(SIGSTOP), is *hung*; one whose heartbeats go on while its counter stands still is *busy*
+(shown, and recorded once per stretch as ``process_busy``: a long fit, decode or flush is not a
+fault) and, past ``stall_timeout`` s, *stalled*, which is hung too. A hung process is recorded
+in ``/events``, killed and treated as dead. A dead decoding or
 calibration worker is restarted after a backoff (``restart``: policy, backoff, maximum), under a
 new source name (``decoder-0.r1``); the instrument server re-dispatches the blocks it held
 (:mod:`qplane.pipeline.dispatch`), so with two or more decoding workers QEC goes on. Every
@@ -183,6 +187,7 @@ class Launcher:
         self._spec_path = ""
         self._liveness = Liveness()
         self._pending: list[tuple[float, _Child]] = []  # (when, dead child) restarts due
+        self._busy: dict[str, float] = {}  # source -> when its current busy stretch was noticed
 
     # -- processes ---------------------------------------------------------------------------
     def _spawn(self, role: str, name: str, spec_path: str, index: int = 0,
@@ -255,6 +260,7 @@ class Launcher:
                 now = time.time()
                 if isinstance(rec.body, Heartbeat):
                     self._liveness.saw(rec.source, now=now)
+                    self._liveness.progressed(rec.source, rec.body.progress, now=now)
                 elif isinstance(rec.body, Stats):
                     self._liveness.saw(rec.source, now=now)
                     self._last_stats_at = now
@@ -267,9 +273,10 @@ class Launcher:
     def processes(self) -> dict[str, dict[str, Any]]:
         """Each process's health: name -> ``{"state", "detail", "last_seen", "restarts"}``.
 
-        ``state`` is ``running``, ``hung`` (declared hung, being killed), ``restarting``
-        (dead, its restart due), ``stopped`` (exited 0) or ``dead`` (killed or a nonzero exit),
-        ``detail`` how it exited, ``last_seen`` the UNIX time it was last heard from (its latest
+        ``state`` is ``running``, ``busy`` (its heartbeats go on but its main loop has made no
+        progress for more than ``heartbeat_timeout``), ``hung`` (declared hung, being killed),
+        ``restarting`` (dead, its restart due), ``stopped`` (exited 0) or ``dead`` (killed or a
+        nonzero exit), ``detail`` how it exited (or for how long it has been busy), ``last_seen`` the UNIX time it was last heard from (its latest
         heartbeat; a decoding worker also its latest message at the server; ``None``: never).
         The live view turns a running process that has been silent too long into ``hung`` too
         (:func:`qplane.analysis.snapshot.snapshot_from_run`).
@@ -281,12 +288,18 @@ class Launcher:
             state = c.state()
             last = [t for t in (seen.get(c.source), self._liveness.last_seen.get(c.source))
                     if t is not None]
+            busy = ""
             if c.hung and state == "running":
                 state = "hung"
             elif c.name in pending:
                 state = "restarting"
+            elif state == "running" and c.source in self._busy:
+                state = "busy"
+                stalled = self._liveness.stalled_for(c.source, now=time.time()) or 0.0
+                busy = f"no progress for {stalled:.1f} s (stall_timeout " \
+                       f"{self.supervision.stall_timeout} s)"
             out[c.name] = {"state": state,
-                           "detail": c.hung if state == "hung" else
+                           "detail": c.hung if state == "hung" else busy if state == "busy" else
                            ("" if state == "running" else c.describe_exit()),
                            "last_seen": max(last) if last else None,
                            "restarts": self.restarts.get(c.name, 0)}
@@ -339,17 +352,53 @@ class Launcher:
         return None
 
     def _hung(self, child: _Child, now: float, timeout: float) -> str:
-        """Why ``child`` is hung ("" if it is not): stopped by the kernel, or silent too long."""
+        """Why ``child`` is hung ("" if it is not): stopped by the kernel, silent too long, or
+        its main loop stalled (heartbeats, but no progress for ``stall_timeout``). A loop that
+        is only busy (no progress for longer than ``timeout``, shorter than the stall timeout)
+        is noted (:meth:`_note_busy`), not hung."""
         if child.kernel_stopped():
             return "is stopped (SIGSTOP)"
         seen = self._liveness.last_seen.get(child.source)
+        startup = self.supervision.startup_timeout
         if seen is None:
-            if now - child.started > self.supervision.startup_timeout:
-                return f"sent no heartbeat within {self.supervision.startup_timeout} s of its start"
+            if now - child.started > startup:
+                return f"sent no heartbeat within {startup} s of its start"
             return ""
         if now - seen > timeout:
             return f"sent no heartbeat for {now - seen:.2f} s (timeout {timeout} s)"
+        stalled = self._liveness.stalled_for(child.source, now=now)
+        if stalled is None:  # its loop has not started yet (compiling, loading, connecting)
+            if now - child.started > startup:
+                return (f"made no progress within {startup} s of its start (its heartbeat "
+                        "thread answers, its main loop never started)")
+            return ""
+        stall = self.supervision.stall_timeout
+        if stalled > stall:
+            return (f"made no progress for {stalled:.2f} s (stall_timeout {stall} s) though "
+                    "its heartbeat thread still answers: its main loop is stuck")
+        self._note_busy(child, stalled, now, timeout)
         return ""
+
+    def _note_busy(self, child: _Child, stalled: float, now: float, timeout: float) -> None:
+        """Record once per stretch that ``child``'s loop is busy (alive: its heartbeats go on,
+        but no progress for longer than ``timeout``), and once that it is making progress
+        again."""
+        since = self._busy.get(child.source)
+        if stalled > timeout and since is None:
+            self._busy[child.source] = now - stalled
+            self._event("warning", "process_busy",
+                        f"{child.source} (pid {child.proc.pid}) is alive but its main loop has "
+                        f"made no progress for {stalled:.2f} s (a long computation?); it is "
+                        f"restarted only past stall_timeout {self.supervision.stall_timeout} s",
+                        process=child.name, source_name=child.source, pid=child.proc.pid,
+                        stalled_s=round(stalled, 3))
+        elif stalled <= timeout and since is not None:
+            del self._busy[child.source]
+            self._event("info", "process_progressing",
+                        f"{child.source} (pid {child.proc.pid}) makes progress again after "
+                        f"{now - stalled - since:.2f} s busy", process=child.name,
+                        source_name=child.source, pid=child.proc.pid,
+                        busy_s=round(now - stalled - since, 3))
 
     def _schedule_restart(self, child: _Child, now: float) -> str | None:
         """A worker died: schedule its restart, or return why the run fails."""
@@ -367,6 +416,7 @@ class Launcher:
                     pid=child.proc.pid, returncode=child.proc.returncode, hung=bool(child.hung),
                     restart=done + 1, delay_s=delay)
         self._liveness.forget(child.source)
+        self._busy.pop(child.source, None)
         self._pending.append((now + delay, child))
         return None
 

@@ -7,8 +7,11 @@ opens its sockets, runs its loop until its work is done or it receives SIGTERM, 
 SIGINT is left to the launcher, which stops the processes in order. A process that crashes
 reports the traceback to the recorder as an error event before it exits non-zero.
 
-Every process sends heartbeats to the launcher's monitor socket from its own loop
-(:mod:`qplane.pipeline.heartbeat`), so the launcher sees a stopped or hung process; and every
+Every process sends heartbeats to the launcher's monitor socket from a thread of its own
+(:class:`~qplane.pipeline.heartbeat.HeartbeatThread`), carrying how far its main loop has come
+(:class:`~qplane.pipeline.heartbeat.Progress`, advanced each loop iteration and each wait
+slice of a blocking call), so the launcher tells a busy loop (a long fit, a model swap, a big
+flush) from a stalled one and both from a stopped or dead process; and every
 process stops by itself when the launcher is gone (its parent pid changes; on Linux the kernel
 also sends SIGTERM, ``PR_SET_PDEATHSIG``). A restarted process is started with ``--source``:
 its records carry a new source name (``decoder-0.r1``), so each incarnation's record streams
@@ -32,7 +35,7 @@ import zmq
 
 from qplane.config import Config
 from qplane.pipeline.delivery import RetainingOutbox
-from qplane.pipeline.heartbeat import ParentWatch, Pulse
+from qplane.pipeline.heartbeat import HeartbeatThread, ParentWatch, Progress
 from qplane.pipeline.security import SecureContext, TransportSecurity, role_of
 from qplane.pipeline.transport import Outbox, make_socket
 
@@ -73,6 +76,10 @@ class RunSpec:
 #: How long an orphaned process (its launcher gone) waits to deliver its last records.
 ORPHAN_LINGER_MS = 2000
 
+#: Test hook (never set in production): seconds a process's main thread spins, busy, on
+#: SIGUSR2 (the handler is installed only when this variable is set, in the fault tests).
+TEST_SPIN_ENV = "QPLANE_TEST_SPIN"
+
 #: Seconds a stopping process waits at most for a restarted recorder that is still catching up
 #: (acknowledging) to acknowledge its last records.
 CATCH_UP_SECONDS = 30.0
@@ -80,26 +87,29 @@ CATCH_UP_SECONDS = 30.0
 
 class _StopFlag:
     """Whether this process should stop: SIGTERM, or the launcher gone. Checked every loop
-    iteration, it also sends the heartbeat to the launcher when one is due."""
+    iteration (and called as ``on_wait`` while a call waits), it advances the main loop's
+    :class:`~qplane.pipeline.heartbeat.Progress`, which the heartbeat thread reports."""
 
     def __init__(self, watch_parent: bool = True) -> None:
         self.stop = False
         self.parent_gone = False
-        self.pulse: Pulse | None = None
+        self.progress = Progress()
         self.records: RetainingOutbox | None = None  # pumped with every beat
         self.blocks = lambda: 0
         self._parent = ParentWatch() if watch_parent else (lambda: False)
         signal.signal(signal.SIGTERM, self._set)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        spin = os.environ.get(TEST_SPIN_ENV)
+        if spin:
+            signal.signal(signal.SIGUSR2, lambda *_: _spin(float(spin)))
 
     def _set(self, *_args: object) -> None:
         self.stop = True
 
     def beat(self) -> None:
+        self.progress.advance()
         if self.records is not None:
             self.records.pump()
-        if self.pulse is not None:
-            self.pulse.beat(time.time(), blocks=self.blocks())
 
     def __call__(self) -> bool:
         self.beat()
@@ -112,6 +122,15 @@ class _StopFlag:
         if not self.parent_gone and self._parent():
             self.parent_gone = True
         return self.parent_gone
+
+
+def _spin(seconds: float) -> None:
+    """The test hook of :data:`TEST_SPIN_ENV`: keep the main thread busy (pure Python, so the
+    heartbeat thread still runs) for at most ``seconds`` (bounded: at most 600 s)."""
+    end = time.monotonic() + min(max(seconds, 0.0), 600.0)
+    n = 0
+    while time.monotonic() < end:
+        n += 1
 
 
 def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
@@ -207,7 +226,6 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
     settings = config.qplane.decoding
     sup = config.qplane.supervision
     name = records.source
-    stop.pulse = None  # the worker sends its own heartbeats, to the server and the launcher
     worker = DecodingWorker(
         name=name,
         decoder=make_decoder(settings.decoder.type, **settings.decoder.options.kwargs()),
@@ -216,7 +234,7 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
         records=records, shadow_fraction=settings.shadow_fraction, seed=spec.index,
         credit=sup.credit or config.qplane.acquisition.max_in_flight,
         heartbeat_interval=sup.heartbeat_interval, heartbeat_timeout=sup.heartbeat_timeout,
-        monitor=monitor,
+        monitor=None,  # its heartbeats to the launcher come from the process's heartbeat thread
         learner=_noise_learner(settings, name),
     )
     worker.start()  # fetch and compile the circuit, then register with the server
@@ -300,7 +318,11 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
         stop.records = records
     monitor = Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False, linger_ms=0),
                      run_id=spec.run_id, source=source)
-    stop.pulse = Pulse(monitor, role=role, interval=_heartbeat_interval(spec))
+    heartbeats = HeartbeatThread(
+        lambda: Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False,
+                                   linger_ms=0), run_id=spec.run_id, source=source),
+        role=role, interval=_heartbeat_interval(spec), progress=stop.progress,
+        blocks=lambda: stop.blocks()).start()
     try:
         if role == "recorder":
             _run_recorder(spec, ctx, stop, records)
@@ -331,6 +353,7 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
         if stop.orphaned():
             # No launcher to kill us if the recorder is gone too: deliver what we can, then go.
             records.socket.setsockopt(zmq.LINGER, ORPHAN_LINGER_MS)
+        heartbeats.stop()  # its socket closed before the context is destroyed
         ctx.destroy()  # each socket keeps its own linger
     return 0
 
