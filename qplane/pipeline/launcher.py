@@ -51,6 +51,7 @@ from qplane.pipeline.heartbeat import Liveness, die_with_parent
 from qplane.pipeline.process import CATCH_UP_SECONDS, RunSpec
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.security import SecureContext, TransportSecurity
+from qplane.pipeline.socket_events import ConnectionEvent, ConnectionWatch, connections_text
 from qplane.pipeline.transport import Inbox, make_socket, queued
 from qplane.records import Heartbeat, RunEnd, Stats
 
@@ -184,6 +185,7 @@ class Launcher:
         self.rejections = RejectionLog()
         self._records: RetainingOutbox | None = None
         self._monitor: Inbox | None = None
+        self._watch: ConnectionWatch | None = None  # the monitor socket's connection events
         self._spec_path = ""
         self._liveness = Liveness()
         self._pending: list[tuple[float, _Child]] = []  # (when, dead child) restarts due
@@ -218,6 +220,8 @@ class Launcher:
         self._spec_path = spec_path
         self._monitor = Inbox(make_socket(self._ctx, zmq.SUB, self.endpoints["monitor"], bind=True),
                               run_id=self.run_id, on_reject=self._on_reject)
+        self._watch = ConnectionWatch(self._on_connection)
+        self._watch.watch(self._monitor.socket, "monitor", expected=self._monitor_connections_ended)
         self._monitor.socket.setsockopt(zmq.SUBSCRIBE, b"stats")
         self._monitor.socket.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
         self._records = RetainingOutbox(make_socket(self._ctx, zmq.DEALER, self.endpoints["records"],
@@ -247,11 +251,29 @@ class Launcher:
                                 f"{rejection.message}", **rejection.details(),
                                 count=self.rejections.counts[(rejection.peer, rejection.reason)])
 
+    def _on_connection(self, ev: ConnectionEvent) -> None:
+        """A connection of the monitor socket dropped (an oversize message among the possible
+        causes) or refused: counted, and the first ones recorded in ``/events``."""
+        if ev.row:
+            dropped = ev.kind == "disconnected"
+            self._event("info" if dropped else "warning",
+                        "connection_dropped" if dropped else "connection_refused",
+                        ev.message(SOURCE), endpoint=ev.endpoint, connection_event=ev.kind, fd=ev.value,
+                        count=ev.count)
+
+    def _monitor_connections_ended(self) -> int:
+        """Monitor connections of processes that have exited: each process has one (its
+        heartbeat thread's), the instrument server two (its statistics too)."""
+        return sum(2 if c.role == "instrument_server" else 1 for c in self.children + self.retired
+                   if c.proc.poll() is not None)
+
     def _poll_monitor(self, timeout_ms: int, max_messages: int = 1000) -> None:
         # At most max_messages per call: a flood on the monitor cannot keep the launcher
         # from watching its children.
         if self._records is not None:
             self._records.pump()
+        if self._watch is not None:
+            self._watch.poll()
         if self._monitor.socket.poll(timeout_ms):
             for got in queued(self._monitor, max_messages):  # no poll per message
                 if got is None:
@@ -498,6 +520,12 @@ class Launcher:
         self._stop_all(first, stop + 1.0, patience)  # the server drains within stop_timeout
         self._poll_monitor(0)
         self._stop_all([c for c in self.children if c.role == "decoder"], stop, patience)
+        if self._watch is not None:
+            self._watch.poll(force=True)
+            left = self._watch.unexplained()
+            if left:
+                self._records.event("warning", "connections", connections_text(SOURCE, left),
+                                    unexplained=left, counts=self._watch.summary())
         if self.rejections.total:
             self._records.event("warning", "rejections",
                                 f"launcher rejected {self.rejections.total} monitor message(s)",
@@ -534,6 +562,8 @@ class Launcher:
             if child.proc.poll() is None:
                 child.proc.kill()
                 child.proc.wait()
+        if self._watch is not None:
+            self._watch.close()
         self._ctx.destroy(linger=0)
         shutil.rmtree(self._folder, ignore_errors=True)
 

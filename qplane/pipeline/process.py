@@ -37,6 +37,7 @@ from qplane.config import Config
 from qplane.pipeline.delivery import RetainingOutbox
 from qplane.pipeline.heartbeat import HeartbeatThread, ParentWatch, Progress
 from qplane.pipeline.security import SecureContext, TransportSecurity, role_of
+from qplane.pipeline.socket_events import ConnectionEvent, ConnectionWatch, connections_text
 from qplane.pipeline.transport import Outbox, make_socket
 
 
@@ -95,6 +96,7 @@ class _StopFlag:
         self.parent_gone = False
         self.progress = Progress()
         self.records: RetainingOutbox | None = None  # pumped with every beat
+        self.watch: ConnectionWatch | None = None  # the receiving sockets' connection events
         self.blocks = lambda: 0
         self._parent = ParentWatch() if watch_parent else (lambda: False)
         signal.signal(signal.SIGTERM, self._set)
@@ -113,6 +115,8 @@ class _StopFlag:
 
     def __call__(self) -> bool:
         self.beat()
+        if self.watch is not None:
+            self.watch.poll()  # at most every watch.interval s, never waits
         if self.orphaned():  # checked even after the kernel's SIGTERM for it
             self.stop = True
         return self.stop
@@ -122,6 +126,35 @@ class _StopFlag:
         if not self.parent_gone and self._parent():
             self.parent_gone = True
         return self.parent_gone
+
+
+def _watch_connections(stop: _StopFlag, process: str, sink: Any) -> ConnectionWatch:
+    """The process's :class:`~qplane.pipeline.socket_events.ConnectionWatch`, its events
+    recorded through ``sink(level, kind, message, **details)`` (``connection_dropped``: a
+    connection libzmq closed, an oversize message among the possible causes;
+    ``connection_refused``: a failed handshake)."""
+
+    def on_event(ev: ConnectionEvent) -> None:
+        if ev.row:
+            dropped = ev.kind == "disconnected"
+            sink("info" if dropped else "warning",
+                 "connection_dropped" if dropped else "connection_refused", ev.message(process),
+                 endpoint=ev.endpoint, connection_event=ev.kind, fd=ev.value, count=ev.count)
+
+    stop.watch = ConnectionWatch(on_event)
+    return stop.watch
+
+
+def _connection_summary(watch: ConnectionWatch | None, process: str, sink: Any) -> None:
+    """One warning row with every connection count, if connections were dropped beyond those
+    that ended in order, or refused (:meth:`ConnectionWatch.unexplained`)."""
+    if watch is None:
+        return
+    watch.poll(force=True)
+    left = watch.unexplained()
+    if left:
+        sink("warning", "connections", connections_text(process, left),
+             unexplained=left, counts=watch.summary())
 
 
 def _spin(seconds: float) -> None:
@@ -141,9 +174,15 @@ def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Out
     recorder = Recorder(records=sock, path=spec.out_path, run_id=spec.run_id,
                         epoch=records.source, resume=records.source != "recorder")
     stop.blocks = lambda: recorder.inbox.received
+    # The recorder writes its own rows (its own records would come back too late).
+    # Connections that ended in order: the senders that ended their streams, but the
+    # launcher's (it stays connected until the recorder has closed the file).
+    _watch_connections(stop, records.source, recorder._event).watch(
+        sock, "records", expected=lambda: len(recorder.ended_sources - {"launcher"}))
     try:
         recorder.run(should_stop=stop)
     finally:
+        _connection_summary(stop.watch, records.source, recorder._event)
         recorder.close()
 
 
@@ -161,6 +200,10 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
     try:
         started = _start_from_state(config, lab, qpu)   # before the first block
         control = make_socket(ctx, zmq.ROUTER, spec.endpoints["control"], bind=True)
+        dispatch = make_socket(ctx, zmq.ROUTER, spec.endpoints["syndromes"], bind=True)
+        watch = _watch_connections(stop, records.source, records.event)
+        watch.watch(dispatch, "syndromes")
+        watch.watch(control, "control")
         calibration = None
         if spec.calibration:
             from qplane.calibration import StationBackend
@@ -170,7 +213,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
                 replies=Outbox(control, run_id=spec.run_id, source="instrument_server"), records=records)
         server = InstrumentServer(
             qpu=qpu,
-            dispatch=make_socket(ctx, zmq.ROUTER, spec.endpoints["syndromes"], bind=True),
+            dispatch=dispatch,
             control=control, records=records, monitor=monitor, max_in_flight=acq.max_in_flight,
             correction_timeout=acq.correction_timeout, duration=spec.duration,
             max_blocks=spec.max_blocks, calibration=calibration,
@@ -217,8 +260,7 @@ def _start_from_state(config: Any, lab: Any, qpu: Any) -> Any:
                        expired=section.state_expired)
 
 
-def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox,
-                 monitor: Outbox) -> None:
+def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
     from qplane.decoder import make_decoder
     from qplane.pipeline.decoding_worker import DecodingWorker
 
@@ -316,8 +358,10 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
     else:
         records = RetainingOutbox(sock, run_id=spec.run_id, source=source, on_wait=stop.beat)
         stop.records = records
-    monitor = Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False, linger_ms=0),
-                     run_id=spec.run_id, source=source)
+    # The live statistics (the instrument server's); heartbeats have a socket of their own.
+    monitor = (Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False,
+                                  linger_ms=0), run_id=spec.run_id, source=source)
+               if role == "instrument_server" else None)
     heartbeats = HeartbeatThread(
         lambda: Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False,
                                    linger_ms=0), run_id=spec.run_id, source=source),
@@ -331,7 +375,7 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
         elif role == "calibration":
             _run_calibration(spec, ctx, stop, records)
         else:
-            _run_decoder(spec, ctx, stop, records, monitor)
+            _run_decoder(spec, ctx, stop, records)
         if stop.parent_gone and role != "recorder":
             records.event("error", "launcher_gone",
                           f"{source} stopped: the launcher that started it is gone")
@@ -343,6 +387,7 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
         return 1
     finally:
         if role != "recorder":
+            _connection_summary(stop.watch, source, records.event)
             records.end_stream()  # the last record: what this process sent the recorder
             # until it is in the file (bounded; longer while a restarted recorder catches up,
             # during which this process goes on beating, so the launcher waits for it)
@@ -354,6 +399,8 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
             # No launcher to kill us if the recorder is gone too: deliver what we can, then go.
             records.socket.setsockopt(zmq.LINGER, ORPHAN_LINGER_MS)
         heartbeats.stop()  # its socket closed before the context is destroyed
+        if stop.watch is not None:
+            stop.watch.close()
         ctx.destroy()  # each socket keeps its own linger
     return 0
 

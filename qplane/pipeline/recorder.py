@@ -475,6 +475,11 @@ class Recorder(Worker):
                                   first_seq=first, last_seq=last, time_=time_)
         self._streams_written.add(key)
 
+    @property
+    def ended_sources(self) -> set[str]:
+        """The senders whose ``stream_end`` has been recorded (each ended its stream in order)."""
+        return {s for s, _ in self._streams_written}
+
     def _write_unended_streams(self) -> None:
         """At close: a row (``sent`` = -1) for each stream whose source never sent ``stream_end``."""
         ended_sources = {s for s, _ in self._streams_written}
