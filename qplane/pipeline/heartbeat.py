@@ -31,7 +31,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from typing import Any, Callable
 
 from qplane.pipeline.transport import Outbox

@@ -46,6 +46,7 @@ import zmq
 
 from qplane.config import ENDPOINT_NAMES, Config
 from qplane.errors import PipelineError, RunFileError
+from qplane.pipeline.children import Child, judge
 from qplane.pipeline.delivery import RetainingOutbox
 from qplane.pipeline.heartbeat import Liveness, die_with_parent
 from qplane.pipeline.process import CATCH_UP_SECONDS, RunSpec
@@ -80,52 +81,6 @@ class RunOutcome:
 #: Roles the launcher restarts when they die (the instrument server's death ends QEC). A
 #: restarted recorder takes up the run file; the senders send it what it had not acknowledged.
 RESTARTABLE = ("decoder", "calibration", "recorder")
-
-
-@dataclasses.dataclass
-class _Child:
-    name: str
-    role: str
-    proc: subprocess.Popen
-    log_path: str
-    source: str = ""  # its records' source (the name, or name.rN once restarted)
-    index: int = 0
-    started: float = 0.0
-    hung: str = ""  # why it was declared hung, once it was
-
-    def describe_exit(self) -> str:
-        code = self.proc.returncode
-        if code is not None and code < 0:
-            try:
-                sig = signal.Signals(-code).name
-            except ValueError:
-                sig = str(-code)
-            how = f"killed by signal {-code} ({sig})"
-        else:
-            how = f"exited with code {code}"
-        return f"{self.name} (pid {self.proc.pid}) {how}"
-
-    def state(self) -> str:
-        """``running``, ``stopped`` (exited with code 0) or ``dead`` (killed, or a nonzero exit)."""
-        code = self.proc.poll()
-        if code is None:
-            return "running"
-        return "stopped" if code == 0 else "dead"
-
-    def kernel_stopped(self) -> bool:
-        """Whether the kernel shows the process stopped (SIGSTOP / SIGTSTP), from /proc."""
-        try:
-            with open(f"/proc/{self.proc.pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
-        except (OSError, IndexError):
-            return False
-
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-lines:])
-        except OSError:
-            return ""
 
 
 def default_run_path(config: Config) -> str:
@@ -171,8 +126,8 @@ class Launcher:
         self.max_blocks = max_blocks
         self.on_stats = on_stats
         self.run_id = run_id or new_run_id()
-        self.children: list[_Child] = []  # the current incarnation of each process
-        self.retired: list[_Child] = []  # earlier incarnations (dead, hung and killed)
+        self.children: list[Child] = []  # the current incarnation of each process
+        self.retired: list[Child] = []  # earlier incarnations (dead, hung and killed)
         self.restarts: dict[str, int] = {}
         self.detections: list[dict[str, Any]] = []  # each hung/dead process: how it was found
         self.last_stats: dict[str, Any] = {}
@@ -188,12 +143,12 @@ class Launcher:
         self._watch: ConnectionWatch | None = None  # the monitor socket's connection events
         self._spec_path = ""
         self._liveness = Liveness()
-        self._pending: list[tuple[float, _Child]] = []  # (when, dead child) restarts due
+        self._pending: list[tuple[float, Child]] = []  # (when, dead child) restarts due
         self._busy: dict[str, float] = {}  # source -> when its current busy stretch was noticed
 
     # -- processes ---------------------------------------------------------------------------
     def _spawn(self, role: str, name: str, spec_path: str, index: int = 0,
-               source: str = "") -> _Child:
+               source: str = "") -> Child:
         log_path = os.path.join(self._folder, f"{source or name}.log")
         with open(log_path, "w") as log:
             proc = subprocess.Popen(
@@ -202,7 +157,7 @@ class Launcher:
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, preexec_fn=die_with_parent,
             )
-        child = _Child(name, role, proc, log_path, source=source or name, index=index,
+        child = Child(name, role, proc, log_path, source=source or name, index=index,
                        started=time.time())
         self.children.append(child)
         return child
@@ -234,7 +189,7 @@ class Launcher:
         if calibration:
             self._spawn("calibration", "calibration", spec_path)
 
-    def child(self, name: str) -> _Child:
+    def child(self, name: str) -> Child:
         """The current incarnation of process ``name``."""
         return next(c for c in self.children if c.name == name)
 
@@ -258,8 +213,8 @@ class Launcher:
             dropped = ev.kind == "disconnected"
             self._event("info" if dropped else "warning",
                         "connection_dropped" if dropped else "connection_refused",
-                        ev.message(SOURCE), endpoint=ev.endpoint, connection_event=ev.kind, fd=ev.value,
-                        count=ev.count)
+                        ev.message(SOURCE), endpoint=ev.endpoint, connection_event=ev.kind,
+                        fd=ev.value, count=ev.count)
 
     def _monitor_connections_ended(self) -> int:
         """Monitor connections of processes that have exited: each process has one (its
@@ -298,8 +253,9 @@ class Launcher:
         ``state`` is ``running``, ``busy`` (its heartbeats go on but its main loop has made no
         progress for more than ``heartbeat_timeout``), ``hung`` (declared hung, being killed),
         ``restarting`` (dead, its restart due), ``stopped`` (exited 0) or ``dead`` (killed or a
-        nonzero exit), ``detail`` how it exited (or for how long it has been busy), ``last_seen`` the UNIX time it was last heard from (its latest
-        heartbeat; a decoding worker also its latest message at the server; ``None``: never).
+        nonzero exit), ``detail`` how it exited (or for how long it has been busy),
+        ``last_seen`` the UNIX time it was last heard from (its latest heartbeat; a decoding
+        worker also its latest message at the server; ``None``: never).
         The live view turns a running process that has been silent too long into ``hung`` too
         (:func:`qplane.analysis.snapshot.snapshot_from_run`).
         """
@@ -373,35 +329,17 @@ class Launcher:
                 self._restart(dead)
         return None
 
-    def _hung(self, child: _Child, now: float, timeout: float) -> str:
-        """Why ``child`` is hung ("" if it is not): stopped by the kernel, silent too long, or
-        its main loop stalled (heartbeats, but no progress for ``stall_timeout``). A loop that
-        is only busy (no progress for longer than ``timeout``, shorter than the stall timeout)
-        is noted (:meth:`_note_busy`), not hung."""
-        if child.kernel_stopped():
-            return "is stopped (SIGSTOP)"
-        seen = self._liveness.last_seen.get(child.source)
-        startup = self.supervision.startup_timeout
-        if seen is None:
-            if now - child.started > startup:
-                return f"sent no heartbeat within {startup} s of its start"
-            return ""
-        if now - seen > timeout:
-            return f"sent no heartbeat for {now - seen:.2f} s (timeout {timeout} s)"
-        stalled = self._liveness.stalled_for(child.source, now=now)
-        if stalled is None:  # its loop has not started yet (compiling, loading, connecting)
-            if now - child.started > startup:
-                return (f"made no progress within {startup} s of its start (its heartbeat "
-                        "thread answers, its main loop never started)")
-            return ""
-        stall = self.supervision.stall_timeout
-        if stalled > stall:
-            return (f"made no progress for {stalled:.2f} s (stall_timeout {stall} s) though "
-                    "its heartbeat thread still answers: its main loop is stuck")
-        self._note_busy(child, stalled, now, timeout)
+    def _hung(self, child: Child, now: float, timeout: float) -> str:
+        """Why ``child`` is hung ("" if it is not): :func:`~qplane.pipeline.children.judge`.
+        A loop that is only busy is noted (:meth:`_note_busy`), not hung."""
+        verdict, why, stalled = judge(child, self._liveness, self.supervision, now)
+        if verdict == "hung":
+            return why
+        if stalled is not None:
+            self._note_busy(child, stalled, now, timeout)
         return ""
 
-    def _note_busy(self, child: _Child, stalled: float, now: float, timeout: float) -> None:
+    def _note_busy(self, child: Child, stalled: float, now: float, timeout: float) -> None:
         """Record once per stretch that ``child``'s loop is busy (alive: its heartbeats go on,
         but no progress for longer than ``timeout``), and once that it is making progress
         again."""
@@ -422,7 +360,7 @@ class Launcher:
                         source_name=child.source, pid=child.proc.pid,
                         busy_s=round(now - stalled - since, 3))
 
-    def _schedule_restart(self, child: _Child, now: float) -> str | None:
+    def _schedule_restart(self, child: Child, now: float) -> str | None:
         """A worker died: schedule its restart, or return why the run fails."""
         how = f"{child.source} {child.hung}" if child.hung else child.describe_exit()
         policy = self.supervision.restart
@@ -442,7 +380,7 @@ class Launcher:
         self._pending.append((now + delay, child))
         return None
 
-    def _restart(self, dead: _Child) -> None:
+    def _restart(self, dead: Child) -> None:
         n = self.restarts.get(dead.name, 0) + 1
         self.restarts[dead.name] = n
         self.children.remove(dead)
@@ -471,7 +409,7 @@ class Launcher:
         return "restarts: " + ", ".join(f"{n} x{k}" for n, k in sorted(self.restarts.items()))
 
     # -- stopping ----------------------------------------------------------------------------
-    def _stop_all(self, children: list[_Child], timeout: float, patience: float = 0.0) -> None:
+    def _stop_all(self, children: list[Child], timeout: float, patience: float = 0.0) -> None:
         """SIGTERM each of ``children`` (SIGCONT too, in case it is stopped), then wait for all
         of them together, at most ``timeout`` s (up to ``patience`` s for one that still sends
         heartbeats: it waits for a restarted recorder to catch up); kill what is left."""

@@ -94,7 +94,8 @@ def _text(value):
 
 
 @pytest.mark.slow
-def test_an_oversize_message_to_a_running_recorder_is_recorded_in_the_run_file(loop_config, tmp_path):
+def test_an_oversize_message_to_a_running_recorder_is_recorded_in_the_run_file(loop_config,
+                                                                            tmp_path):
     config = loop_config(workers=1, shots=64, security=f"{{max_message_bytes: {LIMIT * 16}}}")
     out = tmp_path / "oversize.h5"
     launcher = Launcher(config, out_path=str(out), duration=None)
