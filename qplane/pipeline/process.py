@@ -351,11 +351,14 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
         spec.config_value().qplane.security, role=role_of(source), endpoints=spec.endpoints))
     # Records must reach the recorder: they are kept until it acknowledges them, and sent again
     # to a restarted one (qplane.pipeline.delivery); the recorder itself sends none.
-    sock = make_socket(ctx, zmq.DEALER, spec.endpoints["records"], bind=False,
-                       linger_ms=0 if role == "recorder" else -1)
     if role == "recorder":
+        # The recorder writes its own rows: it needs its source name, not a socket to itself
+        # (which the records endpoint would refuse under CURVE). Never connected, never sent.
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
         records = Outbox(sock, run_id=spec.run_id, source=source)
     else:
+        sock = make_socket(ctx, zmq.DEALER, spec.endpoints["records"], bind=False, linger_ms=-1)
         records = RetainingOutbox(sock, run_id=spec.run_id, source=source, on_wait=stop.beat)
         stop.records = records
     # The live statistics (the instrument server's); heartbeats have a socket of their own.

@@ -281,9 +281,12 @@ class Recorder(Worker):
         """Record one validated record."""
         body = rec.body
         if self.writer is None and isinstance(body, Resync):
-            # no file yet (the killed recorder had made none): what this sender sent before its
-            # resync comes again, in order, after it (run_start first, from the server)
-            self._early = [r for r in self._early if r.source != rec.source]
+            if self.resumed:
+                # no file yet (the killed recorder had made none): what this sender sent before
+                # its resync comes again, in order, after it (run_start first, from the server)
+                self._early = [r for r in self._early if r.source != rec.source]
+            # (to a first recorder, a resync before run_start is only a sender's probe for an
+            # acknowledgement: it sends nothing again, so what it sent early is kept)
             self._resync(rec, body)
             return
         if self.writer is None and not isinstance(body, RunStart):

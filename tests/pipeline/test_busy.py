@@ -20,7 +20,7 @@ from tests.pipeline.test_faults import accounting, end_run, events, supervise_un
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("victim", ["decoder-0", "recorder"])
+@pytest.mark.parametrize("victim", ["decoder-0", "recorder", "instrument_server"])
 def test_a_process_busy_longer_than_the_heartbeat_timeout_is_not_restarted(
         victim, loop_config, tmp_path, monkeypatch):
     # busy 2.5x the heartbeat timeout, well inside the (default 15 s) stall timeout
@@ -82,3 +82,45 @@ def test_a_process_whose_loop_stalls_past_the_stall_timeout_is_restarted(
     # it was busy before it was stalled (its heartbeats went on), and never "silent"
     assert [e["details"]["process"] for e in found if e["kind"] == "process_busy"] == ["decoder-1"]
     assert "no heartbeat" not in hung[0]["message"]
+
+
+def test_with_keys_every_process_beats_to_the_launcher_and_its_early_events_are_kept(
+        loop_config, tmp_path):
+    """Under CURVE the monitor admits every role's heartbeats (busy/stalled need them); and
+    what the launcher records before the run has started (a probe resync on the way) is kept."""
+    import json
+    import socket
+
+    from qplane.config import load_config
+    from qplane.pipeline.security import create_keys
+
+    def free_port():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    keys = str(tmp_path / "keys")
+    create_keys(keys)
+    endpoints = {n: f"tcp://127.0.0.1:{free_port()}"
+                 for n in ("syndromes", "corrections", "control", "records", "monitor")}
+    loop_config(workers=2, shots=64, security=f"{{keys: {keys}}}")  # writes test_loop.yaml
+    path = tmp_path / "test_loop.yaml"
+    path.write_text(path.read_text() + f"  endpoints: {json.dumps(endpoints)}\n")
+    config = load_config(path)
+    out = tmp_path / "keys.h5"
+    launcher = Launcher(config, out_path=str(out), duration=None)
+    try:
+        launcher.start()
+        for i in range(3):
+            launcher._event("info", "early_probe", f"before run_start {i}")
+        supervise_until(launcher, lambda s: s["blocks_applied"] >= 20 and all(
+            c.source in launcher._liveness.last_seen for c in launcher.children))
+        assert launcher._watch.counts["monitor", "handshake_failed_auth"] == 0
+        assert end_run(launcher) == "interrupted"
+    finally:
+        launcher.close()
+    found = events(out)
+    assert [e["message"] for e in found if e["kind"] == "early_probe"] == [
+        f"before run_start {i}" for i in range(3)]
+    assert not [e for e in found if e["kind"] in ("gap", "stream_incomplete", "connections",
+                                                  "connection_refused")]
