@@ -141,7 +141,7 @@ def _merge_processes(workers: tuple[WorkerHealth, ...], processes: Mapping[str, 
     for w in workers:
         proc = processes.get(w.name) or {}
         state = proc.get("state")
-        if state in ("stopped", "dead"):
+        if state in ("stopped", "dead", "busy"):
             w = dataclasses.replace(w, state=state, detail=str(proc.get("detail", "")))
         elif state == "running" and proc.get("last_seen") is not None:
             age = max(0.0, now - float(proc["last_seen"]))
@@ -266,7 +266,7 @@ def render_rich(s: LiveStats) -> Any:
     workers = Table(title="workers", show_edge=False, expand=False)
     for column in ("worker", "state", "blocks", "share", "queue", "last seen", "exit"):
         workers.add_column(column)
-    colours = {"ok": "green", "hung": "yellow", "stopped": "blue", "dead": "red"}
+    colours = {"ok": "green", "busy": "cyan", "hung": "yellow", "stopped": "blue", "dead": "red"}
     for w in s.workers:
         workers.add_row(w.name, Text(w.state, style=colours.get(w.state, "")),
                         "-" if w.blocks is None else f"{w.blocks:,}",

@@ -35,8 +35,9 @@ class WorkerHealth:
 
     Attributes:
         name: the worker's name (``decoder-0``, ``calibration``...).
-        state: ``ok`` (running), ``hung`` (running but silent for longer than expected),
-            ``stopped`` (ended cleanly: exit code 0, or its stream ended) or ``dead`` (killed,
+        state: ``ok`` (running), ``busy`` (alive, its heartbeats go on, but its main loop has
+            made no progress for longer than the heartbeat timeout: the launcher says so),
+            ``hung`` (running but silent for longer than expected), ``stopped`` (ended cleanly: exit code 0, or its stream ended) or ``dead`` (killed,
             or a nonzero exit).
         blocks: blocks applied with its corrections (``None``: not a decoding worker, or unknown).
         last_seen_s: seconds since it was last heard from (``None``: unknown).
@@ -234,8 +235,8 @@ def _worker_health(applied: Any, events: Any, *, now: float, finished: bool,
         if proc is not None and proc.get("last_seen") is not None:
             seen = max(float(proc["last_seen"]), seen if seen is not None else -math.inf)
         age = None if seen is None else max(0.0, now - seen)
-        if proc is not None and proc.get("state") in ("stopped", "dead"):
-            state = str(proc["state"])
+        if proc is not None and proc.get("state") in ("stopped", "dead", "busy"):
+            state = str(proc["state"])  # busy: alive, its loop in a long computation
         elif proc is None and name in died:
             state = "dead"
         elif proc is None and (name in stopped or finished):

@@ -96,6 +96,10 @@ def register(subparsers: Any) -> None:
     hist.add_argument("--truth", action="store_true",
                       help="also list the simulated lab's true ideal settings "
                            "(/simulation/truth), marked 'truth'")
+    hist.add_argument("--start", type=int, default=0, metavar="N",
+                      help="page: skip the first N changes listed (default 0)")
+    hist.add_argument("--limit", type=int, default=None, metavar="N",
+                      help="page: list at most N changes, then say where the next page starts")
     hist.set_defaults(func=_history)
     st = sub.add_parser("state", help="the lab's calibration state file: list, update from "
                                       "runs, revert a run",
@@ -201,9 +205,17 @@ def _figures(args: argparse.Namespace) -> int:
 def _history(args: argparse.Namespace) -> int:
     from qplane.calibration import read_history
     from qplane.calibration.history import human_time, read_truth
+    from qplane.errors import ConfigError
 
     changes = [c for c in read_history(args.runfile)
                if not ((args.qubit and c.qubit != args.qubit) or (args.node and c.node != args.node))]
+    if args.start < 0 or (args.limit is not None and args.limit < 1):
+        raise ConfigError(f"--start must be >= 0 and --limit >= 1 (got --start {args.start}, "
+                          f"--limit {args.limit})")
+    end = len(changes) if args.limit is None else min(len(changes), args.start + args.limit)
+    more = len(changes) - end
+    first = changes[0].time if changes else None  # a page's times stay relative to the first
+    changes = changes[args.start:end]
     lines = []
     for c in changes:
         extra = f" (reverts {c.reverts[:8]})" if c.reverts else ""
@@ -215,13 +227,16 @@ def _history(args: argparse.Namespace) -> int:
                 continue
             lines.append((t, f"{'truth':<12} {setting:<26} {value:.10g}"))
         lines.sort(key=lambda x: x[0])
-    start = min((t for t, _ in lines), default=None)
+    start = min([t for t, _ in lines] + ([first] if first is not None else []), default=None)
     try:
         for t, text in lines:
             print(f"{human_time(t, start)}  {text}")
         if not lines:
             print("no setting changes recorded" + (" (for that qubit/node)" if args.qubit or args.node
-                                                    else ""))
+                                                    else "") + (f" from --start {args.start}"
+                                                                if args.start else ""))
+        if more > 0:
+            print(f"... {more} more change(s): --start {end} for the next page")
         sys.stdout.flush()
     except BrokenPipeError:
         # `qplane calibration history RUN | head`: the reader left; stop quietly (and keep

@@ -1,8 +1,8 @@
 """``qplane.supervision``: dispatch credit, heartbeats, restarts and the bounded end of a run.
 
 >>> s = SupervisionSettings.model_validate({})
->>> s.heartbeat_interval, s.heartbeat_timeout, s.restart.policy, s.restart.max_restarts
-(0.25, 1.5, 'on-failure', 5)
+>>> s.heartbeat_interval, s.heartbeat_timeout, s.stall_timeout, s.restart.policy
+(0.25, 1.5, 15.0, 'on-failure')
 >>> s.restart.delay(0), s.restart.delay(10)
 (0.2, 5.0)
 """
@@ -49,8 +49,17 @@ class SupervisionSettings(Section):
     heartbeat_interval: float = Field(0.25, gt=0.0, le=10.0,
                                       description="seconds between heartbeats, every direction")
     heartbeat_timeout: float = Field(
-        1.5, gt=0.0, le=120.0, description="a process silent this long is hung (stopped, or "
-                                           "stuck): declared lost, killed and restarted")
+        1.5, gt=0.0, le=120.0, description="a process silent this long (no heartbeat at all: "
+                                           "dead, stopped, or its interpreter stuck) is hung: "
+                                           "killed and restarted; a decoding worker whose loop "
+                                           "is silent this long is declared lost by the "
+                                           "dispatcher and its blocks re-dispatched")
+    stall_timeout: float = Field(
+        15.0, gt=0.0, le=3600.0,
+        description="a process whose heartbeat thread still answers but whose main loop has "
+                    "made no progress this long is stalled: killed and restarted (shorter "
+                    "stretches, a long fit or decode, are shown as 'busy'); longer than "
+                    "heartbeat_timeout")
     startup_timeout: float = Field(120.0, gt=0.0, le=3600.0,
                                    description="seconds a process may take to send its first "
                                                "heartbeat")
@@ -66,4 +75,9 @@ class SupervisionSettings(Section):
             raise ValueError(f"'heartbeat_timeout' ({self.heartbeat_timeout}) must be longer than "
                              f"'heartbeat_interval' ({self.heartbeat_interval}); a few intervals "
                              "is usual")
+        if self.stall_timeout <= self.heartbeat_timeout:
+            raise ValueError(f"'stall_timeout' ({self.stall_timeout}) must be longer than "
+                             f"'heartbeat_timeout' ({self.heartbeat_timeout}): a busy process "
+                             "is one whose heartbeats go on while its loop is busy for longer "
+                             "than the heartbeat timeout")
         return self

@@ -48,6 +48,8 @@ from qplane.records import (
     ChangesResult,
     DetectionCounts,
     ExperimentResult,
+    HistoryPage,
+    MAX_HISTORY_PAGE,
     NoResult,
     ParameterChange,
     QubitsResult,
@@ -75,6 +77,27 @@ READ_CALLS = frozenset({"read_setting", "last_run", "changed_since", "history", 
 def _changes(changes: Any) -> ChangesResult:
     """A ledger's changes as a typed result."""
     return ChangesResult(changes=[msgspec.convert(c.to_dict(), SettingChangeInfo) for c in changes])
+
+
+def history_page(history: tuple[SettingChange, ...], *, start: int = 0,
+                 limit: int = MAX_HISTORY_PAGE, since: float | None = None) -> HistoryPage:
+    """One bounded page of a ledger's ``history``: at most ``limit`` (and at most
+    :data:`~qplane.records.MAX_HISTORY_PAGE`) changes from index ``start`` on, made after
+    ``since`` if given; ``next`` is where the next page starts (``total`` once done).
+
+    >>> history_page((), start=5).next, history_page((), start=5).total
+    (0, 0)
+    """
+    limit = max(1, min(int(limit), MAX_HISTORY_PAGE))
+    total = len(history)
+    picked: list[int] = []
+    i = min(int(start), total)
+    while i < total and len(picked) < limit:
+        if since is None or history[i].time > since:
+            picked.append(i)
+        i += 1
+    return HistoryPage(changes=_changes(history[j] for j in picked).changes, indices=picked,
+                       next=i, total=total)
 
 
 class CalibrationService:
@@ -185,8 +208,9 @@ class CalibrationService:
         if call == "changed_since":
             return ChangedResult(changed=bool(self.ledger.changed_since(args.qubit,
                                                                         float(args.time)))), {}
-        if call == "history":
-            return _changes(self.ledger.history), {}
+        if call == "history":  # bounded: one page (HistoryCall.limit <= MAX_HISTORY_PAGE)
+            return history_page(self.ledger.history, start=args.start, limit=args.limit,
+                                since=args.since), {}
         if call == "now":
             return ValueResult(value=float(self.backend.now())), {}
         if call == "qubits":
@@ -406,8 +430,34 @@ class RemoteLedger:
 
     @property
     def history(self) -> tuple[SettingChange, ...]:
-        """Every change the server's ledger committed this run, oldest first."""
-        return tuple(self._changes("history", {}))
+        """Every change the server's ledger committed this run, oldest first (fetched page by
+        page, :meth:`history_page`)."""
+        return tuple(self.history_since())
+
+    def history_since(self, since: float | None = None, *, start: int = 0,
+                      page: int = MAX_HISTORY_PAGE) -> list[SettingChange]:
+        """The changes from index ``start`` on (made after ``since``, if given), every page
+        of them; the pages asked for are bounded by the history's length when asked."""
+        out: list[SettingChange] = []
+        changes, nxt, total = self.history_page(start=start, limit=page, since=since)
+        out.extend(changes)
+        for _ in range(total // max(1, page) + 1):  # bounded, even if the history grows
+            if nxt >= total:
+                break
+            changes, nxt, total = self.history_page(start=nxt, limit=page, since=since)
+            out.extend(changes)
+        return out
+
+    def history_page(self, *, start: int = 0, limit: int = MAX_HISTORY_PAGE,
+                     since: float | None = None) -> tuple[list[SettingChange], int, int]:
+        """One page of the server's history: ``(changes, next start, total)``."""
+        args: dict[str, Any] = {"start": int(start), "limit": int(limit)}
+        if since is not None:
+            args["since"] = float(since)
+        rec = self.backend.call("history", args)
+        result = self.backend._result(rec, HistoryPage)
+        return ([SettingChange.from_dict(msgspec.structs.asdict(c)) for c in result.changes],
+                result.next, result.total)
 
     def _changes(self, call: str, args: dict[str, Any]) -> list[SettingChange]:
         rec = self.backend.call(call, args)

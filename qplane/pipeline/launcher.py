@@ -11,9 +11,13 @@ only the launcher), shows their live statistics, and ends the run in one of thre
 - ``failed``: the instrument server died, or a worker died more often than the restart policy
   allows; the launcher names it, stops the others, and exits non-zero.
 
-Supervision (``qplane.supervision``): every process sends the launcher heartbeats; a process
-that stops sending them for ``heartbeat_timeout`` s, or that the kernel shows stopped
-(SIGSTOP), is *hung*: recorded in ``/events``, killed and treated as dead. A dead decoding or
+Supervision (``qplane.supervision``): every process sends the launcher heartbeats from a
+thread of its own, with its main loop's progress counter. A process that sends none for
+``heartbeat_timeout`` s (dead, or its interpreter stuck), or that the kernel shows stopped
+(SIGSTOP), is *hung*; one whose heartbeats go on while its counter stands still is *busy*
+(shown, and recorded once per stretch as ``process_busy``: a long fit, decode or flush is not a
+fault) and, past ``stall_timeout`` s, *stalled*, which is hung too. A hung process is recorded
+in ``/events``, killed and treated as dead. A dead decoding or
 calibration worker is restarted after a backoff (``restart``: policy, backoff, maximum), under a
 new source name (``decoder-0.r1``); the instrument server re-dispatches the blocks it held
 (:mod:`qplane.pipeline.dispatch`), so with two or more decoding workers QEC goes on. Every
@@ -42,11 +46,13 @@ import zmq
 
 from qplane.config import ENDPOINT_NAMES, Config
 from qplane.errors import PipelineError, RunFileError
+from qplane.pipeline.children import Child, judge
 from qplane.pipeline.delivery import RetainingOutbox
 from qplane.pipeline.heartbeat import Liveness, die_with_parent
 from qplane.pipeline.process import CATCH_UP_SECONDS, RunSpec
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.security import SecureContext, TransportSecurity
+from qplane.pipeline.socket_events import ConnectionEvent, ConnectionWatch, connections_text
 from qplane.pipeline.transport import Inbox, make_socket, queued
 from qplane.records import Heartbeat, RunEnd, Stats
 
@@ -75,52 +81,6 @@ class RunOutcome:
 #: Roles the launcher restarts when they die (the instrument server's death ends QEC). A
 #: restarted recorder takes up the run file; the senders send it what it had not acknowledged.
 RESTARTABLE = ("decoder", "calibration", "recorder")
-
-
-@dataclasses.dataclass
-class _Child:
-    name: str
-    role: str
-    proc: subprocess.Popen
-    log_path: str
-    source: str = ""  # its records' source (the name, or name.rN once restarted)
-    index: int = 0
-    started: float = 0.0
-    hung: str = ""  # why it was declared hung, once it was
-
-    def describe_exit(self) -> str:
-        code = self.proc.returncode
-        if code is not None and code < 0:
-            try:
-                sig = signal.Signals(-code).name
-            except ValueError:
-                sig = str(-code)
-            how = f"killed by signal {-code} ({sig})"
-        else:
-            how = f"exited with code {code}"
-        return f"{self.name} (pid {self.proc.pid}) {how}"
-
-    def state(self) -> str:
-        """``running``, ``stopped`` (exited with code 0) or ``dead`` (killed, or a nonzero exit)."""
-        code = self.proc.poll()
-        if code is None:
-            return "running"
-        return "stopped" if code == 0 else "dead"
-
-    def kernel_stopped(self) -> bool:
-        """Whether the kernel shows the process stopped (SIGSTOP / SIGTSTP), from /proc."""
-        try:
-            with open(f"/proc/{self.proc.pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
-        except (OSError, IndexError):
-            return False
-
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-lines:])
-        except OSError:
-            return ""
 
 
 def default_run_path(config: Config) -> str:
@@ -166,8 +126,8 @@ class Launcher:
         self.max_blocks = max_blocks
         self.on_stats = on_stats
         self.run_id = run_id or new_run_id()
-        self.children: list[_Child] = []  # the current incarnation of each process
-        self.retired: list[_Child] = []  # earlier incarnations (dead, hung and killed)
+        self.children: list[Child] = []  # the current incarnation of each process
+        self.retired: list[Child] = []  # earlier incarnations (dead, hung and killed)
         self.restarts: dict[str, int] = {}
         self.detections: list[dict[str, Any]] = []  # each hung/dead process: how it was found
         self.last_stats: dict[str, Any] = {}
@@ -180,13 +140,15 @@ class Launcher:
         self.rejections = RejectionLog()
         self._records: RetainingOutbox | None = None
         self._monitor: Inbox | None = None
+        self._watch: ConnectionWatch | None = None  # the monitor socket's connection events
         self._spec_path = ""
         self._liveness = Liveness()
-        self._pending: list[tuple[float, _Child]] = []  # (when, dead child) restarts due
+        self._pending: list[tuple[float, Child]] = []  # (when, dead child) restarts due
+        self._busy: dict[str, float] = {}  # source -> when its current busy stretch was noticed
 
     # -- processes ---------------------------------------------------------------------------
     def _spawn(self, role: str, name: str, spec_path: str, index: int = 0,
-               source: str = "") -> _Child:
+               source: str = "") -> Child:
         log_path = os.path.join(self._folder, f"{source or name}.log")
         with open(log_path, "w") as log:
             proc = subprocess.Popen(
@@ -195,7 +157,7 @@ class Launcher:
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, preexec_fn=die_with_parent,
             )
-        child = _Child(name, role, proc, log_path, source=source or name, index=index,
+        child = Child(name, role, proc, log_path, source=source or name, index=index,
                        started=time.time())
         self.children.append(child)
         return child
@@ -213,6 +175,8 @@ class Launcher:
         self._spec_path = spec_path
         self._monitor = Inbox(make_socket(self._ctx, zmq.SUB, self.endpoints["monitor"], bind=True),
                               run_id=self.run_id, on_reject=self._on_reject)
+        self._watch = ConnectionWatch(self._on_connection)
+        self._watch.watch(self._monitor.socket, "monitor", expected=self._monitor_connections_ended)
         self._monitor.socket.setsockopt(zmq.SUBSCRIBE, b"stats")
         self._monitor.socket.setsockopt(zmq.SUBSCRIBE, b"heartbeat")
         self._records = RetainingOutbox(make_socket(self._ctx, zmq.DEALER, self.endpoints["records"],
@@ -225,7 +189,7 @@ class Launcher:
         if calibration:
             self._spawn("calibration", "calibration", spec_path)
 
-    def child(self, name: str) -> _Child:
+    def child(self, name: str) -> Child:
         """The current incarnation of process ``name``."""
         return next(c for c in self.children if c.name == name)
 
@@ -242,11 +206,29 @@ class Launcher:
                                 f"{rejection.message}", **rejection.details(),
                                 count=self.rejections.counts[(rejection.peer, rejection.reason)])
 
+    def _on_connection(self, ev: ConnectionEvent) -> None:
+        """A connection of the monitor socket dropped (an oversize message among the possible
+        causes) or refused: counted, and the first ones recorded in ``/events``."""
+        if ev.row:
+            dropped = ev.kind == "disconnected"
+            self._event("info" if dropped else "warning",
+                        "connection_dropped" if dropped else "connection_refused",
+                        ev.message(SOURCE), endpoint=ev.endpoint, connection_event=ev.kind,
+                        fd=ev.value, count=ev.count)
+
+    def _monitor_connections_ended(self) -> int:
+        """Monitor connections of processes that have exited: each process has one (its
+        heartbeat thread's), the instrument server two (its statistics too)."""
+        return sum(2 if c.role == "instrument_server" else 1 for c in self.children + self.retired
+                   if c.proc.poll() is not None)
+
     def _poll_monitor(self, timeout_ms: int, max_messages: int = 1000) -> None:
         # At most max_messages per call: a flood on the monitor cannot keep the launcher
         # from watching its children.
         if self._records is not None:
             self._records.pump()
+        if self._watch is not None:
+            self._watch.poll()
         if self._monitor.socket.poll(timeout_ms):
             for got in queued(self._monitor, max_messages):  # no poll per message
                 if got is None:
@@ -255,6 +237,7 @@ class Launcher:
                 now = time.time()
                 if isinstance(rec.body, Heartbeat):
                     self._liveness.saw(rec.source, now=now)
+                    self._liveness.progressed(rec.source, rec.body.progress, now=now)
                 elif isinstance(rec.body, Stats):
                     self._liveness.saw(rec.source, now=now)
                     self._last_stats_at = now
@@ -267,10 +250,12 @@ class Launcher:
     def processes(self) -> dict[str, dict[str, Any]]:
         """Each process's health: name -> ``{"state", "detail", "last_seen", "restarts"}``.
 
-        ``state`` is ``running``, ``hung`` (declared hung, being killed), ``restarting``
-        (dead, its restart due), ``stopped`` (exited 0) or ``dead`` (killed or a nonzero exit),
-        ``detail`` how it exited, ``last_seen`` the UNIX time it was last heard from (its latest
-        heartbeat; a decoding worker also its latest message at the server; ``None``: never).
+        ``state`` is ``running``, ``busy`` (its heartbeats go on but its main loop has made no
+        progress for more than ``heartbeat_timeout``), ``hung`` (declared hung, being killed),
+        ``restarting`` (dead, its restart due), ``stopped`` (exited 0) or ``dead`` (killed or a
+        nonzero exit), ``detail`` how it exited (or for how long it has been busy),
+        ``last_seen`` the UNIX time it was last heard from (its latest heartbeat; a decoding
+        worker also its latest message at the server; ``None``: never).
         The live view turns a running process that has been silent too long into ``hung`` too
         (:func:`qplane.analysis.snapshot.snapshot_from_run`).
         """
@@ -281,12 +266,18 @@ class Launcher:
             state = c.state()
             last = [t for t in (seen.get(c.source), self._liveness.last_seen.get(c.source))
                     if t is not None]
+            busy = ""
             if c.hung and state == "running":
                 state = "hung"
             elif c.name in pending:
                 state = "restarting"
+            elif state == "running" and c.source in self._busy:
+                state = "busy"
+                stalled = self._liveness.stalled_for(c.source, now=time.time()) or 0.0
+                busy = f"no progress for {stalled:.1f} s (stall_timeout " \
+                       f"{self.supervision.stall_timeout} s)"
             out[c.name] = {"state": state,
-                           "detail": c.hung if state == "hung" else
+                           "detail": c.hung if state == "hung" else busy if state == "busy" else
                            ("" if state == "running" else c.describe_exit()),
                            "last_seen": max(last) if last else None,
                            "restarts": self.restarts.get(c.name, 0)}
@@ -338,20 +329,38 @@ class Launcher:
                 self._restart(dead)
         return None
 
-    def _hung(self, child: _Child, now: float, timeout: float) -> str:
-        """Why ``child`` is hung ("" if it is not): stopped by the kernel, or silent too long."""
-        if child.kernel_stopped():
-            return "is stopped (SIGSTOP)"
-        seen = self._liveness.last_seen.get(child.source)
-        if seen is None:
-            if now - child.started > self.supervision.startup_timeout:
-                return f"sent no heartbeat within {self.supervision.startup_timeout} s of its start"
-            return ""
-        if now - seen > timeout:
-            return f"sent no heartbeat for {now - seen:.2f} s (timeout {timeout} s)"
+    def _hung(self, child: Child, now: float, timeout: float) -> str:
+        """Why ``child`` is hung ("" if it is not): :func:`~qplane.pipeline.children.judge`.
+        A loop that is only busy is noted (:meth:`_note_busy`), not hung."""
+        verdict, why, stalled = judge(child, self._liveness, self.supervision, now)
+        if verdict == "hung":
+            return why
+        if stalled is not None:
+            self._note_busy(child, stalled, now, timeout)
         return ""
 
-    def _schedule_restart(self, child: _Child, now: float) -> str | None:
+    def _note_busy(self, child: Child, stalled: float, now: float, timeout: float) -> None:
+        """Record once per stretch that ``child``'s loop is busy (alive: its heartbeats go on,
+        but no progress for longer than ``timeout``), and once that it is making progress
+        again."""
+        since = self._busy.get(child.source)
+        if stalled > timeout and since is None:
+            self._busy[child.source] = now - stalled
+            self._event("warning", "process_busy",
+                        f"{child.source} (pid {child.proc.pid}) is alive but its main loop has "
+                        f"made no progress for {stalled:.2f} s (a long computation?); it is "
+                        f"restarted only past stall_timeout {self.supervision.stall_timeout} s",
+                        process=child.name, source_name=child.source, pid=child.proc.pid,
+                        stalled_s=round(stalled, 3))
+        elif stalled <= timeout and since is not None:
+            del self._busy[child.source]
+            self._event("info", "process_progressing",
+                        f"{child.source} (pid {child.proc.pid}) makes progress again after "
+                        f"{now - stalled - since:.2f} s busy", process=child.name,
+                        source_name=child.source, pid=child.proc.pid,
+                        busy_s=round(now - stalled - since, 3))
+
+    def _schedule_restart(self, child: Child, now: float) -> str | None:
         """A worker died: schedule its restart, or return why the run fails."""
         how = f"{child.source} {child.hung}" if child.hung else child.describe_exit()
         policy = self.supervision.restart
@@ -367,10 +376,11 @@ class Launcher:
                     pid=child.proc.pid, returncode=child.proc.returncode, hung=bool(child.hung),
                     restart=done + 1, delay_s=delay)
         self._liveness.forget(child.source)
+        self._busy.pop(child.source, None)
         self._pending.append((now + delay, child))
         return None
 
-    def _restart(self, dead: _Child) -> None:
+    def _restart(self, dead: Child) -> None:
         n = self.restarts.get(dead.name, 0) + 1
         self.restarts[dead.name] = n
         self.children.remove(dead)
@@ -399,7 +409,7 @@ class Launcher:
         return "restarts: " + ", ".join(f"{n} x{k}" for n, k in sorted(self.restarts.items()))
 
     # -- stopping ----------------------------------------------------------------------------
-    def _stop_all(self, children: list[_Child], timeout: float, patience: float = 0.0) -> None:
+    def _stop_all(self, children: list[Child], timeout: float, patience: float = 0.0) -> None:
         """SIGTERM each of ``children`` (SIGCONT too, in case it is stopped), then wait for all
         of them together, at most ``timeout`` s (up to ``patience`` s for one that still sends
         heartbeats: it waits for a restarted recorder to catch up); kill what is left."""
@@ -448,6 +458,12 @@ class Launcher:
         self._stop_all(first, stop + 1.0, patience)  # the server drains within stop_timeout
         self._poll_monitor(0)
         self._stop_all([c for c in self.children if c.role == "decoder"], stop, patience)
+        if self._watch is not None:
+            self._watch.poll(force=True)
+            left = self._watch.unexplained()
+            if left:
+                self._records.event("warning", "connections", connections_text(SOURCE, left),
+                                    unexplained=left, counts=self._watch.summary())
         if self.rejections.total:
             self._records.event("warning", "rejections",
                                 f"launcher rejected {self.rejections.total} monitor message(s)",
@@ -484,6 +500,8 @@ class Launcher:
             if child.proc.poll() is None:
                 child.proc.kill()
                 child.proc.wait()
+        if self._watch is not None:
+            self._watch.close()
         self._ctx.destroy(linger=0)
         shutil.rmtree(self._folder, ignore_errors=True)
 

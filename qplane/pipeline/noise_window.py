@@ -25,7 +25,7 @@ import stim
 import zmq
 
 from qplane.pipeline.transport import Outbox
-from qplane.records import CalibrationCall, CalibrationReply, ChangesResult, HistoryCall, decode
+from qplane.records import CalibrationCall, CalibrationReply, HistoryCall, HistoryPage, decode
 
 #: A restart to apply: the qubits changed (None: unknown, all) and, per circuit, the shot of
 #: its estimator's window where the change happened.
@@ -73,7 +73,8 @@ class DeviceChanges:
         if self.outbox is None:
             self._asked = -1.0
             return
-        self.outbox.send(CalibrationCall(args=HistoryCall()))
+        # One bounded page, from the first change still waiting to be placed.
+        self.outbox.send(CalibrationCall(args=HistoryCall(start=self._waiting[0][0])))
         self._asked = time.monotonic()
 
     def poll(self, wait: float = 0.0) -> list[Restart]:
@@ -89,10 +90,11 @@ class DeviceChanges:
         waiting, self._waiting, self._asked = self._waiting, [], None
         out: list[Restart] = []
         for before, after, at in waiting:
-            if changes is None or len(changes) < after:
-                out.append((None, at))
+            first, page = changes if changes is not None else (0, [])
+            if changes is None or not (first <= before and after <= first + len(page)):
+                out.append((None, at))  # not in the page (or no answer): the whole window
             else:
-                out.append(({str(c.qubit) for c in changes[before:after]}, at))
+                out.append(({str(c.qubit) for c in page[before - first:after - first]}, at))
         return out
 
     def settle(self) -> list[Restart]:
@@ -114,10 +116,13 @@ class DeviceChanges:
         return touched
 
 
-def _changes_of(reply: Any) -> list[Any] | None:
-    """The changes of a history reply; None for anything else (a refusal, another reply)."""
+def _changes_of(reply: Any) -> tuple[int, list[Any]] | None:
+    """(index of the first change, the changes) of a history page (asked without ``since``,
+    so its indices are consecutive); None for anything else (a refusal, another reply)."""
     body = reply.body
     if (isinstance(body, CalibrationReply) and body.call == "history" and not body.error
-            and isinstance(body.result, ChangesResult)):
-        return list(body.result.changes)
+            and isinstance(body.result, HistoryPage)):
+        page = body.result
+        first = page.indices[0] if page.indices else page.next
+        return first, list(page.changes)
     return None

@@ -7,8 +7,11 @@ opens its sockets, runs its loop until its work is done or it receives SIGTERM, 
 SIGINT is left to the launcher, which stops the processes in order. A process that crashes
 reports the traceback to the recorder as an error event before it exits non-zero.
 
-Every process sends heartbeats to the launcher's monitor socket from its own loop
-(:mod:`qplane.pipeline.heartbeat`), so the launcher sees a stopped or hung process; and every
+Every process sends heartbeats to the launcher's monitor socket from a thread of its own
+(:class:`~qplane.pipeline.heartbeat.HeartbeatThread`), carrying how far its main loop has come
+(:class:`~qplane.pipeline.heartbeat.Progress`, advanced each loop iteration and each wait
+slice of a blocking call), so the launcher tells a busy loop (a long fit, a model swap, a big
+flush) from a stalled one and both from a stopped or dead process; and every
 process stops by itself when the launcher is gone (its parent pid changes; on Linux the kernel
 also sends SIGTERM, ``PR_SET_PDEATHSIG``). A restarted process is started with ``--source``:
 its records carry a new source name (``decoder-0.r1``), so each incarnation's record streams
@@ -32,8 +35,9 @@ import zmq
 
 from qplane.config import Config
 from qplane.pipeline.delivery import RetainingOutbox
-from qplane.pipeline.heartbeat import ParentWatch, Pulse
+from qplane.pipeline.heartbeat import HeartbeatThread, ParentWatch, Progress
 from qplane.pipeline.security import SecureContext, TransportSecurity, role_of
+from qplane.pipeline.socket_events import ConnectionEvent, ConnectionWatch, connections_text
 from qplane.pipeline.transport import Outbox, make_socket
 
 
@@ -73,6 +77,10 @@ class RunSpec:
 #: How long an orphaned process (its launcher gone) waits to deliver its last records.
 ORPHAN_LINGER_MS = 2000
 
+#: Test hook (never set in production): seconds a process's main thread spins, busy, on
+#: SIGUSR2 (the handler is installed only when this variable is set, in the fault tests).
+TEST_SPIN_ENV = "QPLANE_TEST_SPIN"
+
 #: Seconds a stopping process waits at most for a restarted recorder that is still catching up
 #: (acknowledging) to acknowledge its last records.
 CATCH_UP_SECONDS = 30.0
@@ -80,29 +88,35 @@ CATCH_UP_SECONDS = 30.0
 
 class _StopFlag:
     """Whether this process should stop: SIGTERM, or the launcher gone. Checked every loop
-    iteration, it also sends the heartbeat to the launcher when one is due."""
+    iteration (and called as ``on_wait`` while a call waits), it advances the main loop's
+    :class:`~qplane.pipeline.heartbeat.Progress`, which the heartbeat thread reports."""
 
     def __init__(self, watch_parent: bool = True) -> None:
         self.stop = False
         self.parent_gone = False
-        self.pulse: Pulse | None = None
+        self.progress = Progress()
         self.records: RetainingOutbox | None = None  # pumped with every beat
+        self.watch: ConnectionWatch | None = None  # the receiving sockets' connection events
         self.blocks = lambda: 0
         self._parent = ParentWatch() if watch_parent else (lambda: False)
         signal.signal(signal.SIGTERM, self._set)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        spin = os.environ.get(TEST_SPIN_ENV)
+        if spin:
+            signal.signal(signal.SIGUSR2, lambda *_: _spin(float(spin)))
 
     def _set(self, *_args: object) -> None:
         self.stop = True
 
     def beat(self) -> None:
+        self.progress.advance()
         if self.records is not None:
             self.records.pump()
-        if self.pulse is not None:
-            self.pulse.beat(time.time(), blocks=self.blocks())
 
     def __call__(self) -> bool:
         self.beat()
+        if self.watch is not None:
+            self.watch.poll()  # at most every watch.interval s, never waits
         if self.orphaned():  # checked even after the kernel's SIGTERM for it
             self.stop = True
         return self.stop
@@ -114,6 +128,44 @@ class _StopFlag:
         return self.parent_gone
 
 
+def _watch_connections(stop: _StopFlag, process: str, sink: Any) -> ConnectionWatch:
+    """The process's :class:`~qplane.pipeline.socket_events.ConnectionWatch`, its events
+    recorded through ``sink(level, kind, message, **details)`` (``connection_dropped``: a
+    connection libzmq closed, an oversize message among the possible causes;
+    ``connection_refused``: a failed handshake)."""
+
+    def on_event(ev: ConnectionEvent) -> None:
+        if ev.row:
+            dropped = ev.kind == "disconnected"
+            sink("info" if dropped else "warning",
+                 "connection_dropped" if dropped else "connection_refused", ev.message(process),
+                 endpoint=ev.endpoint, connection_event=ev.kind, fd=ev.value, count=ev.count)
+
+    stop.watch = ConnectionWatch(on_event)
+    return stop.watch
+
+
+def _connection_summary(watch: ConnectionWatch | None, process: str, sink: Any) -> None:
+    """One warning row with every connection count, if connections were dropped beyond those
+    that ended in order, or refused (:meth:`ConnectionWatch.unexplained`)."""
+    if watch is None:
+        return
+    watch.poll(force=True)
+    left = watch.unexplained()
+    if left:
+        sink("warning", "connections", connections_text(process, left),
+             unexplained=left, counts=watch.summary())
+
+
+def _spin(seconds: float) -> None:
+    """The test hook of :data:`TEST_SPIN_ENV`: keep the main thread busy (pure Python, so the
+    heartbeat thread still runs) for at most ``seconds`` (bounded: at most 600 s)."""
+    end = time.monotonic() + min(max(seconds, 0.0), 600.0)
+    n = 0
+    while time.monotonic() < end:
+        n += 1
+
+
 def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
     from qplane.pipeline.recorder import Recorder
 
@@ -122,9 +174,15 @@ def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Out
     recorder = Recorder(records=sock, path=spec.out_path, run_id=spec.run_id,
                         epoch=records.source, resume=records.source != "recorder")
     stop.blocks = lambda: recorder.inbox.received
+    # The recorder writes its own rows (its own records would come back too late).
+    # Connections that ended in order: the senders that ended their streams, but the
+    # launcher's (it stays connected until the recorder has closed the file).
+    _watch_connections(stop, records.source, recorder._event).watch(
+        sock, "records", expected=lambda: len(recorder.ended_sources - {"launcher"}))
     try:
         recorder.run(should_stop=stop)
     finally:
+        _connection_summary(stop.watch, records.source, recorder._event)
         recorder.close()
 
 
@@ -142,6 +200,10 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
     try:
         started = _start_from_state(config, lab, qpu)   # before the first block
         control = make_socket(ctx, zmq.ROUTER, spec.endpoints["control"], bind=True)
+        dispatch = make_socket(ctx, zmq.ROUTER, spec.endpoints["syndromes"], bind=True)
+        watch = _watch_connections(stop, records.source, records.event)
+        watch.watch(dispatch, "syndromes")
+        watch.watch(control, "control")
         calibration = None
         if spec.calibration:
             from qplane.calibration import StationBackend
@@ -151,7 +213,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
                 replies=Outbox(control, run_id=spec.run_id, source="instrument_server"), records=records)
         server = InstrumentServer(
             qpu=qpu,
-            dispatch=make_socket(ctx, zmq.ROUTER, spec.endpoints["syndromes"], bind=True),
+            dispatch=dispatch,
             control=control, records=records, monitor=monitor, max_in_flight=acq.max_in_flight,
             correction_timeout=acq.correction_timeout, duration=spec.duration,
             max_blocks=spec.max_blocks, calibration=calibration,
@@ -198,8 +260,7 @@ def _start_from_state(config: Any, lab: Any, qpu: Any) -> Any:
                        expired=section.state_expired)
 
 
-def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox,
-                 monitor: Outbox) -> None:
+def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
     from qplane.decoder import make_decoder
     from qplane.pipeline.decoding_worker import DecodingWorker
 
@@ -207,7 +268,6 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
     settings = config.qplane.decoding
     sup = config.qplane.supervision
     name = records.source
-    stop.pulse = None  # the worker sends its own heartbeats, to the server and the launcher
     worker = DecodingWorker(
         name=name,
         decoder=make_decoder(settings.decoder.type, **settings.decoder.options.kwargs()),
@@ -216,7 +276,7 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
         records=records, shadow_fraction=settings.shadow_fraction, seed=spec.index,
         credit=sup.credit or config.qplane.acquisition.max_in_flight,
         heartbeat_interval=sup.heartbeat_interval, heartbeat_timeout=sup.heartbeat_timeout,
-        monitor=monitor,
+        monitor=None,  # its heartbeats to the launcher come from the process's heartbeat thread
         learner=_noise_learner(settings, name),
     )
     worker.start()  # fetch and compile the circuit, then register with the server
@@ -291,16 +351,25 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
         spec.config_value().qplane.security, role=role_of(source), endpoints=spec.endpoints))
     # Records must reach the recorder: they are kept until it acknowledges them, and sent again
     # to a restarted one (qplane.pipeline.delivery); the recorder itself sends none.
-    sock = make_socket(ctx, zmq.DEALER, spec.endpoints["records"], bind=False,
-                       linger_ms=0 if role == "recorder" else -1)
     if role == "recorder":
+        # The recorder writes its own rows: it needs its source name, not a socket to itself
+        # (which the records endpoint would refuse under CURVE). Never connected, never sent.
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
         records = Outbox(sock, run_id=spec.run_id, source=source)
     else:
+        sock = make_socket(ctx, zmq.DEALER, spec.endpoints["records"], bind=False, linger_ms=-1)
         records = RetainingOutbox(sock, run_id=spec.run_id, source=source, on_wait=stop.beat)
         stop.records = records
-    monitor = Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False, linger_ms=0),
-                     run_id=spec.run_id, source=source)
-    stop.pulse = Pulse(monitor, role=role, interval=_heartbeat_interval(spec))
+    # The live statistics (the instrument server's); heartbeats have a socket of their own.
+    monitor = (Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False,
+                                  linger_ms=0), run_id=spec.run_id, source=source)
+               if role == "instrument_server" else None)
+    heartbeats = HeartbeatThread(
+        lambda: Outbox(make_socket(ctx, zmq.PUB, spec.endpoints["monitor"], bind=False,
+                                   linger_ms=0), run_id=spec.run_id, source=source),
+        role=role, interval=_heartbeat_interval(spec), progress=stop.progress,
+        blocks=lambda: stop.blocks()).start()
     try:
         if role == "recorder":
             _run_recorder(spec, ctx, stop, records)
@@ -309,7 +378,7 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
         elif role == "calibration":
             _run_calibration(spec, ctx, stop, records)
         else:
-            _run_decoder(spec, ctx, stop, records, monitor)
+            _run_decoder(spec, ctx, stop, records)
         if stop.parent_gone and role != "recorder":
             records.event("error", "launcher_gone",
                           f"{source} stopped: the launcher that started it is gone")
@@ -321,6 +390,7 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
         return 1
     finally:
         if role != "recorder":
+            _connection_summary(stop.watch, source, records.event)
             records.end_stream()  # the last record: what this process sent the recorder
             # until it is in the file (bounded; longer while a restarted recorder catches up,
             # during which this process goes on beating, so the launcher waits for it)
@@ -331,6 +401,9 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
         if stop.orphaned():
             # No launcher to kill us if the recorder is gone too: deliver what we can, then go.
             records.socket.setsockopt(zmq.LINGER, ORPHAN_LINGER_MS)
+        heartbeats.stop()  # its socket closed before the context is destroyed
+        if stop.watch is not None:
+            stop.watch.close()
         ctx.destroy()  # each socket keeps its own linger
     return 0
 

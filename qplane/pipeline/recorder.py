@@ -295,9 +295,12 @@ class Recorder(Worker):
         """Record one validated record."""
         body = rec.body
         if self.writer is None and isinstance(body, Resync):
-            # no file yet (the killed recorder had made none): what this sender sent before its
-            # resync comes again, in order, after it (run_start first, from the server)
-            self._early = [r for r in self._early if r.source != rec.source]
+            if self.resumed:
+                # no file yet (the killed recorder had made none): what this sender sent before
+                # its resync comes again, in order, after it (run_start first, from the server)
+                self._early = [r for r in self._early if r.source != rec.source]
+            # (to a first recorder, a resync before run_start is only a sender's probe for an
+            # acknowledgement: it sends nothing again, so what it sent early is kept)
             self._resync(rec, body)
             return
         if self.writer is None and not isinstance(body, RunStart):
@@ -503,6 +506,11 @@ class Recorder(Worker):
         self.writer.append_stream(source=key[0], kind=key[1], sent=sent, recorded=recorded,
                                   first_seq=first, last_seq=last, time_=time_)
         self._streams_written.add(key)
+
+    @property
+    def ended_sources(self) -> set[str]:
+        """The senders whose ``stream_end`` has been recorded (each ended its stream in order)."""
+        return {s for s, _ in self._streams_written}
 
     def _write_unended_streams(self) -> None:
         """At close: a row (``sent`` = -1) for each stream whose source never sent ``stream_end``."""

@@ -50,7 +50,8 @@ CHANNELS: Mapping[str, tuple[str, frozenset[str]]] = {
     "corrections": ("instrument_server", frozenset({"decoder"})),
     "control": ("instrument_server", frozenset({"decoder", "calibration"})),
     "records": ("recorder", frozenset({"instrument_server", "decoder", "calibration", "launcher"})),
-    "monitor": ("launcher", frozenset({"instrument_server"})),
+    # every process beats to the launcher (its heartbeat thread); statistics only the server
+    "monitor": ("launcher", frozenset({"instrument_server", "decoder", "calibration", "recorder"})),
 }
 
 _EVERYONE = frozenset(ROLES)

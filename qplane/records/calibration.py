@@ -12,7 +12,7 @@ to the recorder as a :class:`CalibrationRun`. A simulated device's hidden ideal 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Union
+from typing import Annotated, Any, Optional, Union
 
 import msgspec
 import numpy as np
@@ -114,8 +114,24 @@ class ChangedSinceCall(_CallArgs, frozen=True, tag="changed_since"):
     time: float
 
 
+#: The most setting changes one ``history`` reply carries; longer histories are paged.
+MAX_HISTORY_PAGE = 256
+
+PageSize = Annotated[int, msgspec.Meta(ge=1, le=MAX_HISTORY_PAGE)]
+
+
 class HistoryCall(_CallArgs, frozen=True, tag="history"):
-    """Every change the server's ledger committed this run."""
+    """One page of the changes the server's ledger committed this run, oldest first.
+
+    ``start`` is the cursor: the index (in the ledger's history) of the first change to
+    consider; ``since``, if given, keeps only changes made after that time (the ledger's
+    clock); at most ``limit`` changes come back (:data:`MAX_HISTORY_PAGE` at most). The reply
+    (:class:`HistoryPage`) says where the next page starts.
+    """
+
+    start: Count = 0
+    limit: PageSize = MAX_HISTORY_PAGE
+    since: Optional[float] = None  # noqa: UP007 - msgspec reads the annotation
 
 
 class NowCall(_CallArgs, frozen=True, tag="now"):
@@ -171,6 +187,21 @@ class ChangesResult(_Result, frozen=True, tag="changes"):
     changes: list[SettingChangeInfo]
 
 
+class HistoryPage(_Result, frozen=True, tag="history_page"):
+    """One page of the ledger's history (the reply to a :class:`HistoryCall`).
+
+    ``changes[i]`` is the change at index ``indices[i]`` of the history (with ``since``,
+    changes are skipped, so the indices need not be consecutive); ``next`` is the ``start`` of
+    the next page, equal to ``total`` (the history's length when answered) once every change
+    has been seen.
+    """
+
+    changes: list[SettingChangeInfo]
+    indices: list[Count]
+    next: Count
+    total: Count
+
+
 class ChangedResult(_Result, frozen=True, tag="changed"):
     """Whether something changed."""
 
@@ -198,7 +229,7 @@ class ExperimentResult(_Result, frozen=True, tag="experiment"):
 
 
 AnyResult = Union[NoResult, ValueResult, ChangesResult, ChangedResult, QubitsResult,  # noqa: UP007
-                  ExperimentResult]
+                  ExperimentResult, HistoryPage]
 
 
 class CalibrationCall(Body, frozen=True, tag="calibration_call"):
@@ -272,7 +303,8 @@ class SimulationTruth(Body, frozen=True, tag="simulation_truth"):
 
 __all__ = [
     "CALIBRATION_CALLS", "CalibrationCall", "CalibrationReply", "CalibrationRun", "ChangedResult",
-    "ChangedSinceCall", "ChangesResult", "ExperimentResult", "HistoryCall", "LastRunCall",
+    "ChangedSinceCall", "ChangesResult", "ExperimentResult", "HistoryCall", "HistoryPage",
+    "LastRunCall", "MAX_HISTORY_PAGE",
     "NoResult", "NowCall", "ParameterChange", "QubitsCall", "QubitsResult", "ReadSettingCall",
     "RevertCall", "RunExperimentCall", "SettingChangeInfo", "SimulationTruth", "ValueResult",
     "WriteSettingCall", "WriteSettingsCall",

@@ -39,13 +39,17 @@ class Register(Body, frozen=True, tag="register"):
 class Heartbeat(Body, frozen=True, tag="heartbeat"):
     """I am alive (both ways on the dispatch socket; every process -> the launcher's monitor).
 
-    ``state`` is ``running`` or ``stopping``; ``blocks`` what the sender has handled so far.
+    ``state`` is ``running`` or ``stopping``; ``blocks`` what the sender has handled so far;
+    ``progress`` (to the launcher, from the process's heartbeat thread) how many iterations its
+    main loop has made: a counter that stands still while heartbeats go on is a busy (or, past
+    ``stall_timeout``, stalled) loop; 0 before the loop starts.
     """
 
     role: Role
     pid: Count = 0
     state: Literal["running", "stopping"] = "running"
     blocks: Count = 0
+    progress: Count = 0
 
 
 class FlushAck(Body, frozen=True, tag="flush_ack"):

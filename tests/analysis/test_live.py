@@ -170,3 +170,19 @@ def test_launcher_process_states_tell_stopped_from_dead_from_hung(sample_run):
     with LiveView(out, plain=False) as view:
         view.update(s)
     assert "hung" in out.getvalue() and "SIGKILL" in out.getvalue()
+
+
+def test_a_busy_process_is_shown_busy_with_the_launchers_detail(sample_run):
+    with open_run(sample_run) as run:
+        end = float(run.blocks["t_applied"].max())
+        s = snapshot_from_run(run, stale_after_s=10.0, processes={
+            "instrument_server": {"state": "running", "detail": "", "last_seen": end},
+            "decoder-0": {"state": "busy", "last_seen": end,
+                          "detail": "no progress for 3.2 s (stall_timeout 15.0 s)"},
+        })
+    workers = {w.name: w for w in s.workers}
+    assert workers["decoder-0"].state == "busy" and "no progress" in workers["decoder-0"].detail
+    out = io.StringIO()
+    with LiveView(out, plain=False) as view:
+        view.update(s)
+    assert "busy" in out.getvalue()

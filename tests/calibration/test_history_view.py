@@ -67,3 +67,16 @@ def test_history_into_a_closed_pipe_prints_no_traceback(tmp_path):
     assert proc.wait(timeout=60) == 0
     assert b"ramsey" in first
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_history_pages_with_start_and_limit(tmp_path, capsys):
+    path = _file(tmp_path, changes=5, truths=0)
+    assert main(["calibration", "history", str(path), "--limit", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and "run0" not in lines[-1]
+    assert lines[-1] == "... 3 more change(s): --start 2 for the next page"
+    assert main(["calibration", "history", str(path), "--start", "4", "--limit", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and "update run4" in lines[0]
+    assert "+06:00" in lines[0]  # times stay relative to the first change of the run
+    assert main(["calibration", "history", str(path), "--limit", "0"]) == 2

@@ -6,7 +6,8 @@ from qplane.config import load_config
 
 
 def write_config(folder, *, workers=1, shots=256, max_in_flight=4, shadow=0.0, decoder="pymatching",
-                 duration="null", correction_timeout=10.0, p=0.004, distance=3, supervision=None):
+                 duration="null", correction_timeout=10.0, p=0.004, distance=3, supervision=None,
+                 security=None):
     path = folder / "test_loop.yaml"
     path.write_text(textwrap.dedent(f"""
         instruments:
@@ -21,7 +22,8 @@ def write_config(folder, *, workers=1, shots=256, max_in_flight=4, shadow=0.0, d
             workers: {workers}
             decoder: {{type: {decoder}}}
             shadow_fraction: {shadow}
-        """) + (f"  supervision: {supervision}\n" if supervision else ""))
+        """) + (f"  supervision: {supervision}\n" if supervision else "")
+                    + (f"  security: {security}\n" if security else ""))
     return path
 
 
