@@ -21,7 +21,11 @@ Two disjoint sets of families (:data:`TRAIN_FAMILIES`, :data:`HELDOUT_FAMILIES`)
   too-short T1, spectroscopy with no line in the window, Rabi sweeps short of π, a TLS-split
   line, beating Ramsey, a T1 that jumps mid-sweep; added later (never tuned on either): Rabi and
   Ramsey on a Chebyshev layout (dense at both ends) with Student-t noise (heavy tails), and a
-  biexponential T1 (bad: anomalous).
+  biexponential T1 (bad: anomalous); in session 3, T1 and spectroscopy with readout glitches
+  (Gaussian noise, 3–8 % of the points 5–12 σ off; good data).
+
+Tuning heavy-tailed robustness uses the train families with ``make_case(..., noise="heavy")``
+(a log-normal scale mixture of normals), a noise no held-out family has.
 
 >>> rng = np.random.default_rng(0)
 >>> case = make_case("t1", "ok", rng)
