@@ -229,3 +229,15 @@ def test_qec_nodes_of_a_trained_shape_ask_the_second_opinion_on_their_analysis(l
     assert op.asked[0] == ("analysis", "resonator_spectroscopy")
     run = run_node(DragNode(), "q2", backend, ledger, mode="check", second_opinion=op)
     assert run.verdict is None and not run.flagged and len(op.asked) == 1
+
+    class RawOnly:                       # an opinion of the raw data only is asked on them
+        VERDICT = _Opinion.VERDICT
+        classify = _Opinion.classify
+
+        def __init__(self):
+            self.asked = []
+
+    raw = RawOnly()
+    run = run_node(NODE_TYPES["randomized_benchmarking"](), "q2", backend, ledger,
+                   mode="check", second_opinion=raw)
+    assert raw.asked == [("data", "randomized_benchmarking")] and run.flagged
