@@ -121,6 +121,81 @@ def _spoil(req: ExperimentRequest, mode: str, truth: Any, i: int,
                          pi_amplitude=float(truth.pi_amplitude[i]), decay=decay, rng=rng)
 
 
+#: The QEC lab's nodes the benchmark spoils, with the modes each can be spoiled into (a
+#: resonator's magnitude does not get noisier with fewer shots in the simulated lab: no
+#: ``noisy``; with its window moved 30 MHz away it has no dip: ``no_signal``).
+QEC_NODES = ("resonator_spectroscopy", "readout_frequency", "readout_amplitude",
+             "readout_duration", "drag", "randomized_benchmarking", "cz")
+
+
+def _qec_parameters(name: str, p: Any) -> dict[str, Any]:
+    import dataclasses
+
+    modes = {"ok": p, "undersampled": dataclasses.replace(p, points=5, check_points=5)}
+    if name == "resonator_spectroscopy":
+        modes["no_signal"] = dataclasses.replace(p, start=30e6, stop=38e6)
+        return modes
+    modes["noisy"] = dataclasses.replace(p, shots=3, check_shots=3)
+    if name == "randomized_benchmarking":
+        modes["off_range"] = dataclasses.replace(p, stop=60.0)
+    else:   # the sweep moved by 0.8 of its span: the feature at its edge or outside
+        span = p.stop - p.start
+        modes["off_range"] = dataclasses.replace(p, start=p.start + 0.8 * span,
+                                                 stop=p.stop + 0.8 * span)
+    return modes
+
+
+def evaluate_qec(opinion: "LearnedSecondOpinion", *, seed: int,
+                 qubits: tuple[str, ...] = ("q0", "q3", "q6", "q9", "q12", "q15")
+                 ) -> dict[str, Any]:
+    """The second opinion and the gate on the QEC lab's nodes' data from the simulated lab
+    (d = 3, calibrated, optional controls bound), each node's sweep spoiled as
+    :func:`_qec_parameters` says, full sweep and check: per node, the model's outcome-class
+    accuracy, how often it accepts exactly what should be accepted, and whether the node asks
+    it (``Node.second_opinion``)."""
+    import numpy as np
+
+    from qplane.calibration import NODE_TYPES, StationBackend
+    from qplane.calibration.run import read_settings
+    from qplane.drivers import open_station
+    from qplane.sim_instruments import sim_lab_config
+
+    lab = open_station(sim_lab_config(distance=3, drift=False, optional_controls=True,
+                                      seed=seed), simulate=True)
+    out: dict[str, Any] = {}
+    try:
+        lab.station.components["qpu"].calibrate_perfectly()
+        backend = StationBackend.from_lab(lab)
+        for name in QEC_NODES:
+            node = NODE_TYPES[name]()
+            rows = []
+            for q in qubits:
+                settings = read_settings(backend, q, tuple(node.controls))
+                for mode, par in _qec_parameters(name, node.default_parameters).items():
+                    for check in (False, True):
+                        data = backend.run_experiment(node.request(q, settings, check=check,
+                                                                   parameters=par))
+                        a = node.analyse(data)
+                        v = opinion.classify_analysis(a.result)
+                        truth = _mode_class()[mode]
+                        rows.append({"mode": mode, "model_ok": v["label"] == truth,
+                                     "accept_ok": (v["label"] == "expected") ==
+                                     (truth == "expected"),
+                                     "gate_ok": a.gate.passed == (truth == "expected"),
+                                     "model_class": v["label"]})
+            out[name] = {
+                "asks_second_opinion": bool(node.second_opinion), "cases": len(rows),
+                "model_class_accuracy": float(np.mean([r["model_ok"] for r in rows])),
+                "model_accept_accuracy": float(np.mean([r["accept_ok"] for r in rows])),
+                "gate_accept_accuracy": float(np.mean([r["gate_ok"] for r in rows])),
+                "model_classes": {m: dict(collections.Counter(r["model_class"] for r in rows
+                                                              if r["mode"] == m))
+                                  for m in dict.fromkeys(r["mode"] for r in rows)}}
+    finally:
+        lab.close()
+    return out
+
+
 def _mode_class() -> dict[str, str]:
     # the classifier module needs torch: imported when a benchmark runs, not when the CLI starts
     from qplane.calibration.classifier import MODE_CLASS
@@ -291,6 +366,7 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
             "simlab": simlab_cases(sim_per_cell, seed=seed + 2)}
     for name, cases in track(sets.items(), "calibration sets", label=lambda item: item[0]):
         results["sets"][name] = evaluate(cases, opinion)
+    results["qec_nodes"] = evaluate_qec(opinion, seed=seed + 4)
     results["seconds"] = round(time.time() - t0, 1)
     write_results(out, results, default=float)
     return results
@@ -335,5 +411,11 @@ def main(args: argparse.Namespace) -> int:
               f"{r['gate_class_accuracy']:>9.4f} "
               f"{ba['gate_alone']:>12}/{ba['model_alone']}/{ba['gate_and_model']:<6}"
               f"{gr['gate_alone']:>14}/{gr['model_alone']}/{gr['gate_and_model']}")
+    print(f"{'QEC node':<24} {'asks':>5} {'cases':>6} {'model class':>12} {'model accept':>13} "
+          f"{'gate accept':>12}")
+    for name, r in res["qec_nodes"].items():
+        print(f"{name:<24} {'yes' if r['asks_second_opinion'] else 'no':>5} {r['cases']:>6} "
+              f"{r['model_class_accuracy']:>12.2f} {r['model_accept_accuracy']:>13.2f} "
+              f"{r['gate_accept_accuracy']:>12.2f}")
     print(f"wrote {args.out} ({res['seconds']} s)")
     return 0

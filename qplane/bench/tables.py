@@ -158,6 +158,17 @@ def _calibration(data: dict) -> str:
             f"| {name} | {r['cases']} | {r['model_class_accuracy']:.3f} | "
             f"{r['gate_class_accuracy']:.3f} | {b['gate_alone']} / {b['model_alone']} / "
             f"{b['gate_and_model']} of {r['bad_data_cases']} |")
+    qec = data.get("qec_nodes")
+    if qec:
+        lines += ["", "QEC-lab nodes on the simulated lab (each sweep spoiled: too few points, "
+                  "shots or sweep moved off the feature; model judging each as the trained kind "
+                  "of its shape, `classifier.KIND_ANALOGUES`):", "",
+                  "| node | asks the second opinion | cases | model class accuracy | model "
+                  "accepts what it should | gate accepts what it should |", "|---|---|---|---|---|---|"]
+        for name, r in qec.items():
+            lines.append(f"| {name} | {'yes' if r['asks_second_opinion'] else 'no'} | "
+                         f"{r['cases']} | {r['model_class_accuracy']:.2f} | "
+                         f"{r['model_accept_accuracy']:.2f} | {r['gate_accept_accuracy']:.2f} |")
     return "\n".join(lines)
 
 

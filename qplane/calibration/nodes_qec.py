@@ -22,7 +22,14 @@ Each is built as the nodes of :mod:`~qplane.calibration.nodes` are (Parameters, 
 ``qplane.controls``. They need the optional controls bound
 (:data:`~qplane.device.controls.OPTIONAL_CONTROLS`; in the simulated lab
 ``sim_lab_config(optional_controls=True)``). The learned second opinion was trained on the
-single-qubit sweeps only, so these nodes do not ask it (``second_opinion = False``).
+single-qubit sweeps only; the nodes whose data have the shape of one of them ask it, judged as
+that kind (:data:`~qplane.calibration.classifier.KIND_ANALOGUES`, on the node's own analysis):
+``resonator_spectroscopy`` and ``readout_frequency`` (a line on a background: spectroscopy),
+``randomized_benchmarking`` (an exponential with an offset: T1). ``drag``, ``cz``,
+``readout_amplitude`` and ``readout_duration`` do not (``second_opinion = False``): their
+curves (a sin² minimum, a chirped cosine, erfc-shaped fidelity) are no trained shape, and on
+the simulated lab the model called most of their off-range sweeps "expected"
+(``qplane bench calibration``, ``qec_nodes``).
 """
 
 from __future__ import annotations
@@ -61,6 +68,8 @@ def analyse_signal(node: Node, data: Any, sweep: Any = None, *, signal_type: str
 
 class _QecNode(Node):
     second_opinion = False
+    #: the second opinion judges the node's own analysis (:func:`~qplane.calibration.run.run_node`)
+    opinion_on_analysis = True
     value_names: dict[str, str] = {}
 
     @property
@@ -83,6 +92,7 @@ class ResonatorSpectroscopyNode(_QecNode):
     """
 
     name = "resonator_spectroscopy"
+    second_opinion = True   # judged as spectroscopy (classifier.KIND_ANALOGUES)
     experiment = "resonator_spectroscopy"
     unit = "Hz"
     controls = ("readout_frequency",)
@@ -111,6 +121,7 @@ class ReadoutFrequencyNode(_QecNode):
     """Assignment fidelity vs the readout frequency → its best value. Sweep: offsets (Hz)."""
 
     name = "readout_frequency"
+    second_opinion = True   # judged as spectroscopy (classifier.KIND_ANALOGUES)
     experiment = "readout_fidelity_frequency"
     unit = "Hz"
     controls = ("readout_frequency",)
@@ -232,6 +243,7 @@ class RandomizedBenchmarkingNode(_QecNode):
     """Single-qubit randomized benchmarking → error per Clifford: a data check, no writes."""
 
     name = "randomized_benchmarking"
+    second_opinion = True   # judged as t1 (classifier.KIND_ANALOGUES)
     experiment = "randomized_benchmarking"
     unit = ""
     controls = ()

@@ -201,7 +201,7 @@ def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: Ledger
     verdict = None
     if second_opinion is not None and node.second_opinion and (review == "all" or not _quiet_check(
             node, qubit, analysis, settings, mode)):
-        verdict = second_opinion.classify(data)
+        verdict = _ask(second_opinion, node, data, analysis)
     gate = analysis.gate
     disagree = verdict is not None and (verdict["label"] == "expected") != gate.passed
     if not gate.passed:
@@ -217,6 +217,18 @@ def run_node(node: Node, qubit: str, backend: CalibrationBackend, ledger: Ledger
                                       f"{verdict['label']} ({verdict.get('action', '')}): "
                                       "flagged for review (advisory)")
     return run
+
+
+def _ask(opinion: SecondOpinion, node: Node, data: ExperimentData, analysis: Analysis
+         ) -> dict[str, Any]:
+    """The second opinion's verdict: on the node's own analysis when the node says so (a kind
+    whose signal the raw data alone do not describe, e.g. a magnitude) and the opinion takes
+    one, else on the raw data."""
+    result = getattr(analysis, "result", None)
+    if getattr(node, "opinion_on_analysis", False) and result is not None \
+            and hasattr(opinion, "classify_analysis"):
+        return opinion.classify_analysis(result)
+    return opinion.classify(data)
 
 
 def _quiet_check(node: Node, qubit: str, analysis: Analysis, settings: dict[str, float],

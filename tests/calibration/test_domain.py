@@ -49,3 +49,13 @@ def test_analysed_cases_are_cached_and_read_back(tmp_path, monkeypatch):
     assert calls == [5] and again[0][1] == "ok" and np.array_equal(again[0][0][0], first[0][0][0])
     training.cached_feature_cases(path, 1, 1, seed=6)       # other arguments: analysed anew
     assert calls == [5, 6]
+
+
+def test_a_forced_noise_is_used_and_never_a_held_out_one_by_default():
+    rng = np.random.default_rng(4)
+    from qplane.calibration.domain import make_case
+
+    case = make_case("ramsey", "ok", rng, noise="heavy")
+    assert case.noise == "heavy" and case.family == "ramsey/train"
+    noises = {c.noise for c in train_set(1, seed=4)}
+    assert not noises & {"heavy", "glitch", "student"}

@@ -195,3 +195,49 @@ def test_drag_node_without_signal_in_its_sweep_is_bad_data(lab):
     run = run_node(node, q, backend, ledger, mode="calibrate")
     assert run.outcome.value == "bad_data"
     assert run.changes == ()
+
+
+class _Opinion:
+    """A second opinion that always sees an anomaly; records what it was asked about."""
+
+    VERDICT = {"label": "anomalous", "mode": "anomalous", "confidence": 1.0, "action": "flag"}
+
+    def __init__(self):
+        self.asked = []
+
+    def classify(self, data):
+        self.asked.append(("data", data.kind.value))
+        return dict(self.VERDICT)
+
+    def classify_analysis(self, result):
+        self.asked.append(("analysis", result.kind))
+        return dict(self.VERDICT)
+
+
+def test_qec_nodes_of_a_trained_shape_ask_the_second_opinion_on_their_analysis(lab):
+    from qplane.calibration.classifier import KIND_ANALOGUES
+
+    qpu, backend, ledger = _setup(lab)
+    asking = {n for n in QEC_DEPENDENCIES if NODE_TYPES[n].second_opinion}
+    assert asking == {"resonator_spectroscopy", "readout_frequency", "randomized_benchmarking"}
+    assert asking <= set(KIND_ANALOGUES)
+    op = _Opinion()
+    run = run_node(NODE_TYPES["resonator_spectroscopy"](), "q2", backend, ledger,
+                   mode="check", second_opinion=op)
+    # advisory: the gate's outcome stands, the disagreement is recorded and flagged
+    assert run.outcome.value == "in_spec" and run.flagged and run.verdict["label"] == "anomalous"
+    assert op.asked[0] == ("analysis", "resonator_spectroscopy")
+    run = run_node(DragNode(), "q2", backend, ledger, mode="check", second_opinion=op)
+    assert run.verdict is None and not run.flagged and len(op.asked) == 1
+
+    class RawOnly:                       # an opinion of the raw data only is asked on them
+        VERDICT = _Opinion.VERDICT
+        classify = _Opinion.classify
+
+        def __init__(self):
+            self.asked = []
+
+    raw = RawOnly()
+    run = run_node(NODE_TYPES["randomized_benchmarking"](), "q2", backend, ledger,
+                   mode="check", second_opinion=raw)
+    assert raw.asked == [("data", "randomized_benchmarking")] and run.flagged
