@@ -10,8 +10,9 @@ here breadth-first from the DEM with a fixed seed) or the short-beam ones.
 
 Per shot the priors may come from a network: :func:`blend_priors` moves every site's logit
 from the DEM's towards the network's by ``weight`` (0: the DEM; 1: the network). Tesseract
-then searches that shot with those costs (its error list is replaced, which is the same as
-compiling it again; ``tests/decoder/test_site_priors.py`` checks both give one answer).
+then searches that shot with those costs, compiled for that shot (replacing a compiled
+decoder's error list is cheaper but finds worse solutions: Tesseract keeps search state derived
+from the costs it was built with).
 
 >>> import numpy as np
 >>> blend_priors(np.array([0.01, 0.2]), np.array([5.0, -40.0]), 0.0).round(3).tolist()
@@ -122,11 +123,6 @@ class SitePriorTesseract:
             site_dem, det_beam=settings["det_beam"], beam_climbing=True,
             pqlimit=settings["pqlimit"], det_orders=orders)
         self._decoder = self._config.compile_decoder()
-        self._errors = list(self._decoder.errors)
-        if len(self._errors) != len(self._tails):
-            raise DecoderError(f"Tesseract merged the site DEM's {len(self._tails)} errors into "
-                               f"{len(self._errors)}; the site DEM must have distinct symptoms")
-        self._current = None  # the priors the decoder holds now (None: the DEM's)
         #: Shots decoded with per-shot priors / in all.
         self.shots_with_priors = 0
         self.shots = 0
@@ -137,14 +133,18 @@ class SitePriorTesseract:
         return stim.DetectorErrorModel(
             "\n".join(f"error({x:.17g}) {tail}" for x, tail in zip(p, self._tails)))
 
-    def _set_priors(self, site_p: np.ndarray | None) -> None:
-        if site_p is None and self._current is None:
-            return
-        p = self.site_prior if site_p is None else site_p
-        for error, x in zip(self._errors, p):
-            error.set_with_probability(float(x))
-        self._decoder.errors = self._errors
-        self._current = None if site_p is None else True
+    def compile_for(self, site_p: np.ndarray):
+        """A Tesseract decoder for the site DEM with site probabilities ``site_p``.
+
+        Compiled afresh (~10 ms at d = 5): replacing a compiled decoder's error list is not the
+        same, since Tesseract keeps search state derived from the costs it was built with.
+        """
+        import tesseract_decoder.tesseract as tesseract
+
+        config = tesseract.TesseractConfig(
+            self.site_dem(site_p), det_beam=self._config.det_beam, beam_climbing=True,
+            pqlimit=self._config.pqlimit, det_orders=self._config.det_orders)
+        return config.compile_decoder()
 
     def decode(self, events: np.ndarray, site_p: np.ndarray | None = None) -> np.ndarray:
         """Observable flips ``bool (shots, num_observables)`` for ``bool (shots, detectors)``.
@@ -155,7 +155,6 @@ class SitePriorTesseract:
         events = np.asarray(events, dtype=bool)
         out = np.zeros((len(events), self.num_observables), dtype=bool)
         if site_p is None:
-            self._set_priors(None)
             if len(events):
                 out[:] = self._decoder.decode_batch(events)
         else:
@@ -164,8 +163,7 @@ class SitePriorTesseract:
                 raise DecoderError(f"site priors must have shape ({len(events)}, "
                                    f"{self.num_sites}), got {site_p.shape}")
             for i, shot in enumerate(events):
-                self._set_priors(site_p[i])
-                out[i] = self._decoder.decode(shot)
+                out[i] = self.compile_for(site_p[i]).decode(shot)
             self.shots_with_priors += len(events)
         self.shots += len(events)
         return out
