@@ -130,8 +130,10 @@ class SitePriorTesseract:
     def site_dem(self, site_p: np.ndarray) -> stim.DetectorErrorModel:
         """The site DEM with site probabilities ``site_p`` (``(num_sites,)``)."""
         p = np.concatenate([np.asarray(site_p, dtype=np.float64), self.other_prior])
-        return stim.DetectorErrorModel(
-            "\n".join(f"error({x:.17g}) {tail}" for x, tail in zip(p, self._tails)))
+        lines = [f"error({x:.17g}) {tail}" for x, tail in zip(p, self._tails)]
+        if self.num_detectors:  # keep every detector, even one no error flips
+            lines.append(f"detector D{self.num_detectors - 1}")
+        return stim.DetectorErrorModel("\n".join(lines))
 
     def compile_for(self, site_p: np.ndarray):
         """A Tesseract decoder for the site DEM with site probabilities ``site_p``.
