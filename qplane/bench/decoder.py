@@ -11,8 +11,10 @@ on this machine's CPU (one torch thread unless ``--threads`` says otherwise), an
 alone per backend (torch fp32, ONNX fp32, ONNX int8) at batch 1024 with 1 and 2 threads.
 Correlated PyMatching is the main baseline of every neural row; the int8 network runs beside
 the float one on the same shots (McNemar: no significant loss); Tesseract (``pip install
-qplane[bench]``, near-optimal) decodes a prefix of the shots at d = 3 and 5 as the reference.
-Results go to
+qplane[bench]``, near-optimal) decodes a prefix of the shots at d = 3 and 5 as the reference, and
+``neural-soft`` (the network gating hard shots to Tesseract, :mod:`qplane.decoder.neural_soft`)
+decodes every shot there: compared with correlated PyMatching (the >= 1.15x target at d = 5,
+p = 0.005) and with Tesseract alone on the same shots (what the network adds). Results go to
 ``runs/bench/decoder.json``; ``--update-results`` writes the committed
 ``bench/results/decoder.json`` and the markdown table in ``docs/decoder.md``.
 """
