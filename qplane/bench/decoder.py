@@ -197,6 +197,12 @@ def _timing(circuit, dem, model: str, rounds: int) -> dict[str, Any]:
             "gated_fraction": soft.gated_fraction,
             "total_us_per_shot": 1e6 * total / len(events),
             "total_us_per_round": 1e6 * total / len(events) / rounds}
+        reference = _reference(circuit)  # Tesseract alone, every shot: the cost neural-soft saves
+        start = time.perf_counter()
+        reference.decode_shots_bit_packed(bit_packed_detection_event_data=dets[:256])
+        total = (time.perf_counter() - start) / 256
+        result["tesseract/batch256"] = {"total_us_per_shot": 1e6 * total,
+                                        "total_us_per_round": 1e6 * total / rounds}
     previous = torch.get_num_threads()
     for backend, precision in BACKENDS:
         for threads in (1, 2):

@@ -31,4 +31,5 @@ def test_a_small_decoder_benchmark_writes_every_comparison(tmp_path):
         soft = [r for r in results["rows"] if r["decoder"] == "neural-soft"]
         assert soft and all(0 <= r["gated_fraction"] <= 1 for r in soft)
         assert "residual_us_per_shot" in timing["neural-soft/batch1024"]
+        assert timing["tesseract/batch256"]["total_us_per_shot"] > 0
         assert any(t["target"].startswith("neural-soft never") for t in results["targets"])
