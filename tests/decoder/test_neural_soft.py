@@ -118,3 +118,21 @@ def test_the_options_model_matches_the_constructor():
     assert {k: f.default for k, f in NeuralSoftOptions.model_fields.items()} == params
     assert validate_section(NeuralSoftOptions, {"model": "d5", "gate_fraction": 0.1},
                             key="options").kwargs() == {"model": "d5", "gate_fraction": 0.1}
+
+
+def test_a_config_names_it_and_its_mistakes_are_keyed():
+    from pydantic import ValidationError
+
+    from qplane.config.decoding import DecodingSettings
+
+    d = DecodingSettings.model_validate({"decoder": {"type": "neural-soft", "options": {
+        "model": "d5", "residual": "tesseract", "gate_fraction": 0.1}}})
+    assert d.decoder.type == "neural-soft"
+    assert d.decoder.options.kwargs() == {"model": "d5", "residual": "tesseract",
+                                          "gate_fraction": 0.1}
+    with pytest.raises(ValidationError, match="prior_weight"):
+        DecodingSettings.model_validate({"decoder": {"type": "neural-soft",
+                                                     "options": {"prior_weight": 2}}})
+    with pytest.raises(ValidationError, match="threshold"):  # a neural-only option
+        DecodingSettings.model_validate({"decoder": {"type": "neural-soft",
+                                                     "options": {"threshold": 0.5}}})
