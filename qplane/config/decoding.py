@@ -131,7 +131,8 @@ class NeuralSoftOptions(DecoderOptions):
     prior_weight: float = Field(
         0.0, ge=0.0, le=1.0, description="how far the gated shots' priors move from the DEM's "
         "towards the network's probabilities (0: the DEM's, 1: the network's)")
-    beam: Literal["long", "short"] = Field("long", description="Tesseract's beam settings")
+    beam: Literal["long", "short"] = Field("short", description="Tesseract's beam settings "
+                                           "(short: as accurate as long on validation, cheaper)")
 
     @model_validator(mode="after")
     def _pin_and_precision(self) -> NeuralSoftOptions:
