@@ -136,11 +136,9 @@ def _reference(circuit):
 
 
 def _has_tesseract() -> bool:
-    try:
-        import tesseract_decoder  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("tesseract_decoder") is not None
 
 
 def _soft(model: str, dem):

@@ -4,8 +4,9 @@
 options model, read from the decoder's constructor (``pymatching`` and
 ``pymatching-correlated`` take none; ``neural`` and ``neural-correlated`` take the
 :class:`~qplane.decoder.neural.NeuralDecoder` keywords except ``correlated``, which the type
-fixes; ``neural-soft`` the :class:`~qplane.decoder.neural_soft.NeuralSoftDecoder` keywords). An options model hands the decoder only the keys the file gave, so the constructor's
-own defaults apply to the rest: ``make_decoder(d.type, **d.options)``.
+fixes; ``neural-soft`` the :class:`~qplane.decoder.neural_soft.NeuralSoftDecoder` keywords).
+An options model hands the decoder only the keys the file gave, so the constructor's own
+defaults apply to the rest: ``make_decoder(d.type, **d.options)``.
 
 >>> d = DecodingSettings.model_validate({"decoder": {"type": "neural", "options": {"model": "d3"}}})
 >>> d.decoder.options.kwargs()

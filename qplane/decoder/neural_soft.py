@@ -13,10 +13,11 @@ every shot too, and a shot is *gated* to the residual decoder (Tesseract on the 
 Gated shots are decoded by Tesseract with priors ``blend_priors(dem, network, prior_weight)``:
 ``prior_weight`` 0 keeps the DEM's priors (the network only chooses the shots), 1 takes the
 network's probabilities as that shot's priors. The defaults (``gate_fraction`` 0.05,
-``prior_weight`` 0, Tesseract's short beam) were chosen on validation shots (docs/decoder.md, "Soft information");
-the shipped CPU-trained networks' probabilities made Tesseract worse at every weight tried, so
-the network's part is choosing the few shots that are worth an expensive decoder (~5-7 % of
-shots at d = 5, p = 0.005), which keeps the average cost near the network's own.
+``prior_weight`` 0, Tesseract's short beam) were chosen on validation shots (docs/decoder.md,
+"neural-soft"). The shipped CPU-trained networks' probabilities made Tesseract worse at every
+weight tried, so the network's part is choosing the few shots (~5-7 % at d = 5, p = 0.005)
+that get the expensive decoder; those are Tesseract's hardest shots, so the average cost is
+still several times the network's (~1.5 ms per shot at d = 5 on one CPU core).
 
 >>> import numpy as np
 >>> from qplane.codes import memory_circuit

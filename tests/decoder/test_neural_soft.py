@@ -113,8 +113,8 @@ def test_the_options_model_matches_the_constructor():
 
     from qplane.decoder.neural_soft import NeuralSoftDecoder
 
-    params = {k: p.default for k, p in inspect.signature(NeuralSoftDecoder.__init__).parameters.items()
-              if k != "self"}
+    signature = inspect.signature(NeuralSoftDecoder.__init__)
+    params = {k: p.default for k, p in signature.parameters.items() if k != "self"}
     assert {k: f.default for k, f in NeuralSoftOptions.model_fields.items()} == params
     assert validate_section(NeuralSoftOptions, {"model": "d5", "gate_fraction": 0.1},
                             key="options").kwargs() == {"model": "d5", "gate_fraction": 0.1}
