@@ -58,7 +58,8 @@ from __future__ import annotations
 from qplane.config._errors import validate_section
 from qplane.config.calibration import CalibrationSettings
 from qplane.config.controls import ControlsSettings
-from qplane.config.decoding import DECODER_NAMES, DecodingSettings, NeuralOptions, PyMatchingOptions
+from qplane.config.decoding import (DECODER_NAMES, DecodingSettings, NeuralOptions, NeuralSoftOptions,
+                                    PyMatchingOptions)
 from qplane.config.loading import load_config, parse_config
 from qplane.config.model import Config, ConfigDocument, QplaneSettings
 from qplane.config.pipeline import (
@@ -89,6 +90,7 @@ __all__ = [
     "EndpointSettings",
     "InstrumentEntry",
     "NeuralOptions",
+    "NeuralSoftOptions",
     "PyMatchingOptions",
     "QpuGeometry",
     "QplaneSettings",

@@ -4,8 +4,9 @@
 options model, read from the decoder's constructor (``pymatching`` and
 ``pymatching-correlated`` take none; ``neural`` and ``neural-correlated`` take the
 :class:`~qplane.decoder.neural.NeuralDecoder` keywords except ``correlated``, which the type
-fixes). An options model hands the decoder only the keys the file gave, so the constructor's
-own defaults apply to the rest: ``make_decoder(d.type, **d.options)``.
+fixes; ``neural-soft`` the :class:`~qplane.decoder.neural_soft.NeuralSoftDecoder` keywords).
+An options model hands the decoder only the keys the file gave, so the constructor's own
+defaults apply to the rest: ``make_decoder(d.type, **d.options)``.
 
 >>> d = DecodingSettings.model_validate({"decoder": {"type": "neural", "options": {"model": "d3"}}})
 >>> d.decoder.options.kwargs()
@@ -28,7 +29,7 @@ from qplane.config._base import KeyedValueError, Section
 
 #: Decoder types by the options model family they use (the discriminator's tags).
 _FAMILY = {"pymatching": "pymatching", "pymatching-correlated": "pymatching",
-           "neural": "neural", "neural-correlated": "neural"}
+           "neural": "neural", "neural-correlated": "neural", "neural-soft": "neural-soft"}
 #: Every decoder type a config may name (equal to ``qplane.decoder.DECODER_TYPES``' keys).
 DECODER_NAMES = tuple(sorted(_FAMILY))
 _DEVICE_RE = re.compile(r"^(auto|(cpu|cuda|mps|xpu|hip|meta)(:\d+)?)$")
@@ -105,6 +106,46 @@ class NeuralOptions(DecoderOptions):
         return self
 
 
+class NeuralSoftOptions(DecoderOptions):
+    """Options of ``neural-soft`` (see ``NeuralSoftDecoder``): the network's, and the gate's."""
+
+    model: str = Field("auto", description="a shipped model name (d3, d5, d7), the path of a "
+                       "model file, or 'auto': the shipped model nearest the code distance")
+    sha256: Optional[Annotated[str, AfterValidator(_sha256)]] = Field(
+        None, description="pin: the model file's SHA-256; a file with another hash is refused")
+    device: Annotated[str, AfterValidator(_device)] = Field(
+        "auto", description="'auto' (a GPU when present, else the CPU) or a torch device")
+    batch_size: int = Field(1024, ge=1, description="shots per network call")
+    backend: Literal["torch", "onnx"] = Field("torch", description="what runs the network: "
+                                              "'torch' or 'onnx' (ONNX Runtime)")
+    precision: Literal["fp32", "int8"] = Field(
+        "fp32", description="network precision; 'int8' needs backend 'onnx'")
+    threads: Optional[int] = Field(None, ge=1, le=256, description="intra-op threads of the "
+                                   "network (default: the runtime's own choice)")
+    residual: Literal["tesseract"] = Field(
+        "tesseract", description="the prior-taking decoder of the gated shots (Tesseract on "
+                                 "the DEM's sites; pip install tesseract-decoder)")
+    gate_fraction: float = Field(
+        0.05, ge=0.0, le=1.0, description="fraction of shots (sampled from the DEM at compile "
+        "time) whose network uncertainty sends them to the residual decoder, besides those the "
+        "cheap decoders disagree on; 0: only those, 1: every shot")
+    prior_weight: float = Field(
+        0.0, ge=0.0, le=1.0, description="how far the gated shots' priors move from the DEM's "
+        "towards the network's probabilities (0: the DEM's, 1: the network's)")
+    beam: Literal["long", "short"] = Field("short", description="Tesseract's beam settings "
+                                           "(short: as accurate as long on validation, cheaper)")
+
+    @model_validator(mode="after")
+    def _pin_and_precision(self) -> NeuralSoftOptions:
+        if self.model == "auto" and self.sha256 is not None:
+            raise KeyedValueError("sha256", "a sha256 pin needs an explicit model, not 'auto'; "
+                                            "name the model file you pin")
+        if self.precision == "int8" and self.backend != "onnx":
+            raise KeyedValueError("precision", "precision 'int8' needs backend 'onnx' (torch "
+                                               "runs fp32); set backend: onnx")
+        return self
+
+
 Weights = Literal["nominal", "learned"]
 _WEIGHTS_HELP = ("'nominal': the decoding circuit's own model; 'learned': start from it, then "
                  "decode with the model learned live from the syndromes (qplane.decoding.noise)")
@@ -130,6 +171,16 @@ class NeuralDecoderSettings(Section):
                                    description="keyword options of the decoder")
 
 
+class NeuralSoftDecoderSettings(Section):
+    """``decoding.decoder`` for the network gating hard shots to Tesseract (``neural-soft``)."""
+
+    type: Literal["neural-soft"] = Field(
+        description="decoder name (see qplane.decoder.DECODER_TYPES)")
+    weights: Weights = Field("nominal", description=_WEIGHTS_HELP + " (the decoders' DEM)")
+    options: NeuralSoftOptions = Field(default_factory=NeuralSoftOptions,
+                                       description="keyword options of the decoder")
+
+
 def _family(value: Any) -> Optional[str]:
     kind = value.get("type", "pymatching") if isinstance(value, dict) else getattr(value, "type", None)
     return _FAMILY.get(kind) if isinstance(kind, str) else None
@@ -137,7 +188,8 @@ def _family(value: Any) -> Optional[str]:
 
 DecoderSettings = Annotated[
     Union[Annotated[PyMatchingDecoderSettings, Tag("pymatching")],
-          Annotated[NeuralDecoderSettings, Tag("neural")]],
+          Annotated[NeuralDecoderSettings, Tag("neural")],
+          Annotated[NeuralSoftDecoderSettings, Tag("neural-soft")]],
     Discriminator(_family, custom_error_type="unknown_decoder",
                   custom_error_message="unknown decoder",
                   custom_error_context={"known": ", ".join(DECODER_NAMES)}),
@@ -192,7 +244,7 @@ def check_model_files(decoding: DecodingSettings, *,
     Reads and hashes the file (no torch import).
     """
     options = decoding.decoder.options
-    if not isinstance(options, NeuralOptions) or options.model == "auto":
+    if not isinstance(options, (NeuralOptions, NeuralSoftOptions)) or options.model == "auto":
         return []
     from qplane.decoder import file_sha256, resolve_model_path
     from qplane.errors import DecoderError

@@ -9,6 +9,9 @@ Modules:
   :func:`make_decoder`, :func:`sinter_decoders`);
 * :mod:`~qplane.decoder.neural` — :class:`NeuralDecoder`: a 3D-CNN pre-decoder, then
   PyMatching on the residual syndrome;
+* :mod:`~qplane.decoder.neural_soft` — :class:`NeuralSoftDecoder` (``neural-soft``): the network
+  sends the shots the cheap decoders disagree on, or that it is unsure about, to Tesseract;
+* :mod:`~qplane.decoder.site_priors` — Tesseract on a DEM's sites with per-shot priors;
 * :mod:`~qplane.decoder.model` — the pre-decoder network, built from frozen :data:`SPECS`;
 * :mod:`~qplane.decoder.model_file` — model files: weights plus :class:`ModelCard`, pinned by
   SHA-256 (:func:`load_model`);
@@ -44,6 +47,7 @@ _LAZY = {
     "resolve_model_path": "qplane.decoder.model_store",
     "shipped_models": "qplane.decoder.model_store",
     "CompiledNeuralDecoder": "qplane.decoder.neural", "NeuralDecoder": "qplane.decoder.neural",
+    "NeuralSoftDecoder": "qplane.decoder.neural_soft",
     "NoiseMismatchWarning": "qplane.decoder.neural",
     "export_onnx": "qplane.decoder.onnx_export",
 }
@@ -64,6 +68,7 @@ __all__ = [
     "ModelCard",
     "ModelSpec",
     "NeuralDecoder",
+    "NeuralSoftDecoder",
     "NoiseMismatchWarning",
     "PyMatchingDecoder",
     "SPECS",

@@ -17,12 +17,19 @@ def _neural(**kw: Any) -> Decoder:
     return NeuralDecoder(**kw)
 
 
+def _neural_soft(**kw: Any) -> Decoder:
+    from qplane.decoder.neural_soft import NeuralSoftDecoder
+
+    return NeuralSoftDecoder(**kw)
+
+
 #: Decoder type name -> factory taking the decoder's config options as keyword arguments.
 DECODER_TYPES: dict[str, Callable[..., Decoder]] = {
     "pymatching": lambda **kw: PyMatchingDecoder(correlated=False, **kw),
     "pymatching-correlated": lambda **kw: PyMatchingDecoder(correlated=True, **kw),
     "neural": lambda **kw: _neural(correlated=False, **kw),
     "neural-correlated": lambda **kw: _neural(correlated=True, **kw),
+    "neural-soft": _neural_soft,
 }
 
 
@@ -50,6 +57,6 @@ def sinter_decoders() -> dict[str, Decoder]:
     Names are prefixed ``qplane-`` so they never shadow sinter's built-in ``pymatching``.
 
     >>> sorted(sinter_decoders())
-    ['qplane-neural', 'qplane-neural-correlated', 'qplane-pymatching', 'qplane-pymatching-correlated']
+    ['qplane-neural', 'qplane-neural-correlated', 'qplane-neural-soft', 'qplane-pymatching', 'qplane-pymatching-correlated']
     """
     return {f"qplane-{name}": make_decoder(name) for name in DECODER_TYPES}

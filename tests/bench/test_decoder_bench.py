@@ -24,3 +24,12 @@ def test_a_small_decoder_benchmark_writes_every_comparison(tmp_path):
                 "network_us_per_shot"] > 0
     assert any(t["target"].startswith("int8 network") for t in results["targets"])
     assert "neural-correlated-int8" in (tmp_path / "decoder.md").read_text()
+    # neural-soft (network + Tesseract) beside Tesseract alone, on the same shots
+    if any(r["decoder"] == "tesseract" for r in results["rows"]):
+        assert ("neural-soft", "pymatching-correlated") in pairs
+        assert ("neural-soft", "tesseract") in pairs
+        soft = [r for r in results["rows"] if r["decoder"] == "neural-soft"]
+        assert soft and all(0 <= r["gated_fraction"] <= 1 for r in soft)
+        assert "residual_us_per_shot" in timing["neural-soft/batch1024"]
+        assert timing["tesseract/batch256"]["total_us_per_shot"] > 0
+        assert any(t["target"].startswith("neural-soft never") for t in results["targets"])

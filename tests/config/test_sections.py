@@ -63,7 +63,7 @@ CASES = [
     (lambda d: dec(d).update(shadow_fraction="some"), "qplane.decoding.shadow_fraction",
      "must be a number, got 'some'"),
     (lambda d: dec(d).update(decoder={"type": "pymatchin"}), "qplane.decoding.decoder.type",
-     "unknown decoder; known decoders: neural, neural-correlated, pymatching, "
+     "unknown decoder; known decoders: neural, neural-correlated, neural-soft, pymatching, "
      "pymatching-correlated"),
     (lambda d: dec(d).update(decoder={"type": "pymatching", "option": {}}),
      "qplane.decoding.decoder.option", "unknown key; allowed keys: options, type"),
