@@ -285,6 +285,7 @@ def drifting_run(*, distance: int = 5, basis: str = "Z", windows: int = 12,
 def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "miscalibrated",
                     learn_shots: int = 100_000, steps: int = 3000, max_minutes: float = 6.0,
                     test_shots: int = 100_000, folder: str = "runs/bench/finetune",
+                    hard_fraction: float = 0.0, lr: float = 0.0005,
                     seed: int = 0) -> dict[str, Any]:
     """The shipped model fine-tuned on the DEM learned from the device vs the shipped model.
 
@@ -292,7 +293,9 @@ def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "misca
     model on it (``train-decoder`` with ``noise: {model: learned, dem: ...}``, ``init`` the
     shipped file), and decodes fresh device shots with both (nominal DEM for the shipped one's
     residual matcher, learned for the fine-tuned), correlated and not; McNemar against the
-    shipped model and correlated PyMatching with learned weights.
+    shipped model and correlated PyMatching with learned weights. ``hard_fraction``: the
+    share of each batch mined from shots PyMatching gets wrong (the shipped d5 and d7 were
+    trained with 0.5). The test shots come from another seed than the learning shots.
     """
     import os as _os
 
@@ -321,7 +324,8 @@ def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "misca
     config = TrainConfig.from_dict(dict(
         name=f"finetune-d{distance}-{device}", distance=distance, rounds=distance, bases=[basis],
         noise={"model": "learned", "dem": dem_path, "p": NOMINAL_P}, spec="cnn-s", steps=steps,
-        max_minutes=max_minutes, batch_size=64, lr=0.0005, seed=seed + 5, workers=0,
+        max_minutes=max_minutes, batch_size=64, lr=lr, seed=seed + 5, workers=0,
+        hard_fraction=hard_fraction,
         init=shipped, validation_shots=5000, checkpoint_dir=_os.path.join(folder, "ck"),
         checkpoint_every=100, output=out, device="cpu"))
     t0 = time.perf_counter()
@@ -348,7 +352,18 @@ def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "misca
                                 "ratio": float(wrong[a].mean() / max(wrong[b].mean(), 1e-12))}
     return {"distance": distance, "basis": basis, "device": device, "learn_shots": learn_shots,
             "steps": int(summary.get("steps", steps)), "train_seconds": seconds,
+            "max_minutes": max_minutes, "hard_fraction": hard_fraction, "lr": lr,
+            "model": out, "shipped": model_for(distance),
             "test_shots": test_shots, "dem_hash": learned.hash, "rows": rows, "pairs": pairs}
+
+
+def finetune_key(distance: int) -> str:
+    """The results key of the fine-tuning comparison at ``distance``.
+
+    >>> finetune_key(3), finetune_key(5)
+    ('finetune', 'finetune_d5')
+    """
+    return "finetune" if distance == 3 else f"finetune_d{distance}"
 
 
 def time_estimator(distance: int = 5, shots: int = 1_000_000, repeats: int = 3) -> dict[str, Any]:
@@ -449,8 +464,16 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--drift-windows", type=int, default=12,
                     help="windows of the drifting-run comparison (0: skip it)")
     ap.add_argument("--finetune-only", action="store_true",
-                    help="run only the neural fine-tuning comparison (d = 3) and add it to "
-                         "--out's file")
+                    help="run only the neural fine-tuning comparison and add it to --out's "
+                         "file (key 'finetune' at d = 3, 'finetune_dD' at another distance)")
+    ap.add_argument("--finetune-distance", type=int, default=3,
+                    help="distance of the fine-tuning comparison (default 3)")
+    ap.add_argument("--finetune-minutes", type=float, default=6.0,
+                    help="fine-tuning wall-clock budget in minutes (default 6)")
+    ap.add_argument("--finetune-hard-fraction", type=float, default=0.0,
+                    help="share of each fine-tuning batch mined from PyMatching failures")
+    ap.add_argument("--finetune-test-shots", type=int, default=100_000,
+                    help="fresh test shots of the fine-tuning comparison (default 100,000)")
     ap.add_argument("--drift-only", action="store_true",
                     help="run only the drifting-run comparison and add it to --out's file")
     ap.add_argument("--out", default=os.path.join("runs", "bench", "device_noise.json"),
@@ -484,8 +507,13 @@ def main(args: argparse.Namespace) -> int:
             results["drift"] = drifting_run(windows=drift_windows, seed=args.seed)
             print(json.dumps({k: v for k, v in results["drift"].items() if k != "per_window"}))
         if args.finetune_only:
-            results["finetune"] = neural_finetune(seed=args.seed)
-            print(json.dumps(results["finetune"]))
+            key = finetune_key(args.finetune_distance)
+            results[key] = neural_finetune(
+                distance=args.finetune_distance, max_minutes=args.finetune_minutes,
+                steps=100_000 if args.finetune_distance > 3 else 3000,
+                hard_fraction=args.finetune_hard_fraction,
+                test_shots=args.finetune_test_shots, seed=args.seed)
+            print(json.dumps(results[key]))
         results.pop("written", None)
         print(f"wrote {write_results(args.out, results)}")
         return 0
@@ -537,8 +565,9 @@ def main(args: argparse.Namespace) -> int:
     results["drift"] = (drifting_run(windows=drift_windows, seed=args.seed,
                                      shots=5_000 if quick else 20_000)
                         if drift_windows else previous.get("drift") or existing.get("drift"))
-    if existing.get("finetune") or previous.get("finetune"):
-        results["finetune"] = existing.get("finetune") or previous.get("finetune")
+    for key in sorted({*existing, *previous}):
+        if key.startswith("finetune") and (existing.get(key) or previous.get(key)):
+            results[key] = existing.get(key) or previous.get(key)
     path = write_results(args.out, results)
     for c in cases:
         best = min(c["rows"], key=lambda r: r["ler"])
