@@ -36,10 +36,10 @@ DEVICES = ("calibrated", "drifted", "miscalibrated", "uniform")
 DISTANCES = (3, 5, 7)
 BASES = ("X", "Z")
 TRAIN = (10_000, 30_000, 100_000, 1_000_000)
-ESTIMATORS = ("pairwise", "full")
+ESTIMATORS = ("pairwise", "full", "hybrid")
 #: every estimator the bench can run: ``full-plain`` is the full estimator without its
 #: shrinkage towards the pairwise solution (the least-squares fit alone), for comparison
-ALL_ESTIMATORS = ("pairwise", "full", "full-plain")
+ALL_ESTIMATORS = ("pairwise", "full", "hybrid", "full-plain")
 NOMINAL_P = 0.004
 TEST_SHOTS = 200_000
 QUICK = {"distances": (3, 5), "shots": 20_000, "train": (10_000, 30_000), "neural_shots": 2_000}
@@ -476,8 +476,48 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="fresh test shots of the fine-tuning comparison (default 100,000)")
     ap.add_argument("--drift-only", action="store_true",
                     help="run only the drifting-run comparison and add it to --out's file")
+    ap.add_argument("--add-to", default=None, metavar="FILE",
+                    help="add this run's rows to the cases of a results file instead of "
+                         "replacing it (e.g. a new estimator's rows): each case must decode the "
+                         "same test shots (its nominal and true rows must agree), rows already "
+                         "there are kept, the targets are summarised again; writes --out")
     ap.add_argument("--out", default=os.path.join("runs", "bench", "device_noise.json"),
                     help="results JSON")
+
+
+def add_rows(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with the rows of ``new``'s cases it lacks added to its matching cases.
+
+    A case matches on device, distance and basis, and must have decoded the same test shots:
+    its ``pymatching/nominal`` and ``*/true`` rows must give the same errors in both (the
+    shots come from fixed seeds, so they do when the settings agree). The estimators and
+    training shot counts become the union; the targets are summarised again.
+    """
+    out = dict(base)
+    index = {(c["device"], c["distance"], c["basis"]): c for c in base.get("cases", [])}
+    cases = [dict(c, rows=list(c["rows"])) for c in base.get("cases", [])]
+    by_key = {(c["device"], c["distance"], c["basis"]): c for c in cases}
+    for c in new.get("cases", []):
+        key = (c["device"], c["distance"], c["basis"])
+        if key not in index:
+            raise SystemExit(f"--add-to: the file has no case {key}; run it in full instead")
+        have = {r["decoder"]: r for r in by_key[key]["rows"]}
+        for ref in ("pymatching/nominal", "pymatching/true", "pymatching-correlated/true"):
+            theirs = next((r for r in c["rows"] if r["decoder"] == ref), None)
+            if theirs is None or ref not in have or theirs["errors"] != have[ref]["errors"]:
+                raise SystemExit(f"--add-to: case {key} decoded other shots than the file's "
+                                 f"({ref} differs); use the file's --shots and --seed")
+        by_key[key]["rows"] += [r for r in c["rows"] if r["decoder"] not in have]
+    out["cases"] = cases
+    out["estimators"] = sorted({*base.get("estimators", []), *new.get("estimators", [])},
+                               key=lambda e: ALL_ESTIMATORS.index(e))
+    out["added"] = [*base.get("added", []), {"estimators": new.get("estimators"),
+                                             "train_shots": new.get("train_shots"),
+                                             "cases": len(new.get("cases", [])),
+                                             "seconds": new.get("seconds")}]
+    out["measured"] = summarise(cases, base.get("estimator_timing") or {})
+    out.pop("written", None)
+    return out
 
 
 def _load(path: str) -> dict[str, Any]:
@@ -562,6 +602,10 @@ def main(args: argparse.Namespace) -> int:
         cases.append(case)
         write_results(args.out, snapshot(False))
     results = snapshot(True)
+    if args.add_to:
+        merged = add_rows(_load(args.add_to), results)
+        print(f"wrote {write_results(args.out, merged)}")
+        return 0
     results["drift"] = (drifting_run(windows=drift_windows, seed=args.seed,
                                      shots=5_000 if quick else 20_000)
                         if drift_windows else previous.get("drift") or existing.get("drift"))
