@@ -1,4 +1,4 @@
-"""Estimating every mechanism's probability from detection events: pairwise and full.
+"""Estimating every mechanism's probability from detection events: pairwise, full and hybrid.
 
 Both estimators start from parity moments (:mod:`qplane.noise.moments`):
 ``m_S = E[(−1)^(Σ_{i∈S} x_i)] = Π_{m : |D_m ∩ S| odd} (1 − 2 p_m)``, so with
