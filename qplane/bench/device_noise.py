@@ -7,8 +7,8 @@ detuned 80 kHz, one π amplitude +10 %, one readout angle off 0.8 rad, one with 
 the ``uniform`` control (the nominal circuit's own noise: nominal is the truth, so what learning
 gains there is reweighting, not device learning). Per device, distance (rounds = d) and basis:
 training shots and fresh test shots from separate seeds; PyMatching and correlated PyMatching
-with the nominal DEM, with DEMs learned (:func:`qplane.noise.learn_noise`, both estimators) from
-10k, 30k, 100k and 1M training shots, and with the true DEM (the device circuit's own); the
+with the nominal DEM, with DEMs learned (:func:`qplane.noise.learn_noise`: pairwise, full and
+hybrid) from 10k, 30k, 100k and 1M training shots, and with the true DEM (the device circuit's own); the
 shipped neural models (nominal DEM) on the first ``--neural-shots`` test shots; and
 ``true-on-nominal`` (:func:`true_on_nominal`), the truth's probabilities on the nominal
 structure: what an estimator on that structure could reach at best. Every decoder is
@@ -17,7 +17,10 @@ interval, the paired counts only one of the two gets wrong and an exact McNemar 
 ratio LER(nominal PyMatching) / LER(decoder). The estimator's time per 1M shots at d = 5 is
 measured on one core (structure cached, and the first call). Results: ``runs/bench/
 device_noise.json`` (``--update-results``: ``bench/results/device_noise.json``; the README table
-via ``qplane bench tables``).
+via ``qplane bench tables``). ``--add-to FILE`` adds a run's rows (a new estimator's, say) to
+the cases of an existing results file, checked to have decoded the same test shots
+(:func:`add_rows`). ``--finetune-only`` runs the neural fine-tuning study at
+``--finetune-distance`` (:func:`neural_finetune`).
 """
 
 from __future__ import annotations
