@@ -295,8 +295,9 @@ def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "misca
     Learns the device's DEM (pairwise) from ``learn_shots`` shots, fine-tunes the shipped
     model on it (``train-decoder`` with ``noise: {model: learned, dem: ...}``, ``init`` the
     shipped file), and decodes fresh device shots with both (nominal DEM for the shipped one's
-    residual matcher, learned for the fine-tuned), correlated and not; McNemar against the
-    shipped model and correlated PyMatching with learned weights. ``hard_fraction``: the
+    residual matcher, learned for the fine-tuned), correlated and not, and the shipped model
+    with the learned residual weights (``shipped-learned``: what the fine-tuning itself gains);
+    McNemar against the shipped model and correlated PyMatching with learned weights. ``hard_fraction``: the
     share of each batch mined from shots PyMatching gets wrong (the shipped d5 and d7 were
     trained with 0.5). The test shots come from another seed than the learning shots.
     """
@@ -337,8 +338,12 @@ def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "misca
     dets, obs = true_circuit.compile_detector_sampler(seed=50_000 + seed).sample(
         test_shots, separate_observables=True, bit_packed=True)
     wrong = {}
-    for label, model, dem in (("shipped", shipped, nominal), ("finetuned", out, learned.to_dem())):
-        for correlated in (False, True):
+    # shipped-learned: the shipped network with the learned residual weights, so that the
+    # network's fine-tuning is told apart from the residual matcher's learned weights
+    for label, model, dem, modes in (("shipped", shipped, nominal, (False, True)),
+                                     ("shipped-learned", shipped, learned.to_dem(), (False,)),
+                                     ("finetuned", out, learned.to_dem(), (False, True))):
+        for correlated in modes:
             compiled = NeuralDecoder(model=model, device="cpu", correlated=correlated
                                      ).compile_decoder_for_dem(dem=dem)
             pred = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=dets)
@@ -347,7 +352,8 @@ def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "misca
         _decode(learned.to_dem(), dets, correlated=True) != obs, axis=1)
     rows = {k: {"errors": int(v.sum()), "ler": float(v.mean())} for k, v in wrong.items()}
     pairs = {}
-    for a, b in (("shipped", "finetuned"), ("shipped-correlated", "finetuned-correlated"),
+    for a, b in (("shipped", "finetuned"), ("shipped-learned", "finetuned"),
+                 ("shipped-correlated", "finetuned-correlated"),
                  ("pymatching-correlated-learned", "finetuned-correlated")):
         only_a, only_b = int(np.sum(wrong[a] & ~wrong[b])), int(np.sum(wrong[b] & ~wrong[a]))
         pairs[f"{b}_vs_{a}"] = {"only_a_wrong": only_a, "only_b_wrong": only_b,
@@ -473,6 +479,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="distance of the fine-tuning comparison (default 3)")
     ap.add_argument("--finetune-minutes", type=float, default=6.0,
                     help="fine-tuning wall-clock budget in minutes (default 6)")
+    ap.add_argument("--finetune-steps", type=int, default=3000,
+                    help="fine-tuning steps the learning-rate schedule is planned for (it "
+                         "decays over them; the budget may stop it earlier; default 3000)")
     ap.add_argument("--finetune-hard-fraction", type=float, default=0.0,
                     help="share of each fine-tuning batch mined from PyMatching failures")
     ap.add_argument("--finetune-test-shots", type=int, default=100_000,
@@ -553,7 +562,7 @@ def main(args: argparse.Namespace) -> int:
             key = finetune_key(args.finetune_distance)
             results[key] = neural_finetune(
                 distance=args.finetune_distance, max_minutes=args.finetune_minutes,
-                steps=100_000 if args.finetune_distance > 3 else 3000,
+                steps=args.finetune_steps,
                 hard_fraction=args.finetune_hard_fraction,
                 test_shots=args.finetune_test_shots, seed=args.seed)
             print(json.dumps(results[key]))

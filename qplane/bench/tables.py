@@ -387,6 +387,11 @@ def _finetune_line(ft: dict) -> list[str]:
             f"{a['mcnemar_p']:.1e}); neural-correlated {rows['shipped-correlated']['ler']:.5f} vs "
             f"{rows['finetuned-correlated']['ler']:.5f}"
             + (f" ({c['ratio']:.3f}×, p = {c['mcnemar_p']:.1e})" if c else "")
+            + (f"; the shipped network with the learned residual weights "
+               f"{rows['shipped-learned']['ler']:.5f}, fine-tuned vs it "
+               f"{pairs['finetuned_vs_shipped-learned']['ratio']:.3f}× (p = "
+               f"{pairs['finetuned_vs_shipped-learned']['mcnemar_p']:.1e})"
+               if "shipped-learned" in rows else "")
             + "; fine-tuned neural-correlated vs correlated PyMatching with learned weights "
             f"({rows['pymatching-correlated-learned']['ler']:.5f}): {b['ratio']:.3f}× "
             f"(p = {b['mcnemar_p']:.1e})."]
