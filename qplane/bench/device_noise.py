@@ -7,8 +7,8 @@ detuned 80 kHz, one π amplitude +10 %, one readout angle off 0.8 rad, one with 
 the ``uniform`` control (the nominal circuit's own noise: nominal is the truth, so what learning
 gains there is reweighting, not device learning). Per device, distance (rounds = d) and basis:
 training shots and fresh test shots from separate seeds; PyMatching and correlated PyMatching
-with the nominal DEM, with DEMs learned (:func:`qplane.noise.learn_noise`, both estimators) from
-10k, 30k, 100k and 1M training shots, and with the true DEM (the device circuit's own); the
+with the nominal DEM, with DEMs learned (:func:`qplane.noise.learn_noise`: pairwise, full and
+hybrid) from 10k, 30k, 100k and 1M training shots, and with the true DEM (the device circuit's own); the
 shipped neural models (nominal DEM) on the first ``--neural-shots`` test shots; and
 ``true-on-nominal`` (:func:`true_on_nominal`), the truth's probabilities on the nominal
 structure: what an estimator on that structure could reach at best. Every decoder is
@@ -17,7 +17,10 @@ interval, the paired counts only one of the two gets wrong and an exact McNemar 
 ratio LER(nominal PyMatching) / LER(decoder). The estimator's time per 1M shots at d = 5 is
 measured on one core (structure cached, and the first call). Results: ``runs/bench/
 device_noise.json`` (``--update-results``: ``bench/results/device_noise.json``; the README table
-via ``qplane bench tables``).
+via ``qplane bench tables``). ``--add-to FILE`` adds a run's rows (a new estimator's, say) to
+the cases of an existing results file, checked to have decoded the same test shots
+(:func:`add_rows`). ``--finetune-only`` runs the neural fine-tuning study at
+``--finetune-distance`` (:func:`neural_finetune`).
 """
 
 from __future__ import annotations
@@ -36,10 +39,10 @@ DEVICES = ("calibrated", "drifted", "miscalibrated", "uniform")
 DISTANCES = (3, 5, 7)
 BASES = ("X", "Z")
 TRAIN = (10_000, 30_000, 100_000, 1_000_000)
-ESTIMATORS = ("pairwise", "full")
+ESTIMATORS = ("pairwise", "full", "hybrid")
 #: every estimator the bench can run: ``full-plain`` is the full estimator without its
 #: shrinkage towards the pairwise solution (the least-squares fit alone), for comparison
-ALL_ESTIMATORS = ("pairwise", "full", "full-plain")
+ALL_ESTIMATORS = ("pairwise", "full", "hybrid", "full-plain")
 NOMINAL_P = 0.004
 TEST_SHOTS = 200_000
 QUICK = {"distances": (3, 5), "shots": 20_000, "train": (10_000, 30_000), "neural_shots": 2_000}
@@ -285,14 +288,18 @@ def drifting_run(*, distance: int = 5, basis: str = "Z", windows: int = 12,
 def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "miscalibrated",
                     learn_shots: int = 100_000, steps: int = 3000, max_minutes: float = 6.0,
                     test_shots: int = 100_000, folder: str = "runs/bench/finetune",
+                    hard_fraction: float = 0.0, lr: float = 0.0005,
                     seed: int = 0) -> dict[str, Any]:
     """The shipped model fine-tuned on the DEM learned from the device vs the shipped model.
 
     Learns the device's DEM (pairwise) from ``learn_shots`` shots, fine-tunes the shipped
     model on it (``train-decoder`` with ``noise: {model: learned, dem: ...}``, ``init`` the
     shipped file), and decodes fresh device shots with both (nominal DEM for the shipped one's
-    residual matcher, learned for the fine-tuned), correlated and not; McNemar against the
-    shipped model and correlated PyMatching with learned weights.
+    residual matcher, learned for the fine-tuned), correlated and not, and the shipped model
+    with the learned residual weights (``shipped-learned``: what the fine-tuning itself gains);
+    McNemar against the shipped model and correlated PyMatching with learned weights. ``hard_fraction``: the
+    share of each batch mined from shots PyMatching gets wrong (the shipped d5 and d7 were
+    trained with 0.5). The test shots come from another seed than the learning shots.
     """
     import os as _os
 
@@ -321,7 +328,8 @@ def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "misca
     config = TrainConfig.from_dict(dict(
         name=f"finetune-d{distance}-{device}", distance=distance, rounds=distance, bases=[basis],
         noise={"model": "learned", "dem": dem_path, "p": NOMINAL_P}, spec="cnn-s", steps=steps,
-        max_minutes=max_minutes, batch_size=64, lr=0.0005, seed=seed + 5, workers=0,
+        max_minutes=max_minutes, batch_size=64, lr=lr, seed=seed + 5, workers=0,
+        hard_fraction=hard_fraction,
         init=shipped, validation_shots=5000, checkpoint_dir=_os.path.join(folder, "ck"),
         checkpoint_every=100, output=out, device="cpu"))
     t0 = time.perf_counter()
@@ -330,8 +338,12 @@ def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "misca
     dets, obs = true_circuit.compile_detector_sampler(seed=50_000 + seed).sample(
         test_shots, separate_observables=True, bit_packed=True)
     wrong = {}
-    for label, model, dem in (("shipped", shipped, nominal), ("finetuned", out, learned.to_dem())):
-        for correlated in (False, True):
+    # shipped-learned: the shipped network with the learned residual weights, so that the
+    # network's fine-tuning is told apart from the residual matcher's learned weights
+    for label, model, dem, modes in (("shipped", shipped, nominal, (False, True)),
+                                     ("shipped-learned", shipped, learned.to_dem(), (False,)),
+                                     ("finetuned", out, learned.to_dem(), (False, True))):
+        for correlated in modes:
             compiled = NeuralDecoder(model=model, device="cpu", correlated=correlated
                                      ).compile_decoder_for_dem(dem=dem)
             pred = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=dets)
@@ -340,7 +352,8 @@ def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "misca
         _decode(learned.to_dem(), dets, correlated=True) != obs, axis=1)
     rows = {k: {"errors": int(v.sum()), "ler": float(v.mean())} for k, v in wrong.items()}
     pairs = {}
-    for a, b in (("shipped", "finetuned"), ("shipped-correlated", "finetuned-correlated"),
+    for a, b in (("shipped", "finetuned"), ("shipped-learned", "finetuned"),
+                 ("shipped-correlated", "finetuned-correlated"),
                  ("pymatching-correlated-learned", "finetuned-correlated")):
         only_a, only_b = int(np.sum(wrong[a] & ~wrong[b])), int(np.sum(wrong[b] & ~wrong[a]))
         pairs[f"{b}_vs_{a}"] = {"only_a_wrong": only_a, "only_b_wrong": only_b,
@@ -348,7 +361,18 @@ def neural_finetune(*, distance: int = 3, basis: str = "Z", device: str = "misca
                                 "ratio": float(wrong[a].mean() / max(wrong[b].mean(), 1e-12))}
     return {"distance": distance, "basis": basis, "device": device, "learn_shots": learn_shots,
             "steps": int(summary.get("steps", steps)), "train_seconds": seconds,
+            "max_minutes": max_minutes, "hard_fraction": hard_fraction, "lr": lr,
+            "model": out, "shipped": model_for(distance),
             "test_shots": test_shots, "dem_hash": learned.hash, "rows": rows, "pairs": pairs}
+
+
+def finetune_key(distance: int) -> str:
+    """The results key of the fine-tuning comparison at ``distance``.
+
+    >>> finetune_key(3), finetune_key(5)
+    ('finetune', 'finetune_d5')
+    """
+    return "finetune" if distance == 3 else f"finetune_d{distance}"
 
 
 def time_estimator(distance: int = 5, shots: int = 1_000_000, repeats: int = 3) -> dict[str, Any]:
@@ -449,12 +473,63 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--drift-windows", type=int, default=12,
                     help="windows of the drifting-run comparison (0: skip it)")
     ap.add_argument("--finetune-only", action="store_true",
-                    help="run only the neural fine-tuning comparison (d = 3) and add it to "
-                         "--out's file")
+                    help="run only the neural fine-tuning comparison and add it to --out's "
+                         "file (key 'finetune' at d = 3, 'finetune_dD' at another distance)")
+    ap.add_argument("--finetune-distance", type=int, default=3,
+                    help="distance of the fine-tuning comparison (default 3)")
+    ap.add_argument("--finetune-minutes", type=float, default=6.0,
+                    help="fine-tuning wall-clock budget in minutes (default 6)")
+    ap.add_argument("--finetune-steps", type=int, default=3000,
+                    help="fine-tuning steps the learning-rate schedule is planned for (it "
+                         "decays over them; the budget may stop it earlier; default 3000)")
+    ap.add_argument("--finetune-hard-fraction", type=float, default=0.0,
+                    help="share of each fine-tuning batch mined from PyMatching failures")
+    ap.add_argument("--finetune-test-shots", type=int, default=100_000,
+                    help="fresh test shots of the fine-tuning comparison (default 100,000)")
     ap.add_argument("--drift-only", action="store_true",
                     help="run only the drifting-run comparison and add it to --out's file")
+    ap.add_argument("--add-to", default=None, metavar="FILE",
+                    help="add this run's rows to the cases of a results file instead of "
+                         "replacing it (e.g. a new estimator's rows): each case must decode the "
+                         "same test shots (its nominal and true rows must agree), rows already "
+                         "there are kept, the targets are summarised again; writes --out")
     ap.add_argument("--out", default=os.path.join("runs", "bench", "device_noise.json"),
                     help="results JSON")
+
+
+def add_rows(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with the rows of ``new``'s cases it lacks added to its matching cases.
+
+    A case matches on device, distance and basis, and must have decoded the same test shots:
+    its ``pymatching/nominal`` and ``*/true`` rows must give the same errors in both (the
+    shots come from fixed seeds, so they do when the settings agree). The estimators and
+    training shot counts become the union; the targets are summarised again.
+    """
+    out = dict(base)
+    index = {(c["device"], c["distance"], c["basis"]): c for c in base.get("cases", [])}
+    cases = [dict(c, rows=list(c["rows"])) for c in base.get("cases", [])]
+    by_key = {(c["device"], c["distance"], c["basis"]): c for c in cases}
+    for c in new.get("cases", []):
+        key = (c["device"], c["distance"], c["basis"])
+        if key not in index:
+            raise SystemExit(f"--add-to: the file has no case {key}; run it in full instead")
+        have = {r["decoder"]: r for r in by_key[key]["rows"]}
+        for ref in ("pymatching/nominal", "pymatching/true", "pymatching-correlated/true"):
+            theirs = next((r for r in c["rows"] if r["decoder"] == ref), None)
+            if theirs is None or ref not in have or theirs["errors"] != have[ref]["errors"]:
+                raise SystemExit(f"--add-to: case {key} decoded other shots than the file's "
+                                 f"({ref} differs); use the file's --shots and --seed")
+        by_key[key]["rows"] += [r for r in c["rows"] if r["decoder"] not in have]
+    out["cases"] = cases
+    out["estimators"] = sorted({*base.get("estimators", []), *new.get("estimators", [])},
+                               key=lambda e: ALL_ESTIMATORS.index(e))
+    out["added"] = [*base.get("added", []), {"estimators": new.get("estimators"),
+                                             "train_shots": new.get("train_shots"),
+                                             "cases": len(new.get("cases", [])),
+                                             "seconds": new.get("seconds")}]
+    out["measured"] = summarise(cases, base.get("estimator_timing") or {})
+    out.pop("written", None)
+    return out
 
 
 def _load(path: str) -> dict[str, Any]:
@@ -484,8 +559,13 @@ def main(args: argparse.Namespace) -> int:
             results["drift"] = drifting_run(windows=drift_windows, seed=args.seed)
             print(json.dumps({k: v for k, v in results["drift"].items() if k != "per_window"}))
         if args.finetune_only:
-            results["finetune"] = neural_finetune(seed=args.seed)
-            print(json.dumps(results["finetune"]))
+            key = finetune_key(args.finetune_distance)
+            results[key] = neural_finetune(
+                distance=args.finetune_distance, max_minutes=args.finetune_minutes,
+                steps=args.finetune_steps,
+                hard_fraction=args.finetune_hard_fraction,
+                test_shots=args.finetune_test_shots, seed=args.seed)
+            print(json.dumps(results[key]))
         results.pop("written", None)
         print(f"wrote {write_results(args.out, results)}")
         return 0
@@ -534,11 +614,16 @@ def main(args: argparse.Namespace) -> int:
         cases.append(case)
         write_results(args.out, snapshot(False))
     results = snapshot(True)
+    if args.add_to:
+        merged = add_rows(_load(args.add_to), results)
+        print(f"wrote {write_results(args.out, merged)}")
+        return 0
     results["drift"] = (drifting_run(windows=drift_windows, seed=args.seed,
                                      shots=5_000 if quick else 20_000)
                         if drift_windows else previous.get("drift") or existing.get("drift"))
-    if existing.get("finetune") or previous.get("finetune"):
-        results["finetune"] = existing.get("finetune") or previous.get("finetune")
+    for key in sorted({*existing, *previous}):
+        if key.startswith("finetune") and (existing.get(key) or previous.get(key)):
+            results[key] = existing.get(key) or previous.get(key)
     path = write_results(args.out, results)
     for c in cases:
         best = min(c["rows"], key=lambda r: r["ler"])

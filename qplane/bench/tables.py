@@ -324,6 +324,8 @@ def _device_noise(data: dict) -> str:
             ("pymatching-correlated/learned-pairwise-1000k", "corr learned 1M"),
             ("pymatching-correlated/learned-full-30k", "corr full 30k"),
             ("pymatching-correlated/learned-full-1000k", "corr full 1M"),
+            ("pymatching-correlated/learned-hybrid-30k", "corr hybrid 30k"),
+            ("pymatching-correlated/learned-hybrid-1000k", "corr hybrid 1M"),
             ("neural/shipped", "neural"), ("neural-correlated/shipped", "neural-corr")]
     agg: dict = {}
     for c in data["cases"]:
@@ -339,8 +341,10 @@ def _device_noise(data: dict) -> str:
         + f"; neural on the first {data['neural_shots']:,}). Learned = pairwise estimator from "
         f"the training shots named, fitted onto the decomposed DEM; full = the full-mechanism "
         f"estimator (every symptom class, hyperedges included"
-        + (", shrunk towards the pairwise solution by its interval). " if "estimators" in data
-           else ", the plain least-squares fit). ")
+        + (", shrunk towards the pairwise solution by its interval)" if "estimators" in data
+           else ", the plain least-squares fit)")
+        + ("; hybrid = the pairwise edge totals, split among their mechanisms by the full "
+           "estimate (– where not run). " if "hybrid" in data.get("estimators", []) else ". ")
         + (f"Estimator per 1M shots at d = 5: pairwise {t['pairwise']['s_per_1m']:.2f} s, full "
            f"{t['full']['s_per_1m']:.2f} s (one core, load average "
            f"{data['machine'].get('load_average', [0])[0]:.1f}"
@@ -374,20 +378,34 @@ def _device_noise(data: dict) -> str:
                   f"{ler['learned']:.5f}, current-truth oracle {ler['oracle']:.5f}: learned / "
                   f"oracle {drift['learned_over_oracle']:.3f}, nominal / learned "
                   f"{drift['nominal_over_learned']:.3f} (McNemar p = {vs['mcnemar_p']:.1e})."]
-    ft = data.get("finetune")
-    if ft:
-        rows, pairs = ft["rows"], ft["pairs"]
-        a, b = pairs["finetuned_vs_shipped"], pairs["finetuned-correlated_vs_pymatching-correlated-learned"]
-        lines += ["", f"Neural fine-tuned on the learned DEM (d = {ft['distance']}, {ft['device']}, "
-                  f"{ft['basis']} basis; DEM learned from {ft['learn_shots']:,} shots; "
-                  f"{ft['steps']} steps from the shipped model; {ft['test_shots']:,} fresh shots): "
-                  f"neural {rows['shipped']['ler']:.5f} shipped vs {rows['finetuned']['ler']:.5f} "
-                  f"fine-tuned ({a['ratio']:.3f}×, McNemar p = {a['mcnemar_p']:.1e}); "
-                  f"neural-correlated {rows['shipped-correlated']['ler']:.5f} vs "
-                  f"{rows['finetuned-correlated']['ler']:.5f}; fine-tuned neural-correlated vs "
-                  f"correlated PyMatching with learned weights ({rows['pymatching-correlated-learned']['ler']:.5f}): "
-                  f"{b['ratio']:.3f}× (p = {b['mcnemar_p']:.1e})."]
+    for key in sorted(k for k in data if k.startswith("finetune") and data[k]):
+        lines += _finetune_line(data[key])
     return "\n".join(lines)
+
+
+def _finetune_line(ft: dict) -> list[str]:
+    """The neural fine-tuning comparison of one distance, as a paragraph."""
+    rows, pairs = ft["rows"], ft["pairs"]
+    a = pairs["finetuned_vs_shipped"]
+    b = pairs["finetuned-correlated_vs_pymatching-correlated-learned"]
+    c = pairs.get("finetuned-correlated_vs_shipped-correlated")
+    budget = (f", {ft['max_minutes']:g}-minute budget" if ft.get("max_minutes") else "")
+    return ["", f"Neural fine-tuned on the learned DEM (d = {ft['distance']}, {ft['device']}, "
+            f"{ft['basis']} basis; DEM learned from {ft['learn_shots']:,} shots; "
+            f"{ft['steps']} steps from the shipped model{budget}; {ft['test_shots']:,} fresh "
+            f"shots): neural {rows['shipped']['ler']:.5f} shipped vs "
+            f"{rows['finetuned']['ler']:.5f} fine-tuned ({a['ratio']:.3f}×, McNemar p = "
+            f"{a['mcnemar_p']:.1e}); neural-correlated {rows['shipped-correlated']['ler']:.5f} vs "
+            f"{rows['finetuned-correlated']['ler']:.5f}"
+            + (f" ({c['ratio']:.3f}×, p = {c['mcnemar_p']:.1e})" if c else "")
+            + (f"; the shipped network with the learned residual weights "
+               f"{rows['shipped-learned']['ler']:.5f}, fine-tuned vs it "
+               f"{pairs['finetuned_vs_shipped-learned']['ratio']:.3f}× (p = "
+               f"{pairs['finetuned_vs_shipped-learned']['mcnemar_p']:.1e})"
+               if "shipped-learned" in rows else "")
+            + "; fine-tuned neural-correlated vs correlated PyMatching with learned weights "
+            f"({rows['pymatching-correlated-learned']['ler']:.5f}): {b['ratio']:.3f}× "
+            f"(p = {b['mcnemar_p']:.1e})."]
 
 
 RENDERERS = {"resilience": _resilience, "pipeline": _pipeline, "decoder": _decoder, "sim": _sim,

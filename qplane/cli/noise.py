@@ -34,8 +34,9 @@ def register(subparsers: Any) -> None:
     learn.add_argument("--format", help="sample format (default: the file's suffix)")
     learn.add_argument("--append-observables", action="store_true",
                        help="each sample also holds the observables after the detectors")
-    learn.add_argument("--estimator", choices=("full", "pairwise"), default="full",
-                       help="full: every mechanism (default); pairwise: matching-graph edges")
+    learn.add_argument("--estimator", choices=("full", "pairwise", "hybrid"), default="full",
+                       help="full: every mechanism (default); pairwise: matching-graph edges; "
+                            "hybrid: pairwise edge totals split by the full estimate")
     learn.add_argument("--no-shrink", action="store_true",
                        help="full estimator: the plain least-squares fit, without shrinking "
                             "each symptom class towards the pairwise solution by its interval")

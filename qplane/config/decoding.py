@@ -204,10 +204,11 @@ class NoiseLearningSettings(Section):
     ``min_shots``, it re-estimates and swaps to the new model between two blocks.
     """
 
-    estimator: Literal["auto", "pairwise", "full"] = Field(
+    estimator: Literal["auto", "pairwise", "full", "hybrid"] = Field(
         "auto", description="'pairwise' (matching-graph edges, fitted onto the decomposed "
-        "model, hyperedges kept), 'full' (every mechanism from its own moments), or 'auto': "
-        "the one qplane bench device_noise measures best (pairwise)")
+        "model, hyperedges kept), 'full' (every mechanism from its own moments), 'hybrid' "
+        "(the pairwise edge totals, split among their mechanisms by the full estimate), or "
+        "'auto': the one qplane bench device_noise measures best (pairwise)")
     window_shots: int = Field(100_000, ge=1_000, le=100_000_000,
                               description="shots in the sliding window an estimate is made from")
     refresh_shots: int = Field(50_000, ge=1, description="re-estimate every this many shots")

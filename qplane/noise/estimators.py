@@ -1,4 +1,4 @@
-"""Estimating every mechanism's probability from detection events: pairwise and full.
+"""Estimating every mechanism's probability from detection events: pairwise, full and hybrid.
 
 Both estimators start from parity moments (:mod:`qplane.noise.moments`):
 ``m_S = E[(−1)^(Σ_{i∈S} x_i)] = Π_{m : |D_m ∩ S| odd} (1 − 2 p_m)``, so with
@@ -17,6 +17,12 @@ Both estimators start from parity moments (:mod:`qplane.noise.moments`):
   By default (``shrink=True``) each class's fit is then shrunk towards its pairwise value by
   its interval (empirical Bayes, :func:`_shrink_to_pairwise`): at tens of thousands of shots
   the plain fit's thousands of hyperedge classes are noisy, and the matcher pays for each.
+* **hybrid** — the pairwise estimator's edge totals, split among the mechanisms that share each
+  edge by the full estimator: the fit of the edge totals onto the decomposed model starts from
+  the full estimate (shrunk as ``shrink`` says) instead of nominal, so each hyperedge gets its
+  share of its edges as the device's higher moments measure it, not the nominal proportion.
+  Uncorrelated matching sees only the edge totals, so it decodes exactly like pairwise; it is
+  for correlated matching, which keeps the hyperedges.
 
 Intervals: the shots are counted in ``groups`` contiguous groups; the estimate is repeated with
 each group left out (the counts subtract), and the delete-one-group jackknife gives a standard
@@ -58,8 +64,8 @@ from qplane.noise.model import P_MAX, P_MIN, LearnedNoise, guard_nominal, struct
 from qplane.noise.moments import detector_rows, odd_counts, shots_per_group
 from qplane.noise.structure import DemStructure, p_of_q, q_of_p
 
-Estimator = Literal["pairwise", "full"]
-ESTIMATORS = ("pairwise", "full")
+Estimator = Literal["pairwise", "full", "hybrid"]
+ESTIMATORS = ("pairwise", "full", "hybrid")
 #: Default fewest shots an estimate is made from (fewer: the nominal model).
 MIN_SHOTS = 2_000
 _Z95 = 1.959963984540054
@@ -88,16 +94,17 @@ def learn_noise(detection_events: np.ndarray, dem: stim.DetectorErrorModel | Dem
     Args:
         detection_events: ``(shots, detectors)`` booleans, or bit-packed (b8) ``uint8`` rows.
         dem: the nominal model (decomposed, for correlated matching), or its structure.
-        estimator: ``"full"`` (every mechanism from its own moments) or ``"pairwise"`` (the
-            matching graph's edges, fitted back onto the decomposed model).
+        estimator: ``"full"`` (every mechanism from its own moments), ``"pairwise"`` (the
+            matching graph's edges, fitted back onto the decomposed model) or ``"hybrid"``
+            (pairwise edge totals, split among their mechanisms by the full estimate).
         min_shots: fewer shots than this give the nominal model.
         groups: shot groups of the jackknife interval (2 or more).
         window: the shots' ``(first, stop)`` in their source (default ``(0, shots)``).
         source: where the shots came from, recorded in the model.
         version: the model's version number (the live estimator counts).
-        shrink: for ``"full"``: shrink each symptom class's least-squares estimate towards
-            the pairwise solution by its interval (empirical Bayes, see the module); ``False``
-            gives the plain least-squares fit.
+        shrink: for ``"full"`` and ``"hybrid"``: shrink each symptom class's least-squares
+            estimate towards the pairwise solution by its interval (empirical Bayes, see the
+            module); ``False`` gives the plain least-squares fit.
     """
     s = dem if isinstance(dem, DemStructure) else DemStructure(dem)
     if estimator not in ESTIMATORS:
@@ -121,7 +128,7 @@ def moment_sets(s: DemStructure, estimator: Estimator) -> list[tuple[int, ...]]:
     """The detector sets whose parity moments ``estimator`` needs on structure ``s``."""
     if estimator == "pairwise":
         return [(i,) for i in range(s.num_detectors)] + [e for e in s.edges if len(e) == 2]
-    if estimator == "full":
+    if estimator in ("full", "hybrid"):
         return _full_system(s).all_sets
     raise QplaneError(f"unknown estimator {estimator!r}; use one of {', '.join(ESTIMATORS)}")
 
@@ -149,8 +156,13 @@ def estimate_from_counts(s: DemStructure, counts: np.ndarray, n: np.ndarray, *,
     if estimator == "pairwise":
         q, valid, reasons = _pairwise(s, m)
         sd = None
-    else:
+    elif estimator == "full":
         q, valid, reasons, sd = _full(s, m, shrink=shrink)
+    elif estimator == "hybrid":
+        q, valid, reasons = _hybrid(s, m, shrink=shrink)
+        sd = None
+    else:
+        raise QplaneError(f"unknown estimator {estimator!r}; use one of {', '.join(ESTIMATORS)}")
     return _finish(s, flat, q, valid, reasons, estimator=estimator, shots=shots, common=common,
                    sd=sd)
 
@@ -164,7 +176,10 @@ def _moments(counts: np.ndarray, n: np.ndarray) -> np.ndarray:
         return 1.0 - 2.0 * c / shots
 
 
-def _pairwise(s: DemStructure, m: np.ndarray):
+def _pairwise(s: DemStructure, m: np.ndarray, start: np.ndarray | None = None):
+    """The pairwise estimate (every replicate column of ``m``); ``start``: the per-mechanism
+    ``q`` (one column, or one per replicate) the fit of the edge totals starts from (default
+    nominal): it sets how each edge's total is split among the mechanisms sharing it."""
     pairs = [e for e in s.edges if len(e) == 2]
     m_single, m_pair = m[: s.num_detectors], m[s.num_detectors:]
     nominal_edge_q = s.edge_incidence @ q_of_p(s.nominal)
@@ -191,8 +206,11 @@ def _pairwise(s: DemStructure, m: np.ndarray):
     # fit the edge totals back onto the mechanisms (every column at once)
     E = s.edge_incidence
     k_m = np.asarray(E.sum(axis=0)).ravel()
-    q0 = q_of_p(guard_nominal(s.nominal))
-    q = np.repeat(q0[:, None], m.shape[1], axis=1)
+    if start is None:
+        start = q_of_p(guard_nominal(s.nominal))
+    start = np.asarray(start, dtype=np.float64)
+    q = (np.repeat(start[:, None], m.shape[1], axis=1) if start.ndim == 1
+         else start.copy())
     fixed = np.isfinite(target)
     for _ in range(30):
         cur = E @ q
@@ -353,6 +371,26 @@ def _full(s: DemStructure, m: np.ndarray, *, shrink: bool = True):
     reasons["unobservable"] = int(np.sum(cls < 0))
     reasons["moments_unusable"] = int(np.sum(~usable))
     return q, valid, reasons, sd
+
+
+def _hybrid(s: DemStructure, m: np.ndarray, *, shrink: bool = True):
+    """Pairwise edge totals, split among each edge's mechanisms by the full estimate.
+
+    The fit of the edge totals (:func:`_pairwise`) starts, replicate by replicate, from the
+    full estimate where that learned the mechanism and from nominal elsewhere: where an edge's
+    total has to be split between an edge-only mechanism and hyperedges, the full estimate's
+    proportions (from the hyperedges' own higher moments) decide, not the nominal ones. A
+    mechanism is learned when either estimate learned it. Its interval is the jackknife of
+    the whole (both steps repeated per replicate).
+    """
+    q_full, valid_full, reasons_full, _ = _full(s, m, shrink=shrink)
+    nominal = q_of_p(guard_nominal(s.nominal))[:, None]
+    start = np.where(valid_full[:, None] & np.isfinite(q_full) & (q_full > 0), q_full, nominal)
+    q, valid_pw, reasons = _pairwise(s, m[_full_system(s).pairwise_rows], start=start)
+    for k in ("shrunk_to_pairwise", "unobservable", "moments_unusable"):
+        if reasons_full.get(k):
+            reasons[k] = reasons_full[k]
+    return q, valid_pw | valid_full, reasons
 
 
 def _jackknife_sd(reps: np.ndarray) -> np.ndarray:

@@ -48,7 +48,7 @@ from qplane.noise.structure import DemStructure
 MAX_SUBWINDOWS = 3
 
 
-def estimator_for(estimator: str, *, correlated: bool) -> Literal["pairwise", "full"]:
+def estimator_for(estimator: str, *, correlated: bool) -> Literal["pairwise", "full", "hybrid"]:
     """Resolve ``"auto"``: the pairwise estimator, for either matcher.
 
     ``qplane bench device_noise`` measured it best for uncorrelated *and* correlated matching:
@@ -63,7 +63,8 @@ def estimator_for(estimator: str, *, correlated: bool) -> Literal["pairwise", "f
     if estimator == "auto":
         return "pairwise"
     if estimator not in ESTIMATORS:
-        raise QplaneError(f"unknown estimator {estimator!r}; use auto, pairwise or full")
+        raise QplaneError(f"unknown estimator {estimator!r}; use auto, pairwise, full or "
+                          "hybrid")
     return estimator  # type: ignore[return-value]
 
 
@@ -72,7 +73,7 @@ class LiveNoiseLearner:
 
     Args:
         dem: the nominal (decomposed) model of the circuit being decoded, or its structure.
-        estimator: ``"pairwise"`` or ``"full"``.
+        estimator: ``"pairwise"``, ``"full"`` or ``"hybrid"``.
         window_shots: shots the window holds (the newest blocks; a block is dropped once the
             blocks after it hold the whole window).
         refresh_shots: shots between two estimates.

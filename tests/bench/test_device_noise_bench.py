@@ -48,3 +48,26 @@ def test_a_small_grid_summarises_the_targets_and_resumes(tmp_path, monkeypatch):
     assert json.loads(out.read_text())["cases"] == data["cases"]
     with pytest.raises(AssertionError, match="run again"):   # other settings: every case runs
         device_noise.main(_args(out, resume=out, shots=2500))
+
+
+def test_add_to_merges_a_new_estimators_rows_into_the_same_shots(tmp_path):
+    base = tmp_path / "base.json"
+    assert device_noise.main(_args(base)) == 0
+    merged = tmp_path / "merged.json"
+    args = _args(merged, **{"add-to": base})
+    args.estimators, args.train = ["hybrid"], [30_000]
+    assert device_noise.main(args) == 0
+    before, after = json.loads(base.read_text()), json.loads(merged.read_text())
+    rows = {r["decoder"]: r for r in after["cases"][0]["rows"]}
+    assert "pymatching-correlated/learned-hybrid-30k" in rows
+    kept = {r["decoder"]: r for r in before["cases"][0]["rows"]}
+    assert all(rows[k] == v for k, v in kept.items())          # the file's rows are kept
+    assert after["estimators"] == ["pairwise", "full", "hybrid", "full-plain"]
+    assert "pymatching-correlated/hybrid" in after["measured"]["learned_30k_over_true_worst"]
+    # hybrid decodes uncorrelated matching with the pairwise edge totals
+    assert (rows["pymatching/learned-hybrid-30k"]["errors"]
+            == rows["pymatching/learned-pairwise-30k"]["errors"])
+    other = _args(tmp_path / "x.json", **{"add-to": base, "shots": 2500})
+    other.estimators = ["hybrid"]
+    with pytest.raises(SystemExit, match="other shots"):
+        device_noise.main(other)

@@ -1,6 +1,6 @@
 """Guards: no negative, zero or NaN probability ever reaches a matcher, whatever the data.
 
-Property tests (hypothesis) feed both estimators (the full one with and without its shrinkage
+Property tests (hypothesis) feed every estimator (the full one with and without its shrinkage
 towards the pairwise solution) few shots and degenerate data — all zero,
 all one, one detector stuck at 1, random bits at any density — and check every probability of
 the learned model is finite and inside ``[P_MIN, P_MAX]``, the intervals bracket it, the guards
@@ -55,7 +55,8 @@ def _data(kind: str, shots: int, density: float, stuck: int, seed: int) -> np.nd
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kind=st.sampled_from(["zeros", "ones", "stuck", "random"]),
        shots=st.integers(0, 3000), density=st.floats(0.0, 1.0), stuck=st.integers(0, 10_000),
-       seed=st.integers(0, 2**32 - 1), estimator=st.sampled_from(["pairwise", "full"]),
+       seed=st.integers(0, 2**32 - 1),
+       estimator=st.sampled_from(["pairwise", "full", "hybrid"]),
        min_shots=st.sampled_from([0, 1, 100, 2000]), shrink=st.booleans())
 def test_no_bad_probability_reaches_a_matcher(kind, shots, density, stuck, seed, estimator,
                                               min_shots, shrink):
@@ -68,6 +69,7 @@ def test_no_bad_probability_reaches_a_matcher(kind, shots, density, stuck, seed,
 
 
 @pytest.mark.parametrize("estimator,shrink", [("pairwise", True), ("full", True),
+                                              ("hybrid", True), ("hybrid", False),
                                               ("full", False)])
 @pytest.mark.parametrize("kind", ["zeros", "ones", "stuck"])
 def test_degenerate_data_keeps_nominal_and_says_so(kind, estimator, shrink):
