@@ -331,7 +331,8 @@ class NeuralDecoder(Decoder):
             calibration = [geometry.volume(shots[i:i + 128]) for i in range(0, len(shots), 128)]
         network = build_network(net, backend=self.backend, device=self.device,
                                 torch_device=device, precision=self.precision,
-                                threads=self.threads, calibration=calibration)
+                                threads=self.threads, calibration=calibration,
+                                site_index=np.asarray(sites.site_index), shape=geometry.shape)
         return CompiledNeuralDecoder(
             net=net, network=network, card=card, sha256=digest, geometry=geometry, sites=sites, matching=matching,
             num_observables=dem.num_observables, correlated=self.correlated, rule=rule,
