@@ -118,7 +118,7 @@ class OnnxNetwork:
         """``float32 (batch, num_sites)`` logits for ``float32 (batch, 4, t, rows, cols)``."""
         logits = self.session.run(["logits"], {"volume": np.ascontiguousarray(volume)})[0]
         if self.site_index is not None:
-            if not np.array_equal(site_index, self.site_index):
+            if site_index is not self.site_index and not np.array_equal(site_index, self.site_index):
                 raise DecoderError("this ONNX network gathers other sites; build it for these")
             return logits
         return np.ascontiguousarray(logits.reshape(volume.shape[0], -1)[:, site_index],

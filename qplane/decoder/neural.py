@@ -151,7 +151,9 @@ class CompiledNeuralDecoder(CompiledDecoder):
         self.notes = notes
         self.noise_mismatch = noise_mismatch
         self.noise_signature = noise_signature
-        self._site_index = np.asarray(sites.site_index)
+        # The network's own copy when it gathers the sites itself (checked by identity).
+        own = getattr(self.network, "site_index", None)
+        self._site_index = own if own is not None else np.asarray(sites.site_index)
         self._rule_mask = site_rule_mask(sites, rule)
         self.shots = 0
         self.detection_events_in = 0
@@ -194,11 +196,15 @@ class CompiledNeuralDecoder(CompiledDecoder):
             predictions and ``bool (shots, num_detectors)`` residual detection events.
         """
         if rule is None:
-            mask, threshold = self._rule_mask, float(self.rule["threshold"])
+            columns, threshold = np.flatnonzero(self._rule_mask), float(self.rule["threshold"])
         else:
-            mask, threshold = site_rule_mask(self.sites, rule), float(rule["threshold"])
+            columns = np.flatnonzero(site_rule_mask(self.sites, rule))
+            threshold = float(rule["threshold"])
         logit_threshold = float(np.log(threshold / (1.0 - threshold)))
-        fired = (logits > logit_threshold) & mask[None, :]
+        # Only the rule's sites are compared (a ``hyperedge`` rule is a fraction of them).
+        fired = np.zeros(logits.shape, dtype=bool)
+        if len(columns):
+            fired[:, columns] = logits[:, columns] > logit_threshold
         residual, flips = self.sites.apply(events, fired)
         kwargs = {"enable_correlations": True} if self.correlated else {}
         start = time.perf_counter()
