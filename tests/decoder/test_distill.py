@@ -124,8 +124,9 @@ def test_shipped_fast_models_match_their_cards(name):
     path = models[name]
     net, card, digest = load_model(name)
     assert digest == file_sha256(path)
-    assert card.spec == "cnn-f16" and card.architecture == SPECS["cnn-f16"].to_dict()
-    assert sum(p.numel() for p in net.parameters()) == SPECS["cnn-f16"].num_parameters(
+    spec = SPECS[card.spec]
+    assert spec.block == "factorised" and card.architecture == spec.to_dict()
+    assert sum(p.numel() for p in net.parameters()) == spec.num_parameters(
         num_classes=len(card.classes))
     teacher = FAST_MODELS[name]
     assert card.training["teacher"]["sha256"] == file_sha256(models[teacher])
@@ -133,4 +134,4 @@ def test_shipped_fast_models_match_their_cards(name):
     assert card.training["seed"] != read_card(models[teacher]).training["seed"]
     assert set(card.rules) == {"uncorrelated", "correlated", "clear"}
     with safetensors.safe_open(str(path), framework="pt") as f:
-        assert json.loads(f.metadata()[CARD_KEY])["spec"] == "cnn-f16"
+        assert json.loads(f.metadata()[CARD_KEY])["spec"] == card.spec
