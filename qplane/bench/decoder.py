@@ -8,7 +8,10 @@ with a 95% Wilson interval, the paired counts of shots only one of two decoders 
 exact McNemar (binomial) p-value, and residual vs input detection-event density. Per distance it
 times each stage (network, residual matching, total) per shot and per round at batch 1 and 1024,
 on this machine's CPU (one torch thread unless ``--threads`` says otherwise), and the network
-alone per backend (torch fp32, ONNX fp32, ONNX int8) at batch 1024 with 1 and 2 threads.
+alone per backend (torch fp32, ONNX fp32, ONNX int8) at batch 1024 with 1 and 2 threads, wall
+clock and the thread's CPU time (``network_cpu_us_per_shot``: what one core pays on a shared
+machine), and the same for the distilled fast model where one is shipped (``dN-fast``; its LER
+against dN is ``scripts/fast_model_check.py``'s).
 Correlated PyMatching is the main baseline of every neural row; the int8 network runs beside
 the float one on the same shots (McNemar: no significant loss); Tesseract (``pip install
 qplane[bench]``, near-optimal) decodes a prefix of the shots at d = 3 and 5 as the reference.

@@ -77,6 +77,12 @@ class Teacher:
             logits = self.net(x).reshape(x.shape[0], -1)[:, site_index]
             return torch.sigmoid(logits).clone()
 
+    def loss(self, student_logits: torch.Tensor, x: torch.Tensor, site_index: torch.Tensor,
+             labels: torch.Tensor, *, weight: float) -> torch.Tensor:
+        """:func:`distillation_loss` of the student's full output on volume ``x``."""
+        flat = student_logits.reshape(student_logits.shape[0], -1)[:, site_index]
+        return distillation_loss(flat, self.probabilities(x, site_index), labels, weight=weight)
+
     def summary(self, weight: float) -> dict:
         """What the student's card records about its teacher."""
         return {"model": self.model, "sha256": self.sha256, "spec": self.card.spec,

@@ -347,11 +347,9 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
     torch.manual_seed(config.seed)
     spec = get_spec(config.spec)
     init_card = None
-    teacher = None
-    if config.teacher:
-        from qplane.decoder.distill import Teacher
+    from qplane.decoder.distill import Teacher
 
-        teacher = Teacher(config.teacher, device=device)
+    teacher = Teacher(config.teacher, device=device) if config.teacher else None
     if config.init:
         net, init_card, _ = load_model(config.init, device=device)
         if init_card.spec != spec.name:
@@ -410,14 +408,8 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
         x = x.to(memory_format=torch.channels_last_3d)
         y = torch.from_numpy(labels.astype(np.float32)).to(device)
         index = site_index[stream.sources.index(source)]
-        if teacher is None:
-            loss = site_loss(model(x), index, y)
-        else:
-            from qplane.decoder.distill import distillation_loss
-
-            loss = distillation_loss(model(x).reshape(x.shape[0], -1)[:, index],
-                                     teacher.probabilities(x, index), y,
-                                     weight=config.distill_weight)
+        loss = (site_loss(model(x), index, y) if teacher is None
+                else teacher.loss(model(x), x, index, y, weight=config.distill_weight))
         if recorded is not None:
             loss = loss + config.recorded_weight * recorded.loss(model, step_i)
         optimizer.zero_grad(set_to_none=True)
