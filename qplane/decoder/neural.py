@@ -239,7 +239,8 @@ class NeuralDecoder(Decoder):
 
     Args:
         model: a shipped model name (``"d3"``, ``"d5"``, ``"d7"``), a path to a model file, or
-            ``"auto"``: the shipped model whose (last) training distance is nearest the DEM's.
+            ``"auto"``: the shipped model whose (last) training distance is nearest the DEM's
+            (variants such as ``"d5-fast"`` are chosen by name only).
         sha256: pin of the model file; a file with another hash is refused.
         device: ``"auto"`` (CUDA / ROCm / MPS when present, else CPU) or a torch device.
         correlated: decode the residual with correlated PyMatching.
@@ -291,6 +292,8 @@ class NeuralDecoder(Decoder):
             return self.model
         best = None
         for name, path in shipped_models().items():
+            if "-" in name:  # variants (e.g. the distilled "d5-fast") are chosen by name only
+                continue
             card = read_card(path)
             # The distance of the last training stage (a fine-tuned model also lists its init's).
             trained = int(card.training.get("distance", max(card.distances)))

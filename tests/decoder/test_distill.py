@@ -135,3 +135,10 @@ def test_shipped_fast_models_match_their_cards(name):
     assert set(card.rules) == {"uncorrelated", "correlated", "clear"}
     with safetensors.safe_open(str(path), framework="pt") as f:
         assert json.loads(f.metadata()[CARD_KEY])["spec"] == card.spec
+
+
+def test_auto_never_picks_a_fast_variant():
+    from qplane.decoder.neural import NeuralDecoder
+
+    auto = NeuralDecoder(model="auto")
+    assert [auto._model_for(d) for d in (3, 5, 7, 9)] == ["d3", "d5", "d7", "d7"]
