@@ -8,6 +8,9 @@ comparable across runs; the receptive field and parameter count are computed, no
 >>> spec = SPECS["cnn-s"]
 >>> spec.receptive_field, spec.num_parameters(num_classes=105)
 (9, 89993)
+>>> fast = SPECS["cnn-f16"]          # factorised (2+1)D blocks, ReLU: the fast network
+>>> fast.receptive_field, fast.num_parameters(num_classes=105), fast.to_dict()["block"]
+(9, 12473, 'factorised')
 >>> import torch
 >>> net = build_model(spec, num_classes=7)
 >>> net(torch.zeros(2, 4, 3, 4, 4)).shape
@@ -32,9 +35,15 @@ class ModelSpec:
     Attributes:
         name: registry name, e.g. ``"cnn-s"``.
         version: bumped whenever the layer layout behind the name changes.
-        layers: number of ``kernel``-sized 3D convolutions (each followed by GELU).
+        layers: number of blocks; each grows the receptive field by ``kernel - 1`` on every axis.
         channels: hidden channels.
         kernel: odd kernel size in every dimension.
+        block: ``"full"``: one ``kernel``-cubed 3D convolution per block; ``"factorised"``: a
+            spatial ``1 x kernel x kernel`` convolution, then a temporal ``kernel x 1 x 1`` one,
+            each followed by the activation ((2+1)D: the same receptive field with
+            ``kernel^2 + kernel`` taps instead of ``kernel^3``, ~2x cheaper at inference).
+        activation: ``"gelu"`` or ``"relu"`` (ReLU folds into ONNX Runtime's int8 convolution;
+            GELU needs a dequantise / quantise pair around it).
     """
 
     name: str
@@ -42,17 +51,42 @@ class ModelSpec:
     layers: int
     channels: int
     kernel: int
+    block: str = "full"
+    activation: str = "gelu"
+
+    def __post_init__(self) -> None:
+        if self.block not in BLOCKS or self.activation not in ACTIVATIONS:
+            raise ModelMismatchError(
+                f"model spec {self.name!r}: block {self.block!r} / activation {self.activation!r}"
+                f" unknown; use a block of {BLOCKS} and an activation of {tuple(ACTIVATIONS)}")
 
     @property
     def receptive_field(self) -> int:
         """Slots seen along each axis by one output slot."""
         return 1 + self.layers * (self.kernel - 1)
 
+    def kernels(self) -> list[tuple[int, int, int]]:
+        """The kernel shape of every convolution of one block, in order."""
+        k = self.kernel
+        return [(k, k, k)] if self.block == "full" else [(1, k, k), (k, 1, 1)]
+
     def num_parameters(self, *, num_classes: int) -> int:
         """Trainable parameters of the network with ``num_classes`` outputs."""
-        k3 = self.kernel ** 3
-        c, n_in = self.channels, len(INPUT_CHANNELS)
-        return (n_in * k3 * c + c) + (self.layers - 1) * (c * k3 * c + c) + (c * num_classes + num_classes)
+        c, c_in, total = self.channels, len(INPUT_CHANNELS), 0
+        for _ in range(self.layers):
+            for shape in self.kernels():
+                total += c_in * shape[0] * shape[1] * shape[2] * c + c
+                c_in = c
+        return total + c * num_classes + num_classes
+
+    def to_dict(self) -> dict:
+        """The layout as plain data (what a model card records, :func:`spec_from_dict`)."""
+        return dataclasses.asdict(self)
+
+
+#: Block layouts and activations a spec may name.
+BLOCKS = ("full", "factorised")
+ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
 
 
 #: Every known spec, by name. Never change an entry in place: add a new name or bump ``version``.
@@ -63,6 +97,11 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec(name="cnn-s", version=1, layers=4, channels=32, kernel=3),
         ModelSpec(name="cnn-m", version=1, layers=6, channels=48, kernel=3),
         ModelSpec(name="cnn-l", version=1, layers=8, channels=64, kernel=3),
+        # The fast networks (distilled from the cnn-s models; docs/decoder.md "Fast models").
+        ModelSpec(name="cnn-f16", version=1, layers=4, channels=16, kernel=3,
+                  block="factorised", activation="relu"),
+        ModelSpec(name="cnn-f24", version=1, layers=4, channels=24, kernel=3,
+                  block="factorised", activation="relu"),
     )
 }
 
@@ -83,8 +122,23 @@ def get_spec(name: str, version: int | None = None) -> ModelSpec:
     return spec
 
 
+def spec_from_dict(data: dict) -> ModelSpec:
+    """The spec a card's recorded layout names, checked against this qplane's registry.
+
+    Raises:
+        ModelMismatchError: unknown name or version, or a layout that differs from the
+            registered spec of that name and version.
+    """
+    spec = get_spec(data["name"], data.get("version"))
+    if spec.to_dict() != {**spec.to_dict(), **data}:
+        raise ModelMismatchError(
+            f"model spec {spec.name!r} v{spec.version}: the file records layout {data}, this "
+            f"qplane has {spec.to_dict()}; use the qplane release that wrote the file")
+    return spec
+
+
 class PreDecoderCNN(nn.Module):
-    """Same-padded 3D CNN: conv-GELU stack, then a 1x1x1 head with one logit per class."""
+    """Same-padded 3D CNN: conv-activation stack, then a 1x1x1 head with one logit per class."""
 
     def __init__(self, spec: ModelSpec, num_classes: int):
         super().__init__()
@@ -93,8 +147,10 @@ class PreDecoderCNN(nn.Module):
         layers: list[nn.Module] = []
         c_in = len(INPUT_CHANNELS)
         for _ in range(spec.layers):
-            layers += [nn.Conv3d(c_in, spec.channels, spec.kernel, padding=spec.kernel // 2), nn.GELU()]
-            c_in = spec.channels
+            for shape in spec.kernels():
+                layers += [nn.Conv3d(c_in, spec.channels, shape, padding=tuple(k // 2 for k in shape)),
+                           ACTIVATIONS[spec.activation]()]
+                c_in = spec.channels
         self.body = nn.Sequential(*layers)
         self.head = nn.Conv3d(c_in, num_classes, 1)
 

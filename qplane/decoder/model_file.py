@@ -24,7 +24,7 @@ import safetensors.torch
 import torch
 
 from qplane.decoder.labels import ClassKey, classes_from_json, classes_to_json
-from qplane.decoder.model import PreDecoderCNN, build_model, get_spec
+from qplane.decoder.model import PreDecoderCNN, build_model, get_spec, spec_from_dict
 from qplane.decoder.model_store import MODELS_DIR, file_sha256, resolve_model_path, shipped_models
 from qplane.decoder.volume import CODE_FAMILY
 from qplane.errors import ModelMismatchError
@@ -61,6 +61,8 @@ class ModelCard:
         validation: metrics on validation shots (never the benchmark's test shots).
         package_version: qplane version that wrote the file.
         format_version: :data:`CARD_FORMAT_VERSION`.
+        architecture: the spec's layout (:meth:`qplane.decoder.model.ModelSpec.to_dict`), checked
+            against the registry on load; ``None`` in files written before it was recorded.
     """
 
     spec: str
@@ -77,10 +79,13 @@ class ModelCard:
     package_version: str
     code_family: str = CODE_FAMILY
     format_version: int = CARD_FORMAT_VERSION
+    architecture: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
         data["classes"] = classes_to_json(list(self.classes))
+        if data["architecture"] is None:  # files written before it was recorded stay byte-equal
+            del data["architecture"]
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -141,7 +146,11 @@ def load_model(model: str | Path, *, sha256: str | None = None,
     if card.code_family != CODE_FAMILY:
         raise ModelMismatchError(
             f"code family: model is for {card.code_family!r}, this qplane decodes {CODE_FAMILY!r}")
-    spec = get_spec(card.spec, card.spec_version)
+    spec = (spec_from_dict(card.architecture) if card.architecture
+            else get_spec(card.spec, card.spec_version))
+    if spec.name != card.spec:
+        raise ModelMismatchError(f"{path}: card names spec {card.spec!r} but records the layout "
+                                 f"of {spec.name!r}")
     net = build_model(spec, num_classes=len(card.classes))
     try:
         net.load_state_dict(safetensors.torch.load_file(str(path)))

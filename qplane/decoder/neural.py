@@ -151,7 +151,9 @@ class CompiledNeuralDecoder(CompiledDecoder):
         self.notes = notes
         self.noise_mismatch = noise_mismatch
         self.noise_signature = noise_signature
-        self._site_index = np.asarray(sites.site_index)
+        # The network's own copy when it gathers the sites itself (checked by identity).
+        own = getattr(self.network, "site_index", None)
+        self._site_index = own if own is not None else np.asarray(sites.site_index)
         self._rule_mask = site_rule_mask(sites, rule)
         self.shots = 0
         self.detection_events_in = 0
@@ -194,11 +196,15 @@ class CompiledNeuralDecoder(CompiledDecoder):
             predictions and ``bool (shots, num_detectors)`` residual detection events.
         """
         if rule is None:
-            mask, threshold = self._rule_mask, float(self.rule["threshold"])
+            columns, threshold = np.flatnonzero(self._rule_mask), float(self.rule["threshold"])
         else:
-            mask, threshold = site_rule_mask(self.sites, rule), float(rule["threshold"])
+            columns = np.flatnonzero(site_rule_mask(self.sites, rule))
+            threshold = float(rule["threshold"])
         logit_threshold = float(np.log(threshold / (1.0 - threshold)))
-        fired = (logits > logit_threshold) & mask[None, :]
+        # Only the rule's sites are compared (a ``hyperedge`` rule is a fraction of them).
+        fired = np.zeros(logits.shape, dtype=bool)
+        if len(columns):
+            fired[:, columns] = logits[:, columns] > logit_threshold
         residual, flips = self.sites.apply(events, fired)
         kwargs = {"enable_correlations": True} if self.correlated else {}
         start = time.perf_counter()
@@ -233,7 +239,8 @@ class NeuralDecoder(Decoder):
 
     Args:
         model: a shipped model name (``"d3"``, ``"d5"``, ``"d7"``), a path to a model file, or
-            ``"auto"``: the shipped model whose (last) training distance is nearest the DEM's.
+            ``"auto"``: the shipped model whose (last) training distance is nearest the DEM's
+            (variants such as ``"d5-fast"`` are chosen by name only).
         sha256: pin of the model file; a file with another hash is refused.
         device: ``"auto"`` (CUDA / ROCm / MPS when present, else CPU) or a torch device.
         correlated: decode the residual with correlated PyMatching.
@@ -285,6 +292,8 @@ class NeuralDecoder(Decoder):
             return self.model
         best = None
         for name, path in shipped_models().items():
+            if "-" in name:  # variants (e.g. the distilled "d5-fast") are chosen by name only
+                continue
             card = read_card(path)
             # The distance of the last training stage (a fine-tuned model also lists its init's).
             trained = int(card.training.get("distance", max(card.distances)))
@@ -331,7 +340,8 @@ class NeuralDecoder(Decoder):
             calibration = [geometry.volume(shots[i:i + 128]) for i in range(0, len(shots), 128)]
         network = build_network(net, backend=self.backend, device=self.device,
                                 torch_device=device, precision=self.precision,
-                                threads=self.threads, calibration=calibration)
+                                threads=self.threads, calibration=calibration,
+                                site_index=np.asarray(sites.site_index), shape=geometry.shape)
         return CompiledNeuralDecoder(
             net=net, network=network, card=card, sha256=digest, geometry=geometry, sites=sites, matching=matching,
             num_observables=dem.num_observables, correlated=self.correlated, rule=rule,

@@ -72,6 +72,11 @@ class TrainConfig:
         hard_fraction: fraction of each batch mined from shots uncorrelated PyMatching decodes
             wrongly (0: plain shots only); see :mod:`qplane.decoder.data`.
         init: model file to start from (fine-tuning), or ``None``.
+        teacher: model (shipped name or file) whose probabilities the network is trained on
+            (distillation, :mod:`qplane.decoder.distill`), or ``None``; the network then takes
+            the teacher's classes.
+        distill_weight: weight of the teacher's probabilities in the soft target (the rest is
+            the exact labels).
         validation_shots, validation_p: shots per (basis, p) used to choose the rules.
         checkpoint_dir, checkpoint_every, output: where state and the model go.
         device: ``"auto"`` or a torch device.
@@ -93,6 +98,8 @@ class TrainConfig:
     workers: int = 1
     hard_fraction: float = 0.0
     init: str | None = None
+    teacher: str | None = None
+    distill_weight: float = 0.75
     validation_shots: int = 10000
     validation_p: tuple[float, ...] = ()
     checkpoint_dir: str = "runs/decoder"
@@ -152,6 +159,9 @@ class TrainConfig:
         get_spec(config.spec)
         if config.steps < 1 or config.batch_size < 1:
             raise ConfigError("steps and batch_size must be positive", path=path)
+        if not 0.0 <= config.distill_weight <= 1.0:
+            raise ConfigError(f"distill_weight must be in [0, 1], got {config.distill_weight}",
+                              path=path, key="distill_weight")
         if not 0.0 <= config.hard_fraction <= 1.0:
             raise ConfigError(f"hard_fraction must be in [0, 1], got {config.hard_fraction}",
                               path=path, key="hard_fraction")
@@ -337,6 +347,9 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
     torch.manual_seed(config.seed)
     spec = get_spec(config.spec)
     init_card = None
+    from qplane.decoder.distill import Teacher
+
+    teacher = Teacher(config.teacher, device=device) if config.teacher else None
     if config.init:
         net, init_card, _ = load_model(config.init, device=device)
         if init_card.spec != spec.name:
@@ -345,7 +358,7 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
         classes = list(init_card.classes)
         net.train()
     else:
-        classes = union_classes(config.tasks)
+        classes = teacher.classes if teacher is not None else union_classes(config.tasks)
         net = build_model(spec, num_classes=len(classes)).to(device)
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=1e-4)
     start_step, elapsed, losses = 0, 0.0, []
@@ -394,7 +407,9 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
         x = torch.from_numpy(source.geometry.volume(events)).to(device)
         x = x.to(memory_format=torch.channels_last_3d)
         y = torch.from_numpy(labels.astype(np.float32)).to(device)
-        loss = site_loss(model(x), site_index[stream.sources.index(source)], y)
+        index = site_index[stream.sources.index(source)]
+        loss = (site_loss(model(x), index, y) if teacher is None
+                else teacher.loss(model(x), x, index, y, weight=config.distill_weight))
         if recorded is not None:
             loss = loss + config.recorded_weight * recorded.loss(model, step_i)
         optimizer.zero_grad(set_to_none=True)
@@ -441,12 +456,14 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
                   "planned_steps": config.steps, "batch_size": config.batch_size,
                   "shots": step * config.batch_size * world_size, "lr": config.lr,
                   "hard_fraction": config.hard_fraction,
+                  "teacher": teacher.summary(config.distill_weight) if teacher else None,
                   "world_size": world_size, "init": config.init,
                   "init_training": init_card.training if init_card else None,
                   "command": command, "config_fingerprint": config.fingerprint(),
                   "recorded": recorded.summary if recorded is not None else None,
                   "seconds": round(time.monotonic() - began, 1), "loss_curve": losses[-20:]},
-        validation=validation, package_version=qplane.__version__)
+        validation=validation, package_version=qplane.__version__,
+        architecture=spec.to_dict())
     digest = save_model(config.output, net, card)
     _log(f"wrote {config.output} sha256 {digest}")
     return {"steps": step, "final_loss": losses[-1][1] if losses else None,

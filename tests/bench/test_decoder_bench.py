@@ -3,6 +3,7 @@
 import json
 
 from qplane.bench.decoder import BACKENDS, run_benchmark
+from qplane.decoder.model_store import shipped_models
 
 
 def test_a_small_decoder_benchmark_writes_every_comparison(tmp_path):
@@ -22,6 +23,10 @@ def test_a_small_decoder_benchmark_writes_every_comparison(tmp_path):
         for threads in (1, 2):
             assert timing[f"network {backend} {precision}/batch1024/threads{threads}"][
                 "network_us_per_shot"] > 0
+    if "d3-fast" in shipped_models():  # the distilled model's rows, where it is shipped
+        for backend, precision in BACKENDS:
+            row = timing[f"fast network {backend} {precision}/batch1024/threads1"]
+            assert row["network_us_per_shot"] > 0 and row["network_cpu_us_per_shot"] > 0
     assert any(t["target"].startswith("int8 network") for t in results["targets"])
     assert "neural-correlated-int8" in (tmp_path / "decoder.md").read_text()
     # neural-soft (network + Tesseract) beside Tesseract alone, on the same shots

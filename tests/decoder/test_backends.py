@@ -102,3 +102,27 @@ def test_the_run_file_records_the_onnx_int8_backend(tmp_path):
     assert outcome.end_state == "completed", outcome.reason
     with open_run(out) as run:
         assert run.decoded_on == "onnx-int8 on cpu"
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_the_site_gathering_graph_gives_the_full_graphs_site_logits(tiny_model, precision):
+    import torch
+
+    from qplane.decoder.backends import build_network
+    from qplane.decoder.data import ShotSource
+    from qplane.decoder.model_file import load_model
+
+    net, card, _ = load_model(tiny_model)
+    source = ShotSource.build(distance=3, rounds=3, basis="Z", p=0.005, classes=list(card.classes))
+    volume = source.geometry.volume(source.sample(shots=300, seed=5)[0])
+    index = np.asarray(source.sites.site_index)
+    options = dict(backend="onnx", device="cpu", torch_device=torch.device("cpu"),
+                   precision=precision, threads=1, calibration=[volume[:128]])
+    full = build_network(net, **options)
+    gathering = build_network(net, site_index=index, shape=source.geometry.shape, **options)
+    a, b = full.site_logits(volume, index), gathering.site_logits(volume, index)
+    assert b.shape == (300, len(index)) and b.dtype == np.float32
+    if precision == "int8":  # the same int8 values, dequantised after the gather
+        assert np.array_equal(a, b)
+    else:
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
