@@ -4,7 +4,9 @@ A worker joins the run's dispatch (:mod:`qplane.pipeline.dispatch`): its DEALER 
 instrument server's ROUTER, it registers with its name and credit (how many blocks it may hold),
 and each correction it sends back on the same socket returns one credit. Heartbeats go both
 ways: it sends one every ``heartbeat_interval`` s, and registers again when the server has been
-silent for ``3 * heartbeat_timeout`` s (the server restarted it, or forgot it). Each worker
+silent for ``3 * heartbeat_timeout`` s (the server restarted it, or forgot it). A call to a
+slow decoder that would outlast a share of the heartbeat timeout is cut into chunks with the
+heartbeats sent between them, so a big block does not make the worker look lost. Each worker
 builds its decoder from the circuit the instrument server hands out for the block's
 ``circuit_id`` (asked for on the control socket, cached by id), so a change of circuit on the
 QPU reaches the decoder without a restart.
@@ -46,6 +48,14 @@ BATCH_BELOW_SHOTS = 256
 MAX_BATCH_SHOTS = 4096
 #: At most this many queued messages are taken in one step.
 MAX_BATCH_BLOCKS = 256
+#: A slow decoder's call is cut into chunks that take about this share of the heartbeat
+#: timeout each, with the heartbeats due sent between them (the server must not take a worker
+#: busy with one big block for a lost one).
+CHUNK_SHARE_OF_TIMEOUT = 0.25
+#: Chunks are never smaller than this many shots.
+MIN_CHUNK_SHOTS = 16
+#: A decoder not yet timed decodes this many shots of a big call first, to be timed.
+PROBE_SHOTS = 64
 
 
 def batch_corrections(answers: list[tuple[Correction, np.ndarray]]) -> Corrections:
@@ -96,6 +106,7 @@ class DecodingWorker(Worker):
         self.corrections = Outbox(dispatch, run_id=records.run_id, source=name)
         self.credit = credit
         self.heartbeat_timeout = heartbeat_timeout
+        self._seconds_per_shot = 0.0  # the last decode call's, for cutting slow calls
         self._pulses = [Pulse(self.corrections, role="decoder", interval=heartbeat_interval)]
         if monitor is not None:
             self._pulses.append(Pulse(monitor, role="decoder", interval=heartbeat_interval))
@@ -250,7 +261,7 @@ class DecodingWorker(Worker):
         parts = [rec.arrays["detection_events"] for rec in group]
         events = parts[0] if len(parts) == 1 else np.concatenate(parts)
         t0 = time.perf_counter()
-        predictions = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events)
+        predictions = self._decode_in_chunks(compiled, events)
         decode_seconds = time.perf_counter() - t0
         t_decoded = time.time()
         predictions = np.ascontiguousarray(predictions, dtype=np.uint8)
@@ -277,6 +288,45 @@ class DecodingWorker(Worker):
             ), preds))
         self._learn(group, parts)
         return out
+
+    def _decode_in_chunks(self, compiled: CompiledDecoder, events: np.ndarray) -> np.ndarray:
+        """Decode ``events``; a call that would take longer than a share of the heartbeat
+        timeout (judged by the time per shot measured so far; a decoder not yet timed first
+        decodes :data:`PROBE_SHOTS` shots) is cut into chunks, and the heartbeats that fall
+        due are sent between them. Each shot is decoded on its own, so the predictions are
+        those of one call.
+
+        >>> import numpy as np
+        >>> class Echo:
+        ...     calls = []
+        ...     def decode_shots_bit_packed(self, *, bit_packed_detection_event_data):
+        ...         self.calls.append(len(bit_packed_detection_event_data))
+        ...         return bit_packed_detection_event_data[:, :1]
+        >>> worker = DecodingWorker.__new__(DecodingWorker)
+        >>> worker.heartbeat_timeout, worker._seconds_per_shot = 1.5, 0.0  # not yet timed
+        >>> worker._pulses, worker.blocks = [], 0
+        >>> events = (np.arange(1000) % 251).astype(np.uint8).reshape(1000, 1)
+        >>> bool((worker._decode_in_chunks(Echo(), events) == events).all()), Echo.calls
+        (True, [64, 936])
+        """
+        parts, start, n = [], 0, len(events)
+        while start < n:
+            if self._seconds_per_shot > 0:
+                chunk = max(MIN_CHUNK_SHOTS, int(CHUNK_SHARE_OF_TIMEOUT * self.heartbeat_timeout
+                                                 / self._seconds_per_shot))
+            else:
+                chunk = PROBE_SHOTS if n > 4 * PROBE_SHOTS else n
+            if start == 0 and chunk >= n:
+                return compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events)
+            if start:
+                self.heartbeat(time.time())
+            t0 = time.perf_counter()
+            part = events[start:start + chunk]
+            parts.append(np.asarray(compiled.decode_shots_bit_packed(
+                bit_packed_detection_event_data=np.ascontiguousarray(part))))
+            self._seconds_per_shot = (time.perf_counter() - t0) / len(part)
+            start += len(part)
+        return np.concatenate(parts)
 
     def _learn(self, group: list[Record], parts: list[np.ndarray]) -> None:
         """Feed decoded blocks (of one circuit) to its live estimator; when a refresh is due,

@@ -119,3 +119,61 @@ def test_a_lone_block_is_decoded_at_once(setup):
     messages = []
     assert len(_receive(inbox, 1, messages)) == 1
     assert [m.kind for m in messages] == ["correction"]  # a lone block: a plain correction
+
+
+class _SlowClock:
+    """Stands in for the worker's ``time`` module: a decode call advances it by
+    ``per_shot`` seconds a shot (a slow decoder, without waiting for one)."""
+
+    def __init__(self, per_shot: float):
+        import time as real
+
+        self.per_shot, self.t, self._real = per_shot, real.time(), real
+
+    def time(self) -> float:
+        return self.t
+
+    def perf_counter(self) -> float:
+        return self.t
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def test_a_slow_decoder_answers_heartbeats_between_chunks_of_a_big_block(setup, monkeypatch):
+    """A block that takes a slow decoder longer than the heartbeat timeout is decoded in
+    chunks with the server's heartbeats sent between them (else the server would take the
+    worker for lost), and its predictions are those of one call."""
+    import qplane.pipeline.decoding_worker as dw
+
+    ctx, circuit, cid, worker, decoder, out, inbox = setup
+    clock = _SlowClock(per_shot=0.005)  # 2,000 shots: 10 s, far beyond the 1.5 s timeout
+    monkeypatch.setattr(dw, "time", clock)
+    compiled = worker._compiled[cid][0]
+
+    class Slow:
+        def decode_shots_bit_packed(self, *, bit_packed_detection_event_data):
+            clock.t += clock.per_shot * len(bit_packed_detection_event_data)
+            return compiled.decode_shots_bit_packed(
+                bit_packed_detection_event_data=bit_packed_detection_event_data)
+
+    worker._compiled[cid] = (Slow(), worker._compiled[cid][1])
+    sent = _send(out, circuit, cid, [2000])
+    assert worker.step(poll_ms=5000) == 1
+    got, beats = [], 0
+    while not got and inbox.socket.poll(5000):
+        rec = inbox.recv()[1]
+        if rec.kind == "heartbeat":
+            beats += 1
+        elif isinstance(rec.body, Correction):
+            got.append(rec)
+    chunks = decoder.calls
+    assert chunks[0] == dw.PROBE_SHOTS and sum(chunks) == 2000 and len(chunks) > 10
+    # each chunk within its share of the timeout, and a heartbeat between each (interval 0.25 s)
+    longest = max(chunks[1:]) * clock.per_shot
+    assert longest <= dw.CHUNK_SHARE_OF_TIMEOUT * worker.heartbeat_timeout + 1e-9
+    assert beats >= len(chunks) - 1
+    want = PyMatchingDecoder().compile_decoder_for_dem(
+        dem=circuit.detector_error_model(decompose_errors=True)).decode_shots_bit_packed(
+        bit_packed_detection_event_data=sent[0].arrays["detection_events"])
+    assert np.array_equal(got[0].arrays["predictions"], want)
