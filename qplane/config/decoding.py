@@ -71,8 +71,9 @@ class PyMatchingOptions(DecoderOptions):
     """Options of ``pymatching`` and ``pymatching-correlated``: none (the type says which)."""
 
 
-class NeuralOptions(DecoderOptions):
-    """Options of ``neural`` and ``neural-correlated`` (see ``NeuralDecoder``)."""
+class NetworkOptions(DecoderOptions):
+    """The network's options, shared by every decoder that runs a model (``neural``,
+    ``neural-correlated``, ``neural-soft``)."""
 
     model: str = Field("auto", description="a shipped model name (d3, d5, d7), the path of a "
                        "model file, or 'auto': the shipped model nearest the code distance")
@@ -80,11 +81,6 @@ class NeuralOptions(DecoderOptions):
         None, description="pin: the model file's SHA-256; a file with another hash is refused")
     device: Annotated[str, AfterValidator(_device)] = Field(
         "auto", description="'auto' (a GPU when present, else the CPU) or a torch device")
-    mode: Optional[Literal["uncorrelated", "correlated", "clear"]] = Field(
-        None, description="which of the model card's rules to apply (default: the decoder "
-                          "type's own)")
-    threshold: Optional[float] = Field(None, gt=0.0, lt=1.0, description="override the rule's "
-                                       "probability threshold (for studies, not production)")
     batch_size: int = Field(1024, ge=1, description="shots per network call")
     backend: Literal["torch", "onnx"] = Field(
         "torch", description="what runs the network: 'torch', or 'onnx' (ONNX Runtime; CUDA / "
@@ -96,7 +92,7 @@ class NeuralOptions(DecoderOptions):
                                    "network (default: the runtime's own choice)")
 
     @model_validator(mode="after")
-    def _pin_needs_a_model(self) -> NeuralOptions:
+    def _pin_and_precision(self) -> NetworkOptions:
         if self.model == "auto" and self.sha256 is not None:
             raise KeyedValueError("sha256", "a sha256 pin needs an explicit model, not 'auto'; "
                                             "name the model file you pin")
@@ -106,22 +102,19 @@ class NeuralOptions(DecoderOptions):
         return self
 
 
-class NeuralSoftOptions(DecoderOptions):
+class NeuralOptions(NetworkOptions):
+    """Options of ``neural`` and ``neural-correlated`` (see ``NeuralDecoder``)."""
+
+    mode: Optional[Literal["uncorrelated", "correlated", "clear"]] = Field(
+        None, description="which of the model card's rules to apply (default: the decoder "
+                          "type's own)")
+    threshold: Optional[float] = Field(None, gt=0.0, lt=1.0, description="override the rule's "
+                                       "probability threshold (for studies, not production)")
+
+
+class NeuralSoftOptions(NetworkOptions):
     """Options of ``neural-soft`` (see ``NeuralSoftDecoder``): the network's, and the gate's."""
 
-    model: str = Field("auto", description="a shipped model name (d3, d5, d7), the path of a "
-                       "model file, or 'auto': the shipped model nearest the code distance")
-    sha256: Optional[Annotated[str, AfterValidator(_sha256)]] = Field(
-        None, description="pin: the model file's SHA-256; a file with another hash is refused")
-    device: Annotated[str, AfterValidator(_device)] = Field(
-        "auto", description="'auto' (a GPU when present, else the CPU) or a torch device")
-    batch_size: int = Field(1024, ge=1, description="shots per network call")
-    backend: Literal["torch", "onnx"] = Field("torch", description="what runs the network: "
-                                              "'torch' or 'onnx' (ONNX Runtime)")
-    precision: Literal["fp32", "int8"] = Field(
-        "fp32", description="network precision; 'int8' needs backend 'onnx'")
-    threads: Optional[int] = Field(None, ge=1, le=256, description="intra-op threads of the "
-                                   "network (default: the runtime's own choice)")
     residual: Literal["tesseract"] = Field(
         "tesseract", description="the prior-taking decoder of the gated shots (Tesseract on "
                                  "the DEM's sites; pip install tesseract-decoder)")
@@ -134,16 +127,6 @@ class NeuralSoftOptions(DecoderOptions):
         "towards the network's probabilities (0: the DEM's, 1: the network's)")
     beam: Literal["long", "short"] = Field("short", description="Tesseract's beam settings "
                                            "(short: as accurate as long on validation, cheaper)")
-
-    @model_validator(mode="after")
-    def _pin_and_precision(self) -> NeuralSoftOptions:
-        if self.model == "auto" and self.sha256 is not None:
-            raise KeyedValueError("sha256", "a sha256 pin needs an explicit model, not 'auto'; "
-                                            "name the model file you pin")
-        if self.precision == "int8" and self.backend != "onnx":
-            raise KeyedValueError("precision", "precision 'int8' needs backend 'onnx' (torch "
-                                               "runs fp32); set backend: onnx")
-        return self
 
 
 Weights = Literal["nominal", "learned"]
