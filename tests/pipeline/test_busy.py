@@ -15,7 +15,8 @@ import pytest
 from qplane.pipeline.launcher import Launcher
 from qplane.pipeline.process import TEST_SPIN_ENV
 
-from tests.pipeline.test_faults import accounting, end_run, events, supervise_until
+from tests.pipeline.test_faults import (accounting, end_run, events, fault_and_restart,
+                                        supervise_until)
 
 pytestmark = pytest.mark.slow
 
@@ -63,10 +64,7 @@ def test_a_process_whose_loop_stalls_past_the_stall_timeout_is_restarted(
     launcher = Launcher(config, out_path=str(out), duration=None)
     try:
         launcher.start()
-        supervise_until(launcher, lambda s: s["blocks_applied"] >= 20)
-        victim = launcher.child("decoder-1")
-        os.kill(victim.proc.pid, signal.SIGUSR2)
-        supervise_until(launcher, lambda s: launcher.restarts.get("decoder-1", 0) >= 1)
+        victim = fault_and_restart(launcher, "decoder-1", signal.SIGUSR2)
         assert victim.proc.poll() is not None  # the stalled process was killed
         applied = launcher.last_stats["blocks_applied"]
         supervise_until(launcher, lambda s: s["blocks_applied"] >= applied + 20)

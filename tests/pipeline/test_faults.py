@@ -71,16 +71,23 @@ def end_run(launcher):
     return end_state
 
 
+def fault_and_restart(launcher, name, signum, *, after=20):
+    """Once ``after`` blocks are applied, send ``signum`` to the child ``name`` (not restarted
+    yet) and supervise until the launcher has restarted it; return the child that was hit."""
+    supervise_until(launcher, lambda s: s["blocks_applied"] >= after)
+    victim = launcher.child(name)
+    os.kill(victim.proc.pid, signum)
+    supervise_until(launcher, lambda s: launcher.restarts.get(name, 0) >= 1)
+    return victim
+
+
 def test_kill_9_of_one_of_two_decoders_loses_no_block(loop_config, tmp_path):
     config = loop_config(workers=2, shots=64, max_in_flight=8)
     out = tmp_path / "kill_decoder.h5"
     launcher = Launcher(config, out_path=str(out), duration=None)
     try:
         launcher.start()
-        supervise_until(launcher, lambda s: s["blocks_applied"] >= 20)
-        victim = launcher.child("decoder-0")
-        os.kill(victim.proc.pid, signal.SIGKILL)
-        supervise_until(launcher, lambda s: launcher.restarts.get("decoder-0", 0) >= 1)
+        fault_and_restart(launcher, "decoder-0", signal.SIGKILL)
         applied = launcher.last_stats["blocks_applied"]
         # QEC goes on (the other worker, then the restarted one too)
         supervise_until(launcher, lambda s: s["blocks_applied"] >= applied + 30)
@@ -102,10 +109,7 @@ def test_a_sigstopped_decoder_is_detected_killed_and_restarted(loop_config, tmp_
     launcher = Launcher(config, out_path=str(out), duration=None)
     try:
         launcher.start()
-        supervise_until(launcher, lambda s: s["blocks_applied"] >= 20)
-        victim = launcher.child("decoder-1")
-        os.kill(victim.proc.pid, signal.SIGSTOP)
-        supervise_until(launcher, lambda s: launcher.restarts.get("decoder-1", 0) >= 1)
+        victim = fault_and_restart(launcher, "decoder-1", signal.SIGSTOP)
         assert victim.proc.poll() is not None  # the stopped process was killed
         applied = launcher.last_stats["blocks_applied"]
         supervise_until(launcher, lambda s: s["blocks_applied"] >= applied + 20)
