@@ -4,8 +4,6 @@ worker's RemoteLedger, a decoder's noise window, ``qplane calibration history``)
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import zmq
 
@@ -18,8 +16,10 @@ from qplane.pipeline.calibration_link import (
     history_page,
 )
 from qplane.pipeline.noise_window import DeviceChanges
-from qplane.pipeline.transport import Inbox, Outbox, make_socket
+from qplane.pipeline.transport import Outbox, make_socket
 from qplane.records import MAX_HISTORY_PAGE
+
+from tests.pipeline.serving import serving
 
 RUN = "history-run"
 CHANGES = 2 * MAX_HISTORY_PAGE + 88  # three pages
@@ -50,24 +50,10 @@ def served(tmp_path):
     for i in range(CHANGES):  # in process: the ledger's history grows past three pages
         service.ledger.update({"q0.pi_amplitude": 0.001 * (i + 1)}, node="rabi")
     replies = []
-    stop = threading.Event()
-
-    def serve():
-        inbox = Inbox(router, run_id=RUN, envelope=1)
-        while not stop.is_set():
-            if router.poll(20):
-                got = inbox.recv()
-                if got is not None and service.refusal(got[1]) is None:
-                    replies.append(got[1].body.args)  # before the reply goes
-                    service.handle(*got)
-
-    thread = threading.Thread(target=serve)
-    thread.start()
     try:
-        yield service, cal, replies
+        with serving(service, router, run_id=RUN, seen=replies):
+            yield service, cal, replies
     finally:
-        stop.set()
-        thread.join()
         sink.close(linger=0)
         ctx.destroy(linger=0)
 

@@ -3,8 +3,6 @@ of its live noise window: the read-only history call over the control link."""
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 import zmq
@@ -16,9 +14,11 @@ from qplane.noise import LiveNoiseLearner
 from qplane.noise.qubits import qubit_detectors
 from qplane.pipeline.calibration_link import CalibrationService, RemoteBackend
 from qplane.pipeline.noise_window import DeviceChanges
-from qplane.pipeline.transport import Inbox, Outbox, make_socket
+from qplane.pipeline.transport import Outbox, make_socket
 from qplane.records import CalibrationCall, HistoryCall, Record, WriteSettingCall
 from qplane.sim_instruments.lab import sim_lab_config
+
+from tests.pipeline.serving import serving
 
 RUN = "noise-window-run"
 
@@ -36,23 +36,10 @@ def served(tmp_path):
     service = CalibrationService(StationBackend(qpu, lab.controls), tuple(qpu.qubits()),
                                  replies=Outbox(router, run_id=RUN, source="instrument_server"),
                                  records=Outbox(records, run_id=RUN, source="instrument_server"))
-    stop = threading.Event()
-
-    def serve():
-        inbox = Inbox(router, run_id=RUN, envelope=1)
-        while not stop.is_set():
-            if router.poll(20):
-                got = inbox.recv()
-                if got is not None and service.refusal(got[1]) is None:
-                    service.handle(*got)
-
-    thread = threading.Thread(target=serve)
-    thread.start()
     try:
-        yield service, cal, dec
+        with serving(service, router, run_id=RUN):
+            yield service, cal, dec
     finally:
-        stop.set()
-        thread.join()
         sink.close(linger=0)
         ctx.destroy(linger=0)
         lab.close()
