@@ -11,23 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qplane.codes import memory_circuit
-from qplane.noise import DemStructure, learn_noise, q_of_p
+from qplane.noise import learn_noise, q_of_p
 
-SHOTS = 300_000
+from tests.noise.conftest import SHOTS
 
-
-@pytest.fixture(scope="module")
-def truth():
-    dem = memory_circuit(distance=3, rounds=3, basis="Z", p=0.004).detector_error_model(
-        decompose_errors=True)
-    s = DemStructure(dem)
-    rng = np.random.default_rng(5)
-    factor = rng.uniform(0.4, 2.5, size=len(s.classes))
-    cls = s.mechanism_class
-    p_true = s.nominal * np.where(cls >= 0, factor[np.maximum(cls, 0)], 1.0)
-    dets = s.to_dem(p_true).compile_sampler(seed=11).sample(SHOTS, bit_packed=True)[0]
-    hyper = np.array([len(parts) >= 2 for parts in s.components]) & (cls >= 0)
+@pytest.fixture
+def truth(scaled_truth):
+    """``scaled_truth``, and which mechanisms are hyperedges of a scaled class."""
+    dem, s, p_true, dets = scaled_truth
+    hyper = np.array([len(parts) >= 2 for parts in s.components]) & (s.mechanism_class >= 0)
     return dem, s, p_true, dets, hyper
 
 
