@@ -291,8 +291,8 @@ class DecodingWorker(Worker):
 
     def _decode_in_chunks(self, compiled: CompiledDecoder, events: np.ndarray) -> np.ndarray:
         """Decode ``events``; a call that would take longer than a share of the heartbeat
-        timeout (judged by the time per shot measured so far; a decoder not yet timed first
-        decodes :data:`PROBE_SHOTS` shots) is cut into chunks, and the heartbeats that fall
+        timeout (judged by the last call's time per shot; a decoder not yet timed first
+        decodes :data:`PROBE_SHOTS` shots of a big call) is cut into chunks, and the heartbeats that fall
         due are sent between them. Each shot is decoded on its own, so the predictions are
         those of one call.
 
@@ -316,17 +316,15 @@ class DecodingWorker(Worker):
                                                  / self._seconds_per_shot))
             else:
                 chunk = PROBE_SHOTS if n > 4 * PROBE_SHOTS else n
-            if start == 0 and chunk >= n:
-                return compiled.decode_shots_bit_packed(bit_packed_detection_event_data=events)
             if start:
                 self.heartbeat(time.time())
+            part = events if start == 0 and chunk >= n else np.ascontiguousarray(
+                events[start:start + chunk])
             t0 = time.perf_counter()
-            part = events[start:start + chunk]
-            parts.append(np.asarray(compiled.decode_shots_bit_packed(
-                bit_packed_detection_event_data=np.ascontiguousarray(part))))
+            parts.append(compiled.decode_shots_bit_packed(bit_packed_detection_event_data=part))
             self._seconds_per_shot = (time.perf_counter() - t0) / len(part)
             start += len(part)
-        return np.concatenate(parts)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _learn(self, group: list[Record], parts: list[np.ndarray]) -> None:
         """Feed decoded blocks (of one circuit) to its live estimator; when a refresh is due,
