@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shots", type=int, default=None, help="per (p, basis); default: the bench's")
     parser.add_argument("--ps", type=float, nargs="+", default=None)
     parser.add_argument("--out", default=None, help="default: runs/bench/fast_dN.json")
+    parser.add_argument("--fresh", action="store_true",
+                        help="decode fresh shots (seeds from VERIFY_SEED_BASE + 2^29, which no "
+                             "training, validation, benchmark or verify run uses) instead of "
+                             "the benchmark's test shots")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
@@ -62,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from qplane.codes import memory_circuit
     from qplane.decoder.data import TEST_SEED_BASE
     from qplane.decoder.neural import NeuralDecoder
+    from qplane.decoder.verify import VERIFY_SEED_BASE
 
     d = args.distance
     teacher, fast = args.teacher or f"d{d}", args.fast or f"d{d}-fast"
@@ -74,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             circuit = memory_circuit(distance=d, rounds=d, basis=basis, p=p)
             dem = circuit.detector_error_model(decompose_errors=True)
             shots = args.shots or SHOTS[d][p]
-            seed = TEST_SEED_BASE + 1_000_000 * d + 1000 * round(p * 1e4) + bi  # the bench's
+            base = VERIFY_SEED_BASE + (1 << 29) if args.fresh else TEST_SEED_BASE  # else the bench's
+            seed = base + 1_000_000 * d + 1000 * round(p * 1e4) + bi
             events, obs = circuit.compile_detector_sampler(seed=seed).sample(
                 shots, separate_observables=True)
             truth = np.packbits(obs, axis=1, bitorder="little")
@@ -114,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "errors_a": int(fa.sum()), "errors_b": int(fb.sum()),
                                 "only_a": only_a, "only_b": only_b,
                                 "mcnemar_p": mcnemar(only_a, only_b)})
-    result = {"distance": d, "teacher": teacher, "fast": fast, "ps": ps,
+    result = {"distance": d, "teacher": teacher, "fast": fast, "ps": ps, "fresh": args.fresh,
               "load_average": os.getloadavg(), "timing": timing, "comparisons": comparisons}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
