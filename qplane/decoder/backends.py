@@ -283,7 +283,8 @@ def build_network(net: torch.nn.Module, *, backend: str, device: str, torch_devi
                   precision: str = "fp32", threads: int | None = None,
                   calibration: Iterable[np.ndarray] | None = None,
                   site_index: np.ndarray | None = None,
-                  shape: tuple[int, int, int] | None = None) -> TorchNetwork | OnnxNetwork:
+                  shape: tuple[int, int, int] | None = None,
+                  planar: bool | None = None) -> TorchNetwork | OnnxNetwork:
     """The network backend a decoder's options ask for.
 
     Args:
@@ -297,6 +298,9 @@ def build_network(net: torch.nn.Module, *, backend: str, device: str, torch_devi
         calibration: volumes that calibrate int8 activation ranges (needed for ``"int8"``).
         site_index, shape: the DEM's sites and volume shape; with both, the ONNX graph
             gathers the sites itself (:func:`site_graph_bytes`), else it returns every output.
+        planar: write a factorised network's ONNX graph with 2D convolutions
+            (:mod:`qplane.decoder.onnx_planar`); ``None``: whenever it can (factorised ReLU
+            spec, sites and shape given); ``False``: the 3D graph (for comparisons).
 
     Raises:
         ConfigError: an unknown backend or precision, or int8 asked of torch.
@@ -319,7 +323,8 @@ def build_network(net: torch.nn.Module, *, backend: str, device: str, torch_devi
     gathers = site_index is not None and shape is not None
     # Factorised specs as 2D convolutions (~1.7x faster int8 on the CPU), where the graph is
     # built for one volume shape; other specs (3x3x3 kernels) as 3D ones.
-    planar = gathers and is_factorised(net) and net.spec.activation == "relu"
+    can = gathers and is_factorised(net) and net.spec.activation == "relu"
+    planar = can if planar is None else (bool(planar) and can)
     if planar:
         model = planar_graph_bytes(net, site_index, shape)
     else:

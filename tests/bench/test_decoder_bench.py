@@ -27,6 +27,9 @@ def test_a_small_decoder_benchmark_writes_every_comparison(tmp_path):
         for backend, precision in BACKENDS:
             row = timing[f"fast network {backend} {precision}/batch1024/threads1"]
             assert row["network_us_per_shot"] > 0 and row["network_cpu_us_per_shot"] > 0
+        # the same int8 network as a 3D graph, beside the 2D (planar) one the decoder uses
+        assert timing["fast network onnx int8 3d graph/batch1024/threads1"][
+            "network_cpu_us_per_shot"] > 0
     assert any(t["target"].startswith("int8 network") for t in results["targets"])
     assert "neural-correlated-int8" in (tmp_path / "decoder.md").read_text()
     # neural-soft (network + Tesseract) beside Tesseract alone, on the same shots
