@@ -265,6 +265,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only measure the wire cost per record (seconds, no pipeline runs)")
     parser.add_argument("--out", default=os.path.join("runs", "bench", "pipeline.json"),
                         help="results file")
+    parser.add_argument("--profile", default="", metavar="DIR",
+                        help="profile each qplane process's main thread (cProfile): "
+                             "DIR/CASE/SOURCE.prof, for `python -m pstats`")
 
 
 def _line(case: Case, r: dict) -> str:
@@ -278,6 +281,8 @@ def _line(case: Case, r: dict) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Run every case and write the results file."""
+    from qplane.pipeline.process import PROFILE_ENV
+
     wire = measure_wire(2_000 if args.quick else 20_000)
     for w in wire:
         print(f"wire {w['kind']:10s} {w['shots']:5d} shots: build+encode {w['build_encode_us']:.1f} us, "
@@ -295,7 +300,10 @@ def main(args: argparse.Namespace) -> int:
                 replays[case.distance] = _replay_files(folder, case.distance)
             circuit, circuit_path, data_path, arrays = replays[case.distance]
             replay = (circuit_path, data_path) if case.source == "replay" else None
+            if args.profile:  # each process of the run writes its profile there at its end
+                os.environ[PROFILE_ENV] = os.path.join(args.profile, case.label.replace(" ", "_"))
             q = measure_qplane(folder, case, seconds, replay)
+            os.environ.pop(PROFILE_ENV, None)
             lean = measure_lean(folder, case, seconds, circuit, arrays)
             r = {**dataclasses.asdict(case), "rounds": case.distance, "qplane": q, "lean": lean,
                  "ratio_to_lean": q["shots_per_s"] / lean["shots_per_s"],

@@ -49,7 +49,7 @@ from qplane.records import (
 
 SOURCE = "instrument_server"
 #: What the server sends the recorder is bundled (one message for many records) up to this
-#: many records or this many seconds, or until it waits on its sockets.
+#: many records or this many seconds (a wait on its sockets ends by then).
 BUNDLE_RECORDS = 64
 BUNDLE_SECONDS = 0.005
 #: Blocks under this many shots are acquired while there is room in flight and dispatched
@@ -224,8 +224,15 @@ class InstrumentServer(Worker):
         wait_ms = 0
         if not can_acquire:
             wait_ms = max(0, min(poll_ms, int((self._next_deadline() - now) * 1000) + 1))
-        if wait_ms:
-            self.records.release()  # what the recorder is owed goes before any wait
+            if wait_ms and self.records.held:
+                # What the recorder is owed waits for its bundle's time, not for each wait:
+                # at one block in flight a message (and a woken recorder) per block would sit
+                # on the block's path, between its dispatch and its correction.
+                due = self.records.held_since + BUNDLE_SECONDS - time.monotonic()
+                if due <= 0:
+                    self.records.release()
+                else:
+                    wait_ms = min(wait_ms, int(due * 1000) + 1)
         events = dict(self.poller.poll(wait_ms))
         # What this step sends the recorder (syndromes, applied blocks, events) goes in one
         # bundle when it can wait no longer (records.release): one message, not one per record.

@@ -324,6 +324,11 @@ def _no_linger(sock: zmq.Socket) -> zmq.Socket:
     return sock
 
 
+#: Set to a folder, each process of a run profiles its main thread (cProfile) and writes
+#: ``SOURCE.prof`` there when it ends (``qplane bench pipeline --profile DIR`` sets it).
+PROFILE_ENV = "QPLANE_PROFILE_DIR"
+
+
 def _heartbeat_interval(spec: RunSpec) -> float:
     return spec.config_value().qplane.supervision.heartbeat_interval
 
@@ -338,7 +343,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     spec = dataclasses.replace(RunSpec.load(args.spec), index=args.index)
     source = args.source or (f"decoder-{args.index}" if args.role == "decoder" else args.role)
-    return run_role(args.role, spec, source)
+    folder = os.environ.get(PROFILE_ENV)
+    if not folder:
+        return run_role(args.role, spec, source)
+    import cProfile  # the hot path's profile, per process (``qplane bench pipeline --profile``)
+
+    profile = cProfile.Profile()
+    try:
+        return profile.runcall(run_role, args.role, spec, source)
+    finally:
+        os.makedirs(folder, exist_ok=True)
+        profile.dump_stats(os.path.join(folder, f"{source}.prof"))
 
 
 def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True) -> int:
