@@ -172,7 +172,8 @@ def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Out
     sock = make_socket(ctx, zmq.ROUTER, spec.endpoints["records"], bind=True)
     # A restarted recorder (recorder.r1, ...) takes up the file its killed predecessor left.
     recorder = Recorder(records=sock, path=spec.out_path, run_id=spec.run_id,
-                        epoch=records.source, resume=records.source != "recorder")
+                        epoch=records.source, resume=records.source != "recorder",
+                        compression=spec.config_value().qplane.run.compression)
     stop.blocks = lambda: recorder.inbox.received
     # The recorder writes its own rows (its own records would come back too late).
     # Connections that ended in order: the senders that ended their streams, but the
