@@ -97,14 +97,20 @@ def _replay_files(folder: str, distance: int):
     return circuit, circuit_path, data_path, packed
 
 
-def _config(folder: str, case: Case, replay: tuple[str, str] | None) -> str:
+#: The run file's per-shot datasets as the lean reference writes them: uncompressed
+#: (``qplane.run.compression``; ``--compression lzf`` measures qplane's default instead).
+COMPRESSION = "none"
+
+
+def _config(folder: str, case: Case, replay: tuple[str, str] | None,
+            compression: str = COMPRESSION) -> str:
     import yaml
 
     d = case.distance
     path = os.path.join(folder, f"bench_{case.source}_d{d}_b{case.block_size}_"
                                 f"w{case.workers}_f{case.in_flight}.yaml")
     geometry = {"distance": d, "rounds": d, "basis": "Z"}
-    qplane = {"qpu": "qpu",
+    qplane = {"qpu": "qpu", "run": {"compression": compression},
               "acquisition": {"shots_per_block": case.block_size, "max_in_flight": case.in_flight},
               "decoding": {"workers": case.workers, "decoder": {"type": "pymatching"}}}
     if replay is None:
@@ -137,7 +143,7 @@ def _per_block_us(watch: CpuWatch, since: float, blocks: int, own: str) -> dict:
 
 
 def measure_qplane(folder: str, case: Case, seconds: float,
-                   replay: tuple[str, str] | None) -> dict:
+                   replay: tuple[str, str] | None, compression: str = COMPRESSION) -> dict:
     """Run qplane's pipeline on ``case``; then PyMatching alone on the blocks it recorded."""
     import h5py
     import numpy as np
@@ -147,7 +153,7 @@ def measure_qplane(folder: str, case: Case, seconds: float,
     from qplane.config import load_config
     from qplane.pipeline.launcher import run_pipeline
 
-    config = load_config(_config(folder, case, replay))
+    config = load_config(_config(folder, case, replay, compression))
     out = os.path.join(folder, "qplane.h5")
     with CpuWatch() as watch:
         outcome = run_pipeline(config, out_path=out, duration=seconds)
@@ -265,6 +271,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only measure the wire cost per record (seconds, no pipeline runs)")
     parser.add_argument("--out", default=os.path.join("runs", "bench", "pipeline.json"),
                         help="results file")
+    parser.add_argument("--compression", choices=("none", "lzf"), default=COMPRESSION,
+                        help="qplane's run-file compression (qplane.run.compression); the lean "
+                             "reference writes uncompressed")
     parser.add_argument("--profile", default="", metavar="DIR",
                         help="profile each qplane process's main thread (cProfile): "
                              "DIR/CASE/SOURCE.prof, for `python -m pstats`")
@@ -302,7 +311,7 @@ def main(args: argparse.Namespace) -> int:
             replay = (circuit_path, data_path) if case.source == "replay" else None
             if args.profile:  # each process of the run writes its profile there at its end
                 os.environ[PROFILE_ENV] = os.path.join(args.profile, case.label.replace(" ", "_"))
-            q = measure_qplane(folder, case, seconds, replay)
+            q = measure_qplane(folder, case, seconds, replay, args.compression)
             os.environ.pop(PROFILE_ENV, None)
             lean = measure_lean(folder, case, seconds, circuit, arrays)
             r = {**dataclasses.asdict(case), "rounds": case.distance, "qplane": q, "lean": lean,
@@ -316,6 +325,7 @@ def main(args: argparse.Namespace) -> int:
                     for k, v in q["stages"].items()), flush=True)
     report = {
         "benchmark": "pipeline", "format": 2, "seconds_per_case": seconds, "quick": args.quick,
+        "run_file_compression": args.compression,
         "targets": {"ratio_to_lean_min": 0.8, "latency_block1_in_flight1_replay_p50_ms": 0.35,
                     "latency_block1_in_flight1_replay_p99_ms": 1.0,
                     "replay_two_workers_speedup_d5_1024_min": 1.4},

@@ -214,13 +214,8 @@ class InstrumentServer(Worker):
         correction is handled the moment it arrives.
         """
         now = time.time()
-        if self._acquiring and (
-            (self.duration is not None and now - self._t_start >= self.duration)
-            or (self.max_blocks is not None and self.blocks_acquired >= self.max_blocks)
-        ):
-            self.stop()
         handled = 0
-        can_acquire = self._acquiring and len(self._in_flight) < self.max_in_flight
+        can_acquire = self._may_acquire(now)
         wait_ms = 0
         if not can_acquire:
             wait_ms = max(0, min(poll_ms, int((self._next_deadline() - now) * 1000) + 1))
@@ -245,6 +240,8 @@ class InstrumentServer(Worker):
             while self.control.socket.poll(0):
                 self._handle_control()
                 handled += 1
+        if not can_acquire and handled and self._may_acquire(time.time()):
+            can_acquire = True  # the corrections just applied made room: acquire now, not a turn later
         if can_acquire:
             handled += self._acquire_some()
         now = time.time()
@@ -258,6 +255,16 @@ class InstrumentServer(Worker):
                 or time.monotonic() - self.records.held_since >= BUNDLE_SECONDS):
             self.records.release()
         return handled
+
+    def _may_acquire(self, now: float) -> bool:
+        """Whether a block may be acquired now: acquiring (the run's duration or block limit,
+        once reached, stops it) and room in flight."""
+        if self._acquiring and (
+            (self.duration is not None and now - self._t_start >= self.duration)
+            or (self.max_blocks is not None and self.blocks_acquired >= self.max_blocks)
+        ):
+            self.stop()
+        return self._acquiring and len(self._in_flight) < self.max_in_flight
 
     def _acquire_some(self) -> int:
         """Acquire a block and send it to a decoder; return the blocks acquired.
