@@ -6,14 +6,19 @@ import pathlib
 
 import h5py
 import numpy as np
+import pymatching
 import pytest
 import yaml
 import zmq
 
 from qplane.config import load_config
+from qplane.pipeline import instrument_server
+from qplane.pipeline.instrument_server import InstrumentServer
 from qplane.pipeline.recorder import Recorder
 from qplane.pipeline.transport import Inbox, Outbox, has_message, make_socket, queued
-from qplane.records import Applied, QecInfo, RunEnd, RunStart, Syndrome
+from qplane.records import (Applied, Correction, QecInfo, Register, RunEnd, RunStart, Syndrome,
+                            decode, unbundle)
+from qplane.sim_instruments.qpu import SimulatedQPU
 
 RUN = "run-hot"
 SIM_D3 = pathlib.Path(__file__).parents[2] / "config" / "sim_d3.yaml"
@@ -83,3 +88,89 @@ def test_a_drain_of_an_empty_queue_returns_without_raising(ctx, tmp_path):
             break
         pull.poll(100)
     assert got == ["m0", "m1", "m2"]
+
+
+class _Worker:
+    """A decoding worker played by the test (a DEALER that registers and corrects on demand)."""
+
+    def __init__(self, ctx, endpoint, matching):
+        self.sock = make_socket(ctx, zmq.DEALER, endpoint, bind=False, linger_ms=0)
+        self.out = Outbox(self.sock, run_id=RUN, source="decoder-0")
+        self.out.send(Register(name="decoder-0", role="decoder", credit=1))
+        self.matching = matching
+
+    def correct_next(self) -> int:
+        """Wait (bounded) for the next block and send its correction; return its seq."""
+        for _ in range(250):
+            if self.sock.poll(20):
+                for part in unbundle(self.sock.recv_multipart()):
+                    rec = decode(part)
+                    if rec.kind == "syndrome":
+                        preds = self.matching.decode_batch(
+                            rec.arrays["detection_events"], bit_packed_shots=True,
+                            bit_packed_predictions=True)
+                        self.out.send(Correction(syndrome_seq=rec.seq, t_decoded=0.0,
+                                                 decode_seconds=0.0), {"predictions": preds})
+                        return rec.seq
+        raise AssertionError("no block was dispatched")
+
+
+@pytest.fixture
+def one_in_flight(ctx, tmp_path):
+    qpu = SimulatedQPU(f"qpu_{tmp_path.name[-20:]}", distance=3, rounds=3,
+                       physical_error_rate=0.01, shots_per_block=1, seed=3)
+    records = make_socket(ctx, zmq.PULL, f"ipc://{tmp_path}/rec", bind=True)
+    endpoint = f"ipc://{tmp_path}/syn"
+    server = InstrumentServer(
+        qpu=qpu, dispatch=make_socket(ctx, zmq.ROUTER, endpoint, bind=True),
+        control=make_socket(ctx, zmq.ROUTER, f"ipc://{tmp_path}/ctl", bind=True),
+        records=Outbox(make_socket(ctx, zmq.PUSH, f"ipc://{tmp_path}/rec", bind=False),
+                       run_id=RUN, source="instrument_server"),
+        monitor=None, max_in_flight=1, correction_timeout=60.0, max_blocks=5,
+        heartbeat_timeout=60.0)
+    server.start(config_text="x", config_path="c", station_snapshot={})
+    dem = qpu.decoding_circuit().detector_error_model(decompose_errors=True)
+    worker = _Worker(ctx, endpoint, pymatching.Matching.from_detector_error_model(dem))
+    assert server.wait_for_workers(1, timeout=10.0)
+    yield server, worker, records
+    qpu.close()
+
+
+def _kinds(records):
+    kinds = []
+    while records.poll(200):
+        kinds += [decode(part).kind for part in unbundle(records.recv_multipart())]
+    return kinds
+
+
+def test_the_step_that_applies_a_correction_acquires_the_next_block(one_in_flight):
+    server, worker, _ = one_in_flight
+    server.step(poll_ms=0)  # the first block: acquired and dispatched
+    assert server.blocks_acquired == 1 and server.in_flight == 1
+    for n in range(1, 5):
+        worker.correct_next()
+        for _ in range(100):  # the step waits for the correction (bounded: a few steps)
+            server.step(poll_ms=200)
+            if server.blocks_applied == n:
+                break
+        # the same step applied block n - 1 and acquired block n: nothing waits a turn
+        assert server.blocks_applied == n and server.blocks_acquired == n + 1
+        assert server.in_flight == 1
+
+
+def test_records_wait_for_their_bundle_not_for_each_wait(one_in_flight, monkeypatch):
+    server, worker, records = one_in_flight
+    _kinds(records)  # what start() sent (run start, circuit): not held
+    monkeypatch.setattr(instrument_server, "BUNDLE_SECONDS", 3600.0)  # a bundle is never due
+    server.step(poll_ms=0)
+    for n in range(1, 4):  # three blocks, each dispatched, waited for and applied
+        worker.correct_next()
+        for _ in range(100):
+            server.step(poll_ms=200)
+            if server.blocks_applied == n:
+                break
+    assert server.blocks_applied == 3
+    assert not records.poll(50)  # nothing went to the recorder before a wait, block by block
+    server.stop()  # stopping sends what is held: every record, none lost
+    kinds = _kinds(records)
+    assert kinds.count("syndrome") == 4 and kinds.count("applied") == 3
