@@ -1,23 +1,30 @@
 """The hot path's choices that are not timings: the run file's compression setting, the
-server's records held to their bundle's time (not one message per wait), drains that do not
-raise on an empty queue."""
+server's records held to their bundle's time (not one message per wait), the next block
+acquired in the step that made room, drains that do not raise on an empty queue, and one
+block in flight end to end (order, predictions, integrity, the per-process profiles)."""
 
 import pathlib
+import pstats
 
 import h5py
 import numpy as np
 import pymatching
 import pytest
+import stim
 import yaml
 import zmq
 
+from qplane.codes import memory_circuit
 from qplane.config import load_config
 from qplane.pipeline import instrument_server
 from qplane.pipeline.instrument_server import InstrumentServer
+from qplane.pipeline.launcher import run_pipeline
+from qplane.pipeline.process import PROFILE_ENV
 from qplane.pipeline.recorder import Recorder
 from qplane.pipeline.transport import Inbox, Outbox, has_message, make_socket, queued
 from qplane.records import (Applied, Correction, QecInfo, Register, RunEnd, RunStart, Syndrome,
                             decode, unbundle)
+from qplane.runfile import open_run
 from qplane.sim_instruments.qpu import SimulatedQPU
 
 RUN = "run-hot"
@@ -174,3 +181,45 @@ def test_records_wait_for_their_bundle_not_for_each_wait(one_in_flight, monkeypa
     server.stop()  # stopping sends what is held: every record, none lost
     kinds = _kinds(records)
     assert kinds.count("syndrome") == 4 and kinds.count("applied") == 3
+
+
+def test_one_in_flight_replay_end_to_end_uncompressed_and_profiled(tmp_path, monkeypatch):
+    """Blocks of 1 shot, 1 in flight, through the real processes: every block applied once, in
+    order, with PyMatching's predictions; the file uncompressed as configured; and with
+    QPLANE_PROFILE_DIR set each process leaves its profile."""
+    circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.01)
+    circuit.to_file(str(tmp_path / "c.stim"))
+    dets, obs = circuit.compile_detector_sampler(seed=5).sample(200, separate_observables=True)
+    stim.write_shot_data_file(data=np.hstack([dets, obs]), path=str(tmp_path / "s.b8"),
+                              format="b8", num_detectors=circuit.num_detectors,
+                              num_observables=circuit.num_observables)
+    config = {
+        "instruments": {"qpu": {"type": "qplane.drivers.ReplayQPU",
+                                "init": {"distance": 3, "rounds": 3, "basis": "Z"}}},
+        "qplane": {"qpu": "qpu", "run": {"compression": "none"},
+                   "replay": {"source": str(tmp_path / "s.b8"), "format": "b8",
+                              "circuit": str(tmp_path / "c.stim"), "observables": "appended"},
+                   "acquisition": {"shots_per_block": 1, "max_in_flight": 1},
+                   "decoding": {"workers": 1, "decoder": {"type": "pymatching"}}}}
+    (tmp_path / "replay.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv(PROFILE_ENV, str(tmp_path / "profiles"))
+    out = str(tmp_path / "out.h5")
+    outcome = run_pipeline(load_config(str(tmp_path / "replay.yaml")), out_path=out,
+                           duration=None)
+    assert outcome.end_state == "completed", outcome.reason
+    matching = pymatching.Matching.from_detector_error_model(
+        circuit.detector_error_model(decompose_errors=True))
+    with open_run(out) as run:
+        blocks = run.blocks
+        assert list(blocks["seq"]) == list(range(200)) and blocks["applied"].all()
+        assert (np.diff(blocks["t_applied"].to_numpy()) >= 0).all()
+        recorded = run.read_shots("detection_events")
+        want = matching.decode_batch(recorded, bit_packed_shots=True, bit_packed_predictions=True)
+        assert np.array_equal(run.read_shots("predictions"), want)
+        assert np.array_equal(recorded, np.packbits(dets, axis=1, bitorder="little"))
+        assert run.integrity().problems == []
+    with h5py.File(out, "r") as f:
+        assert f["qec/detection_events"].compression is None
+    for source in ("recorder", "instrument_server", "decoder-0"):
+        stats = pstats.Stats(str(tmp_path / "profiles" / f"{source}.prof"))
+        assert stats.total_calls > 0
