@@ -58,29 +58,6 @@ MIN_CHUNK_SHOTS = 16
 PROBE_SHOTS = 64
 
 
-def runs(batch: list[Record]) -> list[slice]:
-    """The parts of a step's blocks that are answered together: each run of consecutive small
-    blocks (decoded together, :meth:`DecodingWorker.decode_records`) and each big block alone,
-    so a big block's correction goes as soon as it is decoded, not after the blocks queued
-    behind it (a worker that took four 1024-shot blocks would hold the first three decodes
-    longer, and the server's slots in flight with it).
-
-    >>> class R:
-    ...     def __init__(self, n): self.arrays = {"detection_events": [0] * n}
-    >>> [(s.start, s.stop) for s in runs([R(1), R(3), R(1024), R(1024), R(2)])]
-    [(0, 2), (2, 3), (3, 4), (4, 5)]
-    """
-    out, i = [], 0
-    while i < len(batch):
-        j = i + 1
-        if len(batch[i].arrays["detection_events"]) < BATCH_BELOW_SHOTS:
-            while j < len(batch) and len(batch[j].arrays["detection_events"]) < BATCH_BELOW_SHOTS:
-                j += 1
-        out.append(slice(i, j))
-        i = j
-    return out
-
-
 def batch_corrections(answers: list[tuple[Correction, np.ndarray]]) -> Corrections:
     """The one :class:`~qplane.records.Corrections` body of several blocks' corrections
     (their predictions go with it, concatenated in the same order)."""
@@ -170,8 +147,7 @@ class DecodingWorker(Worker):
         heartbeat is due); return how many messages were handled.
 
         A lone block is decoded as soon as it arrives; blocks already queued behind it are
-        taken too (never waited for) and small ones decoded together (:meth:`decode_records`)
-        and answered together; a big one is answered as soon as it is decoded (:func:`runs`).
+        taken too (never waited for) and small ones decoded together (:meth:`decode_records`).
         """
         now = time.time()
         self.heartbeat(now)
@@ -207,8 +183,7 @@ class DecodingWorker(Worker):
                 continue
             batch.append(rec)
             received.append(time.time())
-        for part in runs(batch):  # a big block answered as soon as it is decoded
-            self._answer(self._decode_safely(batch[part], received[part]))
+        self._answer(self._decode_safely(batch, received))
         return handled
 
     def _answer(self, answers: list[tuple[Correction, np.ndarray]]) -> None:

@@ -111,21 +111,6 @@ def test_queued_small_blocks_are_decoded_together_with_the_same_predictions(setu
     assert BATCH_BELOW_SHOTS in decoder.calls  # a big block is decoded on its own
 
 
-def test_queued_big_blocks_are_each_answered_when_decoded(setup):
-    """Big blocks that queued up are decoded one by one, and each correction goes as soon as
-    its block is decoded (a plain correction each), not after the blocks behind it; small ones
-    that queued with them still go together."""
-    ctx, circuit, cid, worker, decoder, out, inbox = setup
-    sizes = [BATCH_BELOW_SHOTS, BATCH_BELOW_SHOTS, 2, 3, BATCH_BELOW_SHOTS]
-    sent = _send(out, circuit, cid, sizes)
-    assert worker.step(poll_ms=5000) == len(sizes)  # inproc: all five are queued, one step
-    messages = []
-    got = _receive(inbox, len(sizes), messages)
-    assert [r.body.syndrome_seq for r in got] == [r.seq for r in sent]
-    assert [m.kind for m in messages] == ["correction", "correction", "corrections", "correction"]
-    assert decoder.calls == [BATCH_BELOW_SHOTS, BATCH_BELOW_SHOTS, 5, BATCH_BELOW_SHOTS]
-
-
 def test_a_lone_block_is_decoded_at_once(setup):
     ctx, circuit, cid, worker, decoder, out, inbox = setup
     _send(out, circuit, cid, [1])
