@@ -143,7 +143,8 @@ def _per_block_us(watch: CpuWatch, since: float, blocks: int, own: str) -> dict:
 
 
 def measure_qplane(folder: str, case: Case, seconds: float,
-                   replay: tuple[str, str] | None, compression: str = COMPRESSION) -> dict:
+                   replay: tuple[str, str] | None, compression: str = COMPRESSION,
+                   profile_dir: str | None = None) -> dict:
     """Run qplane's pipeline on ``case``; then PyMatching alone on the blocks it recorded."""
     import h5py
     import numpy as np
@@ -156,7 +157,7 @@ def measure_qplane(folder: str, case: Case, seconds: float,
     config = load_config(_config(folder, case, replay, compression))
     out = os.path.join(folder, "qplane.h5")
     with CpuWatch() as watch:
-        outcome = run_pipeline(config, out_path=out, duration=seconds)
+        outcome = run_pipeline(config, out_path=out, duration=seconds, profile_dir=profile_dir)
     if outcome.end_state != "completed":
         raise RuntimeError(f"benchmark run {out} ended {outcome.end_state}: {outcome.reason}")
     with h5py.File(out, "r") as f:
@@ -290,8 +291,6 @@ def _line(case: Case, r: dict) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Run every case and write the results file."""
-    from qplane.pipeline.process import PROFILE_ENV
-
     wire = measure_wire(2_000 if args.quick else 20_000)
     for w in wire:
         print(f"wire {w['kind']:10s} {w['shots']:5d} shots: build+encode {w['build_encode_us']:.1f} us, "
@@ -309,10 +308,9 @@ def main(args: argparse.Namespace) -> int:
                 replays[case.distance] = _replay_files(folder, case.distance)
             circuit, circuit_path, data_path, arrays = replays[case.distance]
             replay = (circuit_path, data_path) if case.source == "replay" else None
-            if args.profile:  # each process of the run writes its profile there at its end
-                os.environ[PROFILE_ENV] = os.path.join(args.profile, case.label.replace(" ", "_"))
-            q = measure_qplane(folder, case, seconds, replay, args.compression)
-            os.environ.pop(PROFILE_ENV, None)
+            profile = (os.path.join(os.path.abspath(args.profile), case.label.replace(" ", "_"))
+                       if args.profile else None)  # each process writes its profile there
+            q = measure_qplane(folder, case, seconds, replay, args.compression, profile)
             lean = measure_lean(folder, case, seconds, circuit, arrays)
             r = {**dataclasses.asdict(case), "rounds": case.distance, "qplane": q, "lean": lean,
                  "ratio_to_lean": q["shots_per_s"] / lean["shots_per_s"],

@@ -325,11 +325,6 @@ def _no_linger(sock: zmq.Socket) -> zmq.Socket:
     return sock
 
 
-#: Set to a folder, each process of a run profiles its main thread (cProfile) and writes
-#: ``SOURCE.prof`` there when it ends (``qplane bench pipeline --profile DIR`` sets it).
-PROFILE_ENV = "QPLANE_PROFILE_DIR"
-
-
 def _heartbeat_interval(spec: RunSpec) -> float:
     return spec.config_value().qplane.supervision.heartbeat_interval
 
@@ -341,11 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=int, default=0, help="decoding worker number")
     parser.add_argument("--source", default="",
                         help="this process's source name (default: its role, decoder-INDEX)")
+    parser.add_argument("--profile", default="", metavar="DIR",
+                        help="profile the main thread (cProfile) into DIR/SOURCE.prof at the end")
     args = parser.parse_args(argv)
     spec = dataclasses.replace(RunSpec.load(args.spec), index=args.index)
     source = args.source or (f"decoder-{args.index}" if args.role == "decoder" else args.role)
-    folder = os.environ.get(PROFILE_ENV)
-    if not folder:
+    if not args.profile:
         return run_role(args.role, spec, source)
     import cProfile  # the hot path's profile, per process (``qplane bench pipeline --profile``)
 
@@ -353,8 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return profile.runcall(run_role, args.role, spec, source)
     finally:
-        os.makedirs(folder, exist_ok=True)
-        profile.dump_stats(os.path.join(folder, f"{source}.prof"))
+        os.makedirs(args.profile, exist_ok=True)
+        profile.dump_stats(os.path.join(args.profile, f"{source}.prof"))
 
 
 def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True) -> int:

@@ -19,7 +19,6 @@ from qplane.config import load_config
 from qplane.pipeline import instrument_server
 from qplane.pipeline.instrument_server import InstrumentServer
 from qplane.pipeline.launcher import run_pipeline
-from qplane.pipeline.process import PROFILE_ENV
 from qplane.pipeline.recorder import Recorder
 from qplane.pipeline.transport import Inbox, Outbox, has_message, make_socket, queued
 from qplane.records import (Applied, Correction, QecInfo, Register, RunEnd, RunStart, Syndrome,
@@ -183,10 +182,10 @@ def test_records_wait_for_their_bundle_not_for_each_wait(one_in_flight, monkeypa
     assert kinds.count("syndrome") == 4 and kinds.count("applied") == 3
 
 
-def test_one_in_flight_replay_end_to_end_uncompressed_and_profiled(tmp_path, monkeypatch):
+def test_one_in_flight_replay_end_to_end_uncompressed_and_profiled(tmp_path):
     """Blocks of 1 shot, 1 in flight, through the real processes: every block applied once, in
     order, with PyMatching's predictions; the file uncompressed as configured; and with
-    QPLANE_PROFILE_DIR set each process leaves its profile."""
+    ``profile_dir`` each process leaves its profile."""
     circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.01)
     circuit.to_file(str(tmp_path / "c.stim"))
     dets, obs = circuit.compile_detector_sampler(seed=5).sample(200, separate_observables=True)
@@ -202,10 +201,9 @@ def test_one_in_flight_replay_end_to_end_uncompressed_and_profiled(tmp_path, mon
                    "acquisition": {"shots_per_block": 1, "max_in_flight": 1},
                    "decoding": {"workers": 1, "decoder": {"type": "pymatching"}}}}
     (tmp_path / "replay.yaml").write_text(yaml.safe_dump(config))
-    monkeypatch.setenv(PROFILE_ENV, str(tmp_path / "profiles"))
     out = str(tmp_path / "out.h5")
     outcome = run_pipeline(load_config(str(tmp_path / "replay.yaml")), out_path=out,
-                           duration=None)
+                           duration=None, profile_dir=str(tmp_path / "profiles"))
     assert outcome.end_state == "completed", outcome.reason
     matching = pymatching.Matching.from_detector_error_model(
         circuit.detector_error_model(decompose_errors=True))
