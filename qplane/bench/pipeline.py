@@ -97,14 +97,20 @@ def _replay_files(folder: str, distance: int):
     return circuit, circuit_path, data_path, packed
 
 
-def _config(folder: str, case: Case, replay: tuple[str, str] | None) -> str:
+#: The run file's per-shot datasets as the lean reference writes them: uncompressed
+#: (``qplane.run.compression``; ``--compression lzf`` measures qplane's default instead).
+COMPRESSION = "none"
+
+
+def _config(folder: str, case: Case, replay: tuple[str, str] | None,
+            compression: str = COMPRESSION) -> str:
     import yaml
 
     d = case.distance
     path = os.path.join(folder, f"bench_{case.source}_d{d}_b{case.block_size}_"
                                 f"w{case.workers}_f{case.in_flight}.yaml")
     geometry = {"distance": d, "rounds": d, "basis": "Z"}
-    qplane = {"qpu": "qpu",
+    qplane = {"qpu": "qpu", "run": {"compression": compression},
               "acquisition": {"shots_per_block": case.block_size, "max_in_flight": case.in_flight},
               "decoding": {"workers": case.workers, "decoder": {"type": "pymatching"}}}
     if replay is None:
@@ -137,7 +143,8 @@ def _per_block_us(watch: CpuWatch, since: float, blocks: int, own: str) -> dict:
 
 
 def measure_qplane(folder: str, case: Case, seconds: float,
-                   replay: tuple[str, str] | None) -> dict:
+                   replay: tuple[str, str] | None, compression: str = COMPRESSION,
+                   profile_dir: str | None = None) -> dict:
     """Run qplane's pipeline on ``case``; then PyMatching alone on the blocks it recorded."""
     import h5py
     import numpy as np
@@ -147,10 +154,10 @@ def measure_qplane(folder: str, case: Case, seconds: float,
     from qplane.config import load_config
     from qplane.pipeline.launcher import run_pipeline
 
-    config = load_config(_config(folder, case, replay))
+    config = load_config(_config(folder, case, replay, compression))
     out = os.path.join(folder, "qplane.h5")
     with CpuWatch() as watch:
-        outcome = run_pipeline(config, out_path=out, duration=seconds)
+        outcome = run_pipeline(config, out_path=out, duration=seconds, profile_dir=profile_dir)
     if outcome.end_state != "completed":
         raise RuntimeError(f"benchmark run {out} ended {outcome.end_state}: {outcome.reason}")
     with h5py.File(out, "r") as f:
@@ -265,6 +272,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only measure the wire cost per record (seconds, no pipeline runs)")
     parser.add_argument("--out", default=os.path.join("runs", "bench", "pipeline.json"),
                         help="results file")
+    parser.add_argument("--compression", choices=("none", "lzf"), default=COMPRESSION,
+                        help="qplane's run-file compression (qplane.run.compression); the lean "
+                             "reference writes uncompressed")
+    parser.add_argument("--profile", default="", metavar="DIR",
+                        help="profile each qplane process's main thread (cProfile): "
+                             "DIR/CASE/SOURCE.prof, for `python -m pstats`")
 
 
 def _line(case: Case, r: dict) -> str:
@@ -295,7 +308,9 @@ def main(args: argparse.Namespace) -> int:
                 replays[case.distance] = _replay_files(folder, case.distance)
             circuit, circuit_path, data_path, arrays = replays[case.distance]
             replay = (circuit_path, data_path) if case.source == "replay" else None
-            q = measure_qplane(folder, case, seconds, replay)
+            profile = (os.path.join(os.path.abspath(args.profile), case.label.replace(" ", "_"))
+                       if args.profile else None)  # each process writes its profile there
+            q = measure_qplane(folder, case, seconds, replay, args.compression, profile)
             lean = measure_lean(folder, case, seconds, circuit, arrays)
             r = {**dataclasses.asdict(case), "rounds": case.distance, "qplane": q, "lean": lean,
                  "ratio_to_lean": q["shots_per_s"] / lean["shots_per_s"],
@@ -308,6 +323,7 @@ def main(args: argparse.Namespace) -> int:
                     for k, v in q["stages"].items()), flush=True)
     report = {
         "benchmark": "pipeline", "format": 2, "seconds_per_case": seconds, "quick": args.quick,
+        "run_file_compression": args.compression,
         "targets": {"ratio_to_lean_min": 0.8, "latency_block1_in_flight1_replay_p50_ms": 0.35,
                     "latency_block1_in_flight1_replay_p99_ms": 1.0,
                     "replay_two_workers_speedup_d5_1024_min": 1.4},

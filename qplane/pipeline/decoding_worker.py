@@ -36,7 +36,7 @@ from qplane.pipeline.dispatch import peer_register
 from qplane.pipeline.heartbeat import Pulse
 from qplane.pipeline.noise_window import DeviceChanges
 from qplane.pipeline.rejections import Rejection, RejectionLog
-from qplane.pipeline.transport import Inbox, Outbox, request_circuit
+from qplane.pipeline.transport import Inbox, Outbox, has_message, request_circuit
 from qplane.pipeline.worker import Worker
 from qplane.records import (MAX_CORRECTIONS, Correction, Corrections, DecoderCompiled, Heartbeat,
                             NoiseModel, Record, Syndrome)
@@ -163,6 +163,8 @@ class DecodingWorker(Worker):
         handled, batch, received = 0, [], []
         flags = 0  # the first message is there (poll said so); the rest only if queued
         while handled < MAX_BATCH_BLOCKS:
+            if flags and not self.syndromes.pending and not has_message(self.syndromes.socket):
+                break  # nothing more queued (cheaper than a receive that raises zmq.Again)
             try:
                 got = self.syndromes.recv(flags)
             except zmq.Again:

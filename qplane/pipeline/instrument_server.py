@@ -49,7 +49,7 @@ from qplane.records import (
 
 SOURCE = "instrument_server"
 #: What the server sends the recorder is bundled (one message for many records) up to this
-#: many records or this many seconds, or until it waits on its sockets.
+#: many records or this many seconds (a wait on its sockets ends by then).
 BUNDLE_RECORDS = 64
 BUNDLE_SECONDS = 0.005
 #: Blocks under this many shots are acquired while there is room in flight and dispatched
@@ -214,18 +214,20 @@ class InstrumentServer(Worker):
         correction is handled the moment it arrives.
         """
         now = time.time()
-        if self._acquiring and (
-            (self.duration is not None and now - self._t_start >= self.duration)
-            or (self.max_blocks is not None and self.blocks_acquired >= self.max_blocks)
-        ):
-            self.stop()
         handled = 0
-        can_acquire = self._acquiring and len(self._in_flight) < self.max_in_flight
+        can_acquire = self._may_acquire(now)
         wait_ms = 0
         if not can_acquire:
             wait_ms = max(0, min(poll_ms, int((self._next_deadline() - now) * 1000) + 1))
-        if wait_ms:
-            self.records.release()  # what the recorder is owed goes before any wait
+            if wait_ms and self.records.held:
+                # What the recorder is owed waits for its bundle's time, not for each wait:
+                # at one block in flight a message (and a woken recorder) per block would sit
+                # on the block's path, between its dispatch and its correction.
+                due = self.records.held_since + BUNDLE_SECONDS - time.monotonic()
+                if due <= 0:
+                    self.records.release()
+                else:
+                    wait_ms = min(wait_ms, int(due * 1000) + 1)
         events = dict(self.poller.poll(wait_ms))
         # What this step sends the recorder (syndromes, applied blocks, events) goes in one
         # bundle when it can wait no longer (records.release): one message, not one per record.
@@ -238,6 +240,8 @@ class InstrumentServer(Worker):
             while self.control.socket.poll(0):
                 self._handle_control()
                 handled += 1
+        if not can_acquire and handled and self._may_acquire(time.time()):
+            can_acquire = True  # the corrections just applied made room: acquire now, not a turn later
         if can_acquire:
             handled += self._acquire_some()
         now = time.time()
@@ -251,6 +255,16 @@ class InstrumentServer(Worker):
                 or time.monotonic() - self.records.held_since >= BUNDLE_SECONDS):
             self.records.release()
         return handled
+
+    def _may_acquire(self, now: float) -> bool:
+        """Whether a block may be acquired now: acquiring (the run's duration or block limit,
+        once reached, stops it) and room in flight."""
+        if self._acquiring and (
+            (self.duration is not None and now - self._t_start >= self.duration)
+            or (self.max_blocks is not None and self.blocks_acquired >= self.max_blocks)
+        ):
+            self.stop()
+        return self._acquiring and len(self._in_flight) < self.max_in_flight
 
     def _acquire_some(self) -> int:
         """Acquire a block and send it to a decoder; return the blocks acquired.

@@ -114,12 +114,14 @@ class Launcher:
         max_blocks: stop after this many blocks (None: no limit).
         on_stats: called with each live statistics snapshot from the instrument server.
         run_id: the run's id (default: a new one); remote workers join with it.
+        profile_dir: each process profiles its main thread (cProfile) into ``SOURCE.prof`` here.
     """
 
     def __init__(self, config: Config, *, out_path: str, duration: float | None,
                  max_blocks: int | None = None, on_stats: Callable[[dict], None] | None = None,
-                 run_id: str | None = None):
+                 run_id: str | None = None, profile_dir: str | None = None):
         self.config = config
+        self.profile_dir = profile_dir
         self.supervision = config.qplane.supervision
         self.out_path = os.path.abspath(out_path)
         self.duration = duration
@@ -153,7 +155,8 @@ class Launcher:
         with open(log_path, "w") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "qplane.pipeline.process", role, spec_path,
-                 "--index", str(index), "--source", source or name],
+                 "--index", str(index), "--source", source or name,
+                 *(["--profile", self.profile_dir] if self.profile_dir else [])],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, preexec_fn=die_with_parent,
             )
@@ -545,8 +548,9 @@ def fold_into_state(config: Config, run_path: str) -> str:
 def run_pipeline(config: Config, *, out_path: str, duration: float | None,
                  max_blocks: int | None = None,
                  on_stats: Callable[[dict], None] | None = None,
-                 run_id: str | None = None) -> RunOutcome:
-    """Run the closed loop described by ``config``; SIGINT/SIGTERM end it cleanly.
+                 run_id: str | None = None, profile_dir: str | None = None) -> RunOutcome:
+    """Run the closed loop described by ``config``; SIGINT/SIGTERM end it cleanly
+    (``profile_dir``: each process's cProfile goes there, see :class:`Launcher`).
 
     Returns:
         The run's outcome; ``exit_code`` is 0 (completed), 1 (failed) or 130 (interrupted).
@@ -554,7 +558,7 @@ def run_pipeline(config: Config, *, out_path: str, duration: float | None,
     if os.path.exists(out_path):
         raise RunFileError(f"run file {out_path} already exists; choose another --out or remove it")
     launcher = Launcher(config, out_path=out_path, duration=duration, max_blocks=max_blocks,
-                        on_stats=on_stats, run_id=run_id)
+                        on_stats=on_stats, run_id=run_id, profile_dir=profile_dir)
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, lambda *_: launcher.interrupt())

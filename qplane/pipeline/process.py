@@ -172,7 +172,8 @@ def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Out
     sock = make_socket(ctx, zmq.ROUTER, spec.endpoints["records"], bind=True)
     # A restarted recorder (recorder.r1, ...) takes up the file its killed predecessor left.
     recorder = Recorder(records=sock, path=spec.out_path, run_id=spec.run_id,
-                        epoch=records.source, resume=records.source != "recorder")
+                        epoch=records.source, resume=records.source != "recorder",
+                        compression=spec.config_value().qplane.run.compression)
     stop.blocks = lambda: recorder.inbox.received
     # The recorder writes its own rows (its own records would come back too late).
     # Connections that ended in order: the senders that ended their streams, but the
@@ -335,10 +336,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=int, default=0, help="decoding worker number")
     parser.add_argument("--source", default="",
                         help="this process's source name (default: its role, decoder-INDEX)")
+    parser.add_argument("--profile", default="", metavar="DIR",
+                        help="profile the main thread (cProfile) into DIR/SOURCE.prof at the end")
     args = parser.parse_args(argv)
     spec = dataclasses.replace(RunSpec.load(args.spec), index=args.index)
     source = args.source or (f"decoder-{args.index}" if args.role == "decoder" else args.role)
-    return run_role(args.role, spec, source)
+    if not args.profile:
+        return run_role(args.role, spec, source)
+    import cProfile  # the hot path's profile, per process (``qplane bench pipeline --profile``)
+
+    profile = cProfile.Profile()
+    try:
+        return profile.runcall(run_role, args.role, spec, source)
+    finally:
+        os.makedirs(args.profile, exist_ok=True)
+        profile.dump_stats(os.path.join(args.profile, f"{source}.prof"))
 
 
 def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True) -> int:

@@ -106,11 +106,14 @@ class Recorder(Worker):
         flush_interval: seconds between flushes (and checkpoints, and acknowledgements).
         epoch: this recorder's incarnation, its source name (``recorder``, ``recorder.r1``).
         resume: take up the file of a killed predecessor (if it made one) instead of creating it.
+        compression: the per-shot datasets' filter (``qplane.run.compression``: ``lzf`` or
+            ``none``).
     """
 
     def __init__(self, *, records: zmq.Socket, path: str, run_id: str, flush_interval: float = 0.5,
-                 epoch: str = SOURCE, resume: bool = False):
+                 epoch: str = SOURCE, resume: bool = False, compression: str = "lzf"):
         super().__init__()
+        self.compression = compression
         self.rejections = RejectionLog()
         self._router = records.type == zmq.ROUTER
         self.inbox = Inbox(records, run_id=run_id, on_reject=self._on_reject,
@@ -369,6 +372,7 @@ class Recorder(Worker):
             config_path=b.config_path, station_snapshot=b.station_snapshot,
             num_detectors=b.num_detectors, num_observables=b.num_observables,
             qec_attrs=b.qec.attrs(), key_fingerprints=self._key_fingerprints(),
+            compression=self.compression,
         )
         self.writer.append_event(level="info", source=rec.source, kind="run_start",
                                  message=f"run {self.run_id} started", details=b.qec.attrs(),

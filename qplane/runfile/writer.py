@@ -82,11 +82,14 @@ class RunFileWriter:
     def create(cls, path: str | os.PathLike, *, run_id: str, config_text: str, config_path: str,
                station_snapshot: dict[str, Any], num_detectors: int, num_observables: int,
                qec_attrs: dict[str, Any] | None = None,
-               key_fingerprints: dict[str, str] | None = None) -> "RunFileWriter":
+               key_fingerprints: dict[str, str] | None = None,
+               compression: str | None = "lzf") -> "RunFileWriter":
         """Create a new run file at ``path`` (its folder is created; an existing file is refused).
 
         ``key_fingerprints`` (role -> fingerprint of its public key, never a key) become the
         root attribute ``key_fingerprints`` (JSON; ``{}`` for a run without keys).
+        ``compression`` is the per-shot datasets' HDF5 filter (``"lzf"``; ``None`` or
+        ``"none"``: uncompressed); readers need not know which.
         """
         path = os.fspath(path)
         if os.path.exists(path):
@@ -125,7 +128,8 @@ class RunFileWriter:
             width = widths[width_of]
             f.create_dataset(
                 name, shape=(0, width), maxshape=(None, width), dtype=np.uint8,
-                chunks=(_SHOT_CHUNK_ROWS, max(width, 1)), compression="lzf",
+                chunks=(_SHOT_CHUNK_ROWS, max(width, 1)),
+                compression=None if compression in (None, "none") else compression,
             )
         for name, dtype in TABLES.items():
             f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype,

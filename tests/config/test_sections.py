@@ -34,7 +34,7 @@ def neural_correlated(**options):
 CASES = [
     # run
     (lambda d: q(d)["run"].update(nme="x"), "qplane.run.nme",
-     "unknown key; allowed keys: duration, name, output_dir"),
+     "unknown key; allowed keys: compression, duration, name, output_dir"),
     (lambda d: q(d)["run"].update(duration="long"), "qplane.run.duration",
      "must be a number, got 'long'"),
     (lambda d: q(d)["run"].update(duration=-1), "qplane.run.duration", r"must be >= 0.0, got -1"),

@@ -1,0 +1,223 @@
+"""The hot path's choices that are not timings: the run file's compression setting, the
+server's records held to their bundle's time (not one message per wait), the next block
+acquired in the step that made room, drains that do not raise on an empty queue, and one
+block in flight end to end (order, predictions, integrity, the per-process profiles)."""
+
+import pathlib
+import pstats
+
+import h5py
+import numpy as np
+import pymatching
+import pytest
+import stim
+import yaml
+import zmq
+
+from qplane.codes import memory_circuit
+from qplane.config import load_config
+from qplane.pipeline import instrument_server
+from qplane.pipeline.instrument_server import InstrumentServer
+from qplane.pipeline.launcher import run_pipeline
+from qplane.pipeline.recorder import Recorder
+from qplane.pipeline.transport import Inbox, Outbox, has_message, make_socket, queued
+from qplane.records import (Applied, Correction, QecInfo, Register, RunEnd, RunStart, Syndrome,
+                            decode, unbundle)
+from qplane.runfile import open_run
+from qplane.sim_instruments.qpu import SimulatedQPU
+
+RUN = "run-hot"
+SIM_D3 = pathlib.Path(__file__).parents[2] / "config" / "sim_d3.yaml"
+
+
+@pytest.fixture
+def ctx():
+    context = zmq.Context()
+    yield context
+    context.destroy(linger=0)
+
+
+def _record_one_block(ctx, tmp_path, **recorder_options):
+    pull = make_socket(ctx, zmq.PULL, f"ipc://{tmp_path}/rec", bind=True)
+    push = make_socket(ctx, zmq.PUSH, f"ipc://{tmp_path}/rec", bind=False)
+    path = str(tmp_path / "run.h5")
+    recorder = Recorder(records=pull, path=path, run_id=RUN, **recorder_options)
+    server = Outbox(push, run_id=RUN, source="instrument_server")
+    server.send(RunStart(config_text="x", config_path="c.yaml", station_snapshot={},
+                         num_detectors=16, num_observables=1,
+                         qec=QecInfo(distance=3, rounds=3, basis="Z", shots_per_block=4)))
+    dets = np.arange(8, dtype=np.uint8).reshape(4, 2)
+    syndrome = server.send(Syndrome(block_index=0, circuit_id="0" * 16, num_detectors=16,
+                                    t_acquired=1.0), {"detection_events": dets})
+    server.send(Applied(syndrome_seq=syndrome.seq, t_decoded=1.1, t_applied=1.2,
+                        decode_seconds=0.01, worker="decoder-0", failures=0),
+                {"predictions": np.ones((4, 1), np.uint8), "truth": np.ones((4, 1), np.uint8)})
+    Outbox(push, run_id=RUN, source="launcher").send(RunEnd(end_state="completed", reason="test"))
+    recorder.run()
+    recorder.close()
+    return path, dets
+
+
+@pytest.mark.parametrize("compression, filter_", [("lzf", "lzf"), ("none", None)])
+def test_the_run_files_per_shot_datasets_are_compressed_as_configured(ctx, tmp_path,
+                                                                      compression, filter_):
+    path, dets = _record_one_block(ctx, tmp_path, compression=compression)
+    with h5py.File(path, "r") as f:
+        assert f["qec/detection_events"].compression == filter_
+        assert f["qec/predictions"].compression == filter_
+        np.testing.assert_array_equal(f["qec/detection_events"][:], dets)  # read back the same
+        assert f["qec/blocks"][0]["applied"] == 1
+
+
+def test_compression_is_a_run_setting_lzf_by_default(tmp_path):
+    assert load_config(str(SIM_D3)).qplane.run.compression == "lzf"
+    doc = yaml.safe_load(SIM_D3.read_text())
+    doc["qplane"].setdefault("run", {})["compression"] = "none"
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    assert load_config(str(path)).qplane.run.compression == "none"
+
+
+def test_a_drain_of_an_empty_queue_returns_without_raising(ctx, tmp_path):
+    pull = make_socket(ctx, zmq.PULL, f"ipc://{tmp_path}/q", bind=True)
+    push = make_socket(ctx, zmq.PUSH, f"ipc://{tmp_path}/q", bind=False)
+    inbox = Inbox(pull, run_id=RUN)
+    assert not has_message(pull) and list(queued(inbox)) == []
+    out = Outbox(push, run_id=RUN, source="instrument_server")
+    for i in range(3):
+        out.event("info", "e", f"m{i}")
+    assert pull.poll(5000)
+    got = []
+    for _ in range(100):  # bounded: the three arrive (all queued by now, or soon)
+        got += [g[1].body.message for g in queued(inbox)]
+        if len(got) == 3:
+            break
+        pull.poll(100)
+    assert got == ["m0", "m1", "m2"]
+
+
+class _Worker:
+    """A decoding worker played by the test (a DEALER that registers and corrects on demand)."""
+
+    def __init__(self, ctx, endpoint, matching):
+        self.sock = make_socket(ctx, zmq.DEALER, endpoint, bind=False, linger_ms=0)
+        self.out = Outbox(self.sock, run_id=RUN, source="decoder-0")
+        self.out.send(Register(name="decoder-0", role="decoder", credit=1))
+        self.matching = matching
+
+    def correct_next(self) -> int:
+        """Wait (bounded) for the next block and send its correction; return its seq."""
+        for _ in range(250):
+            if self.sock.poll(20):
+                for part in unbundle(self.sock.recv_multipart()):
+                    rec = decode(part)
+                    if rec.kind == "syndrome":
+                        preds = self.matching.decode_batch(
+                            rec.arrays["detection_events"], bit_packed_shots=True,
+                            bit_packed_predictions=True)
+                        self.out.send(Correction(syndrome_seq=rec.seq, t_decoded=0.0,
+                                                 decode_seconds=0.0), {"predictions": preds})
+                        return rec.seq
+        raise AssertionError("no block was dispatched")
+
+
+@pytest.fixture
+def one_in_flight(ctx, tmp_path):
+    qpu = SimulatedQPU(f"qpu_{tmp_path.name[-20:]}", distance=3, rounds=3,
+                       physical_error_rate=0.01, shots_per_block=1, seed=3)
+    records = make_socket(ctx, zmq.PULL, f"ipc://{tmp_path}/rec", bind=True)
+    endpoint = f"ipc://{tmp_path}/syn"
+    server = InstrumentServer(
+        qpu=qpu, dispatch=make_socket(ctx, zmq.ROUTER, endpoint, bind=True),
+        control=make_socket(ctx, zmq.ROUTER, f"ipc://{tmp_path}/ctl", bind=True),
+        records=Outbox(make_socket(ctx, zmq.PUSH, f"ipc://{tmp_path}/rec", bind=False),
+                       run_id=RUN, source="instrument_server"),
+        monitor=None, max_in_flight=1, correction_timeout=60.0, max_blocks=5,
+        heartbeat_timeout=60.0)
+    server.start(config_text="x", config_path="c", station_snapshot={})
+    dem = qpu.decoding_circuit().detector_error_model(decompose_errors=True)
+    worker = _Worker(ctx, endpoint, pymatching.Matching.from_detector_error_model(dem))
+    assert server.wait_for_workers(1, timeout=10.0)
+    yield server, worker, records
+    qpu.close()
+
+
+def _kinds(records):
+    kinds = []
+    while records.poll(200):
+        kinds += [decode(part).kind for part in unbundle(records.recv_multipart())]
+    return kinds
+
+
+def test_the_step_that_applies_a_correction_acquires_the_next_block(one_in_flight):
+    server, worker, _ = one_in_flight
+    server.step(poll_ms=0)  # the first block: acquired and dispatched
+    assert server.blocks_acquired == 1 and server.in_flight == 1
+    for n in range(1, 5):
+        worker.correct_next()
+        for _ in range(100):  # the step waits for the correction (bounded: a few steps)
+            server.step(poll_ms=200)
+            if server.blocks_applied == n:
+                break
+        # the same step applied block n - 1 and acquired block n: nothing waits a turn
+        assert server.blocks_applied == n and server.blocks_acquired == n + 1
+        assert server.in_flight == 1
+
+
+def test_records_wait_for_their_bundle_not_for_each_wait(one_in_flight, monkeypatch):
+    server, worker, records = one_in_flight
+    _kinds(records)  # what start() sent (run start, circuit): not held
+    monkeypatch.setattr(instrument_server, "BUNDLE_SECONDS", 3600.0)  # a bundle is never due
+    server.step(poll_ms=0)
+    for n in range(1, 4):  # three blocks, each dispatched, waited for and applied
+        worker.correct_next()
+        for _ in range(100):
+            server.step(poll_ms=200)
+            if server.blocks_applied == n:
+                break
+    assert server.blocks_applied == 3
+    assert not records.poll(50)  # nothing went to the recorder before a wait, block by block
+    server.stop()  # stopping sends what is held: every record, none lost
+    kinds = _kinds(records)
+    assert kinds.count("syndrome") == 4 and kinds.count("applied") == 3
+
+
+def test_one_in_flight_replay_end_to_end_uncompressed_and_profiled(tmp_path):
+    """Blocks of 1 shot, 1 in flight, through the real processes: every block applied once, in
+    order, with PyMatching's predictions; the file uncompressed as configured; and with
+    ``profile_dir`` each process leaves its profile."""
+    circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.01)
+    circuit.to_file(str(tmp_path / "c.stim"))
+    dets, obs = circuit.compile_detector_sampler(seed=5).sample(200, separate_observables=True)
+    stim.write_shot_data_file(data=np.hstack([dets, obs]), path=str(tmp_path / "s.b8"),
+                              format="b8", num_detectors=circuit.num_detectors,
+                              num_observables=circuit.num_observables)
+    config = {
+        "instruments": {"qpu": {"type": "qplane.drivers.ReplayQPU",
+                                "init": {"distance": 3, "rounds": 3, "basis": "Z"}}},
+        "qplane": {"qpu": "qpu", "run": {"compression": "none"},
+                   "replay": {"source": str(tmp_path / "s.b8"), "format": "b8",
+                              "circuit": str(tmp_path / "c.stim"), "observables": "appended"},
+                   "acquisition": {"shots_per_block": 1, "max_in_flight": 1},
+                   "decoding": {"workers": 1, "decoder": {"type": "pymatching"}}}}
+    (tmp_path / "replay.yaml").write_text(yaml.safe_dump(config))
+    out = str(tmp_path / "out.h5")
+    outcome = run_pipeline(load_config(str(tmp_path / "replay.yaml")), out_path=out,
+                           duration=None, profile_dir=str(tmp_path / "profiles"))
+    assert outcome.end_state == "completed", outcome.reason
+    matching = pymatching.Matching.from_detector_error_model(
+        circuit.detector_error_model(decompose_errors=True))
+    with open_run(out) as run:
+        blocks = run.blocks
+        assert list(blocks["seq"]) == list(range(200)) and blocks["applied"].all()
+        assert (np.diff(blocks["t_applied"].to_numpy()) >= 0).all()
+        recorded = run.read_shots("detection_events")
+        want = matching.decode_batch(recorded, bit_packed_shots=True, bit_packed_predictions=True)
+        assert np.array_equal(run.read_shots("predictions"), want)
+        assert np.array_equal(recorded, np.packbits(dets, axis=1, bitorder="little"))
+        assert run.integrity().problems == []
+    with h5py.File(out, "r") as f:
+        assert f["qec/detection_events"].compression is None
+    for source in ("recorder", "instrument_server", "decoder-0"):
+        stats = pstats.Stats(str(tmp_path / "profiles" / f"{source}.prof"))
+        assert stats.total_calls > 0
