@@ -31,6 +31,16 @@ def _hit(faults: list[dict]) -> list[str]:
     return [f"{name} x{n}" for name, n in sorted(hits.items())]
 
 
+def _compression_note(compression: str | None) -> str:
+    """How qplane's run file was compressed in a pipeline results file, said in the table."""
+    if compression is None:
+        return "qplane's run file: its default compression (lzf); the lean reference's: none."
+    if compression == "none":
+        return ("Both write their run file uncompressed (qplane's own default is lzf: "
+                "`--compression lzf` measures that).")
+    return f"qplane's run file compressed with {compression}; the lean reference's: none."
+
+
 def _pipeline_v2(data: dict) -> list[str]:
     """The table of a format-2 results file: qplane beside the lean reference and PyMatching."""
     loads = [r["qplane"]["other_load"] for r in data["cases"] if r["qplane"]["other_load"] is not None]
@@ -42,7 +52,8 @@ def _pipeline_v2(data: dict) -> list[str]:
         f"{data['machine']['cpus']} CPUs; {load}. Source `sim`: the simulated QPU; `replay`: the "
         "replay source. Latency acquired → applied (ms); CPU µs per block of qplane's decoder(s) "
         "and of the lean worker(s). Targets: qplane ≥ 0.8 of lean; replay block 1, 1 in flight: "
-        "p50 ≤ 0.35 ms, p99 ≤ 1 ms; replay 2 workers ≥ 1.4× one at d = 5 block 1024.",
+        "p50 ≤ 0.35 ms, p99 ≤ 1 ms; replay 2 workers ≥ 1.4× one at d = 5 block 1024. "
+        + _compression_note(data.get("run_file_compression")),
         "",
         "| source | d | block | workers | in flight | qplane shots/s | lean shots/s | ratio | "
         "PyMatching alone | qplane p50 / p99 / p99.9 | lean p50 / p99 | qplane decoder µs/block "
