@@ -134,6 +134,7 @@ def summarise(paths: list[str]) -> None:
     print(f"{n} shots; correlated PyMatching {int(cpm.sum())} errors; Tesseract fixes "
           f"{int((cpm & ~np.concatenate([z['tess_fail'] for z in files])).sum())} of them")
     masks = [gate_masks(z) for z in files]
+    results = {}
     for name in masks[0]:
         gate = np.concatenate([m[name] for m in masks])
         decoded = np.concatenate([z["decoded"] for z in files])
@@ -145,6 +146,22 @@ def summarise(paths: list[str]) -> None:
         print(f"{name}: gated {gate.mean():.2%}, errors {int(fail.sum())} "
               f"(only soft {a} / only cPM {b}, McNemar p {mcnemar(a, b):.2g}, "
               f"ratio {cpm.sum() / max(1, fail.sum()):.3f})")
+        results[name] = (gate, fail)
+    # The ablation: each network gate against the no-network gate that sends at least as many
+    # shots to Tesseract (the smallest such), shot for shot.
+    for name, (gate, fail) in results.items():
+        if not name.startswith("network"):
+            continue
+        rivals = [(g.mean(), k) for k, (g, _) in results.items()
+                  if k.startswith("no network") and g.mean() >= gate.mean()]
+        if not rivals:
+            continue
+        share, rival = min(rivals)
+        other = results[rival][1]
+        a, b = int((fail & ~other).sum()), int((other & ~fail).sum())
+        print(f"ablation: {name} ({gate.mean():.2%}) {int(fail.sum())} vs {rival} ({share:.2%}) "
+              f"{int(other.sum())}: only network-gated wrong {a} / only no-network wrong {b}, "
+              f"McNemar p {mcnemar(a, b):.2g}")
 
 
 def main() -> None:
