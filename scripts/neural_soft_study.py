@@ -78,8 +78,9 @@ def run(args) -> None:
     soft = NeuralSoftDecoder(model=args.model, device="cpu", gate_fraction=0.0,
                              beam=args.beam).compile_decoder_for_dem(dem=dem)
     calib = scores(soft, dem.compile_sampler(seed=GATE_SEED).sample(GATE_SHOTS)[0])
+    fractions = [f for f in FRACTIONS if f <= args.max_fraction]
     thresholds = {k: np.array([np.inf if f <= 0 else np.quantile(calib[k], 1.0 - f)
-                               for f in FRACTIONS]) for k in ("uncertainty", "weight")}
+                               for f in fractions]) for k in ("uncertainty", "weight")}
     began = time.perf_counter()
     events, obs = circuit.compile_detector_sampler(
         seed=seed_for(args.split, args.distance, args.p, args.basis)).sample(
@@ -108,7 +109,7 @@ def run(args) -> None:
     np.savez_compressed(args.out, cpm_fail=cpm_fail, tess_fail=tess_fail, decoded=decoded,
                         weight=s["weight"], uncertainty=s["uncertainty"],
                         disagree_pm=s["disagree_pm"], disagree_net=s["disagree_net"],
-                        fractions=np.array(FRACTIONS), thr_uncertainty=thresholds["uncertainty"],
+                        fractions=np.array(fractions), thr_uncertainty=thresholds["uncertainty"],
                         thr_weight=thresholds["weight"], network_s=network_s, tess_s=tess_s,
                         tess_shots=len(index))
 
@@ -174,6 +175,8 @@ def main() -> None:
     parser.add_argument("--model", default="d7")
     parser.add_argument("--beam", default="short")
     parser.add_argument("--out", default="runs/study.npz")
+    parser.add_argument("--max-fraction", type=float, default=max(FRACTIONS),
+                        help="the largest gate fraction studied (Tesseract decodes its union)")
     parser.add_argument("--summarise", nargs="+", metavar="NPZ")
     args = parser.parse_args()
     if args.summarise:
