@@ -63,7 +63,7 @@ REFERENCE_SHOTS = {3: 20_000, 5: 5_000, 7: 500}
 SOFT_DISTANCES = (3, 5, 7)
 #: ``neural-soft`` options per distance where they differ from its defaults (chosen on
 #: validation shots, docs/decoder.md "neural-soft at d = 7"; the same as its pipeline config).
-SOFT_OPTIONS: dict[int, dict[str, Any]] = {}
+SOFT_OPTIONS: dict[int, dict[str, Any]] = {7: {"gate_fraction": 0.005}}
 QUICK_REFERENCE_SHOTS = 200
 #: Network backends timed per distance (batch 1024, 1 and 2 threads).
 BACKENDS = (("torch", "fp32"), ("onnx", "fp32"), ("onnx", "int8"))
