@@ -89,3 +89,43 @@ def test_the_bench_has_the_d7_neural_soft_target():
                    "PyMatching, significant, d=7 p=0.003"] is True
     assert targets["neural-soft never significantly worse than correlated PyMatching, "
                    "d=7 p=0.003"] is True
+
+
+def test_the_gate_study_replicates_the_decoder_shot_for_shot(tmp_path):
+    """scripts/neural_soft_study.py's network gate is exactly neural-soft's (same threshold rule,
+    same Tesseract), so its ablation numbers are the decoder's."""
+    import argparse
+    import importlib.util
+    from pathlib import Path
+
+    import torch
+
+    from qplane.decoder.neural_soft import NeuralSoftDecoder
+
+    path = Path(__file__).parents[2] / "scripts" / "neural_soft_study.py"
+    spec = importlib.util.spec_from_file_location("neural_soft_study", path)
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    out = tmp_path / "s.npz"
+    threads = torch.get_num_threads()
+    try:
+        study.run(argparse.Namespace(distance=3, p=0.006, basis="Z", split="validation",
+                                     shots=300, model="d3", beam="short", out=str(out),
+                                     max_fraction=0.05))
+    finally:
+        torch.set_num_threads(threads)
+    z = np.load(out)
+    masks = study.gate_masks(z)
+    circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.006)
+    dem = circuit.detector_error_model(decompose_errors=True)
+    events, obs = circuit.compile_detector_sampler(
+        seed=study.seed_for("validation", 3, 0.006, "Z")).sample(300, separate_observables=True)
+    for f in (0.0, 0.05):
+        compiled = NeuralSoftDecoder(model="d3", device="cpu", gate_fraction=f,
+                                     beam="short").compile_decoder_for_dem(dem=dem)
+        predictions, gated = compiled.decode_events(events)
+        gate = masks[f"network (disagree + uncertainty) f={f:g}"]
+        assert np.array_equal(gate, gated)
+        fail = np.where(gate, z["tess_fail"], z["cpm_fail"])
+        assert np.array_equal(fail, (predictions[:, 0] & 1).astype(bool) != obs[:, 0])
+    assert np.all(z["decoded"] | ~masks["both f=0.05"])  # every gate lies inside the union
