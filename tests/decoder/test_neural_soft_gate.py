@@ -1,4 +1,4 @@
-"""neural-soft's gate (fractions, thresholds), temperature scaling, and its d = 7 config and rows."""
+"""neural-soft's gate (fractions, thresholds), temperature scaling, the d = 7 config and rows."""
 
 import numpy as np
 import pytest
