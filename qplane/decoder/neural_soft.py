@@ -17,7 +17,11 @@ network's probabilities as that shot's priors. The defaults (``gate_fraction`` 0
 "neural-soft"). The shipped CPU-trained networks' probabilities made Tesseract worse at every
 weight tried, so the network's part is choosing the few shots (~5-7 % at d = 5, p = 0.005)
 that get the expensive decoder; those are Tesseract's hardest shots, so the average cost is
-still several times the network's (~1.5 ms per shot at d = 5 on one CPU core).
+still several times the network's (~1.5 ms per shot at d = 5 on one CPU core). At d = 7,
+p = 0.003 validation shots chose ``gate_fraction`` 0.005 (0.7 % of shots gated;
+``config/sim_d7_neural_soft.yaml``). Temperature-scaling the network (site_priors.
+fit_temperature) found it already calibrated on the gated shots (T ~ 0.95), and its priors
+still made Tesseract worse: they are posteriors given the same syndrome Tesseract searches.
 
 >>> import numpy as np
 >>> from qplane.codes import memory_circuit

@@ -61,6 +61,55 @@ def blend_priors(prior: np.ndarray, logits: np.ndarray, weight: float) -> np.nda
     return np.clip(1.0 / (1.0 + np.exp(-mixed)), PRIOR_FLOOR, PRIOR_CEILING)
 
 
+def site_bce(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Mean binary cross-entropy of site ``logits`` against 0/1 site ``labels`` (same shape).
+
+    >>> round(site_bce(np.array([[0.0, 0.0]]), np.array([[0, 1]])), 4)
+    0.6931
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    return float(np.mean(np.logaddexp(0.0, z) - y * z))
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Temperature scaling: ``(T, b)`` minimising :func:`site_bce` of ``logits / T + b``.
+
+    ``logits`` and ``labels``: ``(shots, sites)`` network logits and exact site labels
+    (:meth:`~qplane.decoder.labels.SiteMap.labels`), e.g. of the shots a gate sends to the
+    residual decoder. ``T`` is kept in ``[0.05, 20]`` and ``b`` in ``[-10, 10]``.
+
+    Raises:
+        DecoderError: shapes differ or there is nothing to fit.
+
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.normal(0.0, 2.0, size=(2000, 8))
+    >>> y = (rng.random(z.shape) < 1 / (1 + np.exp(-z / 2.0))).astype(np.uint8)
+    >>> t, b = fit_temperature(z, y)     # the logits are twice too confident
+    >>> bool(1.7 < t < 2.3 and abs(b) < 0.2)
+    True
+    """
+    import scipy.optimize
+
+    z = np.asarray(logits, dtype=np.float64).ravel()
+    y = np.asarray(labels, dtype=np.float64).ravel()
+    if z.shape != y.shape or not z.size:
+        raise DecoderError(f"fit_temperature needs logits and labels of one non-empty shape, "
+                           f"got {np.shape(logits)} and {np.shape(labels)}")
+    z = np.clip(np.where(np.isfinite(z), z, 0.0), -30.0, 30.0)
+
+    def loss(params):
+        u = z * np.exp(-params[0]) + params[1]
+        s = 1.0 / (1.0 + np.exp(-u))
+        gu = s - y
+        return (float(np.mean(np.logaddexp(0.0, u) - y * u)),
+                np.array([float(np.mean(-gu * z * np.exp(-params[0]))), float(np.mean(gu))]))
+
+    result = scipy.optimize.minimize(loss, np.zeros(2), jac=True, method="L-BFGS-B",
+                                     bounds=[(np.log(0.05), np.log(20.0)), (-10.0, 10.0)])
+    return float(np.exp(result.x[0])), float(result.x[1])
+
+
 def _parity_probability(probs: list[float]) -> float:
     return float((1.0 - np.prod(1.0 - 2.0 * np.asarray(probs))) / 2.0)
 
