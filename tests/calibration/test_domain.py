@@ -59,3 +59,17 @@ def test_a_forced_noise_is_used_and_never_a_held_out_one_by_default():
     assert case.noise == "heavy" and case.family == "ramsey/train"
     noises = {c.noise for c in train_set(1, seed=4)}
     assert not noises & {"heavy", "glitch", "student"}
+
+
+def test_fourth_generation_is_disjoint_from_train_and_earlier_families():
+    from qplane.calibration.domain import NOISES, TRAIN_FAMILIES
+    from qplane.calibration.domain_gen4 import GEN4, gen4_set
+
+    train = {f for v in TRAIN_FAMILIES.values() for f in v}
+    assert not set(GEN4) & (set(HELDOUT) | train)
+    cases = gen4_set(1, seed=2)
+    assert [c.family for c in cases] == list(GEN4)
+    assert not {c.noise for c in cases} & set(NOISES)      # noises train never uses
+    ramsey = next(c for c in cases if c.family == "ramsey/lowshot_descending")
+    assert np.all(np.diff(ramsey.sweep) < 0) and 15 <= ramsey.shots <= 50
+    assert all(c.good == (c.mode == "ok") and (not c.good or c.truth) for c in cases)
