@@ -105,3 +105,26 @@ def test_shipped_model_transfers_to_held_out_families():
     # held-out transfer as measured by `qplane bench calibration` (0.74 over 420 cases; the
     # issue's 0.9 target is not met yet): well above chance over the four classes
     assert acc >= 0.6, acc
+
+
+def test_the_previous_features_version_2_model_still_loads_and_reads_its_scalars():
+    from qplane.calibration.classifier import BASE_SCALARS, NUM_SCALARS, PREVIOUS_MODEL
+
+    old = LearnedSecondOpinion.load(PREVIOUS_MODEL)
+    assert old.card["features_version"] == 2 and old.model.scalars == BASE_SCALARS
+    new = LearnedSecondOpinion.load()
+    assert new.card["features_version"] == 3 and new.model.scalars == NUM_SCALARS
+    cases = dataset(1, seed=77)[:6]
+    assert len(old.predict([d for d, _ in cases])) == len(new.predict([d for d, _ in cases]))
+
+
+def test_qec_kinds_have_their_own_one_hot():
+    from qplane.calibration import analyse
+    from qplane.calibration.classifier import BASE_SCALARS, QEC_FEATURE_KINDS, analysis_features
+    from qplane.calibration.domain_qec import make_qec_case
+
+    rng = np.random.default_rng(2)
+    for i, kind in enumerate(QEC_FEATURE_KINDS):
+        c = make_qec_case(kind, "ok", rng)
+        _, s = analysis_features(analyse(kind, second_opinion=False, **c.analyse_args()))
+        assert s[BASE_SCALARS + i] == 1.0 and s[BASE_SCALARS:].sum() == 1.0
