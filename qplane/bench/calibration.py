@@ -215,13 +215,13 @@ def _qec_rows(name: str, *, seed: int, qubits: tuple[str, ...]) -> list[dict[str
 
 def evaluate_qec(opinion: "LearnedSecondOpinion", *, seed: int,
                  qubits: tuple[str, ...] = ("q0", "q3", "q6", "q9", "q12", "q15"),
-                 jobs: int = 1, previous: "LearnedSecondOpinion | None" = None
+                 jobs: int = 1, compare: "LearnedSecondOpinion | None" = None
                  ) -> dict[str, Any]:
     """The second opinion and the gate on the QEC lab's nodes' data from the simulated lab
     (d = 3, calibrated, optional controls bound), each node's sweep spoiled as
     :func:`_qec_parameters` says, full sweep and check: per node, the model's outcome-class
     accuracy, how often it accepts exactly what should be accepted, and whether the node asks
-    it (``Node.second_opinion``); with ``previous``, that model's on the same data."""
+    it (``Node.second_opinion``); with ``compare``, that model's on the same data."""
     import functools
 
     import numpy as np
@@ -233,7 +233,7 @@ def evaluate_qec(opinion: "LearnedSecondOpinion", *, seed: int,
     out: dict[str, Any] = {}
     for name, rows in zip(QEC_NODES, per_node):
         feats = [r.pop("features") for r in rows]
-        models = {"model": opinion, "previous_model": previous}
+        models = {"model": opinion, "compare_model": compare}
         entry: dict[str, Any] = {"asks_second_opinion": bool(NODE_TYPES[name].second_opinion),
                                  "cases": len(rows),
                                  "gate_accept_accuracy": float(np.mean([r["gate_ok"]
@@ -272,7 +272,7 @@ def _set_row(item: tuple[Any, str]) -> tuple[dict[str, Any], Any]:
 
 
 def evaluate(cases: list[tuple[ExperimentData, str]], opinion: "LearnedSecondOpinion", *,
-             jobs: int = 1, previous: "LearnedSecondOpinion | None" = None) -> dict[str, Any]:
+             jobs: int = 1, compare: "LearnedSecondOpinion | None" = None) -> dict[str, Any]:
     """Gate and model on ``cases``: accuracies, acceptance of bad data, per-mode breakdown."""
     import numpy as np
 
@@ -282,9 +282,9 @@ def evaluate(cases: list[tuple[ExperimentData, str]], opinion: "LearnedSecondOpi
     for r, v in zip(rows, _verdicts(opinion, feats)):
         r["model_class"], r["model_accepts"] = v.label, v.label == "expected"
     prev = None
-    if previous is not None:
+    if compare is not None:
         prev = float(np.mean([v.label == r["truth"] for v, r in
-                              zip(_verdicts(previous, feats), rows)]))
+                              zip(_verdicts(compare, feats), rows)]))
     n = len(rows)
     bad = [r for r in rows if r["truth"] != "expected"]
     good = [r for r in rows if r["truth"] == "expected"]
@@ -304,7 +304,7 @@ def evaluate(cases: list[tuple[ExperimentData, str]], opinion: "LearnedSecondOpi
     return {
         "cases": n,
         "model_class_accuracy": frac(rows, "model_ok"),
-        **({"previous_model_class_accuracy": prev} if prev is not None else {}),
+        **({"compare_model_class_accuracy": prev} if prev is not None else {}),
         "gate_class_accuracy": frac(rows, "gate_ok"),
         "bad_data_cases": len(bad),
         "bad_accepted": {"gate_alone": int(sum(r["gate_accepts"] for r in bad)),
@@ -336,9 +336,9 @@ def _analyse_case(case: Any) -> Any:
 
 
 def evaluate_families(cases: list[Any], opinion: "LearnedSecondOpinion", *, jobs: int = 1,
-                      previous: "LearnedSecondOpinion | None" = None) -> dict[str, Any]:
+                      compare: "LearnedSecondOpinion | None" = None) -> dict[str, Any]:
     """Gate, fit accuracy and second opinion on held-out family cases (with truth); with
-    ``previous``, that model's class accuracy on the same analyses too."""
+    ``compare``, that model's class accuracy on the same analyses too."""
     from qplane.calibration.classifier import analysis_features
 
     rows = []
@@ -346,7 +346,7 @@ def evaluate_families(cases: list[Any], opinion: "LearnedSecondOpinion", *, jobs
         _analyse_case(c) for c in track(cases, "held-out families")]
     feats = [analysis_features(r) for r in results]
     verdicts = _verdicts(opinion, feats)
-    before = _verdicts(previous, feats) if previous is not None else [None] * len(cases)
+    before = _verdicts(compare, feats) if compare is not None else [None] * len(cases)
     for c, r, v, pv in zip(cases, results, verdicts, before):
         row = {"family": c.family, "kind": c.kind, "mode": c.mode, "good": c.good,
                "noise": c.noise, "signal_type": c.signal_type, "accepted": r.passed,
@@ -354,7 +354,7 @@ def evaluate_families(cases: list[Any], opinion: "LearnedSecondOpinion", *, jobs
                "model_class": v.label, "within_2sigma": None, "relative_bias": None}
         row["model_ok"] = row["model_class"] == row["truth_class"]
         if pv is not None:
-            row["previous_ok"] = pv.label == row["truth_class"]
+            row["compare_ok"] = pv.label == row["truth_class"]
         if c.good and r.passed:
             key = "t2_star" if "t2" in c.truth else _KEY[c.kind]
             value, truth = r.values[key], next(iter(c.truth.values()))
@@ -399,8 +399,8 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "rabi_pull_rms": float(np.sqrt(mean([r["pull"] ** 2 for r in fitted
                                              if r["kind"] == "rabi"]))),
         "model_class_accuracy": mean([r["model_ok"] for r in rows]),
-        **({"previous_model_class_accuracy": mean([r["previous_ok"] for r in rows])}
-           if rows and "previous_ok" in rows[0] else {}),
+        **({"compare_model_class_accuracy": mean([r["compare_ok"] for r in rows])}
+           if rows and "compare_ok" in rows[0] else {}),
         "flagged": int(sum((r["model_class"] == "expected") != r["accepted"] for r in rows)),
         "per_family": {f: {"cases": len(v), "mode": v[0]["mode"],
                            "gate_accepts": mean([r["accepted"] for r in v]),
@@ -409,9 +409,9 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
                            "bias_abs_max": worst([r["relative_bias"] for r in v
                                                   if r["relative_bias"] is not None]),
                            "model_class_accuracy": mean([r["model_ok"] for r in v]),
-                           **({"previous_model_class_accuracy": mean([r["previous_ok"]
+                           **({"compare_model_class_accuracy": mean([r["compare_ok"]
                                                                       for r in v])}
-                              if "previous_ok" in v[0] else {}),
+                              if "compare_ok" in v[0] else {}),
                            "model_classes": dict(collections.Counter(r["model_class"]
                                                                      for r in v)),
                            "rejected_by": dict(collections.Counter(r["check"] for r in v
@@ -437,9 +437,9 @@ def targets_met(fam: dict[str, Any]) -> dict[str, bool]:
 
 def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int = 2,
                   seed: int = 777, model: str | None = None,
-                  previous_model: str | None = None, jobs: int = 1,
+                  compare_model: str | None = None, jobs: int = 1,
                   out: str = "runs/bench/calibration.json") -> dict[str, Any]:
-    """Run every set; write and return the results (``previous_model``: a second classifier
+    """Run every set; write and return the results (``compare_model``: a second classifier
     judged on the same analyses, e.g. the one the shipped model replaced)."""
     # classifier and training need torch: imported when the benchmark runs, not at CLI start
     from qplane.calibration.classifier import LearnedSecondOpinion
@@ -448,15 +448,15 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
     from qplane.calibration.training import dataset
 
     opinion = LearnedSecondOpinion.load(model) if model else LearnedSecondOpinion.load()
-    prev = LearnedSecondOpinion.load(previous_model) if previous_model else None
-    kw = {"jobs": jobs, "previous": prev}
+    prev = LearnedSecondOpinion.load(compare_model) if compare_model else None
+    kw = {"jobs": jobs, "compare": prev}
     t0 = time.time()
     results: dict[str, Any] = {"benchmark": "calibration", "targets": TARGETS,
                                "heldout_families": sorted(HELDOUT),
                                "gen4_families": sorted(GEN4),
                                "model_card": opinion.card, "sets": {}}
     if prev is not None:
-        results["previous_model_card"] = prev.card
+        results["compare_model_card"] = prev.card
     results["families"] = evaluate_families(heldout_set(per_family, seed=seed), opinion, **kw)
     results["families_gen4"] = evaluate_families(gen4_set(per_family, seed=seed + 6), opinion,
                                                  **kw)
@@ -482,9 +482,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="simulated-lab rounds (each: every kind x mode once)")
     parser.add_argument("--seed", type=int, default=777, help="random seed (default: 777)")
     parser.add_argument("--model", default=None, help="classifier safetensors (default: shipped)")
-    parser.add_argument("--previous-model", default=None,
-                        help="a second classifier judged on the same analyses (e.g. "
-                             "qplane/calibration/models/sweep_classifier.safetensors)")
+    parser.add_argument("--compare-model", default=None,
+                        help="a second classifier judged on the same analyses (e.g. the candidate "
+                             "qplane/calibration/models/sweep_classifier_v3.safetensors)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="processes for the analyses (default: 1; results do not depend "
                              "on it)")
@@ -495,7 +495,7 @@ def main(args: argparse.Namespace) -> int:
     """Run the benchmark with parsed ``args``; print the tables."""
     res = run_benchmark(per_family=args.per_family, per_cell=args.per_cell,
                         sim_per_cell=args.sim_per_cell, seed=args.seed, model=args.model,
-                        previous_model=args.previous_model, jobs=args.jobs, out=args.out)
+                        compare_model=args.compare_model, jobs=args.jobs, out=args.out)
     for label, key in (("fourth-generation (blind)", "families_gen4"),
                        ("earlier generations", "families")):
         _print_families(label, res[key])
@@ -509,8 +509,8 @@ def _print_families(label: str, f: dict[str, Any]) -> None:
           f"{f['gate_accepts_good']:.3f} of good, rejects {f['gate_rejects_bad']:.3f} of bad; within 2σ "
           f"{f['within_2sigma']:.3f}; Rabi |bias| max {f['rabi_bias_abs_max']:.4f}; model "
           f"class accuracy {f['model_class_accuracy']:.3f}"
-          + (f" (previous model {f['previous_model_class_accuracy']:.3f})"
-             if "previous_model_class_accuracy" in f else ""))
+          + (f" (compare model {f['compare_model_class_accuracy']:.3f})"
+             if "compare_model_class_accuracy" in f else ""))
     if "first_families" in f:
         o = f["first_families"]
         print(f"  the first session's {o['cases']} cases: accepts {o['gate_accepts_good']:.3f}, "

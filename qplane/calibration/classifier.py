@@ -64,10 +64,13 @@ ACTIONS = {"ok": "none",
            "anomalous": "flag for a person: the data does not follow the model (TLS, jump)",
            "no_signal": "check the apparatus (drive, readout chain), then widen the sweep"}
 MODELS_DIR = Path(__file__).parent / "models"
-#: the shipped model (session 4, features version 3); the sessions 1-3 model
-#: (``sweep_classifier.safetensors``, features version 2) is kept beside it and still loads
-DEFAULT_MODEL = MODELS_DIR / "sweep_classifier_v3.safetensors"
-PREVIOUS_MODEL = MODELS_DIR / "sweep_classifier.safetensors"
+#: the shipped model (features version 2, sessions 1-3; still the default: see
+#: :data:`CANDIDATE_MODEL`)
+DEFAULT_MODEL = MODELS_DIR / "sweep_classifier.safetensors"
+#: session 4's retrain on the broad and QEC train families (features version 3), committed as
+#: a candidate, not the default: its validation class accuracy (0.88 on the broader validation
+#: set) is below the 0.95 its card must show to ship (docs/calibration.md)
+CANDIDATE_MODEL = MODELS_DIR / "sweep_classifier_v3.safetensors"
 CARD_KEY = "qplane.model_card"
 
 
@@ -149,7 +152,8 @@ def analysis_features(result: Any) -> tuple[np.ndarray, np.ndarray]:
     for i, name in enumerate(_CRITERIA):
         c = crit.get(name)
         scal[k + 9 + i] = 0.5 if c is None or c.passed is None else float(c.passed)
-    return chans, scal
+    # a criterion without a number (a key the fit could not place: NaN) reads as 0, never NaN
+    return chans, np.nan_to_num(scal, nan=0.0, posinf=1.0, neginf=0.0)
 
 
 def _readout_features(data: ExperimentData) -> tuple[np.ndarray, np.ndarray]:
