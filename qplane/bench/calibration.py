@@ -366,7 +366,7 @@ def evaluate_families(cases: list[Any], opinion: "LearnedSecondOpinion", *, jobs
     from qplane.calibration.domain import FIRST_HELDOUT
 
     first = [r for r in rows if r["family"] in FIRST_HELDOUT]
-    if len(first) < len(rows):
+    if 0 < len(first) < len(rows):
         out["first_families"] = {k: v for k, v in _summary(first).items() if k != "per_family"}
     return out
 

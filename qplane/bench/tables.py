@@ -124,7 +124,10 @@ def _family_lines(f: dict, label: str) -> list[str]:
         f"{label} ({f['cases']} cases): gate accepts {f['gate_accepts_good']:.3f} of good data, "
         f"rejects {f['gate_rejects_bad']:.3f} of bad; within 2σ {f['within_2sigma']:.3f}; Rabi "
         f"|bias| mean {f['rabi_bias_abs_mean']:.4f}, max {f['rabi_bias_abs_max']:.4f}; second "
-        f"opinion {f['model_class_accuracy']:.3f}.",
+        f"opinion {f['model_class_accuracy']:.3f}"
+        + (f" (the compared model, e.g. the session-4 candidate: "
+           f"{f['compare_model_class_accuracy']:.3f})" if "compare_model_class_accuracy" in f
+           else "") + ".",
     ]
     o = f.get("first_families")
     if o:
@@ -135,14 +138,17 @@ def _family_lines(f: dict, label: str) -> list[str]:
                   f"{o['model_class_accuracy']:.3f}."]
     lines += [
         "",
-        "| held-out family | data | cases | gate accepts | within 2σ | second opinion |",
-        "|---|---|---|---|---|---|",
+        "| held-out family | data | cases | gate accepts | within 2σ | second opinion |"
+        + (" compared model |" if "compare_model_class_accuracy" in f else ""),
+        "|---|---|---|---|---|---|" + ("---|" if "compare_model_class_accuracy" in f else ""),
     ]
     for name, r in f["per_family"].items():
         w = r["within_2sigma"]
+        c = r.get("compare_model_class_accuracy")
         lines.append(f"| {name} | {'good' if r['mode'] == 'ok' else 'bad: ' + r['mode']} | "
                      f"{r['cases']} | {r['gate_accepts']:.2f} | "
-                     f"{'–' if w != w else f'{w:.2f}'} | {r['model_class_accuracy']:.2f} |")
+                     f"{'–' if w != w else f'{w:.2f}'} | {r['model_class_accuracy']:.2f} |"
+                     + (f" {c:.2f} |" if c is not None else ""))
     return lines
 
 
@@ -176,10 +182,16 @@ def _calibration(data: dict) -> str:
                   "of its shape, `classifier.KIND_ANALOGUES`):", "",
                   "| node | asks the second opinion | cases | model class accuracy | model "
                   "accepts what it should | gate accepts what it should |", "|---|---|---|---|---|---|"]
+        cmp = any("compare_model_class_accuracy" in r for r in qec.values())
+        if cmp:
+            lines[-2] += " compared model: class / accepts what it should |"
+            lines[-1] += "---|"
         for name, r in qec.items():
             lines.append(f"| {name} | {'yes' if r['asks_second_opinion'] else 'no'} | "
                          f"{r['cases']} | {r['model_class_accuracy']:.2f} | "
-                         f"{r['model_accept_accuracy']:.2f} | {r['gate_accept_accuracy']:.2f} |")
+                         f"{r['model_accept_accuracy']:.2f} | {r['gate_accept_accuracy']:.2f} |"
+                         + (f" {r['compare_model_class_accuracy']:.2f} / "
+                            f"{r['compare_model_accept_accuracy']:.2f} |" if cmp else ""))
     return "\n".join(lines)
 
 
