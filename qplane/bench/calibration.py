@@ -17,8 +17,9 @@ Sets, none used for tuning or training (:mod:`qplane.calibration.domain` lists t
               needs: sweeps shifted off the feature, too few points or shots, a discriminator
               threshold at its limit (no signal). No ``anomalous`` cases.
 
-Targets on ``families_gen4`` (and reported for ``families``): the gate accepts ≥ 90 % of good data and rejects 100 % of bad; the
-fitted value lies within 2σ of the truth on ≥ 90 % of accepted good data; Rabi π-amplitude bias
+Targets on ``families_gen4`` (and reported for ``families``): the gate accepts ≥ 90 % of good
+data and rejects 100 % of bad; the fitted value lies within 2σ of the truth on ≥ 90 % of
+accepted good data; Rabi π-amplitude bias
 < 2 % with phase and damping present (every accepted case of every held-out Rabi family);
 the second opinion's outcome class right on ≥ 90 %.
 On the node sets: the model's and the gate's class accuracy, and how many bad-data cases the
@@ -506,7 +507,8 @@ def main(args: argparse.Namespace) -> int:
 
 def _print_families(label: str, f: dict[str, Any]) -> None:
     print(f"{label} held-out families: {f['cases']} cases; gate accepts "
-          f"{f['gate_accepts_good']:.3f} of good, rejects {f['gate_rejects_bad']:.3f} of bad; within 2σ "
+          f"{f['gate_accepts_good']:.3f} of good, rejects {f['gate_rejects_bad']:.3f} of bad; "
+          f"within 2σ "
           f"{f['within_2sigma']:.3f}; Rabi |bias| max {f['rabi_bias_abs_max']:.4f}; model "
           f"class accuracy {f['model_class_accuracy']:.3f}"
           + (f" (compare model {f['compare_model_class_accuracy']:.3f})"

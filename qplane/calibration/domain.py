@@ -24,6 +24,13 @@ Two disjoint sets of families (:data:`TRAIN_FAMILIES`, :data:`HELDOUT_FAMILIES`)
   biexponential T1 (bad: anomalous); in session 3, T1 and spectroscopy with readout glitches
   (Gaussian noise, 3–8 % of the points 5–12 σ off; good data).
 
+Session 4 added broad train families (``{kind}/train_broad``, :func:`broad_train_set`): layouts
+also ``u^p`` with p 2.5–4, Laplace technical noise and one or two isolated spikes
+(:data:`BROAD_NOISES`), Gaussian lines, Rabi phases to ±0.3 rad and damping to 0.6 per π
+amplitude, zero-detuning Ramsey, two-population T1 decays (anomalous). They bring some *shapes*
+of the earlier held-out families into training (not their noises or layouts); the blind
+measurement since is :mod:`qplane.calibration.domain_gen4`.
+
 Tuning heavy-tailed robustness uses the train families with ``make_case(..., noise="heavy")``
 (a log-normal scale mixture of normals), a noise no held-out family has.
 
