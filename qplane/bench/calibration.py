@@ -8,14 +8,18 @@ Sets, none used for tuning or training (:mod:`qplane.calibration.domain` lists t
               phase, log-spaced T1/echo with random-walk drift) and bad data (aliased Ramsey,
               too-short T1, an empty spectroscopy window, Rabi short of π, a TLS-split line,
               beating Ramsey, a T1 that drops mid-sweep), each with its truth;
+``families_gen4`` the fourth generation (:mod:`qplane.calibration.domain_gen4`), written and
+              committed before session 4 tuned or trained anything, kept blind until its final
+              measurement: the generation the targets are judged on now;
 ``heldout``   fresh seeds of qplane's own generator (every node type and failure mode);
 ``simlab``    data from the simulated lab's own device model (its physics, readout chain and
               drift, a different simulator from the training one), spoiled as each failure mode
               needs: sweeps shifted off the feature, too few points or shots, a discriminator
               threshold at its limit (no signal). No ``anomalous`` cases.
 
-Targets on ``families``: the gate accepts ≥ 90 % of good data and rejects 100 % of bad; the
-fitted value lies within 2σ of the truth on ≥ 90 % of accepted good data; Rabi π-amplitude bias
+Targets on ``families_gen4`` (and reported for ``families``): the gate accepts ≥ 90 % of good
+data and rejects 100 % of bad; the fitted value lies within 2σ of the truth on ≥ 90 % of
+accepted good data; Rabi π-amplitude bias
 < 2 % with phase and damping present (every accepted case of every held-out Rabi family);
 the second opinion's outcome class right on ≥ 90 %.
 On the node sets: the model's and the gate's class accuracy, and how many bad-data cases the
@@ -43,6 +47,39 @@ if TYPE_CHECKING:
 CHECK_CLASS = {"passed": "expected", "range": "suboptimal_sweep", "sampling": "suboptimal_sweep",
                "noise": "suboptimal_sweep", "residuals": "anomalous", "converged": "anomalous",
                "signal": "no_signal"}
+
+
+_WORK: tuple[Any, list[Any]] | None = None
+
+
+def _call(i: int) -> Any:
+    fn, items = _WORK
+    return fn(items[i])
+
+
+def _pmap(fn: Any, items: list[Any], jobs: int) -> list[Any]:
+    """``[fn(i) for i in items]``, in ``jobs`` forked processes when ``jobs > 1`` (order kept;
+    the items reach the workers by the fork, so they need not pickle, only the results)."""
+    global _WORK
+    if jobs <= 1 or len(items) < 2:
+        return [fn(i) for i in items]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _WORK = (fn, items)
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_call, range(len(items)),
+                                 chunksize=max(1, len(items) // (4 * jobs))))
+    finally:
+        _WORK = None
+
+
+def _verdicts(opinion: Any, feats: list[Any]) -> list[Any]:
+    out = []
+    for i in range(0, len(feats), 256):
+        out += opinion.predict_features(feats[i:i + 256])
+    return out
 
 
 def _node_of_kind() -> dict[str, str]:
@@ -145,54 +182,76 @@ def _qec_parameters(name: str, p: Any) -> dict[str, Any]:
     return modes
 
 
-def evaluate_qec(opinion: "LearnedSecondOpinion", *, seed: int,
-                 qubits: tuple[str, ...] = ("q0", "q3", "q6", "q9", "q12", "q15")
-                 ) -> dict[str, Any]:
-    """The second opinion and the gate on the QEC lab's nodes' data from the simulated lab
-    (d = 3, calibrated, optional controls bound), each node's sweep spoiled as
-    :func:`_qec_parameters` says, full sweep and check: per node, the model's outcome-class
-    accuracy, how often it accepts exactly what should be accepted, and whether the node asks
-    it (``Node.second_opinion``)."""
-    import numpy as np
-
+def _qec_rows(name: str, *, seed: int, qubits: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One QEC node's spoiled runs on a fresh simulated lab (so each node's data do not depend
+    on the others' or on ``--jobs``): the gate's verdict and the second opinion's features."""
     from qplane.calibration import NODE_TYPES, StationBackend
+    from qplane.calibration.classifier import analysis_features
     from qplane.calibration.run import read_settings
     from qplane.drivers import open_station
     from qplane.sim_instruments import sim_lab_config
 
     lab = open_station(sim_lab_config(distance=3, drift=False, optional_controls=True,
                                       seed=seed), simulate=True)
-    out: dict[str, Any] = {}
+    rows = []
     try:
         lab.station.components["qpu"].calibrate_perfectly()
         backend = StationBackend.from_lab(lab)
-        for name in QEC_NODES:
-            node = NODE_TYPES[name]()
-            rows = []
-            for q in qubits:
-                settings = read_settings(backend, q, tuple(node.controls))
-                for mode, par in _qec_parameters(name, node.default_parameters).items():
-                    for check in (False, True):
-                        data = backend.run_experiment(node.request(q, settings, check=check,
-                                                                   parameters=par))
-                        a = node.analyse(data)
-                        v = opinion.classify_analysis(a.result)
-                        truth = _mode_class()[mode]
-                        rows.append({"mode": mode, "model_ok": v["label"] == truth,
-                                     "accept_ok": (v["label"] == "expected") ==
-                                     (truth == "expected"),
-                                     "gate_ok": a.gate.passed == (truth == "expected"),
-                                     "model_class": v["label"]})
-            out[name] = {
-                "asks_second_opinion": bool(node.second_opinion), "cases": len(rows),
-                "model_class_accuracy": float(np.mean([r["model_ok"] for r in rows])),
-                "model_accept_accuracy": float(np.mean([r["accept_ok"] for r in rows])),
-                "gate_accept_accuracy": float(np.mean([r["gate_ok"] for r in rows])),
-                "model_classes": {m: dict(collections.Counter(r["model_class"] for r in rows
-                                                              if r["mode"] == m))
-                                  for m in dict.fromkeys(r["mode"] for r in rows)}}
+        node = NODE_TYPES[name]()
+        for q in qubits:
+            settings = read_settings(backend, q, tuple(node.controls))
+            for mode, par in _qec_parameters(name, node.default_parameters).items():
+                for check in (False, True):
+                    data = backend.run_experiment(node.request(q, settings, check=check,
+                                                               parameters=par))
+                    a = node.analyse(data)
+                    truth = _mode_class()[mode]
+                    rows.append({"mode": mode, "truth": truth,
+                                 "gate_ok": a.gate.passed == (truth == "expected"),
+                                 "features": analysis_features(a.result)})
     finally:
         lab.close()
+    return rows
+
+
+def evaluate_qec(opinion: "LearnedSecondOpinion", *, seed: int,
+                 qubits: tuple[str, ...] = ("q0", "q3", "q6", "q9", "q12", "q15"),
+                 jobs: int = 1, compare: "LearnedSecondOpinion | None" = None
+                 ) -> dict[str, Any]:
+    """The second opinion and the gate on the QEC lab's nodes' data from the simulated lab
+    (d = 3, calibrated, optional controls bound), each node's sweep spoiled as
+    :func:`_qec_parameters` says, full sweep and check: per node, the model's outcome-class
+    accuracy, how often it accepts exactly what should be accepted, and whether the node asks
+    it (``Node.second_opinion``); with ``compare``, that model's on the same data."""
+    import functools
+
+    import numpy as np
+
+    from qplane.calibration import NODE_TYPES
+
+    per_node = _pmap(functools.partial(_qec_rows, seed=seed, qubits=qubits), list(QEC_NODES),
+                     jobs)
+    out: dict[str, Any] = {}
+    for name, rows in zip(QEC_NODES, per_node):
+        feats = [r.pop("features") for r in rows]
+        models = {"model": opinion, "compare_model": compare}
+        entry: dict[str, Any] = {"asks_second_opinion": bool(NODE_TYPES[name].second_opinion),
+                                 "cases": len(rows),
+                                 "gate_accept_accuracy": float(np.mean([r["gate_ok"]
+                                                                        for r in rows]))}
+        for key, op in models.items():
+            if op is None:
+                continue
+            labels = [v.label for v in _verdicts(op, feats)]
+            entry[f"{key}_class_accuracy"] = float(np.mean([lb == r["truth"]
+                                                            for lb, r in zip(labels, rows)]))
+            entry[f"{key}_accept_accuracy"] = float(np.mean(
+                [(lb == "expected") == (r["truth"] == "expected") for lb, r in zip(labels, rows)]))
+            if key == "model":
+                entry["model_classes"] = {m: dict(collections.Counter(
+                    lb for lb, r in zip(labels, rows) if r["mode"] == m))
+                    for m in dict.fromkeys(r["mode"] for r in rows)}
+        out[name] = entry
     return out
 
 
@@ -203,20 +262,30 @@ def _mode_class() -> dict[str, str]:
     return MODE_CLASS
 
 
-def evaluate(cases: list[tuple[ExperimentData, str]], opinion: "LearnedSecondOpinion"
-             ) -> dict[str, Any]:
+def _set_row(item: tuple[Any, str]) -> tuple[dict[str, Any], Any]:
+    from qplane.calibration.classifier import features
+
+    data, mode = item
+    gate = node_for(data).analyse(data).gate
+    return ({"kind": data.kind.value, "mode": mode, "truth": _mode_class()[mode],
+             "gate_class": CHECK_CLASS[gate.check], "gate_accepts": gate.passed},
+            features(data))
+
+
+def evaluate(cases: list[tuple[ExperimentData, str]], opinion: "LearnedSecondOpinion", *,
+             jobs: int = 1, compare: "LearnedSecondOpinion | None" = None) -> dict[str, Any]:
     """Gate and model on ``cases``: accuracies, acceptance of bad data, per-mode breakdown."""
     import numpy as np
 
-    verdicts = []
-    for i in range(0, len(cases), 256):
-        verdicts += opinion.predict([d for d, _ in cases[i:i + 256]])
-    rows = []
-    for (data, mode), v in zip(cases, verdicts):
-        gate = node_for(data).analyse(data).gate
-        rows.append({"kind": data.kind.value, "mode": mode, "truth": _mode_class()[mode],
-                     "gate_class": CHECK_CLASS[gate.check], "gate_accepts": gate.passed,
-                     "model_class": v.label, "model_accepts": v.label == "expected"})
+    done = _pmap(_set_row, cases, jobs)
+    rows = [r for r, _ in done]
+    feats = [f for _, f in done]
+    for r, v in zip(rows, _verdicts(opinion, feats)):
+        r["model_class"], r["model_accepts"] = v.label, v.label == "expected"
+    prev = None
+    if compare is not None:
+        prev = float(np.mean([v.label == r["truth"] for v, r in
+                              zip(_verdicts(compare, feats), rows)]))
     n = len(rows)
     bad = [r for r in rows if r["truth"] != "expected"]
     good = [r for r in rows if r["truth"] == "expected"]
@@ -236,6 +305,7 @@ def evaluate(cases: list[tuple[ExperimentData, str]], opinion: "LearnedSecondOpi
     return {
         "cases": n,
         "model_class_accuracy": frac(rows, "model_ok"),
+        **({"compare_model_class_accuracy": prev} if prev is not None else {}),
         "gate_class_accuracy": frac(rows, "gate_ok"),
         "bad_data_cases": len(bad),
         "bad_accepted": {"gate_alone": int(sum(r["gate_accepts"] for r in bad)),
@@ -260,21 +330,32 @@ _KEY = {"spectroscopy": "frequency", "rabi": "pi_amplitude", "ramsey": "fringe_f
         "t1": "t1", "echo": "t2_echo"}
 
 
-def evaluate_families(cases: list[Any], opinion: "LearnedSecondOpinion") -> dict[str, Any]:
-    """Gate, fit accuracy and second opinion on held-out family cases (with truth)."""
+def _analyse_case(case: Any) -> Any:
     from qplane.calibration.analysis import analyse
+
+    return analyse(case.kind, second_opinion=False, **case.analyse_args())
+
+
+def evaluate_families(cases: list[Any], opinion: "LearnedSecondOpinion", *, jobs: int = 1,
+                      compare: "LearnedSecondOpinion | None" = None) -> dict[str, Any]:
+    """Gate, fit accuracy and second opinion on held-out family cases (with truth); with
+    ``compare``, that model's class accuracy on the same analyses too."""
     from qplane.calibration.classifier import analysis_features
 
     rows = []
-    results = [analyse(c.kind, second_opinion=False, **c.analyse_args()) for c in track(
-        cases, "held-out families")]
-    verdicts = opinion.predict_features([analysis_features(r) for r in results])
-    for c, r, v in zip(cases, results, verdicts):
+    results = _pmap(_analyse_case, cases, jobs) if jobs > 1 else [
+        _analyse_case(c) for c in track(cases, "held-out families")]
+    feats = [analysis_features(r) for r in results]
+    verdicts = _verdicts(opinion, feats)
+    before = _verdicts(compare, feats) if compare is not None else [None] * len(cases)
+    for c, r, v, pv in zip(cases, results, verdicts, before):
         row = {"family": c.family, "kind": c.kind, "mode": c.mode, "good": c.good,
                "noise": c.noise, "signal_type": c.signal_type, "accepted": r.passed,
                "check": r.gate.check, "truth_class": _mode_class()[c.mode],
                "model_class": v.label, "within_2sigma": None, "relative_bias": None}
         row["model_ok"] = row["model_class"] == row["truth_class"]
+        if pv is not None:
+            row["compare_ok"] = pv.label == row["truth_class"]
         if c.good and r.passed:
             key = "t2_star" if "t2" in c.truth else _KEY[c.kind]
             value, truth = r.values[key], next(iter(c.truth.values()))
@@ -286,7 +367,7 @@ def evaluate_families(cases: list[Any], opinion: "LearnedSecondOpinion") -> dict
     from qplane.calibration.domain import FIRST_HELDOUT
 
     first = [r for r in rows if r["family"] in FIRST_HELDOUT]
-    if len(first) < len(rows):
+    if 0 < len(first) < len(rows):
         out["first_families"] = {k: v for k, v in _summary(first).items() if k != "per_family"}
     return out
 
@@ -319,6 +400,8 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "rabi_pull_rms": float(np.sqrt(mean([r["pull"] ** 2 for r in fitted
                                              if r["kind"] == "rabi"]))),
         "model_class_accuracy": mean([r["model_ok"] for r in rows]),
+        **({"compare_model_class_accuracy": mean([r["compare_ok"] for r in rows])}
+           if rows and "compare_ok" in rows[0] else {}),
         "flagged": int(sum((r["model_class"] == "expected") != r["accepted"] for r in rows)),
         "per_family": {f: {"cases": len(v), "mode": v[0]["mode"],
                            "gate_accepts": mean([r["accepted"] for r in v]),
@@ -327,6 +410,9 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
                            "bias_abs_max": worst([r["relative_bias"] for r in v
                                                   if r["relative_bias"] is not None]),
                            "model_class_accuracy": mean([r["model_ok"] for r in v]),
+                           **({"compare_model_class_accuracy": mean([r["compare_ok"]
+                                                                      for r in v])}
+                              if "compare_ok" in v[0] else {}),
                            "model_classes": dict(collections.Counter(r["model_class"]
                                                                      for r in v)),
                            "rejected_by": dict(collections.Counter(r["check"] for r in v
@@ -339,34 +425,49 @@ TARGETS = {"gate_accepts_good": 0.9, "gate_rejects_bad": 1.0, "within_2sigma": 0
            "rabi_bias_abs_max": 0.02, "model_class_accuracy": 0.9}
 
 
-def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int = 2,
-                  seed: int = 777, model: str | None = None,
-                  out: str = "runs/bench/calibration.json") -> dict[str, Any]:
-    """Run every set; write and return the results."""
-    # classifier and training need torch: imported when the benchmark runs, not at CLI start
-    from qplane.calibration.classifier import LearnedSecondOpinion
-    from qplane.calibration.domain import HELDOUT, heldout_set
-    from qplane.calibration.training import dataset
-
-    opinion = LearnedSecondOpinion.load(model) if model else LearnedSecondOpinion.load()
-    t0 = time.time()
-    results: dict[str, Any] = {"benchmark": "calibration", "targets": TARGETS,
-                               "heldout_families": sorted(HELDOUT),
-                               "model_card": opinion.card, "sets": {}}
-    results["families"] = evaluate_families(heldout_set(per_family, seed=seed), opinion)
-    fam = results["families"]
-    results["targets_met"] = {
+def targets_met(fam: dict[str, Any]) -> dict[str, bool]:
+    """Which of :data:`TARGETS` a family summary meets."""
+    return {
         "gate_accepts_good": fam["gate_accepts_good"] >= TARGETS["gate_accepts_good"],
         "gate_rejects_bad": fam["gate_rejects_bad"] >= TARGETS["gate_rejects_bad"],
         "within_2sigma": fam["within_2sigma"] >= TARGETS["within_2sigma"],
         "rabi_bias": fam["rabi_bias_abs_max"] < TARGETS["rabi_bias_abs_max"],
         "model_class_accuracy": fam["model_class_accuracy"] >= TARGETS["model_class_accuracy"],
     }
+
+
+def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int = 2,
+                  seed: int = 777, model: str | None = None,
+                  compare_model: str | None = None, jobs: int = 1,
+                  out: str = "runs/bench/calibration.json") -> dict[str, Any]:
+    """Run every set; write and return the results (``compare_model``: a second classifier
+    judged on the same analyses, e.g. the one the shipped model replaced)."""
+    # classifier and training need torch: imported when the benchmark runs, not at CLI start
+    from qplane.calibration.classifier import LearnedSecondOpinion
+    from qplane.calibration.domain import HELDOUT, heldout_set
+    from qplane.calibration.domain_gen4 import GEN4, gen4_set
+    from qplane.calibration.training import dataset
+
+    opinion = LearnedSecondOpinion.load(model) if model else LearnedSecondOpinion.load()
+    prev = LearnedSecondOpinion.load(compare_model) if compare_model else None
+    kw = {"jobs": jobs, "compare": prev}
+    t0 = time.time()
+    results: dict[str, Any] = {"benchmark": "calibration", "targets": TARGETS,
+                               "heldout_families": sorted(HELDOUT),
+                               "gen4_families": sorted(GEN4),
+                               "model_card": opinion.card, "sets": {}}
+    if prev is not None:
+        results["compare_model_card"] = prev.card
+    results["families"] = evaluate_families(heldout_set(per_family, seed=seed), opinion, **kw)
+    results["families_gen4"] = evaluate_families(gen4_set(per_family, seed=seed + 6), opinion,
+                                                 **kw)
+    results["targets_met"] = targets_met(results["families"])
+    results["targets_met_gen4"] = targets_met(results["families_gen4"])
     sets = {"heldout": dataset(per_cell, seed=seed),
             "simlab": simlab_cases(sim_per_cell, seed=seed + 2)}
     for name, cases in track(sets.items(), "calibration sets", label=lambda item: item[0]):
-        results["sets"][name] = evaluate(cases, opinion)
-    results["qec_nodes"] = evaluate_qec(opinion, seed=seed + 4)
+        results["sets"][name] = evaluate(cases, opinion, **kw)
+    results["qec_nodes"] = evaluate_qec(opinion, seed=seed + 4, **kw)
     results["seconds"] = round(time.time() - t0, 1)
     write_results(out, results, default=float)
     return results
@@ -382,6 +483,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="simulated-lab rounds (each: every kind x mode once)")
     parser.add_argument("--seed", type=int, default=777, help="random seed (default: 777)")
     parser.add_argument("--model", default=None, help="classifier safetensors (default: shipped)")
+    parser.add_argument("--compare-model", default=None,
+                        help="a second classifier judged on the same analyses (e.g. the candidate "
+                             "qplane/calibration/models/sweep_classifier_v3.safetensors)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="processes for the analyses (default: 1; results do not depend "
+                             "on it)")
     parser.add_argument("--out", default="runs/bench/calibration.json", help="results file")
 
 
@@ -389,12 +496,23 @@ def main(args: argparse.Namespace) -> int:
     """Run the benchmark with parsed ``args``; print the tables."""
     res = run_benchmark(per_family=args.per_family, per_cell=args.per_cell,
                         sim_per_cell=args.sim_per_cell, seed=args.seed, model=args.model,
-                        out=args.out)
-    f = res["families"]
-    print(f"held-out families: {f['cases']} cases; gate accepts {f['gate_accepts_good']:.3f} "
-          f"of good, rejects {f['gate_rejects_bad']:.3f} of bad; within 2σ "
+                        compare_model=args.compare_model, jobs=args.jobs, out=args.out)
+    for label, key in (("fourth-generation (blind)", "families_gen4"),
+                       ("earlier generations", "families")):
+        _print_families(label, res[key])
+    _print_sets(res)
+    print(f"wrote {args.out} ({res['seconds']} s)")
+    return 0
+
+
+def _print_families(label: str, f: dict[str, Any]) -> None:
+    print(f"{label} held-out families: {f['cases']} cases; gate accepts "
+          f"{f['gate_accepts_good']:.3f} of good, rejects {f['gate_rejects_bad']:.3f} of bad; "
+          f"within 2σ "
           f"{f['within_2sigma']:.3f}; Rabi |bias| max {f['rabi_bias_abs_max']:.4f}; model "
-          f"class accuracy {f['model_class_accuracy']:.3f}")
+          f"class accuracy {f['model_class_accuracy']:.3f}"
+          + (f" (compare model {f['compare_model_class_accuracy']:.3f})"
+             if "compare_model_class_accuracy" in f else ""))
     if "first_families" in f:
         o = f["first_families"]
         print(f"  the first session's {o['cases']} cases: accepts {o['gate_accepts_good']:.3f}, "
@@ -403,6 +521,9 @@ def main(args: argparse.Namespace) -> int:
     for name, r in f["per_family"].items():
         print(f"  {name:<30} {r['mode']:<13} accepts {r['gate_accepts']:.2f}  2σ "
               f"{r['within_2sigma']:.2f}  model {r['model_class_accuracy']:.2f}")
+
+
+def _print_sets(res: dict[str, Any]) -> None:
     print(f"{'set':<9} {'cases':>6} {'model acc':>10} {'gate acc':>9} "
           f"{'bad acc. gate/model/both':>26} {'good rej. gate/model/both':>26}")
     for name, r in res["sets"].items():
@@ -417,5 +538,3 @@ def main(args: argparse.Namespace) -> int:
         print(f"{name:<24} {'yes' if r['asks_second_opinion'] else 'no':>5} {r['cases']:>6} "
               f"{r['model_class_accuracy']:>12.2f} {r['model_accept_accuracy']:>13.2f} "
               f"{r['gate_accept_accuracy']:>12.2f}")
-    print(f"wrote {args.out} ({res['seconds']} s)")
-    return 0

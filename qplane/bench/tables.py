@@ -130,19 +130,15 @@ def _sim(data: dict) -> str:
     return "\n".join(lines)
 
 
-def _calibration(data: dict) -> str:
-    f, t = data["families"], data["targets"]
+def _family_lines(f: dict, label: str) -> list[str]:
     lines = [
-        "Analysis (fit + gate) and the learned second opinion on held-out families of sweeps never "
-        f"used for tuning or training (`qplane/calibration/domain.py`). Targets: gate accepts ≥ "
-        f"{t['gate_accepts_good']:.0%} of good data and rejects {t['gate_rejects_bad']:.0%} of bad; "
-        f"fitted value within 2σ of truth on ≥ {t['within_2sigma']:.0%}; Rabi bias < "
-        f"{t['rabi_bias_abs_max']:.0%}; second opinion ≥ {t['model_class_accuracy']:.0%}.",
-        "",
-        f"Overall ({f['cases']} cases): gate accepts {f['gate_accepts_good']:.3f} of good data, rejects "
-        f"{f['gate_rejects_bad']:.3f} of bad; within 2σ {f['within_2sigma']:.3f}; Rabi |bias| "
-        f"mean {f['rabi_bias_abs_mean']:.4f}, max {f['rabi_bias_abs_max']:.4f}; second opinion "
-        f"{f['model_class_accuracy']:.3f}.",
+        f"{label} ({f['cases']} cases): gate accepts {f['gate_accepts_good']:.3f} of good data, "
+        f"rejects {f['gate_rejects_bad']:.3f} of bad; within 2σ {f['within_2sigma']:.3f}; Rabi "
+        f"|bias| mean {f['rabi_bias_abs_mean']:.4f}, max {f['rabi_bias_abs_max']:.4f}; second "
+        f"opinion {f['model_class_accuracy']:.3f}"
+        + (f" (the compared model, e.g. the session-4 candidate: "
+           f"{f['compare_model_class_accuracy']:.3f})" if "compare_model_class_accuracy" in f
+           else "") + ".",
     ]
     o = f.get("first_families")
     if o:
@@ -153,14 +149,35 @@ def _calibration(data: dict) -> str:
                   f"{o['model_class_accuracy']:.3f}."]
     lines += [
         "",
-        "| held-out family | data | cases | gate accepts | within 2σ | second opinion |",
-        "|---|---|---|---|---|---|",
+        "| held-out family | data | cases | gate accepts | within 2σ | second opinion |"
+        + (" compared model |" if "compare_model_class_accuracy" in f else ""),
+        "|---|---|---|---|---|---|" + ("---|" if "compare_model_class_accuracy" in f else ""),
     ]
     for name, r in f["per_family"].items():
         w = r["within_2sigma"]
+        c = r.get("compare_model_class_accuracy")
         lines.append(f"| {name} | {'good' if r['mode'] == 'ok' else 'bad: ' + r['mode']} | "
                      f"{r['cases']} | {r['gate_accepts']:.2f} | "
-                     f"{'–' if w != w else f'{w:.2f}'} | {r['model_class_accuracy']:.2f} |")
+                     f"{'–' if w != w else f'{w:.2f}'} | {r['model_class_accuracy']:.2f} |"
+                     + (f" {c:.2f} |" if c is not None else ""))
+    return lines
+
+
+def _calibration(data: dict) -> str:
+    f, t = data["families"], data["targets"]
+    lines = [
+        "Analysis (fit + gate) and the learned second opinion on held-out families of sweeps never "
+        f"used for tuning or training (`qplane/calibration/domain.py`, `domain_gen4.py`). Targets: "
+        f"gate accepts ≥ {t['gate_accepts_good']:.0%} of good data and rejects "
+        f"{t['gate_rejects_bad']:.0%} of bad; fitted value within 2σ of truth on ≥ "
+        f"{t['within_2sigma']:.0%}; Rabi bias < {t['rabi_bias_abs_max']:.0%}; second opinion ≥ "
+        f"{t['model_class_accuracy']:.0%}.",
+        "",
+    ]
+    g4 = data.get("families_gen4")
+    if g4:
+        lines += _family_lines(g4, "Fourth generation, blind until measured") + [""]
+    lines += _family_lines(f, "Earlier generations (looked at before session 4)")
     lines += ["", "| node set | cases | model class accuracy | gate alone | bad data accepted "
               "(gate / model / both) |", "|---|---|---|---|---|"]
     for name, r in data["sets"].items():
@@ -176,10 +193,16 @@ def _calibration(data: dict) -> str:
                   "of its shape, `classifier.KIND_ANALOGUES`):", "",
                   "| node | asks the second opinion | cases | model class accuracy | model "
                   "accepts what it should | gate accepts what it should |", "|---|---|---|---|---|---|"]
+        cmp = any("compare_model_class_accuracy" in r for r in qec.values())
+        if cmp:
+            lines[-2] += " compared model: class / accepts what it should |"
+            lines[-1] += "---|"
         for name, r in qec.items():
             lines.append(f"| {name} | {'yes' if r['asks_second_opinion'] else 'no'} | "
                          f"{r['cases']} | {r['model_class_accuracy']:.2f} | "
-                         f"{r['model_accept_accuracy']:.2f} | {r['gate_accept_accuracy']:.2f} |")
+                         f"{r['model_accept_accuracy']:.2f} | {r['gate_accept_accuracy']:.2f} |"
+                         + (f" {r['compare_model_class_accuracy']:.2f} / "
+                            f"{r['compare_model_accept_accuracy']:.2f} |" if cmp else ""))
     return "\n".join(lines)
 
 

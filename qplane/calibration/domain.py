@@ -24,6 +24,13 @@ Two disjoint sets of families (:data:`TRAIN_FAMILIES`, :data:`HELDOUT_FAMILIES`)
   biexponential T1 (bad: anomalous); in session 3, T1 and spectroscopy with readout glitches
   (Gaussian noise, 3–8 % of the points 5–12 σ off; good data).
 
+Session 4 added broad train families (``{kind}/train_broad``, :func:`broad_train_set`): layouts
+also ``u^p`` with p 2.5–4, Laplace technical noise and one or two isolated spikes
+(:data:`BROAD_NOISES`), Gaussian lines, Rabi phases to ±0.3 rad and damping to 0.6 per π
+amplitude, zero-detuning Ramsey, two-population T1 decays (anomalous). They bring some *shapes*
+of the earlier held-out families into training (not their noises or layouts); the blind
+measurement since is :mod:`qplane.calibration.domain_gen4`.
+
 Tuning heavy-tailed robustness uses the train families with ``make_case(..., noise="heavy")``
 (a log-normal scale mixture of normals), a noise no held-out family has.
 
@@ -46,7 +53,14 @@ from qplane.calibration.units import to_si
 SWEEP_KINDS = ("spectroscopy", "rabi", "ramsey", "t1", "echo")
 MODES = ("ok", "off_range", "undersampled", "noisy", "anomalous", "no_signal")
 NOISES = ("binomial", "gaussian", "pink", "iq")
-TRAIN_FAMILIES = {k: (f"{k}/train",) for k in SWEEP_KINDS}
+#: Noises the broad train families (session 4) add: Laplace-distributed technical noise and
+#: one or two isolated spikes (4-8 sigma) per sweep. Neither is a held-out noise of any
+#: generation (Student-t, readout glitches at 3-8 % of the points, random walk, OU, drifts).
+BROAD_NOISES = NOISES + ("laplace", "spikes")
+#: ``{kind}/train`` (sessions 1-3) and ``{kind}/train_broad`` (session 4: wider layouts,
+#: :data:`BROAD_NOISES`, Gaussian lines, larger Rabi phases and damping, zero-detuning Ramsey,
+#: two-population T1 decays as anomalous; see :func:`make_case`)
+TRAIN_FAMILIES = {k: (f"{k}/train", f"{k}/train_broad") for k in SWEEP_KINDS}
 #: held-out family -> (kind, mode)
 HELDOUT = {
     "ramsey/short_window": ("ramsey", "ok"), "ramsey/zero_detuning": ("ramsey", "ok"),
@@ -127,6 +141,12 @@ def _observe(p: np.ndarray, rng: np.random.Generator, noise: str, *, level: floa
         y = p + level * rng.standard_t(3, n) / math.sqrt(3)
     elif noise == "heavy":   # tuning only: heavy tails, a log-normal scale mixture of normals
         y = p + level * rng.normal(size=n) * np.exp(rng.normal(0, 0.6, n) - 0.36)
+    elif noise == "laplace":   # broad train: Laplace technical noise (unit variance)
+        y = p + level * rng.laplace(0, 1 / math.sqrt(2), n)
+    elif noise == "spikes":    # broad train: one or two isolated spikes of 4-8 sigma
+        y = p + rng.normal(0, level, n)
+        hit = rng.choice(n, size=int(rng.integers(1, 3)), replace=False)
+        y[hit] += level * rng.uniform(4, 8, len(hit)) * rng.choice([-1, 1], len(hit))
     elif noise == "glitch":   # held out: Gaussian noise, 3-8 % of the points off by 5-12 sigma
         y = p + rng.normal(0, level, n)
         hit = rng.random(n) < rng.uniform(0.03, 0.08)
@@ -157,6 +177,9 @@ def _observe(p: np.ndarray, rng: np.random.Generator, noise: str, *, level: floa
 #: sorted), ``power`` (``u^p``, p 1.5–2.5: dense at the start, sparse at the end), ``dense_end``
 #: (the mirror of ``power``). Geometric (log) spacing is held out (``*/log_drift``).
 TRAIN_LAYOUTS = ("uniform", "uniform", "uniform", "jitter", "power", "dense_end")
+#: The broad train families' layouts: also ``power`` / ``dense_end`` with p 2.5–4 (still
+#: never geometric, Chebyshev, two-segment or descending: those are held out).
+BROAD_LAYOUTS = TRAIN_LAYOUTS + ("power_wide", "dense_end_wide")
 
 
 def _layout(lo: float, hi: float, n: int, rng: np.random.Generator, log: bool = False,
@@ -170,9 +193,9 @@ def _layout(lo: float, hi: float, n: int, rng: np.random.Generator, log: bool = 
         u = (1 - np.cos(np.pi * u)) / 2
     elif layout == "jitter" and n > 2:
         u = np.sort(np.concatenate([[0.0, 1.0], rng.uniform(0, 1, n - 2)]))
-    elif layout in ("power", "dense_end"):
-        u = u ** rng.uniform(1.5, 2.5)
-        if layout == "dense_end":
+    elif layout in ("power", "dense_end", "power_wide", "dense_end_wide"):
+        u = u ** (rng.uniform(2.5, 4.0) if layout.endswith("_wide") else rng.uniform(1.5, 2.5))
+        if layout.startswith("dense_end"):
             u = 1 - u[::-1]
     return lo + (hi - lo) * u
 
@@ -193,8 +216,9 @@ def make_case(kind: str, mode: str, rng: np.random.Generator, *,
     """
     family = family or f"{kind}/train"
     held = family in HELDOUT
-    layout = "uniform" if held else str(rng.choice(TRAIN_LAYOUTS))
-    drawn = str(rng.choice(NOISES))
+    broad = family.endswith("/train_broad")
+    layout = "uniform" if held else str(rng.choice(BROAD_LAYOUTS if broad else TRAIN_LAYOUTS))
+    drawn = str(rng.choice(BROAD_NOISES if broad else NOISES))
     noise = noise or drawn
     if family.endswith("/glitches"):
         noise = "glitch"
@@ -230,6 +254,8 @@ def make_case(kind: str, mode: str, rng: np.random.Generator, *,
             q = rng.uniform(0.3, 1.0) * rng.choice([-1, 1])
             shape = lorentz + q * 2 * half * (x - center) / ((x - center) ** 2 + half**2) / 2
             stype, noise = "magnitude", "gaussian"
+        if broad and rng.random() < 0.4:   # a Gaussian line (as population or magnitude)
+            shape = np.exp(-4 * math.log(2) * (x - center) ** 2 / width**2)
         if family == "spectroscopy/gaussian_phase":
             shape = np.exp(-4 * math.log(2) * (x - center) ** 2 / width**2)
             stype, noise = "phase", str(rng.choice(["gaussian", "pink"]))
@@ -251,6 +277,9 @@ def make_case(kind: str, mode: str, rng: np.random.Generator, *,
         api = float(rng.uniform(0.05, 0.8))
         phase = float(rng.uniform(-0.08, 0.08))
         damping = float(rng.uniform(0, 0.4) / api) if rng.random() < 0.5 else 0.0
+        if broad and rng.random() < 0.6:   # the phase and damping real data have
+            phase = float(rng.uniform(-0.3, 0.3))
+            damping = float(rng.uniform(0, 0.6) / api)
         if family == "rabi/real_like":
             phase = float(rng.uniform(0.1, 0.3) * rng.choice([-1, 1]))
             damping = float(rng.uniform(0.2, 0.6) / api)
@@ -285,7 +314,8 @@ def make_case(kind: str, mode: str, rng: np.random.Generator, *,
         offset = float(rng.uniform(-0.03, 0.03) * det) if family != "ramsey/short_window" \
             else float(rng.uniform(-20e3, 20e3))
         f = det + offset
-        if family == "ramsey/zero_detuning":
+        zero = broad and mode in ("ok", "no_signal") and rng.random() < 0.25
+        if family == "ramsey/zero_detuning" or zero:
             top = t2 * rng.uniform(1.5, 4.0)
             det, f = 0.0, float(rng.uniform(0, 0.1) / top)
         settings["detuning"] = det
@@ -334,6 +364,10 @@ def make_case(kind: str, mode: str, rng: np.random.Generator, *,
             else:      # train: a fluctuator resets the population part-way through
                 p[cut:] = np.clip(p[cut:] + rng.uniform(0.25, 0.4) * np.sign(0.5 - p[cut:]),
                                   0, 1)
+        if broad and mode == "anomalous" and rng.random() < 0.5:
+            # two populations: 30-70 % decaying 3-20x faster (a TLS, a second state)
+            w, r = rng.uniform(0.3, 0.7), rng.uniform(3, 20)
+            p = off + a * ((1 - w) * np.exp(-x / tau) + w * np.exp(-x * r / tau))
         if family == "t1/biexponential":   # held out: half the population decays 4-10x faster
             p = off + a * (0.5 * np.exp(-x / tau) + 0.5 * np.exp(-x / (tau * rng.uniform(0.1,
                                                                                       0.25))))
@@ -356,6 +390,15 @@ def train_set(per_cell: int, *, seed: int) -> list[Case]:
     """``per_cell`` cases of every kind × mode of :data:`TRAIN_MODES` from the train families."""
     rng = np.random.default_rng(seed)
     cases = [make_case(k, m, rng) for k in SWEEP_KINDS for m in MODES for _ in range(per_cell)]
+    return [c for c in cases if c.mode in TRAIN_MODES]
+
+
+def broad_train_set(per_cell: int, *, seed: int) -> list[Case]:
+    """``per_cell`` cases of every kind × mode of :data:`TRAIN_MODES` from the broad train
+    families (``{kind}/train_broad``)."""
+    rng = np.random.default_rng(seed)
+    cases = [make_case(k, m, rng, family=f"{k}/train_broad") for k in SWEEP_KINDS for m in MODES
+             for _ in range(per_cell)]
     return [c for c in cases if c.mode in TRAIN_MODES]
 
 

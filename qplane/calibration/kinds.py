@@ -299,8 +299,10 @@ for _name, _exp, _value, _crit in (("t1", "t1", "t1", _t1_criteria),
         options={"max_relative_error": 0.2, "min_points_per_feature": 2.0,
                  # the T1 shape test's F-test level: 10⁻³ refused 40 of 60 two-population
                  # decays of the train-side tuning set (10⁻⁴: 37) for 1 of 150 good train
-                 # T1s (10⁻⁴: 0); the echo ignores it
-                 "shape_p_value": 1e-3}))
+                 # T1s (10⁻⁴: 0); session 4, on 80 broad-train two-population decays and 160
+                 # good train T1s in every broad-train noise: 10⁻² accepts 5 bad (10⁻³: 7)
+                 # for the same 1 good refusal; the echo ignores it
+                 "shape_p_value": 1e-2}))
 
 
 # --- the QEC lab's further kinds (resonator, readout tone, DRAG, RB, CZ) ---------------------

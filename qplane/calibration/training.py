@@ -1,20 +1,26 @@
 """Training the learned second opinion on domain-randomised sweeps (CPU, a few minutes).
 
-``qplane calibration train-classifier --out qplane/calibration/models/sweep_classifier.safetensors``
+``qplane calibration train-classifier --out qplane/calibration/models/sweep_classifier_v3.safetensors``
 
-The data are two sets, each of every node type and failure mode:
+The data are four sets, each of every node type (or analysis kind) and failure mode:
 
 - :func:`~qplane.calibration.synthetic.make_case`: the nodes' own requests on qplane's
   single-qubit generator (readout has no sweep, so no ``off_range``/``undersampled`` there),
   the qubit drawn at the training spread and its settings drifted 0.5–1.5× the nominal drift;
 - :func:`~qplane.calibration.domain.train_set`: the *train* families of
   :mod:`qplane.calibration.domain` (random ranges, point counts, noise types and levels —
-  binomial, Gaussian, 1/f technical, averaged IQ — gains, offsets, units).
+  binomial, Gaussian, 1/f technical, averaged IQ — gains, offsets, units);
+- :func:`~qplane.calibration.domain.broad_train_set` (session 4): the broad train families
+  (wider layouts, Laplace noise and isolated spikes, Gaussian lines, larger Rabi phases and
+  damping, zero-detuning Ramsey, two-population T1 decays);
+- :func:`~qplane.calibration.domain_qec.qec_train_set` (session 4): DRAG, CZ and the readout
+  amplitude and duration curves, so those nodes' data are a shape the model has seen.
 
 Inputs are :func:`~qplane.calibration.classifier.features` (layout-invariant: the normalised
 sweep, the normalised signal, the fit's residuals and the gate's numbers). Validation uses fresh
 seeds of the same distributions; the benchmark (``qplane bench calibration``) evaluates on the
-*held-out* families of :mod:`qplane.calibration.domain`, which training never sees.
+*held-out* families of :mod:`qplane.calibration.domain` and
+:mod:`qplane.calibration.domain_gen4`, which training never sees.
 
 >>> cases = dataset(1, seed=0)   # qplane's own generator; domain.train_set is the other half
 >>> len(cases), sorted({m for _, m in cases})[:2]
@@ -62,37 +68,51 @@ def dataset(per_cell: int, *, seed: int, spread: float = 1.0,
     return out
 
 
-def feature_cases(per_cell: int, domain_per_cell: int, *, seed: int, log: Any = None
+def feature_cases(per_cell: int, domain_per_cell: int, *, seed: int, log: Any = None,
+                  broad_per_cell: int = 0, qec_per_cell: int = 0
                   ) -> list[tuple[tuple[np.ndarray, np.ndarray], str]]:
-    """Features and modes of both training sets (see the module)."""
+    """Features and modes of the training sets (see the module): qplane's generator, the
+    train families, and (session 4) the broad train families
+    (:func:`~qplane.calibration.domain.broad_train_set`) and the QEC kinds' train families
+    (:func:`~qplane.calibration.domain_qec.qec_train_set`)."""
     from qplane.calibration.analysis import analyse
     from qplane.calibration.classifier import analysis_features
-    from qplane.calibration.domain import train_set
+    from qplane.calibration.domain import broad_train_set, train_set
+    from qplane.calibration.domain_qec import qec_train_set
 
     out = [(features(d), m) for d, m in dataset(per_cell, seed=seed)]
     if log:
         log(f"{len(out)} synthetic cases analysed")
-    for c in train_set(domain_per_cell, seed=seed + 500):
+    sets = train_set(domain_per_cell, seed=seed + 500)
+    if broad_per_cell:
+        sets += broad_train_set(broad_per_cell, seed=seed + 600)
+    if qec_per_cell:
+        sets += qec_train_set(qec_per_cell, seed=seed + 700)
+    for c in sets:
         r = analyse(c.kind, second_opinion=False, **c.analyse_args())
         out.append((analysis_features(r), c.mode))
     return out
 
 
 def cached_feature_cases(path: Any, per_cell: int, domain_per_cell: int, *, seed: int,
-                         log: Any = None) -> list[tuple[tuple[np.ndarray, np.ndarray], str]]:
+                         log: Any = None, broad_per_cell: int = 0, qec_per_cell: int = 0
+                         ) -> list[tuple[tuple[np.ndarray, np.ndarray], str]]:
     """:func:`feature_cases`, saved to ``path`` (NPZ) and read back from it when it holds the
     same arguments (the analysis is the slow part; retraining with other settings is not)."""
     from pathlib import Path
 
     from qplane.calibration.classifier import FEATURES_VERSION
 
-    key = np.array([per_cell, domain_per_cell, seed, FEATURES_VERSION])
+    key = np.array([per_cell, domain_per_cell, seed, FEATURES_VERSION, broad_per_cell,
+                    qec_per_cell])
     path = Path(path)
     if path.exists():
         with np.load(path) as f:
             if np.array_equal(f["key"], key):
                 return [((x, s), str(m)) for x, s, m in zip(f["x"], f["s"], f["modes"])]
-    cases = feature_cases(per_cell, domain_per_cell, seed=seed, log=log)
+    extra = {"broad_per_cell": broad_per_cell, "qec_per_cell": qec_per_cell}
+    cases = feature_cases(per_cell, domain_per_cell, seed=seed, log=log,
+                          **{k: v for k, v in extra.items() if v})
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, key=key, x=np.stack([x for (x, _), _ in cases]),
                         s=np.stack([s for (_, s), _ in cases]),
@@ -116,31 +136,51 @@ def class_accuracy(model: SweepClassifier,
     return float(np.mean([v.label == MODE_CLASS[m] for v, (_, m) in zip(verdicts, cases)]))
 
 
-def train(*, per_cell: int = 20, domain_per_cell: int = 20, epochs: int = 60, seed: int = 1,
-          width: int = 24, lr: float = 3e-3, weight_decay: float = 1e-4, log: Any = print,
+def validation_sizes(per_cell: int, domain_per_cell: int, broad_per_cell: int = 0,
+                     qec_per_cell: int = 0) -> tuple[int, int, int, int]:
+    """The validation set's sizes for a training set's (about 40-50 % of it: the 0.95 bar
+    of the card is judged on it).
+
+    >>> validation_sizes(8, 8, 20, 14)
+    (4, 4, 8, 6)
+    """
+    return (max(per_cell // 2, 3), max(domain_per_cell // 2, 3), 2 * broad_per_cell // 5,
+            3 * qec_per_cell // 7)
+
+
+def train(*, per_cell: int = 8, domain_per_cell: int = 8, broad_per_cell: int = 20,
+          qec_per_cell: int = 14, epochs: int = 60, seed: int = 21, width: int = 24,
+          lr: float = 3e-3, weight_decay: float = 1e-4, log: Any = print,
           cases: list[Any] | None = None, val_cases: list[Any] | None = None,
           cache: str | None = None) -> tuple[SweepClassifier, dict[str, Any]]:
     """Train a classifier; returns it and its model card.
 
     ``cases`` / ``val_cases``: precomputed :func:`feature_cases` (the analysis is the slow
-    part), instead of generating them from ``seed``; ``cache``: a folder where the analysed
-    cases are kept (:func:`cached_feature_cases`).
+    part), instead of generating them from ``seed`` (validation: ``seed + 1000``, sizes
+    :func:`validation_sizes`); ``cache``: a folder where the analysed cases are kept
+    (:func:`cached_feature_cases`).
     """
     from qplane.calibration.classifier import FEATURES_VERSION
-    from qplane.calibration.domain import NOISES, TRAIN_FAMILIES
+    from qplane.calibration.domain import BROAD_NOISES, TRAIN_FAMILIES
+    from qplane.calibration.domain_qec import TRAIN_FAMILIES as QEC_FAMILIES
 
     torch.manual_seed(seed)
     t0 = time.time()
-    val_args = (max(per_cell // 5, 3), max(domain_per_cell // 5, 3))
+    sizes = (per_cell, domain_per_cell, broad_per_cell, qec_per_cell)
+    val_sizes = validation_sizes(*sizes)
+
+    def analysed(name: str, n: tuple[int, ...], s: int) -> list[Any]:
+        extra = {"broad_per_cell": n[2], "qec_per_cell": n[3]}
+        if cache:
+            return cached_feature_cases(f"{cache}/{name}.npz", n[0], n[1], seed=s, log=log,
+                                        **extra)
+        return feature_cases(n[0], n[1], seed=s, log=log, **extra)
+
     if cases is None:
-        cases = (cached_feature_cases(f"{cache}/train_{per_cell}_{domain_per_cell}_{seed}.npz",
-                                      per_cell, domain_per_cell, seed=seed, log=log)
-                 if cache else feature_cases(per_cell, domain_per_cell, seed=seed, log=log))
+        cases = analysed("train", sizes, seed)
     train_cases = cases
     if val_cases is None:
-        val_cases = (cached_feature_cases(f"{cache}/val_{val_args[0]}_{val_args[1]}_"
-                                          f"{seed + 1000}.npz", *val_args, seed=seed + 1000)
-                     if cache else feature_cases(*val_args, seed=seed + 1000))
+        val_cases = analysed("val", val_sizes, seed + 1000)
     x, s, y = tensors(train_cases)
     log(f"{len(train_cases)} training cases analysed in {time.time() - t0:.1f} s")
     model = SweepClassifier(width=width)
@@ -171,12 +211,15 @@ def train(*, per_cell: int = 20, domain_per_cell: int = 20, epochs: int = 60, se
                      "weight_decay": weight_decay,
                      "optimizer": "AdamW, cosine schedule, batch 64",
                      "synthetic": {"spread": 1.0, "drift": [0.5, 1.5]},
-                     "domain_families": sorted(f for v in TRAIN_FAMILIES.values() for f in v),
-                     "domain_noises": list(NOISES),
+                     "broad_per_cell": broad_per_cell, "qec_per_cell": qec_per_cell,
+                     "domain_families": sorted([f for v in TRAIN_FAMILIES.values() for f in v]
+                                               + [f for v in QEC_FAMILIES.values() for f in v]),
+                     "domain_noises": list(BROAD_NOISES),
                      "data_fingerprint": fingerprint,
                      "seconds": round(time.time() - t0, 1),
                      "command": "qplane calibration train-classifier"},
-        "validation": {"cases": len(val_cases),
+        "validation": {"cases": len(val_cases), "seed": seed + 1000,
+                       "sizes": list(val_sizes),
                        "class_accuracy": class_accuracy(model, val_cases)},
     }
     return model, card

@@ -31,7 +31,7 @@ each setting's value with the run, node, update and fit that wrote it and its va
 ``train-classifier`` trains the learned second opinion on simulated sweeps (CPU, a few
 minutes; see :mod:`qplane.calibration.training`)::
 
-    qplane calibration train-classifier --out qplane/calibration/models/sweep_classifier.safetensors
+    qplane calibration train-classifier --out qplane/calibration/models/sweep_classifier_v3.safetensors
 
 Its benchmark is ``qplane bench calibration``.
 """
@@ -139,13 +139,18 @@ def register(subparsers: Any) -> None:
     train.add_argument("--out", default="runs/calibration/sweep_classifier.safetensors",
                        help="safetensors file to write (default: "
                             "runs/calibration/sweep_classifier.safetensors; the shipped model is "
-                            "qplane/calibration/models/sweep_classifier.safetensors)")
-    train.add_argument("--per-cell", type=int, default=20,
+                            "qplane/calibration/models/sweep_classifier_v3.safetensors)")
+    train.add_argument("--per-cell", type=int, default=8,
                        help="qplane-generator cases per (node type, failure mode)")
-    train.add_argument("--domain-per-cell", type=int, default=20,
-                       help="domain-randomised cases per (kind, failure mode)")
+    train.add_argument("--domain-per-cell", type=int, default=8,
+                       help="train-family cases per (kind, failure mode)")
+    train.add_argument("--broad-per-cell", type=int, default=20,
+                       help="broad train-family cases per (kind, failure mode)")
+    train.add_argument("--qec-per-cell", type=int, default=14,
+                       help="QEC-kind (DRAG, CZ, readout amplitude / duration) train cases per "
+                            "(kind, failure mode)")
     train.add_argument("--epochs", type=int, default=60, help="training epochs (default: 60)")
-    train.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
+    train.add_argument("--seed", type=int, default=21, help="random seed (default: 21)")
     train.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     train.add_argument("--weight-decay", type=float, default=1e-3, help="AdamW weight decay")
     train.add_argument("--width", type=int, default=24, help="conv channels (default: 24)")
@@ -346,6 +351,7 @@ def _train_classifier(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     model, card = train(per_cell=args.per_cell, domain_per_cell=args.domain_per_cell,
+                        broad_per_cell=args.broad_per_cell, qec_per_cell=args.qec_per_cell,
                         epochs=args.epochs, seed=args.seed, weight_decay=args.weight_decay,
                         width=args.width, cache=args.cache)
     save_model(model, card, args.out)

@@ -59,3 +59,54 @@ def test_a_forced_noise_is_used_and_never_a_held_out_one_by_default():
     assert case.noise == "heavy" and case.family == "ramsey/train"
     noises = {c.noise for c in train_set(1, seed=4)}
     assert not noises & {"heavy", "glitch", "student"}
+
+
+def test_fourth_generation_is_disjoint_from_train_and_earlier_families():
+    from qplane.calibration.domain import NOISES, TRAIN_FAMILIES
+    from qplane.calibration.domain_gen4 import GEN4, gen4_set
+
+    train = {f for v in TRAIN_FAMILIES.values() for f in v}
+    assert not set(GEN4) & (set(HELDOUT) | train)
+    cases = gen4_set(1, seed=2)
+    assert [c.family for c in cases] == list(GEN4)
+    assert not {c.noise for c in cases} & set(NOISES)      # noises train never uses
+    ramsey = next(c for c in cases if c.family == "ramsey/lowshot_descending")
+    assert np.all(np.diff(ramsey.sweep) < 0) and 15 <= ramsey.shots <= 50
+    assert all(c.good == (c.mode == "ok") and (not c.good or c.truth) for c in cases)
+
+
+def test_broad_train_families_use_no_held_out_noise_or_layout():
+    from qplane.calibration.domain import BROAD_LAYOUTS, BROAD_NOISES, broad_train_set
+
+    held_noises = {"student", "heavy", "glitch", "walk", "ou", "iq_offset_drift",
+                   "binomial_few", "gaussian_low_snr"}
+    assert not set(BROAD_NOISES) & held_noises
+    assert not {"log", "chebyshev"} & set(BROAD_LAYOUTS)
+    cases = broad_train_set(1, seed=5)
+    assert {c.family for c in cases} == {f"{k}/train_broad" for k in
+                                         ("spectroscopy", "rabi", "ramsey", "t1", "echo")}
+    assert {c.noise for c in cases} <= set(BROAD_NOISES)
+    rng = np.random.default_rng(1)
+    for layout in ("power_wide", "dense_end_wide"):
+        x = _layout(0.0, 1.0, 50, rng, layout=layout)
+        assert np.all(np.diff(x) >= 0) and x[0] == 0.0 and abs(x[-1] - 1.0) < 1e-12
+
+
+def test_train_set_stream_is_unchanged_by_the_broad_families():
+    # the sessions 1-3 train families draw exactly what they drew before session 4
+    a = train_set(1, seed=7)
+    assert [c.family for c in a] == [f"{c.kind}/train" for c in a]
+    assert all(c.noise in ("binomial", "gaussian", "pink", "iq") for c in a)
+
+
+def test_qec_train_cases_are_analysable_and_labelled():
+    from qplane.calibration import analyse
+    from qplane.calibration.domain_qec import QEC_KINDS, QEC_MODES, make_qec_case
+
+    rng = np.random.default_rng(3)
+    for kind in QEC_KINDS:
+        ok = make_qec_case(kind, "ok", rng)
+        r = analyse(kind, second_opinion=False, **ok.analyse_args())
+        assert r.passed, (kind, r.reason)
+        flat = make_qec_case(kind, "no_signal", rng)
+        assert np.ptp(flat.signal) < 0.2 and flat.mode in QEC_MODES
