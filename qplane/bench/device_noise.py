@@ -482,6 +482,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--finetune-steps", type=int, default=3000,
                     help="fine-tuning steps the learning-rate schedule is planned for (it "
                          "decays over them; the budget may stop it earlier; default 3000)")
+    ap.add_argument("--finetune-lr", type=float, default=0.0005,
+                    help="peak fine-tuning learning rate (warm-up, then cosine decay to 10 %% "
+                         "over --finetune-steps)")
     ap.add_argument("--finetune-hard-fraction", type=float, default=0.0,
                     help="share of each fine-tuning batch mined from PyMatching failures")
     ap.add_argument("--finetune-test-shots", type=int, default=100_000,
@@ -562,7 +565,7 @@ def main(args: argparse.Namespace) -> int:
             key = finetune_key(args.finetune_distance)
             results[key] = neural_finetune(
                 distance=args.finetune_distance, max_minutes=args.finetune_minutes,
-                steps=args.finetune_steps,
+                steps=args.finetune_steps, lr=args.finetune_lr,
                 hard_fraction=args.finetune_hard_fraction,
                 test_shots=args.finetune_test_shots, seed=args.seed)
             print(json.dumps(results[key]))
