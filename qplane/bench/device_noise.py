@@ -505,6 +505,11 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="fresh test shots of the fine-tuning comparison (default 100,000)")
     ap.add_argument("--drift-only", action="store_true",
                     help="run only the drifting-run comparison and add it to --out's file")
+    ap.add_argument("--fresh-only", type=int, default=None, metavar="D",
+                    help="re-measure only the miscalibrated device's learned-correlated gain at "
+                         "distance D on fresh test shots (qplane.bench.fresh_gain; key "
+                         "'fresh_dD' of --out's file): --train's largest count, --estimators, "
+                         "--shots test shots per basis (default 1M)")
     ap.add_argument("--relabel", nargs="+", default=[], metavar="OLD=NEW",
                     help="with --add-to: first rename the file's rows of estimator OLD to NEW "
                          "(e.g. hybrid=hybrid-normal after the shrinkage's default prior "
@@ -587,7 +592,7 @@ def main(args: argparse.Namespace) -> int:
     """Run the benchmark with parsed ``args``; print a summary and write the JSON."""
     quick = args.quick
     drift_windows = 3 if quick else args.drift_windows
-    if args.drift_only or args.finetune_only:
+    if args.drift_only or args.finetune_only or args.fresh_only:
         import json
 
         try:
@@ -598,6 +603,15 @@ def main(args: argparse.Namespace) -> int:
         if args.drift_only:
             results["drift"] = drifting_run(windows=drift_windows, seed=args.seed)
             print(json.dumps({k: v for k, v in results["drift"].items() if k != "per_window"}))
+        if args.fresh_only:
+            from qplane.bench.fresh_gain import fresh_gain
+
+            key = f"fresh_d{args.fresh_only}"
+            results[key] = fresh_gain(distance=args.fresh_only,
+                                      estimators=tuple(args.estimators),
+                                      train_shots=max(args.train or TRAIN),
+                                      test_shots=args.shots or 1_000_000, seed=args.seed)
+            print(json.dumps(results[key]))
         if args.finetune_only:
             key = finetune_key(args.finetune_distance)
             results[key] = neural_finetune(
