@@ -330,9 +330,13 @@ def _device_noise(data: dict) -> str:
     names = {r["decoder"] for c in data["cases"] for r in c["rows"]}
     # an estimator rerun with a new default may lack the larger shot counts: show its earlier
     # rows (relabelled ``EST-normal`` by ``--relabel``) under a name that says so
-    cols = [(k, n) if k in names or f"{k.rsplit('-', 1)[0]}-normal-{k.rsplit('-', 1)[1]}"
-            not in names else (f"{k.rsplit('-', 1)[0]}-normal-{k.rsplit('-', 1)[1]}",
-                               f"{n} (normal prior)") for k, n in cols]
+    def normal(key: str) -> str:
+        head, _, shots = key.rpartition("-")
+        return f"{head}-normal-{shots}"
+
+    cols = [(normal(k), f"{n} (normal prior)")
+            if "/learned-" in k and k not in names and normal(k) in names else (k, n)
+            for k, n in cols]
     agg: dict = {}
     for c in data["cases"]:
         for r in c["rows"]:
