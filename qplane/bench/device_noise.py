@@ -41,8 +41,23 @@ BASES = ("X", "Z")
 TRAIN = (10_000, 30_000, 100_000, 1_000_000)
 ESTIMATORS = ("pairwise", "full", "hybrid")
 #: every estimator the bench can run: ``full-plain`` is the full estimator without its
-#: shrinkage towards the pairwise solution (the least-squares fit alone), for comparison
-ALL_ESTIMATORS = ("pairwise", "full", "hybrid", "full-plain")
+#: shrinkage towards the pairwise solution (the least-squares fit alone), for comparison;
+#: ``full-normal`` / ``hybrid-normal`` shrink with the one-scale normal prior (the default
+#: before the two-scale mixture, ``prior="normal"``)
+ALL_ESTIMATORS = ("pairwise", "full", "hybrid", "full-plain", "full-normal", "hybrid-normal")
+
+
+def estimator_options(name: str) -> dict[str, Any]:
+    """``learn_noise`` keywords of a bench estimator name.
+
+    >>> estimator_options("full-plain"), estimator_options("hybrid-normal")
+    ({'estimator': 'full', 'shrink': False}, {'estimator': 'hybrid', 'prior': 'normal'})
+    """
+    if name == "full-plain":
+        return {"estimator": "full", "shrink": False}
+    if name.endswith("-normal"):
+        return {"estimator": name[: -len("-normal")], "prior": "normal"}
+    return {"estimator": name}
 NOMINAL_P = 0.004
 TEST_SHOTS = 200_000
 QUICK = {"distances": (3, 5), "shots": 20_000, "train": (10_000, 30_000), "neural_shots": 2_000}
@@ -177,8 +192,7 @@ def bench_case(device: str, distance: int, basis: str, *, shots: int, train: tup
     for est in estimators:      # learned once, decoded by both matchers
         for n in train:
             t0 = time.perf_counter()
-            m = learn_noise(train_dets[:n], s, estimator="full" if est == "full-plain" else est,
-                            shrink=est != "full-plain")
+            m = learn_noise(train_dets[:n], s, **estimator_options(est))
             learned.append((f"learned-{est}-{n // 1000}k", m.to_dem(),
                             {"estimator": est, "train_shots": n,
                              "estimator_s": time.perf_counter() - t0,
@@ -482,12 +496,24 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--finetune-steps", type=int, default=3000,
                     help="fine-tuning steps the learning-rate schedule is planned for (it "
                          "decays over them; the budget may stop it earlier; default 3000)")
+    ap.add_argument("--finetune-lr", type=float, default=0.0005,
+                    help="peak fine-tuning learning rate (warm-up, then cosine decay to 10 %% "
+                         "over --finetune-steps)")
     ap.add_argument("--finetune-hard-fraction", type=float, default=0.0,
                     help="share of each fine-tuning batch mined from PyMatching failures")
     ap.add_argument("--finetune-test-shots", type=int, default=100_000,
                     help="fresh test shots of the fine-tuning comparison (default 100,000)")
     ap.add_argument("--drift-only", action="store_true",
                     help="run only the drifting-run comparison and add it to --out's file")
+    ap.add_argument("--fresh-only", type=int, default=None, metavar="D",
+                    help="re-measure only the miscalibrated device's learned-correlated gain at "
+                         "distance D on fresh test shots (qplane.bench.fresh_gain; key "
+                         "'fresh_dD' of --out's file): --train's largest count, --estimators, "
+                         "--shots test shots per basis (default 1M)")
+    ap.add_argument("--relabel", nargs="+", default=[], metavar="OLD=NEW",
+                    help="with --add-to: first rename the file's rows of estimator OLD to NEW "
+                         "(e.g. hybrid=hybrid-normal after the shrinkage's default prior "
+                         "changed), so this run's rows of OLD are added beside them")
     ap.add_argument("--add-to", default=None, metavar="FILE",
                     help="add this run's rows to the cases of a results file instead of "
                          "replacing it (e.g. a new estimator's rows): each case must decode the "
@@ -497,17 +523,22 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="results JSON")
 
 
-def add_rows(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+def add_rows(base: dict[str, Any], new: dict[str, Any],
+             relabel: dict[str, str] | None = None) -> dict[str, Any]:
     """``base`` with the rows of ``new``'s cases it lacks added to its matching cases.
 
     A case matches on device, distance and basis, and must have decoded the same test shots:
     its ``pymatching/nominal`` and ``*/true`` rows must give the same errors in both (the
     shots come from fixed seeds, so they do when the settings agree). The estimators and
-    training shot counts become the union; the targets are summarised again.
+    training shot counts become the union; the targets are summarised again. ``relabel``
+    (``{old: new}``): first the file's rows of estimator ``old`` are renamed estimator ``new``
+    (an estimator whose default changed: its earlier rows keep what they measured under the
+    name that says so, and the rerun rows take the name).
     """
     out = dict(base)
     index = {(c["device"], c["distance"], c["basis"]): c for c in base.get("cases", [])}
-    cases = [dict(c, rows=list(c["rows"])) for c in base.get("cases", [])]
+    cases = [dict(c, rows=[_relabelled(r, relabel or {}) for r in c["rows"]])
+             for c in base.get("cases", [])]
     by_key = {(c["device"], c["distance"], c["basis"]): c for c in cases}
     for c in new.get("cases", []):
         key = (c["device"], c["distance"], c["basis"])
@@ -521,15 +552,29 @@ def add_rows(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
                                  f"({ref} differs); use the file's --shots and --seed")
         by_key[key]["rows"] += [r for r in c["rows"] if r["decoder"] not in have]
     out["cases"] = cases
-    out["estimators"] = sorted({*base.get("estimators", []), *new.get("estimators", [])},
+    relabel = relabel or {}
+    old = [relabel.get(e, e) for e in base.get("estimators", [])]
+    out["estimators"] = sorted({*old, *relabel, *new.get("estimators", [])},
                                key=lambda e: ALL_ESTIMATORS.index(e))
     out["added"] = [*base.get("added", []), {"estimators": new.get("estimators"),
                                              "train_shots": new.get("train_shots"),
                                              "cases": len(new.get("cases", [])),
-                                             "seconds": new.get("seconds")}]
+                                             "seconds": new.get("seconds"),
+                                             **({"relabelled": relabel} if relabel else {})}]
     out["measured"] = summarise(cases, base.get("estimator_timing") or {})
     out.pop("written", None)
     return out
+
+
+def _relabelled(row: dict[str, Any], relabel: dict[str, str]) -> dict[str, Any]:
+    """``row`` with its estimator renamed by ``relabel`` (its decoder and weights labels too)."""
+    est = row.get("estimator")
+    if est not in relabel:
+        return row
+    old, new = f"learned-{est}-", f"learned-{relabel[est]}-"
+    return dict(row, estimator=relabel[est],
+                weights=row["weights"].replace(old, new, 1),
+                decoder=row["decoder"].replace(old, new, 1))
 
 
 def _load(path: str) -> dict[str, Any]:
@@ -547,7 +592,7 @@ def main(args: argparse.Namespace) -> int:
     """Run the benchmark with parsed ``args``; print a summary and write the JSON."""
     quick = args.quick
     drift_windows = 3 if quick else args.drift_windows
-    if args.drift_only or args.finetune_only:
+    if args.drift_only or args.finetune_only or args.fresh_only:
         import json
 
         try:
@@ -558,11 +603,20 @@ def main(args: argparse.Namespace) -> int:
         if args.drift_only:
             results["drift"] = drifting_run(windows=drift_windows, seed=args.seed)
             print(json.dumps({k: v for k, v in results["drift"].items() if k != "per_window"}))
+        if args.fresh_only:
+            from qplane.bench.fresh_gain import fresh_gain
+
+            key = f"fresh_d{args.fresh_only}"
+            results[key] = fresh_gain(distance=args.fresh_only,
+                                      estimators=tuple(args.estimators),
+                                      train_shots=max(args.train or TRAIN),
+                                      test_shots=args.shots or 1_000_000, seed=args.seed)
+            print(json.dumps(results[key]))
         if args.finetune_only:
             key = finetune_key(args.finetune_distance)
             results[key] = neural_finetune(
                 distance=args.finetune_distance, max_minutes=args.finetune_minutes,
-                steps=args.finetune_steps,
+                steps=args.finetune_steps, lr=args.finetune_lr,
                 hard_fraction=args.finetune_hard_fraction,
                 test_shots=args.finetune_test_shots, seed=args.seed)
             print(json.dumps(results[key]))
@@ -615,7 +669,15 @@ def main(args: argparse.Namespace) -> int:
         write_results(args.out, snapshot(False))
     results = snapshot(True)
     if args.add_to:
-        merged = add_rows(_load(args.add_to), results)
+        try:
+            relabel = dict(x.split("=", 1) for x in args.relabel)
+        except ValueError as e:
+            raise SystemExit(f"--relabel takes OLD=NEW estimator names: {e}") from e
+        bad = [v for v in relabel.values() if v not in ALL_ESTIMATORS]
+        if bad:
+            raise SystemExit(f"--relabel: unknown estimator {bad[0]!r}; use one of "
+                             f"{', '.join(ALL_ESTIMATORS)}")
+        merged = add_rows(_load(args.add_to), results, relabel=relabel)
         print(f"wrote {write_results(args.out, merged)}")
         return 0
     results["drift"] = (drifting_run(windows=drift_windows, seed=args.seed,

@@ -361,6 +361,16 @@ def _device_noise(data: dict) -> str:
             ("pymatching-correlated/learned-hybrid-30k", "corr hybrid 30k"),
             ("pymatching-correlated/learned-hybrid-1000k", "corr hybrid 1M"),
             ("neural/shipped", "neural"), ("neural-correlated/shipped", "neural-corr")]
+    names = {r["decoder"] for c in data["cases"] for r in c["rows"]}
+    # an estimator rerun with a new default may lack the larger shot counts: show its earlier
+    # rows (relabelled ``EST-normal`` by ``--relabel``) under a name that says so
+    def normal(key: str) -> str:
+        head, _, shots = key.rpartition("-")
+        return f"{head}-normal-{shots}"
+
+    cols = [(normal(k), f"{n} (normal prior)")
+            if "/learned-" in k and k not in names and normal(k) in names else (k, n)
+            for k, n in cols]
     agg: dict = {}
     for c in data["cases"]:
         for r in c["rows"]:
@@ -375,7 +385,10 @@ def _device_noise(data: dict) -> str:
         + f"; neural on the first {data['neural_shots']:,}). Learned = pairwise estimator from "
         f"the training shots named, fitted onto the decomposed DEM; full = the full-mechanism "
         f"estimator (every symptom class, hyperedges included"
-        + (", shrunk towards the pairwise solution by its interval)" if "estimators" in data
+        + ((", shrunk towards the pairwise solution by empirical Bayes: a two-scale mixture "
+            "prior, or one normal scale where named normal)"
+            if "full-normal" in data.get("estimators", [])
+            else ", shrunk towards the pairwise solution by its interval)") if "estimators" in data
            else ", the plain least-squares fit)")
         + ("; hybrid = the pairwise edge totals, split among their mechanisms by the full "
            "estimate (– where not run). " if "hybrid" in data.get("estimators", []) else ". ")

@@ -40,6 +40,9 @@ def register(subparsers: Any) -> None:
     learn.add_argument("--no-shrink", action="store_true",
                        help="full estimator: the plain least-squares fit, without shrinking "
                             "each symptom class towards the pairwise solution by its interval")
+    learn.add_argument("--prior", choices=("mixture", "normal"), default="mixture",
+                       help="full / hybrid: the shrinkage's prior on each class's departure from "
+                            "the pairwise value: two normal scales fitted by EM (default) or one")
     learn.add_argument("--start", type=int, default=0, help="run file: first shot")
     learn.add_argument("--stop", type=int, default=None, help="run file: stop before this shot")
     learn.add_argument("--min-shots", type=int, default=None, help="fewest shots to learn from")
@@ -71,7 +74,7 @@ def _learn(args: argparse.Namespace) -> int:
     model = learn_noise(samples.detection_events, samples.dem, estimator=args.estimator,
                         min_shots=args.min_shots if args.min_shots is not None else MIN_SHOTS,
                         window=samples.window, source=samples.source,
-                        shrink=not args.no_shrink)
+                        shrink=not args.no_shrink, prior=args.prior)
     card = model.card()
     card["source"], card["format"] = samples.source, samples.format
     if args.out:

@@ -70,6 +70,8 @@ ESTIMATORS = ("pairwise", "full", "hybrid")
 MIN_SHOTS = 2_000
 _Z95 = 1.959963984540054
 _MAX_SUBSET = 4
+Prior = Literal["mixture", "normal"]
+PRIORS = ("mixture", "normal")
 
 
 def as_packed(detection_events: np.ndarray, num_detectors: int) -> np.ndarray:
@@ -88,7 +90,8 @@ def as_packed(detection_events: np.ndarray, num_detectors: int) -> np.ndarray:
 def learn_noise(detection_events: np.ndarray, dem: stim.DetectorErrorModel | DemStructure, *,
                 estimator: Estimator = "full", min_shots: int = MIN_SHOTS, groups: int = 10,
                 window: tuple[int, int] | None = None, source: str = "",
-                version: int = 0, shrink: bool = True) -> LearnedNoise:
+                version: int = 0, shrink: bool = True,
+                prior: Prior = "mixture") -> LearnedNoise:
     """Learn every mechanism's probability of ``dem`` from detection events.
 
     Args:
@@ -105,10 +108,15 @@ def learn_noise(detection_events: np.ndarray, dem: stim.DetectorErrorModel | Dem
         shrink: for ``"full"`` and ``"hybrid"``: shrink each symptom class's least-squares
             estimate towards the pairwise solution by its interval (empirical Bayes, see the
             module); ``False`` gives the plain least-squares fit.
+        prior: the shrinkage's prior on the classes' departures from the pairwise value:
+            ``"mixture"`` (two normal scales, fitted by EM: most classes near the pairwise
+            value, a few far) or ``"normal"`` (one scale per symptom size).
     """
     s = dem if isinstance(dem, DemStructure) else DemStructure(dem)
     if estimator not in ESTIMATORS:
         raise QplaneError(f"unknown estimator {estimator!r}; use one of {', '.join(ESTIMATORS)}")
+    if prior not in PRIORS:
+        raise QplaneError(f"unknown shrinkage prior {prior!r}; use one of {', '.join(PRIORS)}")
     if groups < 2:
         raise QplaneError(f"groups must be 2 or more (the jackknife needs them), got {groups}")
     packed = as_packed(detection_events, s.num_detectors)
@@ -121,7 +129,8 @@ def learn_noise(detection_events: np.ndarray, dem: stim.DetectorErrorModel | Dem
     rows = detector_rows(packed, num_detectors=s.num_detectors)
     n = shots_per_group(shots, rows.shape[1], groups)
     counts = odd_counts(rows, moment_sets(s, estimator), groups=len(n))
-    return estimate_from_counts(s, counts, n, estimator=estimator, shrink=shrink, **common)
+    return estimate_from_counts(s, counts, n, estimator=estimator, shrink=shrink, prior=prior,
+                                **common)
 
 
 def moment_sets(s: DemStructure, estimator: Estimator) -> list[tuple[int, ...]]:
@@ -136,14 +145,15 @@ def moment_sets(s: DemStructure, estimator: Estimator) -> list[tuple[int, ...]]:
 def estimate_from_counts(s: DemStructure, counts: np.ndarray, n: np.ndarray, *,
                          estimator: Estimator, window: tuple[int, int] | None = None,
                          source: str = "", version: int = 0,
-                         time: float | None = None, shrink: bool = True) -> LearnedNoise:
+                         time: float | None = None, shrink: bool = True,
+                         prior: Prior = "mixture") -> LearnedNoise:
     """The estimate from odd counts of :func:`moment_sets` per shot group (what the live
     estimator keeps per block instead of the shots).
 
     Args:
         counts: ``(len(moment_sets(s, estimator)), groups)`` odd-parity shot counts.
         n: ``(groups,)`` shots per group.
-        shrink: as for :func:`learn_noise`.
+        shrink, prior: as for :func:`learn_noise`.
     """
     n = np.asarray(n, dtype=np.int64)
     shots = int(n.sum())
@@ -157,10 +167,9 @@ def estimate_from_counts(s: DemStructure, counts: np.ndarray, n: np.ndarray, *,
         q, valid, reasons = _pairwise(s, m)
         sd = None
     elif estimator == "full":
-        q, valid, reasons, sd = _full(s, m, shrink=shrink)
+        q, valid, reasons, sd = _full(s, m, shrink=shrink, prior=prior)
     elif estimator == "hybrid":
-        q, valid, reasons = _hybrid(s, m, shrink=shrink)
-        sd = None
+        q, valid, reasons, sd = _hybrid(s, m, shrink=shrink, prior=prior)
     else:
         raise QplaneError(f"unknown estimator {estimator!r}; use one of {', '.join(ESTIMATORS)}")
     return _finish(s, flat, q, valid, reasons, estimator=estimator, shots=shots, common=common,
@@ -347,7 +356,7 @@ def _full_system(s: DemStructure) -> _FullSystem:
     return system
 
 
-def _full(s: DemStructure, m: np.ndarray, *, shrink: bool = True):
+def _full(s: DemStructure, m: np.ndarray, *, shrink: bool = True, prior: Prior = "mixture"):
     system = _full_system(s)
     rows = len(system.sets)
     usable = np.all(m[:rows] > 0, axis=1)
@@ -362,7 +371,8 @@ def _full(s: DemStructure, m: np.ndarray, *, shrink: bool = True):
     sd = None
     if shrink:
         q_pw, valid_pw, _ = _pairwise(s, m[system.pairwise_rows])
-        q, sd, valid, shrunk = _shrink_to_pairwise(s, system, qc, good_c, q_pw, valid_pw)
+        q, sd, valid, shrunk = _shrink_to_pairwise(s, system, qc, good_c, q_pw, valid_pw,
+                                                   prior=prior)
         reasons["shrunk_to_pairwise"] = shrunk
     else:
         q = qc[np.maximum(cls, 0)] * system.share[:, None]
@@ -373,7 +383,7 @@ def _full(s: DemStructure, m: np.ndarray, *, shrink: bool = True):
     return q, valid, reasons, sd
 
 
-def _hybrid(s: DemStructure, m: np.ndarray, *, shrink: bool = True):
+def _hybrid(s: DemStructure, m: np.ndarray, *, shrink: bool = True, prior: Prior = "mixture"):
     """Pairwise edge totals, split among each edge's mechanisms by the full estimate.
 
     The fit of the edge totals (:func:`_pairwise`) starts, replicate by replicate, from the
@@ -381,16 +391,25 @@ def _hybrid(s: DemStructure, m: np.ndarray, *, shrink: bool = True):
     total has to be split between an edge-only mechanism and hyperedges, the full estimate's
     proportions (from the hyperedges' own higher moments) decide, not the nominal ones. A
     mechanism is learned when either estimate learned it. Its interval is the jackknife of
-    the whole (both steps repeated per replicate).
+    the whole (both steps repeated per replicate), widened by the part of the shrinkage's
+    posterior variance the replicates do not show.
     """
-    q_full, valid_full, reasons_full, _ = _full(s, m, shrink=shrink)
+    q_full, valid_full, reasons_full, sd_full = _full(s, m, shrink=shrink, prior=prior)
     nominal = q_of_p(guard_nominal(s.nominal))[:, None]
     start = np.where(valid_full[:, None] & np.isfinite(q_full) & (q_full > 0), q_full, nominal)
     q, valid_pw, reasons = _pairwise(s, m[_full_system(s).pairwise_rows], start=start)
     for k in ("shrunk_to_pairwise", "unobservable", "moments_unusable"):
         if reasons_full.get(k):
             reasons[k] = reasons_full[k]
-    return q, valid_pw | valid_full, reasons
+    sd = _jackknife_sd(q[:, 1:])
+    if sd_full is not None:
+        # the replicates repeat the shrinkage with its weights, which leaves out part of the
+        # posterior variance of a shrunk departure (w σ² against the replicates' w² σ² for the
+        # normal prior): add what the full estimate's posterior error has beyond its own
+        # replicates' spread
+        extra = sd_full ** 2 - _jackknife_sd(q_full[:, 1:]) ** 2
+        sd = np.sqrt(sd ** 2 + np.where(valid_full & np.isfinite(extra), np.maximum(extra, 0), 0))
+    return q, valid_pw | valid_full, reasons, sd
 
 
 def _jackknife_sd(reps: np.ndarray) -> np.ndarray:
@@ -401,18 +420,75 @@ def _jackknife_sd(reps: np.ndarray) -> np.ndarray:
             (reps - np.nanmean(reps, axis=1, keepdims=True)) ** 2, axis=1))
 
 
+def _mixture_posterior(rel: np.ndarray, var: np.ndarray, iterations: int = 50):
+    """Posterior-mean weights and variances of departures ``rel`` (noise variances ``var``)
+    under a two-scale normal mixture prior ``π N(0, τ₁²) + (1 − π) N(0, τ₂²)`` fitted to them by
+    EM (the departures are latent; each EM step is closed-form).
+
+    A device with a few bad qubits has most classes at their pairwise value and a few far from
+    it: one normal scale, fitted to both, is too wide for the many (their noise stays) and too
+    narrow for the few. The responsibilities are computed in log space, so a far departure
+    belongs to the wide scale and is kept. ``rel`` may have columns (the estimate and its
+    jackknife replicates): each column gets its own prior, fitted to it, so the replicates'
+    spread includes the prior's own sampling error.
+
+    Returns ``(w, post_var, prior_var)``, shaped as ``rel`` (``prior_var``: per column): each
+    departure's posterior mean is ``w · rel`` and its posterior variance ``post_var``;
+    ``prior_var`` is the fitted prior's variance.
+
+    >>> rel = np.r_[np.zeros(90), np.full(10, 2.0)]
+    >>> w, v, _ = _mixture_posterior(rel, np.full(100, 0.01))
+    >>> bool(w[-1] > 0.99 and w[0] < w[-1])
+    True
+    """
+    rel = np.asarray(rel, dtype=np.float64)
+    flat = rel.ndim == 1
+    x = rel[:, None] if flat else rel                         # (n, columns)
+    v = np.maximum(np.asarray(var, dtype=np.float64), 1e-300)[:, None, None]
+    base = np.maximum(np.mean(x ** 2, axis=0), 1e-12)         # (columns,)
+    tau = np.stack([0.1 * base, 2.0 * base], axis=-1)         # (columns, 2)
+    pi = np.broadcast_to(np.array([0.8, 0.2]), tau.shape)
+
+    def step(tau, pi):
+        tot = tau[None] + v                                   # (n, columns, 2)
+        log_like = np.log(pi)[None] - 0.5 * (x[..., None] ** 2 / tot + np.log(tot))
+        r = np.exp(log_like - log_like.max(axis=-1, keepdims=True))
+        return r / r.sum(axis=-1, keepdims=True), tau[None] / tot
+
+    for _ in range(iterations):
+        r, wk = step(tau, pi)
+        theta2 = (wk * x[..., None]) ** 2 + wk * v            # E[θ² | rel, scale]
+        mass = r.sum(axis=0)                                  # (columns, 2)
+        pi = np.clip(mass / x.shape[0], 1e-6, 1.0)
+        pi = pi / pi.sum(axis=-1, keepdims=True)
+        tau = np.maximum((r * theta2).sum(axis=0) / np.maximum(mass, 1e-300), 1e-12)
+    r, wk = step(tau, pi)
+    w = (r * wk).sum(axis=-1)
+    second = (r * ((wk * x[..., None]) ** 2 + wk * v)).sum(axis=-1)
+    post_var = np.maximum(second - (w * x) ** 2, 0.0)
+    prior_var = (pi * tau).sum(axis=-1)
+    if flat:
+        return w[:, 0], post_var[:, 0], float(prior_var[0])
+    return w, post_var, prior_var
+
+
 def _shrink_to_pairwise(s: DemStructure, system: _FullSystem, qc: np.ndarray,
-                        good_c: np.ndarray, q_pw: np.ndarray, valid_pw: np.ndarray):
+                        good_c: np.ndarray, q_pw: np.ndarray, valid_pw: np.ndarray, *,
+                        prior: Prior = "mixture"):
     """Each class's least-squares ``q`` shrunk towards its pairwise value by its interval.
 
     With ``d_c`` the class's departure from its pairwise value and ``σ_c`` the jackknife error
     of that departure (both relative to the pairwise value), the departures of the classes of
-    one symptom size are taken as drawn from ``N(0, τ²)``; ``τ²`` is estimated from the data
-    (``mean(d²) − mean(σ²)``, at least 0) and each class keeps the posterior mean
-    ``w_c d_c`` with ``w_c = τ² / (τ² + σ_c²)``: a well-measured departure stays, one the data
-    cannot tell from noise goes back to the pairwise value. The standard error of the result is
-    the posterior one, ``sqrt(w_c σ_c² + σ_pairwise²)`` (a class the fit could not learn keeps
-    its pairwise value with the prior's ``τ²`` in place of ``w_c σ_c²``). The class's ``q`` is
+    one symptom size are taken as drawn from a prior fitted to them (empirical Bayes) and each
+    class keeps the posterior mean ``w_c d_c``, ``0 ≤ w_c ≤ 1``: a well-measured departure
+    stays, one the data cannot tell from noise goes back to the pairwise value. ``prior``:
+    ``"normal"``: ``N(0, τ²)`` with ``τ² = max(0, mean(d²) − mean(σ²))`` and
+    ``w_c = τ² / (τ² + σ_c²)``; ``"mixture"`` (default): two normal scales fitted by EM
+    (:func:`_mixture_posterior`), ``w_c`` the responsibility-weighted mean of the two scales'
+    weights. The standard error of the result is the posterior one, ``sqrt(v_c +
+    σ_pairwise²)`` with ``v_c`` the departure's posterior variance (``w_c σ_c²`` for the normal
+    prior; a class the fit could not learn keeps its pairwise value with the prior's variance
+    in place of ``v_c``). The class's ``q`` is
     shared among its mechanisms in their nominal proportions, as the plain fit shares it. The
     result stays positive: ``(1 − w_c) q_c⁰ + w_c q_c`` with both terms positive.
 
@@ -424,26 +500,33 @@ def _shrink_to_pairwise(s: DemStructure, system: _FullSystem, qc: np.ndarray,
     cls = s.mechanism_class
     seen = cls >= 0
     n_c, cols = len(s.classes), qc.shape[1]
-    prior = np.zeros((n_c, cols))
-    np.add.at(prior, cls[seen], q_pw[seen])
-    ok_prior = np.all(np.isfinite(prior), axis=1) & (prior[:, 0] > 0)
-    safe = np.where(ok_prior, prior[:, 0], 1.0)
-    d = np.where(good_c[:, None] & ok_prior[:, None], qc - prior, 0.0)
+    q0 = np.zeros((n_c, cols))
+    np.add.at(q0, cls[seen], q_pw[seen])
+    ok_prior = np.all(np.isfinite(q0), axis=1) & (q0[:, 0] > 0)
+    safe = np.where(ok_prior, q0[:, 0], 1.0)
+    d = np.where(good_c[:, None] & ok_prior[:, None], qc - q0, 0.0)
     rel, rel_sd = d[:, 0] / safe, _jackknife_sd(d[:, 1:]) / safe
-    w = np.zeros(n_c)
+    w, post_var = np.zeros(n_c), np.zeros(n_c)
+    w_cols = np.zeros((n_c, cols))   # the mixture's weights, refitted on every replicate
     tau2 = np.ones(n_c)   # a group too small to tell: the prior is uncertain by 100 %
     for g in np.unique(system.size_group):
         pick = (system.size_group == g) & good_c & ok_prior & np.isfinite(rel_sd)
         if pick.sum() < 2:
             continue
-        t = max(0.0, float(np.mean(rel[pick] ** 2) - np.mean(rel_sd[pick] ** 2)))
+        if prior == "mixture":
+            wc, vc, tc = _mixture_posterior(d[pick] / safe[pick, None], rel_sd[pick] ** 2)
+            w_cols[pick], w[pick], post_var[pick], t = wc, wc[:, 0], vc[:, 0], float(tc[0])
+        else:
+            t = max(0.0, float(np.mean(rel[pick] ** 2) - np.mean(rel_sd[pick] ** 2)))
+            w[pick] = t / np.maximum(t + rel_sd[pick] ** 2, 1e-300)
+            post_var[pick] = w[pick] * rel_sd[pick] ** 2
+            w_cols[pick] = w[pick, None]
         tau2[system.size_group == g] = t
-        w[pick] = t / np.maximum(t + rel_sd[pick] ** 2, 1e-300)
-    post = prior + w[:, None] * d
-    # posterior variance w σ² (relative); a class the fit could not learn keeps the prior's τ²
+    post = q0 + w_cols * d
+    # posterior variance (relative); a class the fit could not learn keeps the prior's τ²
     measured = good_c & np.isfinite(rel_sd)
-    var_rel = np.where(measured, w * rel_sd ** 2, tau2)
-    sd_c = np.sqrt(var_rel * safe ** 2 + _jackknife_sd(prior[:, 1:]) ** 2)
+    var_rel = np.where(measured, post_var, tau2)
+    sd_c = np.sqrt(var_rel * safe ** 2 + _jackknife_sd(q0[:, 1:]) ** 2)
     c = np.maximum(cls, 0)
     q = np.where(seen[:, None], post[c] * system.share[:, None], np.nan)
     sd = np.where(seen, sd_c[c] * system.share, np.nan)

@@ -71,3 +71,23 @@ def test_add_to_merges_a_new_estimators_rows_into_the_same_shots(tmp_path):
     other.estimators = ["hybrid"]
     with pytest.raises(SystemExit, match="other shots"):
         device_noise.main(other)
+
+
+def test_add_to_relabels_an_estimators_earlier_rows_before_adding_the_rerun(tmp_path):
+    base = tmp_path / "base.json"
+    assert device_noise.main(_args(base)) == 0
+    merged = tmp_path / "merged.json"
+    args = _args(merged, **{"add-to": base})
+    args.estimators, args.train, args.relabel = ["full"], [30_000], ["full=full-normal"]
+    assert device_noise.main(args) == 0
+    before = {r["decoder"]: r for r in json.loads(base.read_text())["cases"][0]["rows"]}
+    after = json.loads(merged.read_text())
+    rows = {r["decoder"]: r for r in after["cases"][0]["rows"]}
+    for matcher in ("pymatching", "pymatching-correlated"):
+        old = before[f"{matcher}/learned-full-30k"]
+        renamed = rows[f"{matcher}/learned-full-normal-30k"]
+        assert renamed["estimator"] == "full-normal" and renamed["errors"] == old["errors"]
+        assert rows[f"{matcher}/learned-full-30k"]["estimator"] == "full"    # the rerun's row
+    assert "pymatching/learned-full-normal-2k" in rows                      # every shot count
+    assert "full-normal" in after["estimators"] and after["added"][-1]["relabelled"]
+    assert "pymatching-correlated/full-normal" in after["measured"]["learned_30k_over_true_worst"]

@@ -54,3 +54,19 @@ def test_learn_no_shrink_gives_the_plain_fit(tmp_path, capsys):
         cards.append(json.loads(capsys.readouterr().out))
     assert "shrunk_to_pairwise" in cards[0]["reasons"]
     assert "shrunk_to_pairwise" not in cards[1]["reasons"]
+
+
+def test_learn_prior_chooses_the_shrinkage_prior(tmp_path, capsys):
+    c = memory_circuit(distance=3, rounds=2, basis="Z", p=0.004)
+    (tmp_path / "c.stim").write_text(str(c))
+    dets = c.compile_detector_sampler(seed=3).sample(5000)
+    stim.write_shot_data_file(data=dets, path=str(tmp_path / "s.01"), format="01",
+                              num_detectors=c.num_detectors)
+    out = {}
+    for prior in ("mixture", "normal"):
+        assert main(["noise", "learn", str(tmp_path / "s.01"), "--circuit",
+                     str(tmp_path / "c.stim"), "--prior", prior,
+                     "--out", str(tmp_path / f"{prior}.dem")]) == 0
+        capsys.readouterr()
+        out[prior] = (tmp_path / f"{prior}.dem").read_text()
+    assert out["mixture"] != out["normal"]

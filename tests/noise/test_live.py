@@ -17,18 +17,20 @@ def _blocks(n: int, shots: int = 1000, seed: int = 1):
 
 
 def test_a_refresh_estimates_what_learn_noise_does_on_the_window():
+    # blocks of 1024 shots: the live jackknife groups (whole blocks) are then learn_noise's
+    # (whole 64-shot words), and the shrinkage's weights depend on the groups' spread
     s = DemStructure(DEM)
-    live = LiveNoiseLearner(s, estimator="full", window_shots=5000, refresh_shots=3000,
-                            min_shots=3000, groups=5)
-    blocks = _blocks(8)
+    live = LiveNoiseLearner(s, estimator="full", window_shots=5120, refresh_shots=3072,
+                            min_shots=3072, groups=5)
+    blocks = _blocks(8, shots=1024)
     for b in blocks:
         live.observe(b)
-    assert live.window_shots_now == 5000  # the newest five blocks
+    assert live.window_shots_now == 5120  # the newest five blocks
     m = live.refresh()
     offline = learn_noise(np.concatenate(blocks[3:]), s, estimator="full", groups=5)
     np.testing.assert_allclose(m.probabilities, offline.probabilities, rtol=1e-9)
-    assert m.window == (3000, 8000) and m.version == 1 and not live.due()
-    for b in _blocks(3, seed=2):
+    assert m.window == (3072, 8192) and m.version == 1 and not live.due()
+    for b in _blocks(3, shots=1024, seed=2):
         live.observe(b)
     assert live.due() and live.refresh().version == 2
 
