@@ -507,7 +507,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                     help="run only the drifting-run comparison and add it to --out's file")
     ap.add_argument("--fresh-only", type=int, default=None, metavar="D",
                     help="re-measure only the miscalibrated device's learned-correlated gain at "
-                         "distance D on fresh test shots (qplane.bench.fresh_gain; key "
+                         "distance D on fresh test shots (qplane.bench._fresh_gain; key "
                          "'fresh_dD' of --out's file): --train's largest count, --estimators, "
                          "--shots test shots per basis (default 1M)")
     ap.add_argument("--relabel", nargs="+", default=[], metavar="OLD=NEW",
@@ -604,7 +604,7 @@ def main(args: argparse.Namespace) -> int:
             results["drift"] = drifting_run(windows=drift_windows, seed=args.seed)
             print(json.dumps({k: v for k, v in results["drift"].items() if k != "per_window"}))
         if args.fresh_only:
-            from qplane.bench.fresh_gain import fresh_gain
+            from qplane.bench._fresh_gain import fresh_gain
 
             key = f"fresh_d{args.fresh_only}"
             results[key] = fresh_gain(distance=args.fresh_only,

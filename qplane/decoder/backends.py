@@ -168,13 +168,23 @@ def site_graph_bytes(net: torch.nn.Module, site_index: np.ndarray,
     of the network's outputs, so this spares the runtime writing (and the int8 graph
     dequantising) the rest.
     """
+    return site_module_bytes(lambda cpu_net: _SiteLogits(cpu_net, site_index, shape), net, shape)
+
+
+def site_module_bytes(wrap, net: torch.nn.Module, shape: tuple[int, int, int]) -> bytes:
+    """The ONNX graph of ``wrap(net)`` (a site-logits module around a CPU copy of ``net``).
+
+    The one export both site graphs share (:func:`site_graph_bytes` and the planar graph of
+    :mod:`qplane.decoder.onnx_planar`): input ``volume`` ``float32 (batch, 4, *shape)``, output
+    ``logits``, batch dynamic, opset 17. ``net`` itself is not touched.
+    """
     import copy
     import warnings
 
     from qplane.decoder.volume import INPUT_CHANNELS
 
-    net = copy.deepcopy(net).to("cpu").to(memory_format=torch.contiguous_format).eval()
-    module = _SiteLogits(net, site_index, shape).eval()
+    cpu_net = copy.deepcopy(net).to("cpu").to(memory_format=torch.contiguous_format).eval()
+    module = wrap(cpu_net).eval()
     buffer = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -101,22 +101,10 @@ def planar_graph_bytes(net: nn.Module, site_index: np.ndarray,
     num_sites)``, batch dynamic: the same contract as
     :func:`qplane.decoder.backends.site_graph_bytes`.
     """
-    import copy
-    import io
-    import warnings
+    from qplane.decoder.backends import site_module_bytes
 
-    from qplane.decoder.volume import INPUT_CHANNELS
-
-    net = copy.deepcopy(net).to("cpu").to(memory_format=torch.contiguous_format).eval()
-    module = PlanarSiteLogits(net, site_index, shape).eval()
-    buffer = io.BytesIO()
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, (torch.zeros((1, len(INPUT_CHANNELS)) + tuple(shape)),), buffer,
-                          input_names=["volume"], output_names=["logits"],
-                          dynamic_axes={"volume": {0: "batch"}, "logits": {0: "batch"}},
-                          opset_version=17, dynamo=False)
-    return buffer.getvalue()
+    return site_module_bytes(lambda cpu_net: PlanarSiteLogits(cpu_net, site_index, shape), net,
+                             shape)
 
 
 def channels_last_int8(model: bytes, shape: tuple[int, int, int]) -> bytes:

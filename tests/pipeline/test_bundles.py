@@ -6,21 +6,17 @@ the same rows and predictions, in order, gaps and duplicates still found across 
 from __future__ import annotations
 
 import numpy as np
-import pymatching
 import pytest
-import stim
-import yaml
 import zmq
 
 from qplane.codes import circuit_fingerprint, memory_circuit
-from qplane.config import load_config
 from qplane.pipeline.delivery import RetainingOutbox
-from qplane.pipeline.launcher import run_pipeline
 from qplane.pipeline.recorder import Recorder
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
 from qplane.records import (Applied, AppliedBlocks, Circuit, Event, QecInfo, RunStart, Syndrome,
                             decode, pack, unbundle)
 from qplane.runfile import open_run
+from tests.pipeline.replay_run import replay_one_shot_blocks
 
 RUN = "run-bundles"
 
@@ -154,39 +150,12 @@ def test_block_one_replay_batches_and_keeps_predictions_and_order(tmp_path):
     """End to end, blocks of 1 shot with 8 in flight: blocks queue up, so they are applied and
     recorded together, yet every block is applied once, in order, with PyMatching's
     predictions."""
-    circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.01)
-    circuit.to_file(str(tmp_path / "c.stim"))
-    dets, obs = circuit.compile_detector_sampler(seed=5).sample(400, separate_observables=True)
-    stim.write_shot_data_file(data=np.hstack([dets, obs]), path=str(tmp_path / "s.b8"),
-                              format="b8", num_detectors=circuit.num_detectors,
-                              num_observables=circuit.num_observables)
-    config = {
-        "instruments": {"qpu": {"type": "qplane.drivers.ReplayQPU",
-                                "init": {"distance": 3, "rounds": 3, "basis": "Z"}}},
-        "qplane": {"qpu": "qpu",
-                   "replay": {"source": str(tmp_path / "s.b8"), "format": "b8",
-                              "circuit": str(tmp_path / "c.stim"), "observables": "appended"},
-                   "acquisition": {"shots_per_block": 1, "max_in_flight": 8},
-                   "decoding": {"workers": 1, "decoder": {"type": "pymatching"}}}}
-    (tmp_path / "replay.yaml").write_text(yaml.safe_dump(config))
-    out = str(tmp_path / "out.h5")
-    outcome = run_pipeline(load_config(str(tmp_path / "replay.yaml")), out_path=out,
-                           duration=None)
-    assert outcome.end_state == "completed", outcome.reason
-    matching = pymatching.Matching.from_detector_error_model(
-        circuit.detector_error_model(decompose_errors=True))
-    with open_run(out) as run:
-        blocks = run.blocks
-        assert list(blocks["seq"]) == list(range(400)) and blocks["applied"].all()
-        assert (np.diff(blocks["t_applied"].to_numpy()) >= 0).all()  # applied in order
-        recorded = run.read_shots("detection_events")
-        want = matching.decode_batch(recorded, bit_packed_shots=True, bit_packed_predictions=True)
-        assert np.array_equal(run.read_shots("predictions"), want)
-        assert np.array_equal(recorded, np.packbits(dets, axis=1, bitorder="little"))
+    replay = replay_one_shot_blocks(tmp_path, shots=400, in_flight=8)
+    with open_run(replay.out) as run:
+        replay.check_every_block_once_in_order(run)
         streams = run.streams
         kinds = dict(zip(streams["kind"], streams["recorded"]))
         assert kinds.get("applied_blocks", 0) > 0  # batching happened
-        assert run.integrity().problems == []
 
 
 def test_blocks_written_uncorrected_are_completed_in_place_together(ctx, tmp_path):

@@ -50,22 +50,31 @@ class _Peer:
                       {"predictions": preds})
 
 
-@pytest.fixture
-def rig(ctx, tmp_path):
+def start_server(ctx, tmp_path, *, shots_per_block: int, run_id: str = RUN, **options):
+    """A started instrument server on a d = 3 simulated QPU (seed 3) in ``tmp_path``'s ipc
+    sockets: ``(qpu, server, dispatch endpoint, records PULL socket, PyMatching for its DEM)``.
+    ``options`` go to :class:`InstrumentServer` (``max_in_flight``, ``max_blocks``, ...)."""
     qpu = SimulatedQPU(f"qpu_{tmp_path.name[-20:]}", distance=3, rounds=3, physical_error_rate=0.01,
-                       shots_per_block=16, seed=3)
+                       shots_per_block=shots_per_block, seed=3)
     records = make_socket(ctx, zmq.PULL, f"ipc://{tmp_path}/rec", bind=True)
     endpoint = f"ipc://{tmp_path}/syn"
     server = InstrumentServer(
         qpu=qpu, dispatch=make_socket(ctx, zmq.ROUTER, endpoint, bind=True),
         control=make_socket(ctx, zmq.ROUTER, f"ipc://{tmp_path}/ctl", bind=True),
         records=Outbox(make_socket(ctx, zmq.PUSH, f"ipc://{tmp_path}/rec", bind=False),
-                       run_id=RUN, source="instrument_server"),
-        monitor=None, max_in_flight=4, correction_timeout=60.0, max_blocks=4,
-        heartbeat_timeout=60.0, acquire_batch=1)  # one block per step, as the tests count
+                       run_id=run_id, source="instrument_server"),
+        monitor=None, correction_timeout=60.0, heartbeat_timeout=60.0, **options)
     server.start(config_text="x", config_path="c", station_snapshot={})
     dem = qpu.decoding_circuit().detector_error_model(decompose_errors=True)
-    yield server, endpoint, records, pymatching.Matching.from_detector_error_model(dem)
+    return qpu, server, endpoint, records, pymatching.Matching.from_detector_error_model(dem)
+
+
+@pytest.fixture
+def rig(ctx, tmp_path):
+    qpu, server, endpoint, records, matching = start_server(
+        ctx, tmp_path, shots_per_block=16, max_in_flight=4, max_blocks=4,
+        acquire_batch=1)  # one block per step, as the tests count
+    yield server, endpoint, records, matching
     qpu.close()
 
 

@@ -8,23 +8,19 @@ import pstats
 
 import h5py
 import numpy as np
-import pymatching
 import pytest
-import stim
 import yaml
 import zmq
 
-from qplane.codes import memory_circuit
 from qplane.config import load_config
 from qplane.pipeline import instrument_server
-from qplane.pipeline.instrument_server import InstrumentServer
-from qplane.pipeline.launcher import run_pipeline
 from qplane.pipeline.recorder import Recorder
 from qplane.pipeline.transport import Inbox, Outbox, has_message, make_socket, queued
 from qplane.records import (Applied, Correction, QecInfo, Register, RunEnd, RunStart, Syndrome,
                             decode, unbundle)
 from qplane.runfile import open_run
-from qplane.sim_instruments.qpu import SimulatedQPU
+from tests.pipeline.replay_run import replay_one_shot_blocks
+from tests.pipeline.test_dispatch import start_server
 
 RUN = "run-hot"
 SIM_D3 = pathlib.Path(__file__).parents[2] / "config" / "sim_d3.yaml"
@@ -123,20 +119,9 @@ class _Worker:
 
 @pytest.fixture
 def one_in_flight(ctx, tmp_path):
-    qpu = SimulatedQPU(f"qpu_{tmp_path.name[-20:]}", distance=3, rounds=3,
-                       physical_error_rate=0.01, shots_per_block=1, seed=3)
-    records = make_socket(ctx, zmq.PULL, f"ipc://{tmp_path}/rec", bind=True)
-    endpoint = f"ipc://{tmp_path}/syn"
-    server = InstrumentServer(
-        qpu=qpu, dispatch=make_socket(ctx, zmq.ROUTER, endpoint, bind=True),
-        control=make_socket(ctx, zmq.ROUTER, f"ipc://{tmp_path}/ctl", bind=True),
-        records=Outbox(make_socket(ctx, zmq.PUSH, f"ipc://{tmp_path}/rec", bind=False),
-                       run_id=RUN, source="instrument_server"),
-        monitor=None, max_in_flight=1, correction_timeout=60.0, max_blocks=5,
-        heartbeat_timeout=60.0)
-    server.start(config_text="x", config_path="c", station_snapshot={})
-    dem = qpu.decoding_circuit().detector_error_model(decompose_errors=True)
-    worker = _Worker(ctx, endpoint, pymatching.Matching.from_detector_error_model(dem))
+    qpu, server, endpoint, records, matching = start_server(
+        ctx, tmp_path, shots_per_block=1, run_id=RUN, max_in_flight=1, max_blocks=5)
+    worker = _Worker(ctx, endpoint, matching)
     assert server.wait_for_workers(1, timeout=10.0)
     yield server, worker, records
     qpu.close()
@@ -186,37 +171,11 @@ def test_one_in_flight_replay_end_to_end_uncompressed_and_profiled(tmp_path):
     """Blocks of 1 shot, 1 in flight, through the real processes: every block applied once, in
     order, with PyMatching's predictions; the file uncompressed as configured; and with
     ``profile_dir`` each process leaves its profile."""
-    circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.01)
-    circuit.to_file(str(tmp_path / "c.stim"))
-    dets, obs = circuit.compile_detector_sampler(seed=5).sample(200, separate_observables=True)
-    stim.write_shot_data_file(data=np.hstack([dets, obs]), path=str(tmp_path / "s.b8"),
-                              format="b8", num_detectors=circuit.num_detectors,
-                              num_observables=circuit.num_observables)
-    config = {
-        "instruments": {"qpu": {"type": "qplane.drivers.ReplayQPU",
-                                "init": {"distance": 3, "rounds": 3, "basis": "Z"}}},
-        "qplane": {"qpu": "qpu", "run": {"compression": "none"},
-                   "replay": {"source": str(tmp_path / "s.b8"), "format": "b8",
-                              "circuit": str(tmp_path / "c.stim"), "observables": "appended"},
-                   "acquisition": {"shots_per_block": 1, "max_in_flight": 1},
-                   "decoding": {"workers": 1, "decoder": {"type": "pymatching"}}}}
-    (tmp_path / "replay.yaml").write_text(yaml.safe_dump(config))
-    out = str(tmp_path / "out.h5")
-    outcome = run_pipeline(load_config(str(tmp_path / "replay.yaml")), out_path=out,
-                           duration=None, profile_dir=str(tmp_path / "profiles"))
-    assert outcome.end_state == "completed", outcome.reason
-    matching = pymatching.Matching.from_detector_error_model(
-        circuit.detector_error_model(decompose_errors=True))
-    with open_run(out) as run:
-        blocks = run.blocks
-        assert list(blocks["seq"]) == list(range(200)) and blocks["applied"].all()
-        assert (np.diff(blocks["t_applied"].to_numpy()) >= 0).all()
-        recorded = run.read_shots("detection_events")
-        want = matching.decode_batch(recorded, bit_packed_shots=True, bit_packed_predictions=True)
-        assert np.array_equal(run.read_shots("predictions"), want)
-        assert np.array_equal(recorded, np.packbits(dets, axis=1, bitorder="little"))
-        assert run.integrity().problems == []
-    with h5py.File(out, "r") as f:
+    replay = replay_one_shot_blocks(tmp_path, shots=200, in_flight=1, run={"compression": "none"},
+                                    profile_dir=str(tmp_path / "profiles"))
+    with open_run(replay.out) as run:
+        replay.check_every_block_once_in_order(run)
+    with h5py.File(replay.out, "r") as f:
         assert f["qec/detection_events"].compression is None
     for source in ("recorder", "instrument_server", "decoder-0"):
         stats = pstats.Stats(str(tmp_path / "profiles" / f"{source}.prof"))
