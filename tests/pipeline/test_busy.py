@@ -15,8 +15,8 @@ import pytest
 from qplane.pipeline.launcher import Launcher
 from qplane.pipeline.process import TEST_SPIN_ENV
 
-from tests.pipeline.test_faults import (accounting, end_run, events, fault_and_restart,
-                                        supervise_until)
+from tests.pipeline.test_faults import (assert_every_block_accounted, end_run, events,
+                                        fault_and_restart, supervise_past, supervise_until)
 
 pytestmark = pytest.mark.slow
 
@@ -38,14 +38,12 @@ def test_a_process_busy_longer_than_the_heartbeat_timeout_is_not_restarted(
         supervise_until(launcher, lambda s: launcher.processes()[victim]["state"] == "busy")
         assert "no progress" in launcher.processes()[victim]["detail"]
         supervise_until(launcher, lambda s: launcher.processes()[victim]["state"] == "running")
-        applied = launcher.last_stats["blocks_applied"]
-        supervise_until(launcher, lambda s: s["blocks_applied"] >= applied + 20)
+        supervise_past(launcher)
         assert launcher.restarts == {}
         assert end_run(launcher) == "interrupted"
     finally:
         launcher.close()
-    acquired, applied, lost, blocks = accounting(out)
-    assert lost == 0 and acquired == applied == len(blocks)
+    assert_every_block_accounted(out)
     found = events(out)
     kinds = [e["kind"] for e in found]
     assert "process_hung" not in kinds and "process_restarted" not in kinds
@@ -66,13 +64,11 @@ def test_a_process_whose_loop_stalls_past_the_stall_timeout_is_restarted(
         launcher.start()
         victim = fault_and_restart(launcher, "decoder-1", signal.SIGUSR2)
         assert victim.proc.poll() is not None  # the stalled process was killed
-        applied = launcher.last_stats["blocks_applied"]
-        supervise_until(launcher, lambda s: s["blocks_applied"] >= applied + 20)
+        supervise_past(launcher)
         assert end_run(launcher) == "interrupted"
     finally:
         launcher.close()
-    acquired, applied, lost, blocks = accounting(out)
-    assert lost == 0 and acquired == applied == len(blocks)
+    assert_every_block_accounted(out)
     found = events(out)
     hung = [e for e in found if e["kind"] == "process_hung"]
     assert len(hung) == 1 and hung[0]["details"]["process"] == "decoder-1"

@@ -71,6 +71,20 @@ def end_run(launcher):
     return end_state
 
 
+def supervise_past(launcher, blocks=20):
+    """Supervise until ``blocks`` more blocks than now are applied (the run goes on)."""
+    applied = launcher.last_stats["blocks_applied"]
+    supervise_until(launcher, lambda s: s["blocks_applied"] >= applied + blocks)
+
+
+def assert_every_block_accounted(path):
+    """The run file's accounting: nothing lost, every acquired block applied and in the block
+    table; returns that table."""
+    acquired, applied, lost, blocks = accounting(path)
+    assert lost == 0 and acquired == applied == len(blocks)
+    return blocks
+
+
 def fault_and_restart(launcher, name, signum, *, after=20):
     """Once ``after`` blocks are applied, send ``signum`` to the child ``name`` (not restarted
     yet) and supervise until the launcher has restarted it; return the child that was hit."""
@@ -94,8 +108,8 @@ def test_kill_9_of_one_of_two_decoders_loses_no_block(loop_config, tmp_path):
         assert end_run(launcher) == "interrupted"
     finally:
         launcher.close()
-    acquired, applied, lost, blocks = accounting(out)
-    assert lost == 0 and acquired == applied == len(blocks) and blocks["applied"].all()
+    blocks = assert_every_block_accounted(out)
+    assert blocks["applied"].all()
     kinds = [e["kind"] for e in events(out)]
     assert "process_restarted" in kinds and "process_died" in kinds
     with h5py.File(out, "r") as f:
@@ -111,13 +125,11 @@ def test_a_sigstopped_decoder_is_detected_killed_and_restarted(loop_config, tmp_
         launcher.start()
         victim = fault_and_restart(launcher, "decoder-1", signal.SIGSTOP)
         assert victim.proc.poll() is not None  # the stopped process was killed
-        applied = launcher.last_stats["blocks_applied"]
-        supervise_until(launcher, lambda s: s["blocks_applied"] >= applied + 20)
+        supervise_past(launcher)
         assert end_run(launcher) == "interrupted"
     finally:
         launcher.close()
-    acquired, applied, lost, blocks = accounting(out)
-    assert lost == 0 and acquired == applied == len(blocks)
+    assert_every_block_accounted(out)
     hung = [e for e in events(out) if e["kind"] == "process_hung"]
     assert hung and hung[0]["details"]["process"] == "decoder-1"
     assert "stopped" in hung[0]["message"] or "no heartbeat" in hung[0]["message"]
@@ -150,8 +162,7 @@ def test_a_killed_calibration_worker_is_restarted_without_stopping_qec(tmp_path)
     finally:
         launcher.close()
     assert set(exits.values()) == {0}, exits  # every process stopped in time, none killed
-    acquired, applied, lost, blocks = accounting(out)
-    assert lost == 0 and acquired == applied == len(blocks)
+    assert_every_block_accounted(out)
     assert not [e for e in events(out) if e["kind"] == "process_killed"]
 
 
@@ -174,8 +185,7 @@ def test_a_calibration_run_ends_in_order_within_the_stop_timeout(tmp_path):
     assert not [e for e in evs if e["kind"] == "process_killed"], evs
     assert not [e for e in evs if "did not answer" in e["message"]]
     assert not [e for e in evs if e["level"] == "error"], [e for e in evs if e["level"] == "error"]
-    acquired, applied, lost, blocks = accounting(out)
-    assert lost == 0 and acquired == applied == len(blocks)
+    assert_every_block_accounted(out)
 
 
 def _children_of(pid):
@@ -271,8 +281,7 @@ def test_a_remote_worker_joins_a_run_and_is_supervised(loop_config, tmp_path):
             os.kill(remote.pid, signal.SIGKILL)
             remote.wait()
         launcher.close()
-    acquired, applied, lost, blocks = accounting(out)
-    assert lost == 0 and acquired == applied == len(blocks)
+    blocks = assert_every_block_accounted(out)
     assert (blocks["worker"] == b"decoder-remote-0").sum() >= 10
     evs = events(out)
     assert [e for e in evs if e["kind"] == "worker_registered" and e["details"]["worker"] == "decoder-remote-0"]
