@@ -16,7 +16,6 @@ import time
 
 import h5py
 import numpy as np
-import pytest
 import zmq
 
 from tests.adversarial import peer
@@ -93,13 +92,6 @@ def events(path):
 def rejection_totals(evs):
     """Per receiving process: its exact rejection count (its end-of-run ``rejections`` row)."""
     return {e["source"]: e["details"]["total"] for e in evs if e["kind"] == "rejections"}
-
-
-@pytest.fixture
-def ctx():
-    c = zmq.Context()
-    yield c
-    c.destroy(linger=0)
 
 
 def test_nothing_a_peer_sends_is_accepted_or_kills_a_process(tmp_path, ctx):

@@ -6,7 +6,6 @@ the same rows and predictions, in order, gaps and duplicates still found across 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import zmq
 
 from qplane.codes import circuit_fingerprint, memory_circuit
@@ -19,13 +18,6 @@ from qplane.runfile import open_run
 from tests.pipeline.replay_run import replay_one_shot_blocks
 
 RUN = "run-bundles"
-
-
-@pytest.fixture
-def ctx():
-    context = zmq.Context()
-    yield context
-    context.destroy(linger=0)
 
 
 def test_held_records_go_as_one_message_and_arrive_one_by_one(ctx, tmp_path):

@@ -3,7 +3,6 @@
 import h5py
 import numpy as np
 import pymatching
-import pytest
 import zmq
 
 from qplane.pipeline.instrument_server import InstrumentServer
@@ -14,13 +13,6 @@ from qplane.records import (Applied, Correction, Event, QecInfo, Register, RunEn
 from qplane.sim_instruments.qpu import SimulatedQPU
 
 RUN = "run-test"
-
-
-@pytest.fixture
-def ctx():
-    context = zmq.Context()
-    yield context
-    context.destroy(linger=0)
 
 
 def ipc(tmp_path, name):

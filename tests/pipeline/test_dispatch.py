@@ -16,13 +16,6 @@ from qplane.sim_instruments.qpu import SimulatedQPU
 RUN = "run-dispatch"
 
 
-@pytest.fixture
-def ctx():
-    context = zmq.Context()
-    yield context
-    context.destroy(linger=0)
-
-
 class _Peer:
     """A decoding worker played by the test: a DEALER that registers with some credit."""
 

@@ -26,13 +26,6 @@ RUN = "run-hot"
 SIM_D3 = pathlib.Path(__file__).parents[2] / "config" / "sim_d3.yaml"
 
 
-@pytest.fixture
-def ctx():
-    context = zmq.Context()
-    yield context
-    context.destroy(linger=0)
-
-
 def _record_one_block(ctx, tmp_path, **recorder_options):
     pull = make_socket(ctx, zmq.PULL, f"ipc://{tmp_path}/rec", bind=True)
     push = make_socket(ctx, zmq.PUSH, f"ipc://{tmp_path}/rec", bind=False)
