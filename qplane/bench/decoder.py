@@ -180,14 +180,12 @@ def _network_3d(compiled, dem):
     import numpy as np
     import torch
 
-    from qplane.decoder.backends import CALIBRATION_SEED, CALIBRATION_SHOTS, build_network
+    from qplane.decoder.backends import build_network, calibration_volumes
 
-    shots = dem.compile_sampler(seed=CALIBRATION_SEED).sample(CALIBRATION_SHOTS)[0]
     geometry = compiled.geometry
     return build_network(compiled.net, backend="onnx", device="cpu",
                          torch_device=torch.device("cpu"), precision="int8", threads=1,
-                         calibration=[geometry.volume(shots[i:i + 128])
-                                      for i in range(0, len(shots), 128)],
+                         calibration=calibration_volumes(dem, geometry),
                          site_index=np.asarray(compiled.sites.site_index),
                          shape=geometry.shape, planar=False)
 

@@ -48,6 +48,13 @@ CALIBRATION_SEED = 2**43
 CALIBRATION_SHOTS = 512
 
 
+def calibration_volumes(dem, geometry) -> list[np.ndarray]:
+    """The int8 calibration set: :data:`CALIBRATION_SHOTS` shots sampled from ``dem`` (seed
+    :data:`CALIBRATION_SEED`) as ``geometry``'s volumes, 128 shots each."""
+    shots = dem.compile_sampler(seed=CALIBRATION_SEED).sample(CALIBRATION_SHOTS)[0]
+    return [geometry.volume(shots[i:i + 128]) for i in range(0, len(shots), 128)]
+
+
 def onnx_providers(device: str, *, available: Sequence[str] | None = None) -> list[str]:
     """ONNX Runtime providers for a decoder ``device`` option, best first.
 

@@ -41,7 +41,7 @@ import stim
 import torch
 
 from qplane.config import NeuralOptions, validate_section
-from qplane.decoder.backends import CALIBRATION_SEED, CALIBRATION_SHOTS, OnnxNetwork, TorchNetwork, build_network
+from qplane.decoder.backends import OnnxNetwork, TorchNetwork, build_network, calibration_volumes
 from qplane.decoder.labels import SiteMap
 from qplane.decoder.model_file import ModelCard, file_sha256, load_model, read_card, resolve_model_path, shipped_models
 from qplane.decoder.protocol import CompiledDecoder, Decoder, check_detection_events
@@ -336,8 +336,7 @@ class NeuralDecoder(Decoder):
         matching = pymatching.Matching.from_detector_error_model(dem, **kwargs)
         calibration = None
         if self.precision == "int8":
-            shots = dem.compile_sampler(seed=CALIBRATION_SEED).sample(CALIBRATION_SHOTS)[0]
-            calibration = [geometry.volume(shots[i:i + 128]) for i in range(0, len(shots), 128)]
+            calibration = calibration_volumes(dem, geometry)
         network = build_network(net, backend=self.backend, device=self.device,
                                 torch_device=device, precision=self.precision,
                                 threads=self.threads, calibration=calibration,
