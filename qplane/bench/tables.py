@@ -264,7 +264,7 @@ def _decoder(data: dict) -> str:
             f"{c['only_a_wrong']} / {c['only_b_wrong']} | {c['mcnemar_p']:.2g} | {c['ler_ratio_b_over_a']:.3f} |")
     lines += ["", "| target | errors (ours / baseline) | ratio | met |", "|---|---|---|---|"]
     for t in data["targets"]:
-        errors = "/".join(str(e) for e in t.get("errors", []))
+        errors = "/".join(str(e) for e in t.get("errors", [])) or t.get("detail", "")
         extra = f", residual −{t['residual_reduction']:.0%}" if "residual_reduction" in t else ""
         ratio = f"{t['ratio']:.3f}" if "ratio" in t else ""
         lines.append(f"| {t['target']} | {errors}{extra} | {ratio} | {'yes' if t['met'] else '**no**'} |")

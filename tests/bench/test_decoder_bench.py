@@ -3,7 +3,7 @@
 import json
 
 from qplane.bench.decoder import BACKENDS, run_benchmark
-from qplane.decoder.model_store import shipped_models
+from qplane.decoder.model_store import file_sha256, shipped_models
 
 
 def test_a_small_decoder_benchmark_writes_every_comparison(tmp_path):
@@ -30,6 +30,14 @@ def test_a_small_decoder_benchmark_writes_every_comparison(tmp_path):
         # the same int8 network as a 3D graph, beside the 2D (planar) one the decoder uses
         assert timing["fast network onnx int8 3d graph/batch1024/threads1"][
             "network_cpu_us_per_shot"] > 0
+        # ... and its int8 network decodes every test shot with both matchers beside the fp32
+        # network (the LER half of the cost target), pinned by its own sha256
+        fast_rows = [r for r in results["rows"] if r["decoder"].startswith("neural-fast")]
+        assert {r["decoder"] for r in fast_rows} == {"neural-fast", "neural-fast-correlated"}
+        assert all(r["model"] == "d3-fast" and r["shots"] == 120 for r in fast_rows)
+        assert {r["model_sha256"] for r in fast_rows} == {file_sha256(shipped_models()["d3-fast"])}
+        assert {("neural-fast", "neural"), ("neural-fast-correlated", "neural-correlated"),
+                ("neural-fast-correlated", "pymatching-correlated")} <= pairs
     assert any(t["target"].startswith("int8 network") for t in results["targets"])
     assert "neural-correlated-int8" in (tmp_path / "decoder.md").read_text()
     # neural-soft (network + Tesseract) beside Tesseract alone, on the same shots
