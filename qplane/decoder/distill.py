@@ -6,7 +6,10 @@ shot, the teacher's probability at every site, mixed with the exact labels::
 
     loss = w * BCE(student, teacher probability) + (1 - w) * BCE(student, exact label)
 
-with ``w = distill_weight``. The teacher's probabilities carry what it learned about ambiguous
+with ``w = distill_weight``. With ``distill_focus = f > 0`` each site's term is weighted
+``1 + f`` where student and teacher fall on different sides of the teacher's uncorrelated rule
+threshold (the decision the residual matcher sees), and 1 elsewhere: the few sites where the
+student would apply a different correction than the teacher carry the gradient. The teacher's probabilities carry what it learned about ambiguous
 syndromes (how likely each explanation is), which a hard label, one sample of the truth, does
 not; so the student gets more signal per shot than it would from labels alone. The shots are
 fresh: the student's run seed differs from the teacher's, and training seeds never reach
@@ -21,6 +24,11 @@ list, so their outputs line up site for site.
 0.51
 >>> round(float(distillation_loss(student, teacher, labels, weight=0.0)), 4)
 0.41
+>>> unsure = torch.tensor([[0.0, 0.5]])   # site 2: student 0.62, teacher 0.9 (threshold 0.8)
+>>> round(float(distillation_loss(unsure, teacher, labels, weight=1.0)), 4)
+0.6086
+>>> round(float(distillation_loss(unsure, teacher, labels, weight=1.0, focus=3.0)), 4)
+1.3947
 """
 
 from __future__ import annotations
@@ -36,14 +44,22 @@ from qplane.errors import ConfigError
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_probs: torch.Tensor,
-                      labels: torch.Tensor, *, weight: float) -> torch.Tensor:
+                      labels: torch.Tensor, *, weight: float, focus: float = 0.0,
+                      threshold: float = 0.8) -> torch.Tensor:
     """Site-wise BCE against ``weight`` x teacher probabilities + ``1 - weight`` x labels.
 
     All three are ``(batch, num_sites)``; the mixture is a valid soft target in ``[0, 1]``, so
-    this is one cross-entropy (its minimum is the target's entropy, not zero).
+    this is one cross-entropy (its minimum is the target's entropy, not zero). With ``focus``
+    > 0, sites where the student's probability and the teacher's fall on different sides of
+    ``threshold`` weigh ``1 + focus`` (the mean is still over every site).
     """
     target = weight * teacher_probs + (1.0 - weight) * labels
-    return F.binary_cross_entropy_with_logits(student_logits, target)
+    if not focus:
+        return F.binary_cross_entropy_with_logits(student_logits, target)
+    cut = float(np.log(threshold / (1.0 - threshold)))
+    disagree = (student_logits.detach() > cut) != (teacher_probs > threshold)
+    return F.binary_cross_entropy_with_logits(student_logits, target,
+                                              weight=1.0 + focus * disagree.float())
 
 
 class Teacher:
@@ -63,6 +79,9 @@ class Teacher:
             raise ConfigError(f"teacher {model!r} cannot be loaded: {e}", key="teacher") from e
         self.model = str(model)
         self.net = self.net.to(memory_format=torch.channels_last_3d).eval()
+        #: The decision threshold ``focus`` weighs disagreements at: the teacher's uncorrelated
+        #: rule (0.8 for d5).
+        self.threshold = float(self.card.rules.get("uncorrelated", {}).get("threshold", 0.5))
         for parameter in self.net.parameters():
             parameter.requires_grad_(False)
 
@@ -78,16 +97,19 @@ class Teacher:
             return torch.sigmoid(logits).clone()
 
     def loss(self, student_logits: torch.Tensor, x: torch.Tensor, site_index: torch.Tensor,
-             labels: torch.Tensor, *, weight: float) -> torch.Tensor:
-        """:func:`distillation_loss` of the student's full output on volume ``x``."""
+             labels: torch.Tensor, *, weight: float, focus: float = 0.0) -> torch.Tensor:
+        """:func:`distillation_loss` of the student's full output on volume ``x`` (``focus``
+        at :attr:`threshold`)."""
         flat = student_logits.reshape(student_logits.shape[0], -1)[:, site_index]
-        return distillation_loss(flat, self.probabilities(x, site_index), labels, weight=weight)
+        return distillation_loss(flat, self.probabilities(x, site_index), labels, weight=weight,
+                                 focus=focus, threshold=self.threshold)
 
-    def summary(self, weight: float) -> dict:
+    def summary(self, weight: float, focus: float = 0.0) -> dict:
         """What the student's card records about its teacher."""
         return {"model": self.model, "sha256": self.sha256, "spec": self.card.spec,
                 "weight": weight, "training_name": self.card.training.get("name"),
-                "training_seed": self.card.training.get("seed")}
+                "training_seed": self.card.training.get("seed"),
+                **({"focus": focus, "focus_threshold": self.threshold} if focus else {})}
 
 
 def agreement(student_logits: np.ndarray, teacher_logits: np.ndarray, *,

@@ -76,7 +76,8 @@ class TrainConfig:
             (distillation, :mod:`qplane.decoder.distill`), or ``None``; the network then takes
             the teacher's classes.
         distill_weight: weight of the teacher's probabilities in the soft target (the rest is
-            the exact labels).
+            the exact labels); ``distill_focus``: extra weight of sites where student and
+            teacher disagree at the teacher's uncorrelated threshold (0: none).
         validation_shots, validation_p: shots per (basis, p) used to choose the rules.
         checkpoint_dir, checkpoint_every, output: where state and the model go.
         device: ``"auto"`` or a torch device.
@@ -100,6 +101,7 @@ class TrainConfig:
     init: str | None = None
     teacher: str | None = None
     distill_weight: float = 0.75
+    distill_focus: float = 0.0
     validation_shots: int = 10000
     validation_p: tuple[float, ...] = ()
     checkpoint_dir: str = "runs/decoder"
@@ -162,6 +164,9 @@ class TrainConfig:
         if not 0.0 <= config.distill_weight <= 1.0:
             raise ConfigError(f"distill_weight must be in [0, 1], got {config.distill_weight}",
                               path=path, key="distill_weight")
+        if config.distill_focus < 0:
+            raise ConfigError(f"distill_focus must be >= 0, got {config.distill_focus}",
+                              path=path, key="distill_focus")
         if not 0.0 <= config.hard_fraction <= 1.0:
             raise ConfigError(f"hard_fraction must be in [0, 1], got {config.hard_fraction}",
                               path=path, key="hard_fraction")
@@ -183,6 +188,8 @@ class TrainConfig:
         for key in ("steps", "max_minutes", "workers", "checkpoint_every", "device", "output",
                     "checkpoint_dir", "validation_shots", "validation_p"):
             data.pop(key)
+        if not data["distill_focus"]:  # unset: the same fingerprints as before it existed
+            data.pop("distill_focus")
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -409,7 +416,8 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
         y = torch.from_numpy(labels.astype(np.float32)).to(device)
         index = site_index[stream.sources.index(source)]
         loss = (site_loss(model(x), index, y) if teacher is None
-                else teacher.loss(model(x), x, index, y, weight=config.distill_weight))
+                else teacher.loss(model(x), x, index, y, weight=config.distill_weight,
+                                  focus=config.distill_focus))
         if recorded is not None:
             loss = loss + config.recorded_weight * recorded.loss(model, step_i)
         optimizer.zero_grad(set_to_none=True)
@@ -456,7 +464,8 @@ def train(config: TrainConfig, *, device: torch.device | None = None, rank: int 
                   "planned_steps": config.steps, "batch_size": config.batch_size,
                   "shots": step * config.batch_size * world_size, "lr": config.lr,
                   "hard_fraction": config.hard_fraction,
-                  "teacher": teacher.summary(config.distill_weight) if teacher else None,
+                  "teacher": (teacher.summary(config.distill_weight, config.distill_focus)
+                              if teacher else None),
                   "world_size": world_size, "init": config.init,
                   "init_training": init_card.training if init_card else None,
                   "command": command, "config_fingerprint": config.fingerprint(),

@@ -142,3 +142,28 @@ def test_auto_never_picks_a_fast_variant():
 
     auto = NeuralDecoder(model="auto")
     assert [auto._model_for(d) for d in (3, 5, 7, 9)] == ["d3", "d5", "d7", "d7"]
+
+
+def test_distill_focus_weighs_the_sites_where_student_and_teacher_decide_differently(tmp_path):
+    student = torch.tensor([[0.0, 0.5, 3.0]])   # probabilities 0.5, 0.62, 0.95
+    teacher = torch.tensor([[0.1, 0.9, 0.99]])  # at threshold 0.8 only site 2 is decided differently
+    labels = torch.zeros(1, 3)
+    plain = torch.nn.functional.binary_cross_entropy_with_logits(student, teacher, reduction="none")
+    focused = distillation_loss(student, teacher, labels, weight=1.0, focus=4.0, threshold=0.8)
+    assert float(focused) == pytest.approx(float((plain * torch.tensor([1.0, 5.0, 1.0])).mean()))
+    assert float(distillation_loss(student, teacher, labels, weight=1.0, focus=0.0)) == \
+        pytest.approx(float(plain.mean()))
+    assert Teacher("d5", device=torch.device("cpu")).threshold == 0.8  # d5's uncorrelated rule
+    with pytest.raises(ConfigError, match="distill_focus"):
+        _config(tmp_path, distill_focus=-1.0)
+    assert _config(tmp_path, distill_focus=2.0).fingerprint() != _config(tmp_path).fingerprint()
+
+
+@pytest.mark.parametrize("model, config", [("d5-fast", "config/decoder/d5-fast-2.yaml"),
+                                           ("d3-fast", "config/decoder/d3-fast-2.yaml")])
+def test_configs_without_distill_focus_keep_the_fingerprint_their_cards_recorded(model, config):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    card = read_card(shipped_models()[model])
+    assert TrainConfig.from_yaml(root / config).fingerprint() == card.training["config_fingerprint"]
