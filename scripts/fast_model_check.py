@@ -10,6 +10,8 @@ pooled, and over all p. The fast model's network time (ONNX int8 and fp32, torch
 
     python scripts/fast_model_check.py --distance 5                  # d5-fast vs d5
     python scripts/fast_model_check.py --distance 3 --shots 50000 --out runs/bench/fast_d3.json
+    python scripts/fast_model_check.py --distance 5 --fresh --fast runs/decoder/NEW.safetensors \
+        --against d5-fast        # a candidate against the shipped fast model (both int8)
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--teacher", default=None, help="default: dN")
     parser.add_argument("--fast", default=None, help="default: dN-fast")
     parser.add_argument("--shots", type=int, default=None, help="per (p, basis); default: the bench's")
+    parser.add_argument("--against", default=None,
+                        help="another fast model (e.g. the shipped dN-fast) decoded in int8 beside "
+                             "--fast: rows other-int8[-correlated], compared shot for shot")
     parser.add_argument("--ps", type=float, nargs="+", default=None)
     parser.add_argument("--out", default=None, help="default: runs/bench/fast_dN.json")
     parser.add_argument("--fresh", action="store_true",
@@ -72,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     teacher, fast = args.teacher or f"d{d}", args.fast or f"d{d}-fast"
     ps = args.ps or sorted(SHOTS[d])
     out = Path(args.out or f"runs/bench/fast_d{d}.json")
+    pairs = PAIRS + ((("fast-int8", "other-int8"), ("fast-int8-correlated", "other-int8-correlated"),
+                      ("other-int8", "teacher"), ("other-int8-correlated", "teacher-correlated"))
+                     if args.against else ())
     fails: dict[tuple[float, str], dict[str, np.ndarray]] = {}
     timing: dict[str, float] = {}
     for p in ps:
@@ -88,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             row: dict[str, np.ndarray] = {}
             for name, model, options in (("teacher", teacher, {}),
                                          ("fast-fp32", fast, {"backend": "onnx"}),
-                                         ("fast-int8", fast, {"backend": "onnx", "precision": "int8"})):
+                                         ("fast-int8", fast, {"backend": "onnx", "precision": "int8"}),
+                                         *((("other-int8", args.against,
+                                             {"backend": "onnx", "precision": "int8"}),)
+                                           if args.against else ())):
                 unc = NeuralDecoder(model=model, device="cpu", threads=1, **options
                                     ).compile_decoder_for_dem(dem=dem)
                 cor = NeuralDecoder(model=model, device="cpu", threads=1, correlated=True,
@@ -112,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr, flush=True)
     comparisons = []
     for label, keys in [(str(p), [(p, b) for b in BASES]) for p in ps] + [("all", list(fails))]:
-        for a, b in PAIRS:
+        for a, b in pairs:
             fa = np.concatenate([fails[k][a] for k in keys])
             fb = np.concatenate([fails[k][b] for k in keys])
             only_a, only_b = int((fa & ~fb).sum()), int((fb & ~fa).sum())
@@ -120,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                                 "errors_a": int(fa.sum()), "errors_b": int(fb.sum()),
                                 "only_a": only_a, "only_b": only_b,
                                 "mcnemar_p": mcnemar(only_a, only_b)})
-    result = {"distance": d, "teacher": teacher, "fast": fast, "ps": ps, "fresh": args.fresh,
+    result = {"distance": d, "teacher": teacher, "fast": fast, "against": args.against,
+              "ps": ps, "fresh": args.fresh,
               "load_average": os.getloadavg(), "timing": timing, "comparisons": comparisons}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
