@@ -9,9 +9,10 @@ shot, the teacher's probability at every site, mixed with the exact labels::
 with ``w = distill_weight``. With ``distill_focus = f > 0`` each site's term is weighted
 ``1 + f`` where student and teacher fall on different sides of the teacher's uncorrelated rule
 threshold (the decision the residual matcher sees), and 1 elsewhere: the few sites where the
-student would apply a different correction than the teacher carry the gradient. The teacher's probabilities carry what it learned about ambiguous
-syndromes (how likely each explanation is), which a hard label, one sample of the truth, does
-not; so the student gets more signal per shot than it would from labels alone. The shots are
+student would apply a different correction than the teacher carry the gradient. The
+teacher's probabilities carry what it learned about ambiguous syndromes (how likely each
+explanation is), which a hard label, one sample of the truth, does not; so the student gets
+more signal per shot than it would from labels alone. The shots are
 fresh: the student's run seed differs from the teacher's, and training seeds never reach
 validation or test seeds (:mod:`qplane.decoder.data`). The student takes the teacher's class
 list, so their outputs line up site for site.

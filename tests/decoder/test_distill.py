@@ -146,7 +146,7 @@ def test_auto_never_picks_a_fast_variant():
 
 def test_distill_focus_weighs_the_sites_where_student_and_teacher_decide_differently(tmp_path):
     student = torch.tensor([[0.0, 0.5, 3.0]])   # probabilities 0.5, 0.62, 0.95
-    teacher = torch.tensor([[0.1, 0.9, 0.99]])  # at threshold 0.8 only site 2 is decided differently
+    teacher = torch.tensor([[0.1, 0.9, 0.99]])  # at 0.8 only site 2 is decided differently
     labels = torch.zeros(1, 3)
     plain = torch.nn.functional.binary_cross_entropy_with_logits(student, teacher, reduction="none")
     focused = distillation_loss(student, teacher, labels, weight=1.0, focus=4.0, threshold=0.8)
