@@ -69,16 +69,18 @@ def dataset(per_cell: int, *, seed: int, spread: float = 1.0,
 
 
 def feature_cases(per_cell: int, domain_per_cell: int, *, seed: int, log: Any = None,
-                  broad_per_cell: int = 0, qec_per_cell: int = 0
+                  broad_per_cell: int = 0, qec_per_cell: int = 0, wide_per_cell: int = 0
                   ) -> list[tuple[tuple[np.ndarray, np.ndarray], str]]:
     """Features and modes of the training sets (see the module): qplane's generator, the
     train families, and (session 4) the broad train families
     (:func:`~qplane.calibration.domain.broad_train_set`) and the QEC kinds' train families
-    (:func:`~qplane.calibration.domain_qec.qec_train_set`)."""
+    (:func:`~qplane.calibration.domain_qec.qec_train_set`), and (session 5) the wide train
+    families (:func:`~qplane.calibration.domain_wide.wide_train_set`)."""
     from qplane.calibration.analysis import analyse
     from qplane.calibration.classifier import analysis_features
     from qplane.calibration.domain import broad_train_set, train_set
     from qplane.calibration.domain_qec import qec_train_set
+    from qplane.calibration.domain_wide import wide_train_set
 
     out = [(features(d), m) for d, m in dataset(per_cell, seed=seed)]
     if log:
@@ -88,6 +90,8 @@ def feature_cases(per_cell: int, domain_per_cell: int, *, seed: int, log: Any = 
         sets += broad_train_set(broad_per_cell, seed=seed + 600)
     if qec_per_cell:
         sets += qec_train_set(qec_per_cell, seed=seed + 700)
+    if wide_per_cell:
+        sets += wide_train_set(wide_per_cell, seed=seed + 800)
     for c in sets:
         r = analyse(c.kind, second_opinion=False, **c.analyse_args())
         out.append((analysis_features(r), c.mode))
@@ -95,8 +99,8 @@ def feature_cases(per_cell: int, domain_per_cell: int, *, seed: int, log: Any = 
 
 
 def cached_feature_cases(path: Any, per_cell: int, domain_per_cell: int, *, seed: int,
-                         log: Any = None, broad_per_cell: int = 0, qec_per_cell: int = 0
-                         ) -> list[tuple[tuple[np.ndarray, np.ndarray], str]]:
+                         log: Any = None, broad_per_cell: int = 0, qec_per_cell: int = 0,
+                         wide_per_cell: int = 0) -> list[tuple[tuple[np.ndarray, np.ndarray], str]]:
     """:func:`feature_cases`, saved to ``path`` (NPZ) and read back from it when it holds the
     same arguments (the analysis is the slow part; retraining with other settings is not)."""
     from pathlib import Path
@@ -104,13 +108,14 @@ def cached_feature_cases(path: Any, per_cell: int, domain_per_cell: int, *, seed
     from qplane.calibration.classifier import FEATURES_VERSION
 
     key = np.array([per_cell, domain_per_cell, seed, FEATURES_VERSION, broad_per_cell,
-                    qec_per_cell])
+                    qec_per_cell, wide_per_cell])
     path = Path(path)
     if path.exists():
         with np.load(path) as f:
             if np.array_equal(f["key"], key):
                 return [((x, s), str(m)) for x, s, m in zip(f["x"], f["s"], f["modes"])]
-    extra = {"broad_per_cell": broad_per_cell, "qec_per_cell": qec_per_cell}
+    extra = {"broad_per_cell": broad_per_cell, "qec_per_cell": qec_per_cell,
+             "wide_per_cell": wide_per_cell}
     cases = feature_cases(per_cell, domain_per_cell, seed=seed, log=log,
                           **{k: v for k, v in extra.items() if v})
     path.parent.mkdir(parents=True, exist_ok=True)
