@@ -125,7 +125,7 @@ def _noise(p: np.ndarray, rng: np.random.Generator, kind: str, level: float,
             y[start:start + length] += level * rng.uniform(4, 10) * rng.choice([-1, 1])
         return y
     if kind == "pickup":   # a sinusoidal interference in acquisition order
-        cycles = rng.uniform(1.5, 0.3 * n)
+        cycles = rng.uniform(1.5, max(0.3 * n, 2.0))
         return p + white + rng.uniform(0.5, 2) * level * np.sin(
             2 * np.pi * cycles * order + rng.uniform(0, 2 * np.pi))
     return p + white

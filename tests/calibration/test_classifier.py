@@ -108,12 +108,12 @@ def test_shipped_model_transfers_to_held_out_families():
 
 
 def test_the_shipped_version_2_model_and_the_version_3_candidate_read_their_scalars():
-    from qplane.calibration.classifier import BASE_SCALARS, CANDIDATE_MODEL, NUM_SCALARS
+    from qplane.calibration.classifier import BASE_SCALARS, CANDIDATE_MODEL, V3_SCALARS
 
     old = LearnedSecondOpinion.load()
     assert old.card["features_version"] == 2 and old.model.scalars == BASE_SCALARS
     new = LearnedSecondOpinion.load(CANDIDATE_MODEL)
-    assert new.card["features_version"] == 3 and new.model.scalars == NUM_SCALARS
+    assert new.card["features_version"] == 3 and new.model.scalars == V3_SCALARS
     assert new.card["training"]["qec_per_cell"] > 0 and new.card["validation"]["cases"] > 500
     cases = dataset(1, seed=77)[:6]
     assert len(old.predict([d for d, _ in cases])) == len(new.predict([d for d, _ in cases]))
@@ -149,3 +149,22 @@ def test_bench_families_in_processes_match_one_process_and_judge_a_compare_model
     assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
     assert "compare_model_class_accuracy" in one
     assert set(one["per_family"]) == {c.family for c in cases}
+
+
+def test_features_version_4_read_the_minimum_criterion_and_the_gates_verdict():
+    """DRAG's gate refuses a maximum through its ``minimum`` criterion, which the version-3
+    scalars never read: version 4 appends it, the gate's verdict and the other numbers."""
+    from qplane.calibration import analyse
+    from qplane.calibration.classifier import EXTRA_SCALARS, V3_SCALARS, analysis_features
+
+    x = np.linspace(-0.6, 0.6, 41)
+    rng = np.random.default_rng(2)
+    for sign, passed in ((1, 1.0), (-1, 0.0)):   # a minimum, then a maximum, at beta = 0.1
+        p = 0.5 + sign * 0.4 * (np.sin(np.pi / 2.4 * (x - 0.1)) ** 2 - 0.5)
+        y = rng.binomial(300, p) / 300
+        r = analyse("drag", x, y, shots=300, scale=1.0, second_opinion=False)
+        _, s = analysis_features(r)
+        extra = dict(zip(EXTRA_SCALARS, s[V3_SCALARS:]))
+        assert extra["minimum"] == passed and extra["gate"] == float(r.gate.passed)
+        assert 0 <= extra["explained"] <= 1 and 0 <= extra["autocorrelation"] <= 1
+        assert np.all(np.isfinite(s))
