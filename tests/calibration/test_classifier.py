@@ -108,11 +108,11 @@ def test_shipped_model_transfers_to_held_out_families():
 
 
 def test_the_shipped_version_2_model_and_the_version_3_candidate_read_their_scalars():
-    from qplane.calibration.classifier import BASE_SCALARS, CANDIDATE_MODEL, V3_SCALARS
+    from qplane.calibration.classifier import BASE_SCALARS, V3_MODEL, V3_SCALARS
 
     old = LearnedSecondOpinion.load()
     assert old.card["features_version"] == 2 and old.model.scalars == BASE_SCALARS
-    new = LearnedSecondOpinion.load(CANDIDATE_MODEL)
+    new = LearnedSecondOpinion.load(V3_MODEL)
     assert new.card["features_version"] == 3 and new.model.scalars == V3_SCALARS
     assert new.card["training"]["qec_per_cell"] > 0 and new.card["validation"]["cases"] > 500
     cases = dataset(1, seed=77)[:6]
@@ -168,3 +168,21 @@ def test_features_version_4_read_the_minimum_criterion_and_the_gates_verdict():
         assert extra["minimum"] == passed and extra["gate"] == float(r.gate.passed)
         assert 0 <= extra["explained"] <= 1 and 0 <= extra["autocorrelation"] <= 1
         assert np.all(np.isfinite(s))
+
+
+def test_the_version_4_candidate_reads_every_scalar_and_judges_the_qec_kinds():
+    from qplane.calibration import analyse
+    from qplane.calibration.classifier import CANDIDATE_MODEL, NUM_SCALARS
+
+    op = LearnedSecondOpinion.load(CANDIDATE_MODEL)
+    assert op.card["features_version"] == 4 and op.model.scalars == NUM_SCALARS
+    assert op.card["training"]["wide_per_cell"] > 0 and op.card["validation"]["cases"] > 300
+    assert any(f.endswith("/train_wide") for f in op.card["training"]["domain_families"])
+    # DRAG's second opinion (session 4: 0.71 on the simulated lab's validation seed): a sweep
+    # moved off the ideal coefficient shows a maximum between two minima beyond its ends, which
+    # the version-3 candidate called "expected"
+    x = np.linspace(0.36, 1.56, 41)
+    for seed in range(3):
+        y = np.random.default_rng(seed).binomial(300, 0.05 + 0.8 * np.sin(np.pi / 1.56 * x) ** 2)
+        r = analyse("drag", x, y / 300, shots=300, scale=1.0, second_opinion=False)
+        assert op.classify_analysis(r)["label"] == "suboptimal_sweep"
