@@ -121,14 +121,15 @@ def test_the_shipped_version_2_model_and_the_version_3_candidate_read_their_scal
 
 def test_qec_kinds_have_their_own_one_hot():
     from qplane.calibration import analyse
-    from qplane.calibration.classifier import BASE_SCALARS, QEC_FEATURE_KINDS, analysis_features
+    from qplane.calibration.classifier import (BASE_SCALARS, QEC_FEATURE_KINDS, V3_SCALARS,
+                                               analysis_features)
     from qplane.calibration.domain_qec import make_qec_case
 
     rng = np.random.default_rng(2)
     for i, kind in enumerate(QEC_FEATURE_KINDS):
         c = make_qec_case(kind, "ok", rng)
         _, s = analysis_features(analyse(kind, second_opinion=False, **c.analyse_args()))
-        assert s[BASE_SCALARS + i] == 1.0 and s[BASE_SCALARS:].sum() == 1.0
+        assert s[BASE_SCALARS + i] == 1.0 and s[BASE_SCALARS:V3_SCALARS].sum() == 1.0
         flat = make_qec_case(kind, "no_signal", rng)   # no best value: NaN numbers read as 0
         _, s = analysis_features(analyse(kind, second_opinion=False, **flat.analyse_args()))
         assert np.all(np.isfinite(s))
