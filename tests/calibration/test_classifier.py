@@ -187,3 +187,18 @@ def test_the_version_4_candidate_reads_every_scalar_and_judges_the_qec_kinds():
         y = np.random.default_rng(seed).binomial(300, 0.05 + 0.8 * np.sin(np.pi / 1.56 * x) ** 2)
         r = analyse("drag", x, y / 300, shots=300, scale=1.0, second_opinion=False)
         assert op.classify_analysis(r)["label"] == "suboptimal_sweep"
+
+
+def test_a_warm_start_predicts_exactly_what_the_older_model_predicts():
+    import torch
+
+    from qplane.calibration.classifier import NUM_SCALARS, V3_MODEL
+    from qplane.calibration.training import warm_start
+
+    old = LearnedSecondOpinion.load(V3_MODEL).model
+    new = warm_start(V3_MODEL)
+    assert new.scalars == NUM_SCALARS > old.scalars
+    g = torch.Generator().manual_seed(0)
+    x, s = torch.randn(8, 3, 64, generator=g), torch.rand(8, NUM_SCALARS, generator=g)
+    with torch.no_grad():
+        assert torch.allclose(old(x, s), new.eval()(x, s), atol=1e-6)
