@@ -2,7 +2,7 @@
 
 ``qplane calibration train-classifier --out qplane/calibration/models/sweep_classifier_v3.safetensors``
 
-The data are four sets, each of every node type (or analysis kind) and failure mode:
+The data are up to five sets, each of every node type (or analysis kind) and failure mode:
 
 - :func:`~qplane.calibration.synthetic.make_case`: the nodes' own requests on qplane's
   single-qubit generator (readout has no sweep, so no ``off_range``/``undersampled`` there),
@@ -15,6 +15,9 @@ The data are four sets, each of every node type (or analysis kind) and failure m
   damping, zero-detuning Ramsey, two-population T1 decays);
 - :func:`~qplane.calibration.domain_qec.qec_train_set` (session 4): DRAG, CZ and the readout
   amplitude and duration curves, so those nodes' data are a shape the model has seen.
+- :func:`~qplane.calibration.domain_wide.wide_train_set` (session 5, ``wide_per_cell``): every
+  axis randomised at once (layouts, correlated and drifting noises, backgrounds, line shapes,
+  new anomalies); ``init`` warm-starts from an older model (:func:`warm_start`).
 
 Inputs are :func:`~qplane.calibration.classifier.features` (layout-invariant: the normalised
 sweep, the normalised signal, the fit's residuals and the gate's numbers). Validation uses fresh
