@@ -61,9 +61,14 @@ def make_qec_case(kind: str, mode: str, rng: np.random.Generator) -> Case:
         span = float(rng.uniform(0.8, 1.6))
         half_period = span * float(rng.uniform(0.6, 1.2))   # minimum to maximum: one minimum
         center = best + rng.uniform(-0.25, 0.25) * span
-        if mode == "off_range":   # the minimum beyond the sweep, no other one inside it
+        if mode == "off_range" and rng.random() < 0.5:
+            # the minimum beyond the sweep, no other one inside it
             half_period = float(rng.uniform(1.2 * span, 2.0 * span))
             center = best + rng.choice([-1, 1]) * span * rng.uniform(0.6, 0.9)
+        elif mode == "off_range":   # (session 5) the window on a maximum between two minima
+            half_period = float(span * rng.uniform(0.7, 1.0))
+            center = best + rng.choice([-1, 1]) * (half_period + rng.uniform(-0.15, 0.15)
+                                                   * span)
         x = _layout(center - span / 2, center + span / 2, n, rng, layout=layout)
         off, amp = rng.uniform(0.0, 0.1), rng.uniform(0.3, 0.9)
         p = off + amp * np.sin(np.pi / (2 * half_period) * (x - best)) ** 2

@@ -2,7 +2,7 @@
 
 ``qplane calibration train-classifier --out qplane/calibration/models/sweep_classifier_v3.safetensors``
 
-The data are four sets, each of every node type (or analysis kind) and failure mode:
+The data are up to five sets, each of every node type (or analysis kind) and failure mode:
 
 - :func:`~qplane.calibration.synthetic.make_case`: the nodes' own requests on qplane's
   single-qubit generator (readout has no sweep, so no ``off_range``/``undersampled`` there),
@@ -15,6 +15,9 @@ The data are four sets, each of every node type (or analysis kind) and failure m
   damping, zero-detuning Ramsey, two-population T1 decays);
 - :func:`~qplane.calibration.domain_qec.qec_train_set` (session 4): DRAG, CZ and the readout
   amplitude and duration curves, so those nodes' data are a shape the model has seen.
+- :func:`~qplane.calibration.domain_wide.wide_train_set` (session 5, ``wide_per_cell``): every
+  axis randomised at once (layouts, correlated and drifting noises, backgrounds, line shapes,
+  new anomalies); ``init`` warm-starts from an older model (:func:`warm_start`).
 
 Inputs are :func:`~qplane.calibration.classifier.features` (layout-invariant: the normalised
 sweep, the normalised signal, the fit's residuals and the gate's numbers). Validation uses fresh
@@ -69,16 +72,18 @@ def dataset(per_cell: int, *, seed: int, spread: float = 1.0,
 
 
 def feature_cases(per_cell: int, domain_per_cell: int, *, seed: int, log: Any = None,
-                  broad_per_cell: int = 0, qec_per_cell: int = 0
+                  broad_per_cell: int = 0, qec_per_cell: int = 0, wide_per_cell: int = 0
                   ) -> list[tuple[tuple[np.ndarray, np.ndarray], str]]:
     """Features and modes of the training sets (see the module): qplane's generator, the
     train families, and (session 4) the broad train families
     (:func:`~qplane.calibration.domain.broad_train_set`) and the QEC kinds' train families
-    (:func:`~qplane.calibration.domain_qec.qec_train_set`)."""
+    (:func:`~qplane.calibration.domain_qec.qec_train_set`), and (session 5) the wide train
+    families (:func:`~qplane.calibration.domain_wide.wide_train_set`)."""
     from qplane.calibration.analysis import analyse
     from qplane.calibration.classifier import analysis_features
     from qplane.calibration.domain import broad_train_set, train_set
     from qplane.calibration.domain_qec import qec_train_set
+    from qplane.calibration.domain_wide import wide_train_set
 
     out = [(features(d), m) for d, m in dataset(per_cell, seed=seed)]
     if log:
@@ -88,6 +93,8 @@ def feature_cases(per_cell: int, domain_per_cell: int, *, seed: int, log: Any = 
         sets += broad_train_set(broad_per_cell, seed=seed + 600)
     if qec_per_cell:
         sets += qec_train_set(qec_per_cell, seed=seed + 700)
+    if wide_per_cell:
+        sets += wide_train_set(wide_per_cell, seed=seed + 800)
     for c in sets:
         r = analyse(c.kind, second_opinion=False, **c.analyse_args())
         out.append((analysis_features(r), c.mode))
@@ -95,8 +102,8 @@ def feature_cases(per_cell: int, domain_per_cell: int, *, seed: int, log: Any = 
 
 
 def cached_feature_cases(path: Any, per_cell: int, domain_per_cell: int, *, seed: int,
-                         log: Any = None, broad_per_cell: int = 0, qec_per_cell: int = 0
-                         ) -> list[tuple[tuple[np.ndarray, np.ndarray], str]]:
+                         log: Any = None, broad_per_cell: int = 0, qec_per_cell: int = 0,
+                         wide_per_cell: int = 0) -> list[tuple[tuple[np.ndarray, np.ndarray], str]]:
     """:func:`feature_cases`, saved to ``path`` (NPZ) and read back from it when it holds the
     same arguments (the analysis is the slow part; retraining with other settings is not)."""
     from pathlib import Path
@@ -104,13 +111,14 @@ def cached_feature_cases(path: Any, per_cell: int, domain_per_cell: int, *, seed
     from qplane.calibration.classifier import FEATURES_VERSION
 
     key = np.array([per_cell, domain_per_cell, seed, FEATURES_VERSION, broad_per_cell,
-                    qec_per_cell])
+                    qec_per_cell, wide_per_cell])
     path = Path(path)
     if path.exists():
         with np.load(path) as f:
             if np.array_equal(f["key"], key):
                 return [((x, s), str(m)) for x, s, m in zip(f["x"], f["s"], f["modes"])]
-    extra = {"broad_per_cell": broad_per_cell, "qec_per_cell": qec_per_cell}
+    extra = {"broad_per_cell": broad_per_cell, "qec_per_cell": qec_per_cell,
+             "wide_per_cell": wide_per_cell}
     cases = feature_cases(per_cell, domain_per_cell, seed=seed, log=log,
                           **{k: v for k, v in extra.items() if v})
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,29 +156,48 @@ def validation_sizes(per_cell: int, domain_per_cell: int, broad_per_cell: int = 
             3 * qec_per_cell // 7)
 
 
+def warm_start(path: Any) -> SweepClassifier:
+    """A :class:`SweepClassifier` reading every scalar, with the weights of the model at
+    ``path`` (an older features version: the head's input columns of the scalars it did not
+    read start at 0, so it starts by predicting exactly what the old model predicts)."""
+    old = LearnedSecondOpinion.load(path).model
+    width = old.conv[0].out_channels
+    model = SweepClassifier(width=width)
+    state = old.state_dict()
+    w = model.state_dict()["head.0.weight"].clone()
+    w[:, :state["head.0.weight"].shape[1]] = state["head.0.weight"]
+    w[:, state["head.0.weight"].shape[1]:] = 0
+    state["head.0.weight"] = w
+    model.load_state_dict(state)
+    return model
+
+
 def train(*, per_cell: int = 8, domain_per_cell: int = 8, broad_per_cell: int = 20,
           qec_per_cell: int = 14, epochs: int = 60, seed: int = 21, width: int = 24,
           lr: float = 3e-3, weight_decay: float = 1e-4, log: Any = print,
           cases: list[Any] | None = None, val_cases: list[Any] | None = None,
-          cache: str | None = None) -> tuple[SweepClassifier, dict[str, Any]]:
+          cache: str | None = None, wide_per_cell: int = 0, init: Any = None
+          ) -> tuple[SweepClassifier, dict[str, Any]]:
     """Train a classifier; returns it and its model card.
 
     ``cases`` / ``val_cases``: precomputed :func:`feature_cases` (the analysis is the slow
     part), instead of generating them from ``seed`` (validation: ``seed + 1000``, sizes
     :func:`validation_sizes`); ``cache``: a folder where the analysed cases are kept
-    (:func:`cached_feature_cases`).
+    (:func:`cached_feature_cases`); ``init``: a model file to start from
+    (:func:`warm_start`: its weights, the head's columns for scalars it did not read at 0).
     """
     from qplane.calibration.classifier import FEATURES_VERSION
     from qplane.calibration.domain import BROAD_NOISES, TRAIN_FAMILIES
     from qplane.calibration.domain_qec import TRAIN_FAMILIES as QEC_FAMILIES
+    from qplane.calibration.domain_wide import TRAIN_FAMILIES as WIDE_FAMILIES
 
     torch.manual_seed(seed)
     t0 = time.time()
-    sizes = (per_cell, domain_per_cell, broad_per_cell, qec_per_cell)
-    val_sizes = validation_sizes(*sizes)
+    sizes = (per_cell, domain_per_cell, broad_per_cell, qec_per_cell, wide_per_cell)
+    val_sizes = validation_sizes(*sizes[:4]) + (3 * wide_per_cell // 8,)
 
     def analysed(name: str, n: tuple[int, ...], s: int) -> list[Any]:
-        extra = {"broad_per_cell": n[2], "qec_per_cell": n[3]}
+        extra = {"broad_per_cell": n[2], "qec_per_cell": n[3], "wide_per_cell": n[4]}
         if cache:
             return cached_feature_cases(f"{cache}/{name}.npz", n[0], n[1], seed=s, log=log,
                                         **extra)
@@ -183,7 +210,7 @@ def train(*, per_cell: int = 8, domain_per_cell: int = 8, broad_per_cell: int = 
         val_cases = analysed("val", val_sizes, seed + 1000)
     x, s, y = tensors(train_cases)
     log(f"{len(train_cases)} training cases analysed in {time.time() - t0:.1f} s")
-    model = SweepClassifier(width=width)
+    model = SweepClassifier(width=width) if init is None else warm_start(init)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     n = len(y)
@@ -212,8 +239,11 @@ def train(*, per_cell: int = 8, domain_per_cell: int = 8, broad_per_cell: int = 
                      "optimizer": "AdamW, cosine schedule, batch 64",
                      "synthetic": {"spread": 1.0, "drift": [0.5, 1.5]},
                      "broad_per_cell": broad_per_cell, "qec_per_cell": qec_per_cell,
+                     "wide_per_cell": wide_per_cell, "init": str(init) if init else None,
                      "domain_families": sorted([f for v in TRAIN_FAMILIES.values() for f in v]
-                                               + [f for v in QEC_FAMILIES.values() for f in v]),
+                                               + [f for v in QEC_FAMILIES.values() for f in v]
+                                               + ([f for v in WIDE_FAMILIES.values() for f in v]
+                                                  if wide_per_cell else [])),
                      "domain_noises": list(BROAD_NOISES),
                      "data_fingerprint": fingerprint,
                      "seconds": round(time.time() - t0, 1),

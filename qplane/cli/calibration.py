@@ -149,6 +149,12 @@ def register(subparsers: Any) -> None:
     train.add_argument("--qec-per-cell", type=int, default=14,
                        help="QEC-kind (DRAG, CZ, readout amplitude / duration) train cases per "
                             "(kind, failure mode)")
+    train.add_argument("--wide-per-cell", type=int, default=0,
+                       help="wide train-family (session 5, domain_wide.py) cases per (kind, "
+                            "failure mode)")
+    train.add_argument("--init", default=None,
+                       help="a model file to start from (warm start, e.g. the v3 candidate)")
+    train.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate")
     train.add_argument("--epochs", type=int, default=60, help="training epochs (default: 60)")
     train.add_argument("--seed", type=int, default=21, help="random seed (default: 21)")
     train.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -353,7 +359,8 @@ def _train_classifier(args: argparse.Namespace) -> int:
     model, card = train(per_cell=args.per_cell, domain_per_cell=args.domain_per_cell,
                         broad_per_cell=args.broad_per_cell, qec_per_cell=args.qec_per_cell,
                         epochs=args.epochs, seed=args.seed, weight_decay=args.weight_decay,
-                        width=args.width, cache=args.cache)
+                        width=args.width, cache=args.cache, wide_per_cell=args.wide_per_cell,
+                        init=args.init, lr=args.lr)
     save_model(model, card, args.out)
     print(f"wrote {args.out}: validation class accuracy {card['validation']['class_accuracy']:.4f}")
     return 0

@@ -108,12 +108,12 @@ def test_shipped_model_transfers_to_held_out_families():
 
 
 def test_the_shipped_version_2_model_and_the_version_3_candidate_read_their_scalars():
-    from qplane.calibration.classifier import BASE_SCALARS, CANDIDATE_MODEL, NUM_SCALARS
+    from qplane.calibration.classifier import BASE_SCALARS, V3_MODEL, V3_SCALARS
 
     old = LearnedSecondOpinion.load()
     assert old.card["features_version"] == 2 and old.model.scalars == BASE_SCALARS
-    new = LearnedSecondOpinion.load(CANDIDATE_MODEL)
-    assert new.card["features_version"] == 3 and new.model.scalars == NUM_SCALARS
+    new = LearnedSecondOpinion.load(V3_MODEL)
+    assert new.card["features_version"] == 3 and new.model.scalars == V3_SCALARS
     assert new.card["training"]["qec_per_cell"] > 0 and new.card["validation"]["cases"] > 500
     cases = dataset(1, seed=77)[:6]
     assert len(old.predict([d for d, _ in cases])) == len(new.predict([d for d, _ in cases]))
@@ -121,14 +121,15 @@ def test_the_shipped_version_2_model_and_the_version_3_candidate_read_their_scal
 
 def test_qec_kinds_have_their_own_one_hot():
     from qplane.calibration import analyse
-    from qplane.calibration.classifier import BASE_SCALARS, QEC_FEATURE_KINDS, analysis_features
+    from qplane.calibration.classifier import (BASE_SCALARS, QEC_FEATURE_KINDS, V3_SCALARS,
+                                               analysis_features)
     from qplane.calibration.domain_qec import make_qec_case
 
     rng = np.random.default_rng(2)
     for i, kind in enumerate(QEC_FEATURE_KINDS):
         c = make_qec_case(kind, "ok", rng)
         _, s = analysis_features(analyse(kind, second_opinion=False, **c.analyse_args()))
-        assert s[BASE_SCALARS + i] == 1.0 and s[BASE_SCALARS:].sum() == 1.0
+        assert s[BASE_SCALARS + i] == 1.0 and s[BASE_SCALARS:V3_SCALARS].sum() == 1.0
         flat = make_qec_case(kind, "no_signal", rng)   # no best value: NaN numbers read as 0
         _, s = analysis_features(analyse(kind, second_opinion=False, **flat.analyse_args()))
         assert np.all(np.isfinite(s))
@@ -149,3 +150,55 @@ def test_bench_families_in_processes_match_one_process_and_judge_a_compare_model
     assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
     assert "compare_model_class_accuracy" in one
     assert set(one["per_family"]) == {c.family for c in cases}
+
+
+def test_features_version_4_read_the_minimum_criterion_and_the_gates_verdict():
+    """DRAG's gate refuses a maximum through its ``minimum`` criterion, which the version-3
+    scalars never read: version 4 appends it, the gate's verdict and the other numbers."""
+    from qplane.calibration import analyse
+    from qplane.calibration.classifier import EXTRA_SCALARS, V3_SCALARS, analysis_features
+
+    x = np.linspace(-0.6, 0.6, 41)
+    rng = np.random.default_rng(2)
+    for sign, passed in ((1, 1.0), (-1, 0.0)):   # a minimum, then a maximum, at beta = 0.1
+        p = 0.5 + sign * 0.4 * (np.sin(np.pi / 2.4 * (x - 0.1)) ** 2 - 0.5)
+        y = rng.binomial(300, p) / 300
+        r = analyse("drag", x, y, shots=300, scale=1.0, second_opinion=False)
+        _, s = analysis_features(r)
+        extra = dict(zip(EXTRA_SCALARS, s[V3_SCALARS:]))
+        assert extra["minimum"] == passed and extra["gate"] == float(r.gate.passed)
+        assert 0 <= extra["explained"] <= 1 and 0 <= extra["autocorrelation"] <= 1
+        assert np.all(np.isfinite(s))
+
+
+def test_the_version_4_candidate_reads_every_scalar_and_judges_the_qec_kinds():
+    from qplane.calibration import analyse
+    from qplane.calibration.classifier import CANDIDATE_MODEL, NUM_SCALARS
+
+    op = LearnedSecondOpinion.load(CANDIDATE_MODEL)
+    assert op.card["features_version"] == 4 and op.model.scalars == NUM_SCALARS
+    assert op.card["training"]["wide_per_cell"] > 0 and op.card["validation"]["cases"] > 300
+    assert any(f.endswith("/train_wide") for f in op.card["training"]["domain_families"])
+    # DRAG's second opinion (session 4: 0.71 on the simulated lab's validation seed): a sweep
+    # moved off the ideal coefficient shows a maximum between two minima beyond its ends, which
+    # the version-3 candidate called "expected"
+    x = np.linspace(0.36, 1.56, 41)
+    for seed in range(3):
+        y = np.random.default_rng(seed).binomial(300, 0.05 + 0.8 * np.sin(np.pi / 1.56 * x) ** 2)
+        r = analyse("drag", x, y / 300, shots=300, scale=1.0, second_opinion=False)
+        assert op.classify_analysis(r)["label"] == "suboptimal_sweep"
+
+
+def test_a_warm_start_predicts_exactly_what_the_older_model_predicts():
+    import torch
+
+    from qplane.calibration.classifier import NUM_SCALARS, V3_MODEL
+    from qplane.calibration.training import warm_start
+
+    old = LearnedSecondOpinion.load(V3_MODEL).model
+    new = warm_start(V3_MODEL)
+    assert new.scalars == NUM_SCALARS > old.scalars
+    g = torch.Generator().manual_seed(0)
+    x, s = torch.randn(8, 3, 64, generator=g), torch.rand(8, NUM_SCALARS, generator=g)
+    with torch.no_grad():
+        assert torch.allclose(old(x, s), new.eval()(x, s), atol=1e-6)
