@@ -395,6 +395,8 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
                                          "steps": card.training.get("steps"),
                                          "shots": card.training.get("shots")}}
     seconds = round(time.perf_counter() - began, 1)
+    # Shots per basis by distance (a merged file keeps each distance's own count).
+    shots_per_basis = {str(d): "quick" if quick else (shots or SHOTS[d]) for d in distances}
     if merge and Path(out).exists():
         # Keep the other distances of an earlier run (distances can be run one at a time).
         old = json.loads(Path(out).read_text())
@@ -406,13 +408,17 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
         models = {**{k: v for k, v in old["models"].items()
                      if not any(k == model_for(d) for d in distances)}, **models}
         seconds += old.get("seconds", 0)
+        before = old.get("shots_per_basis")
+        for k in sorted({str(x["distance"]) for x in rows} - set(shots_per_basis)):
+            shots_per_basis[k] = before.get(k) if isinstance(before, dict) else before
+        shots_per_basis = dict(sorted(shots_per_basis.items()))
         order = lambda x: (x["distance"], x["p"])  # noqa: E731
         rows.sort(key=order)
         comparisons.sort(key=order)
     results = {"benchmark": "decoder", "qplane_version": qplane.__version__,
                "machine": {"cpu": platform.processor() or platform.machine(),
                            "torch_threads": threads, "torch": torch.__version__},
-               "shots_per_basis": "quick" if quick else (shots or SHOTS),
+               "shots_per_basis": shots_per_basis,
                "bases": list(BASES), "seconds": seconds,
                "models": models, "rows": rows, "comparisons": comparisons,
                "timing": {str(k): v for k, v in sorted(timings.items())},
