@@ -113,8 +113,9 @@ def run(args) -> None:
     truth = np.packbits(obs, axis=1, bitorder="little")
     cpm_fail = np.any(s["correlated"] != truth, axis=1)
     candidates = s["disagree_net"] | s["disagree_fast"] | cpm_fail
-    for k in CONTINUOUS:
-        candidates |= s[k] >= thresholds[k][-1]
+    last = max(i for i, f in enumerate(FRACTIONS) if f <= args.max_fraction)
+    for k in args.scores or CONTINUOUS:
+        candidates |= s[k] >= thresholds[k][last]
     index = np.flatnonzero(candidates)
     print(f"{args.basis}: {args.shots} shots, networks+matching {network_s:.0f} s; "
           f"Tesseract on {len(index)} ({len(index) / args.shots:.2%})", flush=True)
@@ -196,6 +197,10 @@ def main() -> None:
     parser.add_argument("--model", default="d7")
     parser.add_argument("--fast-model", default="d5-fast")
     parser.add_argument("--out", default="runs/scores.npz")
+    parser.add_argument("--max-fraction", type=float, default=max(FRACTIONS),
+                        help="the largest gate fraction whose shots Tesseract decodes")
+    parser.add_argument("--scores", nargs="+", choices=CONTINUOUS, default=None,
+                        help="the continuous scores whose top shots Tesseract decodes (all)")
     parser.add_argument("--summarise", nargs="+", metavar="NPZ")
     args = parser.parse_args()
     if args.summarise:
