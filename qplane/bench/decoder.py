@@ -14,10 +14,12 @@ machine), and the same for the distilled fast model where one is shipped (``dN-f
 against dN is ``scripts/fast_model_check.py``'s).
 Correlated PyMatching is the main baseline of every neural row; the int8 network runs beside
 the float one on the same shots (McNemar: no significant loss); Tesseract (``pip install
-qplane[bench]``, near-optimal) decodes a prefix of the shots at d = 3 and 5 as the reference, and
-``neural-soft`` (the network gating hard shots to Tesseract, :mod:`qplane.decoder.neural_soft`)
-decodes every shot there: compared with correlated PyMatching (the >= 1.15x target at d = 5,
-p = 0.005) and with Tesseract alone on the same shots (what the network adds). Results go to
+qplane[bench]``, near-optimal) decodes a prefix of the shots at d = 3, 5 and 7
+(:data:`REFERENCE_SHOTS`) as the reference, and ``neural-soft`` (the network gating hard shots
+to Tesseract, :mod:`qplane.decoder.neural_soft`; its d = 7 options chosen on validation shots,
+:data:`SOFT_OPTIONS`) decodes every shot there: compared with correlated PyMatching (the
+>= 1.15x targets at d = 5, p = 0.005 and d = 7, p = 0.003, and "never significantly worse" on
+every case) and with Tesseract alone on the same shots (what the network adds). Results go to
 ``runs/bench/decoder.json``; ``--update-results`` writes the committed
 ``bench/results/decoder.json`` and the markdown table in ``docs/decoder.md``.
 """
