@@ -24,7 +24,8 @@ decoder benchmark's shots).
 
     nice -n 10 python scripts/neural_soft_scores.py --split validation --basis Z \\
         --shots 25000 --out runs/d7/scores_val_Z.npz
-    python scripts/neural_soft_scores.py --summarise runs/d7/scores_val_X.npz runs/d7/scores_val_Z.npz
+    python scripts/neural_soft_scores.py --summarise runs/d7/scores_val_X.npz \\
+        runs/d7/scores_val_Z.npz
 """
 
 from __future__ import annotations
