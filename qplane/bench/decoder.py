@@ -15,10 +15,12 @@ int8 network also decodes every test shot with both matchers beside dN's fp32 on
 (:mod:`qplane.bench._fast_model`: the cost target is judged on it).
 Correlated PyMatching is the main baseline of every neural row; the int8 network runs beside
 the float one on the same shots (McNemar: no significant loss); Tesseract (``pip install
-qplane[bench]``, near-optimal) decodes a prefix of the shots at d = 3 and 5 as the reference, and
-``neural-soft`` (the network gating hard shots to Tesseract, :mod:`qplane.decoder.neural_soft`)
-decodes every shot there: compared with correlated PyMatching (the >= 1.15x target at d = 5,
-p = 0.005) and with Tesseract alone on the same shots (what the network adds). Results go to
+qplane[bench]``, near-optimal) decodes a prefix of the shots at d = 3, 5 and 7
+(:data:`REFERENCE_SHOTS`) as the reference, and ``neural-soft`` (the network gating hard shots
+to Tesseract, :mod:`qplane.decoder.neural_soft`; its d = 7 options chosen on validation shots,
+:data:`SOFT_OPTIONS`) decodes every shot there: compared with correlated PyMatching (the
+>= 1.15x targets at d = 5, p = 0.005 and d = 7, p = 0.003, and "never significantly worse" on
+every case) and with Tesseract alone on the same shots (what the network adds). Results go to
 ``runs/bench/decoder.json``; ``--update-results`` writes the committed
 ``bench/results/decoder.json`` and the markdown table in ``docs/decoder.md``.
 """
@@ -404,6 +406,8 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
                                          "steps": card.training.get("steps"),
                                          "shots": card.training.get("shots")}}
     seconds = round(time.perf_counter() - began, 1)
+    # Shots per basis by distance (a merged file keeps each distance's own count).
+    shots_per_basis = {str(d): "quick" if quick else (shots or SHOTS[d]) for d in distances}
     if merge and Path(out).exists():
         # Keep the other distances of an earlier run (distances can be run one at a time).
         old = json.loads(Path(out).read_text())
@@ -415,13 +419,17 @@ def run_benchmark(*, quick: bool = False, shots: int | None = None,
         models = {**{k: v for k, v in old["models"].items()
                      if not any(k == model_for(d) for d in distances)}, **models}
         seconds += old.get("seconds", 0)
+        before = old.get("shots_per_basis")
+        for k in sorted({str(x["distance"]) for x in rows} - set(shots_per_basis)):
+            shots_per_basis[k] = before.get(k) if isinstance(before, dict) else before
+        shots_per_basis = dict(sorted(shots_per_basis.items()))
         order = lambda x: (x["distance"], x["p"])  # noqa: E731
         rows.sort(key=order)
         comparisons.sort(key=order)
     results = {"benchmark": "decoder", "qplane_version": qplane.__version__,
                "machine": {"cpu": platform.processor() or platform.machine(),
                            "torch_threads": threads, "torch": torch.__version__},
-               "shots_per_basis": "quick" if quick else (shots or SHOTS),
+               "shots_per_basis": shots_per_basis,
                "bases": list(BASES), "seconds": seconds,
                "models": models, "rows": rows, "comparisons": comparisons,
                "timing": {str(k): v for k, v in sorted(timings.items())},

@@ -263,9 +263,10 @@ def _decoder(data: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in data["comparisons"]:
+        ratio = "–" if c["ler_ratio_b_over_a"] is None else f"{c['ler_ratio_b_over_a']:.3f}"  # 0 errors
         lines.append(
             f"| {c['distance']} | {c['p']} | {c['shots']:,} | {c['a']} | {c['b']} | {c['errors_a']} / {c['errors_b']} | "
-            f"{c['only_a_wrong']} / {c['only_b_wrong']} | {c['mcnemar_p']:.2g} | {c['ler_ratio_b_over_a']:.3f} |")
+            f"{c['only_a_wrong']} / {c['only_b_wrong']} | {c['mcnemar_p']:.2g} | {ratio} |")
     lines += ["", "| target | errors (ours / baseline) | ratio | met |", "|---|---|---|---|"]
     for t in data["targets"]:
         errors = "/".join(str(e) for e in t.get("errors", [])) or t.get("detail", "")

@@ -49,3 +49,13 @@ def test_a_small_decoder_benchmark_writes_every_comparison(tmp_path):
         assert "residual_us_per_shot" in timing["neural-soft/batch1024"]
         assert timing["tesseract/batch256"]["total_us_per_shot"] > 0
         assert any(t["target"].startswith("neural-soft never") for t in results["targets"])
+
+
+def test_a_merged_decoder_benchmark_keeps_each_distances_shot_count(tmp_path):
+    out = tmp_path / "decoder.json"
+    old_row = {"distance": 5, "p": 0.005, "decoder": "pymatching"}
+    json.dump({"rows": [old_row], "comparisons": [], "timing": {}, "models": {}, "seconds": 1,
+               "shots_per_basis": 20000}, out.open("w"))
+    results = run_benchmark(shots=40, distances=(3,), out=str(out), merge=True)
+    assert results["shots_per_basis"] == {"3": 40, "5": 20000}
+    assert {r["distance"] for r in results["rows"]} == {3, 5}

@@ -129,3 +129,45 @@ def test_the_gate_study_replicates_the_decoder_shot_for_shot(tmp_path):
         fail = np.where(gate, z["tess_fail"], z["cpm_fail"])
         assert np.array_equal(fail, (predictions[:, 0] & 1).astype(bool) != obs[:, 0])
     assert np.all(z["decoded"] | ~masks["both f=0.05"])  # every gate lies inside the union
+
+
+def test_the_gate_score_study_replicates_the_shipped_gate(tmp_path):
+    """scripts/neural_soft_scores.py's "shipped" gate is neural-soft's, shot for shot."""
+    import argparse
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    from qplane.decoder.neural_soft import NeuralSoftDecoder
+
+    folder = Path(__file__).parents[2] / "scripts"
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location("neural_soft_scores",
+                                                      folder / "neural_soft_scores.py")
+        study = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(study)
+    finally:
+        sys.path.remove(str(folder))
+    out = tmp_path / "s.npz"
+    threads = torch.get_num_threads()
+    try:
+        study.run(argparse.Namespace(distance=3, p=0.006, basis="Z", split="validation",
+                                     shots=300, model="d3", fast_model="d3-fast",
+                                     out=str(out), max_fraction=0.005, scores=None))
+    finally:
+        torch.set_num_threads(threads)
+    z = np.load(out)
+    masks = study.gate_masks(z)
+    circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.006)
+    dem = circuit.detector_error_model(decompose_errors=True)
+    events = circuit.compile_detector_sampler(
+        seed=study.seed_for("validation", 3, 0.006, "Z")).sample(300)
+    compiled = NeuralSoftDecoder(model="d3", device="cpu", gate_fraction=0.005,
+                                 beam="short").compile_decoder_for_dem(dem=dem)
+    _, gated = compiled.decode_events(events)
+    assert np.array_equal(masks["shipped: disagree + uncertainty f=0.005"], gated)
+    assert np.all(z["decoded"] | ~gated)
+    assert np.all((z["wrong"] >= 0) & (z["wrong"] <= 1))
