@@ -38,8 +38,8 @@ import zmq
 from qplane.errors import PipelineError, WireFormatError
 from qplane.pipeline.rejections import Rejection
 from qplane.pipeline.security import SENDERS, CHANNELS, peer_identity, role_of
-from qplane.records import (Body, Circuit, CircuitRequest, Event, Record, StreamEnd, decode, pack,
-                            unbundle)
+from qplane.records import (RECORD_KINDS, Body, Circuit, CircuitRequest, Event, Record, StreamEnd,
+                            decode, pack, unbundle)
 
 #: Default bounds of a socket made without a run's security settings.
 MAX_MESSAGE_BYTES = 64 * 2**20
@@ -237,6 +237,8 @@ class Inbox:
         self.max_json_depth = (max_json_depth if max_json_depth is not None else
                                security.max_json_depth if security is not None else MAX_JSON_DEPTH)
         self._pending: collections.deque[tuple[list[bytes], Record] | None] = collections.deque()
+        for kind in RECORD_KINDS.values():  # once per process (cached): not on a block's path
+            _nests(kind)
 
     @property
     def pending(self) -> int:
