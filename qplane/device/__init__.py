@@ -6,7 +6,8 @@ does a station in front of real hardware.
 Modules:
 
 * :mod:`~qplane.device.qec` — QEC acquisition and correction: :class:`SyndromeBlock`,
-  :class:`CorrectionResult`, the :class:`QECDevice` Protocol;
+  :class:`CorrectionResult`, the :class:`QECDevice` Protocol, :func:`count_wrong` (a
+  correction's failures against the truth);
 * :mod:`~qplane.device.experiments` — calibration experiments: :class:`ExperimentKind`,
   :class:`ExperimentRequest`, :class:`ExperimentData`, the :class:`ExperimentRunner` Protocol,
   :data:`SWEEP_LIMITS`, :data:`SWEEP_UNITS`;
@@ -50,7 +51,7 @@ from qplane.device.experiments import (
     ExperimentRunner,
     validate_sweep,
 )
-from qplane.device.qec import QEC_METHODS, CorrectionResult, QECDevice, SyndromeBlock
+from qplane.device.qec import QEC_METHODS, CorrectionResult, QECDevice, SyndromeBlock, count_wrong
 
 __all__ = [
     "ALL_CONTROLS",
@@ -76,6 +77,7 @@ __all__ = [
     "SWEEP_UNITS",
     "ControlledDevice",
     "CorrectionResult",
+    "count_wrong",
     "ExperimentData",
     "ExperimentKind",
     "ExperimentRequest",

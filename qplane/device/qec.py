@@ -46,6 +46,20 @@ class CorrectionResult:
     # correction; None (and failures -1) where the device knows no truth (hardware)
 
 
+def count_wrong(predicted_flips: np.ndarray, truth: np.ndarray) -> int:
+    """Shots whose predicted observable flips differ from the truth in any observable (both
+    uint8, bit-packed, of one shape).
+
+    >>> import numpy as np
+    >>> count_wrong(np.array([[1], [0], [2]], np.uint8), np.array([[1], [1], [0]], np.uint8))
+    2
+    """
+    differ = predicted_flips != truth
+    if differ.shape[1] == 1:  # one byte per shot: a shot is wrong where its byte differs
+        return int(np.count_nonzero(differ))
+    return int(np.count_nonzero(differ.any(axis=1)))
+
+
 @runtime_checkable
 class QECDevice(Protocol):
     """What the instrument server needs of the QEC instrument.

@@ -57,7 +57,7 @@ from qcodes.instrument import Instrument
 from qcodes.validators import Ints, Numbers
 
 from qplane.codes import circuit_fingerprint
-from qplane.device import CorrectionResult, SyndromeBlock
+from qplane.device import CorrectionResult, SyndromeBlock, count_wrong
 from qplane.errors import ConfigError, QplaneError, SourceExhausted
 
 #: Source formats: a qplane run file, or one of stim's sample formats.
@@ -318,7 +318,7 @@ class ReplayQPU(Instrument):
         if self._data.truth is None:
             return CorrectionResult(index=index, shots=shots, failures=-1, truth=None)
         truth = self._data.truth[start:start + shots]
-        failures = int(np.count_nonzero(np.any(predicted_flips != truth, axis=1)))
+        failures = count_wrong(predicted_flips, truth)
         return CorrectionResult(index=index, shots=shots, failures=failures, truth=truth)
 
     def get_idn(self) -> dict[str, str | None]:

@@ -36,7 +36,7 @@ from qplane.pipeline.dispatch import peer_register
 from qplane.pipeline.heartbeat import Pulse
 from qplane.pipeline.noise_window import DeviceChanges
 from qplane.pipeline.rejections import Rejection, RejectionLog
-from qplane.pipeline.transport import Inbox, Outbox, has_message, request_circuit
+from qplane.pipeline.transport import NOBLOCK, Inbox, Outbox, has_message, request_circuit
 from qplane.pipeline.worker import Worker
 from qplane.records import (MAX_CORRECTIONS, Correction, Corrections, DecoderCompiled, Heartbeat,
                             NoiseModel, Record, Syndrome)
@@ -169,7 +169,7 @@ class DecodingWorker(Worker):
                 got = self.syndromes.recv(flags)
             except zmq.Again:
                 break
-            flags = zmq.NOBLOCK
+            flags = NOBLOCK
             handled += 1
             self._server_seen = time.time()
             if got is None:

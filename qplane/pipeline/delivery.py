@@ -35,7 +35,8 @@ from typing import Any, Callable
 
 import zmq
 
-from qplane.pipeline.transport import MAX_BUNDLE_BYTES, MAX_BUNDLE_RECORDS, Inbox, Outbox, queued
+from qplane.pipeline.transport import (MAX_BUNDLE_BYTES, MAX_BUNDLE_RECORDS, NOBLOCK, Inbox, Outbox,
+                                       queued, send_parts)
 from qplane.records import FlushAck, Record, Resync, pack
 
 #: The first recorder's epoch (its source); a restarted one is ``recorder.rN``.
@@ -131,7 +132,7 @@ class RetainingOutbox(Outbox):
             self._send_unsent()
         else:
             try:
-                self.socket.send_multipart(frames, zmq.NOBLOCK)
+                send_parts(self.socket, frames, NOBLOCK)
                 self._sent.append(entry)
             except zmq.Again:
                 self._unsent.append(entry)
@@ -217,7 +218,7 @@ class RetainingOutbox(Outbox):
 
     def _send_now(self, frames: list[Any]) -> bool:
         try:
-            self.socket.send_multipart(frames, zmq.NOBLOCK)
+            send_parts(self.socket, frames, NOBLOCK)
         except zmq.Again:
             return False
         return True

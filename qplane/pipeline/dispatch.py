@@ -36,7 +36,7 @@ import zmq
 
 from qplane.pipeline._in_flight import InFlight, InFlightBlocks
 from qplane.pipeline.rejections import Rejection
-from qplane.pipeline.transport import Inbox, Outbox, send_record
+from qplane.pipeline.transport import Inbox, Outbox, send_parts, send_record
 from qplane.records import Correction, Corrections, Heartbeat, Record, Register
 
 #: Dispatch roles: only decoding workers register on the dispatch socket.
@@ -123,7 +123,7 @@ class Dispatcher:
                 continue
             frames = bundles.setdefault(peer.routing, [peer.routing])
             if len(block.frames) != 1:  # not packed: it goes in a message of its own
-                self.socket.send_multipart([peer.routing, *block.frames])
+                send_parts(self.socket, [peer.routing, *block.frames])
             else:
                 frames.append(block.frames[0])
             if block.dispatches:
@@ -136,7 +136,7 @@ class Dispatcher:
             sent += 1
         for frames in bundles.values():
             if len(frames) > 1:
-                self.socket.send_multipart(frames)
+                send_parts(self.socket, frames)
         return sent
 
     def _pick(self) -> _Peer | None:

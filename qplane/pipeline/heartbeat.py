@@ -87,8 +87,10 @@ class HeartbeatThread:
     is called in the thread) and closes it when it stops. Each heartbeat carries
     ``progress.count``: the launcher tells a busy main loop (heartbeats go on, the counter
     stands still) from a stopped or dead process (no heartbeat at all). A C call that holds
-    the interpreter's lock for longer than the heartbeat timeout still silences the thread;
-    pure-Python and NumPy work does not (the interpreter switches threads every few ms).
+    the interpreter's lock for longer than the heartbeat timeout still silences the thread
+    (pure-Python and NumPy work does not: the interpreter switches threads every few ms); the
+    launcher then tells it from a stuck process by its CPU time
+    (:meth:`qplane.pipeline.children.Child.computing`).
 
     Args:
         make_outbox: builds the outbox (a PUB to the launcher's monitor), in the thread.

@@ -13,9 +13,10 @@ only the launcher), shows their live statistics, and ends the run in one of thre
 
 Supervision (``qplane.supervision``): every process sends the launcher heartbeats from a
 thread of its own, with its main loop's progress counter. A process that sends none for
-``heartbeat_timeout`` s (dead, or its interpreter stuck), or that the kernel shows stopped
-(SIGSTOP), is *hung*; one whose heartbeats go on while its counter stands still is *busy*
-(shown, and recorded once per stretch as ``process_busy``: a long fit, decode or flush is not a
+``heartbeat_timeout`` s while using no CPU time (dead, or its interpreter stuck waiting), or
+that the kernel shows stopped (SIGSTOP), is *hung* (a silent one that computes, in a C call
+holding the interpreter's lock, is busy, as below); one whose heartbeats go on while its
+counter stands still is *busy* (shown, and recorded once per stretch as ``process_busy``: a long fit, decode or flush is not a
 fault) and, past ``stall_timeout`` s, *stalled*, which is hung too. A hung process is recorded
 in ``/events``, killed and treated as dead. A dead decoding or
 calibration worker is restarted after a backoff (``restart``: policy, backoff, maximum), under a

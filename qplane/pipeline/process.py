@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import faulthandler
+import itertools
 import json
 import os
 import signal
@@ -78,7 +79,8 @@ class RunSpec:
 ORPHAN_LINGER_MS = 2000
 
 #: Test hook (never set in production): seconds a process's main thread spins, busy, on
-#: SIGUSR2 (the handler is installed only when this variable is set, in the fault tests).
+#: SIGUSR2 (the handler is installed only when this variable is set, in the fault tests);
+#: ``gil:SECONDS`` spins in one C call that holds the interpreter's lock meanwhile.
 TEST_SPIN_ENV = "QPLANE_TEST_SPIN"
 
 #: Seconds a stopping process waits at most for a restarted recorder that is still catching up
@@ -103,7 +105,9 @@ class _StopFlag:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         spin = os.environ.get(TEST_SPIN_ENV)
         if spin:
-            signal.signal(signal.SIGUSR2, lambda *_: _spin(float(spin)))
+            how = _spin_holding_the_lock if spin.startswith("gil:") else _spin
+            seconds = float(spin.removeprefix("gil:"))
+            signal.signal(signal.SIGUSR2, lambda *_: how(seconds))
 
     def _set(self, *_args: object) -> None:
         self.stop = True
@@ -164,6 +168,19 @@ def _spin(seconds: float) -> None:
     n = 0
     while time.monotonic() < end:
         n += 1
+
+
+def _spin_holding_the_lock(seconds: float) -> None:
+    """The ``gil:`` test hook of :data:`TEST_SPIN_ENV`: one C call (a sum over
+    ``itertools.repeat``, which never returns to the interpreter's loop, so it never lets the
+    heartbeat thread run) that computes for about ``seconds`` (at most 600 s)."""
+    probe, took = 100_000, 0.0
+    while took < 0.05 and probe < 1 << 40:  # time the call on enough items to be measurable
+        probe *= 2
+        t0 = time.perf_counter()
+        sum(itertools.repeat(0, probe))
+        took = time.perf_counter() - t0
+    sum(itertools.repeat(0, int(probe / took * min(max(seconds, 0.0), 600.0))))
 
 
 def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:

@@ -35,7 +35,7 @@ import zmq
 from qplane.errors import QplaneError, RunFileError
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.security import list_keys
-from qplane.pipeline.transport import Inbox, SequenceTracker, queued
+from qplane.pipeline.transport import NOBLOCK, Inbox, SequenceTracker, queued, send_parts
 from qplane.pipeline.worker import Worker
 from qplane.records import (
     Applied,
@@ -227,7 +227,7 @@ class Recorder(Worker):
                                source=self.epoch, seq=self._acks_sent)
             self._acks_sent += 1
             try:
-                self.inbox.socket.send_multipart([routing, pack(rec)], zmq.NOBLOCK)
+                send_parts(self.inbox.socket, [routing, pack(rec)], NOBLOCK)
             except zmq.ZMQError:  # its queue is full or it is gone
                 pass
         self._ack_due -= due

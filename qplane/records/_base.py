@@ -108,7 +108,12 @@ class Record:
 
     @property
     def kind(self) -> str:
-        return type(self.body).kind_name()
+        cls = type(self.body)
+        try:
+            return _KINDS[cls]
+        except KeyError:
+            kind = _KINDS[cls] = cls.kind_name()
+            return kind
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -158,11 +163,20 @@ def new_uid() -> str:
     return f"{_uid_prefix}{next(_uid_count):016x}"
 
 
+#: Record kind by body class (a record's kind is asked for several times on its way).
+_KINDS: dict[type, str] = {}
+
+
 @functools.cache
 def _array_rules(cls: type[Body]) -> dict[str, tuple[np.dtype, int, str]]:
     """Array name -> (dtype, number of dimensions, dtype name) a kind allows, required or not."""
     rules = {**cls.OPTIONAL_ARRAYS, **cls.ARRAYS}
     return {name: (np.dtype(dtype), ndim, dtype) for name, (dtype, ndim) in rules.items()}
+
+
+@functools.cache
+def _required(cls: type[Body]) -> frozenset[str]:
+    return frozenset(cls.ARRAYS)
 
 
 def validate(rec: Record) -> None:
@@ -171,29 +185,40 @@ def validate(rec: Record) -> None:
     The body's fields are typed and checked by msgspec when decoded; a body built in Python
     is re-checked here by a round trip through msgspec's converter.
     """
-    kind = rec.kind
-    where = f"{kind} record"
-    if isinstance(rec.seq, bool) or not isinstance(rec.seq, int) or not 0 <= rec.seq <= 2**62:
-        raise WireFormatError(f"{where}: seq must be an integer in [0, 2^62], got {rec.seq!r}")
+    seq = rec.seq
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= 2**62:
+        raise WireFormatError(f"{rec.kind} record: seq must be an integer in [0, 2^62], "
+                              f"got {seq!r}")
     cls = type(rec.body)
     rules = _array_rules(cls)
-    missing = [name for name in cls.ARRAYS if name not in rec.arrays]
-    unexpected = [name for name in rec.arrays if name not in rules]
-    if missing or unexpected:
-        raise WireFormatError(
-            f"{where}: arrays must be {sorted(cls.ARRAYS)}"
-            + (f" (optionally {sorted(cls.OPTIONAL_ARRAYS)})" if cls.OPTIONAL_ARRAYS else "")
-            + f", got {sorted(rec.arrays)}"
-        )
-    for name, array in rec.arrays.items():
+    arrays = rec.arrays
+    required = _required(cls)
+    if not (required <= arrays.keys() and (len(arrays) == len(required)
+                                           or all(name in rules for name in arrays))):
+        missing = [name for name in cls.ARRAYS if name not in arrays]
+        unexpected = [name for name in arrays if name not in rules]
+        if missing or unexpected:
+            raise WireFormatError(
+                f"{rec.kind} record: arrays must be {sorted(cls.ARRAYS)}"
+                + (f" (optionally {sorted(cls.OPTIONAL_ARRAYS)})" if cls.OPTIONAL_ARRAYS else "")
+                + f", got {sorted(arrays)}"
+            )
+    agree = True
+    shots = -1
+    for name, array in arrays.items():
         want, ndim, dtype = rules[name]
         if array.dtype != want:
-            raise WireFormatError(f"{where}: array '{name}' must be {dtype}, got {array.dtype}")
+            raise WireFormatError(f"{rec.kind} record: array '{name}' must be {dtype}, "
+                                  f"got {array.dtype}")
         if array.ndim != ndim:
             raise WireFormatError(
-                f"{where}: array '{name}' must have {ndim} dimensions, got shape {array.shape}")
-    if cls.PER_SHOT and len(rec.arrays) > 1 and len({len(a) for a in rec.arrays.values()}) > 1:
+                f"{rec.kind} record: array '{name}' must have {ndim} dimensions, got shape "
+                f"{array.shape}")
+        if shots >= 0 and len(array) != shots:
+            agree = False
+        shots = len(array)
+    if cls.PER_SHOT and not agree:
         raise WireFormatError(
-            f"{where}: arrays disagree on the number of shots: "
-            f"{ {k: v.shape for k, v in rec.arrays.items()} }")
+            f"{rec.kind} record: arrays disagree on the number of shots: "
+            f"{ {k: v.shape for k, v in arrays.items()} }")
     rec.body.check(rec.arrays)

@@ -41,6 +41,7 @@ malformed message with a :class:`~qplane.errors.WireFormatError` that says what 
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from typing import Annotated, Any, Literal, Union
@@ -126,6 +127,12 @@ _decoder = msgspec.json.Decoder(Header)
 _probe = msgspec.json.Decoder(_VersionProbe)
 
 
+@functools.cache
+def _topic(cls: type[Body]) -> bytes:
+    """The topic frame of a record kind (its name, ASCII)."""
+    return cls.kind_name().encode("ascii")
+
+
 def encode(rec: Record) -> list[Any]:
     """The multipart frames of ``rec``: ``[topic, header, *buffers]``."""
     arrays = [ArraySpec(name, NAME_BY_DTYPE.get(a.dtype) or str(a.dtype), list(a.shape))
@@ -133,7 +140,7 @@ def encode(rec: Record) -> list[Any]:
     header = Header(schema=WIRE_SCHEMA, version=WIRE_VERSION, run_id=rec.run_id,
                     source=rec.source, seq=rec.seq, uid=rec.uid, time=rec.time, arrays=arrays,
                     body=rec.body)
-    frames: list[Any] = [rec.kind.encode("ascii"), _encoder.encode(header)]
+    frames: list[Any] = [_topic(type(rec.body)), _encoder.encode(header)]
     frames.extend(memoryview(a).cast("B") if a.size else b"" for a in rec.arrays.values())
     return frames
 
@@ -241,13 +248,14 @@ def decode(frames: list[Any]) -> Record:
         raise _header_error(raw, e) from e
     except (RecursionError, ValueError, TypeError) as e:  # pathological nesting or numbers
         raise WireFormatError(f"header cannot be decoded: {type(e).__name__}: {e}") from e
-    kind = type(header.body).kind_name()
-    try:
-        topic = bytes(topic_raw).decode("ascii")
-    except UnicodeDecodeError as e:
-        raise WireFormatError(f"topic is not ASCII: {e}") from e
-    if topic != kind:
-        raise WireFormatError(f"topic {topic!r} does not match header kind {kind!r}")
+    if topic_raw != _topic(type(header.body)):  # the usual case: one comparison
+        kind = type(header.body).kind_name()
+        try:
+            topic = bytes(topic_raw).decode("ascii")
+        except UnicodeDecodeError as e:
+            raise WireFormatError(f"topic is not ASCII: {e}") from e
+        if topic != kind:
+            raise WireFormatError(f"topic {topic!r} does not match header kind {kind!r}")
     buffers = frames[2:] if packed is None else _split(packed, header.arrays)
     if len(buffers) != len(header.arrays):
         raise WireFormatError(

@@ -50,6 +50,7 @@ from qplane.device import (
     ExperimentData,
     ExperimentRequest,
     SyndromeBlock,
+    count_wrong,
 )
 from qplane.errors import ConfigError, QplaneError
 from qplane.sim_instruments.clock import SimClock
@@ -434,8 +435,7 @@ class SimulatedQPU(Instrument):
                 f"got {predicted_flips.dtype} {predicted_flips.shape}"
             )
         del self._pending[index]
-        wrong = np.any(predicted_flips != truth, axis=1)
-        failures = int(np.count_nonzero(wrong))
+        failures = count_wrong(predicted_flips, truth)
         self._shots_done += len(truth)
         self._failures += failures
         return CorrectionResult(index=index, shots=len(truth), failures=failures, truth=truth)

@@ -4,14 +4,21 @@ no progress past ``stall_timeout`` is restarted. With real processes.
 
 The busy stretch is the test hook of :data:`qplane.pipeline.process.TEST_SPIN_ENV`: with the
 variable set, SIGUSR2 makes a process's main thread spin (pure Python, bounded) for that many
-seconds while its heartbeat thread goes on. Loops are bounded by a number of polls.
+seconds while its heartbeat thread goes on, or (``gil:``) compute in one C call that holds the
+interpreter's lock, which silences the heartbeat thread. Loops are bounded by a number of polls.
 """
 
 import os
 import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
+from qplane.config import SupervisionSettings
+from qplane.pipeline.children import Child, judge
+from qplane.pipeline.heartbeat import Liveness
 from qplane.pipeline.launcher import Launcher
 from qplane.pipeline.process import TEST_SPIN_ENV
 
@@ -21,11 +28,14 @@ from tests.pipeline.test_faults import (assert_every_block_accounted, end_run, e
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("victim", ["decoder-0", "recorder", "instrument_server"])
+@pytest.mark.parametrize("victim,spin", [("decoder-0", "3.75"), ("recorder", "3.75"),
+                                         ("instrument_server", "3.75"),
+                                         ("decoder-0", "gil:3.75")])
 def test_a_process_busy_longer_than_the_heartbeat_timeout_is_not_restarted(
-        victim, loop_config, tmp_path, monkeypatch):
-    # busy 2.5x the heartbeat timeout, well inside the (default 15 s) stall timeout
-    monkeypatch.setenv(TEST_SPIN_ENV, "3.75")
+        victim, spin, loop_config, tmp_path, monkeypatch):
+    # busy 2.5x the heartbeat timeout, well inside the (default 15 s) stall timeout; with
+    # "gil:" its heartbeat thread is silent meanwhile (a C call holds the interpreter's lock)
+    monkeypatch.setenv(TEST_SPIN_ENV, spin)
     config = loop_config(workers=2, shots=64, max_in_flight=8)
     sup = config.qplane.supervision
     assert sup.heartbeat_timeout * 2 < 3.75 < sup.stall_timeout
@@ -51,6 +61,48 @@ def test_a_process_busy_longer_than_the_heartbeat_timeout_is_not_restarted(
     assert len(busy) == 1 and busy[0]["details"]["process"] == victim
     resumed = [e for e in found if e["kind"] == "process_progressing"]
     assert len(resumed) == 1 and resumed[0]["details"]["busy_s"] > sup.heartbeat_timeout
+
+
+def _used_cpu(child, seconds):
+    """Wait (bounded) until ``child``'s process has used ``seconds`` more CPU time."""
+    start = child.kernel_stat()[1]
+    for _ in range(500):
+        if child.kernel_stat()[1] - start >= seconds:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{child.name} used no CPU time")
+
+
+def test_a_silent_process_is_hung_unless_it_computes():
+    """Silent past the heartbeat timeout: a process that waits (uses no CPU) is hung at once;
+    one that computes (a C call holding the interpreter's lock: its heartbeat thread cannot
+    run) is busy, and hung only once silent past stall_timeout."""
+    sup = SupervisionSettings.model_validate({})
+    spinning = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    waiting = subprocess.Popen(["sleep", "60"])
+    try:
+        live = Liveness()
+        children = {name: Child(name, "decoder", proc, "", source=name, started=time.time())
+                    for name, proc in (("spinning", spinning), ("waiting", waiting))}
+        seen = time.time()
+        for name, child in children.items():
+            live.saw(name, now=seen)
+            live.progressed(name, 3, now=seen)
+            assert judge(child, live, sup, now=seen)[0] == "ok"  # fresh: its CPU is sampled
+        _used_cpu(children["spinning"], 0.1)
+        silent = seen + sup.heartbeat_timeout + 0.5
+        verdict, why, _ = judge(children["waiting"], live, sup, now=silent)
+        assert verdict == "hung" and "sent no heartbeat" in why
+        verdict, why, stalled = judge(children["spinning"], live, sup, now=silent)
+        assert (verdict, why) == ("busy", "") and stalled >= sup.heartbeat_timeout
+        _used_cpu(children["spinning"], 0.05)
+        verdict, why, _ = judge(children["spinning"], live, sup,
+                                now=seen + sup.stall_timeout + 0.5)
+        assert verdict == "hung" and "while computing" in why and "stall_timeout" in why
+    finally:
+        for proc in (spinning, waiting):
+            proc.kill()
+            proc.wait()
 
 
 def test_a_process_whose_loop_stalls_past_the_stall_timeout_is_restarted(
