@@ -167,16 +167,20 @@ def _calibration(data: dict) -> str:
     f, t = data["families"], data["targets"]
     lines = [
         "Analysis (fit + gate) and the learned second opinion on held-out families of sweeps never "
-        f"used for tuning or training (`qplane/calibration/domain.py`, `domain_gen4.py`). Targets: "
+        f"used for tuning or training (`qplane/calibration/domain.py`, `domain_gen4.py`, `domain_gen5.py`). Targets: "
         f"gate accepts ≥ {t['gate_accepts_good']:.0%} of good data and rejects "
         f"{t['gate_rejects_bad']:.0%} of bad; fitted value within 2σ of truth on ≥ "
         f"{t['within_2sigma']:.0%}; Rabi bias < {t['rabi_bias_abs_max']:.0%}; second opinion ≥ "
         f"{t['model_class_accuracy']:.0%}.",
         "",
     ]
+    g5 = data.get("families_gen5")
+    if g5:
+        lines += _family_lines(g5, "Fifth generation, blind until measured") + [""]
     g4 = data.get("families_gen4")
     if g4:
-        lines += _family_lines(g4, "Fourth generation, blind until measured") + [""]
+        lines += _family_lines(g4, "Fourth generation (looked at before session 5)" if g5
+                               else "Fourth generation, blind until measured") + [""]
     lines += _family_lines(f, "Earlier generations (looked at before session 4)")
     lines += ["", "| node set | cases | model class accuracy | gate alone | bad data accepted "
               "(gate / model / both) |", "|---|---|---|---|---|"]

@@ -75,6 +75,26 @@ def test_fourth_generation_is_disjoint_from_train_and_earlier_families():
     assert all(c.good == (c.mode == "ok") and (not c.good or c.truth) for c in cases)
 
 
+def test_fifth_generation_is_disjoint_from_train_and_earlier_families():
+    from qplane.calibration.domain import BROAD_NOISES, TRAIN_FAMILIES
+    from qplane.calibration.domain_gen4 import GEN4
+    from qplane.calibration.domain_gen5 import GEN5, gen5_set
+
+    train = {f for v in TRAIN_FAMILIES.values() for f in v}
+    assert not set(GEN5) & (set(HELDOUT) | set(GEN4) | train)
+    cases = gen5_set(1, seed=3)
+    assert [c.family for c in cases] == list(GEN5)
+    assert not {c.noise for c in cases} & (set(BROAD_NOISES) - {"binomial", "gaussian"})
+    rabi = next(c for c in cases if c.family == "rabi/compressed_telegraph")
+    assert np.any(np.diff(rabi.sweep) < 0)                  # shuffled acquisition order
+    ramsey = next(c for c in cases if c.family == "ramsey/gauss_repeats")
+    assert len(np.unique(ramsey.sweep)) < len(ramsey.sweep)  # repeated points
+    spec = next(c for c in cases if c.family == "spectroscopy/curved_sigma")
+    assert spec.analyse_args()["sigma"].shape == spec.signal.shape
+    assert all(c.good == (c.mode == "ok") and (not c.good or c.truth) for c in cases)
+    assert all(np.all(np.isfinite(c.signal)) for c in cases)
+
+
 def test_broad_train_families_use_no_held_out_noise_or_layout():
     from qplane.calibration.domain import BROAD_LAYOUTS, BROAD_NOISES, broad_train_set
 
