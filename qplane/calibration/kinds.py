@@ -26,6 +26,7 @@ from qplane.calibration.criteria import (
     Converged,
     Criterion,
     InRange,
+    LineNotBackground,
     MinPoints,
     RelativeUncertainty,
     ResidualsWhite,
@@ -146,7 +147,9 @@ def _spec_candidates(s):
 
 def _spec_criteria(x, fit, s):
     lo, hi = _range(s, float(x.min()), float(x.max()))
-    return [InRange("center", lo, hi),
+    line = [LineNotBackground(float(s["line_min_width_fraction"]))] \
+        if s.get("line_min_width_fraction") is not None else []
+    return [InRange("center", lo, hi), *line,
             Resolved(s["min_points_per_feature"], feature="linewidth"),
             _uncertainty("center", s)]
 
@@ -160,7 +163,10 @@ register_kind(AnalysisKind(
     _spec_criteria, _spec_resolution,
     lambda fit, s: {"frequency": ("center", "Hz"), "linewidth": ("width", "Hz")},
     options={"lineshape": "auto", "background": "auto", "max_relative_error": 0.05,
-             "min_points_per_feature": 1.5},
+             "min_points_per_feature": 1.5,
+             # lines broader than this fraction of the window must beat a standing wave
+             # (criteria.LineNotBackground); None: not tested
+             "line_min_width_fraction": 0.2},
     scale=lambda fit, s: fit.params.get("width")))
 
 
