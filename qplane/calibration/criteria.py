@@ -422,10 +422,13 @@ class ShapeTest(Criterion):
                 f"p_value={self.p_value!r}, max_structure={self.max_structure!r})")
 
     def evaluate(self, ctx):
+        return self._shape(ctx, self.alternative, [ctx.fit.params])
+
+    def _shape(self, ctx, alternative, starts):
         from qplane.calibration.fit_models import f_test, fit_model
 
         ptp = ctx.peak_to_peak
-        alt = fit_model(self.alternative, ctx.x, ctx.y, ctx.sigma, starts=[ctx.fit.params])
+        alt = fit_model(alternative, ctx.x, ctx.y, ctx.sigma, starts=starts)
         if not (alt.converged and ptp > 0):
             return self._result(True, 0.0, self.max_structure, "no alternative fit")
         p = f_test(ctx.fit, alt)
@@ -437,6 +440,44 @@ class ShapeTest(Criterion):
                             f"(p = {p:.1e}) and differs by {frac:.1%} of the signal (> "
                             f"{self.max_structure:.1%}): the data do not follow the model "
                             "(a decay that changes part-way: TLS, heating); flag for a person")
+
+
+class ChirpTest(ShapeTest):
+    """:class:`ShapeTest` of a Ramsey fringe against one whose frequency drifts linearly
+    along the sweep (``ramsey_chirp``), its search started around the fitted frequency: a
+    drift of up to ``max_drift`` of it over the sweep, the mean frequency kept.
+
+    A fringe frequency that wanders during the sweep (a drifting qubit, a TLS moving) still
+    fits a damped cosine, the drift absorbed into the decay, and with few shots the residual
+    tests do not apply.
+    """
+
+    def __init__(self, p_value: float = 1e-4, max_structure: float = 0.015, *,
+                 max_drift: float = 0.8):
+        from qplane.calibration.fit_models import FIT_MODELS
+
+        super().__init__(FIT_MODELS["ramsey_chirp"], p_value, max_structure,
+                         what="a fringe whose frequency drifts during the sweep")
+        self.max_drift = max_drift
+
+    def __repr__(self) -> str:
+        return (f"ChirpTest(p_value={self.p_value!r}, max_structure={self.max_structure!r}, "
+                f"max_drift={self.max_drift!r})")
+
+    def evaluate(self, ctx):
+        from qplane.calibration.fit_models import _mesh
+
+        p = ctx.fit.params
+        f0, t2 = float(p.get("frequency", 0.0)), float(p.get("t2", 0.0))
+        top = float(np.max(ctx.x))
+        if not (f0 > 0 and t2 > 0 and top > 0):
+            return self._result(True, 0.0, self.max_structure, "no fringe to test")
+        kappa = np.linspace(-self.max_drift, self.max_drift, 81)
+        g = _mesh(kappa=kappa, shift=np.linspace(-0.1, 0.1, 11), t2=t2 * np.array([1, 3, 10]))
+        grid = {"chirp": g["kappa"] * f0 / top,
+                "frequency": f0 * (1 + g["shift"] - g["kappa"] / 2), "t2": g["t2"]}
+        model = dataclasses.replace(self.alternative, grid=lambda x: grid)
+        return self._shape(ctx, model, [{**p, "chirp": 0.0}])
 
 
 def standing_wave_chi2(x: np.ndarray, y: np.ndarray, sigma: np.ndarray,

@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from qplane.calibration.criteria import (
+    ChirpTest,
     Converged,
     Criterion,
     InRange,
@@ -237,7 +238,8 @@ def _ramsey_criteria(x, fit, s):
         # Beyond ±det/2 the offset's sign is ambiguous (fringes at det ± offset look alike).
         lo, hi = _range(s, max(1.0 / (span + float(x.min())), 0.5 * det), min(nyquist, 1.5 * det))
         what = "the fringes this detuning and sweep allow"
-    crit: list[Criterion] = [Resolved(s["min_points_per_feature"], feature="fringe"),
+    crit: list[Criterion] = [ChirpTest(s["residual_p_value"], s["max_structure"]),
+                             Resolved(s["min_points_per_feature"], feature="fringe"),
                              InRange("frequency", lo, hi, what=what,
                                      hint="find the qubit with spectroscopy first, or lengthen "
                                           "the sweep (at least one fringe)")]
