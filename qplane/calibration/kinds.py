@@ -42,7 +42,10 @@ from qplane.errors import AnalysisError
 #: Options every kind accepts (gate thresholds), with their defaults.
 COMMON_OPTIONS = {"min_points": 7, "min_signal_significance": 5.0, "max_point_noise": 0.1,
                   "residual_p_value": 1e-4, "max_structure": 0.015, "alpha": 1e-3,
-                  "model": None, "low": None, "high": None, "key_alpha": None}
+                  "model": None, "low": None, "high": None, "key_alpha": None,
+                  # readout glitches (analysis.glitches) beyond this many robust sigma are
+                  # left out of the fit and the gate; None: every point is kept
+                  "glitch_threshold": 5.0}
 
 
 @dataclasses.dataclass(frozen=True)
