@@ -252,9 +252,11 @@ def residual_correlation(z: np.ndarray, max_lag: int | None = None) -> np.ndarra
 
 
 def glitches(z: np.ndarray, threshold: float = 5.0, *, max_run: int = 2,
-             max_fraction: float = 0.1, min_points: int = 30) -> np.ndarray:
+             quiet_within: float = 3.0, max_fraction: float = 0.1, min_points: int = 30
+             ) -> np.ndarray:
     """Readout glitches among normalised residuals ``z``: points beyond ``threshold`` robust
-    standard deviations, in runs of at most ``max_run`` neighbours, at most ``max_fraction``
+    standard deviations, in runs of at most ``max_run`` neighbours whose neighbours on either
+    side lie within ``quiet_within`` (a narrow line's peak has shoulders), at most ``max_fraction``
     of the points (none below ``min_points`` points, or when more are that far out: then it
     is structure or heavy noise, for the gate to judge).
 
@@ -284,7 +286,9 @@ def glitches(z: np.ndarray, threshold: float = 5.0, *, max_run: int = 2,
             j = i
             while j < n and big[j]:
                 j += 1
-            if j - i <= max_run:
+            quiet = all(abs(z[k] - np.median(z)) <= quiet_within * scale
+                        for k in (i - 1, j) if 0 <= k < n)
+            if j - i <= max_run and quiet:
                 out[i:j] = True
             i = j
         else:
