@@ -44,7 +44,7 @@ COMMON_OPTIONS = {"min_points": 7, "min_signal_significance": 5.0, "max_point_no
                   "residual_p_value": 1e-4, "max_structure": 0.015, "alpha": 1e-3,
                   "model": None, "low": None, "high": None, "key_alpha": None,
                   # readout glitches (analysis.glitches) beyond this many robust sigma are
-                  # left out of the fit and the gate; None: every point is kept
+                  # left out of the fit and the gate; math.inf: every point is kept
                   "glitch_threshold": 5.0}
 
 
@@ -169,7 +169,7 @@ register_kind(AnalysisKind(
     options={"lineshape": "auto", "background": "auto", "max_relative_error": 0.05,
              "min_points_per_feature": 1.5,
              # lines broader than this fraction of the window must beat a standing wave
-             # (criteria.LineNotBackground); None: not tested
+             # (criteria.LineNotBackground); 1 or more: not tested
              "line_min_width_fraction": 0.2},
     scale=lambda fit, s: fit.params.get("width")))
 

@@ -89,5 +89,5 @@ def test_the_robust_fit_leaves_glitches_out_and_accepts_the_t1():
     assert r.passed and r.left_out == 4 and len(r.x) == 86
     assert abs(r.values["t1"].value - 80e-6) <= 3 * r.values["t1"].error   # one case
     assert r.to_dict()["points_left_out"] == 4
-    off = analyse("t1", x, y, second_opinion=False, glitch_threshold=None)
+    off = analyse("t1", x, y, second_opinion=False, glitch_threshold=math.inf)
     assert off.left_out == 0
