@@ -92,6 +92,8 @@ class AnalysisResult:
     shots: int | None
     settings: Mapping[str, Any]
     second_opinion: dict[str, Any] | None = None
+    #: readout glitches left out of the fit and the gate (:func:`glitches`)
+    left_out: int = 0
 
     @property
     def passed(self) -> bool:
@@ -115,6 +117,7 @@ class AnalysisResult:
                                                       self.candidates.items()},
             "noise": self.noise.to_dict(), "resolution": clean(float(self.resolution)),
             "signal_type": self.signal_type, "points": int(len(self.x)),
+            "points_left_out": self.left_out,
             "second_opinion": self.second_opinion, "flagged": self.flagged,
         }
 
@@ -128,6 +131,8 @@ class AnalysisResult:
         lines.append(f"  {'model':<18} {self.fit.model} (reduced chi2 {self.fit.chi2_red:.3g}"
                      + (f"; also tried: {others}" if others else "") + ")")
         n = self.noise
+        if self.left_out:
+            lines.append(f"  {'left out':<18} {self.left_out} readout glitches")
         lines.append(f"  {'noise':<18} {n.source}: median sigma {float(np.median(n.sigma)):.3g}"
                      + (f", shot {n.shot:.3g}" if n.shot else "")
                      + (f", technical {n.technical:.3g}" if math.isfinite(n.technical) else ""))
@@ -246,6 +251,58 @@ def residual_correlation(z: np.ndarray, max_lag: int | None = None) -> np.ndarra
     return full * (1 - np.arange(lag + 1) / (lag + 1))
 
 
+def glitches(z: np.ndarray, threshold: float = 5.0, *, max_run: int = 2,
+             quiet_within: float = 3.0, max_fraction: float = 0.1, min_points: int = 30
+             ) -> np.ndarray:
+    """Readout glitches among normalised residuals ``z``: points beyond ``threshold`` robust
+    standard deviations, in runs of at most ``max_run`` neighbours whose neighbours on either
+    side lie within ``quiet_within`` (a narrow line's peak has shoulders), at most ``max_fraction``
+    of the points (none below ``min_points`` points, or when more are that far out: then it
+    is structure or heavy noise, for the gate to judge).
+
+    A glitch (a missed trigger, a cosmic ray, a readout that momentarily loses lock) moves a
+    point or two far off, anywhere; a feature the model misses (a second line, a jump) moves
+    a run of neighbours. The analysis leaves glitches out of the fit and the gate (a robust
+    fit) and reports how many (``AnalysisResult.left_out``).
+
+    >>> z = np.random.default_rng(1).normal(size=60)
+    >>> z[[10, 11, 40]] = [9.0, -7.0, 12.0]         # two glitches side by side, one alone
+    >>> z[20:24] = 8.0                               # a feature four points wide
+    >>> np.flatnonzero(glitches(z)).tolist()
+    [10, 11, 40]
+    """
+    from qplane.calibration.criteria import robust_scale
+
+    z = np.asarray(z, dtype=float)
+    n = len(z)
+    scale = robust_scale(z)
+    out = np.zeros(n, dtype=bool)
+    if n < min_points or not scale > 0:
+        return out
+    big = np.abs(z - np.median(z)) > threshold * scale
+    i = 0
+    while i < n:
+        if big[i]:
+            j = i
+            while j < n and big[j]:
+                j += 1
+            quiet = all(abs(z[k] - np.median(z)) <= quiet_within * scale
+                        for k in (i - 1, j) if 0 <= k < n)
+            if j - i <= max_run and quiet:
+                out[i:j] = True
+            i = j
+        else:
+            i += 1
+    if out.sum() > max_fraction * n:
+        return np.zeros(n, dtype=bool)
+    return out
+
+
+#: Sweeps longer than this skip the restricted-likelihood noise model (its cost grows as the
+#: cube of the points); the residuals' tapered autocorrelation still widens their errors.
+MAX_CORRELATED_POINTS = 400
+
+
 def inflate_errors(fit: FitResult, x: np.ndarray, y: np.ndarray, sigma: np.ndarray,
                    options: Mapping[str, Any] | None = None) -> FitResult:
     """``fit`` with its uncertainties widened for what the noise model missed.
@@ -268,9 +325,20 @@ def inflate_errors(fit: FitResult, x: np.ndarray, y: np.ndarray, sigma: np.ndarr
     c = z - np.mean(z)
     rho1 = float(np.sum(c[1:] * c[:-1]) / max(float(np.sum(c * c)), 1e-300))
     model = FIT_MODELS.get(fit.model)
+    wides = []
     if rho1 > 2 / math.sqrt(len(z)) and model is not None:
-        wide = correlated_errors(model, x, sigma, fit.params, residual_correlation(z),
-                                 variance=max(1.0, fit.chi2_red), options=options)
+        wides.append(correlated_errors(model, x, sigma, fit.params, residual_correlation(z),
+                                       variance=max(1.0, fit.chi2_red), options=options))
+    if model is not None and len(z) <= MAX_CORRELATED_POINTS:
+        from qplane.calibration.fit_models import jacobian
+        from qplane.calibration.noise import correlated_noise
+
+        jac = jacobian(model, x, fit.params) / sigma[:, None]
+        variance, rho, share = correlated_noise(jac[:, np.all(np.isfinite(jac), axis=0)], z)
+        if share > 0:
+            wides.append(correlated_errors(model, x, sigma, fit.params, rho,
+                                           variance=max(1.0, variance), options=options))
+    for wide in wides:
         errors = {n: max(e, wide.get(n, e)) if math.isfinite(wide.get(n, e)) else e
                   for n, e in errors.items()}
     if errors == fit.errors:
@@ -309,6 +377,15 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
                             key_alpha=key_alpha)
     fitted = first.evaluate(x) if first.converged else np.full_like(y, float(np.mean(y)))
     noise = estimate(y - fitted, fitted, signal_type=signal_type, sigma=sigma, shots=shots)
+    left_out = np.zeros(len(x), dtype=bool)
+    if first.converged and settings.get("glitch_threshold") is not None:
+        left_out = glitches((y - fitted) / noise.sigma, float(settings["glitch_threshold"]))
+        if left_out.any():   # the robust fit: readout glitches left out of the fit and gate
+            keep = ~left_out
+            x, y, fitted = x[keep], y[keep], fitted[keep]
+            sigma = None if sigma is None else sigma[keep]
+            noise = estimate(y - fitted, fitted, signal_type=signal_type, sigma=sigma,
+                             shots=shots)
     fit, fits = select_model(models, x, y, noise.sigma, alpha=alpha, options=options, key=key,
                              key_alpha=key_alpha)
     fit = inflate_errors(fit, x, y, noise.sigma, options)
@@ -327,4 +404,4 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
         values[name] = Value(float(v), float(e), unit)
     return AnalysisResult(spec.name, gate.outcome, gate.reason, values, gate, fit,
                           {k: f.chi2_red for k, f in fits.items()}, noise, resolution, x, y,
-                          signal_type, shots, settings)
+                          signal_type, shots, settings, left_out=int(left_out.sum()))

@@ -422,10 +422,13 @@ class ShapeTest(Criterion):
                 f"p_value={self.p_value!r}, max_structure={self.max_structure!r})")
 
     def evaluate(self, ctx):
+        return self._shape(ctx, self.alternative, [ctx.fit.params])
+
+    def _shape(self, ctx, alternative, starts):
         from qplane.calibration.fit_models import f_test, fit_model
 
         ptp = ctx.peak_to_peak
-        alt = fit_model(self.alternative, ctx.x, ctx.y, ctx.sigma, starts=[ctx.fit.params])
+        alt = fit_model(alternative, ctx.x, ctx.y, ctx.sigma, starts=starts)
         if not (alt.converged and ptp > 0):
             return self._result(True, 0.0, self.max_structure, "no alternative fit")
         p = f_test(ctx.fit, alt)
@@ -437,6 +440,109 @@ class ShapeTest(Criterion):
                             f"(p = {p:.1e}) and differs by {frac:.1%} of the signal (> "
                             f"{self.max_structure:.1%}): the data do not follow the model "
                             "(a decay that changes part-way: TLS, heating); flag for a person")
+
+
+class ChirpTest(ShapeTest):
+    """:class:`ShapeTest` of a Ramsey fringe against one whose frequency drifts linearly
+    along the sweep (``ramsey_chirp``), its search started around the fitted frequency: a
+    drift of up to ``max_drift`` of it over the sweep, the mean frequency kept.
+
+    A fringe frequency that wanders during the sweep (a drifting qubit, a TLS moving) still
+    fits a damped cosine, the drift absorbed into the decay, and with few shots the residual
+    tests do not apply.
+    """
+
+    def __init__(self, p_value: float = 1e-4, max_structure: float = 0.015, *,
+                 max_drift: float = 0.8):
+        from qplane.calibration.fit_models import FIT_MODELS
+
+        super().__init__(FIT_MODELS["ramsey_chirp"], p_value, max_structure,
+                         what="a fringe whose frequency drifts during the sweep")
+        self.max_drift = max_drift
+
+    def __repr__(self) -> str:
+        return (f"ChirpTest(p_value={self.p_value!r}, max_structure={self.max_structure!r}, "
+                f"max_drift={self.max_drift!r})")
+
+    def evaluate(self, ctx):
+        from qplane.calibration.fit_models import _mesh
+
+        p = ctx.fit.params
+        f0, t2 = float(p.get("frequency", 0.0)), float(p.get("t2", 0.0))
+        top = float(np.max(ctx.x))
+        if not (f0 > 0 and t2 > 0 and top > 0):
+            return self._result(True, 0.0, self.max_structure, "no fringe to test")
+        kappa = np.linspace(-self.max_drift, self.max_drift, 81)
+        g = _mesh(kappa=kappa, shift=np.linspace(-0.1, 0.1, 11), t2=t2 * np.array([1, 3, 10]))
+        grid = {"chirp": g["kappa"] * f0 / top,
+                "frequency": f0 * (1 + g["shift"] - g["kappa"] / 2), "t2": g["t2"]}
+        model = dataclasses.replace(self.alternative, grid=lambda x: grid)
+        return self._shape(ctx, model, [{**p, "chirp": 0.0}])
+
+
+def standing_wave_chi2(x: np.ndarray, y: np.ndarray, sigma: np.ndarray,
+                       periods: Sequence[float] = tuple(np.geomspace(0.25, 3.0, 40))) -> float:
+    """The chi² of the best *standing wave* (offset, slope and one sinusoid whose period is
+    ``periods`` times the window) against ``sigma``: the background a line must beat.
+
+    >>> x = np.linspace(0, 1, 101)
+    >>> y = 0.5 + 0.1 * np.sin(2 * np.pi * x / 1.3) + np.random.default_rng(0).normal(0, .01, 101)
+    >>> bool(standing_wave_chi2(x, y, np.full(101, 0.01)) / 101 < 1.2)   # about the noise
+    True
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    span = float(np.ptp(x)) or 1.0
+    u = (x - float(np.mean(x))) / span
+    w = 1.0 / np.asarray(sigma, dtype=float)
+    best = math.inf
+    for per in periods:
+        k = 2 * np.pi / per
+        a = np.stack([np.ones_like(u), u, np.cos(k * u), np.sin(k * u)], axis=1) * w[:, None]
+        c, *_ = np.linalg.lstsq(a, y * w, rcond=None)
+        best = min(best, float(np.sum((a @ c - y * w) ** 2)))
+    return best
+
+
+class LineNotBackground(Criterion):
+    """A line broader than ``min_width_fraction`` of the window must fit the data better than
+    a standing wave (:func:`standing_wave_chi2`): its chi² times ``min_chi2_ratio`` must not
+    exceed the standing wave's. Narrow lines are not tested.
+
+    A window with no line but a standing wave in its background (cable reflections, a
+    ripple 1–3× the noise) is a significant signal, and one hump of it fits a broad
+    Lorentzian; a real line is narrower than the window, or clearly not a sinusoid. Chosen on
+    the train families and qplane's own generator: every good line at least 0.2 of its window
+    wide beat the standing wave by a chi² ratio of 1.5 or more (check sweeps of 17–24 points,
+    0.2–0.38 of the window wide: 2.6–8.4); the standing-wave-only windows that fitted a line
+    had ratios 0.85–1.0.
+    """
+
+    name, check = "line", "signal"
+
+    def __init__(self, min_width_fraction: float = 0.2, min_chi2_ratio: float = 1.2):
+        self.min_width_fraction = min_width_fraction
+        self.min_chi2_ratio = min_chi2_ratio
+
+    def evaluate(self, ctx):
+        fit = ctx.fit
+        span = float(np.ptp(ctx.x)) or 1.0
+        frac = abs(float(fit.params.get("width", 0.0))) / span
+        if frac <= self.min_width_fraction or fit.dof <= 0:
+            return self._result(True, math.inf, self.min_chi2_ratio,
+                                f"line {frac:.2f} of the window wide: not tested")
+        # points far off the line (glitches) left out of both chi²s: they would make any
+        # two models look alike
+        z = ctx.residuals / ctx.sigma
+        keep = np.abs(z - np.median(z)) <= 4 * max(robust_scale(z), 1e-300)
+        if keep.sum() < 8:
+            keep[:] = True
+        line = max(float(np.sum(z[keep] ** 2)), 1e-300)
+        ratio = standing_wave_chi2(ctx.x[keep], ctx.y[keep], ctx.sigma[keep]) / line
+        return self._result(bool(ratio >= self.min_chi2_ratio), ratio, self.min_chi2_ratio,
+                            f"no signal: the line is {frac:.0%} of the window wide and a "
+                            f"standing wave in the background fits as well (chi2 ratio "
+                            f"{ratio:.2f} < {self.min_chi2_ratio:g}); no line in the window: "
+                            "check the drive, or move / widen the sweep")
 
 
 class RelativeUncertainty(Criterion):

@@ -17,7 +17,8 @@ Models (:data:`FIT_MODELS`):
 - Rabi: ``rabi_simple`` (``offset + contrast·sin²``), ``rabi_phase`` (a rotation-angle offset),
   ``rabi_damped`` (phase and damping): the π amplitude is where the fitted rotation reaches π;
 - Ramsey: ``ramsey_fringes`` (damped cosine, any frequency down to 0) and ``ramsey_decay``
-  (zero detuning: no fringe);
+  (zero detuning: no fringe); ``ramsey_chirp`` (the frequency drifting linearly along the
+  sweep), the alternative the Ramsey gate tests the fringes against;
 - T1 / echo: ``exponential`` (with an offset); ``stretched_exponential`` (``exp(-(x/τ)^β)``),
   the alternative the T1 gate tests the exponential against.
 
@@ -199,6 +200,23 @@ def _ramsey_derive(p, options):
             "phase": math.atan2(-p["a_sin"], p["a_cos"])}
 
 
+def _chirp_basis(x, *, frequency, chirp, t2):
+    env = np.exp(-x / t2)
+    arg = 2 * np.pi * (frequency * x + chirp * x * x / 2)
+    return np.stack([np.ones_like(arg), env * np.cos(arg), env * np.sin(arg)], axis=-1)
+
+
+def _chirp_grid(x):
+    g = _ramsey_grid(x)
+    return {**g, "chirp": np.zeros_like(g["frequency"])}
+
+
+def _chirp_bounds(x):
+    span, step = _span_step(x)
+    top = max(float(np.max(x)), span)
+    return {**_ramsey_bounds(x), "chirp": (-0.75 / step / top, 0.75 / step / top)}
+
+
 def _decay_basis(x, *, tau):
     e = np.exp(-x / tau)
     return np.stack([np.ones_like(e), e], axis=-1)
@@ -234,6 +252,10 @@ FIT_MODELS: dict[str, FitModel] = {m.name: m for m in [
     _rabi_model(True, True),
     FitModel("ramsey_fringes", ("frequency", "t2"), ("offset", "a_cos", "a_sin"), _ramsey_basis,
              _ramsey_grid, _ramsey_bounds, _ramsey_derive),
+    # a fringe whose frequency drifts linearly along the sweep (``chirp`` in Hz/s): the
+    # alternative the Ramsey gate tests the damped cosine against
+    FitModel("ramsey_chirp", ("frequency", "chirp", "t2"), ("offset", "a_cos", "a_sin"),
+             _chirp_basis, _chirp_grid, _chirp_bounds, _ramsey_derive),
     FitModel("ramsey_decay", ("t2",), ("offset", "amplitude"), _ramsey_decay_basis, _t2_grid,
              _t2_bounds),
     FitModel("exponential", ("tau",), ("offset", "amplitude"), _decay_basis, _decay_grid,

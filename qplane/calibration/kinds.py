@@ -23,9 +23,11 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from qplane.calibration.criteria import (
+    ChirpTest,
     Converged,
     Criterion,
     InRange,
+    LineNotBackground,
     MinPoints,
     RelativeUncertainty,
     ResidualsWhite,
@@ -40,7 +42,10 @@ from qplane.errors import AnalysisError
 #: Options every kind accepts (gate thresholds), with their defaults.
 COMMON_OPTIONS = {"min_points": 7, "min_signal_significance": 5.0, "max_point_noise": 0.1,
                   "residual_p_value": 1e-4, "max_structure": 0.015, "alpha": 1e-3,
-                  "model": None, "low": None, "high": None, "key_alpha": None}
+                  "model": None, "low": None, "high": None, "key_alpha": None,
+                  # readout glitches (analysis.glitches) beyond this many robust sigma are
+                  # left out of the fit and the gate; math.inf: every point is kept
+                  "glitch_threshold": 5.0}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +151,9 @@ def _spec_candidates(s):
 
 def _spec_criteria(x, fit, s):
     lo, hi = _range(s, float(x.min()), float(x.max()))
-    return [InRange("center", lo, hi),
+    line = [LineNotBackground(float(s["line_min_width_fraction"]))] \
+        if s.get("line_min_width_fraction") is not None else []
+    return [InRange("center", lo, hi), *line,
             Resolved(s["min_points_per_feature"], feature="linewidth"),
             _uncertainty("center", s)]
 
@@ -160,7 +167,10 @@ register_kind(AnalysisKind(
     _spec_criteria, _spec_resolution,
     lambda fit, s: {"frequency": ("center", "Hz"), "linewidth": ("width", "Hz")},
     options={"lineshape": "auto", "background": "auto", "max_relative_error": 0.05,
-             "min_points_per_feature": 1.5},
+             "min_points_per_feature": 1.5,
+             # lines broader than this fraction of the window must beat a standing wave
+             # (criteria.LineNotBackground); 1 or more: not tested
+             "line_min_width_fraction": 0.2},
     scale=lambda fit, s: fit.params.get("width")))
 
 
@@ -231,7 +241,8 @@ def _ramsey_criteria(x, fit, s):
         # Beyond ±det/2 the offset's sign is ambiguous (fringes at det ± offset look alike).
         lo, hi = _range(s, max(1.0 / (span + float(x.min())), 0.5 * det), min(nyquist, 1.5 * det))
         what = "the fringes this detuning and sweep allow"
-    crit: list[Criterion] = [Resolved(s["min_points_per_feature"], feature="fringe"),
+    crit: list[Criterion] = [ChirpTest(s["residual_p_value"], s["max_structure"]),
+                             Resolved(s["min_points_per_feature"], feature="fringe"),
                              InRange("frequency", lo, hi, what=what,
                                      hint="find the qubit with spectroscopy first, or lengthen "
                                           "the sweep (at least one fringe)")]

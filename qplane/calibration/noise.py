@@ -12,6 +12,11 @@ drifts, the averaging of IQ points (not binomial at all). The noise model here i
   affects, so a wrong model is not explained away as noise;
 - or, when the caller gives per-point ``sigma``, exactly that.
 
+Correlated technical noise (1/f, Ornstein–Uhlenbeck, drifts) carries fewer independent points
+than it has; :func:`correlated_noise` estimates how correlated from the fit's residuals (a
+white plus exponentially correlated model, by restricted maximum likelihood, so what the fit
+absorbed is accounted for), and the analysis widens the fit's errors with it.
+
 >>> rng = np.random.default_rng(0)
 >>> r = rng.normal(0, 0.02, 200) + np.linspace(0, 0.3, 200)   # white noise plus a slow ramp
 >>> abs(difference_noise(r) - 0.02) < 0.002
@@ -108,3 +113,88 @@ def estimate(residuals: np.ndarray, fitted: np.ndarray, *, signal_type: str, sig
                              diff)
     floor = diff if math.isfinite(diff) and diff > 0 else max(float(np.std(r)), 1e-12)
     return NoiseEstimate(np.full(r.shape, floor), "data", floor, 0.0, diff)
+
+
+#: The grid :func:`correlated_noise` searches: the exponentially correlated share of the
+#: noise variance, and its correlation length in points.
+CORRELATED_SHARES = (0.0, 0.2, 0.4, 0.6, 0.8, 0.95)
+CORRELATION_LENGTHS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+
+
+def correlated_noise(jac: np.ndarray, z: np.ndarray, *, shares: Any = CORRELATED_SHARES,
+                     lengths: Any = CORRELATION_LENGTHS, min_ratio: float = 4.0
+                     ) -> tuple[float, np.ndarray, float]:
+    """The residuals' noise as white plus exponentially correlated (Ornstein–Uhlenbeck).
+
+    ``z``: the fit's residuals in units of the noise model, in sweep order; ``jac``: the
+    fit's weighted Jacobian (``d model / d parameter / sigma``, ``(points, parameters)``).
+    The noise covariance is ``variance * R`` with ``R[i, j] = (1 - w) δ_ij + w a^|i-j|``,
+    ``a = exp(-1 / length)``; ``(w, length)`` are chosen on the grid by the *restricted*
+    likelihood of the residuals (their projection off the Jacobian's columns), which accounts
+    for what the fit absorbed: a least-squares fit soaks up the slow part of correlated noise,
+    so the residuals look less correlated than the noise was, and the plain autocorrelation
+    of the residuals underestimates it. ``variance`` is profiled. Unless the correlated model
+    beats white noise by twice the log-likelihood ``min_ratio`` (4: p ≈ 0.14 for its two
+    parameters), the noise is taken as white (``w = 0``).
+
+    Returns ``(variance, rho, w)``: ``rho[k]`` the correlation at lag ``k`` (``rho[0] = 1``),
+    for :func:`~qplane.calibration.fit_models.correlated_errors`.
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.linspace(0, 1, 120)
+    >>> e = np.zeros(120)
+    >>> for i in range(1, 120):
+    ...     e[i] = 0.8 * e[i - 1] + 0.6 * rng.normal()        # correlated over ~4.5 points
+    >>> j = np.stack([np.ones(120), x], axis=1)
+    >>> z = e - j @ np.linalg.lstsq(j, e, rcond=None)[0]
+    >>> variance, rho, w = correlated_noise(j, z)
+    >>> w > 0.5, bool(rho[1] > 0.5)
+    (True, True)
+    """
+    from scipy.linalg import cho_solve, cholesky, toeplitz
+
+    z = np.asarray(z, dtype=float)
+    jac = np.asarray(jac, dtype=float).reshape(len(z), -1)
+    n = len(z)
+    k = int(np.linalg.matrix_rank(jac)) if jac.size else 0
+    m = n - k
+    white = np.eye(1, n)[0]
+    if m < 4:
+        return 1.0, white, 0.0
+    if k < jac.shape[1]:   # a rank-deficient Jacobian: its column space, orthonormal
+        u, sv, _ = np.linalg.svd(jac, full_matrices=False)
+        jac = u[:, :k]
+    lags = np.arange(n)
+    best: tuple[float, float, np.ndarray, float] | None = None
+    null: float | None = None
+    for w in shares:
+        for length in (lengths if w > 0 else lengths[:1]):
+            rho = w * math.exp(-1.0 / length) ** lags
+            rho[0] = 1.0
+            # restricted likelihood without a residual basis: log det R + log det J'R⁻¹J
+            # (- log det J'J, a constant), and z' P z with P = R⁻¹ - R⁻¹J (J'R⁻¹J)⁻¹ J'R⁻¹
+            try:
+                c = cholesky(toeplitz(rho), lower=True)
+                rz = cho_solve((c, True), z)
+                ld = 2 * float(np.sum(np.log(np.diag(c))))
+                if k:
+                    rj = cho_solve((c, True), jac)
+                    g = cholesky(jac.T @ rj, lower=True)
+                    b = cho_solve((g, True), rj.T @ z)
+                    quad = float(z @ rz - (rj.T @ z) @ b)
+                    ld += 2 * float(np.sum(np.log(np.diag(g))))
+                else:
+                    quad = float(z @ rz)
+            except np.linalg.LinAlgError:
+                continue
+            s2 = max(quad / m, 1e-300)
+            ll = -0.5 * (m * math.log(s2) + ld)
+            if w == 0:
+                null = ll
+            if best is None or ll > best[0]:
+                best = (ll, s2, rho, float(w))
+    if best is None:
+        return 1.0, white, 0.0
+    if null is not None and 2 * (best[0] - null) < min_ratio:   # not shown: white
+        return 1.0, white, 0.0
+    return best[1], best[2], best[3]
