@@ -33,10 +33,9 @@ SOFT_DEVICES = ("miscalibrated", "drifted")
 def soft_options(distance: int) -> dict[str, Any]:
     """``NeuralSoftDecoder`` keywords at ``distance`` beyond the network's (the decoder bench's).
 
-    >>> soft_options(7)
-    {'gate_fraction': 0.005}
-    >>> soft_options(5)
-    {}
+    >>> from qplane.bench.decoder import SOFT_OPTIONS
+    >>> soft_options(7) == SOFT_OPTIONS.get(7, {}) and soft_options(7) is not SOFT_OPTIONS.get(7)
+    True
     """
     from qplane.bench.decoder import SOFT_OPTIONS
 
