@@ -363,7 +363,13 @@ def _device_noise_soft(data: dict) -> list[str]:
              "| device | d | weights | shots | corr learned | neural-soft | discordant | "
              "McNemar p | ratio |", "|---|---|---|---|---|---|---|---|---|"]
     target: dict[int, list[str]] = {}
-    for key, s in soft.items():
+    def order(key: str) -> tuple:
+        dev, d, label = key.split("_", 2)
+        shots = label.rpartition("-")[2]
+        return (dev != "miscalibrated", dev, int(d[1:]), label.rpartition("-")[0],
+                int(shots[:-1]) if shots[:-1].isdigit() else 0)
+
+    for key, s in sorted(soft.items(), key=lambda kv: order(kv[0])):
         dev, d, label = key.split("_", 2)
         weights = label.replace("learned-", "").replace("-1000k", " 1M").replace("-", " ")
         lines.append(f"| {dev} | {d[1:]} | {weights} | {s['shots']:,} | "
