@@ -120,6 +120,10 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
                          "replacing it (e.g. a new estimator's rows): each case must decode the "
                          "same test shots (its nominal and true rows must agree), rows already "
                          "there are kept, the targets are summarised again; writes --out")
+    ap.add_argument("--rows-from", nargs="+", default=[], metavar="RUN",
+                    help="with --add-to: decode nothing, add the rows of these results files "
+                         "(earlier runs' --out, complete or a stopped run's per-case snapshot) "
+                         "to --add-to's cases, each checked as --add-to checks; writes --out")
     ap.add_argument("--out", default=os.path.join("runs", "bench", "device_noise.json"),
                     help="results JSON")
 
@@ -128,6 +132,18 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark with parsed ``args``; print a summary and write the JSON."""
     quick = args.quick
+    if args.rows_from:
+        if not args.add_to:
+            raise SystemExit("--rows-from needs --add-to FILE: the results file to add the rows to")
+        merged = load_results(args.add_to)
+        for path in args.rows_from:
+            run = load_results(path)
+            if not run.get("cases"):
+                raise SystemExit(f"--rows-from: {path} holds no cases; give a device_noise "
+                                 "results file")
+            merged = add_rows(merged, run)
+        print(f"wrote {write_results(args.out, merged)}")
+        return 0
     drift_windows = 3 if quick else args.drift_windows
     if args.drift_only or args.finetune_only or args.fresh_only:
         import json
