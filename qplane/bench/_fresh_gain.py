@@ -46,8 +46,9 @@ def fresh_gain(*, distance: int = 7, device: str = "miscalibrated",
     import numpy as np
 
     from qplane.bench.decoder import mcnemar
-    from qplane.bench.device_noise import (NOMINAL_P, _decode, device_circuit,
-                                           estimator_options)
+    from qplane.bench._cases import decode
+    from qplane.bench._devices import NOMINAL_P, device_circuit
+    from qplane.bench._estimators import estimator_options
     from qplane.codes import memory_circuit
     from qplane.noise import DemStructure, learn_noise, nominal_dem
 
@@ -70,7 +71,7 @@ def fresh_gain(*, distance: int = 7, device: str = "miscalibrated",
         dets, obs = true_circuit.compile_detector_sampler(seed=FRESH_TEST_SEED + seed).sample(
             test_shots, separate_observables=True, bit_packed=True)
         for name, (dem, correlated) in dems.items():
-            w = np.any(_decode(dem, dets, correlated=correlated) != obs, axis=1)
+            w = np.any(decode(dem, dets, correlated=correlated) != obs, axis=1)
             wrong.setdefault(name, []).append(w)
     ref = np.concatenate(wrong["pymatching/nominal"])
     rows = {}

@@ -355,6 +355,42 @@ def _device_noise_targets(data: dict) -> list[str]:
     return lines
 
 
+def _device_noise_soft(data: dict) -> list[str]:
+    """neural-soft with the learned DEM against correlated PyMatching with the same DEM, and the
+    issue's target (better, significantly, on the miscalibrated device)."""
+    soft = data.get("measured", {}).get("neural_soft_vs_correlated_learned")
+    if not soft:
+        return []
+    lines = ["", "neural-soft (the shipped network gating shots to Tesseract, correlated "
+             "matching on the rest; every part on the LEARNED DEM) against correlated PyMatching "
+             "with the same learned DEM, on the same shots (both bases pooled; errors, only "
+             "correlated wrong / only neural-soft wrong, McNemar p, LER ratio):", "",
+             "| device | d | weights | shots | corr learned | neural-soft | discordant | "
+             "McNemar p | ratio |", "|---|---|---|---|---|---|---|---|---|"]
+    target: dict[int, list[str]] = {}
+    def order(key: str) -> tuple:
+        dev, d, label = key.split("_", 2)
+        shots = label.rpartition("-")[2]
+        return (dev != "miscalibrated", dev, int(d[1:]), label.rpartition("-")[0],
+                int(shots[:-1]) if shots[:-1].isdigit() else 0)
+
+    for key, s in sorted(soft.items(), key=lambda kv: order(kv[0])):
+        dev, d, label = key.split("_", 2)
+        weights = label.replace("learned-", "").replace("-1000k", " 1M").replace("-", " ")
+        lines.append(f"| {dev} | {d[1:]} | {weights} | {s['shots']:,} | "
+                     f"{s['correlated_errors']} | {s['errors']} | {s['only_correlated_wrong']} / "
+                     f"{s['only_this_wrong']} | {s['mcnemar_p']:.1e} | {s['ratio']:.2f}× |")
+        if dev == "miscalibrated":
+            met = s["ratio"] > 1 and s["mcnemar_p"] < 0.05
+            target.setdefault(int(d[1:]), []).append(
+                f"{weights} {s['ratio']:.2f}× (p = {s['mcnemar_p']:.1e}, "
+                f"{'yes' if met else 'no'})")
+    lines += ["", "Target (issue 13): neural better than correlated PyMatching with learned "
+              "weights on the miscalibrated device, significantly (McNemar p < 0.05): "
+              + "; ".join(f"d = {d}: " + ", ".join(v) for d, v in sorted(target.items())) + "."]
+    return lines
+
+
 def _device_noise(data: dict) -> str:
     cols = [("pymatching/true", "PM true"), ("pymatching/learned-pairwise-30k", "PM learned 30k"),
             ("pymatching-correlated/nominal", "corr nominal"),
@@ -365,8 +401,11 @@ def _device_noise(data: dict) -> str:
             ("pymatching-correlated/learned-full-1000k", "corr full 1M"),
             ("pymatching-correlated/learned-hybrid-30k", "corr hybrid 30k"),
             ("pymatching-correlated/learned-hybrid-1000k", "corr hybrid 1M"),
-            ("neural/shipped", "neural"), ("neural-correlated/shipped", "neural-corr")]
+            ("neural/shipped", "neural"), ("neural-correlated/shipped", "neural-corr"),
+            ("neural-soft/learned-pairwise-30k", "neural-soft learned 30k"),
+            ("neural-soft/learned-pairwise-1000k", "neural-soft learned 1M")]
     names = {r["decoder"] for c in data["cases"] for r in c["rows"]}
+    cols = [(k, n) for k, n in cols if not k.startswith("neural-soft/") or k in names]
     # an estimator rerun with a new default may lack the larger shot counts: show its earlier
     # rows (relabelled ``EST-normal`` by ``--relabel``) under a name that says so
     def normal(key: str) -> str:
@@ -387,7 +426,10 @@ def _device_noise(data: dict) -> str:
         f"LER of nominal PyMatching and each decoder's gain over it (LER ratio, both bases "
         f"pooled; {data['test_shots']:,} fresh test shots per case"
         + "".join(f", {v:,} at d = {k}" for k, v in data.get("test_shots_at", {}).items())
-        + f"; neural on the first {data['neural_shots']:,}). Learned = pairwise estimator from "
+        + f"; neural on the first {data['neural_shots']:,}"
+        + (f", neural-soft on the first {data['soft_shots']:,} of the miscalibrated and drifted "
+           "devices" if data.get("soft_shots") else "")
+        + "). Learned = pairwise estimator from "
         f"the training shots named, fitted onto the decomposed DEM; full = the full-mechanism "
         f"estimator (every symptom class, hyperedges included"
         + ((", shrunk towards the pairwise solution by empirical Bayes: a two-scale mixture "
@@ -419,6 +461,7 @@ def _device_noise(data: dict) -> str:
                 cells.append(f"{base / (e / n):.2f}×" if n and e else "–")
             lines.append(f"| {dev} | {d} | {base:.4f} | " + " | ".join(cells) + " |")
     lines += _device_noise_targets(data)
+    lines += _device_noise_soft(data)
     drift = data.get("drift")
     if drift:
         ler, vs = drift["ler"], drift["learned_vs_nominal"]

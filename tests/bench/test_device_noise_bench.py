@@ -91,3 +91,26 @@ def test_add_to_relabels_an_estimators_earlier_rows_before_adding_the_rerun(tmp_
     assert "pymatching/learned-full-normal-2k" in rows                      # every shot count
     assert "full-normal" in after["estimators"] and after["added"][-1]["relabelled"]
     assert "pymatching-correlated/full-normal" in after["measured"]["learned_30k_over_true_worst"]
+
+
+def test_rows_from_adds_earlier_runs_rows_without_decoding(tmp_path, monkeypatch):
+    base = tmp_path / "base.json"
+    assert device_noise.main(_args(base)) == 0
+    extra = tmp_path / "extra.json"
+    args = _args(extra)
+    args.estimators, args.train = ["hybrid"], [30_000]
+    assert device_noise.main(args) == 0
+
+    def refuse(*a, **k):
+        raise AssertionError("--rows-from decoded a case")
+
+    monkeypatch.setattr(device_noise, "bench_case", refuse)
+    merged = tmp_path / "merged.json"
+    args = _args(merged, **{"add-to": base})
+    args.rows_from = [str(extra)]
+    assert device_noise.main(args) == 0
+    rows = {r["decoder"] for r in json.loads(merged.read_text())["cases"][0]["rows"]}
+    assert {"pymatching-correlated/learned-hybrid-30k", "pymatching/learned-full-30k"} <= rows
+    args.add_to = None
+    with pytest.raises(SystemExit, match="needs --add-to"):
+        device_noise.main(args)
