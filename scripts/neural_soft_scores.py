@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from neural_soft_study import seed_for  # noqa: E402
+from neural_soft_study import print_ablation, seed_for  # noqa: E402
 
 FRACTIONS = (0.0, 0.0025, 0.005, 0.01)
 #: Continuous scores: each gets a threshold per fraction from the DEM-sampled shots.
@@ -175,18 +175,7 @@ def summarise(paths: list[str]) -> None:
         results[name] = (gate, fail)
         print(f"{name}: gated {gate.mean():.2%}, errors {int(fail.sum())} (only soft {a} / only "
               f"cPM {b}, p {mcnemar(a, b):.2g})")
-    for name, (gate, fail) in results.items():
-        if name.startswith("no network"):
-            continue
-        rivals = [(g.mean(), k) for k, (g, _) in results.items()
-                  if k.startswith("no network") and g.mean() >= gate.mean()]
-        if rivals:
-            share, rival = min(rivals)
-            other = results[rival][1]
-            a, b = int((fail & ~other).sum()), int((other & ~fail).sum())
-            print(f"vs no network: {name} ({gate.mean():.2%}) {int(fail.sum())} vs {rival} "
-                  f"({share:.2%}) {int(other.sum())}: {a} / {b}, p {mcnemar(a, b):.2g}")
-
+    print_ablation(results, lambda name: not name.startswith("no network"))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -148,10 +148,18 @@ def summarise(paths: list[str]) -> None:
               f"(only soft {a} / only cPM {b}, McNemar p {mcnemar(a, b):.2g}, "
               f"ratio {cpm.sum() / max(1, fail.sum()):.3f})")
         results[name] = (gate, fail)
-    # The ablation: each network gate against the no-network gate that sends at least as many
-    # shots to Tesseract (the smallest such), shot for shot.
+    print_ablation(results, lambda name: name.startswith("network"))
+
+
+def print_ablation(results: dict, is_network_gate) -> None:
+    """Each network gate against the no-network gate that sends at least as many shots to
+    Tesseract (the smallest such), shot for shot: what the network adds to the gate.
+
+    ``results`` maps a gate's name to its (gated, failed) masks; ``is_network_gate(name)`` picks
+    the gates to compare.
+    """
     for name, (gate, fail) in results.items():
-        if not name.startswith("network"):
+        if not is_network_gate(name):
             continue
         rivals = [(g.mean(), k) for k, (g, _) in results.items()
                   if k.startswith("no network") and g.mean() >= gate.mean()]
@@ -163,7 +171,6 @@ def summarise(paths: list[str]) -> None:
         print(f"ablation: {name} ({gate.mean():.2%}) {int(fail.sum())} vs {rival} ({share:.2%}) "
               f"{int(other.sum())}: only network-gated wrong {a} / only no-network wrong {b}, "
               f"McNemar p {mcnemar(a, b):.2g}")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
