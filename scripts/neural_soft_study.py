@@ -158,6 +158,7 @@ def print_ablation(results: dict, is_network_gate) -> None:
     ``results`` maps a gate's name to its (gated, failed) masks; ``is_network_gate(name)`` picks
     the gates to compare.
     """
+    from qplane.bench.decoder import mcnemar
     for name, (gate, fail) in results.items():
         if not is_network_gate(name):
             continue
