@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from neural_soft_study import print_ablation, seed_for  # noqa: E402
+from neural_soft_study import print_ablation, seed_for, tesseract_failures  # noqa: E402
 
 FRACTIONS = (0.0, 0.0025, 0.005, 0.01)
 #: Continuous scores: each gets a threshold per fraction from the DEM-sampled shots.
@@ -120,16 +120,7 @@ def run(args) -> None:
     index = np.flatnonzero(candidates)
     print(f"{args.basis}: {args.shots} shots, networks+matching {network_s:.0f} s; "
           f"Tesseract on {len(index)} ({len(index) / args.shots:.2%})", flush=True)
-    began = time.perf_counter()
-    tess = np.zeros((len(events), truth.shape[1]), dtype=np.uint8)
-    for start in range(0, len(index), 128):
-        chunk = index[start:start + 128]
-        tess[chunk] = np.packbits(soft.residual.decode(events[chunk]), axis=1,
-                                  bitorder="little")
-    tess_s = time.perf_counter() - began
-    decoded = np.zeros(len(events), dtype=bool)
-    decoded[index] = True
-    tess_fail = np.any(tess != truth, axis=1) & decoded
+    tess_fail, decoded, tess_s = tesseract_failures(soft, events, truth, index, chunk=128)
     print(f"{args.basis}: Tesseract {tess_s:.0f} s; correlated PyMatching errors "
           f"{int(cpm_fail.sum())}, Tesseract fixes {int((cpm_fail & ~tess_fail).sum())}",
           flush=True)

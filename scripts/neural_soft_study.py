@@ -94,16 +94,7 @@ def run(args) -> None:
     index = np.flatnonzero(candidates)
     print(f"{args.basis}: {args.shots} shots, network+matching {network_s:.0f} s; "
           f"Tesseract on {len(index)} ({len(index) / args.shots:.2%})", flush=True)
-    began = time.perf_counter()
-    tess = np.zeros((len(events), truth.shape[1]), dtype=np.uint8)
-    for start in range(0, len(index), 256):
-        chunk = index[start:start + 256]
-        flips = soft.residual.decode(events[chunk])
-        tess[chunk] = np.packbits(flips, axis=1, bitorder="little")
-    tess_s = time.perf_counter() - began
-    decoded = np.zeros(len(events), dtype=bool)
-    decoded[index] = True
-    tess_fail = np.any(tess != truth, axis=1) & decoded
+    tess_fail, decoded, tess_s = tesseract_failures(soft, events, truth, index, chunk=256)
     print(f"{args.basis}: Tesseract {tess_s:.0f} s ({1e3 * tess_s / max(1, len(index)):.1f} ms "
           f"per shot); correlated PyMatching errors {int(cpm_fail.sum())}", flush=True)
     np.savez_compressed(args.out, cpm_fail=cpm_fail, tess_fail=tess_fail, decoded=decoded,
@@ -113,6 +104,24 @@ def run(args) -> None:
                         thr_weight=thresholds["weight"], network_s=network_s, tess_s=tess_s,
                         tess_shots=len(index))
 
+
+def tesseract_failures(soft, events: np.ndarray, truth: np.ndarray, index: np.ndarray, *,
+                       chunk: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Tesseract (``soft.residual``) on the shots ``index`` only, ``chunk`` shots a call.
+
+    Returns (failed, decoded, seconds): per shot whether Tesseract got the observables wrong
+    (False where it did not decode), whether it decoded the shot, and the time it took.
+    """
+    began = time.perf_counter()
+    tess = np.zeros((len(events), truth.shape[1]), dtype=np.uint8)
+    for start in range(0, len(index), chunk):
+        shots = index[start:start + chunk]
+        tess[shots] = np.packbits(soft.residual.decode(events[shots]), axis=1,
+                                  bitorder="little")
+    seconds = time.perf_counter() - began
+    decoded = np.zeros(len(events), dtype=bool)
+    decoded[index] = True
+    return np.any(tess != truth, axis=1) & decoded, decoded, seconds
 
 def gate_masks(z) -> dict[str, np.ndarray]:
     """``{name: bool (shots,)}`` for every gate variant at every fraction."""
