@@ -91,30 +91,40 @@ def test_the_bench_has_the_d7_neural_soft_target():
                    "d=7 p=0.003"] is True
 
 
-def test_the_gate_study_replicates_the_decoder_shot_for_shot(tmp_path):
-    """scripts/neural_soft_study.py's network gate is exactly neural-soft's (same threshold rule,
-    same Tesseract), so its ablation numbers are the decoder's."""
+def _run_study_script(name, tmp_path, **options):
+    """Load ``scripts/NAME.py`` (its folder on the path, for the scripts' own imports) and run
+    it on 300 d = 3, p = 0.006 Z-basis validation shots; returns the module and its npz."""
     import argparse
     import importlib.util
+    import sys
     from pathlib import Path
 
     import torch
 
-    from qplane.decoder.neural_soft import NeuralSoftDecoder
-
-    path = Path(__file__).parents[2] / "scripts" / "neural_soft_study.py"
-    spec = importlib.util.spec_from_file_location("neural_soft_study", path)
-    study = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(study)
+    folder = Path(__file__).parents[2] / "scripts"
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        study = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(study)
+    finally:
+        sys.path.remove(str(folder))
     out = tmp_path / "s.npz"
     threads = torch.get_num_threads()
     try:
         study.run(argparse.Namespace(distance=3, p=0.006, basis="Z", split="validation",
-                                     shots=300, model="d3", beam="short", out=str(out),
-                                     max_fraction=0.05))
+                                     shots=300, out=str(out), **options))
     finally:
         torch.set_num_threads(threads)
-    z = np.load(out)
+    return study, np.load(out)
+
+def test_the_gate_study_replicates_the_decoder_shot_for_shot(tmp_path):
+    """scripts/neural_soft_study.py's network gate is exactly neural-soft's (same threshold rule,
+    same Tesseract), so its ablation numbers are the decoder's."""
+    from qplane.decoder.neural_soft import NeuralSoftDecoder
+
+    study, z = _run_study_script("neural_soft_study", tmp_path, model="d3", beam="short",
+                                 max_fraction=0.05)
     masks = study.gate_masks(z)
     circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.006)
     dem = circuit.detector_error_model(decompose_errors=True)
@@ -133,33 +143,10 @@ def test_the_gate_study_replicates_the_decoder_shot_for_shot(tmp_path):
 
 def test_the_gate_score_study_replicates_the_shipped_gate(tmp_path):
     """scripts/neural_soft_scores.py's "shipped" gate is neural-soft's, shot for shot."""
-    import argparse
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    import torch
-
     from qplane.decoder.neural_soft import NeuralSoftDecoder
 
-    folder = Path(__file__).parents[2] / "scripts"
-    sys.path.insert(0, str(folder))
-    try:
-        spec = importlib.util.spec_from_file_location("neural_soft_scores",
-                                                      folder / "neural_soft_scores.py")
-        study = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(study)
-    finally:
-        sys.path.remove(str(folder))
-    out = tmp_path / "s.npz"
-    threads = torch.get_num_threads()
-    try:
-        study.run(argparse.Namespace(distance=3, p=0.006, basis="Z", split="validation",
-                                     shots=300, model="d3", fast_model="d3-fast",
-                                     out=str(out), max_fraction=0.005, scores=None))
-    finally:
-        torch.set_num_threads(threads)
-    z = np.load(out)
+    study, z = _run_study_script("neural_soft_scores", tmp_path, model="d3",
+                                 fast_model="d3-fast", max_fraction=0.005, scores=None)
     masks = study.gate_masks(z)
     circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.006)
     dem = circuit.detector_error_model(decompose_errors=True)
