@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from qplane.calibration.domain import Case, _pink, _to_units
+from qplane.calibration.domain_gen4 import _magnitude as _gain
 from qplane.calibration.units import to_si
 
 #: family -> (kind, mode)
@@ -84,12 +85,6 @@ def _assigned(p: np.ndarray, rng: np.random.Generator, shots: int, e0: float, e1
     kept = rng.binomial(ones, 1 - e1)                  # true 1s read as 1
     false = rng.binomial(shots - ones, e0)             # true 0s read as 1
     return (kept + false) / shots
-
-
-def _gain(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A magnitude reading of ``y``: a random gain (sign included) and offset."""
-    gain = math.exp(rng.uniform(math.log(1e-3), math.log(1e2))) * rng.choice([-1, 1])
-    return rng.normal(0, 10) * abs(gain) + gain * y
 
 
 def _iq_plane(rng: np.random.Generator) -> tuple[complex, complex]:
