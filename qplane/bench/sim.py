@@ -339,9 +339,7 @@ def main(args: argparse.Namespace) -> int:
         "rows": rows,
         "rows_timing": "thread CPU time, interleaved windows, medians",
         "acquisition_vs_stim": sizes,
-        "acquisition_timing": "thread CPU time, interleaved windows, medians; stim: "
-                              "sample(block, separate_observables=True, bit_packed=True) "
-                              "of the circuit the QPU runs",
+        "acquisition_timing": "thread CPU time, interleaved windows, medians",
         "acquisition_load": load,
         "machine": {"cpu_count": os.cpu_count(), "stim": stim.__version__},  # + machine_info()
         "quick": args.quick,

@@ -114,7 +114,7 @@ def _wire(data: dict) -> list[str]:
 
 def _sim(data: dict) -> str:
     t = data["targets"]
-    cpu = " (thread CPU time)" if data.get("rows_timing", "").startswith("thread CPU") else ""
+    cpu = ", thread CPU time" if data.get("rows_timing", "").startswith("thread CPU") else ""
     lines = [
         f"Simulated QPU with per-qubit noise vs stim sampling the uniform-noise circuit of the same size "
         f"(1024-shot blocks, rounds = d{cpu}). Targets: ratio < {t['ratio_per_qubit_over_uniform_max']}; "
@@ -146,7 +146,9 @@ def _sim_acquisition(data: dict) -> list[str]:
             f"busy meanwhile" if other is not None else "")
     lines = [
         f"The simulated QPU's `acquire_block()` (what the instrument server calls per block) vs "
-        f"stim sampling the very circuit the QPU runs, per block size ({timing}{said}). "
+        f"stim sampling the very circuit the QPU runs "
+        f"(`sample(block, separate_observables=True, bit_packed=True)`), per block size "
+        f"({timing}{said}). "
         f"Target: ratio ≤ {target:g} at every block size.",
         "",
         "| d | noise model | block | QPU µs/block | stim µs/block | ratio | wall-clock ratio |",

@@ -55,4 +55,4 @@ def test_sim_table_renders_every_results_shape():
                                      "ratio": 0.95, "ratio_wall": 1.1}])
     text = _sim(new)
     assert "| 5 | uniform | 64 | 40.0 | 42.0 | 0.95 | 1.10 |" in text
-    assert "1.6 of 2 cores" in text and "(thread CPU time)" in text
+    assert "1.6 of 2 cores" in text and "rounds = d, thread CPU time)" in text
