@@ -68,7 +68,8 @@ if TYPE_CHECKING:
 
 #: Blocks acquired but not yet corrected that the QPU remembers; beyond it the oldest is an error.
 MAX_PENDING_BLOCKS = 100_000
-#: Shots sampled at once for blocks smaller than this (served from the batch, see ``_sample``).
+#: Shots sampled at once for blocks smaller than this (served from the batch, see
+#: :meth:`_Acquisition.sample`).
 SAMPLE_BATCH = 256
 #: The logical controls a device-model QPU reads (each fills the Settings field of its name).
 _CONTROL_FIELDS = CONTROLS
@@ -100,7 +101,8 @@ class SimulatedQPU(Instrument):
         super().__init__(name, **kwargs)
         self._circuit: stim.Circuit | None = None
         self._sampler: Any = None
-        self._batch: list[Any] | None = None  # [sampler, detection events, truth, next row]
+        self._acquisition: _Acquisition | None = None  # what acquire_block needs, see there
+        self._shots = int(shots_per_block)
         self._shot_duration: float | None = None
         self._pending: dict[int, np.ndarray] = {}
         self._next_index = 0
@@ -109,6 +111,7 @@ class SimulatedQPU(Instrument):
         self._profile = device_profile
         self._clock = clock
         self._controls: ControlMap | None = None
+        self._bound_controls: tuple[ControlMap | None, tuple[str, ...]] = (None, ())
         self._start_calibrated = bool(start_calibrated)
         self._device: DeviceModel | None = None
         self._template: NoisyCircuitTemplate | None = None
@@ -139,7 +142,7 @@ class SimulatedQPU(Instrument):
         )
         self.shots_per_block = self.add_parameter(
             "shots_per_block", label="Shots per block", initial_value=shots_per_block,
-            vals=Ints(1, 1_000_000), set_cmd=None, get_cmd=None,
+            vals=Ints(1, 1_000_000), set_cmd=self._set_shots, get_cmd=None,
         )
         self.seed = self.add_parameter(
             "seed", label="Seed", initial_value=seed,
@@ -166,7 +169,11 @@ class SimulatedQPU(Instrument):
         )
 
     # The parameters above store their value themselves (set_cmd only invalidates).
+    def _set_shots(self, value: int) -> None:
+        self._shots = value
+
     def _invalidate_circuit_then(self, _value: Any) -> None:
+        self._acquisition = None
         self._shot_duration = None
         self._nominal = None
         self._circuit = None
@@ -233,6 +240,7 @@ class SimulatedQPU(Instrument):
             for q in names:
                 controls.binding(control, q)
         self._controls = controls
+        self._acquisition = None  # the next block reads the new controls
         if self._start_calibrated:
             self.calibrate_perfectly()
 
@@ -248,9 +256,18 @@ class SimulatedQPU(Instrument):
         return self._controls
 
     def _bound(self) -> tuple[str, ...]:
-        """The controls the QPU reads: the required ones and the optional ones bound."""
-        bound = self.controls.controls
-        return _CONTROL_FIELDS + tuple(c for c in OPTIONAL_CONTROLS if c in bound)
+        """The controls the QPU reads: the required ones and the optional ones bound.
+
+        Worked out once per bound :class:`~qplane.drivers.ControlMap` (its bindings are fixed
+        when it is built).
+        """
+        controls = self.controls
+        owner, bound = self._bound_controls
+        if owner is not controls:
+            have = controls.controls
+            bound = _CONTROL_FIELDS + tuple(c for c in OPTIONAL_CONTROLS if c in have)
+            self._bound_controls = (controls, bound)
+        return bound
 
     def _settings(self, controls: tuple[str, ...]) -> Settings:
         values = self.controls.read(controls, self.qubits())
@@ -365,7 +382,42 @@ class SimulatedQPU(Instrument):
         return self._shot_duration
 
     def acquire_block(self) -> SyndromeBlock:
-        """Run ``shots_per_block`` shots and return their detection events, keeping the truth."""
+        """Run ``shots_per_block`` shots and return their detection events, keeping the truth.
+
+        What does not change from block to block (the compiled sampler, the circuit's sizes
+        and fingerprint, the shot duration, the controls and qubits to watch) is kept in an
+        :class:`_Acquisition`; a block only checks that it is still current: in the device
+        model, the drift step and :meth:`~qplane.drivers.ControlMap.read_key` of the bound
+        controls (a changed setting or a new drift step rebuilds the circuit before this
+        block is sampled); a parameter set or :meth:`bind_controls` drops it.
+        """
+        acq = self._acquisition
+        if acq is None or (acq.device is not None and acq.key != (
+                acq.device.step_index(self._clock.now()),
+                acq.controls.read_key(acq.bound, acq.names))):
+            acq = self._prepare_acquisition()
+        if len(self._pending) >= MAX_PENDING_BLOCKS:
+            raise QplaneError(
+                f"{self.name}: {len(self._pending)} blocks acquired and never corrected; "
+                "is the decoding worker running?"
+            )
+        shots = self._shots
+        dets, obs = acq.sample(shots)
+        self._clock.spend(shots * acq.shot_duration)
+        index = self._next_index
+        self._next_index = index + 1
+        self._pending[index] = obs
+        return SyndromeBlock(
+            index=index,
+            circuit_id=acq.circuit_id,
+            detection_events=dets,
+            num_detectors=acq.num_detectors,
+            num_observables=acq.num_observables,
+        )
+
+    def _prepare_acquisition(self) -> _Acquisition:
+        """The current circuit (rebuilt if stale, see :meth:`circuit`) and its sampler,
+        compiled anew whenever the circuit was rebuilt."""
         circuit = self.circuit()
         if self._sampler is None:
             seed = self.seed()
@@ -373,44 +425,15 @@ class SimulatedQPU(Instrument):
                 seed = int(np.random.SeedSequence([seed, 4, self._rebuilds]).generate_state(1)[0])
                 self._rebuilds += 1
             self._sampler = circuit.compile_detector_sampler(seed=seed)
-        if len(self._pending) >= MAX_PENDING_BLOCKS:
-            raise QplaneError(
-                f"{self.name}: {len(self._pending)} blocks acquired and never corrected; "
-                "is the decoding worker running?"
-            )
-        shots = self.shots_per_block.cache.get()
-        dets, obs = self._sample(shots)
-        self._clock.spend(shots * self.shot_duration())
-        index = self._next_index
-        self._next_index += 1
-        self._pending[index] = obs
-        return SyndromeBlock(
-            index=index,
-            circuit_id=self.circuit_id(),
-            detection_events=dets,
-            num_detectors=circuit.num_detectors,
-            num_observables=circuit.num_observables,
-        )
-
-    def _sample(self, shots: int) -> tuple[np.ndarray, np.ndarray]:
-        """``shots`` fresh shots of the current sampler: bit-packed detection events, truth.
-
-        stim samples in SIMD batches, so one shot costs nearly what :data:`SAMPLE_BATCH` do;
-        smaller blocks are served from a batch sampled at once. Shots are independent and the
-        batch belongs to its sampler (a rebuilt circuit has a new one, and the batch is
-        dropped), so the blocks' distribution is that of sampling each block on its own.
-        """
-        if shots >= SAMPLE_BATCH:
-            return self._sampler.sample(shots, separate_observables=True, bit_packed=True)
-        batch = self._batch
-        if batch is None or batch[0] is not self._sampler or batch[3] + shots > SAMPLE_BATCH:
-            dets, obs = self._sampler.sample(SAMPLE_BATCH, separate_observables=True,
-                                             bit_packed=True)
-            batch = [self._sampler, dets, obs, 0]
-            self._batch = batch
-        start = batch[3]
-        batch[3] = start + shots
-        return batch[1][start:start + shots], batch[2][start:start + shots]
+        acq = _Acquisition(self._sampler, num_detectors=circuit.num_detectors,
+                           num_observables=circuit.num_observables,
+                           circuit_id=self.circuit_id(), shot_duration=self.shot_duration())
+        if self._errors is not None:  # device model: what a block checks is still current
+            acq.device = self._device_model_and_layout()[0]
+            acq.controls, acq.bound, acq.names = self.controls, self._bound(), self.qubits()
+            acq.key = self._built_key
+        self._acquisition = acq
+        return acq
 
     def apply_correction(self, index: int, predicted_flips: np.ndarray) -> CorrectionResult:
         """Apply the decoder's predicted observable flips to block ``index``'s logical frame.
@@ -443,3 +466,50 @@ class SimulatedQPU(Instrument):
     def get_idn(self) -> dict[str, str | None]:
         return {"vendor": "qplane", "model": "SimulatedQPU", "serial": None, "firmware": None}
 
+
+
+class _Acquisition:
+    """One compiled sampler of the QPU's current circuit and what a block needs besides it.
+
+    Built by :meth:`SimulatedQPU._prepare_acquisition` when the circuit changes and kept
+    between blocks; in the device model it also holds what a block compares to find it stale
+    (``key``: the drift step and the bound controls' read key when it was built).
+    """
+
+    __slots__ = ("sampler", "num_detectors", "num_observables", "circuit_id", "shot_duration",
+                 "device", "controls", "bound", "names", "key", "_dets", "_obs", "_row")
+
+    def __init__(self, sampler: Any, *, num_detectors: int, num_observables: int,
+                 circuit_id: str, shot_duration: float):
+        self.sampler = sampler
+        self.num_detectors = num_detectors
+        self.num_observables = num_observables
+        self.circuit_id = circuit_id
+        self.shot_duration = shot_duration
+        self.device: DeviceModel | None = None  # None: nothing to watch (uniform model)
+        self.controls: Any = None
+        self.bound: tuple[str, ...] = ()
+        self.names: tuple[str, ...] = ()
+        self.key: tuple[Any, ...] | None = None
+        self._dets: np.ndarray | None = None
+        self._obs: np.ndarray | None = None
+        self._row = SAMPLE_BATCH
+
+    def sample(self, shots: int) -> tuple[np.ndarray, np.ndarray]:
+        """``shots`` fresh shots: bit-packed detection events and the truth.
+
+        stim samples in SIMD batches, so one shot costs nearly what :data:`SAMPLE_BATCH` do;
+        smaller blocks are served, as views, from a batch sampled at once. Shots are
+        independent and the batch belongs to this sampler (a rebuilt circuit gets a new
+        :class:`_Acquisition`, and the batch is dropped), so the blocks' distribution is that
+        of sampling each block on its own.
+        """
+        if shots >= SAMPLE_BATCH:
+            return self.sampler.sample(shots, separate_observables=True, bit_packed=True)
+        start = self._row
+        if start + shots > SAMPLE_BATCH:
+            self._dets, self._obs = self.sampler.sample(SAMPLE_BATCH, separate_observables=True,
+                                                        bit_packed=True)
+            start = 0
+        self._row = start + shots
+        return self._dets[start:start + shots], self._obs[start:start + shots]

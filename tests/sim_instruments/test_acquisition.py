@@ -4,6 +4,7 @@ the circuit changes, and the blocks' distribution is that of sampling each on it
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from qplane.sim_instruments.qpu import SAMPLE_BATCH, SimulatedQPU
 
@@ -60,3 +61,46 @@ def test_same_seed_same_small_blocks():
 
     assert np.array_equal(blocks(5), blocks(5))
     assert not np.array_equal(blocks(5), blocks(6))
+
+
+def _rate_of_next_blocks(qpu, n: int) -> float:
+    """Detection rate of the next ``n`` blocks (corrected at once), over the real detectors."""
+    blocks = [qpu.acquire_block() for _ in range(n)]
+    for b in blocks:
+        qpu.apply_correction(b.index, np.zeros((b.detection_events.shape[0], 1), np.uint8))
+    bits = np.unpackbits(np.concatenate([b.detection_events for b in blocks]), axis=1,
+                         bitorder="little")
+    return float(bits[:, :blocks[0].num_detectors].mean())
+
+
+@pytest.mark.parametrize("route", ["control_map", "instrument_parameter"])
+def test_a_setting_changed_between_two_one_shot_blocks_takes_effect_at_once(make_lab, route):
+    """The kept sampler and batch never go stale: the block right after a setting changes,
+    however it is set, comes from the rebuilt circuit (the batch of the old one had
+    SAMPLE_BATCH - 1 shots left, more than the blocks looked at here)."""
+    lab = make_lab(distance=3, seed=4, drift=False, shots_per_block=1)
+    qpu = lab.station.components["qpu"]
+    names = qpu.qubits()
+    good = {q: lab.controls.get("pi_amplitude", q) for q in names}
+
+    def set_all(scale: float) -> None:
+        for q in names:
+            if route == "control_map":
+                lab.controls.set("pi_amplitude", q, scale * good[q])
+            else:  # straight on the electronics, past the ControlMap
+                param, raw = lab.controls.check("pi_amplitude", q, scale * good[q], step=False)
+                param.set(raw)
+
+    n = SAMPLE_BATCH // 2
+    qpu.acquire_block()  # samples a batch of the calibrated circuit
+    calibrated = _rate_of_next_blocks(qpu, n)
+    errors = qpu.error_rates()
+    set_all(1.2)  # every pi pulse 20 % too strong
+    miscalibrated = _rate_of_next_blocks(qpu, n)
+    set_all(1.0)
+    restored = _rate_of_next_blocks(qpu, n)
+    # 128 shots x 24 detectors: calibrated ~0.06, miscalibrated ~0.27 (seeded, so exact).
+    assert miscalibrated > 2.5 * calibrated, (calibrated, miscalibrated)
+    assert restored < 0.6 * miscalibrated, (restored, miscalibrated)
+    assert np.array_equal(qpu.error_rates().idle, errors.idle)  # the same noise as before
+
