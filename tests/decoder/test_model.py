@@ -17,7 +17,7 @@ def test_every_spec_keeps_the_shape_contract(name):
             assert out.shape == (2, 11) + shape
 
 
-@pytest.mark.parametrize("name", ["cnn-tiny", "cnn-s", "cnn-f16"])
+@pytest.mark.parametrize("name", ["cnn-tiny", "cnn-s", "cnn-f16", "cnn-f16x6"])
 def test_receptive_field_is_what_the_spec_computes(name):
     spec = SPECS[name]
     net = build_model(spec, num_classes=3)
