@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--validation", action="store_true",
                         help="decode validation shots (seeds from VALIDATION_SEED_BASE + 2^36) to "
                              "choose between candidates; never the final test")
+    parser.add_argument("--calibration-shots", type=int, default=None,
+                        help="int8 calibration shots per DEM (default: the decoder's, "
+                             "qplane.decoder.backends.CALIBRATION_SHOTS)")
     args = parser.parse_args(argv)
     if args.fresh and args.validation:
         parser.error("--fresh (test shots) and --validation (choosing shots) exclude each other")
@@ -80,8 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     from qplane.bench.decoder import BASES, SHOTS, mcnemar
     from qplane.codes import memory_circuit
     from qplane.decoder.data import TEST_SEED_BASE, VALIDATION_SEED_BASE
+    from qplane.decoder import backends
     from qplane.decoder.neural import NeuralDecoder
     from qplane.decoder.verify import VERIFY_SEED_BASE
+
+    if args.calibration_shots:
+        backends.CALIBRATION_SHOTS = int(args.calibration_shots)
 
     d = args.distance
     teacher, fast = args.teacher or f"d{d}", args.fast or f"d{d}-fast"
@@ -145,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "mcnemar_p": mcnemar(only_a, only_b)})
     result = {"distance": d, "teacher": teacher, "fast": fast, "against": args.against,
               "ps": ps, "fresh": args.fresh, "validation": args.validation,
+              "calibration_shots": backends.CALIBRATION_SHOTS,
               "load_average": os.getloadavg(), "timing": timing, "comparisons": comparisons}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
