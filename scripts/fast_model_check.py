@@ -12,6 +12,11 @@ pooled, and over all p. The fast model's network time (ONNX int8 and fp32, torch
     python scripts/fast_model_check.py --distance 3 --shots 50000 --out runs/bench/fast_d3.json
     python scripts/fast_model_check.py --distance 5 --fresh --fast runs/decoder/NEW.safetensors \
         --against d5-fast        # a candidate against the shipped fast model (both int8)
+
+``--validation`` decodes validation shots instead (seeds from ``VALIDATION_SEED_BASE + 2^36``:
+the validation range, which training never reaches, beside the seeds the cards' rules are
+chosen on): for choosing between candidates, with more shots than a card's validation; the
+bench's test shots and ``--fresh`` are for the one final test.
 """
 
 from __future__ import annotations
@@ -62,16 +67,28 @@ def main(argv: list[str] | None = None) -> int:
                         help="decode fresh shots (seeds from VERIFY_SEED_BASE + 2^29, which no "
                              "training, validation, benchmark or verify run uses) instead of "
                              "the benchmark's test shots")
+    parser.add_argument("--validation", action="store_true",
+                        help="decode validation shots (seeds from VALIDATION_SEED_BASE + 2^36) to "
+                             "choose between candidates; never the final test")
+    parser.add_argument("--calibration-shots", type=int, default=None,
+                        help="int8 calibration shots per DEM (default: the decoder's, "
+                             "qplane.decoder.backends.CALIBRATION_SHOTS)")
     args = parser.parse_args(argv)
+    if args.fresh and args.validation:
+        parser.error("--fresh (test shots) and --validation (choosing shots) exclude each other")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
 
     torch.set_num_threads(1)
     from qplane.bench.decoder import BASES, SHOTS, mcnemar
     from qplane.codes import memory_circuit
-    from qplane.decoder.data import TEST_SEED_BASE
+    from qplane.decoder.data import TEST_SEED_BASE, VALIDATION_SEED_BASE
+    from qplane.decoder import backends
     from qplane.decoder.neural import NeuralDecoder
     from qplane.decoder.verify import VERIFY_SEED_BASE
+
+    if args.calibration_shots:
+        backends.CALIBRATION_SHOTS = int(args.calibration_shots)
 
     d = args.distance
     teacher, fast = args.teacher or f"d{d}", args.fast or f"d{d}-fast"
@@ -87,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
             circuit = memory_circuit(distance=d, rounds=d, basis=basis, p=p)
             dem = circuit.detector_error_model(decompose_errors=True)
             shots = args.shots or SHOTS[d][p]
-            base = VERIFY_SEED_BASE + (1 << 29) if args.fresh else TEST_SEED_BASE  # else the bench's
+            base = (VERIFY_SEED_BASE + (1 << 29) if args.fresh
+                    else VALIDATION_SEED_BASE + (1 << 36) if args.validation
+                    else TEST_SEED_BASE)  # else the bench's
             seed = base + 1_000_000 * d + 1000 * round(p * 1e4) + bi
             events, obs = circuit.compile_detector_sampler(seed=seed).sample(
                 shots, separate_observables=True)
@@ -132,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
                                 "only_a": only_a, "only_b": only_b,
                                 "mcnemar_p": mcnemar(only_a, only_b)})
     result = {"distance": d, "teacher": teacher, "fast": fast, "against": args.against,
-              "ps": ps, "fresh": args.fresh,
+              "ps": ps, "fresh": args.fresh, "validation": args.validation,
+              "calibration_shots": backends.CALIBRATION_SHOTS,
               "load_average": os.getloadavg(), "timing": timing, "comparisons": comparisons}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))

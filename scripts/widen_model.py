@@ -1,4 +1,4 @@
-"""Widen a trained factorised pre-decoder to a spec with more channels, keeping its function.
+"""Widen or deepen a trained factorised pre-decoder to a bigger spec, keeping its function.
 
 Net2Wider for ReLU networks: every new hidden channel copies an existing one (its incoming
 weights and bias), and the outgoing weights of a copied channel are split among its copies, so
@@ -7,6 +7,11 @@ symmetry). The result starts a training run (`init:` in the config) that has the
 network's accuracy and the new one's capacity.
 
     python scripts/widen_model.py d5-fast cnn-f24 runs/decoder/d5-fast24-init.safetensors
+
+A spec with the same channels and more layers (``cnn-f16x5``) is grown by identity blocks
+instead (:func:`qplane.decoder.grow.deepen`: exactly the same logits; ``--at`` says where):
+
+    python scripts/widen_model.py d5-fast cnn-f16x5 runs/decoder/d5-fastx5-init.safetensors
 """
 
 from __future__ import annotations
@@ -52,20 +57,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("spec", help="the wider spec, e.g. cnn-f24")
     parser.add_argument("output")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--at", type=int, default=None,
+                        help="deepening: the block the new blocks go before (default: the head)")
     args = parser.parse_args(argv)
     from qplane.decoder.model import SPECS
     from qplane.decoder.model_file import load_model, save_model
 
     net, card, digest = load_model(args.model)
     spec = SPECS[args.spec]
-    wide = widen(net.eval(), spec, seed=args.seed)
+    deeper = spec.layers > net.spec.layers
+    if deeper:
+        from qplane.decoder.grow import deepen
+
+        wide = deepen(net.eval(), spec, at=args.at)
+        grown = {"deepened_from": {"model": args.model, "sha256": digest, "spec": net.spec.name,
+                                   "at": args.at if args.at is not None else net.spec.layers}}
+    else:
+        wide = widen(net.eval(), spec, seed=args.seed)
+        grown = {"widened_from": {"model": args.model, "sha256": digest, "spec": net.spec.name,
+                                  "seed": args.seed}}
     x = torch.rand(4, 4, 6, 6, 6)
     with torch.no_grad():
         gap = float((net(x) - wide(x)).abs().max())
     card = dataclasses.replace(
         card, spec=spec.name, spec_version=spec.version, architecture=spec.to_dict(),
-        training={**card.training, "widened_from": {"model": args.model, "sha256": digest,
-                                                    "spec": net.spec.name, "seed": args.seed}})
+        training={**card.training, **grown})
     print(f"{args.output}: {save_model(args.output, wide, card)} (max logit change {gap:.3g})")
     return 0
 

@@ -102,6 +102,12 @@ SPECS: dict[str, ModelSpec] = {
                   block="factorised", activation="relu"),
         ModelSpec(name="cnn-f24", version=1, layers=4, channels=24, kernel=3,
                   block="factorised", activation="relu"),
+        # cnn-f16 one and two blocks deeper (receptive field 11 / 13), grown from a trained
+        # cnn-f16 by identity blocks (qplane/decoder/grow.py).
+        ModelSpec(name="cnn-f16x5", version=1, layers=5, channels=16, kernel=3,
+                  block="factorised", activation="relu"),
+        ModelSpec(name="cnn-f16x6", version=1, layers=6, channels=16, kernel=3,
+                  block="factorised", activation="relu"),
     )
 }
 

@@ -17,7 +17,7 @@ def test_every_spec_keeps_the_shape_contract(name):
             assert out.shape == (2, 11) + shape
 
 
-@pytest.mark.parametrize("name", ["cnn-tiny", "cnn-s", "cnn-f16"])
+@pytest.mark.parametrize("name", ["cnn-tiny", "cnn-s", "cnn-f16", "cnn-f16x6"])
 def test_receptive_field_is_what_the_spec_computes(name):
     spec = SPECS[name]
     net = build_model(spec, num_classes=3)
@@ -27,7 +27,6 @@ def test_receptive_field_is_what_the_spec_computes(name):
     net(x)[0, :, centre, centre, centre].sum().backward()
     touched = x.grad.abs().sum(dim=(0, 1)) > 0
     for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
         span = touched.nonzero()[:, axis]
         assert int(span.max() - span.min() + 1) == spec.receptive_field
 

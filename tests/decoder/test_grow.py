@@ -1,0 +1,68 @@
+"""Deepening a trained fast network by identity blocks keeps its function exactly."""
+
+import numpy as np
+import pytest
+import torch
+
+from qplane.decoder.backends import _SiteLogits
+from qplane.decoder.data import ShotSource
+from qplane.decoder.grow import deepen
+from qplane.decoder.model import SPECS, build_model
+from qplane.decoder.model_file import load_model
+from qplane.decoder.onnx_planar import PlanarSiteLogits
+from qplane.errors import ModelMismatchError
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """The shipped d3-fast (cnn-f16) and volumes of real d = 3 shots."""
+    net, card, _ = load_model("d3-fast")
+    source = ShotSource.build(distance=3, rounds=3, basis="Z", p=0.005, classes=list(card.classes))
+    return net.eval(), source, torch.as_tensor(source.geometry.volume(source.sample(shots=256, seed=5)[0]))
+
+
+@pytest.mark.parametrize("spec,at", [("cnn-f16x5", None), ("cnn-f16x5", 1), ("cnn-f16x6", 2),
+                                     ("cnn-f16x6", 4)])
+def test_the_deepened_network_has_the_same_logits(shipped, spec, at):
+    net, _, x = shipped
+    deep = deepen(net, SPECS[spec], at=at).eval()
+    assert deep.spec.layers == SPECS[spec].layers
+    with torch.no_grad():
+        torch.testing.assert_close(deep(x), net(x), rtol=0, atol=1e-6)
+    # and it is a different network: its extra blocks train (every weight gets a gradient)
+    deep.train()
+    deep(x).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in deep.parameters())
+
+
+def test_the_deepened_network_runs_planar(shipped):
+    net, source, x = shipped
+    deep = deepen(net, SPECS["cnn-f16x6"]).eval()
+    index = np.asarray(source.sites.site_index)
+    with torch.no_grad():
+        reference = _SiteLogits(net, index, source.geometry.shape).eval()(x[:64])
+        planar = PlanarSiteLogits(deep, index, source.geometry.shape).eval()(x[:64])
+    torch.testing.assert_close(planar, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_a_random_identity_block_would_change_the_logits(shipped):
+    # the check above can fail: the same layout with its inserted blocks left random differs
+    net, _, x = shipped
+    deep = deepen(net, SPECS["cnn-f16x5"]).eval()
+    torch.manual_seed(3)
+    fresh = build_model(SPECS["cnn-f16x5"], num_classes=net.num_classes)
+    with torch.no_grad():
+        convs = [[m for m in n.body if isinstance(m, torch.nn.Conv3d)] for n in (deep, fresh)]
+        for new, old in zip(convs[0][8:10], convs[1][8:10]):  # the fifth (inserted) block
+            new.weight.copy_(old.weight)
+        assert float((deep(x) - net(x)).abs().max()) > 1e-3
+
+
+@pytest.mark.parametrize("spec,at,match", [("cnn-f24", None, "not a deeper"),
+                                           ("cnn-f16", None, "not a deeper"),
+                                           ("cnn-s", None, "not a deeper"),
+                                           ("cnn-f16x5", 0, "before block 1"),
+                                           ("cnn-f16x5", 5, "before block 1")])
+def test_deepen_refuses_what_would_not_keep_the_function(shipped, spec, at, match):
+    with pytest.raises(ModelMismatchError, match=match):
+        deepen(shipped[0], SPECS[spec], at=at)
