@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import os
 import sys
 import tempfile
@@ -53,7 +54,7 @@ def _replay(folder: str, distance: int, shots: int) -> ReplayQPU:
 
 
 def measure(distance: int, shots: int, in_flight: int, blocks: int, folder: str,
-            profile: str = "") -> dict:
+            profile: str = "", freeze: bool = True) -> dict:
     ctx = zmq.Context()
     ep = {k: f"inproc://{k}" for k in ("records", "syndromes", "control")}
     rec_sock = make_socket(ctx, zmq.ROUTER, ep["records"], bind=True)
@@ -84,12 +85,25 @@ def measure(distance: int, shots: int, in_flight: int, blocks: int, folder: str,
         server.step(poll_ms=5)
         recorder.step(poll_ms=0)
     assert server.wait_for_workers(1, timeout=10.0)
+    gc_pauses = [0.0, 0]  # seconds in the cyclic garbage collector, full collections
+
+    def on_gc(phase, info, t=[0.0]):
+        if phase == "start":
+            t[0] = time.perf_counter()
+        else:
+            gc_pauses[0] += time.perf_counter() - t[0]
+            gc_pauses[1] += info["generation"] == 2
+
+    if freeze:
+        gc.collect()
+        gc.freeze()  # as each pipeline process does before its loop
+    gc.callbacks.append(on_gc)
     parts = {"server": (lambda: server.step(poll_ms=0), server_out),
              "worker": (lambda: worker.step(poll_ms=0), worker_out),
              "recorder": (lambda: recorder.step(poll_ms=0), None)}
     busy = {k: 0.0 for k in parts}
     idle = {k: 0.0 for k in parts}
-    profs = {k: cProfile.Profile() for k in parts} if profile else {}
+    profs = {k: cProfile.Profile(time.thread_time) for k in parts} if profile else {}
     clock = time.thread_time
     t0 = time.perf_counter()
     while server.acquiring or server.in_flight:
@@ -104,6 +118,8 @@ def measure(distance: int, shots: int, in_flight: int, blocks: int, folder: str,
             else:
                 idle[name] += dt
     wall = time.perf_counter() - t0
+    gc.callbacks.remove(on_gc)
+    gc.unfreeze()
     applied = server.blocks_applied
     for name, prof in profs.items():
         prof.dump_stats(f"{profile}.{name}")
@@ -131,7 +147,8 @@ def measure(distance: int, shots: int, in_flight: int, blocks: int, folder: str,
             "recorded_applied": recorded, "problems": integrity.problems,
             "busy_us_per_block": {k: 1e6 * v / applied for k, v in busy.items()},
             "idle_us_per_block": {k: 1e6 * v / applied for k, v in idle.items()},
-            "wall_us_per_block": 1e6 * wall / applied}
+            "wall_us_per_block": 1e6 * wall / applied,
+            "gc_us_per_block": 1e6 * gc_pauses[0] / applied, "full_collections": gc_pauses[1]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,15 +157,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shots", type=int, default=1)
     p.add_argument("--in-flight", type=int, default=8)
     p.add_argument("--blocks", type=int, default=4000)
+    p.add_argument("--no-freeze", action="store_true",
+                   help="leave the start-up heap to the garbage collector (no gc.freeze())")
     p.add_argument("--profile", default="", help="cProfile each component's steps into PROFILE.server, .worker, .recorder")
     a = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="qplane-cpu-") as folder:
-        r = measure(a.distance, a.shots, a.in_flight, a.blocks, folder, a.profile)
+        r = measure(a.distance, a.shots, a.in_flight, a.blocks, folder, a.profile,
+                    freeze=not a.no_freeze)
     busy, idle = r["busy_us_per_block"], r["idle_us_per_block"]
     print(f"d={r['distance']} shots={r['shots']} in_flight={r['in_flight']} blocks={r['blocks']} "
           f"(recorded {r['recorded_applied']}, problems {r['problems']}): CPU us/block "
           + ", ".join(f"{k} {busy[k]:.1f} (+{idle[k]:.1f} idle)" for k in busy)
-          + f"; total busy {sum(busy.values()):.1f}")
+          + f"; total busy {sum(busy.values()):.1f}; garbage collector {r['gc_us_per_block']:.1f} "
+          f"us/block, {r['full_collections']} full collection(s)")
     return 0
 
 

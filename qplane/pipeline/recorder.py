@@ -118,6 +118,8 @@ class Recorder(Worker):
         self._router = records.type == zmq.ROUTER
         self.inbox = Inbox(records, run_id=run_id, on_reject=self._on_reject,
                            envelope=1 if self._router else 0)
+        self._poller = zmq.Poller()  # one poller for the run (socket.poll makes one per call)
+        self._poller.register(records, zmq.POLLIN)
         self.epoch = epoch
         self.resumed = resume
         self._peers: dict[str, bytes] = {}  # source -> routing id of its latest message
@@ -268,7 +270,7 @@ class Recorder(Worker):
         """Handle up to ``max_records`` pending records (waiting up to ``poll_ms`` for the first),
         then flush if ``flush_interval`` has passed; return how many were handled."""
         handled = 0
-        if self.inbox.pending or self.inbox.socket.poll(poll_ms):  # a bundle's rest first
+        if self.inbox.pending or self._poller.poll(poll_ms):  # a bundle's rest first
             for got in queued(self.inbox, max_records):  # no poll per record
                 handled += 1
                 if got is not None:

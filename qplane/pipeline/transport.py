@@ -20,14 +20,13 @@
 from __future__ import annotations
 
 import collections
-import dataclasses
 import functools
 import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import msgspec
 import msgspec.inspect
@@ -52,9 +51,8 @@ MAX_BUNDLE_BYTES = 4 * 2**20
 log = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True)
-class SequenceCheck:
-    """Result of observing one sequence number."""
+class SequenceCheck(NamedTuple):
+    """Result of observing one sequence number (a named tuple: one per record received)."""
 
     status: str  # "ok" | "gap" | "duplicate" | "out_of_window"
     expected: int

@@ -226,8 +226,16 @@ def _header_error(raw: bytes, e: Exception) -> WireFormatError:
 def _packed_arrays(buffer: Any, at: int, specs: list[ArraySpec]) -> dict[str, np.ndarray]:
     """The arrays of a packed message, read in place from ``buffer`` from byte ``at`` on, by
     the sizes its header's arrays announce."""
-    arrays: dict[str, np.ndarray] = {}
     total = len(buffer) - at
+    if len(specs) == 1:  # the usual case (a block's one array): no loop
+        spec = specs[0]
+        dtype = DTYPE_BY_NAME[spec.dtype]
+        count = math.prod(spec.shape)
+        if count * dtype.itemsize != total:
+            raise WireFormatError(f"packed message: {total} bytes of buffers follow its header, "
+                                  f"its arrays need {count * dtype.itemsize}")
+        return {spec.name: np.frombuffer(buffer, dtype, count, at).reshape(spec.shape)}
+    arrays: dict[str, np.ndarray] = {}
     need = 0
     sizes = []
     for spec in specs:
@@ -241,8 +249,7 @@ def _packed_arrays(buffer: Any, at: int, specs: list[ArraySpec]) -> dict[str, np
     for spec, (dtype, count) in zip(specs, sizes):
         if spec.name in arrays:
             raise WireFormatError(f"array '{spec.name}' appears twice")
-        arrays[spec.name] = np.frombuffer(buffer, dtype=dtype, count=count,
-                                          offset=at).reshape(spec.shape)
+        arrays[spec.name] = np.frombuffer(buffer, dtype, count, at).reshape(spec.shape)
         at += count * dtype.itemsize
     return arrays
 
