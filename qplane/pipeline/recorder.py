@@ -73,16 +73,16 @@ def _worth_a_row(n: int) -> bool:
     return n <= 100 or n % 1000 == 0
 
 
-def _fill(rows: np.ndarray, fields: list[dict[str, Any]]) -> None:
-    """Set ``rows`` (structured) from one dict of fields per row, one column at a time (every
-    dict has the same keys; a column assignment instead of one per field and row).
+def _fill(rows: np.ndarray, columns: dict[str, list[Any]]) -> None:
+    """Set ``rows`` (structured) from their values column by column (one assignment a
+    column, not one per field and row).
 
     >>> rows = np.zeros(2, dtype=[("a", "i8"), ("b", "S2")])
-    >>> _fill(rows, [{"a": 1, "b": b"x"}, {"a": 2, "b": b"y"}]); rows.tolist()
+    >>> _fill(rows, {"a": [1, 2], "b": [b"x", b"y"]}); rows.tolist()
     [(1, b'x'), (2, b'y')]
     """
-    for name in fields[0]:
-        rows[name] = [f[name] for f in fields]
+    for name, values in columns.items():
+        rows[name] = values
 
 
 class _Block:
@@ -443,12 +443,12 @@ class Recorder(Worker):
         blocks = list(self._unwritten.values())
         self._unwritten.clear()
         rows = np.zeros(len(blocks), dtype=BLOCK_DTYPE)
-        _fill(rows, [b.syndrome.body.block_row(b.syndrome) for b in blocks])
+        _fill(rows, Syndrome.block_columns([b.syndrome for b in blocks]))
         done = [i for i, b in enumerate(blocks) if b.applied is not None]
         if done:
             applied = rows[done]
             applied["applied"] = 1
-            _fill(applied, [blocks[i].applied.body.block_fields() for i in done])
+            _fill(applied, Applied.block_columns([blocks[i].applied.body for i in done]))
             rows[done] = applied
         arrays = {name: [b.applied.arrays.get(name) if b.applied is not None else None for b in blocks]
                   for name in APPLIED_SHOT_DATASETS}
