@@ -185,18 +185,7 @@ class DecodingWorker(Worker):
                 continue
             batch.append(rec)
             received.append(time.time())
-        # Small blocks that queued up are answered in one message; a big block's correction
-        # goes as soon as it is decoded (the server applies it, and acquires the next block,
-        # while the blocks queued behind it are decoded), after those before it: in order.
-        together: list[tuple[Correction, np.ndarray]] = []
-        for i, j in self._groups(batch):
-            if len(batch[i].arrays["detection_events"]) >= BATCH_BELOW_SHOTS:
-                self._answer(together)
-                together = []
-                self._answer(self._decode_safely(batch[i:j], received[i:j]))
-            else:
-                together.extend(self._decode_safely(batch[i:j], received[i:j]))
-        self._answer(together)
+        self._answer(self._decode_safely(batch, received))
         return handled
 
     def _answer(self, answers: list[tuple[Correction, np.ndarray]]) -> None:
@@ -253,39 +242,21 @@ class DecodingWorker(Worker):
         if received is None:
             received = [time.time()] * len(recs)
         out: list[tuple[Correction, np.ndarray]] = []
-        for i, j in self._groups(recs):
-            out.extend(self._decode_group(recs[i:j], received[i:j]))
-        return out
-
-    @staticmethod
-    def _groups(recs: list[Record]) -> list[tuple[int, int]]:
-        """``(start, stop)`` of each run of ``recs`` decoded in one call: consecutive small
-        blocks of one circuit (up to :data:`MAX_BATCH_SHOTS` shots), a big block alone.
-
-        >>> import numpy as np
-        >>> from qplane.records import Record, Syndrome
-        >>> def rec(shots, circuit="a" * 16):
-        ...     return Record.build(Syndrome(block_index=0, circuit_id=circuit, num_detectors=8,
-        ...                                  t_acquired=0.0), run_id="r", source="s", seq=0,
-        ...                         arrays={"detection_events": np.zeros((shots, 1), np.uint8)})
-        >>> DecodingWorker._groups([rec(1), rec(1), rec(1024), rec(1), rec(1, "b" * 16)])
-        [(0, 2), (2, 3), (3, 4), (4, 5)]
-        """
-        out, i = [], 0
+        i = 0
         while i < len(recs):
-            first = recs[i]
-            shots = len(first.arrays["detection_events"])
-            j = i + 1
-            while (shots < MAX_BATCH_SHOTS and j < len(recs)
-                   and len(first.arrays["detection_events"]) < BATCH_BELOW_SHOTS):
-                n = len(recs[j].arrays["detection_events"])
-                if (recs[j].body.circuit_id != first.body.circuit_id or n >= BATCH_BELOW_SHOTS
+            group = [recs[i]]
+            shots = len(recs[i].arrays["detection_events"])
+            while (shots < MAX_BATCH_SHOTS and i + len(group) < len(recs)
+                   and len(group[0].arrays["detection_events"]) < BATCH_BELOW_SHOTS):
+                nxt = recs[i + len(group)]
+                n = len(nxt.arrays["detection_events"])
+                if (nxt.body.circuit_id != group[0].body.circuit_id or n >= BATCH_BELOW_SHOTS
                         or shots + n > MAX_BATCH_SHOTS):
                     break
+                group.append(nxt)
                 shots += n
-                j += 1
-            out.append((i, j))
-            i = j
+            out.extend(self._decode_group(group, received[i:i + len(group)]))
+            i += len(group)
         return out
 
     def _decode_group(self, group: list[Record],

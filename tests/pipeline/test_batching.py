@@ -177,36 +177,3 @@ def test_a_slow_decoder_answers_heartbeats_between_chunks_of_a_big_block(setup, 
         dem=circuit.detector_error_model(decompose_errors=True)).decode_shots_bit_packed(
         bit_packed_detection_event_data=sent[0].arrays["detection_events"])
     assert np.array_equal(got[0].arrays["predictions"], want)
-
-
-def test_a_big_blocks_correction_goes_before_the_blocks_queued_behind_it_are_decoded(setup):
-    """Big blocks gain nothing from being answered together: each one's correction is sent
-    as soon as it is decoded (the server applies it and acquires the next block meanwhile),
-    small ones queued before it first, all in order."""
-    ctx, circuit, cid, worker, decoder, out, inbox = setup
-    sizes = [1, 2, BATCH_BELOW_SHOTS, BATCH_BELOW_SHOTS, 1]
-    sent = _send(out, circuit, cid, sizes)
-    order = []  # "decode n" and "send k" in the order the worker did them
-    wrapped = worker._compiled[cid][0]
-    original_decode, original_send = wrapped.decode_shots_bit_packed, worker.corrections.send
-
-    def decode_(*, bit_packed_detection_event_data):
-        order.append(f"decode {len(bit_packed_detection_event_data)}")
-        return original_decode(bit_packed_detection_event_data=bit_packed_detection_event_data)
-
-    def send_(body, arrays=None):
-        if arrays is not None:  # not a heartbeat
-            order.append(f"send {len(arrays['predictions'])}")
-        return original_send(body, arrays)
-
-    wrapped.decode_shots_bit_packed = decode_
-    worker.corrections.send = send_
-    handled = 0
-    while handled < len(sizes):
-        handled += worker.step(poll_ms=5000)
-    big = BATCH_BELOW_SHOTS
-    assert order == ["decode 3", "send 3", f"decode {big}", f"send {big}", f"decode {big}",
-                     f"send {big}", "decode 1", "send 1"]
-    got = _receive(inbox, len(sizes))
-    assert [r.body.syndrome_seq for r in got] == [r.seq for r in sent]
-    assert [len(r.arrays["predictions"]) for r in got] == sizes
