@@ -218,13 +218,18 @@ class ReplayQPU(Instrument):
             value = values.get(key)
             self.add_parameter(key, label=label, get_cmd=lambda v=value: v, set_cmd=False,
                                docstring="as recorded (or given); a replay cannot change it")
+        # Both are read for every block: the parameters keep them in plain attributes (a
+        # parameter's cache costs microseconds a read), set through the parameters' validators.
+        self._shots_per_block, self._cycle_time = 1, 0.0
         self.shots_per_block = self.add_parameter(
             "shots_per_block", label="Shots per block", initial_value=shots_per_block,
-            vals=Ints(1, 1_000_000), set_cmd=None, get_cmd=None,
+            vals=Ints(1, 1_000_000), get_cmd=lambda: self._shots_per_block,
+            set_cmd=lambda v: setattr(self, "_shots_per_block", int(v)),
             docstring="shots per block served (fewer at the end of the data or of a circuit)")
         self.cycle_time = self.add_parameter(
             "cycle_time", label="Cycle time", unit="s", initial_value=float(cycle_time),
-            vals=Numbers(0.0, 10.0), set_cmd=None, get_cmd=None,
+            vals=Numbers(0.0, 10.0), get_cmd=lambda: self._cycle_time,
+            set_cmd=lambda v: setattr(self, "_cycle_time", float(v)),
             docstring="seconds per shot the source paces its blocks at; 0 = full speed")
         self.shots_served = self.add_parameter(
             "shots_served", label="Shots served", get_cmd=lambda: self._served, set_cmd=False)
@@ -270,7 +275,7 @@ class ReplayQPU(Instrument):
         segments = data.segments
         end = segments[self._segment + 1][0] if self._segment + 1 < len(segments) else total
         start = self._cursor
-        stop = min(start + self.shots_per_block.cache.get(), end)
+        stop = min(start + self._shots_per_block, end)
         circuit, circuit_id = data.circuits[segments[self._segment][1]]
         self._pace(stop - start)
         self._cursor = stop
@@ -286,7 +291,7 @@ class ReplayQPU(Instrument):
                              num_observables=circuit.num_observables)
 
     def _pace(self, shots: int) -> None:
-        cycle = self.cycle_time.cache.get()
+        cycle = self._cycle_time
         if cycle <= 0:
             return
         now = time.perf_counter()

@@ -25,7 +25,17 @@ class LatencyWindow:
         self._count += 1
 
     def quantile(self, q: float) -> float | None:
+        return self.quantiles((q,))[0]
+
+    def quantiles(self, qs: tuple[float, ...]) -> list[float | None]:
+        """Several quantiles in one pass over the window (the live statistics ask for p50 and
+        p99 of each window twice a second, on the server's loop).
+
+        >>> w = LatencyWindow(capacity=4)
+        >>> w.quantiles((0.5, 0.99)), [w.add(x) for x in (1.0, 3.0)] and None, w.quantiles((0.0, 1.0))
+        ([None, None], None, [1.0, 3.0])
+        """
         n = min(self._count, len(self._values))
         if n == 0:
-            return None
-        return float(np.quantile(self._values[:n], q))
+            return [None] * len(qs)
+        return [float(v) for v in np.quantile(self._values[:n], qs)]

@@ -103,6 +103,8 @@ class DecodingWorker(Worker):
         self.decoder = decoder
         self.rejections = RejectionLog()
         self.syndromes = Inbox(dispatch, run_id=records.run_id, on_reject=self._on_reject)
+        self._poller = zmq.Poller()  # one poller for the run (socket.poll makes one per call)
+        self._poller.register(dispatch, zmq.POLLIN)
         self.corrections = Outbox(dispatch, run_id=records.run_id, source=name)
         self.credit = credit
         self.heartbeat_timeout = heartbeat_timeout
@@ -152,7 +154,7 @@ class DecodingWorker(Worker):
         now = time.time()
         self.heartbeat(now)
         wait = min(p.next_due for p in self._pulses) - now
-        if not self.syndromes.pending and not self.syndromes.socket.poll(
+        if not self.syndromes.pending and not self._poller.poll(
                 max(0, min(poll_ms, int(wait * 1000) + 1))):
             if time.time() - self._server_seen > 3 * self.heartbeat_timeout:
                 self.records.event("warning", "server_silent",

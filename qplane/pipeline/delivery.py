@@ -54,6 +54,8 @@ LOOK_EVERY = 0.005
 
 
 def _size(frames: list[Any]) -> int:
+    if len(frames) == 1 and type(frames[0]) is bytes:  # a packed record: the usual case
+        return len(frames[0])
     return sum([f.nbytes if type(f) is memoryview else len(f) for f in frames])
 
 

@@ -515,14 +515,15 @@ class InstrumentServer(Worker):
     def stats(self) -> Stats:
         """A snapshot of the run's numbers so far (what the live view shows)."""
         cal = self.calibration
+        latency_p50, latency_p99 = self.latency.quantiles((0.5, 0.99))
+        decode_p50, decode_p99 = self.decode_latency.quantiles((0.5, 0.99))
         return Stats(
             elapsed=time.time() - self._t_start, blocks_acquired=self.blocks_acquired,
             blocks_applied=self.blocks_applied, blocks_lost=self.blocks_lost,
             in_flight=len(self._in_flight), duplicates=self.duplicates,
             shots=self.shots_applied, failures=self.failures,
-            latency_p50=self.latency.quantile(0.5), latency_p99=self.latency.quantile(0.99),
-            decode_p50=self.decode_latency.quantile(0.5),
-            decode_p99=self.decode_latency.quantile(0.99),
+            latency_p50=latency_p50, latency_p99=latency_p99,
+            decode_p50=decode_p50, decode_p99=decode_p99,
             shadow_shots=self.shadow_shots, shadow_disagreements=self.shadow_disagreements,
             rejected=self.dispatcher.rejected + self.control.rejected,
             workers=sorted(self.workers), acquiring=self._acquiring,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import faulthandler
+import gc
 import itertools
 import json
 import os
@@ -183,6 +184,16 @@ def _spin_holding_the_lock(seconds: float) -> None:
     sum(itertools.repeat(0, int(probe / took * min(max(seconds, 0.0), 600.0))))
 
 
+def _freeze_heap() -> None:
+    """Before a hot loop: collect once, then leave everything start-up made (the station,
+    stim, the decoder: some 10^5 objects) out of the cyclic garbage collector's scans. A full
+    collection of that heap takes tens to hundreds of milliseconds, and the blocks a recorder
+    or server holds for a while trigger one every few ten thousand blocks: a stall on the
+    block path, and a latency tail."""
+    gc.collect()
+    gc.freeze()
+
+
 def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outbox) -> None:
     from qplane.pipeline.recorder import Recorder
 
@@ -198,6 +209,7 @@ def _run_recorder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Out
     _watch_connections(stop, records.source, recorder._event).watch(
         sock, "records", expected=lambda: len(recorder.ended_sources - {"launcher"}))
     try:
+        _freeze_heap()
         recorder.run(should_stop=stop)
     finally:
         _connection_summary(stop.watch, records.source, recorder._event)
@@ -250,6 +262,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
                           path=config.qplane.calibration.state, applied=len(started.applied),
                           expired=started.expired, refused=started.refused,
                           unknown=started.unknown)
+        _freeze_heap()  # before acquisition starts
         if not server.wait_for_workers(spec.workers, timeout=sup.startup_timeout,
                                        should_stop=stop):
             records.event("warning", "workers_late",
@@ -297,6 +310,7 @@ def _run_decoder(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, records: Outb
         monitor=None,  # its heartbeats to the launcher come from the process's heartbeat thread
         learner=_noise_learner(settings, name),
     )
+    _freeze_heap()  # before it registers: no block waits for the collection
     worker.start()  # fetch and compile the circuit, then register with the server
     worker.run(should_stop=stop)
     records.event("info", "worker_stopped", f"{name} stopped after {worker.blocks} blocks",

@@ -73,16 +73,16 @@ def _worth_a_row(n: int) -> bool:
     return n <= 100 or n % 1000 == 0
 
 
-def _fill(rows: np.ndarray, fields: list[dict[str, Any]]) -> None:
-    """Set ``rows`` (structured) from one dict of fields per row, one column at a time (every
-    dict has the same keys; a column assignment instead of one per field and row).
+def _fill(rows: np.ndarray, columns: dict[str, list[Any]]) -> None:
+    """Set ``rows`` (structured) from their values column by column (one assignment a
+    column, not one per field and row).
 
     >>> rows = np.zeros(2, dtype=[("a", "i8"), ("b", "S2")])
-    >>> _fill(rows, [{"a": 1, "b": b"x"}, {"a": 2, "b": b"y"}]); rows.tolist()
+    >>> _fill(rows, {"a": [1, 2], "b": [b"x", b"y"]}); rows.tolist()
     [(1, b'x'), (2, b'y')]
     """
-    for name in fields[0]:
-        rows[name] = [f[name] for f in fields]
+    for name, values in columns.items():
+        rows[name] = values
 
 
 class _Block:
@@ -118,6 +118,8 @@ class Recorder(Worker):
         self._router = records.type == zmq.ROUTER
         self.inbox = Inbox(records, run_id=run_id, on_reject=self._on_reject,
                            envelope=1 if self._router else 0)
+        self._poller = zmq.Poller()  # one poller for the run (socket.poll makes one per call)
+        self._poller.register(records, zmq.POLLIN)
         self.epoch = epoch
         self.resumed = resume
         self._peers: dict[str, bytes] = {}  # source -> routing id of its latest message
@@ -268,7 +270,7 @@ class Recorder(Worker):
         """Handle up to ``max_records`` pending records (waiting up to ``poll_ms`` for the first),
         then flush if ``flush_interval`` has passed; return how many were handled."""
         handled = 0
-        if self.inbox.pending or self.inbox.socket.poll(poll_ms):  # a bundle's rest first
+        if self.inbox.pending or self._poller.poll(poll_ms):  # a bundle's rest first
             for got in queued(self.inbox, max_records):  # no poll per record
                 handled += 1
                 if got is not None:
@@ -441,12 +443,12 @@ class Recorder(Worker):
         blocks = list(self._unwritten.values())
         self._unwritten.clear()
         rows = np.zeros(len(blocks), dtype=BLOCK_DTYPE)
-        _fill(rows, [b.syndrome.body.block_row(b.syndrome) for b in blocks])
+        _fill(rows, Syndrome.block_columns([b.syndrome for b in blocks]))
         done = [i for i, b in enumerate(blocks) if b.applied is not None]
         if done:
             applied = rows[done]
             applied["applied"] = 1
-            _fill(applied, [blocks[i].applied.body.block_fields() for i in done])
+            _fill(applied, Applied.block_columns([blocks[i].applied.body for i in done]))
             rows[done] = applied
         arrays = {name: [b.applied.arrays.get(name) if b.applied is not None else None for b in blocks]
                   for name in APPLIED_SHOT_DATASETS}

@@ -88,6 +88,7 @@ _WORKER_SUFFIX = re.compile(r"[-.]")  # what follows a role in a process name
 
 
 @functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=4096)  # asked of every record received; a run has few sources
 def role_of(source: str) -> str:
     """The role of a record's ``source``: its name up to the first ``-`` or ``.`` (roles have
     neither): ``decoder-0``, ``decoder-0.r1`` (restarted), ``decoder-host-12`` (remote) and

@@ -20,14 +20,13 @@
 from __future__ import annotations
 
 import collections
-import dataclasses
 import functools
 import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import msgspec
 import msgspec.inspect
@@ -52,9 +51,8 @@ MAX_BUNDLE_BYTES = 4 * 2**20
 log = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True)
-class SequenceCheck:
-    """Result of observing one sequence number."""
+class SequenceCheck(NamedTuple):
+    """Result of observing one sequence number (a named tuple: one per record received)."""
 
     status: str  # "ok" | "gap" | "duplicate" | "out_of_window"
     expected: int
@@ -181,8 +179,8 @@ def send_record(socket: zmq.Socket, rec: Record, *, prefix: list[bytes] | None =
 
 #: libzmq's flags and options as plain ints: pyzmq's are enum members, and each ``|`` or
 #: ``&`` of them builds a new member (microseconds, on every frame of a hot path).
-SNDMORE, NOBLOCK, EVENTS, POLLIN = (int(zmq.SNDMORE), int(zmq.NOBLOCK), int(zmq.EVENTS),
-                                    int(zmq.POLLIN))
+SNDMORE, NOBLOCK, EVENTS, POLLIN, RCVMORE = (int(zmq.SNDMORE), int(zmq.NOBLOCK),
+                                             int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.RCVMORE))
 
 
 def send_parts(socket: zmq.Socket, parts: list[Any], flags: int = 0) -> None:
@@ -193,6 +191,17 @@ def send_parts(socket: zmq.Socket, parts: list[Any], flags: int = 0) -> None:
     for part in parts[:-1]:
         socket.send(part, more)
     socket.send(parts[-1], flags)
+
+
+def recv_parts(socket: zmq.Socket, flags: int = 0) -> list[bytes]:
+    """``socket.recv_multipart(flags)`` without its enum conversions per frame (a couple of
+    microseconds a message): as there, ``zmq.Again`` can only come first, and the rest of a
+    message whose first frame came is there at once."""
+    recv, more = socket.recv, socket.get
+    parts = [recv(flags)]
+    while more(RCVMORE):
+        parts.append(recv())
+    return parts
 
 
 class Inbox:
@@ -262,7 +271,7 @@ class Inbox:
             peer = peer_identity(raw[-1])
             frames: list[Any] = [f.bytes for f in raw[: self.envelope]] + [f.buffer for f in raw[self.envelope:]]
         else:
-            frames = self.socket.recv_multipart(flags)
+            frames = recv_parts(self.socket, flags)
         routing, body = frames[: self.envelope], frames[self.envelope:]
         parts = unbundle(body)
         recs = []

@@ -48,9 +48,23 @@ class Syndrome(Body, frozen=True, tag="syndrome"):
 
     def block_row(self, rec: Record) -> dict[str, Any]:
         """The ``/qec/blocks`` fields known when the block is acquired."""
-        return {"seq": rec.seq, "block_index": self.block_index,
-                "circuit_id": self.circuit_id.encode(), "t_acquired": self.t_acquired,
-                "failures": -1}
+        return {k: v[0] for k, v in Syndrome.block_columns([rec]).items()}
+
+    @staticmethod
+    def block_columns(recs: list[Record]) -> dict[str, list[Any]]:
+        """:meth:`block_row` of several syndrome records, column by column (the recorder
+        fills a flush's rows a column at a time: no dict per block).
+
+        >>> rec = Record(run_id="r", source="s", seq=7, uid="u", time=0.0, arrays={},
+        ...              body=Syndrome(block_index=3, circuit_id="ab" * 8, num_detectors=8,
+        ...                            t_acquired=1.5))
+        >>> rec.body.block_row(rec)["seq"], Syndrome.block_columns([rec, rec])["block_index"]
+        (7, [3, 3])
+        """
+        bodies = [r.body for r in recs]
+        return {"seq": [r.seq for r in recs], "block_index": [b.block_index for b in bodies],
+                "circuit_id": [b.circuit_id.encode() for b in bodies],
+                "t_acquired": [b.t_acquired for b in bodies], "failures": [-1] * len(recs)}
 
 
 class Correction(Body, frozen=True, tag="correction"):
@@ -162,11 +176,26 @@ class Applied(Body, frozen=True, tag="applied"):
 
     def block_fields(self) -> dict[str, Any]:
         """The ``/qec/blocks`` fields this record fills in."""
-        return {"t_decoded": self.t_decoded, "t_applied": self.t_applied,
-                "decode_seconds": self.decode_seconds, "failures": self.failures,
-                "worker": self.worker.encode(), "shadow_shots": self.shadow_shots,
-                "shadow_disagreements": self.shadow_disagreements,
-                "t_sent": self.t_sent or np.nan, "t_received": self.t_received or np.nan}
+        return {k: v[0] for k, v in Applied.block_columns([self]).items()}
+
+    @staticmethod
+    def block_columns(bodies: list["Applied"]) -> dict[str, list[Any]]:
+        """:meth:`block_fields` of several blocks, column by column (no dict per block).
+
+        >>> one = Applied(syndrome_seq=3, t_decoded=1.0, t_applied=2.0, decode_seconds=0.1,
+        ...               worker="decoder-0", failures=0, t_sent=0.5)
+        >>> one.block_fields()["worker"], Applied.block_columns([one, one])["t_received"]
+        (b'decoder-0', [nan, nan])
+        """
+        return {"t_decoded": [b.t_decoded for b in bodies],
+                "t_applied": [b.t_applied for b in bodies],
+                "decode_seconds": [b.decode_seconds for b in bodies],
+                "failures": [b.failures for b in bodies],
+                "worker": [b.worker.encode() for b in bodies],
+                "shadow_shots": [b.shadow_shots for b in bodies],
+                "shadow_disagreements": [b.shadow_disagreements for b in bodies],
+                "t_sent": [b.t_sent or np.nan for b in bodies],
+                "t_received": [b.t_received or np.nan for b in bodies]}
 
 
 _Workers = Annotated[list[Annotated[str, msgspec.Meta(max_length=128)]],

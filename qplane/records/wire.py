@@ -133,14 +133,22 @@ def _topic(cls: type[Body]) -> bytes:
     return cls.kind_name().encode("ascii")
 
 
+@functools.lru_cache(maxsize=4096)
+def _spec(name: str, dtype: np.dtype, shape: tuple[int, ...]) -> ArraySpec:
+    """The (immutable, shared) spec of one array: a block's arrays repeat their shapes."""
+    return ArraySpec(name, NAME_BY_DTYPE.get(dtype) or str(dtype), list(shape))
+
+
+def _header(rec: Record) -> bytes:
+    arrays = [_spec(name, a.dtype, a.shape) for name, a in rec.arrays.items()]
+    return _encoder.encode(Header(schema=WIRE_SCHEMA, version=WIRE_VERSION, run_id=rec.run_id,
+                                  source=rec.source, seq=rec.seq, uid=rec.uid, time=rec.time,
+                                  arrays=arrays, body=rec.body))
+
+
 def encode(rec: Record) -> list[Any]:
     """The multipart frames of ``rec``: ``[topic, header, *buffers]``."""
-    arrays = [ArraySpec(name, NAME_BY_DTYPE.get(a.dtype) or str(a.dtype), list(a.shape))
-              for name, a in rec.arrays.items()]
-    header = Header(schema=WIRE_SCHEMA, version=WIRE_VERSION, run_id=rec.run_id,
-                    source=rec.source, seq=rec.seq, uid=rec.uid, time=rec.time, arrays=arrays,
-                    body=rec.body)
-    frames: list[Any] = [_topic(type(rec.body)), _encoder.encode(header)]
+    frames: list[Any] = [_topic(type(rec.body)), _header(rec)]
     frames.extend(memoryview(a).cast("B") if a.size else b"" for a in rec.arrays.values())
     return frames
 
@@ -150,9 +158,9 @@ def pack(rec: Record) -> bytes:
 
     The arrays are copied once, into the frame (a block's bulk is small: kilobytes).
     """
-    frames = encode(rec)
-    header = frames[1]
-    return b"".join([frames[0], TOPIC_END, _HEADER_LENGTH.pack(len(header)), header, *frames[2:]])
+    header = _header(rec)
+    return b"".join([_topic(type(rec.body)), TOPIC_END, _HEADER_LENGTH.pack(len(header)), header,
+                     *rec.arrays.values()])
 
 
 def is_packed(frame: Any) -> bool:
@@ -178,10 +186,14 @@ def unbundle(frames: list[Any]) -> list[list[Any]]:
     return [frames]
 
 
-def _unpack(frame: Any) -> tuple[Any, bytes, Any]:
-    """(topic, header, buffers) of a packed frame; the buffers are a view, not a copy."""
-    view = memoryview(frame).cast("B")
-    end = bytes(view[:MAX_TOPIC + 1]).find(TOPIC_END)
+def _unpack(frame: Any) -> tuple[Any, bytes, Any, int]:
+    """(topic, header, the frame as a buffer, where its array bytes start) of a packed frame:
+    the arrays are read from the frame in place, not copied."""
+    if type(frame) is bytes:  # what a plain receive returns: no view needed
+        view, end = frame, frame.find(TOPIC_END, 0, MAX_TOPIC + 1)
+    else:
+        view = memoryview(frame).cast("B")
+        end = bytes(view[:MAX_TOPIC + 1]).find(TOPIC_END)
     if end < 0:
         raise WireFormatError(
             "truncated message: 1 frame(s), need at least topic and header (or one packed frame: "
@@ -189,11 +201,11 @@ def _unpack(frame: Any) -> tuple[Any, bytes, Any]:
     start = end + 1 + _HEADER_LENGTH.size
     if len(view) < start:
         raise WireFormatError(f"truncated packed message: {len(view)} bytes end in its header length")
-    (length,) = _HEADER_LENGTH.unpack(view[end + 1:start])
+    (length,) = _HEADER_LENGTH.unpack_from(view, end + 1)
     if len(view) < start + length:
         raise WireFormatError(f"truncated packed message: header of {length} bytes announced, "
                               f"{len(view) - start} bytes follow")
-    return view[:end], bytes(view[start:start + length]), view[start + length:]
+    return view[:end], bytes(view[start:start + length]), view, start + length
 
 
 def _header_error(raw: bytes, e: Exception) -> WireFormatError:
@@ -211,17 +223,55 @@ def _header_error(raw: bytes, e: Exception) -> WireFormatError:
     return WireFormatError(f"invalid header: {e}")
 
 
-def _split(rest: memoryview, specs: list[ArraySpec]) -> list[memoryview]:
-    """The buffers of a packed message, by the sizes its header's arrays announce."""
-    sizes = [math.prod(s.shape) * DTYPE_BY_NAME[s.dtype].itemsize for s in specs]
-    if sum(sizes) != len(rest):
-        raise WireFormatError(f"packed message: {len(rest)} bytes of buffers follow its header, "
-                              f"its arrays need {sum(sizes)}")
-    out, at = [], 0
-    for size in sizes:
-        out.append(rest[at:at + size])
-        at += size
-    return out
+def _packed_arrays(buffer: Any, at: int, specs: list[ArraySpec]) -> dict[str, np.ndarray]:
+    """The arrays of a packed message, read in place from ``buffer`` from byte ``at`` on, by
+    the sizes its header's arrays announce."""
+    total = len(buffer) - at
+    if len(specs) == 1:  # the usual case (a block's one array): no loop
+        spec = specs[0]
+        dtype = DTYPE_BY_NAME[spec.dtype]
+        count = math.prod(spec.shape)
+        if count * dtype.itemsize != total:
+            raise WireFormatError(f"packed message: {total} bytes of buffers follow its header, "
+                                  f"its arrays need {count * dtype.itemsize}")
+        return {spec.name: np.frombuffer(buffer, dtype, count, at).reshape(spec.shape)}
+    arrays: dict[str, np.ndarray] = {}
+    need = 0
+    sizes = []
+    for spec in specs:
+        dtype = DTYPE_BY_NAME[spec.dtype]
+        count = math.prod(spec.shape)
+        sizes.append((dtype, count))
+        need += count * dtype.itemsize
+    if need != total:
+        raise WireFormatError(f"packed message: {total} bytes of buffers follow its header, "
+                              f"its arrays need {need}")
+    for spec, (dtype, count) in zip(specs, sizes):
+        if spec.name in arrays:
+            raise WireFormatError(f"array '{spec.name}' appears twice")
+        arrays[spec.name] = np.frombuffer(buffer, dtype, count, at).reshape(spec.shape)
+        at += count * dtype.itemsize
+    return arrays
+
+
+def _multipart_arrays(buffers: list[Any], specs: list[ArraySpec]) -> dict[str, np.ndarray]:
+    if len(buffers) != len(specs):
+        raise WireFormatError(
+            f"truncated message: header announces {len(specs)} array buffer(s), "
+            f"got {len(buffers)}")
+    arrays: dict[str, np.ndarray] = {}
+    for spec, buf in zip(specs, buffers):
+        dtype = DTYPE_BY_NAME[spec.dtype]
+        expected_bytes = math.prod(spec.shape) * dtype.itemsize
+        nbytes = memoryview(buf).nbytes
+        if nbytes != expected_bytes:
+            raise WireFormatError(
+                f"array '{spec.name}' buffer has {nbytes} bytes, "
+                f"shape {spec.shape} of {spec.dtype} needs {expected_bytes}")
+        if spec.name in arrays:
+            raise WireFormatError(f"array '{spec.name}' appears twice")
+        arrays[spec.name] = np.frombuffer(buf, dtype=dtype).reshape(spec.shape)
+    return arrays
 
 
 def decode(frames: list[Any]) -> Record:
@@ -233,7 +283,7 @@ def decode(frames: list[Any]) -> Record:
     """
     packed = None
     if len(frames) == 1:
-        topic_raw, raw, packed = _unpack(frames[0])
+        topic_raw, raw, packed, at = _unpack(frames[0])
     elif len(frames) > 1 and is_packed(frames[0]):
         raise WireFormatError(f"a bundle of {len(frames)} packed records, not one record: split "
                               "it with unbundle() and decode each")
@@ -256,23 +306,8 @@ def decode(frames: list[Any]) -> Record:
             raise WireFormatError(f"topic is not ASCII: {e}") from e
         if topic != kind:
             raise WireFormatError(f"topic {topic!r} does not match header kind {kind!r}")
-    buffers = frames[2:] if packed is None else _split(packed, header.arrays)
-    if len(buffers) != len(header.arrays):
-        raise WireFormatError(
-            f"truncated message: header announces {len(header.arrays)} array buffer(s), "
-            f"got {len(buffers)}")
-    arrays: dict[str, np.ndarray] = {}
-    for spec, buf in zip(header.arrays, buffers):
-        dtype = DTYPE_BY_NAME[spec.dtype]
-        expected_bytes = math.prod(spec.shape) * dtype.itemsize
-        nbytes = memoryview(buf).nbytes
-        if nbytes != expected_bytes:
-            raise WireFormatError(
-                f"array '{spec.name}' buffer has {nbytes} bytes, "
-                f"shape {spec.shape} of {spec.dtype} needs {expected_bytes}")
-        if spec.name in arrays:
-            raise WireFormatError(f"array '{spec.name}' appears twice")
-        arrays[spec.name] = np.frombuffer(buf, dtype=dtype).reshape(spec.shape)
+    arrays = (_multipart_arrays(frames[2:], header.arrays) if packed is None
+              else _packed_arrays(packed, at, header.arrays))
     rec = Record(run_id=header.run_id, source=header.source, seq=header.seq, uid=header.uid,
                  time=header.time, body=header.body, arrays=arrays)
     validate(rec)

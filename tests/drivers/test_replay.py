@@ -11,6 +11,7 @@ import stim
 import yaml
 
 from qplane.codes import memory_circuit
+from qplane.drivers import replay as replay_module
 from qplane.config import load_config, parse_config
 from qplane.device import QECDevice
 from qplane.drivers import ReplayQPU
@@ -128,13 +129,17 @@ def test_stim_sample_files_are_served_with_their_truth(tmp_path, fmt):
         qpu.close()
 
 
-def test_without_truth_blocks_are_not_scored_and_loop_wraps(tmp_path):
-    circuit, circuit_path, dets, _ = _stim_files(tmp_path, 10)
+def _looping_b8_source(tmp_path, name, shots):
+    """A looping replay of ``shots`` b8 shots without truth, 8 shots a block."""
+    circuit, circuit_path, dets, _ = _stim_files(tmp_path, shots)
     stim.write_shot_data_file(data=dets, path=str(tmp_path / "d.b8"), format="b8",
                               num_detectors=circuit.num_detectors)
-    qpu = ReplayQPU("replay_loop", source=str(tmp_path / "d.b8"), format="b8",
-                    circuit=circuit_path, loop=True, shots_per_block=8, distance=3,
-                    rounds=3, basis="Z")
+    return ReplayQPU(name, source=str(tmp_path / "d.b8"), format="b8", circuit=circuit_path,
+                     loop=True, shots_per_block=8, distance=3, rounds=3, basis="Z")
+
+
+def test_without_truth_blocks_are_not_scored_and_loop_wraps(tmp_path):
+    qpu = _looping_b8_source(tmp_path, "replay_loop", 10)
     try:
         sizes = [len(qpu.acquire_block().detection_events) for _ in range(4)]
         assert sizes == [8, 2, 8, 2]
@@ -142,6 +147,32 @@ def test_without_truth_blocks_are_not_scored_and_loop_wraps(tmp_path):
         assert result.failures == -1 and result.truth is None
         with pytest.raises(Exception, match="shape"):
             qpu.apply_correction(1, np.zeros((8, 1), dtype=np.uint8))
+    finally:
+        qpu.close()
+
+
+def test_block_size_and_cycle_time_set_through_their_parameters_take_effect(tmp_path, monkeypatch):
+    """Both are read for every block from plain attributes; setting the parameters (validated)
+    is what changes them."""
+    qpu = _looping_b8_source(tmp_path, "replay_params", 40)
+    try:
+        assert len(qpu.acquire_block().detection_events) == 8
+        qpu.shots_per_block(3)
+        assert qpu.shots_per_block() == 3
+        assert len(qpu.acquire_block().detection_events) == 3
+        with pytest.raises(ValueError):
+            qpu.shots_per_block(0)
+        with pytest.raises(ValueError):
+            qpu.cycle_time(-1.0)
+        assert qpu.shots_per_block() == 3 and qpu.cycle_time() == 0.0
+        slept = []
+        monkeypatch.setattr(replay_module.time, "sleep", slept.append)
+        qpu.acquire_block()
+        assert slept == []  # full speed: no pacing
+        qpu.cycle_time(10.0)  # 10 s a shot: the next block waits for the previous one's 30 s
+        qpu.acquire_block()
+        qpu.acquire_block()
+        assert len(slept) == 1 and slept[0] > 20.0
     finally:
         qpu.close()
 

@@ -163,6 +163,21 @@ def test_packed_round_trip_is_the_multipart_one(kind):
         assert back.arrays[name].dtype == array.dtype
 
 
+@pytest.mark.parametrize("kind", ["syndrome", "applied", "corrections"])
+def test_a_packed_frame_decodes_the_same_from_bytes_and_from_a_buffer(kind):
+    """A plain receive hands bytes, a CURVE receive a frame's buffer: the arrays are read in
+    place from either, by offset, and are the same."""
+    rec = build(kind)
+    packed = pack(rec)
+    from_bytes, from_view = decode([packed]), decode([memoryview(bytearray(packed))])
+    assert from_bytes.body == from_view.body == rec.body
+    for name, array in rec.arrays.items():
+        np.testing.assert_array_equal(from_bytes.arrays[name], array)
+        np.testing.assert_array_equal(from_view.arrays[name], array)
+    with pytest.raises(WireFormatError, match="bytes of buffers follow"):
+        decode([memoryview(bytearray(packed[:-1]))])
+
+
 def test_packed_message_damage_is_rejected_with_its_cause():
     packed = pack(build("syndrome"))
     head = packed.index(b"\0") + 5
