@@ -32,6 +32,7 @@ def main() -> int:
     ap.add_argument("--drop", nargs="*", default=[])
     ap.add_argument("--members", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--input-noise", type=float, default=None)
     ap.add_argument("--v4-features", action="store_true")
     ap.add_argument("--per-family", type=int, default=30)
     ap.add_argument("--test", choices=("bench", "train"), default="train",
@@ -41,7 +42,7 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(1)
     cfg = load_config(args.config)
-    for k in ("members", "epochs"):
+    for k in ("members", "epochs", "input_noise"):
         if getattr(args, k) is not None:
             cfg[k] = getattr(args, k)
     sets = {k: v for k, v in cfg["train_sets"].items() if k not in args.drop}
@@ -62,7 +63,8 @@ def main() -> int:
     feats = mask(feats)
     old = {"v2": LearnedSecondOpinion.load(), "v4": LearnedSecondOpinion.load(V4_MODEL)}
     res = {"config": args.config, "drop": args.drop, "test": args.test, "v4_features": args.v4_features,
-           "members": cfg["members"], "epochs": cfg["epochs"], "generations": {}}
+           "members": cfg["members"], "epochs": cfg["epochs"],
+           "input_noise": cfg["input_noise"], "generations": {}}
     t0 = time.process_time()
     for gen in args.generations:
         keep = [f for r, f in zip(train, feats) if r.generation != gen]

@@ -8,12 +8,13 @@ The config (:func:`load_config`) names the analysed sets of
 and those of the card's validation (``validation_sets``, fresh seeds), the cache folder, and
 the network's recipe: ``members`` (an ensemble of independently initialised
 :class:`~qplane.calibration.classifier.SweepClassifier`, averaged in probability),
-``epochs``, ``lr``, ``weight_decay``, ``label_smoothing``, ``width``, ``seed``, and
+``epochs``, ``lr``, ``weight_decay``, ``label_smoothing``, ``width``, ``seed``,
+``input_noise`` (Gaussian noise of that σ added to every input while training), and
 ``abstain_below`` (a verdict whose class probability is below it is marked ``unsure``).
 
-:func:`leave_one_out` is the validation of transfer: for each generation of
-:data:`~qplane.calibration.training_sets.GENERATIONS` a model trained on the config's sets
-*without that generation* is measured on it (the benchmark's seeds, families never in that
+``scripts/second_opinion_logo.py`` is the validation of transfer: for each generation of
+:data:`~qplane.calibration.training_sets.GENERATIONS`, :func:`fit_ensemble` on the config's
+sets *without that generation*, measured with :func:`judge` on it (families never in that
 model's training).
 """
 
@@ -35,12 +36,13 @@ from qplane.calibration.classifier import (
     SweepClassifier,
     SweepEnsemble,
 )
-from qplane.calibration.training_sets import GENERATIONS, AnalysedCase, analysed, feature_rows
+from qplane.calibration.training_sets import AnalysedCase, analysed, feature_rows
 
 #: the benchmark's seeds and size for the generations (what leave-one-out measures on)
 BENCH_SEEDS = {"gen1": 777, "gen2": 777, "gen3": 777, "gen4": 783, "gen5": 785}
 DEFAULTS = {"members": 3, "epochs": 40, "lr": 3e-3, "weight_decay": 1e-3,
             "label_smoothing": 0.05, "width": 24, "seed": 61, "abstain_below": 0.5,
+            "input_noise": 0.0,
             "cache": "runs/calibration/cache_v5"}
 
 
@@ -83,6 +85,7 @@ def fit_ensemble(feats: list[Any], cfg: dict[str, Any], log: Any = None) -> Swee
     counts = torch.bincount(y, minlength=len(MODES)).float()
     weight = torch.where(counts > 0, counts.sum() / (len(MODES) * counts.clamp_min(1)), 0.0)
     members = []
+    noise = float(cfg["input_noise"])
     for k in range(int(cfg["members"])):
         torch.manual_seed(int(cfg["seed"]) + 1000 * k)
         model = SweepClassifier(width=int(cfg["width"]))
@@ -94,8 +97,12 @@ def fit_ensemble(feats: list[Any], cfg: dict[str, Any], log: Any = None) -> Swee
             perm = torch.randperm(len(y))
             for i in range(0, len(y), 64):
                 idx = perm[i:i + 64]
+                xb, sb = x[idx], s[idx]
+                if noise:   # input noise: no single input decides alone
+                    xb = xb + noise * torch.randn_like(xb)
+                    sb = sb + noise * torch.randn_like(sb)
                 loss = torch.nn.functional.cross_entropy(
-                    model(x[idx], s[idx]), y[idx], weight=weight,
+                    model(xb, sb), y[idx], weight=weight,
                     label_smoothing=float(cfg["label_smoothing"]))
                 opt.zero_grad()
                 loss.backward()
@@ -124,36 +131,6 @@ def judge(model: torch.nn.Module, feats: list[Any], card: dict[str, Any] | None 
     return out
 
 
-def per_family(model: torch.nn.Module, rows: list[AnalysedCase]) -> dict[str, float]:
-    """Class accuracy per family."""
-    feats = feature_rows(rows)
-    fams: dict[str, list[Any]] = {}
-    for r, f in zip(rows, feats):
-        fams.setdefault(r.family, []).append(f)
-    return {k: judge(model, v)["class_accuracy"] for k, v in sorted(fams.items())}
-
-
-def leave_one_out(cfg: dict[str, Any], *, per_family: int = 30, log: Any = print
-                  ) -> dict[str, Any]:
-    """Leave-one-generation-out: per generation, an ensemble trained on the config's train sets
-    without it, measured on it at the benchmark's seeds."""
-    cache = cfg["cache"]
-    train = rows_of(cfg["train_sets"], cache, log)
-    feats = feature_rows(train)
-    out: dict[str, Any] = {}
-    for gen in GENERATIONS:
-        kept = [r for r in train if r.generation != gen]
-        model = fit_ensemble([f for r, f in zip(train, feats) if r.generation != gen], cfg)
-        test = analysed(gen, per_family, seed=BENCH_SEEDS[gen], cache=cache)
-        res = judge(model, feature_rows(test), {"abstain_below": cfg["abstain_below"]})
-        res["per_family"] = per_family(model, test)
-        res["trained_on"] = sorted({r.generation for r in kept})
-        out[gen] = res
-        log(f"{gen} held out: class accuracy {res['class_accuracy']:.3f} over {res['cases']} "
-            f"(unsure {res['unsure']:.2f}); trained on {len(kept)} cases")
-    return out
-
-
 def train_from_config(path: str | Path, log: Any = print) -> tuple[SweepEnsemble, dict[str, Any]]:
     """The ensemble of a config and its model card (validation on the config's fresh seeds)."""
     cfg = load_config(path)
@@ -178,6 +155,7 @@ def train_from_config(path: str | Path, log: Any = print) -> tuple[SweepEnsemble
                      "epochs": cfg["epochs"], "lr": cfg["lr"],
                      "weight_decay": cfg["weight_decay"],
                      "label_smoothing": cfg["label_smoothing"], "seed": cfg["seed"],
+                     "input_noise": cfg["input_noise"],
                      "optimizer": "AdamW, cosine schedule, batch 64, class-balanced loss",
                      "generations": sorted({r.generation for r in rows
                                             if r.generation.startswith("gen")}),

@@ -8,7 +8,7 @@ case); :func:`analysed` keeps the analyses (pickled :class:`AnalysedCase` rows) 
 folder, so the features can change without analysing again.
 
 Generations as training data: the leave-one-generation-out validation of session 6
-(:func:`qplane.calibration.training_ensemble.leave_one_out`) trains on four generations (fresh seeds,
+(``scripts/second_opinion_logo.py``) trains on four generations (fresh seeds,
 never the benchmark's) and measures on the fifth; the blind generation of a session (the sixth
 in session 6) is never a set here.
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from qplane.calibration.domain import SWEEP_KINDS
-from qplane.calibration.domain_robust import MODES, make_robust_case, robust_train_set
+from qplane.calibration.domain_robust import MODES, robust_train_set
 
 
 def test_every_kind_and_mode_is_drawn_and_labelled():
