@@ -162,7 +162,7 @@ def warm_start(path: Any) -> SweepClassifier:
     read start at 0, so it starts by predicting exactly what the old model predicts)."""
     old = LearnedSecondOpinion.load(path).model
     width = old.conv[0].out_channels
-    model = SweepClassifier(width=width)
+    model = SweepClassifier(width=width, channels=old.channels)
     state = old.state_dict()
     w = model.state_dict()["head.0.weight"].clone()
     w[:, :state["head.0.weight"].shape[1]] = state["head.0.weight"]

@@ -162,6 +162,10 @@ def register(subparsers: Any) -> None:
     train.add_argument("--width", type=int, default=24, help="conv channels (default: 24)")
     train.add_argument("--cache", default=None,
                        help="folder to keep the analysed cases in (retraining skips the analysis)")
+    train.add_argument("--config", default=None,
+                       help="a training config (YAML, e.g. config/calibration/classifier_v5.yaml): "
+                            "the session-6 ensemble recipe; the other options are then ignored "
+                            "but --out and --threads")
     train.set_defaults(func=_train_classifier)
 
 
@@ -356,6 +360,14 @@ def _train_classifier(args: argparse.Namespace) -> int:
     from qplane.calibration.training import train
 
     torch.set_num_threads(args.threads)
+    if args.config:
+        from qplane.calibration.training_ensemble import train_from_config
+
+        model, card = train_from_config(args.config)
+        save_model(model, card, args.out)
+        print(f"wrote {args.out}: validation class accuracy "
+              f"{card['validation']['class_accuracy']:.4f}")
+        return 0
     model, card = train(per_cell=args.per_cell, domain_per_cell=args.domain_per_cell,
                         broad_per_cell=args.broad_per_cell, qec_per_cell=args.qec_per_cell,
                         epochs=args.epochs, seed=args.seed, weight_decay=args.weight_decay,

@@ -173,10 +173,10 @@ def test_features_version_4_read_the_minimum_criterion_and_the_gates_verdict():
 
 def test_the_version_4_candidate_reads_every_scalar_and_judges_the_qec_kinds():
     from qplane.calibration import analyse
-    from qplane.calibration.classifier import CANDIDATE_MODEL, NUM_SCALARS
+    from qplane.calibration.classifier import V4_MODEL, V4_SCALARS
 
-    op = LearnedSecondOpinion.load(CANDIDATE_MODEL)
-    assert op.card["features_version"] == 4 and op.model.scalars == NUM_SCALARS
+    op = LearnedSecondOpinion.load(V4_MODEL)
+    assert op.card["features_version"] == 4 and op.model.scalars == V4_SCALARS
     assert op.card["training"]["wide_per_cell"] > 0 and op.card["validation"]["cases"] > 300
     assert any(f.endswith("/train_wide") for f in op.card["training"]["domain_families"])
     # DRAG's second opinion (session 4: 0.71 on the simulated lab's validation seed): a sweep

@@ -1,0 +1,176 @@
+"""Named, analysed sets of labelled sweeps for training and validating the second opinion.
+
+Each set is a generator of labelled data (:data:`SETS`): qplane's own node generator
+(``synthetic``), the train families (``train``, ``broad``, ``qec``, ``wide``, ``robust``) and
+the held-out generations 1–5 (``gen1`` … ``gen5``, development sets since session 6). A set is
+drawn at a size and a seed and every case is analysed once (the slow part, ~0.2 s of CPU a
+case); :func:`analysed` keeps the analyses (pickled :class:`AnalysedCase` rows) in a cache
+folder, so the features can change without analysing again.
+
+Generations as training data: the leave-one-generation-out validation of session 6
+(``scripts/second_opinion_logo.py``) trains on four generations (fresh seeds,
+never the benchmark's) and measures on the fifth; the blind generation of a session (the sixth
+in session 6) is never a set here.
+
+>>> rows = draw("gen5", 1, seed=0)
+>>> len(rows), rows[0].generation
+(11, 'gen5')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+#: generation -> its families (generations 1-3 are the held-out families of sessions 1, 2, 3)
+GENERATIONS = ("gen1", "gen2", "gen3", "gen4", "gen5")
+
+
+@dataclasses.dataclass
+class AnalysedCase:
+    """One labelled case with its analysis (``result``) or, for readout IQ, its features."""
+
+    kind: str
+    mode: str
+    family: str
+    generation: str
+    result: Any = None
+    readout: Any = None
+
+
+def _generation_of(family: str) -> str:
+    from qplane.calibration.domain import HELDOUT
+
+    names = list(HELDOUT)
+    i = names.index(family)
+    return "gen1" if i < 14 else "gen2" if i < 17 else "gen3"
+
+
+def _cases(name: str, n: int, seed: int) -> list[tuple[Any, str, str, str, str]]:
+    """``(case or data, kind, mode, family, set)`` for set ``name``."""
+    from qplane.calibration import domain, domain_gen4, domain_gen5, domain_qec, domain_wide
+
+    if name == "synthetic":
+        from qplane.calibration.training import dataset
+
+        return [(d, d.kind.value, m, f"{d.kind.value}/synthetic", name)
+                for d, m in dataset(n, seed=seed)]
+    makers: dict[str, Callable[..., list[Any]]] = {
+        "train": domain.train_set, "broad": domain.broad_train_set,
+        "qec": domain_qec.qec_train_set, "wide": domain_wide.wide_train_set,
+        "gen4": domain_gen4.gen4_set, "gen5": domain_gen5.gen5_set}
+    if name == "robust":
+        from qplane.calibration.domain_robust import robust_train_set
+
+        makers["robust"] = robust_train_set
+    if name in ("gen1", "gen2", "gen3"):
+        cases = [c for c in domain.heldout_set(n, seed=seed) if _generation_of(c.family) == name]
+    else:
+        cases = makers[name](n, seed=seed)
+    return [(c, c.kind, c.mode, c.family, name) for c in cases]
+
+
+def _analyse(item: tuple[Any, str, str, str, str]) -> AnalysedCase:
+    from qplane.calibration.analysis import analyse
+    from qplane.calibration.classifier import _readout_features, analyse_data
+    from qplane.device import ExperimentData, ExperimentKind
+
+    c, kind, mode, family, name = item
+    row = AnalysedCase(kind, mode, family, name)
+    if isinstance(c, ExperimentData):
+        if ExperimentKind(c.kind) is ExperimentKind.READOUT_IQ:
+            row.readout = _readout_features(c)
+        else:
+            row.result = analyse_data(c)
+    else:
+        row.result = analyse(c.kind, second_opinion=False, **c.analyse_args())
+    return row
+
+
+def draw(name: str, n: int, *, seed: int) -> list[AnalysedCase]:
+    """Set ``name`` at size ``n`` (per cell or per family) and ``seed``, analysed."""
+    return [_analyse(item) for item in _cases(name, n, seed)]
+
+
+def analysed(name: str, n: int, *, seed: int, cache: str | Path | None = None
+             ) -> list[AnalysedCase]:
+    """:func:`draw`, read from ``cache/{name}_{n}_{seed}.pkl`` when there (written otherwise).
+
+    The cache holds analyses, so it is valid for as long as the analysis (the fits and the
+    gate) is unchanged; delete the folder after a change to either.
+    """
+    if cache is None:
+        return draw(name, n, seed=seed)
+    path = Path(cache) / f"{name}_{n}_{seed}.pkl"
+    if path.exists():
+        with path.open("rb") as f:
+            return _Unpickler(f).load()
+    rows = draw(name, n, seed=seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(rows, f)
+    tmp.replace(path)
+    return rows
+
+
+class _Unpickler(pickle.Unpickler):
+    """Reads rows pickled by :func:`main` run as ``__main__`` too."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if name == "AnalysedCase":
+            return AnalysedCase
+        return super().find_class(module, name)
+
+
+def feature_rows(rows: list[AnalysedCase]) -> list[tuple[tuple[np.ndarray, np.ndarray], str]]:
+    """The current features and the mode of each row (what :mod:`training` trains on)."""
+    from qplane.calibration.classifier import NUM_SCALARS, analysis_features
+
+    out = []
+    for r in rows:
+        if r.result is not None:
+            out.append((analysis_features(r.result), r.mode))
+        else:
+            x, s = r.readout
+            out.append(((_pad_channels(x), _pad(s, NUM_SCALARS)), r.mode))
+    return out
+
+
+def _pad(s: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=np.float32)
+    out[:min(len(s), n)] = s[:n]
+    return out
+
+
+def _pad_channels(x: np.ndarray) -> np.ndarray:
+    from qplane.calibration.classifier import CHANNELS, LENGTH
+
+    out = np.zeros((CHANNELS, LENGTH), dtype=np.float32)
+    out[:len(x)] = x
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m qplane.calibration.training_sets CACHE NAME:N:SEED ...``: fill the cache."""
+    import sys
+    import time
+
+    from qplane.calibration import training_sets   # rows pickle with the module's name
+
+    args = sys.argv[1:] if argv is None else argv
+    cache, specs = args[0], args[1:]
+    for spec in specs:
+        name, n, seed = spec.split(":")
+        t0 = time.process_time()
+        rows = training_sets.analysed(name, int(n), seed=int(seed), cache=cache)
+        print(f"{spec}: {len(rows)} cases, {time.process_time() - t0:.0f} s CPU", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""Leave-one-generation-out validation of the session-6 second opinion (docs/calibration.md,
+*Session 6: the second opinion*).
+
+    OMP_NUM_THREADS=1 nice python scripts/second_opinion_logo.py \
+        --config config/calibration/classifier_v5.yaml --out runs/so6/logo.json
+
+For each of generations 1-5: an ensemble trained on the config's train sets minus that
+generation, measured on it (the benchmark's seeds, 30 per family); the shipped v2 and the
+v4 candidate on the same analyses. ``--drop`` leaves further sets out (ablations),
+``--v4-features`` zeroes the version-5 inputs (channels 3-4, scalars after version 4's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+
+def main() -> int:
+    from qplane.calibration.classifier import V4_SCALARS, LearnedSecondOpinion, V4_MODEL
+    from qplane.calibration.training_ensemble import (
+        BENCH_SEEDS, fit_ensemble, judge, load_config, rows_of)
+    from qplane.calibration.training_sets import GENERATIONS, analysed, feature_rows
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--drop", nargs="*", default=[])
+    ap.add_argument("--members", type=int, default=None)
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--input-noise", type=float, default=None)
+    ap.add_argument("--v4-features", action="store_true")
+    ap.add_argument("--per-family", type=int, default=30)
+    ap.add_argument("--test", choices=("bench", "train"), default="train",
+                    help="measure on the benchmark's seeds, or on the held-out generation's "
+                         "train-seed cases (not trained on in that fold; default)")
+    ap.add_argument("--generations", nargs="*", default=list(GENERATIONS))
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    cfg = load_config(args.config)
+    for k in ("members", "epochs", "input_noise"):
+        if getattr(args, k) is not None:
+            cfg[k] = getattr(args, k)
+    sets = {k: v for k, v in cfg["train_sets"].items() if k not in args.drop}
+    train = rows_of(sets, cfg["cache"], print)
+    feats = feature_rows(train)
+
+    def mask(fs):
+        if not args.v4_features:
+            return fs
+        out = []
+        for (x, s), m in fs:
+            x, s = x.copy(), s.copy()
+            x[3:] = 0
+            s[V4_SCALARS:] = 0
+            out.append(((x, s), m))
+        return out
+
+    feats = mask(feats)
+    old = {"v2": LearnedSecondOpinion.load(), "v4": LearnedSecondOpinion.load(V4_MODEL)}
+    res = {"config": args.config, "drop": args.drop, "test": args.test, "v4_features": args.v4_features,
+           "members": cfg["members"], "epochs": cfg["epochs"],
+           "input_noise": cfg["input_noise"], "generations": {}}
+    t0 = time.process_time()
+    for gen in args.generations:
+        keep = [f for r, f in zip(train, feats) if r.generation != gen]
+        model = fit_ensemble(keep, cfg)
+        if args.test == "bench":
+            test_rows = analysed(gen, args.per_family, seed=BENCH_SEEDS[gen], cache=cfg["cache"])
+        else:   # the generation's own train-seed rows, which this fold does not train on
+            test_rows = [r for r in train if r.generation == gen]
+        test = mask(feature_rows(test_rows))
+        g = judge(model, test, {"abstain_below": cfg["abstain_below"]})
+        g["trained_on"] = sorted({r.generation for r in train if r.generation != gen})
+        g["train_cases"] = len(keep)
+        for name, op in old.items():
+            g[name] = judge(op.model, test)["class_accuracy"]
+        fam = {}
+        op = type(old["v2"])(model, {"abstain_below": cfg["abstain_below"]})
+        verdicts = op.predict_features([f for f, _ in test])
+        from qplane.calibration.classifier import MODE_CLASS
+        for r, v, (_, m) in zip(test_rows, verdicts, test):
+            fam.setdefault(r.family, []).append(v.label == MODE_CLASS[m])
+        g["per_family"] = {k: float(np.mean(v)) for k, v in sorted(fam.items())}
+        res["generations"][gen] = g
+        print(f"{gen}: new {g['class_accuracy']:.3f} (unsure {g['unsure']:.2f}, when sure "
+              f"{g.get('class_accuracy_when_sure', 0):.3f}) v2 {g['v2']:.3f} v4 {g['v4']:.3f}; "
+              f"worst {sorted(g['per_family'].items(), key=lambda kv: kv[1])[:3]}", flush=True)
+    acc = [res["generations"][g]["class_accuracy"] for g in res["generations"]]
+    n = [res["generations"][g]["cases"] for g in res["generations"]]
+    res["pooled"] = float(np.dot(acc, n) / sum(n))
+    res["cpu_s"] = round(time.process_time() - t0, 1)
+    print(f"pooled {res['pooled']:.3f}; {res['cpu_s']} s CPU")
+    with open(args.out, "w") as f:
+        json.dump(res, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
