@@ -211,6 +211,10 @@ def analyse(kind: str, sweep: Any, signal: Any, *, signal_type: str = "populatio
     """
     spec = kind_for(kind)
     settings = spec.settings(experiment_settings)
+    for name in spec.sweep_settings:   # given in the sweep's units, like the sweep
+        if settings.get(name) is not None:
+            settings[name] = float(convert(np.asarray(float(settings[name])), units,
+                                           spec.sweep_unit))
     x = np.asarray(convert(np.asarray(sweep, dtype=float), units, spec.sweep_unit), dtype=float)
     y, facts = _signal(signal, signal_type, signal_units)
     if x.ndim != 1 or y.shape != x.shape:

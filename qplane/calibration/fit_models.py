@@ -526,3 +526,8 @@ def select_model(models: Sequence[FitModel], x: Any, y: Any, sigma: Any, *,
     if chosen is None:
         chosen = fits[models[0].name]
     return chosen, fits
+
+
+# the shapes real data take beyond these (curved backgrounds, stretched Ramsey envelopes, a
+# compressing Rabi drive) register themselves into FIT_MODELS
+from qplane.calibration import fit_shapes  # noqa: E402,F401
