@@ -393,6 +393,10 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
     fit, fits = select_model(models, x, y, noise.sigma, alpha=alpha, options=options, key=key,
                              key_alpha=key_alpha)
     fit = inflate_errors(fit, x, y, noise.sigma, options)
+    if settings.get("model_uncertainty") and fit.converged:
+        from qplane.calibration.model_uncertainty import with_model_uncertainty
+
+        fit = with_model_uncertainty(fit, fits, spec.key_for(settings))
     resolution = spec.resolution(x, fit, settings) if fit.converged else math.nan
     scale = spec.scale(fit, settings)
     ctx = GateContext(fit, x, y, noise.sigma, shots=shots, resolution=resolution, scale=scale)

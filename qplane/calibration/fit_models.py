@@ -32,6 +32,7 @@ Models (:data:`FIT_MODELS`):
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 from typing import Any, Callable, Mapping, Sequence
 
@@ -530,4 +531,4 @@ def select_model(models: Sequence[FitModel], x: Any, y: Any, sigma: Any, *,
 
 # the shapes real data take beyond these (curved backgrounds, stretched Ramsey envelopes, a
 # compressing Rabi drive) register themselves into FIT_MODELS
-from qplane.calibration import fit_shapes  # noqa: E402,F401
+importlib.import_module("qplane.calibration.fit_shapes")

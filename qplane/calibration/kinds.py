@@ -44,6 +44,9 @@ from qplane.errors import AnalysisError
 COMMON_OPTIONS = {"min_points": 7, "min_signal_significance": 5.0, "max_point_noise": 0.1,
                   "residual_p_value": 1e-4, "max_structure": 0.015, "alpha": 1e-3,
                   "model": None, "low": None, "high": None, "key_alpha": None,
+                  # the key's error widened by the candidates' Akaike-weighted spread
+                  # (model_uncertainty.py)
+                  "model_uncertainty": False,
                   # readout glitches (analysis.glitches) beyond this many robust sigma are
                   # left out of the fit and the gate; math.inf: every point is kept
                   "glitch_threshold": 5.0}
@@ -217,9 +220,10 @@ register_kind(AnalysisKind(
     # a missing phase moves the π amplitude by percents while the curves look alike to the
     # F-test: keep the richer model when the key shifts (fit_models.key_shift)
     options={"max_relative_error": 0.02, "min_points_per_feature": 4.0, "key_alpha": 0.05,
-             # "auto": a linear drive, or one that compresses at high amplitude (fit_shapes);
-             # "linear": the linear drive only
-             "drive": "auto",
+             # "linear": the linear drive; "auto": also one that compresses at high amplitude
+             # (fit_shapes.rabi_compressed; not the default: on telegraph-noisy development
+             # data it fitted noise as compression, 2.3 % off)
+             "drive": "linear", "model_uncertainty": True,
              # the π amplitude the lab expects (the calibrated one; in the sweep's units): a
              # fit farther from it than expected_tolerance (relative) whose alias on the
              # sweep's step lies near it is refused as aliased (aliasing.NotAliased)
