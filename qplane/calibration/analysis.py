@@ -394,8 +394,14 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
                              key_alpha=key_alpha)
     fit = inflate_errors(fit, x, y, noise.sigma, options)
     if settings.get("model_uncertainty") and fit.converged:
+        from qplane.calibration.fit_models import FIT_MODELS, fit_model
         from qplane.calibration.model_uncertainty import with_model_uncertainty
 
+        # models fitted for the model-choice error only, never chosen (a term the data
+        # cannot pin down without fitting noise, e.g. a compressing drive)
+        fits = {**fits, **{n: fit_model(FIT_MODELS[n], x, y, noise.sigma, options=options,
+                                        starts=[fit.params])
+                           for n in settings.get("uncertainty_models") or () if n not in fits}}
         fit = with_model_uncertainty(fit, fits, spec.key_for(settings))
     resolution = spec.resolution(x, fit, settings) if fit.converged else math.nan
     scale = spec.scale(fit, settings)

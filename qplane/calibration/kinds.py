@@ -46,7 +46,10 @@ COMMON_OPTIONS = {"min_points": 7, "min_signal_significance": 5.0, "max_point_no
                   "model": None, "low": None, "high": None, "key_alpha": None,
                   # the key's error widened by the candidates' Akaike-weighted spread
                   # (model_uncertainty.py)
-                  "model_uncertainty": False,
+                  "model_uncertainty": False, "uncertainty_models": (),
+                  # the residual tests after whitening short-range correlated noise
+                  # (residuals_correlated.py)
+                  "correlated_residuals": False,
                   # readout glitches (analysis.glitches) beyond this many robust sigma are
                   # left out of the fit and the gate; math.inf: every point is kept
                   "glitch_threshold": 5.0}
@@ -105,13 +108,21 @@ class AnalysisKind:
             return [FIT_MODELS[s["model"]]]
         return self.candidates(s)
 
+    @staticmethod
+    def _residual_test(s: Mapping[str, Any]) -> Criterion:
+        if s.get("correlated_residuals"):
+            from qplane.calibration.residuals_correlated import ResidualsWhiteCorrelated
+
+            return ResidualsWhiteCorrelated(s["residual_p_value"], s["max_structure"])
+        return ResidualsWhite(s["residual_p_value"], s["max_structure"])
+
     def gate_criteria(self, x: np.ndarray, fit: FitResult, s: Mapping[str, Any]
                       ) -> list[Criterion]:
         own = self.criteria(x, fit, s)
         last = [c for c in own if isinstance(c, RelativeUncertainty)]
         return [MinPoints(int(s["min_points"])),
                 SignalPresent(s["min_signal_significance"], s["max_point_noise"]),
-                Converged(), ResidualsWhite(s["residual_p_value"], s["max_structure"]),
+                Converged(), self._residual_test(s),
                 *[c for c in own if c not in last], *last]
 
 
@@ -224,6 +235,8 @@ register_kind(AnalysisKind(
              # (fit_shapes.rabi_compressed; not the default: on telegraph-noisy development
              # data it fitted noise as compression, 2.3 % off)
              "drive": "linear", "model_uncertainty": True,
+             # fitted for the model-choice error only (model_uncertainty.py), never chosen
+             "uncertainty_models": ("rabi_compressed",),
              # the π amplitude the lab expects (the calibrated one; in the sweep's units): a
              # fit farther from it than expected_tolerance (relative) whose alias on the
              # sweep's step lies near it is refused as aliased (aliasing.NotAliased)
