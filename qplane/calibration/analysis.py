@@ -203,8 +203,16 @@ def analyse(kind: str, sweep: Any, signal: Any, *, signal_type: str = "populatio
             or an object with ``classify_analysis(result)``.
         **experiment_settings: the kind's settings and gate thresholds, e.g. ``detuning``
             (Ramsey, Hz; 0 for no artificial detuning), ``background`` / ``lineshape``
-            (spectroscopy), ``max_relative_error``, ``low``/``high`` (the accepted range),
-            ``model`` (force one fit model); unknown names are refused, listing the known.
+            (spectroscopy: ``auto`` tries constant, linear, Fano and quadratic backgrounds),
+            ``envelope`` (Ramsey: ``auto`` exponential or stretched ``exp(-(t/T2*)^β)``, or
+            ``exponential``), ``expected_pi_amplitude`` (Rabi: the π amplitude the lab
+            expects, in the sweep's ``units``; a fit farther from it than
+            ``expected_tolerance``, default 25 %, whose alias on the sweep's step lies near
+            it is refused as *aliased*: :mod:`~qplane.calibration.aliasing`), ``drive``
+            (Rabi: ``linear`` or ``auto``, which also tries a compressing drive),
+            ``model_uncertainty`` (the key's error widened by the candidates' spread; on for
+            Rabi), ``max_relative_error``, ``low``/``high`` (the accepted range), ``model``
+            (force one fit model); unknown names are refused, listing the known.
 
     Raises:
         AnalysisError: shapes, units, kinds or settings that cannot be analysed.

@@ -47,9 +47,6 @@ COMMON_OPTIONS = {"min_points": 7, "min_signal_significance": 5.0, "max_point_no
                   # the key's error widened by the candidates' Akaike-weighted spread
                   # (model_uncertainty.py)
                   "model_uncertainty": False, "uncertainty_models": (),
-                  # the residual tests after whitening short-range correlated noise
-                  # (residuals_correlated.py)
-                  "correlated_residuals": False,
                   # readout glitches (analysis.glitches) beyond this many robust sigma are
                   # left out of the fit and the gate; math.inf: every point is kept
                   "glitch_threshold": 5.0}
@@ -108,21 +105,13 @@ class AnalysisKind:
             return [FIT_MODELS[s["model"]]]
         return self.candidates(s)
 
-    @staticmethod
-    def _residual_test(s: Mapping[str, Any]) -> Criterion:
-        if s.get("correlated_residuals"):
-            from qplane.calibration.residuals_correlated import ResidualsWhiteCorrelated
-
-            return ResidualsWhiteCorrelated(s["residual_p_value"], s["max_structure"])
-        return ResidualsWhite(s["residual_p_value"], s["max_structure"])
-
     def gate_criteria(self, x: np.ndarray, fit: FitResult, s: Mapping[str, Any]
                       ) -> list[Criterion]:
         own = self.criteria(x, fit, s)
         last = [c for c in own if isinstance(c, RelativeUncertainty)]
         return [MinPoints(int(s["min_points"])),
                 SignalPresent(s["min_signal_significance"], s["max_point_noise"]),
-                Converged(), self._residual_test(s),
+                Converged(), ResidualsWhite(s["residual_p_value"], s["max_structure"]),
                 *[c for c in own if c not in last], *last]
 
 

@@ -146,3 +146,4 @@ def test_the_model_choice_widens_the_rabi_error_only_when_candidates_disagree():
     assert on.values["pi_amplitude"].value == off.values["pi_amplitude"].value
     assert on.values["pi_amplitude"].error >= off.values["pi_amplitude"].error
     assert on.values["pi_amplitude"].error <= 3 * off.values["pi_amplitude"].error
+
