@@ -72,10 +72,13 @@ def _envelope(x, t2, beta):
     return np.exp(-(np.abs(x) / t2) ** beta)
 
 
-def _stretched_fringes_basis(x, *, frequency, t2, beta):
-    env = _envelope(x, t2, beta)
-    arg = 2 * np.pi * frequency * x
+def _fringe_columns(env, arg):
+    """Offset and the two quadratures of a fringe of phase ``arg`` under envelope ``env``."""
     return np.stack([np.ones_like(arg), env * np.cos(arg), env * np.sin(arg)], axis=-1)
+
+
+def _stretched_fringes_basis(x, *, frequency, t2, beta):
+    return _fringe_columns(_envelope(x, t2, beta), 2 * np.pi * frequency * x)
 
 
 def _stretched_fringes_grid(x):
@@ -90,14 +93,12 @@ def _with_beta(bounds):
 
 
 def _stretched_chirp_basis(x, *, frequency, chirp, t2, beta):
-    env = _envelope(x, t2, beta)
-    arg = 2 * np.pi * (frequency * x + chirp * x * x / 2)
-    return np.stack([np.ones_like(arg), env * np.cos(arg), env * np.sin(arg)], axis=-1)
+    return _fringe_columns(_envelope(x, t2, beta),
+                           2 * np.pi * (frequency * x + chirp * x * x / 2))
 
 
 def _stretched_chirp_grid(x):
-    g = _stretched_fringes_grid(x)
-    return {**g, "chirp": np.zeros_like(g["frequency"])}
+    return {**_stretched_fringes_grid(x), "chirp": np.zeros(2 * len(_ramsey_grid(x)["t2"]))}
 
 
 def _stretched_chirp_bounds(x):
@@ -121,9 +122,8 @@ MAX_COMPRESSION = 0.3
 
 
 def _compressed_basis(x, *, frequency, damping, compression):
-    arg = 2 * np.pi * frequency * x * (1 - compression * x * x)
-    env = np.exp(-damping * x)
-    return np.stack([np.ones_like(arg), env * np.cos(arg), env * np.sin(arg)], axis=-1)
+    return _fringe_columns(np.exp(-damping * x),
+                           2 * np.pi * frequency * x * (1 - compression * x * x))
 
 
 def _compressed_grid(x):
