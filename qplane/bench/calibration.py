@@ -13,6 +13,9 @@ Sets, none used for tuning or training (:mod:`qplane.calibration.domain` lists t
               measurement;
 ``families_gen5`` the fifth generation (:mod:`qplane.calibration.domain_gen5`), written and
               committed before session 5 tuned or trained anything, kept blind until its final
+              measurement (a development set since);
+``families_gen6`` the sixth generation (:mod:`qplane.calibration.domain_gen6`), written and
+              committed before session 6 tuned or trained anything, kept blind until its final
               measurement: the generation the targets are judged on now;
 ``heldout``   fresh seeds of qplane's own generator (every node type and failure mode);
 ``simlab``    data from the simulated lab's own device model (its physics, readout chain and
@@ -20,8 +23,8 @@ Sets, none used for tuning or training (:mod:`qplane.calibration.domain` lists t
               needs: sweeps shifted off the feature, too few points or shots, a discriminator
               threshold at its limit (no signal). No ``anomalous`` cases.
 
-Targets on ``families_gen5`` (and reported for ``families_gen4`` and ``families``): the gate accepts ≥ 90 % of good
-data and rejects 100 % of bad; the fitted value lies within 2σ of the truth on ≥ 90 % of
+Targets on ``families_gen6`` (and reported for ``families_gen5``, ``families_gen4`` and
+``families``): the gate accepts ≥ 90 % of good data and rejects 100 % of bad; the fitted value lies within 2σ of the truth on ≥ 90 % of
 accepted good data; Rabi π-amplitude bias
 < 2 % with phase and damping present (every accepted case of every held-out Rabi family);
 the second opinion's outcome class right on ≥ 90 %.
@@ -450,6 +453,7 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
     from qplane.calibration.domain import HELDOUT, heldout_set
     from qplane.calibration.domain_gen4 import GEN4, gen4_set
     from qplane.calibration.domain_gen5 import GEN5, gen5_set
+    from qplane.calibration.domain_gen6 import GEN6, gen6_set
     from qplane.calibration.training import dataset
 
     opinion = LearnedSecondOpinion.load(model) if model else LearnedSecondOpinion.load()
@@ -460,6 +464,7 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
                                "heldout_families": sorted(HELDOUT),
                                "gen4_families": sorted(GEN4),
                                "gen5_families": sorted(GEN5),
+                               "gen6_families": sorted(GEN6),
                                "model_card": opinion.card, "sets": {}}
     if prev is not None:
         results["compare_model_card"] = prev.card
@@ -468,9 +473,12 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
                                                  **kw)
     results["families_gen5"] = evaluate_families(gen5_set(per_family, seed=seed + 8), opinion,
                                                  **kw)
+    results["families_gen6"] = evaluate_families(gen6_set(per_family, seed=seed + 10), opinion,
+                                                 **kw)
     results["targets_met"] = targets_met(results["families"])
     results["targets_met_gen4"] = targets_met(results["families_gen4"])
     results["targets_met_gen5"] = targets_met(results["families_gen5"])
+    results["targets_met_gen6"] = targets_met(results["families_gen6"])
     sets = {"heldout": dataset(per_cell, seed=seed),
             "simlab": simlab_cases(sim_per_cell, seed=seed + 2)}
     for name, cases in track(sets.items(), "calibration sets", label=lambda item: item[0]):
@@ -505,7 +513,8 @@ def main(args: argparse.Namespace) -> int:
     res = run_benchmark(per_family=args.per_family, per_cell=args.per_cell,
                         sim_per_cell=args.sim_per_cell, seed=args.seed, model=args.model,
                         compare_model=args.compare_model, jobs=args.jobs, out=args.out)
-    for label, key in (("fifth-generation (blind)", "families_gen5"),
+    for label, key in (("sixth-generation (blind)", "families_gen6"),
+                       ("fifth-generation", "families_gen5"),
                        ("fourth-generation", "families_gen4"),
                        ("earlier generations", "families")):
         _print_families(label, res[key])

@@ -165,18 +165,23 @@ def _family_lines(f: dict, label: str) -> list[str]:
 
 def _calibration(data: dict) -> str:
     f, t = data["families"], data["targets"]
+    g6 = data.get("families_gen6")
+    files = "`domain_gen4.py`, `domain_gen5.py`" + (", `domain_gen6.py`" if g6 else "")
     lines = [
         "Analysis (fit + gate) and the learned second opinion on held-out families of sweeps never "
-        f"used for tuning or training (`qplane/calibration/domain.py`, `domain_gen4.py`, `domain_gen5.py`). Targets: "
+        f"used for tuning or training (`qplane/calibration/domain.py`, {files}). Targets: "
         f"gate accepts ≥ {t['gate_accepts_good']:.0%} of good data and rejects "
         f"{t['gate_rejects_bad']:.0%} of bad; fitted value within 2σ of truth on ≥ "
         f"{t['within_2sigma']:.0%}; Rabi bias < {t['rabi_bias_abs_max']:.0%}; second opinion ≥ "
         f"{t['model_class_accuracy']:.0%}.",
         "",
     ]
+    if g6:
+        lines += _family_lines(g6, "Sixth generation, blind until measured") + [""]
     g5 = data.get("families_gen5")
     if g5:
-        lines += _family_lines(g5, "Fifth generation, blind until measured") + [""]
+        lines += _family_lines(g5, "Fifth generation (looked at before session 6)" if g6
+                               else "Fifth generation, blind until measured") + [""]
     g4 = data.get("families_gen4")
     if g4:
         lines += _family_lines(g4, "Fourth generation (looked at before session 5)" if g5

@@ -130,3 +130,43 @@ def test_qec_train_cases_are_analysable_and_labelled():
         assert r.passed, (kind, r.reason)
         flat = make_qec_case(kind, "no_signal", rng)
         assert np.ptp(flat.signal) < 0.2 and flat.mode in QEC_MODES
+
+
+def test_sixth_generation_is_new_well_formed_and_analysable():
+    # structure only: the verdicts on the blind generation are not looked at here
+    from qplane.calibration import analyse
+    from qplane.calibration.analysis import AnalysisResult
+    from qplane.calibration.domain import BROAD_NOISES, TRAIN_FAMILIES
+    from qplane.calibration.domain_gen4 import GEN4, gen4_set
+    from qplane.calibration.domain_gen5 import GEN5, gen5_set
+    from qplane.calibration.domain_gen6 import GEN6, gen6_set
+    from qplane.calibration.domain_wide import NOISES as WIDE_NOISES
+    from qplane.calibration.domain_wide import TRAIN_FAMILIES as WIDE_FAMILIES
+
+    train = {f for v in (*TRAIN_FAMILIES.values(), *WIDE_FAMILIES.values()) for f in v}
+    assert not set(GEN6) & (set(HELDOUT) | set(GEN4) | set(GEN5) | train)
+    assert {k for k, _ in GEN6.values()} == {"spectroscopy", "rabi", "ramsey", "t1", "echo"}
+    assert {"ok", "undersampled", "off_range", "anomalous", "no_signal"} <= {
+        m for _, m in GEN6.values()}
+    cases = gen6_set(1, seed=4)
+    assert [c.family for c in cases] == list(GEN6)
+    earlier = {c.noise for c in gen4_set(1, seed=4) + gen5_set(1, seed=4)}
+    new = {c.noise for c in cases} - {"binomial", "gaussian"}
+    assert not new & (set(BROAD_NOISES) | set(WIDE_NOISES) | earlier)
+    for c in cases:
+        assert c.good == (c.mode == "ok") and bool(c.truth) == c.good
+        assert all(np.isfinite(v) for v in c.truth.values())
+        signal = np.asarray(c.signal)
+        assert len(signal) == len(c.sweep) and np.all(np.isfinite(c.sweep))
+        if c.signal_type == "iq":
+            assert np.iscomplexobj(signal) or signal.shape == (len(c.sweep), 2)
+    spec = next(c for c in cases if c.family == "spectroscopy/pulsed_phase_deg")
+    assert spec.units == "GHz" and spec.settings["signal_units"] == "deg"
+    assert np.isnan(spec.signal).any() and np.nanmax(np.abs(spec.signal)) <= 180
+    rabi = next(c for c in cases if c.family == "rabi/symmetric_counts")
+    assert rabi.sweep[0] < 0 < rabi.sweep[-1] and np.all(rabi.signal == np.round(rabi.signal))
+    assert 9 <= len(next(c for c in cases if c.family == "rabi/coarse_spam").sweep) <= 13
+    assert len(next(c for c in cases if c.family == "t1/thermal_fine").sweep) >= 400
+    for c in cases:   # every case is analysable (whatever the verdict)
+        assert isinstance(analyse(c.kind, second_opinion=False, **c.analyse_args()),
+                          AnalysisResult)

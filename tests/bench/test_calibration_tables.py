@@ -1,0 +1,33 @@
+"""The README's calibration table: the blind generation first, and results without it still render."""
+
+import copy
+import json
+import pathlib
+
+from qplane.bench.tables import _calibration
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _results() -> dict:
+    return json.loads((ROOT / "bench" / "results" / "calibration.json").read_text())
+
+
+def test_results_without_a_sixth_generation_render_as_before():
+    data = _results()
+    data.pop("families_gen6", None)
+    text = _calibration(data)
+    assert "domain_gen6.py" not in text and "Sixth generation" not in text
+    assert "Fifth generation, blind until measured" in text
+
+
+def test_the_sixth_generation_comes_first_as_the_blind_one():
+    data = _results()
+    data["families_gen6"] = copy.deepcopy(data["families_gen5"])
+    data["families_gen6"]["per_family"] = {"rabi/symmetric_counts": next(
+        iter(data["families_gen5"]["per_family"].values()))}
+    text = _calibration(data)
+    assert "`domain_gen6.py`" in text
+    blind = text.index("Sixth generation, blind until measured")
+    assert blind < text.index("Fifth generation (looked at before session 6)")
+    assert "| rabi/symmetric_counts |" in text[blind:text.index("Fifth generation")]
