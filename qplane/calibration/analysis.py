@@ -203,14 +203,26 @@ def analyse(kind: str, sweep: Any, signal: Any, *, signal_type: str = "populatio
             or an object with ``classify_analysis(result)``.
         **experiment_settings: the kind's settings and gate thresholds, e.g. ``detuning``
             (Ramsey, Hz; 0 for no artificial detuning), ``background`` / ``lineshape``
-            (spectroscopy), ``max_relative_error``, ``low``/``high`` (the accepted range),
-            ``model`` (force one fit model); unknown names are refused, listing the known.
+            (spectroscopy: ``auto`` tries constant, linear, Fano and quadratic backgrounds),
+            ``envelope`` (Ramsey: ``auto`` exponential or stretched ``exp(-(t/T2*)^β)``, or
+            ``exponential``), ``expected_pi_amplitude`` (Rabi: the π amplitude the lab
+            expects, in the sweep's ``units``; a fit farther from it than
+            ``expected_tolerance``, default 25 %, whose alias on the sweep's step lies near
+            it is refused as *aliased*: :mod:`~qplane.calibration.aliasing`), ``drive``
+            (Rabi: ``linear`` or ``auto``, which also tries a compressing drive),
+            ``model_uncertainty`` (the key's error widened by the candidates' spread; on for
+            Rabi), ``max_relative_error``, ``low``/``high`` (the accepted range), ``model``
+            (force one fit model); unknown names are refused, listing the known.
 
     Raises:
         AnalysisError: shapes, units, kinds or settings that cannot be analysed.
     """
     spec = kind_for(kind)
     settings = spec.settings(experiment_settings)
+    for name in spec.sweep_settings:   # given in the sweep's units, like the sweep
+        if settings.get(name) is not None:
+            settings[name] = float(convert(np.asarray(float(settings[name])), units,
+                                           spec.sweep_unit))
     x = np.asarray(convert(np.asarray(sweep, dtype=float), units, spec.sweep_unit), dtype=float)
     y, facts = _signal(signal, signal_type, signal_units)
     if x.ndim != 1 or y.shape != x.shape:
@@ -389,6 +401,16 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
     fit, fits = select_model(models, x, y, noise.sigma, alpha=alpha, options=options, key=key,
                              key_alpha=key_alpha)
     fit = inflate_errors(fit, x, y, noise.sigma, options)
+    if settings.get("model_uncertainty") and fit.converged:
+        from qplane.calibration.fit_models import FIT_MODELS, fit_model
+        from qplane.calibration.model_uncertainty import with_model_uncertainty
+
+        # models fitted for the model-choice error only, never chosen (a term the data
+        # cannot pin down without fitting noise, e.g. a compressing drive)
+        fits = {**fits, **{n: fit_model(FIT_MODELS[n], x, y, noise.sigma, options=options,
+                                        starts=[fit.params])
+                           for n in settings.get("uncertainty_models") or () if n not in fits}}
+        fit = with_model_uncertainty(fit, fits, spec.key_for(settings))
     resolution = spec.resolution(x, fit, settings) if fit.converged else math.nan
     scale = spec.scale(fit, settings)
     ctx = GateContext(fit, x, y, noise.sigma, shots=shots, resolution=resolution, scale=scale)

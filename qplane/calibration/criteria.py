@@ -476,7 +476,13 @@ class ChirpTest(ShapeTest):
         g = _mesh(kappa=kappa, shift=np.linspace(-0.1, 0.1, 11), t2=t2 * np.array([1, 3, 10]))
         grid = {"chirp": g["kappa"] * f0 / top,
                 "frequency": f0 * (1 + g["shift"] - g["kappa"] / 2), "t2": g["t2"]}
-        model = dataclasses.replace(self.alternative, grid=lambda x: grid)
+        alternative = self.alternative
+        if "beta" in p:   # a stretched envelope: the chirp with the same envelope
+            from qplane.calibration.fit_models import FIT_MODELS
+
+            alternative = FIT_MODELS["ramsey_chirp_stretched"]
+            grid["beta"] = np.full_like(grid["t2"], float(p["beta"]))
+        model = dataclasses.replace(alternative, grid=lambda x: grid)
         return self._shape(ctx, model, [{**p, "chirp": 0.0}])
 
 

@@ -32,6 +32,7 @@ Models (:data:`FIT_MODELS`):
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 from typing import Any, Callable, Mapping, Sequence
 
@@ -526,3 +527,8 @@ def select_model(models: Sequence[FitModel], x: Any, y: Any, sigma: Any, *,
     if chosen is None:
         chosen = fits[models[0].name]
     return chosen, fits
+
+
+# the shapes real data take beyond these (curved backgrounds, stretched Ramsey envelopes, a
+# compressing Rabi drive) register themselves into FIT_MODELS
+importlib.import_module("qplane.calibration.fit_shapes")

@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from qplane.calibration.aliasing import NotAliased
 from qplane.calibration.criteria import (
     ChirpTest,
     Converged,
@@ -43,6 +44,9 @@ from qplane.errors import AnalysisError
 COMMON_OPTIONS = {"min_points": 7, "min_signal_significance": 5.0, "max_point_noise": 0.1,
                   "residual_p_value": 1e-4, "max_structure": 0.015, "alpha": 1e-3,
                   "model": None, "low": None, "high": None, "key_alpha": None,
+                  # the key's error widened by the candidates' Akaike-weighted spread
+                  # (model_uncertainty.py)
+                  "model_uncertainty": False, "uncertainty_models": (),
                   # readout glitches (analysis.glitches) beyond this many robust sigma are
                   # left out of the fit and the gate; math.inf: every point is kept
                   "glitch_threshold": 5.0}
@@ -68,6 +72,7 @@ class AnalysisKind:
         options: the kind's own options and their defaults (besides :data:`COMMON_OPTIONS`).
         scale: ``scale(fit, settings)`` -> what the key's uncertainty is relative to (None:
             the value).
+        sweep_settings: the settings given in the sweep's units (an expected value).
     """
 
     name: str
@@ -80,6 +85,8 @@ class AnalysisKind:
     values: Callable[[FitResult, Mapping[str, Any]], dict[str, tuple[float, float, str]]]
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     scale: Callable[[FitResult, Mapping[str, Any]], float | None] = lambda fit, s: None
+    #: settings given in the sweep's units (converted to SI with the sweep)
+    sweep_settings: tuple[str, ...] = ()
 
     def settings(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """``given`` merged over the defaults; unknown names are refused."""
@@ -141,7 +148,8 @@ def _uncertainty(key: str, s: Mapping[str, Any], scale: float | None = None) -> 
 
 def _spec_candidates(s):
     shapes = ("lorentzian", "gaussian") if s["lineshape"] == "auto" else (s["lineshape"],)
-    backs = ("constant", "linear", "fano") if s["background"] == "auto" else (s["background"],)
+    backs = ("constant", "linear", "fano", "quadratic") if s["background"] == "auto" \
+        else (s["background"],)
     out = []
     for b in backs:
         for sh in shapes:
@@ -177,14 +185,17 @@ register_kind(AnalysisKind(
 # --- Rabi ------------------------------------------------------------------------------------
 
 def _rabi_candidates(s):
-    return [FIT_MODELS[n] for n in ("rabi_simple", "rabi_phase", "rabi_damped_nophase",
-                                    "rabi_damped")]
+    names = ["rabi_simple", "rabi_phase", "rabi_damped_nophase", "rabi_damped"]
+    if s.get("drive") == "auto":   # a drive that compresses (saturates) at high amplitude
+        names.append("rabi_compressed")
+    return [FIT_MODELS[n] for n in names]
 
 
 def _rabi_criteria(x, fit, s):
     step = _span_step(x)[1]
     lo, hi = _range(s, step, float(np.max(np.abs(x))))
-    return [InRange("pi_amplitude", lo, hi),
+    return [NotAliased(s.get("expected_pi_amplitude"), float(s["expected_tolerance"])),
+            InRange("pi_amplitude", lo, hi),
             Resolved(s["min_points_per_feature"], feature="π amplitude"),
             _uncertainty("pi_amplitude", s)]
 
@@ -198,6 +209,8 @@ def _rabi_values(fit, s):
            "phase": ("phase", "rad")}
     if "damping" in fit.params:
         out["damping"] = ("damping", "1/V")
+    if "compression" in fit.params:
+        out["compression"] = ("compression", "1/V²")
     return out
 
 
@@ -206,7 +219,18 @@ register_kind(AnalysisKind(
     _rabi_resolution, _rabi_values,
     # a missing phase moves the π amplitude by percents while the curves look alike to the
     # F-test: keep the richer model when the key shifts (fit_models.key_shift)
-    options={"max_relative_error": 0.02, "min_points_per_feature": 4.0, "key_alpha": 0.05}))
+    options={"max_relative_error": 0.02, "min_points_per_feature": 4.0, "key_alpha": 0.05,
+             # "linear": the linear drive; "auto": also one that compresses at high amplitude
+             # (fit_shapes.rabi_compressed; not the default: on telegraph-noisy development
+             # data it fitted noise as compression, 2.3 % off)
+             "drive": "linear", "model_uncertainty": True,
+             # fitted for the model-choice error only (model_uncertainty.py), never chosen
+             "uncertainty_models": ("rabi_compressed",),
+             # the π amplitude the lab expects (the calibrated one; in the sweep's units): a
+             # fit farther from it than expected_tolerance (relative) whose alias on the
+             # sweep's step lies near it is refused as aliased (aliasing.NotAliased)
+             "expected_pi_amplitude": None, "expected_tolerance": 0.25},
+    sweep_settings=("expected_pi_amplitude",)))
 
 
 # --- Ramsey ----------------------------------------------------------------------------------
@@ -221,9 +245,14 @@ def _ramsey_key(s):
 
 
 def _ramsey_candidates(s):
+    # the envelope: exponential, or exp(-(t/T2*)^β) (β = 2: quasi-static frequency noise)
+    stretched = s.get("envelope", "auto") == "auto"
     if _detuning(s) == 0.0:
-        return [FIT_MODELS["ramsey_decay"], FIT_MODELS["ramsey_fringes"]]
-    return [FIT_MODELS["ramsey_fringes"]]
+        return [FIT_MODELS[n] for n in ("ramsey_decay", *(("ramsey_decay_stretched",)
+                                                           if stretched else ()),
+                                        "ramsey_fringes")]
+    return [FIT_MODELS[n] for n in ("ramsey_fringes", *(("ramsey_stretched",)
+                                                         if stretched else ()))]
 
 
 def _ramsey_criteria(x, fit, s):
@@ -262,6 +291,8 @@ def _ramsey_resolution(x, fit, s):
 def _ramsey_values(fit, s):
     det = _detuning(s)
     out: dict[str, Any] = {"t2_star": ("t2", "s")}
+    if "beta" in fit.params:
+        out["envelope_exponent"] = ("beta", "")
     if "frequency" in fit.params:
         out["fringe_frequency"] = ("frequency", "Hz")
         if det is not None:
@@ -276,7 +307,10 @@ register_kind(AnalysisKind(
     "ramsey", "ramsey", "s", _ramsey_key, _ramsey_candidates, _ramsey_criteria,
     _ramsey_resolution, _ramsey_values,
     options={"detuning": None, "max_relative_error": 0.02, "t2_max_relative_error": 0.2,
-             "min_points_per_feature": 3.0, "scale": None},
+             "min_points_per_feature": 3.0, "scale": None,
+             # "auto": an exponential or stretched envelope, chosen on the data;
+             # "exponential": the exponential only
+             "envelope": "auto"},
     scale=lambda fit, s: s.get("scale")))
 
 

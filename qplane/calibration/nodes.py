@@ -248,7 +248,11 @@ class RabiNode(Node):
     value_names = {"pi_amplitude": "pi_amplitude", "contrast": "contrast"}
 
     def analyse(self, data):
-        return analyse_data(self, data, max_relative_error=self.spec["max_relative_error"])
+        # the π amplitude the sweep was built from: a fit far from it whose alias is near it
+        # is refused as aliased (aliasing.NotAliased)
+        expected = data.settings.get("pi_amplitude")
+        return analyse_data(self, data, max_relative_error=self.spec["max_relative_error"],
+                            expected_pi_amplitude=None if expected is None else float(expected))
 
     def compare(self, qubit, analysis, settings):
         cur = settings[f"{qubit}.pi_amplitude"]
