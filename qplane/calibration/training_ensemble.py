@@ -36,6 +36,7 @@ from qplane.calibration.classifier import (
     SweepClassifier,
     SweepEnsemble,
 )
+from qplane.calibration.training import tensors
 from qplane.calibration.training_sets import AnalysedCase, analysed, feature_rows
 
 #: the benchmark's seeds and size for the generations (what leave-one-out measures on)
@@ -71,17 +72,11 @@ def rows_of(sets: dict[str, Any], cache: str | None, log: Any = None) -> list[An
     return out
 
 
-def _tensors(feats: list[Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    xs, ss = zip(*(f for f, _ in feats))
-    return (torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ss)),
-            torch.tensor([MODES.index(m) for _, m in feats], dtype=torch.long))
-
-
 def fit_ensemble(feats: list[Any], cfg: dict[str, Any], log: Any = None) -> SweepEnsemble:
     """Train ``cfg['members']`` classifiers on ``feats`` (features, mode), each from its own
     seed, with label smoothing and class-balanced sampling weights (every mode weighs the
     same in the loss)."""
-    x, s, y = _tensors(feats)
+    x, s, y = tensors(feats)
     counts = torch.bincount(y, minlength=len(MODES)).float()
     weight = torch.where(counts > 0, counts.sum() / (len(MODES) * counts.clamp_min(1)), 0.0)
     members = []
