@@ -178,10 +178,13 @@ def _rabi_model(phase: bool, damping: bool) -> FitModel:
 
 # --- Ramsey ----------------------------------------------------------------------------------
 
-def _ramsey_basis(x, *, frequency, t2):
-    env = np.exp(-x / t2)
-    arg = 2 * np.pi * frequency * x
+def _fringe_columns(env, arg):
+    """Offset and the two quadratures of a fringe of phase ``arg`` under envelope ``env``."""
     return np.stack([np.ones_like(arg), env * np.cos(arg), env * np.sin(arg)], axis=-1)
+
+
+def _ramsey_basis(x, *, frequency, t2):
+    return _fringe_columns(np.exp(-x / t2), 2 * np.pi * frequency * x)
 
 
 def _ramsey_grid(x):
@@ -202,9 +205,7 @@ def _ramsey_derive(p, options):
 
 
 def _chirp_basis(x, *, frequency, chirp, t2):
-    env = np.exp(-x / t2)
-    arg = 2 * np.pi * (frequency * x + chirp * x * x / 2)
-    return np.stack([np.ones_like(arg), env * np.cos(arg), env * np.sin(arg)], axis=-1)
+    return _fringe_columns(np.exp(-x / t2), 2 * np.pi * (frequency * x + chirp * x * x / 2))
 
 
 def _chirp_grid(x):
@@ -218,9 +219,13 @@ def _chirp_bounds(x):
     return {**_ramsey_bounds(x), "chirp": (-0.75 / step / top, 0.75 / step / top)}
 
 
-def _decay_basis(x, *, tau):
-    e = np.exp(-x / tau)
+def _decay_columns(e):
+    """Offset and amplitude of a decay of shape ``e``."""
     return np.stack([np.ones_like(e), e], axis=-1)
+
+
+def _decay_basis(x, *, tau):
+    return _decay_columns(np.exp(-x / tau))
 
 
 def _decay_grid(x):

@@ -37,6 +37,8 @@ import numpy as np
 from qplane.calibration.fit_models import (
     FIT_MODELS,
     FitModel,
+    _decay_columns,
+    _fringe_columns,
     _mesh,
     _peak_model,
     _ramsey_bounds,
@@ -72,11 +74,6 @@ def _envelope(x, t2, beta):
     return np.exp(-(np.abs(x) / t2) ** beta)
 
 
-def _fringe_columns(env, arg):
-    """Offset and the two quadratures of a fringe of phase ``arg`` under envelope ``env``."""
-    return np.stack([np.ones_like(arg), env * np.cos(arg), env * np.sin(arg)], axis=-1)
-
-
 def _stretched_fringes_basis(x, *, frequency, t2, beta):
     return _fringe_columns(_envelope(x, t2, beta), 2 * np.pi * frequency * x)
 
@@ -106,8 +103,7 @@ def _stretched_chirp_bounds(x):
 
 
 def _stretched_decay_basis(x, *, t2, beta):
-    e = _envelope(x, t2, beta)
-    return np.stack([np.ones_like(e), e], axis=-1)
+    return _decay_columns(_envelope(x, t2, beta))
 
 
 def _stretched_decay_grid(x):
