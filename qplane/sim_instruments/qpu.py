@@ -467,7 +467,6 @@ class SimulatedQPU(Instrument):
         return {"vendor": "qplane", "model": "SimulatedQPU", "serial": None, "firmware": None}
 
 
-
 class _Acquisition:
     """One compiled sampler of the QPU's current circuit and what a block needs besides it.
 
