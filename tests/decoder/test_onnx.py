@@ -1,7 +1,6 @@
 import numpy as np
 import onnx
 import onnxruntime
-import pytest
 import torch
 
 from qplane.codes import memory_circuit

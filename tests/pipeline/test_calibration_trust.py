@@ -1,7 +1,6 @@
 """Only the calibration worker may run experiments or write settings; whatever a calibration
 call holds, the service answers it (a result or a refusal) and never raises (hypothesis)."""
 
-import numpy as np
 import pytest
 import zmq
 from hypothesis import HealthCheck, given, settings

@@ -5,7 +5,6 @@ is handled or becomes a counted rejection."""
 import json
 import struct
 
-import numpy as np
 import pytest
 import zmq
 from hypothesis import HealthCheck, given, settings
