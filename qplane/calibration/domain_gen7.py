@@ -45,8 +45,8 @@ Bad data (what a careful physicist refuses):
   accumulator near the fringe maxima and wraps by 65536;
 - ``rabi/attenuator_removed`` (undersampled): the sweep is built from a π amplitude 16–29 dB
   above the truth (an attenuator changed), so it has only 2.2–3.6 points per fringe period;
-- ``ramsey/coherence_lost`` (off_range): the node's long window on a qubit whose T2* dropped
-  to 2–6 % of it: the fringe lives in the first few points;
+- ``ramsey/coherence_lost`` (off_range): the node's long window (a detuning it resolves) on a
+  qubit whose T2* dropped to 1–3 steps: less than one fringe, in the first few points;
 - ``resonator_spectroscopy/bifurcation`` (anomalous): a Kerr resonator driven past
   bifurcation (a Duffing shark fin with a jump, swept up or down in acquisition order);
 - ``t1/tls_switching`` (anomalous): T1 switching between two values (a fluctuator, telegraph
@@ -145,8 +145,8 @@ def _spectroscopy(family: str, rng: np.random.Generator) -> dict[str, Any]:
     if family == "spectroscopy/adaptive_compressed":
         coarse = np.linspace(f0 - span / 2, f0 + span / 2, int(rng.integers(20, 41)))
         guess = center + float(rng.uniform(-0.5, 0.5) * width)    # where the sampler refines
-        fine = np.clip(guess + width * rng.normal(0, 1.5, int(rng.integers(30, 81))),
-                       f0 - span / 2, f0 + span / 2)
+        fine = guess + width * rng.normal(0, 1.5, int(rng.integers(30, 81)))
+        fine = fine[np.abs(fine - f0) < span / 2]                 # the sampler stays inside
         x = np.concatenate([coarse, fine])                        # acquisition order
         p = rng.uniform(0.3, 0.6) * half**2 / ((x - center) ** 2 + half**2)
         c0, d = _iq_plane(rng)
@@ -198,8 +198,10 @@ def _resonator(family: str, rng: np.random.Generator) -> dict[str, Any]:
     photons, prev = np.empty(n), None
     for i, dl in enumerate(delta):
         roots = np.roots([k * k, -2 * dl * k, dl * dl + 1, -1])
-        real = roots[np.abs(roots.imag) < 1e-9].real
-        real = real[(real > 0) & (real <= 1 + 1e-9)]
+        real = roots[np.abs(roots.imag) < 1e-6].real     # (one root always lies in (0, 1])
+        real = real[(real > 0) & (real <= 1 + 1e-6)]
+        if not len(real):                                # a fold's near-double root
+            real = roots[[np.argmin(np.abs(roots.imag))]].real
         prev = float(real[np.argmin(np.abs(real - prev))] if prev is not None
                      else real.min())
         photons[i] = prev
@@ -276,11 +278,14 @@ def _ramsey(family: str, rng: np.random.Generator) -> dict[str, Any]:
         return dict(x=x, y=y, stype="population", unit="μs", shots=shots,
                     truth={"frequency": abs(f)}, noise="binomial_clock_rounded_delays",
                     settings={"detuning": det})
-    # coherence_lost: the node's 10-30 us window; T2* 2-6 % of it
+    # coherence_lost: the node's 10-30 us window, its detuning resolved by the step (0.1-0.3
+    # fringes a step); T2* only 1-3 steps (1-7 % of the window): less than a fringe survives
     top = float(rng.uniform(10e-6, 30e-6))
     n = int(rng.integers(41, 102))
-    t2 = top * rng.uniform(0.02, 0.06)
     x = np.linspace(0, top, n)
+    det = float(rng.uniform(0.1, 0.3) / x[1])
+    f = det * (1 + float(rng.uniform(-0.03, 0.03)))
+    t2 = float(x[1] * rng.uniform(1, 3))
     p = 0.5 + amp * np.exp(-x / t2) * np.cos(2 * math.pi * f * x + ph)
     y = rng.binomial(shots, np.clip(p, 0, 1)) / shots
     return dict(x=x, y=y, stype="population", unit=None, shots=shots, truth={},
