@@ -30,13 +30,13 @@ Good data (the truth is what a physicist calls the answer):
   drifting under it;
 - ``echo/squeezed_ps``: the phase-sensitive amplifier's anisotropic IQ noise on an echo, delays
   in integer picoseconds (``ps``);
-- ``resonator_spectroscopy/thermal_shadow`` (a QEC-lab node): detected power |S21|² of a
-  notch resonator (a scale near 1e-12, in arbitrary units), 201–601 points in absolute ``MHz``,
-  averaged over a 1–5 % thermal |1⟩ population whose dispersively shifted dip (1.5–4
-  linewidths away) is a faint second feature; the truth is the |0⟩ resonance;
+- ``resonator_spectroscopy/thermal_shadow`` (a QEC-lab node): the detected power |S21|² of a
+  notch resonator (a scale of 1e-13–1e-11), 201–601 points in absolute ``MHz``, averaged
+  over a 1–4 % thermal |1⟩ population whose dispersively shifted dip (1.5–4 linewidths away)
+  is a faint second feature; the truth is the |0⟩ resonance;
 - ``randomized_benchmarking/sequence_variance`` (a QEC-lab node): integer, roughly geometric
   Clifford lengths, each measured on 3–10 random sequences given as separate points, with a
-  sequence-to-sequence spread (coherent errors) larger than the shot noise; truth ``τ``
+  sequence-to-sequence spread (coherent errors) up to twice the shot noise; truth ``τ``
   (Cliffords), ``p = e^(−1/τ)``.
 
 Bad data (what a careful physicist refuses):
@@ -177,12 +177,13 @@ def _resonator(family: str, rng: np.random.Generator) -> dict[str, Any]:
         n = int(rng.integers(201, 602))
         x = np.linspace(fr - span / 2, fr + span / 2, n) + float(rng.uniform(-0.2, 0.2) * span)
         shift = float(rng.uniform(1.5, 4.0) * kappa * rng.choice([-1, 1]))   # 2 chi
-        p_th = rng.uniform(0.01, 0.05)
+        p_th = rng.uniform(0.01, 0.04)
 
         def s21(f0: float) -> np.ndarray:
             return 1 - depth / (1 + 2j * (x - f0) / kappa)
 
-        power = np.abs((1 - p_th) * s21(fr) + p_th * s21(fr + shift)) ** 2
+        # a power detector averages |S21|^2 over the qubit's thermal state
+        power = (1 - p_th) * np.abs(s21(fr)) ** 2 + p_th * np.abs(s21(fr + shift)) ** 2
         y = gain * (power + rng.uniform(0.015, 0.03) * depth * rng.normal(size=n))
         return dict(x=x, y=y, stype="magnitude", unit="MHz", truth={"center": fr},
                     noise="power_thermal_mixture")
