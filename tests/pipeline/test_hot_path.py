@@ -120,11 +120,26 @@ def one_in_flight(ctx, tmp_path):
     qpu.close()
 
 
-def _kinds(records):
-    kinds = []
+def _received(records):
+    got = []
     while records.poll(200):
-        kinds += [decode(part).kind for part in unbundle(records.recv_multipart())]
-    return kinds
+        got += [decode(part) for part in unbundle(records.recv_multipart())]
+    return got
+
+
+def _kinds(records):
+    return [rec.kind for rec in _received(records)]
+
+
+def _applied_seqs(recs):
+    """The syndrome seqs of the blocks reported applied, in the order reported."""
+    seqs = []
+    for rec in recs:
+        if rec.kind == "applied":
+            seqs.append(rec.body.syndrome_seq)
+        elif rec.kind == "applied_blocks":
+            seqs += list(rec.body.syndrome_seqs)
+    return seqs
 
 
 def test_the_step_that_applies_a_correction_acquires_the_next_block(one_in_flight):
@@ -156,8 +171,34 @@ def test_records_wait_for_their_bundle_not_for_each_wait(one_in_flight, monkeypa
     assert server.blocks_applied == 3
     assert not records.poll(50)  # nothing went to the recorder before a wait, block by block
     server.stop()  # stopping sends what is held: every record, none lost
-    kinds = _kinds(records)
-    assert kinds.count("syndrome") == 4 and kinds.count("applied") == 3
+    recs = _received(records)
+    syndromes = [r.seq for r in recs if r.kind == "syndrome"]
+    assert len(syndromes) == 4 and _applied_seqs(recs) == syndromes[:3]
+
+
+def test_blocks_applied_in_several_steps_reach_the_recorder_in_one_record(one_in_flight,
+                                                                          monkeypatch):
+    """The blocks applied while a bundle is held are reported with it, in one
+    ``applied_blocks`` record (not one ``applied`` record each), after their syndromes, and
+    none is lost: stopping sends what was held."""
+    server, worker, records = one_in_flight
+    _kinds(records)  # what start() sent
+    monkeypatch.setattr(instrument_server, "BUNDLE_SECONDS", 3600.0)  # held until stopping
+    server.step(poll_ms=0)
+    for n in range(1, 4):  # three blocks applied, each in its own step
+        worker.correct_next()
+        for _ in range(100):
+            server.step(poll_ms=200)
+            if server.blocks_applied == n:
+                break
+    server.stop()
+    recs = _received(records)
+    kinds = [r.kind for r in recs]
+    syndromes = [r.seq for r in recs if r.kind == "syndrome"]
+    assert _applied_seqs(recs) == syndromes[:3]  # each applied block once, in order
+    assert kinds.count("applied") + kinds.count("applied_blocks") < 3  # not a record per block
+    first_applied = min(i for i, k in enumerate(kinds) if k.startswith("applied"))
+    assert kinds[:first_applied].count("syndrome") >= 1  # a block's syndrome goes first
 
 
 def test_one_in_flight_replay_end_to_end_uncompressed_and_profiled(tmp_path):
