@@ -7,6 +7,9 @@ pumps), so the numbers are the Python work per block, without the scheduler's no
 ZeroMQ I/O thread. Steps that handled nothing (a component polled while another had the work)
 are counted apart (``idle``): a real process waits in its poll instead.
 
+Each component's CPU is also printed relative to the worker's (a fixed PyMatching job), which
+moves less than the microseconds under load.
+
     PYTHONPATH=. python scripts/hot_path_cpu.py [--distance 3] [--shots 1] [--in-flight 8]
                                                 [--blocks 4000] [--profile server.prof]
 """
@@ -170,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{k} {busy[k]:.1f} (+{idle[k]:.1f} idle)" for k in busy)
           + f"; total busy {sum(busy.values()):.1f}; garbage collector {r['gc_us_per_block']:.1f} "
           f"us/block, {r['full_collections']} full collection(s)")
+    # Per unit of the decoding worker's work (PyMatching, a fixed job): on a loaded machine
+    # every component slows together, so these ratios move less than the microseconds do.
+    worker = busy["worker"] + idle["worker"]
+    if worker > 0:
+        print("relative to the worker (busy + idle): " + ", ".join(
+            f"{k} {(busy[k] + idle[k]) / worker:.3f}" for k in busy if k != "worker"))
     return 0
 
 

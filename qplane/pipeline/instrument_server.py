@@ -49,9 +49,11 @@ from qplane.records import (
 
 SOURCE = "instrument_server"
 #: What the server sends the recorder is bundled (one message for many records) up to this
-#: many records or this many seconds (a wait on its sockets ends by then).
+#: many records or this many seconds (a wait on its sockets ends by then). The recorder writes
+#: every flush interval (0.5 s): a longer bundle costs no one a wait, and each message wakes
+#: the recorder (and both sides' ZeroMQ I/O threads) once.
 BUNDLE_RECORDS = 64
-BUNDLE_SECONDS = 0.005
+BUNDLE_SECONDS = 0.025
 #: Blocks under this many shots are acquired while there is room in flight and dispatched
 #: together (at most ACQUIRE_BATCH at once); bigger ones are sent one by one, as acquired.
 SMALL_BLOCK_SHOTS = 256
@@ -127,6 +129,8 @@ class InstrumentServer(Worker):
         self.latency = LatencyWindow()
         self.decode_latency = LatencyWindow()
         self.workers: set[str] = set()
+        # blocks applied since the last bundle went: reported with it, in one record
+        self._applied: list[tuple[Applied, dict[str, np.ndarray]]] = []
         self.worker_blocks: dict[str, int] = {}
         self.worker_last_seen: dict[str, float] = {}
         self.ready_workers: set[str] = set()
@@ -176,7 +180,7 @@ class InstrumentServer(Worker):
     def stop(self) -> None:
         """Stop acquiring; outstanding blocks are still corrected (see :meth:`drain`)."""
         self._acquiring = False
-        self.records.release()
+        self._release_records()
         super().stop()
 
     @property
@@ -197,12 +201,27 @@ class InstrumentServer(Worker):
             on_wait()
         self._publish_stats(force=True)
         self.report_rejections()
-        self.records.release()
+        self._release_records()
 
     def run(self, should_stop: Any = lambda: False, max_steps: int | None = None) -> None:
-        """Loop :meth:`step` until the duration/block limit is reached or ``should_stop()``."""
-        super().run(should_stop, max_steps)
-        self.stop()
+        """Loop :meth:`step` until the duration/block limit is reached or ``should_stop()``
+        (what is held for the recorder goes, whatever ends the loop)."""
+        try:
+            super().run(should_stop, max_steps)
+        finally:
+            self.stop()
+
+    def _release_records(self) -> None:
+        """Send the recorder what waits for it: the blocks applied since the last bundle (in
+        one record) and the bundle held (:meth:`Outbox.release`)."""
+        if self._applied:
+            done, self._applied = self._applied, []
+            try:
+                self._report_applied(done)
+            except Exception as e:  # noqa: BLE001 - no record may stop the server
+                self.dispatcher.inbox.reject("handler", f"reporting {len(done)} applied block(s) "
+                                             f"failed: {type(e).__name__}: {e}")
+        self.records.release()
 
     # -- one unit of work --------------------------------------------------------------------
     def step(self, poll_ms: int = 50) -> int:
@@ -219,13 +238,13 @@ class InstrumentServer(Worker):
         wait_ms = 0
         if not can_acquire:
             wait_ms = max(0, min(poll_ms, int((self._next_deadline() - now) * 1000) + 1))
-            if wait_ms and self.records.held:
+            if wait_ms and (self.records.held or self._applied):
                 # What the recorder is owed waits for its bundle's time, not for each wait:
                 # at one block in flight a message (and a woken recorder) per block would sit
                 # on the block's path, between its dispatch and its correction.
                 due = self.records.held_since + BUNDLE_SECONDS - time.monotonic()
                 if due <= 0:
-                    self.records.release()
+                    self._release_records()
                 else:
                     wait_ms = min(wait_ms, int(due * 1000) + 1)
         events = dict(self.poller.poll(wait_ms))
@@ -251,9 +270,9 @@ class InstrumentServer(Worker):
         if self.calibration is not None and time.time() >= self._next_truth:
             self._next_truth = time.time() + self.truth_interval
             self.calibration.record_truth(self.records)  # ends with the server's stream
-        if (not self._acquiring or self.records.held >= BUNDLE_RECORDS
+        if (not self._acquiring or self.records.held + len(self._applied) >= BUNDLE_RECORDS
                 or time.monotonic() - self.records.held_since >= BUNDLE_SECONDS):
-            self.records.release()
+            self._release_records()
         return handled
 
     def _may_acquire(self, now: float) -> bool:
@@ -399,14 +418,10 @@ class InstrumentServer(Worker):
         return True
 
     def _apply_ready(self) -> None:
-        """Apply corrections in acquisition order, as far as they have arrived; tell the
-        recorder, in one :class:`~qplane.records.AppliedBlocks` for the blocks applied
-        together (a lone one: an :class:`~qplane.records.Applied`)."""
-        done: list[tuple[Applied, dict[str, np.ndarray]]] = []
-        try:
-            self._apply_each(done)
-        finally:
-            self._report_applied(done)
+        """Apply corrections in acquisition order, as far as they have arrived; the recorder
+        is told with the next bundle, in one :class:`~qplane.records.AppliedBlocks` for the
+        blocks applied since the last (a lone one: an :class:`~qplane.records.Applied`)."""
+        self._apply_each(self._applied)  # what it applied stays listed, even if it raises
 
     def _report_applied(self, done: list[tuple[Applied, dict[str, np.ndarray]]]) -> None:
         i = 0

@@ -150,7 +150,7 @@ class Recorder(Worker):
         self.duplicates = 0
         self.unwritten = 0
         self._received: Counter[tuple[str, str]] = Counter()  # (source, kind) -> records
-        self._seq_range: dict[tuple[str, str], tuple[int, int]] = {}
+        self._seq_range: dict[tuple[str, str], list[int]] = {}  # stream -> [first, last] seq
         self._streams_written: set[tuple[str, str]] = set()
         if resume:
             self._resume()
@@ -167,7 +167,7 @@ class Recorder(Worker):
             self.tracker.start_at(source, kind, nxt)
             self._received[key] = received
             if first >= 0:
-                self._seq_range[key] = (first, last)
+                self._seq_range[key] = [first, last]
         self.gaps, self.duplicates = state.get("gaps", 0), state.get("duplicates", 0)
         self.unwritten = state.get("unwritten", 0)
         self.before = dict(state.get("counts", {}))
@@ -299,6 +299,12 @@ class Recorder(Worker):
     def handle(self, rec: Record) -> None:
         """Record one validated record."""
         body = rec.body
+        cls = type(body)
+        if (cls is Syndrome or cls is Applied) and self.writer is not None:
+            # a block's records, nearly every record of a run: straight to their handling
+            if self._check_sequence(rec):
+                self._syndrome(rec) if cls is Syndrome else self._complete(rec)
+            return
         if self.writer is None and isinstance(body, Resync):
             if self.resumed:
                 # no file yet (the killed recorder had made none): what this sender sent before
@@ -324,9 +330,7 @@ class Recorder(Worker):
         if not self._check_sequence(rec):
             return
         if isinstance(body, Syndrome):
-            self._unwritten[rec.seq] = _Block(rec)
-            if len(self._unwritten) >= MAX_UNWRITTEN_BLOCKS:
-                self._write_blocks()
+            self._syndrome(rec)
             return
         if isinstance(body, Applied):
             self._complete(rec)
@@ -356,6 +360,12 @@ class Recorder(Worker):
             self._event("error", "record_not_written",
                         f"{rec.kind} record seq {rec.seq} from {rec.source} not written: {e}",
                         source=rec.source, record_kind=rec.kind, seq=rec.seq)
+
+    def _syndrome(self, rec: Record) -> None:
+        """Buffer a block's syndrome record (written with the next flush, or now at the bound)."""
+        self._unwritten[rec.seq] = _Block(rec)
+        if len(self._unwritten) >= MAX_UNWRITTEN_BLOCKS:
+            self._write_blocks()
 
     def _append(self, table: str, fields: dict[str, Any]) -> None:
         if table == "/qec/circuits":
@@ -465,7 +475,17 @@ class Recorder(Worker):
             # what was on the way to the killed recorder is gone) comes again after it
             self.held_back += 1
             return False
-        check = self.tracker.observe(rec.source, rec.kind, rec.seq)
+        kind = rec.kind
+        if self.tracker.advance(rec.source, kind, rec.seq):  # in order: the usual case
+            key = (rec.source, kind)
+            self._received[key] += 1
+            span = self._seq_range.get(key)
+            if span is None:
+                self._seq_range[key] = [rec.seq, rec.seq]
+            else:
+                span[1] = rec.seq
+            return True
+        check = self.tracker.observe(rec.source, kind, rec.seq)
         if check.status == "out_of_window":
             self.inbox.reject("sequence", f"{rec.kind} record seq {rec.seq} from {rec.source} is "
                               f"{check.missing} ahead of the expected {check.expected}, beyond "
@@ -475,7 +495,7 @@ class Recorder(Worker):
         if check.status != "duplicate":
             key = (rec.source, rec.kind)
             self._received[key] += 1
-            self._seq_range[key] = (self._seq_range.get(key, (rec.seq, rec.seq))[0], rec.seq)
+            self._seq_range[key] = [self._seq_range.get(key, (rec.seq,))[0], rec.seq]
         if check.status == "gap":
             self.gaps += 1
             self._event("error", "gap",

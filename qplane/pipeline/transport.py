@@ -47,6 +47,8 @@ MAX_JSON_DEPTH = 32
 #: Most records in one bundle (:meth:`Outbox.hold`), and most bytes (a bundle is one message).
 MAX_BUNDLE_RECORDS = 256
 MAX_BUNDLE_BYTES = 4 * 2**20
+#: Sources whose role an :class:`Inbox` remembers (a run has a handful; forged ones are many).
+MAX_CACHED_ROLES = 1024
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,20 @@ class SequenceTracker:
     def streams(self) -> dict[tuple[str, str], int]:
         """(source, kind) -> the seq expected next, for every stream seen."""
         return dict(self._next)
+
+    def advance(self, source: str, kind: str, seq: int) -> bool:
+        """Take ``seq`` if it is the one expected next (the usual case: no check object made);
+        return False, changing nothing, for anything else (then :meth:`observe` says what).
+
+        >>> t = SequenceTracker()
+        >>> t.advance("s", "k", 0), t.advance("s", "k", 2), t.observe("s", "k", 2).status
+        (True, False, 'gap')
+        """
+        key = (source, kind)
+        if self._next.get(key, 0) != seq:
+            return False
+        self._next[key] = seq + 1
+        return True
 
     def observe(self, source: str, kind: str, seq: int) -> SequenceCheck:
         key = (source, kind)
@@ -246,6 +262,7 @@ class Inbox:
         self.max_json_depth = (max_json_depth if max_json_depth is not None else
                                security.max_json_depth if security is not None else MAX_JSON_DEPTH)
         self._pending: collections.deque[tuple[list[bytes], Record] | None] = collections.deque()
+        self._roles: dict[str, str] = {}  # source -> its role (role_of: a regex split)
         for kind in RECORD_KINDS.values():  # once per process (cached): not on a block's path
             _nests(kind)
 
@@ -302,7 +319,11 @@ class Inbox:
         """(reason, message) if ``rec`` must be refused, else None."""
         if self.run_id is not None and rec.run_id != self.run_id:
             return "other_run", f"record of run {rec.run_id!r} received in run {self.run_id!r}"
-        role = role_of(rec.source)
+        role = self._roles.get(rec.source)
+        if role is None:
+            role = role_of(rec.source)
+            if len(self._roles) < MAX_CACHED_ROLES:  # a flood of forged sources stays bounded
+                self._roles[rec.source] = role
         if peer is not None and role != peer:
             return ("identity", f"{rec.kind} record claims source {rec.source!r}, but its sender "
                                 f"authenticated as {peer!r}")

@@ -293,21 +293,12 @@ class RunFileWriter:
                                f"{list(APPLIED_SHOT_DATASETS)}")
         if not detection_events:
             return []
-        shots = np.array([len(d) for d in detection_events], dtype=np.int64)
+        counts = [len(d) for d in detection_events]
+        shots = np.array(counts, dtype=np.int64)
         shot_start = self._append_rows("qec/detection_events", np.concatenate(detection_events))
-        total = int(shots.sum())
         for name in APPLIED_SHOT_DATASETS:
-            arrays = shot_arrays.get(name) or [None] * len(shots)
-            ds = self._file["qec/" + name]
-            block = np.zeros((total, ds.shape[1]), dtype=np.uint8)
-            offset = 0
-            for n, array in zip(shots, arrays):
-                if array is not None:
-                    if len(array) != n:
-                        raise RunFileError(f"block has {n} shots of detection events but {len(array)} {name}")
-                    block[offset:offset + n] = array
-                offset += n
-            self._append_rows("qec/" + name, block)
+            self._append_rows("qec/" + name, _shot_rows(
+                name, counts, shot_arrays.get(name), self._dataset("qec/" + name).shape[1]))
         rows = rows.copy()
         rows["shots"] = shots
         rows["shot_start"] = shot_start + np.concatenate([[0], np.cumsum(shots)[:-1]])
@@ -445,3 +436,35 @@ class RunFileWriter:
         self._file.flush()
         self._file.close()
         self._closed = True
+
+
+def _shot_rows(name: str, counts: list[int], arrays: list[np.ndarray | None] | None,
+               width: int) -> np.ndarray:
+    """The rows of per-shot dataset ``name`` for blocks of ``counts`` shots: each block's array,
+    or zeros for a block without one (None: not yet applied), in one concatenation (no
+    Python loop of slice assignments per block).
+
+    >>> _shot_rows("truth", [2, 1], [np.ones((2, 1), np.uint8), None], 1).ravel().tolist()
+    [1, 1, 0]
+    >>> _shot_rows("truth", [2], [np.ones((3, 1), np.uint8)], 1)
+    Traceback (most recent call last):
+    qplane.errors.RunFileError: block has 2 shots of detection events but 3 truth
+    """
+    if not arrays or all(a is None for a in arrays):
+        return np.zeros((sum(counts), width), dtype=np.uint8)
+    parts = []
+    for n, array in zip(counts, arrays):
+        if array is None:
+            parts.append(np.zeros((n, width), dtype=np.uint8))
+        elif len(array) != n:
+            raise RunFileError(f"block has {n} shots of detection events but {len(array)} {name}")
+        else:
+            parts.append(array)
+    try:
+        rows = np.concatenate(parts)
+    except ValueError as e:
+        raise RunFileError(f"blocks' {name} arrays do not fit {width} bytes per shot: {e}") from e
+    if rows.shape[1:] != (width,):
+        raise RunFileError(f"blocks' {name} arrays have shape {rows.shape}, {width} bytes per "
+                           "shot needed")
+    return rows.astype(np.uint8, copy=False)

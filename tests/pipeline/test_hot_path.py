@@ -120,11 +120,26 @@ def one_in_flight(ctx, tmp_path):
     qpu.close()
 
 
-def _kinds(records):
-    kinds = []
+def _received(records):
+    got = []
     while records.poll(200):
-        kinds += [decode(part).kind for part in unbundle(records.recv_multipart())]
-    return kinds
+        got += [decode(part) for part in unbundle(records.recv_multipart())]
+    return got
+
+
+def _kinds(records):
+    return [rec.kind for rec in _received(records)]
+
+
+def _applied_seqs(recs):
+    """The syndrome seqs of the blocks reported applied, in the order reported."""
+    seqs = []
+    for rec in recs:
+        if rec.kind == "applied":
+            seqs.append(rec.body.syndrome_seq)
+        elif rec.kind == "applied_blocks":
+            seqs += list(rec.body.syndrome_seqs)
+    return seqs
 
 
 def test_the_step_that_applies_a_correction_acquires_the_next_block(one_in_flight):
@@ -156,8 +171,34 @@ def test_records_wait_for_their_bundle_not_for_each_wait(one_in_flight, monkeypa
     assert server.blocks_applied == 3
     assert not records.poll(50)  # nothing went to the recorder before a wait, block by block
     server.stop()  # stopping sends what is held: every record, none lost
-    kinds = _kinds(records)
-    assert kinds.count("syndrome") == 4 and kinds.count("applied") == 3
+    recs = _received(records)
+    syndromes = [r.seq for r in recs if r.kind == "syndrome"]
+    assert len(syndromes) == 4 and _applied_seqs(recs) == syndromes[:3]
+
+
+def test_blocks_applied_in_several_steps_reach_the_recorder_in_one_record(one_in_flight,
+                                                                          monkeypatch):
+    """The blocks applied while a bundle is held are reported with it, in one
+    ``applied_blocks`` record (not one ``applied`` record each), after their syndromes, and
+    none is lost: stopping sends what was held."""
+    server, worker, records = one_in_flight
+    _kinds(records)  # what start() sent
+    monkeypatch.setattr(instrument_server, "BUNDLE_SECONDS", 3600.0)  # held until stopping
+    server.step(poll_ms=0)
+    for n in range(1, 4):  # three blocks applied, each in its own step
+        worker.correct_next()
+        for _ in range(100):
+            server.step(poll_ms=200)
+            if server.blocks_applied == n:
+                break
+    server.stop()
+    recs = _received(records)
+    kinds = [r.kind for r in recs]
+    syndromes = [r.seq for r in recs if r.kind == "syndrome"]
+    assert _applied_seqs(recs) == syndromes[:3]  # each applied block once, in order
+    assert kinds.count("applied") + kinds.count("applied_blocks") < 3  # not a record per block
+    first_applied = min(i for i, k in enumerate(kinds) if k.startswith("applied"))
+    assert kinds[:first_applied].count("syndrome") >= 1  # a block's syndrome goes first
 
 
 def test_one_in_flight_replay_end_to_end_uncompressed_and_profiled(tmp_path):
@@ -204,3 +245,47 @@ def test_a_pipeline_process_freezes_its_start_up_heap_before_its_loop():
                        (process._run_decoder, "worker.start()")):
         source = inspect.getsource(role)
         assert "_freeze_heap()" in source[:source.index(loop)], role.__name__
+
+
+def test_the_recorders_in_order_path_keeps_gaps_duplicates_and_stream_ranges(ctx, tmp_path):
+    """Block records in order take the recorder's short path; a gap, a duplicate and the
+    stream's first and last seq are still recorded exactly (the short path falls back)."""
+    from qplane.records import Record, StreamEnd, pack
+
+    pull = make_socket(ctx, zmq.PULL, f"ipc://{tmp_path}/rec", bind=True)
+    push = make_socket(ctx, zmq.PUSH, f"ipc://{tmp_path}/rec", bind=False)
+    path = str(tmp_path / "run.h5")
+    recorder = Recorder(records=pull, path=path, run_id=RUN, compression="none")
+    server = Outbox(push, run_id=RUN, source="instrument_server")
+    server.send(RunStart(config_text="x", config_path="c.yaml", station_snapshot={},
+                         num_detectors=16, num_observables=1,
+                         qec=QecInfo(distance=3, rounds=3, basis="Z", shots_per_block=2)))
+
+    def send(body, seq, arrays):
+        push.send(pack(Record.build(body, run_id=RUN, source="instrument_server", seq=seq,
+                                    arrays=arrays)))
+
+    for i, seq in enumerate([0, 1, 3, 3, 4]):  # seq 2 missing, seq 3 twice
+        send(Syndrome(block_index=i, circuit_id="0" * 16, num_detectors=16, t_acquired=1.0),
+             seq, {"detection_events": np.full((2, 2), i, np.uint8)})
+    for n, seq in enumerate([0, 1, 3, 4]):
+        send(Applied(syndrome_seq=seq, t_decoded=1.1, t_applied=1.2, decode_seconds=0.01,
+                     worker="decoder-0", failures=0), n,
+             {"predictions": np.ones((2, 1), np.uint8), "truth": np.ones((2, 1), np.uint8)})
+    server.send(StreamEnd(sent={"syndrome": 5, "applied": 4}))
+    Outbox(push, run_id=RUN, source="launcher").send(RunEnd(end_state="completed", reason="test"))
+    recorder.run()
+    recorder.close()
+    with h5py.File(path, "r") as f:
+        blocks = f["qec/blocks"][:]
+        streams = {(r["source"].decode() if isinstance(r["source"], bytes) else r["source"],
+                    r["kind"].decode() if isinstance(r["kind"], bytes) else r["kind"]): r
+                   for r in f["streams"][:]}
+        kinds = [k.decode() if isinstance(k, bytes) else k for k in f["events"]["kind"]]
+    assert sorted(blocks["seq"].tolist()) == [0, 1, 3, 4]  # the duplicate not written twice
+    assert (blocks["applied"] == 1).all()
+    assert kinds.count("gap") == 1 and kinds.count("duplicate") == 1
+    row = streams[("instrument_server", "syndrome")]
+    assert (row["recorded"], row["first_seq"], row["last_seq"]) == (4, 0, 4)
+    row = streams[("instrument_server", "applied")]
+    assert (row["recorded"], row["first_seq"], row["last_seq"]) == (4, 0, 3)
