@@ -91,8 +91,12 @@ class ModelSpec:
         return total + c * num_classes + num_classes
 
     def to_dict(self) -> dict:
-        """The layout as plain data (what a model card records, :func:`spec_from_dict`)."""
-        return dataclasses.asdict(self)
+        """The layout as plain data (what a model card records, :func:`spec_from_dict`);
+        ``full_first`` only where set, so the specs before it keep the layout their cards hold."""
+        data = dataclasses.asdict(self)
+        if not self.full_first:
+            del data["full_first"]
+        return data
 
 
 #: Block layouts and activations a spec may name.

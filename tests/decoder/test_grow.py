@@ -98,3 +98,16 @@ def test_full_first_refuses_another_layout(shipped, spec):
     grown = full_first(shipped[0], SPECS["cnn-f16t"])
     with pytest.raises(ModelMismatchError, match="full first"):
         full_first(grown, SPECS["cnn-f16t"])
+
+
+def test_the_grown_file_loads_as_the_full_first_spec(shipped, tmp_path):
+    from qplane.decoder.grow import main
+
+    out = tmp_path / "grown.safetensors"
+    assert main(["d3-fast", "cnn-f16t", str(out)]) == 0
+    net, card, _ = load_model(str(out))
+    assert card.spec == "cnn-f16t" and card.architecture == SPECS["cnn-f16t"].to_dict()
+    assert card.architecture["full_first"] is True and "full_first" not in SPECS["cnn-f16"].to_dict()
+    assert card.training["grown_from"]["spec"] == "cnn-f16"
+    with torch.no_grad():
+        torch.testing.assert_close(net.eval()(shipped[2]), shipped[0](shipped[2]), rtol=0, atol=1e-6)
