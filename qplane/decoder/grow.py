@@ -1,4 +1,5 @@
-"""Deepen a trained factorised pre-decoder without changing its function (Net2Deeper).
+"""Deepen a trained factorised pre-decoder without changing its function (Net2Deeper), or
+give it a full first convolution (:func:`full_first`).
 
 A factorised ReLU network (``cnn-f16``, :mod:`qplane.decoder.model`) is a stack of
 ``conv -> ReLU`` pairs. Every activation after the first block is non-negative, so a new block
@@ -19,6 +20,9 @@ initializers); any training step, or a 1e-4 jitter of the weights, avoids it.
 >>> deep = deepen(net, SPECS["cnn-f16x5"]).eval()
 >>> x = torch.rand(2, 4, 5, 6, 6)
 >>> bool(torch.equal(net(x), deep(x)))
+True
+>>> mixed = full_first(net, SPECS["cnn-f16t"]).eval()
+>>> bool(torch.allclose(net(x), mixed(x), atol=1e-6))
 True
 """
 
@@ -79,3 +83,67 @@ def deepen(net: PreDecoderCNN, spec: ModelSpec, *, at: int | None = None) -> Pre
         deep.head.weight.copy_(net.head.weight)
         deep.head.bias.copy_(net.head.bias)
     return deep
+
+
+def full_first(net: PreDecoderCNN, spec: ModelSpec) -> PreDecoderCNN:
+    """A ``spec`` network (``full_first``) computing ``net``'s function.
+
+    The first convolution becomes a full ``k x k x k`` one whose centre time slice is ``net``'s
+    spatial ``1 x k x k`` kernel and whose other slices are zero, so the logits are the same;
+    training can then use the taps that mix neighbouring rounds at the input. Everything else
+    is copied.
+
+    Raises:
+        ModelMismatchError: ``spec`` is not ``net.spec`` with a full first convolution.
+    """
+    old = net.spec
+    if old.full_first or not spec.full_first or old.block != "factorised" or (
+            old.layers, old.channels, old.kernel, old.activation) != (
+            spec.layers, spec.channels, spec.kernel, spec.activation):
+        raise ModelMismatchError(f"{spec.name} is not {old.name} with a full first convolution")
+    grown = build_model(spec, num_classes=net.num_classes).to(next(net.parameters()).device)
+    old_convs = [m for m in net.body if isinstance(m, nn.Conv3d)] + [net.head]
+    new_convs = [m for m in grown.body if isinstance(m, nn.Conv3d)] + [grown.head]
+    with torch.no_grad():
+        for i, (a, b) in enumerate(zip(old_convs, new_convs)):
+            if i == 0:
+                b.weight.zero_()
+                b.weight[:, :, spec.kernel // 2] = a.weight[:, :, 0]
+            else:
+                b.weight.copy_(a.weight)
+            b.bias.copy_(a.bias)
+    return grown
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m qplane.decoder.grow MODEL cnn-f16t OUTPUT``: :func:`full_first` of a model
+    file, its card kept (spec and ``training.grown_from`` updated); for widening and deepening,
+    ``scripts/widen_model.py``."""
+    import argparse
+    import dataclasses
+
+    from qplane.decoder.model import SPECS
+    from qplane.decoder.model_file import load_model, save_model
+
+    parser = argparse.ArgumentParser(description="a trained cnn-f16 with a full first convolution")
+    parser.add_argument("model", help="shipped model name or model file")
+    parser.add_argument("spec", help="the full-first spec, e.g. cnn-f16t")
+    parser.add_argument("output")
+    args = parser.parse_args(argv)
+    net, card, digest = load_model(args.model)
+    spec = SPECS[args.spec]
+    grown = full_first(net.eval(), spec)
+    x = torch.rand(4, 4, 6, 6, 6)
+    with torch.no_grad():
+        gap = float((net(x) - grown(x)).abs().max())
+    card = dataclasses.replace(card, spec=spec.name, spec_version=spec.version,
+                               architecture=spec.to_dict(),
+                               training={**card.training, "grown_from": {
+                                   "model": args.model, "sha256": digest, "spec": net.spec.name,
+                                   "how": "full first convolution"}})
+    print(f"{args.output}: {save_model(args.output, grown, card)} (max logit change {gap:.3g})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -44,6 +44,9 @@ class ModelSpec:
             ``kernel^2 + kernel`` taps instead of ``kernel^3``, ~2x cheaper at inference).
         activation: ``"gelu"`` or ``"relu"`` (ReLU folds into ONNX Runtime's int8 convolution;
             GELU needs a dequantise / quantise pair around it).
+        full_first: the network's first convolution (a factorised block's spatial one) is a
+            full ``kernel``-cubed kernel instead: time and space mixed at the input, where one
+            fault's detection events lie (the time axis sees ``kernel - 1`` more slots).
     """
 
     name: str
@@ -53,6 +56,7 @@ class ModelSpec:
     kernel: int
     block: str = "full"
     activation: str = "gelu"
+    full_first: bool = False
 
     def __post_init__(self) -> None:
         if self.block not in BLOCKS or self.activation not in ACTIVATIONS:
@@ -62,26 +66,37 @@ class ModelSpec:
 
     @property
     def receptive_field(self) -> int:
-        """Slots seen along each axis by one output slot."""
-        return 1 + self.layers * (self.kernel - 1)
+        """Slots seen along each axis by one output slot (the time axis's with ``full_first``)."""
+        extra = self.kernel - 1 if self.full_first and self.block == "factorised" else 0
+        return 1 + self.layers * (self.kernel - 1) + extra
 
     def kernels(self) -> list[tuple[int, int, int]]:
         """The kernel shape of every convolution of one block, in order."""
         k = self.kernel
         return [(k, k, k)] if self.block == "full" else [(1, k, k), (k, 1, 1)]
 
+    def conv_kernels(self) -> list[tuple[int, int, int]]:
+        """The kernel shape of every convolution of the network, in order."""
+        shapes = [shape for _ in range(self.layers) for shape in self.kernels()]
+        if self.full_first:
+            shapes[0] = (self.kernel,) * 3
+        return shapes
+
     def num_parameters(self, *, num_classes: int) -> int:
         """Trainable parameters of the network with ``num_classes`` outputs."""
         c, c_in, total = self.channels, len(INPUT_CHANNELS), 0
-        for _ in range(self.layers):
-            for shape in self.kernels():
-                total += c_in * shape[0] * shape[1] * shape[2] * c + c
-                c_in = c
+        for shape in self.conv_kernels():
+            total += c_in * shape[0] * shape[1] * shape[2] * c + c
+            c_in = c
         return total + c * num_classes + num_classes
 
     def to_dict(self) -> dict:
-        """The layout as plain data (what a model card records, :func:`spec_from_dict`)."""
-        return dataclasses.asdict(self)
+        """The layout as plain data (what a model card records, :func:`spec_from_dict`);
+        ``full_first`` only where set, so the specs before it keep the layout their cards hold."""
+        data = dataclasses.asdict(self)
+        if not self.full_first:
+            del data["full_first"]
+        return data
 
 
 #: Block layouts and activations a spec may name.
@@ -108,6 +123,10 @@ SPECS: dict[str, ModelSpec] = {
                   block="factorised", activation="relu"),
         ModelSpec(name="cnn-f16x6", version=1, layers=6, channels=16, kernel=3,
                   block="factorised", activation="relu"),
+        # cnn-f16 whose first convolution is a full 3x3x3 one (time and space mixed at the
+        # input), grown from a trained cnn-f16 by its centre time slice (grow.py).
+        ModelSpec(name="cnn-f16t", version=1, layers=4, channels=16, kernel=3,
+                  block="factorised", activation="relu", full_first=True),
     )
 }
 
@@ -152,11 +171,10 @@ class PreDecoderCNN(nn.Module):
         self.num_classes = num_classes
         layers: list[nn.Module] = []
         c_in = len(INPUT_CHANNELS)
-        for _ in range(spec.layers):
-            for shape in spec.kernels():
-                layers += [nn.Conv3d(c_in, spec.channels, shape, padding=tuple(k // 2 for k in shape)),
-                           ACTIVATIONS[spec.activation]()]
-                c_in = spec.channels
+        for shape in spec.conv_kernels():
+            layers += [nn.Conv3d(c_in, spec.channels, shape, padding=tuple(k // 2 for k in shape)),
+                       ACTIVATIONS[spec.activation]()]
+            c_in = spec.channels
         self.body = nn.Sequential(*layers)
         self.head = nn.Conv3d(c_in, num_classes, 1)
 

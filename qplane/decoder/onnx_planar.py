@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from qplane.decoder.volume import INPUT_CHANNELS
 from qplane.errors import DecoderError
 
 
@@ -42,6 +43,26 @@ def is_factorised(net: nn.Module) -> bool:
     """Whether ``net`` is a pre-decoder of a factorised spec (2D-convolution form exists)."""
     spec = getattr(net, "spec", None)
     return spec is not None and getattr(spec, "block", None) == "factorised"
+
+
+def _stacked_conv2d(conv: nn.Conv3d) -> nn.Conv2d:
+    """A full ``k x k x k`` ``conv`` as a 2D ``k x k`` one on the time-stacked input
+    (:func:`time_stack`: input channel ``dt * c_in + c`` is channel ``c`` at time ``t + dt - k // 2``)."""
+    k_t, k_r, k_c = conv.kernel_size
+    out = nn.Conv2d(conv.in_channels * k_t, conv.out_channels, (k_r, k_c), padding=conv.padding[1:])
+    with torch.no_grad():
+        weight = conv.weight.permute(0, 2, 1, 3, 4)   # (out, dt, in, rows, cols)
+        out.weight.copy_(weight.reshape(conv.out_channels, -1, k_r, k_c))
+        out.bias.copy_(conv.bias)
+    return out
+
+
+def time_stack(x: torch.Tensor, k: int) -> torch.Tensor:
+    """``(batch, c, t, rows, cols)`` -> ``(batch, k c, t, rows, cols)``: the ``k`` rounds around
+    each slot side by side on the channel axis (zeros beyond the volume, as same-padding)."""
+    t, half = x.shape[2], k // 2
+    padded = torch.nn.functional.pad(x, (0, 0, 0, 0, half, half))
+    return torch.cat([padded[:, :, dt:dt + t] for dt in range(k)], dim=1)
 
 
 def _conv2d(conv: nn.Conv3d, axes: slice) -> nn.Conv2d:
@@ -72,7 +93,11 @@ class PlanarSiteLogits(nn.Module):
                                "(cnn-f16 / cnn-f24); use the 3D graph for this spec")
         self.shape = tuple(int(s) for s in shape)
         convs = [m for m in net.body if isinstance(m, nn.Conv3d)]
-        self.spatial = nn.ModuleList(_conv2d(c, slice(1, 3)) for c in convs[0::2])
+        #: rounds stacked on the channel axis before the first convolution (a full first one)
+        self.stack = int(convs[0].kernel_size[0])
+        self.spatial = nn.ModuleList(_stacked_conv2d(c) if i == 0 and self.stack > 1
+                                     else _conv2d(c, slice(1, 3))
+                                     for i, c in enumerate(convs[0::2]))
         self.temporal = nn.ModuleList(_conv2d(c, slice(0, 2)) for c in convs[1::2])
         self.head = _conv2d(net.head, slice(1, 3))
         self.channels = [c.out_channels for c in convs[0::2]]
@@ -82,7 +107,7 @@ class PlanarSiteLogits(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t, rows, cols = self.shape
-        y = x  # (batch, c, t, rows, cols)
+        y = time_stack(x, self.stack) if self.stack > 1 else x  # (batch, c, t, rows, cols)
         for spatial, temporal, c in zip(self.spatial, self.temporal, self.channels):
             c_in = spatial.in_channels
             y = y.reshape(-1, c_in, t, rows, cols).permute(0, 2, 1, 3, 4)
@@ -144,9 +169,25 @@ def channels_last_int8(model: bytes, shape: tuple[int, int, int]) -> bytes:
     classes = int(initial[head.input[3]].shape[0])
     tensors = {"planar_sites_index": initial[gathers[-1].input[1]].astype(np.int64),
                "planar_flat_shape": np.array([-1, t * rows * cols * classes], dtype=np.int64)}
-    nodes = [helper.make_node("Transpose", ["volume"], ["planar_nhwc"], perm=[0, 2, 3, 4, 1]),
-             helper.make_node("QuantizeLinear", ["planar_nhwc", *quant[0].input[1:]],
-                              ["planar_q"])]
+    nodes = [helper.make_node("Transpose", ["volume"], ["planar_nhwc"], perm=[0, 2, 3, 4, 1])]
+    volume, scale = "planar_nhwc", list(quant[0].input[1:])
+    stack = int(initial[convs[0].input[3]].shape[1]) // len(INPUT_CHANNELS)
+    if stack > 1:  # a full first convolution: the rounds around each slot side by side
+        half = stack // 2
+        tensors["planar_pads"] = np.array([0, half, 0, 0, 0, 0, half, 0, 0, 0], dtype=np.int64)
+        tensors["planar_t_axis"] = np.array([1], dtype=np.int64)
+        nodes.append(helper.make_node("Pad", [volume, "planar_pads"], ["planar_padded"]))
+        for dt in range(stack):
+            tensors[f"planar_t{dt}"] = np.array([dt], dtype=np.int64)
+            tensors[f"planar_t{dt}_end"] = np.array([dt + t], dtype=np.int64)
+            nodes.append(helper.make_node("Slice", ["planar_padded", f"planar_t{dt}",
+                                                    f"planar_t{dt}_end", "planar_t_axis"],
+                                          [f"planar_round{dt}"]))
+        nodes.append(helper.make_node("Concat", [f"planar_round{dt}" for dt in range(stack)],
+                                      ["planar_stacked"], axis=4))
+        # quantised as the first convolution reads it (the stacked volume's scale)
+        volume, scale = "planar_stacked", list(convs[0].input[1:3])
+    nodes.append(helper.make_node("QuantizeLinear", [volume, *scale], ["planar_q"]))
     current = "planar_q"
     for i, conv in enumerate(convs):
         if i < len(convs) - 1:  # the head (1x1) runs on the last temporal output as it is

@@ -6,7 +6,7 @@ import torch
 
 from qplane.decoder.backends import _SiteLogits
 from qplane.decoder.data import ShotSource
-from qplane.decoder.grow import deepen
+from qplane.decoder.grow import deepen, full_first
 from qplane.decoder.model import SPECS, build_model
 from qplane.decoder.model_file import load_model
 from qplane.decoder.onnx_planar import PlanarSiteLogits
@@ -66,3 +66,48 @@ def test_a_random_identity_block_would_change_the_logits(shipped):
 def test_deepen_refuses_what_would_not_keep_the_function(shipped, spec, at, match):
     with pytest.raises(ModelMismatchError, match=match):
         deepen(shipped[0], SPECS[spec], at=at)
+
+
+def test_a_full_first_convolution_keeps_the_logits_and_trains(shipped):
+    net, source, x = shipped
+    grown = full_first(net, SPECS["cnn-f16t"]).eval()
+    first = [m for m in grown.body if isinstance(m, torch.nn.Conv3d)][0]
+    assert tuple(first.kernel_size) == (3, 3, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(grown(x), net(x), rtol=0, atol=1e-6)
+    grown.train()
+    grown(x).sum().backward()
+    # the new taps (the rounds before and after) get a gradient: training can use them
+    assert first.weight.grad[:, :, 0].abs().sum() > 0 and first.weight.grad[:, :, 2].abs().sum() > 0
+
+
+def test_full_first_taps_change_the_logits(shipped):
+    # the check above can fail: a non-zero tap in a neighbouring round changes the function
+    net, _, x = shipped
+    grown = full_first(net, SPECS["cnn-f16t"]).eval()
+    first = [m for m in grown.body if isinstance(m, torch.nn.Conv3d)][0]
+    with torch.no_grad():
+        first.weight[:, :, 0] += 0.3
+        assert float((grown(x) - net(x)).abs().max()) > 1e-3
+
+
+@pytest.mark.parametrize("spec", ["cnn-f16x5", "cnn-f24", "cnn-f16"])
+def test_full_first_refuses_another_layout(shipped, spec):
+    with pytest.raises(ModelMismatchError, match="full first"):
+        full_first(shipped[0], SPECS[spec])
+    grown = full_first(shipped[0], SPECS["cnn-f16t"])
+    with pytest.raises(ModelMismatchError, match="full first"):
+        full_first(grown, SPECS["cnn-f16t"])
+
+
+def test_the_grown_file_loads_as_the_full_first_spec(shipped, tmp_path):
+    from qplane.decoder.grow import main
+
+    out = tmp_path / "grown.safetensors"
+    assert main(["d3-fast", "cnn-f16t", str(out)]) == 0
+    net, card, _ = load_model(str(out))
+    assert card.spec == "cnn-f16t" and card.architecture == SPECS["cnn-f16t"].to_dict()
+    assert card.architecture["full_first"] is True and "full_first" not in SPECS["cnn-f16"].to_dict()
+    assert card.training["grown_from"]["spec"] == "cnn-f16"
+    with torch.no_grad():
+        torch.testing.assert_close(net.eval()(shipped[2]), shipped[0](shipped[2]), rtol=0, atol=1e-6)

@@ -39,3 +39,16 @@ def test_specs_are_frozen_and_unknown_specs_are_refused():
     with pytest.raises(ModelMismatchError, match="version"):
         get_spec("cnn-s", version=99)
     assert isinstance(get_spec("cnn-s"), ModelSpec)
+
+
+def test_a_full_first_convolution_widens_the_time_axis_only():
+    spec = SPECS["cnn-f16t"]
+    net = build_model(spec, num_classes=3)
+    assert spec.receptive_field == 11 and spec.conv_kernels()[:2] == [(3, 3, 3), (3, 1, 1)]
+    size = spec.receptive_field + 4
+    x = torch.zeros(1, len(INPUT_CHANNELS), size, size, size, requires_grad=True)
+    centre = size // 2
+    net(x)[0, :, centre, centre, centre].sum().backward()
+    touched = x.grad.abs().sum(dim=(0, 1)) > 0
+    spans = [int(touched.nonzero()[:, a].max() - touched.nonzero()[:, a].min() + 1) for a in range(3)]
+    assert spans == [11, 9, 9]

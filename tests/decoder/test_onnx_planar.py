@@ -59,20 +59,25 @@ def test_the_fast_network_runs_planar_in_fp32_and_int8(fast):
 
 
 def test_the_channels_last_rewrite_keeps_the_int8_numbers(fast):
+    net, source, volume, index = fast
+    ops, _ = _rewrite_keeps_the_numbers(net, volume, index, source.geometry.shape, 256)
+    assert ops.count("Transpose") == 1 and ops.count("QLinearConv") == 9  # 4 blocks x 2 + head
+
+
+def _rewrite_keeps_the_numbers(net, volume, index, shape, calibration):
+    """Quantise ``net``'s planar graph on the first ``calibration`` volumes, rewrite it
+    channels-last, check both give the same numbers on the rest; the rewritten graph's op
+    types and its logits."""
+    import onnx
     import onnxruntime
 
-    net, source, volume, index = fast
-    shape = source.geometry.shape
     quantised = quantize_int8(planar_graph_bytes(net, index, shape),
-                              [volume[i:i + 128] for i in range(0, 256, 128)])
+                              [volume[i:i + 128] for i in range(0, calibration, 128)])
     rewritten = channels_last_int8(quantised, shape)
     runs = [onnxruntime.InferenceSession(m, providers=["CPUExecutionProvider"]).run(
-        ["logits"], {"volume": volume[256:]})[0] for m in (quantised, rewritten)]
+        ["logits"], {"volume": volume[calibration:]})[0] for m in (quantised, rewritten)]
     np.testing.assert_array_equal(runs[0], runs[1])
-    import onnx
-
-    ops = [n.op_type for n in onnx.load_from_string(rewritten).graph.node]
-    assert ops.count("Transpose") == 1 and ops.count("QLinearConv") == 9  # 4 blocks x 2 + head
+    return [n.op_type for n in onnx.load_from_string(rewritten).graph.node], runs[1]
 
 
 def test_other_graphs_are_refused(tiny_model):
@@ -89,3 +94,36 @@ def _site_graph(net, source):
     from qplane.decoder.backends import site_graph_bytes
 
     return site_graph_bytes(net, np.asarray(source.sites.site_index), source.geometry.shape)
+
+
+@pytest.fixture(scope="module")
+def full_first_net(fast):
+    """d3-fast with a full first convolution whose neighbouring-round taps are not zero."""
+    from qplane.decoder.grow import full_first
+    from qplane.decoder.model import SPECS
+
+    net = full_first(fast[0], SPECS["cnn-f16t"]).eval()
+    first = [m for m in net.body if isinstance(m, torch.nn.Conv3d)][0]
+    with torch.no_grad():
+        gen = torch.Generator().manual_seed(4)
+        scale = first.weight.abs().mean()
+        first.weight[:, :, 0::2] += 0.5 * scale * torch.randn(first.weight[:, :, 0::2].shape,
+                                                              generator=gen)
+    return net
+
+
+def test_a_full_first_convolution_runs_planar_with_the_same_numbers(fast, full_first_net):
+    _, source, volume, index = fast
+    shape = source.geometry.shape
+    x = torch.as_tensor(volume[:64])
+    with torch.no_grad():
+        reference = _SiteLogits(full_first_net, index, shape).eval()(x)
+        planar = PlanarSiteLogits(full_first_net, index, shape).eval()(x)
+        assert float((reference - _SiteLogits(fast[0], index, shape).eval()(x)).abs().max()) > 1e-2
+    torch.testing.assert_close(planar, reference, rtol=1e-5, atol=1e-5)
+    ops, int8 = _rewrite_keeps_the_numbers(full_first_net, volume, index, shape, 512)
+    assert ops.count("Transpose") == 1 and ops.count("QLinearConv") == 9 and "Concat" in ops
+    with torch.no_grad():
+        expected = full_first_net(torch.as_tensor(volume[512:])).reshape(len(volume) - 512, -1)
+    error = np.abs(int8 - expected[:, index].numpy())
+    assert error.mean() < 0.1 and error.max() < 1.0
