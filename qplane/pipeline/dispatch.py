@@ -4,9 +4,11 @@ The ZeroMQ guide's load-balancing pattern: the instrument server's dispatch sock
 each decoding worker connects a DEALER, sends :class:`~qplane.records.Register` (its name,
 role and *credit*: how many blocks it may hold at once), and then answers each block it is sent
 with a :class:`~qplane.records.Correction` on the same socket; each correction returns one
-credit. :class:`Dispatcher` sends every block, as soon as it is acquired, to the worker with the
-most credit left, and records in the block (:class:`~qplane.pipeline._in_flight.InFlight`)
-which worker holds it. A worker that took several queued blocks at once may answer them in one
+credit. :class:`Dispatcher` shares the blocks a server step acquired among the workers with
+credit (:meth:`Dispatcher.plan`: each worker's share one run of them, sent at once as one
+record, a :class:`~qplane.records.SyndromeBlocks` for several), queues those no worker has
+credit for, and records in each block (:class:`~qplane.pipeline._in_flight.InFlight`) which
+worker holds it. A worker answers the blocks it took together in one
 :class:`~qplane.records.Corrections` record; each block's correction in it is checked and
 returns its credit exactly as a lone one. So the server knows who holds each block, and:
 

@@ -2,7 +2,9 @@
 
 It acquires syndrome blocks from the QPU, dispatches each to a registered decoding worker
 holding credit (:mod:`qplane.pipeline.dispatch`: ROUTER/DEALER, the ZeroMQ guide's
-load-balancing pattern) and sends it to the recorder, keeps at most ``max_in_flight`` blocks
+load-balancing pattern; the small blocks one step acquires for one worker travel as one
+:class:`~qplane.records.SyndromeBlocks` record) and sends the same record to the recorder,
+keeps at most ``max_in_flight`` blocks
 outstanding, applies the corrections that come back strictly in acquisition order, and reports
 each applied block, with its timing and (when simulated) its score against the truth, to the
 recorder. It also answers circuit requests on its
