@@ -83,7 +83,7 @@ class RetainingOutbox(Outbox):
         self.epoch = FIRST_EPOCH
         # entries (kind, seq, frames, size, the first block seq of a syndrome_blocks record)
         self._sent: deque[tuple[str, int, list[Any], int, int]] = deque()  # sent, unacknowledged
-        self._unsent: deque[tuple[str, int, list[Any], int, int]] = deque()  # the socket has not taken
+        self._unsent: deque[tuple[str, int, list[Any], int, int]] = deque()  # socket did not take
         self._acked: dict[str, int] = {}  # kind -> highest seq acknowledged
         self._bytes = 0
         self._heard = time.monotonic()  # last acknowledgement (or the start)

@@ -476,7 +476,8 @@ class InstrumentServer(Worker):
     def _apply_each(self, done: list[tuple[tuple, np.ndarray, np.ndarray | None]]) -> None:
         """Apply the corrections that are ready, in order; add each block's
         :class:`Applied` fields (in their order), predictions and truth to ``done``."""
-        latency, decode_latency, worker_blocks = self.latency, self.decode_latency, self.worker_blocks
+        latency, decode_latency = self.latency, self.decode_latency
+        worker_blocks = self.worker_blocks
         apply = self.qpu.apply_correction
         for block in self._in_flight.ready():
             corr, i = block.correction, block.at

@@ -56,6 +56,17 @@ def _corrections(blocks, preds):
             {"predictions": np.concatenate(preds)})
 
 
+def _one_batch(ctx, tmp_path, shots):
+    """A server (8 in flight, 4 blocks) whose first step sent worker ``decoder-a`` one batch:
+    ``(qpu, server, endpoint, records, matching, a, the batch's blocks)``."""
+    qpu, server, endpoint, records, matching = start_server(
+        ctx, tmp_path, shots_per_block=shots, max_in_flight=8, max_blocks=4)
+    a = _Peer(ctx, endpoint, "decoder-a", credit=8)
+    assert server.wait_for_workers(1, timeout=10.0)
+    server.step(poll_ms=0)
+    return qpu, server, endpoint, records, matching, a, _blocks(_messages(a)[0][0])
+
+
 def test_a_steps_blocks_go_to_the_worker_and_the_recorder_as_one_record(ctx, tmp_path):
     qpu, server, endpoint, records, matching = start_server(
         ctx, tmp_path, shots_per_block=1, max_in_flight=8, max_blocks=4)
@@ -77,12 +88,7 @@ def test_a_steps_blocks_go_to_the_worker_and_the_recorder_as_one_record(ctx, tmp
 
 
 def test_a_batchs_corrections_are_applied_in_acquisition_order(ctx, tmp_path):
-    qpu, server, endpoint, records, matching = start_server(
-        ctx, tmp_path, shots_per_block=2, max_in_flight=8, max_blocks=4)
-    a = _Peer(ctx, endpoint, "decoder-a", credit=8)
-    assert server.wait_for_workers(1, timeout=10.0)
-    server.step(poll_ms=0)
-    blocks = _blocks(_messages(a)[0][0])
+    qpu, server, endpoint, records, matching, a, blocks = _one_batch(ctx, tmp_path, 2)
     preds = _predict(matching, blocks)
     # the three newest answered first (in one message, newest first): nothing can be applied
     a.out.send(*_corrections(blocks[:0:-1], preds[:0:-1]))
@@ -109,12 +115,7 @@ def test_a_batchs_corrections_are_applied_in_acquisition_order(ctx, tmp_path):
 
 
 def test_a_forged_correction_for_a_block_of_a_batch_is_refused(ctx, tmp_path):
-    qpu, server, endpoint, records, matching = start_server(
-        ctx, tmp_path, shots_per_block=1, max_in_flight=8, max_blocks=4)
-    a = _Peer(ctx, endpoint, "decoder-a", credit=8)
-    assert server.wait_for_workers(1, timeout=10.0)
-    server.step(poll_ms=0)
-    blocks = _blocks(_messages(a)[0][0])
+    qpu, server, endpoint, records, matching, a, blocks = _one_batch(ctx, tmp_path, 1)
     b = _Peer(ctx, endpoint, "decoder-b", credit=8)
     assert server.wait_for_workers(2, timeout=10.0)
     wrong = [np.ones_like(p) for p in _predict(matching, blocks[1:3])]
@@ -214,10 +215,8 @@ def test_the_recorder_records_each_block_of_a_batch_and_finds_gaps_and_duplicate
     circuit = memory_circuit(distance=3, rounds=3, basis="Z", p=0.01)
     recorder, out, cid = _recorder_rig(ctx, tmp_path, circuit)
     width = (circuit.num_detectors + 7) // 8
-    for _ in range(50):
-        recorder.step(poll_ms=20)
-        if recorder.writer is not None and recorder.inbox.received >= 2:
-            break
+    while recorder.writer is None and recorder.step(poll_ms=1000):  # run_start, circuit
+        pass
 
     def batch(seqs, seq):
         n = len(seqs)
@@ -252,8 +251,9 @@ def test_a_resync_names_the_first_block_of_a_kept_batch(ctx, tmp_path):
     out = RetainingOutbox(make_socket(ctx, zmq.DEALER, f"ipc://{tmp_path}/r", bind=False),
                           run_id=RUN, source="instrument_server")
     cid = "ab" * 8
-    body = SyndromeBlocks(circuit_id=cid, num_detectors=8, syndrome_seqs=[10, 11], block_indices=[0, 1],
-                          shots=[1, 1], t_acquired=[0.0, 0.0], settings_changes=[0, 0])
+    body = SyndromeBlocks(circuit_id=cid, num_detectors=8, syndrome_seqs=[10, 11],
+                          block_indices=[0, 1], shots=[1, 1], t_acquired=[0.0, 0.0],
+                          settings_changes=[0, 0])
     rec = Record.build(body, run_id=RUN, source="instrument_server", seq=3,
                        arrays={"detection_events": np.zeros((2, 1), np.uint8)})
     out.send_frames(rec, [b"x"])
