@@ -280,11 +280,10 @@ class InstrumentServer(Worker):
         for company); each worker's share of them then goes as one record
         (:meth:`_send_blocks`). A big block, or the only one there is room for, goes at once.
         """
-        # at most half the window at once: two batches in flight, so a worker decodes one
-        # while the server applies the other and acquires the next (one batch of the whole
-        # window would make the two wait for each other in turn)
-        room = min(self.max_in_flight - len(self._in_flight), self.acquire_batch,
-                   max(1, self.max_in_flight // 2))
+        # (tried: at most half the window at once, two batches in flight so that a worker
+        # decodes one while the server handles the other; on the loaded 2-core machine it
+        # cost more CPU per block and fewer blocks/s at block 1 than the whole room at once)
+        room = min(self.max_in_flight - len(self._in_flight), self.acquire_batch)
         blocks: list[InFlight] = []
         while len(blocks) < room and self._acquiring:
             if blocks and self._block_ready is not None and not self._block_ready():

@@ -72,7 +72,7 @@ def test_a_steps_blocks_go_to_the_worker_and_the_recorder_as_one_record(ctx, tmp
         ctx, tmp_path, shots_per_block=1, max_in_flight=8, max_blocks=4)
     a = _Peer(ctx, endpoint, "decoder-a", credit=8)
     assert server.wait_for_workers(1, timeout=10.0)
-    server.step(poll_ms=0)  # half the window (4 blocks) in one step
+    server.step(poll_ms=0)  # the four blocks there are, in one step
     messages = _messages(a)
     assert [[r.kind for r in m] for m in messages] == [["syndrome_blocks"]]
     batch = messages[0][0]
@@ -151,10 +151,10 @@ def test_a_lone_block_goes_at_once_in_a_syndrome_record(ctx, tmp_path):
     server._block_ready = lambda: False  # a paced source: the next block is not due yet
     a = _Peer(ctx, endpoint, "decoder-a", credit=8)
     assert server.wait_for_workers(1, timeout=10.0)
-    assert server.step(poll_ms=0) == 1  # one block acquired and sent, not four
+    assert server.step(poll_ms=0) == 1  # one block acquired and sent, not six
     assert [[r.kind for r in m] for m in _messages(a, max_polls=5)] == [["syndrome"]]
     server._block_ready = lambda: True
-    assert server.step(poll_ms=0) == 4
+    assert server.step(poll_ms=0) == 5  # the rest, together
     assert [[r.kind for r in m] for m in _messages(a, max_polls=5)] == [["syndrome_blocks"]]
     qpu.close()
 
@@ -184,7 +184,7 @@ def test_a_lost_workers_batch_goes_again_whole_or_rebuilt(ctx, tmp_path):
     import time
 
     qpu, server, endpoint, records, matching = start_server(
-        ctx, tmp_path, shots_per_block=1, max_in_flight=8, max_blocks=8)
+        ctx, tmp_path, shots_per_block=1, max_in_flight=8, max_blocks=8, acquire_batch=4)
     a = _Peer(ctx, endpoint, "decoder-a", credit=8)
     assert server.wait_for_workers(1, timeout=10.0)
     server.step(poll_ms=0)
