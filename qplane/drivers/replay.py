@@ -290,6 +290,11 @@ class ReplayQPU(Instrument):
                              num_detectors=circuit.num_detectors,
                              num_observables=circuit.num_observables)
 
+    def block_ready(self) -> bool:
+        """Whether :meth:`acquire_block` would serve a block now, without waiting for its
+        pace (the instrument server acquires several blocks at once only while this holds)."""
+        return self._cycle_time <= 0 or self._next_due <= time.perf_counter()
+
     def _pace(self, shots: int) -> None:
         cycle = self._cycle_time
         if cycle <= 0:

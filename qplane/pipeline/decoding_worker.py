@@ -23,7 +23,7 @@ import json
 import os
 import socket as _socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,7 @@ from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.transport import NOBLOCK, Inbox, Outbox, has_message, request_circuit
 from qplane.pipeline.worker import Worker
 from qplane.records import (MAX_CORRECTIONS, Correction, Corrections, DecoderCompiled, Heartbeat,
-                            NoiseModel, Record, Syndrome)
+                            NoiseModel, Record, Syndrome, SyndromeBlocks)
 
 
 #: Blocks under this many shots are decoded together when several are queued.
@@ -58,16 +58,80 @@ MIN_CHUNK_SHOTS = 16
 PROBE_SHOTS = 64
 
 
-def batch_corrections(answers: list[tuple[Correction, np.ndarray]]) -> Corrections:
-    """The one :class:`~qplane.records.Corrections` body of several blocks' corrections
-    (their predictions go with it, concatenated in the same order)."""
-    bodies = [c for c, _ in answers]
-    return Corrections(
-        syndrome_seqs=[c.syndrome_seq for c in bodies], shots=[len(p) for _, p in answers],
-        t_decoded=[c.t_decoded for c in bodies],
-        decode_seconds=[c.decode_seconds for c in bodies],
-        t_received=[c.t_received for c in bodies], shadow_shots=[c.shadow_shots for c in bodies],
-        shadow_disagreements=[c.shadow_disagreements for c in bodies])
+class _Blocks:
+    """The blocks of one ``syndrome`` or ``syndrome_blocks`` record, as the worker decodes
+    them (no object per block: columns, the detection events back to back)."""
+
+    __slots__ = ("rec", "circuit_id", "events", "seqs", "shots", "settings_changes", "received")
+
+    def __init__(self, rec: Record, received: float):
+        body = rec.body
+        self.rec, self.received = rec, received
+        self.circuit_id = body.circuit_id
+        self.events = rec.arrays["detection_events"]
+        if type(body) is SyndromeBlocks:
+            self.seqs, self.shots = body.syndrome_seqs, body.shots
+            self.settings_changes = body.settings_changes
+        else:
+            self.seqs, self.shots = [rec.seq], [len(self.events)]
+            self.settings_changes = [body.settings_changes]
+
+    def each(self) -> Iterator[tuple[int, np.ndarray, int]]:
+        """(seq, detection events, settings changes) of each block."""
+        start = 0
+        for seq, n, changes in zip(self.seqs, self.shots, self.settings_changes):
+            yield seq, self.events[start:start + n], changes
+            start += n
+
+
+class _Answers:
+    """Corrections of decoded blocks, in order, as the columns of a
+    :class:`~qplane.records.Corrections` (their predictions back to back)."""
+
+    __slots__ = ("seqs", "shots", "t_decoded", "decode_seconds", "t_received", "shadow_shots",
+                 "shadow_disagreements", "predictions")
+
+    def __init__(self) -> None:
+        self.seqs: list[int] = []
+        self.shots: list[int] = []
+        self.t_decoded: list[float] = []
+        self.decode_seconds: list[float] = []
+        self.t_received: list[float] = []
+        self.shadow_shots: list[int] = []
+        self.shadow_disagreements: list[int] = []
+        self.predictions: list[np.ndarray] = []  # one array per decoder call
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def extend(self, other: "_Answers") -> None:
+        for name in self.__slots__:
+            getattr(self, name).extend(getattr(other, name))
+
+    def messages(self) -> Iterator[tuple[Correction | Corrections, np.ndarray]]:
+        """The records (body, predictions) that answer these blocks: a lone block's
+        :class:`~qplane.records.Correction`, else one :class:`~qplane.records.Corrections` per
+        :data:`~qplane.records.MAX_CORRECTIONS` blocks."""
+        preds = self.predictions[0] if len(self.predictions) == 1 else np.concatenate(
+            self.predictions)
+        if len(self.seqs) == 1:
+            yield Correction(syndrome_seq=self.seqs[0], t_decoded=self.t_decoded[0],
+                             decode_seconds=self.decode_seconds[0],
+                             shadow_shots=self.shadow_shots[0],
+                             shadow_disagreements=self.shadow_disagreements[0],
+                             t_received=self.t_received[0]), preds
+            return
+        row = 0
+        for i in range(0, len(self.seqs), MAX_CORRECTIONS):
+            cut = slice(i, i + MAX_CORRECTIONS)
+            shots = self.shots[cut]
+            n = sum(shots)
+            yield Corrections(
+                syndrome_seqs=self.seqs[cut], shots=shots, t_decoded=self.t_decoded[cut],
+                decode_seconds=self.decode_seconds[cut], t_received=self.t_received[cut],
+                shadow_shots=self.shadow_shots[cut],
+                shadow_disagreements=self.shadow_disagreements[cut]), preds[row:row + n]
+            row += n
 
 
 class DecodingWorker(Worker):
@@ -162,7 +226,7 @@ class DecodingWorker(Worker):
                                    f"{time.time() - self._server_seen:.1f} s; registering again")
                 self.register()
             return 0
-        handled, batch, received = 0, [], []
+        handled, batch = 0, []
         flags = 0  # the first message is there (poll said so); the rest only if queued
         while handled < MAX_BATCH_BLOCKS:
             if flags and not self.syndromes.pending and not has_message(self.syndromes.socket):
@@ -179,45 +243,42 @@ class DecodingWorker(Worker):
             _, rec = got
             if isinstance(rec.body, Heartbeat):
                 continue
-            if not isinstance(rec.body, Syndrome):
+            if not isinstance(rec.body, (Syndrome, SyndromeBlocks)):
                 self.syndromes.reject("unexpected", f"the syndrome stream carries syndromes, not "
                                       f"{rec.kind} records", rec=rec)
                 continue
-            batch.append(rec)
-            received.append(time.time())
-        self._answer(self._decode_safely(batch, received))
+            batch.append(_Blocks(rec, time.time()))
+        if batch:
+            self._answer(self._decode_safely(batch))
         return handled
 
-    def _answer(self, answers: list[tuple[Correction, np.ndarray]]) -> None:
-        """Send the corrections: a lone one as a :class:`~qplane.records.Correction`, those of
-        blocks that queued up together as one :class:`~qplane.records.Corrections` (a record
-        that cannot be built is a counted rejection: nothing may stop the worker)."""
-        messages = (list(answers) if len(answers) <= 1 else
-                    [(batch_corrections(part), np.concatenate([p for _, p in part]))
-                     for part in (answers[i:i + MAX_CORRECTIONS]
-                                  for i in range(0, len(answers), MAX_CORRECTIONS))])
-        for body, preds in messages:
+    def _answer(self, answers: _Answers) -> None:
+        """Send the corrections: a lone block's as a :class:`~qplane.records.Correction`, those
+        of blocks that came or queued up together as one :class:`~qplane.records.Corrections`
+        (a record that cannot be built is a counted rejection: nothing may stop the worker)."""
+        if not len(answers):
+            return
+        for body, preds in answers.messages():
             try:
                 self.corrections.send(body, {"predictions": preds})
             except WireFormatError as e:
                 self.syndromes.reject("handler", f"the {body.kind_name()} record of a decoded "
                                       f"block cannot be sent: {e}")
 
-    def _decode_safely(self, batch: list[Record],
-                       received: list[float]) -> list[tuple[Correction, np.ndarray]]:
-        """:meth:`decode_records`, but a block whose decoding fails is a counted rejection
-        (the others of its batch are decoded one by one): no block may stop the worker."""
+    def _decode_safely(self, batch: list[_Blocks]) -> _Answers:
+        """:meth:`_decode`, but a record whose decoding fails is a counted rejection (the
+        others of its batch are decoded one by one): no block may stop the worker."""
         try:
-            return self.decode_records(batch, received)
-        except Exception:  # noqa: BLE001 - find the block that failed
+            return self._decode(batch)
+        except Exception:  # noqa: BLE001 - find the record that failed
             pass
-        out = []
-        for rec, t in zip(batch, received):
+        out = _Answers()
+        for blocks in batch:
             try:
-                out.extend(self.decode_records([rec], [t]))
+                out.extend(self._decode([blocks]))
             except Exception as e:  # noqa: BLE001 - no block may stop the worker
-                self.syndromes.reject("handler", f"decoding syndrome seq {rec.seq} failed: "
-                                      f"{type(e).__name__}: {e}", rec=rec)
+                self.syndromes.reject("handler", f"decoding {blocks.rec.kind} seq {blocks.rec.seq} "
+                                      f"failed: {type(e).__name__}: {e}", rec=blocks.rec)
         return out
 
     def heartbeat(self, now: float, state: str = "running") -> None:
@@ -225,73 +286,98 @@ class DecodingWorker(Worker):
         for pulse in self._pulses:
             pulse.beat(now, blocks=self.blocks, state=state)
 
-    def decode_record(self, rec: Record) -> tuple[Correction, np.ndarray]:
-        """The correction (body, predictions) of one syndrome record."""
-        return self.decode_records([rec])[0]
-
     def decode_records(self, recs: list[Record], received: list[float] | None = None
                        ) -> list[tuple[Correction, np.ndarray]]:
-        """The corrections (body, predictions) of syndrome records, in their order.
-
-        Consecutive small blocks (under :data:`BATCH_BELOW_SHOTS` shots) of one circuit are
-        decoded in one call (up to :data:`MAX_BATCH_SHOTS` shots) and their predictions split
-        again: a decoder decodes each shot on its own, so the predictions are those of decoding
-        each block alone. Each block's ``decode_seconds`` is its share (by shots) of the call.
-        ``received`` are the records' arrival times (UNIX s), sent back as ``t_received``.
-        """
+        """The corrections (body, predictions) of the blocks of syndrome records (``syndrome``
+        or ``syndrome_blocks``), one per block, in their order, decoded as :meth:`step`
+        decodes them. ``received`` are the records' arrival times (UNIX s), sent back as
+        ``t_received``."""
         if received is None:
             received = [time.time()] * len(recs)
-        out: list[tuple[Correction, np.ndarray]] = []
-        i = 0
-        while i < len(recs):
-            group = [recs[i]]
-            shots = len(recs[i].arrays["detection_events"])
-            while (shots < MAX_BATCH_SHOTS and i + len(group) < len(recs)
-                   and len(group[0].arrays["detection_events"]) < BATCH_BELOW_SHOTS):
-                nxt = recs[i + len(group)]
-                n = len(nxt.arrays["detection_events"])
-                if (nxt.body.circuit_id != group[0].body.circuit_id or n >= BATCH_BELOW_SHOTS
-                        or shots + n > MAX_BATCH_SHOTS):
-                    break
-                group.append(nxt)
-                shots += n
-            out.extend(self._decode_group(group, received[i:i + len(group)]))
-            i += len(group)
+        answers = self._decode([_Blocks(r, t) for r, t in zip(recs, received)])
+        preds = np.concatenate(answers.predictions) if answers.predictions else None
+        out, row = [], 0
+        for i, seq in enumerate(answers.seqs):
+            n = answers.shots[i]
+            out.append((Correction(
+                syndrome_seq=seq, t_decoded=answers.t_decoded[i],
+                decode_seconds=answers.decode_seconds[i], shadow_shots=answers.shadow_shots[i],
+                shadow_disagreements=answers.shadow_disagreements[i],
+                t_received=answers.t_received[i]), preds[row:row + n]))
+            row += n
         return out
 
-    def _decode_group(self, group: list[Record],
-                      received: list[float]) -> list[tuple[Correction, np.ndarray]]:
-        compiled, shadow = self._compiled_for(group[0].body.circuit_id)
-        parts = [rec.arrays["detection_events"] for rec in group]
-        events = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    def _decode(self, batch: list[_Blocks]) -> _Answers:
+        """The corrections of the blocks of ``batch`` (records' blocks), in their order.
+
+        Consecutive records of one circuit whose blocks are all small (under
+        :data:`BATCH_BELOW_SHOTS` shots) are decoded in one call (joined up to
+        :data:`MAX_BATCH_SHOTS` shots; the blocks of one record always together) and their
+        predictions split again: a decoder decodes each shot on its own, so the predictions
+        are those of decoding each block alone. Each block's ``decode_seconds`` is its share
+        (by shots) of the call.
+        """
+        out = _Answers()
+        i = 0
+        while i < len(batch):
+            first = batch[i]
+            j, shots = i + 1, len(first.events)
+            if max(first.shots) < BATCH_BELOW_SHOTS:
+                while j < len(batch) and shots < MAX_BATCH_SHOTS:
+                    nxt = batch[j]
+                    n = len(nxt.events)
+                    if (nxt.circuit_id != first.circuit_id or max(nxt.shots) >= BATCH_BELOW_SHOTS
+                            or shots + n > MAX_BATCH_SHOTS):
+                        break
+                    j += 1
+                    shots += n
+            self._decode_group(batch[i:j], out)
+            i = j
+        return out
+
+    def _decode_group(self, group: list[_Blocks], out: _Answers) -> None:
+        """Decode ``group`` (records of one circuit) in one call; add its blocks' corrections
+        to ``out``."""
+        compiled, shadow = self._compiled_for(group[0].circuit_id)
+        events = group[0].events if len(group) == 1 else np.concatenate([g.events for g in group])
         t0 = time.perf_counter()
         predictions = self._decode_in_chunks(compiled, events)
         decode_seconds = time.perf_counter() - t0
         t_decoded = time.time()
         predictions = np.ascontiguousarray(predictions, dtype=np.uint8)
-        out, start = [], 0
-        for rec, dets, t_received in zip(group, parts, received):
-            n = len(dets)
-            preds = predictions[start:start + n]
-            start += n
-            shadow_shots = disagreements = 0
-            if shadow is not None:
-                take = self._rng.random(n) < self.shadow_fraction
-                shadow_shots = int(np.count_nonzero(take))
-                if shadow_shots:
-                    reference = shadow.decode_shots_bit_packed(
-                        bit_packed_detection_event_data=np.ascontiguousarray(dets[take]))
-                    disagreements = int(np.count_nonzero(np.any(reference != preds[take], axis=1)))
-            self.blocks += 1
-            self.shots += n
-            out.append((Correction(
-                syndrome_seq=rec.seq, t_decoded=t_decoded,
-                decode_seconds=decode_seconds * n / len(events),
-                shadow_shots=shadow_shots, shadow_disagreements=disagreements,
-                t_received=t_received,
-            ), preds))
-        self._learn(group, parts)
-        return out
+        total = len(events)
+        out.predictions.append(predictions)
+        blocks = 0
+        for g in group:
+            out.seqs.extend(g.seqs)
+            out.shots.extend(g.shots)
+            out.t_received.extend([g.received] * len(g.seqs))
+            out.decode_seconds.extend([decode_seconds * n / total for n in g.shots])
+            blocks += len(g.seqs)
+        out.t_decoded.extend([t_decoded] * blocks)
+        self.blocks += blocks
+        self.shots += total
+        if shadow is None:
+            out.shadow_shots.extend([0] * blocks)
+            out.shadow_disagreements.extend([0] * blocks)
+        else:
+            start = 0
+            for g in group:
+                for _, dets, _ in g.each():
+                    n = len(dets)
+                    preds = predictions[start:start + n]
+                    start += n
+                    take = self._rng.random(n) < self.shadow_fraction
+                    shadow_shots = int(np.count_nonzero(take))
+                    disagreements = 0
+                    if shadow_shots:
+                        reference = shadow.decode_shots_bit_packed(
+                            bit_packed_detection_event_data=np.ascontiguousarray(dets[take]))
+                        disagreements = int(np.count_nonzero(
+                            np.any(reference != preds[take], axis=1)))
+                    out.shadow_shots.append(shadow_shots)
+                    out.shadow_disagreements.append(disagreements)
+        self._learn(group)
 
     def _decode_in_chunks(self, compiled: CompiledDecoder, events: np.ndarray) -> np.ndarray:
         """Decode ``events``; a call that would take longer than a share of the heartbeat
@@ -330,16 +416,17 @@ class DecodingWorker(Worker):
             start += len(part)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def _learn(self, group: list[Record], parts: list[np.ndarray]) -> None:
+    def _learn(self, group: list[_Blocks]) -> None:
         """Feed decoded blocks (of one circuit) to its live estimator; when a refresh is due,
         swap models: the blocks after ``group`` are decoded with the new one."""
-        cid = group[0].body.circuit_id
+        cid = group[0].circuit_id
         learner = self._learners.get(cid)
         if learner is None:
             return
-        for rec, events in zip(group, parts):
-            self._note_device_changes(rec)
-            learner.observe(events)
+        for g in group:
+            for _, events, changes in g.each():
+                self._note_device_changes(changes)
+                learner.observe(events)
         self._apply_restarts(self._device_changes.poll())
         if not learner.due():
             return
@@ -350,7 +437,7 @@ class DecodingWorker(Worker):
         self._compiled[cid] = (compiled, self._compiled[cid][1])
         self.noise_versions[cid] = model.version
         self.records.send(NoiseModel(
-            worker=self.name, version=model.version, first_seq=group[-1].seq + 1, circuit_id=cid,
+            worker=self.name, version=model.version, first_seq=group[-1].seqs[-1] + 1, circuit_id=cid,
             model_hash=model.hash, estimator=model.estimator, shots=model.shots,
             window_start=model.window[0], window_stop=model.window[1],
             kept_nominal=model.kept_nominal, learned_at=model.time,
@@ -365,12 +452,12 @@ class DecodingWorker(Worker):
         self._apply_restarts([(qubits, {cid: learner.shots_seen
                                         for cid, learner in self._learners.items()})])
 
-    def _note_device_changes(self, rec: Record) -> None:
-        """Before a block joins the windows: if settings changed since the last block, ask the
-        server's ledger which (answered later, :meth:`_apply_restarts`), noting where each
-        window is now."""
+    def _note_device_changes(self, settings_changes: int) -> None:
+        """Before a block joins the windows: if settings changed since the last block (its
+        ``settings_changes``), ask the server's ledger which (answered later,
+        :meth:`_apply_restarts`), noting where each window is now."""
         at = {cid: learner.shots_seen for cid, learner in self._learners.items()}
-        self._apply_restarts(self._device_changes.note(rec.body.settings_changes, at))
+        self._apply_restarts(self._device_changes.note(settings_changes, at))
 
     def _apply_restarts(self, restarts: list) -> None:
         """Restart each estimator's window, at the shot of the change, for the detectors the

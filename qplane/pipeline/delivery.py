@@ -37,7 +37,7 @@ import zmq
 
 from qplane.pipeline.transport import (MAX_BUNDLE_BYTES, MAX_BUNDLE_RECORDS, NOBLOCK, Inbox, Outbox,
                                        queued, send_parts)
-from qplane.records import FlushAck, Record, Resync, pack
+from qplane.records import FlushAck, Record, Resync, SyndromeBlocks, pack
 
 #: The first recorder's epoch (its source); a restarted one is ``recorder.rN``.
 FIRST_EPOCH = "recorder"
@@ -81,8 +81,9 @@ class RetainingOutbox(Outbox):
         self.probe_after = probe_after
         self.on_wait = on_wait
         self.epoch = FIRST_EPOCH
-        self._sent: deque[tuple[str, int, list[Any], int]] = deque()  # sent, unacknowledged
-        self._unsent: deque[tuple[str, int, list[Any], int]] = deque()  # the socket has not taken
+        # entries (kind, seq, frames, size, the first block seq of a syndrome_blocks record)
+        self._sent: deque[tuple[str, int, list[Any], int, int]] = deque()  # sent, unacknowledged
+        self._unsent: deque[tuple[str, int, list[Any], int, int]] = deque()  # socket did not take
         self._acked: dict[str, int] = {}  # kind -> highest seq acknowledged
         self._bytes = 0
         self._heard = time.monotonic()  # last acknowledgement (or the start)
@@ -121,7 +122,11 @@ class RetainingOutbox(Outbox):
         """Keep ``rec`` (as ``frames``) until acknowledged, and send it as soon as the socket
         takes it (now, if it can)."""
         size = _size(frames)
-        entry = (rec.kind, rec.seq, frames, size)
+        body = rec.body
+        if type(body) is SyndromeBlocks:  # its blocks are numbered on the syndrome stream
+            entry = (rec.kind, rec.seq, frames, size, body.syndrome_seqs[0])
+        else:
+            entry = (rec.kind, rec.seq, frames, size, -1)
         self._bytes += size
         self.sent[rec.kind] += 1
         if self._holding:
@@ -193,7 +198,7 @@ class RetainingOutbox(Outbox):
             self._sent.clear()
             self._unsent.extendleft(reversed(again))
             resync = self._resync()
-            self._unsent.appendleft(("resync", -1, resync, 0))
+            self._unsent.appendleft(("resync", -1, resync, 0, -1))
             self.resent += len(again)
             self._send_unsent()
 
@@ -210,9 +215,11 @@ class RetainingOutbox(Outbox):
         """A ``resync`` record (encoded; not counted, not kept): the oldest unacknowledged seq of
         each kind this outbox has sent (the next one for a kind with nothing kept)."""
         first: dict[str, int] = {}
-        for kind, seq, _, _ in list(self._sent) + list(self._unsent):
+        for kind, seq, _, _, blocks_from in list(self._sent) + list(self._unsent):
             if kind != "resync" and kind not in first:
                 first[kind] = seq
+            if blocks_from >= 0 and "syndrome" not in first:  # the blocks of syndrome_blocks
+                first["syndrome"] = blocks_from
         for kind in self._seq:
             if kind != "resync":
                 first.setdefault(kind, self._seq[kind])
@@ -262,7 +269,7 @@ class RetainingOutbox(Outbox):
                 self.acks.socket.poll(10)
                 continue
             queue = self._sent if self._sent else self._unsent
-            kind, _, _, size = queue.popleft()
+            kind, _, _, size, _ = queue.popleft()
             if kind != "resync":
                 self.forgotten += 1
             self._bytes -= size

@@ -4,9 +4,11 @@ The ZeroMQ guide's load-balancing pattern: the instrument server's dispatch sock
 each decoding worker connects a DEALER, sends :class:`~qplane.records.Register` (its name,
 role and *credit*: how many blocks it may hold at once), and then answers each block it is sent
 with a :class:`~qplane.records.Correction` on the same socket; each correction returns one
-credit. :class:`Dispatcher` sends every block, as soon as it is acquired, to the worker with the
-most credit left, and records in the block (:class:`~qplane.pipeline._in_flight.InFlight`)
-which worker holds it. A worker that took several queued blocks at once may answer them in one
+credit. :class:`Dispatcher` shares the blocks a server step acquired among the workers with
+credit (:meth:`Dispatcher.plan`: each worker's share one run of them, sent at once as one
+record, a :class:`~qplane.records.SyndromeBlocks` for several), queues those no worker has
+credit for, and records in each block (:class:`~qplane.pipeline._in_flight.InFlight`) which
+worker holds it. A worker answers the blocks it took together in one
 :class:`~qplane.records.Corrections` record; each block's correction in it is checked and
 returns its credit exactly as a lone one. So the server knows who holds each block, and:
 
@@ -34,16 +36,16 @@ from typing import Any, Callable
 
 import zmq
 
-from qplane.pipeline._in_flight import InFlight, InFlightBlocks
+from qplane.pipeline._in_flight import InFlight, InFlightBlocks, same_circuit_runs, syndrome_record
 from qplane.pipeline.rejections import Rejection
 from qplane.pipeline.transport import Inbox, Outbox, send_parts, send_record
-from qplane.records import Correction, Corrections, Heartbeat, Record, Register
+from qplane.records import MAX_BLOCKS, Correction, Corrections, Heartbeat, Record, Register, pack
 
 #: Dispatch roles: only decoding workers register on the dispatch socket.
 DISPATCH_ROLES = ("decoder",)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)  # one per registration: compared (and hashed) by identity
 class _Peer:
     routing: bytes
     name: str
@@ -96,6 +98,9 @@ class Dispatcher:
         self.names_seen: set[str] = set()
         self.detections: list[dict[str, Any]] = []  # each lost worker: name, silent for (s)
         self._rejected_peer: bytes = b""
+        # numbers the syndrome_blocks records built to send queued blocks again (only the
+        # worker sees them: the recorder had the blocks in the records they were acquired in)
+        self._rebuilt = 0
 
     # -- the block path ----------------------------------------------------------------------
     def submit(self, block: InFlight) -> None:
@@ -103,15 +108,58 @@ class Dispatcher:
         self.queue.append(block.seq)
         self.dispatch()
 
+    def plan(self, n: int) -> list[tuple[_Peer | None, int]]:
+        """Where ``n`` blocks just acquired go: (worker, how many) in turn, each worker's share
+        one run of them (one record), the credit shared as :meth:`dispatch` shares it block by
+        block; (None, how many) for those no worker has credit for now (queued behind the
+        blocks already waiting)."""
+        if self.queue or not self.peers:
+            return [(None, n)] if n else []
+        credit = {p: p.credit for p in self.peers.values() if p.credit > 0}
+        if len(credit) == 1:  # one worker with credit (one worker: the usual case)
+            peer, c = next(iter(credit.items()))
+            plan: list[tuple[_Peer | None, int]] = [(peer, min(c, n))]
+        else:
+            counts: dict[_Peer, int] = {}
+            for _ in range(n):
+                best = None
+                for peer, c in credit.items():
+                    if c > 0 and (best is None or (c, -peer.last_sent) > (credit[best],
+                                                                          -best.last_sent)):
+                        best = peer
+                if best is None:
+                    break
+                credit[best] -= 1
+                counts[best] = counts.get(best, 0) + 1
+            plan = list(counts.items())
+        left = n - sum(k for _, k in plan)
+        return plan + [(None, left)] if left else plan
+
+    def send(self, peer: _Peer, blocks: list[InFlight], frames: list[Any]) -> None:
+        """Send ``blocks``, encoded as ``frames`` (one message), to ``peer``, which holds them
+        from now on (one credit each)."""
+        self._assign(peer, blocks, time.time())
+        send_parts(self.socket, [peer.routing, *frames])
+
+    def _assign(self, peer: _Peer, blocks: list[InFlight], now: float) -> None:
+        for block in blocks:
+            if block.dispatches:
+                self.redispatched += 1
+            block.holder, block.t_sent = peer.routing, now
+            block.dispatches += 1
+            peer.held.add(block.seq)
+        peer.credit -= len(blocks)
+        peer.last_sent = now
+
     def dispatch(self) -> int:
         """Send queued blocks to workers holding credit; return how many were sent.
 
-        The blocks one call sends a worker go in one message (a bundle of their packed
-        frames, :func:`~qplane.records.unbundle`): a lone block is one message of its own,
-        several queued ones cost one message per worker.
+        The blocks one call sends a worker go in one message: the records they were acquired
+        in, where all of such a record goes to that worker, and one record built for the rest
+        (:func:`~qplane.pipeline._in_flight.syndrome_record`).
         """
         sent = 0
-        bundles: dict[bytes, list[Any]] = {}
+        assigned: dict[_Peer, list[InFlight]] = {}
         now = time.time()
         while self.queue:
             peer = self._pick()
@@ -121,23 +169,35 @@ class Dispatcher:
             block = self.blocks.get(seq)
             if block is None or block.correction is not None:  # lost or corrected meanwhile
                 continue
-            frames = bundles.setdefault(peer.routing, [peer.routing])
-            if len(block.frames) != 1:  # not packed: it goes in a message of its own
-                send_parts(self.socket, [peer.routing, *block.frames])
-            else:
-                frames.append(block.frames[0])
-            if block.dispatches:
-                self.redispatched += 1
-            block.holder, block.t_sent = peer.routing, now
-            block.dispatches += 1
-            peer.credit -= 1
-            peer.held.add(seq)
-            peer.last_sent = now
+            assigned.setdefault(peer, []).append(block)
+            self._assign(peer, [block], now)
             sent += 1
-        for frames in bundles.values():
-            if len(frames) > 1:
-                send_parts(self.socket, frames)
+        for peer, blocks in assigned.items():
+            send_parts(self.socket, [peer.routing, *self._frames(blocks)])
         return sent
+
+    def _frames(self, blocks: list[InFlight]) -> list[Any]:
+        """The packed records that carry ``blocks`` (one worker's, in queue order)."""
+        frames: list[Any] = []
+        loose: list[InFlight] = []
+        i = 0
+        while i < len(blocks):
+            first = blocks[i]
+            j = i + 1
+            while j < len(blocks) and blocks[j].frames is first.frames:
+                j += 1
+            if first.frames is not None and j - i == first.members:
+                frames.extend(first.frames)  # all of the record it was acquired in
+            else:
+                loose.extend(blocks[i:j])
+            i = j
+        for run in same_circuit_runs(loose):
+            for k in range(0, len(run), MAX_BLOCKS):
+                rec = syndrome_record(run[k:k + MAX_BLOCKS], run_id=self.out.run_id,
+                                      source=self.out.source, seq=self._rebuilt)
+                self._rebuilt += 1
+                frames.append(pack(rec))
+        return frames
 
     def _pick(self) -> _Peer | None:
         best = None
@@ -147,50 +207,56 @@ class Dispatcher:
                 best = peer
         return best
 
-    def receive(self, got: tuple[list[bytes], Record] | None) -> list[tuple[Record, _Peer]]:
+    def receive(self, got: tuple[list[bytes], Record] | None
+                ) -> tuple[_Peer | None, list[tuple[int, Record, int, Any]]]:
         """Handle one message received on the dispatch socket (``None``: the inbox rejected
-        it); return the corrections the server should offer to their blocks, each with the
-        peer that sent it: one for a :class:`~qplane.records.Correction`, one per block for a
+        it); return the peer that sent it and the corrections the server should offer to
+        their blocks: (block seq, the record, the block's entry in it, its predictions), one
+        for a :class:`~qplane.records.Correction` (entry -1), one per block for a
         :class:`~qplane.records.Corrections` (each checked on its own), else none."""
         if got is None:
-            return []
+            return None, []
         routing, rec = got
         routing_id = routing[0] if routing else b""
         body = rec.body
         peer = self.peers.get(routing_id)
         if isinstance(body, Register):
             self._register(routing_id, rec, body)
-            return []
+            return None, []
         if peer is None:
             self._refuse(routing_id, rec, "unregistered_peer",
                          f"a {rec.kind} record from an unregistered peer (source {rec.source!r}); "
                          "a decoding worker must register first")
-            return []
+            return None, []
         if rec.source != peer.name:
             self._refuse(routing_id, rec, "source_mismatch",
                          f"a {rec.kind} record claiming source {rec.source!r} from {peer.describe()}")
-            return []
+            return None, []
         peer.last_seen = time.time()
         if isinstance(body, Heartbeat):
-            return []
+            return peer, []
+        predictions = rec.arrays.get("predictions")
         if isinstance(body, Corrections):
-            each = body.corrections(rec)
+            each, start = [], 0
+            for i, (seq, n) in enumerate(zip(body.syndrome_seqs, body.shots)):
+                each.append((seq, rec, i, predictions[start:start + n]))  # a view
+                start += n
         elif isinstance(body, Correction):
-            each = [rec]
+            each = [(body.syndrome_seq, rec, -1, predictions)]
         else:
             self._refuse(routing_id, rec, "unexpected_record",
                          f"a {rec.kind} record from {peer.describe()} on the dispatch socket")
-            return []
-        out = [(one, peer) for one in each if self._held(routing_id, one, peer)]
+            return peer, []
+        out = [one for one in each if self._held(routing_id, one[0], rec, peer)]
         if self.queue:
             self.dispatch()
-        return out
+        return peer, out
 
-    def _held(self, routing_id: bytes, rec: Record, peer: _Peer) -> bool:
-        """Whether the server should offer ``rec``, a correction from ``peer``: it holds the
-        block (that returns one credit), or the block is not outstanding (the server records
-        a duplicate); a block dispatched to another worker is refused."""
-        seq = rec.body.syndrome_seq
+    def _held(self, routing_id: bytes, seq: int, rec: Record, peer: _Peer) -> bool:
+        """Whether the server should offer ``rec``'s correction of block ``seq`` from
+        ``peer``: it holds the block (that returns one credit), or the block is not
+        outstanding (the server records a duplicate); a block dispatched to another worker is
+        refused."""
         if seq in peer.held:
             peer.credit += 1  # the worker is done with it, whatever the server makes of it
             return True

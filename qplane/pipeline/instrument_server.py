@@ -2,7 +2,9 @@
 
 It acquires syndrome blocks from the QPU, dispatches each to a registered decoding worker
 holding credit (:mod:`qplane.pipeline.dispatch`: ROUTER/DEALER, the ZeroMQ guide's
-load-balancing pattern) and sends it to the recorder, keeps at most ``max_in_flight`` blocks
+load-balancing pattern; the small blocks one step acquires for one worker travel as one
+:class:`~qplane.records.SyndromeBlocks` record) and sends the same record to the recorder,
+keeps at most ``max_in_flight`` blocks
 outstanding, applies the corrections that come back strictly in acquisition order, and reports
 each applied block, with its timing and (when simulated) its score against the truth, to the
 recorder. It also answers circuit requests on its
@@ -27,7 +29,7 @@ from qplane.codes import circuit_fingerprint
 from qplane.errors import QplaneError, SourceExhausted
 from qplane.pipeline.security import role_of
 from qplane.pipeline._counts import DetectionCounter
-from qplane.pipeline._in_flight import InFlight, InFlightBlocks
+from qplane.pipeline._in_flight import InFlight, InFlightBlocks, same_circuit_runs, syndrome_record
 from qplane.pipeline._latency import LatencyWindow
 from qplane.pipeline.dispatch import Dispatcher
 from qplane.pipeline.rejections import Rejection, RejectionLog
@@ -43,7 +45,6 @@ from qplane.records import (
     QecInfo,
     RunStart,
     Stats,
-    Syndrome,
     pack,
 )
 
@@ -130,10 +131,14 @@ class InstrumentServer(Worker):
         self.decode_latency = LatencyWindow()
         self.workers: set[str] = set()
         # blocks applied since the last bundle went: reported with it, in one record
-        self._applied: list[tuple[Applied, dict[str, np.ndarray]]] = []
+        self._applied: list[tuple[tuple, np.ndarray, np.ndarray | None]] = []
         self.worker_blocks: dict[str, int] = {}
         self.worker_last_seen: dict[str, float] = {}
         self.ready_workers: set[str] = set()
+        self._next_seq = 0  # the next block's seq (its syndrome record's)
+        self._next_batch_seq = 0  # the next syndrome_blocks record's seq
+        # a paced source says whether a block is ready now (else acquiring one waits for it)
+        self._block_ready = getattr(qpu, "block_ready", None)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, *, config_text: str, config_path: str, station_snapshot: dict,
@@ -286,29 +291,35 @@ class InstrumentServer(Worker):
         return self._acquiring and len(self._in_flight) < self.max_in_flight
 
     def _acquire_some(self) -> int:
-        """Acquire a block and send it to a decoder; return the blocks acquired.
+        """Acquire blocks and send them to the decoders; return the blocks acquired.
 
         Small blocks (under :data:`SMALL_BLOCK_SHOTS` shots) are acquired while there is room
-        in flight (at most ``acquire_batch``) and then dispatched together, one message per
-        worker: at one shot a block's messages cost more than acquiring the next. A big block,
-        or the only one there is room for, goes at once.
+        in flight (at most ``acquire_batch``) and the QPU has one ready now (a paced source
+        that would make the first wait for the next stops the batch: a lone block never waits
+        for company); each worker's share of them then goes as one record
+        (:meth:`_send_blocks`). A big block, or the only one there is room for, goes at once.
         """
+        # (tried: at most half the window at once, two batches in flight so that a worker
+        # decodes one while the server handles the other; on the loaded 2-core machine it
+        # cost more CPU per block and fewer blocks/s at block 1 than the whole room at once)
         room = min(self.max_in_flight - len(self._in_flight), self.acquire_batch)
-        n = 0
-        while n < room and self._acquiring:
-            shots = self._acquire(dispatch=False)
-            if shots is None:
+        blocks: list[InFlight] = []
+        while len(blocks) < room and self._acquiring:
+            if blocks and self._block_ready is not None and not self._block_ready():
                 break
-            n += 1
-            if shots >= SMALL_BLOCK_SHOTS or (self.max_blocks is not None
-                                              and self.blocks_acquired >= self.max_blocks):
+            block = self._acquire()
+            if block is None:
                 break
-        self.dispatcher.dispatch()
-        return n
+            blocks.append(block)
+            if block.shots >= SMALL_BLOCK_SHOTS or (self.max_blocks is not None
+                                                    and self.blocks_acquired >= self.max_blocks):
+                break
+        if blocks:
+            self._send_blocks(blocks)
+        return len(blocks)
 
-    def _acquire(self, dispatch: bool = True) -> int | None:
-        """Acquire one block, send it to the recorder and queue it for a decoder (and send it
-        now, with ``dispatch``); return its shots (None: none acquired)."""
+    def _acquire(self) -> InFlight | None:
+        """Acquire one block and keep it in flight (sent by the caller); None: none acquired."""
         try:
             block = self.qpu.acquire_block()
         except SourceExhausted as e:  # a replayed recording ends: so does acquisition
@@ -318,27 +329,44 @@ class InstrumentServer(Worker):
         t_acquired = time.time()
         if block.circuit_id not in self._circuits:
             self._remember_circuit(self.qpu.decoding_circuit())
-        rec = self.syndromes.build(Syndrome(
-            block_index=block.index, circuit_id=block.circuit_id,
-            num_detectors=block.num_detectors, t_acquired=t_acquired,
-            settings_changes=self.calibration.writes if self.calibration is not None else 0,
-        ), {"detection_events": block.detection_events})
-        frames = [pack(rec)]  # one frame: ZeroMQ (and CURVE) pay per frame
         circuit = self._circuits.get(block.circuit_id)
         width = (circuit.num_observables + 7) // 8 if circuit is not None else -1
-        flight = InFlight(rec.seq, block.index, t_acquired, len(block.detection_events), width,
-                          frames=frames)
+        events = block.detection_events
+        flight = InFlight(self._next_seq, block.index, t_acquired, len(events), width,
+                          circuit_id=block.circuit_id, num_detectors=block.num_detectors,
+                          settings_changes=(self.calibration.writes if self.calibration is not None
+                                            else 0), events=events)
+        self._next_seq += 1
         self._in_flight.add(flight)
-        self.syndromes.sent[rec.kind] += 1
-        if dispatch:
-            self.dispatcher.submit(flight)  # now, to the worker with most credit (or queued)
-        else:
-            self.dispatcher.queue.append(flight.seq)  # sent by the caller's dispatch()
-        self.records.send_frames(rec, frames)  # the same record: the file has every block
         self.blocks_acquired += 1
         if self.calibration is not None and self.calibration.subscribers:
             self._count_detections(block)
-        return flight.shots
+        return flight
+
+    def _send_blocks(self, blocks: list[InFlight]) -> None:
+        """Send blocks just acquired to the decoders and the recorder: each worker's share
+        (:meth:`~qplane.pipeline.dispatch.Dispatcher.plan`) in one record, built and packed
+        once and sent to both (the file has every block; those no worker has credit for go
+        to the recorder now and to a worker when one has)."""
+        start = 0
+        for peer, count in self.dispatcher.plan(len(blocks)):
+            for run in same_circuit_runs(blocks[start:start + count]):
+                rec = syndrome_record(run, run_id=self.records.run_id, source=SOURCE,
+                                      seq=self._next_batch_seq)
+                if len(run) > 1:
+                    self._next_batch_seq += 1
+                frames = [pack(rec)]  # one frame: ZeroMQ (and CURVE) pay per frame
+                for flight in run:
+                    flight.frames, flight.members = frames, len(run)
+                self.syndromes.sent[rec.kind] += 1
+                if peer is not None:
+                    self.dispatcher.send(peer, run, frames)
+                else:
+                    self.dispatcher.queue.extend(b.seq for b in run)
+                self.records.send_frames(rec, frames)  # the same record: the file has every block
+                if len(run) > 1:  # its blocks are counted on the syndrome stream too
+                    self.records.sent["syndrome"] += len(run)
+            start += count
 
     def _count_detections(self, block: Any) -> None:
         """Sum per-detector detection counts; send them to calibration when a report is due."""
@@ -375,9 +403,14 @@ class InstrumentServer(Worker):
         """Offer each block's correction a message carries, then apply what is ready: the
         blocks of one ``corrections`` record are applied (and reported) together."""
         offered = False
-        for rec, peer in self.dispatcher.receive(received):  # one per block corrected
+        peer, offers = self.dispatcher.receive(received)  # one per block corrected
+        if offers:
+            source = offers[0][1].source
+            self.workers.add(source)
+            self.worker_last_seen[source] = time.time()
+        for seq, rec, at, predictions in offers:
             try:
-                offered |= self._correction(rec, peer)
+                offered |= self._correction(seq, rec, at, predictions, peer)
             except Exception as e:  # noqa: BLE001 - no message may stop the server
                 self.dispatcher.inbox.reject("handler", f"handling a {rec.kind} record failed: "
                                              f"{type(e).__name__}: {e}", rec=rec)
@@ -388,25 +421,25 @@ class InstrumentServer(Worker):
                 self.dispatcher.inbox.reject("handler", f"applying corrections failed: "
                                              f"{type(e).__name__}: {e}")
 
-    def _correction(self, rec: Any, peer: Any) -> bool:
-        """Attach one block's correction to it; return whether it was accepted (the caller
-        applies what is ready)."""
-        body = rec.body
-        self.workers.add(rec.source)
-        self.worker_last_seen[rec.source] = time.time()
-        shots, width = rec.arrays["predictions"].shape
-        status = self._in_flight.offer(body.syndrome_seq, rec, shots=shots, width=width)
+    def _correction(self, seq: int, rec: Any, at: int, predictions: np.ndarray,
+                    peer: Any) -> bool:
+        """Attach block ``seq``'s correction (entry ``at`` of ``rec``, its rows
+        ``predictions``) to it; return whether it was accepted (the caller applies what is
+        ready)."""
+        shots, width = predictions.shape
+        status = self._in_flight.offer(seq, rec, shots=shots, width=width, at=at,
+                                       predictions=predictions)
         if status == "not_outstanding":
             self.duplicates += 1
             if self.duplicates > 100 and self.duplicates % 1000:  # a flood: counted, not each a row
                 return False
             self.records.event("warning", "duplicate_correction",
-                               f"correction for block seq {body.syndrome_seq} from {rec.source} "
+                               f"correction for block seq {seq} from {rec.source} "
                                "is not outstanding (duplicate, or arrived after it was declared lost)",
-                               syndrome_seq=body.syndrome_seq, worker=rec.source)
+                               syndrome_seq=seq, worker=rec.source)
             return False
         if status in ("wrong_shots", "wrong_width"):
-            block = self._in_flight.get(body.syndrome_seq)
+            block = self._in_flight.get(seq)
             got, want = ((f"{shots} shots", f"{block.shots}") if status == "wrong_shots" else
                          (f"{width} bytes per shot", f"{block.width} bytes per shot"))
             self.records.event("error", "bad_correction",
@@ -414,7 +447,7 @@ class InstrumentServer(Worker):
                                f"{got}, the block needs {want}; not applied",
                                syndrome_seq=block.seq, worker=rec.source)
             return False
-        self.dispatcher.accepted(peer, body.syndrome_seq)
+        self.dispatcher.accepted(peer, seq)
         return True
 
     def _apply_ready(self) -> None:
@@ -423,50 +456,76 @@ class InstrumentServer(Worker):
         blocks applied since the last (a lone one: an :class:`~qplane.records.Applied`)."""
         self._apply_each(self._applied)  # what it applied stays listed, even if it raises
 
-    def _report_applied(self, done: list[tuple[Applied, dict[str, np.ndarray]]]) -> None:
+    def _report_applied(self, done: list[tuple[tuple, np.ndarray, np.ndarray | None]]) -> None:
+        """Send the recorder the applied blocks ``done`` (each its :class:`Applied` fields,
+        in order, predictions and truth): runs of blocks with the same arrays, at most
+        :data:`MAX_CORRECTIONS`, in one record each."""
         i = 0
-        while i < len(done):  # runs of blocks with the same arrays, at most MAX_CORRECTIONS
-            names = done[i][1].keys()
+        while i < len(done):
+            truth = done[i][2] is not None
             j = i + 1
-            while j < len(done) and j - i < MAX_CORRECTIONS and done[j][1].keys() == names:
+            while j < len(done) and j - i < MAX_CORRECTIONS and (done[j][2] is not None) == truth:
                 j += 1
+            run = done[i:j]
             if j - i == 1:
-                self.records.send(*done[i])
+                fields, predictions, truths = run[0]
+                arrays = {"predictions": predictions}
+                if truth:
+                    arrays["truth"] = truths
+                self.records.send(Applied(**dict(zip(Applied.__struct_fields__, fields))), arrays)
             else:
-                self.records.send(*AppliedBlocks.of(done[i:j]))
+                (seqs, t_decoded, t_applied, decode_seconds, workers, failures, shadow_shots,
+                 disagreements, t_sent, t_received) = map(list, zip(*[r[0] for r in run]))
+                arrays = {"predictions": np.concatenate([r[1] for r in run])}
+                if truth:
+                    arrays["truth"] = np.concatenate([r[2] for r in run])
+                self.records.send(AppliedBlocks(
+                    syndrome_seqs=seqs, shots=[len(r[1]) for r in run], t_decoded=t_decoded,
+                    t_applied=t_applied, decode_seconds=decode_seconds, workers=workers,
+                    failures=failures, shadow_shots=shadow_shots,
+                    shadow_disagreements=disagreements, t_sent=t_sent, t_received=t_received),
+                    arrays)
             i = j
 
-    def _apply_each(self, done: list[tuple[Applied, dict[str, np.ndarray]]]) -> None:
+    def _apply_each(self, done: list[tuple[tuple, np.ndarray, np.ndarray | None]]) -> None:
+        """Apply the corrections that are ready, in order; add each block's
+        :class:`Applied` fields (in their order), predictions and truth to ``done``."""
+        latency, decode_latency = self.latency, self.decode_latency
+        worker_blocks = self.worker_blocks
+        apply = self.qpu.apply_correction
         for block in self._in_flight.ready():
-            corr, c = block.correction, block.correction.body
-            predictions = np.array(corr.arrays["predictions"])
+            corr, i = block.correction, block.at
+            c = corr.body
+            if i >= 0:  # its entry of a Corrections record
+                t_decoded, decode_seconds, t_received = (c.t_decoded[i], c.decode_seconds[i],
+                                                         c.t_received[i])
+                shadow_shots, disagreements = c.shadow_shots[i], c.shadow_disagreements[i]
+            else:
+                t_decoded, decode_seconds, t_received = c.t_decoded, c.decode_seconds, c.t_received
+                shadow_shots, disagreements = c.shadow_shots, c.shadow_disagreements
+            predictions = np.array(block.predictions)
+            worker = corr.source
             try:
-                result = self.qpu.apply_correction(block.block_index, predictions)
+                result = apply(block.block_index, predictions)
             except QplaneError as e:  # the device refused it: the block's frame is unknown
                 self.blocks_lost += 1
                 self.records.event("error", "correction_refused",
                                    f"the QPU refused the correction of block seq {block.seq} from "
-                                   f"{corr.source}: {e}; its logical frame is unknown",
-                                   syndrome_seq=block.seq, worker=corr.source)
+                                   f"{worker}: {e}; its logical frame is unknown",
+                                   syndrome_seq=block.seq, worker=worker)
                 continue
             t_applied = time.time()
             self.blocks_applied += 1
-            self.worker_blocks[corr.source] = self.worker_blocks.get(corr.source, 0) + 1
+            worker_blocks[worker] = worker_blocks.get(worker, 0) + 1
             self.shots_applied += result.shots
             self.failures += max(result.failures, 0)  # -1: the device knows no truth
-            self.shadow_shots += c.shadow_shots
-            self.shadow_disagreements += c.shadow_disagreements
-            self.latency.add(t_applied - block.t_acquired)
-            self.decode_latency.add(c.decode_seconds)
-            arrays = {"predictions": predictions}
-            if result.truth is not None:
-                arrays["truth"] = result.truth
-            done.append((Applied(
-                syndrome_seq=block.seq, t_decoded=c.t_decoded, t_applied=t_applied,
-                decode_seconds=c.decode_seconds, worker=corr.source, failures=result.failures,
-                shadow_shots=c.shadow_shots, shadow_disagreements=c.shadow_disagreements,
-                t_sent=block.t_sent, t_received=c.t_received,
-            ), arrays))
+            self.shadow_shots += shadow_shots
+            self.shadow_disagreements += disagreements
+            latency.add(t_applied - block.t_acquired)
+            decode_latency.add(decode_seconds)
+            done.append(((block.seq, t_decoded, t_applied, decode_seconds, worker,
+                          result.failures, shadow_shots, disagreements, block.t_sent, t_received),
+                         predictions, result.truth))
 
     def _expire(self, now: float) -> None:
         """Declare lost the blocks whose correction is overdue; apply what waited behind them."""

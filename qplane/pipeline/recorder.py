@@ -47,6 +47,7 @@ from qplane.records import (
     RunStart,
     StreamEnd,
     Syndrome,
+    SyndromeBlocks,
     pack,
 )
 from qplane.runfile import APPLIED_SHOT_DATASETS, BLOCK_DTYPE, RunFileWriter
@@ -328,6 +329,10 @@ class Recorder(Worker):
                               f"from {rec.source}", rec=rec)
             return
         if not self._check_sequence(rec):
+            return
+        if isinstance(body, SyndromeBlocks):  # each block as the syndrome record it stands for
+            for one in body.syndromes(rec):
+                self.handle(one)
             return
         if isinstance(body, Syndrome):
             self._syndrome(rec)

@@ -58,6 +58,7 @@ _EVERYONE = frozenset(ROLES)
 #: Which roles may send each record kind; anything else is refused by the receiver.
 SENDERS: Mapping[str, frozenset[str]] = {
     "syndrome": frozenset({"instrument_server"}),
+    "syndrome_blocks": frozenset({"instrument_server"}),  # several blocks in one
     "applied": frozenset({"instrument_server"}),
     "applied_blocks": frozenset({"instrument_server"}),  # several applied blocks in one
     "run_start": frozenset({"instrument_server"}),

@@ -27,6 +27,7 @@ from qplane.records._base import WIRE_DTYPES, Body, Record, json_text, validate
 from qplane.records.calibration import *  # noqa: F403 - the calibration path's kinds and call types
 from qplane.records.calibration import __all__ as _calibration_names
 from qplane.records.qec import (
+    MAX_BLOCKS,
     MAX_CORRECTIONS,
     Applied,
     AppliedBlocks,
@@ -37,6 +38,7 @@ from qplane.records.qec import (
     DecoderCompiled,
     DetectionCounts,
     Syndrome,
+    SyndromeBlocks,
 )
 from qplane.records.noise import NoiseModel
 from qplane.records.run import Event, QecInfo, RunEnd, RunStart, Stats, StreamEnd
@@ -58,12 +60,12 @@ from qplane.records.wire import (
 __all__ = [
     "NoiseModel",
     *_calibration_names,
-    "MAX_CORRECTIONS", "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied",
+    "MAX_BLOCKS", "MAX_CORRECTIONS", "RECORD_KINDS", "WIRE_DTYPES", "WIRE_SCHEMA", "WIRE_VERSION", "Applied",
     "AppliedBlocks", "Body",
     "Circuit", "CircuitRequest",
     "Correction", "Corrections", "DecoderCompiled", "DetectionCounts", "Event", "FlushAck",
     "Header", "Heartbeat", "QecInfo", "Record", "Register", "Resync", "RunEnd", "RunStart",
-    "Stats", "StreamEnd", "Syndrome", "decode", "encode", "is_packed", "json_text", "pack",
+    "Stats", "StreamEnd", "Syndrome", "SyndromeBlocks", "decode", "encode", "is_packed", "json_text", "pack",
     "unbundle", "validate",
     "wire_schema",
 ]

@@ -48,6 +48,13 @@ def enc_hook(obj: Any) -> Any:
 
 
 _json_encoder = msgspec.json.Encoder(enc_hook=enc_hook)
+_check_encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
+
+
+@functools.cache
+def _checker(cls: type) -> msgspec.msgpack.Decoder:
+    """The typed decoder that checks a body of kind ``cls`` built in Python."""
+    return msgspec.msgpack.Decoder(cls)
 
 
 def json_text(value: Any) -> str:
@@ -132,14 +139,22 @@ class Record(msgspec.Struct, frozen=True):
         """
         if not isinstance(body, Body):
             raise WireFormatError(f"a record body must be a qplane.records.Body, got {type(body).__name__}")
-        try:  # the fields' types and ranges, exactly as a receiver checks them
-            msgspec.convert(msgspec.to_builtins(body, enc_hook=enc_hook), type(body))
-        except msgspec.ValidationError as e:
+        try:  # the fields' types and ranges, exactly as a receiver checks them (a msgpack
+            # round trip through the kind's typed decoder: half the cost of to_builtins + convert)
+            _checker(type(body)).decode(_check_encoder.encode(body))
+        except (msgspec.ValidationError, msgspec.EncodeError, OverflowError, TypeError) as e:
             raise WireFormatError(f"{body.kind_name()} record: {e}") from e
         rec = cls(run_id=run_id, source=source, seq=seq, uid=new_uid(), time=_time.time(),
-                  body=body, arrays={k: np.ascontiguousarray(v) for k, v in (arrays or {}).items()})
+                  body=body, arrays={k: _contiguous(v) for k, v in (arrays or {}).items()})
         validate(rec)
         return rec
+
+
+def _contiguous(array: Any) -> np.ndarray:
+    """``array`` as a C-contiguous array of at least one dimension (itself if it is one)."""
+    if type(array) is np.ndarray and array.ndim and array.flags.c_contiguous:
+        return array
+    return np.ascontiguousarray(array)
 
 
 def _reset_uids() -> None:

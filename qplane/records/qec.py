@@ -1,10 +1,12 @@
 """Record kinds of the QEC data path: syndrome blocks, corrections, circuits, counts.
 
 A block's path: the instrument server sends a :class:`Syndrome` to a decoding worker and to the
-recorder; the worker answers with a :class:`Correction` (several queued blocks decoded together:
-one :class:`Corrections` for them all); the server applies it in acquisition
+recorder (the small blocks acquired in one step for one worker: one :class:`SyndromeBlocks`);
+the worker answers with a :class:`Correction` (several blocks decoded together: one
+:class:`Corrections` for them all); the server applies it in acquisition
 order and tells the recorder with an :class:`Applied` (which carries the predictions once, and
-the truth where simulated; blocks applied together: one :class:`AppliedBlocks`). The server
+the truth where simulated; blocks applied together: one :class:`AppliedBlocks`). So at small
+blocks each direction carries one record per batch, not one per block. The server
 keeps the block's metadata; nothing is sent back and forth. ``/qec/blocks`` rows are built
 from a Syndrome and its Applied by :func:`block_row` and :meth:`Applied.block_fields`.
 """
@@ -67,6 +69,87 @@ class Syndrome(Body, frozen=True, tag="syndrome"):
                 "t_acquired": [b.t_acquired for b in bodies], "failures": [-1] * len(recs)}
 
 
+#: Most blocks one :class:`SyndromeBlocks`, :class:`Corrections` or :class:`AppliedBlocks`
+#: record carries.
+MAX_BLOCKS = 256
+_Seqs = Annotated[list[Count], msgspec.Meta(min_length=1, max_length=MAX_BLOCKS)]
+_Counts = Annotated[list[Count], msgspec.Meta(max_length=MAX_BLOCKS)]
+_Floats = Annotated[list[float], msgspec.Meta(max_length=MAX_BLOCKS)]
+
+
+def _check_lists(body: Body, names: tuple[str, ...], arrays: Mapping[str, np.ndarray],
+                 array: str) -> None:
+    """The checks every multi-block record shares: one entry per block in each list, no block
+    twice, and the blocks' shots adding up to the rows of ``array``."""
+    kind, n = body.kind_name(), len(body.syndrome_seqs)
+    for name in names:
+        if len(getattr(body, name)) != n:
+            raise WireFormatError(f"{kind} record: {name} has {len(getattr(body, name))} "
+                                  f"entries for {n} blocks")
+    if len(set(body.syndrome_seqs)) != n:
+        raise WireFormatError(f"{kind} record: a block appears twice in syndrome_seqs")
+    if sum(body.shots) != len(arrays[array]):
+        raise WireFormatError(f"{kind} record: shots add up to {sum(body.shots)}, "
+                              f"{array} has {len(arrays[array])} rows")
+
+
+class SyndromeBlocks(Body, frozen=True, tag="syndrome_blocks"):
+    """Several blocks of one circuit in one message (instrument server -> a decoding worker
+    and the recorder): the small blocks acquired in one step for one worker travel as one
+    record, decoded, checked and recorded once. Each block keeps its own sequence number on the
+    server's ``syndrome`` stream (``syndrome_seqs``: what a lone block's :class:`Syndrome`
+    record would have had as its ``seq``), by which its correction names it and the recorder
+    finds gaps and duplicates; the record's own ``seq`` numbers the ``syndrome_blocks`` stream.
+    Each list has one entry per block, in acquisition order; :meth:`syndromes` gives the
+    :class:`Syndrome` record each block would have been.
+
+    Arrays: ``detection_events`` uint8 (total shots, ceil(num_detectors / 8)), the blocks'
+    rows back to back.
+    """
+
+    circuit_id: CircuitId
+    num_detectors: Count
+    syndrome_seqs: _Seqs
+    block_indices: _Counts
+    shots: _Counts
+    t_acquired: _Floats
+    settings_changes: _Counts
+
+    ARRAYS = Syndrome.ARRAYS
+    PER_SHOT = True
+
+    _LISTS = ("block_indices", "shots", "t_acquired", "settings_changes")
+
+    def check(self, arrays: Mapping[str, np.ndarray]) -> None:
+        Syndrome.check(self, arrays)  # the width, for num_detectors
+        _check_lists(self, self._LISTS, arrays, "detection_events")
+
+    def syndromes(self, rec: Record) -> list[Record]:
+        """One :class:`Syndrome` record per block, ``seq`` its block's (its detection events
+        a view: nothing copied), with this record's envelope otherwise.
+
+        >>> body = SyndromeBlocks(circuit_id="ab" * 8, num_detectors=8, syndrome_seqs=[4, 5],
+        ...                       block_indices=[2, 3], shots=[1, 2], t_acquired=[1.0, 1.5],
+        ...                       settings_changes=[0, 0])
+        >>> rec = Record.build(body, run_id="r", source="srv", seq=0,
+        ...                    arrays={"detection_events": np.array([[1], [0], [1]], np.uint8)})
+        >>> [(s.seq, s.body.block_index, s.arrays["detection_events"].ravel().tolist())
+        ...  for s in body.syndromes(rec)]
+        [(4, 2, [1]), (5, 3, [0, 1])]
+        """
+        events, start, out = rec.arrays["detection_events"], 0, []
+        cid, width = self.circuit_id, self.num_detectors
+        for seq, index, n, t, changes in zip(self.syndrome_seqs, self.block_indices, self.shots,
+                                             self.t_acquired, self.settings_changes):
+            out.append(Record(run_id=rec.run_id, source=rec.source, seq=seq, uid=rec.uid,
+                              time=rec.time, body=Syndrome(
+                                  block_index=index, circuit_id=cid, num_detectors=width,
+                                  t_acquired=t, settings_changes=changes),
+                              arrays={"detection_events": events[start:start + n]}))
+            start += n
+        return out
+
+
 class Correction(Body, frozen=True, tag="correction"):
     """The predicted observable flips of one block (decoding worker -> instrument server).
 
@@ -86,10 +169,7 @@ class Correction(Body, frozen=True, tag="correction"):
 
 
 #: Most blocks one :class:`Corrections` record answers.
-MAX_CORRECTIONS = 256
-_Seqs = Annotated[list[Count], msgspec.Meta(min_length=1, max_length=MAX_CORRECTIONS)]
-_Counts = Annotated[list[Count], msgspec.Meta(max_length=MAX_CORRECTIONS)]
-_Floats = Annotated[list[float], msgspec.Meta(max_length=MAX_CORRECTIONS)]
+MAX_CORRECTIONS = MAX_BLOCKS
 
 
 class Corrections(Body, frozen=True, tag="corrections"):
@@ -112,18 +192,11 @@ class Corrections(Body, frozen=True, tag="corrections"):
 
     ARRAYS = {"predictions": ("uint8", 2)}
 
+    _LISTS = ("shots", "t_decoded", "decode_seconds", "t_received", "shadow_shots",
+              "shadow_disagreements")
+
     def check(self, arrays: Mapping[str, np.ndarray]) -> None:
-        n = len(self.syndrome_seqs)
-        for name in ("shots", "t_decoded", "decode_seconds", "t_received", "shadow_shots",
-                     "shadow_disagreements"):
-            if len(getattr(self, name)) != n:
-                raise WireFormatError(f"corrections record: {name} has {len(getattr(self, name))} "
-                                      f"entries for {n} blocks")
-        if len(set(self.syndrome_seqs)) != n:
-            raise WireFormatError("corrections record: a block appears twice in syndrome_seqs")
-        if sum(self.shots) != len(arrays["predictions"]):
-            raise WireFormatError(f"corrections record: shots add up to {sum(self.shots)}, "
-                                  f"predictions has {len(arrays['predictions'])} rows")
+        _check_lists(self, self._LISTS, arrays, "predictions")
 
     def corrections(self, rec: Record) -> list[Record]:
         """One :class:`Correction` record per block (its predictions a view: nothing copied).
@@ -199,9 +272,9 @@ class Applied(Body, frozen=True, tag="applied"):
 
 
 _Workers = Annotated[list[Annotated[str, msgspec.Meta(max_length=128)]],
-                    msgspec.Meta(max_length=MAX_CORRECTIONS)]
+                    msgspec.Meta(max_length=MAX_BLOCKS)]
 _Failures = Annotated[list[Annotated[int, msgspec.Meta(ge=-1, le=2**62)]],
-                      msgspec.Meta(max_length=MAX_CORRECTIONS)]
+                      msgspec.Meta(max_length=MAX_BLOCKS)]
 
 
 class AppliedBlocks(Body, frozen=True, tag="applied_blocks"):
@@ -235,16 +308,7 @@ class AppliedBlocks(Body, frozen=True, tag="applied_blocks"):
               "shadow_shots", "shadow_disagreements", "t_sent", "t_received")
 
     def check(self, arrays: Mapping[str, np.ndarray]) -> None:
-        n = len(self.syndrome_seqs)
-        for name in self._LISTS:
-            if len(getattr(self, name)) != n:
-                raise WireFormatError(f"applied_blocks record: {name} has "
-                                      f"{len(getattr(self, name))} entries for {n} blocks")
-        if len(set(self.syndrome_seqs)) != n:
-            raise WireFormatError("applied_blocks record: a block appears twice in syndrome_seqs")
-        if sum(self.shots) != len(arrays["predictions"]):
-            raise WireFormatError(f"applied_blocks record: shots add up to {sum(self.shots)}, "
-                                  f"predictions has {len(arrays['predictions'])} rows")
+        _check_lists(self, self._LISTS, arrays, "predictions")
 
     @classmethod
     def of(cls, blocks: list[tuple[Applied, Mapping[str, np.ndarray]]]

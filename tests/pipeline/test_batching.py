@@ -11,7 +11,7 @@ from qplane.codes import circuit_fingerprint, memory_circuit
 from qplane.decoder import PyMatchingDecoder
 from qplane.pipeline.decoding_worker import BATCH_BELOW_SHOTS, DecodingWorker
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
-from qplane.records import Correction, Corrections, Syndrome, decode
+from qplane.records import Correction, Corrections, Syndrome, SyndromeBlocks, decode
 
 RUN = "run-batch"
 
@@ -177,3 +177,35 @@ def test_a_slow_decoder_answers_heartbeats_between_chunks_of_a_big_block(setup, 
         dem=circuit.detector_error_model(decompose_errors=True)).decode_shots_bit_packed(
         bit_packed_detection_event_data=sent[0].arrays["detection_events"])
     assert np.array_equal(got[0].arrays["predictions"], want)
+
+
+def test_a_syndrome_blocks_record_is_decoded_in_one_call_with_the_lone_blocks_predictions(setup):
+    """The blocks of one syndrome_blocks record: one decoder call, one corrections record, and
+    each block's predictions bit for bit those of its decoding alone."""
+    ctx, circuit, cid, worker, decoder, out, inbox = setup
+    sampler = circuit.compile_detector_sampler(seed=5)
+    sizes = [1, 2, 1, 5, 1]
+    dets = [sampler.sample(n, bit_packed=True) for n in sizes]
+    seqs = [40, 41, 42, 43, 44]
+    out.send(SyndromeBlocks(circuit_id=cid, num_detectors=circuit.num_detectors,
+                            syndrome_seqs=seqs, block_indices=list(range(5)), shots=sizes,
+                            t_acquired=[1.0] * 5, settings_changes=[0] * 5),
+             {"detection_events": np.concatenate(dets)})
+    assert worker.step(poll_ms=5000) == 1
+    assert decoder.calls == [sum(sizes)]
+    messages = []
+    got = _receive(inbox, len(sizes), messages)
+    assert [m.kind for m in messages] == ["corrections"]
+    assert [r.body.syndrome_seq for r in got] == seqs
+    direct = PyMatchingDecoder().compile_decoder_for_dem(
+        dem=circuit.detector_error_model(decompose_errors=True))
+    for d, corr in zip(dets, got):
+        assert np.array_equal(corr.arrays["predictions"],
+                              direct.decode_shots_bit_packed(bit_packed_detection_event_data=d))
+    assert worker.blocks == len(sizes) and worker.shots == sum(sizes)
+    # the same blocks as lone records: the same predictions
+    lone = worker.decode_records([out.build(Syndrome(block_index=i, circuit_id=cid,
+                                                     num_detectors=circuit.num_detectors,
+                                                     t_acquired=1.0), {"detection_events": d})
+                                  for i, d in enumerate(dets)])
+    assert all(np.array_equal(p, c.arrays["predictions"]) for (_, p), c in zip(lone, got))

@@ -44,6 +44,7 @@ from qplane.records import (
     Stats,
     StreamEnd,
     Syndrome,
+    SyndromeBlocks,
     decode,
     encode,
     pack,
@@ -52,6 +53,9 @@ from qplane.records import (
 CID = "0123456789abcdef"
 EXAMPLES = {
     "syndrome": Syndrome(block_index=3, circuit_id=CID, num_detectors=24, t_acquired=1.5),
+    "syndrome_blocks": SyndromeBlocks(circuit_id=CID, num_detectors=24, syndrome_seqs=[7, 8],
+                                      block_indices=[3, 4], shots=[2, 3], t_acquired=[1.5, 1.6],
+                                      settings_changes=[0, 1]),
     "correction": Correction(syndrome_seq=4, t_decoded=1.6, decode_seconds=0.001, shadow_shots=2),
     "corrections": Corrections(syndrome_seqs=[4, 5], shots=[2, 3], t_decoded=[1.6, 1.6],
                                decode_seconds=[0.001, 0.002], t_received=[1.5, 1.5],
@@ -105,6 +109,7 @@ EXAMPLES = {
 rng = np.random.default_rng(0)
 EXAMPLE_ARRAYS = {
     "syndrome": {"detection_events": rng.integers(0, 255, (5, 3), dtype=np.uint8)},
+    "syndrome_blocks": {"detection_events": rng.integers(0, 255, (5, 3), dtype=np.uint8)},
     "correction": {"predictions": rng.integers(0, 2, (5, 1), dtype=np.uint8)},
     "corrections": {"predictions": rng.integers(0, 2, (5, 1), dtype=np.uint8)},
     "applied": {k: rng.integers(0, 2, (5, 1), dtype=np.uint8) for k in ("predictions", "truth")},
