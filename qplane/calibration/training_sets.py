@@ -1,16 +1,19 @@
 """Named, analysed sets of labelled sweeps for training and validating the second opinion.
 
 Each set is a generator of labelled data (:data:`SETS`): qplane's own node generator
-(``synthetic``), the train families (``train``, ``broad``, ``qec``, ``wide``, ``robust``) and
-the held-out generations 1–5 (``gen1`` … ``gen5``, development sets since session 6). A set is
+(``synthetic``), the train families (``train``, ``broad``, ``qec``, ``wide``, ``robust``,
+``robust2``) and the held-out generations 1–6 (``gen1`` … ``gen6``, development sets since
+sessions 6 and 7). A set is
 drawn at a size and a seed and every case is analysed once (the slow part, ~0.2 s of CPU a
 case); :func:`analysed` keeps the analyses (pickled :class:`AnalysedCase` rows) in a cache
-folder, so the features can change without analysing again.
+folder, so the features can change without analysing again; the file name carries
+:func:`analysis_version`, a hash of the analysis code and the set's generator, so analyses
+made by other code are never read.
 
 Generations as training data: the leave-one-generation-out validation of session 6
 (``scripts/second_opinion_logo.py``) trains on four generations (fresh seeds,
-never the benchmark's) and measures on the fifth; the blind generation of a session (the sixth
-in session 6) is never a set here.
+never the benchmark's) and measures on the held-out one; the blind generation of a session (the
+sixth in session 6, the seventh in session 7) is never a set here.
 
 >>> rows = draw("gen5", 1, seed=0)
 >>> len(rows), rows[0].generation
