@@ -4,10 +4,13 @@
     OMP_NUM_THREADS=1 nice python scripts/second_opinion_logo.py \
         --config config/calibration/classifier_v5.yaml --out runs/so6/logo.json
 
-For each of generations 1-5: an ensemble trained on the config's train sets minus that
-generation, measured on it (the benchmark's seeds, 30 per family); the shipped v2 and the
-v4 candidate on the same analyses. ``--drop`` leaves further sets out (ablations),
-``--v4-features`` zeroes the version-5 inputs (channels 3-4, scalars after version 4's).
+For each of generations 1-6 (session 7; 1-5 in session 6): an ensemble trained on the
+config's train sets minus that generation, measured on it (by default the generation's own
+train-seed cases, which that fold does not train on); the shipped v2 and the v4 and v5
+candidates on the same analyses. ``--drop`` leaves further sets out (ablations),
+``--v4-features`` zeroes the version-5 inputs (channels 3-4, scalars after version 4's),
+``--mask`` zeroes named inputs (:data:`MASKS`) in training and test, ``--with-v2`` adds the
+shipped v2 as one more member of each fold's ensemble (averaged in probability).
 """
 
 from __future__ import annotations
@@ -19,9 +22,19 @@ import time
 import numpy as np
 import torch
 
+#: input groups ``--mask`` can zero: (channels, scalar indices)
+MASKS = {"npoints": ((), (6,)), "signal_type": ((), (7,)),
+         "normalised": ((0, 1, 2), ()), "canonical": ((3, 4), ())}
+
 
 def main() -> int:
-    from qplane.calibration.classifier import V4_SCALARS, LearnedSecondOpinion, V4_MODEL
+    from qplane.calibration.classifier import (
+        V4_MODEL,
+        V4_SCALARS,
+        V5_MODEL,
+        LearnedSecondOpinion,
+        SweepEnsemble,
+    )
     from qplane.calibration.training_ensemble import (
         BENCH_SEEDS, fit_ensemble, judge, load_config, rows_of)
     from qplane.calibration.training_sets import GENERATIONS, analysed, feature_rows
@@ -34,6 +47,8 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--input-noise", type=float, default=None)
     ap.add_argument("--v4-features", action="store_true")
+    ap.add_argument("--mask", nargs="*", default=[], choices=sorted(MASKS))
+    ap.add_argument("--with-v2", action="store_true")
     ap.add_argument("--per-family", type=int, default=30)
     ap.add_argument("--test", choices=("bench", "train"), default="train",
                     help="measure on the benchmark's seeds, or on the held-out generation's "
@@ -50,25 +65,34 @@ def main() -> int:
     feats = feature_rows(train)
 
     def mask(fs):
-        if not args.v4_features:
+        if not args.v4_features and not args.mask:
             return fs
         out = []
         for (x, s), m in fs:
             x, s = x.copy(), s.copy()
-            x[3:] = 0
-            s[V4_SCALARS:] = 0
+            if args.v4_features:
+                x[3:] = 0
+                s[V4_SCALARS:] = 0
+            for name in args.mask:
+                chans, scal = MASKS[name]
+                x[list(chans)] = 0
+                s[list(scal)] = 0
             out.append(((x, s), m))
         return out
 
     feats = mask(feats)
-    old = {"v2": LearnedSecondOpinion.load(), "v4": LearnedSecondOpinion.load(V4_MODEL)}
+    old = {"v2": LearnedSecondOpinion.load(), "v4": LearnedSecondOpinion.load(V4_MODEL),
+           "v5": LearnedSecondOpinion.load(V5_MODEL)}
     res = {"config": args.config, "drop": args.drop, "test": args.test, "v4_features": args.v4_features,
+           "mask": args.mask, "with_v2": args.with_v2,
            "members": cfg["members"], "epochs": cfg["epochs"],
            "input_noise": cfg["input_noise"], "generations": {}}
     t0 = time.process_time()
     for gen in args.generations:
         keep = [f for r, f in zip(train, feats) if r.generation != gen]
         model = fit_ensemble(keep, cfg)
+        if args.with_v2:
+            model = SweepEnsemble([old["v2"].model, *model.members]).eval()
         if args.test == "bench":
             test_rows = analysed(gen, args.per_family, seed=BENCH_SEEDS[gen], cache=cfg["cache"])
         else:   # the generation's own train-seed rows, which this fold does not train on
@@ -77,8 +101,12 @@ def main() -> int:
         g = judge(model, test, {"abstain_below": cfg["abstain_below"]})
         g["trained_on"] = sorted({r.generation for r in train if r.generation != gen})
         g["train_cases"] = len(keep)
+        raw = feature_rows(test_rows)   # the old models read their own, unmasked inputs
+        if not args.with_v2:   # the same fold's members with v2 beside them, for comparison
+            both = SweepEnsemble([old["v2"].model, *model.members]).eval()
+            g["plus_v2"] = judge(both, test)["class_accuracy"]
         for name, op in old.items():
-            g[name] = judge(op.model, test)["class_accuracy"]
+            g[name] = judge(op.model, raw)["class_accuracy"]
         fam = {}
         op = type(old["v2"])(model, {"abstain_below": cfg["abstain_below"]})
         verdicts = op.predict_features([f for f, _ in test])
@@ -88,13 +116,22 @@ def main() -> int:
         g["per_family"] = {k: float(np.mean(v)) for k, v in sorted(fam.items())}
         res["generations"][gen] = g
         print(f"{gen}: new {g['class_accuracy']:.3f} (unsure {g['unsure']:.2f}, when sure "
-              f"{g.get('class_accuracy_when_sure', 0):.3f}) v2 {g['v2']:.3f} v4 {g['v4']:.3f}; "
+              f"{g.get('class_accuracy_when_sure', 0):.3f}) v2 {g['v2']:.3f} v4 {g['v4']:.3f} "
+              f"v5 {g['v5']:.3f} plus v2 {g.get('plus_v2', float('nan')):.3f}; "
               f"worst {sorted(g['per_family'].items(), key=lambda kv: kv[1])[:3]}", flush=True)
     acc = [res["generations"][g]["class_accuracy"] for g in res["generations"]]
     n = [res["generations"][g]["cases"] for g in res["generations"]]
     res["pooled"] = float(np.dot(acc, n) / sum(n))
+    res["mean_over_generations"] = float(np.mean(acc))
+    for name in [*old, "plus_v2"][:len(old) + (not args.with_v2)]:
+        a = [res["generations"][g][name] for g in res["generations"]]
+        res[f"pooled_{name}"] = float(np.dot(a, n) / sum(n))
+        res[f"mean_over_generations_{name}"] = float(np.mean(a))
     res["cpu_s"] = round(time.process_time() - t0, 1)
-    print(f"pooled {res['pooled']:.3f}; {res['cpu_s']} s CPU")
+    print(f"pooled {res['pooled']:.3f} (mean over generations {res['mean_over_generations']:.3f});"
+          f" v2 {res['pooled_v2']:.3f} ({res['mean_over_generations_v2']:.3f}), v5 "
+          f"{res['pooled_v5']:.3f} ({res['mean_over_generations_v5']:.3f}); plus v2 "
+          f"{res.get('pooled_plus_v2', float('nan')):.3f}; {res['cpu_s']} s CPU")
     with open(args.out, "w") as f:
         json.dump(res, f, indent=1)
     return 0

@@ -81,7 +81,12 @@ V4_MODEL = MODELS_DIR / "sweep_classifier_v4.safetensors"
 #: class accuracy (0.826) is below the 0.95 its card must show (docs/calibration.md,
 #: *Session 6: the second opinion*)
 V5_MODEL = MODELS_DIR / "sweep_classifier_v5.safetensors"
-CANDIDATE_MODEL = V5_MODEL
+#: session 7's model (features version 5, three members trained from
+#: ``config/calibration/classifier_v6.yaml``: qplane's generator at 12 per cell, the robust2
+#: families and generations 1-6), the candidate, not the default (docs/calibration.md,
+#: *Session 7: the second opinion*)
+V6_MODEL = MODELS_DIR / "sweep_classifier_v6.safetensors"
+CANDIDATE_MODEL = V6_MODEL
 #: session 4's candidate (features version 3), kept for comparison
 V3_MODEL = MODELS_DIR / "sweep_classifier_v3.safetensors"
 CARD_KEY = "qplane.model_card"
@@ -297,9 +302,14 @@ class SweepEnsemble(nn.Module):
 
 def build_model(card: dict[str, Any]) -> nn.Module:
     """The (untrained) network a model card describes: its features version's inputs, its
-    width, and an ensemble when the card names ``members``."""
+    width, and an ensemble when the card names ``members``; ``member_reads`` (a list of
+    ``[channels, scalars, width]``, one per member) for an ensemble whose members read
+    different inputs (features are versioned as prefixes, so an older model is a member)."""
     channels, scalars = READS.get(int(card.get("features_version", 2)), READS[FEATURES_VERSION])
     width = int(card.get("width", 24))
+    if card.get("member_reads"):   # members of different inputs (e.g. v2 beside newer ones)
+        return SweepEnsemble([SweepClassifier(int(w), int(sc), int(ch))
+                              for ch, sc, w in card["member_reads"]])
     members = int(card.get("members", 0))
     if members:
         return SweepEnsemble([SweepClassifier(width, scalars, channels) for _ in range(members)])

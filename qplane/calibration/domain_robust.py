@@ -46,6 +46,8 @@ NEW_NOISES = ("telegraph", "multiplicative", "quantised", "heteroscedastic", "tw
 NOISES = ("binomial", "gaussian", "pink", "walk", "ou", "offset_drift", "student", "bursts",
           "pickup") + NEW_NOISES
 ROBUST_LAYOUTS = LAYOUTS + ("dense_center", "repeats", "shuffled")
+#: the session-7 families' noises: photon counts and single-shot assignment errors too
+EXTENDED_NOISES = NOISES + ("poisson", "spam")
 
 
 def _layout(n: int, rng: np.random.Generator, layout: str) -> tuple[np.ndarray, np.ndarray]:
@@ -78,10 +80,24 @@ def _dropout(p: np.ndarray, order: np.ndarray, rng: np.random.Generator) -> np.n
     return out
 
 
-def _spectroscopy(mode: str, n: int, rng: np.random.Generator):
+def _pulsed_line(x: np.ndarray, center: float, width: float, rng: np.random.Generator
+                 ) -> np.ndarray:
+    """The line of a rectangular drive pulse of area 0.5-1 pi (the Rabi formula: a main lobe
+    about ``width`` wide with side lobes), peak 1 at ``center``."""
+    rabi = width / 1.6
+    t = rng.uniform(0.5, 1.0) * math.pi / (2 * math.pi * rabi)
+    w, dw = 2 * math.pi * rabi, 2 * math.pi * (x - center)
+    weff = np.sqrt(w**2 + dw**2)
+    p = w**2 / weff**2 * np.sin(weff * t / 2) ** 2
+    return p / (math.sin(w * t / 2) ** 2 or 1.0)
+
+
+def _spectroscopy(mode: str, n: int, rng: np.random.Generator, extended: bool = False):
     width = float(rng.uniform(0.2e6, 5e6))
     span = width * rng.uniform(6, 30)
     n = max(n, int(2.5 * span / width))
+    if extended:   # very fine surveys too (up to 1000 points)
+        n = min(n, 1000)
     if mode == "undersampled":
         n = max(int(span / (width * rng.uniform(1.0, 4.0))), 5)
         layout = "uniform"
@@ -99,8 +115,10 @@ def _spectroscopy(mode: str, n: int, rng: np.random.Generator):
     amp = rng.uniform(0.15, 0.7) * rng.choice([-1, 1])
     bg = 0.5 + _background(u, rng, abs(amp) * rng.uniform(0.02, 0.3), rng.random() < 0.25)
     line = _line(x, center, width, rng)
+    if extended and rng.random() < 0.25:
+        line = _pulsed_line(x, center, width, rng)
     if mode == "anomalous":
-        pick = int(rng.integers(3))
+        pick = int(rng.integers(4 if extended else 3))
         if pick == 0:
             split = rng.uniform(1.8, 5.0) * width
             line = 0.5 * (_line(x, center - split / 2, width, rng)
@@ -108,20 +126,35 @@ def _spectroscopy(mode: str, n: int, rng: np.random.Generator):
         elif pick == 1:
             moved = center + rng.choice([-1, 1]) * rng.uniform(0.15, 0.35) * span
             line = np.where(order >= rng.uniform(0.3, 0.7), _line(x, moved, width, rng), line)
-        else:
+        elif pick == 2:
             return x, _dropout(bg + amp * line, order, rng), order, {"center": center}, {}
+        else:   # a second line anywhere in the window (a two-photon or a TLS line), of
+            # another width and 0.3-1 times as high: which one is the qubit is ambiguous
+            other = f0 + rng.uniform(-0.45, 0.45) * span
+            while abs(other - center) < 3 * width:
+                other = f0 + rng.uniform(-0.45, 0.45) * span
+            line = line + rng.uniform(0.3, 1.0) * _line(x, other, width * rng.uniform(0.3, 1.5),
+                                                        rng)
     p = bg + amp * line
     if mode == "no_signal":
         p = 0.5 + _background(u, rng, abs(amp) * rng.uniform(0.0, 0.1), rng.random() < 0.3)
+    if extended and rng.random() < 0.3:   # swept as a detuning from the drive's LO
+        return x - f0, p, order, {"center": center - f0}, {}
     return x, p, order, {"center": center}, {}
 
 
-def _rabi(mode: str, n: int, rng: np.random.Generator):
+def _rabi(mode: str, n: int, rng: np.random.Generator, extended: bool = False):
     api = float(rng.uniform(0.05, 0.8))
     top = api * rng.uniform(1.6, 4.0)
     layout = str(rng.choice(ROBUST_LAYOUTS))
     if mode == "off_range":
         top = api * rng.uniform(0.3, 0.75)
+    coarse = extended and mode not in ("undersampled", "off_range") and rng.random() < 0.25
+    if coarse:   # 8-14 points, at least 4 per pi amplitude: coarse but resolved
+        n, layout = int(rng.integers(8, 15)), "uniform"
+        top = api * rng.uniform(1.6, max(1.7, (n - 1) / 4))
+    elif extended and mode != "undersampled":   # at least 4 points per pi amplitude
+        n = max(n, int(4 * top / api) + 2)
     u, order = _layout(n, rng, layout)
     if mode == "undersampled":
         if rng.random() < 0.7:
@@ -133,6 +166,9 @@ def _rabi(mode: str, n: int, rng: np.random.Generator):
             u = np.linspace(0, 1, int(rng.integers(4, 6)))
         order = np.linspace(0, 1, len(u))
     x = top * u
+    if extended and mode != "undersampled" and rng.random() < 0.3:
+        x = top * (2 * u - 1)   # -A ... +A (the default of common open frameworks)
+        order = order if layout == "shuffled" else np.linspace(0, 1, len(u))
     phase = float(rng.uniform(-0.35, 0.35))
     damping = float(rng.uniform(0, 0.7) / api) if rng.random() < 0.6 else 0.0
     k = float(rng.uniform(-0.12, 0.08)) if rng.random() < 0.4 else 0.0   # drive nonlinearity
@@ -144,16 +180,21 @@ def _rabi(mode: str, n: int, rng: np.random.Generator):
         xa = np.where(order >= cut, x * rng.uniform(0.4, 0.7), x)
         theta = phase + (math.pi - phase) * xa / api
     c, off = rng.uniform(0.5, 0.95), rng.uniform(0, 0.1)
-    p = off + c / 2 * (1 - np.exp(-damping * x) * np.cos(theta))
+    p = off + c / 2 * (1 - np.exp(-damping * np.abs(x)) * np.cos(theta))
     if mode == "anomalous" and not rate_change:
-        p = _dropout(p, order, rng)
+        if extended and rng.random() < 0.4:   # the readout saturates: flat-topped fringes
+            lo, hi = float(p.min()), float(p.max())
+            cut = rng.uniform(0.25, 0.5) * (hi - lo)
+            p = np.clip(p, lo + cut, hi) if rng.random() < 0.5 else np.clip(p, lo, hi - cut)
+        else:
+            p = _dropout(p, order, rng)
     if mode == "no_signal":
         p = off + c / 2 * rng.uniform(0, 1) + _background(u, rng, rng.uniform(0, 0.03),
                                                           rng.random() < 0.3)
     return x, p, order, {"pi_amplitude": api}, {}
 
 
-def _ramsey(mode: str, n: int, rng: np.random.Generator):
+def _ramsey(mode: str, n: int, rng: np.random.Generator, extended: bool = False):
     det = float(rng.uniform(0.2e6, 3e6))
     t2 = float(rng.uniform(3e-6, 100e-6))
     f = det * (1 + rng.uniform(-0.05, 0.05))
@@ -169,6 +210,8 @@ def _ramsey(mode: str, n: int, rng: np.random.Generator):
         u = u / top
         order = np.linspace(0, 1, m)
     x = top * u
+    if extended and mode != "undersampled" and rng.random() < 0.3:   # a first delay > 0
+        x = x + rng.uniform(0.0, 0.15) * top
     beta = float(rng.uniform(1.0, 2.0)) if rng.random() < 0.4 else 1.0
     env = rng.uniform(0.3, 0.5) * np.exp(-(x / t2) ** beta)
     ph = rng.uniform(-0.4, 0.4)
@@ -193,7 +236,7 @@ def _ramsey(mode: str, n: int, rng: np.random.Generator):
     return x, p, order, {"frequency": abs(f)}, {"detuning": det}
 
 
-def _decay(kind: str, mode: str, n: int, rng: np.random.Generator):
+def _decay(kind: str, mode: str, n: int, rng: np.random.Generator, extended: bool = False):
     tau = float(rng.uniform(5e-6, 300e-6))
     start = tau * rng.uniform(0, 1.0) if rng.random() < 0.3 else tau * rng.uniform(0, 0.02)
     top = tau * rng.uniform(2.5, 8)
@@ -212,9 +255,15 @@ def _decay(kind: str, mode: str, n: int, rng: np.random.Generator):
     a, off = rng.uniform(0.4, 0.95), rng.uniform(0, 0.12)
     if kind == "echo":
         a, off = -a / 2, 0.5
-    p = off + a * np.exp(-x / tau)
+    beta = 1.0
+    if extended and kind == "echo" and rng.random() < 0.4:   # 1/f dephasing: compressed
+        beta = float(rng.uniform(1.0, 1.6))
+    elif extended and kind == "t1" and rng.random() < 0.3:   # a thermal excited population
+        p_th = rng.uniform(0.05, 0.25)
+        a, off = 1 - 2 * p_th, p_th
+    p = off + a * np.exp(-(x / tau) ** beta)
     if mode == "anomalous":
-        pick = int(rng.integers(5))
+        pick = int(rng.integers(6 if extended else 5))
         late = order >= rng.uniform(0.15, 0.65)
         if pick == 0:
             p = np.where(late, off + a * np.exp(-x / (tau * rng.uniform(0.1, 0.3))), p)
@@ -227,8 +276,12 @@ def _decay(kind: str, mode: str, n: int, rng: np.random.Generator):
             m = rng.uniform(0.15, 0.5)
             p = off + a * np.exp(-x / tau) * (1 + m * np.cos(
                 2 * np.pi * x / (tau * rng.uniform(0.2, 1.5)) + rng.uniform(0, 2 * np.pi)))
-        else:
+        elif pick == 4:
             p = _dropout(p, order, rng)
+        else:   # collapses and revivals (a spin in a nuclear bath) at a Larmor period
+            larmor = (x.max() - x.min()) / rng.uniform(3, 8)
+            p = off + a * np.exp(-(x / tau) ** beta) * (
+                1 - rng.uniform(0.6, 1.0) * np.sin(math.pi * x / larmor) ** 4)
     if mode == "no_signal":
         p = off + _background(u, rng, rng.uniform(0, 0.03), rng.random() < 0.3) + \
             (a * 0.5 if rng.random() < 0.5 else 0.0)
@@ -262,27 +315,51 @@ def _extra_noise(p: np.ndarray, rng: np.random.Generator, kind: str, level: floa
     return _noise(p, rng, kind, level, order), None
 
 
-def make_robust_case(kind: str, mode: str, rng: np.random.Generator) -> Case:
-    """One robust-train case of ``kind`` in ``mode`` (see the module)."""
-    n = int(math.exp(rng.uniform(math.log(12), math.log(300))))
+def _counts(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Photon counts: Poisson of a dark rate plus a bright rate times the population."""
+    bright = math.exp(rng.uniform(math.log(20), math.log(5e4)))
+    return rng.poisson(bright * (rng.uniform(0.02, 0.3) + np.clip(p, 0, None))).astype(float)
+
+
+def _degrees(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A phase readout in degrees near ±180, moving 5-60 degrees with the signal, wrapped."""
+    lo, hi = np.nanpercentile(y, [2, 98])
+    shift = rng.uniform(5, 60) * rng.choice([-1, 1]) / ((hi - lo) or 1.0)
+    phi = 180 + rng.uniform(-30, 30) + shift * (y - lo)
+    return (phi + 180) % 360 - 180
+
+
+def make_robust_case(kind: str, mode: str, rng: np.random.Generator,
+                     extended: bool = False) -> Case:
+    """One robust-train case of ``kind`` in ``mode`` (see the module); ``extended``: the
+    session-7 variants (:func:`robust2_train_set`)."""
+    lo_n, hi_n = (8, 1000) if extended else (12, 300)
+    n = int(math.exp(rng.uniform(math.log(lo_n), math.log(hi_n))))
     if kind == "spectroscopy":
-        x, p, order, truth, settings = _spectroscopy(mode, n, rng)
+        x, p, order, truth, settings = _spectroscopy(mode, n, rng, extended)
     elif kind == "rabi":
-        x, p, order, truth, settings = _rabi(mode, n, rng)
+        x, p, order, truth, settings = _rabi(mode, n, rng, extended)
     elif kind == "ramsey":
-        x, p, order, truth, settings = _ramsey(mode, n, rng)
+        x, p, order, truth, settings = _ramsey(mode, n, rng, extended)
     else:
-        x, p, order, truth, settings = _decay(kind, mode, n, rng)
-    noises = [str(rng.choice(NOISES))]
+        x, p, order, truth, settings = _decay(kind, mode, n, rng, extended)
+    pool = EXTENDED_NOISES if extended else NOISES
+    noises = [str(rng.choice(pool))]
     if rng.random() < 0.35:
         noises.append(str(rng.choice(NOISES[1:])))
     level = float(math.exp(rng.uniform(math.log(0.003), math.log(0.08))))
     shots, sigma, stype = None, None, "population"
+    if noises[0] == "spam":   # single-shot assignment errors compress the populations
+        e0, e1 = rng.uniform(0.01, 0.06), rng.uniform(0.03, 0.2)
+        p = e0 + (1 - e0 - e1) * np.clip(p, 0, 1)
+        noises[0] = "binomial"
     if noises[0] == "binomial":
         shots = int(math.exp(rng.uniform(math.log(10), math.log(3000))))
         y = rng.binomial(shots, np.clip(p, 0, 1)) / shots
         for k in noises[1:]:
             y, _ = _extra_noise(y, rng, k, level * 0.5, order)
+    elif noises[0] == "poisson":
+        y, stype = _counts(p, rng), "counts"
     else:
         y = p
         for k in noises:
@@ -293,10 +370,19 @@ def make_robust_case(kind: str, mode: str, rng: np.random.Generator) -> Case:
         gain = math.exp(rng.uniform(math.log(1e-3), math.log(1e2))) * rng.choice([-1, 1])
         y = rng.normal(0, 10) * abs(gain) + gain * y
         sigma = None if sigma is None else abs(gain) * sigma
+        if extended and stype == "phase" and rng.random() < 0.5:
+            y, sigma = _degrees(y, rng), None
+            settings = {**settings, "signal_units": "deg"}
     elif stype == "iq":
         c0 = complex(*rng.normal(0, 1, 2))
         d = rng.uniform(0.2, 5) * np.exp(1j * rng.uniform(-np.pi, np.pi))
         y = c0 + d * y + 1j * d * rng.normal(0, level, len(y))
+        if extended and rng.random() < 0.3:   # the LO phase drifts during the sweep
+            y = c0 + (y - c0) * np.exp(1j * np.deg2rad(rng.uniform(-4, 4)) * (order - 0.5))
+        sigma = None
+    stype = "magnitude" if stype == "counts" else stype
+    if extended and rng.random() < 0.1 and not np.iscomplexobj(y):   # dropped averages: NaN
+        y = np.where(rng.random(len(y)) < rng.uniform(0.02, 0.06), np.nan, y)
         sigma = None
     if sigma is not None:
         settings = {**settings, "sigma": sigma}
@@ -305,7 +391,11 @@ def make_robust_case(kind: str, mode: str, rng: np.random.Generator) -> Case:
     if sigma is not None:
         settings["sigma"] = np.asarray(sigma)[idx]
     xs, unit = _to_units(np.asarray(x, float)[idx], kind, rng)
-    return Case(kind, mode, f"{kind}/train_robust", xs, np.asarray(y)[idx], stype, unit, shots,
+    y = np.asarray(y)[idx]
+    if extended and np.iscomplexobj(y) and rng.random() < 0.3:   # I and Q as two columns
+        y = np.stack([y.real, y.imag], axis=1)
+    family = f"{kind}/train_robust2" if extended else f"{kind}/train_robust"
+    return Case(kind, mode, family, xs, y, stype, unit, shots,
                 settings, truth if mode == "ok" else {}, "+".join(noises))
 
 
@@ -313,4 +403,13 @@ def robust_train_set(per_cell: int, *, seed: int) -> list[Case]:
     """``per_cell`` cases of every sweep kind × :data:`MODES` from the robust families."""
     rng = np.random.default_rng(seed)
     return [make_robust_case(k, m, rng) for k in SWEEP_KINDS for m in MODES
+            for _ in range(per_cell)]
+
+
+def robust2_train_set(per_cell: int, *, seed: int) -> list[Case]:
+    """``per_cell`` cases of every sweep kind × :data:`MODES` from the session-7 robust
+    families (``{kind}/train_robust2``: the variants of :func:`make_robust_case` with
+    ``extended``)."""
+    rng = np.random.default_rng(seed)
+    return [make_robust_case(k, m, rng, extended=True) for k in SWEEP_KINDS for m in MODES
             for _ in range(per_cell)]

@@ -10,7 +10,9 @@ the network's recipe: ``members`` (an ensemble of independently initialised
 :class:`~qplane.calibration.classifier.SweepClassifier`, averaged in probability),
 ``epochs``, ``lr``, ``weight_decay``, ``label_smoothing``, ``width``, ``seed``,
 ``input_noise`` (Gaussian noise of that σ added to every input while training), and
-``abstain_below`` (a verdict whose class probability is below it is marked ``unsure``).
+``abstain_below`` (a verdict whose class probability is below it is marked ``unsure``) and
+``with_v2`` (session 7: the shipped v2 model, unchanged, as one more member beside the trained
+ones; the card then lists each member's inputs as ``member_reads``).
 
 ``scripts/second_opinion_logo.py`` is the validation of transfer: for each generation of
 :data:`~qplane.calibration.training_sets.GENERATIONS`, :func:`fit_ensemble` on the config's
@@ -40,10 +42,10 @@ from qplane.calibration.training import tensors
 from qplane.calibration.training_sets import AnalysedCase, analysed, feature_rows
 
 #: the benchmark's seeds and size for the generations (what leave-one-out measures on)
-BENCH_SEEDS = {"gen1": 777, "gen2": 777, "gen3": 777, "gen4": 783, "gen5": 785}
+BENCH_SEEDS = {"gen1": 777, "gen2": 777, "gen3": 777, "gen4": 783, "gen5": 785, "gen6": 787}
 DEFAULTS = {"members": 3, "epochs": 40, "lr": 3e-3, "weight_decay": 1e-3,
             "label_smoothing": 0.05, "width": 24, "seed": 61, "abstain_below": 0.5,
-            "input_noise": 0.0,
+            "input_noise": 0.0, "with_v2": False,
             "cache": "runs/calibration/cache_v5"}
 
 
@@ -134,6 +136,11 @@ def train_from_config(path: str | Path, log: Any = print) -> tuple[SweepEnsemble
     rows = rows_of(cfg["train_sets"], cfg["cache"], log)
     feats = feature_rows(rows)
     model = fit_ensemble(feats, cfg, log)
+    if cfg["with_v2"]:
+        from qplane.calibration.classifier import DEFAULT_MODEL
+
+        model = SweepEnsemble([LearnedSecondOpinion.load(DEFAULT_MODEL).model,
+                               *model.members]).eval()
     val_rows = rows_of(cfg["validation_sets"], cfg["cache"], log)
     card_bits = {"abstain_below": float(cfg["abstain_below"])}
     val = judge(model, feature_rows(val_rows), card_bits)
@@ -143,9 +150,12 @@ def train_from_config(path: str | Path, log: Any = print) -> tuple[SweepEnsemble
     x = np.stack([f[0] for f, _ in feats])
     card = {
         "name": "sweep_classifier", "format_version": 3, "features_version": FEATURES_VERSION,
-        "width": int(cfg["width"]), "members": int(cfg["members"]),
+        "width": int(cfg["width"]), "members": len(model.members),
         "parameters": sum(p.numel() for p in model.parameters()),
         "modes": list(MODES), "classes": sorted(set(MODE_CLASS.values())), **card_bits,
+        **({"with_v2": True, "member_reads": [[m.channels, m.scalars, m.conv[0].out_channels]
+                                              for m in model.members]}
+           if cfg["with_v2"] else {}),
         "training": {"config": str(path), "sets": cfg["train_sets"], "cases": len(feats),
                      "epochs": cfg["epochs"], "lr": cfg["lr"],
                      "weight_decay": cfg["weight_decay"],

@@ -1,16 +1,19 @@
 """Named, analysed sets of labelled sweeps for training and validating the second opinion.
 
 Each set is a generator of labelled data (:data:`SETS`): qplane's own node generator
-(``synthetic``), the train families (``train``, ``broad``, ``qec``, ``wide``, ``robust``) and
-the held-out generations 1–5 (``gen1`` … ``gen5``, development sets since session 6). A set is
+(``synthetic``), the train families (``train``, ``broad``, ``qec``, ``wide``, ``robust``,
+``robust2``) and the held-out generations 1–6 (``gen1`` … ``gen6``, development sets since
+sessions 6 and 7). A set is
 drawn at a size and a seed and every case is analysed once (the slow part, ~0.2 s of CPU a
 case); :func:`analysed` keeps the analyses (pickled :class:`AnalysedCase` rows) in a cache
-folder, so the features can change without analysing again.
+folder, so the features can change without analysing again; the file name carries
+:func:`analysis_version`, a hash of the analysis code and the set's generator, so analyses
+made by other code are never read.
 
 Generations as training data: the leave-one-generation-out validation of session 6
 (``scripts/second_opinion_logo.py``) trains on four generations (fresh seeds,
-never the benchmark's) and measures on the fifth; the blind generation of a session (the sixth
-in session 6) is never a set here.
+never the benchmark's) and measures on the held-out one; the blind generation of a session (the
+sixth in session 6, the seventh in session 7) is never a set here.
 
 >>> rows = draw("gen5", 1, seed=0)
 >>> len(rows), rows[0].generation
@@ -19,15 +22,33 @@ in session 6) is never a set here.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import hashlib
 import pickle
+import re
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-#: generation -> its families (generations 1-3 are the held-out families of sessions 1, 2, 3)
-GENERATIONS = ("gen1", "gen2", "gen3", "gen4", "gen5")
+#: generation -> its families (generations 1-3 are the held-out families of sessions 1, 2, 3;
+#: the sixth, blind in session 6, is a development set since session 7)
+GENERATIONS = ("gen1", "gen2", "gen3", "gen4", "gen5", "gen6")
+#: the module that draws each set's cases (its source, and that of every qplane module it
+#: imports, is part of the set's cache key); the rest are ``domain``
+SET_MODULES = {"synthetic": "qplane.calibration.synthetic", "qec": "qplane.calibration.domain_qec",
+               "wide": "qplane.calibration.domain_wide",
+               "robust": "qplane.calibration.domain_robust",
+               "robust2": "qplane.calibration.domain_robust",
+               "gen4": "qplane.calibration.domain_gen4", "gen5": "qplane.calibration.domain_gen5",
+               "gen6": "qplane.calibration.domain_gen6"}
+#: the second opinion's own modules: the analyses are cached with ``second_opinion=False``, so
+#: they are not part of the analysis (features and training change without re-analysing)
+NOT_ANALYSIS = frozenset(f"qplane.calibration.{m}" for m in (
+    "classifier", "sweep_features", "training", "training_sets", "training_ensemble"))
+_MODULE = re.compile(r"^qplane(\.\w+)+$")
 
 
 @dataclasses.dataclass
@@ -52,7 +73,14 @@ def _generation_of(family: str) -> str:
 
 def _cases(name: str, n: int, seed: int) -> list[tuple[Any, str, str, str, str]]:
     """``(case or data, kind, mode, family, set)`` for set ``name``."""
-    from qplane.calibration import domain, domain_gen4, domain_gen5, domain_qec, domain_wide
+    from qplane.calibration import (
+        domain,
+        domain_gen4,
+        domain_gen5,
+        domain_gen6,
+        domain_qec,
+        domain_wide,
+    )
 
     if name == "synthetic":
         from qplane.calibration.training import dataset
@@ -62,11 +90,12 @@ def _cases(name: str, n: int, seed: int) -> list[tuple[Any, str, str, str, str]]
     makers: dict[str, Callable[..., list[Any]]] = {
         "train": domain.train_set, "broad": domain.broad_train_set,
         "qec": domain_qec.qec_train_set, "wide": domain_wide.wide_train_set,
-        "gen4": domain_gen4.gen4_set, "gen5": domain_gen5.gen5_set}
-    if name == "robust":
-        from qplane.calibration.domain_robust import robust_train_set
+        "gen4": domain_gen4.gen4_set, "gen5": domain_gen5.gen5_set,
+        "gen6": domain_gen6.gen6_set}
+    if name in ("robust", "robust2"):
+        from qplane.calibration.domain_robust import robust2_train_set, robust_train_set
 
-        makers["robust"] = robust_train_set
+        makers.update(robust=robust_train_set, robust2=robust2_train_set)
     if name in ("gen1", "gen2", "gen3"):
         cases = [c for c in domain.heldout_set(n, seed=seed) if _generation_of(c.family) == name]
     else:
@@ -91,6 +120,69 @@ def _analyse(item: tuple[Any, str, str, str, str]) -> AnalysedCase:
     return row
 
 
+def _imports(module: str) -> set[str]:
+    """The qplane modules ``module``'s source imports anywhere (also inside functions, and by
+    ``importlib.import_module("...")``)."""
+    path = _source_file(module)
+    if path is None:
+        return set()
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+            out.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and _MODULE.match(node.value):
+            out.add(node.value)
+    return {m for m in out if m.split(".")[0] == "qplane" and _source_file(m) is not None}
+
+
+def _source_file(module: str) -> Path | None:
+    """The source file of a qplane module (None for a name that is not one: a function)."""
+    root = Path(__file__).resolve().parents[1]
+    base = root.joinpath(*module.split(".")[1:])
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def source_closure(roots: tuple[str, ...]) -> list[str]:
+    """``roots`` and every qplane module they import, transitively, minus
+    :data:`NOT_ANALYSIS` (sorted module names)."""
+    seen: set[str] = set()
+    todo = [r for r in roots if r not in NOT_ANALYSIS]
+    while todo:
+        m = todo.pop()
+        if m in seen:
+            continue
+        seen.add(m)
+        todo += [i for i in _imports(m) if i not in seen and i not in NOT_ANALYSIS]
+    return sorted(seen)
+
+
+@functools.lru_cache(maxsize=None)
+def analysis_version(name: str) -> str:
+    """A hash of the code that makes set ``name``'s analysed rows: the source of the analysis
+    (:func:`~qplane.calibration.analysis.analyse` and every module it imports), of the set's
+    generator (:data:`SET_MODULES`) and of the two functions of the second opinion's modules
+    that the rows depend on (``classifier.analyse_data``, ``training.dataset``). Any change to
+    the fits, the gate or the generator changes it, and so the cache file's name."""
+    import inspect
+
+    from qplane.calibration import classifier, training
+
+    h = hashlib.sha256()
+    roots = ("qplane.calibration.analysis", SET_MODULES.get(name, "qplane.calibration.domain"))
+    for m in source_closure(roots):
+        h.update(m.encode() + b"\0" + _source_file(m).read_bytes())   # type: ignore[union-attr]
+    for fn in (classifier.analyse_data, training.dataset):
+        h.update(inspect.getsource(fn).encode())
+    return h.hexdigest()[:12]
+
+
 def draw(name: str, n: int, *, seed: int) -> list[AnalysedCase]:
     """Set ``name`` at size ``n`` (per cell or per family) and ``seed``, analysed."""
     return [_analyse(item) for item in _cases(name, n, seed)]
@@ -98,14 +190,13 @@ def draw(name: str, n: int, *, seed: int) -> list[AnalysedCase]:
 
 def analysed(name: str, n: int, *, seed: int, cache: str | Path | None = None
              ) -> list[AnalysedCase]:
-    """:func:`draw`, read from ``cache/{name}_{n}_{seed}.pkl`` when there (written otherwise).
-
-    The cache holds analyses, so it is valid for as long as the analysis (the fits and the
-    gate) is unchanged; delete the folder after a change to either.
+    """:func:`draw`, read from ``cache/{name}_{n}_{seed}_{version}.pkl`` when there (written
+    otherwise); ``version`` is :func:`analysis_version`, so a change to the fits, the gate or
+    the set's generator never reads analyses made by the old code.
     """
     if cache is None:
         return draw(name, n, seed=seed)
-    path = Path(cache) / f"{name}_{n}_{seed}.pkl"
+    path = Path(cache) / f"{name}_{n}_{seed}_{analysis_version(name)}.pkl"
     if path.exists():
         with path.open("rb") as f:
             return _Unpickler(f).load()

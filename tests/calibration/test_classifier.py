@@ -202,3 +202,20 @@ def test_a_warm_start_predicts_exactly_what_the_older_model_predicts():
     x, s = torch.randn(8, 3, 64, generator=g), torch.rand(8, NUM_SCALARS, generator=g)
     with torch.no_grad():
         assert torch.allclose(old(x, s), new.eval()(x, s), atol=1e-6)
+
+
+def test_an_ensemble_of_members_reading_different_inputs_round_trips(tmp_path):
+    from qplane.calibration.classifier import (BASE_SCALARS, NUM_SCALARS, SweepClassifier,
+                                               SweepEnsemble, features, save_model)
+
+    model = SweepEnsemble([LearnedSecondOpinion.load().model,
+                           SweepClassifier(8, NUM_SCALARS, 5)]).eval()
+    card = {"features_version": 5, "members": 2,
+            "member_reads": [[m.channels, m.scalars, m.conv[0].out_channels]
+                             for m in model.members]}
+    save_model(model, card, tmp_path / "m.safetensors")
+    back = LearnedSecondOpinion.load(tmp_path / "m.safetensors")
+    assert back.model.members[0].scalars == BASE_SCALARS
+    feats = [features(d) for d, _ in dataset(1, seed=3)[:4]]
+    assert [v.to_dict() for v in back.predict_features(feats)] == \
+        [v.to_dict() for v in LearnedSecondOpinion(model, card).predict_features(feats)]

@@ -36,3 +36,15 @@ def test_the_analysis_takes_every_variant():
     for c in robust_train_set(1, seed=11):
         r = analyse(c.kind, second_opinion=False, **c.analyse_args())
         assert r.kind == c.kind
+
+
+def test_the_session_7_variants_are_drawn_labelled_and_analysed():
+    from qplane.calibration import analyse
+    from qplane.calibration.domain_robust import robust2_train_set
+
+    cases = robust2_train_set(2, seed=5)
+    assert {(c.kind, c.mode) for c in cases} == {(k, m) for k in SWEEP_KINDS for m in MODES}
+    assert all(c.family.endswith("/train_robust2") for c in cases)
+    assert all(bool(c.truth) == (c.mode == "ok") for c in cases)
+    for c in cases[:12]:
+        assert analyse(c.kind, second_opinion=False, **c.analyse_args()).kind == c.kind

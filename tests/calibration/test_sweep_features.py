@@ -102,7 +102,7 @@ def _stated_sha(card: str) -> str:
     return m.group(1)
 
 
-@pytest.mark.parametrize("name", ["sweep_classifier_v5"])
+@pytest.mark.parametrize("name", ["sweep_classifier_v5", "sweep_classifier_v6"])
 def test_the_model_card_states_the_sha256_of_its_file(name):
     data = (MODELS_DIR / f"{name}.safetensors").read_bytes()
     card = (MODELS_DIR / f"{name}.md").read_text()
@@ -116,5 +116,14 @@ def test_the_v5_model_is_an_ensemble_reading_features_version_5():
     assert 0 < op.card["abstain_below"] < 1
     # every generation it was trained on is named; the blind sixth is not among them
     assert "gen6" not in op.card["training"]["generations"]
+    v = op.classify_analysis(_t1(60, 240e-6))
+    assert v["label"] == "expected" and "unsure" in v
+
+
+def test_the_v6_model_names_generations_one_to_six_and_not_the_seventh():
+    op = LearnedSecondOpinion.load(MODELS_DIR / "sweep_classifier_v6.safetensors")
+    assert op.card["features_version"] == 5 and op.card["members"] == 3
+    assert op.card["training"]["generations"] == [f"gen{i}" for i in range(1, 7)]
+    assert "robust2" in op.card["training"]["sets"]
     v = op.classify_analysis(_t1(60, 240e-6))
     assert v["label"] == "expected" and "unsure" in v

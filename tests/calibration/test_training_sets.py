@@ -1,0 +1,39 @@
+"""The cache of analysed training sets (training_sets.analysed) is keyed on the analysis code."""
+
+from qplane.calibration import training_sets
+
+
+def test_closure_holds_the_fits_and_gate_but_not_the_second_opinion():
+    mods = training_sets.source_closure(("qplane.calibration.analysis",
+                                         "qplane.calibration.domain_gen6"))
+    for m in ("analysis", "fits", "fit_models", "fit_shapes", "criteria", "gates", "noise",
+              "domain_gen6", "domain_gen4", "domain"):
+        assert f"qplane.calibration.{m}" in mods
+    assert not set(mods) & training_sets.NOT_ANALYSIS
+
+
+def test_a_changed_analysis_never_reads_the_old_analyses(tmp_path, monkeypatch):
+    first = training_sets.analysed("gen3", 1, seed=0, cache=tmp_path)
+    assert len(first) == 2 and len(list(tmp_path.glob("*.pkl"))) == 1
+    # the same code reads the cache back (draw is not called again)
+    monkeypatch.setattr(training_sets, "draw", lambda *a, **k: ["fresh"])
+    assert [r.family for r in training_sets.analysed("gen3", 1, seed=0, cache=tmp_path)] \
+        == [r.family for r in first]
+    # a change to the fits' source: the cached analyses are stale and must not be read
+    real = training_sets._source_file
+    fits = real("qplane.calibration.fits")
+    edited = tmp_path / "fits.py"
+    edited.write_text(fits.read_text() + "\n# a changed fit\n")
+    monkeypatch.setattr(training_sets, "_source_file",
+                        lambda m: edited if m == "qplane.calibration.fits" else real(m))
+    training_sets.analysis_version.cache_clear()
+    try:
+        assert training_sets.analysed("gen3", 1, seed=0, cache=tmp_path) == ["fresh"]
+    finally:
+        training_sets.analysis_version.cache_clear()
+
+
+def test_the_version_names_the_cache_file(tmp_path):
+    training_sets.analysed("gen3", 1, seed=1, cache=tmp_path)
+    (path,) = tmp_path.glob("*.pkl")
+    assert path.name == f"gen3_1_1_{training_sets.analysis_version('gen3')}.pkl"
