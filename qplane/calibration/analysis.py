@@ -328,16 +328,18 @@ def glitches(z: np.ndarray, threshold: float = 5.0, *, max_run: int = 2,
 
 
 def _shouldered(c: np.ndarray, i: int, j: int, side: list[int], scale: float) -> bool:
-    """Whether the run ``c[i:j]`` (one sign) has shoulders: every neighbour on its side by at
-    least one robust sigma and a tenth of its peak. A resolved feature (a narrow second line,
-    1.5 points per linewidth) has them; a glitch's neighbours are noise (both on its side
-    with ~2.5 % chance)."""
+    """Whether the run ``c[i:j]`` (one sign) has shoulders: every neighbour on its side (for
+    one point alone, by at least one robust sigma and a tenth of its peak). A resolved
+    feature (a narrow second line, 1.5 points per linewidth) has them; a glitch's neighbours
+    are noise (both on a lone glitch's side that far with ~2.5 % chance)."""
     run = c[i:j]
     sign = np.sign(run[0])
     if not side or not np.all(np.sign(run) == sign):
         return False
-    need = max(scale, 0.1 * float(np.max(np.abs(run))))
-    return all(sign * c[k] >= need for k in side)
+    # two neighbours off together: shoulders need only lie on their side (a glitch pair's
+    # do with ~1/4 chance); one point alone needs them a sigma out
+    need = 0.0 if len(run) > 1 else max(scale, 0.1 * float(np.max(np.abs(run))))
+    return all(sign * c[k] > need for k in side)
 
 
 #: Sweeps longer than this skip the restricted-likelihood noise model (its cost grows as the

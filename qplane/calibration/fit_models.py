@@ -502,7 +502,8 @@ def select_model(models: Sequence[FitModel], x: Any, y: Any, sigma: Any, *,
     the current one (at the current fit's parameters, the extra ones 0, it draws the same
     curve), when the key moves between the two beyond what their errors allow
     (:func:`key_shift` at ``key_alpha``). Each model also
-    starts from the fits of the candidates nested in it. A candidate whose Akaike criterion
+    starts from the fits of the candidates nested in it. Given the ``key``, a candidate whose
+    Akaike criterion
     (:func:`aic`) lies more than ``aic_margin`` below the chosen one's (a likelihood ratio of
     e⁵ ≈ 150 for ``aic_margin`` 10) replaces it. Returns the chosen fit and every candidate's
     fit by name.
@@ -542,7 +543,7 @@ def select_model(models: Sequence[FitModel], x: Any, y: Any, sigma: Any, *,
     # clearly prefer (a damping that only helps with its zero point) is missed when the term
     # between helps little alone; the Akaike criterion weighs every candidate at once
     ok = [f for f in fits.values() if f.converged and f.dof > 0]
-    if chosen.converged and ok:
+    if key is not None and chosen.converged and ok:
         best = min(ok, key=aic)
         if aic(chosen) - aic(best) > aic_margin:
             chosen = best
