@@ -285,8 +285,9 @@ def glitches(z: np.ndarray, threshold: float = 5.0, *, max_run: int = 2,
     standard deviations, in runs of at most ``max_run`` neighbours whose neighbours on either
     side lie within ``quiet_within`` (a narrow line's peak has shoulders) and are not both on
     the run's side (:func:`_shouldered`: a narrow line sampled at 1.5 points per linewidth
-    lifts its neighbours a little), at most ``max_fraction`` of the points (none below ``min_points`` points, or when more are that far out: then it
-    is structure or heavy noise, for the gate to judge).
+    lifts its neighbours a little), at most ``max_fraction`` of the points (none below
+    ``min_points`` points, or when more are that far out: then it is structure or heavy
+    noise, for the gate to judge).
 
     A glitch (a missed trigger, a cosmic ray, a readout that momentarily loses lock) moves a
     point or two far off, anywhere; a feature the model misses (a second line, a jump) moves

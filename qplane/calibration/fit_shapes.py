@@ -74,8 +74,8 @@ AREA_BOUNDS = (0.05, 4.0)
 
 
 def _pulsed_shape(delta: np.ndarray, area: np.ndarray) -> np.ndarray:
-    """The Rabi formula ``Ω²/(Ω²+Δ²) sin²(√(Ω²+Δ²) T / 2)`` at ``delta = Δ/Ω`` for pulse area
-    ``θ = Ω T``, divided by its value on resonance ``sin²(θ/2)`` (1 at the centre)."""
+    """The Rabi formula ``Ω²/(Ω²+Δ²) sin²(√(Ω²+Δ²) T / 2)`` at ``delta = Δ/Ω`` for pulse
+    area ``θ = Ω T``, divided by its value on resonance ``sin²(θ/2)`` (1 at the centre)."""
     r = np.sqrt(1 + delta * delta)
     with np.errstate(invalid="ignore", divide="ignore"):   # area 0: no line (NaN)
         return np.sin(area * r / 2) ** 2 / (r * r) / np.sin(area / 2) ** 2

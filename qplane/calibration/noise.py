@@ -132,11 +132,11 @@ def level_noise(residuals: Any, fitted: Any, *, p_value: float = LEVEL_P_VALUE,
     the noise of many readouts follows the signal's level, not the sweep. The variance is
     modelled as linear in the fitted level ``g`` (scaled to ``[0, 1]``), or piecewise linear
     through its values at ``g = 0, 1/2, 1`` (positive: log-parametrised), each kept only when
-    it beats the simpler one, fitted by maximum likelihood to
-    the point-to-point differences of the residuals (``E[(r_{i+1} - r_i)²] = v_i + v_{i+1}``;
-    smooth misfit hardly enters them), by the likelihood-ratio test at ``p_value`` (scaled by 2/3: neighbouring differences share a
-    point). Points are weighted by what they carry: a Poisson trace's dark points are
-    quieter than its bright ones.
+    it beats the simpler one by the likelihood-ratio test at ``p_value`` (scaled by 2/3:
+    neighbouring differences share a point), fitted by maximum likelihood to the
+    point-to-point differences of the residuals (``E[(r_{i+1} - r_i)²] = v_i + v_{i+1}``;
+    smooth misfit hardly enters them). Points are weighted by what they carry: a Poisson
+    trace's dark points are quieter than its bright ones.
 
     >>> rng = np.random.default_rng(0)
     >>> rate = 5 + 200 * np.sin(np.linspace(0, 3 * np.pi, 200)) ** 2
