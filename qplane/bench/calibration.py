@@ -16,15 +16,21 @@ Sets, none used for tuning or training (:mod:`qplane.calibration.domain` lists t
               measurement (a development set since);
 ``families_gen6`` the sixth generation (:mod:`qplane.calibration.domain_gen6`), written and
               committed before session 6 tuned or trained anything, kept blind until its final
-              measurement: the generation the targets are judged on now;
+              measurement (a development set since);
+``families_gen7`` the seventh generation (:mod:`qplane.calibration.domain_gen7`), written and
+              committed before session 7 tuned or trained anything, kept blind until its final
+              measurement: the generation the targets are judged on now. Its cases carry the
+              experiment settings a node passes (a Rabi's ``expected_pi_amplitude``, with the
+              prior's error), and two of its kinds are QEC-lab nodes (resonator spectroscopy,
+              randomized benchmarking);
 ``heldout``   fresh seeds of qplane's own generator (every node type and failure mode);
 ``simlab``    data from the simulated lab's own device model (its physics, readout chain and
               drift, a different simulator from the training one), spoiled as each failure mode
               needs: sweeps shifted off the feature, too few points or shots, a discriminator
               threshold at its limit (no signal). No ``anomalous`` cases.
 
-Targets on ``families_gen6`` (and reported for ``families_gen5``, ``families_gen4`` and
-``families``): the gate accepts ≥ 90 % of good data and rejects 100 % of bad; the fitted value lies within 2σ of the truth on ≥ 90 % of
+Targets on ``families_gen7`` (and reported for ``families_gen6``, ``families_gen5``,
+``families_gen4`` and ``families``): the gate accepts ≥ 90 % of good data and rejects 100 % of bad; the fitted value lies within 2σ of the truth on ≥ 90 % of
 accepted good data; Rabi π-amplitude bias
 < 2 % with phase and damping present (every accepted case of every held-out Rabi family);
 the second opinion's outcome class right on ≥ 90 %.
@@ -333,7 +339,9 @@ def evaluate(cases: list[tuple[ExperimentData, str]], opinion: "LearnedSecondOpi
 
 #: held-out mode -> the outcome class the second opinion should give
 _KEY = {"spectroscopy": "frequency", "rabi": "pi_amplitude", "ramsey": "fringe_frequency",
-        "t1": "t1", "echo": "t2_echo"}
+        "t1": "t1", "echo": "t2_echo",
+        # the QEC-lab kinds of the seventh generation
+        "resonator_spectroscopy": "frequency", "randomized_benchmarking": "tau"}
 
 
 def _analyse_case(case: Any) -> Any:
@@ -454,6 +462,7 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
     from qplane.calibration.domain_gen4 import GEN4, gen4_set
     from qplane.calibration.domain_gen5 import GEN5, gen5_set
     from qplane.calibration.domain_gen6 import GEN6, gen6_set
+    from qplane.calibration.domain_gen7 import GEN7, gen7_set
     from qplane.calibration.training import dataset
 
     opinion = LearnedSecondOpinion.load(model) if model else LearnedSecondOpinion.load()
@@ -465,6 +474,7 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
                                "gen4_families": sorted(GEN4),
                                "gen5_families": sorted(GEN5),
                                "gen6_families": sorted(GEN6),
+                               "gen7_families": sorted(GEN7),
                                "model_card": opinion.card, "sets": {}}
     if prev is not None:
         results["compare_model_card"] = prev.card
@@ -475,10 +485,13 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
                                                  **kw)
     results["families_gen6"] = evaluate_families(gen6_set(per_family, seed=seed + 10), opinion,
                                                  **kw)
+    results["families_gen7"] = evaluate_families(gen7_set(per_family, seed=seed + 12), opinion,
+                                                 **kw)
     results["targets_met"] = targets_met(results["families"])
     results["targets_met_gen4"] = targets_met(results["families_gen4"])
     results["targets_met_gen5"] = targets_met(results["families_gen5"])
     results["targets_met_gen6"] = targets_met(results["families_gen6"])
+    results["targets_met_gen7"] = targets_met(results["families_gen7"])
     sets = {"heldout": dataset(per_cell, seed=seed),
             "simlab": simlab_cases(sim_per_cell, seed=seed + 2)}
     for name, cases in track(sets.items(), "calibration sets", label=lambda item: item[0]):
@@ -513,7 +526,8 @@ def main(args: argparse.Namespace) -> int:
     res = run_benchmark(per_family=args.per_family, per_cell=args.per_cell,
                         sim_per_cell=args.sim_per_cell, seed=args.seed, model=args.model,
                         compare_model=args.compare_model, jobs=args.jobs, out=args.out)
-    for label, key in (("sixth-generation (blind)", "families_gen6"),
+    for label, key in (("seventh-generation (blind)", "families_gen7"),
+                       ("sixth-generation", "families_gen6"),
                        ("fifth-generation", "families_gen5"),
                        ("fourth-generation", "families_gen4"),
                        ("earlier generations", "families")):

@@ -197,8 +197,9 @@ def _family_lines(f: dict, label: str) -> list[str]:
 
 def _calibration(data: dict) -> str:
     f, t = data["families"], data["targets"]
-    g6 = data.get("families_gen6")
-    files = "`domain_gen4.py`, `domain_gen5.py`" + (", `domain_gen6.py`" if g6 else "")
+    g6, g7 = data.get("families_gen6"), data.get("families_gen7")
+    files = "`domain_gen4.py`, `domain_gen5.py`" + (", `domain_gen6.py`" if g6 else "") + (
+        ", `domain_gen7.py`" if g7 else "")
     lines = [
         "Analysis (fit + gate) and the learned second opinion on held-out families of sweeps never "
         f"used for tuning or training (`qplane/calibration/domain.py`, {files}). Targets: "
@@ -208,8 +209,11 @@ def _calibration(data: dict) -> str:
         f"{t['model_class_accuracy']:.0%}.",
         "",
     ]
+    if g7:
+        lines += _family_lines(g7, "Seventh generation, blind until measured") + [""]
     if g6:
-        lines += _family_lines(g6, "Sixth generation, blind until measured") + [""]
+        lines += _family_lines(g6, "Sixth generation (looked at before session 7)" if g7
+                               else "Sixth generation, blind until measured") + [""]
     g5 = data.get("families_gen5")
     if g5:
         lines += _family_lines(g5, "Fifth generation (looked at before session 6)" if g6

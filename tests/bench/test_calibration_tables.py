@@ -31,3 +31,17 @@ def test_the_sixth_generation_comes_first_as_the_blind_one():
     blind = text.index("Sixth generation, blind until measured")
     assert blind < text.index("Fifth generation (looked at before session 6)")
     assert "| rabi/symmetric_counts |" in text[blind:text.index("Fifth generation")]
+
+
+def test_the_seventh_generation_comes_first_and_the_sixth_is_a_development_set():
+    data = _results()
+    data["families_gen6"] = copy.deepcopy(data["families_gen5"])
+    data["families_gen7"] = copy.deepcopy(data["families_gen5"])
+    data["families_gen7"]["per_family"] = {"t1/reference_ratio": next(
+        iter(data["families_gen5"]["per_family"].values()))}
+    text = _calibration(data)
+    assert "`domain_gen7.py`" in text and "`domain_gen6.py`" in text
+    blind = text.index("Seventh generation, blind until measured")
+    assert blind < text.index("Sixth generation (looked at before session 7)")
+    assert "Sixth generation, blind until measured" not in text
+    assert "| t1/reference_ratio |" in text[blind:text.index("Sixth generation")]
