@@ -148,9 +148,8 @@ class AnalysisResult:
         return "\n".join(lines)
 
 
-def _signal(signal: Any, signal_type: str, signal_units: str | None
-            ) -> tuple[np.ndarray, dict[str, float]]:
-    """The signal as a real array, and facts about it (the IQ quadrature's noise)."""
+def _raw_signal(signal: Any, signal_type: str) -> np.ndarray:
+    """The signal as a 1-D array: complex for ``iq``, real otherwise (shapes checked)."""
     if signal_type not in SIGNAL_TYPES:
         raise AnalysisError(f"signal_type must be one of {', '.join(SIGNAL_TYPES)}, "
                             f"got {signal_type!r}")
@@ -162,17 +161,32 @@ def _signal(signal: Any, signal_type: str, signal_units: str | None
             else:
                 raise AnalysisError(f"iq signals are complex, or (points, 2) arrays of I and "
                                     f"Q; got shape {a.shape}")
-        z = a.astype(complex)
-        c = z - np.mean(z)
+        return a.astype(complex)
+    if np.iscomplexobj(a):
+        raise AnalysisError(f"a {signal_type} signal is real; pass signal_type='iq' for "
+                            "complex IQ points")
+    return a.astype(float)
+
+
+def _signal(a: np.ndarray, signal_type: str, signal_units: str | None
+            ) -> tuple[np.ndarray, dict[str, float]]:
+    """The real signal the fit sees, from the finite points of :func:`_raw_signal` in sweep
+    order, and facts about it (the IQ quadrature's noise).
+
+    IQ is projected onto the line along which the points vary most; a phase is unwrapped
+    along the sweep, so only after dropped (NaN) points are left out and the points are in
+    sweep order (a NaN inside the unwrap would spoil every point after it).
+    """
+    if signal_type == "iq":
+        if len(a) < 3:   # too few points to find the axis (refused as under-sampled)
+            return a.real.astype(float), {}
+        c = a - np.mean(a)
         m = np.stack([c.real, c.imag])
         u, _, _ = np.linalg.svd(m @ m.T)
         axis = u[0, 0] + 1j * u[1, 0]
         y = (c / axis).real
         across = (c / axis).imag
         return y, {"quadrature_noise": float(np.std(np.diff(across)) / math.sqrt(2))}
-    if np.iscomplexobj(a):
-        raise AnalysisError(f"a {signal_type} signal is real; pass signal_type='iq' for "
-                            "complex IQ points")
     y = a.astype(float)
     if signal_type == "phase":
         base, factor = to_si(signal_units) if signal_units else ("rad", 1.0)
@@ -224,16 +238,17 @@ def analyse(kind: str, sweep: Any, signal: Any, *, signal_type: str = "populatio
             settings[name] = float(convert(np.asarray(float(settings[name])), units,
                                            spec.sweep_unit))
     x = np.asarray(convert(np.asarray(sweep, dtype=float), units, spec.sweep_unit), dtype=float)
-    y, facts = _signal(signal, signal_type, signal_units)
-    if x.ndim != 1 or y.shape != x.shape:
+    a = _raw_signal(signal, signal_type)
+    if x.ndim != 1 or a.shape != x.shape:
         raise AnalysisError(f"sweep and signal must be 1-D of one length; got {x.shape} and "
-                            f"{y.shape}")
-    s = None if sigma is None else np.broadcast_to(np.asarray(sigma, dtype=float), y.shape)
-    ok = np.isfinite(x) & np.isfinite(y)
+                            f"{a.shape}")
+    s = None if sigma is None else np.broadcast_to(np.asarray(sigma, dtype=float), a.shape)
+    ok = np.isfinite(x) & np.isfinite(a)
     if s is not None:
         ok &= np.isfinite(s) & (s > 0)
     order = np.argsort(x[ok], kind="stable")
-    x, y = x[ok][order], y[ok][order]
+    x = x[ok][order]
+    y, facts = _signal(a[ok][order], signal_type, signal_units)
     s = None if s is None else s[ok][order]
     result = _analyse(spec, x, y, s, shots, signal_type, settings)
     opinion = _opinion(second_opinion)
@@ -268,9 +283,11 @@ def glitches(z: np.ndarray, threshold: float = 5.0, *, max_run: int = 2,
              ) -> np.ndarray:
     """Readout glitches among normalised residuals ``z``: points beyond ``threshold`` robust
     standard deviations, in runs of at most ``max_run`` neighbours whose neighbours on either
-    side lie within ``quiet_within`` (a narrow line's peak has shoulders), at most ``max_fraction``
-    of the points (none below ``min_points`` points, or when more are that far out: then it
-    is structure or heavy noise, for the gate to judge).
+    side lie within ``quiet_within`` (a narrow line's peak has shoulders) and are not both on
+    the run's side (:func:`_shouldered`: a narrow line sampled at 1.5 points per linewidth
+    lifts its neighbours a little), at most ``max_fraction`` of the points (none below
+    ``min_points`` points, or when more are that far out: then it is structure or heavy
+    noise, for the gate to judge).
 
     A glitch (a missed trigger, a cosmic ray, a readout that momentarily loses lock) moves a
     point or two far off, anywhere; a feature the model misses (a second line, a jump) moves
@@ -298,9 +315,10 @@ def glitches(z: np.ndarray, threshold: float = 5.0, *, max_run: int = 2,
             j = i
             while j < n and big[j]:
                 j += 1
-            quiet = all(abs(z[k] - np.median(z)) <= quiet_within * scale
-                        for k in (i - 1, j) if 0 <= k < n)
-            if j - i <= max_run and quiet:
+            side = [k for k in (i - 1, j) if 0 <= k < n]
+            quiet = all(abs(z[k] - np.median(z)) <= quiet_within * scale for k in side)
+            if j - i <= max_run and quiet and not _shouldered(z - np.median(z), i, j, side,
+                                                              scale):
                 out[i:j] = True
             i = j
         else:
@@ -308,6 +326,21 @@ def glitches(z: np.ndarray, threshold: float = 5.0, *, max_run: int = 2,
     if out.sum() > max_fraction * n:
         return np.zeros(n, dtype=bool)
     return out
+
+
+def _shouldered(c: np.ndarray, i: int, j: int, side: list[int], scale: float) -> bool:
+    """Whether the run ``c[i:j]`` (one sign) has shoulders: every neighbour on its side (for
+    one point alone, by at least one robust sigma and a tenth of its peak). A resolved
+    feature (a narrow second line, 1.5 points per linewidth) has them; a glitch's neighbours
+    are noise (both on a lone glitch's side that far with ~2.5 % chance)."""
+    run = c[i:j]
+    sign = np.sign(run[0])
+    if not side or not np.all(np.sign(run) == sign):
+        return False
+    # two neighbours off together: shoulders need only lie on their side (a glitch pair's
+    # do with ~1/4 chance); one point alone needs them a sigma out
+    need = 0.0 if len(run) > 1 else max(scale, 0.1 * float(np.max(np.abs(run))))
+    return all(sign * c[k] > need for k in side)
 
 
 #: Sweeps longer than this skip the restricted-likelihood noise model (its cost grows as the
@@ -370,7 +403,7 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
              shots: int | None, signal_type: str, settings: Mapping[str, Any]
              ) -> AnalysisResult:
     options = {"sign_free": signal_type != "population"}
-    models = spec.models(settings)
+    models = spec.models(settings, x)
     if len(x) < 3:
         from qplane.calibration.fits import failed_fit
 

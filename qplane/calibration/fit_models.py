@@ -58,6 +58,8 @@ class FitModel:
         bounds: ``bounds(x) -> {name: (low, high)}`` for the nonlinear parameters.
         derive: ``derive(params, options) -> {name: value}``, values computed from the
             parameters (uncertainties by the delta method).
+        applies: ``applies(x) -> bool``, whether the model can be fitted to this sweep
+            (None: any; a term only some layouts can determine).
     """
 
     name: str
@@ -67,6 +69,7 @@ class FitModel:
     grid: Callable[[np.ndarray], dict[str, np.ndarray]]
     bounds: Callable[[np.ndarray], dict[str, tuple[float, float]]]
     derive: Callable[[Mapping[str, float], Mapping[str, Any]], dict[str, float]] | None = None
+    applies: Callable[[np.ndarray], bool] | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -136,7 +139,9 @@ def _rabi_model(phase: bool, damping: bool) -> FitModel:
     linear = ("mean", "a_cos") + (("a_sin",) if phase else ())
 
     def basis(x, *, frequency, damping=None):
-        env = np.exp(-damping * x) if damping is not None else np.ones_like(frequency * x)
+        # damping grows with the drive's magnitude: a negative amplitude (a ± sweep) is the
+        # same drive with its phase flipped
+        env = np.exp(-damping * np.abs(x)) if damping is not None else np.ones_like(frequency * x)
         arg = 2 * np.pi * frequency * x
         cols = [np.ones_like(arg), env * np.cos(arg)]
         if phase:
@@ -487,7 +492,7 @@ def key_shift(simple: FitResult, complex_: FitResult, key: str) -> float:
 
 def select_model(models: Sequence[FitModel], x: Any, y: Any, sigma: Any, *,
                  alpha: float = 1e-3, options: Mapping[str, Any] | None = None,
-                 key: str | None = None, key_alpha: float = 0.05
+                 key: str | None = None, key_alpha: float = 0.05, aic_margin: float = 10.0
                  ) -> tuple[FitResult, dict[str, FitResult]]:
     """Fit every candidate; keep the simplest the data do not reject.
 
@@ -497,8 +502,11 @@ def select_model(models: Sequence[FitModel], x: Any, y: Any, sigma: Any, *,
     the current one (at the current fit's parameters, the extra ones 0, it draws the same
     curve), when the key moves between the two beyond what their errors allow
     (:func:`key_shift` at ``key_alpha``). Each model also
-    starts from the fits of the candidates nested in it. Returns the chosen fit and every
-    candidate's fit by name.
+    starts from the fits of the candidates nested in it. Given the ``key``, a candidate whose
+    Akaike criterion
+    (:func:`aic`) lies more than ``aic_margin`` below the chosen one's (a likelihood ratio of
+    e⁵ ≈ 150 for ``aic_margin`` 10) replaces it. Returns the chosen fit and every candidate's
+    fit by name.
     """
     fits: dict[str, FitResult] = {}
     names = {m.name: set(m.names) for m in models}
@@ -531,7 +539,20 @@ def select_model(models: Sequence[FitModel], x: Any, y: Any, sigma: Any, *,
             chosen = best
     if chosen is None:
         chosen = fits[models[0].name]
+    # the steps above compare one size with the next: a model two terms richer that the data
+    # clearly prefer (a damping that only helps with its zero point) is missed when the term
+    # between helps little alone; the Akaike criterion weighs every candidate at once
+    ok = [f for f in fits.values() if f.converged and f.dof > 0]
+    if key is not None and chosen.converged and ok:
+        best = min(ok, key=aic)
+        if aic(chosen) - aic(best) > aic_margin:
+            chosen = best
     return chosen, fits
+
+
+def aic(fit: FitResult) -> float:
+    """Akaike's criterion ``chi² + 2 k`` of ``fit`` (``k`` its parameters) against its noise."""
+    return fit.chi2_red * fit.dof + 2 * (fit.points - fit.dof)
 
 
 # the shapes real data take beyond these (curved backgrounds, stretched Ramsey envelopes, a

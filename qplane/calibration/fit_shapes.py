@@ -13,6 +13,9 @@ data ask for it (the nested F-test, or for Rabi the key's Hausman test):
   dephasing), β = 2 the Gaussian of quasi-static (1/f, slow) frequency noise, and anything
   between when both act; ``ramsey_chirp_stretched``, the chirp alternative with that envelope
   (:class:`~qplane.calibration.criteria.ChirpTest`);
+- ``rabi_damped_zero``: Rabi with phase and damping in the rotation angle's magnitude,
+  ``exp(-d |x - x0|)``, ``x0`` where the angle is zero: on a ``-A ... +A`` sweep the fringe
+  decays to both sides of that point (fitted to sweeps through zero only);
 - ``rabi_compressed``: Rabi with phase, damping and a *compressing* (or expanding) drive, the
   rotation angle ``φ + 2π f x (1 − c x²)``: an amplifier or mixer saturating at high
   amplitude rotates less than linearly (``tanh`` to third order); the π amplitude is where
@@ -64,6 +67,62 @@ def _quadratic_peak(shape: str) -> FitModel:
                     base.grid, base.bounds)
 
 
+# --- the line of a finite drive pulse --------------------------------------------------------
+
+#: the pulse area ``θ = Ω T`` (rad) a pulsed line may have: weak (the sinc² limit) to 1.3 π
+AREA_BOUNDS = (0.05, 4.0)
+
+
+def _pulsed_shape(delta: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """The Rabi formula ``Ω²/(Ω²+Δ²) sin²(√(Ω²+Δ²) T / 2)`` at ``delta = Δ/Ω`` for pulse
+    area ``θ = Ω T``, divided by its value on resonance ``sin²(θ/2)`` (1 at the centre)."""
+    r = np.sqrt(1 + delta * delta)
+    with np.errstate(invalid="ignore", divide="ignore"):   # area 0: no line (NaN)
+        return np.sin(area * r / 2) ** 2 / (r * r) / np.sin(area / 2) ** 2
+
+
+def _half_width(area: float) -> float:
+    """``Δ/Ω`` where the pulsed line of area ``area`` falls to half its peak."""
+    lo, hi = 0.0, 1.0
+    while _pulsed_shape(np.array(hi), np.array(area)) > 0.5:
+        hi *= 2
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _pulsed_shape(np.array(mid), np.array(area)) > 0.5 else (lo, mid)
+    return (lo + hi) / 2
+
+
+_AREAS = np.linspace(AREA_BOUNDS[0], AREA_BOUNDS[1], 400)
+_HALF = np.array([_half_width(a) for a in _AREAS])
+
+
+def _pulsed_line(x, center, width, area):
+    """The pulsed line of FWHM ``width`` (its side lobes set by ``area``), 1 at ``center``."""
+    omega = width / (2 * np.interp(area, _AREAS, _HALF))   # the Rabi frequency, Hz
+    return _pulsed_shape((x - center) / omega, area)
+
+
+def _pulsed_model(background: str) -> FitModel:
+    base = _peak_model("lorentzian", background)
+
+    def basis(x, *, center, width, area):
+        b = base.basis(x, center=center, width=width)
+        return np.concatenate([_pulsed_line(x, center, width, area)[..., None], b[..., 1:]],
+                              axis=-1)
+
+    def grid(x):
+        g = base.grid(x)
+        areas = np.array([0.5, 1.6, 3.0])
+        return {"center": np.tile(g["center"], 3), "width": np.tile(g["width"], 3),
+                "area": np.repeat(areas, len(g["center"]))}
+
+    def bounds(x):
+        return {**base.bounds(x), "area": AREA_BOUNDS}
+
+    name = "pulsed" if background == "constant" else f"pulsed_{background}"
+    return FitModel(name, ("center", "width", "area"), base.linear, basis, grid, bounds)
+
+
 # --- Ramsey with a stretched envelope --------------------------------------------------------
 
 #: β of the envelope ``exp(-(t/T2*)^β)``: 1 (exponential) … 3; the grid starts at 1 and 2
@@ -111,6 +170,31 @@ def _stretched_decay_grid(x):
     return _mesh(t2=g[::2], beta=np.array([1.0, 2.0]))
 
 
+# --- Rabi damped in the rotation angle, on a sweep through zero -------------------------------
+
+def _two_sided(x) -> bool:
+    """A sweep with at least 3 points on either side of zero amplitude (``-A ... +A``)."""
+    x = np.asarray(x, dtype=float)
+    return int(np.sum(x < 0)) >= 3 and int(np.sum(x > 0)) >= 3
+
+
+def _zero_basis(x, *, frequency, damping, zero):
+    return _fringe_columns(np.exp(-damping * np.abs(x - zero)), 2 * np.pi * frequency * x)
+
+
+def _zero_grid(x):
+    g = FIT_MODELS["rabi_damped"].grid(x)
+    n = len(g["frequency"])
+    shift = np.repeat([-0.1, 0.0, 0.1], n)       # of the π amplitude, 1 / (2 f)
+    return {"frequency": np.tile(g["frequency"], 3), "damping": np.tile(g["damping"], 3),
+            "zero": shift / (2 * np.tile(g["frequency"], 3))}
+
+
+def _zero_bounds(x):
+    top = float(np.max(np.abs(x)))
+    return {**FIT_MODELS["rabi_damped"].bounds(x), "zero": (-top / 2, top / 2)}
+
+
 # --- Rabi with a compressing drive -----------------------------------------------------------
 
 #: the compression's bound, as ``c·top²`` (the rotation stays monotonic below 1/3)
@@ -118,7 +202,7 @@ MAX_COMPRESSION = 0.3
 
 
 def _compressed_basis(x, *, frequency, damping, compression):
-    return _fringe_columns(np.exp(-damping * x),
+    return _fringe_columns(np.exp(-damping * np.abs(x)),
                            2 * np.pi * frequency * x * (1 - compression * x * x))
 
 
@@ -162,6 +246,7 @@ def _compressed_derive(p, options):
 
 _MODELS = [
     _quadratic_peak("lorentzian"), _quadratic_peak("gaussian"),
+    *(_pulsed_model(b) for b in ("constant", "linear")),
     FitModel("ramsey_stretched", ("frequency", "t2", "beta"), ("offset", "a_cos", "a_sin"),
              _stretched_fringes_basis, _stretched_fringes_grid, _with_beta(_ramsey_bounds),
              _ramsey_derive),
@@ -170,6 +255,12 @@ _MODELS = [
              _stretched_chirp_bounds, _ramsey_derive),
     FitModel("ramsey_decay_stretched", ("t2", "beta"), ("offset", "amplitude"),
              _stretched_decay_basis, _stretched_decay_grid, _with_beta(_t2_bounds)),
+    # the damping grows with the rotation angle's magnitude, zero where the angle is (a DC
+    # offset on the drive, LO leakage, moves that point off zero amplitude): on a sweep
+    # through zero the two sides decay from there
+    FitModel("rabi_damped_zero", ("frequency", "damping", "zero"), ("mean", "a_cos", "a_sin"),
+             _zero_basis, _zero_grid, _zero_bounds, FIT_MODELS["rabi_damped"].derive,
+             applies=_two_sided),
     FitModel("rabi_compressed", ("frequency", "damping", "compression"),
              ("mean", "a_cos", "a_sin"), _compressed_basis, _compressed_grid,
              _compressed_bounds, _compressed_derive),

@@ -97,13 +97,17 @@ class AnalysisKind:
                                 f"known: {', '.join(sorted(allowed))}")
         return {**allowed, **{k: v for k, v in given.items() if v is not None}}
 
-    def models(self, s: Mapping[str, Any]) -> list[FitModel]:
+    def models(self, s: Mapping[str, Any], x: np.ndarray | None = None) -> list[FitModel]:
+        """The fit candidates for settings ``s`` (those that apply to the sweep ``x``)."""
         if s.get("model"):
             if s["model"] not in FIT_MODELS:
                 raise AnalysisError(f"unknown fit model {s['model']!r}; known: "
                                     f"{', '.join(FIT_MODELS)}")
             return [FIT_MODELS[s["model"]]]
-        return self.candidates(s)
+        out = self.candidates(s)
+        if x is not None:
+            out = [m for m in out if m.applies is None or m.applies(x)] or out[:1]
+        return out
 
     def gate_criteria(self, x: np.ndarray, fit: FitResult, s: Mapping[str, Any]
                       ) -> list[Criterion]:
@@ -147,13 +151,21 @@ def _uncertainty(key: str, s: Mapping[str, Any], scale: float | None = None) -> 
 # --- spectroscopy ----------------------------------------------------------------------------
 
 def _spec_candidates(s):
-    shapes = ("lorentzian", "gaussian") if s["lineshape"] == "auto" else (s["lineshape"],)
+    # "pulsed": the line a finite drive pulse draws (the Rabi formula, side lobes and all)
+    shapes = ("lorentzian", "gaussian", "pulsed") if s["lineshape"] == "auto" \
+        else (s["lineshape"],)
     backs = ("constant", "linear", "fano", "quadratic") if s["background"] == "auto" \
         else (s["background"],)
     out = []
     for b in backs:
         for sh in shapes:
-            out.append(FIT_MODELS[sh if b == "constant" else f"{sh}_{b}"])
+            name = sh if b == "constant" else f"{sh}_{b}"
+            if name in FIT_MODELS:   # the pulsed line: constant and linear backgrounds only
+                out.append(FIT_MODELS[name])
+    if not out:
+        raise AnalysisError(f"no {s['lineshape']} line on a {s['background']} background; "
+                            "known: " + ", ".join(n for n in FIT_MODELS
+                                                  if n.startswith(s["lineshape"])))
     return out
 
 
@@ -185,7 +197,8 @@ register_kind(AnalysisKind(
 # --- Rabi ------------------------------------------------------------------------------------
 
 def _rabi_candidates(s):
-    names = ["rabi_simple", "rabi_phase", "rabi_damped_nophase", "rabi_damped"]
+    names = ["rabi_simple", "rabi_phase", "rabi_damped_nophase", "rabi_damped",
+             "rabi_damped_zero"]   # the last on sweeps through zero only
     if s.get("drive") == "auto":   # a drive that compresses (saturates) at high amplitude
         names.append("rabi_compressed")
     return [FIT_MODELS[n] for n in names]
@@ -335,19 +348,39 @@ def _decay_resolution(x, fit, s):
     return abs(fit.params["tau"]) / _span_step(x)[1] if fit.converged else math.nan
 
 
-for _name, _exp, _value, _crit in (("t1", "t1", "t1", _t1_criteria),
-                                   ("echo", "hahn_echo", "t2_echo", _decay_criteria)):
+def _echo_candidates(s):
+    # an echo's decay is exponential under white (Markovian) dephasing and compressed,
+    # exp(-(t/T)^β) with β up to 3, under 1/f noise; T (the 1/e time) is T2E in both
+    if s.get("envelope", "auto") == "auto":
+        return [FIT_MODELS["exponential"], FIT_MODELS["stretched_exponential"]]
+    return [FIT_MODELS["exponential"]]
+
+
+def _decay_values(value):
+    def values(fit, s):
+        out = {value: ("tau", "s")}
+        if "beta" in fit.params:
+            out["envelope_exponent"] = ("beta", "")
+        return out
+    return values
+
+
+for _name, _exp, _value, _crit, _cands in (
+        ("t1", "t1", "t1", _t1_criteria, lambda s: [FIT_MODELS["exponential"]]),
+        ("echo", "hahn_echo", "t2_echo", _decay_criteria, _echo_candidates)):
     register_kind(AnalysisKind(
-        _name, _exp, "s", lambda s: "tau", lambda s: [FIT_MODELS["exponential"]],
-        _crit, _decay_resolution,
-        lambda fit, s, _v=_value: {_v: ("tau", "s")},
+        _name, _exp, "s", lambda s: "tau", _cands,
+        _crit, _decay_resolution, _decay_values(_value),
         options={"max_relative_error": 0.2, "min_points_per_feature": 2.0,
                  # the T1 shape test's F-test level: 10⁻³ refused 40 of 60 two-population
                  # decays of the train-side tuning set (10⁻⁴: 37) for 1 of 150 good train
                  # T1s (10⁻⁴: 0); session 4, on 80 broad-train two-population decays and 160
                  # good train T1s in every broad-train noise: 10⁻² accepts 5 bad (10⁻³: 7)
                  # for the same 1 good refusal; the echo ignores it
-                 "shape_p_value": 1e-2}))
+                 "shape_p_value": 1e-2,
+                 # the echo's envelope: "auto" exponential or compressed exp(-(t/T)^β),
+                 # chosen on the data; "exponential" the exponential only (T1 ignores it)
+                 "envelope": "auto"}))
 
 
 # --- the QEC lab's further kinds (resonator, readout tone, DRAG, RB, CZ) ---------------------
