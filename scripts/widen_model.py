@@ -12,6 +12,11 @@ A spec with the same channels and more layers (``cnn-f16x5``) is grown by identi
 instead (:func:`qplane.decoder.grow.deepen`: exactly the same logits; ``--at`` says where):
 
     python scripts/widen_model.py d5-fast cnn-f16x5 runs/decoder/d5-fastx5-init.safetensors
+
+A spec whose first convolution spans rounds (``cnn-f16t``) gets the old kernel as its middle
+time slice (:func:`qplane.decoder.grow.full_first`: exactly the same logits):
+
+    python scripts/widen_model.py d5-fast cnn-f16t runs/decoder/d5-fastt-init.safetensors
 """
 
 from __future__ import annotations
@@ -66,7 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     net, card, digest = load_model(args.model)
     spec = SPECS[args.spec]
     deeper = spec.layers > net.spec.layers
-    if deeper:
+    if getattr(spec, "full_first", False) and not getattr(net.spec, "full_first", False):
+        from qplane.decoder.grow import full_first
+
+        wide = full_first(net.eval(), spec)
+        grown = {"grown_from": {"model": args.model, "sha256": digest, "spec": net.spec.name,
+                                "how": "full first convolution"}}
+    elif deeper:
         from qplane.decoder.grow import deepen
 
         wide = deepen(net.eval(), spec, at=args.at)

@@ -113,37 +113,3 @@ def full_first(net: PreDecoderCNN, spec: ModelSpec) -> PreDecoderCNN:
                 b.weight.copy_(a.weight)
             b.bias.copy_(a.bias)
     return grown
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m qplane.decoder.grow MODEL cnn-f16t OUTPUT``: :func:`full_first` of a model
-    file, its card kept (spec and ``training.grown_from`` updated); for widening and deepening,
-    ``scripts/widen_model.py``."""
-    import argparse
-    import dataclasses
-
-    from qplane.decoder.model import SPECS
-    from qplane.decoder.model_file import load_model, save_model
-
-    parser = argparse.ArgumentParser(description="a trained cnn-f16 with a full first convolution")
-    parser.add_argument("model", help="shipped model name or model file")
-    parser.add_argument("spec", help="the full-first spec, e.g. cnn-f16t")
-    parser.add_argument("output")
-    args = parser.parse_args(argv)
-    net, card, digest = load_model(args.model)
-    spec = SPECS[args.spec]
-    grown = full_first(net.eval(), spec)
-    x = torch.rand(4, 4, 6, 6, 6)
-    with torch.no_grad():
-        gap = float((net(x) - grown(x)).abs().max())
-    card = dataclasses.replace(card, spec=spec.name, spec_version=spec.version,
-                               architecture=spec.to_dict(),
-                               training={**card.training, "grown_from": {
-                                   "model": args.model, "sha256": digest, "spec": net.spec.name,
-                                   "how": "full first convolution"}})
-    print(f"{args.output}: {save_model(args.output, grown, card)} (max logit change {gap:.3g})")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

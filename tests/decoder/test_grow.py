@@ -101,10 +101,16 @@ def test_full_first_refuses_another_layout(shipped, spec):
 
 
 def test_the_grown_file_loads_as_the_full_first_spec(shipped, tmp_path):
-    from qplane.decoder.grow import main
+    # the command is scripts/widen_model.py (library modules take no command line)
+    import importlib.util
+    from pathlib import Path
 
+    path = Path(__file__).parents[2] / "scripts" / "widen_model.py"
+    spec = importlib.util.spec_from_file_location("widen_model", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
     out = tmp_path / "grown.safetensors"
-    assert main(["d3-fast", "cnn-f16t", str(out)]) == 0
+    assert script.main(["d3-fast", "cnn-f16t", str(out)]) == 0
     net, card, _ = load_model(str(out))
     assert card.spec == "cnn-f16t" and card.architecture == SPECS["cnn-f16t"].to_dict()
     assert card.architecture["full_first"] is True and "full_first" not in SPECS["cnn-f16"].to_dict()
