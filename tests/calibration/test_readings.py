@@ -127,3 +127,19 @@ def test_a_narrow_bump_with_shoulders_is_a_feature_not_a_glitch():
     z[79:82] = [-0.2, 9.0, 0.1]      # a glitch: its neighbours are noise
     out = np.flatnonzero(glitches(z))
     assert 80 in out and 40 not in out and 41 not in out
+
+
+def test_a_rabi_read_as_the_ground_population_gives_the_pi_amplitude_not_twice_it():
+    # P(0) = 1 - P(1) over a window that starts past zero drive: the fit's rotation offset comes
+    # out near ±π, which is the readout's sign, not a phase (the drive's rotation starts at
+    # zero); read as a phase, the π amplitude lands a whole period away (2× the truth)
+    rng = np.random.default_rng(3)
+    api = 0.37
+    x = np.linspace(0.45 * api, 2.8 * api, 41)
+    shots = 400
+    p1 = 0.03 + 0.92 * np.sin(np.pi * x / (2 * api)) ** 2
+    ground = rng.binomial(shots, 1 - p1) / shots
+    r = analyse("rabi", x, ground, shots=shots, second_opinion=False)
+    value = r.values["pi_amplitude"]
+    assert abs(value.value / api - 1) < 0.02, (value, r.reason)
+    assert abs(value.value - api) <= 3 * value.error
