@@ -6,6 +6,7 @@ narrow second line that is not a glitch."""
 import math
 
 import numpy as np
+import pytest
 
 from qplane.calibration import analyse
 from qplane.calibration.analysis import glitches
@@ -143,3 +144,17 @@ def test_a_rabi_read_as_the_ground_population_gives_the_pi_amplitude_not_twice_i
     value = r.values["pi_amplitude"]
     assert abs(value.value / api - 1) < 0.02, (value, r.reason)
     assert abs(value.value - api) <= 3 * value.error
+
+
+def test_errors_do_not_depend_on_the_units_of_the_signal():
+    # a detected power of 1e-12 W: the line's centre (Hz) and its depth differ by ~20 decades,
+    # and a pseudo-inverse cut-off relative to the largest singular value gave the centre an
+    # error of 1e-37 Hz, so every such fit passed its uncertainty spec and missed its 2σ
+    rng = np.random.default_rng(1)
+    x = np.linspace(7.0e9 - 10e6, 7.0e9 + 10e6, 301)
+    y = 1 - 0.8 / (1 + ((x - 7.0003e9) / 1e6) ** 2) + rng.normal(0, 0.01, x.size)
+    errors = [analyse("resonator_spectroscopy", x, y * scale, signal_type="magnitude",
+                      second_opinion=False).values["frequency"].error
+              for scale in (1.0, 1e-12)]
+    assert 1e3 < errors[0] < 1e4
+    assert errors[1] == pytest.approx(errors[0], rel=1e-3)
