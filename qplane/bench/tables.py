@@ -210,7 +210,10 @@ def _calibration(data: dict) -> str:
         "",
     ]
     if g7:
-        lines += _family_lines(g7, "Seventh generation, blind until measured") + [""]
+        lines += _family_lines(g7, "Seventh generation (blind until its one measurement in "
+                               "session 7, `bench/results/calibration_gen7_blind.json`; two "
+                               "fixes found on it since: a Rabi read as the ground population, "
+                               "fit errors of a signal in tiny units)") + [""]
     if g6:
         lines += _family_lines(g6, "Sixth generation (looked at before session 7)" if g7
                                else "Sixth generation, blind until measured") + [""]

@@ -402,7 +402,7 @@ def _opinion(second_opinion: Any) -> Any:
 def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray | None,
              shots: int | None, signal_type: str, settings: Mapping[str, Any]
              ) -> AnalysisResult:
-    options = {"sign_free": signal_type != "population"}
+    options = {"sign_free": True}
     models = spec.models(settings, x)
     if len(x) < 3:
         from qplane.calibration.fits import failed_fit

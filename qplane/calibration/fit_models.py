@@ -380,12 +380,34 @@ def fit_model(model: FitModel, x: Any, y: Any, sigma: Any, *,
                                    points=n)
     _, popt, pcov = best
     params = dict(zip(names, map(float, popt)))
+    pcov = _scaled_covariance(model, x, sigma, params, pcov)
     params, errors = derived_errors(model, params, pcov, options)
     resid = (model.evaluate(x, params) - y) / sigma
     dof = n - len(names)
     return FitResult(model=model.name, params=params, errors=errors,
                      chi2_red=float(resid @ resid / dof), dof=dof, chi2_flat=chi2f,
                      converged=True, points=n)
+
+def _scaled_covariance(model: FitModel, x: np.ndarray, sigma: np.ndarray,
+                       params: Mapping[str, float], fallback: np.ndarray) -> np.ndarray:
+    """The fit's covariance ``(J'J)^-1`` with each parameter in units of its own sensitivity.
+
+    curve_fit's pseudo-inverse drops singular values below a cut-off relative to the largest,
+    so when the parameters' scales differ by many decades (a line's centre in Hz beside a depth
+    of 1e-12 W) the small direction is dropped and its error comes out as zero. Scaling each
+    column of the weighted Jacobian to unit norm first makes the errors independent of the
+    units of the signal (the same cut-off as curve_fit's, after the scaling). ``fallback``
+    (curve_fit's) is kept if the Jacobian is not finite."""
+    j = jacobian(model, x, params) / sigma[:, None]
+    if not np.all(np.isfinite(j)):
+        return fallback
+    norm = np.linalg.norm(j, axis=0)
+    norm = np.where(norm > 0, norm, 1.0)
+    _, s, vt = np.linalg.svd(j / norm, full_matrices=False)
+    keep = s > np.finfo(float).eps * max(j.shape) * s[0]
+    v = vt[keep].T / s[keep]
+    return (v @ v.T) / np.outer(norm, norm)
+
 
 def derived_errors(model: FitModel, params: Mapping[str, float], pcov: np.ndarray,
                    options: Mapping[str, Any] | None = None

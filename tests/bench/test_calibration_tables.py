@@ -41,7 +41,7 @@ def test_the_seventh_generation_comes_first_and_the_sixth_is_a_development_set()
         iter(data["families_gen5"]["per_family"].values()))}
     text = _calibration(data)
     assert "`domain_gen7.py`" in text and "`domain_gen6.py`" in text
-    blind = text.index("Seventh generation, blind until measured")
+    blind = text.index("Seventh generation (blind until its one measurement")
     assert blind < text.index("Sixth generation (looked at before session 7)")
     assert "Sixth generation, blind until measured" not in text
     assert "| t1/reference_ratio |" in text[blind:text.index("Sixth generation")]

@@ -6,6 +6,7 @@ narrow second line that is not a glitch."""
 import math
 
 import numpy as np
+import pytest
 
 from qplane.calibration import analyse
 from qplane.calibration.analysis import glitches
@@ -127,3 +128,33 @@ def test_a_narrow_bump_with_shoulders_is_a_feature_not_a_glitch():
     z[79:82] = [-0.2, 9.0, 0.1]      # a glitch: its neighbours are noise
     out = np.flatnonzero(glitches(z))
     assert 80 in out and 40 not in out and 41 not in out
+
+
+def test_a_rabi_read_as_the_ground_population_gives_the_pi_amplitude_not_twice_it():
+    # P(0) = 1 - P(1) over a window that starts past zero drive: the fit's rotation offset comes
+    # out near ±π, which is the readout's sign, not a phase (the drive's rotation starts at
+    # zero); read as a phase, the π amplitude lands a whole period away (2× the truth)
+    rng = np.random.default_rng(3)
+    api = 0.37
+    x = np.linspace(0.45 * api, 2.8 * api, 41)
+    shots = 400
+    p1 = 0.03 + 0.92 * np.sin(np.pi * x / (2 * api)) ** 2
+    ground = rng.binomial(shots, 1 - p1) / shots
+    r = analyse("rabi", x, ground, shots=shots, second_opinion=False)
+    value = r.values["pi_amplitude"]
+    assert abs(value.value / api - 1) < 0.02, (value, r.reason)
+    assert abs(value.value - api) <= 3 * value.error
+
+
+def test_errors_do_not_depend_on_the_units_of_the_signal():
+    # a detected power of 1e-12 W: the line's centre (Hz) and its depth differ by ~20 decades,
+    # and a pseudo-inverse cut-off relative to the largest singular value gave the centre an
+    # error of 1e-37 Hz, so every such fit passed its uncertainty spec and missed its 2σ
+    rng = np.random.default_rng(1)
+    x = np.linspace(7.0e9 - 10e6, 7.0e9 + 10e6, 301)
+    y = 1 - 0.8 / (1 + ((x - 7.0003e9) / 1e6) ** 2) + rng.normal(0, 0.01, x.size)
+    errors = [analyse("resonator_spectroscopy", x, y * scale, signal_type="magnitude",
+                      second_opinion=False).values["frequency"].error
+              for scale in (1.0, 1e-12)]
+    assert 1e3 < errors[0] < 1e4
+    assert errors[1] == pytest.approx(errors[0], rel=1e-3)
