@@ -526,7 +526,8 @@ def main(args: argparse.Namespace) -> int:
     res = run_benchmark(per_family=args.per_family, per_cell=args.per_cell,
                         sim_per_cell=args.sim_per_cell, seed=args.seed, model=args.model,
                         compare_model=args.compare_model, jobs=args.jobs, out=args.out)
-    for label, key in (("seventh-generation (blind)", "families_gen7"),
+    for label, key in (("seventh-generation (its blind numbers: calibration_gen7_blind.json)",
+                        "families_gen7"),
                        ("sixth-generation", "families_gen6"),
                        ("fifth-generation", "families_gen5"),
                        ("fourth-generation", "families_gen4"),
