@@ -7,7 +7,7 @@
 >>> p = 0.03 + 0.9 * np.exp(-t / 45) + rng.normal(0, 0.01, 41)       # a 45 ns T1
 >>> r = analyse("t1", t, p, units="ns", second_opinion=False)
 >>> r.outcome.value, r.values["t1"].text
-('success', '44.23 ± 0.65 ns')
+('success', '44.23 ± 0.53 ns')
 
 Signal types: ``population`` (fraction of shots in |1⟩; with ``shots``, the shot noise is
 binomial), ``magnitude`` and ``phase`` (any scale and offset; phase is unwrapped), ``iq``
