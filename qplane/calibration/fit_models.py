@@ -401,6 +401,13 @@ def _scaled_covariance(model: FitModel, x: np.ndarray, sigma: np.ndarray,
     j = jacobian(model, x, params) / sigma[:, None]
     if not np.all(np.isfinite(j)):
         return fallback
+    return _normal_inverse(j)
+
+
+def _normal_inverse(j: np.ndarray) -> np.ndarray:
+    """``(J'J)^-1`` of a weighted Jacobian ``j`` (points × parameters), each column scaled to
+    unit norm before the pseudo-inverse (curve_fit's cut-off, relative to the largest singular
+    value), so parameters whose scales differ by many decades all keep their direction."""
     norm = np.linalg.norm(j, axis=0)
     norm = np.where(norm > 0, norm, 1.0)
     _, s, vt = np.linalg.svd(j / norm, full_matrices=False)
@@ -469,8 +476,10 @@ def correlated_errors(model: FitModel, x: Any, sigma: Any, params: Mapping[str, 
     rho[:len(c)] = c
     rho[0] = 1.0
     j = jacobian(model, x, params) / sigma[:, None]
+    if not np.all(np.isfinite(j)):
+        return {k: math.inf for k in params}
     try:
-        inv = np.linalg.pinv(j.T @ j)
+        inv = _normal_inverse(j)
     except np.linalg.LinAlgError:
         return {k: math.inf for k in params}
     cov = variance * inv @ (j.T @ toeplitz(rho) @ j) @ inv

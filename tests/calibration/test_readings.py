@@ -158,3 +158,16 @@ def test_errors_do_not_depend_on_the_units_of_the_signal():
               for scale in (1.0, 1e-12)]
     assert 1e3 < errors[0] < 1e4
     assert errors[1] == pytest.approx(errors[0], rel=1e-3)
+
+
+def test_correlated_noise_errors_do_not_depend_on_the_units_of_the_signal():
+    # the sandwich covariance for correlated noise inverts the same J'J as the fit
+    from qplane.calibration.fit_models import FIT_MODELS, correlated_errors
+
+    x = np.linspace(7.0e9 - 10e6, 7.0e9 + 10e6, 301)
+    errors = [correlated_errors(FIT_MODELS["lorentzian"], x, 0.01 * scale,
+                                {"center": 7.0003e9, "width": 2e6, "amplitude": -0.8 * scale,
+                                 "offset": scale}, [1.0, 0.5, 0.2])["center"]
+              for scale in (1.0, 1e-12)]
+    assert 1e3 < errors[0] < 1e5
+    assert errors[1] == pytest.approx(errors[0], rel=1e-3)
