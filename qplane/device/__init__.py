@@ -7,7 +7,8 @@ Modules:
 
 * :mod:`~qplane.device.qec` — QEC acquisition and correction: :class:`SyndromeBlock`,
   :class:`CorrectionResult`, the :class:`QECDevice` Protocol, :func:`count_wrong` (a
-  correction's failures against the truth);
+  correction's failures against the truth), :func:`acquire_blocks` / :func:`apply_corrections`
+  (several blocks per device call where the device batches, one by one where not);
 * :mod:`~qplane.device.experiments` — calibration experiments: :class:`ExperimentKind`,
   :class:`ExperimentRequest`, :class:`ExperimentData`, the :class:`ExperimentRunner` Protocol,
   :data:`SWEEP_LIMITS`, :data:`SWEEP_UNITS`;
@@ -51,7 +52,15 @@ from qplane.device.experiments import (
     ExperimentRunner,
     validate_sweep,
 )
-from qplane.device.qec import QEC_METHODS, CorrectionResult, QECDevice, SyndromeBlock, count_wrong
+from qplane.device.qec import (
+    QEC_METHODS,
+    CorrectionResult,
+    QECDevice,
+    SyndromeBlock,
+    acquire_blocks,
+    apply_corrections,
+    count_wrong,
+)
 
 __all__ = [
     "ALL_CONTROLS",
@@ -77,6 +86,8 @@ __all__ = [
     "SWEEP_UNITS",
     "ControlledDevice",
     "CorrectionResult",
+    "acquire_blocks",
+    "apply_corrections",
     "count_wrong",
     "ExperimentData",
     "ExperimentKind",

@@ -6,6 +6,12 @@ flips for that block go back through :meth:`QECDevice.apply_correction` (the Pau
 update), which returns a :class:`CorrectionResult`. A simulated device also scores the corrected
 block against its hidden truth and reveals that truth only then; hardware reports no score.
 
+Blocks can also be moved several at a time: :func:`acquire_blocks` and
+:func:`apply_corrections` call a device's own ``acquire_blocks(n)`` / ``apply_corrections(batch)``
+where it has them (the simulated QPU and the replay source do) and fall back to one call per
+block otherwise, so every :class:`QECDevice` keeps working. A subclass that overrides the
+per-block method only (to watch each block) gets the per-block loop, not its parent's batch.
+
 >>> block = SyndromeBlock(index=0, circuit_id="0123456789abcdef",
 ...                       detection_events=np.zeros((4, 3), dtype=np.uint8),
 ...                       num_detectors=24, num_observables=1)
@@ -16,9 +22,12 @@ block against its hidden truth and reveals that truth only then; hardware report
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from qplane.errors import QplaneError, SourceExhausted
 
 #: The methods the instrument server calls on the QEC device for every block.
 QEC_METHODS = ("acquire_block", "apply_correction", "decoding_circuit", "circuit_id")
@@ -90,3 +99,90 @@ class QECDevice(Protocol):
     def acquire_block(self) -> SyndromeBlock: ...
 
     def apply_correction(self, index: int, predicted_flips: np.ndarray) -> CorrectionResult: ...
+
+
+def _native(device: Any, batch: str, single: str) -> Callable | None:
+    """``device``'s own ``batch`` method, if its class defines it no further up than the
+    per-block ``single`` (a subclass overriding only ``single`` must see each block)."""
+    method = getattr(device, batch, None)
+    if method is None:
+        return None
+    where = {}
+    for depth, cls in enumerate(type(device).__mro__):
+        for name in (batch, single):
+            if name in cls.__dict__ and name not in where:
+                where[name] = depth
+    if batch in where and where[batch] <= where.get(single, len(type(device).__mro__)):
+        return method
+    return None
+
+
+def acquire_blocks(device: Any, n: int,
+                   ready: Callable[[], bool] | None = None) -> list[SyndromeBlock]:
+    """Up to ``n`` blocks from ``device``, in acquisition order: its ``acquire_blocks(n)``
+    where it has one, else ``acquire_block()`` per block.
+
+    Only the first block may wait (a paced source): after it, blocks are acquired while
+    ``ready()`` (the device's ``block_ready`` where given) says one is ready now; a device's
+    own ``acquire_blocks`` keeps to its own pacing, so a ``ready`` other than its
+    ``block_ready`` makes it go block by block. A finite
+    source that runs out after the first block ends the batch there (the next call raises).
+
+    Raises:
+        SourceExhausted: the source had no block left at all.
+
+    >>> class OneByOne:
+    ...     def __init__(self): self.i = 0
+    ...     def acquire_block(self):
+    ...         self.i += 1
+    ...         if self.i > 3:
+    ...             raise SourceExhausted("done")
+    ...         return SyndromeBlock(index=self.i - 1, circuit_id="c", num_detectors=8,
+    ...                              detection_events=np.zeros((1, 1), np.uint8), num_observables=1)
+    >>> dev = OneByOne()
+    >>> [b.index for b in acquire_blocks(dev, 2)], [b.index for b in acquire_blocks(dev, 5)]
+    ([0, 1], [2])
+    """
+    native = _native(device, "acquire_blocks", "acquire_block")
+    if native is not None and (ready is None or ready == getattr(device, "block_ready", None)):
+        return native(n)  # its own pacing: what ``ready`` would say (another ``ready``: a loop)
+    blocks = [device.acquire_block()]
+    while len(blocks) < n and (ready is None or ready()):
+        try:
+            blocks.append(device.acquire_block())
+        except SourceExhausted:
+            break
+    return blocks
+
+
+def apply_corrections(device: Any, batch: Sequence[tuple[int, np.ndarray]]
+                      ) -> list[CorrectionResult | QplaneError]:
+    """Apply each ``(index, predicted_flips)`` of ``batch``, in order; return each block's
+    :class:`CorrectionResult`, or the :class:`~qplane.errors.QplaneError` the device refused
+    it with (the other blocks still apply).
+
+    A device's own ``apply_corrections(batch)`` applies all of them or, refusing one, none
+    (it raises); the blocks are then applied one by one, so that only the refused one fails.
+
+    >>> class Dev:
+    ...     def apply_correction(self, index, flips):
+    ...         if index == 1:
+    ...             raise QplaneError("no pending block 1")
+    ...         return CorrectionResult(index=index, shots=len(flips), failures=0, truth=None)
+    >>> [type(r).__name__ for r in apply_corrections(Dev(), [(0, np.zeros((1, 1), np.uint8)),
+    ...                                                        (1, np.zeros((1, 1), np.uint8))])]
+    ['CorrectionResult', 'QplaneError']
+    """
+    native = _native(device, "apply_corrections", "apply_correction")
+    if native is not None and len(batch) > 1:
+        try:
+            return native(batch)
+        except QplaneError:
+            pass  # none applied: one by one, so that only the refused block fails
+    out: list[CorrectionResult | QplaneError] = []
+    for index, flips in batch:
+        try:
+            out.append(device.apply_correction(index, flips))
+        except QplaneError as e:
+            out.append(e)
+    return out

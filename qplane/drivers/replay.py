@@ -290,6 +290,81 @@ class ReplayQPU(Instrument):
                              num_detectors=circuit.num_detectors,
                              num_observables=circuit.num_observables)
 
+    def acquire_blocks(self, n: int) -> list[SyndromeBlock]:
+        """Up to ``n`` blocks of :meth:`acquire_block`, in one call: the first may wait for
+        its pace, the others are served while :meth:`block_ready` holds; the batch ends early
+        where the data ends (``loop`` off: the next call raises
+        :class:`~qplane.errors.SourceExhausted`).
+
+        Raises:
+            SourceExhausted: every shot was served (``loop`` off) before the first block.
+            QplaneError: too many blocks were never corrected.
+        """
+        blocks = [self.acquire_block()]
+        if self._cycle_time > 0 or n <= 1:  # paced: each block keeps its own due time
+            while len(blocks) < n and self.block_ready():
+                try:
+                    blocks.append(self.acquire_block())
+                except SourceExhausted:
+                    break
+            return blocks
+        data = self._data
+        dets, segments, total = data.detection_events, data.segments, len(data.detection_events)
+        per_block, pending = self._shots_per_block, self._pending
+        room = MAX_PENDING_BLOCKS - len(pending)
+        index, cursor, segment = self._next_index, self._cursor, self._segment
+        served = 0
+        while len(blocks) < n and room > 0:
+            if cursor >= total:
+                if not self._loop:
+                    break
+                cursor, segment = 0, 0
+            end = segments[segment + 1][0] if segment + 1 < len(segments) else total
+            stop = min(cursor + per_block, end)
+            circuit, circuit_id = data.circuits[segments[segment][1]]
+            pending[index] = (cursor, stop - cursor, (circuit.num_observables + 7) // 8)
+            blocks.append(SyndromeBlock(index, circuit_id, dets[cursor:stop],
+                                        circuit.num_detectors, circuit.num_observables))
+            served += stop - cursor
+            if stop == end and segment + 1 < len(segments):
+                segment += 1
+            cursor, index, room = stop, index + 1, room - 1
+        self._next_index, self._cursor, self._segment = index, cursor, segment
+        self._served += served
+        return blocks
+
+    def apply_corrections(self, batch: list[tuple[int, np.ndarray]]) -> list[CorrectionResult]:
+        """:meth:`apply_correction` of each ``(index, predicted_flips)`` (numpy arrays), in
+        one call, all or none: a refused one (see there) raises before any is applied
+        (:func:`qplane.device.apply_corrections` then applies them one by one).
+
+        Raises:
+            QplaneError: an unknown block, or predictions of the wrong shape or dtype.
+        """
+        pending = self._pending
+        if len({i for i, _ in batch}) != len(batch):
+            raise QplaneError(f"{self.name}: a batch of corrections names a block twice")
+        taken = []
+        for index, flips in batch:
+            entry = pending.get(index)
+            if entry is None or (flips.dtype, flips.shape) != (np.uint8, (entry[1], entry[2])):
+                raise QplaneError(f"{self.name}: correction for block {index} refused (unknown "
+                                  "block, or predictions of the wrong dtype or shape); none of "
+                                  f"the {len(batch)} applied")
+            taken.append(entry)
+        for index, _ in batch:
+            del pending[index]
+        truth_all = self._data.truth
+        if truth_all is None:
+            return [CorrectionResult(index=i, shots=e[1], failures=-1, truth=None)
+                    for (i, _), e in zip(batch, taken)]
+        out = []
+        for (index, flips), (start, shots, _) in zip(batch, taken):
+            truth = truth_all[start:start + shots]
+            out.append(CorrectionResult(index=index, shots=shots,
+                                        failures=count_wrong(flips, truth), truth=truth))
+        return out
+
     def block_ready(self) -> bool:
         """Whether :meth:`acquire_block` would serve a block now, without waiting for its
         pace (the instrument server acquires several blocks at once only while this holds)."""

@@ -26,6 +26,7 @@ import numpy as np
 import zmq
 
 from qplane.codes import circuit_fingerprint
+from qplane.device import acquire_blocks, apply_corrections
 from qplane.errors import QplaneError, SourceExhausted
 from qplane.pipeline.security import role_of
 from qplane.pipeline._counts import DetectionCounter
@@ -139,6 +140,7 @@ class InstrumentServer(Worker):
         self._next_batch_seq = 0  # the next syndrome_blocks record's seq
         # a paced source says whether a block is ready now (else acquiring one waits for it)
         self._block_ready = getattr(qpu, "block_ready", None)
+        self._big_blocks = False  # the last block had SMALL_BLOCK_SHOTS or more: one at a time
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, *, config_text: str, config_path: str, station_snapshot: dict,
@@ -157,6 +159,7 @@ class InstrumentServer(Worker):
             num_detectors=circuit.num_detectors, num_observables=circuit.num_observables, qec=qec,
         ))
         self._remember_circuit(circuit)
+        self._big_blocks = qec.shots_per_block >= SMALL_BLOCK_SHOTS
         self._acquiring = True
         self._t_start = time.time()
         super().start()
@@ -296,37 +299,33 @@ class InstrumentServer(Worker):
         Small blocks (under :data:`SMALL_BLOCK_SHOTS` shots) are acquired while there is room
         in flight (at most ``acquire_batch``) and the QPU has one ready now (a paced source
         that would make the first wait for the next stops the batch: a lone block never waits
-        for company); each worker's share of them then goes as one record
-        (:meth:`_send_blocks`). A big block, or the only one there is room for, goes at once.
+        for company), in one device call where the QPU batches
+        (:func:`qplane.device.acquire_blocks`); each worker's share of them then goes as one
+        record (:meth:`_send_blocks`). A big block, or the only one there is room for, goes at
+        once.
         """
         # (tried: at most half the window at once, two batches in flight so that a worker
         # decodes one while the server handles the other; on the loaded 2-core machine it
         # cost more CPU per block and fewer blocks/s at block 1 than the whole room at once)
         room = min(self.max_in_flight - len(self._in_flight), self.acquire_batch)
-        blocks: list[InFlight] = []
-        while len(blocks) < room and self._acquiring:
-            if blocks and self._block_ready is not None and not self._block_ready():
-                break
-            block = self._acquire()
-            if block is None:
-                break
-            blocks.append(block)
-            if block.shots >= SMALL_BLOCK_SHOTS or (self.max_blocks is not None
-                                                    and self.blocks_acquired >= self.max_blocks):
-                break
-        if blocks:
-            self._send_blocks(blocks)
-        return len(blocks)
-
-    def _acquire(self) -> InFlight | None:
-        """Acquire one block and keep it in flight (sent by the caller); None: none acquired."""
-        try:
-            block = self.qpu.acquire_block()
+        if self.max_blocks is not None:
+            room = min(room, self.max_blocks - self.blocks_acquired)
+        if self._big_blocks:  # big blocks go one by one, as acquired
+            room = 1
+        try:  # one device call for the batch where the QPU batches (qplane.device)
+            got = acquire_blocks(self.qpu, max(room, 1), self._block_ready)
         except SourceExhausted as e:  # a replayed recording ends: so does acquisition
             self.records.event("info", "source_exhausted", f"{e}; acquisition ends")
             self.stop()
-            return None
+            return 0
         t_acquired = time.time()
+        blocks = [self._keep(block, t_acquired) for block in got]
+        self._big_blocks = blocks[-1].shots >= SMALL_BLOCK_SHOTS
+        self._send_blocks(blocks)
+        return len(blocks)
+
+    def _keep(self, block: Any, t_acquired: float) -> InFlight:
+        """Keep the block just acquired in flight (sent by the caller)."""
         if block.circuit_id not in self._circuits:
             self._remember_circuit(self.qpu.decoding_circuit())
         circuit = self._circuits.get(block.circuit_id)
@@ -488,14 +487,32 @@ class InstrumentServer(Worker):
             i = j
 
     def _apply_each(self, done: list[tuple[tuple, np.ndarray, np.ndarray | None]]) -> None:
-        """Apply the corrections that are ready, in order; add each block's
-        :class:`Applied` fields (in their order), predictions and truth to ``done``."""
+        """Apply the corrections that are ready, in order, in one device call where the QPU
+        batches (:func:`qplane.device.apply_corrections`); add each block's :class:`Applied`
+        fields (in their order), predictions and truth to ``done``. A block the device
+        refuses (or fails on) is lost: its frame is unknown."""
+        ready = list(self._in_flight.ready())
+        if not ready:
+            return
         latency, decode_latency = self.latency, self.decode_latency
         worker_blocks = self.worker_blocks
-        apply = self.qpu.apply_correction
-        for block in self._in_flight.ready():
+        batch = [(block.block_index, np.array(block.predictions)) for block in ready]
+        try:  # one device call for them all where the QPU batches (qplane.device)
+            results = apply_corrections(self.qpu, batch)
+        except Exception as e:  # noqa: BLE001 - not a refusal: the device failed
+            results = [e] * len(ready)
+        t_applied = time.time()
+        for block, (_, predictions), result in zip(ready, batch, results):
             corr, i = block.correction, block.at
             c = corr.body
+            worker = corr.source
+            if isinstance(result, Exception):  # the device refused it: the frame is unknown
+                self.blocks_lost += 1
+                self.records.event("error", "correction_refused",
+                                   f"the QPU refused the correction of block seq {block.seq} from "
+                                   f"{worker}: {result}; its logical frame is unknown",
+                                   syndrome_seq=block.seq, worker=worker)
+                continue
             if i >= 0:  # its entry of a Corrections record
                 t_decoded, decode_seconds, t_received = (c.t_decoded[i], c.decode_seconds[i],
                                                          c.t_received[i])
@@ -503,18 +520,6 @@ class InstrumentServer(Worker):
             else:
                 t_decoded, decode_seconds, t_received = c.t_decoded, c.decode_seconds, c.t_received
                 shadow_shots, disagreements = c.shadow_shots, c.shadow_disagreements
-            predictions = np.array(block.predictions)
-            worker = corr.source
-            try:
-                result = apply(block.block_index, predictions)
-            except QplaneError as e:  # the device refused it: the block's frame is unknown
-                self.blocks_lost += 1
-                self.records.event("error", "correction_refused",
-                                   f"the QPU refused the correction of block seq {block.seq} from "
-                                   f"{worker}: {e}; its logical frame is unknown",
-                                   syndrome_seq=block.seq, worker=worker)
-                continue
-            t_applied = time.time()
             self.blocks_applied += 1
             worker_blocks[worker] = worker_blocks.get(worker, 0) + 1
             self.shots_applied += result.shots

@@ -415,6 +415,65 @@ class SimulatedQPU(Instrument):
             num_observables=acq.num_observables,
         )
 
+    def acquire_blocks(self, n: int) -> list[SyndromeBlock]:
+        """Up to ``n`` blocks of :meth:`acquire_block`, in one call. Each block still checks
+        that the circuit is current (a new drift step starts the next block from a rebuilt
+        circuit, as one by one); the batch ends early only where too many blocks are pending.
+
+        Raises:
+            QplaneError: too many blocks were acquired and never corrected (before the first).
+        """
+        blocks = [self.acquire_block()]
+        pending, clock, shots = self._pending, self._clock, self._shots
+        index = self._next_index
+        room = MAX_PENDING_BLOCKS - len(pending)
+        acq = self._acquisition
+        while len(blocks) < n and room > 0:
+            if acq.device is not None and acq.key != (
+                    acq.device.step_index(clock.now()),
+                    acq.controls.read_key(acq.bound, acq.names)):
+                acq = self._prepare_acquisition()
+            dets, obs = acq.sample(shots)
+            clock.spend(shots * acq.shot_duration)
+            pending[index] = obs
+            blocks.append(SyndromeBlock(index, acq.circuit_id, dets, acq.num_detectors,
+                                        acq.num_observables))
+            index, room = index + 1, room - 1
+        self._next_index = index
+        return blocks
+
+    def apply_corrections(self, batch: list[tuple[int, np.ndarray]]) -> list[CorrectionResult]:
+        """:meth:`apply_correction` of each ``(index, predicted_flips)`` (numpy arrays), in
+        one call, all or none: a refused one (see there) raises before any is applied
+        (:func:`qplane.device.apply_corrections` then applies them one by one).
+
+        Raises:
+            QplaneError: an unknown block, or predictions of the wrong shape or dtype.
+        """
+        pending = self._pending
+        if len({i for i, _ in batch}) != len(batch):
+            raise QplaneError(f"{self.name}: a batch of corrections names a block twice")
+        truths = []
+        for index, flips in batch:
+            truth = pending.get(index)
+            if truth is None or flips.dtype != np.uint8 or flips.shape != truth.shape:
+                raise QplaneError(f"{self.name}: correction for block {index} refused (unknown "
+                                  "block, or predictions of the wrong dtype or shape); none of "
+                                  f"the {len(batch)} applied")
+            truths.append(truth)
+        out = []
+        failed = shots = 0
+        for (index, flips), truth in zip(batch, truths):
+            del pending[index]
+            failures = count_wrong(flips, truth)
+            failed += failures
+            shots += len(truth)
+            out.append(CorrectionResult(index=index, shots=len(truth), failures=failures,
+                                        truth=truth))
+        self._shots_done += shots
+        self._failures += failed
+        return out
+
     def _prepare_acquisition(self) -> _Acquisition:
         """The current circuit (rebuilt if stale, see :meth:`circuit`) and its sampler,
         compiled anew whenever the circuit was rebuilt."""
