@@ -10,6 +10,7 @@ import numpy as np
 import zmq
 
 from qplane.codes import memory_circuit
+from qplane.errors import QplaneError
 from qplane.pipeline.delivery import RetainingOutbox
 from qplane.pipeline.transport import make_socket
 from qplane.records import Corrections, FlushAck, Record, Syndrome, SyndromeBlocks, decode, unbundle
@@ -265,3 +266,39 @@ def test_a_resync_names_the_first_block_of_a_kept_batch(ctx, tmp_path):
     assert first["syndrome_blocks"] == 3 and first["syndrome"] == 10
     out._ack(FlushAck(epoch=out.epoch, upto={"syndrome_blocks": 3}))  # the batch is in the file
     assert decode(out._resync()).body.first["syndrome"] == 12
+
+
+def test_a_batch_is_applied_in_one_device_call_and_a_refused_block_is_lost_alone(ctx, tmp_path):
+    """The server hands the device a batch's ready corrections in one ``apply_corrections``
+    call; where the device refuses one of them, that block alone is lost (its frame unknown,
+    a ``correction_refused`` event) and the others are applied and reported."""
+    qpu, server, endpoint, records, matching, a, blocks = _one_batch(ctx, tmp_path, 2)
+    calls = []
+    native, single = qpu.apply_corrections, qpu.apply_correction
+    refused_index = blocks[1].body.block_index
+
+    def batch_refusing_second(batch):  # all or none, as the contract says
+        calls.append(len(batch))
+        if any(index == refused_index for index, _ in batch):
+            raise QplaneError("refused by the test")
+        return native(batch)
+
+    def refuse_second(index, flips):
+        if index == refused_index:
+            raise QplaneError("refused by the test")
+        return single(index, flips)
+
+    qpu.apply_corrections, qpu.apply_correction = batch_refusing_second, refuse_second
+    preds = _predict(matching, blocks)
+    a.out.send(*_corrections(blocks, preds))
+    server.drain(timeout=5.0)
+    assert calls == [4]  # one device call for the four blocks (refused: then one by one)
+    assert server.blocks_applied == 3 and server.blocks_lost == 1
+    recorded = _recorded(records)
+    refused = [r.body for r in recorded if r.kind == "event" and r.body.event == "correction_refused"]
+    assert [e.details["syndrome_seq"] for e in refused] == [blocks[1].seq]
+    applied = [s for r in recorded if r.kind in ("applied", "applied_blocks")
+               for s in (r.body.syndrome_seqs if r.kind == "applied_blocks"
+                         else [r.body.syndrome_seq])]
+    assert applied == [blocks[0].seq, blocks[2].seq, blocks[3].seq]
+    qpu.close()
