@@ -473,17 +473,10 @@ class InstrumentServer(Worker):
                     arrays["truth"] = truths
                 self.records.send(Applied(**dict(zip(Applied.__struct_fields__, fields))), arrays)
             else:
-                (seqs, t_decoded, t_applied, decode_seconds, workers, failures, shadow_shots,
-                 disagreements, t_sent, t_received) = map(list, zip(*[r[0] for r in run]))
-                arrays = {"predictions": np.concatenate([r[1] for r in run])}
+                arrays = {"predictions": [r[1] for r in run]}
                 if truth:
-                    arrays["truth"] = np.concatenate([r[2] for r in run])
-                self.records.send(AppliedBlocks(
-                    syndrome_seqs=seqs, shots=[len(r[1]) for r in run], t_decoded=t_decoded,
-                    t_applied=t_applied, decode_seconds=decode_seconds, workers=workers,
-                    failures=failures, shadow_shots=shadow_shots,
-                    shadow_disagreements=disagreements, t_sent=t_sent, t_received=t_received),
-                    arrays)
+                    arrays["truth"] = [r[2] for r in run]
+                self.records.send(*AppliedBlocks.of_rows([r[0] for r in run], arrays))
             i = j
 
     def _apply_each(self, done: list[tuple[tuple, np.ndarray, np.ndarray | None]]) -> None:

@@ -314,7 +314,7 @@ class AppliedBlocks(Body, frozen=True, tag="applied_blocks"):
     def of(cls, blocks: list[tuple[Applied, Mapping[str, np.ndarray]]]
            ) -> tuple["AppliedBlocks", dict[str, np.ndarray]]:
         """The one record (body, arrays) of several blocks' :class:`Applied` bodies and
-        arrays (every block with the same arrays).
+        arrays (every block with the same arrays); :meth:`of_rows` of their fields.
 
         >>> one = Applied(syndrome_seq=3, t_decoded=1.0, t_applied=2.0, decode_seconds=0.1,
         ...               worker="decoder-0", failures=0)
@@ -323,18 +323,30 @@ class AppliedBlocks(Body, frozen=True, tag="applied_blocks"):
         >>> body.shots, arrays["predictions"].shape
         ([2, 2], (4, 1))
         """
-        bodies = [b for b, _ in blocks]
-        names = list(blocks[0][1])
-        arrays = {n: np.concatenate([a[n] for _, a in blocks]) for n in names}
-        return cls(syndrome_seqs=[b.syndrome_seq for b in bodies],
-                   shots=[len(a["predictions"]) for _, a in blocks],
-                   t_decoded=[b.t_decoded for b in bodies], t_applied=[b.t_applied for b in bodies],
-                   decode_seconds=[b.decode_seconds for b in bodies],
-                   workers=[b.worker for b in bodies], failures=[b.failures for b in bodies],
-                   shadow_shots=[b.shadow_shots for b in bodies],
-                   shadow_disagreements=[b.shadow_disagreements for b in bodies],
-                   t_sent=[b.t_sent for b in bodies],
-                   t_received=[b.t_received for b in bodies]), arrays
+        fields = Applied.__struct_fields__
+        return cls.of_rows([tuple(getattr(b, f) for f in fields) for b, _ in blocks],
+                           {n: [a[n] for _, a in blocks] for n in blocks[0][1]})
+
+    @classmethod
+    def of_rows(cls, rows: list[tuple], arrays: Mapping[str, list[np.ndarray]]
+                ) -> tuple["AppliedBlocks", dict[str, np.ndarray]]:
+        """The one record (body, arrays) of several applied blocks given column-wise: ``rows``
+        each one block's :class:`Applied` fields in their order
+        (``Applied.__struct_fields__``), ``arrays`` each array's per-block parts, in the same
+        order (the blocks' ``shots`` are their ``predictions``' rows). What the instrument
+        server reports with; :meth:`of` goes through it.
+
+        >>> rows = [(3, 1.0, 2.0, 0.1, "decoder-0", 0, 0, 0, 0.5, 0.6),
+        ...         (4, 1.5, 2.0, 0.1, "decoder-0", 1, 0, 0, 0.5, 0.7)]
+        >>> body, arrays = AppliedBlocks.of_rows(rows, {"predictions": [np.zeros((1, 1), np.uint8),
+        ...                                                           np.ones((3, 1), np.uint8)]})
+        >>> body.syndrome_seqs, body.shots, body.t_received, arrays["predictions"].ravel().tolist()
+        ([3, 4], [1, 3], [0.6, 0.7], [0, 1, 1, 1])
+        """
+        cols = dict(zip(Applied.__struct_fields__, map(list, zip(*rows))))
+        body = cls(syndrome_seqs=cols.pop("syndrome_seq"), workers=cols.pop("worker"),
+                   shots=[len(p) for p in arrays["predictions"]], **cols)
+        return body, {n: np.concatenate(parts) for n, parts in arrays.items()}
 
     def applied(self, rec: Record) -> list[Record]:
         """One :class:`Applied` record per block (its arrays views: nothing copied), with this
