@@ -27,7 +27,7 @@ import zmq
 
 from qplane.codes import circuit_fingerprint
 from qplane.device import acquire_blocks, apply_corrections
-from qplane.errors import QplaneError, SourceExhausted
+from qplane.errors import SourceExhausted
 from qplane.pipeline.security import role_of
 from qplane.pipeline._counts import DetectionCounter
 from qplane.pipeline._in_flight import InFlight, InFlightBlocks, same_circuit_runs, syndrome_record
