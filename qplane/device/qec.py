@@ -101,20 +101,22 @@ class QECDevice(Protocol):
     def apply_correction(self, index: int, predicted_flips: np.ndarray) -> CorrectionResult: ...
 
 
+#: (device class, batch method, per-block method) -> whether the class's batch method serves
+#: it (looked up once per class: the server asks for every batch).
+_NATIVE: dict[tuple[type, str, str], bool] = {}
+
+
 def _native(device: Any, batch: str, single: str) -> Callable | None:
     """``device``'s own ``batch`` method, if its class defines it no further up than the
     per-block ``single`` (a subclass overriding only ``single`` must see each block)."""
-    method = getattr(device, batch, None)
-    if method is None:
-        return None
-    where = {}
-    for depth, cls in enumerate(type(device).__mro__):
-        for name in (batch, single):
-            if name in cls.__dict__ and name not in where:
-                where[name] = depth
-    if batch in where and where[batch] <= where.get(single, len(type(device).__mro__)):
-        return method
-    return None
+    key = (type(device), batch, single)
+    native = _NATIVE.get(key)
+    if native is None:
+        mro = type(device).__mro__
+        where = {name: next((d for d, cls in enumerate(mro) if name in cls.__dict__), len(mro))
+                 for name in (batch, single)}
+        native = _NATIVE[key] = where[batch] < len(mro) and where[batch] <= where[single]
+    return getattr(device, batch, None) if native else None
 
 
 def acquire_blocks(device: Any, n: int,
