@@ -2,8 +2,8 @@
 
 Each set is a generator of labelled data (:data:`SETS`): qplane's own node generator
 (``synthetic``), the train families (``train``, ``broad``, ``qec``, ``wide``, ``robust``,
-``robust2``) and the held-out generations 1–6 (``gen1`` … ``gen6``, development sets since
-sessions 6 and 7). A set is
+``robust2``) and the held-out generations 1–7 (``gen1`` … ``gen7``, development sets since
+sessions 6, 7 and 8; the benchmark draws gen7 at seed 789, never use it here). A set is
 drawn at a size and a seed and every case is analysed once (the slow part, ~0.2 s of CPU a
 case); :func:`analysed` keeps the analyses (pickled :class:`AnalysedCase` rows) in a cache
 folder, so the features can change without analysing again; the file name carries
@@ -35,7 +35,7 @@ import numpy as np
 
 #: generation -> its families (generations 1-3 are the held-out families of sessions 1, 2, 3;
 #: the sixth, blind in session 6, is a development set since session 7)
-GENERATIONS = ("gen1", "gen2", "gen3", "gen4", "gen5", "gen6")
+GENERATIONS = ("gen1", "gen2", "gen3", "gen4", "gen5", "gen6", "gen7")
 #: the module that draws each set's cases (its source, and that of every qplane module it
 #: imports, is part of the set's cache key); the rest are ``domain``
 SET_MODULES = {"synthetic": "qplane.calibration.synthetic", "qec": "qplane.calibration.domain_qec",
@@ -43,7 +43,8 @@ SET_MODULES = {"synthetic": "qplane.calibration.synthetic", "qec": "qplane.calib
                "robust": "qplane.calibration.domain_robust",
                "robust2": "qplane.calibration.domain_robust",
                "gen4": "qplane.calibration.domain_gen4", "gen5": "qplane.calibration.domain_gen5",
-               "gen6": "qplane.calibration.domain_gen6"}
+               "gen6": "qplane.calibration.domain_gen6",
+               "gen7": "qplane.calibration.domain_gen7"}
 #: the second opinion's own modules: the analyses are cached with ``second_opinion=False``, so
 #: they are not part of the analysis (features and training change without re-analysing)
 NOT_ANALYSIS = frozenset(f"qplane.calibration.{m}" for m in (
@@ -78,6 +79,7 @@ def _cases(name: str, n: int, seed: int) -> list[tuple[Any, str, str, str, str]]
         domain_gen4,
         domain_gen5,
         domain_gen6,
+        domain_gen7,
         domain_qec,
         domain_wide,
     )
@@ -91,7 +93,7 @@ def _cases(name: str, n: int, seed: int) -> list[tuple[Any, str, str, str, str]]
         "train": domain.train_set, "broad": domain.broad_train_set,
         "qec": domain_qec.qec_train_set, "wide": domain_wide.wide_train_set,
         "gen4": domain_gen4.gen4_set, "gen5": domain_gen5.gen5_set,
-        "gen6": domain_gen6.gen6_set}
+        "gen6": domain_gen6.gen6_set, "gen7": domain_gen7.gen7_set}
     if name in ("robust", "robust2"):
         from qplane.calibration.domain_robust import robust2_train_set, robust_train_set
 

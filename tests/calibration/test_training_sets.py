@@ -37,3 +37,14 @@ def test_the_version_names_the_cache_file(tmp_path):
     training_sets.analysed("gen3", 1, seed=1, cache=tmp_path)
     (path,) = tmp_path.glob("*.pkl")
     assert path.name == f"gen3_1_1_{training_sets.analysis_version('gen3')}.pkl"
+
+
+def test_the_seventh_generation_is_a_development_set_keyed_on_its_generator():
+    from qplane.calibration.domain_gen7 import GEN7
+    from qplane.calibration.training_ensemble import BENCH_SEEDS
+
+    assert "gen7" in training_sets.GENERATIONS and BENCH_SEEDS["gen7"] == 789
+    cases = training_sets._cases("gen7", 1, seed=0)
+    assert {c[3] for c in cases} == set(GEN7) and {c[4] for c in cases} == {"gen7"}
+    assert "qplane.calibration.domain_gen7" in training_sets.source_closure(
+        ("qplane.calibration.analysis", training_sets.SET_MODULES["gen7"]))
