@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="decode fresh shots (seeds from VERIFY_SEED_BASE + 2^29, which no "
                              "training, validation, benchmark or verify run uses) instead of "
                              "the benchmark's test shots")
+    parser.add_argument("--fresh-set", type=int, default=0,
+                        help="with --fresh: which fresh set (seeds from VERIFY_SEED_BASE + 2^29 + "
+                             "N * 2^25); 0 is the one sessions 4-7 used, so a new candidate's one "
+                             "final test takes a number never used before (docs/decoder.md)")
     parser.add_argument("--validation", action="store_true",
                         help="decode validation shots (seeds from VALIDATION_SEED_BASE + 2^36) to "
                              "choose between candidates; never the final test")
@@ -76,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.fresh and args.validation:
         parser.error("--fresh (test shots) and --validation (choosing shots) exclude each other")
+    if args.fresh_set and not args.fresh:
+        parser.error("--fresh-set N picks a set of fresh shots: give --fresh with it")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
 
@@ -104,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             circuit = memory_circuit(distance=d, rounds=d, basis=basis, p=p)
             dem = circuit.detector_error_model(decompose_errors=True)
             shots = args.shots or SHOTS[d][p]
-            base = (VERIFY_SEED_BASE + (1 << 29) if args.fresh
+            base = (VERIFY_SEED_BASE + (1 << 29) + (args.fresh_set << 25) if args.fresh
                     else VALIDATION_SEED_BASE + (1 << 36) if args.validation
                     else TEST_SEED_BASE)  # else the bench's
             seed = base + 1_000_000 * d + 1000 * round(p * 1e4) + bi
@@ -151,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                                 "only_a": only_a, "only_b": only_b,
                                 "mcnemar_p": mcnemar(only_a, only_b)})
     result = {"distance": d, "teacher": teacher, "fast": fast, "against": args.against,
-              "ps": ps, "fresh": args.fresh, "validation": args.validation,
+              "ps": ps, "fresh": args.fresh,
+              "fresh_set": args.fresh_set if args.fresh else None, "validation": args.validation,
               "calibration_shots": backends.CALIBRATION_SHOTS,
               "load_average": os.getloadavg(), "timing": timing, "comparisons": comparisons}
     out.parent.mkdir(parents=True, exist_ok=True)
