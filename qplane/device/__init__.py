@@ -8,7 +8,8 @@ Modules:
 * :mod:`~qplane.device.qec` — QEC acquisition and correction: :class:`SyndromeBlock`,
   :class:`CorrectionResult`, the :class:`QECDevice` Protocol, :func:`count_wrong` (a
   correction's failures against the truth), :func:`acquire_blocks` / :func:`apply_corrections`
-  (several blocks per device call where the device batches, one by one where not);
+  (several blocks per device call where the device batches, one by one where not),
+  :func:`take_pending` (a batch device's all-or-none check of the blocks it is corrected for);
 * :mod:`~qplane.device.experiments` — calibration experiments: :class:`ExperimentKind`,
   :class:`ExperimentRequest`, :class:`ExperimentData`, the :class:`ExperimentRunner` Protocol,
   :data:`SWEEP_LIMITS`, :data:`SWEEP_UNITS`;
@@ -60,6 +61,7 @@ from qplane.device.qec import (
     acquire_blocks,
     apply_corrections,
     count_wrong,
+    take_pending,
 )
 
 __all__ = [
@@ -89,6 +91,7 @@ __all__ = [
     "acquire_blocks",
     "apply_corrections",
     "count_wrong",
+    "take_pending",
     "ExperimentData",
     "ExperimentKind",
     "ExperimentRequest",

@@ -188,3 +188,35 @@ def apply_corrections(device: Any, batch: Sequence[tuple[int, np.ndarray]]
         except QplaneError as e:
             out.append(e)
     return out
+
+
+def take_pending(name: str, pending: dict[int, Any], batch: Sequence[tuple[int, np.ndarray]],
+                 shape_of: Callable[[Any], tuple[int, ...]]) -> list[Any]:
+    """Check a batch of ``(index, predicted_flips)`` against a device's ``pending`` blocks
+    (index -> whatever the device keeps for scoring) and, only if every one fits, remove them
+    and return their entries in batch order: a device's all-or-none ``apply_corrections``.
+    ``shape_of(entry)`` is the shape that block's uint8 predictions must have.
+
+    Raises:
+        QplaneError: a block named twice, an unknown block, or predictions of the wrong
+            dtype or shape (nothing is removed).
+
+    >>> pending = {0: (2, 1), 1: (3, 1)}
+    >>> take_pending("qpu", pending, [(1, np.zeros((3, 1), np.uint8))], lambda e: e)
+    [(3, 1)]
+    >>> sorted(pending)
+    [0]
+    """
+    if len({i for i, _ in batch}) != len(batch):
+        raise QplaneError(f"{name}: a batch of corrections names a block twice")
+    taken = []
+    for index, flips in batch:
+        entry = pending.get(index)
+        if entry is None or flips.dtype != np.uint8 or flips.shape != shape_of(entry):
+            raise QplaneError(f"{name}: correction for block {index} refused (unknown block, "
+                              "or predictions of the wrong dtype or shape); none of the "
+                              f"{len(batch)} applied")
+        taken.append(entry)
+    for index, _ in batch:
+        del pending[index]
+    return taken

@@ -57,7 +57,7 @@ from qcodes.instrument import Instrument
 from qcodes.validators import Ints, Numbers
 
 from qplane.codes import circuit_fingerprint
-from qplane.device import CorrectionResult, SyndromeBlock, count_wrong
+from qplane.device import CorrectionResult, SyndromeBlock, count_wrong, take_pending
 from qplane.errors import ConfigError, QplaneError, SourceExhausted
 
 #: Source formats: a qplane run file, or one of stim's sample formats.
@@ -341,19 +341,7 @@ class ReplayQPU(Instrument):
         Raises:
             QplaneError: an unknown block, or predictions of the wrong shape or dtype.
         """
-        pending = self._pending
-        if len({i for i, _ in batch}) != len(batch):
-            raise QplaneError(f"{self.name}: a batch of corrections names a block twice")
-        taken = []
-        for index, flips in batch:
-            entry = pending.get(index)
-            if entry is None or (flips.dtype, flips.shape) != (np.uint8, (entry[1], entry[2])):
-                raise QplaneError(f"{self.name}: correction for block {index} refused (unknown "
-                                  "block, or predictions of the wrong dtype or shape); none of "
-                                  f"the {len(batch)} applied")
-            taken.append(entry)
-        for index, _ in batch:
-            del pending[index]
+        taken = take_pending(self.name, self._pending, batch, lambda e: (e[1], e[2]))
         truth_all = self._data.truth
         if truth_all is None:
             return [CorrectionResult(index=i, shots=e[1], failures=-1, truth=None)

@@ -51,6 +51,7 @@ from qplane.device import (
     ExperimentRequest,
     SyndromeBlock,
     count_wrong,
+    take_pending,
 )
 from qplane.errors import ConfigError, QplaneError
 from qplane.sim_instruments.clock import SimClock
@@ -450,21 +451,10 @@ class SimulatedQPU(Instrument):
         Raises:
             QplaneError: an unknown block, or predictions of the wrong shape or dtype.
         """
-        pending = self._pending
-        if len({i for i, _ in batch}) != len(batch):
-            raise QplaneError(f"{self.name}: a batch of corrections names a block twice")
-        truths = []
-        for index, flips in batch:
-            truth = pending.get(index)
-            if truth is None or flips.dtype != np.uint8 or flips.shape != truth.shape:
-                raise QplaneError(f"{self.name}: correction for block {index} refused (unknown "
-                                  "block, or predictions of the wrong dtype or shape); none of "
-                                  f"the {len(batch)} applied")
-            truths.append(truth)
+        truths = take_pending(self.name, self._pending, batch, lambda truth: truth.shape)
         out = []
         failed = shots = 0
         for (index, flips), truth in zip(batch, truths):
-            del pending[index]
             failures = count_wrong(flips, truth)
             failed += failures
             shots += len(truth)
