@@ -254,6 +254,10 @@ class RunFileWriter:
                 cell[0] = np.asarray(value if value is not None else [], dtype=vlen)
                 row[field] = cell
             elif field in fields:
+                if vlen is str and isinstance(value, str) and "\x00" in value:
+                    # HDF5 strings end at a NUL: a forged name carrying one (the recorder writes
+                    # what it rejects) is kept, the NUL spelled out, instead of failing the row
+                    value = value.replace("\x00", "\\x00")
                 row[field] = value
             elif vlen is not None:
                 row[field] = ""

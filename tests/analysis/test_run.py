@@ -153,6 +153,22 @@ def test_missing_and_foreign_files_are_refused(tmp_path):
 
 
 
+def test_a_string_with_a_nul_is_recorded_with_the_nul_spelled_out(tmp_path):
+    # found by the recorder fuzz test: a forged record whose source holds a NUL failed both
+    # its stream row and the event rejecting it (h5py refuses NULs in variable-length strings)
+    path = tmp_path / "nul.h5"
+    w = RunFileWriter.create(path, run_id="nul", config_text="", config_path="c.yaml",
+                             station_snapshot={}, num_detectors=24, num_observables=1,
+                             qec_attrs={"distance": 3, "rounds": 3, "basis": "Z"})
+    w.append_event(level="warning", source="\x00K", kind="rejected_record", message="a\x00b")
+    w.append_stream(source="\x00K", kind="syndrome", sent=1, recorded=0)
+    w.close("completed", "test finished")
+    with h5py.File(path, "r") as f:
+        event = f["/events"][-1]
+        assert (event["source"].decode(), event["message"].decode()) == ("\\x00K", "a\\x00b")
+        assert f["/streams"][-1]["source"].decode() == "\\x00K"
+
+
 @pytest.mark.slow  # starts a writer process
 def test_reads_a_run_while_it_is_written(tmp_path):
     path = str(tmp_path / "live.h5")
