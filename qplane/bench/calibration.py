@@ -18,19 +18,23 @@ Sets, none used for tuning or training (:mod:`qplane.calibration.domain` lists t
               committed before session 6 tuned or trained anything, kept blind until its final
               measurement (a development set since);
 ``families_gen7`` the seventh generation (:mod:`qplane.calibration.domain_gen7`), written and
-              committed before session 7 tuned or trained anything, kept blind until its final
-              measurement: the generation the targets are judged on now. Its cases carry the
-              experiment settings a node passes (a Rabi's ``expected_pi_amplitude``, with the
-              prior's error), and two of its kinds are QEC-lab nodes (resonator spectroscopy,
-              randomized benchmarking);
+              committed before session 7 tuned or trained anything, kept blind until its one
+              measurement in session 7 (``bench/results/calibration_gen7_blind.json``; a
+              development set since). Its cases carry the experiment settings a node passes (a
+              Rabi's ``expected_pi_amplitude``, with the prior's error), and two of its kinds
+              are QEC-lab nodes (resonator spectroscopy, randomized benchmarking);
+``families_gen8`` the eighth generation (:mod:`qplane.calibration.domain_gen8`), written and
+              committed before session 9 tuned or trained anything, kept blind until its final
+              measurement: the generation the targets are judged on now. Half of its families
+              are the QEC lab's DRAG, CZ and readout amplitude and duration nodes;
 ``heldout``   fresh seeds of qplane's own generator (every node type and failure mode);
 ``simlab``    data from the simulated lab's own device model (its physics, readout chain and
               drift, a different simulator from the training one), spoiled as each failure mode
               needs: sweeps shifted off the feature, too few points or shots, a discriminator
               threshold at its limit (no signal). No ``anomalous`` cases.
 
-Targets on ``families_gen7`` (and reported for ``families_gen6``, ``families_gen5``,
-``families_gen4`` and ``families``): the gate accepts ≥ 90 % of good data and rejects 100 % of bad; the fitted value lies within 2σ of the truth on ≥ 90 % of
+Targets on ``families_gen8`` (and reported for ``families_gen7``, ``families_gen6``,
+``families_gen5``, ``families_gen4`` and ``families``): the gate accepts ≥ 90 % of good data and rejects 100 % of bad; the fitted value lies within 2σ of the truth on ≥ 90 % of
 accepted good data; Rabi π-amplitude bias
 < 2 % with phase and damping present (every accepted case of every held-out Rabi family);
 the second opinion's outcome class right on ≥ 90 %.
@@ -341,7 +345,10 @@ def evaluate(cases: list[tuple[ExperimentData, str]], opinion: "LearnedSecondOpi
 _KEY = {"spectroscopy": "frequency", "rabi": "pi_amplitude", "ramsey": "fringe_frequency",
         "t1": "t1", "echo": "t2_echo",
         # the QEC-lab kinds of the seventh generation
-        "resonator_spectroscopy": "frequency", "randomized_benchmarking": "tau"}
+        "resonator_spectroscopy": "frequency", "randomized_benchmarking": "tau",
+        # the QEC-lab kinds of the eighth generation
+        "drag": "drag_beta", "cz": "cz_amplitude", "readout_amplitude": "best",
+        "readout_duration": "best"}
 
 
 def _analyse_case(case: Any) -> Any:
@@ -463,6 +470,7 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
     from qplane.calibration.domain_gen5 import GEN5, gen5_set
     from qplane.calibration.domain_gen6 import GEN6, gen6_set
     from qplane.calibration.domain_gen7 import GEN7, gen7_set
+    from qplane.calibration.domain_gen8 import GEN8, gen8_set
     from qplane.calibration.training import dataset
 
     opinion = LearnedSecondOpinion.load(model) if model else LearnedSecondOpinion.load()
@@ -475,6 +483,7 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
                                "gen5_families": sorted(GEN5),
                                "gen6_families": sorted(GEN6),
                                "gen7_families": sorted(GEN7),
+                               "gen8_families": sorted(GEN8),
                                "model_card": opinion.card, "sets": {}}
     if prev is not None:
         results["compare_model_card"] = prev.card
@@ -487,11 +496,14 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
                                                  **kw)
     results["families_gen7"] = evaluate_families(gen7_set(per_family, seed=seed + 12), opinion,
                                                  **kw)
+    results["families_gen8"] = evaluate_families(gen8_set(per_family, seed=seed + 14), opinion,
+                                                 **kw)
     results["targets_met"] = targets_met(results["families"])
     results["targets_met_gen4"] = targets_met(results["families_gen4"])
     results["targets_met_gen5"] = targets_met(results["families_gen5"])
     results["targets_met_gen6"] = targets_met(results["families_gen6"])
     results["targets_met_gen7"] = targets_met(results["families_gen7"])
+    results["targets_met_gen8"] = targets_met(results["families_gen8"])
     sets = {"heldout": dataset(per_cell, seed=seed),
             "simlab": simlab_cases(sim_per_cell, seed=seed + 2)}
     for name, cases in track(sets.items(), "calibration sets", label=lambda item: item[0]):
@@ -526,7 +538,8 @@ def main(args: argparse.Namespace) -> int:
     res = run_benchmark(per_family=args.per_family, per_cell=args.per_cell,
                         sim_per_cell=args.sim_per_cell, seed=args.seed, model=args.model,
                         compare_model=args.compare_model, jobs=args.jobs, out=args.out)
-    for label, key in (("seventh-generation (its blind numbers: calibration_gen7_blind.json)",
+    for label, key in (("eighth-generation (blind)", "families_gen8"),
+                       ("seventh-generation (its blind numbers: calibration_gen7_blind.json)",
                         "families_gen7"),
                        ("sixth-generation", "families_gen6"),
                        ("fifth-generation", "families_gen5"),

@@ -197,9 +197,9 @@ def _family_lines(f: dict, label: str) -> list[str]:
 
 def _calibration(data: dict) -> str:
     f, t = data["families"], data["targets"]
-    g6, g7 = data.get("families_gen6"), data.get("families_gen7")
-    files = "`domain_gen4.py`, `domain_gen5.py`" + (", `domain_gen6.py`" if g6 else "") + (
-        ", `domain_gen7.py`" if g7 else "")
+    g6, g7, g8 = (data.get(f"families_gen{i}") for i in (6, 7, 8))
+    files = "`domain_gen4.py`, `domain_gen5.py`" + "".join(
+        f", `domain_gen{i}.py`" for i, g in ((6, g6), (7, g7), (8, g8)) if g)
     lines = [
         "Analysis (fit + gate) and the learned second opinion on held-out families of sweeps never "
         f"used for tuning or training (`qplane/calibration/domain.py`, {files}). Targets: "
@@ -209,11 +209,15 @@ def _calibration(data: dict) -> str:
         f"{t['model_class_accuracy']:.0%}.",
         "",
     ]
+    if g8:
+        lines += _family_lines(g8, "Eighth generation, blind until measured") + [""]
     if g7:
-        lines += _family_lines(g7, "Seventh generation (blind until its one measurement in "
-                               "session 7, `bench/results/calibration_gen7_blind.json`; two "
-                               "fixes found on it since: a Rabi read as the ground population, "
-                               "fit errors of a signal in tiny units)") + [""]
+        lines += _family_lines(g7, (
+            "Seventh generation (looked at in session 7; blind numbers: "
+            "`bench/results/calibration_gen7_blind.json`)") if g8 else (
+            "Seventh generation (blind until its one measurement in session 7, "
+            "`bench/results/calibration_gen7_blind.json`; two fixes found on it since: a Rabi "
+            "read as the ground population, fit errors of a signal in tiny units)")) + [""]
     if g6:
         lines += _family_lines(g6, "Sixth generation (looked at before session 7)" if g7
                                else "Sixth generation, blind until measured") + [""]

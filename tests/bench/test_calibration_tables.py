@@ -10,7 +10,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _results() -> dict:
-    return json.loads((ROOT / "bench" / "results" / "calibration.json").read_text())
+    data = json.loads((ROOT / "bench" / "results" / "calibration.json").read_text())
+    data.pop("families_gen8", None)   # each test adds the generations it is about
+    return data
 
 
 def test_results_without_a_sixth_generation_render_as_before():
@@ -46,3 +48,20 @@ def test_the_seventh_generation_comes_first_and_the_sixth_is_a_development_set()
     assert blind < text.index("Sixth generation (looked at before session 7)")
     assert "Sixth generation, blind until measured" not in text
     assert "| t1/reference_ratio |" in text[blind:text.index("Sixth generation")]
+
+
+def test_the_eighth_generation_comes_first_as_the_blind_one():
+    data = _results()
+    data["families_gen6"] = copy.deepcopy(data["families_gen5"])
+    data["families_gen7"] = copy.deepcopy(data["families_gen5"])
+    data["families_gen8"] = copy.deepcopy(data["families_gen5"])
+    data["families_gen8"]["per_family"] = {"drag/if_leakage_iq": next(
+        iter(data["families_gen5"]["per_family"].values()))}
+    text = _calibration(data)
+    assert "`domain_gen8.py`" in text and "`domain_gen7.py`" in text
+    blind = text.index("Eighth generation, blind until measured")
+    seventh = text.index("Seventh generation (looked at in session 7; blind numbers: "
+                         "`bench/results/calibration_gen7_blind.json`)")
+    assert blind < seventh < text.index("Sixth generation (looked at before session 7)")
+    assert "Seventh generation (blind until" not in text
+    assert "| drag/if_leakage_iq |" in text[blind:seventh]
