@@ -425,6 +425,14 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
     left_out = np.zeros(len(x), dtype=bool)
     if first.converged and settings.get("glitch_threshold") is not None:
         left_out = glitches((y - fitted) / noise.sigma, float(settings["glitch_threshold"]))
+        steady = settings.get("steady_key")
+        if left_out.any() and steady:
+            from qplane.calibration.fluctuation import follows_other_key
+
+            # points that lie on the model with another value of the key are a fluctuator's
+            # other state, not glitches: kept, for the gate (fluctuation.KeySteady) to see
+            if follows_other_key(first, x, y, noise.sigma, steady, left_out)[0]:
+                left_out[:] = False
         if left_out.any():   # the robust fit: readout glitches left out of the fit and gate
             keep = ~left_out
             x, y, fitted = x[keep], y[keep], fitted[keep]

@@ -413,9 +413,9 @@ class ShapeTest(Criterion):
     name, check = "shape", "residuals"
 
     def __init__(self, alternative: Any, p_value: float = 1e-4, max_structure: float = 0.015,
-                 *, what: str = "a richer model"):
+                 *, what: str = "a richer model", name: str = "shape"):
         self.alternative, self.p_value, self.max_structure = alternative, p_value, max_structure
-        self.what = what
+        self.what, self.name = what, name
 
     def __repr__(self) -> str:
         return (f"ShapeTest(alternative={getattr(self.alternative, 'name', self.alternative)!r}, "

@@ -16,6 +16,8 @@ data ask for it (the nested F-test, or for Rabi the key's Hausman test):
 - ``rabi_damped_zero``: Rabi with phase and damping in the rotation angle's magnitude,
   ``exp(-d |x - x0|)``, ``x0`` where the angle is zero: on a ``-A ... +A`` sweep the fringe
   decays to both sides of that point (fitted to sweeps through zero only);
+- ``biexponential``: ``offset + amplitude e^(−t/τ) + amplitude_fast e^(−t ratio/τ)``, two
+  populations (a TLS, a second state), the T1 gate's second shape alternative;
 - ``rabi_compressed``: Rabi with phase, damping and a *compressing* (or expanding) drive, the
   rotation angle ``φ + 2π f x (1 − c x²)``: an amplifier or mixer saturating at high
   amplitude rotates less than linearly (``tanh`` to third order); the π amplitude is where
@@ -40,7 +42,9 @@ import numpy as np
 from qplane.calibration.fit_models import (
     FIT_MODELS,
     FitModel,
+    _decay_bounds,
     _decay_columns,
+    _decay_grid,
     _fringe_columns,
     _mesh,
     _peak_model,
@@ -244,6 +248,19 @@ def _compressed_derive(p, options):
     return base
 
 
+def _biexponential_basis(x, *, tau, ratio):
+    return np.stack([np.ones_like(x * tau), np.exp(-x / tau), np.exp(-x * ratio / tau)],
+                    axis=-1)
+
+
+def _biexponential_grid(x):
+    return _mesh(tau=_decay_grid(x)["tau"][::4], ratio=np.geomspace(2.0, 40.0, 9))
+
+
+def _biexponential_bounds(x):
+    return {**_decay_bounds(x), "ratio": (1.05, 200.0)}
+
+
 _MODELS = [
     _quadratic_peak("lorentzian"), _quadratic_peak("gaussian"),
     *(_pulsed_model(b) for b in ("constant", "linear")),
@@ -264,6 +281,10 @@ _MODELS = [
     FitModel("rabi_compressed", ("frequency", "damping", "compression"),
              ("mean", "a_cos", "a_sin"), _compressed_basis, _compressed_grid,
              _compressed_bounds, _compressed_derive),
+    # two populations decaying at ``tau`` and ``tau / ratio``: the second alternative the T1
+    # gate tests the exponential against (a fast part the stretched form does not take)
+    FitModel("biexponential", ("tau", "ratio"), ("offset", "amplitude", "amplitude_fast"),
+             _biexponential_basis, _biexponential_grid, _biexponential_bounds),
 ]
 for _model in _MODELS:
     FIT_MODELS.setdefault(_model.name, _model)

@@ -37,6 +37,7 @@ from qplane.calibration.criteria import (
     SignalPresent,
 )
 from qplane.calibration.fit_models import FIT_MODELS, FitModel, _span_step
+from qplane.calibration.fluctuation import KeySteady
 from qplane.calibration.fits import FitResult
 from qplane.errors import AnalysisError
 
@@ -341,7 +342,12 @@ def _t1_criteria(x, fit, s):
     # the echo, whose decay may be Gaussian-like under 1/f noise and is still a good T2E.
     shape = ShapeTest(FIT_MODELS["stretched_exponential"], s["shape_p_value"],
                       s["max_structure"], what="a non-exponential decay")
-    return [shape, *_decay_criteria(x, fit, s)]
+    # and a second alternative, two populations (a fast part the stretched form misses)
+    two = ShapeTest(FIT_MODELS["biexponential"], s["two_rates_p_value"], s["max_structure"],
+                    what="two populations decaying at different rates", name="two_rates")
+    steady = [KeySteady(s["steady_key"], s["steady_p_value"], s["max_structure"])] \
+        if s.get("steady_key") else []
+    return [shape, two, *steady, *_decay_criteria(x, fit, s)]
 
 
 def _decay_resolution(x, fit, s):
@@ -378,9 +384,15 @@ for _name, _exp, _value, _crit, _cands in (
                  # good train T1s in every broad-train noise: 10⁻² accepts 5 bad (10⁻³: 7)
                  # for the same 1 good refusal; the echo ignores it
                  "shape_p_value": 1e-2,
+                 # the second shape alternative's (two rates; session 9): at 10⁻² it refused
+                 # a good T1 in Ornstein–Uhlenbeck noise (p = 3.5·10⁻³, 1.6 % of the signal)
+                 "two_rates_p_value": 1e-3,
                  # the echo's envelope: "auto" exponential or compressed exp(-(t/T)^β),
                  # chosen on the data; "exponential" the exponential only (T1 ignores it)
-                 "envelope": "auto"}))
+                 "envelope": "auto",
+                 # T1 only: the key must hold still during the sweep (fluctuation.KeySteady:
+                 # a T1 switching with a TLS); the echo's T2E may wander with 1/f noise
+                 "steady_key": "tau" if _name == "t1" else None, "steady_p_value": 1e-4}))
 
 
 # --- the QEC lab's further kinds (resonator, readout tone, DRAG, RB, CZ) ---------------------
