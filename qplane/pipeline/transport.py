@@ -216,13 +216,20 @@ def send_parts(socket: zmq.Socket, parts: list[Any], flags: int = 0) -> None:
 
 
 def recv_parts(socket: zmq.Socket, flags: int = 0) -> list[bytes]:
-    """``socket.recv_multipart(flags)`` without its enum conversions per frame (a couple of
-    microseconds a message): as there, ``zmq.Again`` can only come first, and the rest of a
-    message whose first frame came is there at once."""
-    recv, more = socket.recv, socket.get
-    parts = [recv(flags)]
-    while more(RCVMORE):
-        parts.append(recv())
+    """``socket.recv_multipart(flags)`` without its option lookups per frame: each frame is
+    received as a :class:`zmq.Frame`, whose ``more`` is read in C, and returned as its
+    ``bytes`` (``socket.get(RCVMORE)`` converts the option to an enum each time: a
+    microsecond a frame; with ``copy=True`` a big frame is copied twice). As there,
+    ``zmq.Again`` can only come first, and the rest of a message whose first frame came is
+    there at once."""
+    recv = socket.recv
+    frame = recv(flags, copy=False)
+    if not frame.more:  # one frame: nearly every message
+        return [frame.bytes]
+    parts = [frame.bytes]
+    while frame.more:
+        frame = recv(copy=False)
+        parts.append(frame.bytes)
     return parts
 
 
@@ -425,15 +432,20 @@ def json_depth(value: Any, limit: int) -> int:
     return deepest
 
 
-def queued(inbox: "Inbox", limit: int | None = None) -> Iterator[tuple[list[bytes], Record] | None]:
+def queued(inbox: "Inbox", limit: int | None = None, *,
+           ready: bool = False) -> Iterator[tuple[list[bytes], Record] | None]:
     """Receive what is already queued on ``inbox``, without waiting and without a poll per
-    message (``None`` for a rejected one); at most ``limit`` messages.
+    message (``None`` for a rejected one); at most ``limit`` messages. ``ready``: the caller's
+    poll just said a message is there, so the first receive does not ask ``ZMQ_EVENTS`` first
+    (a receive that finds nothing after all still ends the drain, as ``zmq.Again``).
 
     Whatever the socket type; the hot paths use it to drain a queue after one blocking wait.
     """
     n = 0
     while limit is None or n < limit:
-        if not inbox.pending and not has_message(inbox.socket):
+        if ready:
+            ready = False
+        elif not inbox.pending and not has_message(inbox.socket):
             return
         try:
             got = inbox.recv(NOBLOCK)
