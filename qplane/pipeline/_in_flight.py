@@ -91,6 +91,9 @@ def same_circuit_runs(blocks: list[InFlight]) -> Iterator[list[InFlight]]:
     ...     shots=1, circuit_id=c) for s, c in enumerate("aab")])]
     [2, 1]
     """
+    if len(blocks) == 1:  # a lone block (one in flight, a big block): no loop
+        yield blocks
+        return
     start = 0
     for i in range(1, len(blocks) + 1):
         if i == len(blocks) or blocks[i].circuit_id != blocks[start].circuit_id:
@@ -142,6 +145,14 @@ class InFlightBlocks:
                 return
             del self._blocks[seq]
             yield block
+
+    def any_expired(self, now: float, timeout: float) -> bool:
+        """Whether :meth:`expired` would yield a block (asked every server step: no
+        generator when, as nearly always, none is overdue)."""
+        for block in self._blocks.values():  # only the oldest matters
+            return block.correction is None and now - max(block.t_acquired,
+                                                           block.t_sent) >= timeout
+        return False
 
     def expired(self, now: float, timeout: float) -> Iterator[InFlight]:
         """Pop and yield the oldest uncorrected blocks acquired (or last re-dispatched) more

@@ -176,6 +176,7 @@ class DecodingWorker(Worker):
         self._pulses = [Pulse(self.corrections, role="decoder", interval=heartbeat_interval)]
         if monitor is not None:
             self._pulses.append(Pulse(monitor, role="decoder", interval=heartbeat_interval))
+        self._next_beat = 0.0  # the earliest pulse's next_due
         self._server_seen = 0.0
         self.registrations = 0
         self.control = control
@@ -217,7 +218,7 @@ class DecodingWorker(Worker):
         """
         now = time.time()
         self.heartbeat(now)
-        wait = min(p.next_due for p in self._pulses) - now
+        wait = self._next_beat - now
         if not self.syndromes.pending and not self._poller.poll(
                 max(0, min(poll_ms, int(wait * 1000) + 1))):
             if time.time() - self._server_seen > 3 * self.heartbeat_timeout:
@@ -283,8 +284,11 @@ class DecodingWorker(Worker):
 
     def heartbeat(self, now: float, state: str = "running") -> None:
         """Send the heartbeats that are due (to the server, and to the launcher)."""
+        if now < self._next_beat and state == "running":
+            return  # none due (asked every step: one comparison)
         for pulse in self._pulses:
             pulse.beat(now, blocks=self.blocks, state=state)
+        self._next_beat = min((p.next_due for p in self._pulses), default=float("inf"))
 
     def decode_records(self, recs: list[Record], received: list[float] | None = None
                        ) -> list[tuple[Correction, np.ndarray]]:
@@ -394,7 +398,7 @@ class DecodingWorker(Worker):
         ...         return bit_packed_detection_event_data[:, :1]
         >>> worker = DecodingWorker.__new__(DecodingWorker)
         >>> worker.heartbeat_timeout, worker._seconds_per_shot = 1.5, 0.0  # not yet timed
-        >>> worker._pulses, worker.blocks = [], 0
+        >>> worker._pulses, worker._next_beat, worker.blocks = [], 0.0, 0
         >>> events = (np.arange(1000) % 251).astype(np.uint8).reshape(1000, 1)
         >>> bool((worker._decode_in_chunks(Echo(), events) == events).all()), Echo.calls
         (True, [64, 936])

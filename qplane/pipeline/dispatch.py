@@ -115,6 +115,12 @@ class Dispatcher:
         blocks already waiting)."""
         if self.queue or not self.peers:
             return [(None, n)] if n else []
+        if len(self.peers) == 1:  # one worker (the usual case): no sharing to plan
+            peer = next(iter(self.peers.values()))
+            if peer.credit <= 0:
+                return [(None, n)] if n else []
+            k = min(peer.credit, n)
+            return [(peer, k), (None, n - k)] if k < n else [(peer, k)]
         credit = {p: p.credit for p in self.peers.values() if p.credit > 0}
         if len(credit) == 1:  # one worker with credit (one worker: the usual case)
             peer, c = next(iter(credit.items()))

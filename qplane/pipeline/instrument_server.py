@@ -260,7 +260,7 @@ class InstrumentServer(Worker):
         # bundle when it can wait no longer (records.release): one message, not one per record.
         self.records.hold()
         if events.get(self.dispatcher.socket):
-            for got in queued(self.dispatcher.inbox):  # no poll per message
+            for got in queued(self.dispatcher.inbox, ready=True):  # no poll per message
                 self._handle_dispatch(got)
                 handled += 1
         if events.get(self.control.socket):
@@ -527,6 +527,8 @@ class InstrumentServer(Worker):
 
     def _expire(self, now: float) -> None:
         """Declare lost the blocks whose correction is overdue; apply what waited behind them."""
+        if not self._in_flight.any_expired(now, self.correction_timeout):
+            return  # the usual case: nothing overdue
         while lost := list(self._in_flight.expired(now, self.correction_timeout)):
             for block in lost:
                 self.blocks_lost += 1

@@ -272,7 +272,8 @@ class Recorder(Worker):
         then flush if ``flush_interval`` has passed; return how many were handled."""
         handled = 0
         if self.inbox.pending or self._poller.poll(poll_ms):  # a bundle's rest first
-            for got in queued(self.inbox, max_records):  # no poll per record
+            # (the poll said a message is there: the first receive need not ask again)
+            for got in queued(self.inbox, max_records, ready=not self.inbox.pending):
                 handled += 1
                 if got is not None:
                     routing, rec = got

@@ -26,8 +26,9 @@ from typing import Any
 class Rejection:
     """One refused message.
 
-    ``reason`` is a short class (``malformed``, ``other_run``, ``identity``, ``not_allowed``,
-    ``sequence``, ``too_deep``, ``handler``, ``unexpected``); ``message`` says what was wrong.
+    ``reason`` is a short class (``malformed``, ``other_run``, ``bad_name``, ``identity``,
+    ``not_allowed``, ``sequence``, ``too_deep``, ``handler``, ``unexpected``); ``message`` says
+    what was wrong.
     """
 
     reason: str

@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import functools
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -49,6 +50,11 @@ MAX_BUNDLE_RECORDS = 256
 MAX_BUNDLE_BYTES = 4 * 2**20
 #: Sources whose role an :class:`Inbox` remembers (a run has a handful; forged ones are many).
 MAX_CACHED_ROLES = 1024
+#: What a process name (a record's ``source``) or a run id may not hold: NUL and the other
+#: control characters (C0, DEL, C1). Real names are printable; a forged one is refused.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: The role an :class:`Inbox` caches for a source holding a control character (never a role).
+_BAD_NAME = "\x00"
 
 log = logging.getLogger(__name__)
 
@@ -210,13 +216,20 @@ def send_parts(socket: zmq.Socket, parts: list[Any], flags: int = 0) -> None:
 
 
 def recv_parts(socket: zmq.Socket, flags: int = 0) -> list[bytes]:
-    """``socket.recv_multipart(flags)`` without its enum conversions per frame (a couple of
-    microseconds a message): as there, ``zmq.Again`` can only come first, and the rest of a
-    message whose first frame came is there at once."""
-    recv, more = socket.recv, socket.get
-    parts = [recv(flags)]
-    while more(RCVMORE):
-        parts.append(recv())
+    """``socket.recv_multipart(flags)`` without its option lookups per frame: each frame is
+    received as a :class:`zmq.Frame`, whose ``more`` is read in C, and returned as its
+    ``bytes`` (``socket.get(RCVMORE)`` converts the option to an enum each time: a
+    microsecond a frame; with ``copy=True`` a big frame is copied twice). As there,
+    ``zmq.Again`` can only come first, and the rest of a message whose first frame came is
+    there at once."""
+    recv = socket.recv
+    frame = recv(flags, copy=False)
+    if not frame.more:  # one frame: nearly every message
+        return [frame.bytes]
+    parts = [frame.bytes]
+    while frame.more:
+        frame = recv(copy=False)
+        parts.append(frame.bytes)
     return parts
 
 
@@ -225,7 +238,9 @@ class Inbox:
 
     A record is rejected (counted in :attr:`rejected`, handed to ``on_reject`` as a
     :class:`~qplane.pipeline.rejections.Rejection`, and ``recv`` returns None) when it does not
-    decode, belongs to another run, nests its free-form JSON deeper than ``max_json_depth``,
+    decode, belongs to another run, claims a ``source`` (or, with no ``run_id`` to match, a
+    run id) holding a NUL or another control character (``bad_name``: checked once per
+    source, with its role), nests its free-form JSON deeper than ``max_json_depth``,
     claims a ``source`` whose role is not the peer's authenticated identity (CURVE sockets), or
     is of a kind its sender's role may not send (``senders``; by default
     :data:`~qplane.pipeline.security.SENDERS` on a socket of a
@@ -263,6 +278,7 @@ class Inbox:
                                security.max_json_depth if security is not None else MAX_JSON_DEPTH)
         self._pending: collections.deque[tuple[list[bytes], Record] | None] = collections.deque()
         self._roles: dict[str, str] = {}  # source -> its role (role_of: a regex split)
+        self._run_ids: set[str] = set()  # run ids seen and found printable (no run_id given)
         for kind in RECORD_KINDS.values():  # once per process (cached): not on a block's path
             _nests(kind)
 
@@ -317,13 +333,23 @@ class Inbox:
 
     def _problem(self, rec: Record, peer: str | None) -> tuple[str, str] | None:
         """(reason, message) if ``rec`` must be refused, else None."""
-        if self.run_id is not None and rec.run_id != self.run_id:
-            return "other_run", f"record of run {rec.run_id!r} received in run {self.run_id!r}"
+        if self.run_id is not None:
+            if rec.run_id != self.run_id:
+                return "other_run", f"record of run {rec.run_id!r} received in run {self.run_id!r}"
+        elif rec.run_id not in self._run_ids:
+            if _CONTROL.search(rec.run_id):
+                return "bad_name", (f"{rec.kind} record's run id {rec.run_id!r} holds a NUL "
+                                    "or control character; a run id is printable text")
+            if len(self._run_ids) < MAX_CACHED_ROLES:
+                self._run_ids.add(rec.run_id)
         role = self._roles.get(rec.source)
-        if role is None:
-            role = role_of(rec.source)
+        if role is None:  # once per source: its role, or that it is no name at all
+            role = _BAD_NAME if _CONTROL.search(rec.source) else role_of(rec.source)
             if len(self._roles) < MAX_CACHED_ROLES:  # a flood of forged sources stays bounded
                 self._roles[rec.source] = role
+        if role is _BAD_NAME:
+            return "bad_name", (f"{rec.kind} record's source {rec.source!r} holds a NUL or "
+                                "control character; a process name is printable text")
         if peer is not None and role != peer:
             return ("identity", f"{rec.kind} record claims source {rec.source!r}, but its sender "
                                 f"authenticated as {peer!r}")
@@ -341,9 +367,11 @@ class Inbox:
         self.rejected += 1
         if accepted:
             self.received -= 1
-        rejection = Rejection(reason=reason, message=message,
-                              peer=peer or (rec.source if rec is not None else "unknown"),
-                              source=rec.source if rec is not None else "",
+        claimed = rec.source if rec is not None else ""
+        shown = peer or claimed or "unknown"
+        if peer is None and _CONTROL.search(claimed):  # a forged name: shown escaped
+            shown = repr(claimed)[1:-1]
+        rejection = Rejection(reason=reason, message=message, peer=shown, source=claimed,
                               kind=rec.kind if rec is not None else "",
                               authenticated=peer is not None, channel=self.channel)
         # debug only: a flood must not become a flood of log lines (the receivers' events count it)
@@ -404,15 +432,20 @@ def json_depth(value: Any, limit: int) -> int:
     return deepest
 
 
-def queued(inbox: "Inbox", limit: int | None = None) -> Iterator[tuple[list[bytes], Record] | None]:
+def queued(inbox: "Inbox", limit: int | None = None, *,
+           ready: bool = False) -> Iterator[tuple[list[bytes], Record] | None]:
     """Receive what is already queued on ``inbox``, without waiting and without a poll per
-    message (``None`` for a rejected one); at most ``limit`` messages.
+    message (``None`` for a rejected one); at most ``limit`` messages. ``ready``: the caller's
+    poll just said a message is there, so the first receive does not ask ``ZMQ_EVENTS`` first
+    (a receive that finds nothing after all still ends the drain, as ``zmq.Again``).
 
     Whatever the socket type; the hot paths use it to drain a queue after one blocking wait.
     """
     n = 0
     while limit is None or n < limit:
-        if not inbox.pending and not has_message(inbox.socket):
+        if ready:
+            ready = False
+        elif not inbox.pending and not has_message(inbox.socket):
             return
         try:
             got = inbox.recv(NOBLOCK)

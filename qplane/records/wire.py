@@ -234,7 +234,8 @@ def _packed_arrays(buffer: Any, at: int, specs: list[ArraySpec]) -> dict[str, np
         if count * dtype.itemsize != total:
             raise WireFormatError(f"packed message: {total} bytes of buffers follow its header, "
                                   f"its arrays need {count * dtype.itemsize}")
-        return {spec.name: np.frombuffer(buffer, dtype, count, at).reshape(spec.shape)}
+        # an array over the frame's bytes in place, made in one call (no frombuffer + reshape)
+        return {spec.name: np.ndarray(spec.shape, dtype, buffer, at)}
     arrays: dict[str, np.ndarray] = {}
     need = 0
     sizes = []

@@ -289,3 +289,63 @@ def test_the_recorders_in_order_path_keeps_gaps_duplicates_and_stream_ranges(ctx
     assert (row["recorded"], row["first_seq"], row["last_seq"]) == (4, 0, 4)
     row = streams[("instrument_server", "applied")]
     assert (row["recorded"], row["first_seq"], row["last_seq"]) == (4, 0, 3)
+
+
+def test_recv_parts_gives_the_frames_recv_multipart_gives(ctx):
+    from qplane.pipeline.transport import recv_parts
+
+    router = ctx.socket(zmq.ROUTER)
+    router.bind("inproc://parts")
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.connect("inproc://parts")
+    try:
+        for message in ([b"one"], [b"a", b"", b"c" * 20000], [b""]):
+            dealer.send_multipart(message)
+            got = recv_parts(router)
+            assert got[1:] == message and all(type(f) is bytes for f in got)
+            router.send_multipart([got[0], *message])
+            assert recv_parts(dealer) == message
+        with pytest.raises(zmq.Again):  # nothing queued: as recv_multipart(NOBLOCK)
+            recv_parts(dealer, zmq.NOBLOCK)
+    finally:
+        router.close(0)
+        dealer.close(0)
+
+
+def test_a_drain_announced_ready_ends_quietly_when_nothing_is_there(ctx):
+    pull = ctx.socket(zmq.PULL)
+    pull.bind("inproc://ready")
+    push = ctx.socket(zmq.PUSH)
+    push.connect("inproc://ready")
+    try:
+        inbox = Inbox(pull, run_id="r")
+        assert list(queued(inbox, ready=True)) == []  # zmq.Again ends it, nothing raised
+        out = Outbox(push, run_id="r", source="instrument_server")
+        for i in range(3):
+            out.event("info", "e", f"m{i}")
+        assert pull.poll(1000)
+        got = list(queued(inbox, ready=True))
+        assert [g[1].body.message for g in got] == ["m0", "m1", "m2"]
+    finally:
+        pull.close(0)
+        push.close(0)
+
+
+def test_any_expired_says_what_expired_would_yield():
+    from qplane.pipeline._in_flight import InFlight, InFlightBlocks
+
+    blocks = InFlightBlocks()
+    assert not blocks.any_expired(10.0, 1.0)
+    blocks.add(InFlight(seq=0, block_index=0, t_acquired=0.0, shots=1))
+    blocks.add(InFlight(seq=1, block_index=1, t_acquired=5.0, shots=1))
+    for now in (0.5, 1.0, 5.5, 7.0):
+        assert blocks.any_expired(now, 1.0) == bool(list(InFlightBlocks.expired(
+            _copy(blocks), now, 1.0)))
+    blocks.offer(0, "c")  # corrected, waiting for nothing: stops the search
+    assert not blocks.any_expired(100.0, 1.0)
+
+
+def _copy(blocks):
+    import copy
+
+    return copy.deepcopy(blocks)

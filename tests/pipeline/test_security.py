@@ -1,5 +1,6 @@
 """Keys, CURVE + ZAP, identity-bound sources, role authorisation and the config's refusals."""
 
+import json
 import math
 import os
 import socket
@@ -22,7 +23,7 @@ from qplane.pipeline.security import (
     list_keys,
 )
 from qplane.pipeline.transport import Inbox, Outbox, SequenceTracker, make_socket
-from qplane.records import Applied, Correction, Event, Syndrome
+from qplane.records import Applied, Correction, Event, Record, Syndrome, pack
 
 RUN = "sec-run"
 CONFIG = {
@@ -277,3 +278,75 @@ def test_every_record_kind_names_who_may_send_it():
     from qplane.records.wire import RECORD_KINDS
 
     assert sorted(set(RECORD_KINDS) - set(SENDERS)) == []
+
+
+@pytest.mark.parametrize("bad", ["instrument_server\x00", "decoder-0\n", "x\x1by", "\x7f", "d\x85"])
+def test_a_source_holding_a_control_character_is_refused_counted_and_shown_escaped(tmp_path, bad):
+    ctx = zmq.Context()
+    try:
+        pull = make_socket(ctx, zmq.PULL, f"ipc://{tmp_path}/r", bind=True)
+        push = make_socket(ctx, zmq.PUSH, f"ipc://{tmp_path}/r", bind=False)
+        event = Event(level="info", event="x", message="m")
+        for seq in range(2):  # the second is refused from the inbox's cache of sources
+            push.send(pack(Record.build(event, run_id=RUN, source=bad, seq=seq)))
+        Outbox(push, run_id=RUN, source="instrument_server").send(event)
+        rejected: list[Rejection] = []
+        inbox = Inbox(pull, run_id=RUN, on_reject=rejected.append)
+        got = [inbox.recv() for _ in range(3)]
+        assert got[:2] == [None, None] and got[2][1].source == "instrument_server"
+        assert [r.reason for r in rejected] == ["bad_name", "bad_name"]
+        assert inbox.rejected == 2 and inbox.received == 1
+        assert rejected[0].peer == repr(bad)[1:-1] and rejected[0].source == bad
+        assert not any(c < " " or "\x7f" <= c <= "\x9f" for c in rejected[0].peer)
+        assert repr(bad) in rejected[0].message and "control character" in rejected[0].message
+    finally:
+        ctx.destroy(linger=0)
+
+
+def test_a_run_id_holding_a_nul_is_refused_where_no_run_id_is_matched(tmp_path):
+    ctx = zmq.Context()
+    try:
+        pull = make_socket(ctx, zmq.PULL, f"ipc://{tmp_path}/r", bind=True)
+        push = make_socket(ctx, zmq.PUSH, f"ipc://{tmp_path}/r", bind=False)
+        event = Event(level="info", event="x", message="m")
+        push.send(pack(Record.build(event, run_id="r\x00n", source="recorder", seq=0)))
+        Outbox(push, run_id="run", source="recorder").send(event)
+        rejected: list[Rejection] = []
+        inbox = Inbox(pull, on_reject=rejected.append)  # no run id: any run's records
+        assert inbox.recv() is None and inbox.recv()[1].run_id == "run"
+        assert [r.reason for r in rejected] == ["bad_name"] and "run id" in rejected[0].message
+    finally:
+        ctx.destroy(linger=0)
+
+
+def test_the_recorder_records_a_refused_source_with_a_nul_in_its_events(tmp_path):
+    import h5py
+
+    from qplane.pipeline.recorder import Recorder
+    from qplane.records import QecInfo, RunEnd, RunStart
+
+    ctx = zmq.Context()
+    try:
+        pull = make_socket(ctx, zmq.PULL, f"ipc://{tmp_path}/rec", bind=True)
+        push = make_socket(ctx, zmq.PUSH, f"ipc://{tmp_path}/rec", bind=False)
+        path = str(tmp_path / "run.h5")
+        recorder = Recorder(records=pull, path=path, run_id=RUN)
+        Outbox(push, run_id=RUN, source="instrument_server").send(RunStart(
+            config_text="x", config_path="c.yaml", station_snapshot={}, num_detectors=16,
+            num_observables=1, qec=QecInfo(distance=3, rounds=3, basis="Z", shots_per_block=4)))
+        push.send(pack(Record.build(Event(level="info", event="x", message="m"), run_id=RUN,
+                                    source="\x00instrument_server", seq=0)))
+        Outbox(push, run_id=RUN, source="launcher").send(RunEnd(end_state="completed", reason="t"))
+        recorder.run()
+        recorder.close()
+        assert recorder.inbox.rejected == 1
+        with h5py.File(path, "r") as f:
+            rows = [e for e in f["events"][:] if e["kind"] == b"rejected_record"]
+            assert len(rows) == 1
+            details = json.loads(rows[0]["details"])
+        assert details["reason"] == "bad_name" and details["peer"] == "\\x00instrument_server"
+        assert details["claimed_source"] == "\x00instrument_server"
+        streams = {s["source"] for s in h5py.File(path, "r")["streams"][:]}
+        assert not any(b"\x00" in s or b"\\x00" in s for s in streams)  # it made no stream
+    finally:
+        ctx.destroy(linger=0)
