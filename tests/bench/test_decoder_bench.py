@@ -2,8 +2,14 @@
 
 import json
 
+import pytest
+
 from qplane.bench.decoder import BACKENDS, run_benchmark
 from qplane.decoder.model_store import file_sha256, shipped_models
+
+# Both tests compile the same networks on the same DEMs: identical ONNX exports and int8
+# quantisations are made once (tests/bench/conftest.py).
+pytestmark = pytest.mark.usefixtures("onnx_graph_cache")
 
 
 def test_a_small_decoder_benchmark_writes_every_comparison(tmp_path):

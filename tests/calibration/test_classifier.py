@@ -7,6 +7,7 @@ from qplane.calibration.nodes import RabiNode
 from qplane.calibration.run import run_node
 from qplane.calibration.synthetic import SyntheticBackend
 from qplane.calibration.training import dataset
+from tests._parallel import fork_map
 
 
 def test_shipped_model_loads_with_its_card():
@@ -17,9 +18,13 @@ def test_shipped_model_loads_with_its_card():
 
 
 def test_shipped_model_classifies_fresh_cases():
+    from qplane.calibration.classifier import features
+
     op = LearnedSecondOpinion.load()
     cases = dataset(3, seed=4242)
-    verdicts = op.predict([d for d, _ in cases])
+    # what op.predict does (features of each data set, then the network), the analyses in
+    # forked processes
+    verdicts = op.predict_features(fork_map(features, [d for d, _ in cases]))
     acc = np.mean([v.label == MODE_CLASS[m] for v, (_, m) in zip(verdicts, cases)])
     assert acc >= 0.9, acc
     assert all(v.action for v in verdicts)
@@ -98,8 +103,8 @@ def test_shipped_model_transfers_to_held_out_families():
 
     op = LearnedSecondOpinion.load()
     cases = heldout_set(2, seed=99)
-    feats = [analysis_features(analyse(c.kind, second_opinion=False, **c.analyse_args()))
-             for c in cases]
+    feats = fork_map(lambda c: analysis_features(analyse(c.kind, second_opinion=False,
+                                                         **c.analyse_args())), cases)
     verdicts = op.predict_features(feats)
     acc = np.mean([v.label == MODE_CLASS[c.mode] for v, c in zip(verdicts, cases)])
     # held-out transfer as measured by `qplane bench calibration` (0.74 over 420 cases; the
@@ -116,7 +121,11 @@ def test_the_shipped_version_2_model_and_the_version_3_candidate_read_their_scal
     assert new.card["features_version"] == 3 and new.model.scalars == V3_SCALARS
     assert new.card["training"]["qec_per_cell"] > 0 and new.card["validation"]["cases"] > 500
     cases = dataset(1, seed=77)[:6]
-    assert len(old.predict([d for d, _ in cases])) == len(new.predict([d for d, _ in cases]))
+    # predict takes analysis results as well as data: the six are analysed once for both
+    from qplane.calibration.classifier import analyse_data
+
+    results = [analyse_data(d) for d, _ in cases]
+    assert len(old.predict(results)) == len(new.predict(results)) == len(cases)
 
 
 def test_qec_kinds_have_their_own_one_hot():

@@ -10,6 +10,7 @@ from qplane.calibration.domain import (
     heldout_set,
     train_set,
 )
+from tests._parallel import fork_map
 
 
 def test_train_layouts_are_sorted_sweeps_over_the_range_and_never_geometric():
@@ -167,6 +168,7 @@ def test_sixth_generation_is_new_well_formed_and_analysable():
     assert rabi.sweep[0] < 0 < rabi.sweep[-1] and np.all(rabi.signal == np.round(rabi.signal))
     assert 9 <= len(next(c for c in cases if c.family == "rabi/coarse_spam").sweep) <= 13
     assert len(next(c for c in cases if c.family == "t1/thermal_fine").sweep) >= 400
-    for c in cases:   # every case is analysable (whatever the verdict)
-        assert isinstance(analyse(c.kind, second_opinion=False, **c.analyse_args()),
-                          AnalysisResult)
+    # every case is analysable (whatever the verdict)
+    assert all(fork_map(lambda c: isinstance(analyse(c.kind, second_opinion=False,
+                                                     **c.analyse_args()), AnalysisResult),
+                        cases))

@@ -9,6 +9,7 @@ import numpy as np
 from qplane.calibration.domain import HELDOUT
 from qplane.calibration.domain import TRAIN_FAMILIES as TRAIN
 from qplane.calibration.domain_gen7 import GEN7, PRIOR_ERROR, gen7_set, make_gen7_case
+from tests._parallel import fork_map
 
 
 def _earlier_families() -> set:
@@ -120,9 +121,10 @@ def test_every_case_is_analysable():
     from qplane.calibration import analyse
     from qplane.calibration.analysis import AnalysisResult
 
-    for c in gen7_set(1, seed=4):
-        assert isinstance(analyse(c.kind, second_opinion=False, **c.analyse_args()),
-                          AnalysisResult)
+    cases = gen7_set(1, seed=4)
+    assert all(fork_map(lambda c: isinstance(analyse(c.kind, second_opinion=False,
+                                                     **c.analyse_args()), AnalysisResult),
+                        cases))
 
 
 def test_the_benchmark_judges_its_targets_on_the_seventh_generation(monkeypatch, tmp_path):

@@ -4,6 +4,7 @@ import numpy as np
 
 from qplane.calibration.domain import SWEEP_KINDS
 from qplane.calibration.domain_robust import MODES, robust_train_set
+from tests._parallel import fork_map
 
 
 def test_every_kind_and_mode_is_drawn_and_labelled():
@@ -33,9 +34,10 @@ def test_bad_rabi_and_decay_windows_include_aliasing_and_far_too_long():
 def test_the_analysis_takes_every_variant():
     from qplane.calibration import analyse
 
-    for c in robust_train_set(1, seed=11):
-        r = analyse(c.kind, second_opinion=False, **c.analyse_args())
-        assert r.kind == c.kind
+    cases = robust_train_set(1, seed=11)
+    kinds = fork_map(lambda c: analyse(c.kind, second_opinion=False, **c.analyse_args()).kind,
+                     cases)
+    assert kinds == [c.kind for c in cases]
 
 
 def test_the_session_7_variants_are_drawn_labelled_and_analysed():
@@ -46,5 +48,6 @@ def test_the_session_7_variants_are_drawn_labelled_and_analysed():
     assert {(c.kind, c.mode) for c in cases} == {(k, m) for k in SWEEP_KINDS for m in MODES}
     assert all(c.family.endswith("/train_robust2") for c in cases)
     assert all(bool(c.truth) == (c.mode == "ok") for c in cases)
-    for c in cases[:12]:
-        assert analyse(c.kind, second_opinion=False, **c.analyse_args()).kind == c.kind
+    kinds = fork_map(lambda c: analyse(c.kind, second_opinion=False, **c.analyse_args()).kind,
+                     cases[:12])
+    assert kinds == [c.kind for c in cases[:12]]

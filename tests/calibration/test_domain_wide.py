@@ -5,6 +5,7 @@ import numpy as np
 from qplane.calibration import analyse
 from qplane.calibration.domain import SWEEP_KINDS
 from qplane.calibration.domain_wide import LAYOUTS, WIDE_MODES, _unit_layout, wide_train_set
+from tests._parallel import fork_map
 
 
 def test_every_kind_and_mode_is_drawn_with_finite_data():
@@ -25,6 +26,7 @@ def test_layouts_span_zero_to_one_in_order():
 
 
 def test_wide_cases_analyse_without_an_exception():
-    for c in wide_train_set(1, seed=4)[::6]:
-        r = analyse(c.kind, second_opinion=False, **c.analyse_args())
-        assert r.gate.passed in (True, False)
+    verdicts = fork_map(lambda c: analyse(c.kind, second_opinion=False,
+                                          **c.analyse_args()).gate.passed,
+                        wide_train_set(1, seed=4)[::6])
+    assert verdicts and all(v in (True, False) for v in verdicts)
