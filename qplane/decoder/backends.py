@@ -230,6 +230,33 @@ def _gather_before_dequantize(model: bytes) -> bytes:
     return proto.SerializeToString()
 
 
+def int8_saturates(cpu_flags: Iterable[str] | None = None) -> bool:
+    """Whether ONNX Runtime's uint8 x int8 CPU kernels may saturate on this machine.
+
+    On x86-64 without VNNI (AVX2 or plain AVX-512), ONNX Runtime computes ``QLinearConv`` with
+    ``VPMADDUBSW``, which adds pairs of uint8 x int8 products into int16 and saturates: a few
+    logits come out far from the float network's (ONNX Runtime's quantisation documentation
+    names this). CPUs with VNNI (``avx512_vnni``, ``avx_vnni``), and other architectures, do
+    not. ``cpu_flags`` defaults to this machine's (``/proc/cpuinfo``; an x86 machine whose
+    flags cannot be read counts as saturating).
+
+    >>> int8_saturates(["avx2", "fma"]), int8_saturates(["avx2", "avx512_vnni"])
+    (True, False)
+    """
+    if cpu_flags is None:
+        import platform
+
+        if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+            return False
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpu_flags = next((line.split(":", 1)[1].split() for line in f
+                                  if line.startswith("flags")), [])
+        except OSError:
+            cpu_flags = []
+    return not {"avx512_vnni", "avx_vnni"} & set(cpu_flags)
+
+
 def quantize_int8(model: bytes, calibration: Iterable[np.ndarray]) -> bytes:
     """Statically quantise an ONNX graph to int8, calibrated on ``calibration`` volumes.
 
@@ -350,7 +377,13 @@ def build_network(net: torch.nn.Module, *, backend: str, device: str, torch_devi
         if calibration is None:
             raise DecoderError("int8 needs calibration volumes")
         model = quantize_int8(model, calibration)
-        if planar and onnx_providers(device)[0] == "CPUExecutionProvider":
+        on_cpu = onnx_providers(device)[0] == "CPUExecutionProvider"
+        if on_cpu and int8_saturates():
+            logging.getLogger(__name__).warning(
+                "int8 on a CPU without VNNI: ONNX Runtime's uint8 x int8 kernels saturate "
+                "here, so some logits differ from the float network's by more than the stated "
+                "bound; use precision 'fp32' on this machine, or a CPU with VNNI")
+        if planar and on_cpu:
             model = channels_last_int8(model, shape)  # channels-last QLinearConv: CPU kernels
         elif gathers:
             model = _gather_before_dequantize(model)

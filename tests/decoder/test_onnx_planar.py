@@ -4,12 +4,19 @@ import numpy as np
 import pytest
 import torch
 
-from qplane.decoder.backends import _SiteLogits, build_network, quantize_int8
+from qplane.decoder.backends import _SiteLogits, build_network, int8_saturates, quantize_int8
 from qplane.decoder.data import ShotSource
 from qplane.decoder.model_file import load_model
 from qplane.decoder.onnx_planar import (PlanarSiteLogits, channels_last_int8, is_factorised,
                                         planar_graph_bytes)
 from qplane.errors import DecoderError
+
+
+#: The int8 bound (within 0.1 of float on average, 1.0 at worst) is ONNX Runtime's on CPUs with
+#: VNNI; without it (x86 AVX2) its uint8 x int8 kernels saturate and the bound is not met (on an
+#: AVX2-only EPYC: mean 0.26, max 3.8 at d = 3): expected to fail there, and build_network warns.
+int8_bound = pytest.mark.xfail(int8_saturates(), strict=False,
+                               reason="ONNX Runtime's u8s8 kernels saturate on x86 without VNNI")
 
 
 def _source(net_card, distance=3, p=0.005):
@@ -36,6 +43,7 @@ def test_the_planar_module_is_the_3d_network(fast):
     torch.testing.assert_close(planar, reference, rtol=1e-5, atol=1e-5)
 
 
+@int8_bound
 def test_the_fast_network_runs_planar_in_fp32_and_int8(fast):
     net, source, volume, index = fast
     options = dict(backend="onnx", device="cpu", torch_device=torch.device("cpu"), threads=1,
@@ -112,6 +120,7 @@ def full_first_net(fast):
     return net
 
 
+@int8_bound
 def test_a_full_first_convolution_runs_planar_with_the_same_numbers(fast, full_first_net):
     _, source, volume, index = fast
     shape = source.geometry.shape
@@ -127,3 +136,15 @@ def test_a_full_first_convolution_runs_planar_with_the_same_numbers(fast, full_f
         expected = full_first_net(torch.as_tensor(volume[512:])).reshape(len(volume) - 512, -1)
     error = np.abs(int8 - expected[:, index].numpy())
     assert error.mean() < 0.1 and error.max() < 1.0
+
+
+def test_int8_on_a_saturating_cpu_warns(fast, monkeypatch, caplog):
+    import qplane.decoder.backends as backends
+
+    net, source, volume, index = fast
+    monkeypatch.setattr(backends, "int8_saturates", lambda: True)
+    with caplog.at_level("WARNING", logger="qplane.decoder.backends"):
+        build_network(net, precision="int8", calibration=[volume[:128]], backend="onnx",
+                      device="cpu", torch_device=torch.device("cpu"), threads=1,
+                      site_index=index, shape=source.geometry.shape)
+    assert "without VNNI" in caplog.text
