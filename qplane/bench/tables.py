@@ -478,8 +478,8 @@ def _device_noise(data: dict) -> str:
         + (f", neural-soft on the first {data['soft_shots']:,} of the miscalibrated and drifted "
            "devices" if data.get("soft_shots") else "")
         + "). Learned = pairwise estimator from "
-        f"the training shots named, fitted onto the decomposed DEM; full = the full-mechanism "
-        f"estimator (every symptom class, hyperedges included"
+        "the training shots named, fitted onto the decomposed DEM; full = the full-mechanism "
+        "estimator (every symptom class, hyperedges included"
         + ((", shrunk towards the pairwise solution by empirical Bayes: a two-scale mixture "
             "prior, or one normal scale where named normal)"
             if "full-normal" in data.get("estimators", [])

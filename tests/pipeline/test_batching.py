@@ -11,7 +11,7 @@ from qplane.codes import circuit_fingerprint, memory_circuit
 from qplane.decoder import PyMatchingDecoder
 from qplane.pipeline.decoding_worker import BATCH_BELOW_SHOTS, DecodingWorker
 from qplane.pipeline.transport import Inbox, Outbox, make_socket
-from qplane.records import Correction, Corrections, Syndrome, SyndromeBlocks, decode
+from qplane.records import Correction, Corrections, Syndrome, SyndromeBlocks
 
 RUN = "run-batch"
 

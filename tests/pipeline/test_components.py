@@ -7,7 +7,7 @@ import zmq
 
 from qplane.pipeline.instrument_server import InstrumentServer
 from qplane.pipeline.recorder import Recorder
-from qplane.pipeline.transport import Inbox, Outbox, make_socket
+from qplane.pipeline.transport import Outbox, make_socket
 from qplane.records import (Applied, Correction, Event, QecInfo, Register, RunEnd, RunStart, Syndrome,
                             decode, encode, unbundle)
 from qplane.sim_instruments.qpu import SimulatedQPU
