@@ -296,8 +296,11 @@ class SweepEnsemble(nn.Module):
         self.channels = members[0].channels
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        p = torch.stack([torch.softmax(m(x, s), dim=1) for m in self.members]).mean(0)
-        return torch.log(p.clamp_min(1e-12))
+        return torch.log(self.member_probs(x, s).mean(0).clamp_min(1e-12))
+
+    def member_probs(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """Each member's probabilities over :data:`MODES`: ``(members, batch, len(MODES))``."""
+        return torch.stack([torch.softmax(m(x, s), dim=1) for m in self.members])
 
 
 def build_model(card: dict[str, Any]) -> nn.Module:
@@ -319,7 +322,9 @@ def build_model(card: dict[str, Any]) -> nn.Module:
 @dataclasses.dataclass(frozen=True)
 class Verdict:
     """The second opinion on one data set; ``unsure``: its confidence is below the card's
-    ``abstain_below`` (a person should look, whatever the label)."""
+    ``abstain_below``, or (a card with ``unsure_on_disagreement``, session 9) the members of
+    its ensemble do not all name the same outcome class (a person should look, whatever the
+    label)."""
 
     mode: str
     label: str
@@ -364,17 +369,22 @@ class LearnedSecondOpinion:
     def predict_features(self, feats: list[tuple[np.ndarray, np.ndarray]]) -> list[Verdict]:
         """Verdicts from precomputed :func:`features`."""
         xs, ss = zip(*feats)
+        x, s = torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ss))
+        split = None
         with torch.no_grad():
-            logits = self.model(torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ss)))
-            prob = torch.softmax(logits, dim=1).numpy()
+            prob = torch.softmax(self.model(x, s), dim=1).numpy()
+            if self.card.get("unsure_on_disagreement") and isinstance(self.model, SweepEnsemble):
+                split = member_classes(self.model.member_probs(x, s).numpy())
+                split = (split != split[:1]).any(0)
         out = []
-        for p in prob:
+        for i, p in enumerate(prob):
             mode_p = {m: float(v) for m, v in zip(MODES, p)}
             class_p = {c: sum(v for m, v in mode_p.items() if MODE_CLASS[m] == c)
                        for c in CLASSES}
             label = max(class_p, key=class_p.get)
             mode = max((m for m in MODES if MODE_CLASS[m] == label), key=mode_p.get)
-            unsure = class_p[label] < float(self.card.get("abstain_below", 0.0))
+            unsure = class_p[label] < float(self.card.get("abstain_below", 0.0)) \
+                or (split is not None and bool(split[i]))
             out.append(Verdict(mode, label, class_p[label], ACTIONS[mode], unsure))
         return out
 
@@ -385,6 +395,25 @@ class LearnedSecondOpinion:
     def classify_analysis(self, result: Any) -> dict[str, Any]:
         """The verdict on an :class:`~qplane.calibration.analysis.AnalysisResult`."""
         return self.predict([result])[0].to_dict()
+
+
+#: the mode index -> its outcome class's index in :data:`CLASSES`
+_MODE_TO_CLASS = np.array([CLASSES.index(MODE_CLASS[m]) for m in MODES])
+
+
+def member_classes(member_probs: np.ndarray) -> np.ndarray:
+    """Each member's outcome class (index into :data:`CLASSES`) from its mode probabilities
+    ``(members, batch, len(MODES))`` → ``(members, batch)`` (the class of largest summed
+    probability, as :meth:`LearnedSecondOpinion.predict_features` names it).
+
+    >>> p = np.zeros((2, 1, len(MODES))); p[0, 0, 0] = 1; p[1, 0, 1] = p[1, 0, 2] = 0.5
+    >>> [CLASSES[c] for c in member_classes(p)[:, 0]]
+    ['expected', 'suboptimal_sweep']
+    """
+    per_class = np.zeros(member_probs.shape[:2] + (len(CLASSES),))
+    for j, c in enumerate(_MODE_TO_CLASS):
+        per_class[..., c] += member_probs[..., j]
+    return per_class.argmax(-1)
 
 
 def save_model(model: nn.Module, card: dict[str, Any], path: str | Path) -> None:

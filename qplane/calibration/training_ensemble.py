@@ -12,7 +12,11 @@ the network's recipe: ``members`` (an ensemble of independently initialised
 ``input_noise`` (Gaussian noise of that σ added to every input while training), and
 ``abstain_below`` (a verdict whose class probability is below it is marked ``unsure``) and
 ``with_v2`` (session 7: the shipped v2 model, unchanged, as one more member beside the trained
-ones; the card then lists each member's inputs as ``member_reads``).
+ones; the card then lists each member's inputs as ``member_reads``). Session 9:
+``unsure_on_disagreement`` (a verdict is unsure when the members name different outcome
+classes) and ``unsure_catch`` (when set, ``abstain_below`` is chosen on the validation sets,
+never the test: the confidence below which that share of the validation errors lies,
+:func:`abstain_threshold`).
 
 ``scripts/second_opinion_logo.py`` is the validation of transfer: for each generation of
 :data:`~qplane.calibration.training_sets.GENERATIONS`, :func:`fit_ensemble` on the config's
@@ -46,8 +50,8 @@ BENCH_SEEDS = {"gen1": 777, "gen2": 777, "gen3": 777, "gen4": 783, "gen5": 785, 
                "gen7": 789}
 DEFAULTS = {"members": 3, "epochs": 40, "lr": 3e-3, "weight_decay": 1e-3,
             "label_smoothing": 0.05, "width": 24, "seed": 61, "abstain_below": 0.5,
-            "input_noise": 0.0, "with_v2": False,
-            "cache": "runs/calibration/cache_v5"}
+            "input_noise": 0.0, "with_v2": False, "unsure_on_disagreement": False,
+            "unsure_catch": None, "cache": "runs/calibration/cache_v5"}
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -126,7 +130,31 @@ def judge(model: torch.nn.Module, feats: list[Any], card: dict[str, Any] | None 
            "unsure": float(unsure.mean()) if len(ok) else 0.0}
     if len(ok) and (~unsure).any():
         out["class_accuracy_when_sure"] = float(ok[~unsure].mean())
+    if len(ok) and (~ok).any():   # the share of the errors that unsure marks
+        out["unsure_catches"] = float(unsure[~ok].mean())
     return out
+
+
+def abstain_threshold(model: torch.nn.Module, feats: list[Any], *, catch: float,
+                      card: dict[str, Any] | None = None) -> float:
+    """The ``abstain_below`` at which ``unsure`` marks the share ``catch`` of the errors on
+    ``feats`` (validation cases, never the test), counting only the errors the card's other
+    rule (``unsure_on_disagreement``) leaves unmarked; 0.0 when there are none.
+
+    The threshold is the ``catch`` quantile of those errors' confidences (just above it), so
+    on cases like the validation's about that share of the errors is marked; on shifted data,
+    where the model is less sure, more are.
+    """
+    rule = {k: v for k, v in (card or {}).items() if k == "unsure_on_disagreement"}
+    op = LearnedSecondOpinion(model, rule)
+    verdicts = []
+    for i in range(0, len(feats), 512):
+        verdicts += op.predict_features([f for f, _ in feats[i:i + 512]])
+    conf = np.array([v.confidence for v, (_, m) in zip(verdicts, feats)
+                     if v.label != MODE_CLASS[m] and not v.unsure])
+    if not len(conf):
+        return 0.0
+    return float(np.nextafter(np.quantile(conf, catch), 1.0))
 
 
 def train_from_config(path: str | Path, log: Any = print) -> tuple[SweepEnsemble, dict[str, Any]]:
@@ -143,7 +171,12 @@ def train_from_config(path: str | Path, log: Any = print) -> tuple[SweepEnsemble
         model = SweepEnsemble([LearnedSecondOpinion.load(DEFAULT_MODEL).model,
                                *model.members]).eval()
     val_rows = rows_of(cfg["validation_sets"], cfg["cache"], log)
-    card_bits = {"abstain_below": float(cfg["abstain_below"])}
+    card_bits = {"abstain_below": float(cfg["abstain_below"]),
+                 **({"unsure_on_disagreement": True} if cfg["unsure_on_disagreement"] else {})}
+    if cfg["unsure_catch"] is not None:   # chosen on the validation sets
+        card_bits["abstain_below"] = abstain_threshold(
+            model, feature_rows(val_rows), catch=float(cfg["unsure_catch"]), card=card_bits)
+        card_bits["unsure_catch"] = float(cfg["unsure_catch"])
     val = judge(model, feature_rows(val_rows), card_bits)
     val["per_set"] = {name: judge(model, feature_rows([r for r in val_rows
                                                        if r.generation == name]))

@@ -2,7 +2,7 @@
 
 Each set is a generator of labelled data (:data:`SETS`): qplane's own node generator
 (``synthetic``), the train families (``train``, ``broad``, ``qec``, ``wide``, ``robust``,
-``robust2``) and the held-out generations 1–7 (``gen1`` … ``gen7``, development sets since
+``robust2``, ``robust3``) and the held-out generations 1–7 (``gen1`` … ``gen7``, development sets since
 sessions 6, 7 and 8; the benchmark draws gen7 at seed 789, never use it here). A set is
 drawn at a size and a seed and every case is analysed once (the slow part, ~0.2 s of CPU a
 case); :func:`analysed` keeps the analyses (pickled :class:`AnalysedCase` rows) in a cache
@@ -42,6 +42,7 @@ SET_MODULES = {"synthetic": "qplane.calibration.synthetic", "qec": "qplane.calib
                "wide": "qplane.calibration.domain_wide",
                "robust": "qplane.calibration.domain_robust",
                "robust2": "qplane.calibration.domain_robust",
+               "robust3": "qplane.calibration.domain_robust3",
                "gen4": "qplane.calibration.domain_gen4", "gen5": "qplane.calibration.domain_gen5",
                "gen6": "qplane.calibration.domain_gen6",
                "gen7": "qplane.calibration.domain_gen7"}
@@ -94,10 +95,12 @@ def _cases(name: str, n: int, seed: int) -> list[tuple[Any, str, str, str, str]]
         "qec": domain_qec.qec_train_set, "wide": domain_wide.wide_train_set,
         "gen4": domain_gen4.gen4_set, "gen5": domain_gen5.gen5_set,
         "gen6": domain_gen6.gen6_set, "gen7": domain_gen7.gen7_set}
-    if name in ("robust", "robust2"):
+    if name in ("robust", "robust2", "robust3"):
         from qplane.calibration.domain_robust import robust2_train_set, robust_train_set
+        from qplane.calibration.domain_robust3 import robust3_train_set
 
-        makers.update(robust=robust_train_set, robust2=robust2_train_set)
+        makers.update(robust=robust_train_set, robust2=robust2_train_set,
+                      robust3=robust3_train_set)
     if name in ("gen1", "gen2", "gen3"):
         cases = [c for c in domain.heldout_set(n, seed=seed) if _generation_of(c.family) == name]
     else:

@@ -48,3 +48,14 @@ def test_the_seventh_generation_is_a_development_set_keyed_on_its_generator():
     assert {c[3] for c in cases} == set(GEN7) and {c[4] for c in cases} == {"gen7"}
     assert "qplane.calibration.domain_gen7" in training_sets.source_closure(
         ("qplane.calibration.analysis", training_sets.SET_MODULES["gen7"]))
+
+
+def test_the_robust3_families_are_a_set_keyed_on_their_generator():
+    from qplane.calibration.domain_robust3 import TRAIN_FAMILIES
+
+    cases = training_sets._cases("robust3", 1, seed=0)
+    assert {c[3] for c in cases} == {f for v in TRAIN_FAMILIES.values() for f in v}
+    assert {c[4] for c in cases} == {"robust3"}
+    closure = training_sets.source_closure(
+        ("qplane.calibration.analysis", training_sets.SET_MODULES["robust3"]))
+    assert {"qplane.calibration.domain_robust3", "qplane.calibration.domain_robust"} <= set(closure)
