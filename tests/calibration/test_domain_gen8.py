@@ -11,6 +11,7 @@ from qplane.calibration.domain import HELDOUT
 from qplane.calibration.domain import TRAIN_FAMILIES as TRAIN
 from qplane.calibration.domain_gen8 import GEN8, PRIOR_ERROR, gen8_set, make_gen8_case
 from qplane.calibration.units import to_si
+from tests._parallel import fork_map
 
 
 def _earlier_families() -> set:
@@ -142,9 +143,12 @@ def test_every_case_is_analysable():
     from qplane.calibration import analyse
     from qplane.calibration.analysis import AnalysisResult
 
-    for c in gen8_set(1, seed=4):
+    def reports_its_key(c):
         r = analyse(c.kind, second_opinion=False, **c.analyse_args())
-        assert isinstance(r, AnalysisResult) and _KEY[c.kind] in r.values
+        return isinstance(r, AnalysisResult) and _KEY[c.kind] in r.values
+
+    cases = gen8_set(1, seed=4)
+    assert fork_map(reports_its_key, cases) == [True] * len(cases)
 
 
 def test_the_benchmark_judges_its_targets_on_the_eighth_generation(monkeypatch, tmp_path):
