@@ -206,6 +206,32 @@ def _to_units(x_si: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np
     return x_si / factor, unit
 
 
+def case_from_parts(kind: str, mode: str, family: str, c: dict[str, Any],
+                    rng: np.random.Generator) -> Case:
+    """The :class:`Case` a held-out generation's maker describes in ``c``.
+
+    ``c`` holds the sweep ``x`` in SI units, ``y``, ``stype``, ``noise``, ``truth`` (kept for
+    good data only), and optionally ``unit`` (``None``: one of the kind's units drawn from
+    ``rng``), ``shots``, ``settings`` and ``prior`` (the node's current π amplitude in SI,
+    passed as ``expected_pi_amplitude`` in the sweep's units). A sweep in ``ps`` is rounded to
+    whole picoseconds, as a file of integer picoseconds holds it.
+    """
+    x = np.asarray(c["x"], dtype=float)
+    if c["unit"] is None:
+        xs, unit = _to_units(x, kind, rng)
+    else:
+        unit = c["unit"]
+        xs = x / to_si(unit)[1]
+    if unit == "ps":
+        xs = np.round(xs)
+    settings = dict(c.get("settings", {}))
+    if "prior" in c:
+        settings["expected_pi_amplitude"] = float(c["prior"] / to_si(unit)[1])
+    truth = c["truth"] if mode == "ok" else {}
+    return Case(kind, mode, family, xs, np.asarray(c["y"]), c["stype"], unit, c.get("shots"),
+                settings, truth, c["noise"])
+
+
 def make_case(kind: str, mode: str, rng: np.random.Generator, *,
               family: str | None = None, noise: str | None = None) -> Case:
     """One case of ``kind`` with ``mode``; ``family`` a held-out family (default: train).

@@ -50,9 +50,8 @@ from typing import Any
 
 import numpy as np
 
-from qplane.calibration.domain import Case, _pink, _to_units
+from qplane.calibration.domain import Case, _pink, case_from_parts
 from qplane.calibration.domain_gen4 import _magnitude as _gain
-from qplane.calibration.units import to_si
 
 #: family -> (kind, mode)
 GEN6 = {
@@ -325,15 +324,7 @@ def make_gen6_case(family: str, rng: np.random.Generator) -> Case:
         c = _ramsey(family, rng)
     else:
         c = _decay(family, rng)
-    x = np.asarray(c["x"], dtype=float)
-    if c["unit"] is None:
-        xs, unit = _to_units(x, kind, rng)
-    else:
-        unit = c["unit"]
-        xs = x / to_si(unit)[1]
-    truth = c["truth"] if mode == "ok" else {}
-    return Case(kind, mode, family, xs, np.asarray(c["y"]), c["stype"], unit, c.get("shots"),
-                dict(c.get("settings", {})), truth, c["noise"])
+    return case_from_parts(kind, mode, family, c, rng)
 
 
 def gen6_set(per_family: int, *, seed: int) -> list[Case]:

@@ -79,9 +79,8 @@ from typing import Any
 
 import numpy as np
 
-from qplane.calibration.domain import Case, _to_units
+from qplane.calibration.domain import Case, case_from_parts
 from qplane.calibration.domain_gen6 import _iq_plane
-from qplane.calibration.units import to_si
 
 #: family -> (kind, mode)
 GEN7 = {
@@ -367,21 +366,7 @@ _MAKERS = {"spectroscopy": _spectroscopy, "resonator_spectroscopy": _resonator,
 def make_gen7_case(family: str, rng: np.random.Generator) -> Case:
     """One case of a seventh-generation held-out ``family`` (see :data:`GEN7`)."""
     kind, mode = GEN7[family]
-    c = _MAKERS[kind](family, rng)
-    x = np.asarray(c["x"], dtype=float)
-    if c["unit"] is None:
-        xs, unit = _to_units(x, kind, rng)
-    else:
-        unit = c["unit"]
-        xs = x / to_si(unit)[1]
-    if unit == "ps":   # a file of integer picoseconds
-        xs = np.round(xs)
-    settings = dict(c.get("settings", {}))
-    if "prior" in c:   # the node's current value, in the sweep's units
-        settings["expected_pi_amplitude"] = float(c["prior"] / to_si(unit)[1])
-    truth = c["truth"] if mode == "ok" else {}
-    return Case(kind, mode, family, xs, np.asarray(c["y"]), c["stype"], unit, c.get("shots"),
-                settings, truth, c["noise"])
+    return case_from_parts(kind, mode, family, _MAKERS[kind](family, rng), rng)
 
 
 def gen7_set(per_family: int, *, seed: int) -> list[Case]:
