@@ -127,31 +127,11 @@ def test_every_case_is_analysable():
                         cases))
 
 
-def test_the_benchmark_judges_its_targets_on_the_seventh_generation(monkeypatch, tmp_path):
+def test_the_benchmark_judges_its_targets_on_the_seventh_generation(stubbed_benchmark):
     import qplane.bench.calibration as bench
-    import qplane.calibration.classifier as classifier
-    import qplane.calibration.training as training
 
-    seen = {}
-
-    def families(cases, opinion, **kw):
-        seen.setdefault("sets", []).append({c.family for c in cases})
-        return {k: 0.0 for k in ("gate_accepts_good", "gate_rejects_bad", "within_2sigma",
-                                 "rabi_bias_abs_max", "model_class_accuracy")} | {
-            "mark": next(iter({c.family for c in cases}))}
-
-    class Opinion:
-        card = {}
-
-    monkeypatch.setattr(classifier.LearnedSecondOpinion, "load", staticmethod(
-        lambda *a, **k: Opinion()))
-    monkeypatch.setattr(training, "dataset", lambda *a, **k: [])
-    monkeypatch.setattr(bench, "evaluate_families", families)
-    monkeypatch.setattr(bench, "simlab_cases", lambda *a, **k: [])
-    monkeypatch.setattr(bench, "evaluate", lambda *a, **k: {})
-    monkeypatch.setattr(bench, "evaluate_qec", lambda *a, **k: {})
-    res = bench.run_benchmark(per_family=1, out=str(tmp_path / "c.json"))
-    assert set(GEN7) in seen["sets"]
+    res, sets = stubbed_benchmark()
+    assert set(GEN7) in sets
     assert res["families_gen7"]["mark"] in GEN7 and res["gen7_families"] == sorted(GEN7)
     assert "targets_met_gen7" in res
     assert set(bench._KEY) >= {k for k, _ in GEN7.values()}
