@@ -473,37 +473,27 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
     from qplane.calibration.domain_gen8 import GEN8, gen8_set
     from qplane.calibration.training import dataset
 
+    # generation -> (its families, its set, its seed's offset from ``seed``)
+    generations = {4: (GEN4, gen4_set, 6), 5: (GEN5, gen5_set, 8), 6: (GEN6, gen6_set, 10),
+                   7: (GEN7, gen7_set, 12), 8: (GEN8, gen8_set, 14)}
     opinion = LearnedSecondOpinion.load(model) if model else LearnedSecondOpinion.load()
     prev = LearnedSecondOpinion.load(compare_model) if compare_model else None
     kw = {"jobs": jobs, "compare": prev}
     t0 = time.time()
     results: dict[str, Any] = {"benchmark": "calibration", "targets": TARGETS,
                                "heldout_families": sorted(HELDOUT),
-                               "gen4_families": sorted(GEN4),
-                               "gen5_families": sorted(GEN5),
-                               "gen6_families": sorted(GEN6),
-                               "gen7_families": sorted(GEN7),
-                               "gen8_families": sorted(GEN8),
+                               **{f"gen{n}_families": sorted(families)
+                                  for n, (families, _, _) in generations.items()},
                                "model_card": opinion.card, "sets": {}}
     if prev is not None:
         results["compare_model_card"] = prev.card
     results["families"] = evaluate_families(heldout_set(per_family, seed=seed), opinion, **kw)
-    results["families_gen4"] = evaluate_families(gen4_set(per_family, seed=seed + 6), opinion,
-                                                 **kw)
-    results["families_gen5"] = evaluate_families(gen5_set(per_family, seed=seed + 8), opinion,
-                                                 **kw)
-    results["families_gen6"] = evaluate_families(gen6_set(per_family, seed=seed + 10), opinion,
-                                                 **kw)
-    results["families_gen7"] = evaluate_families(gen7_set(per_family, seed=seed + 12), opinion,
-                                                 **kw)
-    results["families_gen8"] = evaluate_families(gen8_set(per_family, seed=seed + 14), opinion,
-                                                 **kw)
+    for n, (_, make_set, offset) in generations.items():
+        results[f"families_gen{n}"] = evaluate_families(make_set(per_family, seed=seed + offset),
+                                                        opinion, **kw)
     results["targets_met"] = targets_met(results["families"])
-    results["targets_met_gen4"] = targets_met(results["families_gen4"])
-    results["targets_met_gen5"] = targets_met(results["families_gen5"])
-    results["targets_met_gen6"] = targets_met(results["families_gen6"])
-    results["targets_met_gen7"] = targets_met(results["families_gen7"])
-    results["targets_met_gen8"] = targets_met(results["families_gen8"])
+    for n in generations:
+        results[f"targets_met_gen{n}"] = targets_met(results[f"families_gen{n}"])
     sets = {"heldout": dataset(per_cell, seed=seed),
             "simlab": simlab_cases(sim_per_cell, seed=seed + 2)}
     for name, cases in track(sets.items(), "calibration sets", label=lambda item: item[0]):
