@@ -197,9 +197,9 @@ def _family_lines(f: dict, label: str) -> list[str]:
 
 def _calibration(data: dict) -> str:
     f, t = data["families"], data["targets"]
-    g6, g7, g8 = (data.get(f"families_gen{i}") for i in (6, 7, 8))
+    g6, g7, g8, g9 = (data.get(f"families_gen{i}") for i in (6, 7, 8, 9))
     files = "`domain_gen4.py`, `domain_gen5.py`" + "".join(
-        f", `domain_gen{i}.py`" for i, g in ((6, g6), (7, g7), (8, g8)) if g)
+        f", `domain_gen{i}.py`" for i, g in ((6, g6), (7, g7), (8, g8), (9, g9)) if g)
     lines = [
         "Analysis (fit + gate) and the learned second opinion on held-out families of sweeps never "
         f"used for tuning or training (`qplane/calibration/domain.py`, {files}). Targets: "
@@ -209,8 +209,13 @@ def _calibration(data: dict) -> str:
         f"{t['model_class_accuracy']:.0%}.",
         "",
     ]
+    if g9:
+        lines += _family_lines(g9, "Ninth generation, blind until measured") + [""]
     if g8:
-        lines += _family_lines(g8, "Eighth generation, blind until measured") + [""]
+        lines += _family_lines(g8, (
+            "Eighth generation (looked at in session 9; blind numbers: "
+            "`bench/results/calibration_gen8_blind.json`)") if g9 else
+            "Eighth generation, blind until measured") + [""]
     if g7:
         lines += _family_lines(g7, (
             "Seventh generation (looked at in session 7; blind numbers: "

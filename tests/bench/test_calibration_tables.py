@@ -11,7 +11,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def _results() -> dict:
     data = json.loads((ROOT / "bench" / "results" / "calibration.json").read_text())
-    data.pop("families_gen8", None)   # each test adds the generations it is about
+    for n in (8, 9):   # each test adds the generations it is about
+        data.pop(f"families_gen{n}", None)
     return data
 
 
@@ -65,3 +66,19 @@ def test_the_eighth_generation_comes_first_as_the_blind_one():
     assert blind < seventh < text.index("Sixth generation (looked at before session 7)")
     assert "Seventh generation (blind until" not in text
     assert "| drag/if_leakage_iq |" in text[blind:seventh]
+
+
+def test_the_ninth_generation_comes_first_and_the_eighth_is_a_development_set():
+    data = _results()
+    for n in (6, 7, 8, 9):
+        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
+    data["families_gen9"]["per_family"] = {"rabi/shot_projection_iq": next(
+        iter(data["families_gen5"]["per_family"].values()))}
+    text = _calibration(data)
+    assert "`domain_gen9.py`" in text and "`domain_gen8.py`" in text
+    blind = text.index("Ninth generation, blind until measured")
+    eighth = text.index("Eighth generation (looked at in session 9; blind numbers: "
+                        "`bench/results/calibration_gen8_blind.json`)")
+    assert blind < eighth < text.index("Seventh generation (looked at in session 7")
+    assert "Eighth generation, blind until measured" not in text
+    assert "| rabi/shot_projection_iq |" in text[blind:eighth]

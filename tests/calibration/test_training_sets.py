@@ -59,3 +59,15 @@ def test_the_robust3_families_are_a_set_keyed_on_their_generator():
     closure = training_sets.source_closure(
         ("qplane.calibration.analysis", training_sets.SET_MODULES["robust3"]))
     assert {"qplane.calibration.domain_robust3", "qplane.calibration.domain_robust"} <= set(closure)
+
+
+def test_the_eighth_generation_is_a_development_set_keyed_on_its_generator():
+    from qplane.calibration.domain_gen8 import GEN8
+    from qplane.calibration.training_ensemble import BENCH_SEEDS
+
+    assert "gen8" in training_sets.GENERATIONS and BENCH_SEEDS["gen8"] == 791
+    assert "gen9" not in training_sets.GENERATIONS    # the blind generation is never a set
+    cases = training_sets._cases("gen8", 1, seed=0)
+    assert {c[3] for c in cases} == set(GEN8) and {c[4] for c in cases} == {"gen8"}
+    assert "qplane.calibration.domain_gen8" in training_sets.source_closure(
+        ("qplane.calibration.analysis", training_sets.SET_MODULES["gen8"]))
