@@ -8,7 +8,8 @@ ZeroMQ I/O thread. Steps that handled nothing (a component polled while another 
 are counted apart (``idle``): a real process waits in its poll instead.
 
 Each component's CPU is also printed relative to the worker's (a fixed PyMatching job), which
-moves less than the microseconds under load.
+moves less than the microseconds under load. The recorder's periodic flush (block rows,
+checkpoint) is timed on its own: CPU per flush and its share per block.
 
     PYTHONPATH=. python scripts/hot_path_cpu.py [--distance 3] [--shots 1] [--in-flight 8]
                                                 [--blocks 4000] [--profile server.prof]
@@ -97,6 +98,18 @@ def measure(distance: int, shots: int, in_flight: int, blocks: int, folder: str,
             gc_pauses[0] += time.perf_counter() - t[0]
             gc_pauses[1] += info["generation"] == 2
 
+    # The recorder's periodic flush (block rows written, checkpoint, acknowledgements), timed
+    # on its own: each flush's thread CPU and wall time, and its share of the recorder's CPU.
+    flushes: list[tuple[float, float]] = []  # (thread CPU s, wall s) of each flush
+    write_blocks, checkpoint = recorder._write_blocks, recorder._checkpoint
+
+    def timed_write_blocks() -> None:
+        c0, t0 = time.thread_time(), time.perf_counter()
+        write_blocks()
+        checkpoint()
+        flushes.append((time.thread_time() - c0, time.perf_counter() - t0))
+
+    recorder._write_blocks, recorder._checkpoint = timed_write_blocks, lambda: None
     if freeze:
         gc.collect()
         gc.freeze()  # as each pipeline process does before its loop
@@ -123,6 +136,8 @@ def measure(distance: int, shots: int, in_flight: int, blocks: int, folder: str,
     wall = time.perf_counter() - t0
     gc.callbacks.remove(on_gc)
     gc.unfreeze()
+    recorder._write_blocks, recorder._checkpoint = write_blocks, checkpoint
+    in_loop = list(flushes)
     applied = server.blocks_applied
     for name, prof in profs.items():
         prof.dump_stats(f"{profile}.{name}")
@@ -151,7 +166,11 @@ def measure(distance: int, shots: int, in_flight: int, blocks: int, folder: str,
             "busy_us_per_block": {k: 1e6 * v / applied for k, v in busy.items()},
             "idle_us_per_block": {k: 1e6 * v / applied for k, v in idle.items()},
             "wall_us_per_block": 1e6 * wall / applied,
-            "gc_us_per_block": 1e6 * gc_pauses[0] / applied, "full_collections": gc_pauses[1]}
+            "gc_us_per_block": 1e6 * gc_pauses[0] / applied, "full_collections": gc_pauses[1],
+            "flushes": len(in_loop),
+            "flush_cpu_ms_p50": 1e3 * float(np.median([c for c, _ in in_loop])) if in_loop else 0.0,
+            "flush_cpu_ms_max": 1e3 * max((c for c, _ in in_loop), default=0.0),
+            "flush_us_per_block": 1e6 * sum(c for c, _ in in_loop) / applied}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{k} {busy[k]:.1f} (+{idle[k]:.1f} idle)" for k in busy)
           + f"; total busy {sum(busy.values()):.1f}; garbage collector {r['gc_us_per_block']:.1f} "
           f"us/block, {r['full_collections']} full collection(s)")
+    print(f"recorder flushes: {r['flushes']} in the loop, CPU per flush p50 "
+          f"{r['flush_cpu_ms_p50']:.2f} ms, max {r['flush_cpu_ms_max']:.2f} ms; "
+          f"{r['flush_us_per_block']:.1f} us/block of the recorder's busy time")
     # Per unit of the decoding worker's work (PyMatching, a fixed job): on a loaded machine
     # every component slows together, so these ratios move less than the microseconds do.
     worker = busy["worker"] + idle["worker"]

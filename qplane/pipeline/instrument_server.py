@@ -60,6 +60,9 @@ BUNDLE_SECONDS = 0.025
 #: together (at most ACQUIRE_BATCH at once); bigger ones are sent one by one, as acquired.
 SMALL_BLOCK_SHOTS = 256
 ACQUIRE_BATCH = 64
+#: At most this many lone small blocks' syndromes wait to go to the recorder as one
+#: :class:`~qplane.records.SyndromeBlocks` (below its ``MAX_BLOCKS``).
+MAX_LONE_HELD = 128
 
 
 class InstrumentServer(Worker):
@@ -141,6 +144,11 @@ class InstrumentServer(Worker):
         # a paced source says whether a block is ready now (else acquiring one waits for it)
         self._block_ready = getattr(qpu, "block_ready", None)
         self._big_blocks = False  # the last block had SMALL_BLOCK_SHOTS or more: one at a time
+        # Small blocks sent one per record (one in flight): the recorder's copy of their
+        # syndromes waits here and goes with the bundle as one SyndromeBlocks record (in
+        # order, before anything else of the syndrome stream), so the recorder decodes one
+        # record per bundle instead of one per block. (record, its frames, the block)
+        self._lone: list[tuple[Any, list[Any], InFlight]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, *, config_text: str, config_path: str, station_snapshot: dict,
@@ -220,8 +228,11 @@ class InstrumentServer(Worker):
             self.stop()
 
     def _release_records(self) -> None:
-        """Send the recorder what waits for it: the blocks applied since the last bundle (in
-        one record) and the bundle held (:meth:`Outbox.release`)."""
+        """Send the recorder what waits for it: the lone blocks' syndromes (in one record),
+        the blocks applied since the last bundle (in one record) and the bundle held
+        (:meth:`Outbox.release`)."""
+        if self._lone:
+            self._send_lone()
         if self._applied:
             done, self._applied = self._applied, []
             try:
@@ -246,7 +257,7 @@ class InstrumentServer(Worker):
         wait_ms = 0
         if not can_acquire:
             wait_ms = max(0, min(poll_ms, int((self._next_deadline() - now) * 1000) + 1))
-            if wait_ms and (self.records.held or self._applied):
+            if wait_ms and (self.records.held or self._applied or self._lone):
                 # What the recorder is owed waits for its bundle's time, not for each wait:
                 # at one block in flight a message (and a woken recorder) per block would sit
                 # on the block's path, between its dispatch and its correction.
@@ -278,7 +289,8 @@ class InstrumentServer(Worker):
         if self.calibration is not None and time.time() >= self._next_truth:
             self._next_truth = time.time() + self.truth_interval
             self.calibration.record_truth(self.records)  # ends with the server's stream
-        if (not self._acquiring or self.records.held + len(self._applied) >= BUNDLE_RECORDS
+        if (not self._acquiring
+                or self.records.held + len(self._applied) + len(self._lone) >= BUNDLE_RECORDS
                 or time.monotonic() - self.records.held_since >= BUNDLE_SECONDS):
             self._release_records()
         return handled
@@ -362,10 +374,36 @@ class InstrumentServer(Worker):
                     self.dispatcher.send(peer, run, frames)
                 else:
                     self.dispatcher.queue.extend(b.seq for b in run)
-                self.records.send_frames(rec, frames)  # the same record: the file has every block
+                # the same record to the recorder (the file has every block); a lone small
+                # block's joins the others' for one record with the bundle (_send_lone)
+                if len(run) == 1 and run[0].shots < SMALL_BLOCK_SHOTS:
+                    self._lone.append((rec, frames, run[0]))
+                    if len(self._lone) >= MAX_LONE_HELD:
+                        self._send_lone()
+                    continue
+                if self._lone:  # the syndrome stream stays in order
+                    self._send_lone()
+                self.records.send_frames(rec, frames)
                 if len(run) > 1:  # its blocks are counted on the syndrome stream too
                     self.records.sent["syndrome"] += len(run)
             start += count
+
+    def _send_lone(self) -> None:
+        """Send the recorder the lone blocks' syndromes held (in acquisition order): one
+        block as the record it travelled in, several of one circuit as one
+        :class:`~qplane.records.SyndromeBlocks` (numbered on that stream, each block keeping
+        its seq on the syndrome stream, as a step's batch of blocks is sent)."""
+        lone, self._lone = self._lone, []
+        for run in same_circuit_runs([flight for _, _, flight in lone]):
+            if len(run) == 1:
+                rec, frames, _ = next(one for one in lone if one[2] is run[0])
+                self.records.send_frames(rec, frames)
+                continue
+            rec = syndrome_record(run, run_id=self.records.run_id, source=SOURCE,
+                                  seq=self._next_batch_seq)
+            self._next_batch_seq += 1
+            self.records.send_frames(rec, [pack(rec)])
+            self.records.sent["syndrome"] += len(run)
 
     def _count_detections(self, block: Any) -> None:
         """Sum per-detector detection counts; send them to calibration when a report is due."""

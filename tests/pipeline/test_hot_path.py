@@ -142,6 +142,18 @@ def _applied_seqs(recs):
     return seqs
 
 
+def _syndrome_seqs(recs):
+    """The syndrome seqs of the blocks whose syndromes reached the recorder, in order (a
+    syndrome record's own seq, a syndrome_blocks record's blocks')."""
+    seqs = []
+    for rec in recs:
+        if rec.kind == "syndrome":
+            seqs.append(rec.seq)
+        elif rec.kind == "syndrome_blocks":
+            seqs += list(rec.body.syndrome_seqs)
+    return seqs
+
+
 def test_the_step_that_applies_a_correction_acquires_the_next_block(one_in_flight):
     server, worker, _ = one_in_flight
     server.step(poll_ms=0)  # the first block: acquired and dispatched
@@ -172,8 +184,12 @@ def test_records_wait_for_their_bundle_not_for_each_wait(one_in_flight, monkeypa
     assert not records.poll(50)  # nothing went to the recorder before a wait, block by block
     server.stop()  # stopping sends what is held: every record, none lost
     recs = _received(records)
-    syndromes = [r.seq for r in recs if r.kind == "syndrome"]
-    assert len(syndromes) == 4 and _applied_seqs(recs) == syndromes[:3]
+    syndromes = _syndrome_seqs(recs)
+    assert syndromes == [0, 1, 2, 3] and _applied_seqs(recs) == syndromes[:3]
+    # the four lone blocks' syndromes went as one record, before the applied blocks
+    kinds = [r.kind for r in recs]
+    assert kinds.count("syndrome_blocks") == 1 and "syndrome" not in kinds
+    assert kinds.index("syndrome_blocks") < kinds.index("applied_blocks")
 
 
 def test_blocks_applied_in_several_steps_reach_the_recorder_in_one_record(one_in_flight,
@@ -194,11 +210,12 @@ def test_blocks_applied_in_several_steps_reach_the_recorder_in_one_record(one_in
     server.stop()
     recs = _received(records)
     kinds = [r.kind for r in recs]
-    syndromes = [r.seq for r in recs if r.kind == "syndrome"]
+    syndromes = _syndrome_seqs(recs)
     assert _applied_seqs(recs) == syndromes[:3]  # each applied block once, in order
     assert kinds.count("applied") + kinds.count("applied_blocks") < 3  # not a record per block
     first_applied = min(i for i, k in enumerate(kinds) if k.startswith("applied"))
-    assert kinds[:first_applied].count("syndrome") >= 1  # a block's syndrome goes first
+    # the applied blocks' syndromes go first
+    assert set(_syndrome_seqs(recs[:first_applied])) >= set(_applied_seqs(recs))
 
 
 def test_one_in_flight_replay_end_to_end_uncompressed_and_profiled(tmp_path):
