@@ -52,6 +52,7 @@ from __future__ import annotations
 import argparse
 import collections
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qplane.bench._results import write_results
@@ -493,6 +494,8 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
                                **{f"gen{n}_families": sorted(families)
                                   for n, (families, _, _) in generations.items()},
                                "model_card": opinion.card, "sets": {}}
+    if compare_model:
+        results["compare_model"] = Path(compare_model).name
     if prev is not None:
         results["compare_model_card"] = prev.card
     results["families"] = evaluate_families(heldout_set(per_family, seed=seed), opinion, **kw)

@@ -162,15 +162,14 @@ def _sim_acquisition(data: dict) -> list[str]:
     return lines
 
 
-def _family_lines(f: dict, label: str) -> list[str]:
+def _family_lines(f: dict, label: str, compared: str = "the compared model") -> list[str]:
     lines = [
         f"{label} ({f['cases']} cases): gate accepts {f['gate_accepts_good']:.3f} of good data, "
         f"rejects {f['gate_rejects_bad']:.3f} of bad; within 2σ {f['within_2sigma']:.3f}; Rabi "
         f"|bias| mean {f['rabi_bias_abs_mean']:.4f}, max {f['rabi_bias_abs_max']:.4f}; second "
         f"opinion {f['model_class_accuracy']:.3f}"
-        + (f" (the compared model, e.g. the session-4 candidate: "
-           f"{f['compare_model_class_accuracy']:.3f})" if "compare_model_class_accuracy" in f
-           else "") + ".",
+        + (f" ({compared}: {f['compare_model_class_accuracy']:.3f})"
+           if "compare_model_class_accuracy" in f else "") + ".",
     ]
     o = f.get("first_families")
     if o:
@@ -197,6 +196,9 @@ def _family_lines(f: dict, label: str) -> list[str]:
 
 def _calibration(data: dict) -> str:
     f, t = data["families"], data["targets"]
+    # the compared model by its file name (results before session 10 did not record it)
+    compared = (f"the compared model `{data['compare_model']}`" if "compare_model" in data
+                else "the compared model")
     g6, g7, g8, g9 = (data.get(f"families_gen{i}") for i in (6, 7, 8, 9))
     files = "`domain_gen4.py`, `domain_gen5.py`" + "".join(
         f", `domain_gen{i}.py`" for i, g in ((6, g6), (7, g7), (8, g8), (9, g9)) if g)
@@ -210,31 +212,32 @@ def _calibration(data: dict) -> str:
         "",
     ]
     if g9:
-        lines += _family_lines(g9, "Ninth generation, blind until measured") + [""]
+        lines += _family_lines(g9, "Ninth generation, blind until measured", compared) + [""]
     if g8:
         lines += _family_lines(g8, (
             "Eighth generation (looked at in session 9; blind numbers: "
             "`bench/results/calibration_gen8_blind.json`)") if g9 else
-            "Eighth generation, blind until measured") + [""]
+            "Eighth generation, blind until measured", compared) + [""]
     if g7:
         lines += _family_lines(g7, (
             "Seventh generation (looked at in session 7; blind numbers: "
             "`bench/results/calibration_gen7_blind.json`)") if g8 else (
             "Seventh generation (blind until its one measurement in session 7, "
             "`bench/results/calibration_gen7_blind.json`; two fixes found on it since: a Rabi "
-            "read as the ground population, fit errors of a signal in tiny units)")) + [""]
+            "read as the ground population, fit errors of a signal in tiny units)"),
+            compared) + [""]
     if g6:
         lines += _family_lines(g6, "Sixth generation (looked at before session 7)" if g7
-                               else "Sixth generation, blind until measured") + [""]
+                               else "Sixth generation, blind until measured", compared) + [""]
     g5 = data.get("families_gen5")
     if g5:
         lines += _family_lines(g5, "Fifth generation (looked at before session 6)" if g6
-                               else "Fifth generation, blind until measured") + [""]
+                               else "Fifth generation, blind until measured", compared) + [""]
     g4 = data.get("families_gen4")
     if g4:
         lines += _family_lines(g4, "Fourth generation (looked at before session 5)" if g5
-                               else "Fourth generation, blind until measured") + [""]
-    lines += _family_lines(f, "Earlier generations (looked at before session 4)")
+                               else "Fourth generation, blind until measured", compared) + [""]
+    lines += _family_lines(f, "Earlier generations (looked at before session 4)", compared)
     lines += ["", "| node set | cases | model class accuracy | gate alone | bad data accepted "
               "(gate / model / both) |", "|---|---|---|---|---|"]
     for name, r in data["sets"].items():
