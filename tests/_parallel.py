@@ -14,9 +14,12 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Sequence
 
-#: Worker processes: the cores this process may run on, at most 4 (1: a plain loop).
-JOBS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                  else (os.cpu_count() or 1)))
+_CORES = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+          else (os.cpu_count() or 1))
+#: Worker processes: this test process's share of the cores it may run on (under pytest-xdist,
+#: the cores divided among the xdist workers, which already run tests side by side), at most 4
+#: (1: a plain loop).
+JOBS = max(1, min(4, _CORES // max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))))
 
 _WORK: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
 
