@@ -13,7 +13,10 @@ p = 0.003, rounds = d) and the same blocks:
   the same pre-sampled shots (``replay``).
 
 Cases: d = 3, 5, 7; blocks of 1, 64, 1024 shots; 1 and 2 decoding workers; 8 blocks in flight;
-plus block 1 with 1 in flight (the latency a feedback loop sees) at d = 3, 5. Per case:
+plus block 1 with 1 in flight (the latency a feedback loop sees) at d = 3, 5, once with the kernel
+placing qplane's processes and once with ``qplane.placement.preset: latency`` (instrument
+server and decoder on one CPU, recorder on the other; the latency target is judged on these;
+the lean reference is not pinned). Per case:
 shots/s (first to last block after a warm-up), latency acquired -> applied p50 / p99 / p99.9
 and, for qplane, per stage (acquired -> sent -> received -> decoded -> applied),
 each process's CPU time per block, and the load the rest of the machine put on it meanwhile
@@ -57,22 +60,31 @@ class Case:
     block_size: int
     workers: int
     in_flight: int
+    placement: str = "none"  # qplane.placement.preset of qplane's run
 
     @property
     def label(self) -> str:
         return (f"{self.source} d={self.distance} block={self.block_size} "
-                f"workers={self.workers} in flight={self.in_flight}")
+                f"workers={self.workers} in flight={self.in_flight}"
+                + ("" if self.placement == "none" else f" placement={self.placement}"))
+
+
+#: qplane's placements measured at block 1, 1 in flight: the kernel's, and the ``latency``
+#: preset a feedback loop runs with (the other cases use the kernel's)
+PLACEMENTS = ("none", "latency")
 
 
 def cases(quick: bool) -> list[Case]:
     """The cases of a full run, or of ``--quick``."""
     if quick:
         grid = [(s, 3, b, 1, 8) for s in ("replay", "sim") for b in (1, 1024)]
-        grid += [(s, 3, 1, 1, 1) for s in ("replay", "sim")] + [("replay", 3, 1024, 2, 8)]
+        grid += [(s, 3, 1, 1, 1, p) for s in ("replay", "sim") for p in PLACEMENTS]
+        grid += [("replay", 3, 1024, 2, 8)]
     else:
         grid = [(s, d, b, w, 8) for s in ("replay", "sim") for d in (3, 5, 7)
                 for b in (1, 64, 1024) for w in (1, 2)]
-        grid += [(s, d, 1, 1, 1) for s in ("replay", "sim") for d in (3, 5)]
+        grid += [(s, d, 1, 1, 1, p) for s in ("replay", "sim") for d in (3, 5)
+                 for p in PLACEMENTS]
     return [Case(*g) for g in grid]
 
 
@@ -108,11 +120,12 @@ def _config(folder: str, case: Case, replay: tuple[str, str] | None,
 
     d = case.distance
     path = os.path.join(folder, f"bench_{case.source}_d{d}_b{case.block_size}_"
-                                f"w{case.workers}_f{case.in_flight}.yaml")
+                                f"w{case.workers}_f{case.in_flight}_{case.placement}.yaml")
     geometry = {"distance": d, "rounds": d, "basis": "Z"}
     qplane = {"qpu": "qpu", "run": {"compression": compression},
               "acquisition": {"shots_per_block": case.block_size, "max_in_flight": case.in_flight},
-              "decoding": {"workers": case.workers, "decoder": {"type": "pymatching"}}}
+              "decoding": {"workers": case.workers, "decoder": {"type": "pymatching"}},
+              "placement": {"preset": case.placement}}
     if replay is None:
         qpu = {"type": "qplane.sim_instruments.qpu.SimulatedQPU",
                "init": {**geometry, "physical_error_rate": P, "seed": 1}}
@@ -355,7 +368,10 @@ def _met(results: list[dict]) -> dict:
     def find(**k):
         return [r for r in results if all(r[a] == v for a, v in k.items())]
 
+    # judged with the placement a feedback loop runs with, where the run measured it
     lat = find(source="replay", block_size=1, in_flight=1, workers=1)
+    lat = ([r for r in lat if r.get("placement") == "latency"]
+           or lat)
     lat = [r for r in lat if r["distance"] in (3, 5)]
     one = find(source="replay", distance=5, block_size=1024, workers=1, in_flight=8)
     two = find(source="replay", distance=5, block_size=1024, workers=2, in_flight=8)

@@ -21,6 +21,12 @@ import os
 import re
 
 
+def _placement(row: dict) -> str:
+    """A pipeline row's qplane placement, where it is not the kernel's (``qplane.placement``)."""
+    preset = row.get("placement", "none")
+    return "" if preset == "none" else f" (placement {preset})"
+
+
 def _hit(faults: list[dict]) -> list[str]:
     """The processes a resilience run's faults hit, with how often (``recorder x2``)."""
     hits: dict[str, int] = {}
@@ -67,7 +73,7 @@ def _pipeline_v2(data: dict) -> list[str]:
         load = "" if q["other_load"] is None else f"{q['other_load']:.2f}"
         lines.append(
             f"| {r['source']} | {r['distance']} | {r['block_size']} | {r['workers']} | "
-            f"{r['in_flight']} | {q['shots_per_s']:,.0f} | {lean['shots_per_s']:,.0f} | "
+            f"{r['in_flight']}{_placement(r)} | {q['shots_per_s']:,.0f} | {lean['shots_per_s']:,.0f} | "
             f"{r['ratio_to_lean']:.2f} | {q['direct_shots_per_s']:,.0f} | {ql['p50_ms']:.2f} / "
             f"{ql['p99_ms']:.2f} / {ql['p999_ms']:.2f} | {ll['p50_ms']:.2f} / {ll['p99_ms']:.2f} | "
             f"{dec:.0f} | {load} | {'yes' if q['predictions_identical'] else 'NO'} |")

@@ -68,6 +68,7 @@ from qplane.config.pipeline import (
     EndpointSettings,
     RunSettings,
 )
+from qplane.config.placement import PLACEMENT_ROLES, PlacementSettings
 from qplane.config.schema import config_json_schema, write_schema
 from qplane.config.replay import REPLAY_TYPES, ReplaySettings
 from qplane.config.security import SecuritySettings, endpoint_host, is_loopback
@@ -91,6 +92,8 @@ __all__ = [
     "InstrumentEntry",
     "NeuralOptions",
     "NeuralSoftOptions",
+    "PLACEMENT_ROLES",
+    "PlacementSettings",
     "PyMatchingOptions",
     "QpuGeometry",
     "QplaneSettings",

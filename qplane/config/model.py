@@ -21,6 +21,7 @@ from qplane.config.calibration import CalibrationSettings
 from qplane.config.controls import ControlsSettings
 from qplane.config.decoding import DecodingSettings
 from qplane.config.pipeline import AcquisitionSettings, EndpointSettings, RunSettings
+from qplane.config.placement import PlacementSettings
 from qplane.config.replay import ReplaySettings
 from qplane.config.security import SecuritySettings, endpoint_problems
 from qplane.config.simulation import SimulationOverride
@@ -43,6 +44,8 @@ class QplaneSettings(Section):
     decoding: DecodingSettings = Field(default_factory=DecodingSettings, description="decoding")
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings,
                                              description="heartbeats, restarts, dispatch credit")
+    placement: PlacementSettings = Field(default_factory=PlacementSettings,
+                                         description="which CPUs each process runs on")
     controls: Optional[ControlsSettings] = Field(
         None, description="logical controls -> station parameter paths with limits "
                           "(qplane.drivers.controls); absent or empty = none")

@@ -50,6 +50,8 @@ from qplane.errors import PipelineError, RunFileError
 from qplane.pipeline.children import Child, judge
 from qplane.pipeline.delivery import RetainingOutbox
 from qplane.pipeline.heartbeat import Liveness, die_with_parent
+from qplane.pipeline.placement import available_cpus, describe as describe_placement
+from qplane.pipeline.placement import resolve as placement_of
 from qplane.pipeline.process import CATCH_UP_SECONDS, RunSpec
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.security import SecureContext, TransportSecurity
@@ -170,10 +172,12 @@ class Launcher:
         """Start the recorder, the instrument server and the decoding workers."""
         workers = self.config.qplane.decoding.workers
         calibration = calibration_enabled(self.config)
+        placement = placement_of(self.config.qplane.placement, available_cpus())
         spec = RunSpec(run_id=self.run_id, config_path=os.path.abspath(self.config.path),
                        config=self.config.handoff(),
                        out_path=self.out_path, endpoints=self.endpoints, duration=self.duration,
-                       max_blocks=self.max_blocks, workers=workers, calibration=calibration)
+                       max_blocks=self.max_blocks, workers=workers, calibration=calibration,
+                       placement=placement)
         spec_path = os.path.join(self._folder, "spec.json")
         spec.save(spec_path)
         self._spec_path = spec_path
@@ -186,6 +190,8 @@ class Launcher:
         self._records = RetainingOutbox(make_socket(self._ctx, zmq.DEALER, self.endpoints["records"],
                                                     bind=False, linger_ms=5000),
                                         run_id=self.run_id, source=SOURCE)
+        if placement:
+            self._event("info", "placement", describe_placement(placement), cpus=placement)
         self._spawn("recorder", "recorder", spec_path)
         self._spawn("instrument_server", "instrument_server", spec_path)
         for i in range(workers):

@@ -38,6 +38,7 @@ import zmq
 from qplane.config import Config
 from qplane.pipeline.delivery import RetainingOutbox
 from qplane.pipeline.heartbeat import HeartbeatThread, ParentWatch, Progress
+from qplane.pipeline.placement import pin
 from qplane.pipeline.security import SecureContext, TransportSecurity, role_of
 from qplane.pipeline.socket_events import ConnectionEvent, ConnectionWatch, connections_text
 from qplane.pipeline.transport import Outbox, make_socket
@@ -60,6 +61,8 @@ class RunSpec:
     max_blocks: int | None
     workers: int
     calibration: bool = False
+    #: role -> the CPUs it runs on (:mod:`qplane.pipeline.placement`); absent roles unpinned
+    placement: dict = dataclasses.field(default_factory=dict)
     index: int = 0  # this process's number (decoding workers), set from ``--index``
 
     def save(self, path: str) -> None:
@@ -388,6 +391,7 @@ def run_role(role: str, spec: RunSpec, source: str, *, watch_parent: bool = True
     """Run one process of a run (``role`` under the name ``source``) until it is done or told
     to stop; return its exit code. ``qplane worker`` runs a remote worker through this too
     (``watch_parent=False``: it was not started by the run's launcher)."""
+    pin(spec.placement, role)  # before any thread starts: they inherit it
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` prints where a process is stuck
     stop = _StopFlag(watch_parent=watch_parent)
     ctx = SecureContext(TransportSecurity.from_settings(

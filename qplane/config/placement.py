@@ -1,0 +1,54 @@
+"""``qplane.placement``: which CPUs each pipeline process runs on.
+
+>>> PlacementSettings.model_validate({}).preset
+'none'
+>>> PlacementSettings.model_validate({"cpus": {"recorder": [1]}}).cpus
+{'recorder': [1]}
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from qplane.config._base import Section
+
+#: The pipeline roles a placement names (every decoding worker shares ``decoder``'s CPUs).
+PLACEMENT_ROLES = ("instrument_server", "decoder", "recorder", "calibration")
+
+
+class PlacementSettings(Section):
+    """``qplane.placement``: the CPUs of each process (Linux; ``sched_setaffinity``).
+
+    ``preset: latency`` puts the hot path (the instrument server and the decoding workers) on
+    one CPU of those the run may use and the recorder and the calibration worker on the others:
+    with one block in flight the server and the decoder take turns, so sharing a CPU costs
+    nothing, and each hand-over wakes a process on a CPU that is already awake instead of
+    another one, while the recorder's writes never take the hot path's CPU. It suits feedback
+    (small blocks, few in flight); for throughput (large blocks, several workers) leave it at
+    ``none``, which lets the kernel spread the processes. ``cpus`` names CPUs per role and
+    overrides the preset for the roles it names.
+    """
+
+    preset: Literal["none", "latency"] = Field(
+        "none", description="'none': the kernel places every process; 'latency': instrument "
+                            "server and decoding workers on one CPU, recorder and calibration "
+                            "worker on the rest (feedback with few blocks in flight)")
+    cpus: dict[Literal["instrument_server", "decoder", "recorder", "calibration"],
+               list[int]] = Field(
+        default_factory=dict, description="role -> the CPU numbers it may run on (overrides the "
+                                          "preset for that role); each must be one the run may "
+                                          "use, checked when the run starts")
+
+    @field_validator("cpus")
+    @classmethod
+    def _cpu_lists(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
+        for role, cpus in value.items():
+            if not cpus:
+                raise ValueError(f"{role}: needs at least one CPU")
+            if any(c < 0 for c in cpus):
+                raise ValueError(f"{role}: CPU numbers are >= 0, got {cpus}")
+            if len(set(cpus)) != len(cpus):
+                raise ValueError(f"{role}: a CPU is named twice in {cpus}")
+        return value
