@@ -2,9 +2,9 @@
 
 Each set is a generator of labelled data (:data:`SETS`): qplane's own node generator
 (``synthetic``), the train families (``train``, ``broad``, ``qec``, ``wide``, ``robust``,
-``robust2``, ``robust3``) and the held-out generations 1–8 (``gen1`` … ``gen8``,
-development sets since sessions 6–10; the benchmark draws gen7 at seed 789 and gen8 at 791,
-never use those here). A set is drawn at a size and a seed and every case is analysed once
+``robust2``, ``robust3``) and the held-out generations 1–9 (``gen1`` … ``gen9``,
+development sets since sessions 6–11; the benchmark draws gen7 at seed 789, gen8 at 791 and
+gen9 at 793, never use those here). A set is drawn at a size and a seed and every case is analysed once
 (the slow part, ~0.2 s of CPU a case); :func:`analysed` keeps the analyses (pickled :class:`AnalysedCase` rows) in a cache
 folder, so the features can change without analysing again; the file name carries
 :func:`analysis_version`, a hash of the analysis code and the set's generator, so analyses
@@ -35,8 +35,8 @@ import numpy as np
 
 #: generation -> its families (generations 1-3 are the held-out families of sessions 1, 2, 3;
 #: the sixth, blind in session 6, is a development set since session 7; the eighth, blind in
-#: session 9, since session 10; the ninth, blind in session 10, is not a set)
-GENERATIONS = ("gen1", "gen2", "gen3", "gen4", "gen5", "gen6", "gen7", "gen8")
+#: session 9, since session 10; the ninth, blind in session 10, since session 11)
+GENERATIONS = ("gen1", "gen2", "gen3", "gen4", "gen5", "gen6", "gen7", "gen8", "gen9")
 #: the module that draws each set's cases (its source, and that of every qplane module it
 #: imports, is part of the set's cache key); the rest are ``domain``
 SET_MODULES = {"synthetic": "qplane.calibration.synthetic", "qec": "qplane.calibration.domain_qec",
@@ -47,7 +47,8 @@ SET_MODULES = {"synthetic": "qplane.calibration.synthetic", "qec": "qplane.calib
                "gen4": "qplane.calibration.domain_gen4", "gen5": "qplane.calibration.domain_gen5",
                "gen6": "qplane.calibration.domain_gen6",
                "gen7": "qplane.calibration.domain_gen7",
-               "gen8": "qplane.calibration.domain_gen8"}
+               "gen8": "qplane.calibration.domain_gen8",
+               "gen9": "qplane.calibration.domain_gen9"}
 #: the second opinion's own modules: the analyses are cached with ``second_opinion=False``, so
 #: they are not part of the analysis (features and training change without re-analysing)
 NOT_ANALYSIS = frozenset(f"qplane.calibration.{m}" for m in (
@@ -84,6 +85,7 @@ def _cases(name: str, n: int, seed: int) -> list[tuple[Any, str, str, str, str]]
         domain_gen6,
         domain_gen7,
         domain_gen8,
+        domain_gen9,
         domain_qec,
         domain_wide,
     )
@@ -98,7 +100,7 @@ def _cases(name: str, n: int, seed: int) -> list[tuple[Any, str, str, str, str]]
         "qec": domain_qec.qec_train_set, "wide": domain_wide.wide_train_set,
         "gen4": domain_gen4.gen4_set, "gen5": domain_gen5.gen5_set,
         "gen6": domain_gen6.gen6_set, "gen7": domain_gen7.gen7_set,
-        "gen8": domain_gen8.gen8_set}
+        "gen8": domain_gen8.gen8_set, "gen9": domain_gen9.gen9_set}
     if name in ("robust", "robust2", "robust3"):
         from qplane.calibration.domain_robust import robust2_train_set, robust_train_set
         from qplane.calibration.domain_robust3 import robust3_train_set

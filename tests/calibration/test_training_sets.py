@@ -66,8 +66,19 @@ def test_the_eighth_generation_is_a_development_set_keyed_on_its_generator():
     from qplane.calibration.training_ensemble import BENCH_SEEDS
 
     assert "gen8" in training_sets.GENERATIONS and BENCH_SEEDS["gen8"] == 791
-    assert "gen9" not in training_sets.GENERATIONS    # the blind generation is never a set
     cases = training_sets._cases("gen8", 1, seed=0)
     assert {c[3] for c in cases} == set(GEN8) and {c[4] for c in cases} == {"gen8"}
     assert "qplane.calibration.domain_gen8" in training_sets.source_closure(
         ("qplane.calibration.analysis", training_sets.SET_MODULES["gen8"]))
+
+
+def test_the_ninth_generation_is_a_development_set_keyed_on_its_generator():
+    from qplane.calibration.domain_gen9 import GEN9
+    from qplane.calibration.training_ensemble import BENCH_SEEDS
+
+    assert "gen9" in training_sets.GENERATIONS and BENCH_SEEDS["gen9"] == 793
+    assert "gen10" not in training_sets.GENERATIONS   # a blind generation is never a set
+    cases = training_sets._cases("gen9", 1, seed=0)
+    assert {c[3] for c in cases} == set(GEN9) and {c[4] for c in cases} == {"gen9"}
+    assert "qplane.calibration.domain_gen9" in training_sets.source_closure(
+        ("qplane.calibration.analysis", training_sets.SET_MODULES["gen9"]))
