@@ -370,8 +370,7 @@ def _met(results: list[dict]) -> dict:
 
     # judged with the placement a feedback loop runs with, where the run measured it
     lat = find(source="replay", block_size=1, in_flight=1, workers=1)
-    lat = ([r for r in lat if r.get("placement") == "latency"]
-           or lat)
+    lat = [r for r in lat if r.get("placement") == "latency"] or lat
     lat = [r for r in lat if r["distance"] in (3, 5)]
     one = find(source="replay", distance=5, block_size=1024, workers=1, in_flight=8)
     two = find(source="replay", distance=5, block_size=1024, workers=2, in_flight=8)

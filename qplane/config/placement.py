@@ -8,14 +8,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator
 
 from qplane.config._base import Section
 
-#: The pipeline roles a placement names (every decoding worker shares ``decoder``'s CPUs).
-PLACEMENT_ROLES = ("instrument_server", "decoder", "recorder", "calibration")
+#: A pipeline role a placement names (every decoding worker shares ``decoder``'s CPUs).
+PlacementRole = Literal["instrument_server", "decoder", "recorder", "calibration"]
+PLACEMENT_ROLES: tuple[str, ...] = get_args(PlacementRole)
 
 
 class PlacementSettings(Section):
@@ -35,8 +36,7 @@ class PlacementSettings(Section):
         "none", description="'none': the kernel places every process; 'latency': instrument "
                             "server and decoding workers on one CPU, recorder and calibration "
                             "worker on the rest (feedback with few blocks in flight)")
-    cpus: dict[Literal["instrument_server", "decoder", "recorder", "calibration"],
-               list[int]] = Field(
+    cpus: dict[PlacementRole, list[int]] = Field(
         default_factory=dict, description="role -> the CPU numbers it may run on (overrides the "
                                           "preset for that role); each must be one the run may "
                                           "use, checked when the run starts")

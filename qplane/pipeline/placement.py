@@ -15,6 +15,9 @@ from typing import Any
 from qplane.config import PLACEMENT_ROLES
 from qplane.errors import ConfigError
 
+#: The roles ``preset: latency`` puts on one CPU together (the rest go on the other CPUs).
+HOT_PATH_ROLES = ("instrument_server", "decoder")
+
 
 def available_cpus() -> set[int] | None:
     """The CPUs this process may run on, or None where the OS cannot pin processes."""
@@ -36,8 +39,7 @@ def resolve(settings: Any, available: set[int] | None) -> dict[str, list[int]]:
     if settings.preset == "latency" and len(available) >= 2:
         hot = min(available)
         for role in PLACEMENT_ROLES:
-            placement[role] = ([hot] if role in ("instrument_server", "decoder")
-                               else sorted(available - {hot}))
+            placement[role] = [hot] if role in HOT_PATH_ROLES else sorted(available - {hot})
     for role, cpus in settings.cpus.items():
         missing = sorted(set(cpus) - available)
         if missing:
@@ -56,8 +58,6 @@ def pin(placement: dict[str, list[int]], role: str) -> list[int] | None:
 
 
 def describe(placement: dict[str, list[int]]) -> str:
-    """One line for the run's events: which role runs where."""
-    if not placement:
-        return "every process placed by the kernel"
+    """One line for the run's events: which role runs where (the roles ``placement`` pins)."""
     return "; ".join(f"{role} on CPU {','.join(map(str, cpus))}"
                      for role, cpus in placement.items())
