@@ -60,17 +60,18 @@ class Case:
     block_size: int
     workers: int
     in_flight: int
-    placement: str = "none"  # qplane.placement.preset of qplane's run
+    placement: str = "auto"  # qplane.placement.preset of qplane's run (auto: the default)
 
     @property
     def label(self) -> str:
         return (f"{self.source} d={self.distance} block={self.block_size} "
                 f"workers={self.workers} in flight={self.in_flight}"
-                + ("" if self.placement == "none" else f" placement={self.placement}"))
+                + ("" if self.placement == "auto" else f" placement={self.placement}"))
 
 
 #: qplane's placements measured at block 1, 1 in flight: the kernel's, and the ``latency``
-#: preset a feedback loop runs with (the other cases use the kernel's)
+#: preset a feedback loop runs with (the other cases use the default, ``auto``, which is
+#: ``latency`` for small blocks: ``qplane.pipeline.placement.auto_shares_cpu``)
 PLACEMENTS = ("none", "latency")
 
 

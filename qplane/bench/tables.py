@@ -22,9 +22,9 @@ import re
 
 
 def _placement(row: dict) -> str:
-    """A pipeline row's qplane placement, where it is not the kernel's (``qplane.placement``)."""
+    """A pipeline row's qplane placement preset, where it is not the default (``auto``)."""
     preset = row.get("placement", "none")
-    return "" if preset == "none" else f" (placement {preset})"
+    return "" if preset == "auto" else f" (placement {preset})"
 
 
 def _hit(faults: list[dict]) -> list[str]:

@@ -1,7 +1,7 @@
 """``qplane.placement``: which CPUs each pipeline process runs on.
 
 >>> PlacementSettings.model_validate({}).preset
-'none'
+'auto'
 >>> PlacementSettings.model_validate({"cpus": {"recorder": [1]}}).cpus
 {'recorder': [1]}
 """
@@ -23,19 +23,29 @@ class PlacementSettings(Section):
     """``qplane.placement``: the CPUs of each process (Linux; ``sched_setaffinity``).
 
     ``preset: latency`` puts the hot path (the instrument server and the decoding workers) on
-    one CPU of those the run may use and the recorder and the calibration worker on the others:
-    with one block in flight the server and the decoder take turns, so sharing a CPU costs
-    nothing, and each hand-over wakes a process on a CPU that is already awake instead of
-    another one, while the recorder's writes never take the hot path's CPU. It suits feedback
-    (small blocks, few in flight); for throughput (large blocks, several workers) leave it at
-    ``none``, which lets the kernel spread the processes. ``cpus`` names CPUs per role and
-    overrides the preset for the roles it names.
+    one CPU of those the run may use and the recorder and the calibration worker on the others.
+    Small blocks travel in batches that the server and a decoder take turns on (the server
+    sends what there is room for in one message and waits for its corrections), so sharing a
+    CPU costs them nothing, and each hand-over wakes a process on a CPU that is already awake
+    instead of another one, while the recorder's writes never take the hot path's CPU. With
+    the decoding workers on one CPU, the server sends each batch to one of them whole (split,
+    its parts would only queue on that CPU). For throughput with large blocks, where several
+    workers decode at once on their own CPUs, it is wrong.
+
+    ``preset: auto`` (the default) chooses per run (:func:`qplane.pipeline.placement.
+    auto_shares_cpu`): ``latency`` for small blocks (under 256 shots) with one decoding worker,
+    or for blocks of at most 16 shots with several (where one CPU decodes a batch faster than
+    its messages cost), ``none`` otherwise; and ``none`` where the machine offers one CPU or
+    the operating system cannot pin processes. ``none`` lets the kernel place every process.
+    ``cpus`` names CPUs per role and overrides the preset for the roles it names.
     """
 
-    preset: Literal["none", "latency"] = Field(
-        "none", description="'none': the kernel places every process; 'latency': instrument "
-                            "server and decoding workers on one CPU, recorder and calibration "
-                            "worker on the rest (feedback with few blocks in flight)")
+    preset: Literal["auto", "none", "latency"] = Field(
+        "auto", description="'auto': 'latency' for small blocks (under 256 shots with one "
+                            "decoding worker, at most 16 with several), else 'none'; 'none': "
+                            "the kernel places every process; 'latency': instrument server and "
+                            "decoding workers on one CPU, recorder and calibration worker on "
+                            "the rest")
     cpus: dict[PlacementRole, list[int]] = Field(
         default_factory=dict, description="role -> the CPU numbers it may run on (overrides the "
                                           "preset for that role); each must be one the run may "

@@ -78,9 +78,12 @@ class Dispatcher:
 
     def __init__(self, socket: zmq.Socket, *, blocks: InFlightBlocks, records: Outbox,
                  source: str = "instrument_server", heartbeat_interval: float = 0.25,
-                 heartbeat_timeout: float = 1.5,
+                 heartbeat_timeout: float = 1.5, whole_batches: bool = False,
                  on_reject: Callable[[Rejection], None] | None = None):
         self.socket = socket
+        #: send each batch :meth:`plan` places to one worker whole, where one has credit for
+        #: all of it (the workers share one CPU: split, the parts would only queue there)
+        self.whole_batches = whole_batches
         self._reject_to = on_reject
         self.blocks = blocks
         self.records = records
@@ -111,8 +114,9 @@ class Dispatcher:
     def plan(self, n: int) -> list[tuple[_Peer | None, int]]:
         """Where ``n`` blocks just acquired go: (worker, how many) in turn, each worker's share
         one run of them (one record), the credit shared as :meth:`dispatch` shares it block by
-        block; (None, how many) for those no worker has credit for now (queued behind the
-        blocks already waiting)."""
+        block (with ``whole_batches``, all of them to the worker with the most credit where it
+        has enough); (None, how many) for those no worker has credit for now (queued behind
+        the blocks already waiting)."""
         if self.queue or not self.peers:
             return [(None, n)] if n else []
         if len(self.peers) == 1:  # one worker (the usual case): no sharing to plan
@@ -122,6 +126,10 @@ class Dispatcher:
             k = min(peer.credit, n)
             return [(peer, k), (None, n - k)] if k < n else [(peer, k)]
         credit = {p: p.credit for p in self.peers.values() if p.credit > 0}
+        if self.whole_batches and credit:
+            best = max(credit, key=lambda p: (credit[p], -p.last_sent))
+            if credit[best] >= n:
+                return [(best, n)] if n else []
         if len(credit) == 1:  # one worker with credit (one worker: the usual case)
             peer, c = next(iter(credit.items()))
             plan: list[tuple[_Peer | None, int]] = [(peer, min(c, n))]

@@ -83,6 +83,8 @@ class InstrumentServer(Worker):
         heartbeat_timeout: a decoding worker silent this long is declared lost.
         acquire_batch: most small blocks acquired in one step and dispatched together
             (1: each block is sent as it is acquired).
+        whole_batches: send each batch to one decoding worker whole where one has credit for
+            it (the workers share one CPU: :func:`qplane.pipeline.placement.decoders_share_cpu`).
     """
 
     def __init__(self, *, qpu: Any, dispatch: zmq.Socket,
@@ -91,7 +93,8 @@ class InstrumentServer(Worker):
                  max_blocks: int | None = None, stats_interval: float = 0.5,
                  calibration: Any = None, counts_interval: float = 0.5,
                  truth_interval: float = 5.0, heartbeat_interval: float = 0.25,
-                 heartbeat_timeout: float = 1.5, acquire_batch: int = ACQUIRE_BATCH):
+                 heartbeat_timeout: float = 1.5, acquire_batch: int = ACQUIRE_BATCH,
+                 whole_batches: bool = False):
         super().__init__()
         self.qpu = qpu
         self.syndromes = Outbox(dispatch, run_id=records.run_id, source=SOURCE)
@@ -115,7 +118,7 @@ class InstrumentServer(Worker):
         self.dispatcher = Dispatcher(dispatch, blocks=self._in_flight, records=records,
                                      source=SOURCE, heartbeat_interval=heartbeat_interval,
                                      heartbeat_timeout=heartbeat_timeout,
-                                     on_reject=self._on_reject)
+                                     whole_batches=whole_batches, on_reject=self._on_reject)
         self.poller = zmq.Poller()
         self.poller.register(dispatch, zmq.POLLIN)
         self.poller.register(control, zmq.POLLIN)

@@ -172,7 +172,9 @@ class Launcher:
         """Start the recorder, the instrument server and the decoding workers."""
         workers = self.config.qplane.decoding.workers
         calibration = calibration_enabled(self.config)
-        placement = placement_of(self.config.qplane.placement, available_cpus())
+        placement = placement_of(self.config.qplane.placement, available_cpus(),
+                                 shots_per_block=self.config.qplane.acquisition.shots_per_block,
+                                 workers=workers)
         spec = RunSpec(run_id=self.run_id, config_path=os.path.abspath(self.config.path),
                        config=self.config.handoff(),
                        out_path=self.out_path, endpoints=self.endpoints, duration=self.duration,

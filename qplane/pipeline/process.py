@@ -38,7 +38,7 @@ import zmq
 from qplane.config import Config
 from qplane.pipeline.delivery import RetainingOutbox
 from qplane.pipeline.heartbeat import HeartbeatThread, ParentWatch, Progress
-from qplane.pipeline.placement import pin
+from qplane.pipeline.placement import decoders_share_cpu, pin
 from qplane.pipeline.security import SecureContext, TransportSecurity, role_of
 from qplane.pipeline.socket_events import ConnectionEvent, ConnectionWatch, connections_text
 from qplane.pipeline.transport import Outbox, make_socket
@@ -251,6 +251,7 @@ def _run_instrument_server(spec: RunSpec, ctx: zmq.Context, stop: _StopFlag, rec
             correction_timeout=acq.correction_timeout, duration=spec.duration,
             max_blocks=spec.max_blocks, calibration=calibration,
             heartbeat_interval=sup.heartbeat_interval, heartbeat_timeout=sup.heartbeat_timeout,
+            whole_batches=decoders_share_cpu(spec.placement),
         )
         stop.blocks = lambda: server.blocks_applied
         decoding = config.qplane.decoding

@@ -11,7 +11,8 @@ import pytest
 from qplane.config import PlacementSettings, load_config
 from qplane.errors import ConfigError
 from qplane.pipeline.launcher import run_pipeline
-from qplane.pipeline.placement import available_cpus, describe, pin, resolve
+from qplane.pipeline.placement import (available_cpus, decoders_share_cpu, describe, pin,
+                                      resolve)
 from tests.pipeline.conftest import write_config
 
 
@@ -30,9 +31,31 @@ def test_bad_cpu_lists_are_refused_naming_the_role(cpus, problem):
         settings(cpus=cpus)
 
 
-def test_default_places_nothing():
-    assert resolve(settings(), {0, 1, 2, 3}) == {}
-    assert resolve(settings(), None) == {}  # nothing asked: fine where pinning is unsupported
+def test_none_places_nothing():
+    assert resolve(settings(preset="none"), {0, 1, 2, 3}, shots_per_block=1) == {}
+    assert resolve(settings(preset="none"), None) == {}  # fine where pinning is unsupported
+
+
+LATENCY_ON_0 = {"instrument_server": [0], "decoder": [0], "recorder": [1], "calibration": [1]}
+
+
+@pytest.mark.parametrize("shots, workers, shared", [
+    (1, 1, True), (64, 1, True), (255, 1, True), (256, 1, False), (1024, 1, False),
+    (1, 2, True), (16, 2, True), (17, 2, False), (64, 4, False), (1024, 2, False),
+])
+def test_auto_shares_the_hot_path_cpu_for_small_blocks_only(shots, workers, shared):
+    assert settings().preset == "auto"  # the default
+    placement = resolve(settings(), {0, 1}, shots_per_block=shots, workers=workers)
+    assert placement == (LATENCY_ON_0 if shared else {})
+    assert decoders_share_cpu(placement) == shared
+
+
+def test_auto_pins_nothing_where_it_cannot_and_explicit_cpus_still_apply():
+    assert resolve(settings(), {3}, shots_per_block=1) == {}  # one CPU
+    assert resolve(settings(), None, shots_per_block=1) == {}  # no sched_setaffinity: no error
+    placement = resolve(settings(cpus={"recorder": [1]}), {0, 1}, shots_per_block=1024)
+    assert placement == {"recorder": [1]}
+    assert not decoders_share_cpu(placement)
 
 
 def test_latency_preset_keeps_the_hot_path_on_one_cpu_and_the_rest_elsewhere():

@@ -302,3 +302,25 @@ def test_a_batch_is_applied_in_one_device_call_and_a_refused_block_is_lost_alone
                          else [r.body.syndrome_seq])]
     assert applied == [blocks[0].seq, blocks[2].seq, blocks[3].seq]
     qpu.close()
+
+
+def _first_step_shares(ctx, tmp_path, **options):
+    """Blocks per message each of two workers (credit 8 each) got from a server's first step
+    acquiring four one-shot blocks."""
+    tmp_path.mkdir()
+    qpu, server, endpoint, records, matching = start_server(
+        ctx, tmp_path, shots_per_block=1, max_in_flight=8, max_blocks=4, **options)
+    try:
+        peers = [_Peer(ctx, endpoint, f"decoder-{n}", credit=8) for n in "ab"]
+        assert server.wait_for_workers(2, timeout=10.0)
+        server.step(poll_ms=0)
+        return sorted([len(_blocks(m[0])) for m in _messages(p)] for p in peers)
+    finally:
+        qpu.close()
+
+
+def test_a_batch_is_shared_between_workers_unless_they_share_a_cpu(ctx, tmp_path):
+    # spread over their own CPUs, two workers decode a batch's halves at once ...
+    assert _first_step_shares(ctx, tmp_path / "spread") == [[2], [2]]
+    # ... on one CPU (qplane.placement) the halves would only queue there: one gets it whole
+    assert _first_step_shares(ctx, tmp_path / "shared", whole_batches=True) == [[], [4]]
