@@ -301,3 +301,12 @@ def test_every_case_is_analysable():
     cases = gen10_set(1, seed=4)
     assert fork_map(reports_its_key, cases) == [True] * len(cases)
 
+
+def test_the_benchmark_judges_its_targets_on_the_tenth_generation(stubbed_benchmark):
+    import qplane.bench.calibration as bench
+
+    res, sets = stubbed_benchmark()
+    assert set(GEN10) in sets
+    assert res["families_gen10"]["mark"] in GEN10 and res["gen10_families"] == sorted(GEN10)
+    assert "targets_met_gen10" in res and "targets_met_gen9" in res
+    assert set(bench._KEY) >= {k for k, _ in GEN10.values()}
