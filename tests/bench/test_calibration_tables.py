@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def _results() -> dict:
     data = json.loads((ROOT / "bench" / "results" / "calibration.json").read_text())
-    for n in (8, 9):   # each test adds the generations it is about
+    for n in (8, 9, 10):   # each test adds the generations it is about
         data.pop(f"families_gen{n}", None)
     return data
 
@@ -82,3 +82,19 @@ def test_the_ninth_generation_comes_first_and_the_eighth_is_a_development_set():
     assert blind < eighth < text.index("Seventh generation (looked at in session 7")
     assert "Eighth generation, blind until measured" not in text
     assert "| rabi/shot_projection_iq |" in text[blind:eighth]
+
+
+def test_the_tenth_generation_comes_first_and_the_ninth_is_a_development_set():
+    data = _results()
+    for n in (6, 7, 8, 9, 10):
+        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
+    data["families_gen10"]["per_family"] = {"drag/shuffled_repeats": next(
+        iter(data["families_gen5"]["per_family"].values()))}
+    text = _calibration(data)
+    assert "`domain_gen10.py`" in text and "`domain_gen9.py`" in text
+    blind = text.index("Tenth generation, blind until measured")
+    ninth = text.index("Ninth generation (looked at in session 10; blind numbers: "
+                       "`bench/results/calibration_gen9_blind.json`)")
+    assert blind < ninth < text.index("Eighth generation (looked at in session 9")
+    assert "Ninth generation, blind until measured" not in text
+    assert "| drag/shuffled_repeats |" in text[blind:ninth]
