@@ -77,6 +77,18 @@ def _pipeline_v2(data: dict) -> list[str]:
             f"{r['ratio_to_lean']:.2f} | {q['direct_shots_per_s']:,.0f} | {ql['p50_ms']:.2f} / "
             f"{ql['p99_ms']:.2f} / {ql['p999_ms']:.2f} | {ll['p50_ms']:.2f} / {ll['p99_ms']:.2f} | "
             f"{dec:.0f} | {load} | {'yes' if q['predictions_identical'] else 'NO'} |")
+    limits = [r for r in data["cases"] if "core_limit" in r]
+    if limits:
+        lines += ["", "Core limit at block 1024 (the most shots/s the cores could carry for the "
+                  "same work, `qplane.bench.pipeline.core_limit`; target: qplane ≥ 0.8 of it):", "",
+                  "| source | d | workers | core limit shots/s | qplane / limit | µs per shot: "
+                  "acquire / decode / record / wire |", "|---|---|---|---|---|---|"]
+        for r in limits:
+            parts = r["core_limit"]["us_per_shot"]
+            lines.append(f"| {r['source']} | {r['distance']} | {r['workers']}{_placement(r)} | "
+                         f"{r['core_limit']['shots_per_s']:,.0f} | {r['ratio_to_core_limit']:.2f} | "
+                         + " / ".join(f"{parts[k]:.3f}" for k in ("acquire", "decode", "record",
+                                                                   "wire")) + " |")
     return lines
 
 
