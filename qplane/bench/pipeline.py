@@ -12,7 +12,8 @@ p = 0.003, rounds = d) and the same blocks:
   process(es) -> PUSH back -> apply in order -> HDF5), sampling as it goes (``sim``) or slicing
   the same pre-sampled shots (``replay``).
 
-Cases: d = 3, 5, 7; blocks of 1, 64, 1024 shots; 1 and 2 decoding workers; 8 blocks in flight;
+Cases: d = 3, 5, 7; blocks of 1, 64, 1024 shots; 1 and 2 decoding workers; 8 blocks in flight
+(qplane with its default placement, ``auto``: the hot path on one CPU for small blocks);
 plus block 1 with 1 in flight (the latency a feedback loop sees) at d = 3, 5, once with the kernel
 placing qplane's processes and once with ``qplane.placement.preset: latency`` (instrument
 server and decoder on one CPU, recorder on the other; the latency target is judged on these;
