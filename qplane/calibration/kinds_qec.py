@@ -62,7 +62,15 @@ from qplane.calibration.kinds import (
 
 
 class IsMinimum(Criterion):
-    """The fitted extremum is a minimum (``amplitude > 0`` at ``significance`` sigma)."""
+    """The fitted extremum is a minimum: its ``curvature`` (the model's second derivative
+    there, where the model derives one) or else its ``amplitude`` is positive at
+    ``significance`` sigma.
+
+    The curvature is what the data fix even when the amplitude is not: a sin² whose period
+    is long next to the sweep is a parabola near its minimum, and its amplitude and frequency
+    trade off (a readout that compresses the signal, as the phase of the reflected tone
+    does, flattens the fringe that way), while their product, the curvature, stays sharp.
+    """
 
     name, check = "minimum", "range"
 
@@ -70,7 +78,8 @@ class IsMinimum(Criterion):
         self.significance, self.what = significance, what
 
     def evaluate(self, ctx):
-        a, e = ctx.fit.params.get("amplitude", math.nan), ctx.fit.errors.get("amplitude", math.inf)
+        name = "curvature" if "curvature" in ctx.fit.params else "amplitude"
+        a, e = ctx.fit.params.get(name, math.nan), ctx.fit.errors.get(name, math.inf)
         z = a / e if e > 0 else math.inf * np.sign(a)
         return self._result(bool(z >= self.significance), z, self.significance,
                             f"no minimum: the fit finds a maximum where {self.what} should "
@@ -116,6 +125,11 @@ def _flat_top_bounds(x):
 def _sin2_basis(x, *, center, frequency):
     return np.stack([np.ones_like(x * center), np.sin(np.pi * frequency * (x - center)) ** 2],
                     axis=-1)
+
+
+def _sin2_derive(p, options):
+    # the second derivative at the centre: 2 π² f² a (positive at a minimum)
+    return {"curvature": 2 * (math.pi * p["frequency"]) ** 2 * p["amplitude"]}
 
 
 def _sin2_grid(x):
@@ -212,7 +226,7 @@ for _m in (FitModel("readout_amplitude", ("k",), ("offset", "a", "b"), _ro_amp_b
            FitModel("skewed_top", ("center", "width"), ("offset", "amplitude", "skew"),
                     _skewed_top_basis, _flat_top_grid, _flat_top_bounds, _skewed_derive),
            FitModel("sin2_minimum", ("center", "frequency"), ("offset", "amplitude"),
-                    _sin2_basis, _sin2_grid, _sin2_bounds),
+                    _sin2_basis, _sin2_grid, _sin2_bounds, _sin2_derive),
            FitModel("cz_phase", ("cz_amplitude",), ("offset", "amplitude"), _cz_basis, _cz_grid,
                     _cz_bounds)):
     FIT_MODELS.setdefault(_m.name, _m)

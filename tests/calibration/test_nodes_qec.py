@@ -241,3 +241,20 @@ def test_qec_nodes_of_a_trained_shape_ask_the_second_opinion_on_their_analysis(l
     run = run_node(NODE_TYPES["randomized_benchmarking"](), "q2", backend, ledger,
                    mode="check", second_opinion=raw)
     assert raw.asked == [("data", "randomized_benchmarking")] and run.flagged
+
+
+def test_drag_minimum_judged_by_curvature_when_the_fringe_is_long():
+    """A DRAG fringe whose period is long next to the sweep (a compressing readout, the
+    phase of the reflected tone) is a parabola: amplitude and frequency trade off and the
+    amplitude alone is not significant, but the curvature at the minimum is; the same data
+    turned upside down (a maximum) are still refused."""
+    x = np.linspace(-0.6, 0.6, 41)
+    rng = np.random.default_rng(3)
+    y = 0.02 + 3.0 * np.sin(np.pi * 0.15 * (x - 0.1)) ** 2 + rng.normal(0, 0.005, 41)
+    r = analyse("drag", x, y, signal_type="phase", second_opinion=False)
+    assert r.outcome.value == "success", r.reason
+    assert abs(r.values["drag_beta"].value - 0.1) < 3 * r.values["drag_beta"].error
+    minimum = next(c for c in r.gate.criteria if c.name == "minimum")
+    assert minimum.passed and minimum.value > 3
+    flipped = analyse("drag", x, -y, signal_type="population", second_opinion=False)
+    assert flipped.outcome.value == "bad_data" and flipped.gate.check == "range"
