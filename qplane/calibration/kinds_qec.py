@@ -12,7 +12,10 @@ kind (experiment)               models                       key → values
 ``readout_frequency``           flat-topped peak             ``peak`` → the best frequency
 (assignment fidelity vs         ``offset + (amplitude +
 the readout tone)               skew·u) · e^(−u⁴)``,
-                                ``u = (x − c)/w``
+                                ``u = (x − c)/w``; or the
+                                dispersive overlap
+                                ``offset + amplitude ·
+                                erf(k |S₀ − S₁|)``
 ``readout_amplitude``           ``offset − a (A/0.1 V)⁴ −    ``best`` → the amplitude of the
                                 b erfc(k A)``                highest fidelity
 ``readout_duration``            ``offset − a t/1 µs −        ``best`` → the duration of the
@@ -122,6 +125,35 @@ def _flat_top_bounds(x):
     return {"center": (x.min() - span / 2, x.max() + span / 2), "width": (step / 4, 4 * span)}
 
 
+def _separation(x, center, width, ratio):
+    """``|S21(|0⟩) − S21(|1⟩)|`` of a notch of linewidth ``width`` whose two dressed
+    resonances lie at ``center ∓ ratio · width``, per unit of depth: ``4 r / √((1 + 4(u + r)²)
+    (1 + 4(u − r)²))`` with ``u = (x − center) / width``; its maximum is at ``center`` for
+    ``ratio ≤ 1/2`` (a dispersive shift ``2χ`` up to the linewidth)."""
+    u = (x - center) / width
+    return 4 * ratio / np.sqrt((1 + 4 * (u + ratio) ** 2) * (1 + 4 * (u - ratio) ** 2))
+
+
+def _dispersive_basis(x, *, center, width, ratio, snr):
+    from scipy.special import erf
+
+    return np.stack([np.ones_like(x * center), erf(snr * _separation(x, center, width, ratio))],
+                    axis=-1)
+
+
+def _dispersive_grid(x):
+    span, step = _span_step(x)
+    return _mesh(center=np.linspace(x.min(), x.max(), min(2 * len(x), 100)),
+                 width=np.maximum(span * np.array([0.05, 0.1, 0.2, 0.4]), step),
+                 ratio=np.array([0.2, 0.35, 0.5]), snr=np.array([0.5, 1.0, 2.0, 4.0]))
+
+
+def _dispersive_bounds(x):
+    span, step = _span_step(x)
+    return {"center": (x.min() - span / 2, x.max() + span / 2), "width": (step / 4, 4 * span),
+            "ratio": (0.01, 0.5), "snr": (0.01, 50.0)}
+
+
 def _sin2_basis(x, *, center, frequency):
     return np.stack([np.ones_like(x * center), np.sin(np.pi * frequency * (x - center)) ** 2],
                     axis=-1)
@@ -225,6 +257,11 @@ for _m in (FitModel("readout_amplitude", ("k",), ("offset", "a", "b"), _ro_amp_b
                     lambda p, o: {"peak": p["center"]}),
            FitModel("skewed_top", ("center", "width"), ("offset", "amplitude", "skew"),
                     _skewed_top_basis, _flat_top_grid, _flat_top_bounds, _skewed_derive),
+           # the assignment fidelity of a dispersive readout: the blobs' overlap falls as
+           # erfc of their separation, the difference of the two dressed notch responses
+           FitModel("dispersive_overlap", ("center", "width", "ratio", "snr"),
+                    ("offset", "amplitude"), _dispersive_basis, _dispersive_grid,
+                    _dispersive_bounds, lambda p, o: {"peak": p["center"]}),
            FitModel("sin2_minimum", ("center", "frequency"), ("offset", "amplitude"),
                     _sin2_basis, _sin2_grid, _sin2_bounds, _sin2_derive),
            FitModel("cz_phase", ("cz_amplitude",), ("offset", "amplitude"), _cz_basis, _cz_grid,
@@ -265,7 +302,8 @@ def _peak_values(unit):
 for _name, _exp, _unit in (("readout_frequency", "readout_fidelity_frequency", "Hz"),):
     register_kind(AnalysisKind(
         _name, _exp, _unit, lambda s: "peak",
-        lambda s: [FIT_MODELS["flat_top"], FIT_MODELS["skewed_top"]],
+        lambda s: [FIT_MODELS["flat_top"], FIT_MODELS["skewed_top"],
+                   FIT_MODELS["dispersive_overlap"]],
         _peak_criteria, _peak_resolution, _peak_values(_unit),
         options={"max_relative_error": 0.05, "min_points_per_feature": 3.0, "scale": None},
         scale=lambda fit, s: s.get("scale") or fit.params.get("width")))

@@ -258,3 +258,24 @@ def test_drag_minimum_judged_by_curvature_when_the_fringe_is_long():
     assert minimum.passed and minimum.value > 3
     flipped = analyse("drag", x, -y, signal_type="population", second_opinion=False)
     assert flipped.outcome.value == "bad_data" and flipped.gate.check == "range"
+
+
+def test_readout_frequency_fits_the_dispersive_overlap_over_a_wide_survey():
+    """Assignment fidelity vs the readout tone over a survey many linewidths wide: the blobs'
+    overlap (erfc of the separation of the two dressed notch responses) has long tails the
+    flat-topped peak cannot follow; the dispersive model fits them and finds the midpoint."""
+    from scipy.special import erfc
+
+    rng = np.random.default_rng(5)
+    mid, kappa, chi, shots = 7.1e9, 1.2e6, 0.4e6, 3000
+    f = np.concatenate([np.linspace(mid - 5e6, mid + 4e6, 21),
+                        np.linspace(mid - 1.1e6, mid + 1.3e6, 31)])
+    s21 = lambda f0: 0.8 / (1 + 2j * (f - f0) / kappa)   # noqa: E731
+    sep = 4.5 * np.abs(s21(mid - chi) - s21(mid + chi)) / 0.8
+    error = 0.5 * erfc(sep / (2 * np.sqrt(2))) + 0.01
+    fidelity = 1 - rng.binomial(2 * shots, error) / (2 * shots)
+    r = analyse("readout_frequency", f / 1e6, fidelity, signal_type="magnitude", units="MHz",
+                second_opinion=False)
+    assert r.outcome.value == "success", r.reason
+    assert r.fit.model == "dispersive_overlap"
+    assert abs(r.values["center"].value - mid) < 3 * r.values["center"].error
