@@ -30,6 +30,7 @@ from qplane.calibration.criteria import (
     InRange,
     LineNotBackground,
     MinPoints,
+    PassesAgree,
     RelativeUncertainty,
     ResidualsWhite,
     Resolved,
@@ -117,6 +118,7 @@ class AnalysisKind:
         return [MinPoints(int(s["min_points"])),
                 SignalPresent(s["min_signal_significance"], s["max_point_noise"]),
                 Converged(), ResidualsWhite(s["residual_p_value"], s["max_structure"]),
+                PassesAgree(s["residual_p_value"], s["max_structure"]),
                 *[c for c in own if c not in last], *last]
 
 
