@@ -17,7 +17,10 @@ the readout tone)               skew·u) · e^(−u⁴)``,
                                 ``offset + amplitude ·
                                 erf(k |S₀ − S₁|)``
 ``readout_amplitude``           ``offset − a (A/0.1 V)⁴ −    ``best`` → the amplitude of the
-                                b erfc(k A)``                highest fidelity
+                                b erfc(k A)``, or with       highest fidelity
+                                transitions that saturate,
+                                ``a r/(1 + r)``, ``r =
+                                (A/onset)⁴``
 ``readout_duration``            ``offset − a t/1 µs −        ``best`` → the duration of the
                                 b erfc(k √t)``               highest fidelity
 ``drag``                        ``offset + amplitude ·       ``center`` → the DRAG coefficient
@@ -205,6 +208,30 @@ def _ro_amp_basis(x, *, k):
                      -_erfc(k * x)], axis=-1)
 
 
+def _ro_amp_saturating_basis(x, *, k, onset):
+    # onset 0 (a start from the plain model, which lacks it): no transitions
+    r = (x / np.where(onset > 0, onset, np.inf)) ** 4
+    return np.stack([np.ones_like(x * k * onset), -r / (1 + r), -_erfc(k * x)], axis=-1)
+
+
+def _ro_amp_saturating_best(p, options):
+    a, b, k, s = p["a"], p["b"], p["k"], p["onset"]
+    g = lambda x: (b * 2 * k / math.sqrt(math.pi) * math.exp(-(k * x) ** 2)   # noqa: E731
+                   - a * 4 * (x / s) ** 4 / x / (1 + (x / s) ** 4) ** 2)
+    return {"best": _root(g, 1e-6, 10.0) if a > 0 and b > 0 and s > 0 else math.nan}
+
+
+def _ro_amp_saturating_grid(x):
+    top = float(np.max(np.abs(x)))
+    return _mesh(k=np.geomspace(0.3 / top, 30 / top, 60),
+                 onset=top * np.array([0.5, 1.0, 2.0, 4.0]))
+
+
+def _ro_amp_saturating_bounds(x):
+    top = float(np.max(np.abs(x)))
+    return {**_k_bounds(1.0)(x), "onset": (top / 20, 50 * top)}
+
+
 def _ro_dur_basis(x, *, k):
     return np.stack([np.ones_like(x * k), -(x / _DURATION_SCALE) * np.ones_like(k),
                      -_erfc(k * np.sqrt(np.maximum(x, 0.0)))], axis=-1)
@@ -250,6 +277,10 @@ def _k_bounds(power):
 
 for _m in (FitModel("readout_amplitude", ("k",), ("offset", "a", "b"), _ro_amp_basis,
                     _k_grid(1.0), _k_bounds(1.0), _ro_amp_best),
+           # measurement-induced transitions that saturate: r / (1 + r), r = (A / onset)⁴
+           FitModel("readout_amplitude_saturating", ("k", "onset"), ("offset", "a", "b"),
+                    _ro_amp_saturating_basis, _ro_amp_saturating_grid,
+                    _ro_amp_saturating_bounds, _ro_amp_saturating_best),
            FitModel("readout_duration", ("k",), ("offset", "a", "b"), _ro_dur_basis,
                     _k_grid(0.5), _k_bounds(0.5), _ro_dur_best),
            FitModel("flat_top", ("center", "width"), ("offset", "amplitude"), _flat_top_basis,
@@ -319,7 +350,9 @@ def _ro_criteria(x, fit, s):
 for _name, _exp, _unit, _err in (("readout_amplitude", "readout_fidelity_amplitude", "V", 0.1),
                                  ("readout_duration", "readout_fidelity_duration", "s", 0.3)):
     register_kind(AnalysisKind(
-        _name, _exp, _unit, lambda s: "best", lambda s, _n=_name: [FIT_MODELS[_n]],
+        _name, _exp, _unit, lambda s: "best",
+        lambda s, _n=_name: [FIT_MODELS[n] for n in (_n, f"{_n}_saturating")
+                             if n in FIT_MODELS],
         _ro_criteria, lambda x, fit, s: len(x),
         lambda fit, s, _u=_unit: {"best": ("best", _u)},
         options={"max_relative_error": _err}))

@@ -279,3 +279,26 @@ def test_readout_frequency_fits_the_dispersive_overlap_over_a_wide_survey():
     assert r.outcome.value == "success", r.reason
     assert r.fit.model == "dispersive_overlap"
     assert abs(r.values["center"].value - mid) < 3 * r.values["center"].error
+
+
+def test_readout_amplitude_with_saturating_transitions():
+    """Measurement-induced transitions that saturate (``c r / (1 + r)``, ``r = (A/onset)⁴``)
+    bend the fidelity's fall at high amplitude away from the plain ``A⁴``: the saturating
+    candidate follows them and finds the optimum."""
+    from scipy.special import erfc
+
+    rng = np.random.default_rng(2)
+    width, onset, c_t, shots = 0.03, 0.15, 0.25, 4000
+
+    def error(a):
+        r = (a / onset) ** 4
+        return 0.5 * erfc(a / width / (2 * np.sqrt(2))) + 0.01 + c_t * r / (1 + r)
+
+    grid = np.geomspace(0.01, 1.0, 20001)
+    best = float(grid[np.argmin(error(grid))])
+    a = best * np.exp(np.linspace(-0.7, 0.7, 31))
+    fidelity = 1 - rng.binomial(2 * shots, error(a)) / (2 * shots)
+    r = analyse("readout_amplitude", a, fidelity, signal_type="magnitude", second_opinion=False)
+    assert r.outcome.value == "success", r.reason
+    assert r.fit.model == "readout_amplitude_saturating"
+    assert abs(r.values["best"].value - best) < 3 * r.values["best"].error
