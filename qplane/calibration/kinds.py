@@ -267,8 +267,10 @@ def _ramsey_candidates(s):
         return [FIT_MODELS[n] for n in ("ramsey_decay", *(("ramsey_decay_stretched",)
                                                            if stretched else ()),
                                         "ramsey_fringes")]
+    # a readout nonlinear in the population: the fringe's square (ramsey_fringes_harmonic)
     return [FIT_MODELS[n] for n in ("ramsey_fringes", *(("ramsey_stretched",)
-                                                         if stretched else ()))]
+                                                         if stretched else ()),
+                                    "ramsey_fringes_harmonic")]
 
 
 def _ramsey_criteria(x, fit, s):
