@@ -400,6 +400,89 @@ class ResidualsWhite(Criterion):
                             "jump, beating); flag for a person")
 
 
+def passes(x: np.ndarray) -> np.ndarray:
+    """Each point's pass over the sweep: 0 for the first point at its sweep value, 1 for the
+    second, ... (``x`` in sweep order with repeated values in acquisition order, as a stable
+    sort leaves them).
+
+    >>> passes(np.array([1.0, 1.0, 2.0, 2.0, 3.0])).tolist()
+    [0, 1, 0, 1, 0]
+    """
+    x = np.asarray(x, dtype=float)
+    out = np.zeros(len(x), dtype=int)
+    for i in range(1, len(x)):
+        out[i] = out[i - 1] + 1 if x[i] == x[i - 1] else 0
+    return out
+
+
+class PassesAgree(Criterion):
+    """Repeated passes over the sweep follow one curve: where the sweep's values are measured
+    more than once, the model fitted to the first measurement at each value and the one fitted
+    to the later ones are compared with the joint fit by the Chow test (an F-test, independent
+    of the noise's scale: a systematic difference between the passes inflates a noise
+    estimated from the data as much as it inflates the residuals; for a population with
+    ``shots`` whose passes scatter about their own curves as their shot noise does (at
+    p > 0.01), the chi² test against that noise, the least such points can have); refused
+    when the two
+    curves differ at ``p_value`` *and* by more than ``max_structure`` of the signal's
+    peak-to-peak (half their RMS difference, the residual each pass carries).
+
+    Two experiments written into one file (reference and interleaved benchmarking points,
+    alternating), or a device that changed between passes, give data that zigzag between
+    two curves; a single fit through them sees only scatter. Tested only when the later
+    passes alone hold at least ``min_values`` distinct sweep values (a few re-measured
+    points, repeated reference points, are too few for a curve).
+    """
+
+    name, check = "passes", "residuals"
+
+    def __init__(self, p_value: float = 1e-4, max_structure: float = 0.015, *,
+                 min_values: int = 8):
+        self.p_value, self.max_structure, self.min_values = p_value, max_structure, min_values
+
+    def evaluate(self, ctx):
+        from qplane.calibration.fit_models import FIT_MODELS, fit_model
+
+        later = passes(ctx.x) > 0
+        model = FIT_MODELS.get(ctx.fit.model)
+        k = ctx.fit.points - ctx.fit.dof
+        n = len(ctx.x)
+        values = len(np.unique(ctx.x[later]))
+        if model is None or values < max(self.min_values, k + 2) or n - later.sum() < k + 2:
+            return self._result(True, 0.0, self.max_structure,
+                                f"not tested: {values} sweep values measured more than once")
+        ptp = ctx.peak_to_peak
+        sigma = ctx.sigma
+        if ctx.shots:   # the binomial shot noise: the least noise these points can have
+            from qplane.calibration.fits import shot_noise
+
+            sigma = shot_noise(np.clip(ctx.fit.evaluate(ctx.x), 0, 1), ctx.shots)
+        fits = [fit_model(model, ctx.x[m], ctx.y[m], sigma[m], starts=[ctx.fit.params])
+                for m in (np.ones(n, dtype=bool), ~later, later)]
+        if not (ptp > 0 and all(f.converged for f in fits)) or n - 2 * k <= 0:
+            return self._result(True, 0.0, self.max_structure, "no fit of each pass")
+        joint, *parts = fits
+        split = sum(f.chi2_red * f.dof for f in parts)
+        joint_chi2 = joint.chi2_red * joint.dof
+        scale = split / (n - 2 * k)
+        if ctx.shots and stats.chi2.sf(split, n - 2 * k) > 0.01:
+            # each pass scatters about its own curve as its shots do: a chi² test
+            p = float(stats.chi2.sf(joint_chi2 - split, k))
+        else:
+            f_stat = ((joint_chi2 - split) / k) / scale if split > 0 else math.inf
+            p = float(stats.f.sf(f_stat, k, n - 2 * k)) if f_stat > 0 else 1.0
+        xs = np.unique(ctx.x[later])
+        rms = float(np.sqrt(np.mean((parts[0].evaluate(xs) - parts[1].evaluate(xs)) ** 2))) / 2
+        frac = rms / ptp
+        ok = not (p < self.p_value and frac > self.max_structure)
+        return self._result(ok, frac if p < self.p_value else 0.0, self.max_structure,
+                            f"passes: the repeated measurements follow another curve than the "
+                            f"first ones (Chow test p = {p:.1e}; they differ by {frac:.1%} of "
+                            f"the signal, > {self.max_structure:.1%}): two experiments mixed "
+                            "in one file, or the device changed between passes; flag for a "
+                            "person")
+
+
 class ShapeTest(Criterion):
     """The fitted model against a richer ``alternative`` that contains it: refused when the
     alternative fits better at ``p_value`` (F-test) *and* the two curves differ by more than

@@ -13,6 +13,11 @@ data ask for it (the nested F-test, or for Rabi the key's Hausman test):
   dephasing), β = 2 the Gaussian of quasi-static (1/f, slow) frequency noise, and anything
   between when both act; ``ramsey_chirp_stretched``, the chirp alternative with that envelope
   (:class:`~qplane.calibration.criteria.ChirpTest`);
+- ``ramsey_fringes_harmonic``: the damped fringe read through a readout that is a smooth
+  monotone but not linear function of the population (counts with detector dead time, the
+  median of weak single shots, the phase of the reflected tone): to second order the signal
+  gains the fringe's square, a second harmonic under the squared envelope (three more
+  amplitudes); the fringe frequency is unchanged;
 - ``rabi_damped_zero``: Rabi with phase and damping in the rotation angle's magnitude,
   ``exp(-d |x - x0|)``, ``x0`` where the angle is zero: on a ``-A ... +A`` sweep the fringe
   decays to both sides of that point (fitted to sweeps through zero only);
@@ -141,6 +146,12 @@ def _stretched_fringes_basis(x, *, frequency, t2, beta):
     return _fringe_columns(_envelope(x, t2, beta), 2 * np.pi * frequency * x)
 
 
+def _harmonic_fringes_basis(x, *, frequency, t2):
+    env, arg = np.exp(-x / t2), 2 * np.pi * frequency * x
+    return np.stack([np.ones_like(arg), env * np.cos(arg), env * np.sin(arg), env**2,
+                     env**2 * np.cos(2 * arg), env**2 * np.sin(2 * arg)], axis=-1)
+
+
 def _stretched_fringes_grid(x):
     g = _ramsey_grid(x)
     n = len(g["frequency"])
@@ -267,6 +278,9 @@ _MODELS = [
     FitModel("ramsey_stretched", ("frequency", "t2", "beta"), ("offset", "a_cos", "a_sin"),
              _stretched_fringes_basis, _stretched_fringes_grid, _with_beta(_ramsey_bounds),
              _ramsey_derive),
+    FitModel("ramsey_fringes_harmonic", ("frequency", "t2"),
+             ("offset", "a_cos", "a_sin", "square", "square_cos", "square_sin"),
+             _harmonic_fringes_basis, _ramsey_grid, _ramsey_bounds, _ramsey_derive),
     FitModel("ramsey_chirp_stretched", ("frequency", "chirp", "t2", "beta"),
              ("offset", "a_cos", "a_sin"), _stretched_chirp_basis, _stretched_chirp_grid,
              _stretched_chirp_bounds, _ramsey_derive),

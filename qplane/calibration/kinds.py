@@ -30,6 +30,7 @@ from qplane.calibration.criteria import (
     InRange,
     LineNotBackground,
     MinPoints,
+    PassesAgree,
     RelativeUncertainty,
     ResidualsWhite,
     Resolved,
@@ -117,6 +118,7 @@ class AnalysisKind:
         return [MinPoints(int(s["min_points"])),
                 SignalPresent(s["min_signal_significance"], s["max_point_noise"]),
                 Converged(), ResidualsWhite(s["residual_p_value"], s["max_structure"]),
+                PassesAgree(s["residual_p_value"], s["max_structure"]),
                 *[c for c in own if c not in last], *last]
 
 
@@ -265,8 +267,10 @@ def _ramsey_candidates(s):
         return [FIT_MODELS[n] for n in ("ramsey_decay", *(("ramsey_decay_stretched",)
                                                            if stretched else ()),
                                         "ramsey_fringes")]
+    # a readout nonlinear in the population: the fringe's square (ramsey_fringes_harmonic)
     return [FIT_MODELS[n] for n in ("ramsey_fringes", *(("ramsey_stretched",)
-                                                         if stretched else ()))]
+                                                         if stretched else ()),
+                                    "ramsey_fringes_harmonic")]
 
 
 def _ramsey_criteria(x, fit, s):

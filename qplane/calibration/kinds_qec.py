@@ -12,9 +12,15 @@ kind (experiment)               models                       key → values
 ``readout_frequency``           flat-topped peak             ``peak`` → the best frequency
 (assignment fidelity vs         ``offset + (amplitude +
 the readout tone)               skew·u) · e^(−u⁴)``,
-                                ``u = (x − c)/w``
+                                ``u = (x − c)/w``; or the
+                                dispersive overlap
+                                ``offset + amplitude ·
+                                erf(k |S₀ − S₁|)``
 ``readout_amplitude``           ``offset − a (A/0.1 V)⁴ −    ``best`` → the amplitude of the
-                                b erfc(k A)``                highest fidelity
+                                b erfc(k A)``, or with       highest fidelity
+                                transitions that saturate,
+                                ``a r/(1 + r)``, ``r =
+                                (A/onset)⁴``
 ``readout_duration``            ``offset − a t/1 µs −        ``best`` → the duration of the
                                 b erfc(k √t)``               highest fidelity
 ``drag``                        ``offset + amplitude ·       ``center`` → the DRAG coefficient
@@ -62,7 +68,15 @@ from qplane.calibration.kinds import (
 
 
 class IsMinimum(Criterion):
-    """The fitted extremum is a minimum (``amplitude > 0`` at ``significance`` sigma)."""
+    """The fitted extremum is a minimum: its ``curvature`` (the model's second derivative
+    there, where the model derives one) or else its ``amplitude`` is positive at
+    ``significance`` sigma.
+
+    The curvature is what the data fix even when the amplitude is not: a sin² whose period
+    is long next to the sweep is a parabola near its minimum, and its amplitude and frequency
+    trade off (a readout that compresses the signal, as the phase of the reflected tone
+    does, flattens the fringe that way), while their product, the curvature, stays sharp.
+    """
 
     name, check = "minimum", "range"
 
@@ -70,7 +84,8 @@ class IsMinimum(Criterion):
         self.significance, self.what = significance, what
 
     def evaluate(self, ctx):
-        a, e = ctx.fit.params.get("amplitude", math.nan), ctx.fit.errors.get("amplitude", math.inf)
+        name = "curvature" if "curvature" in ctx.fit.params else "amplitude"
+        a, e = ctx.fit.params.get(name, math.nan), ctx.fit.errors.get(name, math.inf)
         z = a / e if e > 0 else math.inf * np.sign(a)
         return self._result(bool(z >= self.significance), z, self.significance,
                             f"no minimum: the fit finds a maximum where {self.what} should "
@@ -113,9 +128,43 @@ def _flat_top_bounds(x):
     return {"center": (x.min() - span / 2, x.max() + span / 2), "width": (step / 4, 4 * span)}
 
 
+def _separation(x, center, width, ratio):
+    """``|S21(|0⟩) − S21(|1⟩)|`` of a notch of linewidth ``width`` whose two dressed
+    resonances lie at ``center ∓ ratio · width``, per unit of depth: ``4 r / √((1 + 4(u + r)²)
+    (1 + 4(u − r)²))`` with ``u = (x − center) / width``; its maximum is at ``center`` for
+    ``ratio ≤ 1/2`` (a dispersive shift ``2χ`` up to the linewidth)."""
+    u = (x - center) / width
+    return 4 * ratio / np.sqrt((1 + 4 * (u + ratio) ** 2) * (1 + 4 * (u - ratio) ** 2))
+
+
+def _dispersive_basis(x, *, center, width, ratio, snr):
+    from scipy.special import erf
+
+    return np.stack([np.ones_like(x * center), erf(snr * _separation(x, center, width, ratio))],
+                    axis=-1)
+
+
+def _dispersive_grid(x):
+    span, step = _span_step(x)
+    return _mesh(center=np.linspace(x.min(), x.max(), min(2 * len(x), 100)),
+                 width=np.maximum(span * np.array([0.05, 0.1, 0.2, 0.4]), step),
+                 ratio=np.array([0.2, 0.35, 0.5]), snr=np.array([0.5, 1.0, 2.0, 4.0]))
+
+
+def _dispersive_bounds(x):
+    span, step = _span_step(x)
+    return {"center": (x.min() - span / 2, x.max() + span / 2), "width": (step / 4, 4 * span),
+            "ratio": (0.01, 0.5), "snr": (0.01, 50.0)}
+
+
 def _sin2_basis(x, *, center, frequency):
     return np.stack([np.ones_like(x * center), np.sin(np.pi * frequency * (x - center)) ** 2],
                     axis=-1)
+
+
+def _sin2_derive(p, options):
+    # the second derivative at the centre: 2 π² f² a (positive at a minimum)
+    return {"curvature": 2 * (math.pi * p["frequency"]) ** 2 * p["amplitude"]}
 
 
 def _sin2_grid(x):
@@ -157,6 +206,30 @@ def _erfc(z):
 def _ro_amp_basis(x, *, k):
     return np.stack([np.ones_like(x * k), -(x / _AMPLITUDE_SCALE) ** 4 * np.ones_like(k),
                      -_erfc(k * x)], axis=-1)
+
+
+def _ro_amp_saturating_basis(x, *, k, onset):
+    # onset 0 (a start from the plain model, which lacks it): no transitions
+    r = (x / np.where(onset > 0, onset, np.inf)) ** 4
+    return np.stack([np.ones_like(x * k * onset), -r / (1 + r), -_erfc(k * x)], axis=-1)
+
+
+def _ro_amp_saturating_best(p, options):
+    a, b, k, s = p["a"], p["b"], p["k"], p["onset"]
+    g = lambda x: (b * 2 * k / math.sqrt(math.pi) * math.exp(-(k * x) ** 2)   # noqa: E731
+                   - a * 4 * (x / s) ** 4 / x / (1 + (x / s) ** 4) ** 2)
+    return {"best": _root(g, 1e-6, 10.0) if a > 0 and b > 0 and s > 0 else math.nan}
+
+
+def _ro_amp_saturating_grid(x):
+    top = float(np.max(np.abs(x)))
+    return _mesh(k=np.geomspace(0.3 / top, 30 / top, 60),
+                 onset=top * np.array([0.5, 1.0, 2.0, 4.0]))
+
+
+def _ro_amp_saturating_bounds(x):
+    top = float(np.max(np.abs(x)))
+    return {**_k_bounds(1.0)(x), "onset": (top / 20, 50 * top)}
 
 
 def _ro_dur_basis(x, *, k):
@@ -204,6 +277,10 @@ def _k_bounds(power):
 
 for _m in (FitModel("readout_amplitude", ("k",), ("offset", "a", "b"), _ro_amp_basis,
                     _k_grid(1.0), _k_bounds(1.0), _ro_amp_best),
+           # measurement-induced transitions that saturate: r / (1 + r), r = (A / onset)⁴
+           FitModel("readout_amplitude_saturating", ("k", "onset"), ("offset", "a", "b"),
+                    _ro_amp_saturating_basis, _ro_amp_saturating_grid,
+                    _ro_amp_saturating_bounds, _ro_amp_saturating_best),
            FitModel("readout_duration", ("k",), ("offset", "a", "b"), _ro_dur_basis,
                     _k_grid(0.5), _k_bounds(0.5), _ro_dur_best),
            FitModel("flat_top", ("center", "width"), ("offset", "amplitude"), _flat_top_basis,
@@ -211,8 +288,13 @@ for _m in (FitModel("readout_amplitude", ("k",), ("offset", "a", "b"), _ro_amp_b
                     lambda p, o: {"peak": p["center"]}),
            FitModel("skewed_top", ("center", "width"), ("offset", "amplitude", "skew"),
                     _skewed_top_basis, _flat_top_grid, _flat_top_bounds, _skewed_derive),
+           # the assignment fidelity of a dispersive readout: the blobs' overlap falls as
+           # erfc of their separation, the difference of the two dressed notch responses
+           FitModel("dispersive_overlap", ("center", "width", "ratio", "snr"),
+                    ("offset", "amplitude"), _dispersive_basis, _dispersive_grid,
+                    _dispersive_bounds, lambda p, o: {"peak": p["center"]}),
            FitModel("sin2_minimum", ("center", "frequency"), ("offset", "amplitude"),
-                    _sin2_basis, _sin2_grid, _sin2_bounds),
+                    _sin2_basis, _sin2_grid, _sin2_bounds, _sin2_derive),
            FitModel("cz_phase", ("cz_amplitude",), ("offset", "amplitude"), _cz_basis, _cz_grid,
                     _cz_bounds)):
     FIT_MODELS.setdefault(_m.name, _m)
@@ -251,7 +333,8 @@ def _peak_values(unit):
 for _name, _exp, _unit in (("readout_frequency", "readout_fidelity_frequency", "Hz"),):
     register_kind(AnalysisKind(
         _name, _exp, _unit, lambda s: "peak",
-        lambda s: [FIT_MODELS["flat_top"], FIT_MODELS["skewed_top"]],
+        lambda s: [FIT_MODELS["flat_top"], FIT_MODELS["skewed_top"],
+                   FIT_MODELS["dispersive_overlap"]],
         _peak_criteria, _peak_resolution, _peak_values(_unit),
         options={"max_relative_error": 0.05, "min_points_per_feature": 3.0, "scale": None},
         scale=lambda fit, s: s.get("scale") or fit.params.get("width")))
@@ -267,7 +350,9 @@ def _ro_criteria(x, fit, s):
 for _name, _exp, _unit, _err in (("readout_amplitude", "readout_fidelity_amplitude", "V", 0.1),
                                  ("readout_duration", "readout_fidelity_duration", "s", 0.3)):
     register_kind(AnalysisKind(
-        _name, _exp, _unit, lambda s: "best", lambda s, _n=_name: [FIT_MODELS[_n]],
+        _name, _exp, _unit, lambda s: "best",
+        lambda s, _n=_name: [FIT_MODELS[n] for n in (_n, f"{_n}_saturating")
+                             if n in FIT_MODELS],
         _ro_criteria, lambda x, fit, s: len(x),
         lambda fit, s, _u=_unit: {"best": ("best", _u)},
         options={"max_relative_error": _err}))

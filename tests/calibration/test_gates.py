@@ -84,3 +84,35 @@ def test_too_few_points_is_under_sampled():
     fit = fit_rabi([0.0, 0.1, 0.2], [0.1, 0.2, 0.3], 0.01)
     gate = evaluate_gate(fit, GateCriteria("pi_amplitude", 0, 1), resolution=10)
     assert gate.outcome is Outcome.BAD_DATA and "only 3 points" in gate.reason
+
+
+def _two_passes(tau_second, seed, shots=300):
+    """A benchmarking decay measured twice at every length, the passes alternating in the
+    file; the second pass decays with ``tau_second`` (the first with 200)."""
+    rng = np.random.default_rng(seed)
+    lengths = np.unique(np.round(np.geomspace(1, 800, 16)))
+    m = np.repeat(lengths, 2)
+    tau = np.where(np.arange(len(m)) % 2 == 0, 200.0, tau_second)
+    return m, rng.binomial(shots, 0.5 + 0.45 * np.exp(-m / tau)) / shots, shots
+
+
+def test_passes_that_follow_two_curves_are_refused():
+    """Reference and interleaved benchmarking points mixed in one file zigzag between two
+    decays: refused by the passes test, while two passes over one decay are accepted."""
+    from qplane.calibration import analyse
+
+    for seed in range(3):
+        m, y, shots = _two_passes(90.0, seed)
+        r = analyse("randomized_benchmarking", m, y, shots=shots, second_opinion=False)
+        assert not r.passed and r.gate.check == "residuals", r.reason
+        assert "passes" in r.reason
+        m, y, shots = _two_passes(200.0, seed)
+        r = analyse("randomized_benchmarking", m, y, shots=shots, second_opinion=False)
+        assert r.passed, r.reason
+        assert next(c for c in r.gate.criteria if c.name == "passes").passed
+
+
+def test_passes_are_counted_in_acquisition_order():
+    from qplane.calibration.criteria import passes
+
+    assert passes(np.array([0.0, 0.0, 0.0, 1.0, 2.0, 2.0])).tolist() == [0, 1, 2, 0, 0, 1]

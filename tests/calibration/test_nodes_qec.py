@@ -241,3 +241,64 @@ def test_qec_nodes_of_a_trained_shape_ask_the_second_opinion_on_their_analysis(l
     run = run_node(NODE_TYPES["randomized_benchmarking"](), "q2", backend, ledger,
                    mode="check", second_opinion=raw)
     assert raw.asked == [("data", "randomized_benchmarking")] and run.flagged
+
+
+def test_drag_minimum_judged_by_curvature_when_the_fringe_is_long():
+    """A DRAG fringe whose period is long next to the sweep (a compressing readout, the
+    phase of the reflected tone) is a parabola: amplitude and frequency trade off and the
+    amplitude alone is not significant, but the curvature at the minimum is; the same data
+    turned upside down (a maximum) are still refused."""
+    x = np.linspace(-0.6, 0.6, 41)
+    rng = np.random.default_rng(3)
+    y = 0.02 + 3.0 * np.sin(np.pi * 0.15 * (x - 0.1)) ** 2 + rng.normal(0, 0.005, 41)
+    r = analyse("drag", x, y, signal_type="phase", second_opinion=False)
+    assert r.outcome.value == "success", r.reason
+    assert abs(r.values["drag_beta"].value - 0.1) < 3 * r.values["drag_beta"].error
+    minimum = next(c for c in r.gate.criteria if c.name == "minimum")
+    assert minimum.passed and minimum.value > 3
+    flipped = analyse("drag", x, -y, signal_type="population", second_opinion=False)
+    assert flipped.outcome.value == "bad_data" and flipped.gate.check == "range"
+
+
+def test_readout_frequency_fits_the_dispersive_overlap_over_a_wide_survey():
+    """Assignment fidelity vs the readout tone over a survey many linewidths wide: the blobs'
+    overlap (erfc of the separation of the two dressed notch responses) has long tails the
+    flat-topped peak cannot follow; the dispersive model fits them and finds the midpoint."""
+    from scipy.special import erfc
+
+    rng = np.random.default_rng(5)
+    mid, kappa, chi, shots = 7.1e9, 1.2e6, 0.4e6, 3000
+    f = np.concatenate([np.linspace(mid - 5e6, mid + 4e6, 21),
+                        np.linspace(mid - 1.1e6, mid + 1.3e6, 31)])
+    s21 = lambda f0: 0.8 / (1 + 2j * (f - f0) / kappa)   # noqa: E731
+    sep = 4.5 * np.abs(s21(mid - chi) - s21(mid + chi)) / 0.8
+    error = 0.5 * erfc(sep / (2 * np.sqrt(2))) + 0.01
+    fidelity = 1 - rng.binomial(2 * shots, error) / (2 * shots)
+    r = analyse("readout_frequency", f / 1e6, fidelity, signal_type="magnitude", units="MHz",
+                second_opinion=False)
+    assert r.outcome.value == "success", r.reason
+    assert r.fit.model == "dispersive_overlap"
+    assert abs(r.values["center"].value - mid) < 3 * r.values["center"].error
+
+
+def test_readout_amplitude_with_saturating_transitions():
+    """Measurement-induced transitions that saturate (``c r / (1 + r)``, ``r = (A/onset)⁴``)
+    bend the fidelity's fall at high amplitude away from the plain ``A⁴``: the saturating
+    candidate follows them and finds the optimum."""
+    from scipy.special import erfc
+
+    rng = np.random.default_rng(2)
+    width, onset, c_t, shots = 0.03, 0.15, 0.25, 4000
+
+    def error(a):
+        r = (a / onset) ** 4
+        return 0.5 * erfc(a / width / (2 * np.sqrt(2))) + 0.01 + c_t * r / (1 + r)
+
+    grid = np.geomspace(0.01, 1.0, 20001)
+    best = float(grid[np.argmin(error(grid))])
+    a = best * np.exp(np.linspace(-0.7, 0.7, 31))
+    fidelity = 1 - rng.binomial(2 * shots, error(a)) / (2 * shots)
+    r = analyse("readout_amplitude", a, fidelity, signal_type="magnitude", second_opinion=False)
+    assert r.outcome.value == "success", r.reason
+    assert r.fit.model == "readout_amplitude_saturating"
+    assert abs(r.values["best"].value - best) < 3 * r.values["best"].error
