@@ -283,3 +283,19 @@ def test_every_case_is_analysable():
 
     cases = gen11_set(1, seed=4)
     assert fork_map(reports_its_key, cases) == [True] * len(cases)
+
+
+def test_the_benchmark_judges_its_targets_on_the_eleventh_generation(stubbed_benchmark):
+    import qplane.bench.calibration as bench
+
+    res, sets = stubbed_benchmark()
+    assert set(GEN11) in sets
+    assert res["families_gen11"]["mark"] in GEN11 and res["gen11_families"] == sorted(GEN11)
+    assert "targets_met_gen11" in res and "targets_met_gen10" in res
+    assert set(bench._KEY) >= {k for k, _ in GEN11.values()}
+
+
+def test_it_is_in_no_training_set():
+    from qplane.calibration import training_sets
+
+    assert "gen11" not in training_sets.GENERATIONS   # a blind generation is never a set
