@@ -12,7 +12,7 @@ kind that neither the train families nor generations 1–10 use, modelled on wha
 Good data (the truth is what a physicist calls the answer):
 
 - ``resonator_spectroscopy/dbm_gain_telegraph``: a notch resonator's transmitted power read
-  by a spectrum analyser in ``dBm`` (−40 … −90 dBm at the dip's shoulders), the HEMT's gain
+  by a spectrum analyser in ``dBm`` (−60 … −40 dBm off resonance), the HEMT's gain
   switching between two values 0.05–0.25 dB apart (random telegraph noise, 20–80 points a
   dwell); absolute ``MHz``; truth ``f_r`` (``dBm`` is monotone in ``|S21|``);
 - ``readout_frequency/interleaved_halves_mhz``: the assignment fidelity recorded in two
@@ -174,9 +174,11 @@ def clipped_mean(mu: np.ndarray, sigma: float, rail: float) -> np.ndarray:
     """
     from scipy.special import ndtr
 
+    def pdf(z: np.ndarray) -> np.ndarray:
+        return np.exp(-z**2 / 2) / math.sqrt(2 * math.pi)
+
     mu = np.asarray(mu, dtype=float)
     a, b = (-rail - mu) / sigma, (rail - mu) / sigma
-    pdf = lambda z: np.exp(-z**2 / 2) / math.sqrt(2 * math.pi)   # noqa: E731
     return (-rail * ndtr(a) + rail * (1 - ndtr(b)) + mu * (ndtr(b) - ndtr(a))
             + sigma * (pdf(a) - pdf(b)))
 
