@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def _results() -> dict:
     data = json.loads((ROOT / "bench" / "results" / "calibration.json").read_text())
-    for n in (8, 9, 10):   # each test adds the generations it is about
+    for n in (8, 9, 10, 11):   # each test adds the generations it is about
         data.pop(f"families_gen{n}", None)
     return data
 
@@ -98,3 +98,19 @@ def test_the_tenth_generation_comes_first_and_the_ninth_is_a_development_set():
     assert blind < ninth < text.index("Eighth generation (looked at in session 9")
     assert "Ninth generation, blind until measured" not in text
     assert "| drag/shuffled_repeats |" in text[blind:ninth]
+
+
+def test_the_eleventh_generation_comes_first_and_the_tenth_is_a_development_set():
+    data = _results()
+    for n in (6, 7, 8, 9, 10, 11):
+        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
+    data["families_gen11"]["per_family"] = {"echo/shot_clipped_rail": next(
+        iter(data["families_gen5"]["per_family"].values()))}
+    text = _calibration(data)
+    assert "`domain_gen11.py`" in text and "`domain_gen10.py`" in text
+    blind = text.index("Eleventh generation, blind until measured")
+    tenth = text.index("Tenth generation (looked at in session 12; blind numbers: "
+                       "`bench/results/calibration_gen10_blind.json`)")
+    assert blind < tenth < text.index("Ninth generation (looked at in session 10")
+    assert "Tenth generation, blind until measured" not in text
+    assert "| echo/shot_clipped_rail |" in text[blind:tenth]
