@@ -172,8 +172,10 @@ def _per_block_us(watch: CpuWatch, since: float, blocks: int, own: str) -> dict:
 
 def measure_qplane(folder: str, case: Case, seconds: float,
                    replay: tuple[str, str] | None, compression: str = COMPRESSION,
-                   profile_dir: str | None = None) -> dict:
-    """Run qplane's pipeline on ``case``; then PyMatching alone on the blocks it recorded."""
+                   profile_dir: str | None = None) -> tuple[dict, tuple]:
+    """Run qplane's pipeline on ``case``; then PyMatching alone on the blocks it recorded.
+    Returns the case's numbers and its last block (circuit, detection events, predictions:
+    what :func:`core_limit` measures its components on)."""
     import h5py
     import numpy as np
     import pymatching
@@ -207,7 +209,7 @@ def measure_qplane(folder: str, case: Case, seconds: float,
     agree = all(np.array_equal(p, preds[b["shot_start"]: b["shot_start"] + b["shots"]])
                 for p, b in zip(direct, blocks))
     shots = int(blocks["shots"].sum())
-    return {
+    numbers = {
         "blocks": int(len(blocks)), "shots": shots,
         "shots_per_s": float(shots / span), "direct_shots_per_s": float(shots / direct_seconds),
         "latency": _percentiles(blocks["t_applied"] - blocks["t_acquired"]),
@@ -217,8 +219,8 @@ def measure_qplane(folder: str, case: Case, seconds: float,
                                           len(applied), "launcher"),
         "other_load": watch.other_load, "loadavg": watch.loadavg,
         "predictions_identical": bool(agree),
-        "_block": (circuit, slices[-1], direct[-1]),  # for core_limit (not written)
     }
+    return numbers, (circuit, slices[-1], direct[-1])
 
 
 def core_limit(circuit, dets, preds, *, source: str, decode_us_per_shot: float,
@@ -227,13 +229,14 @@ def core_limit(circuit, dets, preds, *, source: str, decode_us_per_shot: float,
     """The most shots/s ``cores`` cores could carry for a block's work (``dets``, ``preds``:
     one block's bit-packed detection events and predictions), each component's CPU µs per shot
     measured here (best of ``repeats``) but decoding (``decode_us_per_shot``, measured on the
-    case's own blocks) and the wire (``wire``, at the block's shots where measured)."""
+    case's own blocks) and the wire (``wire``: :func:`measure_wire`'s records at the block's
+    shots)."""
     import h5py
     import numpy as np
 
     shots = len(dets)
     sampler = circuit.compile_detector_sampler(seed=1)
-    pool = np.tile(dets, (4, 1))
+    pool = np.tile(dets, (3, 1))  # a copy out of recorded shots, not of one hot block
 
     def best(work, per: int = shots) -> float:
         times = []
@@ -261,7 +264,7 @@ def core_limit(circuit, dets, preds, *, source: str, decode_us_per_shot: float,
                     ds.resize(ds.shape[0] + len(a), axis=0)
                     ds[-len(a):] = a
             record = best(append, per=shots * RECORD_BATCH)
-    per = {w["kind"]: w for w in wire if w["shots"] == max(x["shots"] for x in wire)}
+    per = {w["kind"]: w for w in wire if w["shots"] == shots}
     wire_us = (per["syndrome"]["build_encode_us"] + 2 * per["syndrome"]["decode_us"]
                + per["correction"]["total_us"] + per["applied"]["total_us"]) / shots
     parts = {"acquire": acquire, "decode": decode_us_per_shot, "record": record, "wire": wire_us}
@@ -376,7 +379,10 @@ def main(args: argparse.Namespace) -> int:
         print("(--wire-only: no pipeline runs, nothing written)")
         return 0
     seconds = 1.5 if args.quick else args.seconds
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from qplane.pipeline.placement import available_cpus
+
+    cpus = available_cpus()
+    cores = len(cpus) if cpus is not None else os.cpu_count()
     results = []
     with tempfile.TemporaryDirectory(prefix="qplane-bench-") as folder:
         replays = {}
@@ -388,9 +394,9 @@ def main(args: argparse.Namespace) -> int:
             replay = (circuit_path, data_path) if case.source == "replay" else None
             profile = (os.path.join(os.path.abspath(args.profile), case.label.replace(" ", "_"))
                        if args.profile else None)  # each process writes its profile there
-            q = measure_qplane(folder, case, seconds, replay, args.compression, profile)
+            q, (block_circuit, dets, preds) = measure_qplane(folder, case, seconds, replay,
+                                                             args.compression, profile)
             lean = measure_lean(folder, case, seconds, circuit, arrays)
-            block_circuit, dets, preds = q.pop("_block")
             r = {**dataclasses.asdict(case), "rounds": case.distance, "qplane": q, "lean": lean,
                  "ratio_to_lean": q["shots_per_s"] / lean["shots_per_s"],
                  "ratio_to_direct": q["shots_per_s"] / q["direct_shots_per_s"]}

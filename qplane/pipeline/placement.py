@@ -18,22 +18,22 @@ from qplane.pipeline.instrument_server import SMALL_BLOCK_SHOTS
 
 #: The roles ``preset: latency`` puts on one CPU together (the rest go on the other CPUs).
 HOT_PATH_ROLES = ("instrument_server", "decoder")
-#: ``preset: auto`` shares the hot path's CPU for blocks under this many shots with one
-#: decoding worker: the instrument server's small blocks, which travel in batches the server
-#: and the decoder take turns on ...
-AUTO_SMALL_BLOCK_SHOTS = SMALL_BLOCK_SHOTS
-#: ... and for blocks of at most this many with several: measured on 2 CPUs (replay, 8 in
-#: flight, session 12), one CPU decoding each batch whole gave 1.6-1.8x the blocks/s of
-#: the kernel's placement at 1 shot (d = 3, 5), but at 64 shots and d = 7 two workers on
-#: their own CPUs decoded more (0.58 of the lean reference shared, 0.82 spread).
+#: ``preset: auto`` shares the hot path's CPU, with one decoding worker, for the instrument
+#: server's small blocks (under its ``SMALL_BLOCK_SHOTS``), which travel in batches the server
+#: and the decoder take turns on; with several, for blocks of at most this many shots:
+#: measured on 2 CPUs (replay, 8 in flight, session 12), one CPU decoding each batch whole gave
+#: 1.6-1.8x the blocks/s of the kernel's placement at 1 shot (d = 3, 5), but at 64 shots and
+#: d = 7 two workers on their own CPUs decoded more (0.58 of the lean reference shared, 0.82
+#: spread).
 AUTO_SHARED_WORKERS_SHOTS = 16
 
 
 def auto_shares_cpu(shots_per_block: int, workers: int) -> bool:
     """Whether ``preset: auto`` puts the hot path on one CPU for blocks of
     ``shots_per_block`` shots decoded by ``workers`` workers (see the constants above)."""
-    limit = AUTO_SMALL_BLOCK_SHOTS - 1 if workers <= 1 else AUTO_SHARED_WORKERS_SHOTS
-    return shots_per_block <= limit
+    if workers <= 1:
+        return shots_per_block < SMALL_BLOCK_SHOTS
+    return shots_per_block <= AUTO_SHARED_WORKERS_SHOTS
 
 
 def available_cpus() -> set[int] | None:
