@@ -82,11 +82,11 @@ import numpy as np
 from scipy.special import ndtri
 
 from qplane.calibration.domain import Case, case_from_parts
-from qplane.calibration.domain_gen6 import _iq_plane
+from qplane.calibration.domain_gen6 import _iq_plane, _lorentz
 from qplane.calibration.domain_gen7 import PRIOR_ERROR, _prior, _rabi_p
 from qplane.calibration.domain_gen8 import _amplitude_errors
 from qplane.calibration.domain_gen9 import fixed_threshold_fidelity
-from qplane.calibration.domain_gen10 import (_readout_draw, thermal_fidelity,
+from qplane.calibration.domain_gen10 import (_binomial, _readout_draw, thermal_fidelity,
                                               thermal_fidelity_best)
 
 #: family -> (kind, mode)
@@ -181,10 +181,6 @@ def clipped_mean(mu: np.ndarray, sigma: float, rail: float) -> np.ndarray:
     a, b = (-rail - mu) / sigma, (rail - mu) / sigma
     return (-rail * ndtr(a) + rail * (1 - ndtr(b)) + mu * (ndtr(b) - ndtr(a))
             + sigma * (pdf(a) - pdf(b)))
-
-
-def _binomial(p: np.ndarray, shots: int, rng: np.random.Generator) -> np.ndarray:
-    return rng.binomial(shots, np.clip(p, 0, 1)) / shots
 
 
 def _iq_noise(n: int, scale: float, rng: np.random.Generator) -> np.ndarray:
@@ -333,11 +329,6 @@ def _echo(family: str, rng: np.random.Generator) -> dict[str, Any]:
     shots = int(rng.integers(200, 1001))
     return dict(x=x, y=_binomial(p, shots, rng), stype="population", unit="us", shots=shots,
                 truth={}, noise="binomial_alternate_pulse_dropped")
-
-
-def _lorentz(x: np.ndarray, centre: float, width: float) -> np.ndarray:
-    half = width / 2
-    return half**2 / ((x - centre) ** 2 + half**2)
 
 
 def _spectroscopy(family: str, rng: np.random.Generator) -> dict[str, Any]:
