@@ -15,7 +15,7 @@ from qplane.calibration.domain import HELDOUT
 from qplane.calibration.domain import TRAIN_FAMILIES as TRAIN
 from qplane.calibration.domain_gen10 import GEN10, PRIOR_ERROR, gen10_set, make_gen10_case
 from qplane.calibration.units import to_si
-from tests._parallel import fork_map
+from tests.calibration._generation_checks import assert_every_case_analysable, assert_well_formed
 
 
 def _earlier_families() -> set:
@@ -63,32 +63,13 @@ def test_cases_are_well_formed_labelled_and_their_noises_new():
     from qplane.calibration.domain_gen7 import gen7_set
     from qplane.calibration.domain_gen8 import gen8_set
     from qplane.calibration.domain_gen9 import gen9_set
-    from qplane.calibration.kinds import kind_for
 
     earlier = {c.noise for make in (gen4_set, gen5_set, gen6_set, gen7_set, gen8_set, gen9_set)
                for c in make(1, seed=2)}
     cases = gen10_set(2, seed=5)
     new = {c.noise for c in cases}
     assert len(new) >= 14 and not new & earlier
-    for c in cases:
-        assert c.good == (c.mode == "ok") and bool(c.truth) == c.good
-        assert all(np.isfinite(v) for v in c.truth.values())
-        if c.kind != "drag":   # a DRAG coefficient has either sign
-            assert all(v > 0 for v in c.truth.values())
-        signal = np.asarray(c.signal)
-        assert len(signal) == len(c.sweep) >= 20 and np.all(np.isfinite(c.sweep))
-        assert np.all(np.isfinite(signal))
-        if c.signal_type == "iq":
-            assert np.iscomplexobj(signal) and c.shots is None
-        else:
-            assert signal.ndim == 1 and not np.iscomplexobj(signal)
-        if c.signal_type == "population":
-            assert c.shots and np.all((signal >= 0) & (signal <= 1))
-        assert to_si(c.units)[0] in ("", kind_for(c.kind).sweep_unit)
-        kind_for(c.kind).settings(dict(c.settings))   # settings the kind takes
-        if c.good and c.kind not in ("t1", "echo", "ramsey"):   # the truth inside the sweep
-            x = c.sweep * to_si(c.units)[1]
-            assert x.min() < next(iter(c.truth.values())) < x.max()
+    assert_well_formed(cases)
 
 
 def test_rabi_cases_carry_the_nodes_prior_with_its_error():
@@ -288,18 +269,7 @@ def test_tls_features_are_in_the_noiseless_data():
 
 @pytest.mark.slow   # a few seconds: VNA traces of up to 801 points among them
 def test_every_case_is_analysable():
-    # whatever the verdict (not looked at): no case makes analyse raise, and each reports
-    # the value the benchmark compares with the truth
-    from qplane.bench.calibration import _KEY
-    from qplane.calibration import analyse
-    from qplane.calibration.analysis import AnalysisResult
-
-    def reports_its_key(c):
-        r = analyse(c.kind, second_opinion=False, **c.analyse_args())
-        return isinstance(r, AnalysisResult) and _KEY[c.kind] in r.values
-
-    cases = gen10_set(1, seed=4)
-    assert fork_map(reports_its_key, cases) == [True] * len(cases)
+    assert_every_case_analysable(gen10_set(1, seed=4))
 
 
 def test_the_benchmark_judges_its_targets_on_the_tenth_generation(stubbed_benchmark):

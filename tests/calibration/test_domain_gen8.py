@@ -11,7 +11,7 @@ from qplane.calibration.domain import HELDOUT
 from qplane.calibration.domain import TRAIN_FAMILIES as TRAIN
 from qplane.calibration.domain_gen8 import GEN8, PRIOR_ERROR, gen8_set, make_gen8_case
 from qplane.calibration.units import to_si
-from tests._parallel import fork_map
+from tests.calibration._generation_checks import assert_every_case_analysable
 
 
 def _earlier_families() -> set:
@@ -137,18 +137,7 @@ def test_new_readouts_and_layouts_are_what_the_docstring_says():
 
 @pytest.mark.slow   # ~8 s on a quiet machine: VNA traces of up to 1601 points among them
 def test_every_case_is_analysable():
-    # whatever the verdict (not looked at): no case makes analyse raise, and each reports
-    # the value the benchmark compares with the truth
-    from qplane.bench.calibration import _KEY
-    from qplane.calibration import analyse
-    from qplane.calibration.analysis import AnalysisResult
-
-    def reports_its_key(c):
-        r = analyse(c.kind, second_opinion=False, **c.analyse_args())
-        return isinstance(r, AnalysisResult) and _KEY[c.kind] in r.values
-
-    cases = gen8_set(1, seed=4)
-    assert fork_map(reports_its_key, cases) == [True] * len(cases)
+    assert_every_case_analysable(gen8_set(1, seed=4))
 
 
 def test_the_benchmark_judges_its_targets_on_the_eighth_generation(stubbed_benchmark):
