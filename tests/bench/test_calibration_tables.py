@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def _results() -> dict:
     data = json.loads((ROOT / "bench" / "results" / "calibration.json").read_text())
-    for n in (8, 9, 10, 11):   # each test adds the generations it is about
+    for n in (8, 9, 10, 11, 12):   # each test adds the generations it is about
         data.pop(f"families_gen{n}", None)
     return data
 
@@ -114,3 +114,19 @@ def test_the_eleventh_generation_comes_first_and_the_tenth_is_a_development_set(
     assert blind < tenth < text.index("Ninth generation (looked at in session 10")
     assert "Tenth generation, blind until measured" not in text
     assert "| echo/shot_clipped_rail |" in text[blind:tenth]
+
+
+def test_the_twelfth_generation_comes_first_and_the_eleventh_is_a_development_set():
+    data = _results()
+    for n in (6, 7, 8, 9, 10, 11, 12):
+        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
+    data["families_gen12"]["per_family"] = {"t1/heralded_postselected": next(
+        iter(data["families_gen5"]["per_family"].values()))}
+    text = _calibration(data)
+    assert "`domain_gen12.py`" in text and "`domain_gen11.py`" in text
+    blind = text.index("Twelfth generation, blind until measured")
+    eleventh = text.index("Eleventh generation (looked at in session 13; blind numbers: "
+                          "`bench/results/calibration_gen11_blind.json`)")
+    assert blind < eleventh < text.index("Tenth generation (looked at in session 12")
+    assert "Eleventh generation, blind until measured" not in text
+    assert "| t1/heralded_postselected |" in text[blind:eleventh]
