@@ -35,6 +35,7 @@ from qplane.calibration.fits import FitResult
 from qplane.calibration.gates import GateResult, Outcome
 from qplane.calibration.kinds import AnalysisKind, kind_for
 from qplane.calibration.noise import SIGNAL_TYPES, NoiseEstimate, estimate, initial_sigma
+from qplane.calibration.readout_passes import PassAlignment, realign
 from qplane.calibration.units import convert, format_value, to_si
 from qplane.errors import AnalysisError
 
@@ -94,6 +95,9 @@ class AnalysisResult:
     second_opinion: dict[str, Any] | None = None
     #: readout glitches left out of the fit and the gate (:func:`glitches`)
     left_out: int = 0
+    #: each later pass's readout against the first's, when the sweep was re-aligned
+    #: (:mod:`~qplane.calibration.readout_passes`)
+    pass_alignment: PassAlignment | None = None
 
     @property
     def passed(self) -> bool:
@@ -118,6 +122,8 @@ class AnalysisResult:
             "noise": self.noise.to_dict(), "resolution": clean(float(self.resolution)),
             "signal_type": self.signal_type, "points": int(len(self.x)),
             "points_left_out": self.left_out,
+            "pass_alignment": None if self.pass_alignment is None
+            else self.pass_alignment.to_dict(),
             "second_opinion": self.second_opinion, "flagged": self.flagged,
         }
 
@@ -133,6 +139,8 @@ class AnalysisResult:
         n = self.noise
         if self.left_out:
             lines.append(f"  {'left out':<18} {self.left_out} readout glitches")
+        if self.pass_alignment is not None:
+            lines.append(f"  {'passes':<18} {self.pass_alignment.text}")
         lines.append(f"  {'noise':<18} {n.source}: median sigma {float(np.median(n.sigma)):.3g}"
                      + (f", shot {n.shot:.3g}" if n.shot else "")
                      + (f", technical {n.technical:.3g}" if math.isfinite(n.technical) else ""))
@@ -420,6 +428,14 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
     key_alpha = float(settings.get("key_alpha") or 0.0)
     first, _ = select_model(models, x, y, s0, alpha=alpha, options=options, key=key,
                             key_alpha=key_alpha)
+    # a readout re-tuned between passes: each pass its own offset and gain, one physics
+    aligned = realign(x, y, s0, first, lambda y2, s2: select_model(
+        models, x, y2, s2, alpha=alpha, options=options, key=key, key_alpha=key_alpha)[0],
+        options=options)
+    alignment = None if aligned is None else aligned.alignment
+    if aligned is not None:
+        y, s0, first = aligned.y, aligned.sigma, aligned.fit
+        sigma = None if sigma is None else aligned.sigma
     fitted = first.evaluate(x) if first.converged else np.full_like(y, float(np.mean(y)))
     noise = estimate(y - fitted, fitted, signal_type=signal_type, sigma=sigma, shots=shots)
     left_out = np.zeros(len(x), dtype=bool)
@@ -467,4 +483,5 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
         values[name] = Value(float(v), float(e), unit)
     return AnalysisResult(spec.name, gate.outcome, gate.reason, values, gate, fit,
                           {k: f.chi2_red for k, f in fits.items()}, noise, resolution, x, y,
-                          signal_type, shots, settings, left_out=int(left_out.sum()))
+                          signal_type, shots, settings, left_out=int(left_out.sum()),
+                          pass_alignment=alignment)
