@@ -60,13 +60,14 @@ Bad data (what a careful physicist refuses; the expected outcome in brackets):
   with a 1/f drift of the readout in time (binomial shots);
 - ``readout_amplitude/extra_attenuator`` (off_range): a 16–24 dB attenuator left in the readout
   line: the window built around the nominal optimum delivers a sixth to a sixteenth of the
-  amplitude, so the fidelity only rises from near chance (populations of ``2 N`` shots, ``V``);
+  amplitude, so the fidelity only rises across it, from barely above chance (populations of
+  ``2 N`` shots, ``V``);
 - ``readout_duration/unused_digitiser_input`` (no_signal): the integration reads the
   digitiser's unused input: the assignment is a coin toss at every duration (``ns``, ``2 N``
   shots);
 - ``readout_frequency/step_wider_than_pair`` (undersampled): a survey's window, 20–31 points
-  1.2–2 linewidths apart around the dressed pair: its optimum (narrower than a linewidth)
-  falls between two points, one or two of them on the feature (populations of ``2 N`` shots, ``MHz``);
+  3–4.5 linewidths apart around the dressed pair: the fidelity's peak (1.5–2.8 linewidths
+  wide at half its height) holds at most one point (populations of ``2 N`` shots, ``MHz``);
 - ``cz/leakage_to_two_bump`` (anomalous): leakage to |02⟩ (read as |1⟩) near the operating
   point, a Gaussian bump in amplitude 3–6 % of it wide with 30–60 % leaked at its top: the dip
   is lifted and split, not a cosine (binomial shots, ``mV``);
@@ -375,7 +376,7 @@ def _readout_frequency(family: str, rng: np.random.Generator) -> dict[str, Any]:
                     unit="MHz", shots=2 * shots, truth={"best": best},
                     noise="binomial_jpa_gain_profile")
     # step_wider_than_pair: a survey's step reused
-    step = kappa * float(rng.uniform(1.2, 2.0))
+    step = kappa * float(rng.uniform(3.0, 4.5))
     n = int(rng.integers(20, 32))
     x = r["mid"] + step * (np.arange(n) - (n - 1) / 2 + float(rng.uniform(-0.5, 0.5)))
     fid = thermal_fidelity(x, tilt=0.0, p_th=p_th, floor=floor, **r)
