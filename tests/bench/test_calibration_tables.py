@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def _results() -> dict:
     data = json.loads((ROOT / "bench" / "results" / "calibration.json").read_text())
-    for n in (8, 9, 10, 11, 12):   # each test adds the generations it is about
+    for n in (8, 9, 10, 11, 12, 13):   # each test adds the generations it is about
         data.pop(f"families_gen{n}", None)
     return data
 
@@ -130,3 +130,19 @@ def test_the_twelfth_generation_comes_first_and_the_eleventh_is_a_development_se
     assert blind < eleventh < text.index("Tenth generation (looked at in session 12")
     assert "Eleventh generation, blind until measured" not in text
     assert "| t1/heralded_postselected |" in text[blind:eleventh]
+
+
+def test_the_thirteenth_generation_comes_first_and_the_twelfth_is_a_development_set():
+    data = _results()
+    for n in (6, 7, 8, 9, 10, 11, 12, 13):
+        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
+    data["families_gen13"]["per_family"] = {"cz/square_root_grid": next(
+        iter(data["families_gen5"]["per_family"].values()))}
+    text = _calibration(data)
+    assert "`domain_gen13.py`" in text and "`domain_gen12.py`" in text
+    blind = text.index("Thirteenth generation, blind until measured")
+    twelfth = text.index("Twelfth generation (looked at in session 13; blind numbers: "
+                         "`bench/results/calibration_gen12_blind.json`)")
+    assert blind < twelfth < text.index("Eleventh generation (looked at in session 13")
+    assert "Twelfth generation, blind until measured" not in text
+    assert "| cz/square_root_grid |" in text[blind:twelfth]
