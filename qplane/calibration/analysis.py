@@ -411,7 +411,7 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
              shots: int | None, signal_type: str, settings: Mapping[str, Any]
              ) -> AnalysisResult:
     options = {"sign_free": True}
-    models = spec.models(settings, x)
+    models = spec.models({**settings, "signal_type": signal_type}, x)
     if len(x) < 3:
         from qplane.calibration.fits import failed_fit
 

@@ -9,6 +9,9 @@ kind (experiment)               models                       key → values
 ==============================  ===========================  =================================
 ``resonator_spectroscopy``      Lorentzian / Gaussian dip,   ``center`` → resonator frequency,
                                 constant, linear or Fano     linewidth
+                                background; a phase: also
+                                two arctangent steps on a
+                                cable delay's slope
 ``readout_frequency``           flat-topped peak             ``peak`` → the best frequency
 (assignment fidelity vs         ``offset + (amplitude +
 the readout tone)               skew·u) · e^(−u⁴)``,
@@ -91,6 +94,38 @@ class IsMinimum(Criterion):
                             f"no minimum: the fit finds a maximum where {self.what} should "
                             f"minimise the signal ({z:.1f} sigma); widen the sweep around the "
                             "current setting")
+
+
+class PeakBracketed(Criterion):
+    """The sweep brackets the fitted peak: from the peak the fitted curve falls to *both* ends
+    of the sweep, each fall at least ``min_fall`` times the median per-point noise.
+
+    A window that lies beside the optimum (built around a previous cooldown's frequency, a
+    side of the dressed pair) sees the fidelity only fall; a flat-topped model still puts
+    its top somewhere in or near the window, where nothing in the data marks a maximum. The
+    sign follows the fit's amplitude (an error rate's optimum is its minimum).
+    """
+
+    name, check = "bracketed", "range"
+
+    def __init__(self, key: str = "peak", min_fall: float = 5.0):
+        self.key, self.min_fall = key, min_fall
+
+    def evaluate(self, ctx):
+        fit = ctx.fit
+        peak = fit.params.get(self.key, math.nan)
+        noise = float(np.median(ctx.sigma))
+        if not (math.isfinite(peak) and noise > 0):
+            return self._result(None, math.nan, self.min_fall, "no peak to bracket")
+        top, lo, hi = fit.evaluate(np.array([peak, ctx.x.min(), ctx.x.max()]))
+        sign = 1.0 if fit.params.get("amplitude", 1.0) >= 0 else -1.0
+        fall = min(sign * (top - lo), sign * (top - hi)) / noise
+        side = "low" if sign * (top - lo) <= sign * (top - hi) else "high"
+        return self._result(bool(fall >= self.min_fall), float(fall), self.min_fall,
+                            f"off range: the signal does not fall from the fitted peak toward "
+                            f"the sweep's {side} end ({fall:.1f} noise sigma, < "
+                            f"{self.min_fall:g}): the optimum is not inside the window; "
+                            "centre the sweep on the current setting, or widen it")
 
 
 # --- models ----------------------------------------------------------------------------------
@@ -275,7 +310,50 @@ def _k_bounds(power):
     return bounds
 
 
-for _m in (FitModel("readout_amplitude", ("k",), ("offset", "a", "b"), _ro_amp_basis,
+# --- resonator phase --------------------------------------------------------------------------
+
+def _phase_basis(x, *, center, width, width_ratio):
+    """The phase of a resonator's response: two arctangent steps at its frequency (a one-port
+    reflection ``arg(1 − 2η/(1 + 2iδ))`` unwraps to ``−atan(2δ/(2η − 1)) − atan(2δ)``, a notch
+    ``arg(1 − η/(1 + 2iδ))`` to ``atan(2δ/(1 − η)) − atan(2δ)``, ``δ = (f − f_r)/κ``): the
+    wider step's width is the linewidth ``κ``, the other's ``width_ratio`` of it (``|κ_ext −
+    κ_int|`` for a reflection, ``κ_int`` for a notch), on the linear phase of an
+    uncompensated cable delay."""
+    u = x - center
+    return np.stack([np.arctan(2 * u / width), np.arctan(2 * u / (width * width_ratio)),
+                     np.ones_like(u), u / (width * 10)], axis=-1)
+
+
+def _phase_grid(x):
+    span, step = _span_step(x)
+    widths = np.maximum(span * np.array([0.01, 0.03, 0.1, 0.3]), step)
+    return _mesh(center=np.linspace(x.min(), x.max(), min(2 * len(x), 200)), width=widths,
+                 width_ratio=np.array([0.2, 0.5, 0.8]))
+
+
+def _phase_bounds(x):
+    span, step = _span_step(x)
+    return {"center": (x.min() - span / 2, x.max() + span / 2), "width": (step / 20, 2 * span),
+            "width_ratio": (1e-3, 1.0)}
+
+
+#: a resonator read in phase (``signal_type="phase"``): its frequency where the phase turns
+RESONATOR_PHASE = FitModel("resonator_phase", ("center", "width", "width_ratio"),
+                           ("step", "second_step", "offset", "slope"), _phase_basis,
+                           _phase_grid, _phase_bounds)
+
+
+def _resonator_candidates(s):
+    """The dip's models; for a phase, also :data:`RESONATOR_PHASE` (a phase turns through a
+    step at the resonance: a dip describes it only when the excursion is small)."""
+    out = _spec_candidates(s)
+    if s.get("signal_type") == "phase" and not s.get("model"):
+        out = out + [RESONATOR_PHASE]
+    return out
+
+
+for _m in (RESONATOR_PHASE,
+           FitModel("readout_amplitude", ("k",), ("offset", "a", "b"), _ro_amp_basis,
                     _k_grid(1.0), _k_bounds(1.0), _ro_amp_best),
            # measurement-induced transitions that saturate: r / (1 + r), r = (A / onset)⁴
            FitModel("readout_amplitude_saturating", ("k", "onset"), ("offset", "a", "b"),
@@ -305,7 +383,7 @@ for _m in (FitModel("readout_amplitude", ("k",), ("offset", "a", "b"), _ro_amp_b
 
 register_kind(AnalysisKind(
     "resonator_spectroscopy", "resonator_spectroscopy", "Hz", lambda s: "center",
-    _spec_candidates, _spec_criteria, _spec_resolution,
+    _resonator_candidates, _spec_criteria, _spec_resolution,
     lambda fit, s: {"frequency": ("center", "Hz"), "linewidth": ("width", "Hz")},
     options={"lineshape": "lorentzian", "background": "auto", "max_relative_error": 0.05,
              "min_points_per_feature": 1.5},
@@ -316,6 +394,7 @@ def _peak_criteria(x, fit, s):
     lo, hi = _range(s, float(x.min()), float(x.max()))
     return [InRange("peak", lo, hi, hint="centre the sweep on the current setting, or widen "
                                          "it"),
+            PeakBracketed("peak", float(s["min_peak_fall"])),
             Resolved(s["min_points_per_feature"], feature="peak width"),
             _uncertainty("peak", s, s.get("scale"))]
 
@@ -336,7 +415,8 @@ for _name, _exp, _unit in (("readout_frequency", "readout_fidelity_frequency", "
         lambda s: [FIT_MODELS["flat_top"], FIT_MODELS["skewed_top"],
                    FIT_MODELS["dispersive_overlap"]],
         _peak_criteria, _peak_resolution, _peak_values(_unit),
-        options={"max_relative_error": 0.05, "min_points_per_feature": 3.0, "scale": None},
+        options={"max_relative_error": 0.05, "min_points_per_feature": 3.0, "scale": None,
+                 "min_peak_fall": 5.0},
         scale=lambda fit, s: s.get("scale") or fit.params.get("width")))
 
 

@@ -32,7 +32,7 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def lab():
     lab = open_station(sim_lab_config(distance=3, drift=False, optional_controls=True, seed=2),
                        simulate=True)
