@@ -86,7 +86,12 @@ V5_MODEL = MODELS_DIR / "sweep_classifier_v5.safetensors"
 #: families and generations 1-6), the candidate, not the default (docs/calibration.md,
 #: *Session 7: the second opinion*)
 V6_MODEL = MODELS_DIR / "sweep_classifier_v6.safetensors"
-CANDIDATE_MODEL = V6_MODEL
+#: session 13's model (features version 5, three members trained from
+#: ``config/calibration/classifier_v7.yaml``: v6's sets, robust3 and generations 7-12, each
+#: measured blind before it joined), the candidate, not the default: validation 0.838, below
+#: the 0.95 its card must show (sweep_classifier_v7.md)
+V7_MODEL = MODELS_DIR / "sweep_classifier_v7.safetensors"
+CANDIDATE_MODEL = V7_MODEL
 #: session 4's candidate (features version 3), kept for comparison
 V3_MODEL = MODELS_DIR / "sweep_classifier_v3.safetensors"
 CARD_KEY = "qplane.model_card"
