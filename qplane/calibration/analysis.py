@@ -233,7 +233,9 @@ def analyse(kind: str, sweep: Any, signal: Any, *, signal_type: str = "populatio
             it is refused as *aliased*: :mod:`~qplane.calibration.aliasing`), ``drive``
             (Rabi: ``linear`` or ``auto``, which also tries a compressing drive),
             ``model_uncertainty`` (the key's error widened by the candidates' spread; on for
-            Rabi), ``max_relative_error``, ``low``/``high`` (the accepted range), ``model``
+            Rabi), ``asymptote`` / ``asymptote_tolerance`` (randomized benchmarking: where
+            a population's survival settles, default 1/2 ± 0.1; 1/4 for two qubits),
+            ``max_relative_error``, ``low``/``high`` (the accepted range), ``model``
             (force one fit model); unknown names are refused, listing the known.
 
     Raises:
@@ -473,7 +475,8 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
     ctx = GateContext(fit, x, y, noise.sigma, shots=shots, resolution=resolution, scale=scale)
     from qplane.calibration.criteria import Gate
 
-    gate = Gate(spec.gate_criteria(x, fit, settings)).evaluate(ctx)
+    criteria = spec.gate_criteria(x, fit, {**settings, "signal_type": signal_type})
+    gate = Gate(criteria).evaluate(ctx)
     values: dict[str, Value] = {}
     for name, (source, unit) in spec.values(fit, settings).items():
         if callable(source):

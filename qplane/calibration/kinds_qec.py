@@ -96,6 +96,39 @@ class IsMinimum(Criterion):
                             "current setting")
 
 
+class SettlesAt(Criterion):
+    """A decay's fitted asymptote (``offset``) lies within ``tolerance`` of where the physics
+    puts it, at ``significance`` sigma: a single qubit's randomized-benchmarking survival
+    settles at 1/2 (the depolarised state; the readout's assignment errors move it by half
+    their difference, a few per cent).
+
+    A survival that settles well above 1/2 means the sequences leave population somewhere the
+    discriminator reads as the survival state (leakage to ``|2⟩`` assigned to ``|0⟩``); well
+    below, a readout that mis-assigns. The decay constant fitted to such data is not the error
+    per Clifford. Judged on populations only (a magnitude or IQ projection has no scale).
+    """
+
+    name, check = "asymptote", "shape"
+
+    def __init__(self, expected: float, tolerance: float, significance: float = 2.0, *,
+                 what: str = "the depolarised qubit's 1/2"):
+        self.expected, self.tolerance = expected, tolerance
+        self.significance, self.what = significance, what
+
+    def evaluate(self, ctx):
+        v = ctx.fit.params.get("offset", math.nan)
+        e = ctx.fit.errors.get("offset", math.inf)
+        if not (math.isfinite(v) and math.isfinite(e)):
+            return self._result(None, math.nan, self.tolerance, "no asymptote fitted")
+        off = abs(v - self.expected) - self.significance * e
+        return self._result(bool(off <= self.tolerance), abs(v - self.expected),
+                            self.tolerance,
+                            f"the survival settles at {v:.3f} ± {e:.3f}, not at {self.what} "
+                            f"(tolerance {self.tolerance:g}): leakage read as a qubit state "
+                            "or a readout that mis-assigns; check the discriminator and the "
+                            "leakage before trusting the error per Clifford")
+
+
 class PeakBracketed(Criterion):
     """The sweep brackets the fitted peak: from the peak the fitted curve falls to *both* ends
     of the sweep, each fall at least ``min_fall`` times the median per-point noise.
@@ -460,7 +493,11 @@ register_kind(AnalysisKind(
 
 def _rb_criteria(x, fit, s):
     lo, hi = _range(s, _span_step(x)[1], 3.0 * float(x.max()))
-    return [InRange("tau", lo, hi, hint="lengthen the sequences (the decay is slower than "
+    settles = ([SettlesAt(float(s["asymptote"]), float(s["asymptote_tolerance"]))]
+               if s.get("signal_type", "population") == "population"
+               and s.get("asymptote") is not None else [])
+    return [*settles,
+            InRange("tau", lo, hi, hint="lengthen the sequences (the decay is slower than "
                                         "the sweep) or shorten them"),
             Resolved(s["min_points_per_feature"], feature="decay constant"),
             _uncertainty("tau", s)]
@@ -477,7 +514,8 @@ register_kind(AnalysisKind(
     lambda s: [FIT_MODELS["exponential"]], _rb_criteria,
     lambda x, fit, s: abs(fit.params["tau"]) / _span_step(x)[1] if fit.converged else math.nan,
     lambda fit, s: {"error_per_clifford": (_epc, ""), "tau": ("tau", "")},
-    options={"max_relative_error": 0.25, "min_points_per_feature": 2.0}))
+    options={"max_relative_error": 0.25, "min_points_per_feature": 2.0, "asymptote": 0.5,
+             "asymptote_tolerance": 0.1}))
 
 
 def _cz_criteria(x, fit, s):
