@@ -634,6 +634,35 @@ class LineNotBackground(Criterion):
                             "check the drive, or move / widen the sweep")
 
 
+class RotatesAtZero(Criterion):
+    """A Rabi's fitted ``phase`` (how far into its turn the oscillation is at zero drive
+    amplitude) is at most ``max_phase`` radians beyond ``significance`` sigma.
+
+    A drive's pulse shape and the readout give real data a phase of a few tenths of a radian
+    (the π amplitude then differs from half the period by up to ~12 %, which the model with
+    phase absorbs); a qubit that rotates with *no* pulse, at half a radian and more, is
+    driven by something else: a mixer's carrier leaking through, a DC offset on the AWG's
+    output, another channel's crosstalk. Its fitted π amplitude is not the pulse's.
+    """
+
+    name, check = "phase", "shape"
+
+    def __init__(self, max_phase: float = 0.5, significance: float = 2.0):
+        self.max_phase, self.significance = max_phase, significance
+
+    def evaluate(self, ctx):
+        phi = ctx.fit.params.get("phase", math.nan)
+        e = ctx.fit.errors.get("phase", math.inf)
+        if not (math.isfinite(phi) and math.isfinite(e)):
+            return self._result(None, math.nan, self.max_phase, "no phase fitted")
+        return self._result(bool(abs(phi) - self.significance * e <= self.max_phase),
+                            abs(phi), self.max_phase,
+                            f"the qubit rotates at zero drive amplitude: the oscillation is "
+                            f"{abs(phi):.2f} ± {e:.2f} rad into its turn at zero (> "
+                            f"{self.max_phase:g}); a leaking carrier, an AWG offset or "
+                            "crosstalk drives it; fix the drive before calibrating π")
+
+
 class RelativeUncertainty(Criterion):
     """``error(key) / scale <= max_relative_error`` (scale: the context's, else the value)."""
 

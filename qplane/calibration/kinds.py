@@ -34,6 +34,7 @@ from qplane.calibration.criteria import (
     RelativeUncertainty,
     ResidualsWhite,
     Resolved,
+    RotatesAtZero,
     ShapeTest,
     SignalPresent,
 )
@@ -211,7 +212,7 @@ def _rabi_criteria(x, fit, s):
     step = _span_step(x)[1]
     lo, hi = _range(s, step, float(np.max(np.abs(x))))
     return [NotAliased(s.get("expected_pi_amplitude"), float(s["expected_tolerance"])),
-            InRange("pi_amplitude", lo, hi),
+            RotatesAtZero(float(s["max_phase"])), InRange("pi_amplitude", lo, hi),
             Resolved(s["min_points_per_feature"], feature="π amplitude"),
             _uncertainty("pi_amplitude", s)]
 
@@ -245,7 +246,10 @@ register_kind(AnalysisKind(
              # the π amplitude the lab expects (the calibrated one; in the sweep's units): a
              # fit farther from it than expected_tolerance (relative) whose alias on the
              # sweep's step lies near it is refused as aliased (aliasing.NotAliased)
-             "expected_pi_amplitude": None, "expected_tolerance": 0.25},
+             "expected_pi_amplitude": None, "expected_tolerance": 0.25,
+             # the most the oscillation may be into its turn at zero amplitude (rad;
+             # criteria.RotatesAtZero: more is a drive with no pulse, a leaking carrier)
+             "max_phase": 0.5},
     sweep_settings=("expected_pi_amplitude",)))
 
 
