@@ -311,6 +311,16 @@ def test_every_case_is_analysable():
     assert_every_case_analysable(gen14_set(1, seed=4))
 
 
+def test_the_benchmark_judges_its_targets_on_the_fourteenth_generation(stubbed_benchmark):
+    import qplane.bench.calibration as bench
+
+    res, sets = stubbed_benchmark()
+    assert set(GEN14) in sets
+    assert res["families_gen14"]["mark"] in GEN14 and res["gen14_families"] == sorted(GEN14)
+    assert "targets_met_gen14" in res and "targets_met_gen13" in res
+    assert set(bench._KEY) >= {k for k, _ in GEN14.values()}
+
+
 def test_it_is_in_no_training_set():
     from qplane.calibration import training_sets
 
