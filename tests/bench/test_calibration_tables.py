@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def _results() -> dict:
     data = json.loads((ROOT / "bench" / "results" / "calibration.json").read_text())
-    for n in (8, 9, 10, 11, 12, 13):   # each test adds the generations it is about
+    for n in (8, 9, 10, 11, 12, 13, 14):   # each test adds the generations it is about
         data.pop(f"families_gen{n}", None)
     return data
 
@@ -146,3 +146,19 @@ def test_the_thirteenth_generation_comes_first_and_the_twelfth_is_a_development_
     assert blind < twelfth < text.index("Eleventh generation (looked at in session 13")
     assert "Twelfth generation, blind until measured" not in text
     assert "| cz/square_root_grid |" in text[blind:twelfth]
+
+
+def test_the_fourteenth_generation_comes_first_and_the_thirteenth_is_a_development_set():
+    data = _results()
+    for n in (6, 7, 8, 9, 10, 11, 12, 13, 14):
+        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
+    data["families_gen14"]["per_family"] = {"echo/phase_cycled_difference": next(
+        iter(data["families_gen5"]["per_family"].values()))}
+    text = _calibration(data)
+    assert "`domain_gen14.py`" in text and "`domain_gen13.py`" in text
+    blind = text.index("Fourteenth generation, blind until measured")
+    thirteenth = text.index("Thirteenth generation (looked at in session 15; blind numbers: "
+                            "`bench/results/calibration_gen13_blind.json`)")
+    assert blind < thirteenth < text.index("Twelfth generation (looked at in session 13")
+    assert "Thirteenth generation, blind until measured" not in text
+    assert "| echo/phase_cycled_difference |" in text[blind:thirteenth]
