@@ -34,15 +34,18 @@ class PlacementSettings(Section):
 
     ``preset: auto`` (the default) chooses per run (:func:`qplane.pipeline.placement.
     auto_shares_cpu`): ``latency`` for small blocks (under 256 shots) with one decoding worker,
-    or for blocks of at most 16 shots with several (where one CPU decodes a batch faster than
-    its messages cost), ``none`` otherwise; and ``none`` where the machine offers one CPU or
+    or with several for blocks a matching decoder decodes in little time (at most 2048
+    detector-shots: 85 shots at d = 3, 17 at d = 5; at most 16 shots where the detectors are
+    not known, as with a neural decoder), where one CPU decodes a batch faster than its
+    messages cost to spread, ``none`` otherwise; and ``none`` where the machine offers one CPU or
     the operating system cannot pin processes. ``none`` lets the kernel place every process.
     ``cpus`` names CPUs per role and overrides the preset for the roles it names.
     """
 
     preset: Literal["auto", "none", "latency"] = Field(
         "auto", description="'auto': 'latency' for small blocks (under 256 shots with one "
-                            "decoding worker, at most 16 with several), else 'none'; 'none': "
+                            "decoding worker; with several, at most 2048 detector-shots for a "
+                            "matching decoder, else 16 shots), else 'none'; 'none': "
                             "the kernel places every process; 'latency': instrument server and "
                             "decoding workers on one CPU, recorder and calibration worker on "
                             "the rest")

@@ -20,20 +20,61 @@ from qplane.pipeline.instrument_server import SMALL_BLOCK_SHOTS
 HOT_PATH_ROLES = ("instrument_server", "decoder")
 #: ``preset: auto`` shares the hot path's CPU, with one decoding worker, for the instrument
 #: server's small blocks (under its ``SMALL_BLOCK_SHOTS``), which travel in batches the server
-#: and the decoder take turns on; with several, for blocks of at most this many shots:
-#: measured on 2 CPUs (replay, 8 in flight, session 12), one CPU decoding each batch whole gave
-#: 1.6-1.8x the blocks/s of the kernel's placement at 1 shot (d = 3, 5), but at 64 shots and
-#: d = 7 two workers on their own CPUs decoded more (0.58 of the lean reference shared, 0.82
-#: spread).
+#: and the decoder take turns on. With several, it shares when one CPU decodes a batch faster
+#: than its messages cost to spread: for a matching decoder, blocks of at most
+#: ``AUTO_SHARED_DETECTOR_SHOTS`` detector-shots (shots x the circuit's detectors); where the
+#: detectors are unknown (a neural decoder, whose cost per shot is another matter; a QPU with
+#: no geometry), blocks of at most ``AUTO_SHARED_WORKERS_SHOTS`` shots. Measured on 2 CPUs,
+#: 8 blocks in flight: session 12 (replay) one CPU decoding each batch whole gave 1.6-1.8x the
+#: blocks/s of the kernel's placement at 1 shot (d = 3, 5: 24 and 120 detectors), but at 64
+#: shots and d = 7 (21,504 detector-shots) two workers on their own CPUs decoded more (0.58
+#: of the lean reference shared, 0.82 spread); session 15, 64 shots, 2 workers, replay / sim:
+#: d = 3 (1,536 detector-shots) 0.67 / 0.80 of the lean reference shared against 0.60-0.62 /
+#: 0.64-0.65 spread; d = 5 (7,680) 0.72 / 0.75 shared against 0.73-0.77 / 0.85-0.91 spread;
+#: d = 7 0.60 / 0.70 shared against 0.82 / 0.89-0.92 spread.
 AUTO_SHARED_WORKERS_SHOTS = 16
+AUTO_SHARED_DETECTOR_SHOTS = 2048
 
 
-def auto_shares_cpu(shots_per_block: int, workers: int) -> bool:
+def auto_shares_cpu(shots_per_block: int, workers: int, detectors: int | None = None) -> bool:
     """Whether ``preset: auto`` puts the hot path on one CPU for blocks of
-    ``shots_per_block`` shots decoded by ``workers`` workers (see the constants above)."""
+    ``shots_per_block`` shots decoded by ``workers`` workers, each shot of ``detectors``
+    detectors for a matching decoder (None: unknown; see the constants above)."""
     if workers <= 1:
         return shots_per_block < SMALL_BLOCK_SHOTS
-    return shots_per_block <= AUTO_SHARED_WORKERS_SHOTS
+    if detectors is None:
+        return shots_per_block <= AUTO_SHARED_WORKERS_SHOTS
+    return shots_per_block * detectors <= AUTO_SHARED_DETECTOR_SHOTS
+
+
+def matching_detectors(config: Any) -> int | None:
+    """The detectors per shot a matching decoder of ``config``'s run decodes: the rotated
+    surface code's ``(d² − 1) · rounds``, or a replay source's recorded circuit's (the
+    largest of a run file's circuits); None for a neural decoder, or where the config does
+    not say (a QPU without geometry, a recording that cannot be read: the QPU reports it)."""
+    from qplane.errors import QplaneError
+
+    if not config.qplane.decoding.decoder.type.startswith("pymatching"):
+        return None
+    try:
+        if config.qplane.replay is not None:
+            return _recorded_detectors(config.qplane.replay)
+        g = config.qpu_geometry()
+    except (QplaneError, OSError, KeyError, TypeError, ValueError, RuntimeError):
+        return None
+    return (g.distance**2 - 1) * g.rounds
+
+
+def _recorded_detectors(replay: Any) -> int | None:
+    import stim
+
+    if replay.format != "runfile":
+        return stim.Circuit.from_file(replay.circuit).num_detectors
+    from qplane.runfile import open_run
+
+    with open_run(replay.source) as run:
+        texts = list(run.circuits["stim_circuit"])
+    return max(stim.Circuit(t).num_detectors for t in texts) if texts else None
 
 
 def available_cpus() -> set[int] | None:
@@ -44,15 +85,16 @@ def available_cpus() -> set[int] | None:
 
 
 def resolve(settings: Any, available: set[int] | None, *, shots_per_block: int = 1024,
-            workers: int = 1) -> dict[str, list[int]]:
+            workers: int = 1, detectors: int | None = None) -> dict[str, list[int]]:
     """Role -> its CPUs (sorted) for ``settings`` (:class:`~qplane.config.placement.
     PlacementSettings`) on a machine offering ``available``, for a run of ``workers``
-    decoding workers on blocks of ``shots_per_block`` shots (what ``preset: auto`` decides
-    on); roles left to the kernel are absent. An empty result means nothing is pinned."""
+    decoding workers on blocks of ``shots_per_block`` shots of ``detectors`` detectors each
+    for a matching decoder (what ``preset: auto`` decides on); roles left to the kernel are
+    absent. An empty result means nothing is pinned."""
     preset = settings.preset
     if preset == "auto":  # never an error: where it cannot pin, the kernel places
         shared = (available is not None and len(available) >= 2
-                  and auto_shares_cpu(shots_per_block, workers))
+                  and auto_shares_cpu(shots_per_block, workers, detectors))
         preset = "latency" if shared else "none"
     if preset == "none" and not settings.cpus:
         return {}

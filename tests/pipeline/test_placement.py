@@ -4,6 +4,7 @@ run may use before any process starts, recorded in the run file, and applied by 
 from __future__ import annotations
 
 import os
+import pathlib
 
 import h5py
 import pytest
@@ -14,6 +15,9 @@ from qplane.pipeline.launcher import run_pipeline
 from qplane.pipeline.placement import (available_cpus, decoders_share_cpu, describe, pin,
                                       resolve)
 from tests.pipeline.conftest import write_config
+
+
+CONFIG = pathlib.Path(__file__).parents[2] / "config"
 
 
 def settings(**kw) -> PlacementSettings:
@@ -48,6 +52,50 @@ def test_auto_shares_the_hot_path_cpu_for_small_blocks_only(shots, workers, shar
     placement = resolve(settings(), {0, 1}, shots_per_block=shots, workers=workers)
     assert placement == (LATENCY_ON_0 if shared else {})
     assert decoders_share_cpu(placement) == shared
+
+
+@pytest.mark.parametrize("shots, detectors, shared", [
+    (1, 336, True), (64, 24, True), (85, 24, True), (86, 24, False), (17, 120, True),
+    (18, 120, False), (6, 336, True), (16, 336, False), (64, 120, False), (1024, 24, False),
+])
+def test_auto_shares_with_several_workers_while_a_block_is_cheap_to_match(shots, detectors,
+                                                                          shared):
+    # a matching decoder's work per block is its detector-shots (at most 2048 shared)
+    placement = resolve(settings(), {0, 1}, shots_per_block=shots, workers=2,
+                        detectors=detectors)
+    assert placement == (LATENCY_ON_0 if shared else {})
+    # one worker: the block's size alone decides, as before
+    assert resolve(settings(), {0, 1}, shots_per_block=shots, workers=1,
+                   detectors=detectors) == (LATENCY_ON_0 if shots < 256 else {})
+
+
+def test_the_detectors_auto_decides_on_come_from_the_decoder_and_the_qpu(tmp_path,
+                                                                         monkeypatch):
+    from qplane.pipeline.placement import matching_detectors
+
+    cfg = load_config(CONFIG / "sim_d3.yaml")
+    assert matching_detectors(cfg) == (3**2 - 1) * 3 == 24   # stim's rotated memory, d = r = 3
+    assert matching_detectors(load_config(CONFIG / "sim_d5.yaml")) == 120   # correlated matching
+    assert matching_detectors(load_config(CONFIG / "sim_d3_neural.yaml")) is None
+    # a replay of a recording that is not there yet: unknown (the QPU reports the file)
+    monkeypatch.chdir(tmp_path)
+    assert matching_detectors(load_config(CONFIG / "replay.yaml")) is None
+
+
+def test_a_replay_of_stim_samples_reports_its_circuits_detectors(tmp_path):
+    import stim
+
+    from qplane.pipeline.placement import matching_detectors
+
+    circuit = stim.Circuit.generated("surface_code:rotated_memory_z", distance=5, rounds=2,
+                                     after_clifford_depolarization=0.001)
+    (tmp_path / "c.stim").write_text(str(circuit))
+    text = open(CONFIG / "replay.yaml").read().replace(
+        "source: runs/recorded.h5", f"source: {tmp_path / 'shots.b8'}").replace(
+        "format: runfile", "format: b8").replace(
+        "# circuit: samples.stim", f"circuit: {tmp_path / 'c.stim'}")
+    (tmp_path / "replay.yaml").write_text(text)
+    assert matching_detectors(load_config(tmp_path / "replay.yaml")) == circuit.num_detectors
 
 
 def test_auto_pins_nothing_where_it_cannot_and_explicit_cpus_still_apply():
