@@ -23,6 +23,13 @@ data ask for it (the nested F-test, or for Rabi the key's Hausman test):
   decays to both sides of that point (fitted to sweeps through zero only);
 - ``biexponential``: ``offset + amplitude e^(−t/τ) + amplitude_fast e^(−t ratio/τ)``, two
   populations (a TLS, a second state), the T1 gate's second shape alternative;
+- ``rabi_distorted`` (session 15): the damped Rabi with phase read through a readout that is
+  a smooth monotone but not linear function of the population (shots repeated faster than
+  T1, so each starts with part of the last one's excitation; a detector that saturates): to
+  second order the fringe ``−cos θ`` gains ``distortion · cos 2θ`` of the *same* rotation
+  angle ``θ`` under the squared envelope, ``|distortion| ≤ 1/4`` (beyond, the readout would
+  not be monotone). The extrema stay where the rotation is 0 and π, so the π amplitude is
+  where ``θ`` reaches π, as in ``rabi_damped``;
 - ``rabi_compressed``: Rabi with phase, damping and a *compressing* (or expanding) drive, the
   rotation angle ``φ + 2π f x (1 − c x²)``: an amplifier or mixer saturating at high
   amplitude rotates less than linearly (``tanh`` to third order); the π amplitude is where
@@ -214,11 +221,43 @@ def _zero_bounds(x):
 
 #: the compression's bound, as ``c·top²`` (the rotation stays monotonic below 1/3)
 MAX_COMPRESSION = 0.3
+#: a monotone readout's second harmonic is at most a quarter of the fundamental
+MAX_DISTORTION = 0.25
 
 
 def _compressed_basis(x, *, frequency, damping, compression):
     return _fringe_columns(np.exp(-damping * np.abs(x)),
                            2 * np.pi * frequency * x * (1 - compression * x * x))
+
+
+def _distorted_basis(x, *, frequency, damping, angle0, distortion):
+    env = np.exp(-damping * np.abs(x))
+    theta = 2 * np.pi * frequency * x + angle0
+    return np.stack([np.ones_like(theta),
+                     (distortion * env**2 * np.cos(2 * theta) - env * np.cos(theta)) / 2],
+                    axis=-1)
+
+
+def _distorted_grid(x):
+    g = FIT_MODELS["rabi_damped"].grid(x)
+    angles = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
+    n = len(g["frequency"])
+    return {**{k: np.tile(v, len(angles)) for k, v in g.items()},
+            "angle0": np.repeat(angles, n), "distortion": np.zeros(n * len(angles))}
+
+
+def _distorted_bounds(x):
+    return {**FIT_MODELS["rabi_damped"].bounds(x), "angle0": (-2 * math.pi, 2 * math.pi),
+            "distortion": (-MAX_DISTORTION, MAX_DISTORTION)}
+
+
+def _distorted_derive(p, options):
+    # the fundamental as rabi_damped's quadratures: the same π amplitude, phase, contrast
+    half = p["scale"] / 2
+    return FIT_MODELS["rabi_damped"].derive(
+        {"frequency": p["frequency"], "mean": p["mean"],
+         "a_cos": -half * math.cos(p["angle0"]), "a_sin": half * math.sin(p["angle0"])},
+        options)
 
 
 def _compressed_grid(x):
@@ -292,6 +331,9 @@ _MODELS = [
     FitModel("rabi_damped_zero", ("frequency", "damping", "zero"), ("mean", "a_cos", "a_sin"),
              _zero_basis, _zero_grid, _zero_bounds, FIT_MODELS["rabi_damped"].derive,
              applies=_two_sided),
+    FitModel("rabi_distorted", ("frequency", "damping", "angle0", "distortion"),
+             ("mean", "scale"), _distorted_basis, _distorted_grid, _distorted_bounds,
+             _distorted_derive),
     FitModel("rabi_compressed", ("frequency", "damping", "compression"),
              ("mean", "a_cos", "a_sin"), _compressed_basis, _compressed_grid,
              _compressed_bounds, _compressed_derive),

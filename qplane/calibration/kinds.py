@@ -202,7 +202,8 @@ register_kind(AnalysisKind(
 
 def _rabi_candidates(s):
     names = ["rabi_simple", "rabi_phase", "rabi_damped_nophase", "rabi_damped",
-             "rabi_damped_zero"]   # the last on sweeps through zero only
+             "rabi_damped_zero",   # on sweeps through zero only
+             "rabi_distorted"]     # a readout monotone but not linear in the population
     if s.get("drive") == "auto":   # a drive that compresses (saturates) at high amplitude
         names.append("rabi_compressed")
     return [FIT_MODELS[n] for n in names]
