@@ -255,7 +255,12 @@ def analyse(kind: str, sweep: Any, signal: Any, *, signal_type: str = "populatio
     s = None if sigma is None else np.broadcast_to(np.asarray(sigma, dtype=float), a.shape)
     ok = np.isfinite(x) & np.isfinite(a)
     if s is not None:
-        ok &= np.isfinite(s) & (s > 0)
+        bad = ok & ~(np.isfinite(s) & (s > 0))
+        if bad.any():
+            raise AnalysisError(
+                f"sigma must be positive and finite at every point; {int(bad.sum())} of "
+                f"{int(ok.sum())} points have sigma {float(s[bad][0]):g} (for noiseless data "
+                "leave sigma out: the noise is then estimated from the data)")
     order = np.argsort(x[ok], kind="stable")
     x = x[ok][order]
     y, facts = _signal(a[ok][order], signal_type, signal_units)

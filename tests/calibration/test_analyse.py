@@ -184,6 +184,13 @@ def test_unknown_settings_and_shapes_are_refused():
         analyse("drag2", [0, 1], [0, 1], second_opinion=False)
 
 
+@pytest.mark.parametrize("sigma", [0.0, -0.01, [0.01, 0.0, 0.01, 0.01], [0.01, np.nan, 0.01, 0.01]])
+def test_a_sigma_that_is_not_positive_is_refused_naming_it(sigma):
+    # it used to drop those points silently: sigma 0 read "under-sampled: only 0 points"
+    with pytest.raises(AnalysisError, match="sigma must be positive and finite at every point"):
+        analyse("t1", [0, 1, 2, 3], [1, 0.6, 0.35, 0.2], sigma=sigma, second_opinion=False)
+
+
 def test_result_is_json_ready():
     import json
 
