@@ -127,4 +127,22 @@ def _open_and_describe(config: Any, *, simulate: bool) -> list[str]:
                      f"{qpu.shots_per_block()} shots per block")
     finally:
         lab.close()
+    lines.append(_placement_line(config))
     return lines
+
+
+def _placement_line(config: Any) -> str:
+    """Where the run's processes would run on this machine, as the launcher resolves it
+    (a CPU the machine does not offer is the launcher's :class:`ConfigError`, raised here)."""
+    from qplane.errors import ConfigError
+    from qplane.pipeline.placement import available_cpus, describe, matching_detectors, resolve
+
+    try:
+        placement = resolve(config.qplane.placement, available_cpus(),
+                            shots_per_block=config.qplane.acquisition.shots_per_block,
+                            workers=config.qplane.decoding.workers,
+                            detectors=matching_detectors(config))
+    except ConfigError as e:
+        raise ConfigError(e.message, path=config.path, key=e.key) from None
+    return (f"placement ({config.qplane.placement.preset}): "
+            + (describe(placement) if placement else "left to the kernel"))

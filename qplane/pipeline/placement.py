@@ -99,8 +99,8 @@ def resolve(settings: Any, available: set[int] | None, *, shots_per_block: int =
     if preset == "none" and not settings.cpus:
         return {}
     if available is None:
-        raise ConfigError("qplane.placement: this operating system cannot pin processes to "
-                          "CPUs (no sched_setaffinity); remove the section")
+        raise ConfigError("this operating system cannot pin processes to CPUs (no "
+                          "sched_setaffinity); remove the section", key="qplane.placement")
     placement: dict[str, list[int]] = {}
     if preset == "latency" and len(available) >= 2:
         hot = min(available)
@@ -109,8 +109,8 @@ def resolve(settings: Any, available: set[int] | None, *, shots_per_block: int =
     for role, cpus in settings.cpus.items():
         missing = sorted(set(cpus) - available)
         if missing:
-            raise ConfigError(f"qplane.placement.cpus.{role}: CPU {missing} is not one this run "
-                              f"may use (available: {sorted(available)})")
+            raise ConfigError(f"CPU {missing} is not one this run may use (available: "
+                              f"{sorted(available)})", key=f"qplane.placement.cpus.{role}")
         placement[role] = sorted(cpus)
     return placement
 

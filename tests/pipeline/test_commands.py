@@ -15,6 +15,18 @@ def test_check_opens_the_sim_config():
     assert out.returncode == 0, out.stderr
     assert "configuration valid" in out.stdout
     assert "QPU qpu: distance 3, rounds 3, basis Z, 24 detectors, 1024 shots per block" in out.stdout
+    assert "placement (auto): " in out.stdout   # what the launcher would pin, on this machine
+
+
+def test_check_refuses_a_placement_this_machine_cannot_give(tmp_path):
+    bad = tmp_path / "placed.yaml"
+    text = open(os.path.join(REPO, "config", "sim_d3.yaml")).read()
+    bad.write_text(text + "  placement: {cpus: {recorder: [4095]}}\n")
+    out = qplane("check", str(bad))
+    assert out.returncode == 2
+    assert "configuration valid" not in out.stdout
+    assert (f"{bad}: 'qplane.placement.cpus.recorder': CPU [4095] is not one this run may use"
+            in out.stderr) or "cannot pin processes" in out.stderr
 
 
 def test_check_lab_template_against_simulated_twins():

@@ -124,7 +124,7 @@ def test_explicit_cpus_override_the_preset_for_their_role_only():
 
 
 def test_a_cpu_the_run_may_not_use_is_a_config_error_naming_it():
-    with pytest.raises(ConfigError, match=r"placement\.cpus\.decoder: CPU \[9\]"):
+    with pytest.raises(ConfigError, match=r"'qplane\.placement\.cpus\.decoder': CPU \[9\]"):
         resolve(settings(cpus={"decoder": [0, 9]}), {0, 1})
     with pytest.raises(ConfigError, match="cannot pin"):
         resolve(settings(preset="latency"), None)
