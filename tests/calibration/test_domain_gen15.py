@@ -349,6 +349,16 @@ def test_every_case_is_analysable():
     assert_every_case_analysable(gen15_set(1, seed=4))
 
 
+def test_the_benchmark_judges_its_targets_on_the_fifteenth_generation(stubbed_benchmark):
+    import qplane.bench.calibration as bench
+
+    res, sets = stubbed_benchmark()
+    assert set(GEN15) in sets
+    assert res["families_gen15"]["mark"] in GEN15 and res["gen15_families"] == sorted(GEN15)
+    assert "targets_met_gen15" in res and "targets_met_gen14" in res
+    assert set(bench._KEY) >= {k for k, _ in GEN15.values()}
+
+
 def test_it_is_in_no_training_set():
     from qplane.calibration import training_sets
 
