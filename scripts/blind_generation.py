@@ -6,7 +6,7 @@ beside ``bench/results/calibration.json`` (which later sessions rewrite on their
 runs exactly what ``qplane bench calibration`` runs for ``families_genN`` (the same set, seed and
 evaluation) without the other sets, so it takes minutes instead of the whole benchmark:
 
-    python scripts/blind_generation.py --generation 14 --out runs/bench/calibration_gen14_blind.json
+    python scripts/blind_generation.py --generation 15 --out runs/bench/calibration_gen15_blind.json
 
 The results do not depend on ``--jobs``. Never point ``--out`` at a committed file from an
 earlier measurement: a generation has one blind measurement.
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 #: generation -> its seed's offset from the benchmark's seed (``run_benchmark``'s table)
-SEED_OFFSET = {4: 6, 5: 8, 6: 10, 7: 12, 8: 14, 9: 16, 10: 18, 11: 20, 12: 22, 13: 24, 14: 26}
+SEED_OFFSET = {4: 6, 5: 8, 6: 10, 7: 12, 8: 14, 9: 16, 10: 18, 11: 20, 12: 22, 13: 24, 14: 26, 15: 28}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,6 +54,11 @@ Sets, none used for tuning or training (:mod:`qplane.calibration.domain` lists t
               covers every analysis kind;
 ``families_gen14`` the fourteenth generation (:mod:`qplane.calibration.domain_gen14`), written
               and committed in session 15 after the thirteenth generation's measurement and
+              before anything was tuned on it, kept blind until its one measurement
+              (``bench/results/calibration_gen14_blind.json``; a development set since). It
+              covers every analysis kind;
+``families_gen15`` the fifteenth generation (:mod:`qplane.calibration.domain_gen15`), written
+              and committed in session 15 after the fourteenth generation's measurement and
               before anything was tuned on it, kept blind until its final measurement: the
               generation the targets are judged on now. It covers every analysis kind;
 ``heldout``   fresh seeds of qplane's own generator (every node type and failure mode);
@@ -62,9 +67,9 @@ Sets, none used for tuning or training (:mod:`qplane.calibration.domain` lists t
               needs: sweeps shifted off the feature, too few points or shots, a discriminator
               threshold at its limit (no signal). No ``anomalous`` cases.
 
-Targets on ``families_gen14`` (and reported for ``families_gen13``, ``families_gen12``,
-``families_gen11``, ``families_gen10``, ``families_gen9``, ``families_gen8``, ``families_gen7``,
-``families_gen6``, ``families_gen5``, ``families_gen4`` and ``families``): the gate accepts ≥ 90 % of good data and rejects 100 % of bad; the fitted value lies within 2σ of the truth on ≥ 90 % of
+Targets on ``families_gen15`` (and reported for ``families_gen14``, ``families_gen13``,
+``families_gen12``, ``families_gen11``, ``families_gen10``, ``families_gen9``, ``families_gen8``,
+``families_gen7``, ``families_gen6``, ``families_gen5``, ``families_gen4`` and ``families``): the gate accepts ≥ 90 % of good data and rejects 100 % of bad; the fitted value lies within 2σ of the truth on ≥ 90 % of
 accepted good data; Rabi π-amplitude bias
 < 2 % with phase and damping present (every accepted case of every held-out Rabi family);
 the second opinion's outcome class right on ≥ 90 %.
@@ -510,6 +515,7 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
     from qplane.calibration.domain_gen12 import GEN12, gen12_set
     from qplane.calibration.domain_gen13 import GEN13, gen13_set
     from qplane.calibration.domain_gen14 import GEN14, gen14_set
+    from qplane.calibration.domain_gen15 import GEN15, gen15_set
     from qplane.calibration.training import dataset
 
     # generation -> (its families, its set, its seed's offset from ``seed``)
@@ -517,7 +523,7 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
                    7: (GEN7, gen7_set, 12), 8: (GEN8, gen8_set, 14), 9: (GEN9, gen9_set, 16),
                    10: (GEN10, gen10_set, 18), 11: (GEN11, gen11_set, 20),
                    12: (GEN12, gen12_set, 22), 13: (GEN13, gen13_set, 24),
-                   14: (GEN14, gen14_set, 26)}
+                   14: (GEN14, gen14_set, 26), 15: (GEN15, gen15_set, 28)}
     opinion = LearnedSecondOpinion.load(model) if model else LearnedSecondOpinion.load()
     prev = LearnedSecondOpinion.load(compare_model) if compare_model else None
     kw = {"jobs": jobs, "compare": prev}
@@ -572,7 +578,9 @@ def main(args: argparse.Namespace) -> int:
     res = run_benchmark(per_family=args.per_family, per_cell=args.per_cell,
                         sim_per_cell=args.sim_per_cell, seed=args.seed, model=args.model,
                         compare_model=args.compare_model, jobs=args.jobs, out=args.out)
-    for label, key in (("fourteenth-generation (blind)", "families_gen14"),
+    for label, key in (("fifteenth-generation (blind)", "families_gen15"),
+                       ("fourteenth-generation (its blind numbers: calibration_gen14_blind.json)",
+                        "families_gen14"),
                        ("thirteenth-generation (its blind numbers: calibration_gen13_blind.json)",
                         "families_gen13"),
                        ("twelfth-generation (its blind numbers: calibration_gen12_blind.json)",

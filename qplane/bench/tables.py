@@ -217,12 +217,12 @@ def _calibration(data: dict) -> str:
     # the compared model by its file name (results before session 10 did not record it)
     compared = (f"the compared model `{data['compare_model']}`" if "compare_model" in data
                 else "the compared model")
-    g6, g7, g8, g9, g10, g11, g12, g13, g14 = (data.get(f"families_gen{i}")
-                                               for i in (6, 7, 8, 9, 10, 11, 12, 13, 14))
+    g6, g7, g8, g9, g10, g11, g12, g13, g14, g15 = (
+        data.get(f"families_gen{i}") for i in (6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
     files = "`domain_gen4.py`, `domain_gen5.py`" + "".join(
         f", `domain_gen{i}.py`" for i, g in ((6, g6), (7, g7), (8, g8), (9, g9), (10, g10),
                                              (11, g11), (12, g12), (13, g13),
-                                             (14, g14)) if g)
+                                             (14, g14), (15, g15)) if g)
     lines = [
         "Analysis (fit + gate) and the learned second opinion on held-out families of sweeps never "
         f"used for tuning or training (`qplane/calibration/domain.py`, {files}). Targets: "
@@ -232,9 +232,14 @@ def _calibration(data: dict) -> str:
         f"{t['model_class_accuracy']:.0%}.",
         "",
     ]
-    if g14:
-        lines += _family_lines(g14, "Fourteenth generation, blind until measured",
+    if g15:
+        lines += _family_lines(g15, "Fifteenth generation, blind until measured",
                                compared) + [""]
+    if g14:
+        lines += _family_lines(g14, (
+            "Fourteenth generation (looked at in session 15; blind numbers: "
+            "`bench/results/calibration_gen14_blind.json`)") if g15 else
+            "Fourteenth generation, blind until measured", compared) + [""]
     if g13:
         lines += _family_lines(g13, (
             "Thirteenth generation (looked at in session 15; blind numbers: "

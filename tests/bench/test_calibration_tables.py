@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def _results() -> dict:
     data = json.loads((ROOT / "bench" / "results" / "calibration.json").read_text())
-    for n in (8, 9, 10, 11, 12, 13, 14):   # each test adds the generations it is about
+    for n in (8, 9, 10, 11, 12, 13, 14, 15):   # each test adds the generations it is about
         data.pop(f"families_gen{n}", None)
     return data
 
@@ -162,3 +162,19 @@ def test_the_fourteenth_generation_comes_first_and_the_thirteenth_is_a_developme
     assert blind < thirteenth < text.index("Twelfth generation (looked at in session 13")
     assert "Thirteenth generation, blind until measured" not in text
     assert "| echo/phase_cycled_difference |" in text[blind:thirteenth]
+
+
+def test_the_fifteenth_generation_comes_first_and_the_fourteenth_is_a_development_set():
+    data = _results()
+    for n in (6, 7, 8, 9, 10, 11, 12, 13, 14, 15):
+        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
+    data["families_gen15"]["per_family"] = {"echo/xy4_ns_grid": next(
+        iter(data["families_gen5"]["per_family"].values()))}
+    text = _calibration(data)
+    assert "`domain_gen15.py`" in text and "`domain_gen14.py`" in text
+    blind = text.index("Fifteenth generation, blind until measured")
+    fourteenth = text.index("Fourteenth generation (looked at in session 15; blind numbers: "
+                            "`bench/results/calibration_gen14_blind.json`)")
+    assert blind < fourteenth < text.index("Thirteenth generation (looked at in session 15")
+    assert "Fourteenth generation, blind until measured" not in text
+    assert "| echo/xy4_ns_grid |" in text[blind:fourteenth]
