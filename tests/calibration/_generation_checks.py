@@ -10,6 +10,25 @@ from qplane.calibration.units import to_si
 from tests._parallel import fork_map
 
 
+def earlier_families(generation: int) -> set:
+    """Every family name a generation before ``generation`` or a train set uses: the held-out
+    families of generations 1-3, ``GEN4`` ... ``GEN{generation - 1}`` and the train families
+    (a new generation must name none of them)."""
+    import importlib
+
+    from qplane.calibration.domain import HELDOUT, TRAIN_FAMILIES as TRAIN
+    from qplane.calibration.domain_qec import TRAIN_FAMILIES as QEC
+    from qplane.calibration.domain_robust import TRAIN_FAMILIES as ROBUST
+    from qplane.calibration.domain_robust3 import TRAIN_FAMILIES as ROBUST3
+    from qplane.calibration.domain_wide import TRAIN_FAMILIES as WIDE
+
+    out = set(HELDOUT)
+    for n in range(4, generation):
+        out |= set(getattr(importlib.import_module(f"qplane.calibration.domain_gen{n}"),
+                           f"GEN{n}"))
+    return out | {f for t in (TRAIN, WIDE, ROBUST, ROBUST3, QEC) for v in t.values() for f in v}
+
+
 def assert_well_formed(cases) -> None:
     """Each case labelled (good exactly when ``ok``, with a finite truth then), its signal
     finite and of its type, its units the kind's, its settings ones the kind takes, and a good

@@ -12,36 +12,17 @@ import pytest
 from scipy.special import erfc
 
 from qplane.calibration import domain_gen12 as g12
-from qplane.calibration.domain import HELDOUT
-from qplane.calibration.domain import TRAIN_FAMILIES as TRAIN
 from qplane.calibration.domain_gen12 import GEN12, PRIOR_ERROR, gen12_set, make_gen12_case
 from qplane.calibration.units import to_si
-from tests.calibration._generation_checks import assert_every_case_analysable, assert_well_formed
-
-
-def _earlier_families() -> set:
-    from qplane.calibration.domain_gen4 import GEN4
-    from qplane.calibration.domain_gen5 import GEN5
-    from qplane.calibration.domain_gen6 import GEN6
-    from qplane.calibration.domain_gen7 import GEN7
-    from qplane.calibration.domain_gen8 import GEN8
-    from qplane.calibration.domain_gen9 import GEN9
-    from qplane.calibration.domain_gen10 import GEN10
-    from qplane.calibration.domain_gen11 import GEN11
-    from qplane.calibration.domain_qec import TRAIN_FAMILIES as QEC
-    from qplane.calibration.domain_robust import TRAIN_FAMILIES as ROBUST
-    from qplane.calibration.domain_robust3 import TRAIN_FAMILIES as ROBUST3
-    from qplane.calibration.domain_wide import TRAIN_FAMILIES as WIDE
-
-    train = {f for t in (TRAIN, WIDE, ROBUST, ROBUST3, QEC) for v in t.values() for f in v}
-    return (set(HELDOUT) | set(GEN4) | set(GEN5) | set(GEN6) | set(GEN7) | set(GEN8)
-            | set(GEN9) | set(GEN10) | set(GEN11) | train)
+from tests.calibration._generation_checks import (
+    assert_every_case_analysable, assert_well_formed, earlier_families,
+)
 
 
 def test_families_are_new_and_cover_every_kind_and_every_bad_mode():
     from qplane.calibration.kinds import KINDS
 
-    assert not set(GEN12) & _earlier_families()
+    assert not set(GEN12) & earlier_families(12)
     assert {k for k, _ in GEN12.values()} == set(KINDS)
     modes = [m for _, m in GEN12.values()]
     assert {"ok", "undersampled", "off_range", "anomalous", "no_signal"} <= set(modes)

@@ -6,26 +6,13 @@ Structure only: the verdicts on the blind generation are not looked at here.
 
 import numpy as np
 
-from qplane.calibration.domain import HELDOUT
-from qplane.calibration.domain import TRAIN_FAMILIES as TRAIN
 from qplane.calibration.domain_gen7 import GEN7, PRIOR_ERROR, gen7_set, make_gen7_case
 from tests._parallel import fork_map
-
-
-def _earlier_families() -> set:
-    from qplane.calibration.domain_gen4 import GEN4
-    from qplane.calibration.domain_gen5 import GEN5
-    from qplane.calibration.domain_gen6 import GEN6
-    from qplane.calibration.domain_qec import TRAIN_FAMILIES as QEC
-    from qplane.calibration.domain_robust import TRAIN_FAMILIES as ROBUST
-    from qplane.calibration.domain_wide import TRAIN_FAMILIES as WIDE
-
-    train = {f for t in (TRAIN, WIDE, ROBUST, QEC) for v in t.values() for f in v}
-    return set(HELDOUT) | set(GEN4) | set(GEN5) | set(GEN6) | train
+from tests.calibration._generation_checks import earlier_families
 
 
 def test_families_are_new_and_cover_every_kind_and_mode():
-    assert not set(GEN7) & _earlier_families()
+    assert not set(GEN7) & earlier_families(7)
     kinds = {k for k, _ in GEN7.values()}
     assert {"spectroscopy", "rabi", "ramsey", "t1", "echo"} <= kinds
     assert {"resonator_spectroscopy", "randomized_benchmarking"} <= kinds

@@ -7,28 +7,13 @@ Structure only: the verdicts on the blind generation are not looked at here.
 import numpy as np
 import pytest
 
-from qplane.calibration.domain import HELDOUT
-from qplane.calibration.domain import TRAIN_FAMILIES as TRAIN
 from qplane.calibration.domain_gen8 import GEN8, PRIOR_ERROR, gen8_set, make_gen8_case
 from qplane.calibration.units import to_si
-from tests.calibration._generation_checks import assert_every_case_analysable
-
-
-def _earlier_families() -> set:
-    from qplane.calibration.domain_gen4 import GEN4
-    from qplane.calibration.domain_gen5 import GEN5
-    from qplane.calibration.domain_gen6 import GEN6
-    from qplane.calibration.domain_gen7 import GEN7
-    from qplane.calibration.domain_qec import TRAIN_FAMILIES as QEC
-    from qplane.calibration.domain_robust import TRAIN_FAMILIES as ROBUST
-    from qplane.calibration.domain_wide import TRAIN_FAMILIES as WIDE
-
-    train = {f for t in (TRAIN, WIDE, ROBUST, QEC) for v in t.values() for f in v}
-    return set(HELDOUT) | set(GEN4) | set(GEN5) | set(GEN6) | set(GEN7) | train
+from tests.calibration._generation_checks import assert_every_case_analysable, earlier_families
 
 
 def test_families_are_new_and_cover_the_qec_kinds_and_every_mode():
-    assert not set(GEN8) & _earlier_families()
+    assert not set(GEN8) & earlier_families(8)
     kinds = {k for k, _ in GEN8.values()}
     # the QEC-lab kinds no earlier generation held out, each with good and bad data
     for kind in ("drag", "readout_amplitude", "readout_duration", "cz"):
