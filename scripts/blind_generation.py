@@ -15,15 +15,13 @@ earlier measurement: a generation has one blind measurement.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-#: generation -> its seed's offset from the benchmark's seed (``run_benchmark``'s table)
-SEED_OFFSET = {4: 6, 5: 8, 6: 10, 7: 12, 8: 14, 9: 16, 10: 18, 11: 20, 12: 22, 13: 24, 14: 26, 15: 28}
+from qplane.bench.calibration import GENERATION_SEED_OFFSET as SEED_OFFSET
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,12 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     if out.exists():
         sys.exit(f"{out} exists: a generation's blind measurement is written once")
 
-    from qplane.bench.calibration import TARGETS, evaluate_families, targets_met
+    from qplane.bench.calibration import TARGETS, evaluate_families, generation, targets_met
     from qplane.calibration.classifier import LearnedSecondOpinion
 
     n = args.generation
-    mod = importlib.import_module(f"qplane.calibration.domain_gen{n}")
-    families, make_set = getattr(mod, f"GEN{n}"), getattr(mod, f"gen{n}_set")
+    families, make_set = generation(n)
     t0 = time.time()
     opinion = LearnedSecondOpinion.load()
     compare = LearnedSecondOpinion.load(args.compare_model) if args.compare_model else None

@@ -495,6 +495,21 @@ def targets_met(fam: dict[str, Any]) -> dict[str, bool]:
     }
 
 
+#: held-out generation -> its seed's offset from the benchmark's seed (``run_benchmark``; a
+#: generation's blind measurement, ``scripts/blind_generation.py``, draws the same cases)
+GENERATION_SEED_OFFSET = {4: 6, 5: 8, 6: 10, 7: 12, 8: 14, 9: 16, 10: 18, 11: 20, 12: 22, 13: 24,
+                          14: 26, 15: 28}
+
+
+def generation(n: int) -> tuple[dict[str, Any], Any]:
+    """Held-out generation ``n``'s families and its set (``GEN{n}``, ``gen{n}_set`` of
+    ``qplane.calibration.domain_gen{n}``)."""
+    import importlib
+
+    module = importlib.import_module(f"qplane.calibration.domain_gen{n}")
+    return getattr(module, f"GEN{n}"), getattr(module, f"gen{n}_set")
+
+
 def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int = 2,
                   seed: int = 777, model: str | None = None,
                   compare_model: str | None = None, jobs: int = 1,
@@ -504,26 +519,10 @@ def run_benchmark(*, per_family: int = 30, per_cell: int = 6, sim_per_cell: int 
     # classifier and training need torch: imported when the benchmark runs, not at CLI start
     from qplane.calibration.classifier import LearnedSecondOpinion
     from qplane.calibration.domain import HELDOUT, heldout_set
-    from qplane.calibration.domain_gen4 import GEN4, gen4_set
-    from qplane.calibration.domain_gen5 import GEN5, gen5_set
-    from qplane.calibration.domain_gen6 import GEN6, gen6_set
-    from qplane.calibration.domain_gen7 import GEN7, gen7_set
-    from qplane.calibration.domain_gen8 import GEN8, gen8_set
-    from qplane.calibration.domain_gen9 import GEN9, gen9_set
-    from qplane.calibration.domain_gen10 import GEN10, gen10_set
-    from qplane.calibration.domain_gen11 import GEN11, gen11_set
-    from qplane.calibration.domain_gen12 import GEN12, gen12_set
-    from qplane.calibration.domain_gen13 import GEN13, gen13_set
-    from qplane.calibration.domain_gen14 import GEN14, gen14_set
-    from qplane.calibration.domain_gen15 import GEN15, gen15_set
     from qplane.calibration.training import dataset
 
     # generation -> (its families, its set, its seed's offset from ``seed``)
-    generations = {4: (GEN4, gen4_set, 6), 5: (GEN5, gen5_set, 8), 6: (GEN6, gen6_set, 10),
-                   7: (GEN7, gen7_set, 12), 8: (GEN8, gen8_set, 14), 9: (GEN9, gen9_set, 16),
-                   10: (GEN10, gen10_set, 18), 11: (GEN11, gen11_set, 20),
-                   12: (GEN12, gen12_set, 22), 13: (GEN13, gen13_set, 24),
-                   14: (GEN14, gen14_set, 26), 15: (GEN15, gen15_set, 28)}
+    generations = {n: (*generation(n), offset) for n, offset in GENERATION_SEED_OFFSET.items()}
     opinion = LearnedSecondOpinion.load(model) if model else LearnedSecondOpinion.load()
     prev = LearnedSecondOpinion.load(compare_model) if compare_model else None
     kw = {"jobs": jobs, "compare": prev}

@@ -212,17 +212,22 @@ def _family_lines(f: dict, label: str, compared: str = "the compared model") -> 
     return lines
 
 
+#: the generations from the eighth on, each blind until the next one was written, by name
+_GENERATION_NAMES = {8: "Eighth", 9: "Ninth", 10: "Tenth", 11: "Eleventh", 12: "Twelfth",
+                     13: "Thirteenth", 14: "Fourteenth", 15: "Fifteenth"}
+#: generation -> the session that first tuned on it after its one blind measurement
+_LOOKED_AT = {8: 9, 9: 10, 10: 12, 11: 13, 12: 13, 13: 15, 14: 15}
+
+
 def _calibration(data: dict) -> str:
     f, t = data["families"], data["targets"]
     # the compared model by its file name (results before session 10 did not record it)
     compared = (f"the compared model `{data['compare_model']}`" if "compare_model" in data
                 else "the compared model")
-    g6, g7, g8, g9, g10, g11, g12, g13, g14, g15 = (
-        data.get(f"families_gen{i}") for i in (6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+    gens = {n: data.get(f"families_gen{n}") for n in range(6, max(_GENERATION_NAMES) + 1)}
+    g6, g7 = gens[6], gens[7]
     files = "`domain_gen4.py`, `domain_gen5.py`" + "".join(
-        f", `domain_gen{i}.py`" for i, g in ((6, g6), (7, g7), (8, g8), (9, g9), (10, g10),
-                                             (11, g11), (12, g12), (13, g13),
-                                             (14, g14), (15, g15)) if g)
+        f", `domain_gen{i}.py`" for i, g in gens.items() if g)
     lines = [
         "Analysis (fit + gate) and the learned second opinion on held-out families of sweeps never "
         f"used for tuning or training (`qplane/calibration/domain.py`, {files}). Targets: "
@@ -232,48 +237,18 @@ def _calibration(data: dict) -> str:
         f"{t['model_class_accuracy']:.0%}.",
         "",
     ]
-    if g15:
-        lines += _family_lines(g15, "Fifteenth generation, blind until measured",
-                               compared) + [""]
-    if g14:
-        lines += _family_lines(g14, (
-            "Fourteenth generation (looked at in session 15; blind numbers: "
-            "`bench/results/calibration_gen14_blind.json`)") if g15 else
-            "Fourteenth generation, blind until measured", compared) + [""]
-    if g13:
-        lines += _family_lines(g13, (
-            "Thirteenth generation (looked at in session 15; blind numbers: "
-            "`bench/results/calibration_gen13_blind.json`)") if g14 else
-            "Thirteenth generation, blind until measured", compared) + [""]
-    if g12:
-        lines += _family_lines(g12, (
-            "Twelfth generation (looked at in session 13; blind numbers: "
-            "`bench/results/calibration_gen12_blind.json`)") if g13 else
-            "Twelfth generation, blind until measured", compared) + [""]
-    if g11:
-        lines += _family_lines(g11, (
-            "Eleventh generation (looked at in session 13; blind numbers: "
-            "`bench/results/calibration_gen11_blind.json`)") if g12 else
-            "Eleventh generation, blind until measured", compared) + [""]
-    if g10:
-        lines += _family_lines(g10, (
-            "Tenth generation (looked at in session 12; blind numbers: "
-            "`bench/results/calibration_gen10_blind.json`)") if g11 else
-            "Tenth generation, blind until measured", compared) + [""]
-    if g9:
-        lines += _family_lines(g9, (
-            "Ninth generation (looked at in session 10; blind numbers: "
-            "`bench/results/calibration_gen9_blind.json`)") if g10 else
-            "Ninth generation, blind until measured", compared) + [""]
-    if g8:
-        lines += _family_lines(g8, (
-            "Eighth generation (looked at in session 9; blind numbers: "
-            "`bench/results/calibration_gen8_blind.json`)") if g9 else
-            "Eighth generation, blind until measured", compared) + [""]
+    # the newest first: blind until the next one exists, a development set after
+    for n in sorted(_GENERATION_NAMES, reverse=True):
+        if gens[n]:
+            name = _GENERATION_NAMES[n]
+            label = (f"{name} generation (looked at in session {_LOOKED_AT[n]}; blind numbers: "
+                     f"`bench/results/calibration_gen{n}_blind.json`)" if gens.get(n + 1)
+                     else f"{name} generation, blind until measured")
+            lines += _family_lines(gens[n], label, compared) + [""]
     if g7:
         lines += _family_lines(g7, (
             "Seventh generation (looked at in session 7; blind numbers: "
-            "`bench/results/calibration_gen7_blind.json`)") if g8 else (
+            "`bench/results/calibration_gen7_blind.json`)") if gens[8] else (
             "Seventh generation (blind until its one measurement in session 7, "
             "`bench/results/calibration_gen7_blind.json`; two fixes found on it since: a Rabi "
             "read as the ground population, fit errors of a signal in tiny units)"),

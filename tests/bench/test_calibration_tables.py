@@ -4,6 +4,8 @@ import copy
 import json
 import pathlib
 
+import pytest
+
 from qplane.bench.tables import _calibration
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -68,113 +70,47 @@ def test_the_eighth_generation_comes_first_as_the_blind_one():
     assert "| drag/if_leakage_iq |" in text[blind:seventh]
 
 
-def test_the_ninth_generation_comes_first_and_the_eighth_is_a_development_set():
+@pytest.mark.parametrize("n, blind_label, previous_label, after_previous, family", [
+    (9, "Ninth generation, blind until measured",
+     "Eighth generation (looked at in session 9; blind numbers: "
+     "`bench/results/calibration_gen8_blind.json`)",
+     "Seventh generation (looked at in session 7", "rabi/shot_projection_iq"),
+    (10, "Tenth generation, blind until measured",
+     "Ninth generation (looked at in session 10; blind numbers: "
+     "`bench/results/calibration_gen9_blind.json`)",
+     "Eighth generation (looked at in session 9", "drag/shuffled_repeats"),
+    (11, "Eleventh generation, blind until measured",
+     "Tenth generation (looked at in session 12; blind numbers: "
+     "`bench/results/calibration_gen10_blind.json`)",
+     "Ninth generation (looked at in session 10", "echo/shot_clipped_rail"),
+    (12, "Twelfth generation, blind until measured",
+     "Eleventh generation (looked at in session 13; blind numbers: "
+     "`bench/results/calibration_gen11_blind.json`)",
+     "Tenth generation (looked at in session 12", "t1/heralded_postselected"),
+    (13, "Thirteenth generation, blind until measured",
+     "Twelfth generation (looked at in session 13; blind numbers: "
+     "`bench/results/calibration_gen12_blind.json`)",
+     "Eleventh generation (looked at in session 13", "cz/square_root_grid"),
+    (14, "Fourteenth generation, blind until measured",
+     "Thirteenth generation (looked at in session 15; blind numbers: "
+     "`bench/results/calibration_gen13_blind.json`)",
+     "Twelfth generation (looked at in session 13", "echo/phase_cycled_difference"),
+    (15, "Fifteenth generation, blind until measured",
+     "Fourteenth generation (looked at in session 15; blind numbers: "
+     "`bench/results/calibration_gen14_blind.json`)",
+     "Thirteenth generation (looked at in session 15", "echo/xy4_ns_grid"),
+])
+def test_the_newest_generation_comes_first_and_the_one_before_is_a_development_set(
+        n, blind_label, previous_label, after_previous, family):
     data = _results()
-    for n in (6, 7, 8, 9):
-        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
-    data["families_gen9"]["per_family"] = {"rabi/shot_projection_iq": next(
+    for k in range(6, n + 1):
+        data[f"families_gen{k}"] = copy.deepcopy(data["families_gen5"])
+    data[f"families_gen{n}"]["per_family"] = {family: next(
         iter(data["families_gen5"]["per_family"].values()))}
     text = _calibration(data)
-    assert "`domain_gen9.py`" in text and "`domain_gen8.py`" in text
-    blind = text.index("Ninth generation, blind until measured")
-    eighth = text.index("Eighth generation (looked at in session 9; blind numbers: "
-                        "`bench/results/calibration_gen8_blind.json`)")
-    assert blind < eighth < text.index("Seventh generation (looked at in session 7")
-    assert "Eighth generation, blind until measured" not in text
-    assert "| rabi/shot_projection_iq |" in text[blind:eighth]
-
-
-def test_the_tenth_generation_comes_first_and_the_ninth_is_a_development_set():
-    data = _results()
-    for n in (6, 7, 8, 9, 10):
-        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
-    data["families_gen10"]["per_family"] = {"drag/shuffled_repeats": next(
-        iter(data["families_gen5"]["per_family"].values()))}
-    text = _calibration(data)
-    assert "`domain_gen10.py`" in text and "`domain_gen9.py`" in text
-    blind = text.index("Tenth generation, blind until measured")
-    ninth = text.index("Ninth generation (looked at in session 10; blind numbers: "
-                       "`bench/results/calibration_gen9_blind.json`)")
-    assert blind < ninth < text.index("Eighth generation (looked at in session 9")
-    assert "Ninth generation, blind until measured" not in text
-    assert "| drag/shuffled_repeats |" in text[blind:ninth]
-
-
-def test_the_eleventh_generation_comes_first_and_the_tenth_is_a_development_set():
-    data = _results()
-    for n in (6, 7, 8, 9, 10, 11):
-        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
-    data["families_gen11"]["per_family"] = {"echo/shot_clipped_rail": next(
-        iter(data["families_gen5"]["per_family"].values()))}
-    text = _calibration(data)
-    assert "`domain_gen11.py`" in text and "`domain_gen10.py`" in text
-    blind = text.index("Eleventh generation, blind until measured")
-    tenth = text.index("Tenth generation (looked at in session 12; blind numbers: "
-                       "`bench/results/calibration_gen10_blind.json`)")
-    assert blind < tenth < text.index("Ninth generation (looked at in session 10")
-    assert "Tenth generation, blind until measured" not in text
-    assert "| echo/shot_clipped_rail |" in text[blind:tenth]
-
-
-def test_the_twelfth_generation_comes_first_and_the_eleventh_is_a_development_set():
-    data = _results()
-    for n in (6, 7, 8, 9, 10, 11, 12):
-        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
-    data["families_gen12"]["per_family"] = {"t1/heralded_postselected": next(
-        iter(data["families_gen5"]["per_family"].values()))}
-    text = _calibration(data)
-    assert "`domain_gen12.py`" in text and "`domain_gen11.py`" in text
-    blind = text.index("Twelfth generation, blind until measured")
-    eleventh = text.index("Eleventh generation (looked at in session 13; blind numbers: "
-                          "`bench/results/calibration_gen11_blind.json`)")
-    assert blind < eleventh < text.index("Tenth generation (looked at in session 12")
-    assert "Eleventh generation, blind until measured" not in text
-    assert "| t1/heralded_postselected |" in text[blind:eleventh]
-
-
-def test_the_thirteenth_generation_comes_first_and_the_twelfth_is_a_development_set():
-    data = _results()
-    for n in (6, 7, 8, 9, 10, 11, 12, 13):
-        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
-    data["families_gen13"]["per_family"] = {"cz/square_root_grid": next(
-        iter(data["families_gen5"]["per_family"].values()))}
-    text = _calibration(data)
-    assert "`domain_gen13.py`" in text and "`domain_gen12.py`" in text
-    blind = text.index("Thirteenth generation, blind until measured")
-    twelfth = text.index("Twelfth generation (looked at in session 13; blind numbers: "
-                         "`bench/results/calibration_gen12_blind.json`)")
-    assert blind < twelfth < text.index("Eleventh generation (looked at in session 13")
-    assert "Twelfth generation, blind until measured" not in text
-    assert "| cz/square_root_grid |" in text[blind:twelfth]
-
-
-def test_the_fourteenth_generation_comes_first_and_the_thirteenth_is_a_development_set():
-    data = _results()
-    for n in (6, 7, 8, 9, 10, 11, 12, 13, 14):
-        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
-    data["families_gen14"]["per_family"] = {"echo/phase_cycled_difference": next(
-        iter(data["families_gen5"]["per_family"].values()))}
-    text = _calibration(data)
-    assert "`domain_gen14.py`" in text and "`domain_gen13.py`" in text
-    blind = text.index("Fourteenth generation, blind until measured")
-    thirteenth = text.index("Thirteenth generation (looked at in session 15; blind numbers: "
-                            "`bench/results/calibration_gen13_blind.json`)")
-    assert blind < thirteenth < text.index("Twelfth generation (looked at in session 13")
-    assert "Thirteenth generation, blind until measured" not in text
-    assert "| echo/phase_cycled_difference |" in text[blind:thirteenth]
-
-
-def test_the_fifteenth_generation_comes_first_and_the_fourteenth_is_a_development_set():
-    data = _results()
-    for n in (6, 7, 8, 9, 10, 11, 12, 13, 14, 15):
-        data[f"families_gen{n}"] = copy.deepcopy(data["families_gen5"])
-    data["families_gen15"]["per_family"] = {"echo/xy4_ns_grid": next(
-        iter(data["families_gen5"]["per_family"].values()))}
-    text = _calibration(data)
-    assert "`domain_gen15.py`" in text and "`domain_gen14.py`" in text
-    blind = text.index("Fifteenth generation, blind until measured")
-    fourteenth = text.index("Fourteenth generation (looked at in session 15; blind numbers: "
-                            "`bench/results/calibration_gen14_blind.json`)")
-    assert blind < fourteenth < text.index("Thirteenth generation (looked at in session 15")
-    assert "Fourteenth generation, blind until measured" not in text
-    assert "| echo/xy4_ns_grid |" in text[blind:fourteenth]
+    assert f"`domain_gen{n}.py`" in text and f"`domain_gen{n - 1}.py`" in text
+    blind = text.index(blind_label)
+    previous = text.index(previous_label)
+    assert blind < previous < text.index(after_previous)
+    assert previous_label.split(" (")[0] + ", blind until measured" not in text
+    assert f"| {family} |" in text[blind:previous]
