@@ -10,12 +10,17 @@ from qplane.calibration.units import to_si
 from tests._parallel import fork_map
 
 
+def generation_of(n: int):
+    """Held-out generation ``n``'s families and its set (as the benchmark loads them)."""
+    from qplane.bench.calibration import generation
+
+    return generation(n)
+
+
 def earlier_families(generation: int) -> set:
     """Every family name a generation before ``generation`` or a train set uses: the held-out
     families of generations 1-3, ``GEN4`` ... ``GEN{generation - 1}`` and the train families
     (a new generation must name none of them)."""
-    import importlib
-
     from qplane.calibration.domain import HELDOUT, TRAIN_FAMILIES as TRAIN
     from qplane.calibration.domain_qec import TRAIN_FAMILIES as QEC
     from qplane.calibration.domain_robust import TRAIN_FAMILIES as ROBUST
@@ -24,9 +29,14 @@ def earlier_families(generation: int) -> set:
 
     out = set(HELDOUT)
     for n in range(4, generation):
-        out |= set(getattr(importlib.import_module(f"qplane.calibration.domain_gen{n}"),
-                           f"GEN{n}"))
+        out |= set(generation_of(n)[0])
     return out | {f for t in (TRAIN, WIDE, ROBUST, ROBUST3, QEC) for v in t.values() for f in v}
+
+
+def earlier_noises(generation: int) -> set:
+    """Every noise name the cases of generations 4 ... ``generation - 1`` carry (one case per
+    family at seed 2; a new generation's noises must be none of them)."""
+    return {c.noise for n in range(4, generation) for c in generation_of(n)[1](1, seed=2)}
 
 
 def assert_well_formed(cases) -> None:

@@ -14,7 +14,7 @@ from qplane.calibration import domain_gen10 as g10
 from qplane.calibration.domain_gen10 import GEN10, PRIOR_ERROR, gen10_set, make_gen10_case
 from qplane.calibration.units import to_si
 from tests.calibration._generation_checks import (
-    assert_every_case_analysable, assert_well_formed, earlier_families,
+    assert_every_case_analysable, assert_well_formed, earlier_families, earlier_noises,
 )
 
 
@@ -40,15 +40,7 @@ def test_generation_is_deterministic_with_a_seed():
 
 
 def test_cases_are_well_formed_labelled_and_their_noises_new():
-    from qplane.calibration.domain_gen4 import gen4_set
-    from qplane.calibration.domain_gen5 import gen5_set
-    from qplane.calibration.domain_gen6 import gen6_set
-    from qplane.calibration.domain_gen7 import gen7_set
-    from qplane.calibration.domain_gen8 import gen8_set
-    from qplane.calibration.domain_gen9 import gen9_set
-
-    earlier = {c.noise for make in (gen4_set, gen5_set, gen6_set, gen7_set, gen8_set, gen9_set)
-               for c in make(1, seed=2)}
+    earlier = earlier_noises(10)
     cases = gen10_set(2, seed=5)
     new = {c.noise for c in cases}
     assert len(new) >= 14 and not new & earlier

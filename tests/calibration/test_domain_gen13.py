@@ -14,7 +14,7 @@ from qplane.calibration import domain_gen13 as g13
 from qplane.calibration.domain_gen13 import GEN13, PRIOR_ERROR, gen13_set, make_gen13_case
 from qplane.calibration.units import to_si
 from tests.calibration._generation_checks import (
-    assert_every_case_analysable, assert_well_formed, earlier_families,
+    assert_every_case_analysable, assert_well_formed, earlier_families, earlier_noises,
 )
 
 
@@ -40,19 +40,7 @@ def test_generation_is_deterministic_with_a_seed():
 
 
 def test_cases_are_well_formed_labelled_and_their_noises_new():
-    from qplane.calibration.domain_gen4 import gen4_set
-    from qplane.calibration.domain_gen5 import gen5_set
-    from qplane.calibration.domain_gen6 import gen6_set
-    from qplane.calibration.domain_gen7 import gen7_set
-    from qplane.calibration.domain_gen8 import gen8_set
-    from qplane.calibration.domain_gen9 import gen9_set
-    from qplane.calibration.domain_gen10 import gen10_set
-    from qplane.calibration.domain_gen11 import gen11_set
-    from qplane.calibration.domain_gen12 import gen12_set
-
-    earlier = {c.noise for make in (gen4_set, gen5_set, gen6_set, gen7_set, gen8_set, gen9_set,
-                                    gen10_set, gen11_set, gen12_set)
-               for c in make(1, seed=2)}
+    earlier = earlier_noises(13)
     cases = gen13_set(2, seed=5)
     new = {c.noise for c in cases}
     assert len(new) == len(GEN13) and not new & earlier

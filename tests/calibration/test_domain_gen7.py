@@ -8,7 +8,7 @@ import numpy as np
 
 from qplane.calibration.domain_gen7 import GEN7, PRIOR_ERROR, gen7_set, make_gen7_case
 from tests._parallel import fork_map
-from tests.calibration._generation_checks import earlier_families
+from tests.calibration._generation_checks import earlier_families, earlier_noises
 
 
 def test_families_are_new_and_cover_every_kind_and_mode():
@@ -37,11 +37,7 @@ def test_cases_are_well_formed_and_labelled():
     from qplane.calibration.kinds import kind_for
     from qplane.calibration.units import to_si
 
-    from qplane.calibration.domain_gen4 import gen4_set
-    from qplane.calibration.domain_gen5 import gen5_set
-    from qplane.calibration.domain_gen6 import gen6_set
-
-    earlier = {c.noise for make in (gen4_set, gen5_set, gen6_set) for c in make(1, seed=2)}
+    earlier = earlier_noises(7)
     cases = gen7_set(3, seed=5)
     new = {c.noise for c in cases} - {"binomial"}
     assert new and not new & earlier

@@ -9,7 +9,9 @@ import pytest
 
 from qplane.calibration.domain_gen8 import GEN8, PRIOR_ERROR, gen8_set, make_gen8_case
 from qplane.calibration.units import to_si
-from tests.calibration._generation_checks import assert_every_case_analysable, earlier_families
+from tests.calibration._generation_checks import (
+    assert_every_case_analysable, earlier_families, earlier_noises,
+)
 
 
 def test_families_are_new_and_cover_the_qec_kinds_and_every_mode():
@@ -39,13 +41,7 @@ def test_generation_is_deterministic_with_a_seed():
 def test_cases_are_well_formed_and_labelled():
     from qplane.calibration.kinds import kind_for
 
-    from qplane.calibration.domain_gen4 import gen4_set
-    from qplane.calibration.domain_gen5 import gen5_set
-    from qplane.calibration.domain_gen6 import gen6_set
-    from qplane.calibration.domain_gen7 import gen7_set
-
-    earlier = {c.noise for make in (gen4_set, gen5_set, gen6_set, gen7_set)
-               for c in make(1, seed=2)}
+    earlier = earlier_noises(8)
     cases = gen8_set(2, seed=5)
     new = {c.noise for c in cases} - {"binomial"}
     assert len(new) >= 10 and not new & earlier
