@@ -418,7 +418,9 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
              shots: int | None, signal_type: str, settings: Mapping[str, Any]
              ) -> AnalysisResult:
     options = {"sign_free": True}
-    models = spec.models({**settings, "signal_type": signal_type}, x)
+    # the kind's candidates and gate criteria also depend on how the signal was read
+    typed = {**settings, "signal_type": signal_type}
+    models = spec.models(typed, x)
     if len(x) < 3:
         from qplane.calibration.fits import failed_fit
 
@@ -480,8 +482,7 @@ def _analyse(spec: AnalysisKind, x: np.ndarray, y: np.ndarray, sigma: np.ndarray
     ctx = GateContext(fit, x, y, noise.sigma, shots=shots, resolution=resolution, scale=scale)
     from qplane.calibration.criteria import Gate
 
-    criteria = spec.gate_criteria(x, fit, {**settings, "signal_type": signal_type})
-    gate = Gate(criteria).evaluate(ctx)
+    gate = Gate(spec.gate_criteria(x, fit, typed)).evaluate(ctx)
     values: dict[str, Value] = {}
     for name, (source, unit) in spec.values(fit, settings).items():
         if callable(source):
