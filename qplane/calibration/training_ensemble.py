@@ -47,7 +47,8 @@ from qplane.calibration.training_sets import AnalysedCase, analysed, feature_row
 
 #: the benchmark's seeds and size for the generations (what leave-one-out measures on)
 BENCH_SEEDS = {"gen1": 777, "gen2": 777, "gen3": 777, "gen4": 783, "gen5": 785, "gen6": 787,
-               "gen7": 789, "gen8": 791, "gen9": 793, "gen10": 795, "gen11": 797, "gen12": 799}
+               "gen7": 789, "gen8": 791, "gen9": 793, "gen10": 795, "gen11": 797, "gen12": 799,
+               "gen13": 801, "gen14": 803, "gen15": 805}
 DEFAULTS = {"members": 3, "epochs": 40, "lr": 3e-3, "weight_decay": 1e-3,
             "label_smoothing": 0.05, "width": 24, "seed": 61, "abstain_below": 0.5,
             "input_noise": 0.0, "with_v2": False, "unsure_on_disagreement": False,

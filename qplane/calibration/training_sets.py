@@ -35,9 +35,10 @@ import numpy as np
 
 #: generation -> its families (generations 1-3 are the held-out families of sessions 1, 2, 3;
 #: the sixth, blind in session 6, is a development set since session 7; the eighth, blind in
-#: session 9, since session 10; the ninth, blind in session 10, since session 11)
+#: session 9, since session 10; the ninth, blind in session 10, since session 11; the
+#: thirteenth to fifteenth, blind until sessions 13-15, since session 16)
 GENERATIONS = ("gen1", "gen2", "gen3", "gen4", "gen5", "gen6", "gen7", "gen8", "gen9", "gen10",
-               "gen11", "gen12")
+               "gen11", "gen12", "gen13", "gen14", "gen15")
 #: the module that draws each set's cases (its source, and that of every qplane module it
 #: imports, is part of the set's cache key); the rest are ``domain``
 SET_MODULES = {"synthetic": "qplane.calibration.synthetic", "qec": "qplane.calibration.domain_qec",
@@ -52,7 +53,10 @@ SET_MODULES = {"synthetic": "qplane.calibration.synthetic", "qec": "qplane.calib
                "gen9": "qplane.calibration.domain_gen9",
                "gen10": "qplane.calibration.domain_gen10",
                "gen11": "qplane.calibration.domain_gen11",
-               "gen12": "qplane.calibration.domain_gen12"}
+               "gen12": "qplane.calibration.domain_gen12",
+               "gen13": "qplane.calibration.domain_gen13",
+               "gen14": "qplane.calibration.domain_gen14",
+               "gen15": "qplane.calibration.domain_gen15"}
 #: the second opinion's own modules: the analyses are cached with ``second_opinion=False``, so
 #: they are not part of the analysis (features and training change without re-analysing)
 NOT_ANALYSIS = frozenset(f"qplane.calibration.{m}" for m in (
@@ -93,6 +97,9 @@ def _cases(name: str, n: int, seed: int) -> list[tuple[Any, str, str, str, str]]
         domain_gen10,
         domain_gen11,
         domain_gen12,
+        domain_gen13,
+        domain_gen14,
+        domain_gen15,
         domain_qec,
         domain_wide,
     )
@@ -109,7 +116,8 @@ def _cases(name: str, n: int, seed: int) -> list[tuple[Any, str, str, str, str]]
         "gen6": domain_gen6.gen6_set, "gen7": domain_gen7.gen7_set,
         "gen8": domain_gen8.gen8_set, "gen9": domain_gen9.gen9_set,
         "gen10": domain_gen10.gen10_set, "gen11": domain_gen11.gen11_set,
-        "gen12": domain_gen12.gen12_set}
+        "gen12": domain_gen12.gen12_set, "gen13": domain_gen13.gen13_set,
+        "gen14": domain_gen14.gen14_set, "gen15": domain_gen15.gen15_set}
     if name in ("robust", "robust2", "robust3"):
         from qplane.calibration.domain_robust import robust2_train_set, robust_train_set
         from qplane.calibration.domain_robust3 import robust3_train_set

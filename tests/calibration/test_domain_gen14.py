@@ -287,7 +287,14 @@ def test_the_benchmark_judges_its_targets_on_the_fourteenth_generation(stubbed_b
     assert set(bench._KEY) >= {k for k, _ in GEN14.values()}
 
 
-def test_it_is_in_no_training_set():
+def test_measured_it_became_a_development_set_keyed_on_its_generator():
+    """Blind until its one measurement (calibration_gen14_blind.json), a training set after
+    (session 16), drawn at seeds other than the benchmark's."""
     from qplane.calibration import training_sets
+    from qplane.calibration.training_ensemble import BENCH_SEEDS
 
-    assert "gen14" not in training_sets.GENERATIONS   # a blind generation is never a set
+    assert "gen14" in training_sets.GENERATIONS and BENCH_SEEDS["gen14"] == 803
+    cases = training_sets._cases("gen14", 1, seed=0)
+    assert {c[3] for c in cases} == set(GEN14) and {c[4] for c in cases} == {"gen14"}
+    assert "qplane.calibration.domain_gen14" in training_sets.source_closure(
+        ("qplane.calibration.analysis", training_sets.SET_MODULES["gen14"]))

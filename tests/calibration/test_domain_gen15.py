@@ -322,7 +322,14 @@ def test_the_benchmark_judges_its_targets_on_the_fifteenth_generation(stubbed_be
     assert set(bench._KEY) >= {k for k, _ in GEN15.values()}
 
 
-def test_it_is_in_no_training_set():
+def test_measured_it_became_a_development_set_keyed_on_its_generator():
+    """Blind until its one measurement (calibration_gen15_blind.json), a training set after
+    (session 16), drawn at seeds other than the benchmark's."""
     from qplane.calibration import training_sets
+    from qplane.calibration.training_ensemble import BENCH_SEEDS
 
-    assert "gen15" not in training_sets.GENERATIONS   # a blind generation is never a set
+    assert "gen15" in training_sets.GENERATIONS and BENCH_SEEDS["gen15"] == 805
+    cases = training_sets._cases("gen15", 1, seed=0)
+    assert {c[3] for c in cases} == set(GEN15) and {c[4] for c in cases} == {"gen15"}
+    assert "qplane.calibration.domain_gen15" in training_sets.source_closure(
+        ("qplane.calibration.analysis", training_sets.SET_MODULES["gen15"]))
