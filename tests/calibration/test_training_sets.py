@@ -80,6 +80,7 @@ def test_the_ninth_generation_is_a_development_set_keyed_on_its_generator():
     assert "gen13" not in training_sets.GENERATIONS   # a blind generation is never a set
     assert "gen14" not in training_sets.GENERATIONS   # nor the one written after it
     assert "gen15" not in training_sets.GENERATIONS   # nor the fifteenth
+    assert "gen16" not in training_sets.GENERATIONS   # nor the sixteenth
     cases = training_sets._cases("gen9", 1, seed=0)
     assert {c[3] for c in cases} == set(GEN9) and {c[4] for c in cases} == {"gen9"}
     assert "qplane.calibration.domain_gen9" in training_sets.source_closure(
