@@ -59,7 +59,12 @@ Sets, none used for tuning or training (:mod:`qplane.calibration.domain` lists t
               covers every analysis kind;
 ``families_gen15`` the fifteenth generation (:mod:`qplane.calibration.domain_gen15`), written
               and committed in session 15 after the fourteenth generation's measurement and
-              before anything was tuned on it, kept blind until its final measurement: the
+              before anything was tuned on it, kept blind until its one measurement
+              (``bench/results/calibration_gen15_blind.json``; a development set since). It
+              covers every analysis kind;
+``families_gen16`` the sixteenth generation (:mod:`qplane.calibration.domain_gen16`), written
+              and committed in session 16 after the fifteenth generation's measurement and
+              before anything was tuned on it, kept blind until its one measurement: the
               generation the targets are judged on now. It covers every analysis kind;
 ``heldout``   fresh seeds of qplane's own generator (every node type and failure mode);
 ``simlab``    data from the simulated lab's own device model (its physics, readout chain and
@@ -498,7 +503,7 @@ def targets_met(fam: dict[str, Any]) -> dict[str, bool]:
 #: held-out generation -> its seed's offset from the benchmark's seed (``run_benchmark``; a
 #: generation's blind measurement, ``scripts/blind_generation.py``, draws the same cases)
 GENERATION_SEED_OFFSET = {4: 6, 5: 8, 6: 10, 7: 12, 8: 14, 9: 16, 10: 18, 11: 20, 12: 22, 13: 24,
-                          14: 26, 15: 28}
+                          14: 26, 15: 28, 16: 30}
 
 
 def generation(n: int) -> tuple[dict[str, Any], Any]:
@@ -577,7 +582,9 @@ def main(args: argparse.Namespace) -> int:
     res = run_benchmark(per_family=args.per_family, per_cell=args.per_cell,
                         sim_per_cell=args.sim_per_cell, seed=args.seed, model=args.model,
                         compare_model=args.compare_model, jobs=args.jobs, out=args.out)
-    for label, key in (("fifteenth-generation (blind)", "families_gen15"),
+    for label, key in (("sixteenth-generation (blind)", "families_gen16"),
+                       ("fifteenth-generation (its blind numbers: calibration_gen15_blind.json)",
+                        "families_gen15"),
                        ("fourteenth-generation (its blind numbers: calibration_gen14_blind.json)",
                         "families_gen14"),
                        ("thirteenth-generation (its blind numbers: calibration_gen13_blind.json)",
