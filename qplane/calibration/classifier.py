@@ -91,7 +91,12 @@ V6_MODEL = MODELS_DIR / "sweep_classifier_v6.safetensors"
 #: measured blind before it joined), the candidate, not the default: validation 0.838, below
 #: the 0.95 its card must show (sweep_classifier_v7.md)
 V7_MODEL = MODELS_DIR / "sweep_classifier_v7.safetensors"
-CANDIDATE_MODEL = V7_MODEL
+#: session 16's model (features version 5, five members trained from
+#: ``config/calibration/classifier_v8.yaml``: v7's sets and generations 13-15, each measured
+#: blind before it joined), the candidate, not the default: validation 0.856, below the 0.95
+#: its card must show (sweep_classifier_v8.md)
+V8_MODEL = MODELS_DIR / "sweep_classifier_v8.safetensors"
+CANDIDATE_MODEL = V8_MODEL
 #: session 4's candidate (features version 3), kept for comparison
 V3_MODEL = MODELS_DIR / "sweep_classifier_v3.safetensors"
 CARD_KEY = "qplane.model_card"

@@ -103,7 +103,7 @@ def _stated_sha(card: str) -> str:
 
 
 @pytest.mark.parametrize("name", ["sweep_classifier_v5", "sweep_classifier_v6",
-                                  "sweep_classifier_v7"])
+                                  "sweep_classifier_v7", "sweep_classifier_v8"])
 def test_the_model_card_states_the_sha256_of_its_file(name):
     data = (MODELS_DIR / f"{name}.safetensors").read_bytes()
     card = (MODELS_DIR / f"{name}.md").read_text()
@@ -131,14 +131,28 @@ def test_the_v6_model_names_generations_one_to_six_and_not_the_seventh():
 
 
 def test_the_v7_model_names_generations_one_to_twelve_and_not_the_blind_thirteenth():
-    from qplane.calibration.classifier import CANDIDATE_MODEL, V7_MODEL
+    from qplane.calibration.classifier import V7_MODEL
 
     op = LearnedSecondOpinion.load(V7_MODEL)
-    assert CANDIDATE_MODEL == V7_MODEL
     assert op.card["features_version"] == 5 and op.card["members"] == 3
     assert sorted(op.card["training"]["generations"]) == sorted(
         f"gen{i}" for i in range(1, 13))
     assert "gen13" not in op.card["training"]["sets"]
     assert "robust3" in op.card["training"]["sets"]
+    v = op.classify_analysis(_t1(60, 240e-6))
+    assert v["label"] == "expected" and "unsure" in v
+
+
+def test_the_v8_model_is_the_candidate_naming_generations_one_to_fifteen_not_the_sixteenth():
+    from qplane.calibration.classifier import CANDIDATE_MODEL, V8_MODEL
+
+    op = LearnedSecondOpinion.load(V8_MODEL)
+    assert CANDIDATE_MODEL == V8_MODEL
+    assert op.card["features_version"] == 5 and op.card["members"] == 5
+    assert sorted(op.card["training"]["generations"]) == sorted(
+        f"gen{i}" for i in range(1, 16))
+    assert "gen16" not in op.card["training"]["sets"]
+    assert "gen16" not in op.card["validation"]["sets"]
+    assert op.card["training"]["input_noise"] == 0.05
     v = op.classify_analysis(_t1(60, 240e-6))
     assert v["label"] == "expected" and "unsure" in v
