@@ -234,7 +234,7 @@ def analyse(kind: str, sweep: Any, signal: Any, *, signal_type: str = "populatio
             (Rabi: ``linear`` or ``auto``, which also tries a compressing drive),
             ``model_uncertainty`` (the key's error widened by the candidates' spread; on for
             Rabi), ``asymptote`` / ``asymptote_tolerance`` (randomized benchmarking: where
-            a population's survival settles, default 1/2 ± 0.1; 1/4 for two qubits),
+            a population's survival settles, default 1/2 ± 0.07; 1/4 for two qubits),
             ``max_relative_error``, ``low``/``high`` (the accepted range), ``model``
             (force one fit model); unknown names are refused, listing the known.
 

@@ -515,7 +515,7 @@ register_kind(AnalysisKind(
     lambda x, fit, s: abs(fit.params["tau"]) / _span_step(x)[1] if fit.converged else math.nan,
     lambda fit, s: {"error_per_clifford": (_epc, ""), "tau": ("tau", "")},
     options={"max_relative_error": 0.25, "min_points_per_feature": 2.0, "asymptote": 0.5,
-             "asymptote_tolerance": 0.1}))
+             "asymptote_tolerance": 0.07}))
 
 
 def _cz_criteria(x, fit, s):

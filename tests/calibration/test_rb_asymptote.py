@@ -38,6 +38,15 @@ def test_leakage_read_as_ground_is_refused(seed):
     assert "settles at 0.6" in r.reason and "leakage" in r.reason
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_plateau_a_tenth_above_one_half_is_refused(seed):
+    # the sixteenth generation's truncated sequence memory (and 20 % leaked, read as |0>):
+    # within the old tolerance of 0.1, refused at 0.07
+    m, y, shots = _rb(0.6, seed, shots=8000)
+    r = analyse("randomized_benchmarking", m, y, shots=shots, second_opinion=False)
+    assert not r.passed and r.gate.check == "shape", r.reason
+
+
 def test_readout_asymmetry_within_tolerance_is_accepted():
     # P(0|1) 12 %, P(1|0) 2 %: the depolarised qubit reads 0.55
     m, y, shots = _rb(0.55, 7)
