@@ -13,30 +13,8 @@ import pytest
 from qplane.calibration import domain_gen10 as g10
 from qplane.calibration.domain_gen10 import GEN10, PRIOR_ERROR, gen10_set, make_gen10_case
 from qplane.calibration.units import to_si
-from tests.calibration._generation_checks import (
-    assert_every_case_analysable, assert_well_formed, earlier_families, earlier_noises,
-)
-
-
-def test_families_are_new_and_cover_every_kind_and_every_bad_mode():
-    from qplane.calibration.kinds import KINDS
-
-    assert not set(GEN10) & earlier_families(10)
-    assert {k for k, _ in GEN10.values()} == set(KINDS)
-    modes = [m for _, m in GEN10.values()]
-    assert {"ok", "undersampled", "off_range", "anomalous", "no_signal"} <= set(modes)
-    assert modes.count("ok") == len(modes) // 2
-    assert all(f.split("/")[0] == k for f, (k, _) in GEN10.items())
-
-
-def test_generation_is_deterministic_with_a_seed():
-    a, b, c = gen10_set(1, seed=11), gen10_set(1, seed=11), gen10_set(1, seed=12)
-    assert [x.family for x in a] == list(GEN10)
-    for x, y in zip(a, b):
-        assert np.array_equal(x.sweep, y.sweep) and np.array_equal(x.signal, y.signal)
-        assert x.truth == y.truth and x.units == y.units and x.settings == y.settings
-    assert all(not np.array_equal(np.asarray(x.signal), np.asarray(y.signal))
-               for x, y in zip(a, c))
+from tests.calibration._generation_checks import (assert_every_case_analysable,
+                                                  assert_well_formed, earlier_noises)
 
 
 def test_cases_are_well_formed_labelled_and_their_noises_new():

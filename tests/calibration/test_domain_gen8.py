@@ -28,16 +28,6 @@ def test_families_are_new_and_cover_the_qec_kinds_and_every_mode():
     assert all(f.split("/")[0] == k for f, (k, _) in GEN8.items())
 
 
-def test_generation_is_deterministic_with_a_seed():
-    a, b, c = gen8_set(1, seed=11), gen8_set(1, seed=11), gen8_set(1, seed=12)
-    assert [x.family for x in a] == list(GEN8)
-    for x, y in zip(a, b):
-        assert np.array_equal(x.sweep, y.sweep) and np.array_equal(x.signal, y.signal)
-        assert x.truth == y.truth and x.units == y.units and x.settings == y.settings
-    assert all(not np.array_equal(np.asarray(x.signal), np.asarray(y.signal))
-               for x, y in zip(a, c))
-
-
 def test_cases_are_well_formed_and_labelled():
     from qplane.calibration.kinds import kind_for
 
