@@ -79,6 +79,7 @@ def test_the_ninth_generation_is_a_development_set_keyed_on_its_generator():
     assert "gen9" in training_sets.GENERATIONS and BENCH_SEEDS["gen9"] == 793
     assert "gen16" not in training_sets.GENERATIONS   # a blind generation is never a set
     assert "gen17" not in training_sets.GENERATIONS
+    assert "gen18" not in training_sets.GENERATIONS
     cases = training_sets._cases("gen9", 1, seed=0)
     assert {c[3] for c in cases} == set(GEN9) and {c[4] for c in cases} == {"gen9"}
     assert "qplane.calibration.domain_gen9" in training_sets.source_closure(
