@@ -517,6 +517,23 @@ GENERATION_SEED_OFFSET = {4: 6, 5: 8, 6: 10, 7: 12, 8: 14, 9: 16, 10: 18, 11: 20
                           14: 26, 15: 28, 16: 30, 17: 32, 18: 34}
 
 
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+             "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth",
+             "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth")
+
+
+def generation_name(n: int) -> str:
+    """Generation ``n``'s ordinal, as the tables name it.
+
+    >>> generation_name(13), generation_name(23)
+    ('thirteenth', '23rd')
+    """
+    if 1 <= n <= len(_ORDINALS):
+        return _ORDINALS[n - 1]
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def generation(n: int) -> tuple[dict[str, Any], Any]:
     """Held-out generation ``n``'s families and its set (``GEN{n}``, ``gen{n}_set`` of
     ``qplane.calibration.domain_gen{n}``)."""
@@ -593,34 +610,15 @@ def main(args: argparse.Namespace) -> int:
     res = run_benchmark(per_family=args.per_family, per_cell=args.per_cell,
                         sim_per_cell=args.sim_per_cell, seed=args.seed, model=args.model,
                         compare_model=args.compare_model, jobs=args.jobs, out=args.out)
-    for label, key in (("eighteenth-generation (blind)", "families_gen18"),
-                       ("seventeenth-generation (its blind numbers: "
-                        "calibration_gen17_blind.json)", "families_gen17"),
-                       ("sixteenth-generation (its blind numbers: calibration_gen16_blind.json)",
-                        "families_gen16"),
-                       ("fifteenth-generation (its blind numbers: calibration_gen15_blind.json)",
-                        "families_gen15"),
-                       ("fourteenth-generation (its blind numbers: calibration_gen14_blind.json)",
-                        "families_gen14"),
-                       ("thirteenth-generation (its blind numbers: calibration_gen13_blind.json)",
-                        "families_gen13"),
-                       ("twelfth-generation (its blind numbers: calibration_gen12_blind.json)",
-                        "families_gen12"),
-                       ("eleventh-generation (its blind numbers: calibration_gen11_blind.json)",
-                        "families_gen11"),
-                       ("tenth-generation (its blind numbers: calibration_gen10_blind.json)",
-                        "families_gen10"),
-                       ("ninth-generation (its blind numbers: calibration_gen9_blind.json)",
-                        "families_gen9"),
-                       ("eighth-generation (its blind numbers: calibration_gen8_blind.json)",
-                        "families_gen8"),
-                       ("seventh-generation (its blind numbers: calibration_gen7_blind.json)",
-                        "families_gen7"),
-                       ("sixth-generation", "families_gen6"),
-                       ("fifth-generation", "families_gen5"),
-                       ("fourth-generation", "families_gen4"),
-                       ("earlier generations", "families")):
-        _print_families(label, res[key])
+    newest = max(GENERATION_SEED_OFFSET)
+    for n in sorted(GENERATION_SEED_OFFSET, reverse=True):   # the newest, blind, first
+        label = f"{generation_name(n)}-generation"
+        if n == newest:
+            label += " (blind)"
+        elif n >= 7:   # measured once, blind, before anything was tuned on it
+            label += f" (its blind numbers: calibration_gen{n}_blind.json)"
+        _print_families(label, res[f"families_gen{n}"])
+    _print_families("earlier generations", res["families"])
     _print_sets(res)
     print(f"wrote {args.out} ({res['seconds']} s)")
     return 0

@@ -20,6 +20,8 @@ import json
 import os
 import re
 
+from qplane.bench.calibration import GENERATION_SEED_OFFSET, generation_name
+
 
 def _placement(row: dict) -> str:
     """A pipeline row's qplane placement preset, where it is not the default (``auto``)."""
@@ -213,9 +215,8 @@ def _family_lines(f: dict, label: str, compared: str = "the compared model") -> 
 
 
 #: the generations from the eighth on, each blind until the next one was written, by name
-_GENERATION_NAMES = {8: "Eighth", 9: "Ninth", 10: "Tenth", 11: "Eleventh", 12: "Twelfth",
-                     13: "Thirteenth", 14: "Fourteenth", 15: "Fifteenth", 16: "Sixteenth",
-                     17: "Seventeenth", 18: "Eighteenth"}
+_GENERATION_NAMES = {n: generation_name(n).capitalize()
+                     for n in range(8, max(GENERATION_SEED_OFFSET) + 1)}
 #: generation -> the session that first tuned on it after its one blind measurement
 _LOOKED_AT = {8: 9, 9: 10, 10: 12, 11: 13, 12: 13, 13: 15, 14: 15, 15: 16, 16: 16, 17: 16}
 
