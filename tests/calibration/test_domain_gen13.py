@@ -8,21 +8,10 @@ Structure only: the verdicts on the blind generation are not looked at here.
 import math
 
 import numpy as np
-import pytest
 
 from qplane.calibration import domain_gen13 as g13
-from qplane.calibration.domain_gen13 import GEN13, PRIOR_ERROR, gen13_set, make_gen13_case
+from qplane.calibration.domain_gen13 import GEN13, PRIOR_ERROR, make_gen13_case
 from qplane.calibration.units import to_si
-from tests.calibration._generation_checks import (assert_every_case_analysable,
-                                                  assert_well_formed, earlier_noises)
-
-
-def test_cases_are_well_formed_labelled_and_their_noises_new():
-    earlier = earlier_noises(13)
-    cases = gen13_set(2, seed=5)
-    new = {c.noise for c in cases}
-    assert len(new) == len(GEN13) and not new & earlier
-    assert_well_formed(cases)
 
 
 def test_rabi_cases_carry_the_nodes_prior_with_its_error():
@@ -237,11 +226,6 @@ def test_bad_families_are_what_the_docstring_says():
                        0.5 + 0.45 * (1 - 2e-3) ** m)
 
 
-@pytest.mark.slow   # a few seconds: traces of up to 601 points among them
-def test_every_case_is_analysable():
-    assert_every_case_analysable(gen13_set(1, seed=4))
-
-
 def test_the_benchmark_judges_its_targets_on_the_thirteenth_generation(stubbed_benchmark):
     import qplane.bench.calibration as bench
 
@@ -250,16 +234,3 @@ def test_the_benchmark_judges_its_targets_on_the_thirteenth_generation(stubbed_b
     assert res["families_gen13"]["mark"] in GEN13 and res["gen13_families"] == sorted(GEN13)
     assert "targets_met_gen13" in res and "targets_met_gen12" in res
     assert set(bench._KEY) >= {k for k, _ in GEN13.values()}
-
-
-def test_measured_it_became_a_development_set_keyed_on_its_generator():
-    """Blind until its one measurement (calibration_gen13_blind.json), a training set after
-    (session 16), drawn at seeds other than the benchmark's."""
-    from qplane.calibration import training_sets
-    from qplane.calibration.training_ensemble import BENCH_SEEDS
-
-    assert "gen13" in training_sets.GENERATIONS and BENCH_SEEDS["gen13"] == 801
-    cases = training_sets._cases("gen13", 1, seed=0)
-    assert {c[3] for c in cases} == set(GEN13) and {c[4] for c in cases} == {"gen13"}
-    assert "qplane.calibration.domain_gen13" in training_sets.source_closure(
-        ("qplane.calibration.analysis", training_sets.SET_MODULES["gen13"]))

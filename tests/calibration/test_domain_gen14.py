@@ -8,21 +8,10 @@ Structure only: the verdicts on the blind generation are not looked at here.
 import math
 
 import numpy as np
-import pytest
 
 from qplane.calibration import domain_gen14 as g14
-from qplane.calibration.domain_gen14 import GEN14, PRIOR_ERROR, gen14_set, make_gen14_case
+from qplane.calibration.domain_gen14 import GEN14, PRIOR_ERROR, make_gen14_case
 from qplane.calibration.units import to_si
-from tests.calibration._generation_checks import (assert_every_case_analysable,
-                                                  assert_well_formed, earlier_noises)
-
-
-def test_cases_are_well_formed_labelled_and_their_noises_new():
-    earlier = earlier_noises(14)
-    cases = gen14_set(2, seed=5)
-    new = {c.noise for c in cases}
-    assert len(new) == len(GEN14) and not new & earlier
-    assert_well_formed(cases)
 
 
 def test_rabi_cases_carry_the_nodes_prior_with_its_error():
@@ -250,11 +239,6 @@ def test_bad_families_are_what_the_docstring_says():
         assert c.units == "mV" and not c.truth
 
 
-@pytest.mark.slow   # a few seconds: traces of up to 381 points among them
-def test_every_case_is_analysable():
-    assert_every_case_analysable(gen14_set(1, seed=4))
-
-
 def test_the_benchmark_judges_its_targets_on_the_fourteenth_generation(stubbed_benchmark):
     import qplane.bench.calibration as bench
 
@@ -263,16 +247,3 @@ def test_the_benchmark_judges_its_targets_on_the_fourteenth_generation(stubbed_b
     assert res["families_gen14"]["mark"] in GEN14 and res["gen14_families"] == sorted(GEN14)
     assert "targets_met_gen14" in res and "targets_met_gen13" in res
     assert set(bench._KEY) >= {k for k, _ in GEN14.values()}
-
-
-def test_measured_it_became_a_development_set_keyed_on_its_generator():
-    """Blind until its one measurement (calibration_gen14_blind.json), a training set after
-    (session 16), drawn at seeds other than the benchmark's."""
-    from qplane.calibration import training_sets
-    from qplane.calibration.training_ensemble import BENCH_SEEDS
-
-    assert "gen14" in training_sets.GENERATIONS and BENCH_SEEDS["gen14"] == 803
-    cases = training_sets._cases("gen14", 1, seed=0)
-    assert {c[3] for c in cases} == set(GEN14) and {c[4] for c in cases} == {"gen14"}
-    assert "qplane.calibration.domain_gen14" in training_sets.source_closure(
-        ("qplane.calibration.analysis", training_sets.SET_MODULES["gen14"]))

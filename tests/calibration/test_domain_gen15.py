@@ -9,22 +9,10 @@ import itertools
 import math
 
 import numpy as np
-import pytest
 
 from qplane.calibration import domain_gen15 as g15
-from qplane.calibration.domain_gen15 import GEN15, PRIOR_ERROR, gen15_set, make_gen15_case
+from qplane.calibration.domain_gen15 import GEN15, PRIOR_ERROR, make_gen15_case
 from qplane.calibration.units import to_si
-from tests.calibration._generation_checks import (assert_every_case_analysable,
-                                                  assert_well_formed, earlier_noises)
-
-
-def test_cases_are_well_formed_labelled_and_their_noises_new():
-    earlier = earlier_noises(15)
-    cases = gen15_set(2, seed=5)
-    new = {c.noise for c in cases}
-    assert len(new) == len(GEN15) and not new & earlier
-    assert_well_formed(cases)
-    assert_well_formed(gen15_set(5, seed=17))
 
 
 def test_rabi_cases_carry_the_nodes_prior_with_its_error():
@@ -285,11 +273,6 @@ def test_bad_families_are_what_the_docstring_says():
     assert math.exp(-2) < 0.14
 
 
-@pytest.mark.slow   # a few seconds: traces of up to 601 points among them
-def test_every_case_is_analysable():
-    assert_every_case_analysable(gen15_set(1, seed=4))
-
-
 def test_the_benchmark_judges_its_targets_on_the_fifteenth_generation(stubbed_benchmark):
     import qplane.bench.calibration as bench
 
@@ -298,16 +281,3 @@ def test_the_benchmark_judges_its_targets_on_the_fifteenth_generation(stubbed_be
     assert res["families_gen15"]["mark"] in GEN15 and res["gen15_families"] == sorted(GEN15)
     assert "targets_met_gen15" in res and "targets_met_gen14" in res
     assert set(bench._KEY) >= {k for k, _ in GEN15.values()}
-
-
-def test_measured_it_became_a_development_set_keyed_on_its_generator():
-    """Blind until its one measurement (calibration_gen15_blind.json), a training set after
-    (session 16), drawn at seeds other than the benchmark's."""
-    from qplane.calibration import training_sets
-    from qplane.calibration.training_ensemble import BENCH_SEEDS
-
-    assert "gen15" in training_sets.GENERATIONS and BENCH_SEEDS["gen15"] == 805
-    cases = training_sets._cases("gen15", 1, seed=0)
-    assert {c[3] for c in cases} == set(GEN15) and {c[4] for c in cases} == {"gen15"}
-    assert "qplane.calibration.domain_gen15" in training_sets.source_closure(
-        ("qplane.calibration.analysis", training_sets.SET_MODULES["gen15"]))

@@ -8,22 +8,10 @@ Structure only: the verdicts on the blind generation are not looked at here.
 import math
 
 import numpy as np
-import pytest
 
 from qplane.calibration import domain_gen17 as g17
-from qplane.calibration.domain_gen17 import GEN17, PRIOR_ERROR, gen17_set, make_gen17_case
+from qplane.calibration.domain_gen17 import GEN17, PRIOR_ERROR, make_gen17_case
 from qplane.calibration.units import to_si
-from tests.calibration._generation_checks import (assert_every_case_analysable,
-                                                  assert_well_formed, earlier_noises)
-
-
-def test_cases_are_well_formed_labelled_and_their_noises_new():
-    earlier = earlier_noises(17)
-    cases = gen17_set(2, seed=5)
-    new = {c.noise for c in cases}
-    assert len(new) == len(GEN17) and not new & earlier
-    assert_well_formed(cases)
-    assert_well_formed(gen17_set(5, seed=17))
 
 
 def test_rabi_cases_carry_the_nodes_prior_with_its_error():
@@ -248,11 +236,6 @@ def test_bad_families_are_what_the_docstring_says():
         assert c.signal[0] > 0.7 and np.min(c.signal[:len(c.sweep) // 3 + 5]) < 0.62
 
 
-@pytest.mark.slow   # a few seconds: traces of up to 601 points among them
-def test_every_case_is_analysable():
-    assert_every_case_analysable(gen17_set(1, seed=4))
-
-
 def test_the_benchmark_judges_its_targets_on_the_seventeenth_generation(stubbed_benchmark):
     import qplane.bench.calibration as bench
 
@@ -263,9 +246,3 @@ def test_the_benchmark_judges_its_targets_on_the_seventeenth_generation(stubbed_
     assert set(bench._KEY) >= {k for k, _ in GEN17.values()}
     assert bench.GENERATION_SEED_OFFSET[17] not in set(
         v for n, v in bench.GENERATION_SEED_OFFSET.items() if n != 17)   # its own seed
-
-
-def test_it_is_in_no_training_set():
-    from qplane.calibration import training_sets
-
-    assert "gen17" not in training_sets.GENERATIONS   # a blind generation is never a set

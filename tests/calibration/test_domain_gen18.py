@@ -8,22 +8,10 @@ Structure only: the verdicts on the blind generation are not looked at here.
 import math
 
 import numpy as np
-import pytest
 
 from qplane.calibration import domain_gen18 as g18
-from qplane.calibration.domain_gen18 import GEN18, PRIOR_ERROR, gen18_set, make_gen18_case
+from qplane.calibration.domain_gen18 import GEN18, PRIOR_ERROR, make_gen18_case
 from qplane.calibration.units import to_si
-from tests.calibration._generation_checks import (assert_every_case_analysable,
-                                                  assert_well_formed, earlier_noises)
-
-
-def test_cases_are_well_formed_labelled_and_their_noises_new():
-    earlier = earlier_noises(18)
-    cases = gen18_set(2, seed=5)
-    new = {c.noise for c in cases}
-    assert len(new) == len(GEN18) and not new & earlier
-    assert_well_formed(cases)
-    assert_well_formed(gen18_set(5, seed=17))
 
 
 def test_rabi_cases_carry_the_nodes_prior_of_the_nominal_amplitude():
@@ -171,11 +159,6 @@ def test_bad_families_are_what_the_docstring_says():
     assert np.allclose(g18.wrapped_delays(np.array([0.0, g18.DELAY_REGISTER_WRAP])), 0)
 
 
-@pytest.mark.slow   # a few seconds: traces of up to 601 points among them
-def test_every_case_is_analysable():
-    assert_every_case_analysable(gen18_set(1, seed=4))
-
-
 def test_the_benchmark_judges_its_targets_on_the_eighteenth_generation(stubbed_benchmark):
     import qplane.bench.calibration as bench
 
@@ -186,9 +169,3 @@ def test_the_benchmark_judges_its_targets_on_the_eighteenth_generation(stubbed_b
     assert set(bench._KEY) >= {k for k, _ in GEN18.values()}
     assert bench.GENERATION_SEED_OFFSET[18] not in set(
         v for n, v in bench.GENERATION_SEED_OFFSET.items() if n != 18)   # its own seed
-
-
-def test_it_is_in_no_training_set():
-    from qplane.calibration import training_sets
-
-    assert "gen18" not in training_sets.GENERATIONS   # a blind generation is never a set

@@ -5,13 +5,10 @@ Structure only: the verdicts on the blind generation are not looked at here.
 """
 
 import numpy as np
-import pytest
 
 from qplane.calibration.domain_gen8 import GEN8, PRIOR_ERROR, gen8_set, make_gen8_case
 from qplane.calibration.units import to_si
-from tests.calibration._generation_checks import (
-    assert_every_case_analysable, earlier_families, earlier_noises,
-)
+from tests.calibration._generation_checks import earlier_families, earlier_noises
 
 
 def test_families_are_new_and_cover_the_qec_kinds_and_every_mode():
@@ -104,11 +101,6 @@ def test_new_readouts_and_layouts_are_what_the_docstring_says():
     assert image.units == "kHz" and image.sweep.min() < 0 < image.sweep.max()
     log = make_gen8_case("ramsey/log_spaced_aliased", rng)
     assert np.allclose(np.diff(np.log(log.sweep)), np.log(log.sweep[1] / log.sweep[0]))
-
-
-@pytest.mark.slow   # ~8 s on a quiet machine: VNA traces of up to 1601 points among them
-def test_every_case_is_analysable():
-    assert_every_case_analysable(gen8_set(1, seed=4))
 
 
 def test_the_benchmark_judges_its_targets_on_the_eighth_generation(stubbed_benchmark):
