@@ -26,6 +26,7 @@ import ast
 import dataclasses
 import functools
 import hashlib
+import importlib
 import pickle
 import re
 from pathlib import Path
@@ -41,22 +42,14 @@ GENERATIONS = ("gen1", "gen2", "gen3", "gen4", "gen5", "gen6", "gen7", "gen8", "
                "gen11", "gen12", "gen13", "gen14", "gen15")
 #: the module that draws each set's cases (its source, and that of every qplane module it
 #: imports, is part of the set's cache key); the rest are ``domain``
+#: the generations drawn by a module of their own (``qplane.calibration.domain_genN``, whose
+#: ``genN_set`` makes the set); generations 1-3 are ``domain``'s held-out families
+_GENERATION_MODULES = {g: f"qplane.calibration.domain_{g}" for g in GENERATIONS[3:]}
 SET_MODULES = {"synthetic": "qplane.calibration.synthetic", "qec": "qplane.calibration.domain_qec",
                "wide": "qplane.calibration.domain_wide",
                "robust": "qplane.calibration.domain_robust",
                "robust2": "qplane.calibration.domain_robust",
-               "robust3": "qplane.calibration.domain_robust3",
-               "gen4": "qplane.calibration.domain_gen4", "gen5": "qplane.calibration.domain_gen5",
-               "gen6": "qplane.calibration.domain_gen6",
-               "gen7": "qplane.calibration.domain_gen7",
-               "gen8": "qplane.calibration.domain_gen8",
-               "gen9": "qplane.calibration.domain_gen9",
-               "gen10": "qplane.calibration.domain_gen10",
-               "gen11": "qplane.calibration.domain_gen11",
-               "gen12": "qplane.calibration.domain_gen12",
-               "gen13": "qplane.calibration.domain_gen13",
-               "gen14": "qplane.calibration.domain_gen14",
-               "gen15": "qplane.calibration.domain_gen15"}
+               "robust3": "qplane.calibration.domain_robust3", **_GENERATION_MODULES}
 #: the second opinion's own modules: the analyses are cached with ``second_opinion=False``, so
 #: they are not part of the analysis (features and training change without re-analysing)
 NOT_ANALYSIS = frozenset(f"qplane.calibration.{m}" for m in (
@@ -86,23 +79,7 @@ def _generation_of(family: str) -> str:
 
 def _cases(name: str, n: int, seed: int) -> list[tuple[Any, str, str, str, str]]:
     """``(case or data, kind, mode, family, set)`` for set ``name``."""
-    from qplane.calibration import (
-        domain,
-        domain_gen4,
-        domain_gen5,
-        domain_gen6,
-        domain_gen7,
-        domain_gen8,
-        domain_gen9,
-        domain_gen10,
-        domain_gen11,
-        domain_gen12,
-        domain_gen13,
-        domain_gen14,
-        domain_gen15,
-        domain_qec,
-        domain_wide,
-    )
+    from qplane.calibration import domain, domain_qec, domain_wide
 
     if name == "synthetic":
         from qplane.calibration.training import dataset
@@ -111,13 +88,9 @@ def _cases(name: str, n: int, seed: int) -> list[tuple[Any, str, str, str, str]]
                 for d, m in dataset(n, seed=seed)]
     makers: dict[str, Callable[..., list[Any]]] = {
         "train": domain.train_set, "broad": domain.broad_train_set,
-        "qec": domain_qec.qec_train_set, "wide": domain_wide.wide_train_set,
-        "gen4": domain_gen4.gen4_set, "gen5": domain_gen5.gen5_set,
-        "gen6": domain_gen6.gen6_set, "gen7": domain_gen7.gen7_set,
-        "gen8": domain_gen8.gen8_set, "gen9": domain_gen9.gen9_set,
-        "gen10": domain_gen10.gen10_set, "gen11": domain_gen11.gen11_set,
-        "gen12": domain_gen12.gen12_set, "gen13": domain_gen13.gen13_set,
-        "gen14": domain_gen14.gen14_set, "gen15": domain_gen15.gen15_set}
+        "qec": domain_qec.qec_train_set, "wide": domain_wide.wide_train_set}
+    if name in _GENERATION_MODULES:   # genN: domain_genN.genN_set
+        makers[name] = getattr(importlib.import_module(_GENERATION_MODULES[name]), f"{name}_set")
     if name in ("robust", "robust2", "robust3"):
         from qplane.calibration.domain_robust import robust2_train_set, robust_train_set
         from qplane.calibration.domain_robust3 import robust3_train_set
