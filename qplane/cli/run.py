@@ -135,13 +135,10 @@ def _placement_line(config: Any) -> str:
     """Where the run's processes would run on this machine, as the launcher resolves it
     (a CPU the machine does not offer is the launcher's :class:`ConfigError`, raised here)."""
     from qplane.errors import ConfigError
-    from qplane.pipeline.placement import available_cpus, describe, matching_detectors, resolve
+    from qplane.pipeline.placement import describe, placement_for
 
     try:
-        placement = resolve(config.qplane.placement, available_cpus(),
-                            shots_per_block=config.qplane.acquisition.shots_per_block,
-                            workers=config.qplane.decoding.workers,
-                            detectors=matching_detectors(config))
+        placement = placement_for(config)
     except ConfigError as e:
         raise ConfigError(e.message, path=config.path, key=e.key) from None
     return (f"placement ({config.qplane.placement.preset}): "

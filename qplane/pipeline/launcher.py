@@ -50,9 +50,8 @@ from qplane.errors import PipelineError, RunFileError
 from qplane.pipeline.children import Child, judge
 from qplane.pipeline.delivery import RetainingOutbox
 from qplane.pipeline.heartbeat import Liveness, die_with_parent
-from qplane.pipeline.placement import available_cpus, describe as describe_placement
-from qplane.pipeline.placement import matching_detectors
-from qplane.pipeline.placement import resolve as placement_of
+from qplane.pipeline.placement import describe as describe_placement
+from qplane.pipeline.placement import placement_for
 from qplane.pipeline.process import CATCH_UP_SECONDS, RunSpec
 from qplane.pipeline.rejections import Rejection, RejectionLog
 from qplane.pipeline.security import SecureContext, TransportSecurity
@@ -173,9 +172,7 @@ class Launcher:
         """Start the recorder, the instrument server and the decoding workers."""
         workers = self.config.qplane.decoding.workers
         calibration = calibration_enabled(self.config)
-        placement = placement_of(self.config.qplane.placement, available_cpus(),
-                                 shots_per_block=self.config.qplane.acquisition.shots_per_block,
-                                 workers=workers, detectors=matching_detectors(self.config))
+        placement = placement_for(self.config)
         spec = RunSpec(run_id=self.run_id, config_path=os.path.abspath(self.config.path),
                        config=self.config.handoff(),
                        out_path=self.out_path, endpoints=self.endpoints, duration=self.duration,

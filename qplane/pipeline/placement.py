@@ -77,6 +77,15 @@ def _recorded_detectors(replay: Any) -> int | None:
     return max(stim.Circuit(t).num_detectors for t in texts) if texts else None
 
 
+def placement_for(config: Any) -> dict[str, list[int]]:
+    """:func:`resolve` for a run of ``config`` on this machine: its placement settings, its
+    decoding workers and shots per block, and its matching decoder's detectors per shot (what
+    the launcher pins and ``qplane check`` prints)."""
+    q = config.qplane
+    return resolve(q.placement, available_cpus(), shots_per_block=q.acquisition.shots_per_block,
+                   workers=q.decoding.workers, detectors=matching_detectors(config))
+
+
 def available_cpus() -> set[int] | None:
     """The CPUs this process may run on, or None where the OS cannot pin processes."""
     if not hasattr(os, "sched_getaffinity"):
